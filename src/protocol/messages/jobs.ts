@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { JOB_KINDS } from '../pod-spec.ts';
+import {
+  AddressSchema,
+  Bytes32Schema,
+  JsonValueSchema,
+  SignatureSchema,
+  TimestampMsSchema,
+  Uint256Schema,
+} from '../scalars.ts';
+
+/** Longest streamed delta in one frame; miners split longer text. */
+export const MAX_CHUNK_CHARS = 64 * 1024;
+
+const TokenCount = z
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1);
+
+/**
+ * router → miner: run one attempt of a job. For `chat`, `completion` and `embeddings` the input is the
+ * OpenAI request body (see openai.ts); for `generic` it is whatever the pod takes.
+ */
+export const JobAssignSchema = z
+  .object({
+    type: z.literal('job.assign'),
+    jobId: Bytes32Schema,
+    attemptId: Bytes32Schema,
+    podId: Bytes32Schema,
+    kind: z.enum(JOB_KINDS),
+    input: JsonValueSchema,
+    stream: z.boolean(),
+    deadlineAt: TimestampMsSchema,
+    payer: AddressSchema,
+    frontend: AddressSchema.optional(),
+    /** Wei per compute unit this attempt is paid at. */
+    pricePerUnit: Uint256Schema,
+  })
+  .refine((m) => !m.stream || m.kind !== 'embeddings', {
+    message: 'embeddings do not stream',
+    path: ['stream'],
+  });
+
+/** miner → router: the attempt started; the router stops its accept timer. */
+export const JobAcceptedSchema = z.object({
+  type: z.literal('job.accepted'),
+  attemptId: Bytes32Schema,
+});
+
+/** miner → router: a piece of streamed output; `seq` counts from 0 without gaps. */
+export const JobChunkSchema = z.object({
+  type: z.literal('job.chunk'),
+  attemptId: Bytes32Schema,
+  seq: z.int().min(0),
+  delta: z.string().max(MAX_CHUNK_CHARS),
+});
+
+export const UsageSchema = z.object({ inputTokens: TokenCount, outputTokens: TokenCount });
+
+/**
+ * miner → router: the attempt finished. `signature` is the node's EIP-712 signature over the Receipt
+ * built from the assignment and these fields (see receipt.ts, `receiptFor`).
+ */
+export const JobResultSchema = z
+  .object({
+    type: z.literal('job.result'),
+    attemptId: Bytes32Schema,
+    output: JsonValueSchema,
+    usage: UsageSchema,
+    gpuMs: z.int().min(0),
+    vramMiB: z
+      .int()
+      .min(0)
+      .max(2 ** 31),
+    computeUnits: Uint256Schema,
+    resultHash: Bytes32Schema,
+    startedAt: TimestampMsSchema,
+    finishedAt: TimestampMsSchema,
+    signature: SignatureSchema,
+  })
+  .refine((m) => m.startedAt <= m.finishedAt, {
+    message: 'finishedAt precedes startedAt',
+    path: ['finishedAt'],
+  });
+
+/** miner → router: the attempt failed; `code` is a registry code (unknown ones count as node_failed). */
+export const JobErrorSchema = z.object({
+  type: z.literal('job.error'),
+  attemptId: Bytes32Schema,
+  code: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { message: 'expected a snake_case error code' }),
+  message: z.string().max(1024),
+  retryable: z.boolean(),
+});
+
+/** router → miner: stop this attempt (client gone, deadline passed, another attempt won). */
+export const JobCancelSchema = z.object({
+  type: z.literal('job.cancel'),
+  attemptId: Bytes32Schema,
+  reason: z.string().max(512).optional(),
+});
+
+export type JobAssign = z.output<typeof JobAssignSchema>;
+export type JobAccepted = z.output<typeof JobAcceptedSchema>;
+export type JobChunk = z.output<typeof JobChunkSchema>;
+export type Usage = z.output<typeof UsageSchema>;
+export type JobResult = z.output<typeof JobResultSchema>;
+export type JobError = z.output<typeof JobErrorSchema>;
+export type JobCancel = z.output<typeof JobCancelSchema>;

@@ -1,0 +1,186 @@
+import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { Completion, CompletionUsage } from 'openai/resources/completions';
+import type { CreateEmbeddingResponse } from 'openai/resources/embeddings';
+import type { Model } from 'openai/resources/models';
+import { FatalError } from './errors.ts';
+
+/**
+ * Builders of the gateway's answers in exactly OpenAI's JSON shapes (typed by the official SDK's own
+ * types), so OpenAI clients parse them unchanged. Ids come from ids.ts (`newApiId('chatCompletion')`).
+ */
+
+export type FinishReason = 'stop' | 'length' | 'content_filter';
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+interface Envelope {
+  id: string;
+  model: string;
+  /** Unix seconds; defaults to now. */
+  created?: number;
+}
+
+export function unixSeconds(ms = Date.now()): number {
+  return Math.floor(ms / 1000);
+}
+
+export function openAIUsage(usage: TokenUsage): CompletionUsage {
+  return {
+    prompt_tokens: usage.inputTokens,
+    completion_tokens: usage.outputTokens,
+    total_tokens: usage.inputTokens + usage.outputTokens,
+  };
+}
+
+export function chatCompletion(
+  p: Envelope & { content: string; finishReason: FinishReason; usage: TokenUsage },
+): ChatCompletion {
+  return {
+    id: p.id,
+    object: 'chat.completion',
+    created: p.created ?? unixSeconds(),
+    model: p.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: p.content, refusal: null },
+        logprobs: null,
+        finish_reason: p.finishReason,
+      },
+    ],
+    usage: openAIUsage(p.usage),
+  };
+}
+
+/**
+ * One streamed chunk. The first carries `delta.role`, the last a `finishReason`; when the caller asked for
+ * `stream_options.include_usage`, every chunk has `usage: null` and `chatCompletionUsageChunk` ends the stream.
+ */
+export function chatCompletionChunk(
+  p: Envelope & {
+    delta: { role?: 'assistant'; content?: string };
+    finishReason?: FinishReason | null;
+    includeUsage?: boolean;
+  },
+): ChatCompletionChunk {
+  return {
+    id: p.id,
+    object: 'chat.completion.chunk',
+    created: p.created ?? unixSeconds(),
+    model: p.model,
+    choices: [{ index: 0, delta: p.delta, logprobs: null, finish_reason: p.finishReason ?? null }],
+    ...(p.includeUsage === true ? { usage: null } : {}),
+  };
+}
+
+/** The final chunk with `include_usage`: no choices, the usage of the whole stream. */
+export function chatCompletionUsageChunk(p: Envelope & { usage: TokenUsage }): ChatCompletionChunk {
+  return {
+    id: p.id,
+    object: 'chat.completion.chunk',
+    created: p.created ?? unixSeconds(),
+    model: p.model,
+    choices: [],
+    usage: openAIUsage(p.usage),
+  };
+}
+
+/** `/v1/completions` answer; one choice per prompt, in order. */
+export function textCompletion(
+  p: Envelope & { choices: Array<{ text: string; finishReason: FinishReason }>; usage: TokenUsage },
+): Completion {
+  return {
+    id: p.id,
+    object: 'text_completion',
+    created: p.created ?? unixSeconds(),
+    model: p.model,
+    choices: p.choices.map((c, index) => ({
+      text: c.text,
+      index,
+      logprobs: null,
+      finish_reason: c.finishReason,
+    })),
+    usage: openAIUsage(p.usage),
+  };
+}
+
+/**
+ * A streamed `/v1/completions` chunk (same object as the whole answer, one piece of text). The SDK types
+ * `finish_reason` as never null, but OpenAI streams null until the last chunk, so it is widened here.
+ */
+export function textCompletionChunk(
+  p: Envelope & { text: string; index?: number; finishReason?: FinishReason | null },
+): Omit<Completion, 'choices'> & {
+  choices: Array<
+    Omit<Completion['choices'][number], 'finish_reason'> & { finish_reason: FinishReason | null }
+  >;
+} {
+  return {
+    id: p.id,
+    object: 'text_completion',
+    created: p.created ?? unixSeconds(),
+    model: p.model,
+    choices: [{ text: p.text, index: p.index ?? 0, logprobs: null, finish_reason: p.finishReason ?? null }],
+  };
+}
+
+/** `/v1/embeddings` answer; with `base64` each vector is little-endian float32 bytes in base64, as OpenAI sends. */
+export type EmbeddingList = Omit<CreateEmbeddingResponse, 'data'> & {
+  data: Array<{ object: 'embedding'; index: number; embedding: number[] | string }>;
+};
+
+export function embeddingList(p: {
+  model: string;
+  embeddings: readonly (readonly number[])[];
+  inputTokens: number;
+  encodingFormat?: 'float' | 'base64';
+}): EmbeddingList {
+  const base64 = p.encodingFormat === 'base64';
+  return {
+    object: 'list',
+    data: p.embeddings.map((vector, index) => ({
+      object: 'embedding',
+      index,
+      embedding: base64 ? embeddingToBase64(vector) : [...vector],
+    })),
+    model: p.model,
+    usage: { prompt_tokens: p.inputTokens, total_tokens: p.inputTokens },
+  };
+}
+
+export function embeddingToBase64(vector: readonly number[]): string {
+  const floats = Float32Array.from(vector);
+  // Float32Array uses the platform's byte order; every platform Node runs on here is little-endian.
+  return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength).toString('base64');
+}
+
+export function embeddingFromBase64(base64: string): number[] {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.byteLength % 4 !== 0) {
+    throw new FatalError('invalid_request', { message: 'base64 embedding is not a whole number of float32' });
+  }
+  const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  return Array.from(floats);
+}
+
+/** `/v1/models` answer. */
+export function modelList(models: ReadonlyArray<{ id: string; created: number; ownedBy: string }>): {
+  object: 'list';
+  data: Model[];
+} {
+  return {
+    object: 'list',
+    data: models.map((m) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy })),
+  };
+}
+
+/** One server-sent event carrying a JSON payload, as OpenAI streams do. */
+export function sseEvent(payload: unknown): string {
+  return `data: ${JSON.stringify(payload)}\n\n`;
+}
+
+/** The last event of every OpenAI stream. */
+export const SSE_DONE = 'data: [DONE]\n\n';

@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import {
+  contentText,
+  inputsOf,
+  maxTokensOf,
+  parseChatCompletionRequest,
+  parseCompletionRequest,
+  parseEmbeddingRequest,
+  stopSequences,
+} from './openai.ts';
+
+const chat = (extra: Record<string, unknown> = {}) => ({
+  model: 'tiny',
+  messages: [
+    { role: 'system', content: 'Be brief.' },
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'Hi ' },
+        { type: 'text', text: 'there' },
+      ],
+    },
+    { role: 'assistant', content: null },
+  ],
+  ...extra,
+});
+
+function failure(result: {
+  ok: boolean;
+  error?: { code: string; param?: string | undefined; message: string };
+}) {
+  if (result.ok || result.error === undefined) throw new Error('expected a failure');
+  return result.error;
+}
+
+describe('chat completion requests', () => {
+  it('accepts what OpenAI clients send, including nulls and unknown fields', () => {
+    const parsed = parseChatCompletionRequest(
+      chat({
+        temperature: 0.7,
+        top_p: null,
+        n: 1,
+        stream: true,
+        stream_options: { include_usage: true },
+        stop: ['\n'],
+        seed: 42,
+        max_completion_tokens: 64,
+        user: 'u-1',
+        logit_bias: { '50256': -100 },
+        tools: [],
+        response_format: { type: 'text' },
+      }),
+    );
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.value.logit_bias).toEqual({ '50256': -100 });
+    expect(parsed.value.messages).toHaveLength(3);
+  });
+
+  it('accepts the developer role and message names', () => {
+    const parsed = parseChatCompletionRequest({
+      model: 'tiny',
+      messages: [
+        { role: 'developer', content: 'x', name: 'ops' },
+        { role: 'user', content: 'y' },
+      ],
+    });
+    expect(parsed.ok).toBe(true);
+  });
+
+  it('refuses wrong types with the field path', () => {
+    const cases: Array<[unknown, string]> = [
+      [chat({ model: 5 }), 'model'],
+      [chat({ model: '' }), 'model'],
+      [{ messages: [{ role: 'user', content: 'x' }] }, 'model'],
+      [chat({ messages: [] }), 'messages'],
+      [chat({ messages: 'hi' }), 'messages'],
+      [chat({ messages: [{ role: 'user', content: 5 }] }), 'messages[0].content'],
+      [chat({ messages: [{ role: 'user' }] }), 'messages[0].content'],
+      [chat({ messages: [{ role: 'tool', content: 'x' }] }), 'messages[0].role'],
+      [chat({ messages: [{ content: 'x' }] }), 'messages[0].role'],
+      [chat({ temperature: 2.5 }), 'temperature'],
+      [chat({ temperature: -0.1 }), 'temperature'],
+      [chat({ temperature: '1' }), 'temperature'],
+      [chat({ top_p: 0 }), 'top_p'],
+      [chat({ max_tokens: 0 }), 'max_tokens'],
+      [chat({ max_completion_tokens: 1.5 }), 'max_completion_tokens'],
+      [chat({ stream: 'yes' }), 'stream'],
+      [chat({ stream_options: { include_usage: 'yes' } }), 'stream_options.include_usage'],
+      [chat({ stop: ['a', 'b', 'c', 'd', 'e'] }), 'stop'],
+      [chat({ seed: 1.5 }), 'seed'],
+      [chat({ presence_penalty: 3 }), 'presence_penalty'],
+      [chat({ user: 5 }), 'user'],
+    ];
+    for (const [body, param] of cases) {
+      const error = failure(parseChatCompletionRequest(body));
+      expect(error.code, param).toBe('invalid_request');
+      expect(error.param, JSON.stringify(body).slice(0, 200)).toBe(param);
+      expect(error.message.startsWith(`${param}: `)).toBe(true);
+    }
+  });
+
+  it('refuses non-text content parts clearly', () => {
+    const body = chat({
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }],
+    });
+    const error = failure(parseChatCompletionRequest(body));
+    expect(error.param).toBe('messages[0].content[0].type');
+    expect(error.message).toMatch(/only text content parts are supported/);
+  });
+
+  it('refuses n > 1 as an unsupported parameter', () => {
+    const error = failure(parseChatCompletionRequest(chat({ n: 2 })));
+    expect(error.code).toBe('unsupported_parameter');
+    expect(error.param).toBe('n');
+    expect(error.message).toBe('n: only n=1 is supported');
+    expect(parseChatCompletionRequest(chat({ n: null })).ok).toBe(true);
+  });
+
+  it('refuses a body that is not an object', () => {
+    for (const body of [null, 'x', [], 42]) expect(parseChatCompletionRequest(body).ok).toBe(false);
+  });
+});
+
+describe('completion requests', () => {
+  it('takes a prompt string or a list of strings', () => {
+    expect(parseCompletionRequest({ model: 'm', prompt: 'Once' }).ok).toBe(true);
+    expect(parseCompletionRequest({ model: 'm', prompt: ['a', 'b'], max_tokens: 16, echo: false }).ok).toBe(
+      true,
+    );
+  });
+
+  it('refuses other prompts', () => {
+    expect(failure(parseCompletionRequest({ model: 'm', prompt: 5 })).param).toBe('prompt');
+    expect(failure(parseCompletionRequest({ model: 'm', prompt: [] })).param).toBe('prompt');
+    expect(failure(parseCompletionRequest({ model: 'm', prompt: ['a', 7] })).param).toBe('prompt[1]');
+    expect(failure(parseCompletionRequest({ model: 'm' })).param).toBe('prompt');
+    expect(failure(parseCompletionRequest({ model: 'm', prompt: 'x', n: 3 })).code).toBe(
+      'unsupported_parameter',
+    );
+  });
+});
+
+describe('embedding requests', () => {
+  it('takes a string or list of strings and an encoding format', () => {
+    expect(parseEmbeddingRequest({ model: 'm', input: 'x' }).ok).toBe(true);
+    expect(parseEmbeddingRequest({ model: 'm', input: ['x', 'y'], encoding_format: 'base64' }).ok).toBe(true);
+  });
+
+  it('refuses bad inputs and formats', () => {
+    expect(failure(parseEmbeddingRequest({ model: 'm', input: [] })).param).toBe('input');
+    expect(failure(parseEmbeddingRequest({ model: 'm', input: [1, 2] })).param).toBe('input[0]');
+    expect(failure(parseEmbeddingRequest({ model: 'm', input: 'x', encoding_format: 'int8' })).param).toBe(
+      'encoding_format',
+    );
+    expect(failure(parseEmbeddingRequest({ model: 'm', input: Array(2049).fill('x') })).param).toBe('input');
+    expect(failure(parseEmbeddingRequest({ model: 'm', input: 'x', dimensions: 0 })).param).toBe(
+      'dimensions',
+    );
+  });
+});
+
+describe('request helpers', () => {
+  it('contentText joins text parts', () => {
+    expect(contentText('a')).toBe('a');
+    expect(
+      contentText([
+        { type: 'text', text: 'a' },
+        { type: 'text', text: 'b' },
+      ]),
+    ).toBe('ab');
+    expect(contentText(null)).toBe('');
+    expect(contentText(undefined)).toBe('');
+  });
+
+  it('maxTokensOf prefers max_completion_tokens', () => {
+    expect(maxTokensOf({ max_tokens: 10, max_completion_tokens: 20 })).toBe(20);
+    expect(maxTokensOf({ max_tokens: 10, max_completion_tokens: null })).toBe(10);
+    expect(maxTokensOf({})).toBeUndefined();
+  });
+
+  it('stopSequences and inputsOf normalise to lists', () => {
+    expect(stopSequences('x')).toEqual(['x']);
+    expect(stopSequences(['a', ''])).toEqual(['a']);
+    expect(stopSequences(null)).toEqual([]);
+    expect(inputsOf('x')).toEqual(['x']);
+    expect(inputsOf(['x', 'y'])).toEqual(['x', 'y']);
+  });
+});

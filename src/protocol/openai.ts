@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { parseWith, type Result } from './schema-errors.ts';
+
+/**
+ * Request bodies of the gateway's OpenAI-compatible endpoints. Loose objects: OpenAI clients send many
+ * fields we do not use, and those pass through untouched; the fields we read are checked, and a wrong type
+ * is refused with its path (`messages[1].content`). `null` is accepted wherever OpenAI accepts it.
+ */
+
+/** Longest single text (message content, prompt, embedding input) in characters. */
+export const MAX_TEXT_CHARS = 1_000_000;
+export const MAX_MESSAGES = 4096;
+export const MAX_BATCH_INPUTS = 2048;
+
+const Text = z.string().max(MAX_TEXT_CHARS);
+
+const TextPartSchema = z.looseObject({
+  type: z.literal('text', { error: 'only text content parts are supported' }),
+  text: Text,
+});
+
+const ContentSchema = z.union([Text, z.array(TextPartSchema).max(256)], {
+  error: 'content must be a string or an array of text parts',
+});
+
+const SystemMessageSchema = z.looseObject({
+  role: z.enum(['system', 'developer']),
+  content: ContentSchema,
+  name: z.string().max(256).optional(),
+});
+const UserMessageSchema = z.looseObject({
+  role: z.literal('user'),
+  content: ContentSchema,
+  name: z.string().max(256).optional(),
+});
+const AssistantMessageSchema = z.looseObject({
+  role: z.literal('assistant'),
+  content: ContentSchema.nullish(),
+  name: z.string().max(256).optional(),
+});
+
+export const ChatMessageSchema = z.discriminatedUnion(
+  'role',
+  [SystemMessageSchema, UserMessageSchema, AssistantMessageSchema],
+  { error: 'role must be one of system, developer, user, assistant' },
+);
+
+const OnlyOne = z
+  .int()
+  .min(1)
+  .nullish()
+  .refine((n) => n == null || n === 1, {
+    message: 'only n=1 is supported',
+    params: { code: 'unsupported_parameter' },
+  });
+
+const Model = z.string().min(1).max(256);
+const MaxTokens = z.int().min(1).max(10_000_000).nullish();
+const Stop = z.union([z.string().max(256), z.array(z.string().max(256)).max(4)]).nullish();
+const Penalty = z.number().min(-2).max(2).nullish();
+
+/** Sampling fields shared by chat completions and completions. */
+const SamplingFields = {
+  model: Model,
+  max_tokens: MaxTokens,
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  n: OnlyOne,
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+  stop: Stop,
+  seed: z.int().nullish(),
+  presence_penalty: Penalty,
+  frequency_penalty: Penalty,
+  user: z.string().max(256).optional(),
+};
+
+export const ChatCompletionRequestSchema = z.looseObject({
+  ...SamplingFields,
+  messages: z.array(ChatMessageSchema).min(1).max(MAX_MESSAGES),
+  /** Newer name of max_tokens; wins when both are present. */
+  max_completion_tokens: MaxTokens,
+});
+
+export const CompletionRequestSchema = z.looseObject({
+  ...SamplingFields,
+  prompt: z.union([Text, z.array(Text).min(1).max(MAX_BATCH_INPUTS)], {
+    error: 'prompt must be a string or an array of strings',
+  }),
+});
+
+export const EmbeddingRequestSchema = z.looseObject({
+  model: Model,
+  input: z.union([Text, z.array(Text).min(1).max(MAX_BATCH_INPUTS)], {
+    error: 'input must be a string or an array of strings',
+  }),
+  encoding_format: z.enum(['float', 'base64']).optional(),
+  dimensions: z.int().min(1).max(65_536).optional(),
+  user: z.string().max(256).optional(),
+});
+
+export type ChatMessage = z.output<typeof ChatMessageSchema>;
+export type ChatCompletionRequest = z.output<typeof ChatCompletionRequestSchema>;
+export type CompletionRequest = z.output<typeof CompletionRequestSchema>;
+export type EmbeddingRequest = z.output<typeof EmbeddingRequestSchema>;
+export type MessageContent = z.output<typeof ContentSchema>;
+
+export function parseChatCompletionRequest(body: unknown): Result<ChatCompletionRequest> {
+  return parseWith(ChatCompletionRequestSchema, body);
+}
+
+export function parseCompletionRequest(body: unknown): Result<CompletionRequest> {
+  return parseWith(CompletionRequestSchema, body);
+}
+
+export function parseEmbeddingRequest(body: unknown): Result<EmbeddingRequest> {
+  return parseWith(EmbeddingRequestSchema, body);
+}
+
+/** The text of a message: parts joined without separator (how OpenAI concatenates them). */
+export function contentText(content: MessageContent | null | undefined): string {
+  if (content == null) return '';
+  return typeof content === 'string' ? content : content.map((part) => part.text).join('');
+}
+
+/** The completion budget the caller asked for, if any (max_completion_tokens wins). */
+export function maxTokensOf(request: { max_tokens?: number | null; max_completion_tokens?: number | null }) {
+  return request.max_completion_tokens ?? request.max_tokens ?? undefined;
+}
+
+/** Stop sequences as a list (OpenAI takes a string or up to four). */
+export function stopSequences(stop: string | string[] | null | undefined): string[] {
+  if (stop == null) return [];
+  return (typeof stop === 'string' ? [stop] : stop).filter((s) => s !== '');
+}
+
+/** Inputs as a list (single string → one input). */
+export function inputsOf(input: string | string[]): string[] {
+  return typeof input === 'string' ? [input] : input;
+}

@@ -1,0 +1,72 @@
+import type { z } from 'zod';
+import type { ErrorCode } from './error-codes.ts';
+import { isErrorCode } from './error-codes.ts';
+import { createError, type NeurinoError } from './errors.ts';
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: NeurinoError };
+
+/** `messages[0].content`: the JavaScript-ish path OpenAI uses in `error.param`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else if (typeof key === 'string' && /^[A-Za-z_$][\w$]*$/.test(key)) out += out === '' ? key : `.${key}`;
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
+  return out;
+}
+
+interface Located {
+  path: PropertyKey[];
+  message: string;
+  code: ErrorCode | undefined;
+}
+
+/**
+ * The most telling issue: unions report "Invalid input" at their root, so descend into the branch
+ * that got furthest (longest path) to name the real field.
+ */
+function locate(issue: z.core.$ZodIssue, base: PropertyKey[] = []): Located {
+  const path = [...base, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    let best: Located | undefined;
+    for (const branch of issue.errors) {
+      for (const inner of branch) {
+        const found = locate(inner, path);
+        if (best === undefined || found.path.length > best.path.length) best = found;
+      }
+    }
+    if (best !== undefined && best.path.length > path.length) return best;
+  }
+  const params = issue.code === 'custom' ? (issue.params as Record<string, unknown> | undefined) : undefined;
+  const code = isErrorCode(params?.code) ? params.code : undefined;
+  return { path, message: issue.message, code };
+}
+
+/**
+ * A zod failure as a NeurinoError naming the failing field. A refinement may pick its own code with
+ * `params: { code: 'unsupported_parameter' }`.
+ */
+export function errorFromZod(error: z.ZodError, code: ErrorCode = 'invalid_request'): NeurinoError {
+  const located = error.issues.map((issue) => locate(issue));
+  const first = located[0];
+  if (first === undefined) return createError(code);
+  const param = formatPath(first.path);
+  return createError(first.code ?? code, {
+    message: param === '' ? first.message : `${param}: ${first.message}`,
+    ...(param === '' ? {} : { param }),
+    details: { issues: located.slice(0, 5).map((l) => ({ path: formatPath(l.path), message: l.message })) },
+  });
+}
+
+/** safeParse (decode direction for codecs) turned into a Result with a NeurinoError. */
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  code: ErrorCode = 'invalid_request',
+): Result<z.output<S>> {
+  const parsed = schema.safeParse(value);
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, error: errorFromZod(parsed.error, code) };
+}
