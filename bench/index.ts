@@ -1,0 +1,8 @@
+// `npm run bench`: every benchmark, each printing ours vs a baseline measured side by side in this run.
+import { benchSettlementGas, printSettlementGas } from './settlement-gas.ts';
+
+const only = process.argv[2];
+
+if (!only || only === 'settlement') {
+  printSettlementGas(await benchSettlementGas());
+}

@@ -1,0 +1,25 @@
+// The `neurino` command line: one file per command under ./commands.
+import { Command } from 'commander';
+import { chainCommand } from './commands/chain.ts';
+import { deployCommand } from './commands/deploy.ts';
+import { devnetCommand } from './commands/devnet.ts';
+
+const program = new Command()
+  .name('neurino')
+  .description('Neurino: a decentralized serverless GPU cloud for AI')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+program.addCommand(chainCommand());
+program.addCommand(deployCommand());
+program.addCommand(devnetCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // A failed command says what went wrong in one line; the stack only with NEURINO_DEBUG=1.
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`neurino: ${message}`);
+  if (process.env.NEURINO_DEBUG === '1') console.error(error);
+  process.exit(1);
+}

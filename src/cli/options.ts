@@ -1,0 +1,24 @@
+// Shared option parsers: a bad flag value is refused with a message naming the flag.
+import { InvalidArgumentError } from 'commander';
+
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new InvalidArgumentError(`expected a TCP port 0-65535, got "${value}"`);
+  }
+  return port;
+}
+
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+export function parseHexKey(value: string): `0x${string}` {
+  const key = value.startsWith('0x') ? value : `0x${value}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new InvalidArgumentError('expected a 32-byte hex private key');
+  return key as `0x${string}`;
+}
+
+export const DEFAULT_DATA_DIR = '.neurino';
