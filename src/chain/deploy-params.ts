@@ -25,7 +25,7 @@ export interface DeployParams {
 }
 
 const DAY = 86_400n;
-const YEAR = 365n * DAY;
+const MONTH = (365n * DAY) / 12n;
 
 export function defaultDeployParams(
   accounts: Pick<DeployParams, 'governance' | 'router' | 'treasury'> & Partial<DeployParams>,
@@ -34,9 +34,8 @@ export function defaultDeployParams(
   return {
     teamBeneficiary: accounts.treasury,
     privateSaleBeneficiary: accounts.treasury,
-    // Whitepaper 3.4.2 leaves the schedules to governance; a one-year cliff over four years (team) and
-    // six months over two years (private sale) are the usual terms.
-    vesting: { start: now, teamDuration: 4n * YEAR, teamCliff: YEAR, privateDuration: 2n * YEAR, privateCliff: YEAR / 2n },
+    // The terms of NeurinoVesting's constants: a 3-month cliff inside 24 months, for team and private sale.
+    vesting: { start: now, teamDuration: 24n * MONTH, teamCliff: 3n * MONTH, privateDuration: 24n * MONTH, privateCliff: 3n * MONTH },
     minStake: parseEther('1000'),
     auditWindowSeconds: 3n * DAY,
     unbondingDelaySeconds: 7n * DAY,
