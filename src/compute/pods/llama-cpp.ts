@@ -1,0 +1,286 @@
+// The `llama-cpp` runtime: a GGUF file served in-process by llama.cpp (node-llama-cpp).
+import { basename } from 'node:path';
+import {
+  type ChatHistoryItem,
+  type ChatWrapper,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaEmbeddingContext,
+  type LlamaModel,
+  type LlamaText,
+  resolveChatWrapper,
+  type Token,
+} from 'node-llama-cpp';
+import { readGgufHeader } from '../model/gguf-header.ts';
+import {
+  asPodError,
+  PodAbortedError,
+  PodBadRequestError,
+  PodLoadFailedError,
+  PodNotLoadedError,
+  PodUnsupportedError,
+  throwIfAborted,
+} from './errors.ts';
+import { JobTracker } from './job-tracker.ts';
+import { generateOnSequence } from './llama-generation.ts';
+import { sharedLlama } from './llama-instance.ts';
+import type { PodRuntime, PodRuntimeInfo } from './runtime.ts';
+import { SlotPool } from './slot-pool.ts';
+import {
+  type ChatRequest,
+  type CompletionRequest,
+  type EmbeddingRequest,
+  type EmbeddingResult,
+  type EmbedOptions,
+  type GenerateOptions,
+  type GenerationResult,
+  type NormalizedMessage,
+  parseChatRequest,
+  parseCompletionRequest,
+  parseEmbeddingRequest,
+  type SamplingParams,
+} from './types.ts';
+
+export interface LlamaCppRuntimeOptions {
+  readonly modelPath: string;
+  /** Reported in info() and results; defaults to the GGUF's general.name, else the file name. */
+  readonly modelName?: string;
+  /** Jobs that run at once (context sequences evaluated in shared batches). Default 2. */
+  readonly slots?: number;
+  /** Tokens per job, prompt and completion together. Default: the model's training context, at most 4096. */
+  readonly contextSize?: number;
+  /** CPU threads. Default 1: on small machines llama.cpp's default thread count ran ~1000x slower. */
+  readonly threads?: number;
+  /** 'auto' offloads to a GPU when the machine has one; false keeps to the CPU. Default false. */
+  readonly gpu?: false | 'auto';
+  /** Offer embed(); its context is created on first use. Default true. */
+  readonly embeddings?: boolean;
+  /** Default false: plain attention, whose numbers a validator's forward pass reproduces closely. */
+  readonly flashAttention?: boolean;
+}
+
+interface Loaded {
+  readonly model: LlamaModel;
+  readonly context: LlamaContext;
+  readonly pool: SlotPool<LlamaContextSequence>;
+  readonly chatWrapper: ChatWrapper;
+  readonly name: string;
+  embedding?: Promise<LlamaEmbeddingContext>;
+}
+
+const DEFAULT_MAX_CONTEXT = 4096;
+
+function checkPositiveInt(name: string, value: number | undefined): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+    throw new RangeError(`${name} must be a positive integer`);
+  }
+}
+
+function chatHistory(messages: readonly NormalizedMessage[]): ChatHistoryItem[] {
+  return messages.map((m): ChatHistoryItem => {
+    if (m.role === 'system') return { type: 'system', text: m.content };
+    if (m.role === 'user') return { type: 'user', text: m.content };
+    return { type: 'model', response: [m.content] };
+  });
+}
+
+export class LlamaCppRuntime implements PodRuntime {
+  private readonly options: LlamaCppRuntimeOptions;
+  private readonly jobs = new JobTracker();
+  private loaded: Loaded | undefined;
+  private loading: Promise<Loaded> | undefined;
+
+  constructor(options: LlamaCppRuntimeOptions) {
+    checkPositiveInt('slots', options.slots);
+    checkPositiveInt('contextSize', options.contextSize);
+    checkPositiveInt('threads', options.threads);
+    this.options = options;
+  }
+
+  info(): PodRuntimeInfo {
+    return {
+      runtime: 'llama-cpp',
+      model: this.loaded?.name ?? this.options.modelName ?? basename(this.options.modelPath, '.gguf'),
+      contextSize: this.loaded?.context.contextSize ?? null,
+      warm: this.loaded !== undefined,
+      slots: this.options.slots ?? 2,
+      activeJobs: this.jobs.active,
+    };
+  }
+
+  async load(signal?: AbortSignal): Promise<void> {
+    if (this.loaded !== undefined) return;
+    this.loading ??= this.bringUp(signal).finally(() => {
+      this.loading = undefined;
+    });
+    this.loaded = await this.loading;
+  }
+
+  private async bringUp(signal: AbortSignal | undefined): Promise<Loaded> {
+    const { modelPath, gpu = false, threads = 1, slots = 2, flashAttention = false } = this.options;
+    let model: LlamaModel | undefined;
+    try {
+      throwIfAborted(signal);
+      // A corrupt header can hang the GGUF parsers; refuse it before they see it.
+      await readGgufHeader(modelPath);
+      const llama = await sharedLlama({ gpu, maxThreads: threads });
+      model = await llama.loadModel({
+        modelPath,
+        gpuLayers: gpu === false ? 0 : 'auto',
+        ...(signal === undefined ? {} : { loadSignal: signal }),
+      });
+      const contextSize = this.options.contextSize ?? Math.min(model.trainContextSize, DEFAULT_MAX_CONTEXT);
+      const context = await model.createContext({
+        sequences: slots,
+        contextSize,
+        threads,
+        flashAttention,
+        ...(signal === undefined ? {} : { createSignal: signal }),
+      });
+      const sequences = Array.from({ length: slots }, () => context.getSequence());
+      const name =
+        this.options.modelName ?? model.fileInfo.metadata.general?.name ?? basename(modelPath, '.gguf');
+      return { model, context, pool: new SlotPool(sequences), chatWrapper: resolveChatWrapper(model), name };
+    } catch (error) {
+      await model?.dispose();
+      if (signal?.aborted) throw new PodAbortedError('Model load aborted', { cause: error });
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new PodLoadFailedError(`Cannot load ${basename(modelPath)}: ${reason}`, { cause: error });
+    }
+  }
+
+  async unload(): Promise<void> {
+    await this.loading?.catch(() => undefined);
+    const loaded = this.loaded;
+    if (loaded === undefined) return;
+    this.loaded = undefined;
+    const reason = new PodNotLoadedError('Pod runtime was unloaded during the job');
+    loaded.pool.close(reason);
+    await this.jobs.stopAll(reason);
+    await (await loaded.embedding?.catch(() => undefined))?.dispose();
+    await loaded.context.dispose();
+    await loaded.model.dispose();
+  }
+
+  async chat(request: ChatRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
+    const { messages, sampling } = parseChatRequest(request);
+    const loaded = this.ready();
+    const { contextText, stopGenerationTriggers } = loaded.chatWrapper.generateContextState({
+      chatHistory: chatHistory(messages),
+    });
+    // Message text is tokenized as plain text: a user cannot smuggle in control tokens.
+    const promptTokens = contextText.tokenize(loaded.model.tokenizer);
+    const triggers = this.splitStopTriggers(loaded.model, stopGenerationTriggers);
+    return this.generate(
+      loaded,
+      promptTokens,
+      { ...sampling, stop: [...sampling.stop, ...triggers.text] },
+      options,
+      {
+        stopTokens: triggers.tokens,
+      },
+    );
+  }
+
+  async complete(request: CompletionRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
+    const { prompt, sampling } = parseCompletionRequest(request);
+    const loaded = this.ready();
+    const { model } = loaded;
+    // Raw prompts may spell special tokens (as llama.cpp's server and vLLM allow), e.g. a hand-written template.
+    const bos = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? [model.tokens.bos] : [];
+    const promptTokens = [...bos, ...model.tokenize(prompt, true)];
+    return this.generate(loaded, promptTokens, sampling, options, {});
+  }
+
+  async embed(request: EmbeddingRequest, options: EmbedOptions = {}): Promise<EmbeddingResult> {
+    const { inputs } = parseEmbeddingRequest(request);
+    const loaded = this.ready();
+    if (this.options.embeddings === false)
+      throw new PodUnsupportedError('Embeddings are disabled for this pod');
+    return this.jobs.run(options.signal, async (signal) => {
+      try {
+        const context = await this.embeddingContext(loaded);
+        const vectors: number[][] = [];
+        let promptTokens = 0;
+        for (const [index, input] of inputs.entries()) {
+          throwIfAborted(signal);
+          const length = context.calculateInputLength(input);
+          if (length >= loaded.context.contextSize) {
+            throw new PodBadRequestError(`input[${index}] has ${length} tokens; the context holds fewer`, {
+              param: `input[${index}]`,
+            });
+          }
+          const { vector } = await context.getEmbeddingFor(input);
+          vectors.push(normalize(vector));
+          promptTokens += length;
+        }
+        throwIfAborted(signal);
+        return { model: loaded.name, vectors, usage: { promptTokens } };
+      } catch (error) {
+        throw asPodError(error, 'Embedding failed');
+      }
+    });
+  }
+
+  private ready(): Loaded {
+    if (this.loaded === undefined) throw new PodNotLoadedError();
+    return this.loaded;
+  }
+
+  private embeddingContext(loaded: Loaded): Promise<LlamaEmbeddingContext> {
+    loaded.embedding ??= loaded.model.createEmbeddingContext({
+      contextSize: loaded.context.contextSize,
+      threads: this.options.threads ?? 1,
+    });
+    return loaded.embedding;
+  }
+
+  /** A chat template's stop triggers: plain text ones join the stop strings, the rest match as tokens. */
+  private splitStopTriggers(model: LlamaModel, triggers: readonly LlamaText[]) {
+    const text: string[] = [];
+    const tokens: Token[][] = [];
+    for (const trigger of triggers) {
+      if (trigger.values.every((value) => typeof value === 'string')) text.push(trigger.values.join(''));
+      else tokens.push(trigger.tokenize(model.tokenizer));
+    }
+    return { text: text.filter((t) => t !== ''), tokens: tokens.filter((t) => t.length > 0) };
+  }
+
+  private generate(
+    loaded: Loaded,
+    promptTokens: Token[],
+    sampling: SamplingParams,
+    options: GenerateOptions,
+    extra: { stopTokens?: Token[][] },
+  ): Promise<GenerationResult> {
+    return this.jobs.run(options.signal, (signal) =>
+      loaded.pool.run(signal, async (sequence) => {
+        try {
+          const output = await generateOnSequence({
+            sequence,
+            promptTokens,
+            sampling,
+            signal,
+            onDelta: options.onDelta,
+            ...(extra.stopTokens === undefined ? {} : { stopTokens: extra.stopTokens }),
+          });
+          return {
+            model: loaded.name,
+            text: output.text,
+            finishReason: output.finishReason,
+            usage: { promptTokens: promptTokens.length, completionTokens: output.completionTokenIds.length },
+            completionTokenIds: output.completionTokenIds,
+          };
+        } catch (error) {
+          throw asPodError(error, 'Generation failed');
+        }
+      }),
+    );
+  }
+}
+
+/** OpenAI's embeddings are unit length, so a dot product is the cosine similarity. */
+function normalize(vector: readonly number[]): number[] {
+  const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
+  return norm === 0 ? [...vector] : vector.map((x) => x / norm);
+}

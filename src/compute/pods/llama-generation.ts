@@ -1,0 +1,101 @@
+import { randomInt } from 'node:crypto';
+import type { LlamaContextSequence, Token } from 'node-llama-cpp';
+import { PodBadRequestError, throwIfAborted } from './errors.ts';
+import { StopSequenceMatcher } from './stop-sequences.ts';
+import { TokenTextDecoder } from './token-text-decoder.ts';
+import type { FinishReason, SamplingParams } from './types.ts';
+
+export interface SequenceGenerationInput {
+  readonly sequence: LlamaContextSequence;
+  /** The whole prompt, BOS and template tokens included. */
+  readonly promptTokens: readonly Token[];
+  readonly sampling: SamplingParams;
+  /** Token sequences that end generation (a chat template's end-of-turn), besides end-of-generation tokens. */
+  readonly stopTokens?: readonly (readonly Token[])[];
+  readonly signal?: AbortSignal | undefined;
+  readonly onDelta?: ((text: string) => void) | undefined;
+}
+
+export interface SequenceGenerationOutput {
+  readonly text: string;
+  readonly finishReason: FinishReason;
+  readonly completionTokenIds: Token[];
+}
+
+/** OpenAI's default. */
+const DEFAULT_TEMPERATURE = 1;
+/** llama.cpp reads this seed as "pick one at random", so no caller seed may map to it. */
+const RANDOM_SEED_SENTINEL = 0xffffffff;
+
+/** Any integer seed as a llama.cpp sampler seed; without one, a fresh random seed per job. */
+export function samplerSeed(seed: number | undefined): number {
+  if (seed === undefined) return randomInt(0, RANDOM_SEED_SENTINEL);
+  return (seed >>> 0) % RANDOM_SEED_SENTINEL;
+}
+
+function endsWith(tokens: readonly Token[], tail: readonly Token[]): boolean {
+  if (tail.length === 0 || tail.length > tokens.length) return false;
+  return tail.every((token, i) => tokens[tokens.length - tail.length + i] === token);
+}
+
+/**
+ * Generates on one context sequence, token by token. The sequence starts empty for every job, so the
+ * prompt is always evaluated the same way and a seeded job repeats exactly (what re-execution needs).
+ */
+export async function generateOnSequence(input: SequenceGenerationInput): Promise<SequenceGenerationOutput> {
+  const { sequence, promptTokens, sampling, signal } = input;
+  const model = sequence.model;
+  const room = sequence.contextSize - promptTokens.length;
+  if (room <= 0) {
+    throw new PodBadRequestError(
+      `The prompt has ${promptTokens.length} tokens; the model's context holds ${sequence.contextSize}`,
+      { details: { promptTokens: promptTokens.length, contextSize: sequence.contextSize } },
+    );
+  }
+  const maxTokens = Math.min(sampling.maxTokens ?? room, room);
+  await sequence.clearHistory();
+  throwIfAborted(signal);
+
+  const decoder = new TokenTextDecoder(model, promptTokens);
+  const stops = new StopSequenceMatcher(sampling.stop);
+  const completionTokenIds: Token[] = [];
+  let text = '';
+  const emit = (piece: string) => {
+    if (piece === '') return;
+    text += piece;
+    input.onDelta?.(piece);
+  };
+  let finishReason: FinishReason = 'length';
+  let stoppedBySequence = false;
+  const tokens = sequence.evaluate([...promptTokens], {
+    temperature: sampling.temperature ?? DEFAULT_TEMPERATURE,
+    topP: sampling.topP ?? 1,
+    topK: 0, // OpenAI semantics: no top-k cut unless asked
+    minP: 0,
+    seed: samplerSeed(sampling.seed),
+    yieldEogToken: true,
+  });
+  for await (const token of tokens) {
+    throwIfAborted(signal);
+    completionTokenIds.push(token);
+    if (model.isEogToken(token) || input.stopTokens?.some((tail) => endsWith(completionTokenIds, tail))) {
+      finishReason = 'stop';
+      break;
+    }
+    const piece = stops.push(decoder.push(token));
+    emit(piece.emit);
+    if (piece.stopped) {
+      finishReason = 'stop';
+      stoppedBySequence = true;
+      break;
+    }
+    if (completionTokenIds.length >= maxTokens) break;
+  }
+  if (!stoppedBySequence) {
+    const tail = stops.push(decoder.flush());
+    emit(tail.emit);
+    if (tail.stopped) finishReason = 'stop';
+    else emit(stops.flush());
+  }
+  return { text, finishReason, completionTokenIds };
+}

@@ -1,0 +1,374 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { writeTinyModel } from '../model/tiny-model.ts';
+import { PodBadRequestError, PodError, PodLoadFailedError, PodUpstreamError } from './errors.ts';
+import { LlamaCppRuntime } from './llama-cpp.ts';
+import { OpenAIUpstreamRuntime } from './openai-upstream.ts';
+import {
+  type OpenAICompatibleServer,
+  startOpenAICompatibleServer,
+} from './testing/openai-compatible-server.ts';
+import type { ChatRequest } from './types.ts';
+
+let dir: string;
+let modelPath: string;
+/** The model the upstream server generates with; also called directly to compare. */
+let backing: LlamaCppRuntime;
+let server: OpenAICompatibleServer;
+let noUsageServer: OpenAICompatibleServer;
+let upstream: OpenAIUpstreamRuntime;
+const extraServers: Array<{ close(): Promise<void> }> = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'openai-upstream-'));
+  modelPath = (await writeTinyModel(join(dir, 'neurino-tiny.gguf'))).path;
+  backing = new LlamaCppRuntime({ modelPath, slots: 2 });
+  await backing.load();
+  server = await startOpenAICompatibleServer(backing);
+  noUsageServer = await startOpenAICompatibleServer(backing, { omitUsage: true });
+  upstream = new OpenAIUpstreamRuntime({ baseUrl: server.baseUrl, model: 'neurino-tiny' });
+  await upstream.load();
+});
+
+afterAll(async () => {
+  await upstream?.unload();
+  for (const s of [server, noUsageServer, ...extraServers]) await s?.close();
+  await backing?.unload();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const hello: ChatRequest = { messages: [{ role: 'user', content: 'hello' }] };
+
+async function expectPodError(promise: Promise<unknown>, podCode: string, retryable: boolean) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(PodError);
+  expect(error).toMatchObject({ podCode, retryable });
+  return error as PodError;
+}
+
+/** A raw HTTP server with a fixed handler, for upstreams that misbehave. */
+async function rawServer(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const raw: Server = createServer(handler);
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+  extraServers.push({
+    close: () =>
+      new Promise<void>((resolve) => {
+        raw.closeAllConnections();
+        raw.close(() => resolve());
+      }),
+  });
+  return `http://127.0.0.1:${(raw.address() as AddressInfo).port}/v1`;
+}
+
+/** A loopback URL where nothing listens. */
+async function deadUrl(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return `http://127.0.0.1:${port}/v1`;
+}
+
+describe('openai-upstream runtime: relaying', () => {
+  it('loads by finding its model on the upstream, and reads the context size it reports', () => {
+    expect(upstream.info()).toEqual({
+      runtime: 'openai-upstream',
+      model: 'neurino-tiny',
+      contextSize: 1024,
+      warm: true,
+      slots: 4,
+      activeJobs: 0,
+    });
+  });
+
+  it('relays a chat and returns exactly what the model produced, with its usage', async () => {
+    const request = { ...hello, seed: 8, max_tokens: 30, temperature: 0.7 };
+    const direct = await backing.chat(request);
+    const relayed = await upstream.chat(request);
+    expect(relayed).toEqual({
+      model: 'neurino-tiny',
+      text: direct.text,
+      finishReason: direct.finishReason,
+      usage: direct.usage,
+    });
+    const sent = server.requests.at(-1);
+    expect(sent?.path).toBe('/v1/chat/completions');
+    expect(sent?.body).toMatchObject({ model: 'neurino-tiny', stream: false, seed: 8, max_tokens: 30 });
+  });
+
+  it('streams a chat: deltas arrive as produced, concatenate to the text, and usage comes at the end', async () => {
+    const request = { ...hello, seed: 9, max_tokens: 40 };
+    const direct = await backing.chat(request);
+    const deltas: string[] = [];
+    const relayed = await upstream.chat(request, { onDelta: (d) => deltas.push(d) });
+    expect(deltas.join('')).toBe(relayed.text);
+    expect(relayed.text).toBe(direct.text);
+    expect(deltas.length).toBeGreaterThan(5);
+    expect(relayed.usage).toEqual(direct.usage);
+    expect(relayed.finishReason).toBe('length');
+    expect(server.requests.at(-1)?.body).toMatchObject({
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+  });
+
+  it('relays completions, streamed or not, with stop sequences', async () => {
+    const request = { prompt: 'the GPU', seed: 4, max_tokens: 25 };
+    const direct = await backing.complete(request);
+    const whole = await upstream.complete(request);
+    expect(whole).toMatchObject({ text: direct.text, finishReason: 'length', usage: direct.usage });
+    const stop = direct.text.slice(4, 7);
+    const deltas: string[] = [];
+    const cut = await upstream.complete({ ...request, stop }, { onDelta: (d) => deltas.push(d) });
+    expect(cut.text).toBe(direct.text.slice(0, direct.text.indexOf(stop)));
+    expect(cut.finishReason).toBe('stop');
+    expect(deltas.join('')).toBe(cut.text);
+    expect(server.requests.at(-1)?.body).toMatchObject({ stop: [stop] });
+  });
+
+  it('relays embeddings in input order with their usage', async () => {
+    const input = ['hello', 'the GPU node', 'pod'];
+    const direct = await backing.embed({ input });
+    const relayed = await upstream.embed({ input });
+    expect(relayed).toEqual({ model: 'neurino-tiny', vectors: direct.vectors, usage: direct.usage });
+  });
+
+  it('counts nothing when the upstream reports no usage, rather than guessing', async () => {
+    const quiet = new OpenAIUpstreamRuntime({ baseUrl: noUsageServer.baseUrl, model: 'neurino-tiny' });
+    await quiet.load();
+    const whole = await quiet.chat({ ...hello, max_tokens: 5 });
+    const streamed = await quiet.complete({ prompt: 'x', max_tokens: 5 }, { onDelta: () => {} });
+    const embedded = await quiet.embed({ input: 'x' });
+    expect([whole.usage, streamed.usage, embedded.usage]).toEqual([null, null, null]);
+    expect(whole.text.length).toBeGreaterThan(0);
+    await quiet.unload();
+  });
+
+  it('sends the API key as a bearer token and loads only with the right one', async () => {
+    const guarded = await startOpenAICompatibleServer(backing, { apiKey: 'sk-test-123' });
+    extraServers.push(guarded);
+    const keyless = new OpenAIUpstreamRuntime({ baseUrl: guarded.baseUrl, model: 'neurino-tiny' });
+    const error = await expectPodError(keyless.load(), 'pod_load_failed', true);
+    expect(error.message).toContain('401');
+    const keyed = new OpenAIUpstreamRuntime({
+      baseUrl: guarded.baseUrl,
+      model: 'neurino-tiny',
+      apiKey: 'sk-test-123',
+    });
+    await keyed.load();
+    await keyed.chat({ ...hello, max_tokens: 2 });
+    expect(guarded.requests.at(-1)?.authorization).toBe('Bearer sk-test-123');
+    await keyed.unload();
+  });
+});
+
+describe('openai-upstream runtime: errors', () => {
+  it('maps an upstream 500 to a retryable PodUpstreamError carrying its message', async () => {
+    server.failNext(500, 'CUDA out of memory');
+    const error = await expectPodError(
+      upstream.chat({ ...hello, max_tokens: 3 }),
+      'pod_upstream_error',
+      true,
+    );
+    expect(error).toBeInstanceOf(PodUpstreamError);
+    expect((error as PodUpstreamError).upstreamStatus).toBe(500);
+    expect(error.message).toContain('CUDA out of memory');
+    expect(error.code).toBe('node_failed');
+  });
+
+  it('treats 503, 408 and 429 as retryable, other 4xx as final', async () => {
+    for (const [status, retryable] of [
+      [503, true],
+      [408, true],
+      [429, true],
+      [404, false],
+      [401, false],
+    ] as const) {
+      server.failNext(status, `status ${status}`);
+      await expectPodError(
+        upstream.complete({ prompt: 'x', max_tokens: 2 }),
+        'pod_upstream_error',
+        retryable,
+      );
+    }
+  });
+
+  it('maps an upstream 400 to a final PodBadRequestError, streamed or not', async () => {
+    server.failNext(400, 'max_tokens is too large');
+    const error = await expectPodError(upstream.chat({ ...hello, max_tokens: 3 }), 'pod_bad_request', false);
+    expect(error).toBeInstanceOf(PodBadRequestError);
+    expect(error.message).toContain('max_tokens is too large');
+    expect(error.details).toMatchObject({ upstreamStatus: 400 });
+    // A real one: the upstream's model refuses a prompt longer than its context.
+    const long = { prompt: 'hello '.repeat(1100) };
+    await expectPodError(upstream.complete(long, { onDelta: () => {} }), 'pod_bad_request', false);
+  });
+
+  it('maps a refused connection to a retryable error, at load and per job', async () => {
+    const dead = await deadUrl();
+    const offline = new OpenAIUpstreamRuntime({ baseUrl: dead, model: 'neurino-tiny' });
+    const loadError = await expectPodError(offline.load(), 'pod_load_failed', true);
+    expect(loadError).toBeInstanceOf(PodLoadFailedError);
+    expect(loadError.message).toContain('ECONNREFUSED');
+    // Warm, then the server goes away.
+    const doomed = await startOpenAICompatibleServer(backing);
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: doomed.baseUrl, model: 'neurino-tiny' });
+    await runtime.load();
+    await doomed.close();
+    const error = await expectPodError(runtime.chat({ ...hello, max_tokens: 2 }), 'pod_upstream_error', true);
+    expect(error.message).toContain('ECONNREFUSED');
+    await expectPodError(runtime.embed({ input: 'x' }), 'pod_upstream_error', true);
+    await runtime.unload();
+  });
+
+  it('refuses to load when the upstream does not serve the model, naming what it serves', async () => {
+    const wrong = new OpenAIUpstreamRuntime({ baseUrl: server.baseUrl, model: 'llama-3-70b' });
+    const error = await expectPodError(wrong.load(), 'pod_load_failed', true);
+    expect(error.message).toContain('neurino-tiny');
+    expect(wrong.info().warm).toBe(false);
+  });
+
+  it('maps answers that are not OpenAI JSON to retryable upstream errors', async () => {
+    const html = await rawServer((_, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' });
+      response.end('<html>proxy login</html>');
+    });
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: html, model: 'm' });
+    await expectPodError(runtime.load(), 'pod_load_failed', true);
+    const shapeless = await rawServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(request.url === '/v1/models' ? JSON.stringify({ data: [{ id: 'm' }] }) : '{"choices": 3}');
+    });
+    const odd = new OpenAIUpstreamRuntime({ baseUrl: shapeless, model: 'm' });
+    await odd.load();
+    expect(odd.info().contextSize).toBeNull();
+    const error = await expectPodError(odd.chat(hello), 'pod_upstream_error', true);
+    expect(error.message).toContain('malformed');
+  });
+
+  it('fails a stream that breaks off or reports an error mid-way, retryably', async () => {
+    const broken = await rawServer((request, response) => {
+      if (request.url === '/v1/models') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ data: [{ id: 'm' }] }));
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write(
+        `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'partial' } }] })}\n\n`,
+      );
+      if (request.url === '/v1/completions') response.end();
+      else response.end(`data: ${JSON.stringify({ error: { message: 'engine died' } })}\n\n`);
+    });
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: broken, model: 'm' });
+    await runtime.load();
+    const deltas: string[] = [];
+    const cut = await expectPodError(
+      runtime.complete({ prompt: 'x' }, { onDelta: (d) => deltas.push(d) }),
+      'pod_upstream_error',
+      true,
+    );
+    expect(cut.message).toContain('ended before the answer finished');
+    expect(deltas).toEqual(['partial']);
+    const died = await expectPodError(runtime.chat(hello, { onDelta: () => {} }), 'pod_upstream_error', true);
+    expect(died.message).toContain('engine died');
+  });
+
+  it('times out an upstream that never answers, retryably', async () => {
+    const silent = await rawServer(() => {
+      // accepts the request and never answers
+    });
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: silent, model: 'm', timeoutMs: 200 });
+    const error = await expectPodError(runtime.load(), 'pod_load_failed', true);
+    expect(error.message).toContain('timed out');
+  });
+
+  it('keeps keys out of error messages and refuses credentials in the URL', async () => {
+    const dead = new URL(await deadUrl());
+    dead.search = '?api-key=secret';
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: dead.toString(), model: 'm', apiKey: 'sk-secret' });
+    const error = await expectPodError(runtime.load(), 'pod_load_failed', true);
+    expect(error.message).toContain('ECONNREFUSED');
+    expect(error.message).not.toMatch(/secret/);
+    expect(JSON.stringify(error)).not.toMatch(/secret/);
+    dead.search = '';
+    dead.username = 'operator';
+    dead.password = 'hunter2';
+    expect(() => new OpenAIUpstreamRuntime({ baseUrl: dead.toString(), model: 'm' })).toThrow(/credentials/);
+  });
+
+  it('keeps the base URL query on every request', async () => {
+    const seen: string[] = [];
+    const gateway = await rawServer((request, response) => {
+      seen.push(request.url ?? '');
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ data: [{ id: 'm' }] }));
+    });
+    await new OpenAIUpstreamRuntime({ baseUrl: `${gateway}/?api-version=2`, model: 'm' }).load();
+    expect(seen).toEqual(['/v1/models?api-version=2']);
+  });
+});
+
+describe('openai-upstream runtime: lifecycle and bad input', () => {
+  it('stops relaying when aborted mid-stream, and the upstream stops generating', async () => {
+    const controller = new AbortController();
+    let deltas = 0;
+    const onDelta = () => {
+      deltas += 1;
+      if (deltas === 3) controller.abort();
+    };
+    await expectPodError(
+      upstream.complete({ prompt: 'x', seed: 1, max_tokens: 800 }, { signal: controller.signal, onDelta }),
+      'pod_aborted',
+      false,
+    );
+    expect(deltas).toBe(3);
+    expect(upstream.info().activeJobs).toBe(0);
+    // The closed connection aborts the job on the upstream's side too.
+    await vi.waitFor(() => expect(backing.info().activeJobs).toBe(0));
+  });
+
+  it('validates requests itself, before anything reaches the upstream', async () => {
+    const before = server.requests.length;
+    await expectPodError(upstream.chat({ messages: [] }), 'pod_bad_request', false);
+    await expectPodError(upstream.complete({ prompt: 'x', temperature: -1 }), 'pod_bad_request', false);
+    await expectPodError(upstream.embed({ input: [] }), 'pod_bad_request', false);
+    expect(server.requests.length).toBe(before);
+  });
+
+  it('refuses jobs when not loaded and fails running ones on unload', async () => {
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: server.baseUrl, model: 'neurino-tiny', slots: 1 });
+    await expectPodError(runtime.chat(hello), 'pod_not_loaded', true);
+    await runtime.load();
+    let started: () => void = () => {};
+    const streaming = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const running = expectPodError(
+      runtime.complete({ prompt: 'x', max_tokens: 800 }, { onDelta: () => started() }),
+      'pod_not_loaded',
+      true,
+    );
+    const waiting = expectPodError(runtime.complete({ prompt: 'x', max_tokens: 5 }), 'pod_not_loaded', true);
+    await streaming;
+    await runtime.unload();
+    await Promise.all([running, waiting]);
+    expect(runtime.info()).toMatchObject({ warm: false, activeJobs: 0 });
+  });
+
+  it('checks its options when created', () => {
+    expect(() => new OpenAIUpstreamRuntime({ baseUrl: 'not a url', model: 'm' })).toThrow();
+    expect(() => new OpenAIUpstreamRuntime({ baseUrl: 'ftp://host/v1', model: 'm' })).toThrow(/http/);
+    expect(() => new OpenAIUpstreamRuntime({ baseUrl: server.baseUrl, model: '' })).toThrow(/model/);
+    expect(() => new OpenAIUpstreamRuntime({ baseUrl: server.baseUrl, model: 'm', slots: 0 })).toThrow(
+      /slots/,
+    );
+  });
+});

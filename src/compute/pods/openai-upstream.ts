@@ -1,0 +1,240 @@
+// The `openai-upstream` runtime: relays jobs to an OpenAI-compatible server the operator runs next to
+// the miner (vLLM, SGLang, Ollama, llama.cpp's server). Usage comes from the upstream: streams ask for
+// it with `stream_options.include_usage`; an upstream that reports none yields `usage: null`.
+import type { z } from 'zod';
+import { PodLoadFailedError, PodNotLoadedError, PodUpstreamError } from './errors.ts';
+import { JobTracker } from './job-tracker.ts';
+import {
+  ChatResponseWire,
+  CompletionResponseWire,
+  EmbeddingResponseWire,
+  finishReasonOf,
+  ModelListWire,
+  messagesBody,
+  StreamChunkWire,
+  samplingBody,
+  usageOf,
+} from './openai-wire.ts';
+import type { PodRuntime, PodRuntimeInfo } from './runtime.ts';
+import { SlotPool } from './slot-pool.ts';
+import {
+  type ChatRequest,
+  type CompletionRequest,
+  type EmbeddingRequest,
+  type EmbeddingResult,
+  type EmbedOptions,
+  type FinishReason,
+  type GenerateOptions,
+  type GenerationResult,
+  parseChatRequest,
+  parseCompletionRequest,
+  parseEmbeddingRequest,
+  type SamplingParams,
+  type TokenUsage,
+} from './types.ts';
+import { UpstreamClient } from './upstream-client.ts';
+
+export interface OpenAIUpstreamRuntimeOptions {
+  /** The server's OpenAI base URL, e.g. `http://127.0.0.1:8000/v1`. */
+  readonly baseUrl: string;
+  /** The model name the upstream serves (checked against its `/models` on load). */
+  readonly model: string;
+  readonly apiKey?: string;
+  /** Jobs relayed at once; the upstream batches them itself. Default 4. */
+  readonly slots?: number;
+  /** Limit for one request, streaming included. Default 10 minutes. */
+  readonly timeoutMs?: number;
+  /** Tokens per job, when the upstream does not report it (vLLM's `max_model_len` is read on load). */
+  readonly contextSize?: number;
+}
+
+const DEFAULT_SLOTS = 4;
+const DEFAULT_TIMEOUT_MS = 600_000;
+
+function parseWire<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new PodUpstreamError(`Upstream sent a malformed ${what}: ${parsed.error.issues[0]?.message ?? ''}`, {
+    cause: parsed.error,
+  });
+}
+
+export class OpenAIUpstreamRuntime implements PodRuntime {
+  private readonly client: UpstreamClient;
+  private readonly slots: number;
+  private readonly jobs = new JobTracker();
+  private pool: SlotPool<number> | undefined;
+  private contextSize: number | null;
+
+  constructor(private readonly options: OpenAIUpstreamRuntimeOptions) {
+    if (options.model === '') throw new RangeError('model must not be empty');
+    this.slots = options.slots ?? DEFAULT_SLOTS;
+    if (!Number.isInteger(this.slots) || this.slots < 1)
+      throw new RangeError('slots must be a positive integer');
+    this.client = new UpstreamClient({
+      baseUrl: options.baseUrl,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
+    });
+    this.contextSize = options.contextSize ?? null;
+  }
+
+  info(): PodRuntimeInfo {
+    return {
+      runtime: 'openai-upstream',
+      model: this.options.model,
+      contextSize: this.contextSize,
+      warm: this.pool !== undefined,
+      slots: this.slots,
+      activeJobs: this.jobs.active,
+    };
+  }
+
+  /** Checks that the upstream answers and serves the model. */
+  async load(signal?: AbortSignal): Promise<void> {
+    if (this.pool !== undefined) return;
+    let models: z.output<typeof ModelListWire>;
+    try {
+      models = parseWire(ModelListWire, await this.client.getJson('models', signal), 'model list');
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new PodLoadFailedError(`Upstream ${this.client.safeUrl} is not usable: ${reason}`, {
+        cause: error,
+      });
+    }
+    const served = models.data.find((m) => m.id === this.options.model);
+    if (served === undefined) {
+      const names = models.data.map((m) => m.id).join(', ') || 'none';
+      throw new PodLoadFailedError(`Upstream does not serve ${this.options.model} (it serves: ${names})`);
+    }
+    this.contextSize = this.options.contextSize ?? served.max_model_len ?? null;
+    this.pool ??= new SlotPool(Array.from({ length: this.slots }, (_, i) => i));
+  }
+
+  async unload(): Promise<void> {
+    const pool = this.pool;
+    if (pool === undefined) return;
+    this.pool = undefined;
+    const reason = new PodNotLoadedError('Pod runtime was unloaded during the job');
+    pool.close(reason);
+    await this.jobs.stopAll(reason);
+  }
+
+  async chat(request: ChatRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
+    const { messages, sampling } = parseChatRequest(request);
+    return this.generate('chat/completions', { messages: messagesBody(messages) }, sampling, options);
+  }
+
+  async complete(request: CompletionRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
+    const { prompt, sampling } = parseCompletionRequest(request);
+    return this.generate('completions', { prompt }, sampling, options);
+  }
+
+  async embed(request: EmbeddingRequest, options: EmbedOptions = {}): Promise<EmbeddingResult> {
+    const { inputs } = parseEmbeddingRequest(request);
+    const pool = this.ready();
+    return this.jobs.run(options.signal, (signal) =>
+      pool.run(signal, async () => {
+        const body = { model: this.options.model, input: inputs, encoding_format: 'float' };
+        const wire = parseWire(
+          EmbeddingResponseWire,
+          await this.client.postJson('embeddings', body, signal),
+          'embedding',
+        );
+        const byIndex = [...wire.data].sort((a, b) => a.index - b.index);
+        if (byIndex.length !== inputs.length || byIndex.some((d, i) => d.index !== i)) {
+          throw new PodUpstreamError(
+            `Upstream returned ${wire.data.length} embeddings for ${inputs.length} inputs`,
+          );
+        }
+        return {
+          model: wire.model ?? this.options.model,
+          vectors: byIndex.map((d) => d.embedding),
+          usage: wire.usage == null ? null : { promptTokens: wire.usage.prompt_tokens },
+        };
+      }),
+    );
+  }
+
+  private ready(): SlotPool<number> {
+    if (this.pool === undefined) throw new PodNotLoadedError();
+    return this.pool;
+  }
+
+  private generate(
+    path: 'chat/completions' | 'completions',
+    input: Record<string, unknown>,
+    sampling: SamplingParams,
+    options: GenerateOptions,
+  ): Promise<GenerationResult> {
+    const pool = this.ready();
+    const body = { model: this.options.model, ...input, ...samplingBody(sampling) };
+    return this.jobs.run(options.signal, (signal) =>
+      pool.run(signal, () =>
+        options.onDelta === undefined
+          ? this.generateWhole(path, body, signal)
+          : this.generateStreaming(path, body, signal, options.onDelta),
+      ),
+    );
+  }
+
+  private async generateWhole(path: string, body: object, signal: AbortSignal): Promise<GenerationResult> {
+    const json = await this.client.postJson(path, { ...body, stream: false }, signal);
+    if (path === 'completions') {
+      const wire = parseWire(CompletionResponseWire, json, 'completion');
+      const [choice] = wire.choices;
+      return this.result(
+        wire.model,
+        choice?.text ?? '',
+        finishReasonOf(choice?.finish_reason),
+        usageOf(wire.usage),
+      );
+    }
+    const wire = parseWire(ChatResponseWire, json, 'chat completion');
+    const [choice] = wire.choices;
+    const text = choice?.message.content ?? '';
+    return this.result(wire.model, text, finishReasonOf(choice?.finish_reason), usageOf(wire.usage));
+  }
+
+  private async generateStreaming(
+    path: string,
+    body: object,
+    signal: AbortSignal,
+    onDelta: (text: string) => void,
+  ): Promise<GenerationResult> {
+    const streamBody = { ...body, stream: true, stream_options: { include_usage: true } };
+    let text = '';
+    let model: string | undefined;
+    let finish: string | null | undefined;
+    let usage: TokenUsage | null = null;
+    for await (const json of this.client.postStream(path, streamBody, signal)) {
+      const chunk = parseWire(StreamChunkWire, json, 'stream chunk');
+      model ??= chunk.model;
+      usage = usageOf(chunk.usage) ?? usage;
+      const choice = chunk.choices?.[0];
+      if (choice === undefined) continue;
+      const piece = choice.delta?.content ?? choice.text ?? '';
+      if (piece !== '') {
+        text += piece;
+        onDelta(piece);
+      }
+      finish = choice.finish_reason ?? finish;
+    }
+    if (finish === undefined || finish === null) {
+      throw new PodUpstreamError(
+        `Upstream stream from ${this.client.safeUrl} ended before the answer finished`,
+      );
+    }
+    return this.result(model, text, finishReasonOf(finish), usage);
+  }
+
+  private result(
+    model: string | undefined,
+    text: string,
+    finishReason: FinishReason,
+    usage: TokenUsage | null,
+  ): GenerationResult {
+    return { model: model ?? this.options.model, text, finishReason, usage };
+  }
+}

@@ -1,0 +1,176 @@
+// A small OpenAI-compatible HTTP server in front of any PodRuntime, for tests: the upstream the
+// `openai-upstream` runtime talks to is then a real server generating with a real model.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PodError } from '../errors.ts';
+import type { PodRuntime } from '../runtime.ts';
+import type { GenerationResult } from '../types.ts';
+
+export interface OpenAICompatibleServerOptions {
+  /** Leave usage out of every answer, as some older servers do. */
+  omitUsage?: boolean;
+  /** Require `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+}
+
+export interface OpenAICompatibleServer {
+  /** `http://127.0.0.1:PORT/v1` */
+  readonly baseUrl: string;
+  /** Answers the next request with this status and an OpenAI error body instead of serving it. */
+  failNext(status: number, message: string): void;
+  /** Bodies of the requests received so far, in order. */
+  readonly requests: Array<{ path: string; body: unknown; authorization: string | undefined }>;
+  close(): Promise<void>;
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? undefined : JSON.parse(text);
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+function sendError(response: ServerResponse, error: unknown): void {
+  const status = error instanceof PodError ? (error.retryable ? 500 : error.status) : 500;
+  const message = error instanceof Error ? error.message : String(error);
+  if (response.headersSent) {
+    // Mid-stream: OpenAI-compatible servers report the failure as an event.
+    response.end(`data: ${JSON.stringify({ error: { message } })}\n\n`);
+    return;
+  }
+  sendJson(response, status, { error: { message, type: 'server_error', code: null } });
+}
+
+function usageWire(result: GenerationResult) {
+  return result.usage === null
+    ? null
+    : {
+        prompt_tokens: result.usage.promptTokens,
+        completion_tokens: result.usage.completionTokens,
+        total_tokens: result.usage.promptTokens + result.usage.completionTokens,
+      };
+}
+
+export async function startOpenAICompatibleServer(
+  runtime: PodRuntime,
+  options: OpenAICompatibleServerOptions = {},
+): Promise<OpenAICompatibleServer> {
+  const requests: OpenAICompatibleServer['requests'] = [];
+  let nextFailure: { status: number; message: string } | undefined;
+
+  async function generate(
+    path: string,
+    body: Record<string, unknown>,
+    response: ServerResponse,
+    abort: AbortSignal,
+  ) {
+    const chat = path === '/v1/chat/completions';
+    const object = chat ? 'chat.completion' : 'text_completion';
+    const model = runtime.info().model;
+    const stream = body.stream === true;
+    const includeUsage =
+      (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const chunk = (piece: string, finish: string | null) =>
+      chat
+        ? {
+            object: `${object}.chunk`,
+            model,
+            choices: [{ index: 0, delta: { content: piece }, finish_reason: finish }],
+          }
+        : { object, model, choices: [{ index: 0, text: piece, finish_reason: finish }] };
+    const write = (value: unknown) => response.write(`data: ${JSON.stringify(value)}\n\n`);
+    const onDelta = stream
+      ? (piece: string) => {
+          if (!response.headersSent) response.writeHead(200, { 'content-type': 'text/event-stream' });
+          write(chunk(piece, null));
+        }
+      : undefined;
+    const run = chat ? runtime.chat.bind(runtime) : runtime.complete.bind(runtime);
+    const result = await run(body as never, { signal: abort, ...(onDelta === undefined ? {} : { onDelta }) });
+    const usage = options.omitUsage ? undefined : usageWire(result);
+    if (!stream) {
+      const choice = chat
+        ? {
+            index: 0,
+            message: { role: 'assistant', content: result.text },
+            finish_reason: result.finishReason,
+          }
+        : { index: 0, text: result.text, finish_reason: result.finishReason };
+      sendJson(response, 200, {
+        object,
+        model,
+        choices: [choice],
+        ...(usage === undefined ? {} : { usage }),
+      });
+      return;
+    }
+    if (!response.headersSent) response.writeHead(200, { 'content-type': 'text/event-stream' });
+    write(chunk('', result.finishReason));
+    if (includeUsage && usage !== undefined) write({ object: `${object}.chunk`, model, choices: [], usage });
+    response.end('data: [DONE]\n\n');
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse) {
+    const path = request.url ?? '/';
+    const authorization = request.headers.authorization;
+    const body = request.method === 'POST' ? await readJson(request) : undefined;
+    requests.push({ path, body, authorization });
+    if (options.apiKey !== undefined && authorization !== `Bearer ${options.apiKey}`) {
+      sendJson(response, 401, { error: { message: 'Invalid API key', type: 'authentication_error' } });
+      return;
+    }
+    if (nextFailure !== undefined) {
+      const { status, message } = nextFailure;
+      nextFailure = undefined;
+      sendJson(response, status, { error: { message, type: 'server_error' } });
+      return;
+    }
+    // The client going away aborts the job, as a real server would.
+    const abort = new AbortController();
+    response.on('close', () => abort.abort());
+    if (request.method === 'GET' && path === '/v1/models') {
+      const info = runtime.info();
+      sendJson(response, 200, {
+        object: 'list',
+        data: [{ id: info.model, object: 'model', max_model_len: info.contextSize }],
+      });
+    } else if (request.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions')) {
+      await generate(path, body as Record<string, unknown>, response, abort.signal);
+    } else if (request.method === 'POST' && path === '/v1/embeddings') {
+      const result = await runtime.embed(body as never, { signal: abort.signal });
+      const data = result.vectors.map((embedding, index) => ({ object: 'embedding', index, embedding }));
+      const usage =
+        options.omitUsage || result.usage === null
+          ? {}
+          : { usage: { prompt_tokens: result.usage.promptTokens } };
+      sendJson(response, 200, { object: 'list', model: result.model, data, ...usage });
+    } else {
+      sendJson(response, 404, {
+        error: { message: `No route ${request.method} ${path}`, type: 'not_found_error' },
+      });
+    }
+  }
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => sendError(response, error));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    failNext(status, message) {
+      nextFailure = { status, message };
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

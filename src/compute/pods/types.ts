@@ -1,0 +1,132 @@
+// What a pod runtime accepts and returns: a subset of OpenAI's request bodies (snake_case, so the
+// router can hand a body over unchanged; unknown fields are ignored) and runtime-neutral results.
+import { z } from 'zod';
+import { formatPath } from '../../protocol/schema-errors.ts';
+import { PodBadRequestError } from './errors.ts';
+
+const TextPartSchema = z.object({ type: z.literal('text'), text: z.string() });
+
+export const ChatMessageSchema = z.object({
+  role: z.enum(['system', 'developer', 'user', 'assistant']),
+  content: z.union([z.string(), z.array(TextPartSchema)]),
+});
+
+const SamplingSchema = z.object({
+  /** Informational: a runtime serves one model. */
+  model: z.string().optional(),
+  max_tokens: z.int().min(1).nullish(),
+  /** Wins over max_tokens when both are given (OpenAI deprecated max_tokens). */
+  max_completion_tokens: z.int().min(1).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  seed: z.int().nullish(),
+  stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish(),
+});
+
+export const ChatRequestSchema = SamplingSchema.extend({ messages: z.array(ChatMessageSchema).min(1) });
+export const CompletionRequestSchema = SamplingSchema.extend({ prompt: z.string() });
+export const EmbeddingRequestSchema = z.object({
+  model: z.string().optional(),
+  input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(2048)]),
+});
+
+export type ChatMessage = z.input<typeof ChatMessageSchema>;
+export type ChatRequest = z.input<typeof ChatRequestSchema>;
+export type CompletionRequest = z.input<typeof CompletionRequestSchema>;
+export type EmbeddingRequest = z.input<typeof EmbeddingRequestSchema>;
+
+/** Sampling settings after validation; undefined means the runtime's default. */
+export interface SamplingParams {
+  readonly maxTokens: number | undefined;
+  readonly temperature: number | undefined;
+  readonly topP: number | undefined;
+  readonly seed: number | undefined;
+  readonly stop: readonly string[];
+}
+
+export interface NormalizedMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export interface TokenUsage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+}
+
+export interface GenerationResult {
+  /** The model that produced the text (an upstream may name it differently from the request). */
+  readonly model: string;
+  readonly text: string;
+  readonly finishReason: FinishReason;
+  /** Counted by the model's tokenizer; null when an upstream reported none (nothing is guessed). */
+  readonly usage: TokenUsage | null;
+  /** Every token the model sampled, in order, stop tokens included (llama-cpp only): what validators re-score. */
+  readonly completionTokenIds?: readonly number[];
+}
+
+export interface EmbeddingResult {
+  readonly model: string;
+  /** One vector per input, in input order. */
+  readonly vectors: number[][];
+  readonly usage: { readonly promptTokens: number } | null;
+}
+
+export interface GenerateOptions {
+  readonly signal?: AbortSignal;
+  /** Called with each piece of text as tokens are produced; pieces concatenate to the final text. */
+  readonly onDelta?: (text: string) => void;
+}
+
+export interface EmbedOptions {
+  readonly signal?: AbortSignal;
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const param = issue === undefined ? '' : formatPath(issue.path);
+  const message = issue === undefined ? 'invalid request' : issue.message;
+  throw new PodBadRequestError(param === '' ? message : `${param}: ${message}`, {
+    ...(param === '' ? {} : { param }),
+    cause: parsed.error,
+  });
+}
+
+function sampling(request: z.output<typeof SamplingSchema>): SamplingParams {
+  const stop = request.stop ?? [];
+  return {
+    maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
+    temperature: request.temperature ?? undefined,
+    topP: request.top_p ?? undefined,
+    seed: request.seed ?? undefined,
+    stop: typeof stop === 'string' ? [stop] : stop,
+  };
+}
+
+export function parseChatRequest(value: unknown): {
+  messages: NormalizedMessage[];
+  sampling: SamplingParams;
+} {
+  const request = parse(ChatRequestSchema, value);
+  const messages = request.messages.map((message) => ({
+    // `developer` is OpenAI's newer name for `system`.
+    role: message.role === 'developer' ? ('system' as const) : message.role,
+    content:
+      typeof message.content === 'string' ? message.content : message.content.map((p) => p.text).join(''),
+  }));
+  return { messages, sampling: sampling(request) };
+}
+
+export function parseCompletionRequest(value: unknown): { prompt: string; sampling: SamplingParams } {
+  const request = parse(CompletionRequestSchema, value);
+  return { prompt: request.prompt, sampling: sampling(request) };
+}
+
+export function parseEmbeddingRequest(value: unknown): { inputs: string[] } {
+  const request = parse(EmbeddingRequestSchema, value);
+  return { inputs: typeof request.input === 'string' ? [request.input] : request.input };
+}
