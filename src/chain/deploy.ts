@@ -1,5 +1,5 @@
 // Deploys the whole protocol to any EVM chain and wires its roles. Returns the address book.
-import { type Abi, type Address, getContractAddress, type Hex, zeroAddress } from 'viem';
+import { type Abi, type Address, getAddress, getContractAddress, type Hex, isAddressEqual, zeroAddress } from 'viem';
 import type { AddressBook, ContractAddresses } from './address-book.ts';
 import type { NeurinoPublicClient, NeurinoWalletClient } from './clients.ts';
 import type { DeployParams } from './deploy-params.ts';
@@ -25,7 +25,7 @@ export async function deployProtocol(context: DeployContext, params: DeployParam
       throw new DeploymentError(`deploying ${name} failed (tx ${hash})`, { name, hash });
     }
     step(`deployed ${name} at ${receipt.contractAddress}`);
-    return receipt.contractAddress;
+    return getAddress(receipt.contractAddress);
   };
 
   const startBlock = Number(await publicClient.getBlockNumber());
@@ -68,7 +68,7 @@ export async function deployProtocol(context: DeployContext, params: DeployParam
       emission: emissionVault,
     },
   ]);
-  if (neurinoToken !== predictedToken) {
+  if (!isAddressEqual(neurinoToken, predictedToken)) {
     throw new DeploymentError('the token landed at an unexpected address: was another transaction sent meanwhile?', {
       predictedToken,
       neurinoToken,
