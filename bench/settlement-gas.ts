@@ -6,7 +6,12 @@ import { chainFor, publicClientFor, walletClientFor } from '../src/chain/clients
 import { deployProtocol } from '../src/chain/deploy.ts';
 import { defaultDeployParams } from '../src/chain/deploy-params.ts';
 import { devRoleAccount } from '../src/chain/dev-accounts.ts';
-import { computeCreditsAbi, neurinoTokenAbi, podRegistryAbi, settlementAbi } from '../src/chain/generated/index.ts';
+import {
+  computeCreditsAbi,
+  neurinoTokenAbi,
+  podRegistryAbi,
+  settlementAbi,
+} from '../src/chain/generated/index.ts';
 import { aggregateReceipts, type SettleableReceipt } from '../src/orchestration/settlement/aggregate.ts';
 import { freePort } from '../test/support/free-port.ts';
 
@@ -16,7 +21,8 @@ const NODES = 20;
 const PODS = 5;
 const FRONTENDS = 2;
 
-const address = (tag: number, i: number): Address => `0x${tag.toString(16).padStart(8, '0')}${i.toString(16).padStart(32, '0')}`;
+const address = (tag: number, i: number): Address =>
+  `0x${tag.toString(16).padStart(8, '0')}${i.toString(16).padStart(32, '0')}`;
 
 export interface SettlementGasResult {
   batchedGasPerJob: number;
@@ -33,7 +39,11 @@ export async function benchSettlementGas(): Promise<SettlementGasResult> {
     const router = devRoleAccount('router');
     const book = await deployProtocol(
       { publicClient, walletClient: walletClientFor(chain, deployer) },
-      defaultDeployParams({ governance: deployer.address, router: router.address, treasury: deployer.address }),
+      defaultDeployParams({
+        governance: deployer.address,
+        router: router.address,
+        treasury: deployer.address,
+      }),
     );
     const { neurinoToken, computeCredits, podRegistry, settlement } = book.contracts;
     const asDeployer = walletClientFor(chain, deployer);
@@ -41,16 +51,46 @@ export async function benchSettlementGas(): Promise<SettlementGasResult> {
     const wait = async (hash: Hex) => publicClient.waitForTransactionReceipt({ hash });
 
     const perPayer = parseEther('1000');
-    await wait(await asDeployer.writeContract({ address: neurinoToken, abi: neurinoTokenAbi, functionName: 'approve', args: [computeCredits, perPayer * BigInt(PAYERS)] }));
+    await wait(
+      await asDeployer.writeContract({
+        address: neurinoToken,
+        abi: neurinoTokenAbi,
+        functionName: 'approve',
+        args: [computeCredits, perPayer * BigInt(PAYERS)],
+      }),
+    );
     for (let p = 0; p < PAYERS; p++) {
-      await wait(await asDeployer.writeContract({ address: computeCredits, abi: computeCreditsAbi, functionName: 'depositFor', args: [address(1, p), perPayer] }));
+      await wait(
+        await asDeployer.writeContract({
+          address: computeCredits,
+          abi: computeCreditsAbi,
+          functionName: 'depositFor',
+          args: [address(1, p), perPayer],
+        }),
+      );
     }
     const pods: Hex[] = [];
     for (let i = 0; i < PODS; i++) {
       const podId = keccak256(toHex(`bench pod ${i}`));
       pods.push(podId);
-      const params = { runtime: 0, validation: 2, deterministic: false, minVramMiB: 0, deployerShareBps: 1_000 + i * 500, minReplicas: 0, maxReplicas: 8, pricePerUnit: 1_000n };
-      await wait(await asDeployer.writeContract({ address: podRegistry, abi: podRegistryAbi, functionName: 'register', args: [podId, params] }));
+      const params = {
+        runtime: 0,
+        validation: 2,
+        deterministic: false,
+        minVramMiB: 0,
+        deployerShareBps: 1_000 + i * 500,
+        minReplicas: 0,
+        maxReplicas: 8,
+        pricePerUnit: 1_000n,
+      };
+      await wait(
+        await asDeployer.writeContract({
+          address: podRegistry,
+          abi: podRegistryAbi,
+          functionName: 'register',
+          args: [podId, params],
+        }),
+      );
     }
 
     // A deterministic spread of jobs over payers, pods, nodes and frontends (some with no frontend).
@@ -73,7 +113,15 @@ export async function benchSettlementGas(): Promise<SettlementGasResult> {
         address: settlement,
         abi: settlementAbi,
         functionName: 'settle',
-        args: [{ sequence: 0n, receiptsRoot: keccak256(toHex('bench')), receiptCount: JOBS, debits: batch.debits, lines: batch.lines }],
+        args: [
+          {
+            sequence: 0n,
+            receiptsRoot: keccak256(toHex('bench')),
+            receiptCount: JOBS,
+            debits: batch.debits,
+            lines: batch.lines,
+          },
+        ],
         gas: 30_000_000n,
       }),
     );
@@ -88,7 +136,15 @@ export async function benchSettlementGas(): Promise<SettlementGasResult> {
           address: settlement,
           abi: settlementAbi,
           functionName: 'settle',
-          args: [{ sequence: BigInt(j), receiptsRoot: keccak256(toHex(j)), receiptCount: 1, debits: one.debits, lines: one.lines }],
+          args: [
+            {
+              sequence: BigInt(j),
+              receiptsRoot: keccak256(toHex(j)),
+              receiptCount: 1,
+              debits: one.debits,
+              lines: one.lines,
+            },
+          ],
         }),
       );
       if (receipt.status !== 'success') throw new Error(`per-job settle ${j} reverted`);
@@ -104,8 +160,12 @@ export async function benchSettlementGas(): Promise<SettlementGasResult> {
 }
 
 export function printSettlementGas(result: SettlementGasResult): void {
-  console.log(`settlement: ${JOBS} jobs, ${PAYERS} payers, ${NODES} nodes, ${PODS} pods, ${FRONTENDS} frontends`);
+  console.log(
+    `settlement: ${JOBS} jobs, ${PAYERS} payers, ${NODES} nodes, ${PODS} pods, ${FRONTENDS} frontends`,
+  );
   console.log(`  batched (1 tx of ${JOBS})   ${result.batchedGasPerJob.toFixed(0).padStart(8)} gas/job`);
   console.log(`  one tx per job          ${result.perJobGas.toFixed(0).padStart(8)} gas/job`);
-  console.log(`  ratio                   ${result.ratio.toFixed(1).padStart(8)}x cheaper batched (target >= 50x)`);
+  console.log(
+    `  ratio                   ${result.ratio.toFixed(1).padStart(8)}x cheaper batched (target >= 50x)`,
+  );
 }

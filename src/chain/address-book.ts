@@ -5,7 +5,10 @@ import { getAddress, isAddress } from 'viem';
 import { z } from 'zod';
 import { AddressBookError } from './errors.ts';
 
-const address = z.string().refine((value) => isAddress(value), 'not an address').transform((v) => getAddress(v));
+const address = z
+  .string()
+  .refine((value) => isAddress(value), 'not an address')
+  .transform((v) => getAddress(v));
 
 export const contractsSchema = z.object({
   neurinoToken: address,

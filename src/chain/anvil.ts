@@ -41,12 +41,18 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const port = options.port ?? 8545;
   const chainId = options.chainId ?? DEV_CHAIN_ID;
   const args = [
-    '--host', host,
-    '--port', String(port),
-    '--chain-id', String(chainId),
-    '--mnemonic', options.mnemonic ?? DEV_MNEMONIC,
-    '--accounts', String(options.accounts ?? 20),
-    '--balance', '10000',
+    '--host',
+    host,
+    '--port',
+    String(port),
+    '--chain-id',
+    String(chainId),
+    '--mnemonic',
+    options.mnemonic ?? DEV_MNEMONIC,
+    '--accounts',
+    String(options.accounts ?? 20),
+    '--balance',
+    '10000',
   ];
   if (options.stateFile) {
     args.push('--state', options.stateFile, '--state-interval', String(options.stateIntervalSeconds ?? 5));
@@ -118,7 +124,9 @@ function assertPortFree(host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new ChainStartError(`cannot start anvil: ${host}:${port} is in use (${error.code})`, { host, port })),
+      reject(
+        new ChainStartError(`cannot start anvil: ${host}:${port} is in use (${error.code})`, { host, port }),
+      ),
     );
     server.listen(port, host, () => server.close(() => resolve()));
   });

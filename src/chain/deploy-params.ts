@@ -13,7 +13,13 @@ export interface DeployParams {
   treasury: Address;
   teamBeneficiary: Address;
   privateSaleBeneficiary: Address;
-  vesting: { start: bigint; teamDuration: bigint; teamCliff: bigint; privateDuration: bigint; privateCliff: bigint };
+  vesting: {
+    start: bigint;
+    teamDuration: bigint;
+    teamCliff: bigint;
+    privateDuration: bigint;
+    privateCliff: bigint;
+  };
   minStake: bigint;
   auditWindowSeconds: bigint;
   unbondingDelaySeconds: bigint;
@@ -35,7 +41,13 @@ export function defaultDeployParams(
     teamBeneficiary: accounts.treasury,
     privateSaleBeneficiary: accounts.treasury,
     // The terms of NeurinoVesting's constants: a 3-month cliff inside 24 months, for team and private sale.
-    vesting: { start: now, teamDuration: 24n * MONTH, teamCliff: 3n * MONTH, privateDuration: 24n * MONTH, privateCliff: 3n * MONTH },
+    vesting: {
+      start: now,
+      teamDuration: 24n * MONTH,
+      teamCliff: 3n * MONTH,
+      privateDuration: 24n * MONTH,
+      privateCliff: 3n * MONTH,
+    },
     minStake: parseEther('1000'),
     auditWindowSeconds: 3n * DAY,
     unbondingDelaySeconds: 7n * DAY,

@@ -1,8 +1,8 @@
 // The devnet's chain: anvil with a state file under the data dir, the protocol deployed on first start.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Anvil, DEV_CHAIN_ID, startAnvil } from './anvil.ts';
 import { type AddressBook, readAddressBook, writeAddressBook } from './address-book.ts';
+import { type Anvil, DEV_CHAIN_ID, startAnvil } from './anvil.ts';
 import { chainFor, publicClientFor, walletClientFor } from './clients.ts';
 import { deployProtocol } from './deploy.ts';
 import { defaultDeployParams } from './deploy-params.ts';
@@ -25,7 +25,10 @@ export interface EmbeddedChain {
 }
 
 export function embeddedChainPaths(dataDir: string): { stateFile: string; addressBook: string } {
-  return { stateFile: join(dataDir, 'chain', 'state.json'), addressBook: join(dataDir, 'chain', 'addresses.json') };
+  return {
+    stateFile: join(dataDir, 'chain', 'state.json'),
+    addressBook: join(dataDir, 'chain', 'addresses.json'),
+  };
 }
 
 export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise<EmbeddedChain> {

@@ -1,7 +1,6 @@
 // How the chain is shown to a person: RPC URL, addresses, dev accounts, something to try.
 import type { AddressBook } from '../chain/address-book.ts';
-import { DEV_ROLES } from '../chain/dev-accounts.ts';
-import { devAccount, devPrivateKey } from '../chain/dev-accounts.ts';
+import { DEV_ROLES, devAccount, devPrivateKey } from '../chain/dev-accounts.ts';
 
 export function describeChain(rpcUrl: string, book: AddressBook, options: { devAccounts: boolean }): string {
   const lines = [`RPC URL     ${rpcUrl}`, `chain id    ${book.chainId}`, '', 'contracts'];

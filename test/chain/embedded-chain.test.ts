@@ -22,9 +22,9 @@ describe('embedded chain', () => {
     const chain = chainFor(first.book.chainId, first.anvil.rpcUrl);
     const publicClient = publicClientFor(chain);
     const token = first.book.contracts.neurinoToken;
-    expect(await publicClient.readContract({ address: token, abi: neurinoTokenAbi, functionName: 'totalSupply' })).toBe(
-      10n ** 27n,
-    );
+    expect(
+      await publicClient.readContract({ address: token, abi: neurinoTokenAbi, functionName: 'totalSupply' }),
+    ).toBe(10n ** 27n);
     const wallet = walletClientFor(chain, devRoleAccount('deployer'));
     const hash = await wallet.writeContract({
       address: token,

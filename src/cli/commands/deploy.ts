@@ -1,8 +1,7 @@
 // `neurino deploy`: deploy the protocol to any EVM JSON-RPC endpoint and write its address book.
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { getAddress, isAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { InvalidArgumentError } from 'commander';
 import { writeAddressBook } from '../../chain/address-book.ts';
 import { connect, walletClientFor } from '../../chain/clients.ts';
 import { deployProtocol } from '../../chain/deploy.ts';
@@ -32,12 +31,17 @@ export function deployCommand(): Command {
     .requiredOption('--router <address>', 'address granted ROUTER_ROLE on Settlement', parseAddress)
     .option('--governance <address>', 'final admin of every contract (default: the deployer)', parseAddress)
     .option('--validator <address>', 'address granted SLASHER_ROLE on NodeRegistry', parseAddress)
-    .option('--treasury <address>', 'receiver of the unvested allocations (default: governance)', parseAddress)
+    .option(
+      '--treasury <address>',
+      'receiver of the unvested allocations (default: governance)',
+      parseAddress,
+    )
     .option('--out <file>', 'address book path', 'addresses.json')
     .action(async (options: DeployOptions) => {
       const envKey = process.env.NEURINO_DEPLOYER_KEY;
       const key = options.privateKey ?? (envKey ? parseHexKey(envKey) : undefined);
-      if (!key) throw new InvalidArgumentError('a deployer key is needed: --private-key or NEURINO_DEPLOYER_KEY');
+      if (!key)
+        throw new InvalidArgumentError('a deployer key is needed: --private-key or NEURINO_DEPLOYER_KEY');
       const account = privateKeyToAccount(key);
       const { chain, publicClient } = await connect(options.rpcUrl);
       const governance = options.governance ?? account.address;
@@ -48,7 +52,11 @@ export function deployCommand(): Command {
         ...(options.validator && { validator: options.validator }),
       });
       const book = await deployProtocol(
-        { publicClient, walletClient: walletClientFor(chain, account), onStep: (s) => console.error(`  ${s}`) },
+        {
+          publicClient,
+          walletClient: walletClientFor(chain, account),
+          onStep: (s) => console.error(`  ${s}`),
+        },
         params,
       );
       await writeAddressBook(options.out, book);

@@ -19,7 +19,11 @@ export function devnetCommand(): Command {
     .action(async (options: DevnetOptions) => {
       const progress = (step: string) => console.error(`  · ${step}`);
       progress('starting the chain');
-      const chain = await startEmbeddedChain({ dataDir: options.dataDir, port: options.chainPort, onStep: progress });
+      const chain = await startEmbeddedChain({
+        dataDir: options.dataDir,
+        port: options.chainPort,
+        onStep: progress,
+      });
       onShutdown(async () => {
         progress('stopping the chain (saving its state)');
         await chain.stop();

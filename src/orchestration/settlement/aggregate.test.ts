@@ -32,7 +32,14 @@ describe('aggregateReceipts', () => {
     const a = '0x00000000000000000000000000000000000000aB' as Address;
     const batch = aggregateReceipts([
       { payer: a, podId: pod(1), node: a, frontend: zeroAddress, price: 1n, computeUnits: 1n },
-      { payer: a.toLowerCase() as Address, podId: pod(1), node: a.toLowerCase() as Address, frontend: zeroAddress, price: 2n, computeUnits: 1n },
+      {
+        payer: a.toLowerCase() as Address,
+        podId: pod(1),
+        node: a.toLowerCase() as Address,
+        frontend: zeroAddress,
+        price: 2n,
+        computeUnits: 1n,
+      },
     ]);
     expect(batch.debits).toEqual([{ payer: a, amount: 3n }]);
     expect(batch.lines).toHaveLength(1);
@@ -40,7 +47,9 @@ describe('aggregateReceipts', () => {
 
   it('refuses negative amounts', () => {
     expect(() =>
-      aggregateReceipts([{ payer: addr(1), podId: pod(1), node: addr(2), frontend: zeroAddress, price: -1n, computeUnits: 0n }]),
+      aggregateReceipts([
+        { payer: addr(1), podId: pod(1), node: addr(2), frontend: zeroAddress, price: -1n, computeUnits: 0n },
+      ]),
     ).toThrow(RangeError);
   });
 

@@ -37,7 +37,8 @@ export function aggregateReceipts(receipts: readonly SettleableReceipt[]): Aggre
   const lines = new Map<string, BatchLine>();
   let total = 0n;
   for (const receipt of receipts) {
-    if (receipt.price < 0n || receipt.computeUnits < 0n) throw new RangeError('receipt amounts must be non-negative');
+    if (receipt.price < 0n || receipt.computeUnits < 0n)
+      throw new RangeError('receipt amounts must be non-negative');
     total += receipt.price;
     const payerKey = receipt.payer.toLowerCase();
     const debit = debits.get(payerKey);
@@ -60,7 +61,11 @@ export function aggregateReceipts(receipts: readonly SettleableReceipt[]): Aggre
       });
     }
   }
-  const sortedLines = [...lines.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, line]) => line);
-  const sortedDebits = [...debits.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d);
+  const sortedLines = [...lines.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, line]) => line);
+  const sortedDebits = [...debits.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, d]) => d);
   return { debits: sortedDebits.filter((d) => d.amount > 0n), lines: sortedLines, total };
 }
