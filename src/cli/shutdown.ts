@@ -17,7 +17,12 @@ export function onShutdown(callback: Callback): void {
   }
 }
 
-export async function shutdown(exitCode: number): Promise<never> {
+export function isShuttingDown(): boolean {
+  return stopping;
+}
+
+export async function shutdown(exitCode: number): Promise<void> {
+  if (stopping) return;
   stopping = true;
   for (const callback of callbacks.reverse()) {
     try {

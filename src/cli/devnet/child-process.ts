@@ -1,0 +1,76 @@
+// A part of the devnet in its own process (`neurino router`, `neurino miner`), its output in a log file.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'neurino.js');
+
+export interface DevnetChild {
+  readonly name: string;
+  readonly logFile: string;
+  readonly process: ChildProcess;
+  /** Rejects when the process exits before `stop()` was called. */
+  readonly exited: Promise<number | null>;
+  /** SIGTERM (the parts drain and save), then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function spawnNeurino(
+  name: string,
+  args: string[],
+  options: { logDir: string; env?: NodeJS.ProcessEnv },
+): Promise<DevnetChild> {
+  await mkdir(options.logDir, { recursive: true });
+  const logFile = join(options.logDir, `${name}.log`);
+  const log: WriteStream = createWriteStream(logFile, { flags: 'a' });
+  log.write(`\n--- ${new Date().toISOString()} neurino ${args.join(' ')}\n`);
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      log.end();
+      resolve(code);
+    });
+  });
+  return {
+    name,
+    logFile,
+    process: child,
+    exited,
+    async stop(graceMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Polls `probe` until it returns true; fails early with the child's log when the child dies. */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  options: { timeoutMs: number; child?: DevnetChild },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  let died = false;
+  void options.child?.exited.then(() => {
+    died = true;
+  });
+  for (;;) {
+    if (died) throw new Error(`${what}: ${options.child?.name} exited; see ${options.child?.logFile}`);
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) {
+      const hint = options.child ? `; see ${options.child.logFile}` : '';
+      throw new Error(`${what}: not ready after ${options.timeoutMs} ms${hint}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -1,0 +1,25 @@
+// What `npm start` prints once the network is up: a curl line and an `openai` client snippet.
+import type { DevnetFile } from '../devnet-file.ts';
+
+export function whatToTry(
+  devnet: Required<Pick<DevnetFile, 'gatewayUrl' | 'apiKey'>>,
+  model: string,
+): string {
+  const base = `${devnet.gatewayUrl}/v1`;
+  const body = JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 32 });
+  return [
+    'try it',
+    '',
+    `  curl -s ${base}/chat/completions \\`,
+    `    -H "Authorization: Bearer ${devnet.apiKey}" -H "Content-Type: application/json" \\`,
+    `    -d '${body}'`,
+    '',
+    '  // with the official openai npm client (node --input-type=module -e "...")',
+    `  import OpenAI from 'openai';`,
+    `  const client = new OpenAI({ baseURL: '${base}', apiKey: '${devnet.apiKey}' });`,
+    '  const stream = await client.chat.completions.create({',
+    `    model: '${model}', stream: true, messages: [{ role: 'user', content: 'Hello!' }],`,
+    '  });',
+    '  for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? "");',
+  ].join('\n');
+}
