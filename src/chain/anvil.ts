@@ -20,6 +20,11 @@ export interface AnvilOptions {
   /** Seconds per block; omitted means a block per transaction. */
   blockTime?: number;
   startTimeoutMs?: number;
+  /**
+   * Own process group: Ctrl-C in a terminal then reaches only our process, which stops anvil last, after
+   * the parts that still write to the chain (the router settling its last batch).
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface Anvil {
@@ -60,7 +65,14 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   if (options.blockTime !== undefined) args.push('--block-time', String(options.blockTime));
 
   await assertPortFree(host, port);
-  const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(anvilBinary(), args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.ownProcessGroup ?? false,
+  });
+  // Never outlive the process that started us (it may exit without calling stop()).
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   let output = '';
   const collect = (chunk: Buffer) => {
     if (output.length < 16_384) output += chunk.toString();

@@ -37,8 +37,9 @@ export async function deployProtocol(context: DeployContext, params: DeployParam
     if (receipt.status !== 'success' || !receipt.contractAddress) {
       throw new DeploymentError(`deploying ${name} failed (tx ${hash})`, { name, hash });
     }
-    step(`deployed ${name} at ${receipt.contractAddress}`);
-    return getAddress(receipt.contractAddress);
+    const address = getAddress(receipt.contractAddress);
+    step(`deployed ${name} at ${address}`);
+    return address;
   };
 
   const startBlock = Number(await publicClient.getBlockNumber());

@@ -36,6 +36,7 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions): Promise
   await mkdir(join(options.dataDir, 'chain'), { recursive: true });
   const anvil = await startAnvil({
     stateFile: paths.stateFile,
+    ownProcessGroup: true,
     ...(options.host !== undefined && { host: options.host }),
     ...(options.port !== undefined && { port: options.port }),
   });
