@@ -8,5 +8,7 @@ export default defineConfig({
     // Integration tests start anvil and other processes on loopback; two cores, so keep it modest.
     maxWorkers: 2,
     pool: 'forks',
+    // A throwaway PostgreSQL server (when installed), so store tests run against it as well as PGlite.
+    globalSetup: ['test/support/postgres-global-setup.ts'],
   },
 });

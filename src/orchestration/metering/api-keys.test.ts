@@ -1,0 +1,110 @@
+import { type Address, getAddress } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
+import { FatalError } from '../../protocol/errors.ts';
+import { randomBytes32 } from '../../protocol/ids.ts';
+import type { Store } from '../store/store.ts';
+import { ApiKeys, hashApiKey, isApiKeyShaped } from './api-keys.ts';
+
+const newAccount = (): Address => getAddress(`0x${randomBytes32().slice(26)}`);
+
+describe.each(storeBackends())('ApiKeys on $kind', (backend) => {
+  let target: StoreTarget;
+  let store: Store;
+  let keys: ApiKeys;
+
+  beforeAll(async () => {
+    target = await backend.fresh();
+    store = await target.open();
+    keys = new ApiKeys(store);
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await target?.dispose();
+  });
+
+  it('creates a key shown once and stores only its sha256', async () => {
+    const account = newAccount();
+    const { id, key } = await keys.create({ account, label: 'ci' });
+    expect(key).toMatch(/^nrn_[0-9A-Za-z]{40}$/);
+    expect(isApiKeyShaped(key)).toBe(true);
+    const rows = await store.query<Record<string, unknown>>('select * from api_keys where id = $1', [id]);
+    expect(rows).toHaveLength(1);
+    expect(JSON.stringify(rows)).not.toContain(key.slice(4));
+    expect(rows[0]?.key_hash).toBe(hashApiKey(key));
+    expect(hashApiKey(key)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('authenticates the key to its id and account', async () => {
+    const account = newAccount();
+    const { id, key } = await keys.create({ account: account.toLowerCase() as Address });
+    expect(await keys.authenticate(key)).toEqual({ id, account });
+    // Cached or not, the answer is the same.
+    expect(await keys.authenticate(key)).toEqual({ id, account });
+    expect(await new ApiKeys(store, { cacheMs: 0 }).authenticate(key)).toEqual({ id, account });
+  });
+
+  it('refuses unknown and malformed keys', async () => {
+    const { key } = await keys.create({ account: newAccount() });
+    const flipped = `${key.slice(0, -1)}${key.endsWith('a') ? 'b' : 'a'}`;
+    expect(await keys.authenticate(flipped)).toBeUndefined();
+    for (const bad of [
+      '',
+      'nrn_',
+      `Bearer ${key}`,
+      `${key} `,
+      `${key}x`,
+      key.toUpperCase(),
+      `sk_${key.slice(4)}`,
+    ]) {
+      expect(await keys.authenticate(bad)).toBeUndefined();
+    }
+    expect(await keys.authenticate(undefined as unknown as string)).toBeUndefined();
+    expect(await keys.authenticate(42 as unknown as string)).toBeUndefined();
+  });
+
+  it('revokes a key at once, even one this process has cached', async () => {
+    const { id, key } = await keys.create({ account: newAccount() });
+    expect(await keys.authenticate(key)).toBeDefined();
+    expect(await keys.revoke(id)).toBe(true);
+    expect(await keys.authenticate(key)).toBeUndefined();
+    expect(await keys.revoke(id)).toBe(false);
+    expect(await keys.revoke('key_unknown')).toBe(false);
+  });
+
+  it('sees a revoke by another router once its cache has expired', async () => {
+    const { id, key } = await keys.create({ account: newAccount() });
+    const uncached = new ApiKeys(store, { cacheMs: 0 });
+    expect(await uncached.authenticate(key)).toBeDefined();
+    await new ApiKeys(store).revoke(id);
+    expect(await uncached.authenticate(key)).toBeUndefined();
+  });
+
+  it("lists an account's keys, newest first, revoked ones marked, never the key", async () => {
+    const account = newAccount();
+    const first = await keys.create({ account, label: 'first' });
+    const second = await keys.create({ account });
+    await keys.create({ account: newAccount() });
+    await keys.revoke(first.id);
+    const listed = await keys.list(account);
+    expect(listed.map((k) => k.id).sort()).toEqual([first.id, second.id].sort());
+    const revoked = listed.find((k) => k.id === first.id);
+    expect(revoked?.label).toBe('first');
+    expect(revoked?.revokedAt).toBeTypeOf('number');
+    expect(listed.find((k) => k.id === second.id)?.revokedAt).toBeUndefined();
+    expect(listed.every((k) => k.account === account)).toBe(true);
+    expect(revoked?.prefix).toBe(first.key.slice(0, 8));
+    expect(listed.find((k) => k.id === second.id)?.prefix).toBe(second.key.slice(0, 8));
+    expect(JSON.stringify(listed)).not.toContain(second.key);
+    expect(await keys.list('not an address' as Address)).toEqual([]);
+  });
+
+  it('refuses a bad account or an overlong label', async () => {
+    await expect(keys.create({ account: '0x1234' as Address })).rejects.toBeInstanceOf(FatalError);
+    await expect(keys.create({ account: newAccount(), label: 'x'.repeat(201) })).rejects.toMatchObject({
+      code: 'invalid_request',
+      param: 'label',
+    });
+  });
+});

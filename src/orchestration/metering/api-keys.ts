@@ -1,0 +1,152 @@
+// API keys of developers, each tied to the account whose compute credits pay for its requests.
+// The key is shown once; the store keeps only its sha256, so a leaked database leaks no usable key.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { type Address, getAddress, isAddress } from 'viem';
+import { FatalError } from '../../protocol/errors.ts';
+import { randomBase62 } from '../../protocol/ids.ts';
+import { numberOf, optionalNumberOf, optionalStringOf } from '../store/sql-values.ts';
+import type { Store } from '../store/store.ts';
+
+export const API_KEY_PREFIX = 'nrn_';
+/** 40 base62 characters ≈ 238 bits: hashing without a salt is safe at that entropy. */
+const KEY_BODY_LENGTH = 40;
+const KEY_PATTERN = /^nrn_[0-9A-Za-z]{40}$/;
+/** What dashboards show of a key (`nrn_Ab3x`), enough to recognise it, far too little to use it. */
+const SHOWN_PREFIX_LENGTH = 8;
+const MAX_LABEL_LENGTH = 200;
+
+export interface ApiKeyInfo {
+  id: string;
+  account: Address;
+  label: string | undefined;
+  /** The first characters of the key, for people to recognise it. */
+  prefix: string;
+  createdAt: number;
+  revokedAt: number | undefined;
+}
+
+export interface AuthenticatedKey {
+  id: string;
+  account: Address;
+}
+
+export interface ApiKeysOptions {
+  /** How long an authentication stays cached in this process (default 5 s). A revoke here clears it at once. */
+  cacheMs?: number | undefined;
+}
+
+interface KeyRow {
+  id: string;
+  account: string;
+  label: string | null;
+  key_hash: string;
+  key_prefix: string;
+  created_at: unknown;
+  revoked_at: unknown;
+}
+
+export class ApiKeys {
+  readonly #store: Store;
+  readonly #cacheMs: number;
+  readonly #cache = new Map<string, { key: AuthenticatedKey; until: number }>();
+
+  constructor(store: Store, options: ApiKeysOptions = {}) {
+    this.#store = store;
+    this.#cacheMs = options.cacheMs ?? 5_000;
+  }
+
+  /** A new key for `account`. The returned `key` is never stored nor shown again. */
+  async create(input: {
+    account: Address;
+    label?: string | undefined;
+  }): Promise<{ id: string; key: string }> {
+    if (!isAddress(input.account, { strict: false })) {
+      throw new FatalError('invalid_request', { message: 'account must be an address', param: 'account' });
+    }
+    if (input.label !== undefined && input.label.length > MAX_LABEL_LENGTH) {
+      throw new FatalError('invalid_request', {
+        message: `label longer than ${MAX_LABEL_LENGTH}`,
+        param: 'label',
+      });
+    }
+    const key = `${API_KEY_PREFIX}${randomBase62(KEY_BODY_LENGTH)}`;
+    const id = `key_${randomBase62(24)}`;
+    await this.#store.query(
+      `insert into api_keys (id, account, label, key_hash, key_prefix, created_at)
+       values ($1, $2, $3, $4, $5, $6)`,
+      [
+        id,
+        getAddress(input.account),
+        input.label ?? null,
+        hashApiKey(key),
+        key.slice(0, SHOWN_PREFIX_LENGTH),
+        Date.now(),
+      ],
+    );
+    return { id, key };
+  }
+
+  /** The key's id and account, or undefined for a malformed, unknown or revoked key. */
+  async authenticate(key: string): Promise<AuthenticatedKey | undefined> {
+    if (typeof key !== 'string' || !KEY_PATTERN.test(key)) return undefined;
+    const hash = hashApiKey(key);
+    const cached = this.#cache.get(hash);
+    if (cached !== undefined && cached.until > Date.now()) return cached.key;
+
+    // Looked up by hash: what an attacker can time is the hash, which says nothing about other keys.
+    const [row] = await this.#store.query<KeyRow>(
+      'select * from api_keys where key_hash = $1 and revoked_at is null',
+      [hash],
+    );
+    if (row === undefined || !sameHex(row.key_hash, hash)) {
+      this.#cache.delete(hash);
+      return undefined;
+    }
+    const found = { id: row.id, account: getAddress(row.account) };
+    if (this.#cacheMs > 0) this.#cache.set(hash, { key: found, until: Date.now() + this.#cacheMs });
+    return found;
+  }
+
+  /** Revokes a key; true when it existed and was active. */
+  async revoke(id: string): Promise<boolean> {
+    const rows = await this.#store.query<{ key_hash: string }>(
+      'update api_keys set revoked_at = $2 where id = $1 and revoked_at is null returning key_hash',
+      [id, Date.now()],
+    );
+    for (const row of rows) this.#cache.delete(row.key_hash);
+    return rows.length > 0;
+  }
+
+  /** The account's keys, newest first, revoked ones included (with `revokedAt`). */
+  async list(account: Address): Promise<ApiKeyInfo[]> {
+    if (!isAddress(account, { strict: false })) return [];
+    const rows = await this.#store.query<KeyRow>(
+      'select * from api_keys where account = $1 order by created_at desc, id',
+      [getAddress(account)],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      account: getAddress(row.account),
+      label: optionalStringOf(row.label),
+      prefix: row.key_prefix,
+      createdAt: numberOf(row.created_at),
+      revokedAt: optionalNumberOf(row.revoked_at),
+    }));
+  }
+}
+
+/** sha256 of the key as lower-case hex: what the store keeps. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** True for strings shaped like a Neurino API key (`nrn_` and 40 base62 characters). */
+export function isApiKeyShaped(value: string): boolean {
+  return KEY_PATTERN.test(value);
+}
+
+function sameHex(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && timingSafeEqual(left, right);
+}

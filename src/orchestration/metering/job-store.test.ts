@@ -1,0 +1,134 @@
+import { type Address, getAddress, type Hex } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
+import { attemptIdFor, newApiId, randomBytes32 } from '../../protocol/ids.ts';
+import type { Store } from '../store/store.ts';
+import { JobStore } from './job-store.ts';
+
+const payer: Address = getAddress('0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc');
+const node: Address = getAddress('0x70997970c51812dc3a010c7d01b50e0d17dc79c8');
+const podId: Hex = `0x${'ab'.repeat(32)}`;
+
+describe.each(storeBackends())('JobStore on $kind', (backend) => {
+  let target: StoreTarget;
+  let store: Store;
+  let jobs: JobStore;
+
+  beforeAll(async () => {
+    target = await backend.fresh();
+    store = await target.open();
+    jobs = new JobStore(store);
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await target?.dispose();
+  });
+
+  const newJob = async (request?: unknown) => {
+    const job = { jobId: randomBytes32(), publicId: newApiId('job') };
+    await jobs.create({ ...job, apiKeyId: 'key_1', payer, podId, kind: 'generic', request });
+    return job;
+  };
+
+  it('records a job queued, with its request as JSON (arrays included)', async () => {
+    const request = { input: [1, 'two', { three: [3] }], nested: { ok: true } };
+    const { jobId, publicId } = await newJob(request);
+    const job = await jobs.get(publicId);
+    expect(job).toMatchObject({
+      jobId,
+      publicId,
+      apiKeyId: 'key_1',
+      payer,
+      podId,
+      kind: 'generic',
+      status: 'queued',
+    });
+    expect(job?.request).toEqual(request);
+    expect(job?.attempts).toBe(0);
+    expect(job?.result).toBeUndefined();
+    expect(job?.usage).toBeUndefined();
+    expect(job?.finishedAt).toBeUndefined();
+
+    const bare = await newJob([1, 2]);
+    expect((await jobs.get(bare.publicId))?.request).toEqual([1, 2]);
+  });
+
+  it('counts attempts and keeps each attempt’s outcome', async () => {
+    const { jobId, publicId } = await newJob();
+    const first = attemptIdFor(jobId, 0);
+    const second = attemptIdFor(jobId, 1);
+    await jobs.attemptStarted({ jobId, attemptId: first, node });
+    await jobs.attemptFinished({ attemptId: first, status: 'failed', errorCode: 'node_disconnected' });
+    await jobs.attemptStarted({ jobId, attemptId: second, node });
+    await jobs.attemptFinished({ attemptId: second, status: 'succeeded' });
+    // An attempt ends once.
+    await jobs.attemptFinished({ attemptId: first, status: 'succeeded' });
+
+    const job = await jobs.get(publicId);
+    expect(job?.status).toBe('running');
+    expect(job?.attempts).toBe(2);
+    const attempts = await jobs.attempts(jobId);
+    expect(attempts.map((a) => [a.attemptId, a.status, a.errorCode])).toEqual([
+      [first, 'failed', 'node_disconnected'],
+      [second, 'succeeded', undefined],
+    ]);
+    expect(attempts.every((a) => a.node === node && a.finishedAt !== undefined)).toBe(true);
+  });
+
+  it('finishes a job once, with its result or its error', async () => {
+    const ok = await newJob();
+    expect(
+      await jobs.finish({ jobId: ok.jobId, status: 'succeeded', result: { text: 'hello', list: [1] } }),
+    ).toBe(true);
+    expect(await jobs.finish({ jobId: ok.jobId, status: 'failed', errorCode: 'node_failed' })).toBe(false);
+    const done = await jobs.get(ok.publicId);
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      result: { text: 'hello', list: [1] },
+      error: undefined,
+    });
+    expect(done?.finishedAt).toBeTypeOf('number');
+
+    const failed = await newJob();
+    await jobs.finish({
+      jobId: failed.jobId,
+      status: 'failed',
+      errorCode: 'no_node_available',
+      errorMessage: 'none',
+    });
+    expect((await jobs.get(failed.publicId))?.error).toEqual({ code: 'no_node_available', message: 'none' });
+  });
+
+  it('refuses attempts on unknown or finished jobs', async () => {
+    await expect(
+      jobs.attemptStarted({ jobId: randomBytes32(), attemptId: randomBytes32(), node }),
+    ).rejects.toMatchObject({ code: 'job_not_found' });
+    const { jobId } = await newJob();
+    await jobs.finish({ jobId, status: 'cancelled' });
+    await expect(
+      jobs.attemptStarted({ jobId, attemptId: attemptIdFor(jobId, 0), node }),
+    ).rejects.toMatchObject({
+      code: 'job_not_found',
+    });
+    expect(await jobs.attempts(jobId)).toEqual([]);
+  });
+
+  it('refuses a duplicate job id or public id, and a status that is not final', async () => {
+    const { jobId, publicId } = await newJob();
+    await expect(
+      jobs.create({ jobId, publicId: newApiId('job'), payer, podId, kind: 'chat' }),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(
+      jobs.create({ jobId: randomBytes32(), publicId, payer, podId, kind: 'chat' }),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(jobs.finish({ jobId, status: 'running' as 'failed' })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+  });
+
+  it('answers undefined for an unknown public id', async () => {
+    expect(await jobs.get('job_doesnotexist000000000000')).toBeUndefined();
+    expect(await jobs.get("'; drop table jobs; --")).toBeUndefined();
+  });
+});

@@ -1,0 +1,116 @@
+// Receipts as rows of the `receipts` table and back.
+import { type Address, getAddress, type Hex } from 'viem';
+import type { Receipt } from '../../protocol/receipt.ts';
+import { bigintOf, numberOf, optionalNumberOf } from '../store/sql-values.ts';
+import type { SqlParam } from '../store/store.ts';
+
+export interface ReceiptRow {
+  id: unknown;
+  job_id: string;
+  attempt_id: string;
+  pod_id: string;
+  node: string;
+  frontend: string;
+  payer: string;
+  compute_units: unknown;
+  input_tokens: unknown;
+  output_tokens: unknown;
+  price: unknown;
+  result_hash: string;
+  started_at: unknown;
+  finished_at: unknown;
+  receipt_hash: string;
+  node_signature: string;
+  router_signature: string | null;
+  charged: unknown;
+  created_at: unknown;
+  batch_router: string | null;
+  batch_sequence: unknown;
+  settled_at: unknown;
+}
+
+/** A receipt as the router stored it: the signed receipt, its signatures, and where it is in settlement. */
+export interface StoredReceipt {
+  id: bigint;
+  receipt: Receipt;
+  /** EIP-712 struct hash: the leaf of its batch's Merkle tree. */
+  receiptHash: Hex;
+  nodeSignature: Hex;
+  routerSignature: Hex | undefined;
+  /** Wei taken from the payer's credits: the receipt's price, capped at the job's reservation. */
+  charged: bigint;
+  createdAt: number;
+  batch: { router: Address; sequence: bigint } | undefined;
+  settledAt: number | undefined;
+}
+
+export const INSERT_RECEIPT_SQL = `insert into receipts (
+  job_id, attempt_id, pod_id, node, frontend, payer, compute_units, input_tokens, output_tokens, price,
+  result_hash, started_at, finished_at, receipt_hash, node_signature, router_signature, charged, created_at
+) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`;
+
+export function receiptInsertParams(p: {
+  receipt: Receipt;
+  receiptHash: Hex;
+  nodeSignature: Hex;
+  routerSignature: Hex | undefined;
+  charged: bigint;
+  createdAt: number;
+}): SqlParam[] {
+  const r = p.receipt;
+  return [
+    r.jobId.toLowerCase(),
+    r.attemptId.toLowerCase(),
+    r.podId.toLowerCase(),
+    getAddress(r.node),
+    getAddress(r.frontend),
+    getAddress(r.payer),
+    r.computeUnits,
+    r.inputTokens,
+    r.outputTokens,
+    r.price,
+    r.resultHash.toLowerCase(),
+    r.startedAt,
+    r.finishedAt,
+    p.receiptHash.toLowerCase(),
+    p.nodeSignature.toLowerCase(),
+    p.routerSignature?.toLowerCase() ?? null,
+    p.charged,
+    p.createdAt,
+  ];
+}
+
+export function receiptOfRow(row: ReceiptRow): Receipt {
+  return {
+    jobId: row.job_id as Hex,
+    attemptId: row.attempt_id as Hex,
+    podId: row.pod_id as Hex,
+    node: getAddress(row.node),
+    frontend: getAddress(row.frontend),
+    payer: getAddress(row.payer),
+    computeUnits: bigintOf(row.compute_units),
+    inputTokens: numberOf(row.input_tokens),
+    outputTokens: numberOf(row.output_tokens),
+    price: bigintOf(row.price),
+    resultHash: row.result_hash as Hex,
+    startedAt: numberOf(row.started_at),
+    finishedAt: numberOf(row.finished_at),
+  };
+}
+
+export function storedReceiptOfRow(row: ReceiptRow): StoredReceipt {
+  return {
+    id: bigintOf(row.id),
+    receipt: receiptOfRow(row),
+    receiptHash: row.receipt_hash as Hex,
+    nodeSignature: row.node_signature as Hex,
+    routerSignature: (row.router_signature ?? undefined) as Hex | undefined,
+    charged: bigintOf(row.charged),
+    createdAt: numberOf(row.created_at),
+    batch:
+      row.batch_router === null || row.batch_sequence === null
+        ? undefined
+        : { router: getAddress(row.batch_router), sequence: bigintOf(row.batch_sequence) },
+    settledAt: optionalNumberOf(row.settled_at),
+  };
+}

@@ -1,0 +1,51 @@
+// The argument of Settlement.settle for a stored batch: debits and lines from the receipts' charged
+// amounts, under the batch's sequence and Merkle root. Rebuilt from the store on every (re)send, so a
+// restarted router sends exactly the batch it recorded.
+import type { Hex } from 'viem';
+import { FatalError } from '../../protocol/errors.ts';
+import { merkleRoot } from '../../protocol/merkle.ts';
+import type { StoredReceipt } from '../metering/receipt-rows.ts';
+import { aggregateReceipts, type BatchDebit, type BatchLine } from './aggregate.ts';
+import type { BatchRecord } from './batch-records.ts';
+
+export interface SettleBatchArgs {
+  sequence: bigint;
+  receiptsRoot: Hex;
+  receiptCount: number;
+  debits: BatchDebit[];
+  lines: BatchLine[];
+}
+
+export function settleBatchArgs(batch: BatchRecord, receipts: readonly StoredReceipt[]): SettleBatchArgs {
+  // The stored root commits to the receipts: if they no longer match, the store was altered.
+  if (
+    receipts.length !== batch.receiptCount ||
+    merkleRoot(receipts.map((r) => r.receiptHash)) !== batch.receiptsRoot
+  ) {
+    throw new FatalError('internal_error', {
+      message: `batch ${batch.sequence} no longer matches its receipts in the store`,
+      details: {
+        sequence: batch.sequence.toString(),
+        receiptCount: batch.receiptCount,
+        found: receipts.length,
+      },
+    });
+  }
+  const aggregated = aggregateReceipts(
+    receipts.map(({ receipt, charged }) => ({
+      payer: receipt.payer,
+      podId: receipt.podId,
+      node: receipt.node,
+      frontend: receipt.frontend,
+      price: charged,
+      computeUnits: receipt.computeUnits,
+    })),
+  );
+  return {
+    sequence: batch.sequence,
+    receiptsRoot: batch.receiptsRoot,
+    receiptCount: batch.receiptCount,
+    debits: aggregated.debits,
+    lines: aggregated.lines,
+  };
+}

@@ -1,0 +1,234 @@
+// Settlement batches in the store. A batch row and its receipts' assignment are written in one
+// transaction BEFORE the batch's transaction is sent, so a crash at any point leaves either no batch
+// (receipts still pending) or a batch the next start can find, compare with the chain, and finish.
+import { type Address, getAddress, type Hex } from 'viem';
+import { FatalError } from '../../protocol/errors.ts';
+import { merkleRoot } from '../../protocol/merkle.ts';
+import { type ReceiptRow, type StoredReceipt, storedReceiptOfRow } from '../metering/receipt-rows.ts';
+import { bigintOf, numberOf, optionalNumberOf, optionalStringOf } from '../store/sql-values.ts';
+import type { Queryable, Store } from '../store/store.ts';
+
+export type BatchStatus = 'pending' | 'settled' | 'superseded';
+
+export interface BatchRecord {
+  router: Address;
+  sequence: bigint;
+  receiptsRoot: Hex;
+  receiptCount: number;
+  /** Wei debited from payers in total. */
+  total: bigint;
+  status: BatchStatus;
+  txHash: Hex | undefined;
+  lastError: string | undefined;
+  createdAt: number;
+  settledAt: number | undefined;
+}
+
+interface BatchRow {
+  router: string;
+  sequence: unknown;
+  receipts_root: string;
+  receipt_count: unknown;
+  total: unknown;
+  status: BatchStatus;
+  tx_hash: string | null;
+  last_error: string | null;
+  created_at: unknown;
+  settled_at: unknown;
+}
+
+export type CutResult =
+  | { kind: 'batch'; batch: BatchRecord; receipts: StoredReceipt[] }
+  /** Every picked receipt charged nothing: closed locally, there is nothing to move on-chain. */
+  | { kind: 'free'; count: number }
+  | { kind: 'empty' };
+
+/**
+ * Assigns up to `maxReceipts` pending receipts (oldest first) to the router's batch `sequence` and
+ * records the batch with the Merkle root of their hashes. Receipts locked by another router's cut are
+ * skipped, so routers sharing a database never batch a receipt twice.
+ */
+export async function cutBatch(
+  store: Store,
+  input: { router: Address; sequence: bigint; maxReceipts: number; now?: number },
+): Promise<CutResult> {
+  const router = getAddress(input.router);
+  const now = input.now ?? Date.now();
+  return store.transaction(async (tx) => {
+    await lockRouter(tx, router);
+    const [clash] = await tx.query<{ status: BatchStatus }>(
+      'select status from settlement_batches where router = $1 and sequence >= $2 and status <> $3 order by sequence limit 1',
+      [router, input.sequence, 'superseded'],
+    );
+    if (clash !== undefined) {
+      throw new FatalError('internal_error', {
+        message: `the store already has a ${clash.status} batch at or after sequence ${input.sequence}: is this the chain the store was used with?`,
+        details: { router, sequence: input.sequence.toString() },
+      });
+    }
+    await tx.query(
+      "delete from settlement_batches where router = $1 and sequence = $2 and status = 'superseded'",
+      [router, input.sequence],
+    );
+    const rows = await tx.query<ReceiptRow>(
+      `update receipts set batch_router = $1, batch_sequence = $2
+       where id in (
+         select id from receipts where batch_sequence is null and settled_at is null
+         order by id limit $3 for update skip locked)
+       returning *`,
+      [router, input.sequence, input.maxReceipts],
+    );
+    if (rows.length === 0) return { kind: 'empty' } as const;
+    const receipts = rows.map(storedReceiptOfRow).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const total = receipts.reduce((sum, r) => sum + r.charged, 0n);
+    if (total === 0n) {
+      // The contract refuses an empty batch; free jobs have nothing to settle.
+      await tx.query(
+        `update receipts set batch_router = null, batch_sequence = null, settled_at = $3
+         where batch_router = $1 and batch_sequence = $2`,
+        [router, input.sequence, now],
+      );
+      return { kind: 'free', count: receipts.length } as const;
+    }
+    const receiptsRoot = merkleRoot(receipts.map((r) => r.receiptHash));
+    await tx.query(
+      `insert into settlement_batches (router, sequence, receipts_root, receipt_count, total, status, created_at)
+       values ($1, $2, $3, $4, $5, 'pending', $6)`,
+      [router, input.sequence, receiptsRoot, receipts.length, total, now],
+    );
+    const batch: BatchRecord = {
+      router,
+      sequence: input.sequence,
+      receiptsRoot,
+      receiptCount: receipts.length,
+      total,
+      status: 'pending',
+      txHash: undefined,
+      lastError: undefined,
+      createdAt: now,
+      settledAt: undefined,
+    };
+    return { kind: 'batch', batch, receipts } as const;
+  });
+}
+
+/** The router's batches not yet known to be applied, lowest sequence first. */
+export async function pendingBatches(store: Store, router: Address): Promise<BatchRecord[]> {
+  const rows = await store.query<BatchRow>(
+    "select * from settlement_batches where router = $1 and status = 'pending' order by sequence",
+    [getAddress(router)],
+  );
+  return rows.map(batchOfRow);
+}
+
+export async function batchRecord(
+  store: Store,
+  router: Address,
+  sequence: bigint,
+): Promise<BatchRecord | undefined> {
+  const [row] = await store.query<BatchRow>(
+    'select * from settlement_batches where router = $1 and sequence = $2',
+    [getAddress(router), sequence],
+  );
+  return row === undefined ? undefined : batchOfRow(row);
+}
+
+/** The batch's receipts in leaf order (by id). */
+export async function batchReceipts(
+  store: Store,
+  router: Address,
+  sequence: bigint,
+): Promise<StoredReceipt[]> {
+  const rows = await store.query<ReceiptRow>(
+    'select * from receipts where batch_router = $1 and batch_sequence = $2 order by id',
+    [getAddress(router), sequence],
+  );
+  return rows.map(storedReceiptOfRow);
+}
+
+/** The chain applied the batch: it and its receipts are settled. */
+export async function markSettled(
+  store: Store,
+  router: Address,
+  sequence: bigint,
+  now: number = Date.now(),
+): Promise<void> {
+  await store.transaction(async (tx) => {
+    const params = [getAddress(router), sequence, now];
+    await tx.query(
+      "update settlement_batches set status = 'settled', settled_at = $3, last_error = null where router = $1 and sequence = $2 and status = 'pending'",
+      params,
+    );
+    await tx.query(
+      'update receipts set settled_at = $3 where batch_router = $1 and batch_sequence = $2 and settled_at is null',
+      params,
+    );
+  });
+}
+
+/** The chain will never apply this batch as written: its receipts go back to the pending pool. */
+export async function markSuperseded(
+  store: Store,
+  router: Address,
+  sequence: bigint,
+  reason: string,
+): Promise<void> {
+  await store.transaction(async (tx) => {
+    const params = [getAddress(router), sequence];
+    await tx.query(
+      'update receipts set batch_router = null, batch_sequence = null where batch_router = $1 and batch_sequence = $2',
+      params,
+    );
+    await tx.query(
+      "update settlement_batches set status = 'superseded', last_error = $3 where router = $1 and sequence = $2",
+      [...params, reason.slice(0, 1_000)],
+    );
+  });
+}
+
+export async function recordBatchTx(
+  store: Store,
+  router: Address,
+  sequence: bigint,
+  txHash: Hex,
+): Promise<void> {
+  await store.query('update settlement_batches set tx_hash = $3 where router = $1 and sequence = $2', [
+    getAddress(router),
+    sequence,
+    txHash,
+  ]);
+}
+
+export async function recordBatchError(
+  store: Store,
+  router: Address,
+  sequence: bigint,
+  error: string,
+): Promise<void> {
+  await store.query('update settlement_batches set last_error = $3 where router = $1 and sequence = $2', [
+    getAddress(router),
+    sequence,
+    error.slice(0, 1_000),
+  ]);
+}
+
+function lockRouter(tx: Queryable, router: Address): Promise<unknown> {
+  return tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
+    `neurino.settlement:${router.toLowerCase()}`,
+  ]);
+}
+
+function batchOfRow(row: BatchRow): BatchRecord {
+  return {
+    router: getAddress(row.router),
+    sequence: bigintOf(row.sequence),
+    receiptsRoot: row.receipts_root as Hex,
+    receiptCount: numberOf(row.receipt_count),
+    total: bigintOf(row.total),
+    status: row.status,
+    txHash: optionalStringOf(row.tx_hash) as Hex | undefined,
+    lastError: optionalStringOf(row.last_error),
+    createdAt: numberOf(row.created_at),
+    settledAt: optionalNumberOf(row.settled_at),
+  };
+}

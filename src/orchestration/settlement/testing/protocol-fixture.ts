@@ -1,0 +1,195 @@
+// Tests only: a real anvil with the protocol deployed, and the few actions metering tests need
+// (register a pod, fund a payer's credits, sign receipts as a node, read earnings).
+import {
+  type Address,
+  type Hex,
+  keccak256,
+  type LocalAccount,
+  maxUint256,
+  type TransactionReceipt,
+  toHex,
+  zeroAddress,
+} from 'viem';
+import type { AddressBook } from '../../../chain/address-book.ts';
+import { type Anvil, startAnvil } from '../../../chain/anvil.ts';
+import {
+  chainFor,
+  type NeurinoPublicClient,
+  type NeurinoWalletClient,
+  publicClientFor,
+  walletClientFor,
+} from '../../../chain/clients.ts';
+import { deployProtocol } from '../../../chain/deploy.ts';
+import { defaultDeployParams } from '../../../chain/deploy-params.ts';
+import { devRoleAccount } from '../../../chain/dev-accounts.ts';
+import {
+  computeCreditsAbi,
+  neurinoTokenAbi,
+  podRegistryAbi,
+  settlementAbi,
+} from '../../../chain/generated/index.ts';
+import type { ProtocolDomain } from '../../../protocol/eip712-domain.ts';
+import { randomBytes32 } from '../../../protocol/ids.ts';
+import { type Receipt, signReceipt } from '../../../protocol/receipt.ts';
+
+export const BUYBACK_BPS = 500;
+export const FRONTEND_BPS = 1_000;
+
+export interface ProtocolFixture {
+  anvil: Anvil;
+  publicClient: NeurinoPublicClient;
+  book: AddressBook;
+  domain: ProtocolDomain;
+  /** The router's wallet (dev account 1, holds ROUTER_ROLE on Settlement). */
+  routerWallet: NeurinoWalletClient;
+  walletFor(account: LocalAccount): NeurinoWalletClient;
+  /** Sends and waits; throws when the transaction reverts. Sends of one fixture run one at a time. */
+  write(account: LocalAccount, request: WriteRequest): Promise<TransactionReceipt>;
+  /** Registers a new pod as `deployer` and returns its id. */
+  registerPod(
+    deployer: LocalAccount,
+    terms: { deployerShareBps: number; pricePerUnit?: bigint },
+  ): Promise<Hex>;
+  /** Deposits `amount` NEU of compute credits for `payer`, paid by the deployer's treasury. */
+  fund(payer: Address, amount: bigint): Promise<void>;
+  earningsOf(account: Address): Promise<bigint>;
+  nextSequence(router: Address): Promise<bigint>;
+  stop(): Promise<void>;
+}
+
+export interface WriteRequest {
+  address: Address;
+  abi: readonly unknown[];
+  functionName: string;
+  args: readonly unknown[];
+}
+
+export async function startProtocolFixture(port: number): Promise<ProtocolFixture> {
+  const deployer = devRoleAccount('deployer');
+  const router = devRoleAccount('router');
+  const anvil = await startAnvil({ port });
+  const chain = chainFor(anvil.chainId, anvil.rpcUrl);
+  const publicClient = publicClientFor(chain);
+  const walletFor = (account: LocalAccount) => walletClientFor(chain, account);
+  let book: AddressBook;
+  try {
+    book = await deployProtocol(
+      { publicClient, walletClient: walletFor(deployer) },
+      defaultDeployParams({
+        governance: deployer.address,
+        router: router.address,
+        treasury: deployer.address,
+      }),
+    );
+  } catch (error) {
+    await anvil.stop();
+    throw error;
+  }
+  const { computeCredits, neurinoToken, podRegistry, settlement } = book.contracts;
+
+  let queue: Promise<unknown> = Promise.resolve();
+  const write = (account: LocalAccount, request: WriteRequest): Promise<TransactionReceipt> => {
+    const run = queue.then(async () => {
+      // biome-ignore lint/suspicious/noExplicitAny: each call site names a function of its ABI
+      const hash = await walletFor(account).writeContract(request as any);
+      const receipt = await publicClient.waitForTransactionReceipt({ hash });
+      if (receipt.status !== 'success') throw new Error(`${request.functionName} reverted (${hash})`);
+      return receipt;
+    });
+    queue = run.catch(() => {});
+    return run;
+  };
+  await write(deployer, {
+    address: neurinoToken,
+    abi: neurinoTokenAbi,
+    functionName: 'approve',
+    args: [computeCredits, maxUint256],
+  });
+
+  return {
+    anvil,
+    publicClient,
+    book,
+    domain: { chainId: anvil.chainId, verifyingContract: settlement },
+    routerWallet: walletFor(router),
+    walletFor,
+    write,
+    async registerPod(podDeployer, terms) {
+      const podId = keccak256(toHex(`pod ${randomBytes32()}`));
+      const params = {
+        runtime: 0,
+        validation: 2,
+        deterministic: false,
+        minVramMiB: 0,
+        deployerShareBps: terms.deployerShareBps,
+        minReplicas: 0,
+        maxReplicas: 4,
+        pricePerUnit: terms.pricePerUnit ?? 1_000n,
+      };
+      await write(podDeployer, {
+        address: podRegistry,
+        abi: podRegistryAbi,
+        functionName: 'register',
+        args: [podId, params],
+      });
+      return podId;
+    },
+    async fund(payer, amount) {
+      await write(deployer, {
+        address: computeCredits,
+        abi: computeCreditsAbi,
+        functionName: 'depositFor',
+        args: [payer, amount],
+      });
+    },
+    earningsOf: (account) =>
+      publicClient.readContract({
+        address: settlement,
+        abi: settlementAbi,
+        functionName: 'earningsOf',
+        args: [account],
+      }),
+    nextSequence: async (routerAddress) =>
+      BigInt(
+        await publicClient.readContract({
+          address: settlement,
+          abi: settlementAbi,
+          functionName: 'nextSequence',
+          args: [routerAddress],
+        }),
+      ),
+    stop: () => anvil.stop(),
+  };
+}
+
+/** A receipt for a finished job, signed by `node` in `domain` (what a miner returns). */
+export async function signedReceipt(
+  domain: ProtocolDomain,
+  node: LocalAccount,
+  fields: {
+    jobId?: Hex;
+    podId: Hex;
+    payer: Address;
+    price: bigint;
+    frontend?: Address;
+    computeUnits?: bigint;
+  },
+): Promise<{ receipt: Receipt; nodeSignature: Hex }> {
+  const startedAt = Date.now() - 100;
+  const receipt: Receipt = {
+    jobId: fields.jobId ?? randomBytes32(),
+    attemptId: randomBytes32(),
+    podId: fields.podId,
+    node: node.address,
+    frontend: fields.frontend ?? zeroAddress,
+    payer: fields.payer,
+    computeUnits: fields.computeUnits ?? 1_000n,
+    inputTokens: 12,
+    outputTokens: 34,
+    price: fields.price,
+    resultHash: randomBytes32(),
+    startedAt,
+    finishedAt: startedAt + 100,
+  };
+  return { receipt, nodeSignature: await signReceipt(node, domain, receipt) };
+}

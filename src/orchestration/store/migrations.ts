@@ -1,0 +1,114 @@
+// The schema, as numbered migrations. Append new ones; never edit one that has shipped.
+// Times are milliseconds since the Unix epoch from the router's clock (bigint), amounts are wei
+// (numeric(78,0) holds any uint256), addresses EIP-55, hashes lower-case 0x-hex.
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: readonly string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'metering and settlement',
+    statements: [
+      `create table api_keys (
+        id text primary key,
+        account text not null,
+        label text,
+        key_hash text not null unique,
+        key_prefix text not null,
+        created_at bigint not null,
+        revoked_at bigint
+      )`,
+      'create index api_keys_account_idx on api_keys (account)',
+
+      `create table jobs (
+        job_id text primary key,
+        public_id text not null unique,
+        api_key_id text,
+        payer text not null,
+        pod_id text not null,
+        kind text not null,
+        status text not null check (status in ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+        request jsonb,
+        result jsonb,
+        error_code text,
+        error_message text,
+        attempts integer not null default 0,
+        created_at bigint not null,
+        finished_at bigint
+      )`,
+      'create index jobs_payer_idx on jobs (payer, created_at)',
+
+      `create table job_attempts (
+        attempt_id text primary key,
+        job_id text not null references jobs (job_id) on delete cascade,
+        node text not null,
+        status text not null check (status in ('running', 'succeeded', 'failed', 'cancelled')),
+        error_code text,
+        started_at bigint not null,
+        finished_at bigint
+      )`,
+      'create index job_attempts_job_idx on job_attempts (job_id)',
+
+      // Open reservations only: a charge or a release deletes the row.
+      `create table credit_reservations (
+        job_id text primary key,
+        payer text not null,
+        amount numeric(78, 0) not null check (amount >= 0),
+        created_at bigint not null,
+        expires_at bigint
+      )`,
+      'create index credit_reservations_payer_idx on credit_reservations (payer)',
+
+      // One row per batch a router cut, written before its transaction is sent.
+      `create table settlement_batches (
+        router text not null,
+        sequence bigint not null,
+        receipts_root text not null,
+        receipt_count integer not null,
+        total numeric(78, 0) not null,
+        status text not null check (status in ('pending', 'settled', 'superseded')),
+        tx_hash text,
+        last_error text,
+        created_at bigint not null,
+        settled_at bigint,
+        primary key (router, sequence)
+      )`,
+
+      // job_id unique: a job is charged at most once, whatever retries and restarts happen.
+      `create table receipts (
+        id bigserial primary key,
+        job_id text not null unique,
+        attempt_id text not null,
+        pod_id text not null,
+        node text not null,
+        frontend text not null,
+        payer text not null,
+        compute_units numeric(78, 0) not null,
+        input_tokens bigint not null,
+        output_tokens bigint not null,
+        price numeric(78, 0) not null,
+        result_hash text not null,
+        started_at bigint not null,
+        finished_at bigint not null,
+        receipt_hash text not null,
+        node_signature text not null,
+        router_signature text,
+        charged numeric(78, 0) not null check (charged >= 0),
+        created_at bigint not null,
+        batch_router text,
+        batch_sequence bigint,
+        settled_at bigint,
+        foreign key (batch_router, batch_sequence) references settlement_batches (router, sequence)
+          deferrable initially deferred
+      )`,
+      'create index receipts_unbatched_idx on receipts (id) where batch_sequence is null and settled_at is null',
+      'create index receipts_payer_idx on receipts (payer, settled_at)',
+      'create index receipts_node_idx on receipts (node)',
+      'create index receipts_batch_idx on receipts (batch_router, batch_sequence)',
+    ],
+  },
+];

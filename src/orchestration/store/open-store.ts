@@ -1,0 +1,15 @@
+// The one entry point: PGlite unless a PostgreSQL URL is given. Migrations run before it returns.
+import { openPgliteStore } from './pglite-store.ts';
+import { openPostgresStore } from './postgres-store.ts';
+import type { OpenStoreOptions, Store } from './store.ts';
+
+export function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  if (options.databaseUrl !== undefined && options.databaseUrl !== '') {
+    const { maxConnections, onIdleError } = options;
+    return openPostgresStore(options.databaseUrl, {
+      ...(maxConnections === undefined ? {} : { maxConnections }),
+      ...(onIdleError === undefined ? {} : { onIdleError }),
+    });
+  }
+  return openPgliteStore(options.dataDir);
+}

@@ -1,0 +1,36 @@
+// Reading column values back: numeric arrives as text, int8 as number (PGlite, when safe) or text (pg).
+import { FatalError } from '../../protocol/errors.ts';
+
+export function bigintOf(value: unknown): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+  throw new FatalError('internal_error', {
+    message: 'expected an integer column',
+    details: { value: String(value) },
+  });
+}
+
+export function numberOf(value: unknown): number {
+  const n = typeof value === 'number' ? value : Number(bigintOf(value));
+  if (!Number.isSafeInteger(n)) {
+    throw new FatalError('internal_error', {
+      message: 'integer column exceeds 2^53',
+      details: { value: String(value) },
+    });
+  }
+  return n;
+}
+
+export function optionalNumberOf(value: unknown): number | undefined {
+  return value === null || value === undefined ? undefined : numberOf(value);
+}
+
+export function optionalStringOf(value: unknown): string | undefined {
+  return value === null || value === undefined ? undefined : String(value);
+}
+
+/** SQLSTATE 23505: the row would duplicate a unique key (both drivers expose `code`). */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+}

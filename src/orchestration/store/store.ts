@@ -1,0 +1,40 @@
+// The router's database as a small interface: plain SQL with $n parameters, the same against PGlite
+// (in-process) and a real PostgreSQL server, so every query is written once and tested on both.
+
+/** Values the store passes as parameters. bigint travels as its decimal text (numeric/int8 columns). */
+export type SqlParam = string | number | boolean | bigint | null;
+
+export interface Queryable {
+  /** Rows of one statement. numeric columns come back as strings, int8 as number or string: map them. */
+  query<T = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
+}
+
+export type StoreKind = 'pglite' | 'postgres';
+
+export interface Store extends Queryable {
+  readonly kind: StoreKind;
+  /**
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. On a real server a
+   * serialization failure or deadlock retries `fn` a few times, so `fn` must only touch the database.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** postgres://… of a real server; when set, `dataDir` is ignored. */
+  databaseUrl?: string | undefined;
+  /** PGlite's directory; absent means in memory (gone when closed). */
+  dataDir?: string | undefined;
+  /** Connections of the PostgreSQL pool (default 10). */
+  maxConnections?: number | undefined;
+  /** Errors of idle PostgreSQL connections (the pool replaces them); for logging. */
+  onIdleError?: ((error: Error) => void) | undefined;
+}
+
+/** Turns JS values into what both drivers accept the same way. */
+export function toSqlParams(
+  params: readonly SqlParam[] | undefined,
+): Array<string | number | boolean | null> {
+  return (params ?? []).map((value) => (typeof value === 'bigint' ? value.toString() : value));
+}
