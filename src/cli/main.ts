@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { chainCommand } from './commands/chain.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { devnetCommand } from './commands/devnet.ts';
+import { minerCommand } from './commands/miner.ts';
 
 const program = new Command()
   .name('neurino')
@@ -13,6 +14,7 @@ const program = new Command()
 program.addCommand(chainCommand());
 program.addCommand(deployCommand());
 program.addCommand(devnetCommand());
+program.addCommand(minerCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,245 @@
+// `neurino miner` and `neurino miner register` as an operator runs them: a real process, a real anvil with
+// the protocol deployed, a router that admits what NodeRegistry says, and the generated tiny model.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type Address, parseEther } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/free-port.ts';
+import { type AddressBook, writeAddressBook } from '../../chain/address-book.ts';
+import { type Anvil, startAnvil } from '../../chain/anvil.ts';
+import { chainFor, type NeurinoPublicClient, publicClientFor, walletClientFor } from '../../chain/clients.ts';
+import { deployProtocol } from '../../chain/deploy.ts';
+import { defaultDeployParams } from '../../chain/deploy-params.ts';
+import { devAccount, devPrivateKey, devRoleAccount } from '../../chain/dev-accounts.ts';
+import { neurinoTokenAbi, nodeRegistryAbi } from '../../chain/generated/index.ts';
+import type { ChatJobOutput } from '../../compute/miner/job-output.ts';
+import { readNodeStanding, standingProblem } from '../../compute/miner/registration.ts';
+import { TestRouter } from '../../compute/miner/testing/test-router.ts';
+
+const require = createRequire(import.meta.url);
+const MINER_TS = fileURLToPath(new URL('./miner.ts', import.meta.url));
+const deployer = devRoleAccount('deployer');
+let anvil: Anvil;
+let book: AddressBook;
+let publicClient: NeurinoPublicClient;
+let dir: string;
+let addresses: string;
+let router: TestRouter;
+let script: string;
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `neurino miner <args>` in its own process, handling errors as src/cli/main.ts does. */
+function neurinoMiner(args: string[], env: Record<string, string> = {}): Run {
+  // A script file, not `node -e`: node-llama-cpp forks a probe process with our execArgv, where `-e` would rerun it.
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, NEURINO_NODE_KEY: '', ...env, MINER_ARGS: JSON.stringify(args) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function sendNeu(to: Address, amount: bigint): Promise<void> {
+  const chain = chainFor(anvil.chainId, anvil.rpcUrl);
+  const hash = await walletClientFor(chain, deployer).writeContract({
+    address: book.contracts.neurinoToken,
+    abi: neurinoTokenAbi,
+    functionName: 'transfer',
+    args: [to, amount],
+  });
+  await publicClient.waitForTransactionReceipt({ hash });
+}
+
+const chainArgs = () => ['--rpc-url', anvil.rpcUrl, '--addresses', addresses];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'miner-cli-'));
+  anvil = await startAnvil({ port: await freePort() });
+  const chain = chainFor(anvil.chainId, anvil.rpcUrl);
+  publicClient = publicClientFor(chain);
+  book = await deployProtocol(
+    { publicClient, walletClient: walletClientFor(chain, deployer) },
+    defaultDeployParams({
+      governance: deployer.address,
+      router: devRoleAccount('router').address,
+      treasury: deployer.address,
+    }),
+  );
+  script = join(dir, 'run-miner.mjs');
+  await writeFile(
+    script,
+    // Wired under a root program as src/cli/main.ts does (no positional options there).
+    `const { Command } = await import(${JSON.stringify(pathToFileURL(require.resolve('commander')).href)});
+const { minerCommand } = await import(${JSON.stringify(pathToFileURL(MINER_TS).href)});
+try {
+  const program = new Command('neurino').addCommand(minerCommand());
+  await program.parseAsync(['miner', ...JSON.parse(process.env.MINER_ARGS)], { from: 'user' });
+} catch (error) {
+  console.error('neurino: ' + (error instanceof Error ? error.message : String(error)));
+  process.exit(1);
+}
+`,
+  );
+  addresses = join(dir, 'addresses.json');
+  await writeAddressBook(addresses, book);
+  router = await TestRouter.start({
+    domain: { chainId: book.chainId, verifyingContract: book.contracts.settlement },
+    admit: async (node) => {
+      const standing = await readNodeStanding({
+        publicClient,
+        nodeRegistry: book.contracts.nodeRegistry,
+        node,
+      });
+      const problem = standingProblem(standing);
+      return problem === undefined ? { ok: true } : { ok: false, ...problem };
+    },
+  });
+});
+
+afterAll(async () => {
+  await router?.close();
+  await anvil?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('neurino miner register', () => {
+  it('registers and stakes the key, then reports it active', async () => {
+    const node = devAccount(17);
+    await sendNeu(node.address, parseEther('1000'));
+    const args = ['register', '--stake', '1000', ...chainArgs(), '--data-dir', join(dir, 'register')];
+    const first = neurinoMiner(args, { NEURINO_NODE_KEY: devPrivateKey(17) });
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain(`node ${node.address} registered: 1000 NEU staked`);
+    const active = await publicClient.readContract({
+      address: book.contracts.nodeRegistry,
+      abi: nodeRegistryAbi,
+      functionName: 'isActive',
+      args: [node.address],
+    });
+    expect(active).toBe(true);
+    const again = neurinoMiner(args, { NEURINO_NODE_KEY: devPrivateKey(17) });
+    expect(await again.exited).toBe(0);
+    expect(again.output()).toContain('is already active with 1000 NEU staked');
+  });
+
+  it('fails clearly when the key holds no NEU, and on a bad stake', async () => {
+    const poor = neurinoMiner(['register', '--stake', '1000', ...chainArgs(), '--key', devPrivateKey(18)]);
+    expect(await poor.exited).toBe(1);
+    expect(poor.output()).toContain(
+      `neurino: node ${devAccount(18).address} holds 0 NEU but the stake needs 1000 NEU`,
+    );
+    const bad = neurinoMiner(['register', '--stake', 'lots', ...chainArgs(), '--key', devPrivateKey(18)]);
+    expect(await bad.exited).toBe(1);
+    expect(bad.output()).toContain('expected an amount of NEU');
+  });
+
+  it('refuses a bad key without printing it', async () => {
+    const run = neurinoMiner(['register', '--stake', '1000', ...chainArgs(), '--key', '0x1234abcd']);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('neurino: --key: expected a private key of 32 bytes');
+    expect(run.output()).not.toContain('1234abcd');
+  });
+});
+
+describe('neurino miner', () => {
+  it('creates a key on first run, says how to back it up, and stops when the router refuses it', async () => {
+    const dataDir = join(dir, 'fresh');
+    const run = neurinoMiner(['--router', router.url, ...chainArgs(), '--data-dir', dataDir]);
+    expect(await run.exited).toBe(1);
+    const keyFile = join(dataDir, 'miner', 'node-key.json');
+    expect(run.output()).toContain(`saved in ${keyFile}`);
+    expect(run.output()).toContain('Back it up now');
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    expect(run.output()).toContain('neurino: the router refused this node (node_not_registered)');
+  });
+
+  it('needs --router, an address book, a stake to register and an upstream model name', async () => {
+    const noRouter = neurinoMiner([...chainArgs(), '--key', devPrivateKey(19)]);
+    expect(await noRouter.exited).toBe(1);
+    expect(noRouter.output()).toContain('--router is required');
+    const noBook = neurinoMiner([
+      '--router',
+      router.url,
+      '--key',
+      devPrivateKey(19),
+      '--data-dir',
+      join(dir, 'nobook'),
+    ]);
+    expect(await noBook.exited).toBe(1);
+    expect(noBook.output()).toContain('no address book at');
+    const noStake = neurinoMiner([
+      '--router',
+      router.url,
+      ...chainArgs(),
+      '--key',
+      devPrivateKey(19),
+      '--register-on-start',
+    ]);
+    expect(await noStake.exited).toBe(1);
+    expect(noStake.output()).toContain('--register-on-start needs --stake <neu>');
+    const noModel = neurinoMiner([
+      '--router',
+      router.url,
+      ...chainArgs(),
+      '--key',
+      devPrivateKey(19),
+      '--upstream',
+      'http://127.0.0.1:1/v1',
+    ]);
+    expect(await noModel.exited).toBe(1);
+    expect(noModel.output()).toContain('--upstream needs --upstream-model <name>');
+  });
+
+  it('registers on start, serves the tiny model, and drains on SIGTERM', async () => {
+    const node = devAccount(19);
+    await sendNeu(node.address, parseEther('1000'));
+    const run = neurinoMiner(
+      [
+        '--router',
+        router.url,
+        ...chainArgs(),
+        '--data-dir',
+        join(dir, 'serving'),
+        '--register-on-start',
+        '--stake',
+        '1000',
+      ],
+      { NEURINO_NODE_KEY: devPrivateKey(19) },
+    );
+    const index = router.admitted.length;
+    const connection = await router.welcomedConnection(index);
+    expect(connection.node).toBe(node.address);
+    const capabilities = await connection.waitFor('capabilities');
+    const podId = capabilities.warmPods[0];
+    if (podId === undefined) throw new Error('no warm pod announced');
+    const outcome = await connection.assign({
+      podId,
+      kind: 'chat',
+      input: { model: 'neurino-tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 },
+      stream: true,
+    });
+    expect(outcome.checked?.ok).toBe(true);
+    const output = outcome.result?.output as ChatJobOutput | undefined;
+    expect(outcome.chunks.map((c) => c.delta).join('')).toBe(output?.text);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect((await connection.closed).code).toBe(1000);
+    expect(connection.received.some((m) => m.type === 'draining')).toBe(true);
+  });
+});

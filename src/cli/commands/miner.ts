@@ -1,0 +1,275 @@
+// `neurino miner`: run a compute node that dials the router and serves one model; `neurino miner register`
+// stakes its key in NodeRegistry.
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { type Address, formatEther, getAddress, isAddress } from 'viem';
+import { type AddressBook, readAddressBook } from '../../chain/address-book.ts';
+import { connect, walletClientFor } from '../../chain/clients.ts';
+import { embeddedChainPaths } from '../../chain/embedded-chain.ts';
+import { hardwareDigest } from '../../compute/miner/chain-standing.ts';
+import { MinerError } from '../../compute/miner/errors.ts';
+import { probeHardware } from '../../compute/miner/hardware/probe.ts';
+import { startMiner } from '../../compute/miner/miner.ts';
+import {
+  defaultNodeKeyFile,
+  type NodeKey,
+  nodeKeyBackupAdvice,
+  resolveNodeKey,
+} from '../../compute/miner/node-key.ts';
+import { operatorPod } from '../../compute/miner/operator-pod.ts';
+import { registerNode } from '../../compute/miner/registration.ts';
+import { parseNeu } from '../../protocol/units.ts';
+import { DEFAULT_DATA_DIR, parsePositiveInt } from '../options.ts';
+import { onShutdown, shutdown } from '../shutdown.ts';
+
+interface ChainOptions {
+  key?: string;
+  keyFile?: string;
+  dataDir: string;
+  rpcUrl: string;
+  addresses?: string;
+}
+
+interface MinerOptions extends ChainOptions {
+  router?: string;
+  model?: string;
+  modelName?: string;
+  upstream?: string;
+  upstreamModel?: string;
+  upstreamApiKey?: string;
+  vramMib: number;
+  podSpec?: string;
+  slots: number;
+  threads: number;
+  pricePerUnit?: bigint;
+  registerOnStart?: boolean;
+  stake?: bigint;
+  operator?: Address;
+  retryRefused?: boolean;
+  logLevel: string;
+}
+
+interface RegisterOptions extends ChainOptions {
+  stake?: bigint;
+  operator?: Address;
+}
+
+function parseStake(value: string): bigint {
+  try {
+    return parseNeu(value);
+  } catch {
+    throw new InvalidArgumentError(`expected an amount of NEU such as 1000 or 0.5, got "${value}"`);
+  }
+}
+
+function parseWei(value: string): bigint {
+  if (!/^\d{1,78}$/.test(value))
+    throw new InvalidArgumentError(`expected an integer amount of wei, got "${value}"`);
+  return BigInt(value);
+}
+
+function parseAddress(value: string): Address {
+  if (!isAddress(value)) throw new InvalidArgumentError(`expected an address, got "${value}"`);
+  return getAddress(value);
+}
+
+function withChainOptions(command: Command): Command {
+  return command
+    .option('--key <hex>', 'node private key (else env NEURINO_NODE_KEY, else the key file)')
+    .option(
+      '--key-file <file>',
+      'node key file, created on first run (default <data-dir>/miner/node-key.json)',
+    )
+    .option('--data-dir <dir>', 'where the miner keeps its key and models', DEFAULT_DATA_DIR)
+    .option('--rpc-url <url>', 'JSON-RPC endpoint of the chain', 'http://127.0.0.1:8545')
+    .option('--addresses <file>', 'address book of the deployment (default <data-dir>/chain/addresses.json)');
+}
+
+export function minerCommand(): Command {
+  const command = withChainOptions(
+    new Command('miner')
+      .description('run a compute node: dial the router and serve a model (outbound only)')
+      // `miner register --stake N`: options after the subcommand belong to it, not to `miner`.
+      .enablePositionalOptions(),
+  )
+    .option('--router <url>', 'router miner endpoint, e.g. ws://127.0.0.1:8080/v1/miners')
+    .option('--model <file.gguf>', 'GGUF model served by llama.cpp (default: the generated neurino-tiny)')
+    .option('--model-name <name>', 'model name clients ask for (default: the file name without .gguf)')
+    .option(
+      '--upstream <url>',
+      'instead of --model: an OpenAI-compatible server (vLLM, SGLang, Ollama), e.g. http://127.0.0.1:8000/v1',
+    )
+    .option('--upstream-model <name>', 'the model name the upstream serves')
+    .option('--upstream-api-key <key>', 'API key of the upstream, if it wants one')
+    .option(
+      '--vram-mib <n>',
+      'memory the upstream model holds, metered into compute units',
+      parsePositiveInt,
+      1024,
+    )
+    .option(
+      '--pod-spec <file>',
+      'use this pod spec (JSON, as the router catalog has it) instead of building one',
+    )
+    .option('--slots <n>', 'jobs run at once', parsePositiveInt, 2)
+    .option('--threads <n>', 'CPU threads for llama.cpp', parsePositiveInt, 1)
+    .option('--price-per-unit <wei>', 'price in wei per compute unit of the built pod spec', parseWei)
+    .option('--register-on-start', 'register and stake the node when it is not active (devnet)')
+    .option('--stake <neu>', 'stake for --register-on-start', parseStake)
+    .option('--operator <address>', 'operator receiving withdrawals (default: the node itself)', parseAddress)
+    .option('--retry-refused', 'keep reconnecting when refused as unregistered, unstaked or jailed')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (options: MinerOptions) => {
+      await runMiner(options);
+    });
+  command.addCommand(
+    withChainOptions(
+      new Command('register').description('register the node key in NodeRegistry and stake NEU'),
+    )
+      .option('--stake <neu>', 'NEU to stake (at least the registry minimum); required', parseStake)
+      .option(
+        '--operator <address>',
+        'operator receiving withdrawals (default: the node itself)',
+        parseAddress,
+      )
+      .action(async (_: unknown, register: Command) => {
+        await runRegister(explicitOptions<RegisterOptions>(register));
+      }),
+  );
+  return command;
+}
+
+/** The keys of `options` that are set: optional settings stay absent rather than undefined. */
+function pick<T extends object, K extends keyof T>(
+  options: T,
+  keys: readonly K[],
+): { [P in K]?: Exclude<T[P], undefined> } {
+  const picked: { [P in K]?: Exclude<T[P], undefined> } = {};
+  for (const key of keys)
+    if (options[key] !== undefined) picked[key] = options[key] as Exclude<T[K], undefined>;
+  return picked;
+}
+
+/**
+ * The subcommand's options with the parent's: unless the root program enables positional options,
+ * `miner` takes the flags it shares with `register` (`--key`, `--stake`, ...) even when they follow
+ * `register`. A value someone set (flag or env) wins over a default, wherever it landed.
+ */
+function explicitOptions<T>(command: Command): T {
+  const chain = command.parent === null ? [command] : [command.parent, command];
+  const merged: Record<string, unknown> = {};
+  for (const cmd of chain) for (const [name, value] of Object.entries(cmd.opts())) merged[name] ??= value;
+  for (const cmd of chain) {
+    for (const [name, value] of Object.entries(cmd.opts())) {
+      const source = cmd.getOptionValueSource(name);
+      if (source !== undefined && source !== 'default') merged[name] = value;
+    }
+  }
+  return merged as T;
+}
+
+async function nodeKey(options: ChainOptions): Promise<NodeKey> {
+  const key = await resolveNodeKey({
+    key: options.key,
+    keyFile: options.keyFile ?? defaultNodeKeyFile(options.dataDir),
+  });
+  if (key.created && key.path !== undefined)
+    console.error(`\n${nodeKeyBackupAdvice(key.path, key.account.address)}\n`);
+  return key;
+}
+
+async function addressBook(options: ChainOptions): Promise<AddressBook> {
+  const path = options.addresses ?? embeddedChainPaths(options.dataDir).addressBook;
+  const book = await readAddressBook(path);
+  if (book === undefined) {
+    throw new MinerError(
+      'invalid_config',
+      `no address book at ${path}: pass --addresses (written by \`neurino deploy\`), or run \`neurino devnet\` first`,
+    );
+  }
+  return book;
+}
+
+async function runRegister(options: RegisterOptions): Promise<void> {
+  if (options.stake === undefined) throw new InvalidArgumentError('register needs --stake <neu>');
+  const { account } = await nodeKey(options);
+  const book = await addressBook(options);
+  const { chain, publicClient } = await connect(options.rpcUrl).catch((cause: unknown) => {
+    throw new MinerError('chain_error', `cannot reach the chain at ${options.rpcUrl}`, { cause });
+  });
+  const result = await registerNode({
+    publicClient,
+    walletClient: walletClientFor(chain, account),
+    nodeRegistry: book.contracts.nodeRegistry,
+    stake: options.stake,
+    metadataHash: hardwareDigest(await probeHardware()),
+    ...(options.operator === undefined ? {} : { operator: options.operator }),
+  });
+  const stake = formatEther(result.standing.stake);
+  if (result.action === 'none')
+    console.log(`node ${account.address} is already active with ${stake} NEU staked`);
+  else
+    console.log(
+      `node ${account.address} ${result.action}: ${stake} NEU staked (tx ${result.transactions.join(', ')})`,
+    );
+}
+
+async function runMiner(options: MinerOptions): Promise<void> {
+  if (options.router === undefined)
+    throw new InvalidArgumentError('--router is required, e.g. ws://127.0.0.1:8080/v1/miners');
+  if (options.registerOnStart && options.stake === undefined) {
+    throw new InvalidArgumentError('--register-on-start needs --stake <neu>');
+  }
+  const logger = pino({ level: options.logLevel });
+  const key = await nodeKey(options);
+  const book = await addressBook(options);
+  const hardware = await probeHardware();
+  const pod = await operatorPod({
+    dataDir: options.dataDir,
+    slots: options.slots,
+    threads: options.threads,
+    gpu: hardware.gpus.length > 0,
+    vramMiB: options.vramMib,
+    ...pick(options, [
+      'model',
+      'modelName',
+      'upstream',
+      'upstreamModel',
+      'upstreamApiKey',
+      'podSpec',
+      'pricePerUnit',
+    ]),
+  });
+  console.error(
+    `node ${key.account.address} (key from ${key.path ?? key.source}), serving ${pod.spec.name} (${pod.podId})`,
+  );
+  const miner = await startMiner({
+    routerUrl: options.router,
+    account: key.account,
+    domain: { chainId: book.chainId, verifyingContract: book.contracts.settlement },
+    pods: [pod],
+    slots: options.slots,
+    logger,
+    hardware,
+    chain: {
+      rpcUrl: options.rpcUrl,
+      nodeRegistry: book.contracts.nodeRegistry,
+      ...(options.registerOnStart && options.stake !== undefined
+        ? {
+            registerOnStart: {
+              stake: options.stake,
+              ...(options.operator && { operator: options.operator }),
+            },
+          }
+        : {}),
+    },
+    ...(options.retryRefused ? { retryRefused: true } : {}),
+  });
+  // SIGTERM/SIGINT: finish running jobs, say `draining`, then exit; a second signal exits at once.
+  onShutdown(() => miner.drain());
+  const exit = await miner.done;
+  if (exit.reason === 'refused') {
+    console.error(`neurino: the router refused this node (${exit.refusal?.code}): ${exit.refusal?.reason}`);
+    await shutdown(1);
+  }
+}

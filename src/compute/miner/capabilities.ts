@@ -1,0 +1,28 @@
+// The `capabilities` frame: what this node has and can run right now.
+import type { Capabilities } from '../../protocol/messages/node-state.ts';
+import type { Hardware } from './hardware/probe.ts';
+import type { PodHost } from './pod-host.ts';
+import type { Slots } from './slots.ts';
+
+export interface CapabilitiesSource {
+  readonly hardware: Hardware;
+  /** The benchmark's figure (see hardware/benchmark.ts). */
+  readonly efficiency: number;
+  readonly slots: Slots;
+  readonly pods: PodHost;
+}
+
+export function capabilitiesMessage(source: CapabilitiesSource): Capabilities {
+  const { hardware, efficiency, slots, pods } = source;
+  return {
+    type: 'capabilities',
+    gpus: hardware.gpus,
+    cpu: { model: hardware.cpu.model.slice(0, 128), cores: hardware.cpu.cores },
+    ramMiB: hardware.ramMiB,
+    ...(hardware.python === undefined ? {} : { python: hardware.python }),
+    efficiency: Math.min(1e9, Math.max(0, efficiency)),
+    slots: { total: slots.total, free: slots.free },
+    warmPods: pods.warmPodIds(),
+    runtimes: pods.runtimeKinds(),
+  };
+}

@@ -1,0 +1,81 @@
+// Before dialing the router: is this node registered and staked? On the devnet it registers itself.
+import type { Logger } from 'pino';
+import { type Address, formatEther, type Hex, keccak256, type LocalAccount, stringToBytes } from 'viem';
+import { connect, walletClientFor } from '../../chain/clients.ts';
+import { canonicalJson } from '../../protocol/canonical-json.ts';
+import { MinerError } from './errors.ts';
+import type { Hardware } from './hardware/probe.ts';
+import { type NodeStanding, readNodeStanding, registerNode, standingProblem } from './registration.ts';
+
+export interface MinerChainConfig {
+  readonly rpcUrl: string;
+  readonly nodeRegistry: Address;
+  /** Register and stake on start when the node is not admissible yet (the devnet's `--register-on-start`). */
+  readonly registerOnStart?: { readonly stake: bigint; readonly operator?: Address };
+}
+
+/** What the node announces on-chain about itself: a hash of its hardware, the details stay off-chain. */
+export function hardwareDigest(hardware: Hardware): Hex {
+  const { gpus, cpu, ramMiB } = hardware;
+  return keccak256(stringToBytes(canonicalJson({ gpus, cpu, ramMiB })));
+}
+
+/**
+ * Reads the node's standing and logs what the router will say about it. With `registerOnStart`, registers
+ * (or tops up) first and throws when that fails; otherwise a chain that cannot be read is only a warning,
+ * since the router decides admission anyway.
+ */
+export async function ensureStanding(
+  chainConfig: MinerChainConfig,
+  account: LocalAccount,
+  hardware: Hardware,
+  log: Logger,
+): Promise<NodeStanding | undefined> {
+  const register = chainConfig.registerOnStart;
+  try {
+    const { chain, publicClient } = await connectTo(chainConfig.rpcUrl);
+    const nodeRegistry = chainConfig.nodeRegistry;
+    let standing = await readNodeStanding({ publicClient, nodeRegistry, node: account.address });
+    if (register !== undefined && !standing.active) {
+      const result = await registerNode({
+        publicClient,
+        walletClient: walletClientFor(chain, account),
+        nodeRegistry,
+        stake: register.stake,
+        metadataHash: hardwareDigest(hardware),
+        ...(register.operator === undefined ? {} : { operator: register.operator }),
+      });
+      standing = result.standing;
+      log.info(
+        { transactions: result.transactions },
+        `node ${result.action}: stake ${formatEther(standing.stake)} NEU`,
+      );
+    }
+    const problem = standingProblem(standing);
+    if (problem === undefined)
+      log.info(`node is active on-chain with ${formatEther(standing.stake)} NEU staked`);
+    else log.warn({ code: problem.code }, `the router will refuse this node: ${problem.reason}`);
+    return standing;
+  } catch (error) {
+    if (register !== undefined) throw error;
+    log.warn({ err: error }, "could not check the node's registration on-chain");
+    return undefined;
+  }
+}
+
+async function connectTo(rpcUrl: string) {
+  try {
+    return await connect(rpcUrl);
+  } catch (cause) {
+    throw new MinerError('chain_error', `cannot reach the chain at ${safeUrl(rpcUrl)}`, { cause });
+  }
+}
+
+/** RPC URLs often carry an API key in the path or query: show only the origin. */
+function safeUrl(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid URL)';
+  }
+}

@@ -1,0 +1,171 @@
+// The attempts one router session assigned: admission checks, a slot each, cancel, deadline, and the
+// frames that report them (`job.accepted`, `job.chunk`, `job.result`, `job.error`).
+import type { Logger } from 'pino';
+import type { Hex, LocalAccount } from 'viem';
+import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
+import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
+import type { MinerMessage } from '../../protocol/messages/index.ts';
+import type { JobAssign } from '../../protocol/messages/jobs.ts';
+import { type JobWork, jobWork } from './job-input.ts';
+import { runJob } from './job-runner.ts';
+import type { HostedPod, PodHost } from './pod-host.ts';
+import type { Slots } from './slots.ts';
+
+export interface JobDeskOptions {
+  readonly account: LocalAccount;
+  readonly domain: ProtocolDomain;
+  readonly pods: PodHost;
+  readonly slots: Slots;
+  readonly logger: Logger;
+  readonly send: (message: MinerMessage) => void;
+  /** Called after every attempt the desk ran (not the refused ones), e.g. to count and re-announce warm pods. */
+  readonly onAttemptEnd?: (outcome: { ok: boolean; podId: Hex }) => void;
+}
+
+interface Attempt {
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+}
+
+const MAX_ERROR_MESSAGE = 1024;
+
+export class JobDesk {
+  private readonly attempts = new Map<Hex, Attempt>();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: JobDeskOptions) {}
+
+  get active(): number {
+    return this.attempts.size;
+  }
+
+  /** Takes or refuses an assignment; never throws. */
+  assign(assign: JobAssign, draining: boolean): void {
+    const { attemptId } = assign;
+    const log = this.options.logger.child({ jobId: assign.jobId, attemptId });
+    if (this.attempts.has(attemptId)) {
+      log.warn('router assigned an attempt that is already running; ignored');
+      return;
+    }
+    const admitted = this.admit(assign, draining);
+    if (!admitted.ok) {
+      log.info({ code: admitted.error.code }, `refused job: ${admitted.error.message}`);
+      this.sendError(attemptId, admitted.error);
+      return;
+    }
+    this.slots.tryTake();
+    const controller = new AbortController();
+    const done = this.execute(assign, admitted.pod, admitted.work, controller, log);
+    this.attempts.set(attemptId, { controller, done });
+  }
+
+  /** Stops a running attempt; the runtime frees its slot and a `job.error` reports the cancel. */
+  cancel(attemptId: Hex, reason: string | undefined): boolean {
+    const attempt = this.attempts.get(attemptId);
+    if (attempt === undefined) return false;
+    attempt.controller.abort(
+      new FatalError('job_cancelled', { message: reason ?? 'cancelled by the router' }),
+    );
+    return true;
+  }
+
+  /** Aborts everything (the socket is gone) and waits until every attempt has let go of its slot. */
+  async abortAll(reason: NeurinoError): Promise<void> {
+    for (const attempt of this.attempts.values()) attempt.controller.abort(reason);
+    await this.idle();
+  }
+
+  /** Resolves when no attempt is running. */
+  idle(): Promise<void> {
+    if (this.attempts.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private get slots() {
+    return this.options.slots;
+  }
+
+  /** The checks before a slot is taken: each failure is the `job.error` the router gets. */
+  private admit(
+    assign: JobAssign,
+    draining: boolean,
+  ): { ok: true; pod: HostedPod; work: JobWork } | { ok: false; error: NeurinoError } {
+    const refuse = (error: NeurinoError) => ({ ok: false as const, error });
+    if (draining) {
+      return refuse(
+        new RetryableError('node_draining', { message: 'node is draining and takes no new jobs' }),
+      );
+    }
+    if (Date.now() >= assign.deadlineAt) {
+      return refuse(new FatalError('deadline_exceeded', { message: 'the job arrived after its deadline' }));
+    }
+    const pod = this.options.pods.get(assign.podId);
+    if (pod === undefined) {
+      const message = `pod ${assign.podId} is not configured on this node`;
+      return refuse(new RetryableError('pod_load_failed', { message }));
+    }
+    if (!pod.spec.kinds.includes(assign.kind)) {
+      const message = `pod ${pod.spec.name} does not serve ${assign.kind} jobs`;
+      return refuse(new FatalError('unsupported_parameter', { message }));
+    }
+    const checked = jobWork(assign.kind, assign.input, assign.stream);
+    if (!checked.ok) return checked;
+    if (this.slots.free === 0) return refuse(new RetryableError('no_capacity', { message: 'no free slot' }));
+    return { ok: true, pod, work: checked.work };
+  }
+
+  private async execute(
+    assign: JobAssign,
+    pod: HostedPod,
+    work: JobWork,
+    controller: AbortController,
+    log: Logger,
+  ): Promise<void> {
+    const { attemptId } = assign;
+    const deadline = setTimeout(
+      () =>
+        controller.abort(new FatalError('deadline_exceeded', { message: 'the job ran past its deadline' })),
+      Math.max(0, assign.deadlineAt - Date.now()),
+    );
+    let ok = false;
+    try {
+      this.options.send({ type: 'job.accepted', attemptId });
+      let seq = 0;
+      const onChunk = (delta: string) => {
+        if (!controller.signal.aborted)
+          this.options.send({ type: 'job.chunk', attemptId, seq: seq++, delta });
+      };
+      const context = {
+        account: this.options.account,
+        domain: this.options.domain,
+        ...(assign.stream ? { onChunk } : {}),
+      };
+      const result = await runJob(context, pod, assign, work, controller.signal);
+      // A cancel that lands while the receipt is signed still wins: the router has moved on.
+      if (controller.signal.aborted) throw controller.signal.reason;
+      this.options.send(result);
+      ok = true;
+      log.debug({ usage: result.usage, gpuMs: result.gpuMs }, 'job done');
+    } catch (caught) {
+      const error = asNeurinoError(caught);
+      log.info({ code: error.code, retryable: error.retryable }, `job failed: ${error.message}`);
+      this.sendError(attemptId, error);
+    } finally {
+      clearTimeout(deadline);
+      this.slots.give();
+      this.attempts.delete(attemptId);
+      this.options.onAttemptEnd?.({ ok, podId: pod.podId });
+      if (this.attempts.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  private sendError(attemptId: Hex, error: NeurinoError): void {
+    this.options.send({
+      type: 'job.error',
+      attemptId,
+      code: error.code,
+      message: error.message.slice(0, MAX_ERROR_MESSAGE),
+      retryable: error.retryable,
+    });
+  }
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { jobWork } from './job-input.ts';
+
+describe('jobWork', () => {
+  it('turns an OpenAI chat body into the runtime request', () => {
+    const checked = jobWork(
+      'chat',
+      {
+        model: 'neurino-tiny',
+        messages: [
+          {
+            role: 'developer',
+            content: [
+              { type: 'text', text: 'be ' },
+              { type: 'text', text: 'brief' },
+            ],
+          },
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: null },
+        ],
+        max_tokens: 100,
+        max_completion_tokens: 8,
+        temperature: 0,
+        seed: 7,
+        stop: ['', 'END'],
+        top_p: null,
+        presence_penalty: 0.5,
+        stream: true,
+      },
+      false,
+    );
+    expect(checked).toEqual({
+      ok: true,
+      work: {
+        kind: 'chat',
+        request: {
+          model: 'neurino-tiny',
+          max_tokens: 8,
+          temperature: 0,
+          seed: 7,
+          stop: ['END'],
+          messages: [
+            { role: 'developer', content: 'be brief' },
+            { role: 'user', content: 'hi' },
+            { role: 'assistant', content: '' },
+          ],
+        },
+      },
+    });
+  });
+
+  it('makes one runtime request per prompt of a completion', () => {
+    const checked = jobWork('completion', { model: 'm', prompt: ['a', 'b'], max_tokens: 4 }, false);
+    expect(checked.ok && checked.work).toEqual({
+      kind: 'completion',
+      requests: [
+        { model: 'm', max_tokens: 4, prompt: 'a' },
+        { model: 'm', max_tokens: 4, prompt: 'b' },
+      ],
+    });
+  });
+
+  it('refuses a streamed completion of several prompts', () => {
+    const checked = jobWork('completion', { model: 'm', prompt: ['a', 'b'] }, true);
+    expect(!checked.ok && checked.error).toMatchObject({ code: 'unsupported_parameter', param: 'prompt' });
+    expect(jobWork('completion', { model: 'm', prompt: ['a'] }, true).ok).toBe(true);
+  });
+
+  it('passes embeddings inputs and the requested dimensions', () => {
+    const checked = jobWork('embeddings', { model: 'm', input: 'x', dimensions: 64 }, false);
+    expect(checked.ok && checked.work).toEqual({
+      kind: 'embeddings',
+      request: { model: 'm', input: 'x' },
+      dimensions: 64,
+    });
+  });
+
+  it.each([
+    ['chat', { model: 'm' }, 'messages'],
+    ['chat', { model: 'm', messages: [] }, 'messages'],
+    ['chat', { model: 'm', messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].role'],
+    ['chat', { model: 'm', messages: [{ role: 'user', content: 3 }] }, 'messages[0].content'],
+    ['chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], temperature: 9 }, 'temperature'],
+    ['completion', { model: 'm', prompt: 5 }, 'prompt'],
+    ['embeddings', { model: 'm', input: [] }, 'input'],
+    ['embeddings', { input: 'x' }, 'model'],
+  ] as const)('refuses a bad %s body, naming the field', (kind, input, param) => {
+    const checked = jobWork(kind, input, false);
+    expect(checked.ok).toBe(false);
+    if (!checked.ok) {
+      expect(checked.error.retryable).toBe(false);
+      expect(checked.error.param).toBe(param);
+    }
+  });
+
+  it('refuses n > 1 as an unsupported parameter', () => {
+    const checked = jobWork('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], n: 2 }, false);
+    expect(!checked.ok && checked.error.code).toBe('unsupported_parameter');
+  });
+
+  it('refuses input that is not an object at all', () => {
+    for (const input of [null, 'text', 42, []]) expect(jobWork('chat', input, false).ok).toBe(false);
+  });
+
+  it('refuses generic jobs: LLM pods have no generic entry point', () => {
+    const checked = jobWork('generic', { anything: true }, false);
+    expect(!checked.ok && checked.error.code).toBe('unsupported_parameter');
+  });
+});

@@ -1,0 +1,93 @@
+// A job's input checked against the OpenAI schema of its kind (src/protocol/openai.ts) and turned into
+// the pod runtime's requests. The router checked it too; a miner checks again because it trusts no peer.
+import { FatalError, type NeurinoError } from '../../protocol/errors.ts';
+import {
+  contentText,
+  inputsOf,
+  maxTokensOf,
+  parseChatCompletionRequest,
+  parseCompletionRequest,
+  parseEmbeddingRequest,
+  stopSequences,
+} from '../../protocol/openai.ts';
+import type { JobKind } from '../../protocol/pod-spec.ts';
+import type { ChatRequest, CompletionRequest, EmbeddingRequest } from '../pods/types.ts';
+
+export type JobWork =
+  | { kind: 'chat'; request: ChatRequest }
+  | { kind: 'completion'; requests: CompletionRequest[] }
+  | { kind: 'embeddings'; request: EmbeddingRequest; dimensions?: number };
+
+export type JobInputResult = { ok: true; work: JobWork } | { ok: false; error: NeurinoError };
+
+interface Sampling {
+  model?: string | undefined;
+  max_tokens?: number | null | undefined;
+  max_completion_tokens?: number | null | undefined;
+  temperature?: number | null | undefined;
+  top_p?: number | null | undefined;
+  seed?: number | null | undefined;
+  stop?: string | string[] | null | undefined;
+}
+
+/** The sampling fields a pod runtime takes; absent ones stay absent (the runtime's defaults apply). */
+function sampling(request: Sampling) {
+  const maxTokens = maxTokensOf({
+    max_tokens: request.max_tokens ?? null,
+    max_completion_tokens: request.max_completion_tokens ?? null,
+  });
+  const stop = stopSequences(request.stop);
+  return {
+    ...(request.model === undefined ? {} : { model: request.model }),
+    ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
+    ...(request.temperature == null ? {} : { temperature: request.temperature }),
+    ...(request.top_p == null ? {} : { top_p: request.top_p }),
+    ...(request.seed == null ? {} : { seed: request.seed }),
+    ...(stop.length === 0 ? {} : { stop }),
+  };
+}
+
+/** `stream` is the assignment's flag (the router decides), not the body's. */
+export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInputResult {
+  switch (kind) {
+    case 'chat': {
+      const parsed = parseChatCompletionRequest(input);
+      if (!parsed.ok) return parsed;
+      const messages = parsed.value.messages.map((m) => ({ role: m.role, content: contentText(m.content) }));
+      return { ok: true, work: { kind, request: { ...sampling(parsed.value), messages } } };
+    }
+    case 'completion': {
+      const parsed = parseCompletionRequest(input);
+      if (!parsed.ok) return parsed;
+      const prompts = inputsOf(parsed.value.prompt);
+      if (stream && prompts.length > 1) {
+        return refuse('unsupported_parameter', 'prompt', 'a streamed completion takes exactly one prompt');
+      }
+      const shared = sampling(parsed.value);
+      return { ok: true, work: { kind, requests: prompts.map((prompt) => ({ ...shared, prompt })) } };
+    }
+    case 'embeddings': {
+      const parsed = parseEmbeddingRequest(input);
+      if (!parsed.ok) return parsed;
+      const { input: texts, dimensions, model } = parsed.value;
+      return {
+        ok: true,
+        work: {
+          kind,
+          request: { input: texts, ...(model === undefined ? {} : { model }) },
+          ...(dimensions === undefined ? {} : { dimensions }),
+        },
+      };
+    }
+    case 'generic':
+      return refuse(
+        'unsupported_parameter',
+        undefined,
+        'LLM pods run chat, completion and embeddings jobs only',
+      );
+  }
+}
+
+function refuse(code: 'unsupported_parameter', param: string | undefined, message: string): JobInputResult {
+  return { ok: false, error: new FatalError(code, { message, ...(param === undefined ? {} : { param }) }) };
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { parseJobOutput } from './job-output.ts';
+
+describe('parseJobOutput', () => {
+  it('accepts each kind in its documented shape', () => {
+    expect(parseJobOutput('chat', { text: 'hi', finishReason: 'stop', tokenIds: [1, 2] })).toEqual({
+      ok: true,
+      value: { text: 'hi', finishReason: 'stop', tokenIds: [1, 2] },
+    });
+    expect(parseJobOutput('completion', { choices: [{ text: 'a', finishReason: 'length' }] }).ok).toBe(true);
+    expect(parseJobOutput('embeddings', { embeddings: [[0.6, 0.8]] }).ok).toBe(true);
+  });
+
+  it('passes generic output through', () => {
+    expect(parseJobOutput('generic', [1, 'two'])).toEqual({ ok: true, value: [1, 'two'] });
+  });
+
+  it.each([
+    ['chat', { text: 'hi' }, 'finishReason'],
+    ['chat', { text: 1, finishReason: 'stop' }, 'text'],
+    ['chat', { text: 'hi', finishReason: 'tool_calls' }, 'finishReason'],
+    ['chat', { text: 'hi', finishReason: 'stop', tokenIds: [-1] }, 'tokenIds[0]'],
+    ['completion', { choices: [] }, 'choices'],
+    ['embeddings', { embeddings: [['x']] }, 'embeddings[0][0]'],
+    ['embeddings', null, ''],
+  ] as const)('refuses a bad %s output as a retryable bad_result', (kind, output, param) => {
+    const parsed = parseJobOutput(kind, output);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) {
+      expect(parsed.error).toMatchObject({ code: 'bad_result', retryable: true });
+      expect(parsed.error.param ?? '').toBe(param);
+    }
+  });
+});

@@ -1,0 +1,65 @@
+// The `output` of a `job.result`, per job kind: what the miner sends, what the receipt's resultHash
+// commits to (keccak256 of its canonical JSON), and what the gateway turns into OpenAI's answers with
+// src/protocol/openai-responses.ts. Token counts travel in `job.result.usage`, not here.
+//
+//   kind         output                                                  gateway answer
+//   chat         { text, finishReason, tokenIds? }                       chatCompletion({ content: text, finishReason, usage })
+//   completion   { choices: [{ text, finishReason, tokenIds? }, ...] }   textCompletion({ choices, usage }); one choice per prompt, in order
+//   embeddings   { embeddings: number[][] }                              embeddingList({ embeddings, inputTokens: usage.inputTokens, encodingFormat })
+//
+// - `text` is the whole generated text, also when it was streamed: the `job.chunk` deltas concatenate to it.
+// - `finishReason` is 'stop' (end of turn or a stop sequence) or 'length' (max_tokens or the context ran out).
+// - `tokenIds` are the sampled token ids, in order (llama-cpp pods): validators re-score them with the model.
+// - Embeddings are float vectors of unit length, one per input, in input order; base64 is the gateway's job.
+// - A streamed completion has exactly one prompt.
+import { z } from 'zod';
+import type { JobKind } from '../../protocol/pod-spec.ts';
+import { parseWith, type Result } from '../../protocol/schema-errors.ts';
+
+const FinishReasonSchema = z.enum(['stop', 'length']);
+const TokenIdsSchema = z.array(z.int().min(0)).optional();
+
+export const ChatJobOutputSchema = z.object({
+  text: z.string(),
+  finishReason: FinishReasonSchema,
+  tokenIds: TokenIdsSchema,
+});
+
+export const CompletionJobOutputSchema = z.object({
+  choices: z
+    .array(z.object({ text: z.string(), finishReason: FinishReasonSchema, tokenIds: TokenIdsSchema }))
+    .min(1),
+});
+
+export const EmbeddingsJobOutputSchema = z.object({
+  embeddings: z.array(z.array(z.number())).min(1),
+});
+
+export type ChatJobOutput = z.output<typeof ChatJobOutputSchema>;
+export type CompletionJobOutput = z.output<typeof CompletionJobOutputSchema>;
+export type EmbeddingsJobOutput = z.output<typeof EmbeddingsJobOutputSchema>;
+
+export type JobOutputOf<K extends JobKind> = K extends 'chat'
+  ? ChatJobOutput
+  : K extends 'completion'
+    ? CompletionJobOutput
+    : K extends 'embeddings'
+      ? EmbeddingsJobOutput
+      : unknown;
+
+/**
+ * Gateway side: a node's output checked against its kind's shape before it is turned into an answer
+ * (`bad_result` when a node sent something else). Generic jobs pass through unchecked.
+ */
+export function parseJobOutput<K extends JobKind>(kind: K, output: unknown): Result<JobOutputOf<K>> {
+  const schema =
+    kind === 'chat'
+      ? ChatJobOutputSchema
+      : kind === 'completion'
+        ? CompletionJobOutputSchema
+        : kind === 'embeddings'
+          ? EmbeddingsJobOutputSchema
+          : undefined;
+  if (schema === undefined) return { ok: true, value: output as JobOutputOf<K> };
+  return parseWith(schema, output, 'bad_result') as Result<JobOutputOf<K>>;
+}

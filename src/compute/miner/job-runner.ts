@@ -1,0 +1,148 @@
+// One attempt of a job on a pod: run the runtime, stream the deltas, meter, and sign the receipt.
+import { performance } from 'node:perf_hooks';
+import type { LocalAccount } from 'viem';
+import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
+import { createError, isNeurinoError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
+import { receiptFor } from '../../protocol/job-receipt.ts';
+import { type JobAssign, type JobResult, MAX_CHUNK_CHARS } from '../../protocol/messages/jobs.ts';
+import { resultHash, signReceipt } from '../../protocol/receipt.ts';
+import { computeUnits } from '../../protocol/units.ts';
+import type { PodRuntime } from '../pods/runtime.ts';
+import type { GenerateOptions, GenerationResult } from '../pods/types.ts';
+import type { JobWork } from './job-input.ts';
+import type { ChatJobOutput, CompletionJobOutput, EmbeddingsJobOutput } from './job-output.ts';
+import type { HostedPod } from './pod-host.ts';
+
+export interface RunJobContext {
+  readonly account: LocalAccount;
+  /** EIP-712 domain of receipts: chain id + Settlement contract. */
+  readonly domain: ProtocolDomain;
+  /** Called with each streamed piece, already split to fit a `job.chunk`. */
+  readonly onChunk?: (delta: string) => void;
+}
+
+interface Produced {
+  output: ChatJobOutput | CompletionJobOutput | EmbeddingsJobOutput;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/**
+ * Runs `work` for `assign` on `pod` and returns the signed `job.result`. Throws a NeurinoError: the
+ * runtime's (a PodError with its code and retryable flag) or the signal's reason when it was aborted.
+ */
+export async function runJob(
+  context: RunJobContext,
+  pod: HostedPod,
+  assign: JobAssign,
+  work: JobWork,
+  signal: AbortSignal,
+): Promise<JobResult> {
+  try {
+    return await pod.run(signal, async (runtime) => {
+      // Timed from here: loading a cold pod is the node's cost, not the caller's.
+      const startedAt = Date.now();
+      const started = performance.now();
+      const produced = await produce(runtime, work, signal, context.onChunk);
+      const gpuMs = Math.max(1, Math.ceil(performance.now() - started));
+      const finishedAt = Math.max(Date.now(), startedAt);
+      const metering = {
+        attemptId: assign.attemptId,
+        usage: { inputTokens: produced.inputTokens, outputTokens: produced.outputTokens },
+        gpuMs,
+        vramMiB: pod.memoryMiB,
+        computeUnits: computeUnits(gpuMs, pod.memoryMiB),
+        resultHash: resultHash(produced.output),
+        startedAt,
+        finishedAt,
+      };
+      const receipt = receiptFor(assign, metering, context.account.address);
+      const signature = await signReceipt(context.account, context.domain, receipt);
+      return { type: 'job.result', ...metering, output: produced.output, signature };
+    });
+  } catch (error) {
+    throw failure(error, signal);
+  }
+}
+
+async function produce(
+  runtime: PodRuntime,
+  work: JobWork,
+  signal: AbortSignal,
+  onChunk: ((delta: string) => void) | undefined,
+): Promise<Produced> {
+  const options: GenerateOptions = {
+    signal,
+    ...(onChunk === undefined ? {} : { onDelta: (text: string) => splitChunks(text, onChunk) }),
+  };
+  switch (work.kind) {
+    case 'chat': {
+      const result = await runtime.chat(work.request, options);
+      return { output: choice(result), ...usage(result) };
+    }
+    case 'completion': {
+      const choices: CompletionJobOutput['choices'] = [];
+      let inputTokens = 0;
+      let outputTokens = 0;
+      for (const request of work.requests) {
+        const result = await runtime.complete(request, options);
+        choices.push(choice(result));
+        inputTokens += result.usage?.promptTokens ?? 0;
+        outputTokens += result.usage?.completionTokens ?? 0;
+      }
+      return { output: { choices }, inputTokens, outputTokens };
+    }
+    case 'embeddings': {
+      const result = await runtime.embed(work.request, { signal });
+      const width = result.vectors[0]?.length ?? 0;
+      if (work.dimensions !== undefined && work.dimensions !== width) {
+        throw createError('unsupported_parameter', {
+          message: `this model's embeddings have ${width} dimensions, not ${work.dimensions}`,
+          param: 'dimensions',
+        });
+      }
+      if (result.vectors.some((vector) => vector.some((x) => !Number.isFinite(x)))) {
+        throw new RetryableError('node_failed', { message: 'the model produced a non-finite embedding' });
+      }
+      return {
+        output: { embeddings: result.vectors },
+        inputTokens: result.usage?.promptTokens ?? 0,
+        outputTokens: 0,
+      };
+    }
+  }
+}
+
+function choice(result: GenerationResult): ChatJobOutput {
+  return {
+    text: result.text,
+    finishReason: result.finishReason,
+    ...(result.completionTokenIds === undefined ? {} : { tokenIds: [...result.completionTokenIds] }),
+  };
+}
+
+function usage(result: GenerationResult) {
+  return { inputTokens: result.usage?.promptTokens ?? 0, outputTokens: result.usage?.completionTokens ?? 0 };
+}
+
+/** Long deltas are split on code point boundaries so each fits a `job.chunk`. */
+export function splitChunks(text: string, emit: (delta: string) => void, max = MAX_CHUNK_CHARS): void {
+  if (text === '') return;
+  let start = 0;
+  while (text.length - start > max) {
+    let end = start + max;
+    // Never cut a surrogate pair in half: the piece would not be valid UTF-16 text.
+    const code = text.charCodeAt(end - 1);
+    if (code >= 0xd800 && code <= 0xdbff) end--;
+    emit(text.slice(start, end));
+    start = end;
+  }
+  emit(text.slice(start));
+}
+
+/** What the router is told: the abort's own reason when we aborted, else the runtime's error. */
+function failure(error: unknown, signal: AbortSignal): NeurinoError {
+  if (signal.aborted && isNeurinoError(signal.reason)) return signal.reason;
+  if (isNeurinoError(error)) return error;
+  return new RetryableError('node_failed', { message: 'the job failed on the node', cause: error });
+}

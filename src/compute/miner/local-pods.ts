@@ -1,0 +1,88 @@
+// Pod specs for what an operator points the miner at: a GGUF file, or a model behind an OpenAI-compatible
+// server. The spec is content-derived (no local paths, no URLs), so every node serving the same file
+// arrives at the same pod id, and the router's catalog can build the same spec with the same function.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { type PodSpec, parsePodSpec } from '../../protocol/pod-spec.ts';
+import { MinerError } from './errors.ts';
+
+/** Wei per compute unit unless the operator says otherwise (1e-6 NEU per GPU-GiB-millisecond). */
+export const DEFAULT_PRICE_PER_UNIT = 1_000_000_000_000n;
+export const DEFAULT_DEPLOYER_SHARE_BPS = 1_000;
+const MIB = 2 ** 20;
+
+export interface PodPricing {
+  readonly pricePerUnit?: bigint;
+  readonly deployerShareBps?: number;
+}
+
+export interface GgufFile {
+  readonly fileName: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/** sha256 and size of a file on disk, streamed (GGUF files run to tens of GB). */
+export async function describeFile(path: string): Promise<GgufFile> {
+  try {
+    const { size } = await stat(path);
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    return { fileName: basename(path), sha256: hash.digest('hex'), bytes: size };
+  } catch (cause) {
+    throw new MinerError('invalid_config', `cannot read the model file ${path}`, { cause });
+  }
+}
+
+/**
+ * A `llama-cpp` pod serving a GGUF file: chat, completion and embeddings. Its memory is the file's size,
+ * what llama.cpp holds for the weights (the KV cache is small next to it and not counted).
+ */
+export function ggufPodSpec(model: { name: string } & GgufFile, pricing: PodPricing = {}): PodSpec {
+  return checked({
+    name: model.name,
+    description: `${model.fileName} served by llama.cpp`,
+    runtime: 'llama-cpp',
+    kinds: ['chat', 'completion', 'embeddings'],
+    artifact: { uri: model.fileName, sha256: model.sha256 },
+    minVramMiB: Math.max(1, Math.ceil(model.bytes / MIB)),
+    deterministic: false,
+    validation: { method: 'llm-distribution' },
+    pricePerUnit: pricing.pricePerUnit ?? DEFAULT_PRICE_PER_UNIT,
+    deployerShareBps: pricing.deployerShareBps ?? DEFAULT_DEPLOYER_SHARE_BPS,
+    autoscale: { min: 0, max: 64 },
+  });
+}
+
+/**
+ * An `openai-upstream` pod relaying to a server the operator runs (vLLM, SGLang, Ollama). The weights are
+ * not visible from here: the artifact names the model, and `vramMiB` is what the operator says it holds.
+ */
+export function upstreamPodSpec(model: { name: string; vramMiB: number }, pricing: PodPricing = {}): PodSpec {
+  return checked({
+    name: model.name,
+    description: `${model.name} relayed to an OpenAI-compatible server`,
+    runtime: 'openai-upstream',
+    kinds: ['chat', 'completion', 'embeddings'],
+    artifact: {
+      uri: `openai-upstream:${model.name}`,
+      sha256: createHash('sha256').update(model.name).digest('hex'),
+    },
+    options: { model: model.name },
+    minVramMiB: Math.max(1, Math.ceil(model.vramMiB)),
+    deterministic: false,
+    validation: { method: 'llm-distribution' },
+    pricePerUnit: pricing.pricePerUnit ?? DEFAULT_PRICE_PER_UNIT,
+    deployerShareBps: pricing.deployerShareBps ?? DEFAULT_DEPLOYER_SHARE_BPS,
+    autoscale: { min: 0, max: 64 },
+  });
+}
+
+/** Through the schema, so a name or price the operator typed that the protocol refuses fails here. */
+function checked(spec: PodSpec): PodSpec {
+  const parsed = parsePodSpec({ ...spec, pricePerUnit: spec.pricePerUnit.toString() });
+  if (!parsed.ok) throw new MinerError('invalid_config', `pod spec ${spec.name}: ${parsed.error.message}`);
+  return parsed.value;
+}

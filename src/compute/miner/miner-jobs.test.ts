@@ -1,0 +1,292 @@
+// The job loop end to end: a real llama.cpp runtime on the tiny model, a miner dialing a router that
+// verifies every receipt with checkJobResult.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attemptIdFor, newJobId } from '../../protocol/ids.ts';
+import { podId as podIdOf } from '../../protocol/pod-spec.ts';
+import { computeUnits, priceFor } from '../../protocol/units.ts';
+import type { ChatJobOutput, CompletionJobOutput, EmbeddingsJobOutput } from './job-output.ts';
+import type { Miner } from './miner.ts';
+import { type LogLine, startTestMiner, TEST_DOMAIN, type TinyPod, tinyPod } from './testing/miner-fixture.ts';
+import { type TestConnection, TestRouter } from './testing/test-router.ts';
+
+let pod: TinyPod;
+let router: TestRouter;
+let miner: Miner;
+let lines: LogLine[];
+let connection: TestConnection;
+/** A completion request that runs to max_tokens (no early end-of-text), found once: long enough to cancel. */
+let longRequest: Record<string, unknown>;
+
+const chat = (content: string, extra: Record<string, unknown> = {}) => ({
+  model: 'neurino-tiny',
+  messages: [{ role: 'user' as const, content }],
+  temperature: 0.8,
+  seed: 42,
+  max_tokens: 24,
+  ...extra,
+});
+
+beforeAll(async () => {
+  pod = await tinyPod();
+  router = await TestRouter.start({ domain: TEST_DOMAIN, heartbeatMs: 100 });
+  ({ miner, lines } = await startTestMiner(pod, router.url));
+  connection = await router.welcomedConnection(0);
+  for (let seed = 1; ; seed++) {
+    const request = { model: 'neurino-tiny', prompt: 'Once upon', max_tokens: 900, temperature: 1, seed };
+    const result = await pod.runtime.complete(request);
+    if (result.finishReason === 'length') {
+      longRequest = request;
+      break;
+    }
+  }
+});
+
+afterAll(async () => {
+  await miner?.stop();
+  await router?.close();
+  await pod?.cleanup();
+});
+
+describe('jobs', () => {
+  it('runs a chat job and returns a result whose receipt the router verifies', async () => {
+    const outcome = await connection.assign({ podId: pod.podId, kind: 'chat', input: chat('hello') });
+    expect(outcome.accepted).toBe(true);
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.chunks).toEqual([]);
+    expect(outcome.checked?.ok).toBe(true);
+    const result = outcome.result;
+    if (result === undefined) throw new Error('no result');
+    const receipt = outcome.checked?.ok ? outcome.checked.receipt : undefined;
+    expect(receipt?.node).toBe(miner.address);
+    expect(result.vramMiB).toBe(pod.spec.minVramMiB);
+    expect(result.computeUnits).toBe(computeUnits(result.gpuMs, result.vramMiB));
+    expect(receipt?.price).toBe(priceFor(result.computeUnits, outcome.assign.pricePerUnit));
+    expect(result.computeUnits).toBeGreaterThan(0n);
+
+    // Real counts: the same seeded request on the runtime directly gives the same text and usage.
+    const direct = await pod.runtime.chat(chat('hello'));
+    const output = result.output as ChatJobOutput;
+    expect(output.text).toBe(direct.text);
+    expect(output.finishReason).toBe(direct.finishReason);
+    expect(output.tokenIds).toEqual(direct.completionTokenIds);
+    expect(result.usage).toEqual({
+      inputTokens: direct.usage?.promptTokens,
+      outputTokens: direct.usage?.completionTokens,
+    });
+    expect(result.usage.inputTokens).toBeGreaterThan(0);
+    expect(result.usage.outputTokens).toBe(output.tokenIds?.length);
+  });
+
+  it('streams a chat job chunk by chunk, numbered without gaps, adding up to the signed text', async () => {
+    const outcome = await connection.assign({
+      podId: pod.podId,
+      kind: 'chat',
+      input: chat('stream me'),
+      stream: true,
+    });
+    expect(outcome.checked?.ok).toBe(true);
+    const output = outcome.result?.output as ChatJobOutput;
+    expect(outcome.chunks.length).toBeGreaterThan(0);
+    expect(outcome.chunks.map((c) => c.seq)).toEqual(outcome.chunks.map((_, i) => i));
+    expect(outcome.chunks.map((c) => c.delta).join('')).toBe(output.text);
+    expect(outcome.result?.usage.outputTokens).toBe(output.tokenIds?.length);
+  });
+
+  it('runs a completion with one choice per prompt and summed usage', async () => {
+    const input = {
+      model: 'neurino-tiny',
+      prompt: ['The sky', 'A cat'],
+      max_tokens: 6,
+      seed: 1,
+      temperature: 0.5,
+    };
+    const outcome = await connection.assign({ podId: pod.podId, kind: 'completion', input });
+    expect(outcome.checked?.ok).toBe(true);
+    const output = outcome.result?.output as CompletionJobOutput;
+    expect(output.choices).toHaveLength(2);
+    const first = await pod.runtime.complete({ ...input, prompt: 'The sky' });
+    const second = await pod.runtime.complete({ ...input, prompt: 'A cat' });
+    expect(output.choices.map((c) => c.text)).toEqual([first.text, second.text]);
+    expect(outcome.result?.usage).toEqual({
+      inputTokens: (first.usage?.promptTokens ?? 0) + (second.usage?.promptTokens ?? 0),
+      outputTokens: (first.usage?.completionTokens ?? 0) + (second.usage?.completionTokens ?? 0),
+    });
+  });
+
+  it('embeds inputs into unit vectors', async () => {
+    const outcome = await connection.assign({
+      podId: pod.podId,
+      kind: 'embeddings',
+      input: { model: 'neurino-tiny', input: ['one', 'two words'] },
+    });
+    expect(outcome.checked?.ok).toBe(true);
+    const { embeddings } = (outcome.result?.output ?? {}) as EmbeddingsJobOutput;
+    expect(embeddings).toHaveLength(2);
+    for (const vector of embeddings) {
+      expect(Math.hypot(...vector)).toBeCloseTo(1, 5);
+    }
+    expect(outcome.result?.usage.inputTokens).toBeGreaterThan(0);
+    expect(outcome.result?.usage.outputTokens).toBe(0);
+  });
+
+  it('refuses embeddings of a width the model does not have', async () => {
+    const outcome = await connection.assign({
+      podId: pod.podId,
+      kind: 'embeddings',
+      input: { model: 'neurino-tiny', input: 'x', dimensions: 3 },
+    });
+    expect(outcome.error).toMatchObject({ code: 'unsupported_parameter', retryable: false });
+  });
+});
+
+describe('cancel and deadlines', () => {
+  it('stops a job on job.cancel and frees its slot', async () => {
+    const jobId = newJobId();
+    const attemptId = attemptIdFor(jobId, 0);
+    const running = connection.assign({
+      jobId,
+      podId: pod.podId,
+      kind: 'completion',
+      input: longRequest,
+      stream: true,
+    });
+    await connection.waitFor('job.chunk', (m) => m.attemptId === attemptId);
+    connection.send({ type: 'job.cancel', attemptId, reason: 'client went away' });
+    const outcome = await running;
+    expect(outcome.result).toBeUndefined();
+    expect(outcome.error).toMatchObject({
+      code: 'job_cancelled',
+      retryable: false,
+      message: 'client went away',
+    });
+    expect(miner.state().slots.free).toBe(2);
+  });
+
+  it('refuses a job that arrives after its deadline, without accepting it', async () => {
+    const outcome = await connection.assign({
+      podId: pod.podId,
+      kind: 'chat',
+      input: chat('late'),
+      deadlineAt: Date.now() - 1,
+    });
+    expect(outcome.accepted).toBe(false);
+    expect(outcome.error).toMatchObject({ code: 'deadline_exceeded', retryable: false });
+  });
+
+  it('stops a job that runs past its deadline', async () => {
+    // The long request takes far longer than 100 ms on the tiny model, so the miner's deadline timer fires.
+    const outcome = await connection.assign({
+      podId: pod.podId,
+      kind: 'completion',
+      input: longRequest,
+      deadlineAt: Date.now() + 100,
+    });
+    expect(outcome.accepted).toBe(true);
+    expect(outcome.error).toMatchObject({ code: 'deadline_exceeded', retryable: false });
+    expect(miner.state().slots.free).toBe(2);
+  });
+});
+
+describe('refusals and bad input', () => {
+  it('refuses a job for a pod this node does not host, retryably', async () => {
+    const other = podIdOf({ ...pod.spec, name: 'someone-else' });
+    const outcome = await connection.assign({ podId: other, kind: 'chat', input: chat('x') });
+    expect(outcome.accepted).toBe(false);
+    expect(outcome.error).toMatchObject({ code: 'pod_load_failed', retryable: true });
+  });
+
+  it('refuses a kind the pod does not serve, and a body that fails its schema, naming the field', async () => {
+    const generic = await connection.assign({ podId: pod.podId, kind: 'generic', input: { x: 1 } });
+    expect(generic.error).toMatchObject({ code: 'unsupported_parameter', retryable: false });
+    const bad = await connection.assign({
+      podId: pod.podId,
+      kind: 'chat',
+      input: { model: 'neurino-tiny', messages: 'hi' },
+    });
+    expect(bad.accepted).toBe(false);
+    expect(bad.error).toMatchObject({ code: 'invalid_request', retryable: false });
+    expect(bad.error?.message).toMatch(/^messages/);
+  });
+
+  it('answers a job.assign that fails its schema with job.error, logs bad frames, and keeps serving', async () => {
+    const attemptId = attemptIdFor(newJobId(), 0);
+    const from = connection.received.length;
+    connection.sendRaw('this is not json');
+    connection.sendRaw(JSON.stringify({ type: 'job.assign', attemptId, jobId: 'nope' }));
+    connection.sendRaw(JSON.stringify({ type: 'heartbeat', at: 1, slotsFree: 1, load: 0 }));
+    connection.sendRaw(JSON.stringify({ type: 'teleport' }));
+    const error = await connection.waitFor('job.error', (m) => m.attemptId === attemptId, from);
+    expect(error).toMatchObject({ code: 'schema_violation', retryable: false });
+    const refused = lines.filter((l) => l.msg.startsWith('refused a frame from the router'));
+    expect(refused.map((l) => l.code)).toEqual([
+      'protocol_error',
+      'schema_violation',
+      'protocol_error',
+      'unknown_message_type',
+    ]);
+    const outcome = await connection.assign({ podId: pod.podId, kind: 'chat', input: chat('still here') });
+    expect(outcome.checked?.ok).toBe(true);
+    expect(connection.badFrames).toEqual([]);
+  });
+
+  it('refuses a job with no free slot', async () => {
+    const jobs = [newJobId(), newJobId()];
+    const running = jobs.map((jobId) =>
+      connection.assign({ jobId, podId: pod.podId, kind: 'completion', input: longRequest, stream: true }),
+    );
+    for (const jobId of jobs)
+      await connection.waitFor('job.chunk', (m) => m.attemptId === attemptIdFor(jobId, 0));
+    const third = await connection.assign({ podId: pod.podId, kind: 'chat', input: chat('x') });
+    expect(third.accepted).toBe(false);
+    expect(third.error).toMatchObject({ code: 'no_capacity', retryable: true });
+    for (const outcome of await Promise.all(running)) expect(outcome.checked?.ok).toBe(true);
+  });
+});
+
+describe('pods on request', () => {
+  it('unloads and reloads the pod, announcing warm pods each time', async () => {
+    const from = connection.received.length;
+    connection.send({ type: 'pod.unload', podId: pod.podId });
+    await connection.waitFor('pod.unloaded', (m) => m.podId === pod.podId, from);
+    expect(pod.runtime.info().warm).toBe(false);
+    await connection.waitFor('capabilities', (m) => m.warmPods.length === 0, from);
+
+    // A job for the cold pod loads it first and is served.
+    const outcome = await connection.assign({ podId: pod.podId, kind: 'chat', input: chat('cold start') });
+    expect(outcome.checked?.ok).toBe(true);
+    await connection.waitFor('capabilities', (m) => m.warmPods.includes(pod.podId), from);
+
+    connection.send({ type: 'pod.unload', podId: pod.podId });
+    await connection.waitFor('pod.unloaded', () => true, connection.received.length);
+    const beforeLoad = connection.received.length;
+    connection.send({ type: 'pod.load', podId: pod.podId, spec: pod.spec });
+    const loaded = await connection.waitFor('pod.loaded', (m) => m.podId === pod.podId, beforeLoad);
+    expect(loaded.loadMs).toBeGreaterThanOrEqual(0);
+    expect(miner.state().warmPods).toEqual([pod.podId]);
+  });
+
+  it('answers pod.failed for pods it was not configured with', async () => {
+    const spec = { ...pod.spec, name: 'not-here' };
+    const other = podIdOf(spec);
+    for (const request of [
+      { type: 'pod.load', podId: other, spec } as const,
+      { type: 'pod.unload', podId: other } as const,
+    ]) {
+      const from = connection.received.length;
+      connection.send(request);
+      const failed = await connection.waitFor('pod.failed', (m) => m.podId === other, from);
+      expect(failed.code).toBe('pod_not_found');
+    }
+    expect(miner.state().warmPods).toEqual([pod.podId]);
+  });
+});
+
+describe('heartbeats', () => {
+  it("beats at the router's interval with free slots and load", async () => {
+    const from = connection.received.length;
+    const beat = await connection.waitFor('heartbeat', () => true, from);
+    expect(beat.slotsFree).toBe(2);
+    expect(beat.load).toBeGreaterThanOrEqual(0);
+    expect(beat.load).toBeLessThanOrEqual(1);
+  });
+});

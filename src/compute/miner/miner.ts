@@ -1,0 +1,125 @@
+// The miner: probes the machine, checks its standing on-chain, warms its pods, then hands over to the
+// loop that keeps one outbound session to the router alive (miner-loop.ts).
+import type { Logger } from 'pino';
+import type { Address, Hex, LocalAccount } from 'viem';
+import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
+import type { HandshakeRefusalCode } from '../../protocol/error-codes.ts';
+import type { BackoffOptions } from './backoff.ts';
+import { ensureStanding, type MinerChainConfig } from './chain-standing.ts';
+import { MinerError } from './errors.ts';
+import { runBenchmark } from './hardware/benchmark.ts';
+import { type Hardware, probeHardware } from './hardware/probe.ts';
+import { MinerLoop } from './miner-loop.ts';
+import { type HostedPodConfig, PodHost } from './pod-host.ts';
+import { type DialRouter, routerEndpoint } from './router-socket.ts';
+import { Slots } from './slots.ts';
+
+export interface MinerConfig {
+  /** The router's miner endpoint, e.g. `ws://127.0.0.1:8080/v1/miners` (the path is added when missing). */
+  readonly routerUrl: string;
+  /** The node key. */
+  readonly account: LocalAccount;
+  /** EIP-712 domain of receipts: the chain id and the Settlement contract. */
+  readonly domain: ProtocolDomain;
+  /** Domain of the handshake answer; defaults to `domain`. */
+  readonly handshakeDomain?: ProtocolDomain;
+  readonly pods: readonly HostedPodConfig[];
+  /** Attempts run at once; defaults to the sum of the pods' runtime slots. */
+  readonly slots?: number;
+  readonly logger: Logger;
+  /** Checks (and on the devnet, makes) the node's registration before connecting. */
+  readonly chain?: MinerChainConfig;
+  /** Skips the probe (the operator knows better, or a test). */
+  readonly hardware?: Hardware;
+  /** Skips the self-benchmark. */
+  readonly efficiency?: number;
+  /** Load every pod before connecting, so they are announced warm. Default true. */
+  readonly preload?: boolean;
+  /** Keep reconnecting when refused as unregistered, unstaked or jailed (waiting for stake). Default false. */
+  readonly retryRefused?: boolean;
+  readonly reconnect?: BackoffOptions;
+  readonly handshakeTimeoutMs?: number;
+  /** How to open the socket; the default dials with `ws`. */
+  readonly dial?: DialRouter;
+}
+
+export type MinerStatus = 'connecting' | 'connected' | 'draining' | 'stopped';
+
+export interface MinerState {
+  readonly status: MinerStatus;
+  readonly node: Address;
+  readonly router: string;
+  readonly sessionId: string | undefined;
+  /** Sessions the router admitted so far. */
+  readonly connections: number;
+  readonly slots: { total: number; free: number };
+  readonly activeJobs: number;
+  readonly jobsSucceeded: number;
+  readonly jobsFailed: number;
+  readonly warmPods: Hex[];
+  readonly efficiency: number;
+  readonly hardware: Hardware;
+  readonly lastRefusal: { code: HandshakeRefusalCode; reason: string } | undefined;
+}
+
+export interface MinerExit {
+  readonly reason: 'stopped' | 'drained' | 'refused';
+  readonly refusal?: { code: HandshakeRefusalCode; reason: string };
+}
+
+export interface Miner {
+  readonly address: Address;
+  /** Resolves on the first `welcome`; rejects with MinerError when the miner ends before (refused, stopped). */
+  connected(): Promise<void>;
+  /** Resolves when the miner has ended for good. */
+  readonly done: Promise<MinerExit>;
+  /** Finishes running jobs, takes no new ones, tells the router (`draining`), then stops. */
+  drain(): Promise<void>;
+  /** Stops at once: running jobs are cancelled (the router retries them elsewhere). */
+  stop(): Promise<void>;
+  state(): MinerState;
+}
+
+export async function startMiner(config: MinerConfig): Promise<Miner> {
+  const router = endpoint(config.routerUrl);
+  if (config.pods.length === 0) throw new MinerError('invalid_config', 'a miner needs at least one pod');
+  const pods = new PodHost(config.pods);
+  const slots = new Slots(
+    config.slots ?? pods.list().reduce((sum, pod) => sum + pod.runtime.info().slots, 0),
+  );
+  const log = config.logger.child({ node: config.account.address });
+  const hardware = config.hardware ?? (await probeHardware());
+  for (const warning of hardware.warnings) log.warn(`hardware probe: ${warning}`);
+  const efficiency = config.efficiency ?? runBenchmark().gflops;
+  log.info(
+    { gpus: hardware.gpus.length, cores: hardware.cpu.cores, ramMiB: hardware.ramMiB, efficiency },
+    hardware.gpus.length === 0
+      ? 'CPU node (no GPU found)'
+      : `GPU node: ${hardware.gpus.map((g) => g.name).join(', ')}`,
+  );
+  if (config.chain !== undefined) await ensureStanding(config.chain, config.account, hardware, log);
+  if (config.preload ?? true) {
+    try {
+      for (const pod of pods.list()) {
+        const { loadMs } = await pod.load();
+        log.info({ podId: pod.podId, loadMs }, `pod ${pod.spec.name} is warm`);
+      }
+    } catch (error) {
+      // Do not leave half the pods holding memory behind a miner that never started.
+      await pods.unloadAll().catch(() => undefined);
+      throw error;
+    }
+  }
+  return new MinerLoop({ config, router, pods, slots, hardware, efficiency, log }).start();
+}
+
+function endpoint(url: string): string {
+  try {
+    return routerEndpoint(url);
+  } catch (cause) {
+    throw new MinerError(
+      'invalid_config',
+      `bad router URL ${JSON.stringify(url)}: ${(cause as Error).message}`,
+    );
+  }
+}

@@ -1,0 +1,94 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalPodSpec, podId } from '../../protocol/pod-spec.ts';
+import { TINY_MODEL_NAME } from '../model/tiny-model.ts';
+import { describeFile, ggufPodSpec } from './local-pods.ts';
+import { operatorPod } from './operator-pod.ts';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'operator-pod-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('operatorPod', () => {
+  it('serves the generated tiny model by default, with the spec the devnet builds for it', async () => {
+    const pod = await operatorPod({ dataDir: dir, slots: 3 });
+    const file = await describeFile(join(dir, 'models', 'neurino-tiny.gguf'));
+    expect(pod.spec).toEqual(ggufPodSpec({ name: TINY_MODEL_NAME, ...file }));
+    expect(pod.podId).toBe(podId(pod.spec));
+    expect(pod.runtime.info()).toMatchObject({
+      runtime: 'llama-cpp',
+      model: TINY_MODEL_NAME,
+      slots: 3,
+      warm: false,
+    });
+  });
+
+  it('names a given GGUF after its file and takes the operator price', async () => {
+    const source = await operatorPod({ dataDir: dir, slots: 1 });
+    await writeFile(join(dir, 'my-model.gguf'), '');
+    const pod = await operatorPod({
+      dataDir: dir,
+      slots: 1,
+      model: join(dir, 'my-model.gguf'),
+      pricePerUnit: 5n,
+    });
+    expect(pod.spec).toMatchObject({
+      name: 'my-model',
+      pricePerUnit: 5n,
+      artifact: { uri: 'my-model.gguf' },
+    });
+    expect(pod.podId).not.toBe(source.podId);
+  });
+
+  it('relays to an upstream under the upstream model name', async () => {
+    const pod = await operatorPod({
+      dataDir: dir,
+      slots: 2,
+      upstream: 'http://127.0.0.1:1/v1',
+      upstreamModel: 'qwen2.5-7b',
+      vramMiB: 8192,
+    });
+    expect(pod.spec).toMatchObject({ runtime: 'openai-upstream', name: 'qwen2.5-7b', minVramMiB: 8192 });
+    expect(pod.runtime.info()).toMatchObject({
+      runtime: 'openai-upstream',
+      model: 'qwen2.5-7b',
+      warm: false,
+    });
+    await expect(
+      operatorPod({ dataDir: dir, slots: 1, upstream: 'http://127.0.0.1:1/v1' }),
+    ).rejects.toMatchObject({
+      code: 'invalid_config',
+    });
+  });
+
+  it('announces a catalog spec for the same artifact, and refuses one for another', async () => {
+    const built = (await operatorPod({ dataDir: dir, slots: 1 })).spec;
+    const catalog = { ...built, name: 'tiny-in-catalog', deployerShareBps: 2_000 };
+    await writeFile(join(dir, 'catalog.json'), canonicalPodSpec(catalog));
+    const pod = await operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'catalog.json') });
+    expect(pod.podId).toBe(podId(catalog));
+
+    const other = { ...built, artifact: { uri: 'x.gguf', sha256: 'f'.repeat(64) } };
+    await writeFile(join(dir, 'other.json'), canonicalPodSpec(other));
+    await expect(operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'other.json') })).rejects.toThrow(
+      /but this node runs llama-cpp/,
+    );
+    await writeFile(join(dir, 'broken.json'), '{"name": 1}');
+    await expect(operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'broken.json') })).rejects.toThrow(
+      /pod spec .*broken\.json: /,
+    );
+    await expect(
+      operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'absent.json') }),
+    ).rejects.toMatchObject({
+      code: 'invalid_config',
+    });
+  });
+});

@@ -1,0 +1,86 @@
+// The pod an operator points `neurino miner` at: a GGUF file (the generated tiny model by default) or a
+// model behind an OpenAI-compatible server, with its runtime and spec.
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { type PodSpec, parsePodSpec, podId } from '../../protocol/pod-spec.ts';
+import { ensureTinyModel, TINY_MODEL_NAME } from '../model/tiny-model.ts';
+import { LlamaCppRuntime } from '../pods/llama-cpp.ts';
+import { OpenAIUpstreamRuntime } from '../pods/openai-upstream.ts';
+import type { PodRuntime } from '../pods/runtime.ts';
+import { MinerError } from './errors.ts';
+import { describeFile, ggufPodSpec, upstreamPodSpec } from './local-pods.ts';
+import type { HostedPodConfig } from './pod-host.ts';
+
+export interface OperatorPodOptions {
+  /** The tiny model is generated under `<dataDir>/models` when no model is given. */
+  readonly dataDir: string;
+  readonly slots: number;
+  readonly threads?: number;
+  /** Offload to the GPU (llama.cpp picks it). */
+  readonly gpu?: boolean;
+  readonly model?: string;
+  /** Default: the file name without `.gguf`. */
+  readonly modelName?: string;
+  /** Base URL of an OpenAI-compatible server; wins over `model`. */
+  readonly upstream?: string;
+  readonly upstreamModel?: string;
+  readonly upstreamApiKey?: string;
+  /** Memory the upstream model holds, metered into compute units. */
+  readonly vramMiB?: number;
+  /** A spec file (as the router's catalog has it) to announce instead of the built one. */
+  readonly podSpec?: string;
+  readonly pricePerUnit?: bigint;
+}
+
+export async function operatorPod(options: OperatorPodOptions): Promise<HostedPodConfig> {
+  const pricing = options.pricePerUnit === undefined ? {} : { pricePerUnit: options.pricePerUnit };
+  let runtime: PodRuntime;
+  let built: PodSpec;
+  if (options.upstream !== undefined) {
+    if (options.upstreamModel === undefined) {
+      throw new MinerError('invalid_config', '--upstream needs --upstream-model <name>');
+    }
+    runtime = new OpenAIUpstreamRuntime({
+      baseUrl: options.upstream,
+      model: options.upstreamModel,
+      slots: options.slots,
+      ...(options.upstreamApiKey === undefined ? {} : { apiKey: options.upstreamApiKey }),
+    });
+    built = upstreamPodSpec({ name: options.upstreamModel, vramMiB: options.vramMiB ?? 1024 }, pricing);
+  } else {
+    const modelPath = options.model ?? (await ensureTinyModel(join(options.dataDir, 'models'))).path;
+    const defaultName = options.model === undefined ? TINY_MODEL_NAME : basename(modelPath, '.gguf');
+    const name = options.modelName ?? defaultName;
+    runtime = new LlamaCppRuntime({
+      modelPath,
+      modelName: name,
+      slots: options.slots,
+      threads: options.threads ?? 1,
+      gpu: options.gpu === true ? 'auto' : false,
+    });
+    built = ggufPodSpec({ name, ...(await describeFile(modelPath)) }, pricing);
+  }
+  const spec = options.podSpec === undefined ? built : await readPodSpec(options.podSpec, built);
+  return { spec, podId: podId(spec), runtime };
+}
+
+/** A spec from the catalog must describe the runtime and artifact this node actually runs. */
+export async function readPodSpec(path: string, built: PodSpec): Promise<PodSpec> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (cause) {
+    throw new MinerError('invalid_config', `cannot read the pod spec ${path}`, { cause });
+  }
+  const parsed = parsePodSpec(json);
+  if (!parsed.ok) throw new MinerError('invalid_config', `pod spec ${path}: ${parsed.error.message}`);
+  const spec = parsed.value;
+  if (spec.runtime !== built.runtime || spec.artifact.sha256 !== built.artifact.sha256) {
+    const short = (s: PodSpec) => `${s.runtime} ${s.artifact.sha256.slice(0, 12)}…`;
+    throw new MinerError(
+      'invalid_config',
+      `pod spec ${path} is for ${short(spec)}, but this node runs ${short(built)}`,
+    );
+  }
+  return spec;
+}
