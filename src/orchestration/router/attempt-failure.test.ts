@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { createError } from '../../protocol/errors.ts';
+import { classifyFailure, suspensionMs } from './attempt-failure.ts';
+
+describe('attempt failures', () => {
+  it('tells request errors, busy nodes, missing pods and node faults apart', () => {
+    const kind = (code: Parameters<typeof createError>[0], retryable?: boolean) =>
+      classifyFailure(createError(code, retryable === undefined ? {} : { retryable }));
+    expect(kind('invalid_request')).toBe('final');
+    expect(kind('deadline_exceeded')).toBe('final');
+    expect(kind('job_cancelled')).toBe('final');
+    expect(kind('no_capacity')).toBe('busy');
+    expect(kind('node_draining')).toBe('busy');
+    expect(kind('pod_not_found')).toBe('cannot-load');
+    expect(kind('pod_load_failed')).toBe('cannot-load');
+    expect(kind('node_disconnected')).toBe('node-fault');
+    expect(kind('bad_result')).toBe('node-fault');
+    expect(kind('internal_error')).toBe('node-fault');
+    // A peer may mark a normally final code retryable: it is then the node's failure.
+    expect(kind('unsupported_parameter', true)).toBe('node-fault');
+  });
+
+  it('doubles the suspension on each failure in a row, up to the cap', () => {
+    expect([1, 2, 3, 4, 10, 100].map((n) => suspensionMs(n, 30_000, 600_000))).toEqual([
+      30_000, 60_000, 120_000, 240_000, 600_000, 600_000,
+    ]);
+    expect(suspensionMs(0, 5, 100)).toBe(5);
+  });
+});

@@ -1,0 +1,438 @@
+import { type Address, type Hex, zeroAddress } from 'viem';
+import { afterEach, describe, expect, it } from 'vitest';
+import { devAccount } from '../../chain/dev-accounts.ts';
+import { isNeurinoError, type NeurinoError } from '../../protocol/errors.ts';
+import { attemptIdFor, newJobId } from '../../protocol/ids.ts';
+import type { JobAssign } from '../../protocol/messages/jobs.ts';
+import { verifyReceipt } from '../../protocol/receipt.ts';
+import { SAMPLE_FRONTEND, SAMPLE_PAYER, samplePodSpec } from '../../protocol/testing/samples.ts';
+import { computeUnits } from '../../protocol/units.ts';
+import { type DispatchBudget, Dispatcher, type DispatcherOptions, type DispatchJob } from './dispatcher.ts';
+import { MinerHub } from './miner-hub.ts';
+import { allowlistNodeAdmission } from './node-admission.ts';
+import { PodCatalog } from './pod-catalog.ts';
+import { Scheduler } from './scheduler.ts';
+import { captureLogger } from './testing/capture-logger.ts';
+import { MinerPeer, testCapabilities } from './testing/miner-peer.ts';
+import { waitFor } from './testing/wait-for.ts';
+import { serveMinerHub } from './testing/ws-loopback.ts';
+
+const domain = { chainId: 31337, verifyingContract: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512' } as const;
+const [minerA, minerB, minerC, forger] = [devAccount(10), devAccount(11), devAccount(12), devAccount(13)];
+const spec = samplePodSpec({ name: 'tiny', minVramMiB: 256, software: {}, pricePerUnit: 3n });
+const catalog = new PodCatalog([spec]);
+const pod = catalog.requireModel('tiny');
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(options: Partial<DispatcherOptions> & { heartbeatMs?: number } = {}) {
+  const { logger, lines } = captureLogger();
+  const hub = new MinerHub({
+    routerId: 'router-test',
+    domain,
+    admission: allowlistNodeAdmission([minerA, minerB, minerC].map((a) => a.address)),
+    logger,
+    heartbeatMs: options.heartbeatMs ?? 5_000,
+    readmitEveryMs: 0,
+  });
+  const endpoint = await serveMinerHub(hub);
+  const scheduler = new Scheduler();
+  const dispatcher = new Dispatcher({ hub, scheduler, catalog, logger, ...options });
+  const peers: MinerPeer[] = [];
+  cleanups.push(async () => {
+    for (const peer of peers) peer.terminate();
+    dispatcher.close();
+    await hub.close({ graceMs: 0 });
+    await endpoint.close();
+  });
+  /** A miner with the pod warm; a higher efficiency is picked first. */
+  const join = async (account: typeof minerA, efficiency: number, slots = 2) => {
+    const peer = await MinerPeer.join(
+      { url: endpoint.url, account, domain },
+      testCapabilities({ efficiency, warmPods: [pod.podId], slots: { total: slots, free: slots } }),
+    );
+    peers.push(peer);
+    // The scheduler follows the hub synchronously: once the session has capabilities, the node is indexed.
+    await waitFor(() => hub.session(account.address)?.capabilities !== undefined, 'capabilities');
+    return peer;
+  };
+  return { hub, scheduler, dispatcher, join, lines, url: endpoint.url };
+}
+
+function job(overrides: Partial<DispatchJob> = {}): DispatchJob {
+  return {
+    jobId: newJobId(),
+    podId: pod.podId,
+    kind: 'chat',
+    input: { messages: [{ role: 'user', content: 'hi' }] },
+    stream: false,
+    payer: SAMPLE_PAYER,
+    pricePerUnit: pod.pricePerUnit,
+    ...overrides,
+  };
+}
+
+const budget = (overrides: Partial<DispatchBudget> = {}): DispatchBudget => ({
+  maxRetries: 2,
+  deadlineAt: Date.now() + 30_000,
+  ...overrides,
+});
+
+async function rejection(promise: Promise<unknown>): Promise<NeurinoError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isNeurinoError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Answers every job correctly, streaming `chunks` first when asked to stream. */
+function honest(peer: MinerPeer, chunks: string[] = []) {
+  peer.serve(async (assign) => {
+    peer.accept(assign);
+    if (assign.stream) for (const [seq, delta] of chunks.entries()) peer.chunk(assign, seq, delta);
+    await peer.result(assign, { text: chunks.join('') || 'hello' });
+  });
+}
+
+describe('Dispatcher', () => {
+  it('runs a job on a node and returns its verified, node-signed receipt', async () => {
+    const { dispatcher, join } = await setup();
+    const peer = await join(minerA, 10);
+    honest(peer);
+    const theJob = job({ frontend: SAMPLE_FRONTEND });
+    const attempts: Address[] = [];
+    const outcome = await dispatcher.dispatch(theJob, budget(), { onAttempt: (a) => attempts.push(a.node) });
+    expect(outcome).toMatchObject({
+      node: minerA.address,
+      attempts: 1,
+      attemptId: attemptIdFor(theJob.jobId, 0),
+    });
+    expect(outcome.result.output).toEqual({ text: 'hello' });
+    const units = computeUnits(12, 512);
+    expect(outcome.receipt).toMatchObject({
+      jobId: theJob.jobId,
+      podId: pod.podId,
+      node: minerA.address,
+      frontend: SAMPLE_FRONTEND,
+      payer: SAMPLE_PAYER,
+      computeUnits: units,
+      price: units * 3n,
+      inputTokens: 3,
+      outputTokens: 5,
+    });
+    expect(await verifyReceipt(domain, outcome.receipt, outcome.result.signature, minerA.address)).toBe(true);
+    expect(attempts).toEqual([minerA.address]);
+    expect(dispatcher.stats()).toEqual({
+      inFlight: 0,
+      queued: 0,
+      attempts: { succeeded: 1, node_fault: 0, busy: 0, cannot_load: 0, final: 0 },
+    });
+  });
+
+  it('sends the assignment the job describes, with the zero frontend left out', async () => {
+    const { dispatcher, join } = await setup();
+    const peer = await join(minerA, 10);
+    let seen: JobAssign | undefined;
+    peer.serve(async (assign) => {
+      seen = assign;
+      await peer.result(assign, 'ok');
+    });
+    const theJob = job({ kind: 'generic', input: { n: 1 } });
+    const deadlineAt = Date.now() + 20_000;
+    const outcome = await dispatcher.dispatch(theJob, budget({ deadlineAt }));
+    expect(seen).toMatchObject({
+      jobId: theJob.jobId,
+      kind: 'generic',
+      input: { n: 1 },
+      deadlineAt,
+      pricePerUnit: 3n,
+    });
+    expect(seen?.frontend).toBeUndefined();
+    expect(outcome.receipt.frontend).toBe(zeroAddress);
+  });
+
+  it('relays streamed chunks in order', async () => {
+    const { dispatcher, join } = await setup();
+    honest(await join(minerA, 10), ['Hel', 'lo', ', ', 'world']);
+    const deltas: string[] = [];
+    const outcome = await dispatcher.dispatch(job({ stream: true }), budget(), {
+      onChunk: (d) => deltas.push(d),
+    });
+    expect(deltas).toEqual(['Hel', 'lo', ', ', 'world']);
+    expect(outcome.result.output).toEqual({ text: 'Hello, world' });
+  });
+
+  it('retries on the second node when the first drops the socket mid-job, with a new attempt id', async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const first = await join(minerA, 100);
+    const second = await join(minerB, 10);
+    first.serve((assign) => {
+      first.accept(assign);
+      first.terminate();
+    });
+    honest(second);
+    const theJob = job();
+    const ends: Array<{ node: Address; attemptId: Hex; code: string | undefined }> = [];
+    const outcome = await dispatcher.dispatch(theJob, budget(), {
+      onAttemptEnd: (a) => ends.push({ node: a.node, attemptId: a.attemptId, code: a.error?.code }),
+    });
+    expect(outcome).toMatchObject({
+      node: minerB.address,
+      attempts: 2,
+      attemptId: attemptIdFor(theJob.jobId, 1),
+    });
+    expect(ends).toEqual([
+      { node: minerA.address, attemptId: attemptIdFor(theJob.jobId, 0), code: 'node_disconnected' },
+      { node: minerB.address, attemptId: attemptIdFor(theJob.jobId, 1), code: undefined },
+    ]);
+    expect(scheduler.isSuspended(minerA.address)).toBe(true);
+    expect(dispatcher.stats().attempts).toMatchObject({ succeeded: 1, node_fault: 1 });
+  });
+
+  it('counts a result whose receipt is not signed by the node as a node failure and retries', async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const cheat = await join(minerA, 100);
+    cheat.serve((assign) => cheat.result(assign, 'forged', { signer: forger }));
+    honest(await join(minerB, 10));
+    const errors: string[] = [];
+    const outcome = await dispatcher.dispatch(job(), budget(), {
+      onAttemptEnd: (a) => a.error && errors.push(`${a.error.code}: ${a.error.message}`),
+    });
+    expect(outcome.node).toBe(minerB.address);
+    expect(errors).toEqual(['bad_result: receipt is not signed by the node']);
+    expect(scheduler.isSuspended(minerA.address)).toBe(true);
+  });
+
+  it('refuses a result whose hash does not match its output, and chunks out of order, then retries', async () => {
+    const { dispatcher, join } = await setup();
+    const swapper = await join(minerA, 100);
+    swapper.serve((assign) =>
+      swapper.result(assign, 'real', { tamper: (r) => ({ ...r, output: 'swapped' }) }),
+    );
+    const skipper = await join(minerC, 50);
+    skipper.serve((assign) => skipper.chunk(assign, 1, 'skipped the first'));
+    honest(await join(minerB, 10), ['ok']);
+    const errors: string[] = [];
+    const deltas: string[] = [];
+    const outcome = await dispatcher.dispatch(job({ stream: true }), budget(), {
+      onChunk: (d) => deltas.push(d),
+      onAttemptEnd: (a) => a.error && errors.push(`${a.error.code}: ${a.error.message}`),
+    });
+    expect(outcome).toMatchObject({ node: minerB.address, attempts: 3 });
+    expect(errors).toEqual([
+      'bad_result: resultHash does not match the output',
+      'bad_result: chunk 1 arrived where 0 was expected',
+    ]);
+    expect(deltas).toEqual(['ok']);
+  });
+
+  it('answers no_node_available (503) when no node is connected', async () => {
+    const { dispatcher } = await setup();
+    const none = await rejection(dispatcher.dispatch(job(), budget()));
+    expect([none.code, none.status, none.retryable]).toEqual(['no_node_available', 503, true]);
+    expect(none.message).toBe('No node can serve tiny right now');
+  });
+
+  it('answers no_node_available when the only node lacks the memory the pod needs', async () => {
+    const { dispatcher, scheduler, url } = await setup();
+    const weak = await MinerPeer.join(
+      { url, account: minerA, domain },
+      testCapabilities({ ramMiB: 128, warmPods: [pod.podId] }),
+    );
+    cleanups.push(async () => weak.terminate());
+    await waitFor(() => scheduler.stats().nodes === 1);
+    const error = await rejection(dispatcher.dispatch(job(), budget()));
+    expect(error.code).toBe('no_node_available');
+  });
+
+  it('answers no_node_available after the only node failed, naming the last error', async () => {
+    const { dispatcher, join } = await setup();
+    const peer = await join(minerA, 10);
+    peer.serve((assign) => peer.fail(assign, 'node_failed', 'GPU fell off the bus', true));
+    const error = await rejection(dispatcher.dispatch(job(), budget()));
+    expect(error.code).toBe('no_node_available');
+    expect(error.message).toMatch(/after 1 failed attempt\(s\); last: GPU fell off the bus/);
+    expect(error.details).toMatchObject({ attempts: 1, lastCode: 'node_failed' });
+  });
+
+  it('stops at the retry budget with retries_exhausted (502)', async () => {
+    const { dispatcher, join } = await setup();
+    for (const [account, efficiency] of [
+      [minerA, 30],
+      [minerB, 20],
+      [minerC, 10],
+    ] as const) {
+      const peer = await join(account, efficiency);
+      peer.serve((assign) => peer.fail(assign, 'node_failed', `broken ${efficiency}`, true));
+    }
+    const error = await rejection(dispatcher.dispatch(job(), budget({ maxRetries: 1 })));
+    expect([error.code, error.status]).toEqual(['retries_exhausted', 502]);
+    expect(error.details).toEqual({ attempts: 2, lastCode: 'node_failed' });
+    expect(error.message).toMatch(/last: broken 20/);
+  });
+
+  it('ends with deadline_exceeded (504) and cancels the attempt on the node', async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const slow = await join(minerA, 10);
+    slow.serve((assign) => slow.accept(assign));
+    const theJob = job();
+    const error = await rejection(dispatcher.dispatch(theJob, budget({ deadlineAt: Date.now() + 150 })));
+    expect([error.code, error.status, error.retryable]).toEqual(['deadline_exceeded', 504, false]);
+    expect(await slow.next('job.cancel')).toMatchObject({ attemptId: attemptIdFor(theJob.jobId, 0) });
+    // Running out of the caller's time is not the node's fault.
+    expect(scheduler.isSuspended(minerA.address)).toBe(false);
+    const late = await rejection(dispatcher.dispatch(job(), budget({ deadlineAt: Date.now() - 1 })));
+    expect(late.code).toBe('deadline_exceeded');
+  });
+
+  it('fails a node that does not acknowledge in time as node_timeout and moves on', async () => {
+    const { dispatcher, join } = await setup({ acceptTimeoutMs: 100 });
+    await join(minerA, 100);
+    honest(await join(minerB, 10));
+    const codes: string[] = [];
+    const outcome = await dispatcher.dispatch(job(), budget(), {
+      onAttemptEnd: (a) => a.error && codes.push(a.error.code),
+    });
+    expect(outcome.node).toBe(minerB.address);
+    expect(codes).toEqual(['node_timeout']);
+  });
+
+  it('cancels the running attempt when the caller aborts', async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const peer = await join(minerA, 10);
+    const controller = new AbortController();
+    peer.serve((assign) => {
+      peer.accept(assign);
+      controller.abort();
+    });
+    const theJob = job();
+    const error = await rejection(dispatcher.dispatch(theJob, budget(), { signal: controller.signal }));
+    expect(error.code).toBe('job_cancelled');
+    expect(await peer.next('job.cancel')).toMatchObject({ attemptId: attemptIdFor(theJob.jobId, 0) });
+    expect(scheduler.isSuspended(minerA.address)).toBe(false);
+    const before = await rejection(dispatcher.dispatch(job(), budget(), { signal: AbortSignal.abort() }));
+    expect(before.code).toBe('job_cancelled');
+  });
+
+  it('returns a final error from the node as is, without retrying or suspending', async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const peer = await join(minerA, 100);
+    peer.serve((assign) => peer.fail(assign, 'invalid_request', 'prompt is longer than the context', false));
+    const other = await join(minerB, 10);
+    honest(other);
+    const error = await rejection(dispatcher.dispatch(job(), budget()));
+    expect([error.code, error.status, error.message]).toEqual([
+      'invalid_request',
+      400,
+      'prompt is longer than the context',
+    ]);
+    expect(scheduler.isSuspended(minerA.address)).toBe(false);
+    expect(other.received.some((m) => m.type === 'job.assign')).toBe(false);
+  });
+
+  it('does not replay a stream on another node once chunks reached the caller', async () => {
+    const { dispatcher, join } = await setup();
+    const first = await join(minerA, 100);
+    first.serve((assign) => {
+      first.chunk(assign, 0, 'partial');
+      setTimeout(() => first.terminate(), 20);
+    });
+    const second = await join(minerB, 10);
+    honest(second);
+    const deltas: string[] = [];
+    const error = await rejection(
+      dispatcher.dispatch(job({ stream: true }), budget(), { onChunk: (d) => deltas.push(d) }),
+    );
+    expect(error.code).toBe('node_disconnected');
+    expect(deltas).toEqual(['partial']);
+    expect(second.received.some((m) => m.type === 'job.assign')).toBe(false);
+  });
+
+  it('suspends a failing node for a while, then offers it again', async () => {
+    const { dispatcher, scheduler, join } = await setup({ suspension: { baseMs: 150, maxMs: 150 } });
+    const flaky = await join(minerA, 100);
+    let failures = 1;
+    flaky.serve(async (assign) => {
+      if (failures-- > 0) return flaky.fail(assign, 'node_failed', 'flaky', true);
+      await flaky.result(assign, 'back');
+    });
+    honest(await join(minerB, 10));
+    expect((await dispatcher.dispatch(job(), budget())).node).toBe(minerB.address);
+    expect(scheduler.isSuspended(minerA.address)).toBe(true);
+    expect((await dispatcher.dispatch(job(), budget())).node).toBe(minerB.address);
+    await waitFor(() => !scheduler.isSuspended(minerA.address), 'suspension lifted');
+    expect((await dispatcher.dispatch(job(), budget())).node).toBe(minerA.address);
+  });
+
+  it('moves on without suspending a node that is busy or cannot load the pod', async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const busy = await join(minerA, 100);
+    busy.serve((assign) => busy.fail(assign, 'no_capacity', 'full', true));
+    const cold = await join(minerC, 50);
+    cold.serve((assign) => cold.fail(assign, 'pod_not_found', 'no such pod here', false));
+    honest(await join(minerB, 10));
+    const outcome = await dispatcher.dispatch(job(), budget());
+    expect(outcome).toMatchObject({ node: minerB.address, attempts: 3 });
+    expect(scheduler.isSuspended(minerA.address)).toBe(false);
+    expect(scheduler.isSuspended(minerC.address)).toBe(false);
+    expect(dispatcher.stats().attempts).toMatchObject({ busy: 1, cannot_load: 1, succeeded: 1 });
+  });
+
+  it('retries when heartbeats stop during a job', async () => {
+    const { dispatcher, join } = await setup({ heartbeatMs: 150 });
+    const silent = await join(minerA, 100);
+    silent.serve((assign) => silent.accept(assign));
+    const alive = await join(minerB, 10);
+    alive.startHeartbeats(30);
+    honest(alive);
+    const codes: string[] = [];
+    const outcome = await dispatcher.dispatch(job(), budget(), {
+      onAttemptEnd: (a) => a.error && codes.push(a.error.code),
+    });
+    expect(outcome.node).toBe(minerB.address);
+    expect(codes).toEqual(['node_timeout']);
+  });
+
+  it('queues a job while every capable node is busy and runs it when a slot frees', async () => {
+    const { dispatcher, join } = await setup();
+    const peer = await join(minerA, 10, 1);
+    const pending: JobAssign[] = [];
+    peer.serve((assign) => {
+      pending.push(assign);
+    });
+    const first = dispatcher.dispatch(job(), budget());
+    const second = dispatcher.dispatch(job(), budget());
+    await waitFor(() => pending.length === 1 && dispatcher.stats().queued === 1, 'one queued');
+    await peer.result(pending[0] as JobAssign, 'one');
+    await waitFor(() => pending.length === 2, 'second assigned');
+    await peer.result(pending[1] as JobAssign, 'two');
+    expect((await first).result.output).toBe('one');
+    expect((await second).result.output).toBe('two');
+    expect(dispatcher.stats().queued).toBe(0);
+  });
+
+  it('gives up waiting for a busy pod with no_capacity (503)', async () => {
+    const { dispatcher, join } = await setup({ maxQueueMs: 100 });
+    const peer = await join(minerA, 10, 1);
+    peer.serve(() => {});
+    void dispatcher.dispatch(job(), budget()).catch(() => {});
+    const error = await rejection(dispatcher.dispatch(job(), budget()));
+    expect([error.code, error.status]).toEqual(['no_capacity', 503]);
+  });
+
+  it('refuses an unknown pod and a malformed budget', async () => {
+    const { dispatcher } = await setup();
+    expect(
+      (await rejection(dispatcher.dispatch(job({ podId: `0x${'00'.repeat(32)}` }), budget()))).code,
+    ).toBe('pod_not_found');
+    for (const bad of [{ maxRetries: -1 }, { maxRetries: 1.5 }, { deadlineAt: Number.NaN }]) {
+      expect((await rejection(dispatcher.dispatch(job(), budget(bad)))).code).toBe('invalid_request');
+    }
+  });
+});

@@ -1,0 +1,310 @@
+import type { Logger } from 'pino';
+import type { Address, Hex } from 'viem';
+import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
+import { attemptIdFor } from '../../protocol/ids.ts';
+import type { JobAssign, JobResult } from '../../protocol/messages/jobs.ts';
+import type { JobKind } from '../../protocol/pod-spec.ts';
+import type { Receipt } from '../../protocol/receipt.ts';
+import { classifyFailure, suspensionMs } from './attempt-failure.ts';
+import { type AttemptOutcome, type AttemptProgress, runAttempt } from './attempt-runner.ts';
+import type { MinerHub } from './miner-hub.ts';
+import type { MinerSession } from './miner-session.ts';
+import type { CatalogEntry, PodCatalog } from './pod-catalog.ts';
+import type { PickRequest, Scheduler } from './scheduler.ts';
+import { feedScheduler } from './scheduler-feed.ts';
+import type { UptimeTracker } from './uptime-tracker.ts';
+
+export interface DispatchJob {
+  jobId: Hex;
+  podId: Hex;
+  kind: JobKind;
+  input: unknown;
+  stream: boolean;
+  payer: Address;
+  frontend?: Address | undefined;
+  pricePerUnit: bigint;
+}
+
+export interface DispatchBudget {
+  /** Attempts after the first one. */
+  maxRetries: number;
+  /** Milliseconds since the epoch; nothing runs past it. */
+  deadlineAt: number;
+}
+
+export interface AttemptInfo {
+  attemptId: Hex;
+  node: Address;
+}
+
+export interface DispatchHooks {
+  onChunk?(delta: string): void;
+  onAttempt?(attempt: AttemptInfo): void;
+  onAttemptEnd?(attempt: AttemptInfo & { error?: NeurinoError }): void;
+  /** Aborting cancels the running attempt and rejects with `job_cancelled`. */
+  signal?: AbortSignal;
+}
+
+export interface DispatchResult {
+  attemptId: Hex;
+  node: Address;
+  result: JobResult;
+  /** Built from the assignment and the result, and signed by `node` (checked). */
+  receipt: Receipt;
+  attempts: number;
+}
+
+export interface DispatcherOptions {
+  hub: MinerHub;
+  scheduler: Scheduler;
+  catalog: PodCatalog;
+  logger: Logger;
+  /** Time a node has to acknowledge an assignment (default 10 s). */
+  acceptTimeoutMs?: number;
+  /** How long a job may wait for a slot when every capable node is busy (default 30 s, within the deadline). */
+  maxQueueMs?: number;
+  /** A failing node sits out `baseMs` (default 30 s), doubling on each failure in a row up to `maxMs` (10 min). */
+  suspension?: { baseMs?: number; maxMs?: number };
+  uptime?: UptimeTracker;
+}
+
+export type AttemptOutcomeLabel = 'succeeded' | 'node_fault' | 'busy' | 'cannot_load' | 'final';
+
+/**
+ * Runs jobs on miners: picks a node, sends one attempt (its own id), relays the stream, verifies the
+ * signed result, and on a node's failure moves on to the next node within the caller's retry budget and
+ * deadline, suspending the node that failed. Keeps the scheduler fed from the hub while it lives.
+ */
+export class Dispatcher {
+  readonly #hub: MinerHub;
+  readonly #scheduler: Scheduler;
+  readonly #catalog: PodCatalog;
+  readonly #logger: Logger;
+  readonly #acceptTimeoutMs: number;
+  readonly #maxQueueMs: number;
+  readonly #suspendBaseMs: number;
+  readonly #suspendMaxMs: number;
+  readonly #failureStreaks = new Map<Address, number>();
+  readonly #unsubscribe: () => void;
+  readonly #attempts: Record<AttemptOutcomeLabel, number> = {
+    succeeded: 0,
+    node_fault: 0,
+    busy: 0,
+    cannot_load: 0,
+    final: 0,
+  };
+  #inFlight = 0;
+  #queued = 0;
+
+  constructor(options: DispatcherOptions) {
+    this.#hub = options.hub;
+    this.#scheduler = options.scheduler;
+    this.#catalog = options.catalog;
+    this.#logger = options.logger;
+    this.#acceptTimeoutMs = options.acceptTimeoutMs ?? 10_000;
+    this.#maxQueueMs = options.maxQueueMs ?? 30_000;
+    this.#suspendBaseMs = options.suspension?.baseMs ?? 30_000;
+    this.#suspendMaxMs = options.suspension?.maxMs ?? 600_000;
+    this.#unsubscribe = feedScheduler(options.hub, options.scheduler, options.uptime);
+  }
+
+  async dispatch(
+    job: DispatchJob,
+    budget: DispatchBudget,
+    hooks: DispatchHooks = {},
+  ): Promise<DispatchResult> {
+    checkBudget(budget);
+    const pod = this.#catalog.byId(job.podId);
+    if (pod === undefined) throw new FatalError('pod_not_found', { details: { podId: job.podId } });
+    const tried = new Set<Address>();
+    const progress: AttemptProgress = { chunks: 0 };
+    let attempts = 0;
+    let lastError: NeurinoError | undefined;
+    for (;;) {
+      const attemptId = attemptIdFor(job.jobId, attempts);
+      const { session, running } = await this.#start(pod, job, budget, hooks, {
+        attemptId,
+        attempts,
+        tried,
+        progress,
+        lastError,
+      });
+      attempts++;
+      const info = { attemptId, node: session.node };
+      try {
+        const outcome = await running;
+        this.#attempts.succeeded++;
+        this.#failureStreaks.delete(session.node);
+        hooks.onAttemptEnd?.(info);
+        return { attemptId, node: session.node, result: outcome.result, receipt: outcome.receipt, attempts };
+      } catch (thrown) {
+        const error = asNeurinoError(thrown);
+        hooks.onAttemptEnd?.({ ...info, error });
+        this.#afterFailure(session, job.podId, error);
+        tried.add(session.node);
+        lastError = error;
+        if (classifyFailure(error) === 'final') throw error;
+        // The caller already has part of this stream; another node would send a different one.
+        if (progress.chunks > 0) throw error;
+        if (attempts > budget.maxRetries) {
+          throw new FatalError('retries_exhausted', {
+            message: `all ${attempts} attempts failed; last: ${error.message}`,
+            details: { attempts, lastCode: error.code },
+            cause: error,
+          });
+        }
+      } finally {
+        this.#inFlight--;
+      }
+    }
+  }
+
+  stats(): { inFlight: number; queued: number; attempts: Record<AttemptOutcomeLabel, number> } {
+    return { inFlight: this.#inFlight, queued: this.#queued, attempts: { ...this.#attempts } };
+  }
+
+  /** Stops following the hub (the scheduler keeps its last state). */
+  close(): void {
+    this.#unsubscribe();
+  }
+
+  /**
+   * Starts the next attempt on the best free node, waiting for a slot while capable nodes are busy. The
+   * pick and the assignment happen in one synchronous step, so concurrent jobs never take the same slot.
+   */
+  async #start(
+    pod: CatalogEntry,
+    job: DispatchJob,
+    budget: DispatchBudget,
+    hooks: DispatchHooks,
+    state: {
+      attemptId: Hex;
+      attempts: number;
+      tried: ReadonlySet<Address>;
+      progress: AttemptProgress;
+      lastError: NeurinoError | undefined;
+    },
+  ): Promise<{ session: MinerSession; running: Promise<AttemptOutcome> }> {
+    const { deadlineAt } = budget;
+    const { signal } = hooks;
+    const { attemptId, attempts, tried, lastError } = state;
+    const request: PickRequest = { podId: pod.podId, spec: pod.spec, frontend: job.frontend, exclude: tried };
+    const queueUntil = Math.min(deadlineAt, Date.now() + this.#maxQueueMs);
+    for (;;) {
+      if (signal?.aborted) throw new FatalError('job_cancelled');
+      if (Date.now() >= deadlineAt) {
+        throw new FatalError('deadline_exceeded', {
+          message:
+            attempts === 0
+              ? 'Deadline exceeded before a node was free'
+              : `Deadline exceeded after ${attempts} attempts`,
+          details: { attempts, ...(lastError === undefined ? {} : { lastCode: lastError.code }) },
+          ...(lastError === undefined ? {} : { cause: lastError }),
+        });
+      }
+      const pick = this.#scheduler.pick(request);
+      const session = pick === undefined ? undefined : this.#hub.session(pick.node);
+      if (session !== undefined && !session.closed) {
+        hooks.onAttempt?.({ attemptId, node: session.node });
+        const running = runAttempt(
+          {
+            session,
+            assign: this.#assignment(job, attemptId, deadlineAt),
+            domain: this.#hub.domain,
+            acceptTimeoutMs: this.#acceptTimeoutMs,
+            onChunk: hooks.onChunk,
+            signal,
+            logger: this.#logger,
+          },
+          state.progress,
+        );
+        this.#inFlight++;
+        // Awaited by the caller right away; this only keeps an early failure from counting as unhandled.
+        running.catch(() => {});
+        return { session, running };
+      }
+      if (pick !== undefined) {
+        // The index outlived its session (should not happen): drop it and pick again.
+        this.#scheduler.removeNode(pick.node);
+        continue;
+      }
+      if (this.#scheduler.capableNodes(request) === 0) throw noNode(pod, attempts, lastError);
+      if (Date.now() >= queueUntil) {
+        throw new RetryableError('no_capacity', { message: `every node serving ${pod.spec.name} is busy` });
+      }
+      this.#queued++;
+      try {
+        const waits = [AbortSignal.timeout(Math.max(1, queueUntil - Date.now()))];
+        if (signal !== undefined) waits.push(signal);
+        await this.#scheduler.waitForChange(request, AbortSignal.any(waits));
+      } finally {
+        this.#queued--;
+      }
+    }
+  }
+
+  #assignment(job: DispatchJob, attemptId: Hex, deadlineAt: number): JobAssign {
+    return {
+      type: 'job.assign',
+      jobId: job.jobId,
+      attemptId,
+      podId: job.podId,
+      kind: job.kind,
+      input: job.input,
+      stream: job.stream,
+      deadlineAt,
+      payer: job.payer,
+      ...(job.frontend === undefined ? {} : { frontend: job.frontend }),
+      pricePerUnit: job.pricePerUnit,
+    };
+  }
+
+  #afterFailure(session: MinerSession, podId: Hex, error: NeurinoError): void {
+    const kind = classifyFailure(error);
+    const node = session.node;
+    this.#logger.info({ node, podId, code: error.code, kind }, 'attempt failed');
+    switch (kind) {
+      case 'final':
+        this.#attempts.final++;
+        return;
+      case 'busy':
+        this.#attempts.busy++;
+        return;
+      case 'cannot-load':
+        this.#attempts.cannot_load++;
+        this.#scheduler.markCannotLoad(node, podId);
+        return;
+      case 'node-fault': {
+        this.#attempts.node_fault++;
+        const streak = (this.#failureStreaks.get(node) ?? 0) + 1;
+        this.#failureStreaks.set(node, streak);
+        const ms = suspensionMs(streak, this.#suspendBaseMs, this.#suspendMaxMs);
+        this.#scheduler.suspend(node, ms);
+        this.#logger.warn({ node, ms, streak, code: error.code }, 'node suspended');
+      }
+    }
+  }
+}
+
+function checkBudget(budget: DispatchBudget): void {
+  if (!Number.isSafeInteger(budget.maxRetries) || budget.maxRetries < 0) {
+    throw new FatalError('invalid_request', {
+      message: `maxRetries must be a non-negative integer, got ${budget.maxRetries}`,
+    });
+  }
+  if (!Number.isFinite(budget.deadlineAt)) {
+    throw new FatalError('invalid_request', { message: 'deadlineAt must be a finite timestamp' });
+  }
+}
+
+function noNode(pod: CatalogEntry, attempts: number, lastError: NeurinoError | undefined): RetryableError {
+  const message =
+    attempts === 0
+      ? `No node can serve ${pod.spec.name} right now`
+      : `No other node can serve ${pod.spec.name} after ${attempts} failed attempt(s); last: ${lastError?.message}`;
+  return new RetryableError('no_node_available', {
+    message,
+    details: { podId: pod.podId, attempts, ...(lastError === undefined ? {} : { lastCode: lastError.code }) },
+    ...(lastError === undefined ? {} : { cause: lastError }),
+  });
+}

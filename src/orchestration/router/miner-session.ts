@@ -1,0 +1,310 @@
+import type { Logger } from 'pino';
+import type { Address, Hex } from 'viem';
+import type { RawFrame } from '../../protocol/codec.ts';
+import type { HandshakeRefusalCode } from '../../protocol/error-codes.ts';
+import { errorFromPeer, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
+import type { MinerMessage } from '../../protocol/messages/index.ts';
+import type { JobAccepted, JobAssign, JobChunk, JobError, JobResult } from '../../protocol/messages/jobs.ts';
+import type { Capabilities, Heartbeat } from '../../protocol/messages/node-state.ts';
+import type { MinerConnection } from './miner-connection.ts';
+import type { AdmittedMiner } from './miner-handshake.ts';
+import { CLOSE_CODES } from './miner-socket.ts';
+import type { NodeSnapshot } from './scheduler.ts';
+
+/** What changed in a session; the hub passes it on to its listeners. */
+export type SessionChange =
+  | { kind: 'ready' }
+  | { kind: 'capabilities' }
+  | { kind: 'slots' }
+  | { kind: 'heartbeat' }
+  | { kind: 'pod.loaded'; podId: Hex }
+  | { kind: 'pod.unloaded'; podId: Hex }
+  | { kind: 'pod.failed'; podId: Hex; code: string }
+  | { kind: 'draining' }
+  | { kind: 'closed'; code: number };
+
+/** Receives one attempt's frames. Exactly one of `result` and `failed` is called, once. */
+export interface AttemptListener {
+  accepted(): void;
+  chunk(chunk: JobChunk): void;
+  result(result: JobResult): void;
+  failed(error: NeurinoError): void;
+}
+
+export interface MinerSessionOptions {
+  id: string;
+  heartbeatMs: number;
+  missedHeartbeats: number;
+  maxBadFrames: number;
+  logger: Logger;
+  onChange: (session: MinerSession, change: SessionChange) => void;
+}
+
+const ATTEMPT_ID = /"attemptId"\s*:\s*"(0x[0-9a-fA-F]{64})"/;
+
+/**
+ * An admitted miner: its capabilities and warm pods, its slots as this router counts them, and the
+ * attempts running on it. Frames about an attempt go to that attempt's listener; when the socket closes
+ * or heartbeats stop, every running attempt fails with a retryable error so the job moves on.
+ */
+export class MinerSession {
+  readonly id: string;
+  readonly node: Address;
+  readonly version: number;
+  readonly software: AdmittedMiner['software'];
+  readonly connectedAt = Date.now();
+  capabilities: Capabilities | undefined;
+  lastHeartbeat: Heartbeat | undefined;
+  warmPods = new Set<Hex>();
+  draining = false;
+  #closed = false;
+  /** Slots the miner reported busy with work this router did not assign. */
+  #busyElsewhere = 0;
+  readonly #attempts = new Map<Hex, AttemptListener>();
+  readonly #connection: MinerConnection;
+  readonly #options: MinerSessionOptions;
+  readonly #logger: Logger;
+
+  constructor(connection: MinerConnection, admitted: AdmittedMiner, options: MinerSessionOptions) {
+    this.#connection = connection;
+    this.#options = options;
+    this.id = options.id;
+    this.node = admitted.node;
+    this.version = admitted.version;
+    this.software = admitted.software;
+    this.#logger = options.logger;
+    connection.setHandler({
+      message: (message) => this.#receive(message),
+      badFrame: (error, raw) => this.#badFrame(error, raw),
+    });
+    connection.onClose((code) =>
+      this.#closedWith(
+        code,
+        new RetryableError('node_disconnected', {
+          message: `node ${this.node} disconnected`,
+          details: { node: this.node, closeCode: code },
+        }),
+      ),
+    );
+    const silenceMs = options.heartbeatMs * options.missedHeartbeats;
+    connection.watchIdle(silenceMs, () => {
+      this.#logger.warn({ silenceMs }, 'miner missed its heartbeats; dropping the session');
+      const error = new RetryableError('node_timeout', {
+        message: `node ${this.node} missed ${options.missedHeartbeats} heartbeats`,
+        details: { node: this.node },
+      });
+      this.#closedWith(CLOSE_CODES.heartbeatTimeout, error);
+      connection.terminate(CLOSE_CODES.heartbeatTimeout);
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get inFlight(): number {
+    return this.#attempts.size;
+  }
+
+  /** Slots this router may still fill (0 until capabilities arrive). */
+  get freeSlots(): number {
+    const total = this.capabilities?.slots.total ?? 0;
+    return Math.max(0, total - this.#busyElsewhere - this.#attempts.size);
+  }
+
+  /** The scheduler's view, or undefined before the first `capabilities`. */
+  snapshot(): NodeSnapshot | undefined {
+    if (this.capabilities === undefined) return undefined;
+    return {
+      node: this.node,
+      hardware: this.capabilities,
+      warmPods: this.warmPods,
+      freeSlots: this.freeSlots,
+      draining: this.draining,
+    };
+  }
+
+  /** Sends the assignment; throws a RetryableError when the node cannot take it now. */
+  startAttempt(assign: JobAssign, listener: AttemptListener): void {
+    if (this.#closed) throw new RetryableError('node_disconnected', { details: { node: this.node } });
+    if (this.draining) throw new RetryableError('node_draining', { details: { node: this.node } });
+    if (this.freeSlots === 0) throw new RetryableError('no_capacity', { details: { node: this.node } });
+    if (this.#attempts.has(assign.attemptId)) {
+      throw new RetryableError('node_failed', { message: `attempt ${assign.attemptId} already runs here` });
+    }
+    this.#attempts.set(assign.attemptId, listener);
+    let sent = false;
+    try {
+      sent = this.#connection.send(assign);
+    } finally {
+      if (!sent) this.#attempts.delete(assign.attemptId);
+    }
+    if (!sent) throw new RetryableError('node_disconnected', { details: { node: this.node } });
+    this.#changed({ kind: 'slots' });
+  }
+
+  /** Stops an attempt (client gone, deadline, node too slow); later frames for it are ignored. */
+  cancelAttempt(attemptId: Hex, reason: string): void {
+    if (!this.#attempts.delete(attemptId)) return;
+    this.#connection.send({ type: 'job.cancel', attemptId, reason: reason.slice(0, 512) });
+    this.#changed({ kind: 'slots' });
+  }
+
+  /** Asks the miner to finish its jobs and leave; no new job is assigned meanwhile. */
+  drain(reason: string): void {
+    if (this.#closed) return;
+    this.#connection.send({ type: 'drain', reason: reason.slice(0, 512) });
+    this.#markDraining();
+  }
+
+  /** Closes now; running attempts fail as `node_disconnected` (retryable). */
+  close(code: number, reason: string): void {
+    this.#closedWith(code, new RetryableError('node_disconnected', { message: `session closed: ${reason}` }));
+    this.#connection.close(code, reason);
+  }
+
+  /** Tells the miner why it is no longer admitted, then closes. */
+  refuse(code: HandshakeRefusalCode, reason: string, closeCode: number): void {
+    if (this.#closed) return;
+    this.#connection.send({ type: 'refused', code, reason: reason.slice(0, 512) });
+    this.close(closeCode, code);
+  }
+
+  get badFrames(): number {
+    return this.#connection.badFrames;
+  }
+
+  /** Sends `welcome`; the miner answers with its capabilities. */
+  welcome(): void {
+    this.#connection.send({
+      type: 'welcome',
+      version: this.version,
+      sessionId: this.id,
+      heartbeatMs: this.#options.heartbeatMs,
+    });
+  }
+
+  #receive(message: MinerMessage): void {
+    switch (message.type) {
+      case 'capabilities':
+        this.capabilities = message;
+        this.#busyElsewhere = Math.max(0, message.slots.total - message.slots.free - this.#attempts.size);
+        this.warmPods = new Set(message.warmPods);
+        this.#changed({ kind: 'capabilities' });
+        break;
+      case 'heartbeat':
+        this.lastHeartbeat = message;
+        this.#changed({ kind: 'heartbeat' });
+        break;
+      case 'draining':
+        this.#logger.info({ activeJobs: message.activeJobs }, 'miner is draining');
+        this.#markDraining();
+        break;
+      case 'pod.loaded':
+        this.warmPods.add(message.podId);
+        this.#changed({ kind: 'pod.loaded', podId: message.podId });
+        break;
+      case 'pod.unloaded':
+        this.warmPods.delete(message.podId);
+        this.#changed({ kind: 'pod.unloaded', podId: message.podId });
+        break;
+      case 'pod.failed':
+        this.#logger.warn(
+          { podId: message.podId, code: message.code, reason: message.message },
+          'pod failed to load',
+        );
+        this.warmPods.delete(message.podId);
+        this.#changed({ kind: 'pod.failed', podId: message.podId, code: message.code });
+        break;
+      case 'job.accepted':
+      case 'job.chunk':
+      case 'job.result':
+      case 'job.error':
+        this.#attemptFrame(message);
+        break;
+      case 'hello':
+      case 'challenge.answer':
+        this.#violation(`\`${message.type}\` after the handshake`);
+        break;
+    }
+  }
+
+  /** Routes a job frame to its attempt; a result or error ends the attempt and frees its slot first. */
+  #attemptFrame(message: JobAccepted | JobChunk | JobResult | JobError): void {
+    const { attemptId } = message;
+    const ends = message.type === 'job.result' || message.type === 'job.error';
+    const listener = ends ? this.#finish(attemptId) : this.#attempts.get(attemptId);
+    if (listener === undefined) {
+      this.#logger.debug({ attemptId, type: message.type }, 'frame for an attempt that is no longer running');
+      return;
+    }
+    if (message.type === 'job.accepted') listener.accepted();
+    else if (message.type === 'job.chunk') listener.chunk(message);
+    else if (message.type === 'job.result') listener.result(message);
+    else listener.failed(errorFromPeer(message.code, message.message, message.retryable));
+  }
+
+  #badFrame(error: NeurinoError, raw: RawFrame): void {
+    // A broken frame about a running attempt fails that attempt now rather than at its deadline.
+    const attemptId = ATTEMPT_ID.exec(frameHead(raw))?.[1]?.toLowerCase() as Hex | undefined;
+    const listener = attemptId === undefined ? undefined : this.#finish(attemptId);
+    if (listener !== undefined && attemptId !== undefined) {
+      this.#connection.send({ type: 'job.cancel', attemptId, reason: 'malformed frame' });
+      listener.failed(
+        new RetryableError('bad_result', { message: `malformed frame: ${error.message}`, cause: error }),
+      );
+    }
+    this.#closeIfTooManyBadFrames();
+  }
+
+  #violation(reason: string): void {
+    this.#connection.badFrames++;
+    this.#logger.warn({ reason }, 'miner broke the protocol');
+    this.#closeIfTooManyBadFrames();
+  }
+
+  #closeIfTooManyBadFrames(): void {
+    if (this.#connection.badFrames <= this.#options.maxBadFrames) return;
+    this.#logger.warn({ badFrames: this.#connection.badFrames }, 'too many bad frames; closing the session');
+    this.close(CLOSE_CODES.policyViolation, 'too many bad frames');
+  }
+
+  #finish(attemptId: Hex): AttemptListener | undefined {
+    const listener = this.#attempts.get(attemptId);
+    if (listener === undefined) return undefined;
+    this.#attempts.delete(attemptId);
+    this.#changed({ kind: 'slots' });
+    return listener;
+  }
+
+  #markDraining(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.#changed({ kind: 'draining' });
+  }
+
+  #fail(error: NeurinoError): void {
+    const listeners = [...this.#attempts.values()];
+    this.#attempts.clear();
+    for (const listener of listeners) listener.failed(error);
+  }
+
+  #closedWith(code: number, error: NeurinoError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#fail(error);
+    this.#changed({ kind: 'closed', code });
+  }
+
+  #changed(change: SessionChange): void {
+    if (this.#closed && change.kind !== 'closed') return;
+    this.#options.onChange(this, change);
+  }
+}
+
+/** The first 4 KiB of a frame as text: enough to find an attemptId near the start. */
+function frameHead(raw: RawFrame): string {
+  if (typeof raw === 'string') return raw.slice(0, 4096);
+  const buffer = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
+  return buffer.toString('utf8', 0, Math.min(buffer.length, 4096));
+}

@@ -1,0 +1,418 @@
+import { type Address, getAddress, type Hex } from 'viem';
+import { describe, expect, it } from 'vitest';
+import { type PodSpec, podId } from '../../protocol/pod-spec.ts';
+import { samplePodSpec } from '../../protocol/testing/samples.ts';
+import type { NodeHardware } from './node-fit.ts';
+import { efficiencyBand as efficiencyBandOf, ranksBefore as ranksBeforeOf } from './node-rank.ts';
+import { type NodeSnapshot, Scheduler } from './scheduler.ts';
+
+const address = (i: number): Address => getAddress(`0x${(i + 1).toString(16).padStart(40, 'a')}`);
+
+const cpuSpec = samplePodSpec({ name: 'cpu-pod', minVramMiB: 1_024, software: {} });
+const cpuPod = { podId: podId(cpuSpec), spec: cpuSpec };
+
+function hardware(overrides: Partial<NodeHardware> = {}): NodeHardware {
+  return { gpus: [], ramMiB: 4_096, efficiency: 10, runtimes: ['llama-cpp'], ...overrides };
+}
+
+function snapshot(
+  i: number,
+  overrides: Partial<NodeSnapshot> & { hw?: Partial<NodeHardware> } = {},
+): NodeSnapshot {
+  const { hw, ...rest } = overrides;
+  return {
+    node: address(i),
+    hardware: hardware(hw),
+    warmPods: [cpuPod.podId],
+    freeSlots: 1,
+    draining: false,
+    ...rest,
+  };
+}
+
+function pick(
+  scheduler: Scheduler,
+  extra: { frontend?: Address; exclude?: Set<Address> } = {},
+  pod = cpuPod,
+) {
+  return scheduler.pick({ ...pod, ...extra })?.node;
+}
+
+describe('Scheduler eligibility', () => {
+  it('returns nothing when no node is connected', () => {
+    const scheduler = new Scheduler();
+    expect(pick(scheduler)).toBeUndefined();
+    expect(scheduler.capableNodes(cpuPod)).toBe(0);
+  });
+
+  it('needs enough memory: largest GPU VRAM on GPU nodes, RAM on CPU-only nodes', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { hw: { ramMiB: 512 } }));
+    expect(pick(scheduler)).toBeUndefined();
+    scheduler.upsertNode(snapshot(1, { hw: { ramMiB: 64_000, gpus: [{ name: 'small', vramMiB: 512 }] } }));
+    expect(pick(scheduler)).toBeUndefined();
+    scheduler.upsertNode(
+      snapshot(2, {
+        hw: {
+          gpus: [
+            { name: 'small', vramMiB: 512 },
+            { name: 'big', vramMiB: 2_048 },
+          ],
+        },
+      }),
+    );
+    expect(pick(scheduler)).toBe(address(2));
+    scheduler.upsertNode(snapshot(3, { hw: { ramMiB: 1_024 } }));
+    expect(scheduler.capableNodes(cpuPod)).toBe(2);
+  });
+
+  it('needs the CUDA, driver and Python versions the spec asks for, compared numerically', () => {
+    const spec: PodSpec = samplePodSpec({
+      name: 'gpu-pod',
+      minVramMiB: 0,
+      software: { cuda: '12.4', driver: '550', python: '3.10' },
+    });
+    const pod = { podId: podId(spec), spec };
+    const gpu = (cuda: string, driver = '550.54') => ({ name: 'gpu', vramMiB: 8_000, cuda, driver });
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { warmPods: [pod.podId], hw: { gpus: [gpu('12.3')], python: '3.11' } }));
+    scheduler.upsertNode(
+      snapshot(1, { warmPods: [pod.podId], hw: { gpus: [gpu('12.10', '535')], python: '3.11' } }),
+    );
+    scheduler.upsertNode(
+      snapshot(2, { warmPods: [pod.podId], hw: { gpus: [gpu('12.10')], python: '3.9.18' } }),
+    );
+    scheduler.upsertNode(snapshot(3, { warmPods: [pod.podId], hw: { gpus: [gpu('12.10')] } }));
+    expect(pick(scheduler, {}, pod)).toBeUndefined();
+    scheduler.upsertNode(
+      snapshot(4, { warmPods: [pod.podId], hw: { gpus: [gpu('12.10')], python: '3.10.0' } }),
+    );
+    expect(pick(scheduler, {}, pod)).toBe(address(4));
+    expect(scheduler.capableNodes(pod)).toBe(1);
+  });
+
+  it('offers a cold node only when it runs the pod runtime and has not said it cannot load it', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { warmPods: [], hw: { runtimes: ['process'] } }));
+    expect(pick(scheduler)).toBeUndefined();
+    scheduler.upsertNode(snapshot(1, { warmPods: [] }));
+    expect(scheduler.pick(cpuPod)).toEqual({ node: address(1), warm: false, referred: false });
+    scheduler.markCannotLoad(address(1), cpuPod.podId);
+    expect(pick(scheduler)).toBeUndefined();
+    expect(new Scheduler({ allowCold: false }).pick(cpuPod)).toBeUndefined();
+  });
+
+  it('skips nodes without a free slot, draining, suspended or already tried', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { freeSlots: 0 }));
+    scheduler.upsertNode(snapshot(1, { draining: true }));
+    expect(pick(scheduler)).toBeUndefined();
+    // Busy nodes still count as capable (worth waiting for); draining ones do not.
+    expect(scheduler.capableNodes(cpuPod)).toBe(1);
+    scheduler.upsertNode(snapshot(2));
+    scheduler.suspend(address(2), 60_000);
+    expect(scheduler.isSuspended(address(2))).toBe(true);
+    expect(pick(scheduler)).toBeUndefined();
+    expect(scheduler.capableNodes(cpuPod)).toBe(1);
+    scheduler.unsuspend(address(2));
+    expect(pick(scheduler)).toBe(address(2));
+    expect(pick(scheduler, { exclude: new Set([address(2)]) })).toBeUndefined();
+    expect(scheduler.capableNodes({ ...cpuPod, exclude: new Set([address(2)]) })).toBe(1);
+    scheduler.setFreeSlots(address(0), 1);
+    expect(pick(scheduler, { exclude: new Set([address(2)]) })).toBe(address(0));
+  });
+
+  it('forgets removed nodes and keeps a suspension across a reconnect', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0));
+    scheduler.suspend(address(0), 60_000);
+    scheduler.removeNode(address(0));
+    expect(scheduler.capableNodes(cpuPod)).toBe(0);
+    scheduler.upsertNode(snapshot(0));
+    expect(pick(scheduler)).toBeUndefined();
+    scheduler.unsuspend(address(0));
+    expect(pick(scheduler)).toBe(address(0));
+  });
+
+  it('indexes nodes that joined before the pod was first asked for, and follows warm changes', () => {
+    const scheduler = new Scheduler({ allowCold: false });
+    scheduler.upsertNode(snapshot(0, { warmPods: [] }));
+    expect(pick(scheduler)).toBeUndefined();
+    scheduler.setWarm(address(0), cpuPod.podId, true);
+    expect(pick(scheduler)).toBe(address(0));
+    scheduler.setWarm(address(0), cpuPod.podId, false);
+    expect(pick(scheduler)).toBeUndefined();
+  });
+});
+
+describe('Scheduler order (whitepaper 2.2.2)', () => {
+  const frontend = getAddress('0x00000000000000000000000000000000000f0f0f');
+
+  it('puts a warm node before a cold one, even a much faster cold one', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { warmPods: [], hw: { efficiency: 1_000 } }));
+    scheduler.upsertNode(snapshot(1, { hw: { efficiency: 1 } }));
+    expect(scheduler.pick(cpuPod)).toEqual({ node: address(1), warm: true, referred: false });
+  });
+
+  it('puts nodes referred by the frontend next, but never a cold referred node before a warm one', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { hw: { efficiency: 100 } }));
+    scheduler.upsertNode(snapshot(1, { hw: { efficiency: 10 } }));
+    scheduler.upsertNode(snapshot(2, { warmPods: [], hw: { efficiency: 1_000 } }));
+    scheduler.setReferrals(frontend, [address(1), address(2)]);
+    expect(scheduler.pick({ ...cpuPod, frontend })).toEqual({ node: address(1), warm: true, referred: true });
+    // Without the frontend, or for another one, referral does not count.
+    expect(pick(scheduler)).toBe(address(0));
+    expect(pick(scheduler, { frontend: address(99) })).toBe(address(0));
+    scheduler.setFreeSlots(address(1), 0);
+    expect(scheduler.pick({ ...cpuPod, frontend })).toEqual({
+      node: address(0),
+      warm: true,
+      referred: false,
+    });
+    scheduler.setFreeSlots(address(0), 0);
+    expect(scheduler.pick({ ...cpuPod, frontend })).toEqual({
+      node: address(2),
+      warm: false,
+      referred: true,
+    });
+    // Replacing the list drops the old referral.
+    scheduler.setReferrals(frontend, []);
+    scheduler.setFreeSlots(address(1), 1);
+    scheduler.setFreeSlots(address(0), 1);
+    expect(pick(scheduler, { frontend })).toBe(address(0));
+  });
+
+  it('then ranks by efficiency, in 10 % bands', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { hw: { efficiency: 50 } }));
+    scheduler.upsertNode(snapshot(1, { hw: { efficiency: 80 } }));
+    scheduler.upsertNode(snapshot(2, { hw: { efficiency: 20 } }));
+    expect(pick(scheduler)).toBe(address(1));
+    // 75 is in the same band as 80 (within 10 %): the tie goes on to votes.
+    scheduler.upsertNode(snapshot(3, { hw: { efficiency: 75 } }));
+    expect(pick(scheduler)).toBe(address(1));
+    scheduler.setVotes(address(3), 5n);
+    expect(pick(scheduler)).toBe(address(3));
+    // Votes do not lift a node over a faster band.
+    scheduler.setVotes(address(2), 1_000n);
+    expect(pick(scheduler)).toBe(address(3));
+  });
+
+  it('then by votes, then uptime, then free slots, then join order', () => {
+    const scheduler = new Scheduler();
+    for (let i = 0; i < 4; i++) scheduler.upsertNode(snapshot(i, { freeSlots: 2 }));
+    expect(pick(scheduler)).toBe(address(0));
+    scheduler.setFreeSlots(address(0), 1);
+    expect(pick(scheduler)).toBe(address(1));
+    scheduler.setUptime(address(2), 0.9);
+    expect(pick(scheduler)).toBe(address(2));
+    scheduler.setVotes(address(3), 1n);
+    expect(pick(scheduler)).toBe(address(3));
+    // Votes set before a node connects apply when it does.
+    scheduler.setVotes(address(7), 10n);
+    scheduler.upsertNode(snapshot(7));
+    expect(pick(scheduler)).toBe(address(7));
+  });
+
+  it('takes the next best when the best was tried, without disturbing later picks', () => {
+    const scheduler = new Scheduler();
+    for (let i = 0; i < 5; i++) scheduler.upsertNode(snapshot(i, { hw: { efficiency: 10 * 2 ** i } }));
+    expect(pick(scheduler, { exclude: new Set([address(4), address(3)]) })).toBe(address(2));
+    expect(pick(scheduler)).toBe(address(4));
+  });
+});
+
+describe('Scheduler waiting', () => {
+  it('wakes a waiter when a capable node frees a slot, not when one fills up', async () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { freeSlots: 1 }));
+    scheduler.upsertNode(snapshot(1, { freeSlots: 0 }));
+    let woke = false;
+    const waiting = scheduler.waitForChange(cpuPod).then(() => {
+      woke = true;
+    });
+    expect(scheduler.stats().waiting).toBe(1);
+    scheduler.setFreeSlots(address(0), 0);
+    await Promise.resolve();
+    expect(woke).toBe(false);
+    scheduler.setFreeSlots(address(1), 1);
+    await waiting;
+    expect(woke).toBe(true);
+    expect(scheduler.stats().waiting).toBe(0);
+  });
+
+  it('wakes waiters when the last capable node leaves or is suspended, and on abort', async () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { freeSlots: 0 }));
+    const first = scheduler.waitForChange(cpuPod);
+    scheduler.suspend(address(0), 60_000);
+    await first;
+    expect(scheduler.capableNodes(cpuPod)).toBe(0);
+    const second = scheduler.waitForChange(cpuPod);
+    scheduler.removeNode(address(0));
+    await second;
+    const controller = new AbortController();
+    const third = scheduler.waitForChange(cpuPod, controller.signal);
+    controller.abort();
+    await third;
+    expect(scheduler.stats().waiting).toBe(0);
+  });
+
+  it('lifts a suspension by itself when its time is up', async () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0));
+    scheduler.suspend(address(0), 20);
+    expect(pick(scheduler)).toBeUndefined();
+    await scheduler.waitForChange(cpuPod);
+    expect(scheduler.isSuspended(address(0))).toBe(false);
+    expect(pick(scheduler)).toBe(address(0));
+  });
+});
+
+describe('Scheduler stats', () => {
+  it('counts nodes, available ones and suspensions', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0));
+    scheduler.upsertNode(snapshot(1, { freeSlots: 0 }));
+    scheduler.suspend(address(0), 60_000);
+    pick(scheduler);
+    expect(scheduler.stats()).toEqual({ nodes: 2, available: 0, suspended: 1, waiting: 0, indexedPods: 1 });
+    const other: Hex = `0x${'12'.repeat(32)}`;
+    expect(scheduler.pick({ podId: other, spec: cpuSpec })).toBeUndefined();
+  });
+});
+
+describe('Scheduler against a brute-force scan', () => {
+  /** Deterministic pseudo-random numbers (mulberry32). */
+  function random(seed: number) {
+    let state = seed;
+    return () => {
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), 1 | state);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    };
+  }
+
+  it('picks what the whitepaper order picks, over 3,000 random changes', () => {
+    const next = random(11);
+    const specs = [0, 2_048, 6_000].map((minVramMiB, i) =>
+      samplePodSpec({ name: `p${i}`, minVramMiB, software: {} }),
+    );
+    const pods = specs.map((spec) => ({ podId: podId(spec), spec }));
+    const frontends = [address(900), address(901)];
+    const scheduler = new Scheduler();
+    interface Model {
+      snapshot: NodeSnapshot;
+      votes: bigint;
+      uptime: number;
+      suspended: boolean;
+      joinOrder: number;
+      referredBy: Set<Address>;
+    }
+    const model = new Map<Address, Model>();
+    // Votes outlive a connection (they are on-chain); everything else is per session.
+    const votes = new Map<Address, bigint>();
+    let joined = 0;
+    const referrals = new Map<Address, Set<Address>>(frontends.map((f) => [f, new Set()]));
+    const nodeIds = Array.from({ length: 40 }, (_, i) => address(i));
+    const randomSnapshot = (node: Address): NodeSnapshot => ({
+      node,
+      hardware: hardware({
+        ramMiB: Math.floor(next() * 8_192),
+        efficiency: Math.floor(next() * 200),
+        runtimes: next() < 0.7 ? ['llama-cpp'] : ['process'],
+      }),
+      warmPods: pods.filter(() => next() < 0.3).map((p) => p.podId),
+      freeSlots: Math.floor(next() * 3),
+      draining: next() < 0.1,
+    });
+    const expected = (pod: (typeof pods)[number], frontend: Address | undefined, exclude: Set<Address>) => {
+      let best: { node: Address; tier: number; m: Model } | undefined;
+      for (const [node, m] of model) {
+        const { snapshot } = m;
+        const warm = [...snapshot.warmPods].includes(pod.podId);
+        const memory = snapshot.hardware.ramMiB;
+        const eligible =
+          memory >= pod.spec.minVramMiB &&
+          (warm || snapshot.hardware.runtimes.includes('llama-cpp')) &&
+          snapshot.freeSlots > 0 &&
+          !snapshot.draining &&
+          !m.suspended &&
+          !exclude.has(node);
+        if (!eligible) continue;
+        const referred = frontend !== undefined && m.referredBy.has(frontend);
+        const tier = (warm ? 0 : 2) + (referred ? 0 : 1);
+        const rank = (x: Model) => ({
+          efficiencyBand: efficiencyBandOf(x.snapshot.hardware.efficiency),
+          votes: x.votes,
+          uptimeBand: Math.round(x.uptime * 100),
+          freeSlots: x.snapshot.freeSlots,
+          joinOrder: x.joinOrder,
+        });
+        if (
+          best === undefined ||
+          tier < best.tier ||
+          (tier === best.tier && ranksBeforeOf(rank(m), rank(best.m)))
+        ) {
+          best = { node, tier, m };
+        }
+      }
+      return best?.node;
+    };
+    for (let step = 0; step < 3_000; step++) {
+      const node = nodeIds[Math.floor(next() * nodeIds.length)] as Address;
+      const m = model.get(node);
+      const roll = next();
+      if (roll < 0.25 || m === undefined) {
+        const snapshot = randomSnapshot(node);
+        scheduler.upsertNode(snapshot);
+        if (m === undefined) {
+          model.set(node, {
+            snapshot,
+            votes: votes.get(node) ?? 0n,
+            uptime: 0,
+            suspended: scheduler.isSuspended(node),
+            joinOrder: joined++,
+            referredBy: new Set([...referrals].filter(([, nodes]) => nodes.has(node)).map(([f]) => f)),
+          });
+        } else m.snapshot = snapshot;
+      } else if (roll < 0.45) {
+        const free = Math.floor(next() * 3);
+        scheduler.setFreeSlots(node, free);
+        m.snapshot = { ...m.snapshot, freeSlots: free };
+      } else if (roll < 0.5) {
+        scheduler.removeNode(node);
+        model.delete(node);
+      } else if (roll < 0.55) {
+        m.votes = BigInt(Math.floor(next() * 4));
+        votes.set(node, m.votes);
+        scheduler.setVotes(node, m.votes);
+      } else if (roll < 0.6) {
+        m.uptime = Math.floor(next() * 4) / 4;
+        scheduler.setUptime(node, m.uptime);
+      } else if (roll < 0.65) {
+        m.suspended = !m.suspended;
+        if (m.suspended) scheduler.suspend(node, 600_000);
+        else scheduler.unsuspend(node);
+      } else if (roll < 0.7) {
+        const frontend = frontends[Math.floor(next() * frontends.length)] as Address;
+        const nodes = new Set(nodeIds.filter(() => next() < 0.2));
+        referrals.set(frontend, nodes);
+        scheduler.setReferrals(frontend, nodes);
+        for (const [id, x] of model) {
+          if (nodes.has(id)) x.referredBy.add(frontend);
+          else x.referredBy.delete(frontend);
+        }
+      }
+      const pod = pods[Math.floor(next() * pods.length)] as (typeof pods)[number];
+      const frontend = next() < 0.5 ? frontends[Math.floor(next() * frontends.length)] : undefined;
+      const exclude = new Set(nodeIds.filter(() => next() < 0.05));
+      const request = { ...pod, exclude, ...(frontend === undefined ? {} : { frontend }) };
+      expect(scheduler.pick(request)?.node, `step ${step}`).toBe(expected(pod, frontend, exclude));
+    }
+    for (const node of nodeIds) scheduler.unsuspend(node);
+  });
+});

@@ -1,0 +1,348 @@
+import { type Address, getAddress, type Hex } from 'viem';
+import type { PodSpec } from '../../protocol/pod-spec.ts';
+import { IndexedHeap } from './indexed-heap.ts';
+import { canLoad, misfit, type NodeHardware } from './node-fit.ts';
+import { efficiencyBand, type NodeRank, ranksBefore, uptimeBand } from './node-rank.ts';
+
+/** A connected node as the scheduler sees it. */
+export interface NodeSnapshot {
+  node: Address;
+  hardware: NodeHardware;
+  warmPods: Iterable<Hex>;
+  freeSlots: number;
+  draining: boolean;
+}
+
+export interface PickRequest {
+  podId: Hex;
+  spec: PodSpec;
+  /** The frontend that referred the request; its referred nodes come right after warm ones. */
+  frontend?: Address | undefined;
+  /** Nodes this request already tried. */
+  exclude?: ReadonlySet<Address>;
+}
+
+export interface Pick {
+  node: Address;
+  warm: boolean;
+  referred: boolean;
+}
+
+export interface SchedulerOptions {
+  /** Consider nodes that run the pod's runtime but have not loaded it (default true). */
+  allowCold?: boolean;
+}
+
+class NodeEntry implements NodeRank {
+  efficiencyBand = 0;
+  uptimeBand = 0;
+  freeSlots = 0;
+  draining = false;
+  available = false;
+  warm = new Set<Hex>();
+  readonly cannotLoad = new Set<Hex>();
+  /** Per pod, the heaps this node belongs to while it is available. */
+  readonly placements = new Map<PodIndex, IndexedHeap<NodeEntry>[]>();
+  constructor(
+    readonly node: Address,
+    public hardware: NodeHardware,
+    public votes: bigint,
+    readonly joinOrder: number,
+  ) {}
+}
+
+const newHeap = () => new IndexedHeap<NodeEntry>(ranksBefore);
+
+/**
+ * Per pod: the nodes that can host it, and heaps of the available ones (free slot, not suspended, not
+ * draining) by tier. Heaps are kept current as nodes change, so a pick reads the top of at most four heaps
+ * instead of scanning every connected node.
+ */
+class PodIndex {
+  readonly members = new Set<NodeEntry>();
+  readonly warm = newHeap();
+  readonly cold = newHeap();
+  readonly referred = new Map<Address, { warm: IndexedHeap<NodeEntry>; cold: IndexedHeap<NodeEntry> }>();
+  readonly waiters = new Set<() => void>();
+  constructor(
+    readonly podId: Hex,
+    readonly spec: PodSpec,
+  ) {}
+
+  referralHeaps(frontend: Address) {
+    let heaps = this.referred.get(frontend);
+    if (heaps === undefined) {
+      heaps = { warm: newHeap(), cold: newHeap() };
+      this.referred.set(frontend, heaps);
+    }
+    return heaps;
+  }
+
+  wake(): void {
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiters) wake();
+  }
+}
+
+/**
+ * Chooses the node for a job (whitepaper 2.2.2). Eligible: meets the pod's memory and software needs,
+ * has the pod warm or can load it, has a free slot, is neither draining nor suspended, and was not tried
+ * by this request. Order: warm and referred by the frontend, warm, cold and referred, cold; within a tier
+ * by NodeRank (efficiency, votes, uptime). Pod indexes are built on first use and kept up to date.
+ */
+export class Scheduler {
+  readonly #allowCold: boolean;
+  readonly #entries = new Map<Address, NodeEntry>();
+  readonly #pods = new Map<Hex, PodIndex>();
+  readonly #votes = new Map<Address, bigint>();
+  readonly #referrals = new Map<Address, Set<Address>>();
+  readonly #referrers = new Map<Address, Set<Address>>();
+  readonly #suspensions = new Map<Address, { until: number; timer: NodeJS.Timeout }>();
+  #joined = 0;
+
+  constructor(options: SchedulerOptions = {}) {
+    this.#allowCold = options.allowCold ?? true;
+  }
+
+  /** Adds or fully refreshes a node (on capabilities, pod loaded/unloaded, draining). */
+  upsertNode(snapshot: NodeSnapshot): void {
+    const node = getAddress(snapshot.node);
+    let entry = this.#entries.get(node);
+    if (entry === undefined) {
+      entry = new NodeEntry(node, snapshot.hardware, this.#votes.get(node) ?? 0n, this.#joined++);
+      this.#entries.set(node, entry);
+    }
+    entry.hardware = snapshot.hardware;
+    entry.efficiencyBand = efficiencyBand(snapshot.hardware.efficiency);
+    entry.warm = new Set(snapshot.warmPods);
+    entry.freeSlots = snapshot.freeSlots;
+    entry.draining = snapshot.draining;
+    this.#refresh(entry);
+    for (const pod of this.#pods.values()) this.#place(entry, pod);
+  }
+
+  removeNode(node: Address): void {
+    const entry = this.#entries.get(getAddress(node));
+    if (entry === undefined) return;
+    this.#entries.delete(entry.node);
+    for (const [pod, heaps] of entry.placements) {
+      for (const heap of heaps) heap.forget(entry);
+      pod.members.delete(entry);
+      pod.wake();
+    }
+    entry.placements.clear();
+  }
+
+  /** The hot path on every assignment and every finished attempt. */
+  setFreeSlots(node: Address, freeSlots: number): void {
+    const entry = this.#entries.get(node);
+    if (entry === undefined || entry.freeSlots === freeSlots) return;
+    entry.freeSlots = freeSlots;
+    this.#refresh(entry);
+  }
+
+  setWarm(node: Address, podId: Hex, warm: boolean): void {
+    const entry = this.#entries.get(getAddress(node));
+    if (entry === undefined) return;
+    if (warm) entry.warm.add(podId);
+    else entry.warm.delete(podId);
+    entry.cannotLoad.delete(podId);
+    const pod = this.#pods.get(podId);
+    if (pod !== undefined) this.#place(entry, pod);
+  }
+
+  /** The node answered that it cannot load this pod: stop offering it cold jobs for it until it reconnects. */
+  markCannotLoad(node: Address, podId: Hex): void {
+    const entry = this.#entries.get(getAddress(node));
+    if (entry === undefined) return;
+    entry.cannotLoad.add(podId);
+    const pod = this.#pods.get(podId);
+    if (pod !== undefined) this.#place(entry, pod);
+  }
+
+  /** Token votes for a node (kept for nodes that are not connected yet). */
+  setVotes(node: Address, votes: bigint): void {
+    const address = getAddress(node);
+    this.#votes.set(address, votes);
+    const entry = this.#entries.get(address);
+    if (entry === undefined || entry.votes === votes) return;
+    entry.votes = votes;
+    this.#refresh(entry);
+  }
+
+  /** Share of time the node was connected recently, 0..1. */
+  setUptime(node: Address, uptime: number): void {
+    const entry = this.#entries.get(getAddress(node));
+    const band = uptimeBand(uptime);
+    if (entry === undefined || entry.uptimeBand === band) return;
+    entry.uptimeBand = band;
+    this.#refresh(entry);
+  }
+
+  /** The nodes a frontend refers its users to (replaces its previous list). */
+  setReferrals(frontend: Address, nodes: Iterable<Address>): void {
+    const from = getAddress(frontend);
+    const previous = this.#referrals.get(from) ?? new Set<Address>();
+    const next = new Set([...nodes].map((node) => getAddress(node)));
+    this.#referrals.set(from, next);
+    for (const node of new Set([...previous, ...next])) {
+      const referrers = this.#referrers.get(node) ?? new Set<Address>();
+      if (next.has(node)) referrers.add(from);
+      else referrers.delete(from);
+      if (referrers.size === 0) this.#referrers.delete(node);
+      else this.#referrers.set(node, referrers);
+      const entry = this.#entries.get(node);
+      if (entry !== undefined) for (const pod of this.#pods.values()) this.#place(entry, pod);
+    }
+  }
+
+  /** Takes the node out of every pick for `ms` (a failure); a later call replaces the period. */
+  suspend(node: Address, ms: number): void {
+    const address = getAddress(node);
+    const current = this.#suspensions.get(address);
+    if (current !== undefined) clearTimeout(current.timer);
+    const timer = setTimeout(() => this.unsuspend(address), ms);
+    timer.unref();
+    this.#suspensions.set(address, { until: Date.now() + ms, timer });
+    const entry = this.#entries.get(address);
+    if (entry !== undefined) this.#refresh(entry, true);
+  }
+
+  unsuspend(node: Address): void {
+    const address = getAddress(node);
+    const current = this.#suspensions.get(address);
+    if (current === undefined) return;
+    clearTimeout(current.timer);
+    this.#suspensions.delete(address);
+    const entry = this.#entries.get(address);
+    if (entry !== undefined) this.#refresh(entry, true);
+  }
+
+  isSuspended(node: Address): boolean {
+    return this.#suspensions.has(getAddress(node));
+  }
+
+  /** The best eligible node, or undefined when none is free right now. */
+  pick(request: PickRequest): Pick | undefined {
+    const pod = this.#index(request);
+    const exclude = request.exclude;
+    const accept =
+      exclude === undefined || exclude.size === 0 ? () => true : (e: NodeEntry) => !exclude.has(e.node);
+    const referred =
+      request.frontend === undefined ? undefined : pod.referred.get(getAddress(request.frontend));
+    const tiers = [
+      [referred?.warm, true, true],
+      [pod.warm, true, false],
+      [referred?.cold, false, true],
+      [pod.cold, false, false],
+    ] as const;
+    for (const [heap, warm, isReferred] of tiers) {
+      const entry = heap?.first(accept);
+      if (entry !== undefined) return { node: entry.node, warm, referred: isReferred };
+    }
+    return undefined;
+  }
+
+  /**
+   * Nodes that could serve the request once a slot frees up (hosting the pod, not draining, suspended or
+   * excluded). Zero means waiting is pointless: answer `no_node_available`.
+   */
+  capableNodes(request: PickRequest): number {
+    const pod = this.#index(request);
+    let count = pod.members.size;
+    for (const node of this.#suspensions.keys()) {
+      const entry = this.#entries.get(node);
+      if (entry !== undefined && pod.members.has(entry)) count--;
+    }
+    for (const node of request.exclude ?? []) {
+      const entry = this.#entries.get(node);
+      if (entry !== undefined && pod.members.has(entry) && !this.#suspensions.has(node)) count--;
+    }
+    return count;
+  }
+
+  /** Resolves at the next change that may let a pick for this pod succeed (or fail for good), or on abort. */
+  waitForChange(request: PickRequest, signal?: AbortSignal): Promise<void> {
+    const pod = this.#index(request);
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = () => {
+        pod.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      pod.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  stats(): { nodes: number; available: number; suspended: number; waiting: number; indexedPods: number } {
+    let available = 0;
+    for (const entry of this.#entries.values()) if (entry.available) available++;
+    let waiting = 0;
+    for (const pod of this.#pods.values()) waiting += pod.waiters.size;
+    return {
+      nodes: this.#entries.size,
+      available,
+      suspended: this.#suspensions.size,
+      waiting,
+      indexedPods: this.#pods.size,
+    };
+  }
+
+  #index(request: PickRequest): PodIndex {
+    let pod = this.#pods.get(request.podId);
+    if (pod !== undefined) return pod;
+    pod = new PodIndex(request.podId, request.spec);
+    this.#pods.set(request.podId, pod);
+    for (const entry of this.#entries.values()) this.#place(entry, pod);
+    return pod;
+  }
+
+  #place(entry: NodeEntry, pod: PodIndex): void {
+    const previous = entry.placements.get(pod) ?? [];
+    const wasMember = pod.members.has(entry);
+    const warm = entry.warm.has(pod.podId);
+    const loadable = this.#allowCold && canLoad(entry.hardware, pod.spec) && !entry.cannotLoad.has(pod.podId);
+    const fits = !entry.draining && (warm || loadable) && misfit(entry.hardware, pod.spec) === undefined;
+    const heaps: IndexedHeap<NodeEntry>[] = [];
+    if (fits) {
+      heaps.push(warm ? pod.warm : pod.cold);
+      for (const frontend of this.#referrers.get(entry.node) ?? []) {
+        const referral = pod.referralHeaps(frontend);
+        heaps.push(warm ? referral.warm : referral.cold);
+      }
+    }
+    for (const heap of previous) if (!heaps.includes(heap)) heap.forget(entry);
+    if (fits) {
+      pod.members.add(entry);
+      entry.placements.set(pod, heaps);
+      for (const heap of heaps) {
+        if (entry.available) heap.push(entry);
+        else heap.remove(entry);
+      }
+    } else {
+      pod.members.delete(entry);
+      entry.placements.delete(pod);
+    }
+    if (fits || wasMember) pod.wake();
+  }
+
+  /** Re-ranks the node after a key change and moves it in or out of its heaps when availability changed. */
+  #refresh(entry: NodeEntry, capableChanged = false): void {
+    const available = entry.freeSlots > 0 && !entry.draining && !this.#suspensions.has(entry.node);
+    const changed = available !== entry.available;
+    entry.available = available;
+    for (const [pod, heaps] of entry.placements) {
+      for (const heap of heaps) {
+        if (!changed) {
+          if (available) heap.update(entry);
+        } else if (available) heap.push(entry);
+        else heap.remove(entry);
+      }
+      // A node filling its last slot changes nothing for waiters; a freed slot or a suspension does.
+      if ((changed && available) || capableChanged) pod.wake();
+    }
+  }
+}
