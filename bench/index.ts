@@ -1,8 +1,13 @@
 // `npm run bench`: every benchmark, each printing ours vs a baseline measured side by side in this run.
+import { benchScheduler, printSchedulerBench } from './scheduler.ts';
 import { benchSettlementGas, printSettlementGas } from './settlement-gas.ts';
 
 const only = process.argv[2];
 
 if (!only || only === 'settlement') {
   printSettlementGas(await benchSettlementGas());
+}
+
+if (!only || only === 'scheduler') {
+  printSchedulerBench(await benchScheduler());
 }

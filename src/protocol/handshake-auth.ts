@@ -10,7 +10,7 @@ export const CHALLENGE_TTL_MS = 30_000;
 /**
  * What a miner signs to be admitted: binds the router's fresh nonce, the node's own address, the router
  * it talks to and the expiry, so an answer cannot be replayed to another router, for another node, or
- * later. The domain's `verifyingContract` is the NodeRegistry.
+ * later. Router and miner use the Settlement contract's domain (chain id + Settlement address) by default.
  */
 export const HANDSHAKE_TYPES = {
   Handshake: [
