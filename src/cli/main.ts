@@ -4,6 +4,7 @@ import { chainCommand } from './commands/chain.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { devnetCommand } from './commands/devnet.ts';
 import { minerCommand } from './commands/miner.ts';
+import { routerCommand } from './commands/router.ts';
 
 const program = new Command()
   .name('neurino')
@@ -15,6 +16,7 @@ program.addCommand(chainCommand());
 program.addCommand(deployCommand());
 program.addCommand(devnetCommand());
 program.addCommand(minerCommand());
+program.addCommand(routerCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -138,6 +138,8 @@ async function assemble(
       step('router: starting the gateway');
       const args = ['router', '--rpc-url', rpcUrl, '--addresses', addressesFile, '--host', '127.0.0.1'];
       args.push('--port', String(options.port), '--data-dir', routerDir, '--pod', specFile);
+      // The devnet's gateway is a frontend too: its share of each payment goes to the frontend dev account.
+      args.push('--frontend', devRoleAccount('frontend').address);
       if (options.databaseUrl) args.push('--database-url', options.databaseUrl);
       args.push(...(options.routerArgs ?? []));
       const child = await spawnNeurino('router', args, {

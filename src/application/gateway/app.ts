@@ -1,0 +1,165 @@
+// The gateway: a Fastify app serving the OpenAI-compatible API, the jobs API, health and metrics, and
+// handing miner WebSockets (`/v1/miners`) to the router core. Built here, listened on by the caller.
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { Address } from 'viem';
+import type { MinerSocket } from '../../orchestration/router/miner-socket.ts';
+import { MAX_FRAME_BYTES } from '../../protocol/codec.ts';
+import { FatalError, RetryableError } from '../../protocol/errors.ts';
+import { newApiId } from '../../protocol/ids.ts';
+import { unixSeconds } from '../../protocol/openai-responses.ts';
+import { apiKeyAuth } from './auth.ts';
+import { type BudgetDefaults, checkBudgetDefaults, DEFAULT_BUDGET } from './budget.ts';
+import type { GatewayContext } from './context.ts';
+import { errorHandler, notFoundHandler } from './error-handler.ts';
+import { JobRunner } from './job-runner.ts';
+import { GatewayMetrics } from './metrics.ts';
+import type {
+  ApiKeyAuthenticator,
+  CreditReservations,
+  JobDispatcher,
+  JobLog,
+  ModelCatalog,
+  ReceiptCountersigner,
+  SettlementStats,
+} from './ports.ts';
+import { embeddingRoutes } from './routes/embeddings.ts';
+import { generationRoutes } from './routes/generation.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { modelRoutes } from './routes/models.ts';
+import { type HealthCheck, operationRoutes } from './routes/operations.ts';
+
+export interface GatewayDeps {
+  apiKeys: ApiKeyAuthenticator;
+  ledger: CreditReservations;
+  jobs: JobLog;
+  dispatcher: JobDispatcher;
+  catalog: ModelCatalog;
+  connectedNodes(): number;
+  logger: Logger;
+  settlement?: () => Promise<SettlementStats>;
+  /** Probes for GET /health, e.g. `{ store, chain }`. */
+  checks?: Record<string, HealthCheck>;
+  /** The router's countersignature stored with each receipt. */
+  countersign?: ReceiptCountersigner;
+  /** Where miner WebSockets go (the router core's MinerHub); without it `/v1/miners` does not exist. */
+  miners?: { handleSocket(socket: MinerSocket, remoteAddress: string): void };
+}
+
+export interface GatewayOptions {
+  /** The frontend credited with this gateway's traffic (its share of each payment). */
+  frontend?: Address;
+  budget?: BudgetDefaults;
+  /** Largest request body; OpenAI bodies with long contexts run to megabytes. */
+  bodyLimitBytes?: number;
+  /** Memory assumed when reserving credits for a pod that declares less. */
+  reserveVramMiB?: number;
+  /** Node.js process metrics (CPU, memory, event loop) in /metrics. */
+  defaultMetrics?: boolean;
+}
+
+export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_RESERVE_VRAM_MIB = 1024;
+
+export interface Gateway {
+  app: FastifyInstance;
+  runner: JobRunner;
+  metrics: GatewayMetrics;
+  readonly draining: boolean;
+  /** Refuses new requests (503) and waits for running jobs; then close the app. */
+  drain(): Promise<void>;
+}
+
+/** Routes every caller may reach while the router drains, and without a key. */
+const OPEN_ROUTES = new Set(['/health', '/metrics']);
+
+export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = {}): Promise<Gateway> {
+  const budget = checkBudgetDefaults(options.budget ?? DEFAULT_BUDGET);
+  const metrics = new GatewayMetrics(
+    { connectedNodes: deps.connectedNodes, ...(deps.settlement && { settlement: deps.settlement }) },
+    { defaultMetrics: options.defaultMetrics ?? true },
+  );
+  const runner = new JobRunner({
+    ledger: deps.ledger,
+    jobs: deps.jobs,
+    dispatcher: deps.dispatcher,
+    metrics,
+    logger: deps.logger,
+    countersign: deps.countersign,
+    frontend: options.frontend,
+    reserveVramMiB: options.reserveVramMiB ?? DEFAULT_RESERVE_VRAM_MIB,
+  });
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // One line per request is ours (onResponse, at debug): Fastify's two per request cost throughput.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => newApiId('request'),
+    bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+  });
+  // JSON only: a text/plain body is refused with 415 instead of failing its schema.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+
+  let draining = false;
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (draining && !OPEN_ROUTES.has(request.routeOptions.url ?? '')) {
+      reply.header('connection', 'close');
+      throw new RetryableError('service_unavailable', { message: 'Router is shutting down' });
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    metrics.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    request.log.debug({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
+  });
+
+  const context: GatewayContext = {
+    catalog: deps.catalog,
+    runner,
+    metrics,
+    budget,
+    startedAt: unixSeconds(),
+  };
+  operationRoutes(app, context, {
+    checks: deps.checks ?? {},
+    connectedNodes: deps.connectedNodes,
+    draining: () => draining,
+  });
+  await app.register(async (api) => {
+    api.addHook('onRequest', apiKeyAuth(deps.apiKeys));
+    modelRoutes(api, context);
+    generationRoutes(api, context);
+    embeddingRoutes(api, context);
+    jobRoutes(api, context, deps.jobs);
+  });
+  if (deps.miners !== undefined) await minerSockets(app, deps.miners);
+
+  return {
+    app,
+    runner,
+    metrics,
+    get draining() {
+      return draining;
+    },
+    async drain() {
+      draining = true;
+      await runner.drain();
+    },
+  };
+}
+
+async function minerSockets(app: FastifyInstance, miners: NonNullable<GatewayDeps['miners']>): Promise<void> {
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
+  app.route({
+    method: 'GET',
+    url: '/v1/miners',
+    handler: async () => {
+      throw new FatalError('invalid_request', { message: 'Miners connect here over WebSocket' });
+    },
+    wsHandler: (socket, request) => miners.handleSocket(socket, request.ip),
+  });
+}

@@ -1,0 +1,79 @@
+// The one place exceptions become answers: every error, ours or Fastify's, leaves as OpenAI-style JSON
+// with a stable code. Errors we did not raise on purpose answer 500 internal_error and are logged whole.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  createError,
+  FatalError,
+  isNeurinoError,
+  type NeurinoError,
+  toOpenAIError,
+} from '../../protocol/errors.ts';
+
+interface Answer {
+  status: number;
+  error: NeurinoError;
+}
+
+/** Fastify's own errors (body parsing, limits) in our vocabulary. */
+function fromFastify(error: FastifyError): Answer | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, error: new FatalError('payload_too_large') };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      // The registry has no 415 code: the body is an invalid request, the status says why.
+      return {
+        status: 415,
+        error: new FatalError('invalid_request', {
+          message: 'Unsupported Content-Type: send the body as application/json',
+          param: 'content-type',
+        }),
+      };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, error: new FatalError('invalid_request', { message: error.message }) };
+    default:
+      break;
+  }
+  if (error instanceof SyntaxError || error.statusCode === 400) {
+    return {
+      status: 400,
+      error: new FatalError('invalid_request', {
+        message: 'We could not parse the JSON body of your request',
+      }),
+    };
+  }
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return { status: error.statusCode, error: createError('invalid_request', { message: error.message }) };
+  }
+  return undefined;
+}
+
+export function answerFor(error: unknown): Answer {
+  if (isNeurinoError(error)) return { status: error.status, error };
+  const fastify =
+    typeof error === 'object' && error !== null ? fromFastify(error as FastifyError) : undefined;
+  return fastify ?? { status: 500, error: new FatalError('internal_error', { cause: error }) };
+}
+
+export function errorHandler(
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply | undefined {
+  const answer = answerFor(error);
+  const { code } = answer.error;
+  // Failures we raise on purpose (no node, deadline, bad result) are operations, not bugs: no stack.
+  if (code === 'internal_error') request.log.error({ err: error }, 'request failed');
+  else if (answer.status >= 500)
+    request.log.warn({ code, status: answer.status, reason: answer.error.message }, 'request failed');
+  else request.log.info({ code, status: answer.status }, 'request refused');
+  if (reply.sent || reply.raw.headersSent) return;
+  return reply.code(answer.status).type('application/json; charset=utf-8').send(toOpenAIError(answer.error));
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const route = `${request.method} ${request.url.split('?')[0] ?? ''}`.slice(0, 200);
+  const error = new FatalError('route_not_found', { message: `Unknown route: ${route}` });
+  return reply.code(404).send(toOpenAIError(error));
+}

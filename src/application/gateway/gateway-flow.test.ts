@@ -1,0 +1,427 @@
+// The gateway over real HTTP with miners speaking the protocol over WebSocket: answers and streams in
+// OpenAI's exact shapes, metering (charged once on the node's receipt, free on failure), retries,
+// deadlines, client disconnects, the jobs API and draining.
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devAccount } from '../../chain/dev-accounts.ts';
+import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
+import type { JobAssign } from '../../protocol/messages/jobs.ts';
+import { embeddingFromBase64 } from '../../protocol/openai-responses.ts';
+import { answerText, type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+
+const developer = devAccount(5).address;
+let h: GatewayHarness;
+let key: string;
+/** What the miners do with the next assignments; tests swap it. */
+let behave: (peer: MinerPeer, assign: JobAssign) => void | Promise<void>;
+const chatBody = { model: 'test-llm', messages: [{ role: 'user', content: 'Say hello' }] };
+/** 12 ms × 512 MiB (the peers' metering) = 6 compute units at 1,000 wei each. */
+const PRICE = 6_000n;
+
+beforeAll(async () => {
+  h = await startGatewayHarness({ suspendMs: 1 });
+  key = await h.key(developer);
+  behave = (peer, assign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+  await h.peer(0, (peer, assign) => behave(peer, assign));
+  await h.peer(1, (peer, assign) => behave(peer, assign));
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+function post(path: string, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) {
+  return fetch(`${h.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    ...(signal === undefined ? {} : { signal }),
+  });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read answers field by field and compare them whole
+type Json = any;
+const json = async (response: Response): Promise<Json> => response.json();
+
+/** Every event of a finished stream, exactly as sent. */
+async function frames(response: Response): Promise<string[]> {
+  const text = await response.text();
+  expect(text.endsWith('\n\n')).toBe(true);
+  return text.slice(0, -2).split('\n\n');
+}
+
+const payloads = (events: string[]) =>
+  events.filter((e) => e !== 'data: [DONE]').map((e) => JSON.parse(e.slice('data: '.length)));
+
+async function settled(check: () => Promise<boolean>) {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe('chat completions', () => {
+  it('answers in OpenAI shape with real usage, and charges the receipt once', async () => {
+    const before = (await h.ledger.receiptsFor({ payer: developer })).length;
+    const response = await post('/v1/chat/completions', chatBody);
+    expect(response.status).toBe(200);
+    const body = await json(response);
+    expect(body).toEqual({
+      id: expect.stringMatching(/^chatcmpl-/),
+      object: 'chat.completion',
+      created: expect.any(Number),
+      model: 'test-llm',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'Hello world', refusal: null },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
+      usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 },
+    });
+    const receipts = await h.ledger.receiptsFor({ payer: developer });
+    expect(receipts.length).toBe(before + 1);
+    expect(await h.ledger.reserved(developer)).toBe(0n);
+    const job = await h.jobs.get(body.id);
+    expect(job).toMatchObject({ status: 'succeeded', attempts: 1, usage: { price: PRICE, inputTokens: 7 } });
+  });
+
+  it('streams server-sent events exactly as OpenAI: role first, deltas, finish_reason, usage, [DONE]', async () => {
+    const response = await post('/v1/chat/completions', {
+      ...chatBody,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const events = await frames(response);
+    for (const event of events) expect(event).toMatch(/^data: /);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const chunks = payloads(events);
+    const id = chunks[0].id;
+    for (const chunk of chunks) {
+      expect(chunk).toMatchObject({
+        id,
+        object: 'chat.completion.chunk',
+        model: 'test-llm',
+        created: expect.any(Number),
+      });
+    }
+    expect(chunks[0].choices).toEqual([
+      { index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
+    ]);
+    const deltas = chunks.slice(1, -2);
+    expect(deltas.map((c) => c.choices[0].delta.content)).toEqual(['Hel', 'lo', ' world']);
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.usage).toBeNull();
+    expect(chunks.at(-2).choices).toEqual([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]);
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 },
+    });
+  });
+
+  it('leaves usage out of the chunks unless asked', async () => {
+    const events = await frames(await post('/v1/chat/completions', { ...chatBody, stream: true }));
+    const chunks = payloads(events);
+    for (const chunk of chunks) expect(chunk).not.toHaveProperty('usage');
+    expect(chunks.at(-1).choices[0].finish_reason).toBe('stop');
+    expect(events.at(-1)).toBe('data: [DONE]');
+  });
+
+  it('serves the official openai client unchanged, whole and streamed', async () => {
+    const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: key, maxRetries: 0 });
+    const whole = await client.chat.completions.create({
+      model: 'test-llm',
+      messages: chatBody.messages as never,
+    });
+    expect(whole.choices[0]?.message.content).toBe('Hello world');
+    expect(whole.usage?.completion_tokens).toBe(3);
+    const stream = await client.chat.completions.create({
+      model: 'test-llm',
+      messages: chatBody.messages as never,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: unknown;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe('Hello world');
+    expect(usage).toEqual({ prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 });
+    const error = await client.chat.completions
+      .create({ model: 'nope', messages: chatBody.messages as never })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(error.code).toBe('model_not_found');
+  });
+});
+
+describe('completions and embeddings', () => {
+  it('answers and streams text completions', async () => {
+    const whole = await json(await post('/v1/completions', { model: 'test-llm', prompt: 'Once' }));
+    expect(whole).toMatchObject({
+      id: expect.stringMatching(/^cmpl-/),
+      object: 'text_completion',
+      choices: [{ text: 'Hello world', index: 0, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 },
+    });
+    const events = await frames(
+      await post('/v1/completions', {
+        model: 'test-llm',
+        prompt: 'Once',
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    );
+    const chunks = payloads(events);
+    expect(chunks.slice(0, 3).map((c) => c.choices[0].text)).toEqual(['Hel', 'lo', ' world']);
+    expect(chunks[3].choices[0]).toMatchObject({ text: '', finish_reason: 'stop' });
+    expect(chunks[4]).toMatchObject({ object: 'text_completion', choices: [], usage: { total_tokens: 10 } });
+    expect(events.at(-1)).toBe('data: [DONE]');
+  });
+
+  it('answers embeddings as floats or base64 float32', async () => {
+    behave = async (peer, assign) => {
+      peer.accept(assign);
+      await peer.result(
+        assign,
+        {
+          embeddings: [
+            [0.5, -0.25],
+            [1, 0],
+          ],
+        },
+        { usage: { inputTokens: 4, outputTokens: 0 } },
+      );
+    };
+    const floats = await json(await post('/v1/embeddings', { model: 'test-llm', input: ['a', 'b'] }));
+    expect(floats).toEqual({
+      object: 'list',
+      data: [
+        { object: 'embedding', index: 0, embedding: [0.5, -0.25] },
+        { object: 'embedding', index: 1, embedding: [1, 0] },
+      ],
+      model: 'test-llm',
+      usage: { prompt_tokens: 4, total_tokens: 4 },
+    });
+    const base64 = await json(
+      await post('/v1/embeddings', { model: 'test-llm', input: ['a', 'b'], encoding_format: 'base64' }),
+    );
+    expect(embeddingFromBase64(base64.data[0].embedding)).toEqual([0.5, -0.25]);
+    behave = async (peer, assign) => {
+      peer.accept(assign);
+      await peer.result(assign, { embeddings: [[1, 0]] });
+    };
+    const short = await post('/v1/embeddings', { model: 'test-llm', input: ['a', 'b'] });
+    expect(short.status).toBe(502);
+    expect((await json(short)).error.code).toBe('bad_result');
+  });
+});
+
+describe('failures', () => {
+  it('retries a failed attempt on the other node and charges once', async () => {
+    let calls = 0;
+    behave = async (peer, assign) => {
+      calls++;
+      if (calls === 1) {
+        peer.accept(assign);
+        peer.fail(assign, 'node_failed', 'CUDA out of memory', true);
+        return;
+      }
+      await answerText(peer, assign, ['ok']);
+    };
+    const before = (await h.ledger.receiptsFor({ payer: developer })).length;
+    const response = await post('/v1/jobs', { pod: 'test-llm', input: chatBody, max_retries: 2 });
+    expect(response.status).toBe(200);
+    const job = await json(response);
+    expect(job).toMatchObject({
+      object: 'job',
+      status: 'succeeded',
+      attempts: 2,
+      output: { text: 'ok', finishReason: 'stop' },
+      usage: { compute_units: '6', price_wei: PRICE.toString(), input_tokens: 7, output_tokens: 1 },
+    });
+    expect((await h.ledger.receiptsFor({ payer: developer })).length).toBe(before + 1);
+    const attempts = await h.jobs.attempts((await h.jobs.get(job.id))?.jobId ?? '0x');
+    expect(attempts.map((a) => a.status).sort()).toEqual(['failed', 'succeeded']);
+    expect(new Set(attempts.map((a) => a.node)).size).toBe(2);
+    await h.nodesAvailable(2);
+  });
+
+  it('answers 504 deadline_exceeded when no answer comes in time, cancels the attempt, charges nothing', async () => {
+    const cancelled: Promise<unknown>[] = [];
+    behave = (peer, assign) => {
+      peer.accept(assign);
+      cancelled.push(peer.next('job.cancel', (m) => m.attemptId === assign.attemptId));
+    };
+    const before = (await h.ledger.receiptsFor({ payer: developer })).length;
+    const response = await post('/v1/chat/completions', chatBody, {
+      'x-neurino-timeout-ms': '300',
+      'x-neurino-max-retries': '0',
+    });
+    expect(response.status).toBe(504);
+    expect((await json(response)).error).toMatchObject({ code: 'deadline_exceeded', type: 'timeout_error' });
+    await Promise.all(cancelled);
+    expect((await h.ledger.receiptsFor({ payer: developer })).length).toBe(before);
+    expect(await h.ledger.reserved(developer)).toBe(0n);
+    await h.nodesAvailable(2);
+  });
+
+  it('ends a stream that fails after its first event with an error event and no [DONE]', async () => {
+    behave = (peer, assign) => {
+      peer.accept(assign);
+      peer.chunk(assign, 0, 'Hel');
+      peer.fail(assign, 'node_failed', 'GPU fell off the bus', true);
+    };
+    const before = (await h.ledger.receiptsFor({ payer: developer })).length;
+    const events = await frames(await post('/v1/chat/completions', { ...chatBody, stream: true }));
+    expect(events).not.toContain('data: [DONE]');
+    const last = JSON.parse(events.at(-1)?.slice('data: '.length) ?? '{}');
+    expect(last).toEqual({ error: expect.objectContaining({ code: 'node_failed', type: 'server_error' }) });
+    expect(payloads(events.slice(0, -1)).map((c) => c.choices[0].delta.content)).toEqual(['', 'Hel']);
+    expect((await h.ledger.receiptsFor({ payer: developer })).length).toBe(before);
+    expect(await h.ledger.reserved(developer)).toBe(0n);
+    await h.nodesAvailable(2);
+  });
+
+  it('refuses an output of the wrong shape as bad_result and charges nothing', async () => {
+    behave = async (peer, assign) => {
+      peer.accept(assign);
+      await peer.result(assign, { answer: 'not a chat output' });
+    };
+    const before = (await h.ledger.receiptsFor({ payer: developer })).length;
+    const response = await post('/v1/chat/completions', chatBody);
+    expect(response.status).toBe(502);
+    expect((await json(response)).error.code).toBe('bad_result');
+    expect((await h.ledger.receiptsFor({ payer: developer })).length).toBe(before);
+    expect(await h.ledger.reserved(developer)).toBe(0n);
+  });
+
+  it('cancels the job and frees the reservation when the client goes away mid-stream', async () => {
+    const cancelled: Promise<unknown>[] = [];
+    behave = (peer, assign) => {
+      peer.accept(assign);
+      peer.chunk(assign, 0, 'Hel');
+      cancelled.push(peer.next('job.cancel', (m) => m.attemptId === assign.attemptId));
+    };
+    const controller = new AbortController();
+    const response = await post('/v1/chat/completions', { ...chatBody, stream: true }, {}, controller.signal);
+    const reader = response.body?.getReader();
+    const first = new TextDecoder().decode((await reader?.read())?.value);
+    const id = JSON.parse(first.split('\n\n')[0]?.slice('data: '.length) ?? '{}').id as string;
+    controller.abort();
+    await settled(async () => cancelled.length === 1);
+    await Promise.all(cancelled);
+    await settled(async () => (await h.jobs.get(id))?.status === 'cancelled');
+    expect((await h.jobs.get(id))?.error?.code).toBe('job_cancelled');
+    expect(await h.ledger.reserved(developer)).toBe(0n);
+    expect(await h.ledger.receiptsFor({ jobId: (await h.jobs.get(id))?.jobId ?? '0x' })).toEqual([]);
+  });
+  it('retries on another miner when one dies mid-request, and charges once', async () => {
+    let calls = 0;
+    let died: MinerPeer | undefined;
+    behave = async (peer, assign) => {
+      calls++;
+      if (calls === 1) {
+        peer.accept(assign);
+        died = peer;
+        peer.terminate();
+        return;
+      }
+      await answerText(peer, assign, ['survived']);
+    };
+    const before = (await h.ledger.receiptsFor({ payer: developer })).length;
+    const response = await post('/v1/chat/completions', chatBody);
+    expect(response.status).toBe(200);
+    expect((await json(response)).choices[0].message.content).toBe('survived');
+    const receipts = await h.ledger.receiptsFor({ payer: developer });
+    expect(receipts.length).toBe(before + 1);
+    expect(receipts.at(-1)?.receipt.node).not.toBe(died?.node);
+    // Bring the dead miner back for the tests that follow.
+    const index = died?.node === devAccount(10).address ? 0 : 1;
+    await h.peer(index, (peer, assign) => behave(peer, assign));
+    await h.nodesAvailable(2);
+  });
+});
+
+describe('jobs API', () => {
+  it('runs an async job: 202 at once, then the result by id', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    behave = async (peer, assign) => {
+      await gate;
+      await answerText(peer, assign, ['later']);
+    };
+    const response = await post('/v1/jobs', { pod: 'test-llm', input: chatBody, mode: 'async' });
+    expect(response.status).toBe(202);
+    const queued = await json(response);
+    expect(queued).toMatchObject({
+      id: expect.stringMatching(/^job_/),
+      object: 'job',
+      pod: 'test-llm',
+      status: 'queued',
+      attempts: 0,
+    });
+    expect(response.headers.get('x-neurino-job-id')).toBe(queued.id);
+    const get = () => fetch(`${h.url}/v1/jobs/${queued.id}`, { headers: { authorization: `Bearer ${key}` } });
+    expect(['queued', 'running']).toContain((await json(await get())).status);
+    release();
+    await settled(async () => (await json(await get())).status === 'succeeded');
+    expect(await json(await get())).toEqual({
+      id: queued.id,
+      object: 'job',
+      pod: 'test-llm',
+      status: 'succeeded',
+      created: queued.created,
+      attempts: 1,
+      output: { text: 'later', finishReason: 'stop' },
+      usage: { compute_units: '6', price_wei: PRICE.toString(), input_tokens: 7, output_tokens: 1 },
+    });
+  });
+
+  it("refuses jobs API input that fits none of the pod's kinds", async () => {
+    behave = (peer, assign) => answerText(peer, assign, ['x']);
+    const response = await post('/v1/jobs', { pod: 'test-llm', input: 'just text' });
+    expect(response.status).toBe(400);
+    expect((await json(response)).error).toMatchObject({ code: 'invalid_request', param: 'input' });
+  });
+});
+
+describe('operations under load', () => {
+  it('counts attempts and connected nodes in /metrics', async () => {
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    expect(text).toMatch(/neurino_connected_nodes 2/);
+    expect(text).toMatch(/neurino_job_attempts_total\{outcome="succeeded"\} [1-9]/);
+    expect(text).toMatch(/neurino_job_attempts_total\{outcome="failed"\} [1-9]/);
+    expect(text).toMatch(/neurino_jobs_in_flight 0/);
+  });
+
+  it('drains: refuses new requests with 503, finishes the running one', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    behave = async (peer, assign) => {
+      await gate;
+      await answerText(peer, assign, ['last']);
+    };
+    const running = post('/v1/chat/completions', chatBody);
+    await settled(async () => h.gateway.runner.inFlight === 1);
+    const drained = h.gateway.drain();
+    const refused = await post('/v1/chat/completions', chatBody);
+    expect(refused.status).toBe(503);
+    expect((await json(refused)).error.code).toBe('service_unavailable');
+    const health = await fetch(`${h.url}/health`);
+    expect(health.status).toBe(503);
+    expect((await json(health)).status).toBe('draining');
+    release();
+    const answer = await running;
+    expect(answer.status).toBe(200);
+    expect((await json(answer)).choices[0].message.content).toBe('last');
+    await drained;
+    expect(h.gateway.runner.inFlight).toBe(0);
+  });
+});

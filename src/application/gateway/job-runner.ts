@@ -1,0 +1,259 @@
+// The metered life of one job: logged, credits reserved for its worst case, dispatched, then charged on
+// the node's signed receipt or released (a failed job is free). Tracks running jobs so shutdown can wait.
+import type { Logger } from 'pino';
+import type { Address, Hex } from 'viem';
+import { asNeurinoError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
+import { newJobId } from '../../protocol/ids.ts';
+import type { JobResult } from '../../protocol/messages/jobs.ts';
+import type { JobKind } from '../../protocol/pod-spec.ts';
+import { maxPriceFor } from '../../protocol/units.ts';
+import type { JobBudget } from './budget.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import type {
+  CatalogEntry,
+  CreditReservations,
+  DispatchOutcome,
+  FinishedJobStatus,
+  JobDispatcher,
+  JobLog,
+  Principal,
+  ReceiptCountersigner,
+} from './ports.ts';
+
+/** A reservation outlives its job's deadline by this much before another router may reclaim it. */
+const RESERVATION_MARGIN_MS = 60_000;
+
+export interface JobRunnerDeps {
+  ledger: CreditReservations;
+  jobs: JobLog;
+  dispatcher: JobDispatcher;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  countersign?: ReceiptCountersigner | undefined;
+  /** The frontend credited with this gateway's traffic. */
+  frontend?: Address | undefined;
+  /** Memory assumed for the reservation when the pod declares less (a CPU pod declares 0 VRAM). */
+  reserveVramMiB: number;
+}
+
+export interface JobRequest {
+  principal: Principal;
+  entry: CatalogEntry;
+  kind: JobKind;
+  input: unknown;
+  stream: boolean;
+  budget: JobBudget;
+  publicId: string;
+  signal?: AbortSignal;
+  onChunk?(delta: string): void;
+  /** Checks the output before anything is charged; throws (bad_result) to fail the job for free. */
+  check?(result: JobResult): void;
+  /** What the jobs log keeps as the result (read back by GET /v1/jobs/:id). */
+  keep?(run: Omit<JobRun, 'publicId'>): unknown;
+}
+
+export interface JobRun {
+  jobId: Hex;
+  publicId: string;
+  outcome: DispatchOutcome;
+  charged: bigint;
+}
+
+export interface StartedJob {
+  jobId: Hex;
+  /** Settles when the job is charged (or rejects once it has been released). */
+  done: Promise<JobRun>;
+}
+
+export class JobRunner {
+  private readonly running = new Set<Promise<unknown>>();
+  private draining = false;
+
+  constructor(private readonly deps: JobRunnerDeps) {}
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Logs the job and reserves its worst-case price, then dispatches in the background. Throws before
+   * dispatch (402 insufficient_credits, 503 while draining), so async callers can still answer an error.
+   */
+  async start(request: JobRequest): Promise<StartedJob> {
+    if (this.draining)
+      throw new RetryableError('service_unavailable', { message: 'Router is shutting down' });
+    const { jobs, ledger, metrics } = this.deps;
+    const jobId = newJobId();
+    const tracker = trackerOf(this.running);
+    metrics.inFlight.inc();
+    try {
+      await jobs.create({
+        jobId,
+        publicId: request.publicId,
+        apiKeyId: request.principal.id,
+        payer: request.principal.account,
+        podId: request.entry.podId,
+        kind: request.kind,
+      });
+      try {
+        await ledger.reserve({
+          jobId,
+          payer: request.principal.account,
+          amount: this.reservation(request),
+          expiresAt: Date.now() + request.budget.timeoutMs + RESERVATION_MARGIN_MS,
+        });
+      } catch (error) {
+        await this.finishFailed(jobId, request, asNeurinoError(error), false);
+        throw error;
+      }
+    } catch (error) {
+      metrics.inFlight.dec();
+      tracker.settle();
+      throw error;
+    }
+    const done = this.execute(jobId, request).finally(() => {
+      metrics.inFlight.dec();
+      tracker.settle();
+    });
+    return { jobId, done };
+  }
+
+  /** Refuses new jobs and waits for the running ones. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    await Promise.allSettled([...this.running]);
+  }
+
+  private reservation(request: JobRequest): bigint {
+    const { spec, pricePerUnit } = request.entry;
+    const vramMiB = Math.max(spec.minVramMiB, this.deps.reserveVramMiB);
+    return maxPriceFor({ timeoutMs: request.budget.timeoutMs, vramMiB, pricePerUnit });
+  }
+
+  private async execute(jobId: Hex, request: JobRequest): Promise<JobRun> {
+    const { dispatcher, jobs, ledger, metrics, logger } = this.deps;
+    let queued = true;
+    const leaveQueue = () => {
+      if (queued) metrics.queueDepth.dec();
+      queued = false;
+    };
+    metrics.queueDepth.inc();
+    // Attempt rows are written in the order the attempts happen (a pool could reorder parallel writes);
+    // the job's own end waits for them.
+    let logged: Promise<unknown> = Promise.resolve();
+    const logWrite = (step: string, write: () => Promise<unknown>) => {
+      logged = logged.then(write).catch((e) => this.logStoreError(step, e));
+    };
+    let outcome: DispatchOutcome;
+    try {
+      outcome = await dispatcher.dispatch(
+        {
+          jobId,
+          podId: request.entry.podId,
+          kind: request.kind,
+          input: request.input,
+          stream: request.stream,
+          payer: request.principal.account,
+          ...(this.deps.frontend === undefined ? {} : { frontend: this.deps.frontend }),
+          pricePerUnit: request.entry.pricePerUnit,
+        },
+        { maxRetries: request.budget.maxRetries, deadlineAt: Date.now() + request.budget.timeoutMs },
+        {
+          ...(request.onChunk === undefined ? {} : { onChunk: request.onChunk }),
+          ...(request.signal === undefined ? {} : { signal: request.signal }),
+          onAttempt: (a) => {
+            leaveQueue();
+            logWrite('attemptStarted', () => jobs.attemptStarted({ jobId, ...a }));
+          },
+          onAttemptEnd: (a) => {
+            metrics.attempts.inc({ outcome: a.error === undefined ? 'succeeded' : 'failed' });
+            const errorCode = a.error?.code;
+            const status = finalStatus(errorCode);
+            logWrite('attemptFinished', () =>
+              jobs.attemptFinished({
+                attemptId: a.attemptId,
+                status,
+                ...(errorCode === undefined ? {} : { errorCode }),
+              }),
+            );
+          },
+        },
+      );
+      request.check?.(outcome.result);
+    } catch (error) {
+      leaveQueue();
+      const failure = asNeurinoError(error);
+      await logged;
+      await this.finishFailed(jobId, request, failure, true);
+      throw failure;
+    }
+    leaveQueue();
+    await logged;
+
+    let charged: bigint;
+    try {
+      const routerSignature = await this.deps.countersign?.(outcome.receipt);
+      ({ charged } = await ledger.charge({
+        jobId,
+        receipt: outcome.receipt,
+        nodeSignature: outcome.result.signature,
+        ...(routerSignature === undefined ? {} : { routerSignature }),
+      }));
+    } catch (error) {
+      const failure = asNeurinoError(error);
+      logger.error({ err: error, jobId }, 'charging a finished job failed');
+      await this.finishFailed(jobId, request, failure, true);
+      throw failure;
+    }
+    const run = { jobId, outcome, charged };
+    await jobs
+      .finish({
+        jobId,
+        status: 'succeeded',
+        ...(request.keep === undefined ? {} : { result: request.keep(run) }),
+      })
+      .catch((e) => this.logStoreError('finish', e));
+    metrics.jobs.inc({ kind: request.kind, outcome: 'succeeded' });
+    logger.info(
+      {
+        jobId,
+        job: request.publicId,
+        node: outcome.node,
+        attempts: outcome.attempts,
+        charged: charged.toString(),
+      },
+      'job succeeded',
+    );
+    return { ...run, publicId: request.publicId };
+  }
+
+  private async finishFailed(jobId: Hex, request: JobRequest, error: NeurinoError, reserved: boolean) {
+    const { jobs, ledger, metrics, logger } = this.deps;
+    if (reserved) await ledger.release(jobId).catch((e) => this.logStoreError('release', e));
+    await jobs
+      .finish({ jobId, status: finalStatus(error.code), errorCode: error.code })
+      .catch((e) => this.logStoreError('finish', e));
+    metrics.jobs.inc({ kind: request.kind, outcome: error.code });
+    logger.info({ jobId, job: request.publicId, code: error.code }, 'job failed');
+  }
+
+  private logStoreError(step: string, error: unknown) {
+    this.deps.logger.error({ err: error, step }, 'jobs log or ledger write failed');
+  }
+}
+
+function finalStatus(errorCode: string | undefined): FinishedJobStatus {
+  if (errorCode === undefined) return 'succeeded';
+  return errorCode === 'job_cancelled' ? 'cancelled' : 'failed';
+}
+
+/** A placeholder promise in the running set, settled when the job leaves it. */
+function trackerOf(running: Set<Promise<unknown>>) {
+  let settle!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  running.add(promise);
+  void promise.then(() => running.delete(promise));
+  return { settle };
+}

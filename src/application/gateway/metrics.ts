@@ -1,0 +1,117 @@
+// Prometheus metrics of one gateway, on its own registry (several gateways can live in one process, as in
+// tests). Gauges about other parts (nodes, settlement) are read when scraped, never pushed.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { SettlementStats } from './ports.ts';
+
+export interface MetricsSources {
+  connectedNodes(): number;
+  settlement?: () => Promise<SettlementStats>;
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'route' | 'method' | 'status'>;
+  readonly latency: Histogram<'route' | 'method'>;
+  readonly inFlight: Gauge;
+  readonly queueDepth: Gauge;
+  readonly attempts: Counter<'outcome'>;
+  readonly jobs: Counter<'kind' | 'outcome'>;
+
+  constructor(sources: MetricsSources, options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.defaultMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: 'neurino_' });
+    this.requests = new Counter({
+      name: 'neurino_http_requests_total',
+      help: 'HTTP requests answered, by route pattern, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'neurino_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request (a stream counts until its last byte)',
+      labelNames: ['route', 'method'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'neurino_jobs_in_flight',
+      help: 'Jobs accepted and not finished yet',
+      registers,
+    });
+    this.queueDepth = new Gauge({
+      name: 'neurino_jobs_queued',
+      help: 'Jobs waiting for their first node (queue depth)',
+      registers,
+    });
+    this.attempts = new Counter({
+      name: 'neurino_job_attempts_total',
+      help: 'Attempts sent to nodes, by outcome (succeeded, failed)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.jobs = new Counter({
+      name: 'neurino_jobs_total',
+      help: 'Jobs finished, by kind and outcome (succeeded or an error code)',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    new Gauge({
+      name: 'neurino_connected_nodes',
+      help: 'Miner nodes admitted and connected now',
+      registers,
+      collect() {
+        this.set(sources.connectedNodes());
+      },
+    });
+    const settlement = sources.settlement;
+    if (settlement === undefined) return;
+    // One store query per scrape, shared by the settlement metrics collected in it.
+    let pending: Promise<SettlementStats> | undefined;
+    const stats = () => {
+      pending ??= settlement().finally(() => {
+        setImmediate(() => {
+          pending = undefined;
+        });
+      });
+      return pending;
+    };
+    new Gauge({
+      name: 'neurino_settlement_lag_seconds',
+      help: 'Age of the oldest charged receipt not yet settled on-chain (0 when none)',
+      registers,
+      async collect() {
+        this.set((await stats()).settlementLagMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'neurino_settlement_unsettled_receipts',
+      help: 'Receipts charged and not yet settled on-chain',
+      registers,
+      async collect() {
+        this.set((await stats()).unsettledReceipts);
+      },
+    });
+    // Totals kept in the store: counters whose value is copied in at scrape time.
+    new Counter({
+      name: 'neurino_settlement_batches_total',
+      help: 'Batches this router settled on-chain',
+      registers,
+      async collect() {
+        const { batchesSettled } = await stats();
+        this.reset();
+        this.inc(batchesSettled);
+      },
+    });
+    new Counter({
+      name: 'neurino_settlement_receipts_total',
+      help: 'Receipts this router settled on-chain',
+      registers,
+      async collect() {
+        const { receiptsSettled } = await stats();
+        this.reset();
+        this.inc(receiptsSettled);
+      },
+    });
+  }
+}

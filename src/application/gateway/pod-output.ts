@@ -1,0 +1,48 @@
+// Reads a node's job output for the OpenAI routes, in the shapes the miner documents
+// (src/compute/miner/job-output.ts). Checked before the job is charged: an output the gateway cannot turn
+// into an answer is the node's fault (bad_result), and the caller pays nothing.
+import { type CompletionJobOutput, parseJobOutput } from '../../compute/miner/job-output.ts';
+import { RetryableError } from '../../protocol/errors.ts';
+import type { FinishReason } from '../../protocol/openai-responses.ts';
+
+export interface GenerationChoice {
+  text: string;
+  finishReason: FinishReason;
+}
+
+/** One choice per prompt, in order (chat has exactly one). */
+export function generationOutput(kind: 'chat' | 'completion', output: unknown): GenerationChoice[] {
+  if (kind === 'chat') {
+    const parsed = parseJobOutput('chat', output);
+    if (!parsed.ok) throw parsed.error;
+    return [{ text: parsed.value.text, finishReason: parsed.value.finishReason }];
+  }
+  const parsed = parseJobOutput('completion', output);
+  if (!parsed.ok) throw parsed.error;
+  return parsed.value.choices.map((c: CompletionJobOutput['choices'][number]) => ({
+    text: c.text,
+    finishReason: c.finishReason,
+  }));
+}
+
+/** One vector per input, in order. */
+export function embeddingOutput(output: unknown, expected: number): number[][] {
+  const parsed = parseJobOutput('embeddings', output);
+  if (!parsed.ok) throw parsed.error;
+  const vectors = parsed.value.embeddings;
+  if (vectors.length !== expected) {
+    throw new RetryableError('bad_result', {
+      message: `node returned ${vectors.length} embeddings for ${expected} inputs`,
+    });
+  }
+  return vectors;
+}
+
+/** The choices a request expects: a node answering fewer or more prompts answered another request. */
+export function checkChoiceCount(choices: readonly GenerationChoice[], expected: number): void {
+  if (choices.length !== expected) {
+    throw new RetryableError('bad_result', {
+      message: `node returned ${choices.length} choices for ${expected} prompts`,
+    });
+  }
+}

@@ -1,0 +1,128 @@
+// What the gateway needs from the rest of the router, as narrow interfaces: the store's ApiKeys,
+// CreditLedger and JobStore, the router core's Dispatcher and PodCatalog satisfy them structurally.
+import type { Address, Hex } from 'viem';
+import type { NeurinoError } from '../../protocol/errors.ts';
+import type { JobResult } from '../../protocol/messages/jobs.ts';
+import type { JobKind, PodSpec } from '../../protocol/pod-spec.ts';
+import type { Receipt } from '../../protocol/receipt.ts';
+
+/** Who pays for a request: the API key's id and the credit account it is tied to. */
+export interface Principal {
+  id: string;
+  account: Address;
+}
+
+export interface ApiKeyAuthenticator {
+  authenticate(key: string): Promise<Principal | undefined>;
+}
+
+export interface CreditReservations {
+  /** `expiresAt` (ms epoch) frees the reservation should this router die mid-job. */
+  reserve(p: { jobId: Hex; payer: Address; amount: bigint; expiresAt?: number }): Promise<unknown>;
+  charge(p: {
+    jobId: Hex;
+    receipt: Receipt;
+    nodeSignature: Hex;
+    routerSignature?: Hex;
+  }): Promise<{ charged: bigint; duplicate: boolean }>;
+  release(jobId: Hex): Promise<unknown>;
+}
+
+/** A job the client cancelled (went away) ends `cancelled`, like its running attempt. */
+export type FinishedJobStatus = 'succeeded' | 'failed' | 'cancelled';
+
+/** The job as the jobs log keeps it (only what GET /v1/jobs/:id reads). */
+export interface LoggedJob {
+  publicId: string;
+  payer: Address;
+  podId: Hex;
+  status: string;
+  createdAt: number;
+  attempts: number;
+  result: unknown;
+  error: { code: string; message: string } | undefined;
+  /** From the job's receipt, once charged. */
+  usage: { computeUnits: bigint; price: bigint; inputTokens: number; outputTokens: number } | undefined;
+}
+
+export interface JobLog {
+  create(p: {
+    jobId: Hex;
+    publicId: string;
+    apiKeyId: string;
+    payer: Address;
+    podId: Hex;
+    kind: JobKind;
+    request?: unknown;
+  }): Promise<unknown>;
+  attemptStarted(p: { jobId: Hex; attemptId: Hex; node: Address }): Promise<unknown>;
+  attemptFinished(p: { attemptId: Hex; status: FinishedJobStatus; errorCode?: string }): Promise<unknown>;
+  finish(p: {
+    jobId: Hex;
+    status: FinishedJobStatus;
+    errorCode?: string;
+    result?: unknown;
+  }): Promise<unknown>;
+  get(publicId: string): Promise<LoggedJob | undefined>;
+}
+
+export interface DispatchJob {
+  jobId: Hex;
+  podId: Hex;
+  kind: JobKind;
+  input: unknown;
+  stream: boolean;
+  payer: Address;
+  frontend?: Address;
+  pricePerUnit: bigint;
+}
+
+export interface DispatchBudget {
+  maxRetries: number;
+  /** Unix milliseconds. */
+  deadlineAt: number;
+}
+
+export interface DispatchHooks {
+  onChunk?(delta: string): void;
+  onAttempt?(a: { attemptId: Hex; node: Address }): void;
+  onAttemptEnd?(a: { attemptId: Hex; node: Address; error?: NeurinoError }): void;
+  signal?: AbortSignal;
+}
+
+export interface DispatchOutcome {
+  attemptId: Hex;
+  node: Address;
+  result: JobResult;
+  receipt: Receipt;
+  attempts: number;
+}
+
+export interface JobDispatcher {
+  dispatch(job: DispatchJob, budget: DispatchBudget, hooks: DispatchHooks): Promise<DispatchOutcome>;
+}
+
+export interface CatalogEntry {
+  podId: Hex;
+  spec: PodSpec;
+  pricePerUnit: bigint;
+  deployer?: Address | undefined;
+}
+
+export interface ModelCatalog {
+  byModel(name: string): CatalogEntry | undefined;
+  byId(podId: Hex): CatalogEntry | undefined;
+  list(): readonly CatalogEntry[];
+}
+
+/** The settlement batcher's figures the metrics expose. */
+export interface SettlementStats {
+  /** Age of the oldest receipt not yet settled on-chain, ms (0 when none). */
+  settlementLagMs: number;
+  unsettledReceipts: number;
+  batchesSettled: number;
+  receiptsSettled: number;
+}
+
+/** The router's countersignature on a receipt the node signed. */
+export type ReceiptCountersigner = (receipt: Receipt) => Promise<Hex>;

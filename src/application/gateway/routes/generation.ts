@@ -1,0 +1,120 @@
+// POST /v1/chat/completions and POST /v1/completions: one metered job each, answered whole or streamed
+// as server-sent events (role first, text deltas, finish_reason last, usage when asked, then [DONE]).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { toOpenAIError } from '../../../protocol/errors.ts';
+import {
+  type ChatCompletionRequest,
+  type CompletionRequest,
+  parseChatCompletionRequest,
+  parseCompletionRequest,
+} from '../../../protocol/openai.ts';
+import { unixSeconds } from '../../../protocol/openai-responses.ts';
+import type { Result } from '../../../protocol/schema-errors.ts';
+import { principalOf } from '../auth.ts';
+import { clientGoneSignal, type GatewayContext, headerBudget, parsedOrThrow } from '../context.ts';
+import { chatInput, completionInput } from '../pod-input.ts';
+import { modelFor } from '../pod-lookup.ts';
+import { checkChoiceCount, type GenerationChoice, generationOutput } from '../pod-output.ts';
+import { SseReply } from '../sse-reply.ts';
+import { chatShape, completionShape, type Envelope, type GenerationShape } from './generation-shapes.ts';
+
+interface Endpoint<R extends ChatCompletionRequest | CompletionRequest> {
+  kind: 'chat' | 'completion';
+  shape: GenerationShape;
+  parse(body: unknown): Result<R>;
+  /** The node's input and how many choices it must answer. */
+  input(request: R): { input: unknown; count: number };
+}
+
+const chat: Endpoint<ChatCompletionRequest> = {
+  kind: 'chat',
+  shape: chatShape,
+  parse: parseChatCompletionRequest,
+  input: chatInput,
+};
+
+const completion: Endpoint<CompletionRequest> = {
+  kind: 'completion',
+  shape: completionShape,
+  parse: parseCompletionRequest,
+  input: completionInput,
+};
+
+export function generationRoutes(app: FastifyInstance, context: GatewayContext): void {
+  app.post('/v1/chat/completions', (request, reply) => generate(context, chat, request, reply));
+  app.post('/v1/completions', (request, reply) => generate(context, completion, request, reply));
+}
+
+async function generate<R extends ChatCompletionRequest | CompletionRequest>(
+  context: GatewayContext,
+  endpoint: Endpoint<R>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const principal = principalOf(request);
+  const body = parsedOrThrow(endpoint.parse(request.body));
+  const entry = modelFor(context.catalog, body.model, endpoint.kind);
+  const budget = headerBudget(context, request);
+  const { input, count } = endpoint.input(body);
+  const stream = body.stream === true;
+  const { shape, kind } = endpoint;
+  const envelope: Envelope = {
+    id: shape.newId(),
+    model: body.model,
+    created: unixSeconds(),
+    includeUsage: stream && body.stream_options?.include_usage === true,
+  };
+  let choices: GenerationChoice[] = [];
+  const job = {
+    principal,
+    entry,
+    kind,
+    input,
+    budget,
+    publicId: envelope.id,
+    signal: clientGoneSignal(reply),
+    check: (result: { output: unknown }) => {
+      choices = generationOutput(kind, result.output);
+      checkChoiceCount(choices, count);
+    },
+  };
+
+  if (!stream) {
+    const run = await (await context.runner.start({ ...job, stream: false })).done;
+    return shape.whole(envelope, choices, run.outcome.result.usage);
+  }
+
+  const sse = new SseReply(reply);
+  let streamed = '';
+  const open = () => {
+    if (sse.started) return;
+    const opening = shape.opening(envelope);
+    if (opening !== undefined) sse.send(opening);
+  };
+  try {
+    const started = await context.runner.start({
+      ...job,
+      stream: true,
+      onChunk: (delta) => {
+        open();
+        streamed += delta;
+        sse.send(shape.delta(envelope, delta));
+      },
+    });
+    const run = await started.done;
+    const [choice] = choices;
+    open();
+    // A node that streamed less than its final text (or nothing at all) still delivers all of it.
+    const text = choice?.text ?? '';
+    const rest = text.startsWith(streamed) ? text.slice(streamed.length) : '';
+    if (rest !== '') sse.send(shape.delta(envelope, rest));
+    sse.send(shape.closing(envelope, choice?.finishReason ?? 'stop'));
+    if (envelope.includeUsage) sse.send(shape.usage(envelope, run.outcome.result.usage));
+    sse.done();
+  } catch (error) {
+    if (!sse.started) throw error;
+    request.log.info({ err: error }, 'stream failed after its first event');
+    sse.fail(toOpenAIError(error));
+  }
+  return reply;
+}

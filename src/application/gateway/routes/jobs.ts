@@ -1,0 +1,113 @@
+// The generic jobs API: POST /v1/jobs runs any pod (sync: answers when it ends; async: 202 at once) and
+// GET /v1/jobs/:id reads a job back, including an async job's result. Callers see only their own jobs.
+import type { FastifyInstance } from 'fastify';
+import { isAddressEqual } from 'viem';
+import { z } from 'zod';
+import { ERROR_CODES, isErrorCode } from '../../../protocol/error-codes.ts';
+import { FatalError } from '../../../protocol/errors.ts';
+import { apiIdKind, newApiId } from '../../../protocol/ids.ts';
+import { JOB_STATUSES, type JobStatus, jobObject, parseJobRequest } from '../../../protocol/jobs-api.ts';
+import { principalOf } from '../auth.ts';
+import { budgetFromBody } from '../budget.ts';
+import { clientGoneSignal, type GatewayContext, parsedOrThrow } from '../context.ts';
+import type { JobRun } from '../job-runner.ts';
+import { jobKindFor, podFor } from '../pod-lookup.ts';
+import type { LoggedJob } from '../ports.ts';
+
+export const JOB_ID_HEADER = 'x-neurino-job-id';
+
+/** What the jobs log keeps as a job's result; usage comes from its receipt. */
+const StoredResultSchema = z.looseObject({ output: z.unknown(), attempts: z.int().min(0).optional() });
+
+function storedResult(run: Omit<JobRun, 'publicId'>) {
+  return { output: run.outcome.result.output, attempts: run.outcome.attempts };
+}
+
+function jobNotFound(id: string) {
+  return new FatalError('job_not_found', {
+    message: `No job ${JSON.stringify(id.slice(0, 64))}`,
+    param: 'id',
+  });
+}
+
+export function jobRoutes(
+  app: FastifyInstance,
+  context: GatewayContext,
+  jobs: { get: (id: string) => Promise<LoggedJob | undefined> },
+): void {
+  app.post('/v1/jobs', async (request, reply) => {
+    const principal = principalOf(request);
+    const body = parsedOrThrow(parseJobRequest(request.body));
+    const entry = podFor(context.catalog, body.pod);
+    const publicId = newApiId('job');
+    const createdAt = Date.now();
+    reply.header(JOB_ID_HEADER, publicId);
+    const job = {
+      principal,
+      entry,
+      kind: jobKindFor(entry, body.input),
+      input: body.input,
+      stream: false,
+      budget: budgetFromBody(body, context.budget),
+      publicId,
+      keep: storedResult,
+    };
+    if (body.mode === 'async') {
+      // The job outlives this request: no client signal; its failure is read back from the log.
+      const started = await context.runner.start(job);
+      started.done.catch(() => {});
+      reply.code(202);
+      return jobObject({ id: publicId, pod: entry.spec.name, status: 'queued', createdAt, attempts: 0 });
+    }
+    const run = await (await context.runner.start({ ...job, signal: clientGoneSignal(reply) })).done;
+    const { result, receipt, attempts } = run.outcome;
+    return jobObject({
+      id: publicId,
+      pod: entry.spec.name,
+      status: 'succeeded',
+      createdAt,
+      attempts,
+      output: result.output,
+      usage: {
+        computeUnits: receipt.computeUnits,
+        price: run.charged,
+        inputTokens: result.usage.inputTokens,
+        outputTokens: result.usage.outputTokens,
+      },
+    });
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (request) => {
+    const principal = principalOf(request);
+    const { id } = request.params;
+    if (apiIdKind(id) !== 'job') throw jobNotFound(id);
+    const job = await jobs.get(id);
+    // Someone else's job is answered exactly like a missing one.
+    if (job === undefined || !isAddressEqual(job.payer, principal.account)) throw jobNotFound(id);
+    return describeJob(context, job);
+  });
+}
+
+function describeJob(context: GatewayContext, job: LoggedJob) {
+  const stored = StoredResultSchema.safeParse(job.result);
+  const result = stored.success ? stored.data : undefined;
+  return jobObject({
+    id: job.publicId,
+    pod: context.catalog.byId(job.podId)?.spec.name ?? job.podId,
+    status: jobStatus(job.status),
+    createdAt: job.createdAt,
+    attempts: Math.max(job.attempts, result?.attempts ?? 0),
+    ...(result === undefined ? {} : { output: result.output }),
+    ...(job.error === undefined ? {} : { error: publicError(job.error.code) }),
+    ...(job.usage === undefined ? {} : { usage: job.usage }),
+  });
+}
+
+/** The registry's message for a code, never a stored free-text message that may hold internals. */
+function publicError(code: string) {
+  return { code, message: isErrorCode(code) ? ERROR_CODES[code].message : 'Job failed' };
+}
+
+function jobStatus(status: string): JobStatus {
+  return (JOB_STATUSES as readonly string[]).includes(status) ? (status as JobStatus) : 'running';
+}

@@ -1,0 +1,65 @@
+// GET /health (store, chain, connected nodes; 503 when a check fails or the router drains) and
+// GET /metrics (Prometheus text). Neither needs a key: expose them to operators only.
+import type { FastifyInstance } from 'fastify';
+import type { GatewayContext } from '../context.ts';
+
+/** A dependency probe: resolves when healthy, with optional details (e.g. the chain's block). */
+export type HealthCheck = () => Promise<unknown>;
+
+export interface OperationsOptions {
+  checks: Record<string, HealthCheck>;
+  connectedNodes(): number;
+  draining(): boolean;
+  checkTimeoutMs?: number;
+}
+
+type CheckResult = { ok: true; ms: number; details?: unknown } | { ok: false; ms: number; error: string };
+
+async function run(check: HealthCheck, timeoutMs: number): Promise<CheckResult> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const details = await Promise.race([check(), timeout]);
+    const ms = Math.round(performance.now() - started);
+    return details === undefined ? { ok: true, ms } : { ok: true, ms, details };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, ms: Math.round(performance.now() - started), error: message.slice(0, 200) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function operationRoutes(
+  app: FastifyInstance,
+  context: GatewayContext,
+  options: OperationsOptions,
+): void {
+  const timeoutMs = options.checkTimeoutMs ?? 2_000;
+
+  app.get('/health', async (_request, reply) => {
+    const names = Object.keys(options.checks);
+    const results = await Promise.all(
+      names.map((name) => run(options.checks[name] as HealthCheck, timeoutMs)),
+    );
+    const checks = Object.fromEntries(names.map((name, i) => [name, results[i]]));
+    const healthy = results.every((r) => r.ok);
+    const draining = options.draining();
+    reply.code(healthy && !draining ? 200 : 503);
+    return {
+      status: draining ? 'draining' : healthy ? 'ok' : 'degraded',
+      checks,
+      nodes: { connected: options.connectedNodes() },
+      jobs: { inFlight: context.runner.inFlight },
+    };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const { registry } = context.metrics;
+    reply.type(registry.contentType);
+    return registry.metrics();
+  });
+}

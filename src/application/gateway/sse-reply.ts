@@ -1,0 +1,46 @@
+// A server-sent event stream that opens lazily: until the first event the request can still fail with an
+// ordinary HTTP error (503 no node, 402, ...); after it, a failure becomes an `error` event, as OpenAI does.
+import { PassThrough } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import { SSE_DONE, sseEvent } from '../../protocol/openai-responses.ts';
+
+export class SseReply {
+  private stream: PassThrough | undefined;
+
+  constructor(private readonly reply: FastifyReply) {}
+
+  get started(): boolean {
+    return this.stream !== undefined;
+  }
+
+  /** Sends one `data:` event with a JSON payload, opening the stream first if needed. */
+  send(payload: unknown): void {
+    this.open().write(sseEvent(payload));
+  }
+
+  /** `data: [DONE]` and the end of the response. */
+  done(): void {
+    const stream = this.open();
+    stream.end(SSE_DONE);
+  }
+
+  /** Ends an open stream with an error event (the OpenAI SDK throws it as an APIError); no `[DONE]`. */
+  fail(body: unknown): void {
+    this.open().end(sseEvent(body));
+  }
+
+  private open(): PassThrough {
+    if (this.stream !== undefined) return this.stream;
+    const stream = new PassThrough();
+    this.stream = stream;
+    this.reply
+      .code(200)
+      .header('content-type', 'text/event-stream; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .header('connection', 'keep-alive')
+      // Proxies such as nginx would otherwise buffer the whole stream.
+      .header('x-accel-buffering', 'no')
+      .send(stream);
+    return stream;
+  }
+}

@@ -1,0 +1,325 @@
+// The whole router on a real chain (anvil with the protocol deployed): a staked miner is admitted and an
+// unregistered one refused, jobs are charged once and countersigned, and across a restart every receipt
+// settles exactly once, with on-chain earnings equal to the stored receipts. Against PGlite and, when
+// the suite runs one, a real PostgreSQL server.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { pino } from 'pino';
+import { type Address, getAddress, keccak256, parseEther, toHex } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../test/support/free-port.ts';
+import { testDatabaseUrl } from '../../test/support/postgres.ts';
+import { devAccount, devRoleAccount } from '../chain/dev-accounts.ts';
+import {
+  computeCreditsAbi,
+  neurinoTokenAbi,
+  nodeRegistryAbi,
+  podRegistryAbi,
+} from '../chain/generated/index.ts';
+import { CreditLedger } from '../orchestration/metering/credit-ledger.ts';
+import { chainCreditsSource } from '../orchestration/metering/credits-source.ts';
+import type { StoredReceipt } from '../orchestration/metering/receipt-rows.ts';
+import { MinerPeer, testCapabilities } from '../orchestration/router/testing/miner-peer.ts';
+import { aggregateReceipts } from '../orchestration/settlement/aggregate.ts';
+import { splitLines } from '../orchestration/settlement/split.ts';
+import {
+  BUYBACK_BPS,
+  FRONTEND_BPS,
+  type ProtocolFixture,
+  startProtocolFixture,
+} from '../orchestration/settlement/testing/protocol-fixture.ts';
+import { openStore } from '../orchestration/store/open-store.ts';
+import { randomBase62 } from '../protocol/ids.ts';
+import { podId } from '../protocol/pod-spec.ts';
+import { verifyReceipt } from '../protocol/receipt.ts';
+import { type RouterOptions, type RunningRouter, routerDatabaseDir, startRouter } from './router-process.ts';
+import { answerText, testPodSpec } from './testing/gateway-harness.ts';
+
+const spec = testPodSpec();
+const id = podId(spec);
+const router = devRoleAccount('router');
+const podDeployer = devRoleAccount('podDeployer');
+const frontend = devRoleAccount('frontend').address;
+const developer = devAccount(5).address;
+const node = devAccount(10);
+const stranger = devAccount(12);
+const FUNDED = parseEther('100');
+
+interface Backend {
+  kind: 'pglite' | 'postgres';
+  /** Store options for startRouter, the same on every start (a restart finds its receipts). */
+  storeOptions(): Promise<Pick<RouterOptions, 'dataDir' | 'databaseUrl'>>;
+  dispose(): Promise<void>;
+}
+
+function pgliteBackend(): Backend {
+  let dir: string | undefined;
+  return {
+    kind: 'pglite',
+    async storeOptions() {
+      dir ??= await mkdtemp(join(tmpdir(), 'neurino-router-'));
+      return { dataDir: dir };
+    },
+    async dispose() {
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresBackend(serverUrl: string): Backend {
+  const name = `neurino_router_${randomBase62(10).toLowerCase()}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  let created = false;
+  return {
+    kind: 'postgres',
+    async storeOptions() {
+      if (!created) await admin(`create database ${name}`);
+      created = true;
+      const url = new URL(serverUrl);
+      url.pathname = `/${name}`;
+      return { databaseUrl: url.toString() };
+    },
+    async dispose() {
+      if (created) await admin(`drop database if exists ${name} with (force)`);
+    },
+  };
+}
+
+const serverUrl = testDatabaseUrl();
+const backends = serverUrl === undefined ? [pgliteBackend()] : [pgliteBackend(), postgresBackend(serverUrl)];
+
+describe.each(backends)('router process on $kind', (backend) => {
+  let fixture: ProtocolFixture;
+  let running: RunningRouter | undefined;
+  let key: string;
+
+  const start = async () =>
+    startRouter({
+      port: 0,
+      rpcUrl: fixture.anvil.rpcUrl,
+      addressBook: fixture.book,
+      routerAccount: router,
+      pods: [spec],
+      batch: { maxReceipts: 2, maxDelayMs: 60_000 },
+      logger: pino({ level: process.env.NEURINO_TEST_LOG ?? 'silent' }),
+      gateway: { frontend, defaultMetrics: false },
+      drainGraceMs: 5_000,
+      ...(await backend.storeOptions()),
+    });
+
+  const joinMiner = async (r: RunningRouter) => {
+    const peer = await MinerPeer.join(
+      { url: r.wsUrl, account: node, domain: fixture.domain },
+      testCapabilities({ warmPods: [id] }),
+    );
+    peer.startHeartbeats(1_000);
+    peer.serve((assign) => answerText(peer, assign, ['Hi', ' there']));
+    while (!r.hub.sessions().some((s) => s.snapshot() !== undefined))
+      await new Promise((ok) => setTimeout(ok, 5));
+    return peer;
+  };
+
+  const chat = (r: RunningRouter, stream = false) =>
+    fetch(`${r.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: spec.name, messages: [{ role: 'user', content: 'hi' }], stream }),
+    });
+
+  beforeAll(async () => {
+    fixture = await startProtocolFixture(await freePort());
+    const { neurinoToken, nodeRegistry, podRegistry } = fixture.book.contracts;
+    const deployer = devRoleAccount('deployer');
+    const stake = parseEther('1000');
+    await fixture.write(deployer, {
+      address: neurinoToken,
+      abi: neurinoTokenAbi,
+      functionName: 'transfer',
+      args: [node.address, stake],
+    });
+    await fixture.write(node, {
+      address: neurinoToken,
+      abi: neurinoTokenAbi,
+      functionName: 'approve',
+      args: [nodeRegistry, stake],
+    });
+    await fixture.write(node, {
+      address: nodeRegistry,
+      abi: nodeRegistryAbi,
+      functionName: 'register',
+      args: [node.address, keccak256(toHex('cpu node')), stake],
+    });
+    await fixture.write(podDeployer, {
+      address: podRegistry,
+      abi: podRegistryAbi,
+      functionName: 'register',
+      args: [
+        id,
+        {
+          runtime: 0,
+          validation: 2,
+          deterministic: false,
+          minVramMiB: 0,
+          deployerShareBps: spec.deployerShareBps,
+          minReplicas: 0,
+          maxReplicas: 4,
+          pricePerUnit: spec.pricePerUnit,
+        },
+      ],
+    });
+    await fixture.fund(developer, FUNDED);
+  });
+
+  afterAll(async () => {
+    await running?.stop();
+    await fixture?.stop();
+    await backend.dispose();
+  });
+
+  it('refuses to start with a key that cannot settle', async () => {
+    await expect(
+      startRouter({
+        rpcUrl: fixture.anvil.rpcUrl,
+        addressBook: fixture.book,
+        routerAccount: stranger,
+        pods: [spec],
+        batch: { maxReceipts: 2, maxDelayMs: 1_000 },
+        logger: pino({ level: 'silent' }),
+      }),
+    ).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(
+      startRouter({
+        rpcUrl: fixture.anvil.rpcUrl,
+        addressBook: { ...fixture.book, chainId: 1 },
+        routerAccount: router,
+        pods: [spec],
+        batch: { maxReceipts: 2, maxDelayMs: 1_000 },
+        logger: pino({ level: 'silent' }),
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('admits a staked miner and refuses an unregistered one with the reason', async () => {
+    running = await start();
+    expect(running.wsUrl).toBe(`${running.url.replace('http', 'ws')}/v1/miners`);
+    key = (await running.apiKeys.create({ account: developer })).key;
+    const impostor = await MinerPeer.open({ url: running.wsUrl, account: stranger, domain: fixture.domain });
+    const answer = await impostor.handshake();
+    expect(answer).toMatchObject({ type: 'refused', code: 'node_not_registered' });
+    expect(answer.type === 'refused' && answer.reason).toMatch(/regist/);
+    impostor.close();
+    await joinMiner(running);
+    const health = await (await fetch(`${running.url}/health`)).json();
+    expect(health).toMatchObject({
+      status: 'ok',
+      checks: { store: { ok: true }, chain: { ok: true } },
+      nodes: { connected: 1 },
+    });
+  });
+
+  it('serves jobs, charged once each and countersigned by the router', async () => {
+    const r = running as RunningRouter;
+    for (const stream of [false, true, false]) {
+      const response = await chat(r, stream);
+      expect(response.status).toBe(200);
+      await response.text();
+    }
+    const receipts = await r.ledger.receiptsFor({ payer: developer });
+    expect(receipts.length).toBe(3);
+    for (const stored of receipts) {
+      expect(stored.receipt).toMatchObject({ node: node.address, frontend, podId: id });
+      expect(stored.routerSignature).toBeDefined();
+      expect(
+        await verifyReceipt(fixture.domain, stored.receipt, stored.routerSignature ?? '0x', router.address),
+      ).toBe(true);
+    }
+    const metrics = await (await fetch(`${r.url}/metrics`)).text();
+    expect(metrics).toMatch(/neurino_settlement_lag_seconds \d/);
+    expect(metrics).toMatch(/neurino_connected_nodes 1/);
+  });
+
+  it('settles every receipt exactly once across a restart, paying each party what the receipts say', async () => {
+    await (running as RunningRouter).stop();
+    running = await start();
+    expect(
+      (await running.ledger.receiptsFor({ payer: developer })).every((r) => r.settledAt !== undefined),
+    ).toBe(true);
+    await joinMiner(running);
+    expect((await chat(running)).status).toBe(200);
+    await running.stop();
+    running = undefined;
+
+    const store = await openStore(await storeOf(backend));
+    try {
+      const ledger = new CreditLedger({
+        store,
+        credits: chainCreditsSource({
+          publicClient: fixture.publicClient,
+          computeCredits: fixture.book.contracts.computeCredits,
+        }),
+      });
+      const receipts = await ledger.receiptsFor({ payer: developer });
+      expect(receipts.length).toBe(4);
+      expect(receipts.every((r) => r.settledAt !== undefined && r.batch !== undefined)).toBe(true);
+      const expected = expectedEarnings(receipts);
+      const batches = new Set(receipts.map((r) => r.batch?.sequence));
+      expect(await fixture.nextSequence(router.address)).toBe(BigInt(batches.size));
+      for (const party of [node.address, podDeployer.address, frontend]) {
+        expect(await fixture.earningsOf(party)).toBe(expected.earnings.get(getAddress(party)) ?? 0n);
+      }
+      const charged = receipts.reduce((sum, r) => sum + r.charged, 0n);
+      expect(charged).toBeGreaterThan(0n);
+      const credits = await fixture.publicClient.readContract({
+        address: fixture.book.contracts.computeCredits,
+        abi: computeCreditsAbi,
+        functionName: 'balanceOf',
+        args: [developer],
+      });
+      expect(credits).toBe(FUNDED - charged);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+async function storeOf(backend: Backend) {
+  const options = await backend.storeOptions();
+  return options.dataDir !== undefined
+    ? { dataDir: routerDatabaseDir(options.dataDir) }
+    : { databaseUrl: options.databaseUrl ?? '' };
+}
+
+/** What Settlement pays per batch, computed from the stored receipts the way the contract does. */
+function expectedEarnings(receipts: readonly StoredReceipt[]) {
+  const bySequence = new Map<bigint, StoredReceipt[]>();
+  for (const r of receipts) {
+    const sequence = r.batch?.sequence ?? -1n;
+    bySequence.set(sequence, [...(bySequence.get(sequence) ?? []), r]);
+  }
+  const split = { earnings: new Map<Address, bigint>(), buyback: 0n };
+  for (const batch of bySequence.values()) {
+    const { lines } = aggregateReceipts(
+      batch.map(({ receipt, charged }) => ({ ...receipt, price: charged })),
+    );
+    splitLines(
+      lines,
+      {
+        termsOf: () => ({ deployer: podDeployer.address, deployerShareBps: spec.deployerShareBps }),
+        buybackBps: BUYBACK_BPS,
+        frontendBps: FRONTEND_BPS,
+      },
+      split,
+    );
+  }
+  return split;
+}

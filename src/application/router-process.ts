@@ -1,0 +1,253 @@
+// The router as one process: store, credit ledger, jobs log and settlement batcher (metering), miner hub,
+// scheduler and dispatcher (router core), and the gateway on one HTTP port with miners on `/v1/miners`.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Address, Hex, LocalAccount } from 'viem';
+import type { AddressBook } from '../chain/address-book.ts';
+import { chainFor, publicClientFor, walletClientFor } from '../chain/clients.ts';
+import { ApiKeys } from '../orchestration/metering/api-keys.ts';
+import { CreditLedger } from '../orchestration/metering/credit-ledger.ts';
+import { chainCreditsSource } from '../orchestration/metering/credits-source.ts';
+import { JobStore } from '../orchestration/metering/job-store.ts';
+import { chainNodeAdmission } from '../orchestration/router/chain-node-admission.ts';
+import { Dispatcher, type DispatcherOptions } from '../orchestration/router/dispatcher.ts';
+import { MinerHub } from '../orchestration/router/miner-hub.ts';
+import { PodCatalog } from '../orchestration/router/pod-catalog.ts';
+import { Scheduler } from '../orchestration/router/scheduler.ts';
+import { SettlementBatcher } from '../orchestration/settlement/settlement-batcher.ts';
+import { openStore } from '../orchestration/store/open-store.ts';
+import type { Store } from '../orchestration/store/store.ts';
+import type { ProtocolDomain } from '../protocol/eip712-domain.ts';
+import { FatalError } from '../protocol/errors.ts';
+import { type PodSpec, podId } from '../protocol/pod-spec.ts';
+import { signReceipt } from '../protocol/receipt.ts';
+import { buildGateway, type Gateway, type GatewayOptions } from './gateway/app.ts';
+import { createLogger } from './gateway/logger.ts';
+import { assertRouterRole, podDeployer } from './router/chain-checks.ts';
+import { lockDataDir } from './router/data-dir-lock.ts';
+
+export interface RouterOptions {
+  host?: string;
+  /** 0 picks a free port (see `url`). */
+  port?: number;
+  rpcUrl: string;
+  addressBook: AddressBook;
+  /** The router key: holds ROUTER_ROLE on Settlement, countersigns receipts. */
+  routerAccount: LocalAccount;
+  /** A PostgreSQL server shared by several routers; without it PGlite runs in-process. */
+  databaseUrl?: string;
+  /** The router's state directory (PGlite keeps its database in `<dataDir>/db`); absent: in memory. */
+  dataDir?: string;
+  pods: readonly PodSpec[];
+  /** Settle every `maxReceipts` receipts or once the oldest waited `maxDelayMs`. */
+  batch: { maxReceipts: number; maxDelayMs: number };
+  logger?: Logger;
+  /** Bound into miner challenges; defaults to the router's address. */
+  routerId?: string;
+  gateway?: GatewayOptions;
+  /** Miner heartbeat interval (default 5 s). */
+  heartbeatMs?: number;
+  dispatcher?: Pick<DispatcherOptions, 'acceptTimeoutMs' | 'maxQueueMs' | 'suspension'>;
+  /** How long shutdown waits for running jobs and miners (default 10 s). */
+  drainGraceMs?: number;
+}
+
+export interface RunningRouter {
+  /** http://host:port of the gateway. */
+  url: string;
+  /** ws://host:port/v1/miners, where miners dial in. */
+  wsUrl: string;
+  apiKeys: ApiKeys;
+  ledger: CreditLedger;
+  jobs: JobStore;
+  batcher: SettlementBatcher;
+  hub: MinerHub;
+  catalog: PodCatalog;
+  gateway: Gateway;
+  store: Store;
+  /** Graceful: refuse new work, finish running jobs, close miners, settle what is charged, close the store. */
+  stop(): Promise<void>;
+}
+
+/** Where a router's PGlite database lives under its data directory. */
+export function routerDatabaseDir(dataDir: string): string {
+  return join(dataDir, 'db');
+}
+
+export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
+  const logger = options.logger ?? createLogger();
+  const { addressBook: book, routerAccount } = options;
+  const chain = chainFor(book.chainId, options.rpcUrl);
+  const publicClient = publicClientFor(chain);
+  const chainId = await publicClient.getChainId();
+  if (chainId !== book.chainId) {
+    throw new FatalError('invalid_request', {
+      message: `${options.rpcUrl} is chain ${chainId}, the address book is for chain ${book.chainId}`,
+    });
+  }
+  const { settlement, computeCredits, nodeRegistry, podRegistry } = book.contracts;
+  await assertRouterRole(publicClient, settlement, routerAccount.address);
+
+  // Everything started so far, stopped newest first should a later step fail.
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const unwind = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    const lock =
+      options.dataDir !== undefined && options.databaseUrl === undefined
+        ? await lockDataDir(options.dataDir)
+        : undefined;
+    if (lock !== undefined) cleanups.push(() => lock.release());
+    const store = await openStore({
+      ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
+      ...(options.dataDir === undefined ? {} : { dataDir: routerDatabaseDir(options.dataDir) }),
+    });
+    cleanups.push(() => store.close());
+    const apiKeys = new ApiKeys(store);
+    const jobs = new JobStore(store);
+    const ledger = new CreditLedger({ store, credits: chainCreditsSource({ publicClient, computeCredits }) });
+    const batcher = new SettlementBatcher({
+      store,
+      publicClient,
+      walletClient: walletClientFor(chain, routerAccount),
+      settlement,
+      maxReceipts: options.batch.maxReceipts,
+      maxDelayMs: options.batch.maxDelayMs,
+      logger: logger.child({ part: 'settlement' }),
+    });
+    await batcher.start();
+    cleanups.push(() => batcher.stop());
+
+    const catalog = await catalogOf(
+      options.pods,
+      (podId) => podDeployer(publicClient, podRegistry, podId),
+      logger,
+    );
+    const domain: ProtocolDomain = { chainId, verifyingContract: settlement };
+    const hub = new MinerHub({
+      routerId: options.routerId ?? routerIdOf(routerAccount.address),
+      domain,
+      admission: chainNodeAdmission({ publicClient, nodeRegistry }),
+      logger: logger.child({ part: 'miners' }),
+      ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+    });
+    cleanups.push(() => hub.close({ graceMs: 0 }));
+    const dispatcher = new Dispatcher({
+      hub,
+      scheduler: new Scheduler(),
+      catalog,
+      logger: logger.child({ part: 'dispatcher' }),
+      ...options.dispatcher,
+    });
+    cleanups.push(() => dispatcher.close());
+
+    const gateway = await buildGateway(
+      {
+        apiKeys,
+        ledger,
+        jobs,
+        dispatcher,
+        catalog,
+        connectedNodes: () => hub.stats().connectedNodes,
+        logger,
+        settlement: () => batcher.stats(),
+        checks: {
+          store: async () => {
+            await store.query('select 1');
+          },
+          chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }),
+        },
+        countersign: (receipt) => signReceipt(routerAccount, domain, receipt),
+        miners: hub,
+      },
+      options.gateway,
+    );
+    cleanups.push(() => gateway.app.close());
+    await gateway.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
+    const url = listeningUrl(gateway, options.host ?? '127.0.0.1');
+    logger.info(
+      { url, router: routerAccount.address, pods: catalog.size, store: store.kind },
+      'router listening',
+    );
+
+    const graceMs = options.drainGraceMs ?? 10_000;
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        logger.info('router stopping: draining requests');
+        await withTimeout(gateway.drain(), graceMs);
+        await hub.close({ graceMs });
+        dispatcher.close();
+        await gateway.app.close();
+        try {
+          await batcher.flush();
+        } catch (error) {
+          // Not lost: the receipts stay in the store and settle on the next start.
+          logger.error({ err: error }, 'final settlement failed; receipts settle on the next start');
+        }
+        await batcher.stop();
+        await store.close();
+        await lock?.release();
+        logger.info('router stopped');
+      })();
+      return stopping;
+    };
+    return {
+      url,
+      wsUrl: `${url.replace(/^http/, 'ws')}/v1/miners`,
+      apiKeys,
+      ledger,
+      jobs,
+      batcher,
+      hub,
+      catalog,
+      gateway,
+      store,
+      stop,
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
+
+async function catalogOf(
+  specs: readonly PodSpec[],
+  deployerOf: (id: Hex) => Promise<Address | undefined>,
+  logger: Logger,
+): Promise<PodCatalog> {
+  const catalog = new PodCatalog();
+  for (const spec of specs) {
+    const id = podId(spec);
+    const deployer = await deployerOf(id);
+    if (deployer === undefined) {
+      logger.warn({ pod: spec.name, podId: id }, 'pod is not registered on-chain: its jobs cannot settle');
+    }
+    catalog.add(spec, deployer === undefined ? {} : { deployer });
+  }
+  return catalog;
+}
+
+function routerIdOf(address: Address): string {
+  return `router-${address.slice(2, 10).toLowerCase()}`;
+}
+
+function listeningUrl(gateway: Gateway, host: string): string {
+  const address = gateway.app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}
+
+/** Waits for `promise`, but no longer than `ms` (shutdown must end even if a job hangs). */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}

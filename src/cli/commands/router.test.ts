@@ -1,0 +1,111 @@
+// `neurino router keys …` against a real PGlite directory, and the router's refusals of missing flags.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { lockDataDir } from '../../application/router/data-dir-lock.ts';
+import { routerDatabaseDir } from '../../application/router-process.ts';
+import { ApiKeys } from '../../orchestration/metering/api-keys.ts';
+import { openStore } from '../../orchestration/store/open-store.ts';
+import { routerCommand } from './router.ts';
+
+const account = '0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc';
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'neurino-router-cli-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs `neurino router …` in-process; resolves with what it printed on stdout. */
+async function run(...args: string[]): Promise<string> {
+  const printed: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((line: unknown) => printed.push(String(line)));
+  const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+  try {
+    const program = new Command('neurino').addCommand(routerCommand());
+    // Commander errors throw instead of exiting the test process, on every level of subcommands.
+    const quiet = (command: Command): void => {
+      command.exitOverride().configureOutput({ writeErr: () => {} });
+      for (const sub of command.commands) quiet(sub);
+    };
+    quiet(program);
+    await program.parseAsync(['router', ...args], { from: 'user' });
+    return printed.join('\n');
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+describe('neurino router keys', () => {
+  it('creates a key printed once and stored only as a hash, lists and revokes it', async () => {
+    const key = await run('keys', 'create', '--account', account, '--label', 'ci', '--data-dir', dir);
+    expect(key).toMatch(/^nrn_[0-9A-Za-z]{40}$/);
+    const listed = await run('--data-dir', dir, 'keys', 'list', '--account', account);
+    const [id, prefix, state, label] = listed.split(/\s+/);
+    expect(id).toMatch(/^key_/);
+    expect(prefix).toBe(`${key.slice(0, 8)}…`);
+    expect([state, label]).toEqual(['active', 'ci']);
+    expect(listed).not.toContain(key);
+
+    const store = await openStore({ dataDir: routerDatabaseDir(dir) });
+    try {
+      expect(await new ApiKeys(store).authenticate(key)).toMatchObject({ account });
+      const rows = await store.query<Record<string, unknown>>('select * from api_keys');
+      expect(JSON.stringify(rows)).not.toContain(key);
+    } finally {
+      await store.close();
+    }
+
+    await run('keys', 'revoke', id ?? '', '--data-dir', dir);
+    expect(await run('keys', 'list', '--account', account, '--data-dir', dir)).toMatch(/revoked/);
+    await expect(run('keys', 'revoke', id ?? '', '--data-dir', dir)).rejects.toThrow(/no active key/);
+  });
+
+  it('refuses a bad account and a directory a running router holds', async () => {
+    await expect(run('keys', 'create', '--account', 'nope', '--data-dir', dir)).rejects.toThrow(
+      /expected an address/,
+    );
+    await expect(run('keys', 'create', '--data-dir', dir)).rejects.toThrow(/--account/);
+    const lock = await lockDataDir(dir);
+    try {
+      await expect(run('keys', 'create', '--account', account, '--data-dir', dir)).rejects.toThrow(
+        /in use by process/,
+      );
+    } finally {
+      await lock.release();
+    }
+    expect(await run('keys', 'create', '--account', account, '--data-dir', dir)).toMatch(/^nrn_/);
+  });
+});
+
+describe('neurino router', () => {
+  it('names what is missing before touching the chain', async () => {
+    await expect(run('--data-dir', dir)).rejects.toThrow('--rpc-url is required');
+    await expect(run('--rpc-url', 'http://127.0.0.1:1', '--data-dir', dir)).rejects.toThrow(
+      '--addresses is required',
+    );
+    const saved = process.env.NEURINO_ROUTER_KEY;
+    delete process.env.NEURINO_ROUTER_KEY;
+    try {
+      const args = ['--rpc-url', 'http://127.0.0.1:1', '--addresses', join(dir, 'none.json')];
+      await expect(run(...args)).rejects.toThrow(/router key is needed/);
+      await expect(run(...args, '--key', '0x12')).rejects.toThrow(/32-byte hex/);
+      const key = `0x${'11'.repeat(32)}`;
+      await expect(run(...args, '--key', key)).rejects.toThrow(/no address book/);
+      const bad = join(dir, 'bad.json');
+      await writeFile(bad, '{"chainId": "x"}');
+      await expect(run('--rpc-url', 'http://127.0.0.1:1', '--addresses', bad, '--key', key)).rejects.toThrow(
+        /invalid/,
+      );
+      await expect(run('--port', '70000')).rejects.toThrow(/TCP port/);
+    } finally {
+      if (saved !== undefined) process.env.NEURINO_ROUTER_KEY = saved;
+    }
+  });
+});

@@ -1,0 +1,171 @@
+// `neurino router`: the router and OpenAI-compatible gateway on one port (miners dial `/v1/miners`), and
+// `neurino router keys …` to manage the developers' API keys in the router's store.
+import { Command, InvalidArgumentError } from 'commander';
+import { getAddress, isAddress } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { createLogger } from '../../application/gateway/logger.ts';
+import { lockDataDir } from '../../application/router/data-dir-lock.ts';
+import { routerDatabaseDir, startRouter } from '../../application/router-process.ts';
+import { readAddressBook } from '../../chain/address-book.ts';
+import { ApiKeys } from '../../orchestration/metering/api-keys.ts';
+import { readPodSpecFile } from '../../orchestration/router/pod-spec-files.ts';
+import { openStore } from '../../orchestration/store/open-store.ts';
+import { DEFAULT_DATA_DIR, parseHexKey, parsePort, parsePositiveInt } from '../options.ts';
+import { onShutdown } from '../shutdown.ts';
+
+interface StoreFlags {
+  databaseUrl?: string;
+  dataDir: string;
+}
+
+interface RouterFlags extends StoreFlags {
+  rpcUrl?: string;
+  addresses?: string;
+  key?: `0x${string}`;
+  host: string;
+  port: number;
+  pod: string[];
+  batchSize: number;
+  batchDelayMs: number;
+  frontend?: `0x${string}`;
+  logLevel: string;
+}
+
+const DEFAULT_ROUTER_DIR = `${DEFAULT_DATA_DIR}/router`;
+
+function parseAddress(value: string): `0x${string}` {
+  if (!isAddress(value)) throw new InvalidArgumentError(`expected an address, got "${value}"`);
+  return getAddress(value);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The router's store: a PostgreSQL server when given (flag or DATABASE_URL), else PGlite in the data dir. */
+function storeChoice(flags: StoreFlags): { databaseUrl: string } | { dataDir: string } {
+  const databaseUrl = flags.databaseUrl ?? process.env.DATABASE_URL;
+  return databaseUrl ? { databaseUrl } : { dataDir: flags.dataDir };
+}
+
+export function routerCommand(): Command {
+  const command = new Command('router')
+    .description('run the router and OpenAI-compatible gateway (miners connect to /v1/miners)')
+    .option('--rpc-url <url>', 'JSON-RPC endpoint of the chain')
+    .option('--addresses <file>', 'address book JSON written by `neurino deploy` or the devnet')
+    .option('--key <hex>', 'router private key, holding ROUTER_ROLE (or env NEURINO_ROUTER_KEY)', parseHexKey)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'HTTP port of the gateway and the miners endpoint', parsePort, 8080)
+    .option('--database-url <url>', 'PostgreSQL server (or env DATABASE_URL); default: PGlite in --data-dir')
+    .option('--data-dir <dir>', 'where the router keeps its state', DEFAULT_ROUTER_DIR)
+    .option('--pod <spec.json>', 'a pod spec to serve (repeatable)', collect, [])
+    .option('--batch-size <n>', 'settle every n receipts', parsePositiveInt, 100)
+    .option('--batch-delay-ms <ms>', '…or once the oldest receipt waited this long', parsePositiveInt, 10_000)
+    .option('--frontend <address>', "frontend credited with this gateway's traffic", parseAddress)
+    .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace', 'info')
+    .action(async (flags: RouterFlags) => {
+      const rpcUrl = required(flags.rpcUrl, '--rpc-url');
+      const addresses = required(flags.addresses, '--addresses');
+      const envKey = process.env.NEURINO_ROUTER_KEY;
+      const key = flags.key ?? (envKey ? parseHexKey(envKey) : undefined);
+      if (key === undefined)
+        throw new InvalidArgumentError('a router key is needed: --key or NEURINO_ROUTER_KEY');
+      const addressBook = await readAddressBook(addresses);
+      if (addressBook === undefined) throw new InvalidArgumentError(`no address book at ${addresses}`);
+      const pods = await Promise.all(flags.pod.map((path) => readPodSpecFile(path)));
+      const logger = createLogger({ level: flags.logLevel });
+      if (pods.length === 0) logger.warn('no --pod given: the router serves no model');
+      const router = await startRouter({
+        host: flags.host,
+        port: flags.port,
+        rpcUrl,
+        addressBook,
+        routerAccount: privateKeyToAccount(key),
+        ...storeChoice(flags),
+        pods,
+        batch: { maxReceipts: flags.batchSize, maxDelayMs: flags.batchDelayMs },
+        logger,
+        ...(flags.frontend === undefined ? {} : { gateway: { frontend: flags.frontend } }),
+      });
+      onShutdown(() => router.stop());
+      console.error(
+        `gateway  ${router.url}/v1   (OpenAI-compatible; create a key: neurino router keys create)`,
+      );
+      console.error(`miners   ${router.wsUrl}`);
+    });
+  command.addCommand(keysCommand());
+  return command;
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (value === undefined || value === '') throw new InvalidArgumentError(`${flag} is required`);
+  return value;
+}
+
+function keysCommand(): Command {
+  const keys = new Command('keys').description(
+    "manage developers' API keys (each pays from its account's credits)",
+  );
+  keys
+    .command('create')
+    .description('create a key for an account; the key is printed once, only its hash is stored')
+    .requiredOption(
+      '--account <address>',
+      'the credit account that pays for requests made with the key',
+      parseAddress,
+    )
+    .option('--label <text>', 'a name to recognise the key by')
+    .action(async (flags: { account: `0x${string}`; label?: string }, cmd: Command) => {
+      await withKeys(cmd, async (apiKeys) => {
+        const { id, key } = await apiKeys.create({
+          account: flags.account,
+          ...(flags.label && { label: flags.label }),
+        });
+        console.log(key);
+        console.error(
+          `key ${id} for ${flags.account}: shown once, store it now (the router keeps only its hash)`,
+        );
+      });
+    });
+  keys
+    .command('list')
+    .description("list an account's keys (prefix, label, revoked)")
+    .requiredOption('--account <address>', 'the credit account', parseAddress)
+    .action(async (flags: { account: `0x${string}` }, cmd: Command) => {
+      await withKeys(cmd, async (apiKeys) => {
+        for (const k of await apiKeys.list(flags.account)) {
+          const state =
+            k.revokedAt === undefined ? 'active' : `revoked ${new Date(k.revokedAt).toISOString()}`;
+          console.log(`${k.id}  ${k.prefix}…  ${state}  ${k.label ?? ''}`.trimEnd());
+        }
+      });
+    });
+  keys
+    .command('revoke <id>')
+    .description('revoke a key by its id')
+    .action(async (id: string, _flags: unknown, cmd: Command) => {
+      await withKeys(cmd, async (apiKeys) => {
+        if (!(await apiKeys.revoke(id))) throw new InvalidArgumentError(`no active key ${id}`);
+        console.error(`key ${id} revoked`);
+      });
+    });
+  return keys;
+}
+
+/** Opens the router's store; a PGlite directory only while no router holds it (PGlite is one process). */
+async function withKeys(cmd: Command, use: (apiKeys: ApiKeys) => Promise<void>): Promise<void> {
+  const flags = cmd.optsWithGlobals<StoreFlags>();
+  const choice = storeChoice(flags);
+  const lock = 'dataDir' in choice ? await lockDataDir(choice.dataDir) : undefined;
+  const options = 'dataDir' in choice ? { dataDir: routerDatabaseDir(choice.dataDir) } : choice;
+  const store = await openStore(options).catch(async (error) => {
+    await lock?.release();
+    throw error;
+  });
+  try {
+    await use(new ApiKeys(store));
+  } finally {
+    await store.close();
+    await lock?.release();
+  }
+}
