@@ -23,6 +23,12 @@ function storedResult(run: Omit<JobRun, 'publicId'>) {
   return { output: run.outcome.result.output, attempts: run.outcome.attempts };
 }
 
+/** An LLM body sent through the jobs API names its pod already: `model` may be left out. */
+function withModel(kind: string, input: unknown, model: string): unknown {
+  if (kind === 'generic' || typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  return 'model' in input ? input : { ...input, model };
+}
+
 function jobNotFound(id: string) {
   return new FatalError('job_not_found', {
     message: `No job ${JSON.stringify(id.slice(0, 64))}`,
@@ -42,11 +48,12 @@ export function jobRoutes(
     const publicId = newApiId('job');
     const createdAt = Date.now();
     reply.header(JOB_ID_HEADER, publicId);
+    const kind = jobKindFor(entry, body.input);
     const job = {
       principal,
       entry,
-      kind: jobKindFor(entry, body.input),
-      input: body.input,
+      kind,
+      input: withModel(kind, body.input, entry.spec.name),
       stream: false,
       budget: budgetFromBody(body, context.budget),
       publicId,
