@@ -18,274 +18,293 @@ import { type Devnet, startDevnet } from '../../src/cli/devnet/network.ts';
 import { CreditLedger } from '../../src/orchestration/metering/credit-ledger.ts';
 import { openStore } from '../../src/orchestration/store/open-store.ts';
 import { freePort } from '../support/free-port.ts';
+import { type StoreTarget, storeBackends } from '../support/postgres.ts';
 import { expectedSplit } from './settlement-check.ts';
 
 const MODEL = 'neurino-tiny';
 // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field below
 type Json = Record<string, any>;
-const dataDir = await mkdtemp(join(tmpdir(), 'neurino-e2e-'));
-let devnet: Devnet;
-let client: OpenAI;
-let creditsBefore: bigint;
-/** Jobs that succeeded: each must leave exactly one receipt, and nothing else may. */
-let succeeded = 0;
-let unfundedKey: string;
+describe.each(storeBackends())('on $kind', (backend) => {
+  let dataDir: string;
+  let target: StoreTarget;
+  let devnet: Devnet;
+  let client: OpenAI;
+  let creditsBefore: bigint;
+  /** Jobs that succeeded: each must leave exactly one receipt, and nothing else may. */
+  let succeeded = 0;
+  let unfundedKey: string;
 
-const routerDir = () => join(dataDir, 'router');
+  async function health(): Promise<{ nodes: { connected: number }; jobs: { inFlight: number } }> {
+    const response = await fetch(`${devnet.gatewayUrl}/health`);
+    return (await response.json()) as { nodes: { connected: number }; jobs: { inFlight: number } };
+  }
 
-async function post(path: string, body: string, headers: Record<string, string> = {}) {
-  const response = await fetch(`${devnet.gatewayUrl}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${devnet.apiKey}`, 'content-type': 'application/json', ...headers },
-    body,
-  });
-  return { status: response.status, body: (await response.json()) as Json };
-}
+  const routerDir = () => join(dataDir, 'router');
 
-async function creditsOf(account: Address): Promise<bigint> {
-  return devnet.publicClient.readContract({
-    address: devnet.book.contracts.computeCredits,
-    abi: computeCreditsAbi,
-    functionName: 'balanceOf',
-    args: [account],
-  });
-}
-
-beforeAll(async () => {
-  devnet = await startDevnet({
-    dataDir,
-    chainPort: await freePort(),
-    port: await freePort(),
-    miners: 2,
-    // Settle only when the router stops, so the test controls when batches happen.
-    routerArgs: ['--batch-size', '1000', '--batch-delay-ms', '3600000'],
-  });
-  client = new OpenAI({ baseURL: `${devnet.gatewayUrl}/v1`, apiKey: devnet.apiKey, maxRetries: 0 });
-  creditsBefore = await creditsOf(devnet.developer);
-}, 180_000);
-
-afterAll(async () => {
-  await devnet?.stop();
-  await rm(dataDir, { recursive: true, force: true });
-}, 60_000);
-
-describe('the network end to end', () => {
-  it('serves a chat completion to the official openai client with real usage', async () => {
-    const completion = await client.chat.completions.create({
-      model: MODEL,
-      messages: [{ role: 'user', content: 'Hello there' }],
-      max_tokens: 24,
-      seed: 7,
+  async function post(path: string, body: string, headers: Record<string, string> = {}) {
+    const response = await fetch(`${devnet.gatewayUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${devnet.apiKey}`, 'content-type': 'application/json', ...headers },
+      body,
     });
-    succeeded++;
-    expect(completion.object).toBe('chat.completion');
-    expect(completion.model).toBe(MODEL);
-    const choice = completion.choices[0];
-    expect(typeof choice?.message.content).toBe('string');
-    expect(['stop', 'length']).toContain(choice?.finish_reason);
-    const usage = completion.usage;
-    expect(usage?.prompt_tokens).toBeGreaterThan(0);
-    expect(usage?.completion_tokens).toBeGreaterThan(0);
-    expect(usage?.completion_tokens).toBeLessThanOrEqual(24);
-    expect(usage?.total_tokens).toBe((usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0));
-  });
+    return { status: response.status, body: (await response.json()) as Json };
+  }
 
-  it('streams the same seeded answer token by token, with usage at the end', async () => {
-    const request = {
-      model: MODEL,
-      messages: [{ role: 'user' as const, content: 'Tell me more' }],
-      max_tokens: 40,
-      seed: 11,
-    };
-    const whole = await client.chat.completions.create(request);
-    succeeded++;
-    const stream = await client.chat.completions.create({
-      ...request,
-      stream: true,
-      stream_options: { include_usage: true },
+  async function creditsOf(account: Address): Promise<bigint> {
+    return devnet.publicClient.readContract({
+      address: devnet.book.contracts.computeCredits,
+      abi: computeCreditsAbi,
+      functionName: 'balanceOf',
+      args: [account],
     });
-    let text = '';
-    let chunks = 0;
-    let usage: OpenAI.CompletionUsage | undefined | null;
-    let finish: string | null | undefined;
-    for await (const chunk of stream) {
-      chunks++;
-      text += chunk.choices[0]?.delta?.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-      if (chunk.usage) usage = chunk.usage;
-    }
-    succeeded++;
-    expect(chunks).toBeGreaterThan(2);
-    expect(text).toBe(whole.choices[0]?.message.content);
-    expect(finish).toBe(whole.choices[0]?.finish_reason);
-    expect(usage).toEqual(whole.usage);
-  });
+  }
 
-  it('answers bad input with OpenAI-style errors and stable codes', async () => {
-    await expect(
-      client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),
-    ).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
-
-    const malformed = await post('/v1/chat/completions', '{"model": "neurino-tiny", "messages": [');
-    expect(malformed.status).toBe(400);
-    expect(malformed.body.error.type).toBe('invalid_request_error');
-
-    const wrongType = await post('/v1/chat/completions', JSON.stringify({ model: MODEL, messages: 'hi' }));
-    expect(wrongType.status).toBe(400);
-    expect(wrongType.body.error.param).toMatch(/messages/);
-
-    const missingKey = await fetch(`${devnet.gatewayUrl}/v1/models`);
-    expect(missingKey.status).toBe(401);
-    expect(((await missingKey.json()) as Json).error.code).toBe('missing_api_key');
-
-    const wrongKey = new OpenAI({ baseURL: `${devnet.gatewayUrl}/v1`, apiKey: 'nrn_wrong', maxRetries: 0 });
-    await expect(wrongKey.models.list()).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
-
-    const late = await post(
-      '/v1/chat/completions',
-      JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'x' }], max_tokens: 900 }),
-      { 'x-neurino-timeout-ms': '1' },
-    );
-    expect(late.status).toBe(504);
-    expect(late.body.error.code).toBe('deadline_exceeded');
-  });
-
-  it('retries on the other miner when one dies mid-request, and charges once', async () => {
-    // Only miner 1 online, frozen: the job goes to it and waits there.
-    await devnet.miners.get(1)?.stop();
-    await waitFor('one miner left', async () => (await health()).nodes.connected === 1, {
-      timeoutMs: 30_000,
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), `neurino-e2e-${backend.kind}-`));
+    target = await backend.fresh();
+    devnet = await startDevnet({
+      dataDir,
+      ...(target.databaseUrl && { databaseUrl: target.databaseUrl }),
+      chainPort: await freePort(),
+      port: await freePort(),
+      miners: 2,
+      // Settle only when the router stops, so the test controls when batches happen.
+      routerArgs: ['--batch-size', '1000', '--batch-delay-ms', '3600000'],
     });
-    const frozen = devnet.miners.get(0);
-    process.kill(frozen?.process.pid as number, 'SIGSTOP');
-    const pending = post(
-      '/v1/jobs',
-      JSON.stringify({
-        pod: MODEL,
-        input: { messages: [{ role: 'user', content: 'hi' }], max_tokens: 16 },
-        timeout_ms: 90_000,
-      }),
-    );
-    await waitFor('job dispatched', async () => (await health()).jobs.inFlight === 1, { timeoutMs: 10_000 });
-    // The second miner comes back; then the first dies holding the job.
-    await devnet.startMiner(1);
-    await devnet.waitForNodes(2);
-    process.kill(frozen?.process.pid as number, 'SIGKILL');
-    const { status, body } = await pending;
-    expect(status).toBe(200);
-    expect(body.status).toBe('succeeded');
-    expect(body.attempts).toBe(2);
-    succeeded++;
-    await devnet.startMiner(0);
-    await devnet.waitForNodes(2);
-  }, 120_000);
+    client = new OpenAI({ baseURL: `${devnet.gatewayUrl}/v1`, apiKey: devnet.apiKey, maxRetries: 0 });
+    creditsBefore = await creditsOf(devnet.developer);
+  }, 180_000);
 
-  it('keeps serving across a router restart; an account without credits gets 402', async () => {
-    await devnet.router?.stop();
-    unfundedKey = await ensureApiKey({
-      databaseDir: routerDatabaseDir(routerDir()),
-      account: devAccount(7).address,
-    });
-    await devnet.startRouter();
-    await devnet.waitForNodes(2);
-    const broke = new OpenAI({ baseURL: `${devnet.gatewayUrl}/v1`, apiKey: unfundedKey, maxRetries: 0 });
-    await expect(
-      broke.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] }),
-    ).rejects.toMatchObject({ status: 402, code: 'insufficient_credits' });
-    for (let i = 0; i < 3; i++) {
-      await client.chat.completions.create({
+  afterAll(async () => {
+    await devnet?.stop();
+    await target?.dispose();
+    await rm(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  describe('the network end to end', () => {
+    it('serves a chat completion to the official openai client with real usage', async () => {
+      const completion = await client.chat.completions.create({
         model: MODEL,
-        messages: [{ role: 'user', content: `again ${i}` }],
-        max_tokens: 8,
+        messages: [{ role: 'user', content: 'Hello there' }],
+        max_tokens: 24,
+        seed: 7,
       });
       succeeded++;
-    }
-  }, 120_000);
+      expect(completion.object).toBe('chat.completion');
+      expect(completion.model).toBe(MODEL);
+      const choice = completion.choices[0];
+      expect(typeof choice?.message.content).toBe('string');
+      expect(['stop', 'length']).toContain(choice?.finish_reason);
+      const usage = completion.usage;
+      expect(usage?.prompt_tokens).toBeGreaterThan(0);
+      expect(usage?.completion_tokens).toBeGreaterThan(0);
+      expect(usage?.completion_tokens).toBeLessThanOrEqual(24);
+      expect(usage?.total_tokens).toBe((usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0));
+    });
 
-  it('refuses an unregistered miner at the handshake with a clear reason', async () => {
-    const stranger = await spawnNeurino(
-      'miner-unregistered',
-      [
-        'miner',
-        '--router',
-        `${devnet.gatewayUrl.replace('http', 'ws')}/v1/miners`,
-        '--rpc-url',
-        devnet.rpcUrl,
-        '--addresses',
-        embeddedChainPaths(dataDir).addressBook,
-        '--model',
-        devnet.modelPath,
-        '--data-dir',
-        join(dataDir, 'miner-unregistered'),
-      ],
-      { logDir: devnet.logDir, env: { NEURINO_NODE_KEY: devPrivateKey(DEV_ROLES.firstMiner + 9) } },
-    );
-    const code = await stranger.exited;
-    expect(code).not.toBe(0);
-    const log = await readFile(stranger.logFile, 'utf8');
-    expect(log).toMatch(/node_not_registered/);
-    expect(log).toMatch(/not registered/);
-    expect((await health()).nodes.connected).toBe(2);
-  }, 60_000);
+    it('streams the same seeded answer token by token, with usage at the end', async () => {
+      const request = {
+        model: MODEL,
+        messages: [{ role: 'user' as const, content: 'Tell me more' }],
+        max_tokens: 40,
+        seed: 11,
+      };
+      const whole = await client.chat.completions.create(request);
+      succeeded++;
+      const stream = await client.chat.completions.create({
+        ...request,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let text = '';
+      let chunks = 0;
+      let usage: OpenAI.CompletionUsage | undefined | null;
+      let finish: string | null | undefined;
+      for await (const chunk of stream) {
+        chunks++;
+        text += chunk.choices[0]?.delta?.content ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+        if (chunk.usage) usage = chunk.usage;
+      }
+      succeeded++;
+      expect(chunks).toBeGreaterThan(2);
+      expect(text).toBe(whole.choices[0]?.message.content);
+      expect(finish).toBe(whole.choices[0]?.finish_reason);
+      expect(usage).toEqual(whole.usage);
+    });
 
-  it('fails with 503 and charges nothing when no miner is connected', async () => {
-    await Promise.all([...devnet.miners.values()].map((miner) => miner.stop()));
-    await waitFor('no miners', async () => (await health()).nodes.connected === 0, { timeoutMs: 30_000 });
-    await expect(
-      client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'anyone?' }] }),
-    ).rejects.toMatchObject({ status: 503, code: 'no_node_available' });
-  }, 60_000);
+    it('answers bad input with OpenAI-style errors and stable codes', async () => {
+      await expect(
+        client.chat.completions.create({
+          model: 'no-such-model',
+          messages: [{ role: 'user', content: 'x' }],
+        }),
+      ).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
 
-  it('settles every receipt once: on-chain balances equal the sums of the stored receipts', async () => {
-    await devnet.router?.stop();
-    const store = await openStore({ dataDir: routerDatabaseDir(routerDir()) });
-    try {
-      const ledger = new CreditLedger({ store, credits: { balanceOf: async () => 0n, maxAgeMs: 0 } });
-      const receipts = await ledger.receiptsFor({ limit: 10_000 });
-      expect(receipts).toHaveLength(succeeded);
-      expect(new Set(receipts.map((r) => r.receipt.jobId)).size).toBe(succeeded);
-      expect(receipts.every((r) => r.settledAt !== undefined && r.batch !== undefined)).toBe(true);
+      const malformed = await post('/v1/chat/completions', '{"model": "neurino-tiny", "messages": [');
+      expect(malformed.status).toBe(400);
+      expect(malformed.body.error.type).toBe('invalid_request_error');
 
-      const { contracts } = devnet.book;
-      const expected = await expectedSplit(devnet.publicClient, contracts, receipts);
-      for (const [party, amount] of expected.earnings) {
-        const onChain = await devnet.publicClient.readContract({
+      const wrongType = await post('/v1/chat/completions', JSON.stringify({ model: MODEL, messages: 'hi' }));
+      expect(wrongType.status).toBe(400);
+      expect(wrongType.body.error.param).toMatch(/messages/);
+
+      const missingKey = await fetch(`${devnet.gatewayUrl}/v1/models`);
+      expect(missingKey.status).toBe(401);
+      expect(((await missingKey.json()) as Json).error.code).toBe('missing_api_key');
+
+      const wrongKey = new OpenAI({ baseURL: `${devnet.gatewayUrl}/v1`, apiKey: 'nrn_wrong', maxRetries: 0 });
+      await expect(wrongKey.models.list()).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
+
+      const late = await post(
+        '/v1/chat/completions',
+        JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'x' }], max_tokens: 900 }),
+        { 'x-neurino-timeout-ms': '1' },
+      );
+      expect(late.status).toBe(504);
+      expect(late.body.error.code).toBe('deadline_exceeded');
+    });
+
+    it('retries on the other miner when one dies mid-request, and charges once', async () => {
+      // Only miner 1 online, frozen: the job goes to it and waits there.
+      await devnet.miners.get(1)?.stop();
+      await waitFor('one miner left', async () => (await health()).nodes.connected === 1, {
+        timeoutMs: 30_000,
+      });
+      const frozen = devnet.miners.get(0);
+      process.kill(frozen?.process.pid as number, 'SIGSTOP');
+      const pending = post(
+        '/v1/jobs',
+        JSON.stringify({
+          pod: MODEL,
+          input: { messages: [{ role: 'user', content: 'hi' }], max_tokens: 16 },
+          timeout_ms: 90_000,
+        }),
+      );
+      await waitFor('job dispatched', async () => (await health()).jobs.inFlight === 1, {
+        timeoutMs: 10_000,
+      });
+      // The second miner comes back; then the first dies holding the job.
+      await devnet.startMiner(1);
+      await devnet.waitForNodes(2);
+      process.kill(frozen?.process.pid as number, 'SIGKILL');
+      const { status, body } = await pending;
+      expect(status).toBe(200);
+      expect(body.status).toBe('succeeded');
+      expect(body.attempts).toBe(2);
+      succeeded++;
+      await devnet.startMiner(0);
+      await devnet.waitForNodes(2);
+    }, 120_000);
+
+    it('keeps serving across a router restart; an account without credits gets 402', async () => {
+      await devnet.router?.stop();
+      unfundedKey = await ensureApiKey({
+        databaseDir: routerDatabaseDir(routerDir()),
+        account: devAccount(7).address,
+        ...(target.databaseUrl && { databaseUrl: target.databaseUrl }),
+      });
+      await devnet.startRouter();
+      await devnet.waitForNodes(2);
+      const broke = new OpenAI({ baseURL: `${devnet.gatewayUrl}/v1`, apiKey: unfundedKey, maxRetries: 0 });
+      await expect(
+        broke.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] }),
+      ).rejects.toMatchObject({ status: 402, code: 'insufficient_credits' });
+      for (let i = 0; i < 3; i++) {
+        await client.chat.completions.create({
+          model: MODEL,
+          messages: [{ role: 'user', content: `again ${i}` }],
+          max_tokens: 8,
+        });
+        succeeded++;
+      }
+    }, 120_000);
+
+    it('refuses an unregistered miner at the handshake with a clear reason', async () => {
+      const stranger = await spawnNeurino(
+        'miner-unregistered',
+        [
+          'miner',
+          '--router',
+          `${devnet.gatewayUrl.replace('http', 'ws')}/v1/miners`,
+          '--rpc-url',
+          devnet.rpcUrl,
+          '--addresses',
+          embeddedChainPaths(dataDir).addressBook,
+          '--model',
+          devnet.modelPath,
+          '--data-dir',
+          join(dataDir, 'miner-unregistered'),
+        ],
+        { logDir: devnet.logDir, env: { NEURINO_NODE_KEY: devPrivateKey(DEV_ROLES.firstMiner + 9) } },
+      );
+      const code = await stranger.exited;
+      expect(code).not.toBe(0);
+      const log = await readFile(stranger.logFile, 'utf8');
+      expect(log).toMatch(/node_not_registered/);
+      expect(log).toMatch(/not registered/);
+      expect((await health()).nodes.connected).toBe(2);
+    }, 60_000);
+
+    it('fails with 503 and charges nothing when no miner is connected', async () => {
+      await Promise.all([...devnet.miners.values()].map((miner) => miner.stop()));
+      await waitFor('no miners', async () => (await health()).nodes.connected === 0, { timeoutMs: 30_000 });
+      await expect(
+        client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'anyone?' }] }),
+      ).rejects.toMatchObject({ status: 503, code: 'no_node_available' });
+    }, 60_000);
+
+    it('settles every receipt once: on-chain balances equal the sums of the stored receipts', async () => {
+      await devnet.router?.stop();
+      const store = await openStore(
+        target.databaseUrl
+          ? { databaseUrl: target.databaseUrl }
+          : { dataDir: routerDatabaseDir(routerDir()) },
+      );
+      try {
+        const ledger = new CreditLedger({ store, credits: { balanceOf: async () => 0n, maxAgeMs: 0 } });
+        const receipts = await ledger.receiptsFor({ limit: 10_000 });
+        expect(receipts).toHaveLength(succeeded);
+        expect(new Set(receipts.map((r) => r.receipt.jobId)).size).toBe(succeeded);
+        expect(receipts.every((r) => r.settledAt !== undefined && r.batch !== undefined)).toBe(true);
+
+        const { contracts } = devnet.book;
+        const expected = await expectedSplit(devnet.publicClient, contracts, receipts);
+        for (const [party, amount] of expected.earnings) {
+          const onChain = await devnet.publicClient.readContract({
+            address: contracts.settlement,
+            abi: settlementAbi,
+            functionName: 'earningsOf',
+            args: [party],
+          });
+          expect(onChain, `earnings of ${party}`).toBe(amount);
+        }
+        const parties = [...expected.earnings.keys()];
+        expect(parties).toContain(getAddress(devRoleAccount('frontend').address));
+        expect(parties).toContain(getAddress(devRoleAccount('podDeployer').address));
+        const miners = [0, 1].map((i) => getAddress(devAccount(DEV_ROLES.firstMiner + i).address));
+        expect(parties.some((party) => miners.includes(party))).toBe(true);
+        const stakedAssets = await devnet.publicClient.readContract({
+          address: contracts.stakedNeurino,
+          abi: stakedNeurinoAbi,
+          functionName: 'totalAssets',
+        });
+        expect(stakedAssets).toBe(expected.buyback);
+        const debited = expected.debited.get(getAddress(devnet.developer)) ?? 0n;
+        expect(debited).toBeGreaterThan(0n);
+        expect(creditsBefore - (await creditsOf(devnet.developer))).toBe(debited);
+        // Two router lifetimes, each settling what it charged when it stopped: sequences 0 and 1, once each.
+        const sequences = new Set(receipts.map((r) => r.batch?.sequence));
+        const next = await devnet.publicClient.readContract({
           address: contracts.settlement,
           abi: settlementAbi,
-          functionName: 'earningsOf',
-          args: [party],
+          functionName: 'nextSequence',
+          args: [devRoleAccount('router').address],
         });
-        expect(onChain, `earnings of ${party}`).toBe(amount);
+        expect(BigInt(sequences.size)).toBe(next);
+      } finally {
+        await store.close();
       }
-      const parties = [...expected.earnings.keys()];
-      expect(parties).toContain(getAddress(devRoleAccount('frontend').address));
-      expect(parties).toContain(getAddress(devRoleAccount('podDeployer').address));
-      expect(parties).toContain(getAddress(devAccount(DEV_ROLES.firstMiner).address));
-      const stakedAssets = await devnet.publicClient.readContract({
-        address: contracts.stakedNeurino,
-        abi: stakedNeurinoAbi,
-        functionName: 'totalAssets',
-      });
-      expect(stakedAssets).toBe(expected.buyback);
-      const debited = expected.debited.get(getAddress(devnet.developer)) ?? 0n;
-      expect(debited).toBeGreaterThan(0n);
-      expect(creditsBefore - (await creditsOf(devnet.developer))).toBe(debited);
-      // Two router lifetimes, each settling what it charged when it stopped: sequences 0 and 1, once each.
-      const sequences = new Set(receipts.map((r) => r.batch?.sequence));
-      const next = await devnet.publicClient.readContract({
-        address: contracts.settlement,
-        abi: settlementAbi,
-        functionName: 'nextSequence',
-        args: [devRoleAccount('router').address],
-      });
-      expect(BigInt(sequences.size)).toBe(next);
-    } finally {
-      await store.close();
-    }
-  }, 120_000);
+    }, 120_000);
+  });
 });
-
-async function health(): Promise<{ nodes: { connected: number }; jobs: { inFlight: number } }> {
-  const response = await fetch(`${devnet.gatewayUrl}/health`);
-  return (await response.json()) as { nodes: { connected: number }; jobs: { inFlight: number } };
-}

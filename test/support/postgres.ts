@@ -12,6 +12,8 @@ import { DATABASE_URL_ENV, PROVIDED_DATABASE_URL } from './postgres-env.ts';
 
 /** One empty database; `open` may be called again after `close` to simulate a router restart. */
 export interface StoreTarget {
+  /** Set for PostgreSQL: what a router process is given as `--database-url`. */
+  databaseUrl?: string;
   open(): Promise<Store>;
   /** Deletes the database (PGlite directory or PostgreSQL database). */
   dispose(): Promise<void>;
@@ -52,6 +54,7 @@ export function postgresBackend(serverUrl: string): StoreBackend {
       const url = new URL(serverUrl);
       url.pathname = `/${name}`;
       return {
+        databaseUrl: url.toString(),
         open: () => openStore({ databaseUrl: url.toString() }),
         dispose: () => admin(serverUrl, `drop database if exists ${name} with (force)`),
       };
