@@ -1,4 +1,5 @@
 // `npm run bench`: every benchmark, each printing ours vs a baseline measured side by side in this run.
+import { benchGateway, printGatewayBench } from './gateway.ts';
 import { benchScheduler, printSchedulerBench } from './scheduler.ts';
 import { benchSettlementGas, printSettlementGas } from './settlement-gas.ts';
 
@@ -10,4 +11,8 @@ if (!only || only === 'settlement') {
 
 if (!only || only === 'scheduler') {
   printSchedulerBench(await benchScheduler());
+}
+
+if (!only || only === 'gateway') {
+  printGatewayBench(await benchGateway());
 }

@@ -1,0 +1,348 @@
+// What the gateway → router → miner hop costs, side by side in one run and one process, built from the
+// real parts: anvil with the protocol deployed, pods registered on-chain, a funded developer, a staked
+// miner, the router (PGlite in memory) and a miner dialling it over WebSocket.
+//  1. Latency: the same seeded chat request straight to the llama.cpp pod runtime (in-process call) vs
+//     through the gateway with `fetch`, interleaved so machine noise hits both sides.
+//  2. Throughput: a closed loop of concurrent requests through the whole path to a trivial
+//     `openai-upstream` pod vs the same loop against a bare Fastify handler answering the same JSON.
+// Targets (DESIGN.md): ≤ 2 ms added at p50, ≤ 10 ms at p99, ≥ 50 % of the bare handler's requests/s.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Fastify from 'fastify';
+import { pino } from 'pino';
+import { startRouter } from '../src/application/router-process.ts';
+import { startAnvil } from '../src/chain/anvil.ts';
+import { chainFor, publicClientFor, walletClientFor } from '../src/chain/clients.ts';
+import { deployProtocol } from '../src/chain/deploy.ts';
+import { defaultDeployParams } from '../src/chain/deploy-params.ts';
+import { devAccount, devRoleAccount } from '../src/chain/dev-accounts.ts';
+import { ensurePodRegistered } from '../src/chain/pod-registration.ts';
+import { ensureCredits, ensureMinerStaked } from '../src/cli/devnet/fund.ts';
+import { probeHardware } from '../src/compute/miner/hardware/probe.ts';
+import { describeFile, ggufPodSpec, upstreamPodSpec } from '../src/compute/miner/local-pods.ts';
+import { startMiner } from '../src/compute/miner/miner.ts';
+import { ensureTinyModel, TINY_MODEL_NAME } from '../src/compute/model/tiny-model.ts';
+import { LlamaCppRuntime } from '../src/compute/pods/llama-cpp.ts';
+import { OpenAIUpstreamRuntime } from '../src/compute/pods/openai-upstream.ts';
+import { podId } from '../src/protocol/pod-spec.ts';
+import { freePort } from '../test/support/free-port.ts';
+
+export interface GatewayBenchOptions {
+  /** Timed request pairs (direct, through the gateway) after the warm-up. */
+  requests?: number;
+  warmup?: number;
+  /** Requests in flight at once in the throughput loops. */
+  concurrency?: number;
+  /** Length of one throughput run; each side runs `rounds` times, alternating. */
+  runMs?: number;
+  rounds?: number;
+}
+
+export interface Percentiles {
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface GatewayBenchResult {
+  latency: {
+    requests: number;
+    /** `runtime.chat()` called in-process: the baseline. */
+    direct: Percentiles;
+    /** The same request through gateway → router → miner → the same runtime. */
+    gateway: Percentiles;
+    addedP50Ms: number;
+    addedP99Ms: number;
+  };
+  throughput: {
+    concurrency: number;
+    secondsPerSide: number;
+    /** A bare Fastify handler returning the trivial completion: the baseline. */
+    bareRps: number;
+    /** Gateway → router → miner → openai-upstream pod → that same handler. */
+    wholePathRps: number;
+    /** wholePathRps / bareRps. */
+    ratio: number;
+    /** Non-200 answers or network failures (0 unless something is broken). */
+    errors: { bare: number; wholePath: number };
+  };
+}
+
+export const GATEWAY_TARGETS = { addedP50Ms: 2, addedP99Ms: 10, throughputRatio: 0.5 } as const;
+
+const UPSTREAM_MODEL = 'bench-trivial';
+/** The fixed answer of the trivial upstream and of the bare handler (they are the same server). */
+const TRIVIAL_COMPLETION = {
+  id: 'chatcmpl-bench',
+  object: 'chat.completion',
+  created: 0,
+  model: UPSTREAM_MODEL,
+  choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+};
+const LATENCY_REQUEST = {
+  model: TINY_MODEL_NAME,
+  messages: [{ role: 'user' as const, content: 'Hello there' }],
+  max_tokens: 8,
+  temperature: 0.7,
+  seed: 7,
+};
+const THROUGHPUT_BODY = JSON.stringify({
+  model: UPSTREAM_MODEL,
+  messages: [{ role: 'user', content: 'hi' }],
+  max_tokens: 1,
+});
+
+/** A Fastify server answering like a trivial OpenAI-compatible upstream. */
+async function startTrivialUpstream(): Promise<{ url: string; close(): Promise<void> }> {
+  const app = Fastify({ logger: false });
+  app.get('/v1/models', async () => ({ object: 'list', data: [{ id: UPSTREAM_MODEL, object: 'model' }] }));
+  app.post('/v1/chat/completions', async () => TRIVIAL_COMPLETION);
+  const url = await app.listen({ host: '127.0.0.1', port: await freePort() });
+  return { url, close: () => app.close() };
+}
+
+/** Nearest-rank percentile of ascending `sorted`. */
+function percentile(sorted: readonly number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] ?? Number.NaN;
+}
+
+function percentiles(samples: readonly number[]): Percentiles {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+}
+
+/** `concurrency` workers, each sending the next request as soon as its last one is answered. */
+async function closedLoop(
+  send: () => Promise<Response>,
+  concurrency: number,
+  durationMs: number,
+): Promise<{ requests: number; errors: number; seconds: number }> {
+  let requests = 0;
+  let errors = 0;
+  const started = performance.now();
+  const until = started + durationMs;
+  const worker = async () => {
+    while (performance.now() < until) {
+      try {
+        const response = await send();
+        await response.arrayBuffer();
+        if (response.ok) requests++;
+        else errors++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { requests, errors, seconds: (performance.now() - started) / 1_000 };
+}
+
+export async function benchGateway(options: GatewayBenchOptions = {}): Promise<GatewayBenchResult> {
+  const requests = options.requests ?? 200;
+  const warmup = options.warmup ?? 20;
+  const concurrency = options.concurrency ?? 32;
+  const runMs = options.runMs ?? 5_000;
+  const rounds = options.rounds ?? 2;
+  const logger = pino({ level: process.env.NEURINO_BENCH_LOG ?? 'silent' });
+  // Everything started so far, stopped newest first, whatever happens.
+  const cleanups: Array<() => Promise<unknown>> = [];
+  try {
+    const dir = await mkdtemp(join(tmpdir(), 'neurino-bench-gateway-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const upstream = await startTrivialUpstream();
+    cleanups.push(() => upstream.close());
+
+    const deployer = devRoleAccount('deployer');
+    const routerAccount = devRoleAccount('router');
+    const anvil = await startAnvil({ port: await freePort() });
+    cleanups.push(() => anvil.stop());
+    const publicClient = publicClientFor(chainFor(anvil.chainId, anvil.rpcUrl));
+    const book = await deployProtocol(
+      { publicClient, walletClient: walletClientFor(publicClient.chain, deployer) },
+      defaultDeployParams({
+        governance: deployer.address,
+        router: routerAccount.address,
+        treasury: deployer.address,
+      }),
+    );
+
+    const model = await ensureTinyModel(join(dir, 'models'));
+    const tinySpec = ggufPodSpec({ name: TINY_MODEL_NAME, ...(await describeFile(model.path)) });
+    const upstreamSpec = upstreamPodSpec({ name: UPSTREAM_MODEL, vramMiB: 1 });
+    for (const spec of [tinySpec, upstreamSpec]) {
+      await ensurePodRegistered({
+        publicClient,
+        walletClient: walletClientFor(publicClient.chain, devRoleAccount('podDeployer')),
+        podRegistry: book.contracts.podRegistry,
+        spec,
+      });
+    }
+    const funding = { publicClient, book, treasury: deployer };
+    const developer = devRoleAccount('developer').address;
+    await ensureCredits(funding, developer);
+    const node = devAccount(10);
+    await ensureMinerStaked(funding, node);
+
+    const router = await startRouter({
+      port: 0,
+      rpcUrl: anvil.rpcUrl,
+      addressBook: book,
+      routerAccount,
+      pods: [tinySpec, upstreamSpec],
+      // The largest batch and an hour's delay: no settlement while the bench measures.
+      batch: { maxReceipts: 10_000, maxDelayMs: 3_600_000 },
+      logger,
+      gateway: { frontend: devRoleAccount('frontend').address },
+    });
+    cleanups.push(() => router.stop());
+    const { key } = await router.apiKeys.create({ account: developer, label: 'bench' });
+
+    const tiny = new LlamaCppRuntime({ modelPath: model.path, modelName: TINY_MODEL_NAME, slots: 2 });
+    const trivial = new OpenAIUpstreamRuntime({
+      baseUrl: `${upstream.url}/v1`,
+      model: UPSTREAM_MODEL,
+      slots: concurrency,
+    });
+    cleanups.push(() => Promise.all([tiny.unload(), trivial.unload()]));
+    const miner = await startMiner({
+      routerUrl: router.wsUrl,
+      account: node,
+      domain: { chainId: book.chainId, verifyingContract: book.contracts.settlement },
+      pods: [
+        { spec: tinySpec, podId: podId(tinySpec), runtime: tiny },
+        { spec: upstreamSpec, podId: podId(upstreamSpec), runtime: trivial },
+      ],
+      logger,
+      hardware: await probeHardware(),
+      chain: { rpcUrl: anvil.rpcUrl, nodeRegistry: book.contracts.nodeRegistry },
+    });
+    cleanups.push(() => miner.stop());
+    await miner.connected();
+    while (!router.hub.sessions().some((session) => session.snapshot() !== undefined)) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const viaGateway = (body: string) =>
+      fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers, body });
+    const latency = await measureLatency({ tiny, viaGateway, requests, warmup });
+
+    const bare = () =>
+      fetch(`${upstream.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: THROUGHPUT_BODY,
+      });
+    const whole = () => viaGateway(THROUGHPUT_BODY);
+    await closedLoop(bare, concurrency, 1_000); // warm up both paths (JIT, connections)
+    await closedLoop(whole, concurrency, 1_000);
+    const totals = {
+      bare: { requests: 0, errors: 0, seconds: 0 },
+      whole: { requests: 0, errors: 0, seconds: 0 },
+    };
+    for (let round = 0; round < rounds; round++) {
+      for (const [side, send] of [
+        ['bare', bare],
+        ['whole', whole],
+      ] as const) {
+        const run = await closedLoop(send, concurrency, runMs);
+        totals[side].requests += run.requests;
+        totals[side].errors += run.errors;
+        totals[side].seconds += run.seconds;
+      }
+    }
+    const bareRps = totals.bare.requests / totals.bare.seconds;
+    const wholePathRps = totals.whole.requests / totals.whole.seconds;
+    return {
+      latency,
+      throughput: {
+        concurrency,
+        secondsPerSide: totals.bare.seconds,
+        bareRps,
+        wholePathRps,
+        ratio: wholePathRps / bareRps,
+        errors: { bare: totals.bare.errors, wholePath: totals.whole.errors },
+      },
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  }
+}
+
+async function measureLatency(params: {
+  tiny: LlamaCppRuntime;
+  viaGateway: (body: string) => Promise<Response>;
+  requests: number;
+  warmup: number;
+}): Promise<GatewayBenchResult['latency']> {
+  const { tiny, viaGateway } = params;
+  const body = JSON.stringify(LATENCY_REQUEST);
+  const direct = async () => (await tiny.chat(LATENCY_REQUEST)).text;
+  const gateway = async () => {
+    const response = await viaGateway(body);
+    const json = (await response.json()) as { choices?: Array<{ message?: { content?: string } }> };
+    if (!response.ok) throw new Error(`gateway answered ${response.status}: ${JSON.stringify(json)}`);
+    return json.choices?.[0]?.message?.content;
+  };
+  // Both sides must give the same seeded answer, or they did not do the same work.
+  const [expected, relayed] = [await direct(), await gateway()];
+  if (expected !== relayed) {
+    throw new Error(
+      `direct and gateway answers differ: ${JSON.stringify(expected)} vs ${JSON.stringify(relayed)}`,
+    );
+  }
+  const directMs: number[] = [];
+  const gatewayMs: number[] = [];
+  const timed = async (run: () => Promise<unknown>, into: number[], keep: boolean) => {
+    const started = performance.now();
+    await run();
+    if (keep) into.push(performance.now() - started);
+  };
+  for (let i = 0; i < params.warmup + params.requests; i++) {
+    const keep = i >= params.warmup;
+    // Alternate which side goes first, so neither always runs on a just-warmed cache.
+    if (i % 2 === 0) {
+      await timed(direct, directMs, keep);
+      await timed(gateway, gatewayMs, keep);
+    } else {
+      await timed(gateway, gatewayMs, keep);
+      await timed(direct, directMs, keep);
+    }
+  }
+  const directP = percentiles(directMs);
+  const gatewayP = percentiles(gatewayMs);
+  return {
+    requests: params.requests,
+    direct: directP,
+    gateway: gatewayP,
+    addedP50Ms: gatewayP.p50Ms - directP.p50Ms,
+    addedP99Ms: gatewayP.p99Ms - directP.p99Ms,
+  };
+}
+
+export function printGatewayBench(result: GatewayBenchResult): void {
+  const { latency: l, throughput: t } = result;
+  const ms = (value: number) => `${value.toFixed(2)} ms`.padStart(10);
+  const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  console.log(`gateway: one seeded chat (max_tokens 8), ${l.requests} interleaved pairs`);
+  console.log('                                      p50         p99');
+  console.log(`  direct pod runtime call       ${ms(l.direct.p50Ms)}  ${ms(l.direct.p99Ms)}`);
+  console.log(`  gateway → router → miner      ${ms(l.gateway.p50Ms)}  ${ms(l.gateway.p99Ms)}`);
+  console.log(
+    `  added                         ${ms(l.addedP50Ms)}  ${ms(l.addedP99Ms)}   (target ≤ ${GATEWAY_TARGETS.addedP50Ms} ms p50: ${mark(l.addedP50Ms <= GATEWAY_TARGETS.addedP50Ms)}; ≤ ${GATEWAY_TARGETS.addedP99Ms} ms p99: ${mark(l.addedP99Ms <= GATEWAY_TARGETS.addedP99Ms)})`,
+  );
+  console.log(
+    `gateway: throughput with a trivial pod, ${t.concurrency} in flight, ${t.secondsPerSide.toFixed(1)} s per side`,
+  );
+  const rps = (value: number) => `${value.toFixed(0)} req/s`.padStart(12);
+  console.log(`  bare Fastify handler          ${rps(t.bareRps)}   (errors ${t.errors.bare})`);
+  console.log(`  whole path                    ${rps(t.wholePathRps)}   (errors ${t.errors.wholePath})`);
+  console.log(
+    `  whole path / bare             ${`${(t.ratio * 100).toFixed(1)} %`.padStart(12)}   (target ≥ ${GATEWAY_TARGETS.throughputRatio * 100} %: ${mark(t.ratio >= GATEWAY_TARGETS.throughputRatio)})`,
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) printGatewayBench(await benchGateway());
