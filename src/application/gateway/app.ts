@@ -82,7 +82,6 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
   );
   const runner = new JobRunner({
     ledger: deps.ledger,
-    jobs: deps.jobs,
     dispatcher: deps.dispatcher,
     metrics,
     logger: deps.logger,

@@ -351,7 +351,12 @@ describe('jobs API', () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let assigned = () => {};
+    const onNode = new Promise<void>((resolve) => {
+      assigned = resolve;
+    });
     behave = async (peer, assign) => {
+      assigned();
       await gate;
       await answerText(peer, assign, ['later']);
     };
@@ -368,6 +373,10 @@ describe('jobs API', () => {
     expect(response.headers.get('x-neurino-job-id')).toBe(queued.id);
     const get = () => fetch(`${h.url}/v1/jobs/${queued.id}`, { headers: { authorization: `Bearer ${key}` } });
     expect(['queued', 'running']).toContain((await json(await get())).status);
+    // On a node: running, its attempt counted, though the log writes attempts when the job ends.
+    await onNode;
+    expect(await json(await get())).toMatchObject({ status: 'running', attempts: 1 });
+    expect(await h.jobs.get(queued.id)).toMatchObject({ status: 'queued', attempts: 0 });
     release();
     await settled(async () => (await json(await get())).status === 'succeeded');
     expect(await json(await get())).toEqual({

@@ -15,7 +15,7 @@ import type {
   DispatchOutcome,
   FinishedJobStatus,
   JobDispatcher,
-  JobLog,
+  JobEnd,
   Principal,
   ReceiptCountersigner,
 } from './ports.ts';
@@ -25,7 +25,6 @@ const RESERVATION_MARGIN_MS = 60_000;
 
 export interface JobRunnerDeps {
   ledger: CreditReservations;
-  jobs: JobLog;
   dispatcher: JobDispatcher;
   metrics: GatewayMetrics;
   logger: Logger;
@@ -67,12 +66,20 @@ export interface StartedJob {
 
 export class JobRunner {
   private readonly running = new Set<Promise<unknown>>();
+  /** Attempts started so far of this router's unfinished jobs, by public id: the log has them at the end. */
+  private readonly attemptsStarted = new Map<string, number>();
   private draining = false;
 
   constructor(private readonly deps: JobRunnerDeps) {}
 
   get inFlight(): number {
     return this.running.size;
+  }
+
+  /** A job of this router still running: attempts started so far (the jobs log writes them at its end). */
+  progress(publicId: string): { attempts: number } | undefined {
+    const attempts = this.attemptsStarted.get(publicId);
+    return attempts === undefined ? undefined : { attempts };
   }
 
   /**
@@ -82,36 +89,32 @@ export class JobRunner {
   async start(request: JobRequest): Promise<StartedJob> {
     if (this.draining)
       throw new RetryableError('service_unavailable', { message: 'Router is shutting down' });
-    const { jobs, ledger, metrics } = this.deps;
+    const { ledger, metrics } = this.deps;
     const jobId = newJobId();
     const tracker = trackerOf(this.running);
     metrics.inFlight.inc();
     try {
-      await jobs.create({
+      // The job is logged in the reservation's transaction; refused, it is logged as failed there too.
+      await ledger.reserve({
         jobId,
-        publicId: request.publicId,
-        apiKeyId: request.principal.id,
         payer: request.principal.account,
-        podId: request.entry.podId,
-        kind: request.kind,
+        amount: this.reservation(request),
+        expiresAt: Date.now() + request.budget.timeoutMs + RESERVATION_MARGIN_MS,
+        job: {
+          publicId: request.publicId,
+          apiKeyId: request.principal.id,
+          podId: request.entry.podId,
+          kind: request.kind,
+        },
       });
-      try {
-        await ledger.reserve({
-          jobId,
-          payer: request.principal.account,
-          amount: this.reservation(request),
-          expiresAt: Date.now() + request.budget.timeoutMs + RESERVATION_MARGIN_MS,
-        });
-      } catch (error) {
-        await this.finishFailed(jobId, request, asNeurinoError(error), false);
-        throw error;
-      }
     } catch (error) {
+      this.countFailed(jobId, request, asNeurinoError(error));
       metrics.inFlight.dec();
       tracker.settle();
       throw error;
     }
     const done = this.execute(jobId, request).finally(() => {
+      this.attemptsStarted.delete(request.publicId);
       metrics.inFlight.dec();
       tracker.settle();
     });
@@ -131,19 +134,16 @@ export class JobRunner {
   }
 
   private async execute(jobId: Hex, request: JobRequest): Promise<JobRun> {
-    const { dispatcher, jobs, ledger, metrics, logger } = this.deps;
+    const { dispatcher, ledger, metrics, logger } = this.deps;
     let queued = true;
     const leaveQueue = () => {
       if (queued) metrics.queueDepth.dec();
       queued = false;
     };
     metrics.queueDepth.inc();
-    // Attempt rows are written in the order the attempts happen (a pool could reorder parallel writes);
-    // the job's own end waits for them.
-    let logged: Promise<unknown> = Promise.resolve();
-    const logWrite = (step: string, write: () => Promise<unknown>) => {
-      logged = logged.then(write).catch((e) => this.logStoreError(step, e));
-    };
+    // Attempts are kept here and written with the job's end, in the charge's (or release's) transaction.
+    const attempts: JobEnd['attempts'] = [];
+    const startedAt = new Map<Hex, number>();
     let outcome: DispatchOutcome;
     try {
       outcome = await dispatcher.dispatch(
@@ -163,19 +163,20 @@ export class JobRunner {
           ...(request.signal === undefined ? {} : { signal: request.signal }),
           onAttempt: (a) => {
             leaveQueue();
-            logWrite('attemptStarted', () => jobs.attemptStarted({ jobId, ...a }));
+            startedAt.set(a.attemptId, Date.now());
+            this.attemptsStarted.set(request.publicId, startedAt.size);
           },
           onAttemptEnd: (a) => {
             metrics.attempts.inc({ outcome: a.error === undefined ? 'succeeded' : 'failed' });
             const errorCode = a.error?.code;
-            const status = finalStatus(errorCode);
-            logWrite('attemptFinished', () =>
-              jobs.attemptFinished({
-                attemptId: a.attemptId,
-                status,
-                ...(errorCode === undefined ? {} : { errorCode }),
-              }),
-            );
+            attempts.push({
+              attemptId: a.attemptId,
+              node: a.node,
+              status: finalStatus(errorCode),
+              ...(errorCode === undefined ? {} : { errorCode }),
+              startedAt: startedAt.get(a.attemptId) ?? Date.now(),
+              finishedAt: Date.now(),
+            });
           },
         },
       );
@@ -183,36 +184,35 @@ export class JobRunner {
     } catch (error) {
       leaveQueue();
       const failure = asNeurinoError(error);
-      await logged;
-      await this.finishFailed(jobId, request, failure, true);
+      await this.finishFailed(jobId, request, failure, attempts);
       throw failure;
     }
     leaveQueue();
-    await logged;
 
     let charged: bigint;
     try {
       const routerSignature = await this.deps.countersign?.(outcome.receipt);
+      const succeeded = outcome;
       ({ charged } = await ledger.charge({
         jobId,
         receipt: outcome.receipt,
         nodeSignature: outcome.result.signature,
         ...(routerSignature === undefined ? {} : { routerSignature }),
+        ending: (amount) => ({
+          status: 'succeeded',
+          ...(request.keep === undefined
+            ? {}
+            : { result: request.keep({ jobId, outcome: succeeded, charged: amount }) }),
+          attempts,
+        }),
       }));
     } catch (error) {
       const failure = asNeurinoError(error);
       logger.error({ err: error, jobId }, 'charging a finished job failed');
-      await this.finishFailed(jobId, request, failure, true);
+      await this.finishFailed(jobId, request, failure, attempts);
       throw failure;
     }
     const run = { jobId, outcome, charged };
-    await jobs
-      .finish({
-        jobId,
-        status: 'succeeded',
-        ...(request.keep === undefined ? {} : { result: request.keep(run) }),
-      })
-      .catch((e) => this.logStoreError('finish', e));
     metrics.jobs.inc({ kind: request.kind, outcome: 'succeeded' });
     logger.info(
       {
@@ -227,14 +227,22 @@ export class JobRunner {
     return { ...run, publicId: request.publicId };
   }
 
-  private async finishFailed(jobId: Hex, request: JobRequest, error: NeurinoError, reserved: boolean) {
-    const { jobs, ledger, metrics, logger } = this.deps;
-    if (reserved) await ledger.release(jobId).catch((e) => this.logStoreError('release', e));
-    await jobs
-      .finish({ jobId, status: finalStatus(error.code), errorCode: error.code })
-      .catch((e) => this.logStoreError('finish', e));
-    metrics.jobs.inc({ kind: request.kind, outcome: error.code });
-    logger.info({ jobId, job: request.publicId, code: error.code }, 'job failed');
+  /** Frees the reservation and ends the job in the log, in one transaction: a failed job is free. */
+  private async finishFailed(
+    jobId: Hex,
+    request: JobRequest,
+    error: NeurinoError,
+    attempts: JobEnd['attempts'],
+  ) {
+    await this.deps.ledger
+      .release(jobId, { status: finalStatus(error.code), errorCode: error.code, attempts })
+      .catch((e) => this.logStoreError('release', e));
+    this.countFailed(jobId, request, error);
+  }
+
+  private countFailed(jobId: Hex, request: JobRequest, error: NeurinoError) {
+    this.deps.metrics.jobs.inc({ kind: request.kind, outcome: error.code });
+    this.deps.logger.info({ jobId, job: request.publicId, code: error.code }, 'job failed');
   }
 
   private logStoreError(step: string, error: unknown) {

@@ -16,16 +16,42 @@ export interface ApiKeyAuthenticator {
   authenticate(key: string): Promise<Principal | undefined>;
 }
 
+/** A job's end as the jobs log keeps it, with its attempts (kept in memory while it ran). */
+export interface JobEnd {
+  status: FinishedJobStatus;
+  errorCode?: string;
+  result?: unknown;
+  attempts: Array<{
+    attemptId: Hex;
+    node: Address;
+    status: FinishedJobStatus;
+    errorCode?: string;
+    startedAt: number;
+    finishedAt: number;
+  }>;
+}
+
+/** Each step also writes the jobs log in the same transaction: one round of writes per step. */
 export interface CreditReservations {
-  /** `expiresAt` (ms epoch) frees the reservation should this router die mid-job. */
-  reserve(p: { jobId: Hex; payer: Address; amount: bigint; expiresAt?: number }): Promise<unknown>;
+  /**
+   * Logs the job (`job`) and holds its credits; refused (402) the job is logged as failed. `expiresAt`
+   * (ms epoch) frees the reservation should this router die mid-job.
+   */
+  reserve(p: {
+    jobId: Hex;
+    payer: Address;
+    amount: bigint;
+    expiresAt?: number;
+    job: { publicId: string; apiKeyId: string; podId: Hex; kind: JobKind };
+  }): Promise<unknown>;
   charge(p: {
     jobId: Hex;
     receipt: Receipt;
     nodeSignature: Hex;
     routerSignature?: Hex;
+    ending: (charged: bigint) => JobEnd;
   }): Promise<{ charged: bigint; duplicate: boolean }>;
-  release(jobId: Hex): Promise<unknown>;
+  release(jobId: Hex, ending: JobEnd): Promise<unknown>;
 }
 
 /** A job the client cancelled (went away) ends `cancelled`, like its running attempt. */
@@ -45,24 +71,8 @@ export interface LoggedJob {
   usage: { computeUnits: bigint; price: bigint; inputTokens: number; outputTokens: number } | undefined;
 }
 
+/** The jobs log as the gateway reads it; the ledger's steps write it (see CreditReservations). */
 export interface JobLog {
-  create(p: {
-    jobId: Hex;
-    publicId: string;
-    apiKeyId: string;
-    payer: Address;
-    podId: Hex;
-    kind: JobKind;
-    request?: unknown;
-  }): Promise<unknown>;
-  attemptStarted(p: { jobId: Hex; attemptId: Hex; node: Address }): Promise<unknown>;
-  attemptFinished(p: { attemptId: Hex; status: FinishedJobStatus; errorCode?: string }): Promise<unknown>;
-  finish(p: {
-    jobId: Hex;
-    status: FinishedJobStatus;
-    errorCode?: string;
-    result?: unknown;
-  }): Promise<unknown>;
   get(publicId: string): Promise<LoggedJob | undefined>;
 }
 

@@ -6,9 +6,19 @@ import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import { z } from 'zod';
 import { FatalError } from '../../protocol/errors.ts';
 import { hashReceipt, type Receipt, ReceiptSchema } from '../../protocol/receipt.ts';
-import { bigintOf } from '../store/sql-values.ts';
+import { bigintOf, isUniqueViolation } from '../store/sql-values.ts';
 import type { Queryable, SqlParam, Store } from '../store/store.ts';
 import type { CreditsSource } from './credits-source.ts';
+import {
+  type CreateJobInput,
+  endJob,
+  insertJob,
+  type JobEnding,
+  jobEndCtes,
+  jobEndParams,
+  jobInsertParams,
+  jobInsertSql,
+} from './job-rows.ts';
 import {
   INSERT_RECEIPT_SQL,
   type ReceiptRow,
@@ -33,6 +43,8 @@ export interface ReserveInput {
   amount: bigint;
   /** ms epoch after which an abandoned reservation stops holding credits (a router that died mid-job). */
   expiresAt?: number | undefined;
+  /** Logs the job in the same transaction; refused for lack of credits, it is logged as failed. */
+  job?: Omit<CreateJobInput, 'jobId' | 'payer'> | undefined;
 }
 
 export interface ChargeInput {
@@ -40,6 +52,8 @@ export interface ChargeInput {
   receipt: Receipt;
   nodeSignature: Hex;
   routerSignature?: Hex | undefined;
+  /** Ends the job in the jobs log in the same transaction as the charge, given what was charged. */
+  ending?: ((charged: bigint) => JobEnding) | undefined;
 }
 
 export interface ReceiptFilter {
@@ -81,31 +95,43 @@ export class CreditLedger {
     }
     // Read before the transaction: no lock is held across an RPC call.
     const balance = await this.#credits.balanceOf(payer);
-    await this.#store.transaction(async (tx) => {
-      await lockPayer(tx, payer);
-      const [taken] = await tx.query<{ reserved: boolean; charged: boolean }>(
-        `select exists (select 1 from credit_reservations where job_id = $1) as reserved,
-                exists (select 1 from receipts where job_id = $1) as charged`,
-        [jobId],
-      );
-      if (taken?.reserved || taken?.charged) {
+    const refused = await this.#store
+      .transaction(async (tx) => {
+        await this.#lockPayer(tx, payer);
+        const usage = await this.#usage(tx, payer, jobId);
+        if (usage.reservedJob || usage.chargedJob) {
+          throw new FatalError('invalid_request', {
+            message: `job ${jobId} already has ${usage.chargedJob ? 'a charge' : 'a reservation'}`,
+            details: { jobId },
+          });
+        }
+        const job = input.job === undefined ? undefined : { ...input.job, jobId, payer };
+        const available = balance - usage.used;
+        if (available < input.amount) {
+          const error = new FatalError('insufficient_credits', {
+            message: `insufficient compute credits: ${available > 0n ? available : 0n} wei available, ${input.amount} wei required`,
+            details: { payer, available: available.toString(), required: input.amount.toString() },
+          });
+          // The job is logged as refused, committed, so GET /v1/jobs/:id can tell why.
+          if (job !== undefined) await insertJob(tx, job, { code: error.code, message: error.message });
+          return error;
+        }
+        const reservation = [jobId, payer, input.amount, Date.now(), input.expiresAt ?? null];
+        await tx.query(
+          `${job === undefined ? '' : `with job as (${jobInsertSql(6)}) `}insert into credit_reservations
+           (job_id, payer, amount, created_at, expires_at) values ($1, $2, $3, $4, $5)`,
+          job === undefined ? reservation : [...reservation, ...jobInsertParams(job)],
+        );
+        return undefined;
+      })
+      .catch((error: unknown) => {
+        if (!isUniqueViolation(error)) throw error;
         throw new FatalError('invalid_request', {
-          message: `job ${jobId} already has ${taken.charged ? 'a charge' : 'a reservation'}`,
-          details: { jobId },
+          message: 'a job with this id already exists',
+          details: { jobId, ...(input.job === undefined ? {} : { publicId: input.job.publicId }) },
         });
-      }
-      const available = balance - (await this.#used(tx, payer));
-      if (available < input.amount) {
-        throw new FatalError('insufficient_credits', {
-          message: `insufficient compute credits: ${available > 0n ? available : 0n} wei available, ${input.amount} wei required`,
-          details: { payer, available: available.toString(), required: input.amount.toString() },
-        });
-      }
-      await tx.query(
-        'insert into credit_reservations (job_id, payer, amount, created_at, expires_at) values ($1, $2, $3, $4, $5)',
-        [jobId, payer, input.amount, Date.now(), input.expiresAt ?? null],
-      );
-    });
+      });
+    if (refused !== undefined) throw refused;
   }
 
   /**
@@ -130,24 +156,25 @@ export class CreditLedger {
     const payer = getAddress(receipt.payer);
     const receiptHash = hashReceipt(receipt);
     return this.#store.transaction(async (tx) => {
-      await lockPayer(tx, payer);
-      const [existing] = await tx.query<{ charged: unknown }>(
-        'select charged from receipts where job_id = $1',
+      await this.#lockPayer(tx, payer);
+      // No receipt yet: take the reservation. A charged job has none left (reserve refuses charged jobs).
+      const [row] = await tx.query<{ existing: unknown; payer: string | null; amount: unknown }>(
+        `with taken as (delete from credit_reservations where job_id = $1 returning payer, amount)
+         select (select charged from receipts where job_id = $1) as existing, taken.payer, taken.amount
+         from (values (1)) as one left join taken on true`,
         [jobId],
       );
-      if (existing !== undefined) return { charged: bigintOf(existing.charged), duplicate: true };
-
-      const [reservation] = await tx.query<{ payer: string; amount: unknown }>(
-        'delete from credit_reservations where job_id = $1 returning payer, amount',
-        [jobId],
-      );
+      if (row?.existing !== null && row?.existing !== undefined) {
+        return { charged: bigintOf(row.existing), duplicate: true };
+      }
+      const reservation = row?.payer === null || row?.payer === undefined ? undefined : row;
       if (reservation === undefined) {
         throw new FatalError('invalid_request', {
           message: `job ${jobId} has no open reservation`,
           details: { jobId },
         });
       }
-      if (getAddress(reservation.payer) !== payer) {
+      if (getAddress(reservation.payer as string) !== payer) {
         throw new FatalError('invalid_request', {
           message: 'the receipt names another payer than the reservation',
           details: { jobId, reserved: reservation.payer, receipt: payer },
@@ -156,28 +183,38 @@ export class CreditLedger {
       const reserved = bigintOf(reservation.amount);
       // biome-ignore lint/complexity/useMathMinMax: Math.min does not take bigint
       const charged = receipt.price < reserved ? receipt.price : reserved;
-      await tx.query(
-        INSERT_RECEIPT_SQL,
-        receiptInsertParams({
-          receipt,
-          receiptHash,
-          nodeSignature: input.nodeSignature,
-          routerSignature: input.routerSignature,
-          charged,
-          createdAt: Date.now(),
-        }),
-      );
+      const params = receiptInsertParams({
+        receipt,
+        receiptHash,
+        nodeSignature: input.nodeSignature,
+        routerSignature: input.routerSignature,
+        charged,
+        createdAt: Date.now(),
+      });
+      // The job's end rides in the same statement as its receipt.
+      if (input.ending === undefined) await tx.query(INSERT_RECEIPT_SQL, params);
+      else {
+        const ending = jobEndParams(jobId, input.ending(charged));
+        await tx.query(`with ${jobEndCtes(params.length + 1)} ${INSERT_RECEIPT_SQL}`, [...params, ...ending]);
+      }
       return { charged, duplicate: false };
     });
   }
 
-  /** A failed or cancelled job: frees its reservation, stores nothing. True when there was one. */
-  async release(jobId: Hex): Promise<boolean> {
-    const rows = await this.#store.query(
-      'delete from credit_reservations where job_id = $1 returning job_id',
-      [checkedJobId(jobId)],
-    );
-    return rows.length > 0;
+  /**
+   * A failed or cancelled job: frees its reservation, stores no receipt. True when there was one. With
+   * `ending`, ends the job in the jobs log in the same transaction.
+   */
+  async release(jobId: Hex, ending?: JobEnding): Promise<boolean> {
+    const id = checkedJobId(jobId);
+    const free = (db: Queryable) =>
+      db.query('delete from credit_reservations where job_id = $1 returning job_id', [id]);
+    if (ending === undefined) return (await free(this.#store)).length > 0;
+    return this.#store.transaction(async (tx) => {
+      const rows = await free(tx);
+      await endJob(tx, id, ending);
+      return rows.length > 0;
+    });
   }
 
   /** Deletes reservations past their expiry (left by a router that stopped mid-job). Returns how many. */
@@ -225,6 +262,46 @@ export class CreditLedger {
     return rows.map(storedReceiptOfRow);
   }
 
+  /**
+   * Serialises every credit change of one payer (transaction-scoped: released at commit or rollback).
+   * PGlite has one session whose transactions already run one at a time: the lock would add nothing.
+   */
+  async #lockPayer(tx: Queryable, payer: Address): Promise<void> {
+    if (this.#store.kind === 'pglite') return;
+    await tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `neurino.credits:${payer.toLowerCase()}`,
+    ]);
+  }
+
+  /** What `#used` counts, and whether `jobId` already holds a reservation or a charge: one statement. */
+  async #usage(
+    db: Queryable,
+    payer: Address,
+    jobId: Hex,
+  ): Promise<{ used: bigint; reservedJob: boolean; chargedJob: boolean }> {
+    const now = Date.now();
+    const [row] = await db.query<{
+      charged: unknown;
+      reserved: unknown;
+      reserved_job: boolean;
+      charged_job: boolean;
+    }>(
+      `select
+         (select coalesce(sum(charged), 0) from receipts
+           where payer = $1 and (settled_at is null or settled_at > $2)) as charged,
+         (select coalesce(sum(amount), 0) from credit_reservations
+           where payer = $1 and (expires_at is null or expires_at > $3)) as reserved,
+         exists (select 1 from credit_reservations where job_id = $4) as reserved_job,
+         exists (select 1 from receipts where job_id = $4) as charged_job`,
+      [payer, now - this.#credits.maxAgeMs - CLOCK_MARGIN_MS, now, jobId],
+    );
+    return {
+      used: bigintOf(row?.charged ?? 0) + bigintOf(row?.reserved ?? 0),
+      reservedJob: row?.reserved_job === true,
+      chargedJob: row?.charged_job === true,
+    };
+  }
+
   /** Charges the chain has not debited yet (as far as a balance read now can tell) plus open reservations. */
   async #used(db: Queryable, payer: Address): Promise<bigint> {
     const now = Date.now();
@@ -238,13 +315,6 @@ export class CreditLedger {
     );
     return bigintOf(row?.charged ?? 0) + bigintOf(row?.reserved ?? 0);
   }
-}
-
-/** Serialises every credit change of one payer (transaction-scoped: released at commit or rollback). */
-function lockPayer(tx: Queryable, payer: Address): Promise<unknown> {
-  return tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
-    `neurino.credits:${payer.toLowerCase()}`,
-  ]);
 }
 
 function checkedJobId(jobId: Hex): Hex {

@@ -100,6 +100,48 @@ describe.each(storeBackends())('JobStore on $kind', (backend) => {
     expect((await jobs.get(failed.publicId))?.error).toEqual({ code: 'no_node_available', message: 'none' });
   });
 
+  it('finishes a job with the attempts it kept in memory, stored and counted once', async () => {
+    const { jobId, publicId } = await newJob();
+    const attempts = [
+      {
+        attemptId: attemptIdFor(jobId, 0),
+        node,
+        status: 'failed' as const,
+        errorCode: 'node_lost',
+        startedAt: 5,
+        finishedAt: 6,
+      },
+      { attemptId: attemptIdFor(jobId, 1), node, status: 'succeeded' as const, startedAt: 7, finishedAt: 9 },
+    ];
+    expect(await jobs.finish({ jobId, status: 'succeeded', attempts })).toBe(true);
+    expect(await jobs.finish({ jobId, status: 'failed', attempts })).toBe(false);
+    expect(await jobs.get(publicId)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(await jobs.attempts(jobId)).toEqual([
+      {
+        attemptId: attempts[0]?.attemptId,
+        jobId,
+        node,
+        status: 'failed',
+        errorCode: 'node_lost',
+        startedAt: 5,
+        finishedAt: 6,
+      },
+      {
+        attemptId: attempts[1]?.attemptId,
+        jobId,
+        node,
+        status: 'succeeded',
+        errorCode: undefined,
+        startedAt: 7,
+        finishedAt: 9,
+      },
+    ]);
+    // An unknown job ends nowhere, and gains no orphan attempts.
+    const unknown = randomBytes32();
+    expect(await jobs.finish({ jobId: unknown, status: 'failed', attempts })).toBe(false);
+    expect(await jobs.attempts(unknown)).toEqual([]);
+  });
+
   it('refuses attempts on unknown or finished jobs', async () => {
     await expect(
       jobs.attemptStarted({ jobId: randomBytes32(), attemptId: randomBytes32(), node }),

@@ -12,8 +12,9 @@ import {
   optionalStringOf,
 } from '../store/sql-values.ts';
 import type { Store } from '../store/store.ts';
+import { type AttemptStatus, type CreateJobInput, endJob, insertJob, type JobEnding } from './job-rows.ts';
 
-export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type { AttemptStatus, CreateJobInput, EndedAttempt, JobEnding } from './job-rows.ts';
 
 export interface JobRecord {
   jobId: Hex;
@@ -43,26 +44,7 @@ export interface AttemptRecord {
   finishedAt: number | undefined;
 }
 
-export interface CreateJobInput {
-  jobId: Hex;
-  publicId: string;
-  apiKeyId?: string | undefined;
-  payer: Address;
-  podId: Hex;
-  kind: JobKind;
-  /** Stored for async jobs and audits; keep it JSON. */
-  request?: unknown;
-}
-
-export interface FinishJobInput {
-  jobId: Hex;
-  status: 'succeeded' | 'failed' | 'cancelled';
-  errorCode?: string | undefined;
-  errorMessage?: string | undefined;
-  result?: unknown;
-}
-
-const FINAL: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+export type FinishJobInput = JobEnding & { jobId: Hex };
 
 export class JobStore {
   readonly #store: Store;
@@ -73,28 +55,13 @@ export class JobStore {
 
   /** Records a new job, `queued`; a job id or public id used before is refused (`invalid_request`). */
   async create(input: CreateJobInput): Promise<void> {
-    await this.#store
-      .query(
-        `insert into jobs (job_id, public_id, api_key_id, payer, pod_id, kind, status, request, created_at)
-       values ($1, $2, $3, $4, $5, $6, 'queued', $7::jsonb, $8)`,
-        [
-          input.jobId.toLowerCase(),
-          input.publicId,
-          input.apiKeyId ?? null,
-          getAddress(input.payer),
-          input.podId.toLowerCase(),
-          input.kind,
-          jsonParam(input.request),
-          Date.now(),
-        ],
-      )
-      .catch((error: unknown) => {
-        if (!isUniqueViolation(error)) throw error;
-        throw new FatalError('invalid_request', {
-          message: 'a job with this id already exists',
-          details: { jobId: input.jobId, publicId: input.publicId },
-        });
+    await insertJob(this.#store, input).catch((error: unknown) => {
+      if (!isUniqueViolation(error)) throw error;
+      throw new FatalError('invalid_request', {
+        message: 'a job with this id already exists',
+        details: { jobId: input.jobId, publicId: input.publicId },
       });
+    });
   }
 
   /** A node took an attempt: the job is running and counts one more attempt. */
@@ -127,24 +94,10 @@ export class JobStore {
     );
   }
 
-  /** Ends the job once; later calls leave the first outcome in place and answer false. */
-  async finish(input: FinishJobInput): Promise<boolean> {
-    if (!FINAL.includes(input.status)) {
-      throw new FatalError('invalid_request', { message: `not a final job status: ${input.status}` });
-    }
-    const rows = await this.#store.query(
-      `update jobs set status = $2, error_code = $3, error_message = $4, result = $5::jsonb, finished_at = $6
-       where job_id = $1 and status in ('queued', 'running') returning job_id`,
-      [
-        input.jobId.toLowerCase(),
-        input.status,
-        input.errorCode ?? null,
-        input.errorMessage ?? null,
-        jsonParam(input.result),
-        Date.now(),
-      ],
-    );
-    return rows.length > 0;
+  /** Ends the job once (with `attempts` not logged yet); later calls leave the first outcome and answer false. */
+  finish(input: FinishJobInput): Promise<boolean> {
+    const { jobId, ...ending } = input;
+    return endJob(this.#store, jobId, ending);
   }
 
   /** The job by its public id (`job_…`), with its receipt's usage; undefined when unknown. */
@@ -234,11 +187,6 @@ function jobOfRow(row: JobRow): JobRecord {
             outputTokens: numberOf(row.output_tokens),
           },
   };
-}
-
-/** JSON text for a jsonb parameter (node-postgres would turn a JS array into a PostgreSQL array). */
-function jsonParam(value: unknown): string | null {
-  return value === undefined ? null : JSON.stringify(value);
 }
 
 function notFoundOrFinal(jobId: string): FatalError {

@@ -91,7 +91,9 @@ export function jobRoutes(
     const job = await jobs.get(id);
     // Someone else's job is answered exactly like a missing one.
     if (job === undefined || !isAddressEqual(job.payer, principal.account)) throw jobNotFound(id);
-    return describeJob(context, job);
+    // Attempts are logged when the job ends: a job still running here is told from the runner.
+    const progress = job.status === 'queued' ? context.runner.progress(id) : undefined;
+    return describeJob(context, progress === undefined ? job : { ...job, status: 'running', ...progress });
   });
 }
 
