@@ -1,33 +1,36 @@
-// What the gateway → router → miner hop costs, side by side in one run and one process, built from the
-// real parts: anvil with the protocol deployed, pods registered on-chain, a funded developer, a staked
-// miner, the router (PGlite in memory) and a miner dialling it over WebSocket.
-//  1. Latency: the same seeded chat request straight to the llama.cpp pod runtime (in-process call) vs
-//     through the gateway with `fetch`, interleaved so machine noise hits both sides.
-//  2. Throughput: a closed loop of concurrent requests through the whole path to a trivial
-//     `openai-upstream` pod vs the same loop against a bare Fastify handler answering the same JSON.
+// What the gateway → router → miner hop costs, side by side in one run, built from the real parts and
+// placed as in a deployment: anvil with the protocol deployed, pods registered on-chain, a funded
+// developer, staked miners; the router (PGlite in memory) in this process, each miner in its own
+// `neurino miner` process dialling it over WebSocket, the trivial upstream in its own process, and the
+// load generator in a worker thread (as wrk would be: not sharing the event loop it measures).
+//  1. Latency: the same seeded chat request straight to a llama.cpp pod runtime (in-process call) vs
+//     through the gateway with `fetch` to a llama.cpp miner process, interleaved so machine noise hits both.
+//  2. Throughput: a closed loop of concurrent requests through the whole path to an `openai-upstream`
+//     miner process vs the same loop against a bare Fastify handler answering the same JSON in this process.
 // Targets (DESIGN.md): ≤ 2 ms added at p50, ≤ 10 ms at p99, ≥ 50 % of the bare handler's requests/s.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import Fastify from 'fastify';
 import { pino } from 'pino';
+import type { Address } from 'viem';
 import { startRouter } from '../src/application/router-process.ts';
+import { writeAddressBook } from '../src/chain/address-book.ts';
 import { startAnvil } from '../src/chain/anvil.ts';
 import { chainFor, publicClientFor, walletClientFor } from '../src/chain/clients.ts';
 import { deployProtocol } from '../src/chain/deploy.ts';
 import { defaultDeployParams } from '../src/chain/deploy-params.ts';
-import { devAccount, devRoleAccount } from '../src/chain/dev-accounts.ts';
+import { DEV_ROLES, devAccount, devPrivateKey, devRoleAccount } from '../src/chain/dev-accounts.ts';
 import { ensurePodRegistered } from '../src/chain/pod-registration.ts';
+import { type DevnetChild, waitFor } from '../src/cli/devnet/child-process.ts';
 import { ensureCredits, ensureMinerStaked } from '../src/cli/devnet/fund.ts';
-import { probeHardware } from '../src/compute/miner/hardware/probe.ts';
 import { describeFile, ggufPodSpec, upstreamPodSpec } from '../src/compute/miner/local-pods.ts';
-import { startMiner } from '../src/compute/miner/miner.ts';
 import { ensureTinyModel, TINY_MODEL_NAME } from '../src/compute/model/tiny-model.ts';
 import { LlamaCppRuntime } from '../src/compute/pods/llama-cpp.ts';
-import { OpenAIUpstreamRuntime } from '../src/compute/pods/openai-upstream.ts';
-import { podId } from '../src/protocol/pod-spec.ts';
 import { freePort } from '../test/support/free-port.ts';
+import { spawnMinerProcess, spawnTrivialUpstream } from './bench-processes.ts';
+import { LoadGenerator, type LoadRun, type LoadTarget } from './load-generator.ts';
+import { startTrivialUpstream, UPSTREAM_MODEL } from './trivial-upstream.ts';
 
 export interface GatewayBenchOptions {
   /** Timed request pairs (direct, through the gateway) after the warm-up. */
@@ -60,7 +63,7 @@ export interface GatewayBenchResult {
     secondsPerSide: number;
     /** A bare Fastify handler returning the trivial completion: the baseline. */
     bareRps: number;
-    /** Gateway → router → miner → openai-upstream pod → that same handler. */
+    /** Gateway → router → miner process → openai-upstream pod → the same handler in its own process. */
     wholePathRps: number;
     /** wholePathRps / bareRps. */
     ratio: number;
@@ -71,16 +74,11 @@ export interface GatewayBenchResult {
 
 export const GATEWAY_TARGETS = { addedP50Ms: 2, addedP99Ms: 10, throughputRatio: 0.5 } as const;
 
-const UPSTREAM_MODEL = 'bench-trivial';
-/** The fixed answer of the trivial upstream and of the bare handler (they are the same server). */
-const TRIVIAL_COMPLETION = {
-  id: 'chatcmpl-bench',
-  object: 'chat.completion',
-  created: 0,
-  model: UPSTREAM_MODEL,
-  choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
-  usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-};
+/** What ran where, printed under the table. */
+export const GATEWAY_PLACEMENT =
+  'processes: bench (router + gateway, bare handler, direct llama.cpp runtime) · load worker thread · ' +
+  'miner llama.cpp · miner openai-upstream · trivial upstream · anvil';
+
 const LATENCY_REQUEST = {
   model: TINY_MODEL_NAME,
   messages: [{ role: 'user' as const, content: 'Hello there' }],
@@ -94,15 +92,6 @@ const THROUGHPUT_BODY = JSON.stringify({
   max_tokens: 1,
 });
 
-/** A Fastify server answering like a trivial OpenAI-compatible upstream. */
-async function startTrivialUpstream(): Promise<{ url: string; close(): Promise<void> }> {
-  const app = Fastify({ logger: false });
-  app.get('/v1/models', async () => ({ object: 'list', data: [{ id: UPSTREAM_MODEL, object: 'model' }] }));
-  app.post('/v1/chat/completions', async () => TRIVIAL_COMPLETION);
-  const url = await app.listen({ host: '127.0.0.1', port: await freePort() });
-  return { url, close: () => app.close() };
-}
-
 /** Nearest-rank percentile of ascending `sorted`. */
 function percentile(sorted: readonly number[], p: number): number {
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -114,46 +103,30 @@ function percentiles(samples: readonly number[]): Percentiles {
   return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
 }
 
-/** `concurrency` workers, each sending the next request as soon as its last one is answered. */
-async function closedLoop(
-  send: () => Promise<Response>,
-  concurrency: number,
-  durationMs: number,
-): Promise<{ requests: number; errors: number; seconds: number }> {
-  let requests = 0;
-  let errors = 0;
-  const started = performance.now();
-  const until = started + durationMs;
-  const worker = async () => {
-    while (performance.now() < until) {
-      try {
-        const response = await send();
-        await response.arrayBuffer();
-        if (response.ok) requests++;
-        else errors++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { requests, errors, seconds: (performance.now() - started) / 1_000 };
-}
-
 export async function benchGateway(options: GatewayBenchOptions = {}): Promise<GatewayBenchResult> {
   const requests = options.requests ?? 200;
   const warmup = options.warmup ?? 20;
   const concurrency = options.concurrency ?? 32;
   const runMs = options.runMs ?? 5_000;
   const rounds = options.rounds ?? 2;
-  const logger = pino({ level: process.env.NEURINO_BENCH_LOG ?? 'silent' });
+  const logLevel = process.env.NEURINO_BENCH_LOG ?? 'silent';
+  const logger = pino({ level: logLevel });
   // Everything started so far, stopped newest first, whatever happens.
   const cleanups: Array<() => Promise<unknown>> = [];
+  let finished = false;
   try {
     const dir = await mkdtemp(join(tmpdir(), 'neurino-bench-gateway-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const upstream = await startTrivialUpstream();
-    cleanups.push(() => upstream.close());
+    // Kept when the bench fails: the child processes' logs are in it.
+    cleanups.push(async () =>
+      finished
+        ? rm(dir, { recursive: true, force: true })
+        : console.error(`gateway bench: logs in ${dir}/logs`),
+    );
+    const logDir = join(dir, 'logs');
+    const upstream = await spawnTrivialUpstream(await freePort(), logDir);
+    cleanups.push(() => upstream.stop());
+    const bareHandler = await startTrivialUpstream(await freePort());
+    cleanups.push(() => bareHandler.close());
 
     const deployer = devRoleAccount('deployer');
     const routerAccount = devRoleAccount('router');
@@ -168,6 +141,8 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
         treasury: deployer.address,
       }),
     );
+    const addressesFile = join(dir, 'addresses.json');
+    await writeAddressBook(addressesFile, book);
 
     const model = await ensureTinyModel(join(dir, 'models'));
     const tinySpec = ggufPodSpec({ name: TINY_MODEL_NAME, ...(await describeFile(model.path)) });
@@ -183,8 +158,8 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     const funding = { publicClient, book, treasury: deployer };
     const developer = devRoleAccount('developer').address;
     await ensureCredits(funding, developer);
-    const node = devAccount(10);
-    await ensureMinerStaked(funding, node);
+    const minerIndexes = { tiny: DEV_ROLES.firstMiner, upstream: DEV_ROLES.firstMiner + 1 };
+    for (const index of Object.values(minerIndexes)) await ensureMinerStaked(funding, devAccount(index));
 
     const router = await startRouter({
       port: 0,
@@ -200,55 +175,73 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     cleanups.push(() => router.stop());
     const { key } = await router.apiKeys.create({ account: developer, label: 'bench' });
 
-    const tiny = new LlamaCppRuntime({ modelPath: model.path, modelName: TINY_MODEL_NAME, slots: 2 });
-    const trivial = new OpenAIUpstreamRuntime({
-      baseUrl: `${upstream.url}/v1`,
-      model: UPSTREAM_MODEL,
-      slots: concurrency,
-    });
-    cleanups.push(() => Promise.all([tiny.unload(), trivial.unload()]));
-    const miner = await startMiner({
-      routerUrl: router.wsUrl,
-      account: node,
-      domain: { chainId: book.chainId, verifyingContract: book.contracts.settlement },
-      pods: [
-        { spec: tinySpec, podId: podId(tinySpec), runtime: tiny },
-        { spec: upstreamSpec, podId: podId(upstreamSpec), runtime: trivial },
+    const minerCommon = {
+      routerWsUrl: router.wsUrl,
+      rpcUrl: anvil.rpcUrl,
+      addressesFile,
+      logDir,
+      logLevel: logLevel === 'silent' ? 'warn' : logLevel,
+    };
+    const miners: Array<{ child: DevnetChild; node: Address }> = [];
+    for (const [name, index, pod, slots] of [
+      ['miner-llama-cpp', minerIndexes.tiny, { model: model.path }, 2],
+      [
+        'miner-upstream',
+        minerIndexes.upstream,
+        { upstream: `${upstream.url}/v1`, upstreamModel: UPSTREAM_MODEL, vramMiB: 1 },
+        concurrency,
       ],
-      logger,
-      hardware: await probeHardware(),
-      chain: { rpcUrl: anvil.rpcUrl, nodeRegistry: book.contracts.nodeRegistry },
-    });
-    cleanups.push(() => miner.stop());
-    await miner.connected();
-    while (!router.hub.sessions().some((session) => session.snapshot() !== undefined)) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    ] as const) {
+      const child = await spawnMinerProcess({
+        ...minerCommon,
+        name,
+        nodeKey: devPrivateKey(index),
+        pod,
+        slots,
+        dataDir: join(dir, name),
+      });
+      cleanups.push(() => child.stop());
+      miners.push({ child, node: devAccount(index).address });
+    }
+    // Ready once each miner has told the router what it holds (its first snapshot).
+    for (const { child, node } of miners) {
+      await waitFor(
+        `${child.name} announced`,
+        async () =>
+          router.hub
+            .sessions()
+            .some((s) => s.node.toLowerCase() === node.toLowerCase() && s.snapshot() !== undefined),
+        { timeoutMs: 60_000, child },
+      );
     }
 
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-    const viaGateway = (body: string) =>
-      fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers, body });
+    const gatewayUrl = `${router.url}/v1/chat/completions`;
+    const viaGateway = (body: string) => fetch(gatewayUrl, { method: 'POST', headers, body });
+    const tiny = new LlamaCppRuntime({ modelPath: model.path, modelName: TINY_MODEL_NAME, slots: 2 });
+    cleanups.push(() => tiny.unload());
+    await tiny.load();
     const latency = await measureLatency({ tiny, viaGateway, requests, warmup });
 
-    const bare = () =>
-      fetch(`${upstream.url}/v1/chat/completions`, {
-        method: 'POST',
+    const load = new LoadGenerator();
+    cleanups.push(() => load.close());
+    const sides: Record<'bare' | 'whole', LoadTarget> = {
+      bare: {
+        url: `${bareHandler.url}/v1/chat/completions`,
         headers: { 'content-type': 'application/json' },
         body: THROUGHPUT_BODY,
-      });
-    const whole = () => viaGateway(THROUGHPUT_BODY);
-    await closedLoop(bare, concurrency, 1_000); // warm up both paths (JIT, connections)
-    await closedLoop(whole, concurrency, 1_000);
-    const totals = {
+      },
+      whole: { url: gatewayUrl, headers, body: THROUGHPUT_BODY },
+    };
+    // Warm up both paths (JIT, connections) before anything counts.
+    for (const target of Object.values(sides)) await load.run(target, concurrency, 1_000);
+    const totals: Record<'bare' | 'whole', LoadRun> = {
       bare: { requests: 0, errors: 0, seconds: 0 },
       whole: { requests: 0, errors: 0, seconds: 0 },
     };
     for (let round = 0; round < rounds; round++) {
-      for (const [side, send] of [
-        ['bare', bare],
-        ['whole', whole],
-      ] as const) {
-        const run = await closedLoop(send, concurrency, runMs);
+      for (const side of ['bare', 'whole'] as const) {
+        const run = await load.run(sides[side], concurrency, runMs);
         totals[side].requests += run.requests;
         totals[side].errors += run.errors;
         totals[side].seconds += run.seconds;
@@ -256,6 +249,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     }
     const bareRps = totals.bare.requests / totals.bare.seconds;
     const wholePathRps = totals.whole.requests / totals.whole.seconds;
+    finished = true;
     return {
       latency,
       throughput: {
@@ -343,6 +337,7 @@ export function printGatewayBench(result: GatewayBenchResult): void {
   console.log(
     `  whole path / bare             ${`${(t.ratio * 100).toFixed(1)} %`.padStart(12)}   (target ≥ ${GATEWAY_TARGETS.throughputRatio * 100} %: ${mark(t.ratio >= GATEWAY_TARGETS.throughputRatio)})`,
   );
+  console.log(`  ${GATEWAY_PLACEMENT}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) printGatewayBench(await benchGateway());
