@@ -1,11 +1,13 @@
 import {
   type Address,
   type Hex,
+  hashTypedData,
   isAddressEqual,
   parseSignature,
-  recoverTypedDataAddress,
+  type recoverTypedDataAddress,
   type TypedDataDomain,
 } from 'viem';
+import { recoverDigestSigner } from './recover-signer.ts';
 
 export const EIP712_NAME = 'Neurino';
 export const EIP712_VERSION = '1';
@@ -37,10 +39,11 @@ export async function isTypedDataSignedBy(
   expected: Address,
 ): Promise<boolean> {
   try {
-    const { s } = parseSignature(typedData.signature as Hex);
+    const { r, s, yParity } = parseSignature(typedData.signature as Hex);
     if (BigInt(s) > HALF_CURVE_ORDER) return false;
-    const signer = await recoverTypedDataAddress(typedData);
-    return isAddressEqual(signer, expected);
+    const { signature: _, ...data } = typedData;
+    const signer = recoverDigestSigner(hashTypedData(data), r, s, yParity);
+    return signer !== undefined && isAddressEqual(signer, expected);
   } catch {
     return false;
   }
