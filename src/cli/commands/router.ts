@@ -1,8 +1,8 @@
 // `neurino router`: the router and OpenAI-compatible gateway on one port (miners dial `/v1/miners`), and
 // `neurino router keys …` to manage the developers' API keys in the router's store.
+
 import { Command, InvalidArgumentError } from 'commander';
 import { getAddress, isAddress } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import { createLogger } from '../../application/gateway/logger.ts';
 import { lockDataDir } from '../../application/router/data-dir-lock.ts';
 import { routerDatabaseDir, startRouter } from '../../application/router-process.ts';
@@ -10,6 +10,7 @@ import { readAddressBook } from '../../chain/address-book.ts';
 import { ApiKeys } from '../../orchestration/metering/api-keys.ts';
 import { readPodSpecFile } from '../../orchestration/router/pod-spec-files.ts';
 import { openStore } from '../../orchestration/store/open-store.ts';
+import { fastAccount } from '../../protocol/fast-account.ts';
 import { DEFAULT_DATA_DIR, parseHexKey, parsePort, parsePositiveInt } from '../options.ts';
 import { onShutdown } from '../shutdown.ts';
 
@@ -80,7 +81,7 @@ export function routerCommand(): Command {
         port: flags.port,
         rpcUrl,
         addressBook,
-        routerAccount: privateKeyToAccount(key),
+        routerAccount: fastAccount(key),
         ...storeChoice(flags),
         pods,
         batch: { maxReceipts: flags.batchSize, maxDelayMs: flags.batchDelayMs },

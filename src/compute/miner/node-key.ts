@@ -2,7 +2,8 @@
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { getAddress, type Hex, isAddressEqual } from 'viem';
-import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
+import { generatePrivateKey, type PrivateKeyAccount } from 'viem/accounts';
+import { fastAccount } from '../../protocol/fast-account.ts';
 import { MinerError } from './errors.ts';
 
 export const NODE_KEY_ENV = 'NEURINO_NODE_KEY';
@@ -56,7 +57,7 @@ export function accountFromKey(text: string, from: string): PrivateKeyAccount {
     throw new MinerError('invalid_key', `${from}: expected a private key of 32 bytes as 64 hex digits`);
   }
   try {
-    return privateKeyToAccount(key);
+    return fastAccount(key);
   } catch (cause) {
     // Zero or above the curve order: 64 hex digits that are still no secp256k1 key.
     throw new MinerError('invalid_key', `${from}: not a valid secp256k1 private key`, { cause });
@@ -100,7 +101,7 @@ export async function createNodeKeyFile(
   path: string,
 ): Promise<{ account: PrivateKeyAccount; created: boolean }> {
   const privateKey = generatePrivateKey();
-  const account = privateKeyToAccount(privateKey);
+  const account = fastAccount(privateKey);
   const body = {
     version: KEY_FILE_VERSION,
     address: account.address,
