@@ -171,6 +171,8 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       batch: { maxReceipts: 10_000, maxDelayMs: 3_600_000 },
       logger,
       gateway: { frontend: devRoleAccount('frontend').address },
+      // PGlite in-process by default; a PostgreSQL server (an empty database) moves the SQL off this thread.
+      ...(process.env.NEURINO_BENCH_DATABASE_URL && { databaseUrl: process.env.NEURINO_BENCH_DATABASE_URL }),
     });
     cleanups.push(() => router.stop());
     const { key } = await router.apiKeys.create({ account: developer, label: 'bench' });
