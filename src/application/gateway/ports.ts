@@ -1,8 +1,12 @@
 // What the gateway needs from the rest of the router, as narrow interfaces: the store's ApiKeys,
 // CreditLedger and JobStore, the router core's Dispatcher and PodCatalog satisfy them structurally.
 import type { Address, Hex } from 'viem';
-import type { NeurinoError } from '../../protocol/errors.ts';
-import type { JobResult } from '../../protocol/messages/jobs.ts';
+import type {
+  DispatchBudget,
+  DispatchHooks,
+  DispatchJob,
+  DispatchResult as DispatchOutcome,
+} from '../../orchestration/router/dispatcher.ts';
 import type { JobKind, PodSpec } from '../../protocol/pod-spec.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 
@@ -76,37 +80,13 @@ export interface JobLog {
   get(publicId: string): Promise<LoggedJob | undefined>;
 }
 
-export interface DispatchJob {
-  jobId: Hex;
-  podId: Hex;
-  kind: JobKind;
-  input: unknown;
-  stream: boolean;
-  payer: Address;
-  frontend?: Address;
-  pricePerUnit: bigint;
-}
-
-export interface DispatchBudget {
-  maxRetries: number;
-  /** Unix milliseconds. */
-  deadlineAt: number;
-}
-
-export interface DispatchHooks {
-  onChunk?(delta: string): void;
-  onAttempt?(a: { attemptId: Hex; node: Address }): void;
-  onAttemptEnd?(a: { attemptId: Hex; node: Address; error?: NeurinoError }): void;
-  signal?: AbortSignal;
-}
-
-export interface DispatchOutcome {
-  attemptId: Hex;
-  node: Address;
-  result: JobResult;
-  receipt: Receipt;
-  attempts: number;
-}
+// The dispatcher's own request and answer types: one definition, so the port cannot drift from it.
+export type {
+  DispatchBudget,
+  DispatchHooks,
+  DispatchJob,
+  DispatchResult as DispatchOutcome,
+} from '../../orchestration/router/dispatcher.ts';
 
 export interface JobDispatcher {
   dispatch(job: DispatchJob, budget: DispatchBudget, hooks: DispatchHooks): Promise<DispatchOutcome>;
