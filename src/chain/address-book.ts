@@ -1,9 +1,9 @@
 // The address book: where the protocol's contracts live on a chain, as JSON on disk.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { getAddress, isAddress } from 'viem';
 import { z } from 'zod';
 import { AddressBookError } from './errors.ts';
+import { writeJsonFile } from './json-file.ts';
 
 const address = z
   .string()
@@ -50,10 +50,7 @@ export async function readAddressBook(path: string): Promise<AddressBook | undef
   return parsed.data;
 }
 
-/** Writes atomically (temp file + rename) so a crash never leaves half a book. */
-export async function writeAddressBook(path: string, book: AddressBook): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(book, null, 2)}\n`);
-  await rename(temp, path);
+/** Writes atomically so a crash never leaves half a book. */
+export function writeAddressBook(path: string, book: AddressBook): Promise<void> {
+  return writeJsonFile(path, book);
 }

@@ -1,7 +1,7 @@
 // `.neurino/devnet.json`: what `neurino devnet` brought up, machine-readable for scripts and tests.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { ContractAddresses } from '../chain/address-book.ts';
+import { writeJsonFile } from '../chain/json-file.ts';
 
 export interface DevnetFile {
   rpcUrl: string;
@@ -17,9 +17,6 @@ export function devnetFilePath(dataDir: string): string {
 
 export async function writeDevnetFile(dataDir: string, content: DevnetFile): Promise<string> {
   const path = devnetFilePath(dataDir);
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(content, null, 2)}\n`);
-  await rename(temp, path);
+  await writeJsonFile(path, content);
   return path;
 }
