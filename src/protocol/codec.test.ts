@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  checkedEncodeMessage,
   decodeMessage,
   decodeMinerMessage,
   decodeRouterMessage,
@@ -73,14 +74,26 @@ describe('encodeMessage / decodeMessage', () => {
     expect(result).toEqual({ ok: true, message: { type: 'heartbeat', at: 1, slotsFree: 0, load: 0 } });
   });
 
-  it('throws schema_violation when asked to encode an invalid message (our own bug)', () => {
+  it('checked, throws schema_violation when asked to encode an invalid message (our own bug)', () => {
     const bad = { type: 'heartbeat', at: -1, slotsFree: 0, load: 0 } as ProtocolMessage;
-    expect(() => encodeMessage(bad)).toThrow(NeurinoError);
+    expect(() => checkedEncodeMessage(bad)).toThrow(NeurinoError);
     try {
-      encodeMessage(bad);
+      checkedEncodeMessage(bad);
     } catch (error) {
       expect((error as NeurinoError).code).toBe('schema_violation');
       expect((error as NeurinoError).param).toBe('at');
+    }
+    // Unchecked, the same bug never gets past the receiving side.
+    const received = decodeMessage(encodeMessage(bad));
+    expect(received.ok ? undefined : received.error.code).toBe('schema_violation');
+  });
+
+  it('encodes every valid message exactly as the checked encoder does', () => {
+    for (const message of sampleMessages()) {
+      const fast = encodeMessage(message);
+      const checked = checkedEncodeMessage(message);
+      expect(JSON.parse(fast), message.type).toEqual(JSON.parse(checked));
+      expect(decodeMessage(fast)).toEqual(decodeMessage(checked));
     }
   });
 });

@@ -25,13 +25,27 @@ export interface DecodeOptions {
 export type RawFrame = string | Buffer | ArrayBuffer | Buffer[];
 
 /**
- * One message as a JSON text frame: bigints become decimal strings. Throws `schema_violation` when the
- * message is not valid, which is a bug on the sending side, never the peer's doing.
+ * One message as a JSON text frame: bigints become decimal strings, everything else is as built. Not
+ * checked against the schema here: the types fix what we build, and the receiving side checks every
+ * frame (checking our own frames too cost about 0.1 ms per message on the per-job path). Gives the same
+ * frame as `checkedEncodeMessage` for any valid message (tested).
  */
 export function encodeMessage(message: ProtocolMessage): string {
+  return JSON.stringify(message, bigintAsDecimal);
+}
+
+/**
+ * Like `encodeMessage`, checked against the schema first: throws `schema_violation` when the message is
+ * not valid, which is a bug on the sending side, never the peer's doing. For tests and tools.
+ */
+export function checkedEncodeMessage(message: ProtocolMessage): string {
   const encoded = z.safeEncode(ProtocolMessageSchema, message);
   if (!encoded.success) throw errorFromZod(encoded.error, 'schema_violation');
   return JSON.stringify(encoded.data);
+}
+
+function bigintAsDecimal(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }
 
 /** Any protocol frame. Never throws: every failure comes back as `{ ok: false, error }`. */

@@ -31,19 +31,28 @@ export function eip712Domain(domain: ProtocolDomain): TypedDataDomain {
 const HALF_CURVE_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 
 /**
- * True when `signature` over the typed data was made by `expected`. Never throws: a malformed,
+ * True when `signature` over the 32-byte `digest` was made by `expected`. Never throws: a malformed,
  * malleable (high-s) or otherwise unrecoverable signature is simply not valid.
  */
+export function isDigestSignedBy(digest: Hex, signature: Hex, expected: Address): boolean {
+  try {
+    const { r, s, yParity } = parseSignature(signature);
+    if (BigInt(s) > HALF_CURVE_ORDER) return false;
+    const signer = recoverDigestSigner(digest, r, s, yParity);
+    return signer !== undefined && isAddressEqual(signer, expected);
+  } catch {
+    return false;
+  }
+}
+
+/** True when `signature` over the typed data was made by `expected`; the same rules as isDigestSignedBy. */
 export async function isTypedDataSignedBy(
   typedData: Parameters<typeof recoverTypedDataAddress>[0],
   expected: Address,
 ): Promise<boolean> {
   try {
-    const { r, s, yParity } = parseSignature(typedData.signature as Hex);
-    if (BigInt(s) > HALF_CURVE_ORDER) return false;
-    const { signature: _, ...data } = typedData;
-    const signer = recoverDigestSigner(hashTypedData(data), r, s, yParity);
-    return signer !== undefined && isAddressEqual(signer, expected);
+    const { signature, ...data } = typedData;
+    return isDigestSignedBy(hashTypedData(data), signature as Hex, expected);
   } catch {
     return false;
   }

@@ -1,23 +1,34 @@
-// A viem account whose EIP-712 signatures come from libsecp256k1 (WASM): miners sign every receipt and
-// routers countersign it, so this sits on the per-job path. Everything else (transactions, messages) is
-// viem's own. Signatures are identical: RFC 6979 nonces and low-s on both sides.
-import * as secp256k1 from 'tiny-secp256k1';
+// A viem account whose EIP-712 and raw-digest signatures come from libsecp256k1 (./secp256k1.ts): miners sign every
+// receipt and routers countersign it, so this sits on the per-job path. Everything else (transactions,
+// messages) is viem's own. Signatures are identical: RFC 6979 nonces and low-s on both sides.
 import { type Hex, hashTypedData, hexToBytes, serializeSignature, toHex } from 'viem';
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
+import { FatalError } from './errors.ts';
+import { signDigestRecoverable } from './secp256k1.ts';
+
+const DIGEST = /^0x[0-9a-fA-F]{64}$/;
 
 export function fastAccount(privateKey: Hex): PrivateKeyAccount {
   const account = privateKeyToAccount(privateKey);
   const key = hexToBytes(privateKey, { size: 32 });
+  const signDigest = (digest: Hex): Hex => {
+    // Never pad a short hash silently: whatever is signed must be exactly what the verifier hashes.
+    if (!DIGEST.test(digest))
+      throw new FatalError('internal_error', { message: 'sign needs a 32-byte hash' });
+    const { signature, recoveryId } = signDigestRecoverable(hexToBytes(digest, { size: 32 }), key);
+    return serializeSignature({
+      r: toHex(signature.subarray(0, 32)),
+      s: toHex(signature.subarray(32, 64)),
+      yParity: recoveryId,
+    });
+  };
   return {
     ...account,
+    async sign({ hash }) {
+      return signDigest(hash);
+    },
     async signTypedData(typedData) {
-      const digest = hexToBytes(hashTypedData(typedData), { size: 32 });
-      const { signature, recoveryId } = secp256k1.signRecoverable(digest, key);
-      return serializeSignature({
-        r: toHex(signature.subarray(0, 32)),
-        s: toHex(signature.subarray(32, 64)),
-        yParity: recoveryId,
-      });
+      return signDigest(hashTypedData(typedData));
     },
   };
 }

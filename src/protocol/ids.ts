@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { type Address, bytesToHex, encodePacked, getAddress, type Hex, isAddress, keccak256 } from 'viem';
+import { type Address, encodePacked, getAddress, type Hex, isAddress, keccak256 } from 'viem';
 import { FatalError } from './errors.ts';
 
 /** 32 random bytes as 0x-hex: on-chain job ids, challenge nonces. */
 export function randomBytes32(): Hex {
-  return bytesToHex(randomBytes(32));
+  return `0x${randomBytes(32).toString('hex')}`;
 }
 
 /** A new on-chain job id (bytes32). Random, so ids never collide across routers. */

@@ -1,9 +1,9 @@
-import { zeroAddress } from 'viem';
+import { maxUint256, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import { checkJobResult, type Metering, receiptFor } from './job-receipt.ts';
 import type { JobAssign, JobResult } from './messages/jobs.ts';
-import { resultHash, signReceipt } from './receipt.ts';
+import { hashReceipt, receiptDigest, resultHash, signReceipt } from './receipt.ts';
 import { sampleMessages } from './testing/samples.ts';
 import { computeUnits } from './units.ts';
 
@@ -55,6 +55,27 @@ describe('checkJobResult', () => {
   it('accepts an honest result and returns its receipt', async () => {
     const checked = await checkJobResult(domain, assign, await finishedResult(), node.address);
     expect(checked.ok && checked.receipt.price).toBe(3000n * assign.pricePerUnit);
+  });
+
+  it('returns the receipt hashes it checked, so nobody hashes the receipt again', async () => {
+    const checked = await checkJobResult(domain, assign, await finishedResult(), node.address);
+    if (!checked.ok) throw checked.error;
+    expect(checked.hashes).toEqual({
+      structHash: hashReceipt(checked.receipt),
+      digest: receiptDigest(domain, checked.receipt),
+    });
+  });
+
+  it('refuses, as a bad result, a receipt whose price does not fit a uint256', async () => {
+    const dear = { ...assign, pricePerUnit: maxUint256 };
+    const checked = await checkJobResult(domain, dear, await finishedResult(), node.address);
+    expect(!checked.ok && checked.error.code).toBe('bad_result');
+    expect(!checked.ok && checked.error.message).toMatch(/receipt cannot be encoded: receipt price/);
+  });
+
+  it('refuses a result whose node is the zero address', async () => {
+    const checked = await checkJobResult(domain, assign, await finishedResult(), zeroAddress);
+    expect(!checked.ok && checked.error.message).toMatch(/not signed by the node/);
   });
 
   it('refuses a result for another attempt', async () => {

@@ -1,8 +1,9 @@
 import { type Address, isAddressEqual, zeroAddress } from 'viem';
-import type { ProtocolDomain } from './eip712-domain.ts';
+import { isDigestSignedBy, type ProtocolDomain } from './eip712-domain.ts';
 import { type NeurinoError, RetryableError } from './errors.ts';
 import type { JobAssign, JobResult } from './messages/jobs.ts';
-import { type Receipt, resultHash, verifyReceipt } from './receipt.ts';
+import { type Receipt, resultHash } from './receipt.ts';
+import { type ReceiptHashes, receiptHashes } from './receipt-hash.ts';
 import { computeUnits, priceFor } from './units.ts';
 
 /** The metered fields of a finished attempt: a `job.result` before it is signed. */
@@ -33,7 +34,10 @@ export function receiptFor(assign: JobAssign, metering: Metering, node: Address)
   };
 }
 
-export type CheckedResult = { ok: true; receipt: Receipt } | { ok: false; error: NeurinoError };
+/** An accepted result's receipt and its hashes, computed once here for the countersignature and the store. */
+export type CheckedResult =
+  | { ok: true; receipt: Receipt; hashes: ReceiptHashes }
+  | { ok: false; error: NeurinoError };
 
 /**
  * Router side: a `job.result` is accepted only when it answers this assignment, its hash commits to its
@@ -56,11 +60,15 @@ export async function checkJobResult(
     return bad('computeUnits do not match gpuMs × vramMiB');
   }
   const receipt = receiptFor(assign, result, node);
-  if (
-    isAddressEqual(receipt.node, zeroAddress) ||
-    !(await verifyReceipt(domain, receipt, result.signature, node))
-  ) {
+  let hashes: ReceiptHashes;
+  try {
+    hashes = receiptHashes(domain, receipt);
+  } catch (error) {
+    // A field out of its Solidity range (e.g. a price past uint256): nobody could have signed it.
+    return bad(`receipt cannot be encoded: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (isAddressEqual(receipt.node, zeroAddress) || !isDigestSignedBy(hashes.digest, result.signature, node)) {
     return bad('receipt is not signed by the node');
   }
-  return { ok: true, receipt };
+  return { ok: true, receipt, hashes };
 }

@@ -1,7 +1,8 @@
-import { hashTypedData, keccak256, toBytes, zeroAddress } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { hashTypedData, keccak256, maxUint256, toBytes, zeroAddress } from 'viem';
+import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount, toAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { fastAccount } from './fast-account.ts';
 import {
   hashReceipt,
   RECEIPT_TYPE,
@@ -101,6 +102,54 @@ describe('receipt signatures', () => {
     for (const bad of ['0x', '0x00', `0x${'00'.repeat(65)}`, `0x${'zz'.repeat(65)}`, 'nothex'] as const) {
       expect(await verifyReceipt(domain, receipt, bad as `0x${string}`, node.address)).toBe(false);
     }
+  });
+});
+
+describe('signReceipt signs the digest', () => {
+  it('gives the same bytes from a plain viem account, an HD account, fastAccount and signTypedData', async () => {
+    for (let i = 0; i < 10; i++) {
+      const key = generatePrivateKey();
+      const plain = privateKeyToAccount(key);
+      const receipt = sampleReceipt({ node: plain.address, computeUnits: BigInt(i), outputTokens: i });
+      const expected = await plain.signTypedData(receiptTypedData(domain, receipt));
+      expect(await signReceipt(plain, domain, receipt)).toBe(expected);
+      expect(await signReceipt(fastAccount(key), domain, receipt)).toBe(expected);
+      const digest = receiptDigest(domain, receipt);
+      expect(await signReceipt(fastAccount(key), domain, receipt, digest)).toBe(expected);
+      expect(await verifyReceipt(domain, receipt, expected, plain.address, digest)).toBe(true);
+    }
+    const hd = mnemonicToAccount('test test test test test test test test test test test junk');
+    const receipt = sampleReceipt({ node: hd.address });
+    expect(await signReceipt(hd, domain, receipt)).toBe(
+      await hd.signTypedData(receiptTypedData(domain, receipt)),
+    );
+  });
+
+  it('falls back to signTypedData for an account that cannot sign raw hashes', async () => {
+    const inner = privateKeyToAccount(generatePrivateKey());
+    const typedOnly = toAccount({
+      address: inner.address,
+      signMessage: (p) => inner.signMessage(p),
+      signTransaction: (t) => inner.signTransaction(t),
+      signTypedData: (t) => inner.signTypedData(t),
+    });
+    expect(typedOnly.sign).toBeUndefined();
+    const receipt = sampleReceipt();
+    expect(await signReceipt(typedOnly, domain, receipt)).toBe(await signReceipt(inner, domain, receipt));
+  });
+
+  it('rejects (does not throw) for a receipt that cannot be encoded, and nobody verifies it', async () => {
+    const unencodable = sampleReceipt({ price: maxUint256 + 1n });
+    await expect(signReceipt(node, domain, unencodable)).rejects.toThrow(/receipt price .* not a uint256/);
+    const signature = await signReceipt(node, domain, sampleReceipt());
+    expect(await verifyReceipt(domain, unencodable, signature, node.address)).toBe(false);
+  });
+
+  it('verifies against the digest it is given', async () => {
+    const receipt = sampleReceipt();
+    const signature = await signReceipt(node, domain, receipt);
+    const otherDigest = receiptDigest(domain, sampleReceipt({ outputTokens: 9 }));
+    expect(await verifyReceipt(domain, receipt, signature, node.address, otherDigest)).toBe(false);
   });
 });
 

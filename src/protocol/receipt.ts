@@ -1,52 +1,25 @@
-import {
-  type Address,
-  type Hex,
-  hashStruct,
-  hashTypedData,
-  keccak256,
-  type LocalAccount,
-  stringToBytes,
-  toBytes,
-} from 'viem';
+import { type Address, type Hex, keccak256, type LocalAccount, stringToBytes } from 'viem';
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
-import { eip712Domain, isTypedDataSignedBy, type ProtocolDomain } from './eip712-domain.ts';
+import { eip712Domain, isDigestSignedBy, type ProtocolDomain } from './eip712-domain.ts';
+import { RECEIPT_TYPES, receiptHashes, receiptStructHash } from './receipt-hash.ts';
 import { AddressSchema, Bytes32Schema, TimestampMsSchema, Uint256Schema } from './scalars.ts';
 
-/**
- * The Receipt of one finished job: signed by the node and by the router (EIP-712), batched, and settled
- * on-chain by the Settlement contract (the domain's `verifyingContract`). Times are milliseconds since the
- * Unix epoch; `frontend` is the zero address when no frontend referred the job; `price` is wei.
- * The Solidity struct must list the same fields in the same order (see RECEIPT_TYPE).
- */
-export const RECEIPT_TYPES = {
-  Receipt: [
-    { name: 'jobId', type: 'bytes32' },
-    { name: 'attemptId', type: 'bytes32' },
-    { name: 'podId', type: 'bytes32' },
-    { name: 'node', type: 'address' },
-    { name: 'frontend', type: 'address' },
-    { name: 'payer', type: 'address' },
-    { name: 'computeUnits', type: 'uint256' },
-    { name: 'inputTokens', type: 'uint32' },
-    { name: 'outputTokens', type: 'uint32' },
-    { name: 'price', type: 'uint256' },
-    { name: 'resultHash', type: 'bytes32' },
-    { name: 'startedAt', type: 'uint64' },
-    { name: 'finishedAt', type: 'uint64' },
-  ],
-} as const;
-
-/** The EIP-712 type string, as Solidity writes it for `RECEIPT_TYPEHASH`. */
-export const RECEIPT_TYPE = `Receipt(${RECEIPT_TYPES.Receipt.map((f) => `${f.type} ${f.name}`).join(',')})`;
-export const RECEIPT_TYPEHASH: Hex = keccak256(toBytes(RECEIPT_TYPE));
+// The struct's definition sits with its encoder; most code imports it from here, with the Receipt.
+export { RECEIPT_TYPE, RECEIPT_TYPEHASH, RECEIPT_TYPES } from './receipt-hash.ts';
 
 const Uint32 = z
   .int()
   .min(0)
   .max(2 ** 32 - 1);
 
-/** A receipt as stored and sent (uint256 as decimal strings on the wire, bigint in memory). */
+/**
+ * The Receipt of one finished job: signed by the node and by the router (EIP-712), batched, and settled
+ * on-chain by the Settlement contract (the domain's `verifyingContract`). Times are milliseconds since the
+ * Unix epoch; `frontend` is the zero address when no frontend referred the job; `price` is wei.
+ * As stored and sent: uint256 as decimal strings on the wire, bigint in memory. The EIP-712 struct
+ * (RECEIPT_TYPES, same fields in the same order) and its hashes are in receipt-hash.ts.
+ */
 export const ReceiptSchema = z
   .object({
     jobId: Bytes32Schema,
@@ -84,29 +57,49 @@ export function receiptTypedData(domain: ProtocolDomain, receipt: Receipt) {
   };
 }
 
-/** EIP-712 signature by `account` (the node, or the router countersigning). */
-export function signReceipt(account: LocalAccount, domain: ProtocolDomain, receipt: Receipt): Promise<Hex> {
-  return account.signTypedData(receiptTypedData(domain, receipt));
+/**
+ * EIP-712 signature by `account` (the node, or the router countersigning). Accounts that sign raw hashes
+ * (viem's local accounts, fastAccount) sign `digest` directly, which gives the same bytes as signing the
+ * typed data; pass `digest` when it is already known (it must be `receiptDigest(domain, receipt)`).
+ */
+export async function signReceipt(
+  account: LocalAccount,
+  domain: ProtocolDomain,
+  receipt: Receipt,
+  digest?: Hex,
+): Promise<Hex> {
+  if (account.sign === undefined) return account.signTypedData(receiptTypedData(domain, receipt));
+  return account.sign({ hash: digest ?? receiptDigest(domain, receipt) });
 }
 
-/** True when `signature` is `expectedSigner`'s over this receipt in this domain. Never throws. */
-export function verifyReceipt(
+/**
+ * True when `signature` is `expectedSigner`'s over this receipt in this domain. Never throws (a receipt
+ * that cannot be encoded is signed by nobody). `digest`, when given, must be `receiptDigest(domain, receipt)`.
+ */
+export async function verifyReceipt(
   domain: ProtocolDomain,
   receipt: Receipt,
   signature: Hex,
   expectedSigner: Address,
+  digest?: Hex,
 ): Promise<boolean> {
-  return isTypedDataSignedBy({ ...receiptTypedData(domain, receipt), signature }, expectedSigner);
+  let signed: Hex;
+  try {
+    signed = digest ?? receiptDigest(domain, receipt);
+  } catch {
+    return false;
+  }
+  return isDigestSignedBy(signed, signature, expectedSigner);
 }
 
 /** The EIP-712 struct hash (no domain): the leaf of a settlement batch's Merkle tree. */
 export function hashReceipt(receipt: Receipt): Hex {
-  return hashStruct({ data: receiptMessage(receipt), primaryType: 'Receipt', types: RECEIPT_TYPES });
+  return receiptStructHash(receipt);
 }
 
 /** The digest actually signed (domain separator + struct hash), what `ecrecover` sees on-chain. */
 export function receiptDigest(domain: ProtocolDomain, receipt: Receipt): Hex {
-  return hashTypedData(receiptTypedData(domain, receipt));
+  return receiptHashes(domain, receipt).digest;
 }
 
 /** keccak256 of the canonical JSON of a job's output: what a receipt commits to. */

@@ -1,7 +1,7 @@
-// Signer recovery through libsecp256k1 (WASM, `tiny-secp256k1`): about 7x faster than the pure JavaScript
-// curve, and it runs once per job on the router's hot path (every receipt's node signature).
-import * as secp256k1 from 'tiny-secp256k1';
+// Signer recovery through libsecp256k1 (./secp256k1.ts: native addon or WASM), many times faster than the
+// pure JavaScript curve; it runs once per job on the router's hot path (every receipt's node signature).
 import { type Address, getAddress, type Hex, hexToBytes, keccak256 } from 'viem';
+import { recoverPublicKey } from './secp256k1.ts';
 
 /**
  * The address whose key made `r,s` over `digest` with recovery bit `yParity`, or undefined when the
@@ -12,13 +12,7 @@ export function recoverDigestSigner(digest: Hex, r: Hex, s: Hex, yParity: number
   const signature = new Uint8Array(64);
   signature.set(hexToBytes(r, { size: 32 }), 0);
   signature.set(hexToBytes(s, { size: 32 }), 32);
-  let publicKey: Uint8Array | null;
-  try {
-    publicKey = secp256k1.recover(hexToBytes(digest, { size: 32 }), signature, yParity, false);
-  } catch {
-    // The library throws on r or s out of range: not a signature, so nobody signed it.
-    return undefined;
-  }
+  const publicKey = recoverPublicKey(hexToBytes(digest, { size: 32 }), signature, yParity);
   if (publicKey === null) return undefined;
   // An Ethereum address is the last 20 bytes of keccak256 of the uncompressed key without its 0x04 prefix.
   return getAddress(`0x${keccak256(publicKey.subarray(1)).slice(-40)}`);
