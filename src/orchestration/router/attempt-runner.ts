@@ -4,6 +4,7 @@ import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '.
 import { checkJobResult } from '../../protocol/job-receipt.ts';
 import type { JobAssign, JobResult } from '../../protocol/messages/jobs.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
+import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
 import type { AttemptListener, MinerSession } from './miner-session.ts';
 
 export interface AttemptOptions {
@@ -20,6 +21,8 @@ export interface AttemptOptions {
 export interface AttemptOutcome {
   result: JobResult;
   receipt: Receipt;
+  /** Computed once while checking the node's signature; the countersignature and the store reuse them. */
+  receiptHashes: ReceiptHashes;
 }
 
 /** Counts what reached the caller, so a failed stream is not replayed on another node. */
@@ -102,7 +105,9 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
         accepted();
         checkJobResult(options.domain, assign, result, session.node).then(
           (checked) =>
-            checked.ok ? finish(undefined, { result, receipt: checked.receipt }) : finish(checked.error),
+            checked.ok
+              ? finish(undefined, { result, receipt: checked.receipt, receiptHashes: checked.hashes })
+              : finish(checked.error),
           (error: unknown) => finish(asNeurinoError(error)),
         );
       },

@@ -4,7 +4,7 @@ import { devAccount } from '../../chain/dev-accounts.ts';
 import { isNeurinoError, type NeurinoError } from '../../protocol/errors.ts';
 import { attemptIdFor, newJobId } from '../../protocol/ids.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
-import { verifyReceipt } from '../../protocol/receipt.ts';
+import { hashReceipt, receiptDigest, verifyReceipt } from '../../protocol/receipt.ts';
 import { SAMPLE_FRONTEND, SAMPLE_PAYER, samplePodSpec } from '../../protocol/testing/samples.ts';
 import { computeUnits } from '../../protocol/units.ts';
 import { type DispatchBudget, Dispatcher, type DispatcherOptions, type DispatchJob } from './dispatcher.ts';
@@ -127,6 +127,11 @@ describe('Dispatcher', () => {
       outputTokens: 5,
     });
     expect(await verifyReceipt(domain, outcome.receipt, outcome.result.signature, minerA.address)).toBe(true);
+    // The hashes computed while checking the node's signature travel with the outcome.
+    expect(outcome.receiptHashes).toEqual({
+      structHash: hashReceipt(outcome.receipt),
+      digest: receiptDigest(domain, outcome.receipt),
+    });
     expect(attempts).toEqual([minerA.address]);
     expect(dispatcher.stats()).toEqual({
       inFlight: 0,

@@ -5,6 +5,7 @@ import { attemptIdFor } from '../../protocol/ids.ts';
 import type { JobAssign, JobResult } from '../../protocol/messages/jobs.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
+import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
 import { classifyFailure, suspensionMs } from './attempt-failure.ts';
 import { type AttemptOutcome, type AttemptProgress, runAttempt } from './attempt-runner.ts';
 import type { MinerHub } from './miner-hub.ts';
@@ -51,6 +52,8 @@ export interface DispatchResult {
   result: JobResult;
   /** Built from the assignment and the result, and signed by `node` (checked). */
   receipt: Receipt;
+  /** The receipt's struct hash (its settlement Merkle leaf) and signed digest, computed once per job. */
+  receiptHashes: ReceiptHashes;
   attempts: number;
 }
 
@@ -136,7 +139,14 @@ export class Dispatcher {
         this.#attempts.succeeded++;
         this.#failureStreaks.delete(session.node);
         hooks.onAttemptEnd?.(info);
-        return { attemptId, node: session.node, result: outcome.result, receipt: outcome.receipt, attempts };
+        return {
+          attemptId,
+          node: session.node,
+          result: outcome.result,
+          receipt: outcome.receipt,
+          receiptHashes: outcome.receiptHashes,
+          attempts,
+        };
       } catch (thrown) {
         const error = asNeurinoError(thrown);
         hooks.onAttemptEnd?.({ ...info, error });
