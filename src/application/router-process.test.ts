@@ -234,6 +234,8 @@ describe.each(backends)('router process on $kind', (backend) => {
       expect(response.status).toBe(200);
       await response.text();
     }
+    // Answered means journaled; the store receives the journal in batches.
+    await r.metering.flush();
     const receipts = await r.ledger.receiptsFor({ payer: developer });
     expect(receipts.length).toBe(3);
     for (const stored of receipts) {

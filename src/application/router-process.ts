@@ -7,8 +7,10 @@ import type { AddressBook } from '../chain/address-book.ts';
 import { chainFor, publicClientFor, walletClientFor } from '../chain/clients.ts';
 import { ApiKeys } from '../orchestration/metering/api-keys.ts';
 import { CreditLedger } from '../orchestration/metering/credit-ledger.ts';
-import { chainCreditsSource } from '../orchestration/metering/credits-source.ts';
+import { type CreditsSource, chainCreditsSource } from '../orchestration/metering/credits-source.ts';
 import { JobStore } from '../orchestration/metering/job-store.ts';
+import { MeteredJobLog } from '../orchestration/metering/metered-job-log.ts';
+import { type Metering, openMetering } from '../orchestration/metering/metering.ts';
 import { chainNodeAdmission } from '../orchestration/router/chain-node-admission.ts';
 import { Dispatcher, type DispatcherOptions } from '../orchestration/router/dispatcher.ts';
 import { MinerHub } from '../orchestration/router/miner-hub.ts';
@@ -25,6 +27,7 @@ import { buildGateway, type Gateway, type GatewayOptions } from './gateway/app.t
 import { createLogger } from './gateway/logger.ts';
 import { assertRouterRole, podDeployer } from './router/chain-checks.ts';
 import { lockDataDir } from './router/data-dir-lock.ts';
+import { leaseHolderId } from './router/holder-id.ts';
 
 export interface RouterOptions {
   host?: string;
@@ -36,7 +39,10 @@ export interface RouterOptions {
   routerAccount: LocalAccount;
   /** A PostgreSQL server shared by several routers; without it PGlite runs in-process. */
   databaseUrl?: string;
-  /** The router's state directory (PGlite keeps its database in `<dataDir>/db`); absent: in memory. */
+  /**
+   * The router's state directory: its metering journal (`journal/`) and, without `databaseUrl`, PGlite's
+   * database (`db/`). Absent: PGlite in memory and no journal (each charge waits for its store commit).
+   */
   dataDir?: string;
   pods: readonly PodSpec[];
   /** Settle every `maxReceipts` receipts or once the oldest waited `maxDelayMs`. */
@@ -59,6 +65,8 @@ export interface RunningRouter {
   wsUrl: string;
   apiKeys: ApiKeys;
   ledger: CreditLedger;
+  /** Holds and charges credits; `flush()` waits until every charge so far is a stored receipt. */
+  metering: Metering;
   jobs: JobStore;
   batcher: SettlementBatcher;
   hub: MinerHub;
@@ -94,19 +102,29 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
-    const lock =
-      options.dataDir !== undefined && options.databaseUrl === undefined
-        ? await lockDataDir(options.dataDir)
-        : undefined;
+    // One router per data directory: its journal (and PGlite database) belong to one process.
+    const lock = options.dataDir !== undefined ? await lockDataDir(options.dataDir) : undefined;
     if (lock !== undefined) cleanups.push(() => lock.release());
     const store = await openStore({
       ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
-      ...(options.dataDir === undefined ? {} : { dataDir: routerDatabaseDir(options.dataDir) }),
+      ...(options.dataDir === undefined || options.databaseUrl !== undefined
+        ? {}
+        : { dataDir: routerDatabaseDir(options.dataDir) }),
     });
     cleanups.push(() => store.close());
     const apiKeys = new ApiKeys(store);
     const jobs = new JobStore(store);
-    const ledger = new CreditLedger({ store, credits: chainCreditsSource({ publicClient, computeCredits }) });
+    const credits: CreditsSource = chainCreditsSource({ publicClient, computeCredits });
+    const ledger = new CreditLedger({ store, credits });
+    const opened = await openMetering({
+      store,
+      credits,
+      holder: await leaseHolderId(routerAccount.address, options.dataDir),
+      journalDir: options.dataDir === undefined ? undefined : join(options.dataDir, 'journal'),
+      logger: logger.child({ part: 'metering' }),
+    });
+    cleanups.push(() => opened.close());
+    const { metering } = opened;
     const batcher = new SettlementBatcher({
       store,
       publicClient,
@@ -145,8 +163,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     const gateway = await buildGateway(
       {
         apiKeys,
-        ledger,
-        jobs,
+        ledger: metering,
+        jobs: new MeteredJobLog(metering, jobs),
         dispatcher,
         catalog,
         connectedNodes: () => hub.stats().connectedNodes,
@@ -158,7 +176,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
           },
           chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }),
         },
-        countersign: (receipt) => signReceipt(routerAccount, domain, receipt),
+        countersign: (receipt, digest) => signReceipt(routerAccount, domain, receipt, digest),
         miners: hub,
       },
       options.gateway,
@@ -181,6 +199,15 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
         dispatcher.close();
         await gateway.app.close();
         try {
+          // Journaled charges into the store first, so they settle now rather than at the next start.
+          await opened.close();
+        } catch (error) {
+          logger.error(
+            { err: error },
+            'metering did not reach the store; the journal keeps it for the next start',
+          );
+        }
+        try {
           await batcher.flush();
         } catch (error) {
           // Not lost: the receipts stay in the store and settle on the next start.
@@ -198,6 +225,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       wsUrl: `${url.replace(/^http/, 'ws')}/v1/miners`,
       apiKeys,
       ledger,
+      metering,
       jobs,
       batcher,
       hub,

@@ -2,8 +2,10 @@
 // OpenAI's exact shapes, metering (charged once on the node's receipt, free on failure), retries,
 // deadlines, client disconnects, the jobs API and draining.
 import OpenAI from 'openai';
+import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
+import type { ReceiptFilter } from '../../orchestration/metering/credit-ledger.ts';
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { embeddingFromBase64 } from '../../protocol/openai-responses.ts';
@@ -53,13 +55,21 @@ async function frames(response: Response): Promise<string[]> {
 const payloads = (events: string[]) =>
   events.filter((e) => e !== 'data: [DONE]').map((e) => JSON.parse(e.slice('data: '.length)));
 
+/** Credits the router still holds for the payer's jobs (none once every job has ended). */
+const held = (payer: Address) => h.metering.leases.lease(payer)?.held ?? 0n;
+/** Stored receipts, once everything metered so far has reached the store. */
+async function storedReceipts(filter: ReceiptFilter) {
+  await h.metering.flush();
+  return h.ledger.receiptsFor(filter);
+}
+
 async function settled(check: () => Promise<boolean>) {
   while (!(await check())) await new Promise((r) => setTimeout(r, 10));
 }
 
 describe('chat completions', () => {
   it('answers in OpenAI shape with real usage, and charges the receipt once', async () => {
-    const before = (await h.ledger.receiptsFor({ payer: developer })).length;
+    const before = (await storedReceipts({ payer: developer })).length;
     const response = await post('/v1/chat/completions', chatBody);
     expect(response.status).toBe(200);
     const body = await json(response);
@@ -78,9 +88,9 @@ describe('chat completions', () => {
       ],
       usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 },
     });
-    const receipts = await h.ledger.receiptsFor({ payer: developer });
+    const receipts = await storedReceipts({ payer: developer });
     expect(receipts.length).toBe(before + 1);
-    expect(await h.ledger.reserved(developer)).toBe(0n);
+    expect(held(developer)).toBe(0n);
     const job = await h.jobs.get(body.id);
     expect(job).toMatchObject({ status: 'succeeded', attempts: 1, usage: { price: PRICE, inputTokens: 7 } });
   });
@@ -231,7 +241,7 @@ describe('failures', () => {
       }
       await answerText(peer, assign, ['ok']);
     };
-    const before = (await h.ledger.receiptsFor({ payer: developer })).length;
+    const before = (await storedReceipts({ payer: developer })).length;
     const response = await post('/v1/jobs', { pod: 'test-llm', input: chatBody, max_retries: 2 });
     expect(response.status).toBe(200);
     const job = await json(response);
@@ -242,7 +252,7 @@ describe('failures', () => {
       output: { text: 'ok', finishReason: 'stop' },
       usage: { compute_units: '6', price_wei: PRICE.toString(), input_tokens: 7, output_tokens: 1 },
     });
-    expect((await h.ledger.receiptsFor({ payer: developer })).length).toBe(before + 1);
+    expect((await storedReceipts({ payer: developer })).length).toBe(before + 1);
     const attempts = await h.jobs.attempts((await h.jobs.get(job.id))?.jobId ?? '0x');
     expect(attempts.map((a) => a.status).sort()).toEqual(['failed', 'succeeded']);
     expect(new Set(attempts.map((a) => a.node)).size).toBe(2);
@@ -255,7 +265,7 @@ describe('failures', () => {
       peer.accept(assign);
       cancelled.push(peer.next('job.cancel', (m) => m.attemptId === assign.attemptId));
     };
-    const before = (await h.ledger.receiptsFor({ payer: developer })).length;
+    const before = (await storedReceipts({ payer: developer })).length;
     const response = await post('/v1/chat/completions', chatBody, {
       'x-neurino-timeout-ms': '300',
       'x-neurino-max-retries': '0',
@@ -263,8 +273,8 @@ describe('failures', () => {
     expect(response.status).toBe(504);
     expect((await json(response)).error).toMatchObject({ code: 'deadline_exceeded', type: 'timeout_error' });
     await Promise.all(cancelled);
-    expect((await h.ledger.receiptsFor({ payer: developer })).length).toBe(before);
-    expect(await h.ledger.reserved(developer)).toBe(0n);
+    expect((await storedReceipts({ payer: developer })).length).toBe(before);
+    expect(held(developer)).toBe(0n);
     await h.nodesAvailable(2);
   });
 
@@ -274,14 +284,14 @@ describe('failures', () => {
       peer.chunk(assign, 0, 'Hel');
       peer.fail(assign, 'node_failed', 'GPU fell off the bus', true);
     };
-    const before = (await h.ledger.receiptsFor({ payer: developer })).length;
+    const before = (await storedReceipts({ payer: developer })).length;
     const events = await frames(await post('/v1/chat/completions', { ...chatBody, stream: true }));
     expect(events).not.toContain('data: [DONE]');
     const last = JSON.parse(events.at(-1)?.slice('data: '.length) ?? '{}');
     expect(last).toEqual({ error: expect.objectContaining({ code: 'node_failed', type: 'server_error' }) });
     expect(payloads(events.slice(0, -1)).map((c) => c.choices[0].delta.content)).toEqual(['', 'Hel']);
-    expect((await h.ledger.receiptsFor({ payer: developer })).length).toBe(before);
-    expect(await h.ledger.reserved(developer)).toBe(0n);
+    expect((await storedReceipts({ payer: developer })).length).toBe(before);
+    expect(held(developer)).toBe(0n);
     await h.nodesAvailable(2);
   });
 
@@ -290,12 +300,12 @@ describe('failures', () => {
       peer.accept(assign);
       await peer.result(assign, { answer: 'not a chat output' });
     };
-    const before = (await h.ledger.receiptsFor({ payer: developer })).length;
+    const before = (await storedReceipts({ payer: developer })).length;
     const response = await post('/v1/chat/completions', chatBody);
     expect(response.status).toBe(502);
     expect((await json(response)).error.code).toBe('bad_result');
-    expect((await h.ledger.receiptsFor({ payer: developer })).length).toBe(before);
-    expect(await h.ledger.reserved(developer)).toBe(0n);
+    expect((await storedReceipts({ payer: developer })).length).toBe(before);
+    expect(held(developer)).toBe(0n);
   });
 
   it('cancels the job and frees the reservation when the client goes away mid-stream', async () => {
@@ -315,8 +325,8 @@ describe('failures', () => {
     await Promise.all(cancelled);
     await settled(async () => (await h.jobs.get(id))?.status === 'cancelled');
     expect((await h.jobs.get(id))?.error?.code).toBe('job_cancelled');
-    expect(await h.ledger.reserved(developer)).toBe(0n);
-    expect(await h.ledger.receiptsFor({ jobId: (await h.jobs.get(id))?.jobId ?? '0x' })).toEqual([]);
+    expect(held(developer)).toBe(0n);
+    expect(await storedReceipts({ jobId: (await h.jobs.get(id))?.jobId ?? '0x' })).toEqual([]);
   });
   it('retries on another miner when one dies mid-request, and charges once', async () => {
     let calls = 0;
@@ -331,11 +341,11 @@ describe('failures', () => {
       }
       await answerText(peer, assign, ['survived']);
     };
-    const before = (await h.ledger.receiptsFor({ payer: developer })).length;
+    const before = (await storedReceipts({ payer: developer })).length;
     const response = await post('/v1/chat/completions', chatBody);
     expect(response.status).toBe(200);
     expect((await json(response)).choices[0].message.content).toBe('survived');
-    const receipts = await h.ledger.receiptsFor({ payer: developer });
+    const receipts = await storedReceipts({ payer: developer });
     expect(receipts.length).toBe(before + 1);
     expect(receipts.at(-1)?.receipt.node).not.toBe(died?.node);
     // Bring the dead miner back for the tests that follow.

@@ -20,9 +20,6 @@ import type {
   ReceiptCountersigner,
 } from './ports.ts';
 
-/** A reservation outlives its job's deadline by this much before another router may reclaim it. */
-const RESERVATION_MARGIN_MS = 60_000;
-
 export interface JobRunnerDeps {
   ledger: CreditReservations;
   dispatcher: JobDispatcher;
@@ -49,6 +46,18 @@ export interface JobRequest {
   check?(result: JobResult): void;
   /** What the jobs log keeps as the result (read back by GET /v1/jobs/:id). */
   keep?(run: Omit<JobRun, 'publicId'>): unknown;
+  /** The caller answers before the job ends (async): log it at once so any router can read it back. */
+  logNow?: boolean;
+}
+
+/** A job of this router still running, as GET /v1/jobs/:id tells it. */
+export interface LiveJob {
+  publicId: string;
+  payer: Address;
+  podId: Hex;
+  status: 'queued' | 'running';
+  createdAt: number;
+  attempts: number;
 }
 
 export interface JobRun {
@@ -66,8 +75,8 @@ export interface StartedJob {
 
 export class JobRunner {
   private readonly running = new Set<Promise<unknown>>();
-  /** Attempts started so far of this router's unfinished jobs, by public id: the log has them at the end. */
-  private readonly attemptsStarted = new Map<string, number>();
+  /** This router's unfinished jobs by public id: the log has them (and their attempts) at their end. */
+  private readonly live = new Map<string, LiveJob>();
   private draining = false;
 
   constructor(private readonly deps: JobRunnerDeps) {}
@@ -76,10 +85,10 @@ export class JobRunner {
     return this.running.size;
   }
 
-  /** A job of this router still running: attempts started so far (the jobs log writes them at its end). */
-  progress(publicId: string): { attempts: number } | undefined {
-    const attempts = this.attemptsStarted.get(publicId);
-    return attempts === undefined ? undefined : { attempts };
+  /** A job of this router still running (the jobs log writes it, with its attempts, at its end). */
+  progress(publicId: string): LiveJob | undefined {
+    const job = this.live.get(publicId);
+    return job === undefined ? undefined : { ...job };
   }
 
   /**
@@ -94,18 +103,18 @@ export class JobRunner {
     const tracker = trackerOf(this.running);
     metrics.inFlight.inc();
     try {
-      // The job is logged in the reservation's transaction; refused, it is logged as failed there too.
+      // Refused, the job is logged as failed; an async job is logged as queued before it is answered.
       await ledger.reserve({
         jobId,
         payer: request.principal.account,
         amount: this.reservation(request),
-        expiresAt: Date.now() + request.budget.timeoutMs + RESERVATION_MARGIN_MS,
         job: {
           publicId: request.publicId,
           apiKeyId: request.principal.id,
           podId: request.entry.podId,
           kind: request.kind,
         },
+        ...(request.logNow === true ? { logNow: true } : {}),
       });
     } catch (error) {
       this.countFailed(jobId, request, asNeurinoError(error));
@@ -113,8 +122,16 @@ export class JobRunner {
       tracker.settle();
       throw error;
     }
+    this.live.set(request.publicId, {
+      publicId: request.publicId,
+      payer: request.principal.account,
+      podId: request.entry.podId,
+      status: 'queued',
+      createdAt: Date.now(),
+      attempts: 0,
+    });
     const done = this.execute(jobId, request).finally(() => {
-      this.attemptsStarted.delete(request.publicId);
+      this.live.delete(request.publicId);
       metrics.inFlight.dec();
       tracker.settle();
     });
@@ -164,7 +181,8 @@ export class JobRunner {
           onAttempt: (a) => {
             leaveQueue();
             startedAt.set(a.attemptId, Date.now());
-            this.attemptsStarted.set(request.publicId, startedAt.size);
+            const live = this.live.get(request.publicId);
+            if (live !== undefined) Object.assign(live, { status: 'running', attempts: startedAt.size });
           },
           onAttemptEnd: (a) => {
             metrics.attempts.inc({ outcome: a.error === undefined ? 'succeeded' : 'failed' });
@@ -191,11 +209,12 @@ export class JobRunner {
 
     let charged: bigint;
     try {
-      const routerSignature = await this.deps.countersign?.(outcome.receipt);
+      const routerSignature = await this.deps.countersign?.(outcome.receipt, outcome.receiptHashes.digest);
       const succeeded = outcome;
       ({ charged } = await ledger.charge({
         jobId,
         receipt: outcome.receipt,
+        receiptHash: outcome.receiptHashes.structHash,
         nodeSignature: outcome.result.signature,
         ...(routerSignature === undefined ? {} : { routerSignature }),
         ending: (amount) => ({

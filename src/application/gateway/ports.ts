@@ -35,26 +35,27 @@ export interface JobEnd {
   }>;
 }
 
-/** Each step also writes the jobs log in the same transaction: one round of writes per step. */
+/**
+ * Holds, charges and frees a job's credits; each step also logs the job. A step resolves once durable
+ * (the router's journal, or the store), so an answered charge survives a crash.
+ */
 export interface CreditReservations {
-  /**
-   * Logs the job (`job`) and holds its credits; refused (402) the job is logged as failed. `expiresAt`
-   * (ms epoch) frees the reservation should this router die mid-job.
-   */
+  /** Holds the job's credits; refused (402) the job is logged as failed. `logNow`: log it as queued now. */
   reserve(p: {
     jobId: Hex;
     payer: Address;
     amount: bigint;
-    expiresAt?: number;
     job: { publicId: string; apiKeyId: string; podId: Hex; kind: JobKind };
+    logNow?: boolean;
   }): Promise<unknown>;
   charge(p: {
     jobId: Hex;
     receipt: Receipt;
+    receiptHash?: Hex;
     nodeSignature: Hex;
     routerSignature?: Hex;
     ending: (charged: bigint) => JobEnd;
-  }): Promise<{ charged: bigint; duplicate: boolean }>;
+  }): Promise<{ charged: bigint }>;
   release(jobId: Hex, ending: JobEnd): Promise<unknown>;
 }
 
@@ -114,5 +115,8 @@ export interface SettlementStats {
   receiptsSettled: number;
 }
 
-/** The router's countersignature on a receipt the node signed. */
-export type ReceiptCountersigner = (receipt: Receipt) => Promise<Hex>;
+/**
+ * The router's countersignature on a receipt the node signed. `digest` is the receipt's EIP-712 digest,
+ * already computed when the node's signature was checked: sign it, do not hash the receipt again.
+ */
+export type ReceiptCountersigner = (receipt: Receipt, digest: Hex) => Promise<Hex>;

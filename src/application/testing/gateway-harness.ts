@@ -9,6 +9,8 @@ import { ApiKeys } from '../../orchestration/metering/api-keys.ts';
 import { CreditLedger } from '../../orchestration/metering/credit-ledger.ts';
 import type { CreditsSource } from '../../orchestration/metering/credits-source.ts';
 import { JobStore } from '../../orchestration/metering/job-store.ts';
+import { MeteredJobLog } from '../../orchestration/metering/metered-job-log.ts';
+import { type Metering, openMetering } from '../../orchestration/metering/metering.ts';
 import { Dispatcher } from '../../orchestration/router/dispatcher.ts';
 import { MinerHub } from '../../orchestration/router/miner-hub.ts';
 import { allowlistNodeAdmission } from '../../orchestration/router/node-admission.ts';
@@ -50,6 +52,7 @@ export interface GatewayHarness {
   store: Store;
   apiKeys: ApiKeys;
   ledger: CreditLedger;
+  metering: Metering;
   jobs: JobStore;
   hub: MinerHub;
   scheduler: Scheduler;
@@ -85,6 +88,10 @@ export async function startGatewayHarness(
   };
   const apiKeys = new ApiKeys(store);
   const ledger = new CreditLedger({ store, credits });
+  // No journal: each step commits to the store. Leases re-read the balances at every hold, since tests
+  // change them between requests.
+  const opened = await openMetering({ store, credits, holder: 'test-router', logger, revalidateMs: 0 });
+  const { metering } = opened;
   const jobs = new JobStore(store);
   const specs = options.specs ?? [testPodSpec()];
   const catalog = new PodCatalog(specs);
@@ -108,8 +115,8 @@ export async function startGatewayHarness(
   const gateway = await buildGateway(
     {
       apiKeys,
-      ledger,
-      jobs,
+      ledger: metering,
+      jobs: new MeteredJobLog(metering, jobs),
       dispatcher,
       catalog,
       connectedNodes: () => hub.stats().connectedNodes,
@@ -140,6 +147,7 @@ export async function startGatewayHarness(
     store,
     apiKeys,
     ledger,
+    metering,
     jobs,
     hub,
     scheduler,
@@ -173,6 +181,7 @@ export async function startGatewayHarness(
       await hub.close({ graceMs: 0 });
       dispatcher.close();
       await gateway.app.close();
+      await opened.close();
       await store.close();
     },
   };

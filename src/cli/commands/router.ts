@@ -58,7 +58,11 @@ export function routerCommand(): Command {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP port of the gateway and the miners endpoint', parsePort, 8080)
     .option('--database-url <url>', 'PostgreSQL server (or env DATABASE_URL); default: PGlite in --data-dir')
-    .option('--data-dir <dir>', 'where the router keeps its state', DEFAULT_ROUTER_DIR)
+    .option(
+      '--data-dir <dir>',
+      'where the router keeps its state: metering journal, and PGlite database unless --database-url',
+      DEFAULT_ROUTER_DIR,
+    )
     .option('--pod <spec.json>', 'a pod spec to serve (repeatable)', collect, [])
     .option('--batch-size <n>', 'settle every n receipts', parsePositiveInt, 100)
     .option('--batch-delay-ms <ms>', '…or once the oldest receipt waited this long', parsePositiveInt, 10_000)
@@ -82,7 +86,9 @@ export function routerCommand(): Command {
         rpcUrl,
         addressBook,
         routerAccount: fastAccount(key),
-        ...storeChoice(flags),
+        // The data dir always holds the metering journal; PGlite's database too unless a server is given.
+        dataDir: flags.dataDir,
+        ...('databaseUrl' in storeChoice(flags) ? storeChoice(flags) : {}),
         pods,
         batch: { maxReceipts: flags.batchSize, maxDelayMs: flags.batchDelayMs },
         logger,

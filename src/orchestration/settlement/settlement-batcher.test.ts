@@ -1,5 +1,7 @@
 // The batcher on a real anvil with the protocol deployed, against both stores: batches by count and by
 // age, restarts at every point of a batch's life, and on-chain earnings equal to the stored receipts.
+
+import { pino } from 'pino';
 import { type Address, getAddress, type Hex, keccak256, toHex, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -16,6 +18,7 @@ import { FatalError, RetryableError } from '../../protocol/errors.ts';
 import { hashReceipt } from '../../protocol/receipt.ts';
 import { CreditLedger } from '../metering/credit-ledger.ts';
 import { chainCreditsSource } from '../metering/credits-source.ts';
+import { Metering } from '../metering/metering.ts';
 import { INSERT_RECEIPT_SQL, receiptInsertParams, type StoredReceipt } from '../metering/receipt-rows.ts';
 import type { Store } from '../store/store.ts';
 import { aggregateReceipts } from './aggregate.ts';
@@ -82,20 +85,36 @@ describe.each(storeBackends())('SettlementBatcher on $kind', (backend) => {
     return payer;
   };
 
-  /** Runs `count` jobs through reserve and charge, as the gateway does; returns the charged total. */
+  /** Runs `count` jobs through reserve and charge, as the gateway does (each charge stored at once). */
   const chargeJobs = async (count: number, payer: Address, price = 10_000n) => {
+    const metering = new Metering({
+      store,
+      credits: chainCreditsSource({
+        publicClient: chain.publicClient,
+        computeCredits: chain.book.contracts.computeCredits,
+        maxAgeMs: 0,
+      }),
+      holder: 'settlement-test',
+      logger: pino({ level: 'silent' }),
+    });
     for (let i = 0; i < count; i++) {
       const jobId = keccak256(toHex(`job ${payer} ${i} ${Math.random()}`));
-      await ledger.reserve({ jobId, payer, amount: price });
+      const podId = pods[i % 2] ?? pods[0];
+      await metering.reserve({
+        jobId,
+        payer,
+        amount: price,
+        job: { publicId: `job_${jobId.slice(2, 26)}`, podId, kind: 'chat' },
+      });
       const { receipt, nodeSignature } = await signedReceipt(chain.domain, nodes[i % 2] ?? nodes[0], {
         jobId,
-        podId: pods[i % 2] ?? pods[0],
+        podId,
         payer,
         price: price === 0n ? 0n : price - BigInt(i % 3) * 7n,
         frontend: i % 2 === 0 ? frontend : zeroAddress,
         computeUnits: BigInt(100 + i),
       });
-      await ledger.charge({ jobId, receipt, nodeSignature });
+      await metering.charge({ jobId, receipt, nodeSignature, ending: () => ({ status: 'succeeded' }) });
     }
   };
 

@@ -111,4 +111,22 @@ export const MIGRATIONS: readonly Migration[] = [
       'create index receipts_batch_idx on receipts (batch_router, batch_sequence)',
     ],
   },
+  {
+    version: 2,
+    name: 'credit leases',
+    statements: [
+      // A router holds a lease of each active payer's credits and reserves jobs from it in memory; the
+      // lease shrinks as its charges reach the receipts table. Per-job reservation rows are gone.
+      'drop table credit_reservations',
+      `create table credit_leases (
+        holder text not null,
+        payer text not null,
+        amount numeric(78, 0) not null check (amount >= 0),
+        created_at bigint not null,
+        expires_at bigint not null,
+        primary key (holder, payer)
+      )`,
+      'create index credit_leases_payer_idx on credit_leases (payer)',
+    ],
+  },
 ];

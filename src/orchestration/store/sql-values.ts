@@ -34,3 +34,13 @@ export function optionalStringOf(value: unknown): string | undefined {
 export function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
+
+/**
+ * True for errors about the data of a statement (SQLSTATE class 22 data exception, 23 integrity
+ * constraint violation): the same statement would fail again. Anything else (a connection lost, a
+ * missing table, a full disk, a serialization failure) may pass later.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}

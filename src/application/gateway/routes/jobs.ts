@@ -61,7 +61,7 @@ export function jobRoutes(
     };
     if (body.mode === 'async') {
       // The job outlives this request: no client signal; its failure is read back from the log.
-      const started = await context.runner.start(job);
+      const started = await context.runner.start({ ...job, logNow: true });
       started.done.catch(() => {});
       reply.code(202);
       return jobObject({ id: publicId, pod: entry.spec.name, status: 'queued', createdAt, attempts: 0 });
@@ -88,12 +88,15 @@ export function jobRoutes(
     const principal = principalOf(request);
     const { id } = request.params;
     if (apiIdKind(id) !== 'job') throw jobNotFound(id);
-    const job = await jobs.get(id);
+    // A job still running here is told from the runner (the log has it, with its attempts, at its end).
+    const live = context.runner.progress(id);
+    const job: LoggedJob | undefined =
+      live === undefined
+        ? await jobs.get(id)
+        : { ...live, result: undefined, error: undefined, usage: undefined };
     // Someone else's job is answered exactly like a missing one.
     if (job === undefined || !isAddressEqual(job.payer, principal.account)) throw jobNotFound(id);
-    // Attempts are logged when the job ends: a job still running here is told from the runner.
-    const progress = job.status === 'queued' ? context.runner.progress(id) : undefined;
-    return describeJob(context, progress === undefined ? job : { ...job, status: 'running', ...progress });
+    return describeJob(context, job);
   });
 }
 

@@ -1,0 +1,158 @@
+// Credits a router holds for each active payer, so a job's reservation is a subtraction in memory rather
+// than a database transaction. The lease is a row (holder, payer, amount) that every router counts as
+// used; it covers what this router holds for running jobs (`held`), what it charged and has not stored as
+// receipts yet (`pending`), and some room for the next jobs. It is renewed from the store and the chain
+// at most every `revalidateMs` (or when it runs short), never beyond what the payer has available.
+import type { Address } from 'viem';
+import { bigintOf } from '../store/sql-values.ts';
+import type { Queryable, Store } from '../store/store.ts';
+import type { CreditsSource } from './credits-source.ts';
+import { lockPayer, settledSince, USED_BY_OTHERS_SQL } from './credits-used.ts';
+
+export interface Lease {
+  readonly payer: Address;
+  /** The lease row's amount as this router last wrote it (ingesting receipts lowers both). */
+  amount: bigint;
+  held: bigint;
+  pending: bigint;
+  checkedAt: number;
+  lastUsedAt: number;
+  /** A renewal under way: reservations of this payer wait for it. */
+  busy: Promise<unknown> | undefined;
+}
+
+export interface CreditLeasesOptions {
+  store: Store;
+  credits: CreditsSource;
+  holder: string;
+  /** Serialises this router's writes to the store (lease renewals and receipt ingestion). */
+  serial: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** A lease row outlives its last renewal by this much (a router that died stops holding then). */
+  ttlMs: number;
+  /** How old a lease's check of the payer's credits may be before a reservation renews it. */
+  revalidateMs: number;
+  /** A renewal takes room for this many reservations like the one that asked. */
+  leaseJobs: number;
+}
+
+export type Grant = { ok: true } | { ok: false; available: bigint };
+
+export class CreditLeases {
+  readonly #options: CreditLeasesOptions;
+  readonly #leases = new Map<Address, Lease>();
+
+  constructor(options: CreditLeasesOptions) {
+    this.#options = options;
+  }
+
+  get holder(): string {
+    return this.#options.holder;
+  }
+
+  lease(payer: Address): Lease | undefined {
+    return this.#leases.get(payer);
+  }
+
+  values(): IterableIterator<Lease> {
+    return this.#leases.values();
+  }
+
+  /** Holds `amount` of the payer's credits; renews the lease first when it is stale or short. */
+  async hold(payer: Address, amount: bigint, now: number = Date.now()): Promise<Grant> {
+    let lease = this.#leases.get(payer);
+    if (lease === undefined) {
+      lease = { payer, amount: 0n, held: 0n, pending: 0n, checkedAt: 0, lastUsedAt: now, busy: undefined };
+      this.#leases.set(payer, lease);
+    }
+    while (lease.busy !== undefined) await lease.busy;
+    lease.lastUsedAt = now;
+    const fresh = now - lease.checkedAt < this.#options.revalidateMs;
+    if (fresh && free(lease) >= amount) {
+      lease.held += amount;
+      return { ok: true };
+    }
+    const renewal = this.#options.serial(() => this.#renew(lease, amount));
+    // Waiters only need it settled (they retry on their own); its error is the caller's, not unhandled.
+    lease.busy = renewal
+      .catch(() => undefined)
+      .finally(() => {
+        lease.busy = undefined;
+      });
+    return renewal;
+  }
+
+  /** Forgets idle leases (nothing held or pending, unused for `idleMs`), deleting their rows. */
+  async returnIdle(idleMs: number, now: number = Date.now()): Promise<number> {
+    const idle = [...this.#leases.values()].filter(
+      (l) => l.busy === undefined && l.held === 0n && l.pending === 0n && now - l.lastUsedAt >= idleMs,
+    );
+    if (idle.length === 0) return 0;
+    for (const lease of idle) this.#leases.delete(lease.payer);
+    await this.#options.serial(() =>
+      this.#options.store.query('delete from credit_leases where holder = $1 and payer = any($2::text[])', [
+        this.#options.holder,
+        `{${idle.map((l) => l.payer).join(',')}}`,
+      ]),
+    );
+    return idle.length;
+  }
+
+  /** Pushes every lease row's expiry forward (a live router keeps holding). */
+  async extend(now: number = Date.now()): Promise<void> {
+    if (this.#leases.size === 0) return;
+    await this.#options.serial(() =>
+      this.#options.store.query('update credit_leases set expires_at = $2 where holder = $1', [
+        this.#options.holder,
+        now + this.#options.ttlMs,
+      ]),
+    );
+  }
+
+  /** Rows of an earlier run of this holder: its jobs died with it. */
+  static async dropHolder(db: Queryable, holder: string): Promise<number> {
+    const rows = await db.query('delete from credit_leases where holder = $1 returning payer', [holder]);
+    return rows.length;
+  }
+
+  async #renew(lease: Lease, amount: bigint): Promise<Grant> {
+    const { store, credits, holder, ttlMs, leaseJobs } = this.#options;
+    // Read before the transaction: no lock is held across an RPC call.
+    const balance = await credits.balanceOf(lease.payer);
+    const outcome = await store.transaction(async (tx): Promise<Grant & { total?: bigint; at?: number }> => {
+      const now = Date.now();
+      await lockPayer(tx, store.kind, lease.payer);
+      const [row] = await tx.query<{ used: unknown }>(USED_BY_OTHERS_SQL, [
+        lease.payer,
+        settledSince(credits, now),
+        now,
+        holder,
+      ]);
+      const room = balance - bigintOf(row?.used ?? 0);
+      const covered = lease.held + lease.pending;
+      if (room - covered < amount) return { ok: false, available: room - covered };
+      // Room for more jobs like this one, but at most half of what is left: another router serving the
+      // same payer still finds credits (a lease never takes a small balance whole).
+      const spare = (room - covered - amount) / 2n;
+      const ahead = amount * BigInt(Math.max(0, leaseJobs - 1));
+      const total = covered + amount + (ahead < spare ? ahead : spare);
+      await tx.query(
+        `insert into credit_leases (holder, payer, amount, created_at, expires_at) values ($1, $2, $3, $4, $5)
+         on conflict (holder, payer) do update set amount = excluded.amount, expires_at = excluded.expires_at`,
+        [holder, lease.payer, total, now, now + ttlMs],
+      );
+      return { ok: true, total, at: now };
+    });
+    // Only once committed: a transaction retried or rolled back leaves the lease as it was.
+    if (outcome.ok && outcome.total !== undefined && outcome.at !== undefined) {
+      lease.amount = outcome.total;
+      lease.checkedAt = outcome.at;
+      lease.held += amount;
+      return { ok: true };
+    }
+    return outcome.ok ? { ok: true } : { ok: false, available: outcome.available };
+  }
+}
+
+function free(lease: Lease): bigint {
+  return lease.amount - lease.held - lease.pending;
+}

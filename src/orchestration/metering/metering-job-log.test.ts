@@ -1,0 +1,302 @@
+// The jobs log as metering writes it: a job is logged queued (logNow) or refused, and ends with its charge
+// or its release, attempts included, once; ingesting the same entries again (a replayed journal) changes
+// nothing. On both stores, with a journal (read back through MeteredJobLog before the store has it).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Address, getAddress, type Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/free-port.ts';
+import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
+import { devAccount, devRoleAccount } from '../../chain/dev-accounts.ts';
+import { attemptIdFor, newApiId, randomBytes32 } from '../../protocol/ids.ts';
+import { hashReceipt } from '../../protocol/receipt.ts';
+import {
+  type ProtocolFixture,
+  signedReceipt,
+  startProtocolFixture,
+} from '../settlement/testing/protocol-fixture.ts';
+import type { Store } from '../store/store.ts';
+import { CreditLedger } from './credit-ledger.ts';
+import { chainCreditsSource } from './credits-source.ts';
+import type { EndedAttempt } from './job-rows.ts';
+import { JobStore } from './job-store.ts';
+import { MeteredJobLog } from './metered-job-log.ts';
+import { type Metering, type OpenedMetering, openMetering } from './metering.ts';
+import { endedEntry, type MeteredJob, openedEntry } from './metering-entries.ts';
+import { ingestEntries } from './metering-ingest.ts';
+import { type JobContext, leaseRows, reserveJob, silentLogger } from './testing/metering-fixture.ts';
+
+const node = devAccount(10);
+const otherNode = getAddress(devAccount(11).address);
+const newPayer = (): Address => privateKeyToAccount(generatePrivateKey()).address;
+
+let chain: ProtocolFixture;
+let ctx: JobContext;
+
+beforeAll(async () => {
+  chain = await startProtocolFixture(await freePort());
+  const podId = await chain.registerPod(devRoleAccount('podDeployer'), { deployerShareBps: 2_000 });
+  ctx = { domain: chain.domain, node, podId };
+});
+
+afterAll(async () => {
+  await chain?.stop();
+});
+
+describe.each(storeBackends())('the jobs log of metering on $kind', (backend) => {
+  let target: StoreTarget;
+  let store: Store;
+  let dir: string;
+  let opened: OpenedMetering;
+  let metering: Metering;
+  let jobs: JobStore;
+  let log: MeteredJobLog;
+  let ledger: CreditLedger;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'neurino-job-log-'));
+    target = await backend.fresh();
+    store = await target.open();
+    const credits = chainCreditsSource({
+      publicClient: chain.publicClient,
+      computeCredits: chain.book.contracts.computeCredits,
+      maxAgeMs: 0,
+    });
+    opened = await openMetering({
+      store,
+      credits,
+      holder: 'router-log',
+      logger: silentLogger,
+      journalDir: dir,
+    });
+    ({ metering } = opened);
+    jobs = new JobStore(store);
+    log = new MeteredJobLog(metering, jobs);
+    ledger = new CreditLedger({ store, credits });
+  });
+
+  afterAll(async () => {
+    await opened?.close();
+    await store?.close();
+    await target?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const fundedPayer = async (amount: bigint) => {
+    const payer = newPayer();
+    await chain.fund(payer, amount);
+    return payer;
+  };
+  const attemptsOf = (jobId: Hex): EndedAttempt[] => [
+    {
+      attemptId: attemptIdFor(jobId, 0),
+      node: otherNode,
+      status: 'failed',
+      errorCode: 'node_lost',
+      startedAt: 1,
+      finishedAt: 2,
+    },
+    {
+      attemptId: attemptIdFor(jobId, 1),
+      node: node.address,
+      status: 'succeeded',
+      startedAt: 3,
+      finishedAt: 4,
+    },
+  ];
+
+  it('logs the job queued at once with logNow', async () => {
+    const payer = await fundedPayer(1_000n);
+    const { jobId, publicId } = await reserveJob(metering, ctx, payer, 300n, true);
+    const expected = {
+      jobId,
+      publicId,
+      apiKeyId: 'key_1',
+      payer,
+      podId: ctx.podId,
+      kind: 'chat',
+      status: 'queued',
+    };
+    expect(await log.get(publicId)).toMatchObject({ ...expected, attempts: 0, finishedAt: undefined });
+    await metering.flush();
+    expect(await jobs.get(publicId)).toMatchObject({ ...expected, attempts: 0, finishedAt: undefined });
+  });
+
+  it('logs a job refused for lack of credits as failed, holding nothing', async () => {
+    const payer = await fundedPayer(100n);
+    const jobId = randomBytes32();
+    const publicId = newApiId('job');
+    const job = { publicId, apiKeyId: 'key_1', podId: ctx.podId, kind: 'chat' as const };
+    await expect(metering.reserve({ jobId, payer, amount: 101n, job })).rejects.toMatchObject({
+      code: 'insufficient_credits',
+      status: 402,
+    });
+    expect(await log.get(publicId)).toMatchObject({
+      status: 'failed',
+      error: { code: 'insufficient_credits' },
+    });
+    await metering.flush();
+    const logged = await jobs.get(publicId);
+    expect(logged).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'insufficient_credits' } });
+    expect(logged?.error?.message).toMatch(/100 wei available, 101 wei required/);
+    expect(logged?.finishedAt).toBeGreaterThan(0);
+    expect(metering.leases.lease(payer)?.held ?? 0n).toBe(0n);
+  });
+
+  it('ends the job with its charge: result, attempts and usage', async () => {
+    const payer = await fundedPayer(1_000n);
+    const { jobId, publicId } = await reserveJob(metering, ctx, payer, 100n, true);
+    const { receipt, nodeSignature } = await signedReceipt(ctx.domain, node, {
+      jobId,
+      podId: ctx.podId,
+      payer,
+      price: 150n,
+    });
+    const seen: bigint[] = [];
+    const answer = await metering.charge({
+      jobId,
+      receipt,
+      nodeSignature,
+      ending: (charged) => {
+        seen.push(charged);
+        return { status: 'succeeded', result: { charged: charged.toString() }, attempts: attemptsOf(jobId) };
+      },
+    });
+    expect(answer).toEqual({ charged: 100n });
+    expect(seen).toEqual([100n]);
+    const expected = {
+      status: 'succeeded',
+      attempts: 2,
+      result: { charged: '100' },
+      error: undefined,
+      usage: { price: 100n, computeUnits: receipt.computeUnits, inputTokens: 12, outputTokens: 34 },
+    };
+    expect(await log.get(publicId)).toMatchObject(expected);
+    await metering.flush();
+    expect(await jobs.get(publicId)).toMatchObject(expected);
+    expect((await jobs.get(publicId))?.finishedAt).toBeGreaterThan(0);
+    const attempts = await jobs.attempts(jobId);
+    expect(attempts.map((a) => [a.node, a.status, a.errorCode])).toEqual([
+      [otherNode, 'failed', 'node_lost'],
+      [node.address, 'succeeded', undefined],
+    ]);
+    expect(metering.leases.lease(payer)).toMatchObject({ held: 0n, pending: 0n });
+  });
+
+  it('ends a released job failed or cancelled with its attempts, free', async () => {
+    const payer = await fundedPayer(1_000n);
+    const failed = await reserveJob(metering, ctx, payer, 100n, true);
+    const [lost] = attemptsOf(failed.jobId);
+    expect(
+      await metering.release(failed.jobId, {
+        status: 'failed',
+        errorCode: 'node_lost',
+        attempts: lost ? [lost] : [],
+      }),
+    ).toBe(true);
+    const cancelled = await reserveJob(metering, ctx, payer, 100n);
+    expect(
+      await metering.release(cancelled.jobId, {
+        status: 'cancelled',
+        errorCode: 'job_cancelled',
+        attempts: attemptsOf(cancelled.jobId),
+      }),
+    ).toBe(true);
+    // Released again: nothing to free, the first end stays.
+    expect(await metering.release(failed.jobId, { status: 'cancelled', attempts: [] })).toBe(false);
+    await metering.flush();
+    expect(await jobs.get(failed.publicId)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: { code: 'node_lost' },
+      usage: undefined,
+    });
+    expect(await jobs.get(cancelled.publicId)).toMatchObject({
+      status: 'cancelled',
+      attempts: 2,
+      error: { code: 'job_cancelled' },
+    });
+    expect(await jobs.attempts(cancelled.jobId)).toHaveLength(2);
+    expect(metering.leases.lease(payer)?.held).toBe(0n);
+    expect(await ledger.receiptsFor({ payer })).toEqual([]);
+  });
+
+  it('ingests the same entries twice as once: one job row, attempts once, one receipt, the lease shrunk once', async () => {
+    const payer = getAddress(newPayer());
+    const holder = 'router-ingest';
+    const jobId = randomBytes32();
+    const job: MeteredJob = {
+      jobId,
+      publicId: newApiId('job'),
+      payer,
+      podId: ctx.podId,
+      kind: 'chat',
+      createdAt: Date.now(),
+    };
+    const { receipt, nodeSignature } = await signedReceipt(ctx.domain, node, {
+      jobId,
+      podId: ctx.podId,
+      payer,
+      price: 300n,
+    });
+    const charge = { receipt, receiptHash: hashReceipt(receipt), nodeSignature, charged: 300n };
+    const entries = [
+      openedEntry(job),
+      endedEntry(job, { status: 'succeeded', result: { ok: true }, attempts: attemptsOf(jobId) }, charge),
+    ];
+    const now = Date.now();
+    await store.query(
+      'insert into credit_leases (holder, payer, amount, created_at, expires_at) values ($1, $2, 1000, $3, $4)',
+      [holder, payer, now, now + 60_000],
+    );
+    const ingest = (batch: typeof entries) => store.transaction((tx) => ingestEntries(tx, holder, batch));
+    const check = async () => {
+      expect(await jobs.get(job.publicId)).toMatchObject({
+        status: 'succeeded',
+        attempts: 2,
+        usage: { price: 300n },
+      });
+      expect(await jobs.attempts(jobId)).toHaveLength(2);
+      expect(await ledger.receiptsFor({ jobId })).toHaveLength(1);
+      expect((await leaseRows(store, payer)).get(holder)).toBe(700n);
+    };
+    await ingest(entries);
+    await check();
+    await ingest(entries);
+    await check();
+    // A replay split differently (the opened entry alone, then the end alone) changes nothing either.
+    await ingest(entries.slice(0, 1));
+    await ingest(entries.slice(1));
+    await check();
+    await ingest([]);
+    await check();
+  });
+
+  it('keeps the first end of a job: a later end of the same job changes nothing', async () => {
+    const payer = getAddress(newPayer());
+    const jobId = randomBytes32();
+    const job: MeteredJob = {
+      jobId,
+      publicId: newApiId('job'),
+      payer,
+      podId: ctx.podId,
+      kind: 'chat',
+      createdAt: Date.now(),
+    };
+    const first = endedEntry(job, {
+      status: 'failed',
+      errorCode: 'node_lost',
+      attempts: attemptsOf(jobId).slice(0, 1),
+    });
+    const later = endedEntry(job, { status: 'cancelled', attempts: attemptsOf(randomBytes32()) });
+    await store.transaction((tx) => ingestEntries(tx, 'router-ingest', [first, later]));
+    await store.transaction((tx) => ingestEntries(tx, 'router-ingest', [later]));
+    expect(await jobs.get(job.publicId)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: { code: 'node_lost' },
+    });
+  });
+});

@@ -1,0 +1,213 @@
+// Metering across routers and over time, against a real chain on both stores, with a journal and without:
+// routers sharing one store never hold more than a payer has, leases hand credits over and see a lowered
+// balance, a chain or store that fails, and a restart that drops what the last run held.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Address, parseEther } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/free-port.ts';
+import { devAccount, devRoleAccount } from '../../chain/dev-accounts.ts';
+import { computeCreditsAbi } from '../../chain/generated/index.ts';
+import { type ProtocolFixture, startProtocolFixture } from '../settlement/testing/protocol-fixture.ts';
+import { chainCreditsSource } from './credits-source.ts';
+import { MeteredJobLog } from './metered-job-log.ts';
+import type { Metering } from './metering.ts';
+import { chargeJob, flushed, type JobContext, leaseRows, reserveJob } from './testing/metering-fixture.ts';
+import { meteringCombos, meteringSuite } from './testing/metering-suite.ts';
+
+const node = devAccount(10);
+const newPayer = (): Address => privateKeyToAccount(generatePrivateKey()).address;
+
+let chain: ProtocolFixture;
+let ctx: JobContext;
+
+beforeAll(async () => {
+  chain = await startProtocolFixture(await freePort());
+  const podId = await chain.registerPod(devRoleAccount('podDeployer'), { deployerShareBps: 2_000 });
+  ctx = { domain: chain.domain, node, podId };
+});
+
+afterAll(async () => {
+  await chain?.stop();
+});
+
+const credits = () =>
+  chainCreditsSource({
+    publicClient: chain.publicClient,
+    computeCredits: chain.book.contracts.computeCredits,
+    maxAgeMs: 0,
+  });
+
+describe.each(meteringCombos())('Metering of several routers on $kind with $mode', (combo) => {
+  const { journal } = combo;
+  const s = meteringSuite(combo, credits);
+  const fundedPayer = async (amount: bigint) => {
+    const payer = newPayer();
+    await chain.fund(payer, amount);
+    return payer;
+  };
+  /** What the payer has not spent: available plus what leases hold (they count as used). */
+  const unspent = async (payer: Address) =>
+    (await s.ledger.available(payer)) + (await s.ledger.leased(payer));
+  const heldBy = (m: Metering, payer: Address) => m.leases.lease(payer)?.held ?? 0n;
+
+  it('lets two routers on one store never together hold more than the balance', async () => {
+    const payer = await fundedPayer(10_000n);
+    // On PostgreSQL each router has its own connections to the server, as two processes would.
+    const second = await s.secondStore();
+    const a = (await s.open(`router-two-a-${journal}`)).metering;
+    const b = (await s.open(`router-two-b-${journal}`, {}, second)).metering;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => reserveJob(i % 2 === 0 ? a : b, ctx, payer, 1_000n)),
+    );
+    const granted = outcomes.filter((o) => o.status === 'fulfilled').length;
+    expect(granted).toBeGreaterThan(0);
+    expect(granted).toBeLessThanOrEqual(10);
+    expect(heldBy(a, payer) + heldBy(b, payer)).toBe(BigInt(granted) * 1_000n);
+    expect(await s.ledger.leased(payer)).toBeLessThanOrEqual(10_000n);
+    const rows = await leaseRows(s.store, payer);
+    expect([...rows.values()].reduce((sum, v) => sum + v, 0n)).toBeLessThanOrEqual(10_000n);
+
+    // Charges interleaved with reservations on both routers: what is charged never exceeds the balance.
+    const fresh = await fundedPayer(5_000n);
+    const work = await Promise.allSettled(
+      Array.from({ length: 30 }, async (_, i) => {
+        const m = i % 2 === 0 ? a : b;
+        const job = await reserveJob(m, ctx, fresh, 500n);
+        return chargeJob(m, ctx, job, 400n);
+      }),
+    );
+    await a.flush();
+    await b.flush();
+    const done = work.filter((o) => o.status === 'fulfilled').length;
+    const charged = (await s.ledger.receiptsFor({ payer: fresh })).reduce((sum, r) => sum + r.charged, 0n);
+    expect(charged).toBe(BigInt(done) * 400n);
+    expect(charged).toBeLessThanOrEqual(5_000n);
+    expect(await unspent(fresh)).toBe(5_000n - charged);
+  });
+
+  it('hands credits over between routers once one gives its idle lease back', async () => {
+    const payer = await fundedPayer(2_000n);
+    const a = (await s.open(`router-hand-a-${journal}`)).metering;
+    const b = (await s.open(`router-hand-b-${journal}`)).metering;
+    const job = await reserveJob(a, ctx, payer, 1_000n);
+    // a's lease took room for its next jobs: b cannot hold what a leases.
+    await expect(reserveJob(b, ctx, payer, 1_000n)).rejects.toMatchObject({ code: 'insufficient_credits' });
+    await a.release(job.jobId, { status: 'failed' });
+    expect(await a.leases.returnIdle(0)).toBe(1);
+    expect((await leaseRows(s.store, payer)).has(`router-hand-a-${journal}`)).toBe(false);
+    await reserveJob(b, ctx, payer, 2_000n);
+    expect(heldBy(b, payer)).toBe(2_000n);
+  });
+
+  it('sees a lowered on-chain balance once the lease is older than revalidateMs', async () => {
+    const payer = privateKeyToAccount(generatePrivateKey());
+    const gas = await chain
+      .walletFor(devRoleAccount('deployer'))
+      .sendTransaction({ to: payer.address, value: parseEther('1') });
+    await chain.publicClient.waitForTransactionReceipt({ hash: gas });
+    await chain.fund(payer.address, 1_000n);
+    const m = (await s.open(`router-revalidate-${journal}`, { revalidateMs: 200 })).metering;
+    await reserveJob(m, ctx, payer.address, 100n);
+    expect(m.leases.lease(payer.address)?.amount).toBe(550n);
+    await chain.write(payer, {
+      address: chain.book.contracts.computeCredits,
+      abi: computeCreditsAbi,
+      functionName: 'requestWithdrawal',
+      args: [800n],
+    });
+    // Within revalidateMs the lease's view may be that old; past it, a hold reads the chain again.
+    await sleep(250);
+    const error = await reserveJob(m, ctx, payer.address, 150n).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'insufficient_credits', details: { available: '100' } });
+    await reserveJob(m, ctx, payer.address, 100n);
+    expect(m.leases.lease(payer.address)?.amount).toBe(200n);
+    expect(await s.ledger.available(payer.address)).toBe(0n);
+  });
+
+  it('refuses a reservation as retryable when the credits cannot be read, holding nothing', async () => {
+    const holder = `router-blind-${journal}`;
+    const blind = chainCreditsSource({
+      publicClient: chain.publicClient,
+      computeCredits: newPayer(),
+      maxAgeMs: 0,
+    });
+    const m = (await s.open(holder, { credits: blind })).metering;
+    const payer = await fundedPayer(1_000n);
+    await expect(reserveJob(m, ctx, payer, 100n)).rejects.toMatchObject({
+      code: 'chain_error',
+      retryable: true,
+    });
+    const outcomes = await Promise.allSettled([
+      reserveJob(m, ctx, payer, 100n),
+      reserveJob(m, ctx, payer, 100n),
+    ]);
+    for (const o of outcomes)
+      expect(o).toMatchObject({ status: 'rejected', reason: { code: 'chain_error' } });
+    expect(heldBy(m, payer)).toBe(0n);
+    expect((await leaseRows(s.store, payer)).has(holder)).toBe(false);
+  });
+
+  it('keeps steps when the store refuses writes', async () => {
+    const payer = await fundedPayer(1_000n);
+    const log = new MeteredJobLog(s.metering, s.jobs);
+    const job = await reserveJob(s.metering, ctx, payer, 300n);
+    await s.store.query('alter table jobs rename to jobs_offline');
+    try {
+      if (journal) {
+        // Durable in the journal: the charge is answered and readable while the store refuses it.
+        expect((await chargeJob(s.metering, ctx, job, 100n)).charged).toBe(100n);
+        await expect(s.metering.flush()).rejects.toMatchObject({
+          code: 'service_unavailable',
+          retryable: true,
+        });
+        expect(await log.get(job.publicId)).toMatchObject({ status: 'succeeded', usage: { price: 100n } });
+        expect(s.metering.leases.lease(payer)).toMatchObject({ held: 0n, pending: 100n });
+      } else {
+        // Nothing durable: the charge fails and the job stays held, for release to free.
+        await expect(chargeJob(s.metering, ctx, job, 100n)).rejects.toThrow(/"jobs"/);
+        expect(heldBy(s.metering, payer)).toBe(300n);
+        expect(await s.metering.release(job.jobId, { status: 'failed', errorCode: 'internal_error' })).toBe(
+          true,
+        );
+        expect(heldBy(s.metering, payer)).toBe(0n);
+      }
+    } finally {
+      await s.store.query('alter table jobs_offline rename to jobs');
+    }
+    await flushed(s.metering);
+    const receipts = await s.ledger.receiptsFor({ jobId: job.jobId });
+    if (journal) {
+      expect(receipts.map((r) => r.charged)).toEqual([100n]);
+      expect(await s.jobs.get(job.publicId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+      expect(s.metering.leases.lease(payer)).toMatchObject({ held: 0n, pending: 0n });
+      expect(await unspent(payer)).toBe(900n);
+    } else {
+      expect(receipts).toEqual([]);
+      // The release's log write was refused too: it is logged, and the job was never charged.
+      expect(await s.jobs.get(job.publicId)).toBeUndefined();
+      expect(await unspent(payer)).toBe(1_000n);
+    }
+  });
+
+  it('gives idle leases back at close, and a restart drops what its last run still held', async () => {
+    const payer = await fundedPayer(1_000n);
+    const holder = `router-restart-${journal}`;
+    const idlePayer = await fundedPayer(1_000n);
+    const first = await s.open(holder);
+    const charged = await reserveJob(first.metering, ctx, payer, 100n);
+    await chargeJob(first.metering, ctx, charged, 40n);
+    await reserveJob(first.metering, ctx, payer, 200n);
+    await chargeJob(first.metering, ctx, await reserveJob(first.metering, ctx, idlePayer, 100n), 10n);
+    expect((await leaseRows(s.store, idlePayer)).has(holder)).toBe(true);
+    await first.close();
+    // Closed with a job still running: that lease stays until the next start (or its expiry).
+    expect((await leaseRows(s.store, payer)).get(holder)).toBeGreaterThan(0n);
+    expect((await leaseRows(s.store, idlePayer)).has(holder)).toBe(false);
+    expect(await unspent(idlePayer)).toBe(990n);
+    expect(await s.ledger.receiptsFor({ jobId: charged.jobId })).toHaveLength(1);
+    await s.open(holder);
+    expect((await leaseRows(s.store, payer)).has(holder)).toBe(false);
+    expect(await unspent(payer)).toBe(960n);
+  });
+});

@@ -1,0 +1,118 @@
+// Tests only: what the metering tests share: credits a test sets, a silent logger, the steps of a job as
+// the gateway takes them (reserve, charge with a node-signed receipt, release) and a few store reads.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { type Address, getAddress, type Hex, type LocalAccount } from 'viem';
+import type { ProtocolDomain } from '../../../protocol/eip712-domain.ts';
+import { RetryableError } from '../../../protocol/errors.ts';
+import { newApiId, randomBytes32 } from '../../../protocol/ids.ts';
+import type { Receipt } from '../../../protocol/receipt.ts';
+import { signedReceipt } from '../../settlement/testing/protocol-fixture.ts';
+import { bigintOf } from '../../store/sql-values.ts';
+import type { Queryable } from '../../store/store.ts';
+import type { CreditsSource } from '../credits-source.ts';
+import type { EndedAttempt, JobEnding } from '../job-rows.ts';
+import type { Metering } from '../metering.ts';
+
+export const silentLogger = pino({ level: process.env.NEURINO_TEST_LOG ?? 'silent' });
+
+/** A CreditsSource whose balances the test sets (unknown payers have nothing). */
+export function settableCredits(): CreditsSource & { set(payer: Address, wei: bigint): void } {
+  const balances = new Map<Address, bigint>();
+  return {
+    maxAgeMs: 0,
+    balanceOf: async (payer) => balances.get(getAddress(payer)) ?? 0n,
+    set: (payer, wei) => balances.set(getAddress(payer), wei),
+  };
+}
+
+/** What a job's steps need to know besides the metering that runs them. */
+export interface JobContext {
+  domain: ProtocolDomain;
+  node: LocalAccount;
+  podId: Hex;
+}
+
+export interface ReservedJob {
+  jobId: Hex;
+  publicId: string;
+  payer: Address;
+}
+
+/** Reserves `amount` for a new job of `payer` (a chat job of key `key_1`). */
+export async function reserveJob(
+  metering: Metering,
+  ctx: JobContext,
+  payer: Address,
+  amount: bigint,
+  logNow = false,
+): Promise<ReservedJob> {
+  const jobId = randomBytes32();
+  const publicId = newApiId('job');
+  await metering.reserve({
+    jobId,
+    payer,
+    amount,
+    job: { publicId, apiKeyId: 'key_1', podId: ctx.podId, kind: 'chat' },
+    logNow,
+  });
+  return { jobId, publicId, payer };
+}
+
+/** The attempt that produced `receipt`, as the gateway keeps it in memory. */
+export function attemptOf(receipt: Receipt): EndedAttempt {
+  return {
+    attemptId: receipt.attemptId,
+    node: receipt.node,
+    status: 'succeeded',
+    startedAt: receipt.startedAt,
+    finishedAt: receipt.finishedAt,
+  };
+}
+
+/** Charges the job with a receipt the node signed for `price`; the job ends succeeded with one attempt. */
+export async function chargeJob(
+  metering: Metering,
+  ctx: JobContext,
+  job: ReservedJob,
+  price: bigint,
+): Promise<{ charged: bigint; receipt: Receipt; nodeSignature: Hex }> {
+  const signed = await signedReceipt(ctx.domain, ctx.node, {
+    jobId: job.jobId,
+    podId: ctx.podId,
+    payer: job.payer,
+    price,
+  });
+  const { charged } = await metering.charge({
+    jobId: job.jobId,
+    ...signed,
+    ending: (amount): JobEnding => ({
+      status: 'succeeded',
+      result: { charged: amount.toString() },
+      attempts: [attemptOf(signed.receipt)],
+    }),
+  });
+  return { charged, ...signed };
+}
+
+/** Waits until everything recorded so far is in the store (the store may refuse for a while). */
+export async function flushed(metering: Metering): Promise<void> {
+  for (;;) {
+    try {
+      await metering.flush();
+      return;
+    } catch (error) {
+      if (!(error instanceof RetryableError)) throw error;
+      await sleep(50);
+    }
+  }
+}
+
+/** Lease rows as the store has them, by holder (expired ones too). */
+export async function leaseRows(db: Queryable, payer: Address): Promise<Map<string, bigint>> {
+  const rows = await db.query<{ holder: string; amount: unknown }>(
+    'select holder, amount from credit_leases where payer = $1',
+    [getAddress(payer)],
+  );
+  return new Map(rows.map((row) => [row.holder, bigintOf(row.amount)]));
+}
