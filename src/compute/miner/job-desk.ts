@@ -128,19 +128,29 @@ export class JobDesk {
       Math.max(0, assign.deadlineAt - Date.now()),
     );
     let ok = false;
-    try {
+    let acknowledged = false;
+    const acknowledge = () => {
+      if (acknowledged) return;
+      acknowledged = true;
       this.options.send({ type: 'job.accepted', attemptId });
+    };
+    try {
       let seq = 0;
       const onChunk = (delta: string) => {
-        if (!controller.signal.aborted)
-          this.options.send({ type: 'job.chunk', attemptId, seq: seq++, delta });
+        if (controller.signal.aborted) return;
+        acknowledge();
+        this.options.send({ type: 'job.chunk', attemptId, seq: seq++, delta });
       };
       const context = {
         account: this.options.account,
         domain: this.options.domain,
         ...(assign.stream ? { onChunk } : {}),
       };
-      const result = await runJob(context, pod, assign, work, controller.signal);
+      // The job is handed to the runtime first (its synchronous part: checks, prompt, tokens), and the
+      // acknowledgement goes out while the model works, rather than on the job's critical path.
+      const running = runJob(context, pod, assign, work, controller.signal);
+      acknowledge();
+      const result = await running;
       // A cancel that lands while the receipt is signed still wins: the router has moved on.
       if (controller.signal.aborted) throw controller.signal.reason;
       this.options.send(result);

@@ -57,6 +57,7 @@ export async function runJob(
         finishedAt,
       };
       const receipt = receiptFor(assign, metering, context.account.address);
+      // Signs the digest from the dedicated encoder (raw-hash signing), not viem's generic typed data.
       const signature = await signReceipt(context.account, context.domain, receipt);
       return { type: 'job.result', ...metering, output: produced.output, signature };
     });

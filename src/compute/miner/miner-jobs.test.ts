@@ -92,6 +92,42 @@ describe('jobs', () => {
     expect(outcome.result?.usage.outputTokens).toBe(output.tokenIds?.length);
   });
 
+  it('acknowledges an attempt once, before its first chunk, and ends it with one result', async () => {
+    const from = connection.received.length;
+    const outcome = await connection.assign({
+      podId: pod.podId,
+      kind: 'chat',
+      input: chat('in order'),
+      stream: true,
+    });
+    expect(outcome.checked?.ok).toBe(true);
+    const frames = connection.received
+      .slice(from)
+      .filter((m) => 'attemptId' in m && m.attemptId === outcome.assign.attemptId)
+      .map((m) => m.type);
+    expect(frames.length).toBeGreaterThan(2);
+    expect(frames).toEqual(['job.accepted', ...frames.slice(1, -1).map(() => 'job.chunk'), 'job.result']);
+  });
+
+  it('acknowledges a job the runtime then fails, and reports the runtime error', async () => {
+    // Passes the schema, but holds more tokens than the tiny model's context.
+    const from = connection.received.length;
+    const outcome = await connection.assign({
+      podId: pod.podId,
+      kind: 'chat',
+      input: chat('word '.repeat(2_000)),
+    });
+    expect(outcome.accepted).toBe(true);
+    expect(outcome.error).toMatchObject({ code: 'invalid_request', retryable: false });
+    expect(outcome.error?.message).toMatch(/tokens/);
+    const frames = connection.received
+      .slice(from)
+      .filter((m) => 'attemptId' in m && m.attemptId === outcome.assign.attemptId)
+      .map((m) => m.type);
+    expect(frames).toEqual(['job.accepted', 'job.error']);
+    expect(miner.state().slots.free).toBe(2);
+  });
+
   it('runs a completion with one choice per prompt and summed usage', async () => {
     const input = {
       model: 'neurino-tiny',
