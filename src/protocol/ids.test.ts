@@ -1,3 +1,4 @@
+import { encodePacked, type Hex, keccak256 } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { NeurinoError } from './errors.ts';
 import {
@@ -28,9 +29,21 @@ describe('on-chain ids', () => {
     expect(attemptIdFor(job, 0xffffffff)).toMatch(/^0x[0-9a-f]{64}$/);
   });
 
-  it('attemptIdFor refuses attempt numbers outside uint32', () => {
+  it('attemptIdFor is keccak256(abi.encodePacked(bytes32 jobId, uint32 attempt))', () => {
+    for (const attempt of [0, 1, 255, 256, 0xffffffff]) {
+      const job = newJobId();
+      expect(attemptIdFor(job, attempt)).toBe(keccak256(encodePacked(['bytes32', 'uint32'], [job, attempt])));
+      expect(attemptIdFor(job.toUpperCase().replace('0X', '0x') as Hex, attempt)).toBe(
+        attemptIdFor(job, attempt),
+      );
+    }
+  });
+
+  it('attemptIdFor refuses attempt numbers outside uint32 and job ids that are not bytes32', () => {
     for (const bad of [-1, 1.5, 2 ** 32, Number.NaN])
       expect(() => attemptIdFor(newJobId(), bad)).toThrow(NeurinoError);
+    for (const bad of ['0x', `0x${'ab'.repeat(31)}`, `0x${'zz'.repeat(32)}`, 'ab'.repeat(33)])
+      expect(() => attemptIdFor(bad as Hex, 0)).toThrow(NeurinoError);
   });
 });
 

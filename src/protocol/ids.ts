@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { type Address, encodePacked, getAddress, type Hex, isAddress, keccak256 } from 'viem';
+import { randomBytes, randomFillSync } from 'node:crypto';
+import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import { FatalError } from './errors.ts';
+import { keccak256Hex } from './keccak.ts';
 
 /** 32 random bytes as 0x-hex: on-chain job ids, challenge nonces. */
 export function randomBytes32(): Hex {
@@ -20,7 +21,14 @@ export function attemptIdFor(jobId: Hex, attempt: number): Hex {
   if (!Number.isInteger(attempt) || attempt < 0 || attempt > 0xffffffff) {
     throw new FatalError('invalid_request', { message: `attempt must be a uint32, got ${attempt}` });
   }
-  return keccak256(encodePacked(['bytes32', 'uint32'], [jobId, attempt]));
+  if (typeof jobId !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(jobId)) {
+    throw new FatalError('invalid_request', { message: 'jobId must be 32 bytes of 0x-hex' });
+  }
+  // abi.encodePacked(bytes32 jobId, uint32 attempt)
+  const packed = Buffer.alloc(36);
+  packed.write(jobId.slice(2), 0, 'hex');
+  packed.writeUInt32BE(attempt, 32);
+  return keccak256Hex(packed);
 }
 
 /** Prefixes of ids shown to API clients (OpenAI's own where OpenAI has one). */
@@ -36,13 +44,24 @@ export type IdKind = keyof typeof ID_PREFIXES;
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
+/** Random bytes drawn from the OS a few kilobytes at a time: ids are made several times per request. */
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+
+function randomByte(): number {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  return pool[poolAt++] as number;
+}
+
 /** `length` random base62 characters (unbiased: bytes ≥ 248 are redrawn). 24 chars ≈ 143 bits. */
 export function randomBase62(length = 24): string {
   let out = '';
   while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 248 && out.length < length) out += BASE62[byte % 62];
-    }
+    const byte = randomByte();
+    if (byte < 248) out += BASE62[byte % 62];
   }
   return out;
 }

@@ -14,6 +14,7 @@ import {
 } from 'viem';
 import { EIP712_NAME, EIP712_VERSION, type ProtocolDomain } from './eip712-domain.ts';
 import { FatalError } from './errors.ts';
+import { keccak256Bytes, keccak256Hex } from './keccak.ts';
 import type { Receipt } from './receipt.ts';
 
 /**
@@ -97,7 +98,7 @@ function structHashBytes(receipt: Receipt): Uint8Array {
   for (let i = 0; i < PLAN.length; i++) {
     writeField(PLAN[i] as FieldPlan, receipt[(PLAN[i] as FieldPlan).name], 32 * (i + 1));
   }
-  return keccak256(structWords, 'bytes');
+  return keccak256Bytes(structWords);
 }
 
 function writeField(plan: FieldPlan, value: unknown, offset: number): void {
@@ -209,5 +210,5 @@ export function receiptHashes(domain: ProtocolDomain, receipt: Receipt): Receipt
   const structHash = structHashBytes(receipt);
   digestInput.set(separator, 2);
   digestInput.set(structHash, 34);
-  return { structHash: bytesToHex(structHash), digest: keccak256(digestInput) };
+  return { structHash: bytesToHex(structHash), digest: keccak256Hex(digestInput) };
 }

@@ -1,7 +1,8 @@
-import { type Address, type Hex, keccak256, type LocalAccount, stringToBytes } from 'viem';
+import type { Address, Hex, LocalAccount } from 'viem';
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
 import { eip712Domain, isDigestSignedBy, type ProtocolDomain } from './eip712-domain.ts';
+import { keccak256Hex } from './keccak.ts';
 import { RECEIPT_TYPES, receiptHashes, receiptStructHash } from './receipt-hash.ts';
 import { AddressSchema, Bytes32Schema, TimestampMsSchema, Uint256Schema } from './scalars.ts';
 
@@ -104,5 +105,5 @@ export function receiptDigest(domain: ProtocolDomain, receipt: Receipt): Hex {
 
 /** keccak256 of the canonical JSON of a job's output: what a receipt commits to. */
 export function resultHash(output: unknown): Hex {
-  return keccak256(stringToBytes(canonicalJson(output)));
+  return keccak256Hex(Buffer.from(canonicalJson(output), 'utf8'));
 }

@@ -1,6 +1,7 @@
 // Signer recovery through libsecp256k1 (./secp256k1.ts: native addon or WASM), many times faster than the
 // pure JavaScript curve; it runs once per job on the router's hot path (every receipt's node signature).
-import { type Address, getAddress, type Hex, hexToBytes, keccak256 } from 'viem';
+import { type Address, getAddress, type Hex, hexToBytes } from 'viem';
+import { keccak256Hex } from './keccak.ts';
 import { recoverPublicKey } from './secp256k1.ts';
 
 /**
@@ -15,5 +16,5 @@ export function recoverDigestSigner(digest: Hex, r: Hex, s: Hex, yParity: number
   const publicKey = recoverPublicKey(hexToBytes(digest, { size: 32 }), signature, yParity);
   if (publicKey === null) return undefined;
   // An Ethereum address is the last 20 bytes of keccak256 of the uncompressed key without its 0x04 prefix.
-  return getAddress(`0x${keccak256(publicKey.subarray(1)).slice(-40)}`);
+  return getAddress(`0x${keccak256Hex(publicKey.subarray(1)).slice(-40)}`);
 }
