@@ -9,7 +9,7 @@
 //  2. Throughput: a closed loop of concurrent requests through the whole path to an `openai-upstream`
 //     miner process vs the same loop against a bare Fastify handler answering the same JSON in this process.
 // Targets (DESIGN.md): ≤ 2 ms added at p50, ≤ 10 ms at p99, ≥ 50 % of the bare handler's requests/s.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -330,6 +330,9 @@ async function measureLatency(params: {
     }
     const directP = percentiles(directMs);
     const gatewayP = percentiles(gatewayMs);
+    // Every sample, for a closer look at the distribution (NEURINO_BENCH_SAMPLES=file.json).
+    const samplesFile = process.env.NEURINO_BENCH_SAMPLES;
+    if (samplesFile) await writeFile(samplesFile, JSON.stringify({ directMs, gatewayMs }));
     return {
       requests: params.requests,
       direct: directP,
