@@ -112,13 +112,17 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
     this.pool ??= new SlotPool(Array.from({ length: this.slots }, (_, i) => i));
   }
 
+  /** Stops the jobs, then drops the connections to the upstream (a later load opens new ones). */
   async unload(): Promise<void> {
     const pool = this.pool;
-    if (pool === undefined) return;
     this.pool = undefined;
-    const reason = new PodNotLoadedError('Pod runtime was unloaded during the job');
-    pool.close(reason);
-    await this.jobs.stopAll(reason);
+    if (pool !== undefined) {
+      const reason = new PodNotLoadedError('Pod runtime was unloaded during the job');
+      pool.close(reason);
+      await this.jobs.stopAll(reason);
+    }
+    // Also when never loaded: a failed load may have left keep-alive sockets open.
+    await this.client.close();
   }
 
   async chat(request: ChatRequest, options: GenerateOptions = {}): Promise<GenerationResult> {

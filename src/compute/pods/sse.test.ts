@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readServerSentEvents, type ServerSentEvent } from './sse.ts';
 
@@ -52,5 +53,31 @@ describe('readServerSentEvents', () => {
       { event: 'message', data: 'complete' },
     ]);
     expect(await collect([])).toEqual([]);
+  });
+
+  it('reads a Node Readable (an HTTP response body) as it reads a web stream', async () => {
+    const bytes = Buffer.from('data: é\r\n\r\nevent: x\ndata: [DONE]\n\n');
+    const body = Readable.from([bytes.subarray(0, 7), bytes.subarray(7, 10), bytes.subarray(10)]);
+    const events: ServerSentEvent[] = [];
+    for await (const event of readServerSentEvents(body)) events.push(event);
+    expect(events).toEqual([
+      { event: 'message', data: 'é' },
+      { event: 'x', data: '[DONE]' },
+    ]);
+  });
+
+  it('stops reading where its consumer stops, leaving the rest of the source unread', async () => {
+    let pulled = 0;
+    async function* source() {
+      for (const text of ['data: 1\n\n', 'data: 2\n\n', 'data: 3\n\n']) {
+        pulled += 1;
+        yield new TextEncoder().encode(text);
+      }
+    }
+    for await (const event of readServerSentEvents(source())) {
+      expect(event.data).toBe('1');
+      break;
+    }
+    expect(pulled).toBe(1);
   });
 });

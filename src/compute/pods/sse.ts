@@ -6,9 +6,12 @@ export interface ServerSentEvent {
   readonly data: string;
 }
 
-/** Yields each complete event; an event cut off by the end of the stream is dropped, as the spec says. */
+/**
+ * Yields each complete event; an event cut off by the end of the stream is dropped, as the spec says.
+ * `body` is any byte stream: a web ReadableStream or a Node Readable (an HTTP response body).
+ */
 export async function* readServerSentEvents(
-  body: ReadableStream<Uint8Array>,
+  body: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<ServerSentEvent> {
   const decoder = new TextDecoder();
   let buffer = '';
