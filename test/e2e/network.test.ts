@@ -220,6 +220,30 @@ describe.each(storeBackends())('on $kind', (backend) => {
       }
     }, 120_000);
 
+    it('loses no receipt when the router is killed right after answering', async () => {
+      for (let i = 0; i < 3; i++) {
+        await client.chat.completions.create({
+          model: MODEL,
+          messages: [{ role: 'user', content: `before the crash ${i}` }],
+          max_tokens: 8,
+        });
+        succeeded++;
+      }
+      // No shutdown at all: what it charged is in its journal, perhaps not yet in the store.
+      const router = devnet.router;
+      router?.process.kill('SIGKILL');
+      await router?.exited.catch(() => undefined);
+      await devnet.startRouter();
+      await devnet.waitForNodes(2);
+      await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'after the crash' }],
+        max_tokens: 8,
+      });
+      succeeded++;
+      // The receipts themselves are counted, once each, with every other job's, in the settlement test.
+    }, 120_000);
+
     it('refuses an unregistered miner at the handshake with a clear reason', async () => {
       const stranger = await spawnNeurino(
         'miner-unregistered',
