@@ -23,9 +23,10 @@ import { chainCreditsSource } from './credits-source.ts';
 import type { EndedAttempt } from './job-rows.ts';
 import { JobStore } from './job-store.ts';
 import { MeteredJobLog } from './metered-job-log.ts';
-import { type Metering, type OpenedMetering, openMetering } from './metering.ts';
+import type { Metering } from './metering.ts';
 import { endedEntry, type MeteredJob, openedEntry } from './metering-entries.ts';
 import { ingestEntries } from './metering-ingest.ts';
+import { type OpenedMetering, openMetering } from './open-metering.ts';
 import { type JobContext, leaseRows, reserveJob, silentLogger } from './testing/metering-fixture.ts';
 
 const node = devAccount(10);

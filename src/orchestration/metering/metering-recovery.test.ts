@@ -15,7 +15,7 @@ import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { CreditLedger } from './credit-ledger.ts';
 import { JobStore } from './job-store.ts';
-import { openMetering } from './metering.ts';
+import { openMetering } from './open-metering.ts';
 import type { AnsweredCharge, CrashingRouterConfig } from './testing/crashing-router.ts';
 import { leaseRows, settableCredits, silentLogger } from './testing/metering-fixture.ts';
 

@@ -14,13 +14,12 @@ import type { Store } from '../store/store.ts';
 import { CreditLeases } from './credit-leases.ts';
 import type { CreditsSource } from './credits-source.ts';
 import type { JobEnding } from './job-rows.ts';
-import { JournalFile } from './journal-file.ts';
+import type { JournalFile } from './journal-file.ts';
 import {
   type Charge,
   endedEntry,
   type MeteredJob,
   type MeteringEntry,
-  MeteringEntrySchema,
   openedEntry,
 } from './metering-entries.ts';
 import { type IngestOutcome, ingestBatch } from './metering-ingest.ts';
@@ -28,7 +27,7 @@ import { SerialQueue } from './serial-queue.ts';
 
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 /** Entries written to the store in one transaction at most. */
-const MAX_BATCH = 512;
+export const MAX_BATCH = 512;
 const RETRY_MS = 1_000;
 /**
  * How long journaled entries gather before they go to the store together (or until a batch is full).
@@ -101,6 +100,7 @@ export class Metering {
   #ingesting: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
   #flushing = false;
+  #stopped = false;
   /** Ends the current gathering wait early (a full batch, or a flush). */
   #wake: (() => void) | undefined;
 
@@ -267,6 +267,7 @@ export class Metering {
     this.#wake?.();
     try {
       while (this.#queue.length > 0 || this.#ingesting !== undefined) {
+        if (this.#stopped) throw stoppedError();
         if (this.#ingesting === undefined) this.#startIngest();
         await this.#ingesting;
         if (this.#retry !== undefined && this.#queue.length > 0) {
@@ -289,6 +290,7 @@ export class Metering {
     entry: MeteringEntry,
     hooks: { durable?: () => void; stored?: () => void; refused?: () => void } = {},
   ): Promise<void> {
+    if (this.#stopped) throw stoppedError();
     if (this.#journal !== undefined) {
       const segment = await this.#journal.append(entry);
       hooks.durable?.();
@@ -314,8 +316,16 @@ export class Metering {
     if (lease !== undefined) lease.held -= running.hold;
   }
 
+  /** Stops writing to the store (what is journaled stays for the next start); for shutdown. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
   #startIngest(): void {
-    if (this.#ingesting !== undefined || this.#retry !== undefined || this.#queue.length === 0) return;
+    if (this.#stopped || this.#ingesting !== undefined || this.#retry !== undefined) return;
+    if (this.#queue.length === 0) return;
     // Journaled entries are durable already: gather them a moment, so the store takes few large
     // batches rather than one transaction per job. Without a journal the caller waits: go at once.
     const gather = this.#journal !== undefined && this.#queue.length < GATHER_ENTRIES && !this.#flushing;
@@ -396,6 +406,12 @@ export class Metering {
   }
 }
 
+function stoppedError(): RetryableError {
+  return new RetryableError('service_unavailable', {
+    message: 'metering has stopped: the router is shutting down',
+  });
+}
+
 function checkedJobId(jobId: Hex): Hex {
   if (typeof jobId !== 'string' || !BYTES32.test(jobId)) {
     throw new FatalError('invalid_request', { message: 'jobId must be 32 bytes of 0x-hex', param: 'jobId' });
@@ -408,73 +424,4 @@ function checkedAddress(value: Address): Address {
     throw new FatalError('invalid_request', { message: 'payer must be an address', param: 'payer' });
   }
   return getAddress(value);
-}
-
-export interface OpenMeteringOptions extends Omit<MeteringOptions, 'journal'> {
-  /** The router's journal directory; absent: no journal (each step waits for its store commit). */
-  journalDir?: string | undefined;
-  /** How often leases are extended and idle ones returned (default 15 s). */
-  maintenanceMs?: number;
-  /** A lease unused this long with nothing held is given back (default 60 s). */
-  idleLeaseMs?: number;
-}
-
-export interface OpenedMetering {
-  metering: Metering;
-  /** Entries an earlier run journaled and this start stored. */
-  recovered: number;
-  /** Waits for the store, gives back this router's leases, closes the journal. */
-  close(): Promise<void>;
-}
-
-/**
- * Opens metering for a router: first stores what an earlier run journaled (idempotently), then drops that
- * run's leases (its jobs died with it), then keeps this run's leases alive.
- */
-export async function openMetering(options: OpenMeteringOptions): Promise<OpenedMetering> {
-  const { store, holder, logger } = options;
-  let journal: JournalFile | undefined;
-  let recovered = 0;
-  if (options.journalDir !== undefined) {
-    const opened = await JournalFile.open(options.journalDir, (line) => MeteringEntrySchema.parse(line));
-    journal = opened.journal;
-    const { records } = opened.recovered;
-    const refused: IngestOutcome['refused'] = [];
-    for (let at = 0; at < records.length; at += MAX_BATCH) {
-      refused.push(...(await ingestBatch(store, holder, records.slice(at, at + MAX_BATCH))).refused);
-    }
-    if (refused.length > 0) {
-      logger.error(
-        { jobs: refused.map((r) => r.entry.job.public_id), err: refused[0]?.error },
-        'the store refused journaled metering entries; kept in rejected.jsonl',
-      );
-      await journal.reject(refused.map((r) => ({ record: r.entry, reason: String(r.error) })));
-    }
-    await CreditLeases.dropHolder(store, holder);
-    await opened.recovered.discard();
-    recovered = records.length;
-    if (recovered > 0) logger.info({ entries: recovered }, 'metering journal of the last run stored');
-  } else {
-    await CreditLeases.dropHolder(store, holder);
-  }
-  const metering = new Metering({ ...options, journal });
-  const maintenanceMs = options.maintenanceMs ?? 15_000;
-  const timer = setInterval(() => {
-    void (async () => {
-      await metering.leases.extend();
-      await metering.leases.returnIdle(options.idleLeaseMs ?? 60_000);
-    })().catch((error: unknown) => logger.warn({ err: error }, 'lease upkeep failed; retrying'));
-  }, maintenanceMs);
-  timer.unref();
-  let closing: Promise<void> | undefined;
-  const close = async () => {
-    clearInterval(timer);
-    try {
-      await metering.flush();
-      await metering.leases.returnIdle(0);
-    } finally {
-      await journal?.close();
-    }
-  };
-  return { metering, recovered, close: () => (closing ??= close()) };
 }

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { devAccount } from '../../../chain/dev-accounts.ts';
 import { openStore } from '../../store/open-store.ts';
-import { openMetering } from '../metering.ts';
+import { openMetering } from '../open-metering.ts';
 import { chargeJob, type JobContext, reserveJob, settableCredits, silentLogger } from './metering-fixture.ts';
 
 const Hex = z

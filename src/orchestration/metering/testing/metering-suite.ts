@@ -9,7 +9,8 @@ import type { Store } from '../../store/store.ts';
 import { CreditLedger } from '../credit-ledger.ts';
 import type { CreditsSource } from '../credits-source.ts';
 import { JobStore } from '../job-store.ts';
-import { type Metering, type OpenedMetering, type OpenMeteringOptions, openMetering } from '../metering.ts';
+import type { Metering } from '../metering.ts';
+import { type OpenedMetering, type OpenMeteringOptions, openMetering } from '../open-metering.ts';
 import { silentLogger } from './metering-fixture.ts';
 
 export interface MeteringCombo {

@@ -1,0 +1,77 @@
+// Opening a router's metering: what an earlier run journaled goes to the store first (idempotently),
+// then that run's leases are dropped (its jobs died with it); then this run's leases are kept alive.
+import { CreditLeases } from './credit-leases.ts';
+import { JournalFile } from './journal-file.ts';
+import { MAX_BATCH, Metering, type MeteringOptions } from './metering.ts';
+import { MeteringEntrySchema } from './metering-entries.ts';
+import { type IngestOutcome, ingestBatch } from './metering-ingest.ts';
+
+export interface OpenMeteringOptions extends Omit<MeteringOptions, 'journal'> {
+  /** The router's journal directory; absent: no journal (each step waits for its store commit). */
+  journalDir?: string | undefined;
+  /** How often leases are extended and idle ones returned (default 15 s). */
+  maintenanceMs?: number;
+  /** A lease unused this long with nothing held is given back (default 60 s). */
+  idleLeaseMs?: number;
+}
+
+export interface OpenedMetering {
+  metering: Metering;
+  /** Entries an earlier run journaled and this start stored. */
+  recovered: number;
+  /** Waits for the store, gives back this router's leases, closes the journal. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens metering for a router: first stores what an earlier run journaled (idempotently), then drops that
+ * run's leases (its jobs died with it), then keeps this run's leases alive.
+ */
+export async function openMetering(options: OpenMeteringOptions): Promise<OpenedMetering> {
+  const { store, holder, logger } = options;
+  let journal: JournalFile | undefined;
+  let recovered = 0;
+  if (options.journalDir !== undefined) {
+    const opened = await JournalFile.open(options.journalDir, (line) => MeteringEntrySchema.parse(line));
+    journal = opened.journal;
+    const { records } = opened.recovered;
+    const refused: IngestOutcome['refused'] = [];
+    for (let at = 0; at < records.length; at += MAX_BATCH) {
+      refused.push(...(await ingestBatch(store, holder, records.slice(at, at + MAX_BATCH))).refused);
+    }
+    if (refused.length > 0) {
+      logger.error(
+        { jobs: refused.map((r) => r.entry.job.public_id), err: refused[0]?.error },
+        'the store refused journaled metering entries; kept in rejected.jsonl',
+      );
+      await journal.reject(refused.map((r) => ({ record: r.entry, reason: String(r.error) })));
+    }
+    await CreditLeases.dropHolder(store, holder);
+    await opened.recovered.discard();
+    recovered = records.length;
+    if (recovered > 0) logger.info({ entries: recovered }, 'metering journal of the last run stored');
+  } else {
+    await CreditLeases.dropHolder(store, holder);
+  }
+  const metering = new Metering({ ...options, journal });
+  const maintenanceMs = options.maintenanceMs ?? 15_000;
+  const timer = setInterval(() => {
+    void (async () => {
+      await metering.leases.extend();
+      await metering.leases.returnIdle(options.idleLeaseMs ?? 60_000);
+    })().catch((error: unknown) => logger.warn({ err: error }, 'lease upkeep failed; retrying'));
+  }, maintenanceMs);
+  timer.unref();
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    clearInterval(timer);
+    try {
+      await metering.flush();
+      await metering.leases.returnIdle(0);
+    } finally {
+      metering.stop();
+      await journal?.close();
+    }
+  };
+  return { metering, recovered, close: () => (closing ??= close()) };
+}
