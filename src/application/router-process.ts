@@ -38,7 +38,7 @@ export interface RouterOptions {
   addressBook: AddressBook;
   /** The router key: holds ROUTER_ROLE on Settlement, countersigns receipts. */
   routerAccount: LocalAccount;
-  /** A PostgreSQL server shared by several routers; without it PGlite runs in-process. */
+  /** A PostgreSQL server shared by several routers; without it PGlite runs in a worker thread of this process. */
   databaseUrl?: string;
   /**
    * The router's state directory: its metering journal (`journal/`) and, without `databaseUrl`, PGlite's

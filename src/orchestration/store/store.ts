@@ -1,5 +1,5 @@
 // The router's database as a small interface: plain SQL with $n parameters, the same against PGlite
-// (in-process) and a real PostgreSQL server, so every query is written once and tested on both.
+// (in a worker thread of this process) and a real PostgreSQL server, so every query is written once and tested on both.
 
 /** Values the store passes as parameters. bigint travels as its decimal text (numeric/int8 columns). */
 export type SqlParam = string | number | boolean | bigint | null;
