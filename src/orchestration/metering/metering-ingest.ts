@@ -8,9 +8,9 @@ import type { Queryable, Store } from '../store/store.ts';
 import type { MeteringEntry } from './metering-entries.ts';
 
 const UPSERT_JOBS_SQL = `insert into jobs (job_id, public_id, api_key_id, payer, pod_id, kind, status, request,
-    result, error_code, error_message, attempts, created_at, finished_at)
+    result, error_code, error_message, attempts, created_at, finished_at, holder)
   select j.job_id, j.public_id, j.api_key_id, j.payer, j.pod_id, j.kind, j.status, j.request, j.result,
-    j.error_code, j.error_message, j.attempts, j.created_at, j.finished_at
+    j.error_code, j.error_message, j.attempts, j.created_at, j.finished_at, $2
   from jsonb_to_recordset($1::jsonb) as j(job_id text, public_id text, api_key_id text, payer text,
     pod_id text, kind text, status text, request jsonb, result jsonb, error_code text, error_message text,
     attempts integer, created_at bigint, finished_at bigint)
@@ -59,7 +59,7 @@ export async function ingestEntries(
     attempts.push(...entry.attempts);
     if (entry.receipt !== undefined) receipts.push(entry.receipt);
   }
-  if (jobs.size > 0) await tx.query(UPSERT_JOBS_SQL, [JSON.stringify([...jobs.values()])]);
+  if (jobs.size > 0) await tx.query(UPSERT_JOBS_SQL, [JSON.stringify([...jobs.values()]), holder]);
   if (attempts.length > 0) await tx.query(INSERT_ATTEMPTS_SQL, [JSON.stringify(attempts)]);
   if (receipts.length > 0) await tx.query(INSERT_RECEIPTS_SQL, [JSON.stringify(receipts), holder]);
 }

@@ -60,14 +60,9 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     dir = await mkdtemp(join(tmpdir(), 'neurino-job-log-'));
     target = await backend.fresh();
     store = await target.open();
-    const credits = chainCreditsSource({
-      publicClient: chain.publicClient,
-      computeCredits: chain.book.contracts.computeCredits,
-      maxAgeMs: 0,
-    });
     opened = await openMetering({
       store,
-      credits,
+      credits: credits(),
       holder: 'router-log',
       logger: silentLogger,
       journalDir: dir,
@@ -75,7 +70,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     ({ metering } = opened);
     jobs = new JobStore(store);
     log = new MeteredJobLog(metering, jobs);
-    ledger = new CreditLedger({ store, credits });
+    ledger = new CreditLedger({ store, credits: credits() });
   });
 
   afterAll(async () => {
@@ -85,6 +80,12 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     await rm(dir, { recursive: true, force: true });
   });
 
+  const credits = () =>
+    chainCreditsSource({
+      publicClient: chain.publicClient,
+      computeCredits: chain.book.contracts.computeCredits,
+      maxAgeMs: 0,
+    });
   const fundedPayer = async (amount: bigint) => {
     const payer = newPayer();
     await chain.fund(payer, amount);
@@ -123,6 +124,44 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     expect(await log.get(publicId)).toMatchObject({ ...expected, attempts: 0, finishedAt: undefined });
     await metering.flush();
     expect(await jobs.get(publicId)).toMatchObject({ ...expected, attempts: 0, finishedAt: undefined });
+  });
+
+  it('ends as failed, free, the jobs a crashed run of the same router left open', async () => {
+    const payer = await fundedPayer(1_000n);
+    const crashDir = await mkdtemp(join(tmpdir(), 'neurino-job-log-crash-'));
+    const open = (journalDir: string) =>
+      openMetering({
+        store,
+        credits: credits(),
+        holder: 'router-crashing',
+        logger: silentLogger,
+        journalDir,
+      });
+    const first = (await open(crashDir)).metering;
+    const queued = await reserveJob(first, ctx, payer, 300n, true);
+    await first.flush();
+    // The run dies here (never closed); another router's open job is none of this router's business.
+    const otherRouter = await openMetering({
+      store,
+      credits: credits(),
+      holder: 'router-other',
+      logger: silentLogger,
+    });
+    const elsewhere = await reserveJob(otherRouter.metering, ctx, payer, 100n, true);
+    const next = await open(crashDir);
+    try {
+      expect(await jobs.get(queued.publicId)).toMatchObject({
+        status: 'failed',
+        error: { code: 'service_unavailable' },
+      });
+      expect(await ledger.receiptsFor({ jobId: queued.jobId })).toEqual([]);
+      expect(await jobs.get(elsewhere.publicId)).toMatchObject({ status: 'queued' });
+    } finally {
+      await next.close();
+      await otherRouter.metering.release(elsewhere.jobId, { status: 'cancelled' });
+      await otherRouter.close();
+      await rm(crashDir, { recursive: true, force: true });
+    }
   });
 
   it('logs a job refused for lack of credits as failed, holding nothing', async () => {

@@ -1,5 +1,6 @@
 // Opening a router's metering: what an earlier run journaled goes to the store first (idempotently),
 // then that run's leases are dropped (its jobs died with it); then this run's leases are kept alive.
+import type { Queryable } from '../store/store.ts';
 import { CreditLeases } from './credit-leases.ts';
 import { JournalFile } from './journal-file.ts';
 import { MAX_BATCH, Metering, type MeteringOptions } from './metering.ts';
@@ -46,13 +47,14 @@ export async function openMetering(options: OpenMeteringOptions): Promise<Opened
       );
       await journal.reject(refused.map((r) => ({ record: r.entry, reason: String(r.error) })));
     }
-    await CreditLeases.dropHolder(store, holder);
     await opened.recovered.discard();
     recovered = records.length;
     if (recovered > 0) logger.info({ entries: recovered }, 'metering journal of the last run stored');
-  } else {
-    await CreditLeases.dropHolder(store, holder);
   }
+  // The last run's jobs died with it: its leases go, and its jobs still open end as failed (free).
+  await CreditLeases.dropHolder(store, holder);
+  const ended = await endAbandonedJobs(store, holder);
+  if (ended > 0) logger.warn({ jobs: ended }, 'jobs left running by the last run ended as failed');
   const metering = new Metering({ ...options, journal });
   const maintenanceMs = options.maintenanceMs ?? 15_000;
   const timer = setInterval(() => {
@@ -74,4 +76,15 @@ export async function openMetering(options: OpenMeteringOptions): Promise<Opened
     }
   };
   return { metering, recovered, close: () => (closing ??= close()) };
+}
+
+/** Ends the jobs `holder`'s last run left queued or running: failed, `service_unavailable`, no charge. */
+async function endAbandonedJobs(store: Queryable, holder: string): Promise<number> {
+  const rows = await store.query(
+    `update jobs set status = 'failed', error_code = 'service_unavailable',
+       error_message = 'the router restarted while the job ran', finished_at = $2
+     where holder = $1 and status in ('queued', 'running') returning job_id`,
+    [holder, Date.now()],
+  );
+  return rows.length;
 }

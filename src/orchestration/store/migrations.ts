@@ -129,4 +129,13 @@ export const MIGRATIONS: readonly Migration[] = [
       'create index credit_leases_payer_idx on credit_leases (payer)',
     ],
   },
+  {
+    version: 3,
+    name: 'jobs know their router',
+    statements: [
+      // The lease holder that ran the job: a restarted router ends the jobs its last run left open.
+      'alter table jobs add column holder text',
+      "create index jobs_open_holder_idx on jobs (holder) where status in ('queued', 'running')",
+    ],
+  },
 ];
