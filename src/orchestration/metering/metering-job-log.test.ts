@@ -7,16 +7,11 @@ import { join } from 'node:path';
 import { type Address, getAddress, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/support/free-port.ts';
 import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
-import { devAccount, devRoleAccount } from '../../chain/dev-accounts.ts';
+import { devAccount } from '../../chain/dev-accounts.ts';
 import { attemptIdFor, newApiId, randomBytes32 } from '../../protocol/ids.ts';
 import { hashReceipt } from '../../protocol/receipt.ts';
-import {
-  type ProtocolFixture,
-  signedReceipt,
-  startProtocolFixture,
-} from '../settlement/testing/protocol-fixture.ts';
+import { type ProtocolFixture, signedReceipt } from '../settlement/testing/protocol-fixture.ts';
 import type { Store } from '../store/store.ts';
 import { CreditLedger } from './credit-ledger.ts';
 import { chainCreditsSource } from './credits-source.ts';
@@ -27,7 +22,13 @@ import type { Metering } from './metering.ts';
 import { endedEntry, type MeteredJob, openedEntry } from './metering-entries.ts';
 import { ingestEntries } from './metering-ingest.ts';
 import { type OpenedMetering, openMetering } from './open-metering.ts';
-import { type JobContext, leaseRows, reserveJob, silentLogger } from './testing/metering-fixture.ts';
+import {
+  type JobContext,
+  leaseRows,
+  reserveJob,
+  silentLogger,
+  startMeteringChain,
+} from './testing/metering-fixture.ts';
 
 const node = devAccount(10);
 const otherNode = getAddress(devAccount(11).address);
@@ -35,16 +36,8 @@ const newPayer = (): Address => privateKeyToAccount(generatePrivateKey()).addres
 
 let chain: ProtocolFixture;
 let ctx: JobContext;
-
-beforeAll(async () => {
-  chain = await startProtocolFixture(await freePort());
-  const podId = await chain.registerPod(devRoleAccount('podDeployer'), { deployerShareBps: 2_000 });
-  ctx = { domain: chain.domain, node, podId };
-});
-
-afterAll(async () => {
-  await chain?.stop();
-});
+beforeAll(async () => ({ chain, ctx } = await startMeteringChain()));
+afterAll(() => chain?.stop());
 
 describe.each(storeBackends())('the jobs log of metering on $kind', (backend) => {
   let target: StoreTarget;

@@ -6,37 +6,27 @@ import { join } from 'node:path';
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/support/free-port.ts';
-import { devAccount, devRoleAccount } from '../../chain/dev-accounts.ts';
 import { randomBytes32 } from '../../protocol/ids.ts';
-import { type ProtocolFixture, startProtocolFixture } from '../settlement/testing/protocol-fixture.ts';
-import { chainCreditsSource } from './credits-source.ts';
+import type { ProtocolFixture } from '../settlement/testing/protocol-fixture.ts';
 import { REJECTED_FILE } from './journal-file.ts';
 import { endedEntry } from './metering-entries.ts';
-import { chargeJob, type JobContext, reserveJob } from './testing/metering-fixture.ts';
+import {
+  chainCredits,
+  chargeJob,
+  type JobContext,
+  reserveJob,
+  startMeteringChain,
+} from './testing/metering-fixture.ts';
 import { meteringCombos, meteringSuite } from './testing/metering-suite.ts';
 
 const newPayer = (): Address => privateKeyToAccount(generatePrivateKey()).address;
 
 let chain: ProtocolFixture;
 let ctx: JobContext;
+beforeAll(async () => ({ chain, ctx } = await startMeteringChain()));
+afterAll(() => chain?.stop());
 
-beforeAll(async () => {
-  chain = await startProtocolFixture(await freePort());
-  const podId = await chain.registerPod(devRoleAccount('podDeployer'), { deployerShareBps: 2_000 });
-  ctx = { domain: chain.domain, node: devAccount(10), podId };
-});
-
-afterAll(async () => {
-  await chain?.stop();
-});
-
-const credits = () =>
-  chainCreditsSource({
-    publicClient: chain.publicClient,
-    computeCredits: chain.book.contracts.computeCredits,
-    maxAgeMs: 0,
-  });
+const credits = () => chainCredits(chain);
 
 describe.each(meteringCombos())('Metering refusing one entry on $kind with $mode', (combo) => {
   const s = meteringSuite(combo, credits);

@@ -5,51 +5,39 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Address, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/support/free-port.ts';
-import { devAccount, devRoleAccount } from '../../chain/dev-accounts.ts';
+import { devRoleAccount } from '../../chain/dev-accounts.ts';
 import { computeCreditsAbi } from '../../chain/generated/index.ts';
-import { type ProtocolFixture, startProtocolFixture } from '../settlement/testing/protocol-fixture.ts';
+import type { ProtocolFixture } from '../settlement/testing/protocol-fixture.ts';
 import { chainCreditsSource } from './credits-source.ts';
 import { MeteredJobLog } from './metered-job-log.ts';
-import type { Metering } from './metering.ts';
-import { chargeJob, flushed, type JobContext, leaseRows, reserveJob } from './testing/metering-fixture.ts';
+import {
+  chainCredits,
+  chargeJob,
+  flushed,
+  fundedPayer as fundedPayerOn,
+  heldBy,
+  type JobContext,
+  leaseRows,
+  reserveJob,
+  startMeteringChain,
+  unspentOf,
+} from './testing/metering-fixture.ts';
 import { meteringCombos, meteringSuite } from './testing/metering-suite.ts';
 
-const node = devAccount(10);
 const newPayer = (): Address => privateKeyToAccount(generatePrivateKey()).address;
 
 let chain: ProtocolFixture;
 let ctx: JobContext;
+beforeAll(async () => ({ chain, ctx } = await startMeteringChain()));
+afterAll(() => chain?.stop());
 
-beforeAll(async () => {
-  chain = await startProtocolFixture(await freePort());
-  const podId = await chain.registerPod(devRoleAccount('podDeployer'), { deployerShareBps: 2_000 });
-  ctx = { domain: chain.domain, node, podId };
-});
-
-afterAll(async () => {
-  await chain?.stop();
-});
-
-const credits = () =>
-  chainCreditsSource({
-    publicClient: chain.publicClient,
-    computeCredits: chain.book.contracts.computeCredits,
-    maxAgeMs: 0,
-  });
+const credits = () => chainCredits(chain);
 
 describe.each(meteringCombos())('Metering of several routers on $kind with $mode', (combo) => {
   const { journal } = combo;
   const s = meteringSuite(combo, credits);
-  const fundedPayer = async (amount: bigint) => {
-    const payer = newPayer();
-    await chain.fund(payer, amount);
-    return payer;
-  };
-  /** What the payer has not spent: available plus what leases hold (they count as used). */
-  const unspent = async (payer: Address) =>
-    (await s.ledger.available(payer)) + (await s.ledger.leased(payer));
-  const heldBy = (m: Metering, payer: Address) => m.leases.lease(payer)?.held ?? 0n;
+  const fundedPayer = (amount: bigint) => fundedPayerOn(chain, amount);
+  const unspent = (payer: Address) => unspentOf(s.ledger, payer);
 
   it('lets two routers on one store never together hold more than the balance', async () => {
     const payer = await fundedPayer(10_000n);

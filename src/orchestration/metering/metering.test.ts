@@ -4,20 +4,25 @@
 import type { Address, Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/support/free-port.ts';
-import { devAccount, devRoleAccount } from '../../chain/dev-accounts.ts';
+import { devAccount } from '../../chain/dev-accounts.ts';
 import { FatalError } from '../../protocol/errors.ts';
 import { randomBytes32 } from '../../protocol/ids.ts';
 import { hashReceipt } from '../../protocol/receipt.ts';
-import {
-  type ProtocolFixture,
-  signedReceipt,
-  startProtocolFixture,
-} from '../settlement/testing/protocol-fixture.ts';
-import { chainCreditsSource } from './credits-source.ts';
+import { type ProtocolFixture, signedReceipt } from '../settlement/testing/protocol-fixture.ts';
 import { MeteredJobLog } from './metered-job-log.ts';
 import type { Metering } from './metering.ts';
-import { attemptOf, chargeJob, type JobContext, leaseRows, reserveJob } from './testing/metering-fixture.ts';
+import {
+  attemptOf,
+  chainCredits,
+  chargeJob,
+  fundedPayer as fundedPayerOn,
+  heldBy,
+  type JobContext,
+  leaseRows,
+  reserveJob,
+  startMeteringChain,
+  unspentOf,
+} from './testing/metering-fixture.ts';
 import { meteringCombos, meteringSuite } from './testing/metering-suite.ts';
 
 const node = devAccount(10);
@@ -25,36 +30,16 @@ const newPayer = (): Address => privateKeyToAccount(generatePrivateKey()).addres
 
 let chain: ProtocolFixture;
 let ctx: JobContext;
+beforeAll(async () => ({ chain, ctx } = await startMeteringChain()));
+afterAll(() => chain?.stop());
 
-beforeAll(async () => {
-  chain = await startProtocolFixture(await freePort());
-  const podId = await chain.registerPod(devRoleAccount('podDeployer'), { deployerShareBps: 2_000 });
-  ctx = { domain: chain.domain, node, podId };
-});
-
-afterAll(async () => {
-  await chain?.stop();
-});
-
-const credits = () =>
-  chainCreditsSource({
-    publicClient: chain.publicClient,
-    computeCredits: chain.book.contracts.computeCredits,
-    maxAgeMs: 0,
-  });
+const credits = () => chainCredits(chain);
 
 describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
   const { journal } = combo;
   const s = meteringSuite(combo, credits);
-  const fundedPayer = async (amount: bigint) => {
-    const payer = newPayer();
-    await chain.fund(payer, amount);
-    return payer;
-  };
-  /** What the payer has not spent: available plus what leases hold (they count as used). */
-  const unspent = async (payer: Address) =>
-    (await s.ledger.available(payer)) + (await s.ledger.leased(payer));
-  const heldBy = (m: Metering, payer: Address) => m.leases.lease(payer)?.held ?? 0n;
+  const fundedPayer = (amount: bigint) => fundedPayerOn(chain, amount);
+  const unspent = (payer: Address) => unspentOf(s.ledger, payer);
 
   it('reserves, charges the measured price capped at the hold, and stores the receipt', async () => {
     const payer = await fundedPayer(1_000n);

@@ -3,14 +3,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { type Address, getAddress, type Hex, type LocalAccount } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { freePort } from '../../../../test/support/free-port.ts';
+import { devAccount, devRoleAccount } from '../../../chain/dev-accounts.ts';
 import type { ProtocolDomain } from '../../../protocol/eip712-domain.ts';
 import { RetryableError } from '../../../protocol/errors.ts';
 import { newApiId, randomBytes32 } from '../../../protocol/ids.ts';
 import type { Receipt } from '../../../protocol/receipt.ts';
-import { signedReceipt } from '../../settlement/testing/protocol-fixture.ts';
+import {
+  type ProtocolFixture,
+  signedReceipt,
+  startProtocolFixture,
+} from '../../settlement/testing/protocol-fixture.ts';
 import { bigintOf } from '../../store/sql-values.ts';
 import type { Queryable } from '../../store/store.ts';
-import type { CreditsSource } from '../credits-source.ts';
+import type { CreditLedger } from '../credit-ledger.ts';
+import { type CreditsSource, chainCreditsSource } from '../credits-source.ts';
 import type { EndedAttempt, JobEnding } from '../job-rows.ts';
 import type { Metering } from '../metering.ts';
 
@@ -115,4 +123,37 @@ export async function leaseRows(db: Queryable, payer: Address): Promise<Map<stri
     [getAddress(payer)],
   );
   return new Map(rows.map((row) => [row.holder, bigintOf(row.amount)]));
+}
+
+/** Anvil with the protocol deployed and a registered pod, for metering suites (stop it in afterAll). */
+export async function startMeteringChain(): Promise<{ chain: ProtocolFixture; ctx: JobContext }> {
+  const chain = await startProtocolFixture(await freePort());
+  const podId = await chain.registerPod(devRoleAccount('podDeployer'), { deployerShareBps: 2_000 });
+  return { chain, ctx: { domain: chain.domain, node: devAccount(10), podId } };
+}
+
+/** The chain's ComputeCredits as a credits source that never caches. */
+export function chainCredits(chain: ProtocolFixture): CreditsSource {
+  return chainCreditsSource({
+    publicClient: chain.publicClient,
+    computeCredits: chain.book.contracts.computeCredits,
+    maxAgeMs: 0,
+  });
+}
+
+/** A new payer with `amount` wei of credits on the chain. */
+export async function fundedPayer(chain: ProtocolFixture, amount: bigint): Promise<Address> {
+  const payer = privateKeyToAccount(generatePrivateKey()).address;
+  await chain.fund(payer, amount);
+  return payer;
+}
+
+/** What the payer has not spent: available plus what leases hold (they count as used). */
+export async function unspentOf(ledger: CreditLedger, payer: Address): Promise<bigint> {
+  return (await ledger.available(payer)) + (await ledger.leased(payer));
+}
+
+/** Wei the router holds for the payer's running jobs. */
+export function heldBy(metering: Metering, payer: Address): bigint {
+  return metering.leases.lease(payer)?.held ?? 0n;
 }
