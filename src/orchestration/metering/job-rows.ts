@@ -1,5 +1,5 @@
-// The jobs log's writes as SQL on any Queryable, so the ledger can log a job's start and end in the same
-// transaction as its reservation and its charge (or release): one round of writes per step, not several.
+// The jobs log's direct writes as SQL on any Queryable (JobStore's create and finish); metering writes jobs
+// in batches through metering-ingest.ts instead.
 import { type Address, getAddress, type Hex } from 'viem';
 import { FatalError } from '../../protocol/errors.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
@@ -40,7 +40,7 @@ export interface JobEnding {
 export const FINAL_JOB_STATUSES: readonly string[] = ['succeeded', 'failed', 'cancelled'];
 
 /** `insert into jobs` with its 10 parameters numbered from `$first` (so it can join a larger statement). */
-export function jobInsertSql(first: number): string {
+function jobInsertSql(first: number): string {
   const at = (i: number) => `$${first + i}`;
   return `insert into jobs (job_id, public_id, api_key_id, payer, pod_id, kind, status, request, error_code,
     error_message, created_at, finished_at)
@@ -49,10 +49,7 @@ export function jobInsertSql(first: number): string {
 }
 
 /** The job `queued`, or already ended by `refusal` (e.g. no credits): then never run. */
-export function jobInsertParams(
-  input: CreateJobInput,
-  refusal?: { code: string; message: string },
-): SqlParam[] {
+function jobInsertParams(input: CreateJobInput, refusal?: { code: string; message: string }): SqlParam[] {
   const now = Date.now();
   return [
     input.jobId.toLowerCase(),
@@ -82,7 +79,7 @@ export async function insertJob(
  * Common table expressions `ended` (the job's row, once: only from queued or running) and `logged` (its
  * attempts, only if it ended here), parameters numbered from `$first`; `ended` returns job_id.
  */
-export function jobEndCtes(first: number): string {
+function jobEndCtes(first: number): string {
   const at = (i: number) => `$${first + i}`;
   return `ended as (
        update jobs set status = ${at(1)}, error_code = ${at(2)}, error_message = ${at(3)}, result = ${at(4)}::jsonb,
@@ -95,7 +92,7 @@ export function jobEndCtes(first: number): string {
          attempt_id text, node text, status text, error_code text, started_at bigint, finished_at bigint))`;
 }
 
-export function jobEndParams(jobId: Hex, ending: JobEnding): SqlParam[] {
+function jobEndParams(jobId: Hex, ending: JobEnding): SqlParam[] {
   if (!FINAL_JOB_STATUSES.includes(ending.status)) {
     throw new FatalError('invalid_request', { message: `not a final job status: ${ending.status}` });
   }
@@ -132,6 +129,6 @@ export async function endJob(db: Queryable, jobId: Hex, ending: JobEnding): Prom
 }
 
 /** JSON text for a jsonb parameter (node-postgres would turn a JS array into a PostgreSQL array). */
-export function jsonParam(value: unknown): string | null {
+function jsonParam(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
 }

@@ -2,7 +2,6 @@
 import { type Address, getAddress, type Hex } from 'viem';
 import type { Receipt } from '../../protocol/receipt.ts';
 import { bigintOf, numberOf, optionalNumberOf } from '../store/sql-values.ts';
-import type { SqlParam } from '../store/store.ts';
 
 export interface ReceiptRow {
   id: unknown;
@@ -42,42 +41,6 @@ export interface StoredReceipt {
   createdAt: number;
   batch: { router: Address; sequence: bigint } | undefined;
   settledAt: number | undefined;
-}
-
-export const INSERT_RECEIPT_SQL = `insert into receipts (
-  job_id, attempt_id, pod_id, node, frontend, payer, compute_units, input_tokens, output_tokens, price,
-  result_hash, started_at, finished_at, receipt_hash, node_signature, router_signature, charged, created_at
-) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`;
-
-export function receiptInsertParams(p: {
-  receipt: Receipt;
-  receiptHash: Hex;
-  nodeSignature: Hex;
-  routerSignature: Hex | undefined;
-  charged: bigint;
-  createdAt: number;
-}): SqlParam[] {
-  const r = p.receipt;
-  return [
-    r.jobId.toLowerCase(),
-    r.attemptId.toLowerCase(),
-    r.podId.toLowerCase(),
-    getAddress(r.node),
-    getAddress(r.frontend),
-    getAddress(r.payer),
-    r.computeUnits,
-    r.inputTokens,
-    r.outputTokens,
-    r.price,
-    r.resultHash.toLowerCase(),
-    r.startedAt,
-    r.finishedAt,
-    p.receiptHash.toLowerCase(),
-    p.nodeSignature.toLowerCase(),
-    p.routerSignature?.toLowerCase() ?? null,
-    p.charged,
-    p.createdAt,
-  ];
 }
 
 export function receiptOfRow(row: ReceiptRow): Receipt {

@@ -15,11 +15,14 @@ import {
   stakedNeurinoAbi,
 } from '../../chain/generated/index.ts';
 import { FatalError, RetryableError } from '../../protocol/errors.ts';
+import { newApiId } from '../../protocol/ids.ts';
 import { hashReceipt } from '../../protocol/receipt.ts';
 import { CreditLedger } from '../metering/credit-ledger.ts';
 import { chainCreditsSource } from '../metering/credits-source.ts';
 import { Metering } from '../metering/metering.ts';
-import { INSERT_RECEIPT_SQL, receiptInsertParams, type StoredReceipt } from '../metering/receipt-rows.ts';
+import { endedEntry } from '../metering/metering-entries.ts';
+import { ingestEntries } from '../metering/metering-ingest.ts';
+import type { StoredReceipt } from '../metering/receipt-rows.ts';
 import type { Store } from '../store/store.ts';
 import { aggregateReceipts } from './aggregate.ts';
 import { settleBatchArgs } from './batch-call.ts';
@@ -345,16 +348,26 @@ describe.each(storeBackends())('SettlementBatcher on $kind', (backend) => {
       payer,
       price: 5_000n,
     });
-    await store.query(
-      INSERT_RECEIPT_SQL,
-      receiptInsertParams({
-        receipt,
-        receiptHash: hashReceipt(receipt),
-        nodeSignature,
-        routerSignature: undefined,
-        charged: 5_000n,
-        createdAt: Date.now(),
-      }),
+    const job = {
+      jobId: receipt.jobId,
+      publicId: newApiId('job'),
+      payer,
+      podId: pods[0],
+      kind: 'chat' as const,
+    };
+    await store.transaction((tx) =>
+      ingestEntries(tx, 'settlement-test', [
+        endedEntry(
+          { ...job, createdAt: Date.now() },
+          { status: 'succeeded' },
+          {
+            receipt,
+            receiptHash: hashReceipt(receipt),
+            nodeSignature,
+            charged: 5_000n,
+          },
+        ),
+      ]),
     );
     const before = await chain.nextSequence(router());
     const settler = batcher();
