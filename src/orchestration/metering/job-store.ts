@@ -128,7 +128,8 @@ export class JobStore {
   }
 }
 
-interface JobRow {
+/** A jobs row joined with its receipt's usage columns (null when not charged). */
+export interface JobRow {
   job_id: string;
   public_id: string;
   api_key_id: string | null;
@@ -159,7 +160,7 @@ interface AttemptRow {
   finished_at: unknown;
 }
 
-function jobOfRow(row: JobRow): JobRecord {
+export function jobOfRow(row: JobRow): JobRecord {
   return {
     jobId: row.job_id as Hex,
     publicId: row.public_id,
