@@ -1,8 +1,8 @@
 import { type Address, isAddressEqual, zeroAddress } from 'viem';
-import { isDigestSignedBy, type ProtocolDomain } from './eip712-domain.ts';
+import type { ProtocolDomain } from './eip712-domain.ts';
 import { type NeurinoError, RetryableError } from './errors.ts';
 import type { JobAssign, JobResult } from './messages/jobs.ts';
-import { type Receipt, resultHash } from './receipt.ts';
+import { type Receipt, resultHash, verifyReceipt } from './receipt.ts';
 import { type ReceiptHashes, receiptHashes } from './receipt-hash.ts';
 import { computeUnits, priceFor } from './units.ts';
 
@@ -67,7 +67,10 @@ export async function checkJobResult(
     // A field out of its Solidity range (e.g. a price past uint256): nobody could have signed it.
     return bad(`receipt cannot be encoded: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (isAddressEqual(receipt.node, zeroAddress) || !isDigestSignedBy(hashes.digest, result.signature, node)) {
+  if (
+    isAddressEqual(receipt.node, zeroAddress) ||
+    !(await verifyReceipt(domain, receipt, result.signature, node, hashes.digest))
+  ) {
     return bad('receipt is not signed by the node');
   }
   return { ok: true, receipt, hashes };

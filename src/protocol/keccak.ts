@@ -1,20 +1,17 @@
 // keccak256 on the per-job path (receipt hashes, result hashes, attempt ids, signer addresses) through the
 // native addon of `keccak` where it loads (prebuilt for the common platforms): several times faster than
 // the JavaScript implementation viem uses, which remains the fallback. Same function, same bytes.
-import { createRequire } from 'node:module';
 import { bytesToHex, type Hex, keccak256 as viemKeccak256 } from 'viem';
+import { optionalNativeAddon } from './native-addon.ts';
 
 type Hasher = (data: Uint8Array) => Uint8Array;
 
 function nativeHasher(): Hasher | undefined {
-  if (process.env.NEURINO_KECCAK === 'js') return undefined;
-  let createHash: typeof import('keccak');
-  try {
-    // The addon itself, not the package's entry point, which would fall back to its own JavaScript.
-    createHash = createRequire(import.meta.url)('keccak/bindings.js') as typeof import('keccak');
-  } catch {
-    return undefined;
-  }
+  const createHash = optionalNativeAddon<typeof import('keccak')>(
+    'keccak/bindings.js',
+    process.env.NEURINO_KECCAK === 'js',
+  );
+  if (createHash === undefined) return undefined;
   return (data) =>
     createHash('keccak256')
       .update(Buffer.from(data.buffer, data.byteOffset, data.byteLength))

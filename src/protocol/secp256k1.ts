@@ -2,8 +2,8 @@
 // node's key from it and countersigns), through libsecp256k1 in the fastest form this machine loads: the
 // native addon of `secp256k1` (prebuilt for the common platforms), else the WASM build of
 // `tiny-secp256k1`. Both are libsecp256k1 with RFC 6979 nonces and low-s: identical signatures.
-import { createRequire } from 'node:module';
 import * as wasm from 'tiny-secp256k1';
+import { optionalNativeAddon } from './native-addon.ts';
 
 export interface RecoverableSignature {
   /** r ‖ s, 64 bytes. */
@@ -35,14 +35,11 @@ const wasmBackend: Backend = {
 };
 
 function nativeBackend(): Backend | undefined {
-  if (process.env.NEURINO_SECP256K1 === 'wasm') return undefined;
-  let addon: typeof import('secp256k1');
-  try {
-    // The addon itself, not the package's entry point, which would fall back to slow pure JavaScript.
-    addon = createRequire(import.meta.url)('secp256k1/bindings.js') as typeof import('secp256k1');
-  } catch {
-    return undefined;
-  }
+  const addon = optionalNativeAddon<typeof import('secp256k1')>(
+    'secp256k1/bindings.js',
+    process.env.NEURINO_SECP256K1 === 'wasm',
+  );
+  if (addon === undefined) return undefined;
   return {
     name: 'native',
     sign(digest, privateKey) {
