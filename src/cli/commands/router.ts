@@ -45,8 +45,14 @@ function collect(value: string, previous: string[]): string[] {
 
 /** The router's store: a PostgreSQL server when given (flag or DATABASE_URL), else PGlite in the data dir. */
 function storeChoice(flags: StoreFlags): { databaseUrl: string } | { dataDir: string } {
-  const databaseUrl = flags.databaseUrl ?? process.env.DATABASE_URL;
-  return databaseUrl ? { databaseUrl } : { dataDir: flags.dataDir };
+  const databaseUrl = databaseUrlOf(flags);
+  return databaseUrl === undefined ? { dataDir: flags.dataDir } : { databaseUrl };
+}
+
+/** The PostgreSQL server given by flag or DATABASE_URL, if any. */
+function databaseUrlOf(flags: StoreFlags): string | undefined {
+  const url = flags.databaseUrl ?? process.env.DATABASE_URL;
+  return url ? url : undefined;
 }
 
 export function routerCommand(): Command {
@@ -80,6 +86,7 @@ export function routerCommand(): Command {
       const pods = await Promise.all(flags.pod.map((path) => readPodSpecFile(path)));
       const logger = createLogger({ level: flags.logLevel });
       if (pods.length === 0) logger.warn('no --pod given: the router serves no model');
+      const databaseUrl = databaseUrlOf(flags);
       const router = await startRouter({
         host: flags.host,
         port: flags.port,
@@ -88,7 +95,7 @@ export function routerCommand(): Command {
         routerAccount: fastAccount(key),
         // The data dir always holds the metering journal; PGlite's database too unless a server is given.
         dataDir: flags.dataDir,
-        ...('databaseUrl' in storeChoice(flags) ? storeChoice(flags) : {}),
+        ...(databaseUrl === undefined ? {} : { databaseUrl }),
         pods,
         batch: { maxReceipts: flags.batchSize, maxDelayMs: flags.batchDelayMs },
         logger,
