@@ -1,14 +1,12 @@
 // The read side of pay-by-developer metering: what a payer has available and the stored receipts.
 // Holding and charging credits is `Metering`'s (leases, journal); both count what is used the same way.
-import { type Address, getAddress, type Hex, isAddress } from 'viem';
-import { FatalError } from '../../protocol/errors.ts';
+import type { Address, Hex } from 'viem';
 import { bigintOf } from '../store/sql-values.ts';
 import type { SqlParam, Store } from '../store/store.ts';
+import { checkedAddress, checkedJobId } from './checked-input.ts';
 import type { CreditsSource } from './credits-source.ts';
 import { settledSince, USED_SQL } from './credits-used.ts';
 import { type ReceiptRow, type StoredReceipt, storedReceiptOfRow } from './receipt-rows.ts';
-
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 
 export interface CreditLedgerOptions {
   store: Store;
@@ -82,18 +80,4 @@ export class CreditLedger {
     );
     return rows.map(storedReceiptOfRow);
   }
-}
-
-function checkedJobId(jobId: Hex): Hex {
-  if (typeof jobId !== 'string' || !BYTES32.test(jobId)) {
-    throw new FatalError('invalid_request', { message: 'jobId must be 32 bytes of 0x-hex', param: 'jobId' });
-  }
-  return jobId.toLowerCase() as Hex;
-}
-
-function checkedAddress(value: Address, name: string): Address {
-  if (typeof value !== 'string' || !isAddress(value, { strict: false })) {
-    throw new FatalError('invalid_request', { message: `${name} must be an address`, param: name });
-  }
-  return getAddress(value);
 }

@@ -1,16 +1,17 @@
 // Pay-by-developer metering on the per-job path: credits are held before dispatch (from a lease, in
 // memory), a finished job's node-signed receipt is made durable before the caller is answered, and the
 // store receives receipts and the jobs log in batches. Durable means: in the router's local journal
-// (group-committed, fdatasync'd) when it has one, else committed in the store (group commit too).
+// (group-committed, written O_DSYNC) when it has one, else committed in the store (group commit too).
 // Guarantees: holds never exceed what the payer has available; a job is charged at most once (one
 // charge per reservation here, receipts.job_id unique in the store); a failed job is free; a journaled
 // receipt reaches the store even across a crash (replayed at the next start, idempotently).
 import type { Logger } from 'pino';
-import { type Address, getAddress, type Hex, isAddress } from 'viem';
+import { type Address, getAddress, type Hex } from 'viem';
 import { z } from 'zod';
 import { FatalError, RetryableError } from '../../protocol/errors.ts';
 import { hashReceipt, type Receipt, ReceiptSchema } from '../../protocol/receipt.ts';
 import type { Store } from '../store/store.ts';
+import { checkedAddress, checkedJobId } from './checked-input.ts';
 import { CreditLeases } from './credit-leases.ts';
 import type { CreditsSource } from './credits-source.ts';
 import type { JobEnding } from './job-rows.ts';
@@ -25,7 +26,6 @@ import {
 import { type IngestOutcome, ingestBatch } from './metering-ingest.ts';
 import { SerialQueue } from './serial-queue.ts';
 
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 /** Entries written to the store in one transaction at most. */
 export const MAX_BATCH = 512;
 const RETRY_MS = 1_000;
@@ -126,19 +126,14 @@ export class Metering {
   /** Holds `amount` for the job; throws `insufficient_credits` (402), the job logged as failed. */
   async reserve(input: MeterReserve): Promise<void> {
     const jobId = checkedJobId(input.jobId);
-    const payer = checkedAddress(input.payer);
+    const payer = checkedAddress(input.payer, 'payer');
     if (typeof input.amount !== 'bigint' || input.amount < 0n) {
       throw new FatalError('invalid_request', {
         message: 'amount must be a non-negative bigint',
         param: 'amount',
       });
     }
-    if (this.#running.has(jobId)) {
-      throw new FatalError('invalid_request', {
-        message: `job ${jobId} already has a reservation`,
-        details: { jobId },
-      });
-    }
+    if (this.#running.has(jobId)) throw alreadyReserved(jobId);
     const job: MeteredJob = { ...input.job, jobId, payer, createdAt: Date.now() };
     const grant = await this.#leases.hold(payer, input.amount);
     if (!grant.ok) {
@@ -157,10 +152,7 @@ export class Metering {
       // A reservation of the same job won while this one waited for its lease: give this hold back.
       const lease = this.#leases.lease(payer);
       if (lease !== undefined) lease.held -= input.amount;
-      throw new FatalError('invalid_request', {
-        message: `job ${jobId} already has a reservation`,
-        details: { jobId },
-      });
+      throw alreadyReserved(jobId);
     }
     this.#running.set(jobId, { job, hold: input.amount, state: 'held' });
     if (input.logNow === true) {
@@ -406,22 +398,15 @@ export class Metering {
   }
 }
 
+function alreadyReserved(jobId: Hex): FatalError {
+  return new FatalError('invalid_request', {
+    message: `job ${jobId} already has a reservation`,
+    details: { jobId },
+  });
+}
+
 function stoppedError(): RetryableError {
   return new RetryableError('service_unavailable', {
     message: 'metering has stopped: the router is shutting down',
   });
-}
-
-function checkedJobId(jobId: Hex): Hex {
-  if (typeof jobId !== 'string' || !BYTES32.test(jobId)) {
-    throw new FatalError('invalid_request', { message: 'jobId must be 32 bytes of 0x-hex', param: 'jobId' });
-  }
-  return jobId.toLowerCase() as Hex;
-}
-
-function checkedAddress(value: Address): Address {
-  if (typeof value !== 'string' || !isAddress(value, { strict: false })) {
-    throw new FatalError('invalid_request', { message: 'payer must be an address', param: 'payer' });
-  }
-  return getAddress(value);
 }
