@@ -9,6 +9,7 @@ import { ApiKeys } from '../orchestration/metering/api-keys.ts';
 import { CreditLedger } from '../orchestration/metering/credit-ledger.ts';
 import { type CreditsSource, chainCreditsSource } from '../orchestration/metering/credits-source.ts';
 import { JobStore } from '../orchestration/metering/job-store.ts';
+import type { JournalSync } from '../orchestration/metering/journal-file.ts';
 import { MeteredJobLog } from '../orchestration/metering/metered-job-log.ts';
 import type { Metering } from '../orchestration/metering/metering.ts';
 import { openMetering } from '../orchestration/metering/open-metering.ts';
@@ -45,6 +46,13 @@ export interface RouterOptions {
    * database (`db/`). Absent: PGlite in memory and no journal (each charge waits for its store commit).
    */
   dataDir?: string;
+  /**
+   * When an answered charge counts as kept by the journal. 'os' (default): written to the journal file, so
+   * it survives a crash or kill of the router; a power loss or kernel crash may take the last ~1 ms of
+   * charges (synced in the background). 'disk': on disk before the answer, so it survives a power loss
+   * too, at ~0.5 ms more per paid request.
+   */
+  journalSync?: JournalSync;
   pods: readonly PodSpec[];
   /** Settle every `maxReceipts` receipts or once the oldest waited `maxDelayMs`. */
   batch: { maxReceipts: number; maxDelayMs: number };
@@ -122,6 +130,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       credits,
       holder: await leaseHolderId(routerAccount.address, options.dataDir),
       journalDir: options.dataDir === undefined ? undefined : join(options.dataDir, 'journal'),
+      journalSync: options.journalSync,
       logger: logger.child({ part: 'metering' }),
     });
     cleanups.push(() => opened.close());

@@ -1,4 +1,4 @@
-// `neurino router keys …` against a real PGlite directory, and the router's refusals of missing flags.
+// `neurino router keys …` against a real PGlite directory, and the router's refusals of missing or bad flags.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,19 @@ describe('neurino router', () => {
       await expect(run('--port', '70000')).rejects.toThrow(/TCP port/);
     } finally {
       if (saved !== undefined) process.env.NEURINO_ROUTER_KEY = saved;
+    }
+  });
+
+  it('takes --journal-sync os or disk and refuses any other mode', async () => {
+    await expect(run('--journal-sync', 'fast', '--data-dir', dir)).rejects.toThrow(
+      "option '--journal-sync <mode>' argument 'fast' is invalid. Allowed choices are os, disk.",
+    );
+    await expect(run('--journal-sync', '', '--data-dir', dir)).rejects.toThrow(
+      /Allowed choices are os, disk/,
+    );
+    // A valid mode gets past the flags to the first check of the action.
+    for (const mode of ['os', 'disk']) {
+      await expect(run('--journal-sync', mode, '--data-dir', dir)).rejects.toThrow('--rpc-url is required');
     }
   });
 });

@@ -1,31 +1,38 @@
-// An append-only journal of JSON lines in segment files, with group commit: every record appended
-// while a write is on disk goes out in the next single synchronous-data write, so a record is durable when
-// its promise resolves and a busy router pays one sync for many records. Segments are deleted once the
-// caller says their records are stored elsewhere; on open, the records of earlier runs come back.
-import { constants, type FileHandle, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+// An append-only journal of JSON lines in segment files, with a choice of durability as databases offer
+// (MySQL innodb_flush_log_at_trx_commit=2, PostgreSQL synchronous_commit=off):
+// - 'os' (default): `append` writes the line to the file in the call itself, so when its promise resolves
+//   the kernel holds it and no crash or kill of this process can lose it; a background fdatasync runs
+//   whenever data is unsynced, so a power loss or kernel crash loses at most the last sync window (~1 ms).
+//   A failed fdatasync stops the journal (fail-stop, as PostgreSQL): dirty pages may be gone.
+// - 'disk': segments are opened O_DSYNC with group commit (the records appended while a write is on disk go
+//   out in the next single write), so a record is on disk when its promise resolves.
+// Segments are deleted once the caller says their records are stored elsewhere; on open, the records of
+// earlier runs come back.
+import { ftruncateSync, writeSync } from 'node:fs';
+import { mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FatalError, RetryableError } from '../../protocol/errors.ts';
+import { BackgroundDatasync } from './journal-datasync.ts';
+import { openSegment, readSegments, type Segment, segmentNumbers, segmentPath } from './journal-segment.ts';
 
-const SEGMENT = /^journal-(\d{12})\.jsonl$/;
 /** Records that could never be stored: kept for an operator, never replayed. */
 export const REJECTED_FILE = 'rejected.jsonl';
 /** A segment is closed past this size (or at idle past `IDLE_ROLL_BYTES`) so files stay small. */
 const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
 const IDLE_ROLL_BYTES = 256 * 1024;
 
+/** 'os': an appended record survives a crash of the process; 'disk': also a power loss (slower). */
+export type JournalSync = 'os' | 'disk';
+
+export interface JournalFileOptions {
+  /** Default 'os'. */
+  sync?: JournalSync | undefined;
+}
+
 export interface Recovered<T> {
   records: T[];
   /** Deletes the recovered segments: call once their records are stored elsewhere. */
   discard(): Promise<void>;
-}
-
-interface Segment {
-  number: number;
-  handle: FileHandle;
-  bytes: number;
-  /** Records written and not yet released. */
-  open: number;
-  sealed: boolean;
 }
 
 interface Waiting {
@@ -34,16 +41,30 @@ interface Waiting {
   reject: (error: unknown) => void;
 }
 
+/** Why the journal takes no more records. */
+interface Failure {
+  message: string;
+  cause: unknown;
+}
+
+const SYNC_FAILED = 'the metering journal could not be synced to disk; it takes no records until a restart';
+
 export class JournalFile {
   readonly #dir: string;
+  readonly #mode: JournalSync;
   #current: Segment;
   readonly #segments = new Map<number, Segment>();
   #waiting: Waiting[] = [];
-  #writing: Promise<void> | undefined;
+  #draining = false;
+  #writing: Promise<void> = Promise.resolve();
+  readonly #datasync = new BackgroundDatasync((cause) => this.#fail(SYNC_FAILED, cause));
+  #failure: Failure | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
-  private constructor(dir: string, first: Segment) {
+  private constructor(dir: string, mode: JournalSync, first: Segment) {
     this.#dir = dir;
+    this.#mode = mode;
     this.#current = first;
     this.#segments.set(first.number, first);
   }
@@ -52,35 +73,19 @@ export class JournalFile {
   static async open<T>(
     dir: string,
     parse: (line: unknown) => T,
+    options: JournalFileOptions = {},
   ): Promise<{ journal: JournalFile; recovered: Recovered<T> }> {
-    await mkdir(dir, { recursive: true });
-    const numbers = (await readdir(dir))
-      .map((name) => SEGMENT.exec(name)?.[1])
-      .filter((n): n is string => n !== undefined)
-      .map(Number)
-      .sort((a, b) => a - b);
-    const records: T[] = [];
-    for (const number of numbers) {
-      const text = await readFile(segmentPath(dir, number), 'utf8');
-      const lines = text.split('\n');
-      // Every write ends in a newline, so a segment that does not was cut by a crash mid-write: its last
-      // line was never acknowledged. Not only in the last segment: a start that died before discarding
-      // this one left its own (empty) segment after it.
-      const complete = text.endsWith('\n') ? lines : lines.slice(0, -1);
-      for (const [at, line] of complete.entries()) {
-        if (line === '') continue;
-        try {
-          records.push(parse(JSON.parse(line)));
-        } catch (cause) {
-          throw new FatalError('internal_error', {
-            message: `journal ${segmentPath(dir, number)} line ${at + 1} is corrupt; move the file aside to start`,
-            cause,
-          });
-        }
-      }
+    const mode = options.sync ?? 'os';
+    if (mode !== 'os' && mode !== 'disk') {
+      throw new FatalError('invalid_request', {
+        message: `journal sync must be 'os' or 'disk', got ${mode}`,
+      });
     }
+    await mkdir(dir, { recursive: true });
+    const numbers = await segmentNumbers(dir);
+    const records = await readSegments(dir, numbers, parse);
     const next = (numbers.at(-1) ?? 0) + 1;
-    const journal = new JournalFile(dir, await openSegment(dir, next));
+    const journal = new JournalFile(dir, mode, await openSegment(dir, next, mode === 'disk'));
     return {
       journal,
       recovered: {
@@ -92,18 +97,42 @@ export class JournalFile {
     };
   }
 
-  /** Resolves, with the segment the record went to, once it is on disk. */
+  /**
+   * Resolves with the segment the record went to: in 'os' mode once written to the file (within this call
+   * unless a segment roll is under way), in 'disk' mode once on disk. A record not written rejects.
+   */
   append(record: unknown): Promise<number> {
-    if (this.#closed)
-      return Promise.reject(
-        new RetryableError('service_unavailable', { message: 'the metering journal is closed' }),
-      );
-    const line = `${JSON.stringify(record)}\n`;
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    let line: string;
+    try {
+      // undefined (or a function) has no JSON: its line would be read back as a corrupt one.
+      const json = JSON.stringify(record) as string | undefined;
+      if (json === undefined) throw new TypeError('a journal record must have a JSON form');
+      line = `${json}\n`;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#mode === 'os' && !this.#draining && !this.#mustRoll()) {
+      const segment = this.#current;
+      try {
+        this.#writeNow(segment, Buffer.from(line), 1);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      // A full segment rolls in the background; appends meanwhile queue behind the roll, in order.
+      if (this.#mustRoll()) this.#drainInBackground();
+      return Promise.resolve(segment.number);
+    }
     const done = new Promise<number>((resolve, reject) => this.#waiting.push({ line, resolve, reject }));
-    this.#writing ??= this.#drain().finally(() => {
-      this.#writing = undefined;
-    });
+    this.#drainInBackground();
     return done;
+  }
+
+  /** Resolves once every record whose append resolved is on disk; rejects once the journal failed. */
+  synced(): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(failureError(this.#failure));
+    return this.#datasync.synced();
   }
 
   /** `count` records of `segment` are stored elsewhere now; a sealed segment with none left goes. */
@@ -132,68 +161,149 @@ export class JournalFile {
     }
   }
 
-  /** Waits for pending writes, then closes the files (records not released stay for the next open). */
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#writing;
-    for (const segment of this.#segments.values()) await segment.handle.close();
+  /**
+   * Waits for pending writes and syncs, syncs every segment, then closes the files (records not released
+   * stay for the next open). Rejects if the journal could not sync.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
   }
 
-  async #drain(): Promise<void> {
-    while (this.#waiting.length > 0) {
-      // Everything in the current segment is stored elsewhere: start afresh rather than grow it.
-      if (this.#current.open <= 0 && this.#current.bytes >= IDLE_ROLL_BYTES) await this.#roll();
-      const batch = this.#waiting;
-      this.#waiting = [];
-      const segment = this.#current;
+  async #close(): Promise<void> {
+    this.#closed = true;
+    await this.#writing;
+    await this.#datasync.idle();
+    for (const segment of this.#segments.values()) {
       try {
-        const buffer = Buffer.from(batch.map((w) => w.line).join(''));
-        // Segments are opened O_DSYNC: a write returns once its data is on disk, one system call
-        // instead of write + fdatasync. It may take only part of the buffer (a full disk): go on.
-        for (let at = 0; at < buffer.length; ) {
-          at += (await segment.handle.write(buffer, at, buffer.length - at, null)).bytesWritten;
-        }
-        segment.bytes += buffer.length;
-        segment.open += batch.length;
-      } catch (error) {
-        // Refused records must not come back at the next open: cut what part of them reached the file.
-        await segment.handle.truncate(segment.bytes).catch(() => {});
-        for (const w of batch) w.reject(error);
-        continue;
+        // A graceful stop leaves everything on disk ('disk' mode wrote it there already).
+        if (this.#mode === 'os' && this.#failure === undefined) await segment.handle.datasync();
+      } catch (cause) {
+        this.#fail(SYNC_FAILED, cause);
       }
-      for (const w of batch) w.resolve(segment.number);
-      if (segment.bytes >= MAX_SEGMENT_BYTES) await this.#roll();
+      await segment.handle.close();
     }
+    if (this.#failure !== undefined) throw failureError(this.#failure);
+  }
+
+  #refusal(): RetryableError | undefined {
+    if (this.#failure !== undefined) return failureError(this.#failure);
+    if (this.#closed)
+      return new RetryableError('service_unavailable', { message: 'the metering journal is closed' });
+    return undefined;
+  }
+
+  /** A segment closes when full, or at idle once it is large and everything in it is stored elsewhere. */
+  #mustRoll(): boolean {
+    const { bytes, open } = this.#current;
+    return bytes >= MAX_SEGMENT_BYTES || (open <= 0 && bytes >= IDLE_ROLL_BYTES);
+  }
+
+  #drainInBackground(): void {
+    if (this.#draining) return;
+    // Set before the drain starts and cleared inside it, so no append finds a finished drain still marked.
+    this.#draining = true;
+    this.#writing = this.#drain();
+  }
+
+  // Rolls segments and writes what queued, oldest first: in 'disk' mode every append (group commit), in
+  // 'os' mode only what arrived during a roll.
+  async #drain(): Promise<void> {
+    try {
+      while (this.#waiting.length > 0 || this.#mustRoll()) {
+        if (this.#mustRoll()) {
+          try {
+            await this.#roll();
+          } catch (error) {
+            // No segment to write to: refuse what waits; the next append tries again.
+            for (const w of this.#waiting.splice(0)) w.reject(error);
+            return;
+          }
+        }
+        const batch = this.#waiting.splice(0);
+        if (batch.length === 0) continue;
+        const segment = this.#current;
+        try {
+          if (this.#failure !== undefined) throw failureError(this.#failure);
+          const buffer = Buffer.from(batch.map((w) => w.line).join(''));
+          if (this.#mode === 'os') this.#writeNow(segment, buffer, batch.length);
+          else await this.#writeOnDisk(segment, buffer, batch.length);
+        } catch (error) {
+          for (const w of batch) w.reject(error);
+          continue;
+        }
+        for (const w of batch) w.resolve(segment.number);
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** 'os' mode: writes `buffer` now, without leaving this thread; the kernel has it when this returns. */
+  #writeNow(segment: Segment, buffer: Buffer, count: number): void {
+    let at = 0;
+    try {
+      // A write may take only part of the buffer (a full disk, a file size limit): go on until refused.
+      while (at < buffer.length) at += writeSync(segment.handle.fd, buffer, at, buffer.length - at);
+    } catch (error) {
+      // Refused records must not come back at the next open: cut what part of them reached the file.
+      if (at > 0) {
+        try {
+          ftruncateSync(segment.handle.fd, segment.bytes);
+        } catch (cause) {
+          this.#fail('the metering journal could not cut a failed write', cause);
+        }
+      }
+      throw error;
+    }
+    segment.bytes += buffer.length;
+    segment.open += count;
+    this.#datasync.wrote(segment.handle);
+  }
+
+  /** 'disk' mode: the segment is O_DSYNC, so a write returns once its data is on disk (one system call). */
+  async #writeOnDisk(segment: Segment, buffer: Buffer, count: number): Promise<void> {
+    let at = 0;
+    try {
+      while (at < buffer.length) {
+        at += (await segment.handle.write(buffer, at, buffer.length - at, null)).bytesWritten;
+      }
+    } catch (error) {
+      if (at > 0) {
+        await segment.handle
+          .truncate(segment.bytes)
+          .catch((cause: unknown) => this.#fail('the metering journal could not cut a failed write', cause));
+      }
+      throw error;
+    }
+    segment.bytes += buffer.length;
+    segment.open += count;
+  }
+
+  /** Stops the journal for good: after a failed sync the kernel may have dropped the unsynced pages. */
+  #fail(message: string, cause: unknown): void {
+    this.#failure ??= { message, cause };
+    this.#datasync.abandon(failureError(this.#failure));
   }
 
   async #roll(): Promise<void> {
     const old = this.#current;
+    const next = await openSegment(this.#dir, old.number + 1, this.#mode === 'disk');
     old.sealed = true;
-    this.#current = await openSegment(this.#dir, old.number + 1);
-    this.#segments.set(this.#current.number, this.#current);
-    if (old.open <= 0) await this.#remove(old);
+    this.#current = next;
+    this.#segments.set(next.number, next);
+    // Its records are all stored elsewhere: a file left behind would only be replayed (idempotently).
+    if (old.open <= 0) await this.#remove(old).catch(() => {});
   }
 
   async #remove(segment: Segment): Promise<void> {
     this.#segments.delete(segment.number);
+    this.#datasync.forget(segment.handle);
     await segment.handle.close();
     await unlink(segmentPath(this.#dir, segment.number));
   }
 }
 
-function segmentPath(dir: string, number: number): string {
-  return join(dir, `journal-${String(number).padStart(12, '0')}.jsonl`);
-}
-
-async function openSegment(dir: string, number: number): Promise<Segment> {
-  const { O_APPEND, O_CREAT, O_DSYNC, O_WRONLY } = constants;
-  const handle = await open(segmentPath(dir, number), O_WRONLY | O_CREAT | O_APPEND | O_DSYNC, 0o600);
-  // The new file's name must be durable too, or a power loss could take the records synced into it.
-  const directory = await open(dir, 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
-  return { number, handle, bytes: 0, open: 0, sealed: false };
+function failureError(failure: Failure): RetryableError {
+  return new RetryableError('service_unavailable', { message: failure.message, cause: failure.cause });
 }

@@ -1,10 +1,13 @@
 // Pay-by-developer metering on the per-job path: credits are held before dispatch (from a lease, in
 // memory), a finished job's node-signed receipt is made durable before the caller is answered, and the
-// store receives receipts and the jobs log in batches. Durable means: in the router's local journal
-// (group-committed, written O_DSYNC) when it has one, else committed in the store (group commit too).
+// store receives receipts and the jobs log in batches. Durable means: in the router's local journal when it
+// has one (by default written to the file, so a crash of the router cannot lose it, and synced in the
+// background; with journalSync 'disk', on disk: written O_DSYNC, group-committed), else committed in the
+// store (group commit).
 // Guarantees: holds never exceed what the payer has available; a job is charged at most once (one
 // charge per reservation here, receipts.job_id unique in the store); a failed job is free; a journaled
-// receipt reaches the store even across a crash (replayed at the next start, idempotently).
+// receipt reaches the store even across a crash of the router, across a power loss too with 'disk'
+// (replayed at the next start, idempotently).
 import type { Logger } from 'pino';
 import { type Address, getAddress, type Hex } from 'viem';
 import { z } from 'zod';
