@@ -1,11 +1,11 @@
-import { randomBytes, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import { FatalError } from './errors.ts';
 import { keccak256Hex } from './keccak.ts';
 
 /** 32 random bytes as 0x-hex: on-chain job ids, challenge nonces. */
 export function randomBytes32(): Hex {
-  return `0x${randomBytes(32).toString('hex')}`;
+  return `0x${randomFromPool(32).toString('hex')}`;
 }
 
 /** A new on-chain job id (bytes32). Random, so ids never collide across routers. */
@@ -44,7 +44,10 @@ export type IdKind = keyof typeof ID_PREFIXES;
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-/** Random bytes drawn from the OS a few kilobytes at a time: ids are made several times per request. */
+/**
+ * Random bytes drawn from the CSPRNG a few kilobytes at a time: ids are made several times per request.
+ * Each byte is handed out once.
+ */
 const pool = Buffer.alloc(4096);
 let poolAt = pool.length;
 
@@ -54,6 +57,17 @@ function randomByte(): number {
     poolAt = 0;
   }
   return pool[poolAt++] as number;
+}
+
+/** `length` (≤ 4096) fresh random bytes; a view of the pool, valid until the next draw. */
+function randomFromPool(length: number): Buffer {
+  if (poolAt + length > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const bytes = pool.subarray(poolAt, poolAt + length);
+  poolAt += length;
+  return bytes;
 }
 
 /** `length` random base62 characters (unbiased: bytes ≥ 248 are redrawn). 24 chars ≈ 143 bits. */
