@@ -7,8 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Hex } from 'viem';
 import { type DevnetChild, spawnNeurino, waitFor } from '../src/cli/devnet/child-process.ts';
-import type { ChatRequest } from '../src/compute/pods/types.ts';
-import type { DirectPodReply, DirectPodRequest } from './direct-pod.ts';
+import type { DirectPodReady } from './direct-pod.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -52,19 +51,29 @@ export interface UpstreamProcess {
   stop(): Promise<void>;
 }
 
-/** `bench/trivial-upstream.ts` in its own Node process, ready once it lists its model. */
-export async function spawnTrivialUpstream(port: number, logDir: string): Promise<UpstreamProcess> {
-  await mkdir(logDir, { recursive: true });
-  const logFile = join(logDir, 'trivial-upstream.log');
+/** A bench script (`bench/<script>`) in its own Node process, its output in `<logDir>/<name>.log`. */
+export interface ScriptProcess {
+  readonly logFile: string;
+  /** Settles when the process has exited. */
+  readonly exited: Promise<void>;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+export async function spawnBenchScript(
+  name: string,
+  script: string,
+  args: string[],
+  options: { logDir: string; env?: NodeJS.ProcessEnv },
+): Promise<ScriptProcess> {
+  await mkdir(options.logDir, { recursive: true });
+  const logFile = join(options.logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(REPO_ROOT, 'bench', 'trivial-upstream.ts'), String(port)],
-    {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', script), ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   child.stdout.pipe(log, { end: false });
@@ -76,13 +85,21 @@ export async function spawnTrivialUpstream(port: number, logDir: string): Promis
       resolve();
     }),
   );
-  const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
   };
+  return { logFile, exited, stop };
+}
+
+/** `bench/trivial-upstream.ts` in its own Node process, ready once it lists its model. */
+export async function spawnTrivialUpstream(port: number, logDir: string): Promise<UpstreamProcess> {
+  const upstream = await spawnBenchScript('trivial-upstream', 'trivial-upstream.ts', [String(port)], {
+    logDir,
+  });
+  const url = `http://127.0.0.1:${port}`;
   let died = false;
-  void exited.then(() => {
+  void upstream.exited.then(() => {
     died = true;
   });
   try {
@@ -92,12 +109,27 @@ export async function spawnTrivialUpstream(port: number, logDir: string): Promis
       async () => died || (await fetch(`${url}/v1/models`)).ok,
       { timeoutMs: 30_000 },
     );
-    if (died) throw new Error(`trivial upstream exited; see ${logFile}`);
+    if (died) throw new Error(`trivial upstream exited; see ${upstream.logFile}`);
   } catch (error) {
-    await stop();
+    await upstream.stop();
     throw error;
   }
-  return { url, logFile, stop };
+  return { url, logFile: upstream.logFile, stop: upstream.stop };
+}
+
+/** `bench/trivial-miner.ts` (the real miner hosting the trivial pod) in its own Node process. */
+export function spawnTrivialMiner(options: {
+  routerWsUrl: string;
+  addressesFile: string;
+  nodeKey: Hex;
+  slots: number;
+  logDir: string;
+}): Promise<ScriptProcess> {
+  const args = [options.routerWsUrl, options.addressesFile, String(options.slots)];
+  return spawnBenchScript('miner-trivial-pod', 'trivial-miner.ts', args, {
+    logDir: options.logDir,
+    env: { NEURINO_NODE_KEY: options.nodeKey },
+  });
 }
 
 export interface DirectPodOptions {
@@ -109,12 +141,12 @@ export interface DirectPodOptions {
 }
 
 export interface DirectPodProcess {
-  /** One `runtime.chat()` in the pod's process: its answer and how long the call took in there. */
-  chat(request: ChatRequest): Promise<{ ms: number; text: string }>;
+  /** Where it answers `POST /v1/chat/completions` (a bare Fastify handler around the runtime). */
+  readonly url: string;
   stop(): Promise<void>;
 }
 
-/** `bench/direct-pod.ts` in its own Node process, ready once its runtime is loaded. */
+/** `bench/direct-pod.ts` in its own Node process, ready once its runtime is loaded and it listens. */
 export async function spawnDirectPod(options: DirectPodOptions): Promise<DirectPodProcess> {
   await mkdir(options.logDir, { recursive: true });
   const logFile = join(options.logDir, 'direct-pod.log');
@@ -127,44 +159,20 @@ export async function spawnDirectPod(options: DirectPodOptions): Promise<DirectP
   );
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
-  const pending = new Map<
-    number,
-    { resolve: (r: { ms: number; text: string }) => void; reject: (e: Error) => void }
-  >();
-  let nextId = 0;
-  const ready = new Promise<void>((resolve, reject) => {
-    child.on('message', (reply: DirectPodReply) => {
-      if ('ready' in reply) return resolve();
-      const call = pending.get(reply.id);
-      pending.delete(reply.id);
-      if ('error' in reply) call?.reject(new Error(`direct pod: ${reply.error}`));
-      else call?.resolve({ ms: reply.ms, text: reply.text });
-    });
+  const ready = new Promise<string>((resolve, reject) => {
+    child.on('message', (reply: DirectPodReady) => resolve(reply.url));
     child.once('exit', (code) => {
       log.end();
-      const error = new Error(`direct pod exited (${code}); see ${logFile}`);
-      reject(error);
-      for (const call of pending.values()) call.reject(error);
-      pending.clear();
+      reject(new Error(`direct pod exited (${code}); see ${logFile}`));
     });
   });
   const stop = () => stopChild(child);
   try {
-    await ready;
+    return { url: await ready, stop };
   } catch (error) {
     await stop();
     throw error;
   }
-  return {
-    chat(request) {
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        child.send({ id, request } satisfies DirectPodRequest);
-      });
-    },
-    stop,
-  };
 }
 
 /** Closing the IPC channel asks the child to unload and exit; SIGKILL if it has not after a while. */

@@ -2,22 +2,28 @@
 // of its own. It is built as `neurino miner` builds its pod (operatorPod, the same slots, threads and GPU
 // choice), so both sides run the same runtime under the same conditions; and it does not share the
 // router's event loop, whose background work (metering, settlement) would otherwise slow the baseline.
-// Each call is timed in here, around `runtime.chat()` only.
-// Run as `node --import tsx bench/direct-pod.ts <model> <slots> <threads>` with an IPC channel:
-// in { id, request }; out { ready: true } once loaded, then { id, ms, text } or { id, error } per call.
+// It answers over HTTP, as a bare Fastify handler around `runtime.chat()` (what calling a model server
+// directly costs), and each answer carries how long the runtime call alone took in here (`runtime_ms`).
+// Run as `node --import tsx bench/direct-pod.ts <model> <slots> <threads>` with an IPC channel: it sends
+// { ready: true, url } once loaded, then serves POST <url>/v1/chat/completions.
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import Fastify from 'fastify';
 import { probeHardware } from '../src/compute/miner/hardware/probe.ts';
 import { operatorPod } from '../src/compute/miner/operator-pod.ts';
 import type { ChatRequest } from '../src/compute/pods/types.ts';
 
-export type DirectPodRequest = { id: number; request: ChatRequest };
-export type DirectPodReply =
-  | { ready: true }
-  | { id: number; ms: number; text: string }
-  | { id: number; error: string };
+export type DirectPodReady = { ready: true; url: string };
+
+/** The direct answer: a chat completion's shape, plus the runtime call's own duration. */
+export interface DirectPodAnswer {
+  object: 'chat.completion';
+  choices: Array<{ index: 0; message: { role: 'assistant'; content: string }; finish_reason: string }>;
+  runtime_ms: number;
+}
 
 function positiveInt(text: string | undefined, name: string): number {
   const value = Number(text);
@@ -31,7 +37,7 @@ async function main(): Promise<void> {
   if (model === undefined || process.send === undefined) {
     throw new Error('usage: direct-pod.ts <model.gguf> <slots> <threads>, spawned with an IPC channel');
   }
-  const send = (reply: DirectPodReply) => process.send?.(reply);
+  const send = (reply: DirectPodReady) => process.send?.(reply);
   const slots = positiveInt(slotsArg, 'slots');
   const threads = positiveInt(threadsArg, 'threads');
   // operatorPod only writes under dataDir when it has to generate the tiny model; the model is given here.
@@ -39,23 +45,27 @@ async function main(): Promise<void> {
   const gpu = (await probeHardware()).gpus.length > 0;
   const { runtime } = await operatorPod({ dataDir, model, slots, threads, gpu });
   await runtime.load();
-  process.on('message', async ({ id, request }: DirectPodRequest) => {
-    try {
-      const started = performance.now();
-      const { text } = await runtime.chat(request);
-      send({ id, ms: performance.now() - started, text });
-    } catch (error) {
-      send({ id, error: error instanceof Error ? error.message : String(error) });
-    }
+  const app = Fastify({ logger: false });
+  app.post('/v1/chat/completions', async (request): Promise<DirectPodAnswer> => {
+    const started = performance.now();
+    const { text, finishReason } = await runtime.chat(request.body as ChatRequest);
+    const ms = performance.now() - started;
+    return {
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: finishReason }],
+      runtime_ms: ms,
+    };
   });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
   // The parent going away (its IPC channel closing) ends this process too.
   process.once('disconnect', () => {
-    void runtime
-      .unload()
+    void app
+      .close()
+      .then(() => runtime.unload())
       .then(() => rm(dataDir, { recursive: true, force: true }))
       .finally(() => process.exit(0));
   });
-  send({ ready: true });
+  send({ ready: true, url });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();
