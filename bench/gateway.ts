@@ -342,11 +342,11 @@ async function measureLatency(params: {
   const body = JSON.stringify(LATENCY_REQUEST);
   // Each side on one kept-alive connection of Node's own HTTP client: what is timed is the hop, not a
   // heavier client's machinery (fetch measured 1.5-3.5 ms more per call here, partly CPU taken from the miner).
-  const timedPost =
-    (url: string, headers: Record<string, string>): TimedCall =>
-    async () => {
-      const agent = agents.get(url) ?? new Agent({ keepAlive: true, maxSockets: 1 });
-      agents.set(url, agent);
+  const agents: Agent[] = [];
+  const timedPost = (url: string, headers: Record<string, string>): TimedCall => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    agents.push(agent);
+    return async () => {
       const started = performance.now();
       const { status, json } = await postJson(url, headers, body, agent);
       const ms = performance.now() - started;
@@ -355,7 +355,7 @@ async function measureLatency(params: {
       const text = answer.choices?.[0]?.message?.content;
       return { ms, text, ...(answer.runtime_ms === undefined ? {} : { runtimeMs: answer.runtime_ms }) };
     };
-  const agents = new Map<string, Agent>();
+  };
   const direct = timedPost(`${params.direct.url}/v1/chat/completions`, {
     'content-type': 'application/json',
   });
@@ -408,7 +408,7 @@ async function measureLatency(params: {
       addedOverRuntime: { p50Ms: gatewayP.p50Ms - runtime.p50Ms, p99Ms: gatewayP.p99Ms - runtime.p99Ms },
     };
   } finally {
-    for (const agent of agents.values()) agent.destroy();
+    for (const agent of agents) agent.destroy();
   }
 }
 
