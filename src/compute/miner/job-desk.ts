@@ -129,6 +129,7 @@ export class JobDesk {
     );
     let ok = false;
     let acknowledged = false;
+    let ackLater: NodeJS.Immediate | undefined;
     const acknowledge = () => {
       if (acknowledged) return;
       acknowledged = true;
@@ -147,21 +148,26 @@ export class JobDesk {
         ...(assign.stream ? { onChunk } : {}),
       };
       // The job is handed to the runtime first (its synchronous part: checks, prompt, tokens), and the
-      // acknowledgement goes out while the model works, rather than on the job's critical path.
+      // acknowledgement goes out while the model works, rather than on the job's critical path. A job that
+      // ends before the event loop turns needs none: its result or error tells the router as much (one
+      // frame fewer each way for quick jobs).
       const running = runJob(context, pod, assign, work, controller.signal);
-      acknowledge();
+      ackLater = setImmediate(acknowledge);
       const result = await running;
       // A cancel that lands while the receipt is signed still wins: the router has moved on.
       if (controller.signal.aborted) throw controller.signal.reason;
+      acknowledged = true;
       this.options.send(result);
       ok = true;
       log.debug({ usage: result.usage, gpuMs: result.gpuMs }, 'job done');
     } catch (caught) {
       const error = asNeurinoError(caught);
       log.info({ code: error.code, retryable: error.retryable }, `job failed: ${error.message}`);
+      acknowledged = true;
       this.sendError(attemptId, error);
     } finally {
       clearTimeout(deadline);
+      clearImmediate(ackLater);
       this.slots.give();
       this.attempts.delete(attemptId);
       this.options.onAttemptEnd?.({ ok, podId: pod.podId });

@@ -109,7 +109,7 @@ describe('jobs', () => {
     expect(frames).toEqual(['job.accepted', ...frames.slice(1, -1).map(() => 'job.chunk'), 'job.result']);
   });
 
-  it('acknowledges a job the runtime then fails, and reports the runtime error', async () => {
+  it('reports a job the runtime refuses at once with its error alone: no acknowledgement needed', async () => {
     // Passes the schema, but holds more tokens than the tiny model's context.
     const from = connection.received.length;
     const outcome = await connection.assign({
@@ -117,14 +117,14 @@ describe('jobs', () => {
       kind: 'chat',
       input: chat('word '.repeat(2_000)),
     });
-    expect(outcome.accepted).toBe(true);
+    expect(outcome.accepted).toBe(false);
     expect(outcome.error).toMatchObject({ code: 'invalid_request', retryable: false });
     expect(outcome.error?.message).toMatch(/tokens/);
     const frames = connection.received
       .slice(from)
       .filter((m) => 'attemptId' in m && m.attemptId === outcome.assign.attemptId)
       .map((m) => m.type);
-    expect(frames).toEqual(['job.accepted', 'job.error']);
+    expect(frames).toEqual(['job.error']);
     expect(miner.state().slots.free).toBe(2);
   });
 

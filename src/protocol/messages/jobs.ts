@@ -41,7 +41,10 @@ export const JobAssignSchema = z
     path: ['stream'],
   });
 
-/** miner → router: the attempt started; the router stops its accept timer. */
+/**
+ * miner → router: the attempt started; the router stops its accept timer. Optional for an attempt that
+ * ends at once: its first chunk, result or error stops the timer as well.
+ */
 export const JobAcceptedSchema = z.object({
   type: z.literal('job.accepted'),
   attemptId: Bytes32Schema,
