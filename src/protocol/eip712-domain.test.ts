@@ -28,6 +28,19 @@ describe('isDigestSignedBy', () => {
     expect(isDigestSignedBy(keccak256(toHex('another receipt')), signature, signer.address)).toBe(false);
   });
 
+  it('takes v as 27/28 or as the bare recovery bit 0/1, like viem', async () => {
+    for (let i = 0; i < 8; i++) {
+      const hash = keccak256(toHex(`receipt ${i}`));
+      const signature = await signer.sign({ hash });
+      const v = Number.parseInt(signature.slice(-2), 16);
+      const bare = `${signature.slice(0, -2)}0${v - 27}` as Hex;
+      const flipped = `${signature.slice(0, -2)}${v === 27 ? '1c' : '1b'}` as Hex;
+      expect(isDigestSignedBy(hash, signature, signer.address)).toBe(true);
+      expect(isDigestSignedBy(hash, bare, signer.address)).toBe(true);
+      expect(isDigestSignedBy(hash, flipped, signer.address)).toBe(false);
+    }
+  });
+
   it('refuses the high-s twin of a valid signature', async () => {
     const twin = highSTwin(await signer.sign({ hash: digest }));
     const { r, s, yParity } = parseSignature(twin);

@@ -1,13 +1,5 @@
-import {
-  type Address,
-  type Hex,
-  hashTypedData,
-  isAddressEqual,
-  parseSignature,
-  type recoverTypedDataAddress,
-  type TypedDataDomain,
-} from 'viem';
-import { recoverDigestSigner } from './recover-signer.ts';
+import { type Address, type Hex, hashTypedData, type recoverTypedDataAddress, type TypedDataDomain } from 'viem';
+import { recoverSignerHex } from './recover-signer.ts';
 
 export const EIP712_NAME = 'Neurino';
 export const EIP712_VERSION = '1';
@@ -28,21 +20,29 @@ export function eip712Domain(domain: ProtocolDomain): TypedDataDomain {
 }
 
 /** secp256k1 order / 2: OpenZeppelin's ECDSA refuses larger `s` (malleable twins), so we do too. */
-const HALF_CURVE_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+const HALF_CURVE_ORDER = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 'hex');
+
+const SIGNATURE_HEX = /^0x[0-9a-fA-F]{130}$/;
+const DIGEST_HEX = /^0x[0-9a-fA-F]{64}$/;
 
 /**
- * True when `signature` over the 32-byte `digest` was made by `expected`. Never throws: a malformed,
- * malleable (high-s) or otherwise unrecoverable signature is simply not valid.
+ * True when `signature` (r ‖ s ‖ v, v 27/28 or 0/1) over the 32-byte `digest` was made by `expected`. Never
+ * throws: a malformed, malleable (high-s) or otherwise unrecoverable signature is simply not valid. It runs
+ * once per job on the router, so it reads the bytes itself rather than through viem's parsing (BigInts,
+ * checksummed addresses), which cost about half as much again as the recovery.
  */
 export function isDigestSignedBy(digest: Hex, signature: Hex, expected: Address): boolean {
-  try {
-    const { r, s, yParity } = parseSignature(signature);
-    if (BigInt(s) > HALF_CURVE_ORDER) return false;
-    const signer = recoverDigestSigner(digest, r, s, yParity);
-    return signer !== undefined && isAddressEqual(signer, expected);
-  } catch {
-    return false;
-  }
+  if (typeof signature !== 'string' || !SIGNATURE_HEX.test(signature)) return false;
+  if (typeof digest !== 'string' || !DIGEST_HEX.test(digest)) return false;
+  if (typeof expected !== 'string') return false;
+  const bytes = Buffer.from(signature.slice(2), 'hex');
+  const v = bytes[64] ?? -1;
+  const yParity = v === 27 || v === 0 ? 0 : v === 28 || v === 1 ? 1 : undefined;
+  if (yParity === undefined) return false;
+  const rs = bytes.subarray(0, 64);
+  if (rs.subarray(32).compare(HALF_CURVE_ORDER) > 0) return false;
+  const signer = recoverSignerHex(Buffer.from(digest.slice(2), 'hex'), rs, yParity);
+  return signer !== undefined && signer === expected.toLowerCase();
 }
 
 /** True when `signature` over the typed data was made by `expected`; the same rules as isDigestSignedBy. */
