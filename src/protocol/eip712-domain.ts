@@ -1,4 +1,10 @@
-import { type Address, type Hex, hashTypedData, type recoverTypedDataAddress, type TypedDataDomain } from 'viem';
+import {
+  type Address,
+  type Hex,
+  hashTypedData,
+  type recoverTypedDataAddress,
+  type TypedDataDomain,
+} from 'viem';
 import { recoverSignerHex } from './recover-signer.ts';
 
 export const EIP712_NAME = 'Neurino';
@@ -20,7 +26,10 @@ export function eip712Domain(domain: ProtocolDomain): TypedDataDomain {
 }
 
 /** secp256k1 order / 2: OpenZeppelin's ECDSA refuses larger `s` (malleable twins), so we do too. */
-const HALF_CURVE_ORDER = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 'hex');
+const HALF_CURVE_ORDER = Buffer.from(
+  '7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0',
+  'hex',
+);
 
 const SIGNATURE_HEX = /^0x[0-9a-fA-F]{130}$/;
 const DIGEST_HEX = /^0x[0-9a-fA-F]{64}$/;
