@@ -24,7 +24,7 @@ import type { Store } from '../orchestration/store/store.ts';
 import type { ProtocolDomain } from '../protocol/eip712-domain.ts';
 import { FatalError } from '../protocol/errors.ts';
 import { type PodSpec, podId } from '../protocol/pod-spec.ts';
-import { signReceipt } from '../protocol/receipt.ts';
+import { receiptDigestOfStructHash } from '../protocol/receipt-hash.ts';
 import { buildGateway, type Gateway, type GatewayOptions } from './gateway/app.ts';
 import { createLogger } from './gateway/logger.ts';
 import { assertRouterRole, podDeployer } from './router/chain-checks.ts';
@@ -104,6 +104,13 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   }
   const { settlement, computeCredits, nodeRegistry, podRegistry } = book.contracts;
   await assertRouterRole(publicClient, settlement, routerAccount.address);
+  const domain: ProtocolDomain = { chainId, verifyingContract: settlement };
+  const signDigest = routerAccount.sign;
+  if (signDigest === undefined) {
+    throw new FatalError('invalid_request', {
+      message: 'the router account must sign digests (a local key)',
+    });
+  }
 
   // Everything started so far, stopped newest first should a later step fail.
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -132,6 +139,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       journalDir: options.dataDir === undefined ? undefined : join(options.dataDir, 'journal'),
       journalSync: options.journalSync,
       logger: logger.child({ part: 'metering' }),
+      countersign: (receiptHash) => signDigest({ hash: receiptDigestOfStructHash(domain, receiptHash) }),
     });
     cleanups.push(() => opened.close());
     const { metering } = opened;
@@ -152,7 +160,6 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       (podId) => podDeployer(publicClient, podRegistry, podId),
       logger,
     );
-    const domain: ProtocolDomain = { chainId, verifyingContract: settlement };
     const hub = new MinerHub({
       routerId: options.routerId ?? routerIdOf(routerAccount.address),
       domain,
@@ -186,7 +193,6 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
           },
           chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }),
         },
-        countersign: (receipt, digest) => signReceipt(routerAccount, domain, receipt, digest),
         miners: hub,
       },
       options.gateway,

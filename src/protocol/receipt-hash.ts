@@ -204,6 +204,13 @@ export function receiptStructHash(receipt: Receipt): Hex {
   return bytesToHex(structHashBytes(receipt));
 }
 
+/** The EIP-712 digest of a receipt known by its struct hash (a stored receipt's `receipt_hash`). */
+export function receiptDigestOfStructHash(domain: ProtocolDomain, structHash: Hex): Hex {
+  digestInput.set(domainSeparatorBytes(domain), 2);
+  digestInput.set(hexToBytes(structHash, { size: 32 }), 34);
+  return keccak256Hex(digestInput);
+}
+
 /** Both hashes of a receipt in one pass. Throws ReceiptEncodingError when a field does not fit its type. */
 export function receiptHashes(domain: ProtocolDomain, receipt: Receipt): ReceiptHashes {
   const separator = domainSeparatorBytes(domain);

@@ -21,7 +21,6 @@ import type {
   JobDispatcher,
   JobLog,
   ModelCatalog,
-  ReceiptCountersigner,
   SettlementStats,
 } from './ports.ts';
 import { embeddingRoutes } from './routes/embeddings.ts';
@@ -41,8 +40,6 @@ export interface GatewayDeps {
   settlement?: () => Promise<SettlementStats>;
   /** Probes for GET /health, e.g. `{ store, chain }`. */
   checks?: Record<string, HealthCheck>;
-  /** The router's countersignature stored with each receipt. */
-  countersign?: ReceiptCountersigner;
   /** Where miner WebSockets go (the router core's MinerHub); without it `/v1/miners` does not exist. */
   miners?: { handleSocket(socket: MinerSocket, remoteAddress: string): void };
 }
@@ -85,7 +82,6 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     dispatcher: deps.dispatcher,
     metrics,
     logger: deps.logger,
-    countersign: deps.countersign,
     frontend: options.frontend,
     reserveVramMiB: options.reserveVramMiB ?? DEFAULT_RESERVE_VRAM_MIB,
   });

@@ -17,7 +17,6 @@ import type {
   JobDispatcher,
   JobEnd,
   Principal,
-  ReceiptCountersigner,
 } from './ports.ts';
 
 export interface JobRunnerDeps {
@@ -25,7 +24,6 @@ export interface JobRunnerDeps {
   dispatcher: JobDispatcher;
   metrics: GatewayMetrics;
   logger: Logger;
-  countersign?: ReceiptCountersigner | undefined;
   /** The frontend credited with this gateway's traffic. */
   frontend?: Address | undefined;
   /** Memory assumed for the reservation when the pod declares less (a CPU pod declares 0 VRAM). */
@@ -209,14 +207,13 @@ export class JobRunner {
 
     let charged: bigint;
     try {
-      const routerSignature = await this.deps.countersign?.(outcome.receipt, outcome.receiptHashes.digest);
       const succeeded = outcome;
+      // The router countersigns the receipt when it is stored (metering), not on the caller's time.
       ({ charged } = await ledger.charge({
         jobId,
         receipt: outcome.receipt,
         receiptHash: outcome.receiptHashes.structHash,
         nodeSignature: outcome.result.signature,
-        ...(routerSignature === undefined ? {} : { routerSignature }),
         ending: (amount) => ({
           status: 'succeeded',
           ...(request.keep === undefined

@@ -114,9 +114,3 @@ export interface SettlementStats {
   batchesSettled: number;
   receiptsSettled: number;
 }
-
-/**
- * The router's countersignature on a receipt the node signed. `digest` is the receipt's EIP-712 digest,
- * already computed when the node's signature was checked: sign it, do not hash the receipt again.
- */
-export type ReceiptCountersigner = (receipt: Receipt, digest: Hex) => Promise<Hex>;

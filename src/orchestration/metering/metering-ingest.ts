@@ -2,7 +2,9 @@
 // idempotently: a journal replayed after a crash may hold entries already ingested. A job ends once (a
 // final row is never overwritten), an attempt and a receipt are inserted once, and only receipts
 // inserted now shrink the holder's lease (their charge moves from the lease to the receipts table, so
-// what a payer has used stays the same).
+// what a payer has used stays the same). The router countersigns receipts here, off the jobs' path: one
+// signature per receipt, in a batch, before the receipt is stored.
+import type { Hex } from 'viem';
 import { isDataError } from '../store/sql-values.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import type { MeteringEntry } from './metering-entries.ts';
@@ -76,8 +78,22 @@ export interface IngestOutcome {
   refused: Array<{ entry: MeteringEntry; error: unknown }>;
 }
 
+/** The router's signature over a receipt, given its EIP-712 struct hash (a receipt row's `receipt_hash`). */
+export type ReceiptCountersign = (receiptHash: Hex) => Promise<Hex>;
+
+/** Signs the receipts among `entries` that lack the router's signature (they gain it in place). */
+async function countersignReceipts(
+  entries: readonly MeteringEntry[],
+  countersign: ReceiptCountersign,
+): Promise<void> {
+  for (const { receipt } of entries) {
+    if (receipt === undefined || receipt.router_signature !== null) continue;
+    receipt.router_signature = (await countersign(receipt.receipt_hash as Hex)).toLowerCase();
+  }
+}
+
 /**
- * Ingests `entries` in one transaction; if the store refuses the batch for its data, one transaction
+ * Ingests `entries` in one transaction, their receipts countersigned first when `countersign` is given; if the store refuses the batch for its data, one transaction
  * per entry, so one bad entry (a bug, or data the schema no longer takes) cannot hold back the others.
  * Any other failure (store down, table missing, disk full) throws: the caller retries later, nothing
  * is refused for it.
@@ -86,7 +102,9 @@ export async function ingestBatch(
   store: Store,
   holder: string,
   entries: readonly MeteringEntry[],
+  countersign?: ReceiptCountersign,
 ): Promise<IngestOutcome> {
+  if (countersign !== undefined) await countersignReceipts(entries, countersign);
   try {
     await store.transaction((tx) => ingestEntries(tx, holder, entries));
     return { refused: [] };

@@ -7,10 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { getAddress, keccak256, toHex } from 'viem';
+import { getAddress, type Hex, keccak256, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
+import { isDigestSignedBy } from '../../protocol/eip712-domain.ts';
+import { receiptDigestOfStructHash } from '../../protocol/receipt-hash.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { CreditLedger } from './credit-ledger.ts';
@@ -70,6 +72,11 @@ describe.each(storeBackends())('a router killed mid-run, on $kind', (backend) =>
     target = backend.kind === 'postgres' ? await backend.fresh() : undefined;
     const payer = privateKeyToAccount(generatePrivateKey()).address;
     const holder = 'router-crashed';
+    const domain = {
+      chainId: 31337,
+      verifyingContract: getAddress(keccak256(toHex('settlement')).slice(0, 42)),
+    };
+    const routerKey = privateKeyToAccount(generatePrivateKey());
     const answered = await runAndKill({
       ...(target === undefined ? { dataDir } : { databaseUrl: target.databaseUrl }),
       journalDir,
@@ -77,7 +84,7 @@ describe.each(storeBackends())('a router killed mid-run, on $kind', (backend) =>
       payer,
       balance: '1000000',
       podId: keccak256(toHex('crash pod')),
-      domain: { chainId: 31337, verifyingContract: getAddress(keccak256(toHex('settlement')).slice(0, 42)) },
+      domain,
       stored: STORED,
       journaled: JOURNALED,
       running: 2,
@@ -102,10 +109,21 @@ describe.each(storeBackends())('a router killed mid-run, on $kind', (backend) =>
 
     const credits = settableCredits();
     credits.set(payer, 1_000_000n);
-    const restart = () => openMetering({ store, credits, holder, journalDir, logger: silentLogger });
+    const countersign = (receiptHash: Hex) =>
+      routerKey.sign({ hash: receiptDigestOfStructHash(domain, receiptHash) });
+    const restart = () =>
+      openMetering({ store, credits, holder, journalDir, logger: silentLogger, countersign });
     const first = await restart();
     expect(first.recovered).toBe(STORED + JOURNALED);
     await first.close();
+    // The receipts stored from the journal are countersigned as they go in (the crashed run had no key:
+    // what it had stored itself stays without one).
+    const signed = (await ledger.receiptsFor({ payer })).filter((r) => r.routerSignature !== undefined);
+    expect(signed).toHaveLength(JOURNALED);
+    for (const r of signed) {
+      const digest = receiptDigestOfStructHash(domain, r.receiptHash);
+      expect(isDigestSignedBy(digest, r.routerSignature ?? '0x', routerKey.address)).toBe(true);
+    }
 
     const expectStoredOnce = async () => {
       const receipts = await ledger.receiptsFor({ payer });

@@ -5,9 +5,11 @@ import type { Address, Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
+import { isDigestSignedBy } from '../../protocol/eip712-domain.ts';
 import { FatalError } from '../../protocol/errors.ts';
 import { randomBytes32 } from '../../protocol/ids.ts';
-import { hashReceipt } from '../../protocol/receipt.ts';
+import { hashReceipt, receiptDigest } from '../../protocol/receipt.ts';
+import { receiptDigestOfStructHash } from '../../protocol/receipt-hash.ts';
 import { type ProtocolFixture, signedReceipt } from '../settlement/testing/protocol-fixture.ts';
 import { MeteredJobLog } from './metered-job-log.ts';
 import type { Metering } from './metering.ts';
@@ -68,6 +70,35 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
     expect(await unspent(payer)).toBe(830n);
     // The lease row shrank by what was charged: the store agrees with the router.
     expect((await leaseRows(s.store, payer)).get('router-a')).toBe(s.metering.leases.lease(payer)?.amount);
+  });
+
+  it('countersigns each receipt as it is stored; one charged with a router signature keeps it', async () => {
+    const routerKey = privateKeyToAccount(generatePrivateKey());
+    const countersign = (receiptHash: Hex) =>
+      routerKey.sign({ hash: receiptDigestOfStructHash(ctx.domain, receiptHash) });
+    const { metering } = await s.open('router-signing', { countersign });
+    const payer = await fundedPayer(1_000n);
+    const plain = await chargeJob(metering, ctx, await reserveJob(metering, ctx, payer, 100n), 10n);
+    const job = await reserveJob(metering, ctx, payer, 100n);
+    const signed = await signedReceipt(ctx.domain, ctx.node, {
+      jobId: job.jobId,
+      podId: ctx.podId,
+      payer,
+      price: 10n,
+    });
+    const own = await routerKey.sign({ hash: receiptDigest(ctx.domain, signed.receipt) });
+    await metering.charge({
+      jobId: job.jobId,
+      ...signed,
+      routerSignature: own,
+      ending: () => ({ status: 'succeeded', attempts: [attemptOf(signed.receipt)] }),
+    });
+    await metering.flush();
+    const [first] = await s.ledger.receiptsFor({ jobId: plain.receipt.jobId });
+    const digest = receiptDigest(ctx.domain, plain.receipt);
+    expect(isDigestSignedBy(digest, first?.routerSignature ?? '0x', routerKey.address)).toBe(true);
+    const [second] = await s.ledger.receiptsFor({ jobId: job.jobId });
+    expect(second?.routerSignature).toBe(own.toLowerCase());
   });
 
   it('charges a job once: a second charge is refused, and of two racing charges one wins', async () => {

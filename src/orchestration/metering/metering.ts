@@ -26,7 +26,7 @@ import {
   type MeteringEntry,
   openedEntry,
 } from './metering-entries.ts';
-import { type IngestOutcome, ingestBatch } from './metering-ingest.ts';
+import { type IngestOutcome, ingestBatch, type ReceiptCountersign } from './metering-ingest.ts';
 import { SerialQueue } from './serial-queue.ts';
 
 /** Entries written to the store in one transaction at most. */
@@ -55,6 +55,11 @@ export interface MeteringOptions {
   revalidateMs?: number;
   /** Default 32: a lease grows by this many reservations like the one that asked. */
   leaseJobs?: number;
+  /**
+   * The router's countersignature, added to each receipt as it goes to the store (in batches, off the
+   * jobs' path); a receipt charged with a `routerSignature` keeps that one.
+   */
+  countersign?: ReceiptCountersign | undefined;
 }
 
 export interface MeterReserve {
@@ -95,6 +100,7 @@ export class Metering {
   readonly #journal: JournalFile | undefined;
   readonly #logger: Logger;
   readonly #leases: CreditLeases;
+  readonly #countersign: ReceiptCountersign | undefined;
   readonly #serial = new SerialQueue();
   readonly #running = new Map<Hex, Running>();
   /** Entries durable but not yet in the store, by public job id (GET /v1/jobs/:id reads them). */
@@ -111,6 +117,7 @@ export class Metering {
     this.#store = options.store;
     this.#journal = options.journal;
     this.#logger = options.logger;
+    this.#countersign = options.countersign;
     this.#leases = new CreditLeases({
       store: options.store,
       credits: options.credits,
@@ -354,6 +361,7 @@ export class Metering {
           this.#store,
           this.#leases.holder,
           batch.map((q) => q.entry),
+          this.#countersign,
         ));
       } catch (error) {
         if (this.#journal === undefined) {

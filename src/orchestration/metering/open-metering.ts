@@ -45,7 +45,8 @@ export async function openMetering(options: OpenMeteringOptions): Promise<Opened
     const { records } = opened.recovered;
     const refused: IngestOutcome['refused'] = [];
     for (let at = 0; at < records.length; at += MAX_BATCH) {
-      refused.push(...(await ingestBatch(store, holder, records.slice(at, at + MAX_BATCH))).refused);
+      const batch = records.slice(at, at + MAX_BATCH);
+      refused.push(...(await ingestBatch(store, holder, batch, options.countersign)).refused);
     }
     if (refused.length > 0) {
       logger.error(

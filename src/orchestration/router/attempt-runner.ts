@@ -21,7 +21,7 @@ export interface AttemptOptions {
 export interface AttemptOutcome {
   result: JobResult;
   receipt: Receipt;
-  /** Computed once while checking the node's signature; the countersignature and the store reuse them. */
+  /** Computed once while checking the node's signature; the store reuses the struct hash. */
   receiptHashes: ReceiptHashes;
 }
 
