@@ -81,22 +81,27 @@ export interface IngestOutcome {
 /** The router's signature over a receipt, given its EIP-712 struct hash (a receipt row's `receipt_hash`). */
 export type ReceiptCountersign = (receiptHash: Hex) => Promise<Hex>;
 
+/** Signatures made between two turns of the event loop, so a large batch does not stall running jobs. */
+const SIGNATURES_PER_TURN = 32;
+
 /** Signs the receipts among `entries` that lack the router's signature (they gain it in place). */
 async function countersignReceipts(
   entries: readonly MeteringEntry[],
   countersign: ReceiptCountersign,
 ): Promise<void> {
+  let signed = 0;
   for (const { receipt } of entries) {
     if (receipt === undefined || receipt.router_signature !== null) continue;
     receipt.router_signature = (await countersign(receipt.receipt_hash as Hex)).toLowerCase();
+    if (++signed % SIGNATURES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
 /**
- * Ingests `entries` in one transaction, their receipts countersigned first when `countersign` is given; if the store refuses the batch for its data, one transaction
- * per entry, so one bad entry (a bug, or data the schema no longer takes) cannot hold back the others.
- * Any other failure (store down, table missing, disk full) throws: the caller retries later, nothing
- * is refused for it.
+ * Ingests `entries` in one transaction, their receipts countersigned first when `countersign` is given;
+ * if the store refuses the batch for its data, one transaction per entry, so one bad entry (a bug, or
+ * data the schema no longer takes) cannot hold back the others. Any other failure (store down, table
+ * missing, disk full) throws: the caller retries later, nothing is refused for it.
  */
 export async function ingestBatch(
   store: Store,
