@@ -39,6 +39,12 @@ export const ERROR_CODES = {
     message: 'Unsupported parameter value',
     retryable: false,
   },
+  unsupported_media_type: {
+    status: 415,
+    type: 'invalid_request_error',
+    message: 'Unsupported Content-Type: send the body as application/json',
+    retryable: false,
+  },
   payload_too_large: {
     status: 413,
     type: 'invalid_request_error',

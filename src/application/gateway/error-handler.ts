@@ -20,14 +20,7 @@ function fromFastify(error: FastifyError): Answer | undefined {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, error: new FatalError('payload_too_large') };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      // The registry has no 415 code: the body is an invalid request, the status says why.
-      return {
-        status: 415,
-        error: new FatalError('invalid_request', {
-          message: 'Unsupported Content-Type: send the body as application/json',
-          param: 'content-type',
-        }),
-      };
+      return { status: 415, error: new FatalError('unsupported_media_type', { param: 'content-type' }) };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

@@ -172,11 +172,11 @@ describe('malformed requests', () => {
     const text = await post('/v1/chat/completions', JSON.stringify(chatBody), {
       'content-type': 'text/plain',
     });
-    expectError(text, 415, 'invalid_request', 'content-type');
+    expectError(text, 415, 'unsupported_media_type', 'content-type');
     const form = await post('/v1/chat/completions', 'a=b', {
       'content-type': 'application/x-www-form-urlencoded',
     });
-    expectError(form, 415, 'invalid_request');
+    expectError(form, 415, 'unsupported_media_type');
     const huge = { ...chatBody, messages: [{ role: 'user', content: 'x'.repeat(100 * 1024) }] };
     expectError(await post('/v1/chat/completions', huge), 413, 'payload_too_large');
   });

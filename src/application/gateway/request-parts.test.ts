@@ -147,7 +147,7 @@ describe('answerFor', () => {
       code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
       statusCode: 415,
     });
-    expect(answerFor(media)).toMatchObject({ status: 415, error: { code: 'invalid_request' } });
+    expect(answerFor(media)).toMatchObject({ status: 415, error: { code: 'unsupported_media_type' } });
     const secret = answerFor(new Error('password=hunter2 in connection string'));
     expect(secret).toMatchObject({
       status: 500,
