@@ -248,6 +248,9 @@ describe.each(backends)('router process on $kind', (backend) => {
     const metrics = await (await fetch(`${r.url}/metrics`)).text();
     expect(metrics).toMatch(/neurino_settlement_lag_seconds \d/);
     expect(metrics).toMatch(/neurino_connected_nodes 1/);
+    expect(metrics).toMatch(/neurino_metering_unstored_entries \d/);
+    expect(metrics).toMatch(/neurino_metering_store_retrying 0/);
+    expect(metrics).toMatch(/neurino_metering_rejected_entries_total 0/);
   });
 
   it('settles every receipt exactly once across a restart, paying each party what the receipts say', async () => {

@@ -187,6 +187,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
         connectedNodes: () => hub.stats().connectedNodes,
         logger,
         settlement: () => batcher.stats(),
+        metering: () => metering.stats(),
         checks: {
           store: async () => {
             await store.query('select 1');

@@ -20,6 +20,7 @@ import type {
   CreditReservations,
   JobDispatcher,
   JobLog,
+  MeteringBacklog,
   ModelCatalog,
   SettlementStats,
 } from './ports.ts';
@@ -38,6 +39,8 @@ export interface GatewayDeps {
   connectedNodes(): number;
   logger: Logger;
   settlement?: () => Promise<SettlementStats>;
+  /** The metering's store backlog, for /metrics. */
+  metering?: () => MeteringBacklog;
   /** Probes for GET /health, e.g. `{ store, chain }`. */
   checks?: Record<string, HealthCheck>;
   /** Where miner WebSockets go (the router core's MinerHub); without it `/v1/miners` does not exist. */
@@ -74,7 +77,11 @@ const OPEN_ROUTES = new Set(['/health', '/metrics']);
 export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = {}): Promise<Gateway> {
   const budget = checkBudgetDefaults(options.budget ?? DEFAULT_BUDGET);
   const metrics = new GatewayMetrics(
-    { connectedNodes: deps.connectedNodes, ...(deps.settlement && { settlement: deps.settlement }) },
+    {
+      connectedNodes: deps.connectedNodes,
+      ...(deps.settlement && { settlement: deps.settlement }),
+      ...(deps.metering && { metering: deps.metering }),
+    },
     { defaultMetrics: options.defaultMetrics ?? true },
   );
   const runner = new JobRunner({

@@ -1,11 +1,12 @@
 // Prometheus metrics of one gateway, on its own registry (several gateways can live in one process, as in
 // tests). Gauges about other parts (nodes, settlement) are read when scraped, never pushed.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { SettlementStats } from './ports.ts';
+import type { MeteringBacklog, SettlementStats } from './ports.ts';
 
 export interface MetricsSources {
   connectedNodes(): number;
   settlement?: () => Promise<SettlementStats>;
+  metering?: () => MeteringBacklog;
 }
 
 export class GatewayMetrics {
@@ -64,6 +65,34 @@ export class GatewayMetrics {
         this.set(sources.connectedNodes());
       },
     });
+    const metering = sources.metering;
+    if (metering !== undefined) {
+      new Gauge({
+        name: 'neurino_metering_unstored_entries',
+        help: 'Charges and job ends durable in the journal, not yet in the store',
+        registers,
+        collect() {
+          this.set(metering().unstored);
+        },
+      });
+      new Gauge({
+        name: 'neurino_metering_store_retrying',
+        help: '1 while the store refuses metering writes and ingestion waits to retry',
+        registers,
+        collect() {
+          this.set(metering().storeRetrying ? 1 : 0);
+        },
+      });
+      new Counter({
+        name: 'neurino_metering_rejected_entries_total',
+        help: 'Metering entries the store refused for their data (kept in rejected.jsonl)',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(metering().rejected);
+        },
+      });
+    }
     const settlement = sources.settlement;
     if (settlement === undefined) return;
     // One store query per scrape, shared by the settlement metrics collected in it.

@@ -114,3 +114,13 @@ export interface SettlementStats {
   batchesSettled: number;
   receiptsSettled: number;
 }
+
+/** The metering's store backlog, read when metrics are scraped. */
+export interface MeteringBacklog {
+  /** Steps durable in the journal, not yet in the store. */
+  unstored: number;
+  /** True while the store refuses writes and ingestion waits to retry. */
+  storeRetrying: boolean;
+  /** Entries the store refused for their data since the start (kept in rejected.jsonl). */
+  rejected: number;
+}

@@ -59,6 +59,7 @@ describe.each(meteringCombos())('Metering refusing one entry on $kind with $mode
       const rejected = await readFile(join(s.dir, holder, REJECTED_FILE), 'utf8');
       expect(rejected).toContain(clash.jobId);
       expect(rejected).toMatch(/duplicate key|unique/);
+      expect(m.stats()).toEqual({ unstored: 0, storeRetrying: false, rejected: 1 });
     } else {
       // Nothing durable: the charge fails (the job stays held for release, as the gateway does).
       expect(charges[0]).toMatchObject({ status: 'rejected' });
@@ -98,5 +99,6 @@ describe.each(meteringCombos())('Metering refusing one entry on $kind with $mode
     expect(next.recovered).toBe(2);
     expect(await s.jobs.get('job_0123456789abcdefghijKLMN')).toMatchObject({ status: 'failed' });
     expect(await readFile(join(dir, REJECTED_FILE), 'utf8')).toContain(clash.job.job_id);
+    expect(next.metering.stats().rejected).toBe(1);
   });
 });

@@ -151,6 +151,8 @@ describe.each(meteringCombos())('Metering of several routers on $kind with $mode
         });
         expect(await log.get(job.publicId)).toMatchObject({ status: 'succeeded', usage: { price: 100n } });
         expect(s.metering.leases.lease(payer)).toMatchObject({ held: 0n, pending: 100n });
+        // What /metrics tells an operator: a backlog, and ingestion waiting to retry.
+        expect(s.metering.stats()).toMatchObject({ unstored: 1, storeRetrying: true, rejected: 0 });
       } else {
         // Nothing durable: the charge fails and the job stays held, for release to free.
         await expect(chargeJob(s.metering, ctx, job, 100n)).rejects.toThrow(/"jobs"/);
@@ -170,6 +172,7 @@ describe.each(meteringCombos())('Metering of several routers on $kind with $mode
       expect(await s.jobs.get(job.publicId)).toMatchObject({ status: 'succeeded', attempts: 1 });
       expect(s.metering.leases.lease(payer)).toMatchObject({ held: 0n, pending: 0n });
       expect(await unspent(payer)).toBe(900n);
+      expect(s.metering.stats()).toMatchObject({ unstored: 0, storeRetrying: false });
     } else {
       expect(receipts).toEqual([]);
       // The release's log write was refused too: it is logged, and the job was never charged.

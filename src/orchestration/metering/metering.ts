@@ -82,6 +82,12 @@ export interface MeterCharge {
   ending: (charged: bigint) => JobEnding;
 }
 
+export interface MeteringStats {
+  unstored: number;
+  storeRetrying: boolean;
+  rejected: number;
+}
+
 interface Running {
   job: MeteredJob;
   hold: bigint;
@@ -109,6 +115,8 @@ export class Metering {
   #ingesting: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
   #flushing = false;
+  /** Entries the store refused since this metering started (kept in rejected.jsonl). */
+  #rejected = 0;
   #stopped = false;
   /** Ends the current gathering wait early (a full batch, or a flush). */
   #wake: (() => void) | undefined;
@@ -127,6 +135,23 @@ export class Metering {
       revalidateMs: options.revalidateMs ?? 10_000,
       leaseJobs: options.leaseJobs ?? 32,
     });
+  }
+
+  /**
+   * For operators: steps durable but not yet in the store (a backlog that grows while the store is slow
+   * or down), whether ingestion is waiting to retry, and entries the store refused since the start.
+   */
+  stats(): MeteringStats {
+    return {
+      unstored: this.#queue.length,
+      storeRetrying: this.#retry !== undefined,
+      rejected: this.#rejected,
+    };
+  }
+
+  /** Counts entries refused outside the running ingestion (an earlier run's journal, replayed at start). */
+  countRejected(count: number): void {
+    this.#rejected += count;
   }
 
   get leases(): CreditLeases {
@@ -384,6 +409,7 @@ export class Metering {
       this.#queue.splice(0, batch.length);
       const failed = new Map(refused.map((r) => [r.entry, r.error]));
       if (failed.size > 0) {
+        this.#rejected += failed.size;
         this.#logger.error(
           { jobs: refused.map((r) => r.entry.job.public_id), err: refused[0]?.error },
           'the store refused metering entries; kept in rejected.jsonl',

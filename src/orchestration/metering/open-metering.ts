@@ -37,6 +37,7 @@ export async function openMetering(options: OpenMeteringOptions): Promise<Opened
   const { store, holder, logger } = options;
   let journal: JournalFile | undefined;
   let recovered = 0;
+  let rejected = 0;
   if (options.journalDir !== undefined) {
     const opened = await JournalFile.open(options.journalDir, (line) => MeteringEntrySchema.parse(line), {
       sync: options.journalSync,
@@ -48,6 +49,7 @@ export async function openMetering(options: OpenMeteringOptions): Promise<Opened
       const batch = records.slice(at, at + MAX_BATCH);
       refused.push(...(await ingestBatch(store, holder, batch, options.countersign)).refused);
     }
+    rejected = refused.length;
     if (refused.length > 0) {
       logger.error(
         { jobs: refused.map((r) => r.entry.job.public_id), err: refused[0]?.error },
@@ -64,6 +66,7 @@ export async function openMetering(options: OpenMeteringOptions): Promise<Opened
   const ended = await endAbandonedJobs(store, holder);
   if (ended > 0) logger.warn({ jobs: ended }, 'jobs left running by the last run ended as failed');
   const metering = new Metering({ ...options, journal });
+  metering.countRejected(rejected);
   const maintenanceMs = options.maintenanceMs ?? 15_000;
   const timer = setInterval(() => {
     void (async () => {
