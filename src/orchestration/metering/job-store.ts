@@ -111,9 +111,16 @@ export class JobStore {
     return row === undefined ? undefined : jobOfRow(row);
   }
 
+  /** The job's attempts: job_attempts' rows and the attempt its receipt names (metering stores no row for it). */
   async attempts(jobId: Hex): Promise<AttemptRecord[]> {
     const rows = await this.#store.query<AttemptRow>(
-      'select * from job_attempts where job_id = $1 order by started_at, attempt_id',
+      `select attempt_id, job_id, node, status, error_code, started_at, finished_at
+       from job_attempts where job_id = $1
+       union all
+       select r.attempt_id, r.job_id, r.node, 'succeeded', null, r.started_at, r.finished_at
+       from receipts r
+       where r.job_id = $1 and not exists (select 1 from job_attempts a where a.attempt_id = r.attempt_id)
+       order by started_at, attempt_id`,
       [jobId.toLowerCase()],
     );
     return rows.map((row) => ({

@@ -183,6 +183,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     const { jobId, publicId } = await reserveJob(metering, ctx, payer, 100n, true);
     const { receipt, nodeSignature } = await signedReceipt(ctx.domain, node, {
       jobId,
+      attemptId: attemptIdFor(jobId, 1),
       podId: ctx.podId,
       payer,
       price: 150n,
@@ -270,6 +271,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     };
     const { receipt, nodeSignature } = await signedReceipt(ctx.domain, node, {
       jobId,
+      attemptId: attemptIdFor(jobId, 1),
       podId: ctx.podId,
       payer,
       price: 300n,
@@ -292,6 +294,12 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
         usage: { price: 300n },
       });
       expect(await jobs.attempts(jobId)).toHaveLength(2);
+      // The paid attempt is the receipt's row; only the failed one is a row of job_attempts.
+      const rows = await store.query<{ status: string }>(
+        'select status from job_attempts where job_id = $1',
+        [jobId.toLowerCase()],
+      );
+      expect(rows.map((r) => r.status)).toEqual(['failed']);
       expect(await ledger.receiptsFor({ jobId })).toHaveLength(1);
       expect((await leaseRows(store, payer)).get(holder)).toBe(700n);
     };

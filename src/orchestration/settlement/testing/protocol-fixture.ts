@@ -168,6 +168,7 @@ export async function signedReceipt(
   node: LocalAccount,
   fields: {
     jobId?: Hex;
+    attemptId?: Hex;
     podId: Hex;
     payer: Address;
     price: bigint;
@@ -178,7 +179,7 @@ export async function signedReceipt(
   const startedAt = Date.now() - 100;
   const receipt: Receipt = {
     jobId: fields.jobId ?? randomBytes32(),
-    attemptId: randomBytes32(),
+    attemptId: fields.attemptId ?? randomBytes32(),
     podId: fields.podId,
     node: node.address,
     frontend: fields.frontend ?? zeroAddress,
