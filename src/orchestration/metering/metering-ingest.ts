@@ -95,7 +95,12 @@ async function countersignReceipts(
   let signed = 0;
   for (const { receipt } of entries) {
     if (receipt === undefined || receipt.router_signature !== null) continue;
-    receipt.router_signature = (await countersign(receipt.receipt_hash as Hex)).toLowerCase();
+    try {
+      receipt.router_signature = (await countersign(receipt.receipt_hash as Hex)).toLowerCase();
+    } catch {
+      // Not a 32-byte hash (a corrupt line): stored as it is, unsigned, rather than holding back the batch.
+      continue;
+    }
     if (++signed % SIGNATURES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
   }
 }

@@ -9,8 +9,10 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
 import { devAccount } from '../../chain/dev-accounts.ts';
+import { isDigestSignedBy } from '../../protocol/eip712-domain.ts';
 import { attemptIdFor, newApiId, randomBytes32 } from '../../protocol/ids.ts';
 import { hashReceipt } from '../../protocol/receipt.ts';
+import { receiptDigestOfStructHash } from '../../protocol/receipt-hash.ts';
 import { type ProtocolFixture, signedReceipt } from '../settlement/testing/protocol-fixture.ts';
 import type { Store } from '../store/store.ts';
 import { CreditLedger } from './credit-ledger.ts';
@@ -20,7 +22,7 @@ import { JobStore } from './job-store.ts';
 import { MeteredJobLog } from './metered-job-log.ts';
 import type { Metering } from './metering.ts';
 import { endedEntry, type MeteredJob, openedEntry } from './metering-entries.ts';
-import { ingestEntries } from './metering-ingest.ts';
+import { ingestBatch, ingestEntries } from './metering-ingest.ts';
 import { type OpenedMetering, openMetering } from './open-metering.ts';
 import {
   type JobContext,
@@ -313,6 +315,37 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     await check();
     await ingest([]);
     await check();
+  });
+
+  it('stores a receipt whose hash cannot be countersigned unsigned, and the rest of its batch signed', async () => {
+    const payer = getAddress(newPayer());
+    const entryFor = async (receiptHash?: Hex) => {
+      const jobId = randomBytes32();
+      const job: MeteredJob = {
+        jobId,
+        publicId: newApiId('job'),
+        payer,
+        podId: ctx.podId,
+        kind: 'chat',
+        createdAt: 1,
+      };
+      const signed = await signedReceipt(ctx.domain, node, { jobId, podId: ctx.podId, payer, price: 5n });
+      const charge = { ...signed, receiptHash: hashReceipt(signed.receipt), charged: 5n };
+      const entry = endedEntry(job, { status: 'succeeded', attempts: [] }, charge);
+      if (receiptHash !== undefined && entry.receipt !== undefined) entry.receipt.receipt_hash = receiptHash;
+      return { jobId, entry };
+    };
+    const corrupt = await entryFor('0xnot-a-hash');
+    const fine = await entryFor();
+    const signer = privateKeyToAccount(generatePrivateKey());
+    const countersign = (hash: Hex) => signer.sign({ hash: receiptDigestOfStructHash(ctx.domain, hash) });
+    const outcome = await ingestBatch(store, 'router-countersign', [corrupt.entry, fine.entry], countersign);
+    expect(outcome.refused).toEqual([]);
+    const [unsigned] = await ledger.receiptsFor({ jobId: corrupt.jobId });
+    expect(unsigned?.routerSignature).toBeUndefined();
+    const [signed] = await ledger.receiptsFor({ jobId: fine.jobId });
+    const digest = receiptDigestOfStructHash(ctx.domain, signed?.receiptHash ?? '0x');
+    expect(isDigestSignedBy(digest, signed?.routerSignature ?? '0x', signer.address)).toBe(true);
   });
 
   it('keeps the first end of a job: a later end of the same job changes nothing', async () => {
