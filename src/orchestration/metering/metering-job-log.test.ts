@@ -259,9 +259,8 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     expect(await ledger.receiptsFor({ payer })).toEqual([]);
   });
 
-  it('ingests the same entries twice as once: one job row, attempts once, one receipt, the lease shrunk once', async () => {
-    const payer = getAddress(newPayer());
-    const holder = 'router-ingest';
+  /** A chat job of `payer` and its charge: a receipt the node signed for the job's attempt 1. */
+  const paidJob = async (payer: Address, price: bigint) => {
     const jobId = randomBytes32();
     const job: MeteredJob = {
       jobId,
@@ -276,9 +275,19 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
       attemptId: attemptIdFor(jobId, 1),
       podId: ctx.podId,
       payer,
-      price: 300n,
+      price,
     });
-    const charge = { receipt, receiptHash: hashReceipt(receipt), nodeSignature, charged: 300n };
+    return {
+      jobId,
+      job,
+      charge: { receipt, receiptHash: hashReceipt(receipt), nodeSignature, charged: price },
+    };
+  };
+
+  it('ingests the same entries twice as once: one job row, attempts once, one receipt, the lease shrunk once', async () => {
+    const payer = getAddress(newPayer());
+    const holder = 'router-ingest';
+    const { jobId, job, charge } = await paidJob(payer, 300n);
     const entries = [
       openedEntry(job),
       endedEntry(job, { status: 'succeeded', result: { ok: true }, attempts: attemptsOf(jobId) }, charge),
@@ -320,17 +329,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
   it('stores a receipt whose hash cannot be countersigned unsigned, and the rest of its batch signed', async () => {
     const payer = getAddress(newPayer());
     const entryFor = async (receiptHash?: Hex) => {
-      const jobId = randomBytes32();
-      const job: MeteredJob = {
-        jobId,
-        publicId: newApiId('job'),
-        payer,
-        podId: ctx.podId,
-        kind: 'chat',
-        createdAt: 1,
-      };
-      const signed = await signedReceipt(ctx.domain, node, { jobId, podId: ctx.podId, payer, price: 5n });
-      const charge = { ...signed, receiptHash: hashReceipt(signed.receipt), charged: 5n };
+      const { jobId, job, charge } = await paidJob(payer, 5n);
       const entry = endedEntry(job, { status: 'succeeded', attempts: [] }, charge);
       if (receiptHash !== undefined && entry.receipt !== undefined) entry.receipt.receipt_hash = receiptHash;
       return { jobId, entry };
