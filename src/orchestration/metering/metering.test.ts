@@ -249,6 +249,26 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
     await expect(s.metering.charge({ jobId: job.jobId, ...negative, ending })).rejects.toMatchObject({
       code: 'invalid_request',
     });
+    // A number where a bigint belongs, a bad address, and a struct hash that is not the receipt's.
+    const good = await signedReceipt(ctx.domain, node, {
+      jobId: job.jobId,
+      podId: ctx.podId,
+      payer,
+      price: 10n,
+    });
+    for (const receipt of [
+      { ...good.receipt, price: 10 as unknown as bigint },
+      { ...good.receipt, inputTokens: 1n as unknown as number },
+      { ...good.receipt, node: '0x1234' as Address },
+    ]) {
+      await expect(s.metering.charge({ jobId: job.jobId, ...good, receipt, ending })).rejects.toMatchObject({
+        code: 'invalid_request',
+        message: expect.stringMatching(/malformed receipt/),
+      });
+    }
+    await expect(
+      s.metering.charge({ jobId: job.jobId, ...good, receiptHash: randomBytes32(), ending }),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/not the receipt's struct hash/) });
     // A job this router never held (or a malformed id) has nothing to charge.
     const stranger = await signedReceipt(ctx.domain, node, { podId: ctx.podId, payer, price: 10n });
     await expect(

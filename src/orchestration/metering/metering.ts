@@ -10,11 +10,10 @@
 // (replayed at the next start, idempotently).
 import type { Logger } from 'pino';
 import { type Address, getAddress, type Hex } from 'viem';
-import { z } from 'zod';
 import { FatalError, RetryableError } from '../../protocol/errors.ts';
-import { hashReceipt, type Receipt, ReceiptSchema } from '../../protocol/receipt.ts';
+import type { Receipt } from '../../protocol/receipt.ts';
 import type { Store } from '../store/store.ts';
-import { checkedAddress, checkedJobId } from './checked-input.ts';
+import { checkedAddress, checkedJobId, checkedReceiptHash } from './checked-input.ts';
 import { CreditLeases } from './credit-leases.ts';
 import type { CreditsSource } from './credits-source.ts';
 import type { JobEnding } from './job-rows.ts';
@@ -206,13 +205,8 @@ export class Metering {
    */
   async charge(input: MeterCharge): Promise<{ charged: bigint }> {
     const jobId = checkedJobId(input.jobId);
-    const encoded = z.safeEncode(ReceiptSchema, input.receipt);
-    if (!encoded.success) {
-      throw new FatalError('invalid_request', {
-        message: `malformed receipt: ${encoded.error.issues[0]?.message}`,
-      });
-    }
     const { receipt } = input;
+    const receiptHash = checkedReceiptHash(receipt, input.receiptHash);
     const running = this.#running.get(jobId);
     if (running === undefined || running.state !== 'held') {
       throw new FatalError('invalid_request', {
@@ -236,7 +230,7 @@ export class Metering {
     const charged = receipt.price < running.hold ? receipt.price : running.hold;
     const charge: Charge = {
       receipt,
-      receiptHash: input.receiptHash ?? hashReceipt(receipt),
+      receiptHash,
       nodeSignature: input.nodeSignature,
       routerSignature: input.routerSignature,
       charged,
