@@ -121,6 +121,14 @@ export class GatewayMetrics {
         this.set((await stats()).unsettledReceipts);
       },
     });
+    new Gauge({
+      name: 'neurino_settlement_set_aside_receipts',
+      help: "Unsettled receipts waiting because their payers' credits were short on-chain",
+      registers,
+      async collect() {
+        this.set((await stats()).setAsideReceipts);
+      },
+    });
     // Totals kept in the store: counters whose value is copied in at scrape time.
     new Counter({
       name: 'neurino_settlement_batches_total',

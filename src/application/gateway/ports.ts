@@ -113,6 +113,8 @@ export interface SettlementStats {
   unsettledReceipts: number;
   batchesSettled: number;
   receiptsSettled: number;
+  /** Unsettled receipts set aside because their payers' credits were short on-chain. */
+  setAsideReceipts: number;
 }
 
 /** The metering's store backlog, read when metrics are scraped. */

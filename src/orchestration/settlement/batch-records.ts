@@ -50,7 +50,14 @@ export type CutResult =
  */
 export async function cutBatch(
   store: Store,
-  input: { router: Address; sequence: bigint; maxReceipts: number; now?: number },
+  input: {
+    router: Address;
+    sequence: bigint;
+    maxReceipts: number;
+    now?: number;
+    /** Receipts set aside at or after this time stay out (default: every set-aside receipt comes). */
+    setAsideBefore?: number;
+  },
 ): Promise<CutResult> {
   const router = getAddress(input.router);
   const now = input.now ?? Date.now();
@@ -74,9 +81,10 @@ export async function cutBatch(
       `update receipts set batch_router = $1, batch_sequence = $2
        where id in (
          select id from receipts where batch_sequence is null and settled_at is null
+           and (set_aside_at is null or set_aside_at < $4)
          order by id limit $3 for update skip locked)
        returning *`,
-      [router, input.sequence, input.maxReceipts],
+      [router, input.sequence, input.maxReceipts, input.setAsideBefore ?? Number.MAX_SAFE_INTEGER],
     );
     if (rows.length === 0) return { kind: 'empty' } as const;
     const receipts = rows.map(storedReceiptOfRow).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -173,17 +181,40 @@ export async function markSuperseded(
   sequence: bigint,
   reason: string,
 ): Promise<void> {
-  await store.transaction(async (tx) => {
-    const params = [getAddress(router), sequence];
-    await tx.query(
-      'update receipts set batch_router = null, batch_sequence = null where batch_router = $1 and batch_sequence = $2',
-      params,
+  await store.transaction((tx) => supersede(tx, getAddress(router), sequence, reason));
+}
+
+/**
+ * The chain refuses the batch because `payer` cannot pay its share: that payer's receipts are set aside
+ * (the next cuts leave them out for a while, then try them again), and the batch is superseded, its other
+ * receipts back in the pool for the next cut under the same sequence.
+ */
+export async function setAsidePayer(
+  store: Store,
+  input: { router: Address; sequence: bigint; payer: Address; reason: string; now?: number },
+): Promise<number> {
+  const router = getAddress(input.router);
+  const reason = input.reason.slice(0, 1_000);
+  return store.transaction(async (tx) => {
+    const rows = await tx.query(
+      `update receipts set set_aside_at = $4, set_aside_reason = $5
+       where batch_router = $1 and batch_sequence = $2 and payer = $3 returning id`,
+      [router, input.sequence, getAddress(input.payer), input.now ?? Date.now(), reason],
     );
-    await tx.query(
-      "update settlement_batches set status = 'superseded', last_error = $3 where router = $1 and sequence = $2",
-      [...params, reason.slice(0, 1_000)],
-    );
+    await supersede(tx, router, input.sequence, reason);
+    return rows.length;
   });
+}
+
+async function supersede(tx: Queryable, router: Address, sequence: bigint, reason: string): Promise<void> {
+  await tx.query(
+    'update receipts set batch_router = null, batch_sequence = null where batch_router = $1 and batch_sequence = $2',
+    [router, sequence],
+  );
+  await tx.query(
+    "update settlement_batches set status = 'superseded', last_error = $3 where router = $1 and sequence = $2",
+    [router, sequence, reason.slice(0, 1_000)],
+  );
 }
 
 export async function recordBatchTx(

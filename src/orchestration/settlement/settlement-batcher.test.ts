@@ -340,8 +340,8 @@ describe.each(storeBackends())('SettlementBatcher on $kind', (backend) => {
     await expectChainMatchesStore();
   });
 
-  it('keeps a batch the chain refuses pending, reports it, and settles it once it can', async () => {
-    // A receipt stored without credits behind it (bypassing the ledger): the chain refuses the debit.
+  it('sets aside a payer whose credits are short, settles the others, and its receipts once it can pay', async () => {
+    // A receipt stored without credits behind it (bypassing the ledger): the chain refuses its debit.
     const payer = newPayer();
     const { receipt, nodeSignature } = await signedReceipt(chain.domain, nodes[0], {
       podId: pods[0],
@@ -369,22 +369,73 @@ describe.each(storeBackends())('SettlementBatcher on $kind', (backend) => {
         ),
       ]),
     );
+    // Another payer's jobs in the same cut: they must not wait for the one who cannot pay.
+    const solvent = await fundedPayer(100_000n);
+    await chargeJobs(2, solvent);
     const before = await chain.nextSequence(router());
     const settler = batcher();
     const error = await settler.flush().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryableError);
-    expect(error).toMatchObject({ code: 'chain_error' });
-    expect((await settler.stats()).lastError).toMatch(/InsufficientCredits/);
-    const [pending] = await pendingBatches(store, router());
-    expect(pending?.sequence).toBe(before);
-    expect(pending?.lastError).toMatch(/InsufficientCredits/);
-    expect(await chain.nextSequence(router())).toBe(before);
+    expect(error).toMatchObject({ code: 'chain_error', message: expect.stringMatching(/1 receipts wait/) });
+    expect(await chain.nextSequence(router())).toBe(before + 1n);
+    const [waiting] = await ledger.receiptsFor({ jobId: receipt.jobId });
+    expect(waiting).toMatchObject({ batch: undefined, settledAt: undefined });
+    expect((await ledger.receiptsFor({ payer: solvent })).every((r) => r.settledAt !== undefined)).toBe(true);
+    expect(await settler.stats()).toMatchObject({ setAsideReceipts: 1, unsettledReceipts: 1 });
+    const [reason] = await store.query<{ set_aside_reason: string }>(
+      'select set_aside_reason from receipts where job_id = $1',
+      [receipt.jobId.toLowerCase()],
+    );
+    expect(reason?.set_aside_reason).toMatch(/InsufficientCredits/);
+    // The schedule leaves it out while its pause lasts: nothing is sent for it.
+    await settler.start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await chain.nextSequence(router())).toBe(before + 1n);
 
     await chain.fund(payer, 5_000n);
     funded.set(payer, 5_000n);
     await settler.flush();
-    expect(await chain.nextSequence(router())).toBe(before + 1n);
-    expect((await settler.stats()).lastError).toBeUndefined();
+    expect(await chain.nextSequence(router())).toBe(before + 2n);
+    expect(await settler.stats()).toMatchObject({ setAsideReceipts: 0, unsettledReceipts: 0 });
+    await expectChainMatchesStore();
+  });
+
+  it('tries set-aside receipts again on schedule once their pause is over', async () => {
+    const payer = newPayer();
+    const { receipt, nodeSignature } = await signedReceipt(chain.domain, nodes[1], {
+      podId: pods[1],
+      payer,
+      price: 3_000n,
+    });
+    await store.transaction((tx) =>
+      ingestEntries(tx, 'settlement-test', [
+        endedEntry(
+          {
+            jobId: receipt.jobId,
+            publicId: newApiId('job'),
+            payer,
+            podId: pods[1],
+            kind: 'chat',
+            createdAt: 1,
+          },
+          { status: 'succeeded' },
+          { receipt, receiptHash: hashReceipt(receipt), nodeSignature, charged: 3_000n },
+        ),
+      ]),
+    );
+    const settler = batcher({ maxDelayMs: 0, pollMs: 20, setAsideRetryMs: 200 });
+    await settler.start();
+    await vi.waitFor(async () => expect((await settler.stats()).setAsideReceipts).toBe(1), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    await chain.fund(payer, 3_000n);
+    funded.set(payer, 3_000n);
+    await vi.waitFor(async () => expect((await settler.stats()).unsettledReceipts).toBe(0), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    expect((await settler.stats()).setAsideReceipts).toBe(0);
     await expectChainMatchesStore();
   });
 

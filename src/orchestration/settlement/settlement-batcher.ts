@@ -7,7 +7,7 @@
 //  3. the contract ignores a sequence it already applied, so resending after a crash is harmless.
 
 import type { Logger } from 'pino';
-import { type Address, BaseError, ContractFunctionRevertedError, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import type { NeurinoPublicClient, NeurinoWalletClient } from '../../chain/clients.ts';
 import { computeCreditsAbi, podRegistryAbi, settlementAbi } from '../../chain/generated/index.ts';
 import { asNeurinoError, FatalError, RetryableError } from '../../protocol/errors.ts';
@@ -23,7 +23,9 @@ import {
   pendingBatches,
   recordBatchError,
   recordBatchTx,
+  setAsidePayer,
 } from './batch-records.ts';
+import { chainError, payerShortOfCredits, revertReason } from './chain-revert.ts';
 
 export interface SettlementBatcherOptions {
   store: Store;
@@ -37,6 +39,11 @@ export interface SettlementBatcherOptions {
   maxDelayMs: number;
   /** How often to look (default a quarter of maxDelayMs, between 50 ms and 1 s). */
   pollMs?: number | undefined;
+  /**
+   * Receipts of a payer the chain found short of credits wait this long before they are tried again
+   * (default 60 s); the other receipts settle meanwhile.
+   */
+  setAsideRetryMs?: number | undefined;
   logger?: Logger | undefined;
 }
 
@@ -48,6 +55,8 @@ export interface SettlementStats {
   /** Batches and receipts this router has settled, over the store's whole history. */
   batchesSettled: number;
   receiptsSettled: number;
+  /** Unsettled receipts set aside: their payers' credits were short when their batch was settled. */
+  setAsideReceipts: number;
   lastError: string | undefined;
 }
 
@@ -67,6 +76,7 @@ export class SettlementBatcher {
   readonly #options: SettlementBatcherOptions;
   readonly #router: Address;
   readonly #pollMs: number;
+  readonly #setAsideRetryMs: number;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #stopping = false;
@@ -91,6 +101,7 @@ export class SettlementBatcher {
     this.#options = options;
     this.#router = options.walletClient.account.address;
     this.#pollMs = options.pollMs ?? Math.min(1_000, Math.max(50, Math.floor(options.maxDelayMs / 4)));
+    this.#setAsideRetryMs = options.setAsideRetryMs ?? 60_000;
   }
 
   get router(): Address {
@@ -122,7 +133,10 @@ export class SettlementBatcher {
     await this.#queue.catch(() => {});
   }
 
-  /** Settles every receipt charged so far, now. Throws when a batch cannot be settled. */
+  /**
+   * Settles every receipt charged so far, now (set-aside receipts are tried once more). Throws when a
+   * batch cannot be settled, or when receipts stay set aside (their payers' credits are short).
+   */
   async flush(): Promise<void> {
     await this.#enqueue(() => this.#cycle(true));
   }
@@ -137,6 +151,9 @@ export class SettlementBatcher {
        from settlement_batches where router = $1 and status = 'settled'`,
       [this.#router],
     );
+    const [setAside] = await store.query<{ n: unknown }>(
+      'select count(*) as n from receipts where settled_at is null and set_aside_at is not null',
+    );
     const oldest = waiting?.oldest;
     return {
       settlementLagMs:
@@ -144,6 +161,7 @@ export class SettlementBatcher {
       unsettledReceipts: numberOf(waiting?.n ?? 0),
       batchesSettled: numberOf(settled?.batches ?? 0),
       receiptsSettled: numberOf(settled?.receipts ?? 0),
+      setAsideReceipts: numberOf(setAside?.n ?? 0),
       lastError: this.#lastError,
     };
   }
@@ -169,13 +187,13 @@ export class SettlementBatcher {
   }
 
   async #cycle(force: boolean): Promise<void> {
+    const started = Date.now();
     try {
       let next = await this.#nextSequence();
       for (const batch of await pendingBatches(this.#options.store, this.#router)) {
         if (batch.sequence < next) await this.#reconcile(batch);
         else if (batch.sequence === next) {
-          await this.#submit(batch);
-          next += 1n;
+          if (await this.#submit(batch)) next += 1n;
         } else {
           this.#options.logger?.warn(
             { sequence: batch.sequence.toString() },
@@ -194,13 +212,15 @@ export class SettlementBatcher {
           router: this.#router,
           sequence: next,
           maxReceipts: this.#options.maxReceipts,
+          // A flush tries set-aside receipts once more (not those set aside during this very cycle).
+          setAsideBefore: force ? started : Date.now() - this.#setAsideRetryMs,
         });
         if (cut.kind === 'empty') break;
         if (cut.kind === 'free') continue;
-        await this.#submit(cut.batch);
-        next += 1n;
+        if (await this.#submit(cut.batch)) next += 1n;
         if (this.#stopping && !force) break;
       }
+      if (force) await this.#throwIfSetAside();
       this.#failures = 0;
       this.#lastError = undefined;
     } catch (error) {
@@ -210,20 +230,38 @@ export class SettlementBatcher {
     }
   }
 
-  /** True when enough receipts wait, or the oldest has waited long enough. */
+  /** True when enough receipts wait, or the oldest has waited long enough (set-aside ones in their pause do not count). */
   async #due(): Promise<boolean> {
     const { store, maxReceipts, maxDelayMs } = this.#options;
     const [row] = await store.query<{ n: unknown; oldest: unknown }>(
       `select count(*) as n, min(created_at) as oldest from (
-         select created_at from receipts where batch_sequence is null and settled_at is null order by id limit $1) w`,
-      [maxReceipts],
+         select created_at from receipts where batch_sequence is null and settled_at is null
+           and (set_aside_at is null or set_aside_at < $2)
+         order by id limit $1) w`,
+      [maxReceipts, Date.now() - this.#setAsideRetryMs],
     );
     if (row === undefined || numberOf(row.n) === 0) return false;
     return numberOf(row.n) >= maxReceipts || Date.now() - numberOf(row.oldest) >= maxDelayMs;
   }
 
-  /** Sends the batch (unless the chain already has it) and waits until it is mined and reconciled. */
-  async #submit(batch: BatchRecord): Promise<void> {
+  async #throwIfSetAside(): Promise<void> {
+    const [row] = await this.#options.store.query<{ n: unknown; reason: string | null }>(
+      `select count(*) as n, max(set_aside_reason) as reason from receipts
+       where settled_at is null and set_aside_at is not null`,
+    );
+    const count = numberOf(row?.n ?? 0);
+    if (count === 0) return;
+    throw new RetryableError('chain_error', {
+      message: `${count} receipts wait: their payers' credits are short (${row?.reason ?? 'refused'})`,
+    });
+  }
+
+  /**
+   * Sends the batch (unless the chain already has it) and waits until it is mined and reconciled: true
+   * once the chain holds its sequence. False when the chain refused it for a payer short of credits: that
+   * payer's receipts are set aside, the batch superseded, and its sequence free for the next cut.
+   */
+  async #submit(batch: BatchRecord): Promise<boolean> {
     const { store, publicClient, walletClient, settlement, logger } = this.#options;
     const receipts = await batchReceipts(store, this.#router, batch.sequence);
     const args = settleBatchArgs(batch, receipts);
@@ -237,7 +275,10 @@ export class SettlementBatcher {
         args: [args],
       });
       // false: the chain already has this sequence (our earlier transaction, or another batch).
-      if (!result) return this.#reconcile(batch);
+      if (!result) {
+        await this.#reconcile(batch);
+        return true;
+      }
       hash = await walletClient.writeContract({
         address: settlement,
         abi: SETTLE_ABI,
@@ -247,13 +288,28 @@ export class SettlementBatcher {
         account: walletClient.account,
       });
     } catch (cause) {
-      const error = chainError(cause, batch, 'settling the batch failed');
+      const payer = payerShortOfCredits(cause);
+      if (payer !== undefined) {
+        const reason = revertReason(cause) ?? 'InsufficientCredits';
+        const count = await setAsidePayer(store, {
+          router: this.#router,
+          sequence: batch.sequence,
+          payer,
+          reason,
+        });
+        logger?.warn(
+          { payer, receipts: count, sequence: batch.sequence.toString(), reason },
+          "settlement: a payer's credits are short; its receipts wait and the others settle",
+        );
+        return false;
+      }
+      const error = chainError(cause, batch.sequence, 'settling the batch failed');
       await recordBatchError(store, this.#router, batch.sequence, error.message);
       throw error;
     }
     await recordBatchTx(store, this.#router, batch.sequence, hash);
     const mined = await publicClient.waitForTransactionReceipt({ hash }).catch((cause) => {
-      throw chainError(cause, batch, 'waiting for the settlement transaction failed');
+      throw chainError(cause, batch.sequence, 'waiting for the settlement transaction failed');
     });
     if (mined.status !== 'success') {
       await recordBatchError(store, this.#router, batch.sequence, `transaction ${hash} reverted`);
@@ -272,6 +328,7 @@ export class SettlementBatcher {
       },
       'settlement batch settled',
     );
+    return true;
   }
 
   /** For a sequence the chain has passed: settled when the chain holds our root, else superseded. */
@@ -285,7 +342,7 @@ export class SettlementBatcher {
         args: [this.#router, batch.sequence],
       })
       .catch((cause) => {
-        throw chainError(cause, batch, 'reading the settled batch root failed');
+        throw chainError(cause, batch.sequence, 'reading the settled batch root failed');
       });
     if (onChainRoot.toLowerCase() === batch.receiptsRoot.toLowerCase()) {
       await markSettled(store, this.#router, batch.sequence);
@@ -311,25 +368,4 @@ export class SettlementBatcher {
       throw new RetryableError('chain_error', { message: 'cannot read the settlement sequence', cause });
     }
   }
-}
-
-function chainError(cause: unknown, batch: BatchRecord, message: string): RetryableError {
-  const short = (cause as { shortMessage?: unknown }).shortMessage;
-  const reason = revertReason(cause) ?? (typeof short === 'string' ? short : String(cause).slice(0, 300));
-  return new RetryableError('chain_error', {
-    message: `${message}: ${reason}`,
-    details: { sequence: batch.sequence.toString() },
-    cause,
-  });
-}
-
-/** `InsufficientCredits(0x…, 0, 5000)` for a decoded custom error, the reason string for a require. */
-function revertReason(cause: unknown): string | undefined {
-  if (!(cause instanceof BaseError)) return undefined;
-  const reverted = cause.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (!(reverted instanceof ContractFunctionRevertedError)) return undefined;
-  if (reverted.data !== undefined) {
-    return `reverted with ${reverted.data.errorName}(${(reverted.data.args ?? []).map(String).join(', ')})`;
-  }
-  return reverted.reason === undefined ? undefined : `reverted: ${reverted.reason}`;
 }

@@ -138,4 +138,14 @@ export const MIGRATIONS: readonly Migration[] = [
       "create index jobs_open_holder_idx on jobs (holder) where status in ('queued', 'running')",
     ],
   },
+  {
+    version: 4,
+    name: 'receipts set aside',
+    statements: [
+      // Receipts of a payer whose credits the chain found short when their batch was settled: they wait
+      // (tried again later) while the other receipts settle, instead of holding every later batch back.
+      'alter table receipts add column set_aside_at bigint',
+      'alter table receipts add column set_aside_reason text',
+    ],
+  },
 ];
