@@ -230,7 +230,10 @@ export class SettlementBatcher {
     }
   }
 
-  /** True when enough receipts wait, or the oldest has waited long enough (set-aside ones in their pause do not count). */
+  /**
+   * True when enough receipts wait, or the oldest has waited long enough; set-aside receipts count only
+   * once their pause is over.
+   */
   async #due(): Promise<boolean> {
     const { store, maxReceipts, maxDelayMs } = this.#options;
     const [row] = await store.query<{ n: unknown; oldest: unknown }>(
