@@ -121,6 +121,32 @@ describe.each(storeBackends())('SettlementBatcher on $kind', (backend) => {
     }
   };
 
+  /** A receipt of `payer` stored as charged without going through the ledger: nothing on-chain backs it. */
+  const storeUnpaidReceipt = async (payer: Address, price: bigint) => {
+    const { receipt, nodeSignature } = await signedReceipt(chain.domain, nodes[0], {
+      podId: pods[0],
+      payer,
+      price,
+    });
+    const job = {
+      jobId: receipt.jobId,
+      publicId: newApiId('job'),
+      payer,
+      podId: pods[0],
+      kind: 'chat' as const,
+    };
+    await store.transaction((tx) =>
+      ingestEntries(tx, 'settlement-test', [
+        endedEntry(
+          { ...job, createdAt: Date.now() },
+          { status: 'succeeded' },
+          { receipt, receiptHash: hashReceipt(receipt), nodeSignature, charged: price },
+        ),
+      ]),
+    );
+    return receipt;
+  };
+
   /**
    * The acceptance check: every party's on-chain earnings, every payer's remaining credits, the stNEU
    * buyback and each batch's root equal what the stored receipts say, split the way the contract does.
@@ -343,32 +369,7 @@ describe.each(storeBackends())('SettlementBatcher on $kind', (backend) => {
   it('sets aside a payer whose credits are short, settles the others, and its receipts once it can pay', async () => {
     // A receipt stored without credits behind it (bypassing the ledger): the chain refuses its debit.
     const payer = newPayer();
-    const { receipt, nodeSignature } = await signedReceipt(chain.domain, nodes[0], {
-      podId: pods[0],
-      payer,
-      price: 5_000n,
-    });
-    const job = {
-      jobId: receipt.jobId,
-      publicId: newApiId('job'),
-      payer,
-      podId: pods[0],
-      kind: 'chat' as const,
-    };
-    await store.transaction((tx) =>
-      ingestEntries(tx, 'settlement-test', [
-        endedEntry(
-          { ...job, createdAt: Date.now() },
-          { status: 'succeeded' },
-          {
-            receipt,
-            receiptHash: hashReceipt(receipt),
-            nodeSignature,
-            charged: 5_000n,
-          },
-        ),
-      ]),
-    );
+    const receipt = await storeUnpaidReceipt(payer, 5_000n);
     // Another payer's jobs in the same cut: they must not wait for the one who cannot pay.
     const solvent = await fundedPayer(100_000n);
     await chargeJobs(2, solvent);
@@ -402,27 +403,7 @@ describe.each(storeBackends())('SettlementBatcher on $kind', (backend) => {
 
   it('tries set-aside receipts again on schedule once their pause is over', async () => {
     const payer = newPayer();
-    const { receipt, nodeSignature } = await signedReceipt(chain.domain, nodes[1], {
-      podId: pods[1],
-      payer,
-      price: 3_000n,
-    });
-    await store.transaction((tx) =>
-      ingestEntries(tx, 'settlement-test', [
-        endedEntry(
-          {
-            jobId: receipt.jobId,
-            publicId: newApiId('job'),
-            payer,
-            podId: pods[1],
-            kind: 'chat',
-            createdAt: 1,
-          },
-          { status: 'succeeded' },
-          { receipt, receiptHash: hashReceipt(receipt), nodeSignature, charged: 3_000n },
-        ),
-      ]),
-    );
+    await storeUnpaidReceipt(payer, 3_000n);
     const settler = batcher({ maxDelayMs: 0, pollMs: 20, setAsideRetryMs: 200 });
     await settler.start();
     await vi.waitFor(async () => expect((await settler.stats()).setAsideReceipts).toBe(1), {
