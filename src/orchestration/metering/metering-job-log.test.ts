@@ -259,17 +259,20 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     expect(await ledger.receiptsFor({ payer })).toEqual([]);
   });
 
+  /** A new chat job of `payer`, as metering keeps it. */
+  const meteredJob = (payer: Address): MeteredJob => ({
+    jobId: randomBytes32(),
+    publicId: newApiId('job'),
+    payer,
+    podId: ctx.podId,
+    kind: 'chat',
+    createdAt: Date.now(),
+  });
+
   /** A chat job of `payer` and its charge: a receipt the node signed for the job's attempt 1. */
   const paidJob = async (payer: Address, price: bigint) => {
-    const jobId = randomBytes32();
-    const job: MeteredJob = {
-      jobId,
-      publicId: newApiId('job'),
-      payer,
-      podId: ctx.podId,
-      kind: 'chat',
-      createdAt: Date.now(),
-    };
+    const job = meteredJob(payer);
+    const { jobId } = job;
     const { receipt, nodeSignature } = await signedReceipt(ctx.domain, node, {
       jobId,
       attemptId: attemptIdFor(jobId, 1),
@@ -348,16 +351,8 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
   });
 
   it('keeps the first end of a job: a later end of the same job changes nothing', async () => {
-    const payer = getAddress(newPayer());
-    const jobId = randomBytes32();
-    const job: MeteredJob = {
-      jobId,
-      publicId: newApiId('job'),
-      payer,
-      podId: ctx.podId,
-      kind: 'chat',
-      createdAt: Date.now(),
-    };
+    const job = meteredJob(getAddress(newPayer()));
+    const { jobId } = job;
     const first = endedEntry(job, {
       status: 'failed',
       errorCode: 'node_lost',
