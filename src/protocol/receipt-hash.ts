@@ -204,18 +204,20 @@ export function receiptStructHash(receipt: Receipt): Hex {
   return bytesToHex(structHashBytes(receipt));
 }
 
+/** keccak256(0x1901 ‖ domain separator ‖ struct hash): what is signed. */
+function digestOf(domain: ProtocolDomain, structHash: Uint8Array): Hex {
+  digestInput.set(domainSeparatorBytes(domain), 2);
+  digestInput.set(structHash, 34);
+  return keccak256Hex(digestInput);
+}
+
 /** The EIP-712 digest of a receipt known by its struct hash (a stored receipt's `receipt_hash`). */
 export function receiptDigestOfStructHash(domain: ProtocolDomain, structHash: Hex): Hex {
-  digestInput.set(domainSeparatorBytes(domain), 2);
-  digestInput.set(hexToBytes(structHash, { size: 32 }), 34);
-  return keccak256Hex(digestInput);
+  return digestOf(domain, hexToBytes(structHash, { size: 32 }));
 }
 
 /** Both hashes of a receipt in one pass. Throws ReceiptEncodingError when a field does not fit its type. */
 export function receiptHashes(domain: ProtocolDomain, receipt: Receipt): ReceiptHashes {
-  const separator = domainSeparatorBytes(domain);
   const structHash = structHashBytes(receipt);
-  digestInput.set(separator, 2);
-  digestInput.set(structHash, 34);
-  return { structHash: bytesToHex(structHash), digest: keccak256Hex(digestInput) };
+  return { structHash: bytesToHex(structHash), digest: digestOf(domain, structHash) };
 }
