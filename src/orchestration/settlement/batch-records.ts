@@ -206,6 +206,15 @@ export async function setAsidePayer(
   });
 }
 
+/** Unsettled receipts set aside (payers short of credits), and one of their reasons. */
+export async function setAsideWaiting(store: Store): Promise<{ count: number; reason: string | undefined }> {
+  const [row] = await store.query<{ n: unknown; reason: string | null }>(
+    `select count(*) as n, max(set_aside_reason) as reason from receipts
+     where settled_at is null and set_aside_at is not null`,
+  );
+  return { count: numberOf(row?.n ?? 0), reason: optionalStringOf(row?.reason ?? null) };
+}
+
 async function supersede(tx: Queryable, router: Address, sequence: bigint, reason: string): Promise<void> {
   await tx.query(
     'update receipts set batch_router = null, batch_sequence = null where batch_router = $1 and batch_sequence = $2',

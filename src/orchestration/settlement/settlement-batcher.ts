@@ -24,6 +24,7 @@ import {
   recordBatchError,
   recordBatchTx,
   setAsidePayer,
+  setAsideWaiting,
 } from './batch-records.ts';
 import { chainError, payerShortOfCredits, revertReason } from './chain-revert.ts';
 
@@ -151,9 +152,7 @@ export class SettlementBatcher {
        from settlement_batches where router = $1 and status = 'settled'`,
       [this.#router],
     );
-    const [setAside] = await store.query<{ n: unknown }>(
-      'select count(*) as n from receipts where settled_at is null and set_aside_at is not null',
-    );
+    const setAside = await setAsideWaiting(store);
     const oldest = waiting?.oldest;
     return {
       settlementLagMs:
@@ -161,7 +160,7 @@ export class SettlementBatcher {
       unsettledReceipts: numberOf(waiting?.n ?? 0),
       batchesSettled: numberOf(settled?.batches ?? 0),
       receiptsSettled: numberOf(settled?.receipts ?? 0),
-      setAsideReceipts: numberOf(setAside?.n ?? 0),
+      setAsideReceipts: setAside.count,
       lastError: this.#lastError,
     };
   }
@@ -248,14 +247,10 @@ export class SettlementBatcher {
   }
 
   async #throwIfSetAside(): Promise<void> {
-    const [row] = await this.#options.store.query<{ n: unknown; reason: string | null }>(
-      `select count(*) as n, max(set_aside_reason) as reason from receipts
-       where settled_at is null and set_aside_at is not null`,
-    );
-    const count = numberOf(row?.n ?? 0);
+    const { count, reason } = await setAsideWaiting(this.#options.store);
     if (count === 0) return;
     throw new RetryableError('chain_error', {
-      message: `${count} receipts wait: their payers' credits are short (${row?.reason ?? 'refused'})`,
+      message: `${count} receipts wait: their payers' credits are short (${reason ?? 'refused'})`,
     });
   }
 
