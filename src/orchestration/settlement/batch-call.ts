@@ -4,8 +4,8 @@
 import type { Hex } from 'viem';
 import { FatalError } from '../../protocol/errors.ts';
 import { merkleRoot } from '../../protocol/merkle.ts';
-import type { StoredReceipt } from '../metering/receipt-rows.ts';
 import { aggregateReceipts, type BatchDebit, type BatchLine } from './aggregate.ts';
+import type { BatchContents } from './batch-contents.ts';
 import type { BatchRecord } from './batch-records.ts';
 
 export interface SettleBatchArgs {
@@ -16,31 +16,20 @@ export interface SettleBatchArgs {
   lines: BatchLine[];
 }
 
-export function settleBatchArgs(batch: BatchRecord, receipts: readonly StoredReceipt[]): SettleBatchArgs {
+export function settleBatchArgs(batch: BatchRecord, contents: BatchContents): SettleBatchArgs {
+  const { leaves, groups } = contents;
   // The stored root commits to the receipts: if they no longer match, the store was altered.
-  if (
-    receipts.length !== batch.receiptCount ||
-    merkleRoot(receipts.map((r) => r.receiptHash)) !== batch.receiptsRoot
-  ) {
+  if (leaves.length !== batch.receiptCount || merkleRoot(leaves) !== batch.receiptsRoot) {
     throw new FatalError('internal_error', {
       message: `batch ${batch.sequence} no longer matches its receipts in the store`,
       details: {
         sequence: batch.sequence.toString(),
         receiptCount: batch.receiptCount,
-        found: receipts.length,
+        found: leaves.length,
       },
     });
   }
-  const aggregated = aggregateReceipts(
-    receipts.map(({ receipt, charged }) => ({
-      payer: receipt.payer,
-      podId: receipt.podId,
-      node: receipt.node,
-      frontend: receipt.frontend,
-      price: charged,
-      computeUnits: receipt.computeUnits,
-    })),
-  );
+  const aggregated = aggregateReceipts(groups);
   return {
     sequence: batch.sequence,
     receiptsRoot: batch.receiptsRoot,

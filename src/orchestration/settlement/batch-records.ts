@@ -4,7 +4,6 @@
 import { type Address, getAddress, type Hex } from 'viem';
 import { FatalError } from '../../protocol/errors.ts';
 import { merkleRoot } from '../../protocol/merkle.ts';
-import { type ReceiptRow, type StoredReceipt, storedReceiptOfRow } from '../metering/receipt-rows.ts';
 import { bigintOf, numberOf, optionalNumberOf, optionalStringOf } from '../store/sql-values.ts';
 import type { Queryable, Store } from '../store/store.ts';
 
@@ -38,7 +37,7 @@ interface BatchRow {
 }
 
 export type CutResult =
-  | { kind: 'batch'; batch: BatchRecord; receipts: StoredReceipt[] }
+  | { kind: 'batch'; batch: BatchRecord }
   /** Every picked receipt charged nothing: closed locally, there is nothing to move on-chain. */
   | { kind: 'free'; count: number }
   | { kind: 'empty' };
@@ -77,18 +76,21 @@ export async function cutBatch(
       "delete from settlement_batches where router = $1 and sequence = $2 and status = 'superseded'",
       [router, input.sequence],
     );
-    const rows = await tx.query<ReceiptRow>(
+    // Only what the batch row needs: the receipts themselves stay in the store (see batch-contents.ts).
+    const rows = await tx.query<{ id: unknown; receipt_hash: string; charged: unknown }>(
       `update receipts set batch_router = $1, batch_sequence = $2
        where id in (
          select id from receipts where batch_sequence is null and settled_at is null
            and (set_aside_at is null or set_aside_at < $4)
          order by id limit $3 for update skip locked)
-       returning *`,
+       returning id, receipt_hash, charged`,
       [router, input.sequence, input.maxReceipts, input.setAsideBefore ?? Number.MAX_SAFE_INTEGER],
     );
     if (rows.length === 0) return { kind: 'empty' } as const;
-    const receipts = rows.map(storedReceiptOfRow).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const total = receipts.reduce((sum, r) => sum + r.charged, 0n);
+    const leaves = rows
+      .map((row) => ({ id: bigintOf(row.id), hash: row.receipt_hash as Hex }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const total = rows.reduce((sum, row) => sum + bigintOf(row.charged), 0n);
     if (total === 0n) {
       // The contract refuses an empty batch; free jobs have nothing to settle.
       await tx.query(
@@ -96,19 +98,19 @@ export async function cutBatch(
          where batch_router = $1 and batch_sequence = $2`,
         [router, input.sequence, now],
       );
-      return { kind: 'free', count: receipts.length } as const;
+      return { kind: 'free', count: rows.length } as const;
     }
-    const receiptsRoot = merkleRoot(receipts.map((r) => r.receiptHash));
+    const receiptsRoot = merkleRoot(leaves.map((leaf) => leaf.hash));
     await tx.query(
       `insert into settlement_batches (router, sequence, receipts_root, receipt_count, total, status, created_at)
        values ($1, $2, $3, $4, $5, 'pending', $6)`,
-      [router, input.sequence, receiptsRoot, receipts.length, total, now],
+      [router, input.sequence, receiptsRoot, rows.length, total, now],
     );
     const batch: BatchRecord = {
       router,
       sequence: input.sequence,
       receiptsRoot,
-      receiptCount: receipts.length,
+      receiptCount: rows.length,
       total,
       status: 'pending',
       txHash: undefined,
@@ -116,7 +118,7 @@ export async function cutBatch(
       createdAt: now,
       settledAt: undefined,
     };
-    return { kind: 'batch', batch, receipts } as const;
+    return { kind: 'batch', batch } as const;
   });
 }
 
@@ -139,19 +141,6 @@ export async function batchRecord(
     [getAddress(router), sequence],
   );
   return row === undefined ? undefined : batchOfRow(row);
-}
-
-/** The batch's receipts in leaf order (by id). */
-export async function batchReceipts(
-  store: Store,
-  router: Address,
-  sequence: bigint,
-): Promise<StoredReceipt[]> {
-  const rows = await store.query<ReceiptRow>(
-    'select * from receipts where batch_router = $1 and batch_sequence = $2 order by id',
-    [getAddress(router), sequence],
-  );
-  return rows.map(storedReceiptOfRow);
 }
 
 /** The chain applied the batch: it and its receipts are settled. */

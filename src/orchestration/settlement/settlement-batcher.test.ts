@@ -26,7 +26,8 @@ import type { StoredReceipt } from '../metering/receipt-rows.ts';
 import type { Store } from '../store/store.ts';
 import { aggregateReceipts } from './aggregate.ts';
 import { settleBatchArgs } from './batch-call.ts';
-import { batchReceipts, batchRecord, cutBatch, pendingBatches } from './batch-records.ts';
+import { batchContents } from './batch-contents.ts';
+import { batchRecord, cutBatch, pendingBatches } from './batch-records.ts';
 import { SettlementBatcher, type SettlementBatcherOptions } from './settlement-batcher.ts';
 import { type RevenueTerms, splitLines } from './split.ts';
 import {
@@ -332,7 +333,7 @@ describe.each(storeBackends())('SettlementBatcher on $kind', (backend) => {
     const sequence = await chain.nextSequence(router());
     const cut = await cutBatch(store, { router: router(), sequence, maxReceipts: 1_000 });
     if (cut.kind !== 'batch') throw new Error('expected a batch');
-    const args = settleBatchArgs(cut.batch, await batchReceipts(store, router(), sequence));
+    const args = settleBatchArgs(cut.batch, await batchContents(store, router(), sequence));
     await chain.write(chain.routerWallet.account as never, {
       address: chain.book.contracts.settlement,
       abi: settlementAbi,

@@ -14,9 +14,9 @@ import { asNeurinoError, FatalError, RetryableError } from '../../protocol/error
 import { numberOf } from '../store/sql-values.ts';
 import type { Store } from '../store/store.ts';
 import { settleBatchArgs } from './batch-call.ts';
+import { batchContents } from './batch-contents.ts';
 import {
   type BatchRecord,
-  batchReceipts,
   cutBatch,
   markSettled,
   markSuperseded,
@@ -261,8 +261,7 @@ export class SettlementBatcher {
    */
   async #submit(batch: BatchRecord): Promise<boolean> {
     const { store, publicClient, walletClient, settlement, logger } = this.#options;
-    const receipts = await batchReceipts(store, this.#router, batch.sequence);
-    const args = settleBatchArgs(batch, receipts);
+    const args = settleBatchArgs(batch, await batchContents(store, this.#router, batch.sequence));
     let hash: Hex;
     try {
       const { result } = await publicClient.simulateContract({
