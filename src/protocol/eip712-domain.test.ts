@@ -1,7 +1,15 @@
-import { type Hex, hashTypedData, keccak256, parseSignature, serializeSignature, toHex } from 'viem';
+import {
+  type Hex,
+  hashTypedData,
+  keccak256,
+  parseSignature,
+  recoverAddress,
+  serializeSignature,
+  toHex,
+} from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
-import { eip712Domain, isDigestSignedBy, isTypedDataSignedBy } from './eip712-domain.ts';
+import { canonicalSignature, eip712Domain, isDigestSignedBy, isTypedDataSignedBy } from './eip712-domain.ts';
 import { recoverDigestSigner } from './recover-signer.ts';
 
 const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -38,6 +46,19 @@ describe('isDigestSignedBy', () => {
       expect(isDigestSignedBy(hash, signature, signer.address)).toBe(true);
       expect(isDigestSignedBy(hash, bare, signer.address)).toBe(true);
       expect(isDigestSignedBy(hash, flipped, signer.address)).toBe(false);
+    }
+  });
+
+  it('canonicalSignature writes v as 27/28 in lower case, and the signer stays the same', async () => {
+    for (let i = 0; i < 8; i++) {
+      const hash = keccak256(toHex(`canonical ${i}`));
+      const signature = await signer.sign({ hash });
+      const v = Number.parseInt(signature.slice(-2), 16);
+      const bare = `${signature.slice(0, -2)}0${v - 27}` as Hex;
+      expect(canonicalSignature(bare)).toBe(signature);
+      expect(canonicalSignature(signature)).toBe(signature);
+      expect(canonicalSignature(signature.toUpperCase().replace('0X', '0x') as Hex)).toBe(signature);
+      expect(await recoverAddress({ hash, signature: canonicalSignature(bare) })).toBe(signer.address);
     }
   });
 

@@ -54,6 +54,18 @@ export function isDigestSignedBy(digest: Hex, signature: Hex, expected: Address)
   return signer !== undefined && signer === expected.toLowerCase();
 }
 
+/**
+ * The form of a signature isDigestSignedBy accepted that on-chain ECDSA (OpenZeppelin, ecrecover) also
+ * takes: lower-case, v as 27/28 (a bare recovery bit 0/1 becomes 27/28). Stored receipts carry this form,
+ * so they stay evidence anywhere whatever the node's signing library wrote.
+ */
+export function canonicalSignature(signature: Hex): Hex {
+  const lower = signature.toLowerCase() as Hex;
+  const v = lower.slice(130);
+  if (v !== '00' && v !== '01') return lower;
+  return `0x${lower.slice(2, 130)}${v === '00' ? '1b' : '1c'}`;
+}
+
 /** True when `signature` over the typed data was made by `expected`; the same rules as isDigestSignedBy. */
 export async function isTypedDataSignedBy(
   typedData: Parameters<typeof recoverTypedDataAddress>[0],

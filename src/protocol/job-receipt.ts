@@ -1,5 +1,5 @@
-import { type Address, isAddressEqual, zeroAddress } from 'viem';
-import type { ProtocolDomain } from './eip712-domain.ts';
+import { type Address, type Hex, isAddressEqual, zeroAddress } from 'viem';
+import { canonicalSignature, type ProtocolDomain } from './eip712-domain.ts';
 import { type NeurinoError, RetryableError } from './errors.ts';
 import type { JobAssign, JobResult } from './messages/jobs.ts';
 import { type Receipt, resultHash, verifyReceipt } from './receipt.ts';
@@ -34,9 +34,12 @@ export function receiptFor(assign: JobAssign, metering: Metering, node: Address)
   };
 }
 
-/** An accepted result's receipt and its hashes, computed once here for the countersignature and the store. */
+/**
+ * An accepted result's receipt and its hashes, computed once here for the countersignature and the store,
+ * and the node's signature in the form to store (canonicalSignature).
+ */
 export type CheckedResult =
-  | { ok: true; receipt: Receipt; hashes: ReceiptHashes }
+  | { ok: true; receipt: Receipt; hashes: ReceiptHashes; signature: Hex }
   | { ok: false; error: NeurinoError };
 
 /**
@@ -73,5 +76,5 @@ export async function checkJobResult(
   ) {
     return bad('receipt is not signed by the node');
   }
-  return { ok: true, receipt, hashes };
+  return { ok: true, receipt, hashes, signature: canonicalSignature(result.signature) };
 }

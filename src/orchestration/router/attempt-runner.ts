@@ -106,7 +106,14 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
         checkJobResult(options.domain, assign, result, session.node).then(
           (checked) =>
             checked.ok
-              ? finish(undefined, { result, receipt: checked.receipt, receiptHashes: checked.hashes })
+              ? finish(undefined, {
+                  result:
+                    checked.signature === result.signature
+                      ? result
+                      : { ...result, signature: checked.signature },
+                  receipt: checked.receipt,
+                  receiptHashes: checked.hashes,
+                })
               : finish(checked.error),
           (error: unknown) => finish(asNeurinoError(error)),
         );

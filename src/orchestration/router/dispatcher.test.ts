@@ -1,4 +1,4 @@
-import { type Address, type Hex, zeroAddress } from 'viem';
+import { type Address, type Hex, recoverAddress, zeroAddress } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import { isNeurinoError, type NeurinoError } from '../../protocol/errors.ts';
@@ -198,6 +198,25 @@ describe('Dispatcher', () => {
     ]);
     expect(scheduler.isSuspended(minerA.address)).toBe(true);
     expect(dispatcher.stats().attempts).toMatchObject({ succeeded: 1, node_fault: 1 });
+  });
+
+  it('passes on a node signature with a bare recovery bit (v 0/1) as v 27/28, the form ecrecover takes', async () => {
+    const { dispatcher, join } = await setup();
+    const peer = await join(minerA, 10);
+    const bareV = (sig: Hex): Hex => `${sig.slice(0, -2)}0${Number.parseInt(sig.slice(-2), 16) - 27}` as Hex;
+    let sent: Hex | undefined;
+    peer.serve(async (assign) => {
+      const result = await peer.result(assign, 'bare v', {
+        tamper: (r) => ({ ...r, signature: bareV(r.signature) }),
+      });
+      sent = result.signature;
+    });
+    const outcome = await dispatcher.dispatch(job(), budget());
+    expect(sent?.slice(-2)).toMatch(/^0[01]$/);
+    expect(outcome.result.signature).toBe(`${sent?.slice(0, -2)}${sent?.endsWith('00') ? '1b' : '1c'}`);
+    expect(
+      await recoverAddress({ hash: outcome.receiptHashes.digest, signature: outcome.result.signature }),
+    ).toBe(minerA.address);
   });
 
   it('counts a result whose receipt is not signed by the node as a node failure and retries', async () => {
