@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attemptIdFor, newJobId } from '../../protocol/ids.ts';
 import { podId as podIdOf } from '../../protocol/pod-spec.ts';
 import { computeUnits, priceFor } from '../../protocol/units.ts';
+import { ACKNOWLEDGE_AFTER_MS } from './job-desk.ts';
 import type { ChatJobOutput, CompletionJobOutput, EmbeddingsJobOutput } from './job-output.ts';
 import type { Miner } from './miner.ts';
 import { type LogLine, startTestMiner, TEST_DOMAIN, type TinyPod, tinyPod } from './testing/miner-fixture.ts';
@@ -50,7 +51,6 @@ afterAll(async () => {
 describe('jobs', () => {
   it('runs a chat job and returns a result whose receipt the router verifies', async () => {
     const outcome = await connection.assign({ podId: pod.podId, kind: 'chat', input: chat('hello') });
-    expect(outcome.accepted).toBe(true);
     expect(outcome.error).toBeUndefined();
     expect(outcome.chunks).toEqual([]);
     expect(outcome.checked?.ok).toBe(true);
@@ -107,6 +107,19 @@ describe('jobs', () => {
       .map((m) => m.type);
     expect(frames.length).toBeGreaterThan(2);
     expect(frames).toEqual(['job.accepted', ...frames.slice(1, -1).map(() => 'job.chunk'), 'job.result']);
+  });
+
+  it('acknowledges a job still running after a moment, once, before its result', async () => {
+    const from = connection.received.length;
+    const started = performance.now();
+    const outcome = await connection.assign({ podId: pod.podId, kind: 'completion', input: longRequest });
+    expect(performance.now() - started).toBeGreaterThan(ACKNOWLEDGE_AFTER_MS);
+    expect(outcome.accepted).toBe(true);
+    const frames = connection.received
+      .slice(from)
+      .filter((m) => 'attemptId' in m && m.attemptId === outcome.assign.attemptId)
+      .map((m) => m.type);
+    expect(frames).toEqual(['job.accepted', 'job.result']);
   });
 
   it('reports a job the runtime refuses at once with its error alone: no acknowledgement needed', async () => {

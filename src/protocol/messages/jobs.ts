@@ -42,8 +42,9 @@ export const JobAssignSchema = z
   });
 
 /**
- * miner → router: the attempt started; the router stops its accept timer. Optional for an attempt that
- * ends at once: its first chunk, result or error stops the timer as well.
+ * miner → router: the attempt is running; the router stops its accept timer. Optional for an attempt that
+ * ends soon (the miner sends it after a short delay): its first chunk, result or error stops the timer as
+ * well.
  */
 export const JobAcceptedSchema = z.object({
   type: z.literal('job.accepted'),
