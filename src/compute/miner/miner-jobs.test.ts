@@ -3,11 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attemptIdFor, newJobId } from '../../protocol/ids.ts';
 import { podId as podIdOf } from '../../protocol/pod-spec.ts';
+import type { LogLine } from '../../protocol/testing/capture-logger.ts';
 import { computeUnits, priceFor } from '../../protocol/units.ts';
 import { ACKNOWLEDGE_AFTER_MS } from './job-desk.ts';
 import type { ChatJobOutput, CompletionJobOutput, EmbeddingsJobOutput } from './job-output.ts';
 import type { Miner } from './miner.ts';
-import { type LogLine, startTestMiner, TEST_DOMAIN, type TinyPod, tinyPod } from './testing/miner-fixture.ts';
+import { startTestMiner, TEST_DOMAIN, type TinyPod, tinyPod } from './testing/miner-fixture.ts';
 import { type TestConnection, TestRouter } from './testing/test-router.ts';
 
 let pod: TinyPod;

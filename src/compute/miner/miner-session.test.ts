@@ -3,12 +3,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/free-port.ts';
 import { attemptIdFor, newJobId } from '../../protocol/ids.ts';
+import { captureLogger } from '../../protocol/testing/capture-logger.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { MinerError } from './errors.ts';
 import type { CompletionJobOutput } from './job-output.ts';
 import { startMiner } from './miner.ts';
 import {
-  captureLogger,
   newNodeAccount,
   startTestMiner,
   TEST_DOMAIN,

@@ -2,11 +2,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import type { Hex } from 'viem';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import type { ProtocolDomain } from '../../../protocol/eip712-domain.ts';
 import { type PodSpec, podId } from '../../../protocol/pod-spec.ts';
+import { captureLogger, type LogLine } from '../../../protocol/testing/capture-logger.ts';
 import { writeTinyModel } from '../../model/tiny-model.ts';
 import { LlamaCppRuntime } from '../../pods/llama-cpp.ts';
 import type { Hardware } from '../hardware/probe.ts';
@@ -57,22 +57,6 @@ export async function tinyPod(): Promise<TinyPod> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-export interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-/** A real pino logger writing into an array, so tests can read what the miner logged. */
-export function captureLogger() {
-  const lines: LogLine[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    { write: (line: string) => lines.push(JSON.parse(line) as LogLine) },
-  );
-  return { logger, lines };
 }
 
 export function newNodeAccount(): PrivateKeyAccount {
