@@ -163,16 +163,15 @@ export class JobDesk {
       const result = await running;
       // A cancel that lands while the receipt is signed still wins: the router has moved on.
       if (controller.signal.aborted) throw controller.signal.reason;
-      acknowledged = true;
       this.options.send(result);
       ok = true;
       log.debug({ usage: result.usage, gpuMs: result.gpuMs }, 'job done');
     } catch (caught) {
       const error = asNeurinoError(caught);
       log.info({ code: error.code, retryable: error.retryable }, `job failed: ${error.message}`);
-      acknowledged = true;
       this.sendError(attemptId, error);
     } finally {
+      // The attempt's end reaches here in the same turn as its result or error: no ack can follow them.
       clearTimeout(deadline);
       clearTimeout(ackLater);
       this.slots.give();
