@@ -35,8 +35,8 @@ export function receiptFor(assign: JobAssign, metering: Metering, node: Address)
 }
 
 /**
- * An accepted result's receipt and its hashes, computed once here for the countersignature and the store,
- * and the node's signature in the form to store (canonicalSignature).
+ * An accepted result's receipt and its hashes, computed once here (the store keeps the struct hash), and
+ * the node's signature in the form to store (canonicalSignature).
  */
 export type CheckedResult =
   | { ok: true; receipt: Receipt; hashes: ReceiptHashes; signature: Hex }
