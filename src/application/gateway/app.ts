@@ -9,6 +9,7 @@ import { MAX_FRAME_BYTES } from '../../protocol/codec.ts';
 import { FatalError, RetryableError } from '../../protocol/errors.ts';
 import { newApiId } from '../../protocol/ids.ts';
 import { unixSeconds } from '../../protocol/openai-responses.ts';
+import type { CorkableStream } from '../../protocol/write-coalescing.ts';
 import { apiKeyAuth } from './auth.ts';
 import { type BudgetDefaults, checkBudgetDefaults, DEFAULT_BUDGET } from './budget.ts';
 import type { GatewayContext } from './context.ts';
@@ -44,7 +45,7 @@ export interface GatewayDeps {
   /** Probes for GET /health, e.g. `{ store, chain }`. */
   checks?: Record<string, HealthCheck>;
   /** Where miner WebSockets go (the router core's MinerHub); without it `/v1/miners` does not exist. */
-  miners?: { handleSocket(socket: MinerSocket, remoteAddress: string): void };
+  miners?: { handleSocket(socket: MinerSocket, remoteAddress: string, stream?: CorkableStream): void };
 }
 
 export interface GatewayOptions {
@@ -162,6 +163,6 @@ async function minerSockets(app: FastifyInstance, miners: NonNullable<GatewayDep
     handler: async () => {
       throw new FatalError('invalid_request', { message: 'Miners connect here over WebSocket' });
     },
-    wsHandler: (socket, request) => miners.handleSocket(socket, request.ip),
+    wsHandler: (socket, request) => miners.handleSocket(socket, request.ip, request.raw.socket),
   });
 }

@@ -9,6 +9,7 @@ import { type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { signChallenge } from '../../protocol/handshake-auth.ts';
 import type { Challenge, MinerMessage, RouterMessage, Welcome } from '../../protocol/messages/index.ts';
 import { MIN_SUPPORTED_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../../protocol/version.ts';
+import { type CorkableStream, coalesceWritesThisTurn } from '../../protocol/write-coalescing.ts';
 import { JobDesk } from './job-desk.ts';
 import type { PodHost } from './pod-host.ts';
 import { PodRequests } from './pod-requests.ts';
@@ -52,6 +53,8 @@ const ROUTER_SILENCE_MS = 15_000;
 
 export class RouterSession {
   private readonly socket: RouterSocket;
+  /** The TCP socket under `socket`, once upgraded: the frames sent in one turn leave in one write. */
+  private stream: CorkableStream | undefined;
   private readonly desk: JobDesk;
   private readonly podRequests: PodRequests;
   private readonly ended: Promise<SessionEnd>;
@@ -93,6 +96,9 @@ export class RouterSession {
     this.socket.on('error', (error) => {
       this.lastError = error;
       log.debug({ err: error.message }, 'router socket error');
+    });
+    this.socket.on('upgrade', (response) => {
+      this.stream = response.socket;
     });
     this.socket.on('open', () => this.sayHello());
     this.socket.on('message', (data) => {
@@ -283,6 +289,7 @@ export class RouterSession {
       this.context.logger.error({ err: error, type: message.type }, 'could not encode a frame; not sent');
       return;
     }
+    if (this.stream !== undefined) coalesceWritesThisTurn(this.stream);
     this.socket.send(frame);
   }
 

@@ -1,6 +1,7 @@
 // The client WebSocket to the router (`ws`), seen through the few members the session uses.
 import { createRequire } from 'node:module';
 import { MAX_FRAME_BYTES } from '../../protocol/codec.ts';
+import type { CorkableStream } from '../../protocol/write-coalescing.ts';
 
 export interface RouterSocket {
   readonly readyState: number;
@@ -9,6 +10,8 @@ export interface RouterSocket {
   /** Drops the connection at once: for a router that stopped answering pings. */
   terminate(): void;
   ping(): void;
+  /** The HTTP answer that upgraded the connection; its `socket` is the TCP socket the frames travel on. */
+  on(event: 'upgrade', listener: (response: { socket: CorkableStream }) => void): unknown;
   on(event: 'open', listener: () => void): unknown;
   on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
   on(event: 'close', listener: (code: number, reason: Buffer) => void): unknown;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { decodeMinerMessage, encodeMessage, MAX_FRAME_BYTES, type RawFrame } from '../../protocol/codec.ts';
 import type { NeurinoError } from '../../protocol/errors.ts';
 import type { MinerMessage, RouterMessage } from '../../protocol/messages/index.ts';
+import { type CorkableStream, coalesceWritesThisTurn } from '../../protocol/write-coalescing.ts';
 import { closeReason, type MinerSocket, SOCKET_OPEN } from './miner-socket.ts';
 
 /** Who handles decoded frames: first the handshake, then the session. */
@@ -24,9 +25,12 @@ export class MinerConnection {
   readonly #closeListeners: Array<(code: number) => void> = [];
   #idle: { timer: NodeJS.Timeout; ms: number } | undefined;
   readonly #socket: MinerSocket;
+  readonly #stream: CorkableStream | undefined;
 
-  constructor(socket: MinerSocket, remoteAddress: string, logger: Logger) {
+  /** `stream` is the TCP socket under `socket`: given, the frames sent in one turn leave in one write. */
+  constructor(socket: MinerSocket, remoteAddress: string, logger: Logger, stream?: CorkableStream) {
     this.#socket = socket;
+    this.#stream = stream;
     this.remoteAddress = remoteAddress;
     this.#logger = logger;
     socket.on('message', (data) => this.#receive(data));
@@ -55,6 +59,7 @@ export class MinerConnection {
   send(message: RouterMessage): boolean {
     const frame = encodeMessage(message);
     if (this.#closed || this.#socket.readyState !== SOCKET_OPEN) return false;
+    if (this.#stream !== undefined) coalesceWritesThisTurn(this.#stream);
     this.#socket.send(frame, (error) => {
       if (error !== undefined && error !== null) this.#logger.debug({ err: error }, 'send to miner failed');
     });

@@ -4,6 +4,7 @@ import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import type { HandshakeRefusalCode } from '../../protocol/error-codes.ts';
 import { asNeurinoError } from '../../protocol/errors.ts';
 import { newApiId } from '../../protocol/ids.ts';
+import type { CorkableStream } from '../../protocol/write-coalescing.ts';
 import { MinerConnection } from './miner-connection.ts';
 import { type AdmittedMiner, runHandshake } from './miner-handshake.ts';
 import { MinerSession, type SessionChange } from './miner-session.ts';
@@ -74,10 +75,13 @@ export class MinerHub {
     }
   }
 
-  /** Takes over a freshly accepted socket (e.g. from @fastify/websocket on `/v1/miners`). */
-  handleSocket(socket: MinerSocket, remoteAddress: string): void {
+  /**
+   * Takes over a freshly accepted socket (e.g. from @fastify/websocket on `/v1/miners`); `stream`, the TCP
+   * socket under it, lets the frames of one event-loop turn leave in one write.
+   */
+  handleSocket(socket: MinerSocket, remoteAddress: string, stream?: CorkableStream): void {
     const logger = this.#options.logger.child({ remoteAddress });
-    const connection = new MinerConnection(socket, remoteAddress, logger);
+    const connection = new MinerConnection(socket, remoteAddress, logger, stream);
     if (this.#closing) {
       connection.send({ type: 'refused', code: 'service_unavailable', reason: 'router is shutting down' });
       connection.close(CLOSE_CODES.goingAway, 'router is shutting down');

@@ -38,10 +38,10 @@ export interface MinerEndpoint {
 }
 
 /** A WebSocket server on 127.0.0.1 (random port) that hands every connection to the hub. */
-export function serveMinerHub(hub: MinerHub): Promise<MinerEndpoint> {
+export function serveMinerHub(hub: Pick<MinerHub, 'handleSocket'>): Promise<MinerEndpoint> {
   const server = new ws.WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: MAX_FRAME_BYTES });
   server.on('connection', (socket, request) =>
-    hub.handleSocket(socket, request.socket.remoteAddress ?? 'unknown'),
+    hub.handleSocket(socket, request.socket.remoteAddress ?? 'unknown', request.socket),
   );
   return new Promise((resolve, reject) => {
     server.on('error', reject);
