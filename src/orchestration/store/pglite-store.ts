@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { FatalError, RetryableError } from '../../protocol/errors.ts';
 import { migrate } from './migrate.ts';
 import { transactionAbortedError } from './pglite-error.ts';
+import { PeriodicVacuum, type PeriodicVacuumOptions } from './pglite-vacuum.ts';
 import { PgliteWorkerClient } from './pglite-worker-client.ts';
 import { SessionGate } from './session-gate.ts';
 import { type Queryable, type SqlParam, type Store, toSqlParams } from './store.ts';
@@ -12,7 +13,12 @@ import { type Queryable, type SqlParam, type Store, toSqlParams } from './store.
 /** The worker behind each open store, for the test-only crash hook. */
 const workers = new WeakMap<Store, PgliteWorkerClient>();
 
-export async function openPgliteStore(dataDir?: string): Promise<Store> {
+export interface PgliteStoreOptions {
+  /** When to VACUUM (PGlite runs no autovacuum); false: never. */
+  vacuum?: PeriodicVacuumOptions | false | undefined;
+}
+
+export async function openPgliteStore(dataDir?: string, options: PgliteStoreOptions = {}): Promise<Store> {
   let client: PgliteWorkerClient;
   try {
     if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
@@ -37,6 +43,7 @@ export async function openPgliteStore(dataDir?: string): Promise<Store> {
     await client.close().catch(() => {}); // the migration's error is the one to report
     throw error;
   }
+  const vacuum = options.vacuum === false ? undefined : new PeriodicVacuum(query, options.vacuum);
 
   const store: Store = {
     kind: 'pglite',
@@ -51,6 +58,7 @@ export async function openPgliteStore(dataDir?: string): Promise<Store> {
       }
     },
     close() {
+      vacuum?.stop();
       // After the transactions already running or queued, as PGlite's own close().
       closing ??= gate.hold().then(() => client.close());
       return closing;
