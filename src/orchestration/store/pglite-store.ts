@@ -37,13 +37,14 @@ export async function openPgliteStore(dataDir?: string, options: PgliteStoreOpti
     if (closing !== undefined) return Promise.reject(closed());
     return gate.pass(async () => (await client.query(sql, toSqlParams(params), false)).rows as T[]);
   };
+  let vacuum: PeriodicVacuum | undefined;
   try {
     await migrate({ query });
+    vacuum = options.vacuum === false ? undefined : new PeriodicVacuum(query, options.vacuum);
   } catch (error) {
-    await client.close().catch(() => {}); // the migration's error is the one to report
+    await client.close().catch(() => {}); // the migration's (or the options') error is the one to report
     throw error;
   }
-  const vacuum = options.vacuum === false ? undefined : new PeriodicVacuum(query, options.vacuum);
 
   const store: Store = {
     kind: 'pglite',

@@ -119,3 +119,9 @@ describe('a PGlite store vacuums itself', () => {
     expect(await lastVacuum(unvacuumed)).toBeNull();
   });
 });
+
+describe('openPgliteStore with bad vacuum options', () => {
+  it('refuses them at open', async () => {
+    await expect(openPgliteStore(undefined, { vacuum: { minIntervalMs: -1 } })).rejects.toThrow(RangeError);
+  });
+});
