@@ -2,7 +2,10 @@
 // than a database transaction. The lease is a row (holder, payer, amount) that every router counts as
 // used; it covers what this router holds for running jobs (`held`), what it charged and has not stored as
 // receipts yet (`pending`), and some room for the next jobs. It is renewed from the store and the chain
-// at most every `revalidateMs` (or when it runs short), never beyond what the payer has available.
+// at most every `revalidateMs` (or when it runs short), never beyond what the payer has available. An
+// active payer's lease is renewed ahead of need (when three quarters of `revalidateMs` have passed, or
+// when it is getting short), in the background: its reservations go on from the current lease meanwhile,
+// and wait only for the renewal's last write, so a steady stream of requests never stalls on one.
 import type { Address } from 'viem';
 import { bigintOf } from '../store/sql-values.ts';
 import type { Queryable, Store } from '../store/store.ts';
@@ -17,8 +20,10 @@ export interface Lease {
   pending: bigint;
   checkedAt: number;
   lastUsedAt: number;
-  /** A renewal under way: reservations of this payer wait for it. */
+  /** A renewal under way (or its last write, for one ahead of need): reservations of this payer wait for it. */
   busy: Promise<unknown> | undefined;
+  /** A renewal ahead of need under way (settles, never rejects): reservations go on from the lease meanwhile. */
+  refreshing: Promise<void> | undefined;
 }
 
 export interface CreditLeasesOptions {
@@ -61,33 +66,60 @@ export class CreditLeases {
   async hold(payer: Address, amount: bigint, now: number = Date.now()): Promise<Grant> {
     let lease = this.#leases.get(payer);
     if (lease === undefined) {
-      lease = { payer, amount: 0n, held: 0n, pending: 0n, checkedAt: 0, lastUsedAt: now, busy: undefined };
+      lease = {
+        payer,
+        amount: 0n,
+        held: 0n,
+        pending: 0n,
+        checkedAt: 0,
+        lastUsedAt: now,
+        busy: undefined,
+        refreshing: undefined,
+      };
       this.#leases.set(payer, lease);
     }
-    while (lease.busy !== undefined) await lease.busy;
-    lease.lastUsedAt = now;
-    const fresh = now - lease.checkedAt < this.#options.revalidateMs;
-    if (fresh && free(lease) >= amount) {
-      lease.held += amount;
-      return { ok: true };
+    for (;;) {
+      while (lease.busy !== undefined) await lease.busy;
+      lease.lastUsedAt = now;
+      const age = now - lease.checkedAt;
+      if (age < this.#options.revalidateMs && free(lease) >= amount) {
+        lease.held += amount;
+        const { revalidateMs, leaseJobs } = this.#options;
+        const aging = age >= (revalidateMs * 3) / 4;
+        // Short: room for under a quarter of a lease's jobs. Not again within a tenth of `revalidateMs`:
+        // a payer whose credits cap the lease would otherwise renew after every job.
+        const short = age >= revalidateMs / 10 && free(lease) < amount * BigInt(Math.ceil(leaseJobs / 4));
+        if ((aging || short) && lease.refreshing === undefined) this.#renewAhead(lease, amount);
+        return { ok: true };
+      }
+      // A renewal ahead of need is under way: its outcome may do. Never two renewals of one lease at once.
+      if (lease.refreshing !== undefined) {
+        await lease.refreshing;
+        continue;
+      }
+      // What this payer's running jobs cover now: the renewal may run only after they ended (it waits its
+      // turn behind the store's other writes, and new reservations wait for it).
+      const demand = lease.held + lease.pending;
+      const renewal = this.#options.serial(() => this.#renew(lease, amount, demand, 'blocking'));
+      // Waiters only need it settled (they retry on their own); its error is the caller's, not unhandled.
+      lease.busy = renewal
+        .catch(() => undefined)
+        .finally(() => {
+          lease.busy = undefined;
+        });
+      return renewal;
     }
-    // What this payer's running jobs cover now: the renewal may run only after they ended (it waits its
-    // turn behind the store's other writes, and new reservations wait for it).
-    const demand = lease.held + lease.pending;
-    const renewal = this.#options.serial(() => this.#renew(lease, amount, demand));
-    // Waiters only need it settled (they retry on their own); its error is the caller's, not unhandled.
-    lease.busy = renewal
-      .catch(() => undefined)
-      .finally(() => {
-        lease.busy = undefined;
-      });
-    return renewal;
   }
 
   /** Forgets idle leases (nothing held or pending, unused for `idleMs`), deleting their rows. */
   async returnIdle(idleMs: number, now: number = Date.now()): Promise<number> {
     const idle = [...this.#leases.values()].filter(
-      (l) => l.busy === undefined && l.held === 0n && l.pending === 0n && now - l.lastUsedAt >= idleMs,
+      (l) =>
+        l.busy === undefined &&
+        l.refreshing === undefined &&
+        l.held === 0n &&
+        l.pending === 0n &&
+        now - l.lastUsedAt >= idleMs,
     );
     if (idle.length === 0) return 0;
     for (const lease of idle) this.#leases.delete(lease.payer);
@@ -117,10 +149,58 @@ export class CreditLeases {
     return rows.length;
   }
 
-  async #renew(lease: Lease, amount: bigint, demand: bigint): Promise<Grant> {
-    const { store, credits, holder, ttlMs, leaseJobs } = this.#options;
+  /**
+   * Renews in the background; reservations go on from the current lease until the renewal's last write. A
+   * failure changes nothing: the lease ages, and the reservation that finds it stale renews in its path
+   * (and hears of the error).
+   */
+  #renewAhead(lease: Lease, amount: bigint): void {
+    const demand = lease.held + lease.pending;
+    lease.refreshing = this.#options
+      .serial(() => this.#renew(lease, amount, demand, 'ahead'))
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        lease.refreshing = undefined;
+      });
+  }
+
+  /**
+   * 'blocking': reservations already wait (`busy`), and `amount` is held for the one that asked when
+   * granted. 'ahead': `amount` (a job like the last one) only sizes the lease; reservations are held off
+   * only while the new amount is computed, written and committed, so none is granted from room the new
+   * lease no longer has.
+   */
+  async #renew(lease: Lease, amount: bigint, demand: bigint, mode: 'blocking' | 'ahead'): Promise<Grant> {
+    const asking = mode === 'blocking' ? amount : 0n;
     // Read before the transaction: no lock is held across an RPC call.
-    const balance = await credits.balanceOf(lease.payer);
+    const balance = await this.#options.credits.balanceOf(lease.payer);
+    let thaw: (() => void) | undefined;
+    const freeze = () => {
+      // A blocking renewal holds reservations off already; a transaction retried freezes once.
+      if (mode === 'blocking' || thaw !== undefined) return;
+      lease.busy = new Promise<void>((resolve) => {
+        thaw = () => {
+          lease.busy = undefined;
+          resolve();
+        };
+      });
+    };
+    try {
+      return await this.#renewIn(lease, { amount, asking, demand, balance, freeze });
+    } finally {
+      thaw?.();
+    }
+  }
+
+  async #renewIn(
+    lease: Lease,
+    step: { amount: bigint; asking: bigint; demand: bigint; balance: bigint; freeze: () => void },
+  ): Promise<Grant> {
+    const { store, credits, holder, ttlMs, leaseJobs } = this.#options;
+    const { amount, asking, demand, balance } = step;
     const outcome = await store.transaction(async (tx): Promise<Grant & { total?: bigint; at?: number }> => {
       const now = Date.now();
       await lockPayer(tx, store.kind, lease.payer);
@@ -131,17 +211,20 @@ export class CreditLeases {
         holder,
       ]);
       const room = balance - bigintOf(row?.used ?? 0);
+      // From here to the commit no reservation is granted: what is covered stays what is counted.
+      step.freeze();
       const covered = lease.held + lease.pending;
-      if (room - covered < amount) return { ok: false, available: room - covered };
+      if (room - covered < asking) return { ok: false, available: room - covered };
       // Room for more jobs like this one, but at most half of what is left: another router serving the
       // same payer still finds credits (a lease never takes a small balance whole). The jobs that ended
       // while this renewal waited are, in a steady stream of requests, about to be replaced: room for
       // them too, or a lease sized on the emptied moment runs short again within a few jobs (measured:
       // a renewal every few dozen jobs, each blocking the payer's reservations for 15-60 ms).
       const drained = demand > covered ? demand - covered : 0n;
-      const spare = (room - covered - amount) / 2n;
-      const ahead = amount * BigInt(Math.max(0, leaseJobs - 1)) + drained;
-      const total = covered + amount + (ahead < spare ? ahead : spare);
+      const spare = (room - covered - asking) / 2n;
+      // `leaseJobs` jobs like this one beyond what is covered, counting the one that asked.
+      const ahead = amount * BigInt(Math.max(1, Math.trunc(leaseJobs))) - asking + drained;
+      const total = covered + asking + (ahead < spare ? ahead : spare);
       await tx.query(
         `insert into credit_leases (holder, payer, amount, created_at, expires_at) values ($1, $2, $3, $4, $5)
          on conflict (holder, payer) do update set amount = excluded.amount, expires_at = excluded.expires_at`,
@@ -153,7 +236,7 @@ export class CreditLeases {
     if (outcome.ok && outcome.total !== undefined && outcome.at !== undefined) {
       lease.amount = outcome.total;
       lease.checkedAt = outcome.at;
-      lease.held += amount;
+      lease.held += asking;
       return { ok: true };
     }
     return outcome.ok ? { ok: true } : { ok: false, available: outcome.available };
