@@ -20,21 +20,30 @@ describe('CreditLeases', () => {
     await store?.close();
   });
 
+  /** Leases of a fresh holder (revalidated every minute) whose store writes go through `serial`. */
+  function leasesOver(
+    db: Store,
+    credits: ReturnType<typeof settableCredits>,
+    serial: <T>(fn: () => Promise<T>) => Promise<T>,
+  ): CreditLeases {
+    return new CreditLeases({
+      store: db,
+      credits,
+      holder: `router-${Math.random()}`,
+      serial,
+      ttlMs: 60_000,
+      revalidateMs: 60_000,
+      leaseJobs: LEASE_JOBS,
+    });
+  }
+
   /** Leases whose store writes wait for `open()`: a renewal queued behind other writes. */
   function leasesBehindAQueue(credits: ReturnType<typeof settableCredits>) {
     let open: () => void = () => undefined;
     let gate = Promise.resolve();
-    const leases = new CreditLeases({
-      store,
-      credits,
-      holder: `router-${Math.random()}`,
-      serial: async (fn) => {
-        await gate;
-        return fn();
-      },
-      ttlMs: 60_000,
-      revalidateMs: 60_000,
-      leaseJobs: LEASE_JOBS,
+    const leases = leasesOver(store, credits, async (fn) => {
+      await gate;
+      return fn();
     });
     return {
       leases,
@@ -123,22 +132,14 @@ describe('CreditLeases', () => {
     let inFlight = 0;
     let maxInFlight = 0;
     let renewals = 0;
-    const leases = new CreditLeases({
-      store: pausable,
-      credits,
-      holder: `router-${Math.random()}`,
-      serial: async (fn) => {
-        renewals++;
-        maxInFlight = Math.max(maxInFlight, ++inFlight);
-        try {
-          return await fn();
-        } finally {
-          inFlight--;
-        }
-      },
-      ttlMs: 60_000,
-      revalidateMs: 60_000,
-      leaseJobs: LEASE_JOBS,
+    const leases = leasesOver(pausable, credits, async (fn) => {
+      renewals++;
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        return await fn();
+      } finally {
+        inFlight--;
+      }
     });
     return {
       leases,
