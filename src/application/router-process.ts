@@ -126,7 +126,9 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       ...(options.dataDir === undefined || options.databaseUrl !== undefined
         ? {}
         : { dataDir: routerDatabaseDir(options.dataDir) }),
-      vacuum: { onError: (error) => logger.warn({ err: error }, 'VACUUM of the PGlite store failed') },
+      maintenance: {
+        onError: (error, statement) => logger.warn({ err: error, statement }, 'PGlite maintenance failed'),
+      },
     });
     cleanups.push(() => store.close());
     const apiKeys = new ApiKeys(store);

@@ -14,7 +14,7 @@ const LEASE_JOBS = 32;
 describe('CreditLeases', () => {
   let store: Store;
   beforeAll(async () => {
-    store = await openPgliteStore(undefined, { vacuum: false });
+    store = await openPgliteStore(undefined, { maintenance: false });
   });
   afterAll(async () => {
     await store?.close();

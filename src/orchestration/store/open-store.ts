@@ -11,5 +11,5 @@ export function openStore(options: OpenStoreOptions = {}): Promise<Store> {
       ...(onIdleError === undefined ? {} : { onIdleError }),
     });
   }
-  return openPgliteStore(options.dataDir, { vacuum: options.vacuum });
+  return openPgliteStore(options.dataDir, { maintenance: options.maintenance });
 }

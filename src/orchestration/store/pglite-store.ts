@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { FatalError, RetryableError } from '../../protocol/errors.ts';
 import { migrate } from './migrate.ts';
 import { transactionAbortedError } from './pglite-error.ts';
-import { PeriodicVacuum, type PeriodicVacuumOptions } from './pglite-vacuum.ts';
+import { PgliteMaintenance, type PgliteMaintenanceOptions } from './pglite-maintenance.ts';
 import { PgliteWorkerClient } from './pglite-worker-client.ts';
 import { SessionGate } from './session-gate.ts';
 import { type Queryable, type SqlParam, type Store, toSqlParams } from './store.ts';
@@ -14,8 +14,8 @@ import { type Queryable, type SqlParam, type Store, toSqlParams } from './store.
 const workers = new WeakMap<Store, PgliteWorkerClient>();
 
 export interface PgliteStoreOptions {
-  /** When to VACUUM (PGlite runs no autovacuum); false: never. */
-  vacuum?: PeriodicVacuumOptions | false | undefined;
+  /** When to VACUUM and CHECKPOINT (PGlite runs no autovacuum and no checkpointer); false: never. */
+  maintenance?: PgliteMaintenanceOptions | false | undefined;
 }
 
 export async function openPgliteStore(dataDir?: string, options: PgliteStoreOptions = {}): Promise<Store> {
@@ -37,10 +37,11 @@ export async function openPgliteStore(dataDir?: string, options: PgliteStoreOpti
     if (closing !== undefined) return Promise.reject(closed());
     return gate.pass(async () => (await client.query(sql, toSqlParams(params), false)).rows as T[]);
   };
-  let vacuum: PeriodicVacuum | undefined;
+  let maintenance: PgliteMaintenance | undefined;
   try {
     await migrate({ query });
-    vacuum = options.vacuum === false ? undefined : new PeriodicVacuum(query, options.vacuum);
+    maintenance =
+      options.maintenance === false ? undefined : new PgliteMaintenance(query, options.maintenance);
   } catch (error) {
     await client.close().catch(() => {}); // the migration's (or the options') error is the one to report
     throw error;
@@ -59,7 +60,7 @@ export async function openPgliteStore(dataDir?: string, options: PgliteStoreOpti
       }
     },
     close() {
-      vacuum?.stop();
+      maintenance?.stop();
       // After the transactions already running or queued, as PGlite's own close().
       closing ??= gate.hold().then(() => client.close());
       return closing;

@@ -1,7 +1,7 @@
 // The router's database as a small interface: plain SQL with $n parameters, the same against PGlite
 // (in a worker thread of this process) and a real PostgreSQL server, so every query is written once and tested on both.
 
-import type { PeriodicVacuumOptions } from './pglite-vacuum.ts';
+import type { PgliteMaintenanceOptions } from './pglite-maintenance.ts';
 
 /** Values the store passes as parameters. bigint travels as its decimal text (numeric/int8 columns). */
 export type SqlParam = string | number | boolean | bigint | null;
@@ -32,8 +32,8 @@ export interface OpenStoreOptions {
   maxConnections?: number | undefined;
   /** Errors of idle PostgreSQL connections (the pool replaces them); for logging. */
   onIdleError?: ((error: Error) => void) | undefined;
-  /** PGlite only (a server runs autovacuum): when to VACUUM; false: never. */
-  vacuum?: PeriodicVacuumOptions | false | undefined;
+  /** PGlite only (a server runs autovacuum and a checkpointer): when to VACUUM and CHECKPOINT; false: never. */
+  maintenance?: PgliteMaintenanceOptions | false | undefined;
 }
 
 /** Turns JS values into what both drivers accept the same way. */
