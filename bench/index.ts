@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, each printing ours vs a baseline measured side by side in this run.
-import { benchGateway, printGatewayBench } from './gateway.ts';
+import { benchGateway } from './gateway.ts';
+import { printGatewayBench } from './gateway-print.ts';
 import { benchScheduler, printSchedulerBench } from './scheduler.ts';
 import { benchSettlementGas, printSettlementGas } from './settlement-gas.ts';
 

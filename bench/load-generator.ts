@@ -13,6 +13,8 @@ export interface LoadRun {
   /** Non-2xx answers and network failures. */
   errors: number;
   seconds: number;
+  /** Each answered request's time from send to its last byte, under this load. */
+  latenciesMs: Float64Array;
 }
 
 type WorkerReply = { id: number; failure: string } | ({ id: number } & LoadRun);
@@ -28,7 +30,10 @@ export class LoadGenerator {
       const pending = this.#pending.get(reply.id);
       this.#pending.delete(reply.id);
       if ('failure' in reply) pending?.reject(new Error(`load worker: ${reply.failure}`));
-      else pending?.resolve({ requests: reply.requests, errors: reply.errors, seconds: reply.seconds });
+      else {
+        const { requests, errors, seconds, latenciesMs } = reply;
+        pending?.resolve({ requests, errors, seconds, latenciesMs });
+      }
     });
     // A dead worker fails every run still waiting, rather than leaving the bench hanging.
     const failAll = (error: Error) => {
