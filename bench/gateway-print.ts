@@ -1,5 +1,6 @@
 // How the gateway bench reports: its table, the targets, and what ran where.
 import type { GatewayBenchResult } from './gateway.ts';
+import type { Percentiles } from './percentiles.ts';
 
 export const GATEWAY_TARGETS = { addedP50Ms: 2, addedP99Ms: 10, throughputRatio: 0.5 } as const;
 
@@ -39,7 +40,7 @@ export function printGatewayBench(result: GatewayBenchResult): void {
   console.log(
     `  for reference: whole path to an openai-upstream pod relaying to that handler in its own process ${rps(t.upstreamPathRps).trim()} (errors ${t.errors.upstreamPath})`,
   );
-  const tail = (p: { p50Ms: number; p99Ms: number }) => `${p.p50Ms.toFixed(1)} / ${p.p99Ms.toFixed(1)} ms`;
+  const tail = (p: Percentiles) => `${p.p50Ms.toFixed(1)} / ${p.p99Ms.toFixed(1)} ms`;
   const u = t.underLoad;
   console.log(
     `  each request's time under this load, p50 / p99: bare ${tail(u.bare)}, whole path ${tail(u.wholePath)}, through openai-upstream ${tail(u.upstreamPath)} (queueing at full load; not a target)`,
