@@ -1,9 +1,9 @@
 import { type Address, getAddress } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
 import { FatalError } from '../../protocol/errors.ts';
 import { randomBytes32 } from '../../protocol/ids.ts';
-import type { Store } from '../store/store.ts';
+import type { SqlParam, Store } from '../store/store.ts';
 import { ApiKeys, hashApiKey, isApiKeyShaped } from './api-keys.ts';
 
 const newAccount = (): Address => getAddress(`0x${randomBytes32().slice(26)}`);
@@ -105,6 +105,108 @@ describe.each(storeBackends())('ApiKeys on $kind', (backend) => {
     await expect(keys.create({ account: newAccount(), label: 'x'.repeat(201) })).rejects.toMatchObject({
       code: 'invalid_request',
       param: 'label',
+    });
+  });
+
+  describe('under a stream of requests', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** The store, counting key lookups; after `hold()` their answers wait until `release()`. */
+    function countingStore() {
+      let lookups = 0;
+      let gate: Promise<void> | undefined;
+      let open: () => void = () => undefined;
+      const counted: Store = {
+        ...store,
+        transaction: store.transaction.bind(store),
+        close: store.close.bind(store),
+        query: async <T>(sql: string, params?: readonly SqlParam[]) => {
+          const rows = await store.query<T>(sql, params);
+          if (sql.startsWith('select * from api_keys where key_hash')) {
+            lookups++;
+            // Read already: the answer is held back, as a slow store or a busy event loop would.
+            if (gate !== undefined) await gate;
+          }
+          return rows;
+        },
+      };
+      return {
+        store: counted,
+        lookups: () => lookups,
+        hold: () => {
+          gate = new Promise<void>((resolve) => {
+            open = resolve;
+          });
+        },
+        release: () => {
+          gate = undefined;
+          open();
+        },
+      };
+    }
+
+    it('shares one store lookup among the callers that need it at once', async () => {
+      const { id, key } = await keys.create({ account: newAccount() });
+      const counted = countingStore();
+      const cold = new ApiKeys(counted.store);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => cold.authenticate(key)));
+      expect(answers.every((answer) => answer?.id === id)).toBe(true);
+      expect(counted.lookups()).toBe(1);
+    });
+
+    it('looks a busy key up again before its cache expires, without making a caller wait', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const { id, key } = await keys.create({ account: newAccount() });
+      const counted = countingStore();
+      const warm = new ApiKeys(counted.store, { cacheMs: 1_000 });
+      const start = Date.now();
+      expect((await warm.authenticate(key))?.id).toBe(id);
+      expect(counted.lookups()).toBe(1);
+      // Past three quarters of cacheMs: answered from the cache while one lookup runs behind it.
+      vi.setSystemTime(start + 800);
+      counted.hold();
+      expect((await warm.authenticate(key))?.id).toBe(id);
+      expect((await warm.authenticate(key))?.id).toBe(id);
+      while (counted.lookups() < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(counted.lookups()).toBe(2);
+      counted.release();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Renewed: past the first entry's expiry, still no caller waits.
+      vi.setSystemTime(start + 1_200);
+      counted.hold();
+      expect((await warm.authenticate(key))?.id).toBe(id);
+      counted.release();
+    });
+
+    it('never serves an entry past cacheMs: a revoke elsewhere is seen within it', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const { id, key } = await keys.create({ account: newAccount() });
+      const warm = new ApiKeys(store, { cacheMs: 1_000 });
+      const start = Date.now();
+      expect(await warm.authenticate(key)).toBeDefined();
+      await new ApiKeys(store).revoke(id);
+      vi.setSystemTime(start + 500);
+      expect(await warm.authenticate(key)).toBeDefined();
+      vi.setSystemTime(start + 1_001);
+      expect(await warm.authenticate(key)).toBeUndefined();
+    });
+
+    it('does not cache what a lookup read before a revoke in this process, nor hand it to later callers', async () => {
+      const { id, key } = await keys.create({ account: newAccount() });
+      const counted = countingStore();
+      const local = new ApiKeys(counted.store);
+      counted.hold();
+      const before = local.authenticate(key);
+      // The lookup has read the key as active; the revoke goes through before its answer is back.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await local.revoke(id)).toBe(true);
+      counted.release();
+      await before;
+      expect(await local.authenticate(key)).toBeUndefined();
+      expect(counted.lookups()).toBe(2);
     });
   });
 });

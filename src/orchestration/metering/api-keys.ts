@@ -48,7 +48,11 @@ interface KeyRow {
 export class ApiKeys {
   readonly #store: Store;
   readonly #cacheMs: number;
-  readonly #cache = new Map<string, { key: AuthenticatedKey; until: number }>();
+  readonly #cache = new Map<string, { key: AuthenticatedKey; until: number; refreshAt: number }>();
+  /** One store lookup per key hash at a time, shared by whoever asks meanwhile. */
+  readonly #lookups = new Map<string, Promise<AuthenticatedKey | undefined>>();
+  /** Revokes so far: a lookup that overlapped one does not cache its answer. */
+  #revocations = 0;
 
   constructor(store: Store, options: ApiKeysOptions = {}) {
     this.#store = store;
@@ -86,25 +90,58 @@ export class ApiKeys {
     return { id, key };
   }
 
-  /** The key's id and account, or undefined for a malformed, unknown or revoked key. */
+  /**
+   * The key's id and account, or undefined for a malformed, unknown or revoked key. A busy key never
+   * waits for the store: its cached answer is looked up again in the background once three quarters of
+   * `cacheMs` have passed (never served past `cacheMs`), and callers that do need the store share one
+   * lookup, rather than each queueing a query behind the store's other work when the entry expires.
+   */
   async authenticate(key: string): Promise<AuthenticatedKey | undefined> {
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) return undefined;
     const hash = hashApiKey(key);
+    const now = Date.now();
     const cached = this.#cache.get(hash);
-    if (cached !== undefined && cached.until > Date.now()) return cached.key;
+    if (cached !== undefined && cached.until > now) {
+      // A failed refresh changes nothing: the entry expires, and the next caller waits for the store.
+      if (now >= cached.refreshAt && !this.#lookups.has(hash)) this.#lookup(hash).catch(() => undefined);
+      return cached.key;
+    }
+    return this.#lookup(hash);
+  }
 
+  #lookup(hash: string): Promise<AuthenticatedKey | undefined> {
+    const running = this.#lookups.get(hash);
+    if (running !== undefined) return running;
+    const revocations = this.#revocations;
+    const lookup = this.#find(hash)
+      .then((found) => {
+        if (found === undefined) this.#cache.delete(hash);
+        // A revoke while this lookup ran may have come after its read: its answer is not kept.
+        else if (this.#cacheMs > 0 && revocations === this.#revocations) {
+          const at = Date.now();
+          this.#cache.set(hash, {
+            key: found,
+            until: at + this.#cacheMs,
+            refreshAt: at + (this.#cacheMs * 3) / 4,
+          });
+        }
+        return found;
+      })
+      .finally(() => {
+        if (this.#lookups.get(hash) === lookup) this.#lookups.delete(hash);
+      });
+    this.#lookups.set(hash, lookup);
+    return lookup;
+  }
+
+  async #find(hash: string): Promise<AuthenticatedKey | undefined> {
     // Looked up by hash: what an attacker can time is the hash, which says nothing about other keys.
     const [row] = await this.#store.query<KeyRow>(
       'select * from api_keys where key_hash = $1 and revoked_at is null',
       [hash],
     );
-    if (row === undefined || !sameHex(row.key_hash, hash)) {
-      this.#cache.delete(hash);
-      return undefined;
-    }
-    const found = { id: row.id, account: getAddress(row.account) };
-    if (this.#cacheMs > 0) this.#cache.set(hash, { key: found, until: Date.now() + this.#cacheMs });
-    return found;
+    if (row === undefined || !sameHex(row.key_hash, hash)) return undefined;
+    return { id: row.id, account: getAddress(row.account) };
   }
 
   /** Revokes a key; true when it existed and was active. */
@@ -113,7 +150,12 @@ export class ApiKeys {
       'update api_keys set revoked_at = $2 where id = $1 and revoked_at is null returning key_hash',
       [id, Date.now()],
     );
-    for (const row of rows) this.#cache.delete(row.key_hash);
+    this.#revocations++;
+    for (const row of rows) {
+      this.#cache.delete(row.key_hash);
+      // Whoever asks from now on reads the store again rather than join a lookup begun before.
+      this.#lookups.delete(row.key_hash);
+    }
     return rows.length > 0;
   }
 
