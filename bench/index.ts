@@ -1,10 +1,28 @@
 // `npm run bench`: every benchmark, each printing ours vs a baseline measured side by side in this run.
-import { benchGateway } from './gateway.ts';
+import { benchGateway, type GatewayBenchOptions } from './gateway.ts';
 import { printGatewayBench } from './gateway-print.ts';
 import { benchScheduler, printSchedulerBench } from './scheduler.ts';
 import { benchSettlementGas, printSettlementGas } from './settlement-gas.ts';
 
 const only = process.argv[2];
+
+/** Longer throughput runs (a soak) behind a flag: NEURINO_BENCH_RUN_MS per run, NEURINO_BENCH_ROUNDS. */
+function gatewayOptionsFromEnv(): GatewayBenchOptions {
+  const positive = (name: string): number | undefined => {
+    const text = process.env[name];
+    if (text === undefined || text === '') return undefined;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(`${name} must be a positive integer, got ${text}`);
+    return value;
+  };
+  const runMs = positive('NEURINO_BENCH_RUN_MS');
+  const rounds = positive('NEURINO_BENCH_ROUNDS');
+  return { ...(runMs === undefined ? {} : { runMs }), ...(rounds === undefined ? {} : { rounds }) };
+}
+
+// Checked before anything runs: a typo fails at once, not after the other benchmarks.
+const gatewayOptions = gatewayOptionsFromEnv();
 
 if (!only || only === 'settlement') {
   printSettlementGas(await benchSettlementGas());
@@ -15,5 +33,5 @@ if (!only || only === 'scheduler') {
 }
 
 if (!only || only === 'gateway') {
-  printGatewayBench(await benchGateway());
+  printGatewayBench(await benchGateway(gatewayOptions));
 }
