@@ -82,9 +82,9 @@ export class CreditLeases {
       while (lease.busy !== undefined) await lease.busy;
       lease.lastUsedAt = now;
       const age = now - lease.checkedAt;
-      if (age < this.#options.revalidateMs && free(lease) >= amount) {
+      const { revalidateMs, leaseJobs } = this.#options;
+      if (age < revalidateMs && free(lease) >= amount) {
         lease.held += amount;
-        const { revalidateMs, leaseJobs } = this.#options;
         const aging = age >= (revalidateMs * 3) / 4;
         // Short: room for under a quarter of a lease's jobs. Not again within a tenth of `revalidateMs`:
         // a payer whose credits cap the lease would otherwise renew after every job.
@@ -174,72 +174,64 @@ export class CreditLeases {
    * lease no longer has.
    */
   async #renew(lease: Lease, amount: bigint, demand: bigint, mode: 'blocking' | 'ahead'): Promise<Grant> {
+    const { store, credits, holder, ttlMs, leaseJobs } = this.#options;
     const asking = mode === 'blocking' ? amount : 0n;
     // Read before the transaction: no lock is held across an RPC call.
-    const balance = await this.#options.credits.balanceOf(lease.payer);
+    const balance = await credits.balanceOf(lease.payer);
     let thaw: (() => void) | undefined;
-    const freeze = () => {
-      // A blocking renewal holds reservations off already; a transaction retried freezes once.
-      if (mode === 'blocking' || thaw !== undefined) return;
-      lease.busy = new Promise<void>((resolve) => {
-        thaw = () => {
-          lease.busy = undefined;
-          resolve();
-        };
-      });
-    };
     try {
-      return await this.#renewIn(lease, { amount, asking, demand, balance, freeze });
+      const outcome = await store.transaction(
+        async (tx): Promise<Grant & { total?: bigint; at?: number }> => {
+          const now = Date.now();
+          await lockPayer(tx, store.kind, lease.payer);
+          const [row] = await tx.query<{ used: unknown }>(USED_BY_OTHERS_SQL, [
+            lease.payer,
+            settledSince(credits, now),
+            now,
+            holder,
+          ]);
+          const room = balance - bigintOf(row?.used ?? 0);
+          // From here to the commit no reservation is granted: what is covered stays what is counted. A
+          // blocking renewal holds reservations off already; a transaction retried freezes once.
+          if (mode === 'ahead' && thaw === undefined) {
+            lease.busy = new Promise<void>((resolve) => {
+              thaw = () => {
+                lease.busy = undefined;
+                resolve();
+              };
+            });
+          }
+          const covered = lease.held + lease.pending;
+          if (room - covered < asking) return { ok: false, available: room - covered };
+          // Room for more jobs like this one, but at most half of what is left: another router serving the
+          // same payer still finds credits (a lease never takes a small balance whole). The jobs that ended
+          // while this renewal waited are, in a steady stream of requests, about to be replaced: room for
+          // them too, or a lease sized on the emptied moment runs short again within a few jobs (measured:
+          // a renewal every few dozen jobs, each blocking the payer's reservations for 15-60 ms).
+          const drained = demand > covered ? demand - covered : 0n;
+          const spare = (room - covered - asking) / 2n;
+          // `leaseJobs` jobs like this one beyond what is covered, counting the one that asked.
+          const ahead = amount * BigInt(Math.max(1, Math.trunc(leaseJobs))) - asking + drained;
+          const total = covered + asking + (ahead < spare ? ahead : spare);
+          await tx.query(
+            `insert into credit_leases (holder, payer, amount, created_at, expires_at) values ($1, $2, $3, $4, $5)
+           on conflict (holder, payer) do update set amount = excluded.amount, expires_at = excluded.expires_at`,
+            [holder, lease.payer, total, now, now + ttlMs],
+          );
+          return { ok: true, total, at: now };
+        },
+      );
+      // Only once committed: a transaction retried or rolled back leaves the lease as it was.
+      if (outcome.ok && outcome.total !== undefined && outcome.at !== undefined) {
+        lease.amount = outcome.total;
+        lease.checkedAt = outcome.at;
+        lease.held += asking;
+        return { ok: true };
+      }
+      return outcome.ok ? { ok: true } : { ok: false, available: outcome.available };
     } finally {
       thaw?.();
     }
-  }
-
-  async #renewIn(
-    lease: Lease,
-    step: { amount: bigint; asking: bigint; demand: bigint; balance: bigint; freeze: () => void },
-  ): Promise<Grant> {
-    const { store, credits, holder, ttlMs, leaseJobs } = this.#options;
-    const { amount, asking, demand, balance } = step;
-    const outcome = await store.transaction(async (tx): Promise<Grant & { total?: bigint; at?: number }> => {
-      const now = Date.now();
-      await lockPayer(tx, store.kind, lease.payer);
-      const [row] = await tx.query<{ used: unknown }>(USED_BY_OTHERS_SQL, [
-        lease.payer,
-        settledSince(credits, now),
-        now,
-        holder,
-      ]);
-      const room = balance - bigintOf(row?.used ?? 0);
-      // From here to the commit no reservation is granted: what is covered stays what is counted.
-      step.freeze();
-      const covered = lease.held + lease.pending;
-      if (room - covered < asking) return { ok: false, available: room - covered };
-      // Room for more jobs like this one, but at most half of what is left: another router serving the
-      // same payer still finds credits (a lease never takes a small balance whole). The jobs that ended
-      // while this renewal waited are, in a steady stream of requests, about to be replaced: room for
-      // them too, or a lease sized on the emptied moment runs short again within a few jobs (measured:
-      // a renewal every few dozen jobs, each blocking the payer's reservations for 15-60 ms).
-      const drained = demand > covered ? demand - covered : 0n;
-      const spare = (room - covered - asking) / 2n;
-      // `leaseJobs` jobs like this one beyond what is covered, counting the one that asked.
-      const ahead = amount * BigInt(Math.max(1, Math.trunc(leaseJobs))) - asking + drained;
-      const total = covered + asking + (ahead < spare ? ahead : spare);
-      await tx.query(
-        `insert into credit_leases (holder, payer, amount, created_at, expires_at) values ($1, $2, $3, $4, $5)
-         on conflict (holder, payer) do update set amount = excluded.amount, expires_at = excluded.expires_at`,
-        [holder, lease.payer, total, now, now + ttlMs],
-      );
-      return { ok: true, total, at: now };
-    });
-    // Only once committed: a transaction retried or rolled back leaves the lease as it was.
-    if (outcome.ok && outcome.total !== undefined && outcome.at !== undefined) {
-      lease.amount = outcome.total;
-      lease.checkedAt = outcome.at;
-      lease.held += asking;
-      return { ok: true };
-    }
-    return outcome.ok ? { ok: true } : { ok: false, available: outcome.available };
   }
 }
 
