@@ -25,6 +25,7 @@ import type { ProtocolDomain } from '../protocol/eip712-domain.ts';
 import { FatalError } from '../protocol/errors.ts';
 import { type PodSpec, podId } from '../protocol/pod-spec.ts';
 import { receiptDigestOfStructHash } from '../protocol/receipt-hash.ts';
+import { redactUrl } from '../protocol/redact-url.ts';
 import { buildGateway, type Gateway, type GatewayOptions } from './gateway/app.ts';
 import { createLogger } from './gateway/logger.ts';
 import { assertRouterRole, podDeployer } from './router/chain-checks.ts';
@@ -99,7 +100,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   const chainId = await publicClient.getChainId();
   if (chainId !== book.chainId) {
     throw new FatalError('invalid_request', {
-      message: `${options.rpcUrl} is chain ${chainId}, the address book is for chain ${book.chainId}`,
+      message: `${redactUrl(options.rpcUrl)} is chain ${chainId}, the address book is for chain ${book.chainId}`,
     });
   }
   const { settlement, computeCredits, nodeRegistry, podRegistry } = book.contracts;

@@ -18,6 +18,7 @@ import {
 } from '../../compute/miner/node-key.ts';
 import { operatorPod } from '../../compute/miner/operator-pod.ts';
 import { registerNode } from '../../compute/miner/registration.ts';
+import { redactUrl } from '../../protocol/redact-url.ts';
 import { parseNeu } from '../../protocol/units.ts';
 import { DEFAULT_DATA_DIR, parsePositiveInt } from '../options.ts';
 import { onShutdown, shutdown } from '../shutdown.ts';
@@ -195,7 +196,7 @@ async function runRegister(options: RegisterOptions): Promise<void> {
   const { account } = await nodeKey(options);
   const book = await addressBook(options);
   const { chain, publicClient } = await connect(options.rpcUrl).catch((cause: unknown) => {
-    throw new MinerError('chain_error', `cannot reach the chain at ${options.rpcUrl}`, { cause });
+    throw new MinerError('chain_error', `cannot reach the chain at ${redactUrl(options.rpcUrl)}`, { cause });
   });
   const result = await registerNode({
     publicClient,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { type Address, formatEther, type Hex, keccak256, type LocalAccount, stringToBytes } from 'viem';
 import { connect, walletClientFor } from '../../chain/clients.ts';
 import { canonicalJson } from '../../protocol/canonical-json.ts';
+import { redactUrl } from '../../protocol/redact-url.ts';
 import { MinerError } from './errors.ts';
 import type { Hardware } from './hardware/probe.ts';
 import { type NodeStanding, readNodeStanding, registerNode, standingProblem } from './registration.ts';
@@ -67,15 +68,6 @@ async function connectTo(rpcUrl: string) {
   try {
     return await connect(rpcUrl);
   } catch (cause) {
-    throw new MinerError('chain_error', `cannot reach the chain at ${safeUrl(rpcUrl)}`, { cause });
-  }
-}
-
-/** RPC URLs often carry an API key in the path or query: show only the origin. */
-function safeUrl(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '(invalid URL)';
+    throw new MinerError('chain_error', `cannot reach the chain at ${redactUrl(rpcUrl)}`, { cause });
   }
 }

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
+import { redactUrl } from '../../protocol/redact-url.ts';
 import { abortError, PodBadRequestError, PodError, PodUpstreamError, throwIfAborted } from './errors.ts';
 import { errorMessageOf } from './openai-wire.ts';
 import { readServerSentEvents } from './sse.ts';
@@ -35,15 +36,6 @@ function isRedirect(response: Dispatcher.ResponseData): boolean {
 
 function hasErrorField(value: unknown): boolean {
   return typeof value === 'object' && value !== null && 'error' in value;
-}
-
-/** The URL without credentials or query, fit for messages and logs. */
-export function redactUrl(url: string): string {
-  const parsed = new URL(url);
-  parsed.username = '';
-  parsed.password = '';
-  parsed.search = '';
-  return parsed.toString().replace(/\/$/, '');
 }
 
 function describe(error: unknown): string {
@@ -116,7 +108,8 @@ export class UpstreamClient {
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.query = url.search;
-    this.safeUrl = redactUrl(options.baseUrl);
+    // Messages name `${safeUrl}/${path}`: the base without its query (sent with each request, not shown).
+    this.safeUrl = redactUrl(`${this.origin}${this.basePath}`).replace(/\/$/, '');
     this.getHeaders = { accept: 'application/json, text/event-stream' };
     if (options.apiKey !== undefined) this.getHeaders.authorization = `Bearer ${options.apiKey}`;
     this.postHeaders = { ...this.getHeaders, 'content-type': 'application/json' };

@@ -1,6 +1,7 @@
 // A real PostgreSQL server through a node-postgres pool: how several routers share one state.
 import pg from 'pg';
 import { RetryableError } from '../../protocol/errors.ts';
+import { redactUrl } from '../../protocol/redact-url.ts';
 import { migrate } from './migrate.ts';
 import { type Queryable, type SqlParam, type Store, toSqlParams } from './store.ts';
 
@@ -86,15 +87,4 @@ function clientQueryable(client: pg.PoolClient): Queryable {
       return (await client.query(sql, toSqlParams(params))).rows as T[];
     },
   };
-}
-
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable database URL)';
-  }
 }

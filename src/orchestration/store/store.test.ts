@@ -4,7 +4,6 @@ import { FatalError, RetryableError } from '../../protocol/errors.ts';
 import { migrate } from './migrate.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { openStore } from './open-store.ts';
-import { redactUrl } from './postgres-store.ts';
 import type { Store } from './store.ts';
 
 const MAX_UINT256 = 2n ** 256n - 1n;
@@ -149,13 +148,5 @@ describe('migrate', () => {
     await expect(migrate({ query }, [{ version: 2, name: 'skips one', statements: [] }])).rejects.toThrow(
       /must be 1, 2, 3/,
     );
-  });
-});
-
-describe('redactUrl', () => {
-  it('hides the password and keeps the rest', () => {
-    expect(redactUrl('postgres://u:secret@db:5432/x')).toBe('postgres://u:***@db:5432/x');
-    expect(redactUrl('postgres://db/x')).toBe('postgres://db/x');
-    expect(redactUrl('not a url')).toBe('(unparseable database URL)');
   });
 });
