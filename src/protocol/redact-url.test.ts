@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactUrl } from './redact-url.ts';
+import { redactUrl, redactUrlsIn } from './redact-url.ts';
 
 describe('redactUrl', () => {
   it('masks a password and keeps the user name beside it', () => {
@@ -40,5 +40,25 @@ describe('redactUrl', () => {
   it('never echoes a string that is not a URL', () => {
     expect(redactUrl('not a url with a s3cret')).toBe('(not a valid URL)');
     expect(redactUrl('')).toBe('(not a valid URL)');
+  });
+});
+
+describe('redactUrlsIn', () => {
+  it('redacts each URL in a text and leaves the words around it', () => {
+    expect(
+      redactUrlsIn(
+        'HTTP request failed.\nURL: https://mainnet.infura.io/v3/9aa3d95b3bc440fa88ea12eaa4456161\nStatus: 401',
+      ),
+    ).toBe('HTTP request failed.\nURL: https://mainnet.infura.io/v3/***\nStatus: 401');
+    expect(redactUrlsIn('cannot reach postgres://u:pw@db/x, retrying.')).toBe(
+      'cannot reach postgres://u:***@db/x, retrying.',
+    );
+    expect(redactUrlsIn('("ws://127.0.0.1:8080/v1/miners?token=abc")')).toBe(
+      '("ws://127.0.0.1:8080/v1/miners?token=***")',
+    );
+  });
+
+  it('leaves a text without URLs alone', () => {
+    expect(redactUrlsIn('no url here: just a colon')).toBe('no url here: just a colon');
   });
 });

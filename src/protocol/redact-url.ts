@@ -31,3 +31,17 @@ export function redactUrl(url: string): string {
   // searchParams escapes the mask; the asterisks are what a reader should see.
   return parsed.toString().replaceAll('%2A%2A%2A', MASK);
 }
+
+/** A URL inside free text: a scheme, `://`, then up to whitespace, a quote or a bracket. */
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>()[\]{}`]+/gi;
+
+/** `text` with every URL in it redacted as `redactUrl` does (error messages of HTTP and RPC clients). */
+export function redactUrlsIn(text: string): string {
+  return text.replace(URL_IN_TEXT, (url) => {
+    // A sentence's own full stop or comma after the URL is not part of it.
+    const trailing = /[.,;:!?]+$/.exec(url)?.[0] ?? '';
+    const bare = url.slice(0, url.length - trailing.length);
+    const redacted = redactUrl(bare);
+    return `${redacted === '(not a valid URL)' ? '(URL)' : redacted}${trailing}`;
+  });
+}

@@ -1,8 +1,8 @@
 // `neurino miner`: run a compute node that dials the router and serves one model; `neurino miner register`
 // stakes its key in NodeRegistry.
 import { Command, InvalidArgumentError } from 'commander';
-import { pino } from 'pino';
 import { type Address, formatEther, getAddress, isAddress } from 'viem';
+import { createLogger } from '../../application/gateway/logger.ts';
 import { type AddressBook, readAddressBook } from '../../chain/address-book.ts';
 import { connect, walletClientFor } from '../../chain/clients.ts';
 import { embeddedChainPaths } from '../../chain/embedded-chain.ts';
@@ -221,7 +221,7 @@ async function runMiner(options: MinerOptions): Promise<void> {
   if (options.registerOnStart && options.stake === undefined) {
     throw new InvalidArgumentError('--register-on-start needs --stake <neu>');
   }
-  const logger = pino({ level: options.logLevel });
+  const logger = createLogger({ level: options.logLevel, name: 'neurino-miner' });
   const key = await nodeKey(options);
   const book = await addressBook(options);
   const hardware = await probeHardware();
