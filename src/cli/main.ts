@@ -1,5 +1,6 @@
 // The `neurino` command line: one file per command under ./commands.
 import { Command } from 'commander';
+import { redactUrlsIn } from '../protocol/redact-url.ts';
 import { chainCommand } from './commands/chain.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { devnetCommand } from './commands/devnet.ts';
@@ -21,9 +22,10 @@ program.addCommand(routerCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  // A failed command says what went wrong in one line; the stack only with NEURINO_DEBUG=1.
+  // A failed command says what went wrong in one line (URLs redacted: an RPC client's message names the
+  // URL it called, key and all, and this line ends up in service logs); the stack only with NEURINO_DEBUG=1.
   const message = error instanceof Error ? error.message : String(error);
-  console.error(`neurino: ${message}`);
+  console.error(`neurino: ${redactUrlsIn(message)}`);
   if (process.env.NEURINO_DEBUG === '1') console.error(error);
   process.exit(1);
 }
