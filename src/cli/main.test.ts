@@ -9,7 +9,7 @@ import { writeAddressBook } from '../chain/address-book.ts';
 
 const BIN = new URL('../../bin/neurino.js', import.meta.url).pathname;
 const KEY_IN_PATH = '9aa3d95b3bc440fa88ea12eaa4456161';
-const one = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
+const one = (n: number): `0x${string}` => `0x${n.toString(16).padStart(40, '0')}`;
 
 let dir: string;
 
