@@ -195,11 +195,26 @@ export async function setAsidePayer(
   });
 }
 
+/**
+ * The receipts not settled yet, from every router: those in no batch (the `receipts_unbatched_idx`
+ * partial index) and those in pending batches. Each receipt is in one of the two, or settled; reading
+ * them so keeps the cost to the unsettled receipts, where `settled_at is null` alone would read every
+ * receipt ever stored (no index leads with it) at each metrics scrape.
+ */
+export const UNSETTLED_RECEIPTS = `(
+    select r.created_at, r.set_aside_at, r.set_aside_reason from receipts r
+    where r.batch_sequence is null and r.settled_at is null
+    union all
+    select r.created_at, r.set_aside_at, r.set_aside_reason from settlement_batches b
+    join receipts r on r.batch_router = b.router and r.batch_sequence = b.sequence
+    where b.status = 'pending'
+  )`;
+
 /** Unsettled receipts set aside (payers short of credits), and one of their reasons. */
 export async function setAsideWaiting(store: Store): Promise<{ count: number; reason: string | undefined }> {
   const [row] = await store.query<{ n: unknown; reason: string | null }>(
-    `select count(*) as n, max(set_aside_reason) as reason from receipts
-     where settled_at is null and set_aside_at is not null`,
+    `select count(*) as n, max(set_aside_reason) as reason from ${UNSETTLED_RECEIPTS} u
+     where set_aside_at is not null`,
   );
   return { count: numberOf(row?.n ?? 0), reason: optionalStringOf(row?.reason ?? null) };
 }

@@ -312,10 +312,15 @@ describe.each(storeBackends())('SettlementBatcher on $kind', (backend) => {
 
   it('restart after the batch row is written but before its transaction: settles it once', async () => {
     const payer = await fundedPayer(1_000_000n);
+    const unsettled = async () => (await batcher().stats()).unsettledReceipts;
+    const before = await unsettled();
     await chargeJobs(4, payer);
+    expect(await unsettled()).toBe(before + 4);
     const sequence = await chain.nextSequence(router());
     const cut = await cutBatch(store, { router: router(), sequence, maxReceipts: 1_000 });
     expect(cut.kind).toBe('batch');
+    // In a pending batch: still unsettled.
+    expect(await unsettled()).toBe(before + 4);
     // The router dies here.
     await restartStore();
     expect((await pendingBatches(store, router())).map((b) => b.sequence)).toEqual([sequence]);
@@ -324,6 +329,7 @@ describe.each(storeBackends())('SettlementBatcher on $kind', (backend) => {
     expect(await chain.nextSequence(router())).toBe(sequence + 1n);
     expect(await pendingBatches(store, router())).toEqual([]);
     expect((await batchRecord(store, router(), sequence))?.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(await unsettled()).toBe(before);
     await expectChainMatchesStore();
   });
 

@@ -25,6 +25,7 @@ import {
   recordBatchTx,
   setAsidePayer,
   setAsideWaiting,
+  UNSETTLED_RECEIPTS,
 } from './batch-records.ts';
 import { chainError, payerShortOfCredits, revertReason } from './chain-revert.ts';
 
@@ -145,7 +146,7 @@ export class SettlementBatcher {
   async stats(): Promise<SettlementStats> {
     const { store } = this.#options;
     const [waiting] = await store.query<{ n: unknown; oldest: unknown }>(
-      'select count(*) as n, min(created_at) as oldest from receipts where settled_at is null',
+      `select count(*) as n, min(created_at) as oldest from ${UNSETTLED_RECEIPTS} u`,
     );
     const [settled] = await store.query<{ batches: unknown; receipts: unknown }>(
       `select count(*) as batches, coalesce(sum(receipt_count), 0) as receipts
