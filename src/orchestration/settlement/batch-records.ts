@@ -143,7 +143,7 @@ export async function batchRecord(
   return row === undefined ? undefined : batchOfRow(row);
 }
 
-/** The chain applied the batch: it and its receipts are settled. */
+/** The chain applied the batch: it and its receipts are settled, and the router's totals count it once. */
 export async function markSettled(
   store: Store,
   router: Address,
@@ -152,15 +152,35 @@ export async function markSettled(
 ): Promise<void> {
   await store.transaction(async (tx) => {
     const params = [getAddress(router), sequence, now];
-    await tx.query(
-      "update settlement_batches set status = 'settled', settled_at = $3, last_error = null where router = $1 and sequence = $2 and status = 'pending'",
+    const [settled] = await tx.query<{ receipt_count: unknown }>(
+      "update settlement_batches set status = 'settled', settled_at = $3, last_error = null where router = $1 and sequence = $2 and status = 'pending' returning receipt_count",
       params,
     );
     await tx.query(
       'update receipts set settled_at = $3 where batch_router = $1 and batch_sequence = $2 and settled_at is null',
       params,
     );
+    // Only the call that moved the batch from pending counts it: marking it again changes nothing.
+    if (settled === undefined) return;
+    await tx.query(
+      `insert into settlement_totals (router, batches, receipts) values ($1, 1, $2)
+       on conflict (router) do update set batches = settlement_totals.batches + 1,
+         receipts = settlement_totals.receipts + excluded.receipts`,
+      [getAddress(router), numberOf(settled.receipt_count)],
+    );
   });
+}
+
+/** Batches and receipts `router` has settled, all time. */
+export async function settledTotals(
+  store: Queryable,
+  router: Address,
+): Promise<{ batches: number; receipts: number }> {
+  const [row] = await store.query<{ batches: unknown; receipts: unknown }>(
+    'select batches, receipts from settlement_totals where router = $1',
+    [getAddress(router)],
+  );
+  return { batches: numberOf(row?.batches ?? 0), receipts: numberOf(row?.receipts ?? 0) };
 }
 
 /** The chain will never apply this batch as written: its receipts go back to the pending pool. */

@@ -25,6 +25,7 @@ import {
   recordBatchTx,
   setAsidePayer,
   setAsideWaiting,
+  settledTotals,
   UNSETTLED_RECEIPTS,
 } from './batch-records.ts';
 import { chainError, payerShortOfCredits, revertReason } from './chain-revert.ts';
@@ -148,19 +149,15 @@ export class SettlementBatcher {
     const [waiting] = await store.query<{ n: unknown; oldest: unknown }>(
       `select count(*) as n, min(created_at) as oldest from ${UNSETTLED_RECEIPTS} u`,
     );
-    const [settled] = await store.query<{ batches: unknown; receipts: unknown }>(
-      `select count(*) as batches, coalesce(sum(receipt_count), 0) as receipts
-       from settlement_batches where router = $1 and status = 'settled'`,
-      [this.#router],
-    );
+    const settled = await settledTotals(store, this.#router);
     const setAside = await setAsideWaiting(store);
     const oldest = waiting?.oldest;
     return {
       settlementLagMs:
         oldest === null || oldest === undefined ? 0 : Math.max(0, Date.now() - numberOf(oldest)),
       unsettledReceipts: numberOf(waiting?.n ?? 0),
-      batchesSettled: numberOf(settled?.batches ?? 0),
-      receiptsSettled: numberOf(settled?.receipts ?? 0),
+      batchesSettled: settled.batches,
+      receiptsSettled: settled.receipts,
       setAsideReceipts: setAside.count,
       lastError: this.#lastError,
     };

@@ -148,4 +148,20 @@ export const MIGRATIONS: readonly Migration[] = [
       'alter table receipts add column set_aside_reason text',
     ],
   },
+  {
+    version: 5,
+    name: 'settled totals',
+    statements: [
+      // What each router has settled, kept up as batches settle: the metrics read one row per scrape
+      // instead of counting the router's batches, which grow by one every batch for good.
+      `create table settlement_totals (
+        router text primary key,
+        batches bigint not null check (batches >= 0),
+        receipts bigint not null check (receipts >= 0)
+      )`,
+      `insert into settlement_totals (router, batches, receipts)
+        select router, count(*), coalesce(sum(receipt_count), 0) from settlement_batches
+        where status = 'settled' group by router`,
+    ],
+  },
 ];

@@ -1,0 +1,61 @@
+// The router's settled totals (the metrics' batches and receipts settled) are kept up as batches settle:
+// each batch counted once, whatever marks it again, per router, and filled from the batches at migration.
+import { type Address, getAddress } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
+import { MIGRATIONS } from '../store/migrations.ts';
+import type { Store } from '../store/store.ts';
+import { markSettled, markSuperseded, settledTotals } from './batch-records.ts';
+
+const routerA = getAddress(`0x${'a1'.repeat(20)}`);
+const routerB = getAddress(`0x${'b2'.repeat(20)}`);
+
+describe.each(storeBackends())('settled totals on $kind', (backend) => {
+  let target: StoreTarget;
+  let store: Store;
+
+  beforeAll(async () => {
+    target = await backend.fresh();
+    store = await target.open();
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await target?.dispose();
+  });
+
+  const pending = (router: Address, sequence: number, receipts: number) =>
+    store.query(
+      `insert into settlement_batches (router, sequence, receipts_root, receipt_count, total, status, created_at)
+       values ($1, $2, '0x', $3, 1, 'pending', 1)`,
+      [router, sequence, receipts],
+    );
+
+  it('counts a batch once when it settles, per router, and never a superseded one', async () => {
+    await pending(routerA, 1, 10);
+    await pending(routerA, 2, 5);
+    await pending(routerA, 3, 4);
+    await pending(routerB, 1, 7);
+    expect(await settledTotals(store, routerA)).toEqual({ batches: 0, receipts: 0 });
+
+    await markSettled(store, routerA, 1n);
+    await markSettled(store, routerA, 1n);
+    expect(await settledTotals(store, routerA)).toEqual({ batches: 1, receipts: 10 });
+
+    await markSettled(store, routerA, 2n);
+    await markSettled(store, routerB, 1n);
+    await markSuperseded(store, routerA, 3n, 'the chain expects another sequence');
+    await markSettled(store, routerA, 3n);
+    expect(await settledTotals(store, routerA)).toEqual({ batches: 2, receipts: 15 });
+    expect(await settledTotals(store, routerB)).toEqual({ batches: 1, receipts: 7 });
+  });
+
+  it('fills the totals from the settled batches when migrating a store that had none', async () => {
+    const before = [await settledTotals(store, routerA), await settledTotals(store, routerB)];
+    await store.query('delete from settlement_totals');
+    const backfill = MIGRATIONS.find((m) => m.name === 'settled totals')?.statements[1];
+    if (backfill === undefined) throw new Error('no backfill statement');
+    await store.query(backfill);
+    expect([await settledTotals(store, routerA), await settledTotals(store, routerB)]).toEqual(before);
+  });
+});
