@@ -122,12 +122,13 @@ export async function cutBatch(
   });
 }
 
+/** $1 router: its pending batches, through `settlement_batches_pending_idx` (not all it ever cut). */
+export const PENDING_BATCHES_SQL =
+  "select * from settlement_batches where router = $1 and status = 'pending' order by sequence";
+
 /** The router's batches not yet known to be applied, lowest sequence first. */
 export async function pendingBatches(store: Store, router: Address): Promise<BatchRecord[]> {
-  const rows = await store.query<BatchRow>(
-    "select * from settlement_batches where router = $1 and status = 'pending' order by sequence",
-    [getAddress(router)],
-  );
+  const rows = await store.query<BatchRow>(PENDING_BATCHES_SQL, [getAddress(router)]);
   return rows.map(batchOfRow);
 }
 

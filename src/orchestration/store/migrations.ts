@@ -164,4 +164,13 @@ export const MIGRATIONS: readonly Migration[] = [
         where status = 'settled' group by router`,
     ],
   },
+  {
+    version: 6,
+    name: 'pending batches index',
+    statements: [
+      // Each settlement cycle (about once a second) and each metrics scrape read the pending batches;
+      // through the primary key that read every batch the router ever cut (21 ms at 200,000 in PGlite).
+      "create index settlement_batches_pending_idx on settlement_batches (router, sequence) where status = 'pending'",
+    ],
+  },
 ];

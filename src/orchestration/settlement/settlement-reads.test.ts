@@ -1,16 +1,17 @@
-// The router's settled totals (the metrics' batches and receipts settled) are kept up as batches settle:
-// each batch counted once, whatever marks it again, per router, and filled from the batches at migration.
+// What the settlement reads each cycle and each metrics scrape stays cheap as batches accumulate: the
+// router's settled totals are kept up as batches settle (each counted once, per router, filled from the
+// batches at migration), and its pending batches are read through a partial index.
 import { type Address, getAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
 import { MIGRATIONS } from '../store/migrations.ts';
 import type { Store } from '../store/store.ts';
-import { markSettled, markSuperseded, settledTotals } from './batch-records.ts';
+import { markSettled, markSuperseded, PENDING_BATCHES_SQL, settledTotals } from './batch-records.ts';
 
 const routerA = getAddress(`0x${'a1'.repeat(20)}`);
 const routerB = getAddress(`0x${'b2'.repeat(20)}`);
 
-describe.each(storeBackends())('settled totals on $kind', (backend) => {
+describe.each(storeBackends())('settlement reads on $kind', (backend) => {
   let target: StoreTarget;
   let store: Store;
 
@@ -57,5 +58,18 @@ describe.each(storeBackends())('settled totals on $kind', (backend) => {
     if (backfill === undefined) throw new Error('no backfill statement');
     await store.query(backfill);
     expect([await settledTotals(store, routerA), await settledTotals(store, routerB)]).toEqual(before);
+  });
+
+  it('reads the pending batches through their partial index, not every batch ever cut', async () => {
+    await store.query(
+      `insert into settlement_batches (router, sequence, receipts_root, receipt_count, total, status, created_at, settled_at)
+       select $1, g, '0x', 10, 1, 'settled', 1, 2 from generate_series(100, 20100) g`,
+      [routerB],
+    );
+    await store.query('analyze settlement_batches');
+    const plan = await store.query<Record<string, string>>(`explain ${PENDING_BATCHES_SQL}`, [routerB]);
+    expect(plan.map((row) => Object.values(row).join(' ')).join('\n')).toContain(
+      'settlement_batches_pending_idx',
+    );
   });
 });
