@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { openStore } from '../../src/orchestration/store/open-store.ts';
 import type { Store, StoreKind } from '../../src/orchestration/store/store.ts';
 import { randomBase62 } from '../../src/protocol/ids.ts';
@@ -76,4 +76,27 @@ async function admin(serverUrl: string, sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A fresh database of `backend` opened for the calling describe block (vitest hooks): opened before its
+ * tests, closed and deleted after them. Read `store` inside the tests.
+ */
+export function freshStoreFor(backend: StoreBackend): { readonly store: Store } {
+  let target: StoreTarget | undefined;
+  let store: Store | undefined;
+  beforeAll(async () => {
+    target = await backend.fresh();
+    store = await target.open();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await target?.dispose();
+  });
+  return {
+    get store(): Store {
+      if (store === undefined) throw new Error('the store opens in beforeAll: read it inside a test');
+      return store;
+    },
+  };
 }
