@@ -1,18 +1,12 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, serializeError } from './logger.ts';
 
 const INFURA = 'https://mainnet.infura.io/v3/9aa3d95b3bc440fa88ea12eaa4456161';
 
-/** A logger whose lines are kept, parsed. */
+/** The router's logger with its lines kept, parsed (as protocol/testing/capture-logger.ts does for pino). */
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
+  const destination = { write: (line: string) => lines.push(JSON.parse(line)) };
   return { lines, logger: createLogger({ level: 'info', destination }) };
 }
 
