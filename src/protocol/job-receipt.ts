@@ -42,9 +42,30 @@ export type CheckedResult =
   | { ok: true; receipt: Receipt; hashes: ReceiptHashes; signature: Hex }
   | { ok: false; error: NeurinoError };
 
+/** What the router saw of an attempt: the node's metering may not claim more. */
+export interface AttemptObservation {
+  /** From sending the assignment to receiving the result, on the router's monotonic clock. */
+  elapsedMs: number;
+  /** The most memory a pod can hold on the node, as it announced (podMemoryMiB of its capabilities). */
+  memoryMiB: number;
+}
+
+/** Clocks of two machines may run apart by this rate (NTP slews by at most 500 ppm). */
+const CLOCK_RATE_TOLERANCE = 0.001;
+
+/**
+ * The most GPU milliseconds a node may meter for an attempt the router saw take `elapsedMs`. The node's
+ * timing starts after the assignment reached it and ends before its result left, so it lies inside the
+ * router's; 1 ms more covers both sides rounding up to whole milliseconds.
+ */
+export function maxMeteredGpuMs(elapsedMs: number): number {
+  return Math.ceil(elapsedMs * (1 + CLOCK_RATE_TOLERANCE)) + 1;
+}
+
 /**
  * Router side: a `job.result` is accepted only when it answers this assignment, its hash commits to its
- * output, its compute units follow the formula, and the node signed the resulting receipt. A failure is
+ * output, its compute units follow the formula from no more GPU time than the router saw the attempt
+ * take and no more memory than the node has, and the node signed the resulting receipt. A failure is
  * `bad_result`, retryable: another node may do better (and this one deserves a look).
  */
 export async function checkJobResult(
@@ -52,6 +73,7 @@ export async function checkJobResult(
   assign: JobAssign,
   result: JobResult,
   node: Address,
+  observed: AttemptObservation,
 ): Promise<CheckedResult> {
   const bad = (message: string) => ({
     ok: false as const,
@@ -61,6 +83,17 @@ export async function checkJobResult(
   if (result.resultHash !== resultHash(result.output)) return bad('resultHash does not match the output');
   if (result.computeUnits !== computeUnits(result.gpuMs, result.vramMiB)) {
     return bad('computeUnits do not match gpuMs × vramMiB');
+  }
+  // The price follows the node's metering: bounded by what the router saw, a node cannot charge the caller
+  // for time it did not spend or memory it does not have (the hold caps it in any case).
+  const maxGpuMs = maxMeteredGpuMs(observed.elapsedMs);
+  if (result.gpuMs > maxGpuMs) {
+    return bad(
+      `gpuMs ${result.gpuMs} is more than the attempt took (at most ${maxGpuMs} ms as the router saw it)`,
+    );
+  }
+  if (result.vramMiB > observed.memoryMiB) {
+    return bad(`vramMiB ${result.vramMiB} is more than the node's ${observed.memoryMiB} MiB`);
   }
   const receipt = receiptFor(assign, result, node);
   let hashes: ReceiptHashes;

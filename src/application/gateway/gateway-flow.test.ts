@@ -17,8 +17,8 @@ let key: string;
 /** What the miners do with the next assignments; tests swap it. */
 let behave: (peer: MinerPeer, assign: JobAssign) => void | Promise<void>;
 const chatBody = { model: 'test-llm', messages: [{ role: 'user', content: 'Say hello' }] };
-/** 12 ms × 512 MiB (the peers' metering) = 6 compute units at 1,000 wei each. */
-const PRICE = 6_000n;
+/** 1 ms × 512 MiB (the peers' metering, rounded up) = 1 compute unit at 1,000 wei. */
+const PRICE = 1_000n;
 
 beforeAll(async () => {
   h = await startGatewayHarness({ suspendMs: 1 });
@@ -250,7 +250,7 @@ describe('failures', () => {
       status: 'succeeded',
       attempts: 2,
       output: { text: 'ok', finishReason: 'stop' },
-      usage: { compute_units: '6', price_wei: PRICE.toString(), input_tokens: 7, output_tokens: 1 },
+      usage: { compute_units: '1', price_wei: PRICE.toString(), input_tokens: 7, output_tokens: 1 },
     });
     expect((await storedReceipts({ payer: developer })).length).toBe(before + 1);
     const attempts = await h.jobs.attempts((await h.jobs.get(job.id))?.jobId ?? '0x');
@@ -397,7 +397,7 @@ describe('jobs API', () => {
       created: queued.created,
       attempts: 1,
       output: { text: 'later', finishReason: 'stop' },
-      usage: { compute_units: '6', price_wei: PRICE.toString(), input_tokens: 7, output_tokens: 1 },
+      usage: { compute_units: '1', price_wei: PRICE.toString(), input_tokens: 7, output_tokens: 1 },
     });
   });
 

@@ -1,8 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { checkJobResult } from '../../protocol/job-receipt.ts';
 import type { JobAssign, JobResult } from '../../protocol/messages/jobs.ts';
+import { podMemoryMiB } from '../../protocol/pod-memory.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
 import type { AttemptListener, MinerSession } from './miner-session.ts';
@@ -32,13 +34,15 @@ export interface AttemptProgress {
 
 /**
  * Runs one attempt on one node: sends the assignment, relays chunks in order, and accepts the result only
- * when checkJobResult verifies it (hash, units, the node's receipt signature). Settles exactly once:
- * with the verified result, or with the error (node's, timeout, deadline, cancellation). On timeout,
- * deadline or abort the node is told to cancel.
+ * when checkJobResult verifies it (hash, units within the attempt's time and the node's memory, the node's
+ * receipt signature). Settles exactly once: with the verified result, or with the error (node's, timeout,
+ * deadline, cancellation). On timeout, deadline or abort the node is told to cancel.
  */
 export function runAttempt(options: AttemptOptions, progress: AttemptProgress): Promise<AttemptOutcome> {
   const { session, assign, signal } = options;
   return new Promise((resolve, reject) => {
+    // The node's metering is bounded by the time from here (just before the assignment is sent) to its result.
+    const sentAt = performance.now();
     let settled = false;
     let nextSeq = 0;
     const timers: NodeJS.Timeout[] = [];
@@ -103,7 +107,12 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
       result(result) {
         if (settled) return;
         accepted();
-        checkJobResult(options.domain, assign, result, session.node).then(
+        const observed = {
+          elapsedMs: performance.now() - sentAt,
+          // Admitted sessions have announced capabilities before any job; none means no memory to meter.
+          memoryMiB: session.capabilities === undefined ? 0 : podMemoryMiB(session.capabilities),
+        };
+        checkJobResult(options.domain, assign, result, session.node, observed).then(
           (checked) =>
             checked.ok
               ? finish(undefined, {

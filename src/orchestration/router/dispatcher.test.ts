@@ -114,7 +114,9 @@ describe('Dispatcher', () => {
       attemptId: attemptIdFor(theJob.jobId, 0),
     });
     expect(outcome.result.output).toEqual({ text: 'hello' });
-    const units = computeUnits(12, 512);
+    // Metered by the peer as a miner does: the milliseconds since the assignment arrived (at least 1).
+    expect(outcome.result.gpuMs).toBeGreaterThanOrEqual(1);
+    const units = computeUnits(outcome.result.gpuMs, 512);
     expect(outcome.receipt).toMatchObject({
       jobId: theJob.jobId,
       podId: pod.podId,
@@ -231,6 +233,27 @@ describe('Dispatcher', () => {
     expect(outcome.node).toBe(minerB.address);
     expect(errors).toEqual(['bad_result: receipt is not signed by the node']);
     expect(scheduler.isSuspended(minerA.address)).toBe(true);
+  });
+
+  it('refuses metering beyond the attempt: GPU time it did not take, memory the node lacks; then retries', async () => {
+    const { dispatcher, join } = await setup();
+    // Signed honestly over inflated numbers: the price (and the caller's charge) follows them.
+    const slowClock = await join(minerA, 100);
+    slowClock.serve((assign) => slowClock.result(assign, 'quick', { gpuMs: 60_000 }));
+    const bigMemory = await join(minerC, 50);
+    bigMemory.serve((assign) => bigMemory.result(assign, 'quick', { vramMiB: 1_000_000 }));
+    honest(await join(minerB, 10));
+    const errors: string[] = [];
+    const outcome = await dispatcher.dispatch(job(), budget(), {
+      onAttemptEnd: (a) => a.error && errors.push(`${a.error.code}: ${a.error.message}`),
+    });
+    expect(outcome).toMatchObject({ node: minerB.address, attempts: 3 });
+    expect(outcome.result.gpuMs).toBeLessThan(60_000);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(
+      /^bad_result: gpuMs 60000 is more than the attempt took \(at most \d+ ms as the router saw it\)$/,
+    );
+    expect(errors[1]).toBe("bad_result: vramMiB 1000000 is more than the node's 8192 MiB");
   });
 
   it('refuses a result whose hash does not match its output, and chunks out of order, then retries', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { samplePodSpec } from '../../protocol/testing/samples.ts';
-import { canLoad, compareVersions, misfit, podMemoryMiB } from './node-fit.ts';
+import { canLoad, compareVersions, misfit } from './node-fit.ts';
 import { efficiencyBand, uptimeBand } from './node-rank.ts';
 
 describe('compareVersions', () => {
@@ -22,13 +22,6 @@ describe('compareVersions', () => {
 describe('node fit', () => {
   const spec = samplePodSpec({ minVramMiB: 4_000, software: { cuda: '12.1' } });
   const gpu = { name: 'RTX', vramMiB: 8_000, cuda: '12.4' };
-
-  it('uses the largest GPU, or RAM on a CPU-only node', () => {
-    expect(
-      podMemoryMiB({ gpus: [gpu, { ...gpu, vramMiB: 24_000 }], ramMiB: 1, efficiency: 1, runtimes: [] }),
-    ).toBe(24_000);
-    expect(podMemoryMiB({ gpus: [], ramMiB: 16_000, efficiency: 1, runtimes: [] })).toBe(16_000);
-  });
 
   it('says why a node does not fit', () => {
     const base = { ramMiB: 64_000, efficiency: 1, runtimes: ['llama-cpp'] };

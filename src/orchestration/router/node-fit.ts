@@ -1,17 +1,9 @@
 import type { Capabilities } from '../../protocol/messages/node-state.ts';
+import { podMemoryMiB } from '../../protocol/pod-memory.ts';
 import type { PodSpec } from '../../protocol/pod-spec.ts';
 
 /** What the scheduler needs from a node's `capabilities` message. */
 export type NodeHardware = Pick<Capabilities, 'gpus' | 'ramMiB' | 'python' | 'efficiency' | 'runtimes'>;
-
-/**
- * Memory a pod can use on the node: the largest GPU's VRAM, or on a CPU-only node its RAM (CPU runtimes
- * such as llama.cpp hold the model there, and compute units meter RAM on such nodes).
- */
-export function podMemoryMiB(hardware: NodeHardware): number {
-  if (hardware.gpus.length === 0) return hardware.ramMiB;
-  return Math.max(...hardware.gpus.map((gpu) => gpu.vramMiB));
-}
 
 /**
  * Why the node cannot host the pod, or undefined when it can: enough memory and at least the CUDA,

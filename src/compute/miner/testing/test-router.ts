@@ -2,6 +2,7 @@
 // checks the challenge answer (checkChallengeAnswer) and every result's receipt (checkJobResult).
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Address, Hex } from 'viem';
 import {
   decodeMinerMessage,
@@ -23,6 +24,7 @@ import type {
   MinerMessage,
   RouterMessage,
 } from '../../../protocol/messages/index.ts';
+import { podMemoryMiB } from '../../../protocol/pod-memory.ts';
 import { negotiateProtocolVersion } from '../../../protocol/version.ts';
 
 interface ServerSocket {
@@ -70,6 +72,8 @@ export interface AttemptOutcome {
 
 interface PendingAttempt {
   assign: JobAssign;
+  /** performance.now() when the assignment was sent: the node may meter no more GPU time than since. */
+  sentAt: number;
   accepted: boolean;
   chunks: Array<{ seq: number; delta: string }>;
   resolve(outcome: AttemptOutcome): void;
@@ -138,7 +142,8 @@ export class TestConnection {
       ...job,
     };
     return new Promise((resolve) => {
-      this.attempts.set(assign.attemptId, { assign, accepted: false, chunks: [], resolve });
+      const sentAt = performance.now();
+      this.attempts.set(assign.attemptId, { assign, sentAt, accepted: false, chunks: [], resolve });
       this.send(assign);
     });
   }
@@ -186,7 +191,17 @@ export class TestConnection {
         const { assign, accepted, chunks } = attempt;
         if (message.type === 'job.error')
           return attempt.resolve({ assign, accepted, chunks, error: message });
-        const checked = await checkJobResult(this.router.domain, assign, message, this.node as Address);
+        const observed = {
+          elapsedMs: performance.now() - attempt.sentAt,
+          memoryMiB: this.capabilities === undefined ? 0 : podMemoryMiB(this.capabilities),
+        };
+        const checked = await checkJobResult(
+          this.router.domain,
+          assign,
+          message,
+          this.node as Address,
+          observed,
+        );
         return attempt.resolve({ assign, accepted, chunks, result: message, checked });
       }
       default:

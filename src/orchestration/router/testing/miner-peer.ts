@@ -1,5 +1,6 @@
 // A miner's side of the protocol, scripted by tests: real frames (src/protocol codec), real signatures
 // (dev accounts), over a real WebSocket. It does what a test tells it, including misbehaving.
+import { performance } from 'node:perf_hooks';
 import type { Hex, LocalAccount } from 'viem';
 import { decodeRouterMessage, encodeMessage } from '../../../protocol/codec.ts';
 import type { ProtocolDomain } from '../../../protocol/eip712-domain.ts';
@@ -43,6 +44,7 @@ export function testCapabilities(overrides: Partial<Omit<Capabilities, 'type'>> 
 
 export interface FinishOptions {
   usage?: { inputTokens: number; outputTokens: number };
+  /** Default: the time since the assignment arrived, as a real miner meters it. */
   gpuMs?: number;
   vramMiB?: number;
   /** Sign the receipt with this key instead of the node's (a forged result). */
@@ -60,6 +62,8 @@ export class MinerPeer {
   readonly badFrames: string[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   #unread: RouterMessage[] = [];
+  /** When each assignment arrived (performance.now()), by attempt id: what an honest miner meters from. */
+  readonly #assignedAt = new Map<Hex, number>();
   #waiters: Array<{ accept: (m: RouterMessage) => boolean; resolve: (m: RouterMessage) => void }> = [];
   #heartbeat: NodeJS.Timeout | undefined;
 
@@ -80,6 +84,9 @@ export class MinerPeer {
         return;
       }
       this.received.push(decoded.message);
+      if (decoded.message.type === 'job.assign') {
+        this.#assignedAt.set(decoded.message.attemptId, performance.now());
+      }
       const waiter = this.#waiters.find((w) => w.accept(decoded.message));
       if (waiter === undefined) this.#unread.push(decoded.message);
       else {
@@ -187,7 +194,8 @@ export class MinerPeer {
 
   /** A `job.result` with a receipt signed as a real miner signs it (or by `signer`, to forge). */
   async result(assign: JobAssign, output: unknown, options: FinishOptions = {}): Promise<JobResult> {
-    const gpuMs = options.gpuMs ?? 12;
+    const assignedAt = this.#assignedAt.get(assign.attemptId) ?? performance.now();
+    const gpuMs = options.gpuMs ?? Math.max(1, Math.ceil(performance.now() - assignedAt));
     const vramMiB = options.vramMiB ?? 512;
     const finishedAt = Date.now();
     const metering = {
