@@ -1,6 +1,6 @@
 import { type Address, getAddress } from 'viem';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { freshStoreFor, storeBackends } from '../../../test/support/postgres.ts';
 import { FatalError } from '../../protocol/errors.ts';
 import { randomBytes32 } from '../../protocol/ids.ts';
 import type { SqlParam, Store } from '../store/store.ts';
@@ -9,19 +9,13 @@ import { ApiKeys, hashApiKey, isApiKeyShaped } from './api-keys.ts';
 const newAccount = (): Address => getAddress(`0x${randomBytes32().slice(26)}`);
 
 describe.each(storeBackends())('ApiKeys on $kind', (backend) => {
-  let target: StoreTarget;
+  const db = freshStoreFor(backend);
   let store: Store;
   let keys: ApiKeys;
 
   beforeAll(async () => {
-    target = await backend.fresh();
-    store = await target.open();
+    store = db.store;
     keys = new ApiKeys(store);
-  });
-
-  afterAll(async () => {
-    await store?.close();
-    await target?.dispose();
   });
 
   it('creates a key shown once and stores only its sha256', async () => {

@@ -4,7 +4,7 @@ import { type Address, getAddress, type Hex, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/free-port.ts';
-import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
+import { freshStoreFor, storeBackends } from '../../../test/support/postgres.ts';
 import { devAccount, devRoleAccount } from '../../chain/dev-accounts.ts';
 import { computeCreditsAbi } from '../../chain/generated/index.ts';
 import { RetryableError } from '../../protocol/errors.ts';
@@ -38,24 +38,18 @@ afterAll(async () => {
 });
 
 describe.each(storeBackends())('CreditLedger on $kind', (backend) => {
-  let target: StoreTarget;
+  const db = freshStoreFor(backend);
   let store: Store;
   let ledger: CreditLedger;
 
   beforeAll(async () => {
-    target = await backend.fresh();
-    store = await target.open();
+    store = db.store;
     const credits = chainCreditsSource({
       publicClient: chain.publicClient,
       computeCredits: chain.book.contracts.computeCredits,
       maxAgeMs: 0,
     });
     ledger = new CreditLedger({ store, credits });
-  });
-
-  afterAll(async () => {
-    await store?.close();
-    await target?.dispose();
   });
 
   const fundedPayer = async (amount: bigint) => {

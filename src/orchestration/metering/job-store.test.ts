@@ -1,6 +1,6 @@
 import { type Address, getAddress, type Hex } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freshStoreFor, storeBackends } from '../../../test/support/postgres.ts';
 import { attemptIdFor, newApiId, randomBytes32 } from '../../protocol/ids.ts';
 import type { Store } from '../store/store.ts';
 import { JobStore } from './job-store.ts';
@@ -10,19 +10,13 @@ const node: Address = getAddress('0x70997970c51812dc3a010c7d01b50e0d17dc79c8');
 const podId: Hex = `0x${'ab'.repeat(32)}`;
 
 describe.each(storeBackends())('JobStore on $kind', (backend) => {
-  let target: StoreTarget;
+  const db = freshStoreFor(backend);
   let store: Store;
   let jobs: JobStore;
 
   beforeAll(async () => {
-    target = await backend.fresh();
-    store = await target.open();
+    store = db.store;
     jobs = new JobStore(store);
-  });
-
-  afterAll(async () => {
-    await store?.close();
-    await target?.dispose();
   });
 
   const newJob = async (request?: unknown) => {

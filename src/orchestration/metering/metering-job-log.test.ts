@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { type Address, getAddress, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
+import { freshStoreFor, storeBackends } from '../../../test/support/postgres.ts';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import { isDigestSignedBy } from '../../protocol/eip712-domain.ts';
 import { attemptIdFor, newApiId, randomBytes32 } from '../../protocol/ids.ts';
@@ -42,7 +42,7 @@ beforeAll(async () => ({ chain, ctx } = await startMeteringChain()));
 afterAll(() => chain?.stop());
 
 describe.each(storeBackends())('the jobs log of metering on $kind', (backend) => {
-  let target: StoreTarget;
+  const db = freshStoreFor(backend);
   let store: Store;
   let dir: string;
   let opened: OpenedMetering;
@@ -53,8 +53,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'neurino-job-log-'));
-    target = await backend.fresh();
-    store = await target.open();
+    store = db.store;
     opened = await openMetering({
       store,
       credits: credits(),
@@ -70,8 +69,6 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
 
   afterAll(async () => {
     await opened?.close();
-    await store?.close();
-    await target?.dispose();
     await rm(dir, { recursive: true, force: true });
   });
 
