@@ -45,5 +45,11 @@ export function printGatewayBench(result: GatewayBenchResult): void {
   console.log(
     `  each request's time under this load, p50 / p99: bare ${tail(u.bare)}, whole path ${tail(u.wholePath)}, through openai-upstream ${tail(u.upstreamPath)} (queueing at full load; not a target)`,
   );
+  const c = t.machineCpu;
+  const spent = (side: { usPerRequest: number; idleShare: number }) =>
+    `${side.usPerRequest.toFixed(0)} µs (idle ${(side.idleShare * 100).toFixed(0)} %)`;
+  console.log(
+    `  the machine's CPU per request (all processes) and its idle share: bare ${spent(c.bare)}, whole path ${spent(c.wholePath)}, through openai-upstream ${spent(c.upstreamPath)}`,
+  );
   console.log(`  ${GATEWAY_PLACEMENT}`);
 }

@@ -43,6 +43,7 @@ import {
 import { type LatencyComparison, measureLatency } from './gateway-latency.ts';
 import { printGatewayBench } from './gateway-print.ts';
 import { LoadGenerator, type LoadRun, type LoadTarget } from './load-generator.ts';
+import { addCpu, type CpuTimes, cpuSpent, machineCpuTimes } from './machine-cpu.ts';
 import { type Percentiles, percentiles } from './percentiles.ts';
 import { TRIVIAL_POD_MODEL, trivialPodSpec } from './trivial-miner.ts';
 import { startTrivialUpstream, UPSTREAM_MODEL } from './trivial-upstream.ts';
@@ -78,6 +79,12 @@ export interface GatewayBenchResult {
      * so a stall (a request path waiting on the store, say) shows at p99. For information, not a target.
      */
     underLoad: { bare: Percentiles; wholePath: Percentiles; upstreamPath: Percentiles };
+    /**
+     * The whole machine's CPU over each side's runs (every process on it): µs of busy CPU per answered
+     * request, and the share of the machine left idle. Where the bare side leaves the machine idle, its
+     * load generator, not the CPU, is what bounds it.
+     */
+    machineCpu: Record<'bare' | 'wholePath' | 'upstreamPath', { usPerRequest: number; idleShare: number }>;
   };
 }
 
@@ -256,9 +263,13 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       upstream: { requests: 0, errors: 0, seconds: 0 },
     };
     const latencies: Record<Side, Float64Array[]> = { bare: [], whole: [], upstream: [] };
+    const none: CpuTimes = { busyMs: 0, idleMs: 0 };
+    const cpu: Record<Side, CpuTimes> = { bare: none, whole: none, upstream: none };
     for (let round = 0; round < rounds; round++) {
       for (const side of SIDES) {
+        const before = machineCpuTimes();
         const run = await load.run(sides[side], concurrency, runMs);
+        cpu[side] = addCpu(cpu[side], cpuSpent(before, machineCpuTimes()));
         totals[side].requests += run.requests;
         totals[side].errors += run.errors;
         totals[side].seconds += run.seconds;
@@ -266,6 +277,13 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       }
     }
     const underLoad = (side: Side) => percentiles(latencies[side].flatMap((run) => [...run]));
+    const machineCpu = (side: Side) => {
+      const { busyMs, idleMs } = cpu[side];
+      return {
+        usPerRequest: (busyMs * 1_000) / Math.max(1, totals[side].requests),
+        idleShare: idleMs / Math.max(1, busyMs + idleMs),
+      };
+    };
     const bareRps = totals.bare.requests / totals.bare.seconds;
     const wholePathRps = totals.whole.requests / totals.whole.seconds;
     const upstreamPathRps = totals.upstream.requests / totals.upstream.seconds;
@@ -288,6 +306,11 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
           bare: underLoad('bare'),
           wholePath: underLoad('whole'),
           upstreamPath: underLoad('upstream'),
+        },
+        machineCpu: {
+          bare: machineCpu('bare'),
+          wholePath: machineCpu('whole'),
+          upstreamPath: machineCpu('upstream'),
         },
       },
     };
