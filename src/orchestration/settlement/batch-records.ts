@@ -195,24 +195,39 @@ export async function markSuperseded(
 }
 
 /**
- * The chain refuses the batch because `payer` cannot pay its share: that payer's receipts are set aside
- * (the next cuts leave them out for a while, then try them again), and the batch is superseded, its other
- * receipts back in the pool for the next cut under the same sequence.
+ * The chain refuses the batch because `payer` cannot pay its share: of that payer's receipts in the batch,
+ * the oldest that its `balance` covers go back to the pool with the others (they settle in the next cut),
+ * and the rest are set aside (the next cuts leave them out for a while, then try them again). The batch
+ * is superseded, its sequence free for the next cut.
  */
 export async function setAsidePayer(
   store: Store,
-  input: { router: Address; sequence: bigint; payer: Address; reason: string; now?: number },
-): Promise<number> {
+  input: { router: Address; sequence: bigint; payer: Address; balance: bigint; reason: string; now?: number },
+): Promise<{ setAside: number; covered: number }> {
   const router = getAddress(input.router);
   const reason = input.reason.slice(0, 1_000);
   return store.transaction(async (tx) => {
-    const rows = await tx.query(
-      `update receipts set set_aside_at = $4, set_aside_reason = $5
-       where batch_router = $1 and batch_sequence = $2 and payer = $3 returning id`,
-      [router, input.sequence, getAddress(input.payer), input.now ?? Date.now(), reason],
+    const rows = await tx.query<{ set_aside: boolean }>(
+      `with running as (
+         select id, sum(charged) over (order by id) as total from receipts
+         where batch_router = $1 and batch_sequence = $2 and payer = $3)
+       update receipts r
+       set set_aside_at = case when running.total > $6::numeric then $4::bigint end,
+         set_aside_reason = case when running.total > $6::numeric then $5 end
+       from running where r.id = running.id
+       returning running.total > $6::numeric as set_aside`,
+      [
+        router,
+        input.sequence,
+        getAddress(input.payer),
+        input.now ?? Date.now(),
+        reason,
+        input.balance.toString(),
+      ],
     );
     await supersede(tx, router, input.sequence, reason);
-    return rows.length;
+    const setAside = rows.filter((row) => row.set_aside).length;
+    return { setAside, covered: rows.length - setAside };
   });
 }
 

@@ -19,12 +19,16 @@ export function revertReason(cause: unknown): string | undefined {
   return reverted.reason === undefined ? undefined : `reverted: ${reverted.reason}`;
 }
 
-/** The payer whose credits ComputeCredits found short (`InsufficientCredits(payer, balance, amount)`). */
-export function payerShortOfCredits(cause: unknown): Address | undefined {
+/**
+ * The payer whose credits ComputeCredits found short, and the balance it does have
+ * (`InsufficientCredits(payer, balance, amount)`).
+ */
+export function payerShortOfCredits(cause: unknown): { payer: Address; balance: bigint } | undefined {
   const data = revertOf(cause)?.data;
   if (data?.errorName !== 'InsufficientCredits') return undefined;
-  const payer = data.args?.[0];
-  return typeof payer === 'string' && isAddress(payer) ? getAddress(payer) : undefined;
+  const [payer, balance] = data.args ?? [];
+  if (typeof payer !== 'string' || !isAddress(payer) || typeof balance !== 'bigint') return undefined;
+  return { payer: getAddress(payer), balance };
 }
 
 /** A chain failure as a retryable error naming the batch and, when decoded, the revert. */

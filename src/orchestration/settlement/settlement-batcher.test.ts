@@ -408,6 +408,41 @@ describe.each(storeBackends())('SettlementBatcher on $kind', (backend) => {
     await expectChainMatchesStore();
   });
 
+  it("settles the receipts a short payer's balance covers, oldest first, and sets aside only the rest", async () => {
+    // 5,000 of credits behind 3,000 + 3,000 + 1,000 of receipts: the first is covered; the second is not,
+    // and nor is the third though it would fit what is left (oldest first, no reordering to fill gaps).
+    const payer = await fundedPayer(5_000n);
+    const [first, second, third] = [
+      await storeUnpaidReceipt(payer, 3_000n),
+      await storeUnpaidReceipt(payer, 3_000n),
+      await storeUnpaidReceipt(payer, 1_000n),
+    ];
+    const before = await chain.nextSequence(router());
+    const settler = batcher();
+    const error = await settler.flush().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'chain_error', message: expect.stringMatching(/2 receipts wait/) });
+    expect(await chain.nextSequence(router())).toBe(before + 1n);
+    const settledAt = async (jobId: Hex) => (await ledger.receiptsFor({ jobId }))[0]?.settledAt;
+    const creditsOf = (account: Address) =>
+      chain.publicClient.readContract({
+        address: chain.book.contracts.computeCredits,
+        abi: computeCreditsAbi,
+        functionName: 'balanceOf',
+        args: [account],
+      });
+    expect(await settledAt(first.jobId)).toBeDefined();
+    expect(await settledAt(second.jobId)).toBeUndefined();
+    expect(await settledAt(third.jobId)).toBeUndefined();
+    expect(await creditsOf(payer)).toBe(2_000n);
+
+    await chain.fund(payer, 2_000n);
+    funded.set(payer, 7_000n);
+    await settler.flush();
+    expect(await creditsOf(payer)).toBe(0n);
+    expect(await settler.stats()).toMatchObject({ setAsideReceipts: 0, unsettledReceipts: 0 });
+    await expectChainMatchesStore();
+  });
+
   it('tries set-aside receipts again on schedule once their pause is over', async () => {
     const payer = newPayer();
     await storeUnpaidReceipt(payer, 3_000n);

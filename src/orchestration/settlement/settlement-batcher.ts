@@ -283,18 +283,25 @@ export class SettlementBatcher {
         account: walletClient.account,
       });
     } catch (cause) {
-      const payer = payerShortOfCredits(cause);
-      if (payer !== undefined) {
+      const short = payerShortOfCredits(cause);
+      if (short !== undefined) {
         const reason = revertReason(cause) ?? 'InsufficientCredits';
-        const count = await setAsidePayer(store, {
+        const { setAside, covered } = await setAsidePayer(store, {
           router: this.#router,
           sequence: batch.sequence,
-          payer,
+          ...short,
           reason,
         });
         logger?.warn(
-          { payer, receipts: count, sequence: batch.sequence.toString(), reason },
-          "settlement: a payer's credits are short; its receipts wait and the others settle",
+          {
+            payer: short.payer,
+            balance: short.balance.toString(),
+            setAside,
+            covered,
+            sequence: batch.sequence.toString(),
+            reason,
+          },
+          "settlement: a payer's credits are short; the receipts its balance covers settle with the others, the rest wait",
         );
         return false;
       }
