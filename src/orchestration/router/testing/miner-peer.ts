@@ -195,6 +195,7 @@ export class MinerPeer {
   /** A `job.result` with a receipt signed as a real miner signs it (or by `signer`, to forge). */
   async result(assign: JobAssign, output: unknown, options: FinishOptions = {}): Promise<JobResult> {
     const assignedAt = this.#assignedAt.get(assign.attemptId) ?? performance.now();
+    this.#assignedAt.delete(assign.attemptId);
     const gpuMs = options.gpuMs ?? Math.max(1, Math.ceil(performance.now() - assignedAt));
     const vramMiB = options.vramMiB ?? 512;
     const finishedAt = Date.now();
