@@ -53,6 +53,7 @@ export interface UpstreamProcess {
 
 /** A bench script (`bench/<script>`) in its own Node process, its output in `<logDir>/<name>.log`. */
 export interface ScriptProcess {
+  readonly child: ChildProcess;
   readonly logFile: string;
   /** Settles when the process has exited. */
   readonly exited: Promise<void>;
@@ -64,20 +65,21 @@ export async function spawnBenchScript(
   name: string,
   script: string,
   args: string[],
-  options: { logDir: string; env?: NodeJS.ProcessEnv },
+  /** `ipc`: a channel to the child for messages (`child.send`, `child.on('message')`). */
+  options: { logDir: string; env?: NodeJS.ProcessEnv; ipc?: boolean },
 ): Promise<ScriptProcess> {
   await mkdir(options.logDir, { recursive: true });
   const logFile = join(options.logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', script), ...args], {
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: options.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
-  child.stdout.pipe(log, { end: false });
-  child.stderr.pipe(log, { end: false });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
   const exited = new Promise<void>((resolve) =>
     child.once('exit', () => {
       process.off('exit', killOnExit);
@@ -89,7 +91,7 @@ export async function spawnBenchScript(
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
   };
-  return { logFile, exited, stop };
+  return { child, logFile, exited, stop };
 }
 
 /** `bench/trivial-upstream.ts` in its own Node process, ready once it lists its model. */
@@ -148,25 +150,18 @@ export interface DirectPodProcess {
 
 /** `bench/direct-pod.ts` in its own Node process, ready once its runtime is loaded and it listens. */
 export async function spawnDirectPod(options: DirectPodOptions): Promise<DirectPodProcess> {
-  await mkdir(options.logDir, { recursive: true });
-  const logFile = join(options.logDir, 'direct-pod.log');
-  const log = createWriteStream(logFile, { flags: 'a' });
   const args = [options.model, String(options.slots), String(options.threads)];
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(REPO_ROOT, 'bench', 'direct-pod.ts'), ...args],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
-  );
-  child.stdout?.pipe(log, { end: false });
-  child.stderr?.pipe(log, { end: false });
-  const ready = new Promise<string>((resolve, reject) => {
-    child.on('message', (reply: DirectPodReady) => resolve(reply.url));
-    child.once('exit', (code) => {
-      log.end();
-      reject(new Error(`direct pod exited (${code}); see ${logFile}`));
-    });
+  const pod = await spawnBenchScript('direct-pod', 'direct-pod.ts', args, {
+    logDir: options.logDir,
+    ipc: true,
   });
-  const stop = () => stopChild(child);
+  const ready = new Promise<string>((resolve, reject) => {
+    pod.child.once('message', (reply: DirectPodReady) => resolve(reply.url));
+    void pod.exited.then(() =>
+      reject(new Error(`direct pod exited (${pod.child.exitCode}); see ${pod.logFile}`)),
+    );
+  });
+  const stop = () => stopDirectPod(pod);
   try {
     return { url: await ready, stop };
   } catch (error) {
@@ -175,13 +170,13 @@ export async function spawnDirectPod(options: DirectPodOptions): Promise<DirectP
   }
 }
 
-/** Closing the IPC channel asks the child to unload and exit; SIGKILL if it has not after a while. */
-async function stopChild(child: ChildProcess): Promise<void> {
+/** Closing the IPC channel asks the pod to unload and exit; SIGKILL if it has not after a while. */
+async function stopDirectPod(pod: ScriptProcess): Promise<void> {
+  const { child } = pod;
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
   if (child.connected) child.disconnect();
   else child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
+  await pod.exited;
   clearTimeout(timer);
 }
