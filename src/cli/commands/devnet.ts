@@ -44,9 +44,11 @@ export function devnetCommand(): Command {
         });
       }
       step('ready');
-      console.log(`\nNeurino devnet is up: ${options.miners} miners serving ${TINY_MODEL_NAME}.\n`);
+      const miners = `${options.miners} miner${options.miners === 1 ? '' : 's'}`;
+      console.log(`\nNeurino devnet is up: ${miners} serving ${TINY_MODEL_NAME}.\n`);
       console.log(`gateway     ${devnet.gatewayUrl}/v1`);
       console.log(`API key     ${devnet.apiKey}   (credits of ${devnet.developer})`);
+      console.log(`operations  ${devnet.gatewayUrl}/health · ${devnet.gatewayUrl}/metrics (Prometheus)`);
       console.log(`chain       ${devnet.rpcUrl} (chain id ${devnet.book.chainId})`);
       console.log(`logs        ${join(options.dataDir, 'logs')}/`);
       console.log(`state       ${devnetFilePath(options.dataDir)}\n`);
