@@ -238,7 +238,7 @@ export async function setAsidePayer(
  * of every receipt ever stored (no index leads with it) at each metrics scrape: 78 ms at a million
  * receipts on PostgreSQL 15, against about 1 ms.
  */
-export const UNSETTLED_RECEIPTS = `(
+const UNSETTLED_RECEIPTS = `(
     select r.created_at, r.set_aside_at, r.set_aside_reason from receipts r
     where r.batch_sequence is null and r.settled_at is null
     union all
@@ -247,13 +247,31 @@ export const UNSETTLED_RECEIPTS = `(
     where b.status = 'pending'
   )`;
 
-/** Unsettled receipts set aside (payers short of credits), and one of their reasons. */
-export async function setAsideWaiting(store: Store): Promise<{ count: number; reason: string | undefined }> {
-  const [row] = await store.query<{ n: unknown; reason: string | null }>(
-    `select count(*) as n, max(set_aside_reason) as reason from ${UNSETTLED_RECEIPTS} u
-     where set_aside_at is not null`,
+/** The receipts not settled yet: how many, since when, and how many of them are set aside (with a reason). */
+export interface UnsettledSummary {
+  count: number;
+  /** created_at of the oldest, or undefined when there is none. */
+  oldestAt: number | undefined;
+  setAside: number;
+  /** One of the set-aside receipts' reasons. */
+  setAsideReason: string | undefined;
+}
+
+/** One read of the unsettled receipts (each metrics scrape, each flush that ends with some set aside). */
+export async function unsettledSummary(store: Store): Promise<UnsettledSummary> {
+  const [row] = await store.query<{ n: unknown; oldest: unknown; aside: unknown; reason: string | null }>(
+    `select count(*) as n, min(created_at) as oldest,
+       count(*) filter (where set_aside_at is not null) as aside,
+       max(set_aside_reason) filter (where set_aside_at is not null) as reason
+     from ${UNSETTLED_RECEIPTS} u`,
   );
-  return { count: numberOf(row?.n ?? 0), reason: optionalStringOf(row?.reason ?? null) };
+  const oldest = row?.oldest;
+  return {
+    count: numberOf(row?.n ?? 0),
+    oldestAt: oldest === null || oldest === undefined ? undefined : numberOf(oldest),
+    setAside: numberOf(row?.aside ?? 0),
+    setAsideReason: optionalStringOf(row?.reason ?? null),
+  };
 }
 
 async function supersede(tx: Queryable, router: Address, sequence: bigint, reason: string): Promise<void> {

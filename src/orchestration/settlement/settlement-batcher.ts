@@ -24,9 +24,8 @@ import {
   recordBatchError,
   recordBatchTx,
   setAsidePayer,
-  setAsideWaiting,
   settledTotals,
-  UNSETTLED_RECEIPTS,
+  unsettledSummary,
 } from './batch-records.ts';
 import { chainError, payerShortOfCredits, revertReason } from './chain-revert.ts';
 
@@ -146,19 +145,14 @@ export class SettlementBatcher {
 
   async stats(): Promise<SettlementStats> {
     const { store } = this.#options;
-    const [waiting] = await store.query<{ n: unknown; oldest: unknown }>(
-      `select count(*) as n, min(created_at) as oldest from ${UNSETTLED_RECEIPTS} u`,
-    );
+    const unsettled = await unsettledSummary(store);
     const settled = await settledTotals(store, this.#router);
-    const setAside = await setAsideWaiting(store);
-    const oldest = waiting?.oldest;
     return {
-      settlementLagMs:
-        oldest === null || oldest === undefined ? 0 : Math.max(0, Date.now() - numberOf(oldest)),
-      unsettledReceipts: numberOf(waiting?.n ?? 0),
+      settlementLagMs: unsettled.oldestAt === undefined ? 0 : Math.max(0, Date.now() - unsettled.oldestAt),
+      unsettledReceipts: unsettled.count,
       batchesSettled: settled.batches,
       receiptsSettled: settled.receipts,
-      setAsideReceipts: setAside.count,
+      setAsideReceipts: unsettled.setAside,
       lastError: this.#lastError,
     };
   }
@@ -245,10 +239,10 @@ export class SettlementBatcher {
   }
 
   async #throwIfSetAside(): Promise<void> {
-    const { count, reason } = await setAsideWaiting(this.#options.store);
-    if (count === 0) return;
+    const { setAside, setAsideReason } = await unsettledSummary(this.#options.store);
+    if (setAside === 0) return;
     throw new RetryableError('chain_error', {
-      message: `${count} receipts wait: their payers' credits are short (${reason ?? 'refused'})`,
+      message: `${setAside} receipts wait: their payers' credits are short (${setAsideReason ?? 'refused'})`,
     });
   }
 
