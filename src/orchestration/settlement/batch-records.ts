@@ -209,13 +209,13 @@ export async function setAsidePayer(
   return store.transaction(async (tx) => {
     const rows = await tx.query<{ set_aside: boolean }>(
       `with running as (
-         select id, sum(charged) over (order by id) as total from receipts
+         select id, sum(charged) over (order by id) > $6::numeric as uncovered from receipts
          where batch_router = $1 and batch_sequence = $2 and payer = $3)
        update receipts r
-       set set_aside_at = case when running.total > $6::numeric then $4::bigint end,
-         set_aside_reason = case when running.total > $6::numeric then $5 end
+       set set_aside_at = case when running.uncovered then $4::bigint end,
+         set_aside_reason = case when running.uncovered then $5 end
        from running where r.id = running.id
-       returning running.total > $6::numeric as set_aside`,
+       returning running.uncovered as set_aside`,
       [
         router,
         input.sequence,
