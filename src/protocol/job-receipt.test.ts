@@ -1,7 +1,13 @@
 import { maxUint256, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
-import { checkJobResult, type Metering, maxMeteredGpuMs, receiptFor } from './job-receipt.ts';
+import {
+  checkJobResult,
+  type Metering,
+  maxMeteredGpuMs,
+  observedAttempt,
+  receiptFor,
+} from './job-receipt.ts';
 import type { JobAssign, JobResult } from './messages/jobs.ts';
 import { hashReceipt, receiptDigest, resultHash, signReceipt } from './receipt.ts';
 import { sampleMessages } from './testing/samples.ts';
@@ -50,6 +56,17 @@ describe('receiptFor', () => {
   it('uses the zero address when no frontend referred the job', async () => {
     const { frontend: _, ...direct } = assign;
     expect(receiptFor(direct, await finishedResult(), node.address).frontend).toBe(zeroAddress);
+  });
+});
+
+describe('observedAttempt', () => {
+  it('takes the time between sending and the result, and the memory the node announced', () => {
+    expect(observedAttempt(100, 150.5, { gpus: [], ramMiB: 8_192 })).toEqual({
+      elapsedMs: 50.5,
+      memoryMiB: 8_192,
+    });
+    // A node that announced nothing has no memory to meter: any result from it is refused.
+    expect(observedAttempt(100, 101, undefined)).toEqual({ elapsedMs: 1, memoryMiB: 0 });
   });
 });
 

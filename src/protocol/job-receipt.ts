@@ -2,6 +2,8 @@ import { type Address, type Hex, isAddressEqual, zeroAddress } from 'viem';
 import { canonicalSignature, type ProtocolDomain } from './eip712-domain.ts';
 import { type NeurinoError, RetryableError } from './errors.ts';
 import type { JobAssign, JobResult } from './messages/jobs.ts';
+import type { Capabilities } from './messages/node-state.ts';
+import { podMemoryMiB } from './pod-memory.ts';
 import { type Receipt, resultHash, verifyReceipt } from './receipt.ts';
 import { type ReceiptHashes, receiptHashes } from './receipt-hash.ts';
 import { computeUnits, priceFor } from './units.ts';
@@ -48,6 +50,18 @@ export interface AttemptObservation {
   elapsedMs: number;
   /** The most memory a pod can hold on the node, as it announced (podMemoryMiB of its capabilities). */
   memoryMiB: number;
+}
+
+/**
+ * What a router observed of an attempt it sent at `sentAt` and heard the result of at `now` (both
+ * performance.now()), from the node that announced `capabilities` (none announced: no memory to meter).
+ */
+export function observedAttempt(
+  sentAt: number,
+  now: number,
+  capabilities: Pick<Capabilities, 'gpus' | 'ramMiB'> | undefined,
+): AttemptObservation {
+  return { elapsedMs: now - sentAt, memoryMiB: capabilities === undefined ? 0 : podMemoryMiB(capabilities) };
 }
 
 /** Clocks of two machines may run apart by this rate (NTP slews by at most 500 ppm). */

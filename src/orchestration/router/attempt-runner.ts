@@ -2,9 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
-import { checkJobResult } from '../../protocol/job-receipt.ts';
+import { checkJobResult, observedAttempt } from '../../protocol/job-receipt.ts';
 import type { JobAssign, JobResult } from '../../protocol/messages/jobs.ts';
-import { podMemoryMiB } from '../../protocol/pod-memory.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
 import type { AttemptListener, MinerSession } from './miner-session.ts';
@@ -107,11 +106,8 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
       result(result) {
         if (settled) return;
         accepted();
-        const observed = {
-          elapsedMs: performance.now() - sentAt,
-          // Admitted sessions have announced capabilities before any job; none means no memory to meter.
-          memoryMiB: session.capabilities === undefined ? 0 : podMemoryMiB(session.capabilities),
-        };
+        // Admitted sessions have announced capabilities before any job is sent to them.
+        const observed = observedAttempt(sentAt, performance.now(), session.capabilities);
         checkJobResult(options.domain, assign, result, session.node, observed).then(
           (checked) =>
             checked.ok

@@ -15,7 +15,7 @@ import type { HandshakeRefusalCode } from '../../../protocol/error-codes.ts';
 import type { NeurinoError } from '../../../protocol/errors.ts';
 import { checkChallengeAnswer, createChallenge } from '../../../protocol/handshake-auth.ts';
 import { attemptIdFor, newJobId } from '../../../protocol/ids.ts';
-import { type CheckedResult, checkJobResult } from '../../../protocol/job-receipt.ts';
+import { type CheckedResult, checkJobResult, observedAttempt } from '../../../protocol/job-receipt.ts';
 import type {
   Capabilities,
   JobAssign,
@@ -24,7 +24,6 @@ import type {
   MinerMessage,
   RouterMessage,
 } from '../../../protocol/messages/index.ts';
-import { podMemoryMiB } from '../../../protocol/pod-memory.ts';
 import { negotiateProtocolVersion } from '../../../protocol/version.ts';
 
 interface ServerSocket {
@@ -191,10 +190,7 @@ export class TestConnection {
         const { assign, accepted, chunks } = attempt;
         if (message.type === 'job.error')
           return attempt.resolve({ assign, accepted, chunks, error: message });
-        const observed = {
-          elapsedMs: performance.now() - attempt.sentAt,
-          memoryMiB: this.capabilities === undefined ? 0 : podMemoryMiB(this.capabilities),
-        };
+        const observed = observedAttempt(attempt.sentAt, performance.now(), this.capabilities);
         const checked = await checkJobResult(
           this.router.domain,
           assign,
