@@ -1,5 +1,5 @@
 // The whole router on a real chain (anvil with the protocol deployed): a staked miner is admitted and an
-// unregistered one refused, jobs are charged once and countersigned, and across a restart every receipt
+// unregistered one refused, jobs are charged once and their receipts attested by the router, and across a restart every receipt
 // settles exactly once, with on-chain earnings equal to the stored receipts. Against PGlite and, when
 // the suite runs one, a real PostgreSQL server.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -33,7 +33,8 @@ import {
 import { openStore } from '../orchestration/store/open-store.ts';
 import { randomBase62 } from '../protocol/ids.ts';
 import { podId } from '../protocol/pod-spec.ts';
-import { verifyReceipt } from '../protocol/receipt.ts';
+import { hashReceipt } from '../protocol/receipt.ts';
+import { isReceiptAttested } from '../protocol/receipt-attestation.ts';
 import { type RouterOptions, type RunningRouter, routerDatabaseDir, startRouter } from './router-process.ts';
 import { answerText, testPodSpec } from './testing/gateway-harness.ts';
 
@@ -227,7 +228,7 @@ describe.each(backends)('router process on $kind', (backend) => {
     });
   });
 
-  it('serves jobs, charged once each and countersigned by the router', async () => {
+  it('serves jobs, charged once each, their receipts attested by the router', async () => {
     const r = running as RunningRouter;
     for (const stream of [false, true, false]) {
       const response = await chat(r, stream);
@@ -240,10 +241,9 @@ describe.each(backends)('router process on $kind', (backend) => {
     expect(receipts.length).toBe(3);
     for (const stored of receipts) {
       expect(stored.receipt).toMatchObject({ node: node.address, frontend, podId: id });
-      expect(stored.routerSignature).toBeDefined();
-      expect(
-        await verifyReceipt(fixture.domain, stored.receipt, stored.routerSignature ?? '0x', router.address),
-      ).toBe(true);
+      const evidence = await r.ledger.attestedReceipt(stored.receipt.jobId);
+      expect(evidence?.receiptHash).toBe(hashReceipt(stored.receipt));
+      expect(evidence && isReceiptAttested(fixture.domain, evidence, router.address)).toBe(true);
     }
     const metrics = await (await fetch(`${r.url}/metrics`)).text();
     expect(metrics).toMatch(/neurino_settlement_lag_seconds \d/);

@@ -24,7 +24,7 @@ import type { Store } from '../orchestration/store/store.ts';
 import type { ProtocolDomain } from '../protocol/eip712-domain.ts';
 import { FatalError } from '../protocol/errors.ts';
 import { type PodSpec, podId } from '../protocol/pod-spec.ts';
-import { receiptDigestOfStructHash } from '../protocol/receipt-hash.ts';
+import { receiptAttestationDigest } from '../protocol/receipt-attestation.ts';
 import { redactUrl } from '../protocol/redact-url.ts';
 import { buildGateway, type Gateway, type GatewayOptions } from './gateway/app.ts';
 import { createLogger } from './gateway/logger.ts';
@@ -38,7 +38,7 @@ export interface RouterOptions {
   port?: number;
   rpcUrl: string;
   addressBook: AddressBook;
-  /** The router key: holds ROUTER_ROLE on Settlement, countersigns receipts. */
+  /** The router key: holds ROUTER_ROLE on Settlement, attests stored receipts. */
   routerAccount: LocalAccount;
   /** A PostgreSQL server shared by several routers; without it PGlite runs in a worker thread of this process. */
   databaseUrl?: string;
@@ -143,7 +143,10 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       journalDir: options.dataDir === undefined ? undefined : join(options.dataDir, 'journal'),
       journalSync: options.journalSync,
       logger: logger.child({ part: 'metering' }),
-      countersign: (receiptHash) => signDigest({ hash: receiptDigestOfStructHash(domain, receiptHash) }),
+      attester: {
+        router: routerAccount.address,
+        sign: (message) => signDigest({ hash: receiptAttestationDigest(domain, message) }),
+      },
     });
     cleanups.push(() => opened.close());
     const { metering } = opened;

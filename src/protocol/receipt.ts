@@ -59,7 +59,7 @@ export function receiptTypedData(domain: ProtocolDomain, receipt: Receipt) {
 }
 
 /**
- * EIP-712 signature by `account` (the node, or the router countersigning). Accounts that sign raw hashes
+ * EIP-712 signature by `account` (the node). Accounts that sign raw hashes
  * (viem's local accounts, fastAccount) sign `digest` directly, which gives the same bytes as signing the
  * typed data; pass `digest` when it is already known (it must be `receiptDigest(domain, receipt)`).
  */

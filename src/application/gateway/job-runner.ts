@@ -208,7 +208,7 @@ export class JobRunner {
     let charged: bigint;
     try {
       const succeeded = outcome;
-      // The router countersigns the receipt when it is stored (metering), not on the caller's time.
+      // The router attests the receipt when it is stored (metering, per batch), not on the caller's time.
       ({ charged } = await ledger.charge({
         jobId,
         receipt: outcome.receipt,

@@ -53,7 +53,6 @@ export interface CreditReservations {
     receipt: Receipt;
     receiptHash?: Hex;
     nodeSignature: Hex;
-    routerSignature?: Hex;
     ending: (charged: bigint) => JobEnd;
   }): Promise<{ charged: bigint }>;
   release(jobId: Hex, ending: JobEnd): Promise<unknown>;

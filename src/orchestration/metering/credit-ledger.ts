@@ -1,7 +1,8 @@
 // The read side of pay-by-developer metering: what a payer has available and the stored receipts.
 // Holding and charging credits is `Metering`'s (leases, journal); both count what is used the same way.
-import type { Address, Hex } from 'viem';
-import { bigintOf } from '../store/sql-values.ts';
+import { type Address, getAddress, type Hex } from 'viem';
+import { type AttestedReceipt, attestedReceipt } from '../../protocol/receipt-attestation.ts';
+import { bigintOf, numberOf } from '../store/sql-values.ts';
 import type { SqlParam, Store } from '../store/store.ts';
 import { checkedAddress, checkedJobId } from './checked-input.ts';
 import type { CreditsSource } from './credits-source.ts';
@@ -80,4 +81,39 @@ export class CreditLedger {
     );
     return rows.map(storedReceiptOfRow);
   }
+
+  /**
+   * The evidence that the router attested the job's receipt: its Merkle proof and the signed root.
+   * Undefined when no receipt of the job is stored, or it was stored unattested (a router without a key,
+   * a corrupt hash, or before attestations: then `routerSignature` is the receipt's own).
+   */
+  async attestedReceipt(jobId: Hex): Promise<AttestedReceipt | undefined> {
+    const [row] = await this.#store.query<AttestationRow>(ATTESTATION_SQL, [checkedJobId(jobId)]);
+    if (row === undefined) return undefined;
+    const leaves = Array.from(
+      { length: row.leaves.length / 64 },
+      (_, i) => `0x${row.leaves.slice(i * 64, (i + 1) * 64)}` as Hex,
+    );
+    const attestation = {
+      router: getAddress(row.router),
+      receiptsRoot: row.receipts_root as Hex,
+      receiptCount: numberOf(row.receipt_count),
+      signature: row.signature as Hex,
+    };
+    return attestedReceipt(attestation, leaves, numberOf(row.attestation_index));
+  }
 }
+
+interface AttestationRow {
+  attestation_index: unknown;
+  receipts_root: string;
+  router: string;
+  receipt_count: unknown;
+  leaves: string;
+  signature: string;
+}
+
+const ATTESTATION_SQL = `select r.attestation_index, a.receipts_root, a.router, a.receipt_count,
+    encode(a.leaves, 'hex') as leaves, a.signature
+  from receipts r join receipt_attestations a on a.receipts_root = r.attestation_root
+  where r.job_id = $1`;

@@ -52,7 +52,6 @@ const ReceiptRowSchema = z.object({
   finished_at: z.number(),
   receipt_hash: z.string(),
   node_signature: z.string(),
-  router_signature: z.string().nullable(),
   charged: Decimal,
   created_at: z.number(),
 });
@@ -76,7 +75,6 @@ export interface Charge {
   receipt: Receipt;
   receiptHash: Hex;
   nodeSignature: Hex;
-  routerSignature?: Hex | undefined;
   charged: bigint;
 }
 
@@ -158,7 +156,6 @@ function receiptRow(charge: Charge, createdAt: number): ReceiptRowJson {
     finished_at: r.finishedAt,
     receipt_hash: charge.receiptHash.toLowerCase(),
     node_signature: charge.nodeSignature.toLowerCase(),
-    router_signature: charge.routerSignature?.toLowerCase() ?? null,
     charged: charge.charged.toString(),
     created_at: createdAt,
   };

@@ -1,13 +1,13 @@
-// Writes a batch of metering entries into the store in three statements whatever the batch size, and
+// Writes a batch of metering entries into the store in a few statements whatever the batch size, and
 // idempotently: a journal replayed after a crash may hold entries already ingested. A job ends once (a
 // final row is never overwritten), an attempt and a receipt are inserted once, and only receipts
 // inserted now shrink the holder's lease (their charge moves from the lease to the receipts table, so
-// what a payer has used stays the same). The router countersigns receipts here, off the jobs' path: one
-// signature per receipt, in a batch, before the receipt is stored.
-import type { Hex } from 'viem';
+// what a payer has used stays the same). The router attests the receipts here, off the jobs' path: one
+// signature over the Merkle root of the batch's receipts, stored with them in the same transaction.
 import { isDataError } from '../store/sql-values.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import type { MeteringEntry } from './metering-entries.ts';
+import { attestReceipts, type BatchAttestation, type ReceiptAttester } from './receipt-attester.ts';
 
 const UPSERT_JOBS_SQL = `insert into jobs (job_id, public_id, api_key_id, payer, pod_id, kind, status, request,
     result, error_code, error_message, attempts, created_at, finished_at, holder)
@@ -31,30 +31,46 @@ const INSERT_ATTEMPTS_SQL = `insert into job_attempts (attempt_id, job_id, node,
 const INSERT_RECEIPTS_SQL = `with inserted as (
     insert into receipts (job_id, attempt_id, pod_id, node, frontend, payer, compute_units, input_tokens,
       output_tokens, price, result_hash, started_at, finished_at, receipt_hash, node_signature,
-      router_signature, charged, created_at)
+      attestation_root, attestation_index, charged, created_at)
     select r.job_id, r.attempt_id, r.pod_id, r.node, r.frontend, r.payer, r.compute_units, r.input_tokens,
       r.output_tokens, r.price, r.result_hash, r.started_at, r.finished_at, r.receipt_hash,
-      r.node_signature, r.router_signature, r.charged, r.created_at
+      r.node_signature, r.attestation_root, r.attestation_index, r.charged, r.created_at
     from jsonb_to_recordset($1::jsonb) as r(job_id text, attempt_id text, pod_id text, node text,
       frontend text, payer text, compute_units numeric, input_tokens bigint, output_tokens bigint,
       price numeric, result_hash text, started_at bigint, finished_at bigint, receipt_hash text,
-      node_signature text, router_signature text, charged numeric, created_at bigint)
+      node_signature text, attestation_root text, attestation_index integer, charged numeric,
+      created_at bigint)
     on conflict (job_id) do nothing
     returning payer, charged),
   moved as (select payer, sum(charged) as charged from inserted group by payer)
   update credit_leases l set amount = greatest(l.amount - moved.charged, 0)
   from moved where l.holder = $2 and l.payer = moved.payer`;
 
-/** Ingests `entries` (oldest first) with `tx`; the caller wraps it in one transaction. */
+// A replayed batch may carry an attestation stored already: its root names the same leaves.
+const INSERT_ATTESTATION_SQL = `insert into receipt_attestations (receipts_root, router, receipt_count,
+    leaves, signature, created_at)
+  values ($1, $2, $3, decode($4, 'hex'), $5, $6)
+  on conflict (receipts_root) do nothing`;
+
+type ReceiptRowIn = NonNullable<MeteringEntry['receipt']> & {
+  attestation_root: string | null;
+  attestation_index: number | null;
+};
+
+/**
+ * Ingests `entries` (oldest first) with `tx`, their receipts under `attestation` when given (made by
+ * attestReceipts over these entries); the caller wraps it in one transaction.
+ */
 export async function ingestEntries(
   tx: Queryable,
   holder: string,
   entries: readonly MeteringEntry[],
+  attestation?: BatchAttestation,
 ): Promise<void> {
   // One row per job (an opened entry and its end may share a batch): the end carries every field.
   const jobs = new Map<string, MeteringEntry['job']>();
   const attempts: MeteringEntry['attempts'] = [];
-  const receipts: NonNullable<MeteringEntry['receipt']>[] = [];
+  const receipts: ReceiptRowIn[] = [];
   for (const entry of entries) {
     const previous = jobs.get(entry.job.job_id);
     jobs.set(entry.job.job_id, previous === undefined ? entry.job : laterOf(previous, entry.job));
@@ -62,11 +78,28 @@ export async function ingestEntries(
     // the others are rows of job_attempts. One row fewer per paid job, a third of the store's work.
     const paid = entry.receipt?.attempt_id;
     for (const attempt of entry.attempts) if (attempt.attempt_id !== paid) attempts.push(attempt);
-    if (entry.receipt !== undefined) receipts.push(entry.receipt);
+    if (entry.receipt === undefined) continue;
+    const index = attestation?.indexOf.get(entry.receipt);
+    receipts.push({
+      ...entry.receipt,
+      attestation_root: index === undefined ? null : (attestation?.receiptsRoot ?? null),
+      attestation_index: index ?? null,
+    });
   }
   if (jobs.size > 0) await tx.query(UPSERT_JOBS_SQL, [JSON.stringify([...jobs.values()]), holder]);
   if (attempts.length > 0) await tx.query(INSERT_ATTEMPTS_SQL, [JSON.stringify(attempts)]);
   if (receipts.length > 0) await tx.query(INSERT_RECEIPTS_SQL, [JSON.stringify(receipts), holder]);
+  if (attestation !== undefined) {
+    const { receiptsRoot, router, receiptCount, leavesHex, signature, createdAt } = attestation;
+    await tx.query(INSERT_ATTESTATION_SQL, [
+      receiptsRoot,
+      router,
+      receiptCount,
+      leavesHex,
+      signature,
+      createdAt,
+    ]);
+  }
 }
 
 /** A final row wins over an open one; between two final rows the first stays (a job ends once). */
@@ -81,53 +114,30 @@ export interface IngestOutcome {
   refused: Array<{ entry: MeteringEntry; error: unknown }>;
 }
 
-/** The router's signature over a receipt, given its EIP-712 struct hash (a receipt row's `receipt_hash`). */
-export type ReceiptCountersign = (receiptHash: Hex) => Promise<Hex>;
-
-/** Signatures made between two turns of the event loop, so a large batch does not stall running jobs. */
-const SIGNATURES_PER_TURN = 32;
-
-/** Signs the receipts among `entries` that lack the router's signature (they gain it in place). */
-async function countersignReceipts(
-  entries: readonly MeteringEntry[],
-  countersign: ReceiptCountersign,
-): Promise<void> {
-  let signed = 0;
-  for (const { receipt } of entries) {
-    if (receipt === undefined || receipt.router_signature !== null) continue;
-    try {
-      receipt.router_signature = (await countersign(receipt.receipt_hash as Hex)).toLowerCase();
-    } catch {
-      // Not a 32-byte hash (a corrupt line): stored as it is, unsigned, rather than holding back the batch.
-      continue;
-    }
-    if (++signed % SIGNATURES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
 /**
- * Ingests `entries` in one transaction, their receipts countersigned first when `countersign` is given;
- * if the store refuses the batch for its data, one transaction per entry, so one bad entry (a bug, or
- * data the schema no longer takes) cannot hold back the others. Any other failure (store down, table
- * missing, disk full) throws: the caller retries later, nothing is refused for it.
+ * Ingests `entries` in one transaction, their receipts attested first when `attester` is given; if the
+ * store refuses the batch for its data, one transaction per entry (each attested alone), so one bad entry
+ * (a bug, or data the schema no longer takes) cannot hold back the others. Any other failure (store down,
+ * table missing, disk full) throws: the caller retries later, nothing is refused for it.
  */
 export async function ingestBatch(
   store: Store,
   holder: string,
   entries: readonly MeteringEntry[],
-  countersign?: ReceiptCountersign,
+  attester?: ReceiptAttester,
 ): Promise<IngestOutcome> {
-  if (countersign !== undefined) await countersignReceipts(entries, countersign);
+  const attestation = attester === undefined ? undefined : await attestReceipts(entries, attester);
   try {
-    await store.transaction((tx) => ingestEntries(tx, holder, entries));
+    await store.transaction((tx) => ingestEntries(tx, holder, entries, attestation));
     return { refused: [] };
   } catch (error) {
     if (!isDataError(error)) throw error;
   }
   const refused: IngestOutcome['refused'] = [];
   for (const entry of entries) {
+    const alone = attester === undefined ? undefined : await attestReceipts([entry], attester);
     try {
-      await store.transaction((tx) => ingestEntries(tx, holder, [entry]));
+      await store.transaction((tx) => ingestEntries(tx, holder, [entry], alone));
     } catch (error) {
       if (!isDataError(error)) throw error;
       refused.push({ entry, error });

@@ -9,10 +9,9 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshStoreFor, storeBackends } from '../../../test/support/postgres.ts';
 import { devAccount } from '../../chain/dev-accounts.ts';
-import { isDigestSignedBy } from '../../protocol/eip712-domain.ts';
 import { attemptIdFor, newApiId, randomBytes32 } from '../../protocol/ids.ts';
 import { hashReceipt } from '../../protocol/receipt.ts';
-import { receiptDigestOfStructHash } from '../../protocol/receipt-hash.ts';
+import { isReceiptAttested } from '../../protocol/receipt-attestation.ts';
 import { type ProtocolFixture, signedReceipt } from '../settlement/testing/protocol-fixture.ts';
 import type { Store } from '../store/store.ts';
 import { CreditLedger } from './credit-ledger.ts';
@@ -28,6 +27,7 @@ import {
   type JobContext,
   leaseRows,
   reserveJob,
+  routerAttester,
   silentLogger,
   startMeteringChain,
 } from './testing/metering-fixture.ts';
@@ -326,7 +326,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     await check();
   });
 
-  it('stores a receipt whose hash cannot be countersigned unsigned, and the rest of its batch signed', async () => {
+  it('stores a receipt whose hash cannot be attested unattested, and the rest of its batch attested', async () => {
     const payer = getAddress(newPayer());
     const entryFor = async (receiptHash?: Hex) => {
       const { jobId, job, charge } = await paidJob(payer, 5n);
@@ -336,15 +336,31 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     };
     const corrupt = await entryFor('0xnot-a-hash');
     const fine = await entryFor();
-    const signer = privateKeyToAccount(generatePrivateKey());
-    const countersign = (hash: Hex) => signer.sign({ hash: receiptDigestOfStructHash(ctx.domain, hash) });
-    const outcome = await ingestBatch(store, 'router-countersign', [corrupt.entry, fine.entry], countersign);
+    const also = await entryFor();
+    const { key, attester } = routerAttester(ctx.domain);
+    const entries = [corrupt.entry, fine.entry, also.entry];
+    const outcome = await ingestBatch(store, 'router-attest', entries, attester);
     expect(outcome.refused).toEqual([]);
-    const [unsigned] = await ledger.receiptsFor({ jobId: corrupt.jobId });
-    expect(unsigned?.routerSignature).toBeUndefined();
-    const [signed] = await ledger.receiptsFor({ jobId: fine.jobId });
-    const digest = receiptDigestOfStructHash(ctx.domain, signed?.receiptHash ?? '0x');
-    expect(isDigestSignedBy(digest, signed?.routerSignature ?? '0x', signer.address)).toBe(true);
+    const [unattested] = await ledger.receiptsFor({ jobId: corrupt.jobId });
+    expect(unattested?.attestation).toBeUndefined();
+    expect(await ledger.attestedReceipt(corrupt.jobId)).toBeUndefined();
+    const roots = new Set<Hex>();
+    for (const { jobId } of [fine, also]) {
+      const evidence = await ledger.attestedReceipt(jobId);
+      expect(evidence && isReceiptAttested(ctx.domain, evidence, key.address)).toBe(true);
+      expect(evidence?.attestation.receiptCount).toBe(2);
+      if (evidence !== undefined) roots.add(evidence.attestation.receiptsRoot);
+    }
+    // One signature for the batch; ingesting it again (a replayed journal) keeps each receipt's evidence.
+    expect(roots.size).toBe(1);
+    await ingestBatch(store, 'router-attest', entries.slice(1), attester);
+    const [again] = await ledger.receiptsFor({ jobId: fine.jobId });
+    expect(again?.attestation?.receiptsRoot).toBe([...roots][0]);
+    const rows = await store.query<{ n: unknown }>(
+      'select count(*) as n from receipt_attestations where router = $1',
+      [key.address],
+    );
+    expect(Number(rows[0]?.n)).toBe(1);
   });
 
   it('keeps the first end of a job: a later end of the same job changes nothing', async () => {

@@ -7,19 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { getAddress, type Hex, keccak256, toHex } from 'viem';
+import { getAddress, keccak256, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type StoreTarget, storeBackends } from '../../../test/support/postgres.ts';
-import { isDigestSignedBy } from '../../protocol/eip712-domain.ts';
-import { receiptDigestOfStructHash } from '../../protocol/receipt-hash.ts';
+import { isReceiptAttested } from '../../protocol/receipt-attestation.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { CreditLedger } from './credit-ledger.ts';
 import { JobStore } from './job-store.ts';
 import { openMetering } from './open-metering.ts';
 import type { AnsweredCharge, CrashingRouterConfig } from './testing/crashing-router.ts';
-import { leaseRows, settableCredits, silentLogger } from './testing/metering-fixture.ts';
+import { leaseRows, routerAttester, settableCredits, silentLogger } from './testing/metering-fixture.ts';
 
 const CHILD = fileURLToPath(new URL('./testing/crashing-router.ts', import.meta.url));
 const STORED = 4;
@@ -76,7 +75,7 @@ describe.each(storeBackends())('a router killed mid-run, on $kind', (backend) =>
       chainId: 31337,
       verifyingContract: getAddress(keccak256(toHex('settlement')).slice(0, 42)),
     };
-    const routerKey = privateKeyToAccount(generatePrivateKey());
+    const { key: routerKey, attester } = routerAttester(domain);
     const answered = await runAndKill({
       ...(target === undefined ? { dataDir } : { databaseUrl: target.databaseUrl }),
       journalDir,
@@ -109,20 +108,19 @@ describe.each(storeBackends())('a router killed mid-run, on $kind', (backend) =>
 
     const credits = settableCredits();
     credits.set(payer, 1_000_000n);
-    const countersign = (receiptHash: Hex) =>
-      routerKey.sign({ hash: receiptDigestOfStructHash(domain, receiptHash) });
     const restart = () =>
-      openMetering({ store, credits, holder, journalDir, logger: silentLogger, countersign });
+      openMetering({ store, credits, holder, journalDir, logger: silentLogger, attester });
     const first = await restart();
     expect(first.recovered).toBe(STORED + JOURNALED);
     await first.close();
-    // The receipts stored from the journal are countersigned as they go in (the crashed run had no key:
-    // what it had stored itself stays without one).
-    const signed = (await ledger.receiptsFor({ payer })).filter((r) => r.routerSignature !== undefined);
-    expect(signed).toHaveLength(JOURNALED);
-    for (const r of signed) {
-      const digest = receiptDigestOfStructHash(domain, r.receiptHash);
-      expect(isDigestSignedBy(digest, r.routerSignature ?? '0x', routerKey.address)).toBe(true);
+    // The receipts stored from the journal are attested as they go in (the crashed run had no key: what
+    // it had stored itself stays unattested).
+    const attested = (await ledger.receiptsFor({ payer })).filter((r) => r.attestation !== undefined);
+    expect(attested).toHaveLength(JOURNALED);
+    for (const r of attested) {
+      const evidence = await ledger.attestedReceipt(r.receipt.jobId);
+      expect(evidence?.receiptHash).toBe(r.receiptHash);
+      expect(evidence && isReceiptAttested(domain, evidence, routerKey.address)).toBe(true);
     }
 
     const expectStoredOnce = async () => {

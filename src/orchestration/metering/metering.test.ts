@@ -5,11 +5,10 @@ import type { Address, Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
-import { isDigestSignedBy } from '../../protocol/eip712-domain.ts';
 import { FatalError } from '../../protocol/errors.ts';
 import { randomBytes32 } from '../../protocol/ids.ts';
-import { hashReceipt, receiptDigest } from '../../protocol/receipt.ts';
-import { receiptDigestOfStructHash } from '../../protocol/receipt-hash.ts';
+import { hashReceipt } from '../../protocol/receipt.ts';
+import { isReceiptAttested } from '../../protocol/receipt-attestation.ts';
 import { type ProtocolFixture, signedReceipt } from '../settlement/testing/protocol-fixture.ts';
 import { MeteredJobLog } from './metered-job-log.ts';
 import type { Metering } from './metering.ts';
@@ -22,6 +21,7 @@ import {
   type JobContext,
   leaseRows,
   reserveJob,
+  routerAttester,
   startMeteringChain,
   unspentOf,
 } from './testing/metering-fixture.ts';
@@ -72,33 +72,34 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
     expect((await leaseRows(s.store, payer)).get('router-a')).toBe(s.metering.leases.lease(payer)?.amount);
   });
 
-  it('countersigns each receipt as it is stored; one charged with a router signature keeps it', async () => {
-    const routerKey = privateKeyToAccount(generatePrivateKey());
-    const countersign = (receiptHash: Hex) =>
-      routerKey.sign({ hash: receiptDigestOfStructHash(ctx.domain, receiptHash) });
-    const { metering } = await s.open('router-signing', { countersign });
+  it('attests the receipts it stores: one signature over a batch, each receipt provable by its path', async () => {
+    const { key, attester } = routerAttester(ctx.domain);
+    const { metering } = await s.open('router-signing', { attester });
     const payer = await fundedPayer(1_000n);
-    const plain = await chargeJob(metering, ctx, await reserveJob(metering, ctx, payer, 100n), 10n);
-    const job = await reserveJob(metering, ctx, payer, 100n);
-    const signed = await signedReceipt(ctx.domain, ctx.node, {
-      jobId: job.jobId,
-      podId: ctx.podId,
-      payer,
-      price: 10n,
-    });
-    const own = await routerKey.sign({ hash: receiptDigest(ctx.domain, signed.receipt) });
-    await metering.charge({
-      jobId: job.jobId,
-      ...signed,
-      routerSignature: own,
-      ending: () => ({ status: 'succeeded', attempts: [attemptOf(signed.receipt)] }),
-    });
+    const first = await chargeJob(metering, ctx, await reserveJob(metering, ctx, payer, 100n), 10n);
+    const second = await chargeJob(metering, ctx, await reserveJob(metering, ctx, payer, 100n), 20n);
     await metering.flush();
-    const [first] = await s.ledger.receiptsFor({ jobId: plain.receipt.jobId });
-    const digest = receiptDigest(ctx.domain, plain.receipt);
-    expect(isDigestSignedBy(digest, first?.routerSignature ?? '0x', routerKey.address)).toBe(true);
-    const [second] = await s.ledger.receiptsFor({ jobId: job.jobId });
-    expect(second?.routerSignature).toBe(own.toLowerCase());
+    const proofs = [];
+    for (const { receipt } of [first, second]) {
+      const evidence = await s.ledger.attestedReceipt(receipt.jobId);
+      expect(evidence?.receiptHash).toBe(hashReceipt(receipt));
+      expect(evidence && isReceiptAttested(ctx.domain, evidence, key.address)).toBe(true);
+      // Another router's key, or this evidence for another receipt, proves nothing.
+      expect(evidence && isReceiptAttested(ctx.domain, evidence, node.address)).toBe(false);
+      proofs.push(evidence);
+    }
+    const [a, b] = proofs;
+    if (a !== undefined && b !== undefined && a.attestation.receiptsRoot === b.attestation.receiptsRoot) {
+      const swapped = { ...a, receiptHash: b.receiptHash };
+      expect(isReceiptAttested(ctx.domain, swapped, key.address)).toBe(false);
+    }
+    const [stored] = await s.ledger.receiptsFor({ jobId: first.receipt.jobId });
+    expect(stored?.attestation?.receiptsRoot).toBe(a?.attestation.receiptsRoot);
+    expect(stored?.routerSignature).toBeUndefined();
+    // A router without a key stores its receipts with the node's signature only.
+    const unsigned = await chargeJob(s.metering, ctx, await reserveJob(s.metering, ctx, payer, 100n), 5n);
+    await s.metering.flush();
+    expect(await s.ledger.attestedReceipt(unsigned.receipt.jobId)).toBeUndefined();
   });
 
   it('charges a job once: a second charge is refused, and of two racing charges one wins', async () => {

@@ -25,7 +25,8 @@ import {
   type MeteringEntry,
   openedEntry,
 } from './metering-entries.ts';
-import { type IngestOutcome, ingestBatch, type ReceiptCountersign } from './metering-ingest.ts';
+import { type IngestOutcome, ingestBatch } from './metering-ingest.ts';
+import type { ReceiptAttester } from './receipt-attester.ts';
 import { SerialQueue } from './serial-queue.ts';
 
 /** Entries written to the store in one transaction at most. */
@@ -55,10 +56,10 @@ export interface MeteringOptions {
   /** Default 32: a lease grows by this many reservations like the one that asked. */
   leaseJobs?: number;
   /**
-   * The router's countersignature, added to each receipt as it goes to the store (in batches, off the
-   * jobs' path); a receipt charged with a `routerSignature` keeps that one.
+   * The router's key: each batch of receipts going to the store is attested (one signature over their
+   * Merkle root, off the jobs' path). Without it receipts are stored with the node's signature only.
    */
-  countersign?: ReceiptCountersign | undefined;
+  attester?: ReceiptAttester | undefined;
   /** Default 1 s: how long journaled entries may wait to be written together, short of a full batch. */
   gatherMs?: number;
 }
@@ -79,7 +80,6 @@ export interface MeterCharge {
   /** The receipt's EIP-712 struct hash when the caller has it already. */
   receiptHash?: Hex | undefined;
   nodeSignature: Hex;
-  routerSignature?: Hex | undefined;
   ending: (charged: bigint) => JobEnding;
 }
 
@@ -107,7 +107,7 @@ export class Metering {
   readonly #journal: JournalFile | undefined;
   readonly #logger: Logger;
   readonly #leases: CreditLeases;
-  readonly #countersign: ReceiptCountersign | undefined;
+  readonly #attester: ReceiptAttester | undefined;
   readonly #serial = new SerialQueue();
   readonly #running = new Map<Hex, Running>();
   /** Entries durable but not yet in the store, by public job id (GET /v1/jobs/:id reads them). */
@@ -127,7 +127,7 @@ export class Metering {
     this.#store = options.store;
     this.#journal = options.journal;
     this.#logger = options.logger;
-    this.#countersign = options.countersign;
+    this.#attester = options.attester;
     this.#gatherMs = options.gatherMs ?? DEFAULT_GATHER_MS;
     this.#leases = new CreditLeases({
       store: options.store,
@@ -232,13 +232,7 @@ export class Metering {
     }
     // biome-ignore lint/complexity/useMathMinMax: Math.min does not take bigint
     const charged = receipt.price < running.hold ? receipt.price : running.hold;
-    const charge: Charge = {
-      receipt,
-      receiptHash,
-      nodeSignature: input.nodeSignature,
-      routerSignature: input.routerSignature,
-      charged,
-    };
+    const charge: Charge = { receipt, receiptHash, nodeSignature: input.nodeSignature, charged };
     running.state = 'ending';
     const lease = this.#leases.lease(running.job.payer);
     try {
@@ -384,7 +378,7 @@ export class Metering {
           this.#store,
           this.#leases.holder,
           batch.map((q) => q.entry),
-          this.#countersign,
+          this.#attester,
         ));
       } catch (error) {
         if (this.#journal === undefined) {

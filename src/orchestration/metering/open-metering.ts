@@ -47,7 +47,7 @@ export async function openMetering(options: OpenMeteringOptions): Promise<Opened
     const refused: IngestOutcome['refused'] = [];
     for (let at = 0; at < records.length; at += MAX_BATCH) {
       const batch = records.slice(at, at + MAX_BATCH);
-      refused.push(...(await ingestBatch(store, holder, batch, options.countersign)).refused);
+      refused.push(...(await ingestBatch(store, holder, batch, options.attester)).refused);
     }
     rejected = refused.length;
     if (refused.length > 0) {

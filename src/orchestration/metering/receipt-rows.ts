@@ -21,6 +21,8 @@ export interface ReceiptRow {
   receipt_hash: string;
   node_signature: string;
   router_signature: string | null;
+  attestation_root: string | null;
+  attestation_index: unknown;
   charged: unknown;
   created_at: unknown;
   batch_router: string | null;
@@ -35,6 +37,9 @@ export interface StoredReceipt {
   /** EIP-712 struct hash: the leaf of its batch's Merkle tree. */
   receiptHash: Hex;
   nodeSignature: Hex;
+  /** The router's attestation it was stored under (its Merkle root) and its leaf's index there. */
+  attestation: { receiptsRoot: Hex; index: number } | undefined;
+  /** Receipts stored before attestations (schema version 7) carry the router's signature of their own. */
   routerSignature: Hex | undefined;
   /** Wei taken from the payer's credits: the receipt's price, capped at the job's reservation. */
   charged: bigint;
@@ -67,6 +72,10 @@ export function storedReceiptOfRow(row: ReceiptRow): StoredReceipt {
     receipt: receiptOfRow(row),
     receiptHash: row.receipt_hash as Hex,
     nodeSignature: row.node_signature as Hex,
+    attestation:
+      row.attestation_root === null || row.attestation_index === null
+        ? undefined
+        : { receiptsRoot: row.attestation_root as Hex, index: numberOf(row.attestation_index) },
     routerSignature: (row.router_signature ?? undefined) as Hex | undefined,
     charged: bigintOf(row.charged),
     createdAt: numberOf(row.created_at),

@@ -173,4 +173,25 @@ export const MIGRATIONS: readonly Migration[] = [
       "create index settlement_batches_pending_idx on settlement_batches (router, sequence) where status = 'pending'",
     ],
   },
+  {
+    version: 7,
+    name: 'receipts attested in batches',
+    statements: [
+      // The router signs the Merkle root of the receipts it stores together (protocol/receipt-attestation.ts)
+      // instead of each receipt. The leaves are kept with the signature, so a receipt's proof is one read
+      // by primary key whatever the table holds. No foreign key from receipts: both rows are written in
+      // one transaction, and a per-row check at commit would cost as much as an index.
+      `create table receipt_attestations (
+        receipts_root text primary key,
+        router text not null,
+        receipt_count integer not null check (receipt_count > 0),
+        leaves bytea not null check (length(leaves) = 32 * receipt_count),
+        signature text not null,
+        created_at bigint not null
+      )`,
+      // router_signature stays for the receipts countersigned one by one before this version.
+      'alter table receipts add column attestation_root text',
+      'alter table receipts add column attestation_index integer',
+    ],
+  },
 ];

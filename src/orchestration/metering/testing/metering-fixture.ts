@@ -10,6 +10,7 @@ import type { ProtocolDomain } from '../../../protocol/eip712-domain.ts';
 import { RetryableError } from '../../../protocol/errors.ts';
 import { newApiId, randomBytes32 } from '../../../protocol/ids.ts';
 import type { Receipt } from '../../../protocol/receipt.ts';
+import { receiptAttestationDigest } from '../../../protocol/receipt-attestation.ts';
 import {
   type ProtocolFixture,
   signedReceipt,
@@ -21,6 +22,7 @@ import type { CreditLedger } from '../credit-ledger.ts';
 import { type CreditsSource, chainCreditsSource } from '../credits-source.ts';
 import type { EndedAttempt, JobEnding } from '../job-rows.ts';
 import type { Metering } from '../metering.ts';
+import type { ReceiptAttester } from '../receipt-attester.ts';
 
 export const silentLogger = pino({ level: process.env.NEURINO_TEST_LOG ?? 'silent' });
 
@@ -156,4 +158,16 @@ export async function unspentOf(ledger: CreditLedger, payer: Address): Promise<b
 /** Wei the router holds for the payer's running jobs. */
 export function heldBy(metering: Metering, payer: Address): bigint {
   return metering.leases.lease(payer)?.held ?? 0n;
+}
+
+/** A fresh router key and the attester a router's metering signs stored receipts with. */
+export function routerAttester(domain: ProtocolDomain): { key: LocalAccount; attester: ReceiptAttester } {
+  const key = privateKeyToAccount(generatePrivateKey());
+  return {
+    key,
+    attester: {
+      router: key.address,
+      sign: (message) => key.sign({ hash: receiptAttestationDigest(domain, message) }),
+    },
+  };
 }
