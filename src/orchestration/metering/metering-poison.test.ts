@@ -3,41 +3,25 @@
 // stored. A store refusing for other reasons is not that: see metering-routers.test.ts.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Address } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes32 } from '../../protocol/ids.ts';
-import type { ProtocolFixture } from '../settlement/testing/protocol-fixture.ts';
 import { REJECTED_FILE } from './journal-file.ts';
 import { endedEntry } from './metering-entries.ts';
-import {
-  chainCredits,
-  chargeJob,
-  type JobContext,
-  reserveJob,
-  startMeteringChain,
-} from './testing/metering-fixture.ts';
+import { chargeJob, newPayer, reserveJob, useMeteringChain } from './testing/metering-fixture.ts';
 import { meteringCombos, meteringSuite } from './testing/metering-suite.ts';
 
-const newPayer = (): Address => privateKeyToAccount(generatePrivateKey()).address;
-
-let chain: ProtocolFixture;
-let ctx: JobContext;
-beforeAll(async () => ({ chain, ctx } = await startMeteringChain()));
-afterAll(() => chain?.stop());
-
-const credits = () => chainCredits(chain);
+const env = useMeteringChain();
 
 describe.each(meteringCombos())('Metering refusing one entry on $kind with $mode', (combo) => {
-  const s = meteringSuite(combo, credits);
+  const s = meteringSuite(combo, env.credits);
 
   it('keeps the refused entry aside and stores the others', async () => {
     const payer = newPayer();
-    await chain.fund(payer, 10_000n);
+    await env.chain.fund(payer, 10_000n);
     const holder = `router-poison-${combo.journal}`;
     const m = (await s.open(holder)).metering;
-    const first = await reserveJob(m, ctx, payer, 100n);
-    await chargeJob(m, ctx, first, 40n);
+    const first = await reserveJob(m, env.ctx, payer, 100n);
+    await chargeJob(m, env.ctx, first, 40n);
     await m.flush();
     // A second job under the first one's public id: its row can never be inserted.
     const clash = { jobId: randomBytes32(), publicId: first.publicId, payer };
@@ -45,10 +29,13 @@ describe.each(meteringCombos())('Metering refusing one entry on $kind with $mode
       jobId: clash.jobId,
       payer,
       amount: 100n,
-      job: { publicId: first.publicId, apiKeyId: 'key_1', podId: ctx.podId, kind: 'chat' },
+      job: { publicId: first.publicId, apiKeyId: 'key_1', podId: env.ctx.podId, kind: 'chat' },
     });
-    const fine = await reserveJob(m, ctx, payer, 100n);
-    const charges = await Promise.allSettled([chargeJob(m, ctx, clash, 30n), chargeJob(m, ctx, fine, 20n)]);
+    const fine = await reserveJob(m, env.ctx, payer, 100n);
+    const charges = await Promise.allSettled([
+      chargeJob(m, env.ctx, clash, 30n),
+      chargeJob(m, env.ctx, fine, 20n),
+    ]);
     await m.flush();
     expect(charges[1]?.status).toBe('fulfilled');
     const stored = await s.ledger.receiptsFor({ payer });
@@ -71,14 +58,20 @@ describe.each(meteringCombos())('Metering refusing one entry on $kind with $mode
 
   it.runIf(combo.journal)('starts although the journal holds an entry the store refuses', async () => {
     const payer = newPayer();
-    await chain.fund(payer, 10_000n);
+    await env.chain.fund(payer, 10_000n);
     const holder = `router-poison-start-${combo.journal}`;
     const m = (await s.open(holder)).metering;
-    const first = await reserveJob(m, ctx, payer, 100n);
-    await chargeJob(m, ctx, first, 40n);
+    const first = await reserveJob(m, env.ctx, payer, 100n);
+    await chargeJob(m, env.ctx, first, 40n);
     await m.flush();
     // What a crashed run could have left: one entry clashing with a stored job, one fine.
-    const job = { payer, podId: ctx.podId, kind: 'chat' as const, apiKeyId: 'key_1', createdAt: Date.now() };
+    const job = {
+      payer,
+      podId: env.ctx.podId,
+      kind: 'chat' as const,
+      apiKeyId: 'key_1',
+      createdAt: Date.now(),
+    };
     const clash = endedEntry(
       { ...job, jobId: randomBytes32(), publicId: first.publicId },
       { status: 'failed' },

@@ -4,39 +4,29 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Address, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { devRoleAccount } from '../../chain/dev-accounts.ts';
 import { computeCreditsAbi } from '../../chain/generated/index.ts';
-import type { ProtocolFixture } from '../settlement/testing/protocol-fixture.ts';
 import { chainCreditsSource } from './credits-source.ts';
 import { MeteredJobLog } from './metered-job-log.ts';
 import {
-  chainCredits,
   chargeJob,
   flushed,
-  fundedPayer as fundedPayerOn,
   heldBy,
-  type JobContext,
   leaseRows,
+  newPayer,
   reserveJob,
-  startMeteringChain,
   unspentOf,
+  useMeteringChain,
 } from './testing/metering-fixture.ts';
 import { meteringCombos, meteringSuite } from './testing/metering-suite.ts';
 
-const newPayer = (): Address => privateKeyToAccount(generatePrivateKey()).address;
-
-let chain: ProtocolFixture;
-let ctx: JobContext;
-beforeAll(async () => ({ chain, ctx } = await startMeteringChain()));
-afterAll(() => chain?.stop());
-
-const credits = () => chainCredits(chain);
+const env = useMeteringChain();
 
 describe.each(meteringCombos())('Metering of several routers on $kind with $mode', (combo) => {
   const { journal } = combo;
-  const s = meteringSuite(combo, credits);
-  const fundedPayer = (amount: bigint) => fundedPayerOn(chain, amount);
+  const s = meteringSuite(combo, env.credits);
+  const { fundedPayer } = env;
   const unspent = (payer: Address) => unspentOf(s.ledger, payer);
 
   it('lets two routers on one store never together hold more than the balance', async () => {
@@ -46,7 +36,7 @@ describe.each(meteringCombos())('Metering of several routers on $kind with $mode
     const a = (await s.open(`router-two-a-${journal}`)).metering;
     const b = (await s.open(`router-two-b-${journal}`, {}, second)).metering;
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 40 }, (_, i) => reserveJob(i % 2 === 0 ? a : b, ctx, payer, 1_000n)),
+      Array.from({ length: 40 }, (_, i) => reserveJob(i % 2 === 0 ? a : b, env.ctx, payer, 1_000n)),
     );
     const granted = outcomes.filter((o) => o.status === 'fulfilled').length;
     expect(granted).toBeGreaterThan(0);
@@ -61,8 +51,8 @@ describe.each(meteringCombos())('Metering of several routers on $kind with $mode
     const work = await Promise.allSettled(
       Array.from({ length: 30 }, async (_, i) => {
         const m = i % 2 === 0 ? a : b;
-        const job = await reserveJob(m, ctx, fresh, 500n);
-        return chargeJob(m, ctx, job, 400n);
+        const job = await reserveJob(m, env.ctx, fresh, 500n);
+        return chargeJob(m, env.ctx, job, 400n);
       }),
     );
     await a.flush();
@@ -78,37 +68,39 @@ describe.each(meteringCombos())('Metering of several routers on $kind with $mode
     const payer = await fundedPayer(2_000n);
     const a = (await s.open(`router-hand-a-${journal}`)).metering;
     const b = (await s.open(`router-hand-b-${journal}`)).metering;
-    const job = await reserveJob(a, ctx, payer, 1_000n);
+    const job = await reserveJob(a, env.ctx, payer, 1_000n);
     // a's lease took room for its next jobs: b cannot hold what a leases.
-    await expect(reserveJob(b, ctx, payer, 1_000n)).rejects.toMatchObject({ code: 'insufficient_credits' });
+    await expect(reserveJob(b, env.ctx, payer, 1_000n)).rejects.toMatchObject({
+      code: 'insufficient_credits',
+    });
     await a.release(job.jobId, { status: 'failed' });
     expect(await a.leases.returnIdle(0)).toBe(1);
     expect((await leaseRows(s.store, payer)).has(`router-hand-a-${journal}`)).toBe(false);
-    await reserveJob(b, ctx, payer, 2_000n);
+    await reserveJob(b, env.ctx, payer, 2_000n);
     expect(heldBy(b, payer)).toBe(2_000n);
   });
 
   it('sees a lowered on-chain balance once the lease is older than revalidateMs', async () => {
     const payer = privateKeyToAccount(generatePrivateKey());
-    const gas = await chain
+    const gas = await env.chain
       .walletFor(devRoleAccount('deployer'))
       .sendTransaction({ to: payer.address, value: parseEther('1') });
-    await chain.publicClient.waitForTransactionReceipt({ hash: gas });
-    await chain.fund(payer.address, 1_000n);
+    await env.chain.publicClient.waitForTransactionReceipt({ hash: gas });
+    await env.chain.fund(payer.address, 1_000n);
     const m = (await s.open(`router-revalidate-${journal}`, { revalidateMs: 200 })).metering;
-    await reserveJob(m, ctx, payer.address, 100n);
+    await reserveJob(m, env.ctx, payer.address, 100n);
     expect(m.leases.lease(payer.address)?.amount).toBe(550n);
-    await chain.write(payer, {
-      address: chain.book.contracts.computeCredits,
+    await env.chain.write(payer, {
+      address: env.chain.book.contracts.computeCredits,
       abi: computeCreditsAbi,
       functionName: 'requestWithdrawal',
       args: [800n],
     });
     // Within revalidateMs the lease's view may be that old; past it, a hold reads the chain again.
     await sleep(250);
-    const error = await reserveJob(m, ctx, payer.address, 150n).catch((e: unknown) => e);
+    const error = await reserveJob(m, env.ctx, payer.address, 150n).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'insufficient_credits', details: { available: '100' } });
-    await reserveJob(m, ctx, payer.address, 100n);
+    await reserveJob(m, env.ctx, payer.address, 100n);
     expect(m.leases.lease(payer.address)?.amount).toBe(200n);
     expect(await s.ledger.available(payer.address)).toBe(0n);
   });
@@ -116,19 +108,19 @@ describe.each(meteringCombos())('Metering of several routers on $kind with $mode
   it('refuses a reservation as retryable when the credits cannot be read, holding nothing', async () => {
     const holder = `router-blind-${journal}`;
     const blind = chainCreditsSource({
-      publicClient: chain.publicClient,
+      publicClient: env.chain.publicClient,
       computeCredits: newPayer(),
       maxAgeMs: 0,
     });
     const m = (await s.open(holder, { credits: blind })).metering;
     const payer = await fundedPayer(1_000n);
-    await expect(reserveJob(m, ctx, payer, 100n)).rejects.toMatchObject({
+    await expect(reserveJob(m, env.ctx, payer, 100n)).rejects.toMatchObject({
       code: 'chain_error',
       retryable: true,
     });
     const outcomes = await Promise.allSettled([
-      reserveJob(m, ctx, payer, 100n),
-      reserveJob(m, ctx, payer, 100n),
+      reserveJob(m, env.ctx, payer, 100n),
+      reserveJob(m, env.ctx, payer, 100n),
     ]);
     for (const o of outcomes)
       expect(o).toMatchObject({ status: 'rejected', reason: { code: 'chain_error' } });
@@ -139,12 +131,12 @@ describe.each(meteringCombos())('Metering of several routers on $kind with $mode
   it('keeps steps when the store refuses writes', async () => {
     const payer = await fundedPayer(1_000n);
     const log = new MeteredJobLog(s.metering, s.jobs);
-    const job = await reserveJob(s.metering, ctx, payer, 300n);
+    const job = await reserveJob(s.metering, env.ctx, payer, 300n);
     await s.store.query('alter table jobs rename to jobs_offline');
     try {
       if (journal) {
         // Durable in the journal: the charge is answered and readable while the store refuses it.
-        expect((await chargeJob(s.metering, ctx, job, 100n)).charged).toBe(100n);
+        expect((await chargeJob(s.metering, env.ctx, job, 100n)).charged).toBe(100n);
         await expect(s.metering.flush()).rejects.toMatchObject({
           code: 'service_unavailable',
           retryable: true,
@@ -155,7 +147,7 @@ describe.each(meteringCombos())('Metering of several routers on $kind with $mode
         expect(s.metering.stats()).toMatchObject({ unstored: 1, storeRetrying: true, rejected: 0 });
       } else {
         // Nothing durable: the charge fails and the job stays held, for release to free.
-        await expect(chargeJob(s.metering, ctx, job, 100n)).rejects.toThrow(/"jobs"/);
+        await expect(chargeJob(s.metering, env.ctx, job, 100n)).rejects.toThrow(/"jobs"/);
         expect(heldBy(s.metering, payer)).toBe(300n);
         expect(await s.metering.release(job.jobId, { status: 'failed', errorCode: 'internal_error' })).toBe(
           true,
@@ -186,10 +178,10 @@ describe.each(meteringCombos())('Metering of several routers on $kind with $mode
     const holder = `router-restart-${journal}`;
     const idlePayer = await fundedPayer(1_000n);
     const first = await s.open(holder);
-    const charged = await reserveJob(first.metering, ctx, payer, 100n);
-    await chargeJob(first.metering, ctx, charged, 40n);
-    await reserveJob(first.metering, ctx, payer, 200n);
-    await chargeJob(first.metering, ctx, await reserveJob(first.metering, ctx, idlePayer, 100n), 10n);
+    const charged = await reserveJob(first.metering, env.ctx, payer, 100n);
+    await chargeJob(first.metering, env.ctx, charged, 40n);
+    await reserveJob(first.metering, env.ctx, payer, 200n);
+    await chargeJob(first.metering, env.ctx, await reserveJob(first.metering, env.ctx, idlePayer, 100n), 10n);
     expect((await leaseRows(s.store, idlePayer)).has(holder)).toBe(true);
     await first.close();
     // Closed with a job still running: that lease stays until the next start (or its expiry).

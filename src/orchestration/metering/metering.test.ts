@@ -2,56 +2,47 @@
 // a journal (steps durable in a local file, the store fed in the background) and without (steps wait for
 // the store): holds, charges, releases, refusals, and reading a job back before the store has it.
 import type { Address, Hex } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import { FatalError } from '../../protocol/errors.ts';
 import { randomBytes32 } from '../../protocol/ids.ts';
 import { hashReceipt } from '../../protocol/receipt.ts';
 import { isReceiptAttested } from '../../protocol/receipt-attestation.ts';
-import { type ProtocolFixture, signedReceipt } from '../settlement/testing/protocol-fixture.ts';
+import { signedReceipt } from '../settlement/testing/protocol-fixture.ts';
 import { MeteredJobLog } from './metered-job-log.ts';
 import type { Metering } from './metering.ts';
 import {
   attemptOf,
-  chainCredits,
   chargeJob,
-  fundedPayer as fundedPayerOn,
   heldBy,
-  type JobContext,
   leaseRows,
+  newPayer,
   reserveJob,
   routerAttester,
-  startMeteringChain,
   unspentOf,
+  useMeteringChain,
 } from './testing/metering-fixture.ts';
 import { meteringCombos, meteringSuite } from './testing/metering-suite.ts';
 
 const node = devAccount(10);
-const newPayer = (): Address => privateKeyToAccount(generatePrivateKey()).address;
 
-let chain: ProtocolFixture;
-let ctx: JobContext;
-beforeAll(async () => ({ chain, ctx } = await startMeteringChain()));
-afterAll(() => chain?.stop());
-
-const credits = () => chainCredits(chain);
+const env = useMeteringChain();
 
 describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
   const { journal } = combo;
-  const s = meteringSuite(combo, credits);
-  const fundedPayer = (amount: bigint) => fundedPayerOn(chain, amount);
+  const s = meteringSuite(combo, env.credits);
+  const { fundedPayer } = env;
   const unspent = (payer: Address) => unspentOf(s.ledger, payer);
 
   it('reserves, charges the measured price capped at the hold, and stores the receipt', async () => {
     const payer = await fundedPayer(1_000n);
-    const measured = await reserveJob(s.metering, ctx, payer, 300n);
-    const capped = await reserveJob(s.metering, ctx, payer, 50n);
+    const measured = await reserveJob(s.metering, env.ctx, payer, 300n);
+    const capped = await reserveJob(s.metering, env.ctx, payer, 50n);
     expect(heldBy(s.metering, payer)).toBe(350n);
 
-    const first = await chargeJob(s.metering, ctx, measured, 120n);
+    const first = await chargeJob(s.metering, env.ctx, measured, 120n);
     expect(first.charged).toBe(120n);
-    const second = await chargeJob(s.metering, ctx, capped, 80n);
+    const second = await chargeJob(s.metering, env.ctx, capped, 80n);
     expect(second.charged).toBe(50n);
     expect(heldBy(s.metering, payer)).toBe(0n);
 
@@ -73,45 +64,52 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
   });
 
   it('attests the receipts it stores: one signature over a batch, each receipt provable by its path', async () => {
-    const { key, attester } = routerAttester(ctx.domain);
+    const { key, attester } = routerAttester(env.ctx.domain);
     const { metering } = await s.open('router-signing', { attester });
     const payer = await fundedPayer(1_000n);
-    const first = await chargeJob(metering, ctx, await reserveJob(metering, ctx, payer, 100n), 10n);
-    const second = await chargeJob(metering, ctx, await reserveJob(metering, ctx, payer, 100n), 20n);
+    const first = await chargeJob(metering, env.ctx, await reserveJob(metering, env.ctx, payer, 100n), 10n);
+    const second = await chargeJob(metering, env.ctx, await reserveJob(metering, env.ctx, payer, 100n), 20n);
     await metering.flush();
     const proofs = [];
     for (const { receipt } of [first, second]) {
       const evidence = await s.ledger.attestedReceipt(receipt.jobId);
       expect(evidence?.receiptHash).toBe(hashReceipt(receipt));
-      expect(evidence && isReceiptAttested(ctx.domain, evidence, key.address)).toBe(true);
+      expect(evidence && isReceiptAttested(env.ctx.domain, evidence, key.address)).toBe(true);
       // Another router's key, or this evidence for another receipt, proves nothing.
-      expect(evidence && isReceiptAttested(ctx.domain, evidence, node.address)).toBe(false);
+      expect(evidence && isReceiptAttested(env.ctx.domain, evidence, node.address)).toBe(false);
       proofs.push(evidence);
     }
     const [a, b] = proofs;
     if (a !== undefined && b !== undefined && a.attestation.receiptsRoot === b.attestation.receiptsRoot) {
       const swapped = { ...a, receiptHash: b.receiptHash };
-      expect(isReceiptAttested(ctx.domain, swapped, key.address)).toBe(false);
+      expect(isReceiptAttested(env.ctx.domain, swapped, key.address)).toBe(false);
     }
     const [stored] = await s.ledger.receiptsFor({ jobId: first.receipt.jobId });
     expect(stored?.attestation?.receiptsRoot).toBe(a?.attestation.receiptsRoot);
     expect(stored?.routerSignature).toBeUndefined();
     // A router without a key stores its receipts with the node's signature only.
-    const unsigned = await chargeJob(s.metering, ctx, await reserveJob(s.metering, ctx, payer, 100n), 5n);
+    const unsigned = await chargeJob(
+      s.metering,
+      env.ctx,
+      await reserveJob(s.metering, env.ctx, payer, 100n),
+      5n,
+    );
     await s.metering.flush();
     expect(await s.ledger.attestedReceipt(unsigned.receipt.jobId)).toBeUndefined();
   });
 
   it('charges a job once: a second charge is refused, and of two racing charges one wins', async () => {
     const payer = await fundedPayer(1_000n);
-    const job = await reserveJob(s.metering, ctx, payer, 500n);
-    await chargeJob(s.metering, ctx, job, 200n);
-    await expect(chargeJob(s.metering, ctx, job, 200n)).rejects.toMatchObject({ code: 'invalid_request' });
+    const job = await reserveJob(s.metering, env.ctx, payer, 500n);
+    await chargeJob(s.metering, env.ctx, job, 200n);
+    await expect(chargeJob(s.metering, env.ctx, job, 200n)).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
 
-    const raced = await reserveJob(s.metering, ctx, payer, 500n);
+    const raced = await reserveJob(s.metering, env.ctx, payer, 500n);
     const outcomes = await Promise.allSettled([
-      chargeJob(s.metering, ctx, raced, 100n),
-      chargeJob(s.metering, ctx, raced, 300n),
+      chargeJob(s.metering, env.ctx, raced, 100n),
+      chargeJob(s.metering, env.ctx, raced, 300n),
     ]);
     const won = outcomes.filter((o) => o.status === 'fulfilled');
     const lost = outcomes.filter((o) => o.status === 'rejected');
@@ -127,13 +125,15 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
 
   it('makes a failed job free: release stores no receipt and frees the hold', async () => {
     const payer = await fundedPayer(1_000n);
-    const job = await reserveJob(s.metering, ctx, payer, 400n);
+    const job = await reserveJob(s.metering, env.ctx, payer, 400n);
     expect(await s.metering.release(job.jobId, { status: 'failed', errorCode: 'node_lost' })).toBe(true);
     expect(heldBy(s.metering, payer)).toBe(0n);
     expect(await s.metering.release(job.jobId, { status: 'failed' })).toBe(false);
     expect(await s.metering.release(randomBytes32(), { status: 'failed' })).toBe(false);
     // A result arriving after the release is not charged.
-    await expect(chargeJob(s.metering, ctx, job, 100n)).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(chargeJob(s.metering, env.ctx, job, 100n)).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
     await s.metering.flush();
     expect(await s.ledger.receiptsFor({ payer })).toEqual([]);
     expect(await unspent(payer)).toBe(1_000n);
@@ -142,12 +142,12 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
 
   it('refuses a reservation beyond the available credits (402), the job logged failed', async () => {
     const payer = await fundedPayer(100n);
-    await reserveJob(s.metering, ctx, payer, 60n);
+    await reserveJob(s.metering, env.ctx, payer, 60n);
     const jobId = randomBytes32();
     const job = {
       publicId: `job_refused${jobId.slice(2, 14)}`,
       apiKeyId: 'key_1',
-      podId: ctx.podId,
+      podId: env.ctx.podId,
       kind: 'chat' as const,
     };
     const error = await s.metering.reserve({ jobId, payer, amount: 41n, job }).catch((e: unknown) => e);
@@ -166,11 +166,11 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
     expect(logged?.error?.message).toMatch(/40 wei available, 41 wei required/);
     expect(heldBy(s.metering, payer)).toBe(60n);
 
-    await reserveJob(s.metering, ctx, payer, 40n);
+    await reserveJob(s.metering, env.ctx, payer, 40n);
     expect(heldBy(s.metering, payer)).toBe(100n);
     expect(await s.ledger.available(payer)).toBe(0n);
     // A payer who never deposited has nothing.
-    await expect(reserveJob(s.metering, ctx, newPayer(), 1n)).rejects.toMatchObject({
+    await expect(reserveJob(s.metering, env.ctx, newPayer(), 1n)).rejects.toMatchObject({
       code: 'insufficient_credits',
     });
   });
@@ -178,7 +178,7 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
   it('never overspends under many concurrent reservations of one payer', async () => {
     const payer = await fundedPayer(10_000n);
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 40 }, () => reserveJob(s.metering, ctx, payer, 1_000n)),
+      Array.from({ length: 40 }, () => reserveJob(s.metering, env.ctx, payer, 1_000n)),
     );
     const granted = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
@@ -196,8 +196,8 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
     const payer = await fundedPayer(5_000n);
     const outcomes = await Promise.allSettled(
       Array.from({ length: 20 }, async () => {
-        const job = await reserveJob(s.metering, ctx, payer, 500n);
-        return chargeJob(s.metering, ctx, job, 400n);
+        const job = await reserveJob(s.metering, env.ctx, payer, 500n);
+        return chargeJob(s.metering, env.ctx, job, 400n);
       }),
     );
     const done = outcomes.filter((o) => o.status === 'fulfilled').length;
@@ -212,16 +212,16 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
 
   it('refuses receipts that do not match the hold, and still charges the right one', async () => {
     const payer = await fundedPayer(1_000n);
-    const job = await reserveJob(s.metering, ctx, payer, 100n);
+    const job = await reserveJob(s.metering, env.ctx, payer, 100n);
     const ending = () => ({ status: 'succeeded' as const });
-    const otherJob = await signedReceipt(ctx.domain, node, { podId: ctx.podId, payer, price: 10n });
+    const otherJob = await signedReceipt(env.ctx.domain, node, { podId: env.ctx.podId, payer, price: 10n });
     await expect(s.metering.charge({ jobId: job.jobId, ...otherJob, ending })).rejects.toMatchObject({
       code: 'invalid_request',
       message: expect.stringMatching(/another job/),
     });
-    const otherPayer = await signedReceipt(ctx.domain, node, {
+    const otherPayer = await signedReceipt(env.ctx.domain, node, {
       jobId: job.jobId,
-      podId: ctx.podId,
+      podId: env.ctx.podId,
       payer: newPayer(),
       price: 10n,
     });
@@ -231,9 +231,9 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
     });
     // Malformed: times backwards, a negative price, a number where a bigint belongs (and back), a bad
     // address; then a struct hash that is not the receipt's.
-    const good = await signedReceipt(ctx.domain, node, {
+    const good = await signedReceipt(env.ctx.domain, node, {
       jobId: job.jobId,
-      podId: ctx.podId,
+      podId: env.ctx.podId,
       payer,
       price: 10n,
     });
@@ -253,7 +253,7 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
       s.metering.charge({ jobId: job.jobId, ...good, receiptHash: randomBytes32(), ending }),
     ).rejects.toMatchObject({ message: expect.stringMatching(/not the receipt's struct hash/) });
     // A job this router never held (or a malformed id) has nothing to charge.
-    const stranger = await signedReceipt(ctx.domain, node, { podId: ctx.podId, payer, price: 10n });
+    const stranger = await signedReceipt(env.ctx.domain, node, { podId: env.ctx.podId, payer, price: 10n });
     await expect(
       s.metering.charge({ jobId: stranger.receipt.jobId, ...stranger, ending }),
     ).rejects.toMatchObject({
@@ -267,14 +267,14 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
     expect(await s.ledger.receiptsFor({ payer })).toEqual([]);
     expect(heldBy(s.metering, payer)).toBe(100n);
 
-    expect((await chargeJob(s.metering, ctx, job, 10n)).charged).toBe(10n);
+    expect((await chargeJob(s.metering, env.ctx, job, 10n)).charged).toBe(10n);
     await s.metering.flush();
     expect(await s.ledger.receiptsFor({ payer })).toHaveLength(1);
   });
 
   it('refuses malformed input, a job reserved twice and a malformed end, holding nothing more', async () => {
     const payer = await fundedPayer(1_000n);
-    const job = { publicId: 'job_x', podId: ctx.podId, kind: 'chat' as const };
+    const job = { publicId: 'job_x', podId: env.ctx.podId, kind: 'chat' as const };
     const refuse = (input: Partial<Parameters<Metering['reserve']>[0]>, param: string) =>
       expect(
         s.metering.reserve({ jobId: randomBytes32(), payer, amount: 1n, job, ...input }),
@@ -288,7 +288,7 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
     });
     expect(heldBy(s.metering, payer)).toBe(0n);
 
-    const held = await reserveJob(s.metering, ctx, payer, 10n);
+    const held = await reserveJob(s.metering, env.ctx, payer, 10n);
     await expect(
       s.metering.reserve({ jobId: held.jobId, payer, amount: 10n, job: { ...job, publicId: 'job_y' } }),
     ).rejects.toMatchObject({ code: 'invalid_request' });
@@ -302,9 +302,9 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
     expect(heldBy(s.metering, payer)).toBe(30n);
 
     // An end that is not final is refused and leaves the job held (a poisoned journal line would stall).
-    const signed = await signedReceipt(ctx.domain, node, {
+    const signed = await signedReceipt(env.ctx.domain, node, {
       jobId: held.jobId,
-      podId: ctx.podId,
+      podId: env.ctx.podId,
       payer,
       price: 5n,
     });
@@ -331,22 +331,22 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
   it('logs a job queued at once with logNow, and not before its end without', async () => {
     const payer = await fundedPayer(1_000n);
     const log = new MeteredJobLog(s.metering, s.jobs);
-    const async = await reserveJob(s.metering, ctx, payer, 100n, true);
+    const async = await reserveJob(s.metering, env.ctx, payer, 100n, true);
     expect(await log.get(async.publicId)).toMatchObject({ status: 'queued', attempts: 0, payer });
     if (!journal) expect(await s.jobs.get(async.publicId)).toMatchObject({ status: 'queued' });
-    const sync = await reserveJob(s.metering, ctx, payer, 100n);
+    const sync = await reserveJob(s.metering, env.ctx, payer, 100n);
     expect(await log.get(sync.publicId)).toBeUndefined();
 
     await s.metering.flush();
     expect(await s.jobs.get(async.publicId)).toMatchObject({
       jobId: async.jobId,
       apiKeyId: 'key_1',
-      podId: ctx.podId,
+      podId: env.ctx.podId,
       kind: 'chat',
       status: 'queued',
       finishedAt: undefined,
     });
-    const { charged, receipt } = await chargeJob(s.metering, ctx, async, 70n);
+    const { charged, receipt } = await chargeJob(s.metering, env.ctx, async, 70n);
     await s.metering.release(sync.jobId, { status: 'cancelled', errorCode: 'job_cancelled' });
     await s.metering.flush();
     expect(await s.jobs.get(async.publicId)).toMatchObject({
@@ -364,7 +364,7 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
   it('answers a job from unstored() until the store has it', async () => {
     const payer = await fundedPayer(1_000n);
     const log = new MeteredJobLog(s.metering, s.jobs);
-    const job = await reserveJob(s.metering, ctx, payer, 100n);
+    const job = await reserveJob(s.metering, env.ctx, payer, 100n);
     // With a journal, hold the queue of store writes: the charge is durable and readable before the store
     // has it. Without one, the charge resolves only once the store has it.
     let openGate = () => {};
@@ -372,7 +372,7 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
       openGate = resolve;
     });
     const held = journal ? s.metering.serial(() => gate) : Promise.resolve();
-    const { receipt } = await chargeJob(s.metering, ctx, job, 60n);
+    const { receipt } = await chargeJob(s.metering, env.ctx, job, 60n);
     const before = await log.get(job.publicId);
     if (journal) {
       expect(s.metering.unstored(job.publicId)).toMatchObject({

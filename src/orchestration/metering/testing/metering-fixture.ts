@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { type Address, getAddress, type Hex, type LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../../../../test/support/free-port.ts';
 import { devAccount, devRoleAccount } from '../../../chain/dev-accounts.ts';
 import type { ProtocolDomain } from '../../../protocol/eip712-domain.ts';
@@ -134,6 +135,44 @@ export async function startMeteringChain(): Promise<{ chain: ProtocolFixture; ct
   return { chain, ctx: { domain: chain.domain, node: devAccount(10), podId } };
 }
 
+/** A test file's metering chain: `chain` and `ctx` may be read once its tests run. */
+export interface MeteringChain {
+  readonly chain: ProtocolFixture;
+  readonly ctx: JobContext;
+  /** The chain's credits, never cached (for meteringSuite). */
+  credits(): CreditsSource;
+  /** A new payer with `amount` wei of credits. */
+  fundedPayer(amount: bigint): Promise<Address>;
+}
+
+/** Starts the metering chain before the calling file's tests and stops it after them. */
+export function useMeteringChain(): MeteringChain {
+  let started: { chain: ProtocolFixture; ctx: JobContext } | undefined;
+  beforeAll(async () => {
+    started = await startMeteringChain();
+  });
+  afterAll(() => started?.chain.stop());
+  const get = () => {
+    if (started === undefined) throw new Error('the metering chain is read before its tests run');
+    return started;
+  };
+  return {
+    get chain() {
+      return get().chain;
+    },
+    get ctx() {
+      return get().ctx;
+    },
+    credits: () => chainCredits(get().chain),
+    fundedPayer: (amount) => fundedPayer(get().chain, amount),
+  };
+}
+
+/** A fresh address, for payers the test funds (or leaves unfunded) itself. */
+export function newPayer(): Address {
+  return privateKeyToAccount(generatePrivateKey()).address;
+}
+
 /** The chain's ComputeCredits as a credits source that never caches. */
 export function chainCredits(chain: ProtocolFixture): CreditsSource {
   return chainCreditsSource({
@@ -145,7 +184,7 @@ export function chainCredits(chain: ProtocolFixture): CreditsSource {
 
 /** A new payer with `amount` wei of credits on the chain. */
 export async function fundedPayer(chain: ProtocolFixture, amount: bigint): Promise<Address> {
-  const payer = privateKeyToAccount(generatePrivateKey()).address;
+  const payer = newPayer();
   await chain.fund(payer, amount);
   return payer;
 }
