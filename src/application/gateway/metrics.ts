@@ -77,7 +77,7 @@ export class GatewayMetrics {
       });
       new Gauge({
         name: 'neurino_metering_store_retrying',
-        help: '1 while the store refuses metering writes and ingestion waits to retry',
+        help: '1 while metering writes fail (the store, or the router key attesting receipts) and ingestion waits to retry',
         registers,
         collect() {
           this.set(metering().storeRetrying ? 1 : 0);

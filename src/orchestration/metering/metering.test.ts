@@ -11,9 +11,11 @@ import { isReceiptAttested } from '../../protocol/receipt-attestation.ts';
 import { signedReceipt } from '../settlement/testing/protocol-fixture.ts';
 import { MeteredJobLog } from './metered-job-log.ts';
 import type { Metering } from './metering.ts';
+import type { ReceiptAttester } from './receipt-attester.ts';
 import {
   attemptOf,
   chargeJob,
+  flushed,
   heldBy,
   leaseRows,
   newPayer,
@@ -96,6 +98,37 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
     );
     await s.metering.flush();
     expect(await s.ledger.attestedReceipt(unsigned.receipt.jobId)).toBeUndefined();
+  });
+
+  it('keeps the receipts while the router key cannot attest them, and stores them attested after', async () => {
+    const { key, attester } = routerAttester(env.ctx.domain);
+    let failures = 1;
+    const flaky: ReceiptAttester = {
+      router: attester.router,
+      sign: async (message) => {
+        if (failures-- > 0) throw new Error('signer unreachable');
+        return attester.sign(message);
+      },
+    };
+    const { metering } = await s.open(`router-flaky-key-${journal}`, { attester: flaky });
+    const payer = await fundedPayer(1_000n);
+    const job = await reserveJob(metering, env.ctx, payer, 100n);
+    if (!journal) {
+      // Nothing durable: the charge fails as for a store that refuses it; the job stays free.
+      await expect(chargeJob(metering, env.ctx, job, 10n)).rejects.toMatchObject({
+        code: 'service_unavailable',
+      });
+      expect(await metering.release(job.jobId, { status: 'failed', errorCode: 'internal_error' })).toBe(true);
+      expect(await s.ledger.receiptsFor({ jobId: job.jobId })).toEqual([]);
+      return;
+    }
+    const { receipt } = await chargeJob(metering, env.ctx, job, 10n);
+    await expect(metering.flush()).rejects.toMatchObject({ code: 'service_unavailable', retryable: true });
+    expect(metering.stats()).toMatchObject({ unstored: 1, storeRetrying: true, rejected: 0 });
+    await flushed(metering);
+    const evidence = await s.ledger.attestedReceipt(receipt.jobId);
+    expect(evidence && isReceiptAttested(env.ctx.domain, evidence, key.address)).toBe(true);
+    expect(metering.stats()).toMatchObject({ unstored: 0, storeRetrying: false });
   });
 
   it('charges a job once: a second charge is refused, and of two racing charges one wins', async () => {

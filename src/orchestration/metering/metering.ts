@@ -291,7 +291,8 @@ export class Metering {
         await this.#ingesting;
         if (this.#retry !== undefined && this.#queue.length > 0) {
           throw new RetryableError('service_unavailable', {
-            message: 'the store refuses metering writes; they stay journaled',
+            message:
+              'metering writes fail (store, or the router key attesting receipts); they stay journaled',
           });
         }
       }
@@ -389,7 +390,7 @@ export class Metering {
         }
         this.#logger.error(
           { err: error, entries: this.#queue.length },
-          'store refused metering writes; retrying',
+          'metering writes failed (store, or the router key attesting receipts); retrying',
         );
         this.#retry = setTimeout(() => {
           this.#retry = undefined;

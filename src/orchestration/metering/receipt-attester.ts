@@ -1,6 +1,7 @@
 // The router's attestation of a batch of receipts on their way to the store: the Merkle tree of their
 // struct hashes and the router's signature over its root (protocol/receipt-attestation.ts).
 import type { Address, Hex } from 'viem';
+import { RetryableError } from '../../protocol/errors.ts';
 import {
   type ReceiptAttestationMessage,
   receiptAttestationTree,
@@ -47,7 +48,16 @@ export async function attestReceipts(
   }
   if (leaves.length === 0) return undefined;
   const { message } = receiptAttestationTree(leaves);
-  const signature = (await attester.sign(message)).toLowerCase() as Hex;
+  let signature: Hex;
+  try {
+    signature = (await attester.sign(message)).toLowerCase() as Hex;
+  } catch (cause) {
+    // A remote signer (KMS, HSM) may be away for a while: the entries wait, as for a store that refuses.
+    throw new RetryableError('service_unavailable', {
+      message: 'the router key could not attest the receipts being stored',
+      cause,
+    });
+  }
   return {
     receiptsRoot: message.receiptsRoot,
     router: attester.router,
