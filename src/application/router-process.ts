@@ -10,7 +10,6 @@ import { CreditLedger } from '../orchestration/metering/credit-ledger.ts';
 import { type CreditsSource, chainCreditsSource } from '../orchestration/metering/credits-source.ts';
 import { JobStore } from '../orchestration/metering/job-store.ts';
 import type { JournalSync } from '../orchestration/metering/journal-file.ts';
-import { MeteredJobLog } from '../orchestration/metering/metered-job-log.ts';
 import type { Metering } from '../orchestration/metering/metering.ts';
 import { openMetering } from '../orchestration/metering/open-metering.ts';
 import { chainNodeAdmission } from '../orchestration/router/chain-node-admission.ts';
@@ -31,6 +30,7 @@ import { createLogger } from './gateway/logger.ts';
 import { assertRouterRole, podDeployer } from './router/chain-checks.ts';
 import { lockDataDir } from './router/data-dir-lock.ts';
 import { leaseHolderId } from './router/holder-id.ts';
+import { routerGatewayDeps } from './router/router-gateway-deps.ts';
 
 export interface RouterOptions {
   host?: string;
@@ -185,24 +185,13 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     cleanups.push(() => dispatcher.close());
 
     const gateway = await buildGateway(
-      {
-        apiKeys,
-        ledger: metering,
-        jobs: new MeteredJobLog(metering, jobs),
-        dispatcher,
-        catalog,
-        connectedNodes: () => hub.stats().connectedNodes,
-        logger,
-        settlement: () => batcher.stats(),
-        metering: () => metering.stats(),
-        checks: {
-          store: async () => {
-            await store.query('select 1');
-          },
-          chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }),
+      routerGatewayDeps(
+        { store, apiKeys, metering, jobs, dispatcher, catalog, hub, logger },
+        {
+          settlement: () => batcher.stats(),
+          checks: { chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }) },
         },
-        miners: hub,
-      },
+      ),
       options.gateway,
     );
     cleanups.push(() => gateway.app.close());

@@ -9,7 +9,6 @@ import { ApiKeys } from '../../orchestration/metering/api-keys.ts';
 import { CreditLedger } from '../../orchestration/metering/credit-ledger.ts';
 import type { CreditsSource } from '../../orchestration/metering/credits-source.ts';
 import { JobStore } from '../../orchestration/metering/job-store.ts';
-import { MeteredJobLog } from '../../orchestration/metering/metered-job-log.ts';
 import type { Metering } from '../../orchestration/metering/metering.ts';
 import { openMetering } from '../../orchestration/metering/open-metering.ts';
 import { Dispatcher } from '../../orchestration/router/dispatcher.ts';
@@ -24,6 +23,7 @@ import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { type PodSpec, podId } from '../../protocol/pod-spec.ts';
 import { buildGateway, type Gateway, type GatewayOptions } from '../gateway/app.ts';
+import { routerGatewayDeps } from '../router/router-gateway-deps.ts';
 
 export const TEST_DOMAIN: ProtocolDomain = {
   chainId: 31337,
@@ -114,21 +114,7 @@ export async function startGatewayHarness(
     suspension: { baseMs: options.suspendMs ?? 60_000 },
   });
   const gateway = await buildGateway(
-    {
-      apiKeys,
-      ledger: metering,
-      jobs: new MeteredJobLog(metering, jobs),
-      dispatcher,
-      catalog,
-      connectedNodes: () => hub.stats().connectedNodes,
-      logger,
-      checks: {
-        store: async () => {
-          await store.query('select 1');
-        },
-      },
-      miners: hub,
-    },
+    routerGatewayDeps({ store, apiKeys, metering, jobs, dispatcher, catalog, hub, logger }),
     { defaultMetrics: false, ...options.gateway },
   );
   await gateway.app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,0 +1,45 @@
+// How a router's own parts serve its gateway: one wiring for the router process and the test harness, so
+// a test's gateway reads credits, jobs and nodes exactly as a deployed one does.
+import type { Logger } from 'pino';
+import type { JobStore } from '../../orchestration/metering/job-store.ts';
+import { MeteredJobLog } from '../../orchestration/metering/metered-job-log.ts';
+import type { Metering } from '../../orchestration/metering/metering.ts';
+import type { Dispatcher } from '../../orchestration/router/dispatcher.ts';
+import type { MinerHub } from '../../orchestration/router/miner-hub.ts';
+import type { PodCatalog } from '../../orchestration/router/pod-catalog.ts';
+import type { Store } from '../../orchestration/store/store.ts';
+import type { GatewayDeps } from '../gateway/app.ts';
+
+export interface RouterParts {
+  store: Store;
+  apiKeys: GatewayDeps['apiKeys'];
+  metering: Metering;
+  jobs: JobStore;
+  dispatcher: Dispatcher;
+  catalog: PodCatalog;
+  hub: MinerHub;
+  logger: Logger;
+}
+
+/** The gateway's dependencies on `parts`; `extra` adds what only some routers have (chain, settlement). */
+export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps> = {}): GatewayDeps {
+  const { store, metering, hub } = parts;
+  return {
+    apiKeys: parts.apiKeys,
+    ledger: metering,
+    jobs: new MeteredJobLog(metering, parts.jobs),
+    dispatcher: parts.dispatcher,
+    catalog: parts.catalog,
+    connectedNodes: () => hub.stats().connectedNodes,
+    logger: parts.logger,
+    metering: () => metering.stats(),
+    miners: hub,
+    ...extra,
+    checks: {
+      store: async () => {
+        await store.query('select 1');
+      },
+      ...extra.checks,
+    },
+  };
+}
