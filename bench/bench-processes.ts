@@ -1,12 +1,9 @@
 // The gateway bench's other processes, placed as in a deployment: miners (`neurino miner`, as the devnet
 // starts them), the trivial upstream they forward to, and the direct pod runtime the latency is compared with.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Hex } from 'viem';
-import { type DevnetChild, spawnNeurino, waitFor } from '../src/cli/devnet/child-process.ts';
+import { type DevnetChild, spawnLoggedNode, spawnNeurino, waitFor } from '../src/cli/devnet/child-process.ts';
 import type { DirectPodReady } from './direct-pod.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,46 +49,14 @@ export interface UpstreamProcess {
 }
 
 /** A bench script (`bench/<script>`) in its own Node process, its output in `<logDir>/<name>.log`. */
-export interface ScriptProcess {
-  readonly child: ChildProcess;
-  readonly logFile: string;
-  /** Settles when the process has exited. */
-  readonly exited: Promise<void>;
-  /** SIGTERM, then waits for the exit. */
-  stop(): Promise<void>;
-}
-
-export async function spawnBenchScript(
+export function spawnBenchScript(
   name: string,
   script: string,
   args: string[],
-  /** `ipc`: a channel to the child for messages (`child.send`, `child.on('message')`). */
   options: { logDir: string; env?: NodeJS.ProcessEnv; ipc?: boolean },
-): Promise<ScriptProcess> {
-  await mkdir(options.logDir, { recursive: true });
-  const logFile = join(options.logDir, `${name}.log`);
-  const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', script), ...args], {
-    cwd: REPO_ROOT,
-    stdio: options.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
-  });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.stdout?.pipe(log, { end: false });
-  child.stderr?.pipe(log, { end: false });
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      process.off('exit', killOnExit);
-      log.end();
-      resolve();
-    }),
-  );
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  return { child, logFile, exited, stop };
+): Promise<DevnetChild> {
+  const nodeArgs = ['--import', 'tsx', join(REPO_ROOT, 'bench', script), ...args];
+  return spawnLoggedNode(name, nodeArgs, { ...options, cwd: REPO_ROOT });
 }
 
 /** `bench/trivial-upstream.ts` in its own Node process, ready once it lists its model. */
@@ -116,7 +81,7 @@ export async function spawnTrivialUpstream(port: number, logDir: string): Promis
     await upstream.stop();
     throw error;
   }
-  return { url, logFile: upstream.logFile, stop: upstream.stop };
+  return { url, logFile: upstream.logFile, stop: () => upstream.stop() };
 }
 
 /** `bench/trivial-miner.ts` (the real miner hosting the trivial pod) in its own Node process. */
@@ -126,7 +91,7 @@ export function spawnTrivialMiner(options: {
   nodeKey: Hex;
   slots: number;
   logDir: string;
-}): Promise<ScriptProcess> {
+}): Promise<DevnetChild> {
   const args = [options.routerWsUrl, options.addressesFile, String(options.slots)];
   return spawnBenchScript('miner-trivial-pod', 'trivial-miner.ts', args, {
     logDir: options.logDir,
@@ -156,10 +121,8 @@ export async function spawnDirectPod(options: DirectPodOptions): Promise<DirectP
     ipc: true,
   });
   const ready = new Promise<string>((resolve, reject) => {
-    pod.child.once('message', (reply: DirectPodReady) => resolve(reply.url));
-    void pod.exited.then(() =>
-      reject(new Error(`direct pod exited (${pod.child.exitCode}); see ${pod.logFile}`)),
-    );
+    pod.process.once('message', (reply: DirectPodReady) => resolve(reply.url));
+    void pod.exited.then((code) => reject(new Error(`direct pod exited (${code}); see ${pod.logFile}`)));
   });
   const stop = () => stopDirectPod(pod);
   try {
@@ -171,8 +134,8 @@ export async function spawnDirectPod(options: DirectPodOptions): Promise<DirectP
 }
 
 /** Closing the IPC channel asks the pod to unload and exit; SIGKILL if it has not after a while. */
-async function stopDirectPod(pod: ScriptProcess): Promise<void> {
-  const { child } = pod;
+async function stopDirectPod(pod: DevnetChild): Promise<void> {
+  const child = pod.process;
   if (child.exitCode !== null || child.signalCode !== null) return;
   if (child.connected) child.disconnect();
   else child.kill('SIGTERM');

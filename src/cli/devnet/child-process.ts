@@ -11,26 +11,39 @@ export interface DevnetChild {
   readonly name: string;
   readonly logFile: string;
   readonly process: ChildProcess;
-  /** Rejects when the process exits before `stop()` was called. */
+  /** Resolves with the exit code (null when a signal ended it) once the process has exited. */
   readonly exited: Promise<number | null>;
   /** SIGTERM (the parts drain and save), then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function spawnNeurino(
+export interface LoggedNodeOptions {
+  logDir: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** A channel for messages (`child.process.send`, its 'message' events). */
+  ipc?: boolean;
+  /** Its own process group: Ctrl-C reaches the parent only, which then stops its children in order. */
+  detached?: boolean;
+  /** The line that opens this run's part of the log (default: the Node.js arguments). */
+  banner?: string;
+}
+
+/** A Node.js process running `nodeArgs`, its output appended to `<logDir>/<name>.log`. */
+export async function spawnLoggedNode(
   name: string,
-  args: string[],
-  options: { logDir: string; env?: NodeJS.ProcessEnv },
+  nodeArgs: string[],
+  options: LoggedNodeOptions,
 ): Promise<DevnetChild> {
   await mkdir(options.logDir, { recursive: true });
   const logFile = join(options.logDir, `${name}.log`);
   const log: WriteStream = createWriteStream(logFile, { flags: 'a' });
-  log.write(`\n--- ${new Date().toISOString()} neurino ${args.join(' ')}\n`);
-  const child = spawn(process.execPath, [BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  log.write(`\n--- ${new Date().toISOString()} ${options.banner ?? `node ${nodeArgs.join(' ')}`}\n`);
+  const child = spawn(process.execPath, nodeArgs, {
+    stdio: options.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
-    // Own process group: Ctrl-C reaches the devnet only, which then stops its parts in order.
-    detached: true,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    detached: options.detached === true,
   });
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
@@ -56,6 +69,19 @@ export async function spawnNeurino(
       clearTimeout(timer);
     },
   };
+}
+
+/** `neurino <args>` (this checkout's CLI) in its own process group. */
+export function spawnNeurino(
+  name: string,
+  args: string[],
+  options: { logDir: string; env?: NodeJS.ProcessEnv },
+): Promise<DevnetChild> {
+  return spawnLoggedNode(name, [BIN, ...args], {
+    ...options,
+    detached: true,
+    banner: `neurino ${args.join(' ')}`,
+  });
 }
 
 /** Polls `probe` until it returns true; fails early with the child's log when the child dies. */
