@@ -195,6 +195,22 @@ describe('llama-cpp runtime: cancellation and lifecycle', () => {
     expect(both.map((r) => r.usage?.completionTokens)).toEqual([4, 4]);
   });
 
+  it('with the GPU asked for, offloads where llama.cpp finds one and serves the same answer on the CPU where not', async () => {
+    // `neurino miner --gpu` on a machine without a usable GPU (or without the prebuilt GPU binaries):
+    // never a build or a download, the CPU binary serves and the answer is the one the CPU gives.
+    const gpu = new LlamaCppRuntime({ modelPath, slots: 1, gpu: 'auto' });
+    try {
+      await gpu.load();
+      const llama = await sharedLlama({ gpu: 'auto', maxThreads: 1 });
+      const request = { ...hello, seed: 5, max_tokens: 6 };
+      const answer = await gpu.chat(request);
+      expect(answer.usage?.completionTokens).toBe(6);
+      if (llama.gpu === false) expect(answer.text).toBe((await runtime.chat(request)).text);
+    } finally {
+      await gpu.unload();
+    }
+  });
+
   it('rejects a job whose signal has already fired without running it', async () => {
     const signal = AbortSignal.abort();
     await expectPodError(runtime.chat(hello, { signal }), 'pod_aborted', false);
