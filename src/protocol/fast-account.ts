@@ -1,6 +1,6 @@
 // A viem account whose EIP-712 and raw-digest signatures come from libsecp256k1 (./secp256k1.ts): miners
-// sign every receipt, so this sits on the per-job path. Everything else
-// (transactions, messages) is viem's own. Signatures are identical: RFC 6979 nonces and low-s on both sides.
+// sign every receipt, so this sits on the per-job path. Everything else (transactions, messages) is
+// viem's own. Signatures are identical: RFC 6979 nonces and low-s on both sides.
 import { type Hex, hashTypedData, hexToBytes } from 'viem';
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import { FatalError } from './errors.ts';

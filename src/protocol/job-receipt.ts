@@ -16,7 +16,8 @@ export type Metering = Pick<
 
 /**
  * The Receipt both sides build from the assignment and the metering: the miner signs it, the router
- * rebuilds it to check the signature (and attests it when storing it). Price = computeUnits × the assignment's price.
+ * rebuilds it to check the signature (and attests it when storing it). Price = computeUnits × the
+ * assignment's price.
  */
 export function receiptFor(assign: JobAssign, metering: Metering, node: Address): Receipt {
   return {

@@ -1,7 +1,7 @@
 // The secp256k1 operations on the per-job path (a miner signs every receipt, the router recovers the
-// node's key from it), through libsecp256k1 in the fastest form this machine loads: the
-// native addon of `secp256k1` (prebuilt for the common platforms), else the WASM build of
-// `tiny-secp256k1`. Both are libsecp256k1 with RFC 6979 nonces and low-s: identical signatures.
+// node's key from it), through libsecp256k1 in the fastest form this machine loads: the native addon of
+// `secp256k1` (prebuilt for the common platforms), else the WASM build of `tiny-secp256k1`. Both are
+// libsecp256k1 with RFC 6979 nonces and low-s: identical signatures.
 import * as wasm from 'tiny-secp256k1';
 import { optionalNativeAddon } from './native-addon.ts';
 
