@@ -77,17 +77,12 @@ describe.each(meteringCombos())('Metering on $kind with $mode', (combo) => {
       const evidence = await s.ledger.attestedReceipt(receipt.jobId);
       expect(evidence?.receiptHash).toBe(hashReceipt(receipt));
       expect(evidence && isReceiptAttested(env.ctx.domain, evidence, key.address)).toBe(true);
-      // Another router's key, or this evidence for another receipt, proves nothing.
+      // The same evidence names no other key (forged evidence: receipt-attestation.test.ts).
       expect(evidence && isReceiptAttested(env.ctx.domain, evidence, node.address)).toBe(false);
       proofs.push(evidence);
     }
-    const [a, b] = proofs;
-    if (a !== undefined && b !== undefined && a.attestation.receiptsRoot === b.attestation.receiptsRoot) {
-      const swapped = { ...a, receiptHash: b.receiptHash };
-      expect(isReceiptAttested(env.ctx.domain, swapped, key.address)).toBe(false);
-    }
     const [stored] = await s.ledger.receiptsFor({ jobId: first.receipt.jobId });
-    expect(stored?.attestation?.receiptsRoot).toBe(a?.attestation.receiptsRoot);
+    expect(stored?.attestation?.receiptsRoot).toBe(proofs[0]?.attestation.receiptsRoot);
     expect(stored?.routerSignature).toBeUndefined();
     // A router without a key stores its receipts with the node's signature only.
     const unsigned = await chargeJob(
