@@ -10,7 +10,7 @@
 // (replayed at the next start, idempotently).
 import type { Logger } from 'pino';
 import { type Address, getAddress, type Hex } from 'viem';
-import { FatalError, RetryableError } from '../../protocol/errors.ts';
+import { FatalError } from '../../protocol/errors.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { Store } from '../store/store.ts';
 import { checkedAddress, checkedJobId, checkedReceiptHash } from './checked-input.ts';
@@ -25,21 +25,14 @@ import {
   type MeteringEntry,
   openedEntry,
 } from './metering-entries.ts';
-import { type IngestOutcome, ingestBatch } from './metering-ingest.ts';
+import {
+  DEFAULT_GATHER_MS,
+  MeteringStoreFeed,
+  type StepHooks,
+  type StoreFeedStats,
+} from './metering-store-feed.ts';
 import type { ReceiptAttester } from './receipt-attester.ts';
 import { SerialQueue } from './serial-queue.ts';
-
-/** Entries written to the store in one transaction at most. */
-export const MAX_BATCH = 512;
-const RETRY_MS = 1_000;
-/**
- * How long journaled entries gather before they go to the store together (or until a batch is full).
- * Long enough that a quiet router writes about once a second, so the store's work (on this thread with
- * PGlite) touches few requests; short enough that receipts settle and other routers see charges soon.
- */
-const DEFAULT_GATHER_MS = 1_000;
-/** A batch this large goes at once. */
-const GATHER_ENTRIES = 256;
 
 export interface MeteringOptions {
   store: Store;
@@ -83,11 +76,7 @@ export interface MeterCharge {
   ending: (charged: bigint) => JobEnding;
 }
 
-export interface MeteringStats {
-  unstored: number;
-  storeRetrying: boolean;
-  rejected: number;
-}
+export type MeteringStats = StoreFeedStats;
 
 interface Running {
   job: MeteredJob;
@@ -95,40 +84,24 @@ interface Running {
   state: 'held' | 'ending';
 }
 
-interface Queued {
-  entry: MeteringEntry;
-  segment?: number;
-  hooks?: { stored?: () => void; refused?: () => void };
-  settle?: { resolve: () => void; reject: (error: unknown) => void };
-}
-
 export class Metering {
-  readonly #store: Store;
-  readonly #journal: JournalFile | undefined;
   readonly #logger: Logger;
   readonly #leases: CreditLeases;
-  readonly #attester: ReceiptAttester | undefined;
   readonly #serial = new SerialQueue();
   readonly #running = new Map<Hex, Running>();
-  /** Entries durable but not yet in the store, by public job id (GET /v1/jobs/:id reads them). */
-  readonly #unstored = new Map<string, MeteringEntry>();
-  #queue: Queued[] = [];
-  #ingesting: Promise<void> | undefined;
-  #retry: NodeJS.Timeout | undefined;
-  #flushing = false;
-  /** Entries the store refused since this metering started (kept in rejected.jsonl). */
-  #rejected = 0;
-  #stopped = false;
-  /** Ends the current gathering wait early (a full batch, or a flush). */
-  #wake: (() => void) | undefined;
-  readonly #gatherMs: number;
+  readonly #feed: MeteringStoreFeed;
 
   constructor(options: MeteringOptions) {
-    this.#store = options.store;
-    this.#journal = options.journal;
     this.#logger = options.logger;
-    this.#attester = options.attester;
-    this.#gatherMs = options.gatherMs ?? DEFAULT_GATHER_MS;
+    this.#feed = new MeteringStoreFeed({
+      store: options.store,
+      holder: options.holder,
+      journal: options.journal,
+      logger: options.logger,
+      attester: options.attester,
+      serial: this.#serial,
+      gatherMs: options.gatherMs ?? DEFAULT_GATHER_MS,
+    });
     this.#leases = new CreditLeases({
       store: options.store,
       credits: options.credits,
@@ -145,16 +118,12 @@ export class Metering {
    * or down), whether ingestion is waiting to retry, and entries the store refused since the start.
    */
   stats(): MeteringStats {
-    return {
-      unstored: this.#queue.length,
-      storeRetrying: this.#retry !== undefined,
-      rejected: this.#rejected,
-    };
+    return this.#feed.stats();
   }
 
   /** Counts entries refused outside the running ingestion (an earlier run's journal, replayed at start). */
   countRejected(count: number): void {
-    this.#rejected += count;
+    this.#feed.countRejected(count);
   }
 
   get leases(): CreditLeases {
@@ -277,28 +246,12 @@ export class Metering {
 
   /** A job durable but not yet in the store, as its row would read; undefined otherwise. */
   unstored(publicId: string): MeteringEntry | undefined {
-    return this.#unstored.get(publicId);
+    return this.#feed.unstored(publicId);
   }
 
   /** Resolves once everything recorded so far is in the store. */
-  async flush(): Promise<void> {
-    this.#flushing = true;
-    this.#wake?.();
-    try {
-      while (this.#queue.length > 0 || this.#ingesting !== undefined) {
-        if (this.#stopped) throw stoppedError();
-        if (this.#ingesting === undefined) this.#startIngest();
-        await this.#ingesting;
-        if (this.#retry !== undefined && this.#queue.length > 0) {
-          throw new RetryableError('service_unavailable', {
-            message:
-              'metering writes fail (store, or the router key attesting receipts); they stay journaled',
-          });
-        }
-      }
-    } finally {
-      this.#flushing = false;
-    }
+  flush(): Promise<void> {
+    return this.#feed.flush();
   }
 
   /** Runs `fn` in this router's one queue of metering writes. */
@@ -306,26 +259,8 @@ export class Metering {
     return this.#serial.run(fn);
   }
 
-  async #record(
-    entry: MeteringEntry,
-    hooks: { durable?: () => void; stored?: () => void; refused?: () => void } = {},
-  ): Promise<void> {
-    if (this.#stopped) throw stoppedError();
-    if (this.#journal !== undefined) {
-      const segment = await this.#journal.append(entry);
-      hooks.durable?.();
-      this.#unstored.set(entry.job.public_id, entry);
-      this.#queue.push({ entry, segment, hooks });
-      if (this.#queue.length >= GATHER_ENTRIES) this.#wake?.();
-      this.#startIngest();
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      this.#queue.push({ entry, settle: { resolve, reject } });
-      this.#startIngest();
-    });
-    hooks.durable?.();
-    hooks.stored?.();
+  #record(entry: MeteringEntry, hooks?: StepHooks): Promise<void> {
+    return this.#feed.record(entry, hooks);
   }
 
   #free(jobId: Hex): void {
@@ -338,102 +273,7 @@ export class Metering {
 
   /** Stops writing to the store (what is journaled stays for the next start); for shutdown. */
   stop(): void {
-    this.#stopped = true;
-    clearTimeout(this.#retry);
-    this.#retry = undefined;
-  }
-
-  #startIngest(): void {
-    if (this.#stopped || this.#ingesting !== undefined || this.#retry !== undefined) return;
-    if (this.#queue.length === 0) return;
-    // Journaled entries are durable already: gather them a moment, so the store takes few large
-    // batches rather than one transaction per job. Without a journal the caller waits: go at once.
-    const gather = this.#gathers() && this.#queue.length < GATHER_ENTRIES;
-    const wait = gather
-      ? new Promise<void>((resolve) => {
-          const timer = setTimeout(wake, this.#gatherMs).unref();
-          function wake() {
-            clearTimeout(timer);
-            resolve();
-          }
-          this.#wake = wake;
-        })
-      : undefined;
-    this.#ingesting = (wait ?? Promise.resolve())
-      .then(() => {
-        this.#wake = undefined;
-      })
-      .then(() => this.#serial.run(() => this.#ingestAll()))
-      .finally(() => {
-        this.#ingesting = undefined;
-        if (this.#retry === undefined) this.#startIngest();
-      });
-  }
-
-  async #ingestAll(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.slice(0, MAX_BATCH);
-      let refused: IngestOutcome['refused'];
-      try {
-        ({ refused } = await ingestBatch(
-          this.#store,
-          this.#leases.holder,
-          batch.map((q) => q.entry),
-          this.#attester,
-        ));
-      } catch (error) {
-        if (this.#journal === undefined) {
-          // Nothing durable yet: these steps fail, their jobs stay free.
-          this.#queue.splice(0, batch.length);
-          for (const q of batch) q.settle?.reject(error);
-          continue;
-        }
-        this.#logger.error(
-          { err: error, entries: this.#queue.length },
-          'metering writes failed (store, or the router key attesting receipts); retrying',
-        );
-        this.#retry = setTimeout(() => {
-          this.#retry = undefined;
-          this.#startIngest();
-        }, RETRY_MS);
-        this.#retry.unref();
-        return;
-      }
-      this.#queue.splice(0, batch.length);
-      const failed = new Map(refused.map((r) => [r.entry, r.error]));
-      if (failed.size > 0) {
-        this.#rejected += failed.size;
-        this.#logger.error(
-          { jobs: refused.map((r) => r.entry.job.public_id), err: refused[0]?.error },
-          'the store refused metering entries; kept in rejected.jsonl',
-        );
-        await this.#journal?.reject(refused.map((r) => ({ record: r.entry, reason: String(r.error) })));
-      }
-      const released = new Map<number, number>();
-      for (const q of batch) {
-        const error = failed.get(q.entry);
-        if (error === undefined) {
-          q.hooks?.stored?.();
-          q.settle?.resolve();
-        } else {
-          q.hooks?.refused?.();
-          q.settle?.reject(error);
-        }
-        if (this.#unstored.get(q.entry.job.public_id) === q.entry)
-          this.#unstored.delete(q.entry.job.public_id);
-        if (q.segment !== undefined) released.set(q.segment, (released.get(q.segment) ?? 0) + 1);
-      }
-      for (const [segment, count] of released) await this.#journal?.release(segment, count);
-      // What arrived while this batch was written gathers again (#startIngest) unless it fills a batch:
-      // going on with it at once would, under steady load, write one small batch after another, and a
-      // PGlite statement costs about as much again fixed as for 256 rows (48-row batches: twice the CPU).
-      if (this.#gathers() && this.#queue.length < GATHER_ENTRIES) return;
-    }
-  }
-
-  /** Journaled entries may wait to be written together (durable already); on a flush they may not. */
-  #gathers(): boolean {
-    return this.#journal !== undefined && !this.#flushing;
+    this.#feed.stop();
   }
 }
 
@@ -441,11 +281,5 @@ function alreadyReserved(jobId: Hex): FatalError {
   return new FatalError('invalid_request', {
     message: `job ${jobId} already has a reservation`,
     details: { jobId },
-  });
-}
-
-function stoppedError(): RetryableError {
-  return new RetryableError('service_unavailable', {
-    message: 'metering has stopped: the router is shutting down',
   });
 }

@@ -3,9 +3,10 @@
 import type { Queryable } from '../store/store.ts';
 import { CreditLeases } from './credit-leases.ts';
 import { JournalFile, type JournalSync } from './journal-file.ts';
-import { MAX_BATCH, Metering, type MeteringOptions } from './metering.ts';
+import { Metering, type MeteringOptions } from './metering.ts';
 import { MeteringEntrySchema } from './metering-entries.ts';
 import { type IngestOutcome, ingestBatch } from './metering-ingest.ts';
+import { MAX_BATCH } from './metering-store-feed.ts';
 
 export interface OpenMeteringOptions extends Omit<MeteringOptions, 'journal'> {
   /** The router's journal directory; absent: no journal (each step waits for its store commit). */
