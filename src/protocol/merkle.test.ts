@@ -11,6 +11,10 @@ describe('Merkle tree', () => {
     const [lo, hi] = BigInt(a) < BigInt(b) ? [a, b] : [b, a];
     expect(hashPair(a, b)).toBe(keccak256(concat([lo, hi])));
     expect(hashPair(b, a)).toBe(hashPair(a, b));
+    // A node that is not 32 bytes of hex is refused, never hashed as whatever part of it decodes.
+    for (const bad of ['0x12', `0x${'zz'.repeat(32)}`, `${a.slice(0, 40)}`] as Hex[]) {
+      expect(() => hashPair(a, bad)).toThrow(NeurinoError);
+    }
   });
 
   it('a single leaf is its own root with an empty proof', () => {

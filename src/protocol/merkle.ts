@@ -17,8 +17,13 @@ const BYTES32 = /^0x[0-9a-f]{64}$/;
  */
 export function hashPair(a: Hex, b: Hex): Hex {
   const [low, high] = a < b ? [a, b] : [b, a];
-  return keccak256Hex(Buffer.from(`${low.slice(2)}${high.slice(2)}`, 'hex'));
+  // Decoded into one reused buffer: no joined string or new buffer per pair (hashing is synchronous).
+  const written = pair.write(low.slice(2), 0, 32, 'hex') + pair.write(high.slice(2), 32, 32, 'hex');
+  if (written !== 64) throw new FatalError('invalid_request', { message: 'a Merkle node is not 32 bytes' });
+  return keccak256Hex(pair);
 }
+
+const pair = Buffer.alloc(64);
 
 export class MerkleTree {
   /** layers[0] are the leaves, the last layer holds the root. */
