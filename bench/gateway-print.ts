@@ -51,5 +51,11 @@ export function printGatewayBench(result: GatewayBenchResult): void {
   console.log(
     `  the machine's CPU per request (all processes) and its idle share: bare ${spent(c.bare)}, whole path ${spent(c.wholePath)}, through openai-upstream ${spent(c.upstreamPath)}`,
   );
+  if (t.best !== undefined) {
+    const { bare, wholePath, ratio, sweep } = t.best;
+    console.log(
+      `  each side at its best in flight (${sweep.join(', ')}; one run each): bare ${bare.rps.toFixed(0)} req/s at ${bare.concurrency}, whole path ${wholePath.rps.toFixed(0)} at ${wholePath.concurrency}: ${(ratio * 100).toFixed(1)} % (for information; the target line is at ${t.concurrency} for both)`,
+    );
+  }
   console.log(`  ${GATEWAY_PLACEMENT}`);
 }

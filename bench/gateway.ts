@@ -57,6 +57,14 @@ export interface GatewayBenchOptions {
   /** Length of one throughput run; each side runs `rounds` times, alternating. */
   runMs?: number;
   rounds?: number;
+  /** Numbers in flight for the best-of sweep (one run per point and side); [] skips it. */
+  sweep?: readonly number[];
+}
+
+/** A side's best rate over the sweep and the number in flight that gave it. */
+export interface SweepBest {
+  rps: number;
+  concurrency: number;
 }
 
 export interface GatewayBenchResult {
@@ -85,6 +93,12 @@ export interface GatewayBenchResult {
      * load generator, not the CPU, is what bounds it.
      */
     machineCpu: Record<'bare' | 'wholePath' | 'upstreamPath', { usPerRequest: number; idleShare: number }>;
+    /**
+     * For information: each side at its best number in flight (one run of `runMs` per point), as a
+     * deeper pipeline (more processes and hops) needs more requests in flight to keep the machine busy.
+     * Undefined when the sweep is skipped.
+     */
+    best: { sweep: readonly number[]; bare: SweepBest; wholePath: SweepBest; ratio: number } | undefined;
   };
 }
 
@@ -276,6 +290,15 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
         latencies[side].push(run.latenciesMs);
       }
     }
+    const sweep = options.sweep ?? DEFAULT_SWEEP;
+    const best = { bare: { rps: 0, concurrency: 0 }, whole: { rps: 0, concurrency: 0 } };
+    for (const inFlight of sweep) {
+      for (const side of ['bare', 'whole'] as const) {
+        const run = await load.run(sides[side], inFlight, runMs);
+        const rps = run.requests / run.seconds;
+        if (run.errors === 0 && rps > best[side].rps) best[side] = { rps, concurrency: inFlight };
+      }
+    }
     const underLoad = (side: Side) => percentiles(latencies[side].flatMap((run) => [...run]));
     const machineCpu = (side: Side) => {
       const { busyMs, idleMs } = cpu[side];
@@ -312,12 +335,24 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
           wholePath: machineCpu('whole'),
           upstreamPath: machineCpu('upstream'),
         },
+        best:
+          sweep.length === 0
+            ? undefined
+            : {
+                sweep,
+                bare: best.bare,
+                wholePath: best.whole,
+                ratio: best.whole.rps / Math.max(1, best.bare.rps),
+              },
       },
     };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   }
 }
+
+/** The best-of sweep's numbers in flight (32 again: one run, like the others). */
+const DEFAULT_SWEEP = [16, 32, 64, 128] as const;
 
 /** The throughput loops, run in turn each round so machine noise hits all of them. */
 const SIDES = ['bare', 'whole', 'upstream'] as const;
