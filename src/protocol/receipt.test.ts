@@ -47,7 +47,7 @@ describe('receipt signatures', () => {
     expect(await verifyReceipt(domain, receipt, signature, node.address)).toBe(true);
   });
 
-  it('the router countersigns the same receipt', async () => {
+  it('verifies a signature as its own signer only (another key, e.g. a router, over the same receipt)', async () => {
     const receipt = sampleReceipt();
     const signature = await signReceipt(router, domain, receipt);
     expect(await verifyReceipt(domain, receipt, signature, router.address)).toBe(true);
