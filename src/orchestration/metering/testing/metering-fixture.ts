@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { type Address, getAddress, type Hex, type LocalAccount } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../../../../test/support/free-port.ts';
 import { devAccount, devRoleAccount } from '../../../chain/dev-accounts.ts';
@@ -200,7 +200,10 @@ export function heldBy(metering: Metering, payer: Address): bigint {
 }
 
 /** A fresh router key and the attester a router's metering signs stored receipts with. */
-export function routerAttester(domain: ProtocolDomain): { key: LocalAccount; attester: ReceiptAttester } {
+export function routerAttester(domain: ProtocolDomain): {
+  key: PrivateKeyAccount;
+  attester: ReceiptAttester;
+} {
   const key = privateKeyToAccount(generatePrivateKey());
   return {
     key,
