@@ -41,12 +41,14 @@ const INSERT_RECEIPTS_SQL = `with inserted as (
       node_signature text, attestation_root text, attestation_index integer, charged numeric,
       created_at bigint)
     on conflict (job_id) do nothing
-    returning payer, charged),
-  moved as (select payer, sum(charged) as charged from inserted group by payer)
-  update credit_leases l set amount = greatest(l.amount - moved.charged, 0)
-  from moved where l.holder = $2 and l.payer = moved.payer`;
+    returning payer, charged, attestation_root),
+  moved as (select payer, sum(charged) as charged from inserted group by payer),
+  shrunk as (update credit_leases l set amount = greatest(l.amount - moved.charged, 0)
+    from moved where l.holder = $2 and l.payer = moved.payer)
+  select count(attestation_root) as attested from inserted`;
 
-// A replayed batch may carry an attestation stored already: its root names the same leaves.
+// Written only when a receipt was stored under it; a replayed batch may carry one stored already (its root
+// names the same leaves).
 const INSERT_ATTESTATION_SQL = `insert into receipt_attestations (receipts_root, router, receipt_count,
     leaves, signature, created_at)
   values ($1, $2, $3, decode($4, 'hex'), $5, $6)
@@ -88,8 +90,12 @@ export async function ingestEntries(
   }
   if (jobs.size > 0) await tx.query(UPSERT_JOBS_SQL, [JSON.stringify([...jobs.values()]), holder]);
   if (attempts.length > 0) await tx.query(INSERT_ATTEMPTS_SQL, [JSON.stringify(attempts)]);
-  if (receipts.length > 0) await tx.query(INSERT_RECEIPTS_SQL, [JSON.stringify(receipts), holder]);
-  if (attestation !== undefined) {
+  if (receipts.length === 0) return;
+  const [inserted] = await tx.query<{ attested: unknown }>(INSERT_RECEIPTS_SQL, [
+    JSON.stringify(receipts),
+    holder,
+  ]);
+  if (attestation !== undefined && Number(inserted?.attested ?? 0) > 0) {
     const { receiptsRoot, router, receiptCount, leavesHex, signature, createdAt } = attestation;
     await tx.query(INSERT_ATTESTATION_SQL, [
       receiptsRoot,
