@@ -170,6 +170,12 @@ describe.each(storeBackends())('CreditLedger on $kind', (backend) => {
     });
     await expect(ledger.receiptsFor({ jobId: '0x12' as Hex })).rejects.toMatchObject({ param: 'jobId' });
     await expect(ledger.receiptsFor({ node: '0x12' as Address })).rejects.toMatchObject({ param: 'node' });
+    await expect(ledger.attestedReceipt('0x12' as Hex)).rejects.toMatchObject({
+      code: 'invalid_request',
+      param: 'jobId',
+    });
+    // A well-formed id of no stored receipt has no evidence, rather than an error.
+    expect(await ledger.attestedReceipt(`0x${'ab'.repeat(32)}`)).toBeUndefined();
   });
 });
 
