@@ -11,6 +11,11 @@ import { keccak256Hex } from './keccak.ts';
 
 const BYTES32 = /^0x[0-9a-f]{64}$/;
 
+/** True for what a tree takes as a leaf as it is: 32 bytes of lower-case 0x-hex. */
+export function isMerkleLeaf(value: unknown): value is Hex {
+  return typeof value === 'string' && BYTES32.test(value);
+}
+
 /**
  * The parent of two lower-case 32-byte hashes. A settlement batch of 10,000 receipts hashes about as many
  * pairs on the router's thread, so this goes through the native keccak (./keccak.ts).
@@ -93,7 +98,7 @@ export function verifyMerkleProof(leaf: Hex, proof: readonly Hex[], root: Hex): 
 
 function normalizeLeaf(leaf: Hex, index: number): Hex {
   const lower = typeof leaf === 'string' ? leaf.toLowerCase() : '';
-  if (!BYTES32.test(lower))
+  if (!isMerkleLeaf(lower))
     throw new FatalError('invalid_request', { message: `leaf ${index} is not 32 bytes` });
   return lower as Hex;
 }

@@ -2,6 +2,7 @@
 // struct hashes and the router's signature over its root (protocol/receipt-attestation.ts).
 import type { Address, Hex } from 'viem';
 import { RetryableError } from '../../protocol/errors.ts';
+import { isMerkleLeaf } from '../../protocol/merkle.ts';
 import {
   type ReceiptAttestationMessage,
   receiptAttestationTree,
@@ -28,8 +29,6 @@ export interface BatchAttestation {
   indexOf: Map<ReceiptRowJson, number>;
 }
 
-const STRUCT_HASH = /^0x[0-9a-f]{64}$/;
-
 /**
  * Attests the receipts among `entries`; undefined when there are none. A receipt whose hash is not 32
  * bytes (a corrupt journal line) is left out and stored unattested rather than holding back the batch.
@@ -42,9 +41,9 @@ export async function attestReceipts(
   const indexOf = new Map<ReceiptRowJson, number>();
   const leaves: Hex[] = [];
   for (const { receipt } of entries) {
-    if (receipt === undefined || !STRUCT_HASH.test(receipt.receipt_hash)) continue;
+    if (receipt === undefined || !isMerkleLeaf(receipt.receipt_hash)) continue;
     indexOf.set(receipt, leaves.length);
-    leaves.push(receipt.receipt_hash as Hex);
+    leaves.push(receipt.receipt_hash);
   }
   if (leaves.length === 0) return undefined;
   const { message } = receiptAttestationTree(leaves);
