@@ -58,11 +58,13 @@ interface Queued {
 }
 
 export class MeteringStoreFeed {
-  readonly #options: StoreFeedOptions;
   readonly #store: Store;
   readonly #journal: JournalFile | undefined;
   readonly #logger: Logger;
   readonly #serial: SerialQueue;
+  readonly #holder: string;
+  readonly #attester: ReceiptAttester | undefined;
+  readonly #gatherMs: number;
   /** Entries durable but not yet in the store, by public job id (GET /v1/jobs/:id reads them). */
   readonly #unstored = new Map<string, MeteringEntry>();
   #queue: Queued[] = [];
@@ -76,11 +78,13 @@ export class MeteringStoreFeed {
   #wake: (() => void) | undefined;
 
   constructor(options: StoreFeedOptions) {
-    this.#options = options;
     this.#store = options.store;
     this.#journal = options.journal;
     this.#logger = options.logger;
     this.#serial = options.serial;
+    this.#holder = options.holder;
+    this.#attester = options.attester;
+    this.#gatherMs = options.gatherMs;
   }
 
   /** Steps durable but not stored, whether ingestion waits to retry, entries refused since the start. */
@@ -158,7 +162,7 @@ export class MeteringStoreFeed {
     const gather = this.#gathers() && this.#queue.length < GATHER_ENTRIES;
     const wait = gather
       ? new Promise<void>((resolve) => {
-          const timer = setTimeout(wake, this.#options.gatherMs).unref();
+          const timer = setTimeout(wake, this.#gatherMs).unref();
           function wake() {
             clearTimeout(timer);
             resolve();
@@ -184,9 +188,9 @@ export class MeteringStoreFeed {
       try {
         ({ refused } = await ingestBatch(
           this.#store,
-          this.#options.holder,
+          this.#holder,
           batch.map((q) => q.entry),
-          this.#options.attester,
+          this.#attester,
         ));
       } catch (error) {
         if (this.#journal === undefined) {
