@@ -5,17 +5,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Address, getAddress, type Hex } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshStoreFor, storeBackends } from '../../../test/support/postgres.ts';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import { attemptIdFor, newApiId, randomBytes32 } from '../../protocol/ids.ts';
 import { hashReceipt } from '../../protocol/receipt.ts';
 import { isReceiptAttested } from '../../protocol/receipt-attestation.ts';
-import { type ProtocolFixture, signedReceipt } from '../settlement/testing/protocol-fixture.ts';
+import { signedReceipt } from '../settlement/testing/protocol-fixture.ts';
 import type { Store } from '../store/store.ts';
 import { CreditLedger } from './credit-ledger.ts';
-import { chainCreditsSource } from './credits-source.ts';
 import type { EndedAttempt } from './job-rows.ts';
 import { JobStore } from './job-store.ts';
 import { MeteredJobLog } from './metered-job-log.ts';
@@ -24,22 +22,17 @@ import { endedEntry, type MeteredJob, openedEntry } from './metering-entries.ts'
 import { ingestBatch, ingestEntries } from './metering-ingest.ts';
 import { type OpenedMetering, openMetering } from './open-metering.ts';
 import {
-  type JobContext,
   leaseRows,
+  newPayer,
   reserveJob,
   routerAttester,
   silentLogger,
-  startMeteringChain,
+  useMeteringChain,
 } from './testing/metering-fixture.ts';
 
 const node = devAccount(10);
 const otherNode = getAddress(devAccount(11).address);
-const newPayer = (): Address => privateKeyToAccount(generatePrivateKey()).address;
-
-let chain: ProtocolFixture;
-let ctx: JobContext;
-beforeAll(async () => ({ chain, ctx } = await startMeteringChain()));
-afterAll(() => chain?.stop());
+const env = useMeteringChain();
 
 describe.each(storeBackends())('the jobs log of metering on $kind', (backend) => {
   const db = freshStoreFor(backend);
@@ -72,17 +65,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     await rm(dir, { recursive: true, force: true });
   });
 
-  const credits = () =>
-    chainCreditsSource({
-      publicClient: chain.publicClient,
-      computeCredits: chain.book.contracts.computeCredits,
-      maxAgeMs: 0,
-    });
-  const fundedPayer = async (amount: bigint) => {
-    const payer = newPayer();
-    await chain.fund(payer, amount);
-    return payer;
-  };
+  const { credits, fundedPayer } = env;
   const attemptsOf = (jobId: Hex): EndedAttempt[] => [
     {
       attemptId: attemptIdFor(jobId, 0),
@@ -103,13 +86,13 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
 
   it('logs the job queued at once with logNow', async () => {
     const payer = await fundedPayer(1_000n);
-    const { jobId, publicId } = await reserveJob(metering, ctx, payer, 300n, true);
+    const { jobId, publicId } = await reserveJob(metering, env.ctx, payer, 300n, true);
     const expected = {
       jobId,
       publicId,
       apiKeyId: 'key_1',
       payer,
-      podId: ctx.podId,
+      podId: env.ctx.podId,
       kind: 'chat',
       status: 'queued',
     };
@@ -130,7 +113,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
         journalDir,
       });
     const first = (await open(crashDir)).metering;
-    const queued = await reserveJob(first, ctx, payer, 300n, true);
+    const queued = await reserveJob(first, env.ctx, payer, 300n, true);
     await first.flush();
     // The run dies here (never closed); another router's open job is none of this router's business.
     const otherRouter = await openMetering({
@@ -139,7 +122,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
       holder: 'router-other',
       logger: silentLogger,
     });
-    const elsewhere = await reserveJob(otherRouter.metering, ctx, payer, 100n, true);
+    const elsewhere = await reserveJob(otherRouter.metering, env.ctx, payer, 100n, true);
     const next = await open(crashDir);
     try {
       expect(await jobs.get(queued.publicId)).toMatchObject({
@@ -160,7 +143,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     const payer = await fundedPayer(100n);
     const jobId = randomBytes32();
     const publicId = newApiId('job');
-    const job = { publicId, apiKeyId: 'key_1', podId: ctx.podId, kind: 'chat' as const };
+    const job = { publicId, apiKeyId: 'key_1', podId: env.ctx.podId, kind: 'chat' as const };
     await expect(metering.reserve({ jobId, payer, amount: 101n, job })).rejects.toMatchObject({
       code: 'insufficient_credits',
       status: 402,
@@ -179,11 +162,11 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
 
   it('ends the job with its charge: result, attempts and usage', async () => {
     const payer = await fundedPayer(1_000n);
-    const { jobId, publicId } = await reserveJob(metering, ctx, payer, 100n, true);
-    const { receipt, nodeSignature } = await signedReceipt(ctx.domain, node, {
+    const { jobId, publicId } = await reserveJob(metering, env.ctx, payer, 100n, true);
+    const { receipt, nodeSignature } = await signedReceipt(env.ctx.domain, node, {
       jobId,
       attemptId: attemptIdFor(jobId, 1),
-      podId: ctx.podId,
+      podId: env.ctx.podId,
       payer,
       price: 150n,
     });
@@ -220,7 +203,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
 
   it('ends a released job failed or cancelled with its attempts, free', async () => {
     const payer = await fundedPayer(1_000n);
-    const failed = await reserveJob(metering, ctx, payer, 100n, true);
+    const failed = await reserveJob(metering, env.ctx, payer, 100n, true);
     const [lost] = attemptsOf(failed.jobId);
     expect(
       await metering.release(failed.jobId, {
@@ -229,7 +212,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
         attempts: lost ? [lost] : [],
       }),
     ).toBe(true);
-    const cancelled = await reserveJob(metering, ctx, payer, 100n);
+    const cancelled = await reserveJob(metering, env.ctx, payer, 100n);
     expect(
       await metering.release(cancelled.jobId, {
         status: 'cancelled',
@@ -261,7 +244,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     jobId: randomBytes32(),
     publicId: newApiId('job'),
     payer,
-    podId: ctx.podId,
+    podId: env.ctx.podId,
     kind: 'chat',
     createdAt: Date.now(),
   });
@@ -270,10 +253,10 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
   const paidJob = async (payer: Address, price: bigint) => {
     const job = meteredJob(payer);
     const { jobId } = job;
-    const { receipt, nodeSignature } = await signedReceipt(ctx.domain, node, {
+    const { receipt, nodeSignature } = await signedReceipt(env.ctx.domain, node, {
       jobId,
       attemptId: attemptIdFor(jobId, 1),
-      podId: ctx.podId,
+      podId: env.ctx.podId,
       payer,
       price,
     });
@@ -337,7 +320,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     const corrupt = await entryFor('0xnot-a-hash');
     const fine = await entryFor();
     const also = await entryFor();
-    const { key, attester } = routerAttester(ctx.domain);
+    const { key, attester } = routerAttester(env.ctx.domain);
     const entries = [corrupt.entry, fine.entry, also.entry];
     const outcome = await ingestBatch(store, 'router-attest', entries, attester);
     expect(outcome.refused).toEqual([]);
@@ -347,7 +330,7 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     const roots = new Set<Hex>();
     for (const { jobId } of [fine, also]) {
       const evidence = await ledger.attestedReceipt(jobId);
-      expect(evidence && isReceiptAttested(ctx.domain, evidence, key.address)).toBe(true);
+      expect(evidence && isReceiptAttested(env.ctx.domain, evidence, key.address)).toBe(true);
       expect(evidence?.attestation.receiptCount).toBe(2);
       if (evidence !== undefined) roots.add(evidence.attestation.receiptsRoot);
     }

@@ -129,7 +129,7 @@ export async function leaseRows(db: Queryable, payer: Address): Promise<Map<stri
 }
 
 /** Anvil with the protocol deployed and a registered pod, for metering suites (stop it in afterAll). */
-export async function startMeteringChain(): Promise<{ chain: ProtocolFixture; ctx: JobContext }> {
+async function startMeteringChain(): Promise<{ chain: ProtocolFixture; ctx: JobContext }> {
   const chain = await startProtocolFixture(await freePort());
   const podId = await chain.registerPod(devRoleAccount('podDeployer'), { deployerShareBps: 2_000 });
   return { chain, ctx: { domain: chain.domain, node: devAccount(10), podId } };
