@@ -46,14 +46,14 @@ describe('chat completion requests', () => {
         seed: 42,
         max_completion_tokens: 64,
         user: 'u-1',
-        logit_bias: { '50256': -100 },
+        metadata: { team: 'search' },
         tools: [],
         response_format: { type: 'text' },
       }),
     );
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    expect(parsed.value.logit_bias).toEqual({ '50256': -100 });
+    expect(parsed.value.metadata).toEqual({ team: 'search' });
     expect(parsed.value.messages).toHaveLength(3);
   });
 

@@ -1,10 +1,16 @@
 import { z } from 'zod';
+import {
+  ChatUnsupportedFields,
+  CompletionUnsupportedFields,
+  ResponseFormatSchema,
+} from './openai-features.ts';
 import { parseWith, type Result } from './schema-errors.ts';
 
 /**
- * Request bodies of the gateway's OpenAI-compatible endpoints. Loose objects: OpenAI clients send many
- * fields we do not use, and those pass through untouched; the fields we read are checked, and a wrong type
- * is refused with its path (`messages[1].content`). `null` is accepted wherever OpenAI accepts it.
+ * Request bodies of the gateway's OpenAI-compatible endpoints. Loose objects: OpenAI clients send fields
+ * that change nothing in the answer (user, store, metadata...), and those are ignored; the fields we read
+ * are checked, fields asking for what the pods cannot give are refused (openai-features.ts), and a wrong
+ * type is refused with its path (`messages[1].content`). `null` is accepted wherever OpenAI accepts it.
  */
 
 /** Longest single text (message content, prompt, embedding input) in characters. */
@@ -56,7 +62,11 @@ const OnlyOne = z
 
 const Model = z.string().min(1).max(256);
 const MaxTokens = z.int().min(1).max(10_000_000).nullish();
-const Stop = z.union([z.string().max(256), z.array(z.string().max(256)).max(4)]).nullish();
+const Stop = z
+  .union([z.string().max(256), z.array(z.string().max(256)).max(4)], {
+    error: 'stop must be a string or a list of at most 4 strings, each at most 256 characters',
+  })
+  .nullish();
 const Penalty = z.number().min(-2).max(2).nullish();
 
 /** Sampling fields shared by chat completions and completions. */
@@ -77,13 +87,16 @@ const SamplingFields = {
 
 export const ChatCompletionRequestSchema = z.looseObject({
   ...SamplingFields,
+  ...ChatUnsupportedFields,
   messages: z.array(ChatMessageSchema).min(1).max(MAX_MESSAGES),
   /** Newer name of max_tokens; wins when both are present. */
   max_completion_tokens: MaxTokens,
+  response_format: ResponseFormatSchema,
 });
 
 export const CompletionRequestSchema = z.looseObject({
   ...SamplingFields,
+  ...CompletionUnsupportedFields,
   prompt: z.union([Text, z.array(Text).min(1).max(MAX_BATCH_INPUTS)], {
     error: 'prompt must be a string or an array of strings',
   }),
@@ -132,6 +145,38 @@ export function maxTokensOf(request: { max_tokens?: number | null; max_completio
 export function stopSequences(stop: string | string[] | null | undefined): string[] {
   if (stop == null) return [];
   return (typeof stop === 'string' ? [stop] : stop).filter((s) => s !== '');
+}
+
+/**
+ * The sampling fields of a chat or completion request, normalised (max_completion_tokens folded into
+ * max_tokens, a stop string as a list, null as absent): what a node passes to its pod runtime.
+ */
+export function samplingFields(request: {
+  model?: string | undefined;
+  max_tokens?: number | null | undefined;
+  max_completion_tokens?: number | null | undefined;
+  temperature?: number | null | undefined;
+  top_p?: number | null | undefined;
+  seed?: number | null | undefined;
+  stop?: string | string[] | null | undefined;
+  presence_penalty?: number | null | undefined;
+  frequency_penalty?: number | null | undefined;
+}) {
+  const maxTokens = maxTokensOf({
+    max_tokens: request.max_tokens ?? null,
+    max_completion_tokens: request.max_completion_tokens ?? null,
+  });
+  const stop = stopSequences(request.stop);
+  return {
+    ...(request.model === undefined ? {} : { model: request.model }),
+    ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
+    ...(request.temperature == null ? {} : { temperature: request.temperature }),
+    ...(request.top_p == null ? {} : { top_p: request.top_p }),
+    ...(request.seed == null ? {} : { seed: request.seed }),
+    ...(stop.length === 0 ? {} : { stop }),
+    ...(request.presence_penalty == null ? {} : { presence_penalty: request.presence_penalty }),
+    ...(request.frequency_penalty == null ? {} : { frequency_penalty: request.frequency_penalty }),
+  };
 }
 
 /** Inputs as a list (single string → one input). */

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { parseChatCompletionRequest, parseCompletionRequest } from './openai.ts';
+import { podResponseFormat } from './openai-features.ts';
+
+const chat = (extra: Record<string, unknown>) => ({
+  model: 'tiny',
+  messages: [{ role: 'user', content: 'Hi' }],
+  ...extra,
+});
+const completion = (extra: Record<string, unknown>) => ({ model: 'tiny', prompt: 'Once', ...extra });
+
+type Parsed =
+  | { ok: true }
+  | { ok: false; error: { code: string; param?: string | undefined; message: string } };
+
+function refusal(result: Parsed) {
+  if (result.ok) throw new Error('expected a refusal');
+  return { code: result.error.code, param: result.error.param, message: result.error.message };
+}
+
+describe('chat fields the pods cannot honour', () => {
+  it.each([
+    [{ logprobs: true }, 'logprobs', /log probabilities/],
+    [{ top_logprobs: 3 }, 'top_logprobs', /log probabilities/],
+    [{ tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools', /tool calls/],
+    [{ tool_choice: 'required' }, 'tool_choice', /tool calls/],
+    [{ tool_choice: { type: 'function', function: { name: 'f' } } }, 'tool_choice', /tool calls/],
+    [{ functions: [{ name: 'f' }] }, 'functions', /tool calls/],
+    [{ function_call: { name: 'f' } }, 'function_call', /tool calls/],
+    [{ logit_bias: { '50256': -100 } }, 'logit_bias', /token ids/],
+    [{ audio: { voice: 'alloy', format: 'wav' } }, 'audio', /audio/],
+    [{ modalities: ['text', 'audio'] }, 'modalities', /text modality/],
+    [{ prediction: { type: 'content', content: 'x' } }, 'prediction', /predicted/],
+    [{ web_search_options: {} }, 'web_search_options', /web search/],
+  ])('refuses %j as unsupported_parameter', (extra, param, message) => {
+    const error = refusal(parseChatCompletionRequest(chat(extra)));
+    expect(error).toMatchObject({ code: 'unsupported_parameter', param });
+    expect(error.message).toMatch(message);
+    expect(error.message.startsWith(`${param}: `)).toBe(true);
+  });
+
+  it('lets their neutral values through, as SDKs send defaults', () => {
+    const neutral = chat({
+      logprobs: false,
+      top_logprobs: null,
+      tools: [],
+      tool_choice: 'none',
+      functions: null,
+      function_call: 'auto',
+      logit_bias: {},
+      audio: null,
+      modalities: ['text'],
+      prediction: null,
+      parallel_tool_calls: true,
+      store: false,
+      metadata: { team: 'a' },
+      user: 'u1',
+    });
+    expect(parseChatCompletionRequest(neutral).ok).toBe(true);
+  });
+
+  it('still checks their types', () => {
+    expect(refusal(parseChatCompletionRequest(chat({ logprobs: 'yes' })))).toMatchObject({
+      code: 'invalid_request',
+      param: 'logprobs',
+    });
+    expect(refusal(parseChatCompletionRequest(chat({ top_logprobs: 99 })))).toMatchObject({
+      code: 'invalid_request',
+      param: 'top_logprobs',
+    });
+  });
+
+  it('names the limit of stop sequences', () => {
+    const error = refusal(parseChatCompletionRequest(chat({ stop: ['a', 'b', 'c', 'd', 'e'] })));
+    expect(error).toMatchObject({ code: 'invalid_request', param: 'stop' });
+    expect(error.message).toMatch(/at most 4 strings/);
+  });
+});
+
+describe('completion fields the pods cannot honour', () => {
+  it.each([
+    [{ logprobs: 2 }, 'logprobs'],
+    [{ logprobs: 0 }, 'logprobs'],
+    [{ echo: true }, 'echo'],
+    [{ suffix: 'end' }, 'suffix'],
+    [{ best_of: 3 }, 'best_of'],
+    [{ logit_bias: { '1': 5 } }, 'logit_bias'],
+  ])('refuses %j as unsupported_parameter', (extra, param) => {
+    expect(refusal(parseCompletionRequest(completion(extra)))).toMatchObject({
+      code: 'unsupported_parameter',
+      param,
+    });
+  });
+
+  it('lets their neutral values through', () => {
+    const neutral = completion({ logprobs: null, echo: false, suffix: '', best_of: 1, logit_bias: null });
+    expect(parseCompletionRequest(neutral).ok).toBe(true);
+  });
+});
+
+describe('response_format', () => {
+  const schema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
+
+  it('takes text, json_object and json_schema', () => {
+    for (const format of [
+      { type: 'text' },
+      { type: 'json_object' },
+      { type: 'json_schema', json_schema: { name: 'answer', schema, strict: true } },
+      { type: 'json_schema', json_schema: { name: 'any-json' } },
+      null,
+    ]) {
+      expect(parseChatCompletionRequest(chat({ response_format: format })).ok).toBe(true);
+    }
+  });
+
+  it('refuses an unknown type, a missing or bad name and a schema that is not an object', () => {
+    expect(refusal(parseChatCompletionRequest(chat({ response_format: { type: 'yaml' } })))).toMatchObject({
+      code: 'invalid_request',
+      param: 'response_format.type',
+    });
+    const named = (json_schema: unknown) =>
+      refusal(parseChatCompletionRequest(chat({ response_format: { type: 'json_schema', json_schema } })));
+    expect(named({ schema })).toMatchObject({ param: 'response_format.json_schema.name' });
+    expect(named({ name: 'has space', schema }).message).toMatch(/letters, digits/);
+    expect(named({ name: 'a', schema: [1] })).toMatchObject({ param: 'response_format.json_schema.schema' });
+    expect(refusal(parseChatCompletionRequest(chat({ response_format: 'json' })))).toMatchObject({
+      param: 'response_format',
+    });
+  });
+
+  it('reaches the pod as JSON, held to the schema when there is one', () => {
+    expect(podResponseFormat(undefined)).toBeUndefined();
+    expect(podResponseFormat(null)).toBeUndefined();
+    expect(podResponseFormat({ type: 'text' })).toBeUndefined();
+    expect(podResponseFormat({ type: 'json_object' })).toEqual({ type: 'json_object' });
+    expect(podResponseFormat({ type: 'json_schema', json_schema: { name: 'a', schema } })).toEqual({
+      type: 'json_schema',
+      schema,
+    });
+    expect(podResponseFormat({ type: 'json_schema', json_schema: { name: 'a' } })).toEqual({
+      type: 'json_object',
+    });
+  });
+});

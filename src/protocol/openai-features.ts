@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+/**
+ * OpenAI request fields beyond sampling: the structured output the pods can give (`response_format`), and
+ * those that ask for something they cannot give yet (tool calls, log probabilities, audio, echo...). A
+ * client that sends one of the latter counts on its effect, so it is refused as `unsupported_parameter`
+ * rather than ignored; its neutral values (null, false, 0, [], 'none') pass, since SDKs often send
+ * defaults.
+ */
+
+const UNSUPPORTED = { code: 'unsupported_parameter' } as const;
+
+/** `schema` where only `isNeutral` values pass; anything else is refused with `message`. */
+function onlyNeutral<S extends z.ZodType>(
+  schema: S,
+  isNeutral: (value: z.output<S>) => boolean,
+  message: string,
+) {
+  return schema.optional().refine((value) => value === undefined || isNeutral(value as z.output<S>), {
+    message,
+    params: UNSUPPORTED,
+  });
+}
+
+const isNullish = (value: unknown) => value === null || value === undefined;
+const NO_TOOLS = 'tool calls are not supported: pods answer with text only';
+const NO_LOGPROBS = 'log probabilities are not returned by this network';
+
+const Tools = onlyNeutral(z.array(z.unknown()).nullable(), (v) => v === null || v.length === 0, NO_TOOLS);
+// 'auto' and 'none' without tools ask for nothing; 'required' or a named function would.
+const ToolChoice = onlyNeutral(z.unknown(), (v) => isNullish(v) || v === 'auto' || v === 'none', NO_TOOLS);
+const LogitBias = onlyNeutral(
+  z.record(z.string(), z.number()).nullable(),
+  (v) => v === null || Object.keys(v).length === 0,
+  'logit_bias is not supported: token ids differ from one pod model to another',
+);
+
+/** Fields of a chat completion request the pods cannot honour, refused unless neutral. */
+export const ChatUnsupportedFields = {
+  logprobs: onlyNeutral(z.boolean().nullable(), (v) => v !== true, NO_LOGPROBS),
+  top_logprobs: onlyNeutral(z.int().min(0).max(20).nullable(), (v) => v === null || v === 0, NO_LOGPROBS),
+  tools: Tools,
+  tool_choice: ToolChoice,
+  functions: Tools,
+  function_call: ToolChoice,
+  logit_bias: LogitBias,
+  audio: onlyNeutral(z.unknown(), isNullish, 'audio output is not supported'),
+  modalities: onlyNeutral(
+    z.array(z.string()).nullable(),
+    (v) => v === null || v.every((m) => m === 'text'),
+    'only the text modality is supported',
+  ),
+  prediction: onlyNeutral(z.unknown(), isNullish, 'predicted outputs are not supported'),
+  web_search_options: onlyNeutral(z.unknown(), isNullish, 'web search is not supported'),
+};
+
+/** Fields of a (legacy) completion request the pods cannot honour, refused unless neutral. */
+export const CompletionUnsupportedFields = {
+  logprobs: onlyNeutral(z.int().min(0).max(5).nullable(), (v) => v === null, NO_LOGPROBS),
+  echo: onlyNeutral(z.boolean().nullable(), (v) => v !== true, 'echo is not supported'),
+  suffix: onlyNeutral(z.string().nullable(), (v) => v === null || v === '', 'suffix is not supported'),
+  best_of: onlyNeutral(
+    z.int().min(1).nullable(),
+    (v) => v === null || v === 1,
+    'only best_of=1 is supported',
+  ),
+  logit_bias: LogitBias,
+};
+
+/** A JSON Schema as OpenAI takes it: an object; the pod runtime says which keywords it can enforce. */
+export const JsonSchemaObject = z.record(z.string(), z.unknown());
+
+export const ResponseFormatSchema = z
+  .discriminatedUnion(
+    'type',
+    [
+      z.looseObject({ type: z.literal('text') }),
+      z.looseObject({ type: z.literal('json_object') }),
+      z.looseObject({
+        type: z.literal('json_schema'),
+        json_schema: z.looseObject({
+          name: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,64}$/, 'name must be 1-64 letters, digits, underscores or dashes'),
+          description: z.string().max(4096).optional(),
+          schema: JsonSchemaObject.optional(),
+          strict: z.boolean().nullish(),
+        }),
+      }),
+    ],
+    { error: 'response_format.type must be one of text, json_object, json_schema' },
+  )
+  .nullish();
+
+export type ResponseFormat = z.output<typeof ResponseFormatSchema>;
+
+/**
+ * What a pod receives of `response_format`: nothing for plain text, else JSON, held to `schema` when one
+ * is given (a json_schema format without a schema asks for any JSON, like json_object).
+ */
+export function podResponseFormat(
+  format: ResponseFormat,
+): { type: 'json_object' } | { type: 'json_schema'; schema: Record<string, unknown> } | undefined {
+  if (format == null || format.type === 'text') return undefined;
+  if (format.type === 'json_schema' && format.json_schema.schema !== undefined) {
+    return { type: 'json_schema', schema: format.json_schema.schema };
+  }
+  return { type: 'json_object' };
+}
