@@ -165,6 +165,55 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(late.body.error.code).toBe('deadline_exceeded');
     });
 
+    it('holds an answer to a JSON Schema (structured output) and refuses what pods cannot do', async () => {
+      const completion = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'Is the GPU free?' }],
+        max_tokens: 200,
+        seed: 2,
+        response_format: {
+          type: 'json_schema',
+          json_schema: {
+            name: 'verdict',
+            strict: true,
+            schema: {
+              type: 'object',
+              properties: { free: { type: 'boolean' }, reason: { enum: ['idle', 'busy'] } },
+              required: ['free', 'reason'],
+              additionalProperties: false,
+            },
+          },
+        },
+      });
+      succeeded++;
+      const answer = JSON.parse(completion.choices[0]?.message.content ?? '') as Json;
+      expect(Object.keys(answer).sort()).toEqual(['free', 'reason']);
+      expect(typeof answer.free).toBe('boolean');
+      expect(['idle', 'busy']).toContain(answer.reason);
+
+      // Refused at the gateway or on the node: either way a failed job, never charged.
+      const asks = [
+        { tools: [{ type: 'function' as const, function: { name: 'lookup' } }] },
+        { logprobs: true },
+        {
+          response_format: {
+            type: 'json_schema' as const,
+            json_schema: { name: 'code', schema: { type: 'string', pattern: '^[A-Z]{3}$' } },
+          },
+        },
+      ];
+      for (const extra of asks) {
+        await expect(
+          client.chat.completions.create({
+            model: MODEL,
+            messages: [{ role: 'user', content: 'x' }],
+            max_tokens: 4,
+            ...extra,
+          }),
+        ).rejects.toMatchObject({ status: 400, code: 'unsupported_parameter' });
+      }
+    });
+
     it('retries on the other miner when one dies mid-request, and charges once', async () => {
       // Only miner 1 online, frozen: the job goes to it and waits there.
       await devnet.miners.get(1)?.stop();

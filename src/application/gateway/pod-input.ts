@@ -1,5 +1,6 @@
 // What a node receives for the OpenAI routes: the request reduced to the fields pod runtimes read, with
-// OpenAI's alternatives (content parts, null, a stop string) already normalised.
+// OpenAI's alternatives (content parts, null, a stop string) already normalised. It stays an OpenAI
+// body: the node checks it against the same schema (compute/miner/job-input.ts).
 import { FatalError } from '../../protocol/errors.ts';
 import {
   type ChatCompletionRequest,
@@ -7,32 +8,15 @@ import {
   contentText,
   type EmbeddingRequest,
   inputsOf,
-  maxTokensOf,
-  stopSequences,
+  samplingFields,
 } from '../../protocol/openai.ts';
 
-function sampling(request: ChatCompletionRequest | CompletionRequest, maxTokens: number | undefined) {
-  const stop = stopSequences(request.stop);
-  return {
-    model: request.model,
-    ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
-    ...(request.temperature == null ? {} : { temperature: request.temperature }),
-    ...(request.top_p == null ? {} : { top_p: request.top_p }),
-    ...(request.seed == null ? {} : { seed: request.seed }),
-    ...(stop.length === 0 ? {} : { stop }),
-  };
-}
-
 export function chatInput(request: ChatCompletionRequest): { input: unknown; count: number } {
+  const format = request.response_format;
   const input = {
-    ...sampling(
-      request,
-      maxTokensOf({
-        max_tokens: request.max_tokens ?? null,
-        max_completion_tokens: request.max_completion_tokens ?? null,
-      }),
-    ),
+    ...samplingFields(request),
     messages: request.messages.map((m) => ({ role: m.role, content: contentText(m.content) })),
+    ...(format == null || format.type === 'text' ? {} : { response_format: format }),
   };
   return { input, count: 1 };
 }
@@ -47,7 +31,7 @@ export function completionInput(request: CompletionRequest): { input: unknown; c
     });
   }
   const prompt = prompts.length === 1 ? prompts[0] : prompts;
-  return { input: { ...sampling(request, request.max_tokens ?? undefined), prompt }, count: prompts.length };
+  return { input: { ...samplingFields(request), prompt }, count: prompts.length };
 }
 
 /** The node's input and how many vectors it must return. */

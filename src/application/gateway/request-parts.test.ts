@@ -110,6 +110,34 @@ describe('node inputs', () => {
     });
   });
 
+  it("passes the penalties and a JSON response format on, in OpenAI's shape", () => {
+    const schema = { type: 'object', properties: { ok: { type: 'boolean' } } };
+    const request = value(
+      parseChatCompletionRequest({
+        model: 'm',
+        messages: [{ role: 'user', content: 'x' }],
+        presence_penalty: 0.5,
+        frequency_penalty: -1,
+        response_format: { type: 'json_schema', json_schema: { name: 'answer', schema, strict: true } },
+      }),
+    );
+    expect(chatInput(request).input).toEqual({
+      model: 'm',
+      presence_penalty: 0.5,
+      frequency_penalty: -1,
+      messages: [{ role: 'user', content: 'x' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema, strict: true } },
+    });
+    const plain = value(
+      parseChatCompletionRequest({
+        model: 'm',
+        messages: [{ role: 'user', content: 'x' }],
+        response_format: { type: 'text' },
+      }),
+    );
+    expect(chatInput(plain).input).not.toHaveProperty('response_format');
+  });
+
   it('sends several prompts when not streaming, one when streaming', () => {
     expect(completionInput(value(parseCompletionRequest({ model: 'm', prompt: ['a', 'b'] })))).toEqual({
       input: { model: 'm', prompt: ['a', 'b'] },

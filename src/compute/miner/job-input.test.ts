@@ -39,6 +39,7 @@ describe('jobWork', () => {
           temperature: 0,
           seed: 7,
           stop: ['END'],
+          presence_penalty: 0.5,
           messages: [
             { role: 'developer', content: 'be brief' },
             { role: 'user', content: 'hi' },
@@ -46,6 +47,35 @@ describe('jobWork', () => {
           ],
         },
       },
+    });
+  });
+
+  it('passes a JSON response format as the runtime takes it: the schema itself, or any JSON', () => {
+    const schema = { type: 'object', properties: { ok: { type: 'boolean' } } };
+    const chat = (response_format: unknown) =>
+      jobWork('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], response_format }, false);
+    const requestOf = (checked: ReturnType<typeof jobWork>) =>
+      checked.ok && checked.work.kind === 'chat' ? checked.work.request : undefined;
+    expect(requestOf(chat({ type: 'json_schema', json_schema: { name: 'a', schema } }))).toMatchObject({
+      response_format: { type: 'json_schema', schema },
+    });
+    expect(requestOf(chat({ type: 'json_schema', json_schema: { name: 'a' } }))).toMatchObject({
+      response_format: { type: 'json_object' },
+    });
+    expect(requestOf(chat({ type: 'json_object' }))).toMatchObject({
+      response_format: { type: 'json_object' },
+    });
+    expect(requestOf(chat({ type: 'text' }))).not.toHaveProperty('response_format');
+    // A node checks what the router sent: a format the gateway would refuse is refused here too.
+    expect(chat({ type: 'json_schema' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_request', param: 'response_format.json_schema' },
+    });
+    expect(
+      jobWork('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [{}] }, false),
+    ).toMatchObject({
+      ok: false,
+      error: { code: 'unsupported_parameter', param: 'tools' },
     });
   });
 

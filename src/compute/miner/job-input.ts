@@ -4,12 +4,12 @@ import { FatalError, type NeurinoError } from '../../protocol/errors.ts';
 import {
   contentText,
   inputsOf,
-  maxTokensOf,
   parseChatCompletionRequest,
   parseCompletionRequest,
   parseEmbeddingRequest,
-  stopSequences,
+  samplingFields,
 } from '../../protocol/openai.ts';
+import { podResponseFormat } from '../../protocol/openai-features.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest } from '../pods/types.ts';
 
@@ -20,33 +20,6 @@ export type JobWork =
 
 export type JobInputResult = { ok: true; work: JobWork } | { ok: false; error: NeurinoError };
 
-interface Sampling {
-  model?: string | undefined;
-  max_tokens?: number | null | undefined;
-  max_completion_tokens?: number | null | undefined;
-  temperature?: number | null | undefined;
-  top_p?: number | null | undefined;
-  seed?: number | null | undefined;
-  stop?: string | string[] | null | undefined;
-}
-
-/** The sampling fields a pod runtime takes; absent ones stay absent (the runtime's defaults apply). */
-function sampling(request: Sampling) {
-  const maxTokens = maxTokensOf({
-    max_tokens: request.max_tokens ?? null,
-    max_completion_tokens: request.max_completion_tokens ?? null,
-  });
-  const stop = stopSequences(request.stop);
-  return {
-    ...(request.model === undefined ? {} : { model: request.model }),
-    ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
-    ...(request.temperature == null ? {} : { temperature: request.temperature }),
-    ...(request.top_p == null ? {} : { top_p: request.top_p }),
-    ...(request.seed == null ? {} : { seed: request.seed }),
-    ...(stop.length === 0 ? {} : { stop }),
-  };
-}
-
 /** `stream` is the assignment's flag (the router decides), not the body's. */
 export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInputResult {
   switch (kind) {
@@ -54,7 +27,13 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
       const parsed = parseChatCompletionRequest(input);
       if (!parsed.ok) return parsed;
       const messages = parsed.value.messages.map((m) => ({ role: m.role, content: contentText(m.content) }));
-      return { ok: true, work: { kind, request: { ...sampling(parsed.value), messages } } };
+      const format = podResponseFormat(parsed.value.response_format);
+      const request = {
+        ...samplingFields(parsed.value),
+        messages,
+        ...(format === undefined ? {} : { response_format: format }),
+      };
+      return { ok: true, work: { kind, request } };
     }
     case 'completion': {
       const parsed = parseCompletionRequest(input);
@@ -63,7 +42,7 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
       if (stream && prompts.length > 1) {
         return refuse('unsupported_parameter', 'prompt', 'a streamed completion takes exactly one prompt');
       }
-      const shared = sampling(parsed.value);
+      const shared = samplingFields(parsed.value);
       return { ok: true, work: { kind, requests: prompts.map((prompt) => ({ ...shared, prompt })) } };
     }
     case 'embeddings': {

@@ -6,8 +6,9 @@ import {
   type LlamaContext,
   type LlamaContextSequence,
   type LlamaEmbeddingContext,
+  type LlamaGrammar,
   type LlamaModel,
-  type LlamaText,
+  LlamaText,
   resolveChatWrapper,
   type Token,
 } from 'node-llama-cpp';
@@ -23,6 +24,7 @@ import {
 } from './errors.ts';
 import { JobTracker } from './job-tracker.ts';
 import { generateOnSequence } from './llama-generation.ts';
+import { LlamaGrammars } from './llama-grammar.ts';
 import { sharedLlama } from './llama-instance.ts';
 import type { PodRuntime, PodRuntimeInfo } from './runtime.ts';
 import { SlotPool } from './slot-pool.ts';
@@ -64,6 +66,7 @@ interface Loaded {
   readonly context: LlamaContext;
   readonly pool: SlotPool<LlamaContextSequence>;
   readonly chatWrapper: ChatWrapper;
+  readonly grammars: LlamaGrammars;
   readonly name: string;
   embedding?: Promise<LlamaEmbeddingContext>;
 }
@@ -140,7 +143,14 @@ export class LlamaCppRuntime implements PodRuntime {
       const sequences = Array.from({ length: slots }, () => context.getSequence());
       const name =
         this.options.modelName ?? model.fileInfo.metadata.general?.name ?? basename(modelPath, '.gguf');
-      return { model, context, pool: new SlotPool(sequences), chatWrapper: resolveChatWrapper(model), name };
+      return {
+        model,
+        context,
+        pool: new SlotPool(sequences),
+        chatWrapper: resolveChatWrapper(model),
+        grammars: new LlamaGrammars(llama),
+        name,
+      };
     } catch (error) {
       await model?.dispose();
       if (signal?.aborted) throw new PodAbortedError('Model load aborted', { cause: error });
@@ -170,15 +180,19 @@ export class LlamaCppRuntime implements PodRuntime {
     });
     // Message text is tokenized as plain text: a user cannot smuggle in control tokens.
     const promptTokens = contextText.tokenize(loaded.model.tokenizer);
-    const triggers = this.splitStopTriggers(loaded.model, stopGenerationTriggers);
+    const format = sampling.responseFormat;
+    const grammar = format === undefined ? undefined : await loaded.grammars.grammarFor(format);
+    // A grammar's own triggers (e.g. a run of newlines a JSON grammar allows) end the answer too.
+    const triggers = this.splitStopTriggers(loaded.model, [
+      ...stopGenerationTriggers,
+      ...(grammar?.stopGenerationTriggers ?? []).map((trigger) => LlamaText(trigger)),
+    ]);
     return this.generate(
       loaded,
       promptTokens,
       { ...sampling, stop: [...sampling.stop, ...triggers.text] },
       options,
-      {
-        stopTokens: triggers.tokens,
-      },
+      { stopTokens: triggers.tokens, grammar },
     );
   }
 
@@ -251,7 +265,7 @@ export class LlamaCppRuntime implements PodRuntime {
     promptTokens: Token[],
     sampling: SamplingParams,
     options: GenerateOptions,
-    extra: { stopTokens?: Token[][] },
+    extra: { stopTokens?: Token[][]; grammar?: LlamaGrammar | undefined },
   ): Promise<GenerationResult> {
     return this.jobs.run(options.signal, (signal) =>
       loaded.pool.run(signal, async (sequence) => {
@@ -263,6 +277,7 @@ export class LlamaCppRuntime implements PodRuntime {
             signal,
             onDelta: options.onDelta,
             ...(extra.stopTokens === undefined ? {} : { stopTokens: extra.stopTokens }),
+            grammar: extra.grammar,
           });
           return {
             model: loaded.name,

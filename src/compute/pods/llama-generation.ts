@@ -1,5 +1,11 @@
 import { randomInt } from 'node:crypto';
-import type { LlamaContextSequence, Token } from 'node-llama-cpp';
+import {
+  type LlamaContextSequence,
+  type LlamaContextSequenceRepeatPenalty,
+  type LlamaGrammar,
+  LlamaGrammarEvaluationState,
+  type Token,
+} from 'node-llama-cpp';
 import { PodBadRequestError, throwIfAborted } from './errors.ts';
 import { StopSequenceMatcher } from './stop-sequences.ts';
 import { TokenTextDecoder } from './token-text-decoder.ts';
@@ -12,6 +18,8 @@ export interface SequenceGenerationInput {
   readonly sampling: SamplingParams;
   /** Token sequences that end generation (a chat template's end-of-turn), besides end-of-generation tokens. */
   readonly stopTokens?: readonly (readonly Token[])[];
+  /** Constrains sampling (structured output); each job gets its own evaluation state. */
+  readonly grammar?: LlamaGrammar | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onDelta?: ((text: string) => void) | undefined;
 }
@@ -31,6 +39,21 @@ const RANDOM_SEED_SENTINEL = 0xffffffff;
 export function samplerSeed(seed: number | undefined): number {
   if (seed === undefined) return randomInt(0, RANDOM_SEED_SENTINEL);
   return (seed >>> 0) % RANDOM_SEED_SENTINEL;
+}
+
+/**
+ * OpenAI's presence and frequency penalties over the tokens generated so far (as vLLM applies them, not
+ * over the prompt); llama.cpp subtracts them from the logits the same way. None when both are 0.
+ */
+function penaltiesOver(
+  sampling: SamplingParams,
+  generated: readonly Token[],
+): LlamaContextSequenceRepeatPenalty | undefined {
+  const presencePenalty = sampling.presencePenalty ?? 0;
+  const frequencyPenalty = sampling.frequencyPenalty ?? 0;
+  if (presencePenalty === 0 && frequencyPenalty === 0) return undefined;
+  // penalty 1: no multiplicative repeat penalty, which OpenAI does not have.
+  return { punishTokens: () => generated as Token[], penalty: 1, presencePenalty, frequencyPenalty };
 }
 
 function endsWith(tokens: readonly Token[], tail: readonly Token[]): boolean {
@@ -67,6 +90,8 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
   };
   let finishReason: FinishReason = 'length';
   let stoppedBySequence = false;
+  const repeatPenalty = penaltiesOver(sampling, completionTokenIds);
+  const grammar = input.grammar;
   const tokens = sequence.evaluate([...promptTokens], {
     temperature: sampling.temperature ?? DEFAULT_TEMPERATURE,
     topP: sampling.topP ?? 1,
@@ -74,6 +99,10 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
     minP: 0,
     seed: samplerSeed(sampling.seed),
     yieldEogToken: true,
+    ...(repeatPenalty === undefined ? {} : { repeatPenalty }),
+    ...(grammar === undefined
+      ? {}
+      : { grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }) }),
   });
   for await (const token of tokens) {
     throwIfAborted(signal);

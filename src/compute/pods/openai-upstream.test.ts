@@ -119,6 +119,29 @@ describe('openai-upstream runtime: relaying', () => {
     });
   });
 
+  it("relays the penalties and a JSON response format in OpenAI's shape", async () => {
+    const schema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
+    const request: ChatRequest = {
+      ...hello,
+      seed: 3,
+      max_tokens: 60,
+      presence_penalty: 0.5,
+      frequency_penalty: 1,
+      response_format: { type: 'json_schema', schema },
+    };
+    const direct = await backing.chat(request);
+    const relayed = await upstream.chat(request);
+    expect(relayed.text).toBe(direct.text);
+    expect(typeof (JSON.parse(relayed.text) as { ok: unknown }).ok).toBe('boolean');
+    expect(server.requests.at(-1)?.body).toMatchObject({
+      presence_penalty: 0.5,
+      frequency_penalty: 1,
+      response_format: { type: 'json_schema', json_schema: { name: 'response', schema, strict: true } },
+    });
+    await upstream.chat({ ...hello, max_tokens: 4, response_format: { type: 'json_object' } });
+    expect(server.requests.at(-1)?.body).toMatchObject({ response_format: { type: 'json_object' } });
+  });
+
   it('relays completions, streamed or not, with stop sequences', async () => {
     const request = { prompt: 'the GPU', seed: 4, max_tokens: 25 };
     const direct = await backing.complete(request);

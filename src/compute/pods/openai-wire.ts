@@ -1,7 +1,7 @@
 // The parts of OpenAI's wire format the upstream runtime reads. Loose on purpose: servers (vLLM, SGLang,
 // Ollama, llama.cpp) add their own fields, and some send null where OpenAI omits.
 import { z } from 'zod';
-import type { FinishReason, NormalizedMessage, SamplingParams, TokenUsage } from './types.ts';
+import type { FinishReason, NormalizedMessage, ResponseFormat, SamplingParams, TokenUsage } from './types.ts';
 
 // A usage block that is missing or malformed counts as not reported.
 const UsageWire = z
@@ -75,15 +75,25 @@ export function errorMessageOf(body: unknown): string | undefined {
   return typeof parsed.data.error === 'string' ? parsed.data.error : parsed.data.error.message;
 }
 
-/** The sampling fields every one of these servers understands. */
+/** The sampling fields every one of these servers understands (response_format: chat only). */
 export function samplingBody(sampling: SamplingParams): Record<string, unknown> {
+  const format = sampling.responseFormat;
   return {
     ...(sampling.maxTokens === undefined ? {} : { max_tokens: sampling.maxTokens }),
     ...(sampling.temperature === undefined ? {} : { temperature: sampling.temperature }),
     ...(sampling.topP === undefined ? {} : { top_p: sampling.topP }),
     ...(sampling.seed === undefined ? {} : { seed: sampling.seed }),
     ...(sampling.stop.length === 0 ? {} : { stop: sampling.stop }),
+    ...(sampling.presencePenalty === undefined ? {} : { presence_penalty: sampling.presencePenalty }),
+    ...(sampling.frequencyPenalty === undefined ? {} : { frequency_penalty: sampling.frequencyPenalty }),
+    ...(format === undefined ? {} : { response_format: responseFormatBody(format) }),
   };
+}
+
+/** OpenAI's shape; the schema's name is not ours to know (the gateway keeps only the schema), nor needed. */
+function responseFormatBody(format: ResponseFormat): Record<string, unknown> {
+  if (format.type === 'json_object') return { type: 'json_object' };
+  return { type: 'json_schema', json_schema: { name: 'response', schema: format.schema, strict: true } };
 }
 
 export function messagesBody(

@@ -33,15 +33,46 @@ describe('request parsing', () => {
       top_p: 0.5,
       seed: -3,
       stop: 'END',
+      presence_penalty: 0.5,
+      frequency_penalty: null,
     });
-    expect(sampling).toEqual({ maxTokens: 4, temperature: undefined, topP: 0.5, seed: -3, stop: ['END'] });
+    expect(sampling).toEqual({
+      maxTokens: 4,
+      temperature: undefined,
+      topP: 0.5,
+      seed: -3,
+      stop: ['END'],
+      presencePenalty: 0.5,
+      frequencyPenalty: undefined,
+    });
     expect(parseCompletionRequest({ prompt: '' }).sampling).toEqual({
       maxTokens: undefined,
       temperature: undefined,
       topP: undefined,
       seed: undefined,
       stop: [],
+      presencePenalty: undefined,
+      frequencyPenalty: undefined,
     });
+    expect(() => parseCompletionRequest({ prompt: 'p', frequency_penalty: 2.5 })).toThrow(
+      expect.objectContaining({ param: 'frequency_penalty' }),
+    );
+  });
+
+  it('reads a chat response format: JSON, held to a schema when there is one', () => {
+    const messages = [{ role: 'user' as const, content: 'x' }];
+    const schema = { type: 'object', properties: { ok: { type: 'boolean' } } };
+    expect(parseChatRequest({ messages }).sampling.responseFormat).toBeUndefined();
+    expect(
+      parseChatRequest({ messages, response_format: { type: 'json_object' } }).sampling.responseFormat,
+    ).toEqual({ type: 'json_object' });
+    expect(
+      parseChatRequest({ messages, response_format: { type: 'json_schema', schema } }).sampling
+        .responseFormat,
+    ).toEqual({ type: 'json_schema', schema });
+    expect(() => parseChatRequest({ messages, response_format: { type: 'json_schema' } })).toThrow(
+      expect.objectContaining({ param: 'response_format.schema' }),
+    );
   });
 
   it('accepts one embedding input or a list', () => {

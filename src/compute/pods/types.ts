@@ -21,9 +21,20 @@ const SamplingSchema = z.object({
   top_p: z.number().gt(0).max(1).nullish(),
   seed: z.int().nullish(),
   stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
 });
 
-export const ChatRequestSchema = SamplingSchema.extend({ messages: z.array(ChatMessageSchema).min(1) });
+/** JSON output, held to a JSON Schema when one is given; plain text when absent. */
+const ResponseFormatSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('json_object') }),
+  z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }),
+]);
+
+export const ChatRequestSchema = SamplingSchema.extend({
+  messages: z.array(ChatMessageSchema).min(1),
+  response_format: ResponseFormatSchema.nullish(),
+});
 export const CompletionRequestSchema = SamplingSchema.extend({ prompt: z.string() });
 export const EmbeddingRequestSchema = z.object({
   model: z.string().optional(),
@@ -34,6 +45,7 @@ export type ChatMessage = z.input<typeof ChatMessageSchema>;
 export type ChatRequest = z.input<typeof ChatRequestSchema>;
 export type CompletionRequest = z.input<typeof CompletionRequestSchema>;
 export type EmbeddingRequest = z.input<typeof EmbeddingRequestSchema>;
+export type ResponseFormat = z.output<typeof ResponseFormatSchema>;
 
 /** Sampling settings after validation; undefined means the runtime's default. */
 export interface SamplingParams {
@@ -42,6 +54,11 @@ export interface SamplingParams {
   readonly topP: number | undefined;
   readonly seed: number | undefined;
   readonly stop: readonly string[];
+  /** OpenAI's: subtracted from a token's logit once if it was generated before (presence), per time (frequency). */
+  readonly presencePenalty: number | undefined;
+  readonly frequencyPenalty: number | undefined;
+  /** Chat only: undefined means plain text. */
+  readonly responseFormat?: ResponseFormat | undefined;
 }
 
 export interface NormalizedMessage {
@@ -104,6 +121,8 @@ function sampling(request: z.output<typeof SamplingSchema>): SamplingParams {
     topP: request.top_p ?? undefined,
     seed: request.seed ?? undefined,
     stop: typeof stop === 'string' ? [stop] : stop,
+    presencePenalty: request.presence_penalty ?? undefined,
+    frequencyPenalty: request.frequency_penalty ?? undefined,
   };
 }
 
@@ -118,7 +137,8 @@ export function parseChatRequest(value: unknown): {
     content:
       typeof message.content === 'string' ? message.content : message.content.map((p) => p.text).join(''),
   }));
-  return { messages, sampling: sampling(request) };
+  const responseFormat = request.response_format ?? undefined;
+  return { messages, sampling: { ...sampling(request), responseFormat } };
 }
 
 export function parseCompletionRequest(value: unknown): { prompt: string; sampling: SamplingParams } {

@@ -46,6 +46,13 @@ function sendError(response: ServerResponse, error: unknown): void {
   sendJson(response, status, { error: { message, type: 'server_error', code: null } });
 }
 
+/** OpenAI's json_schema format names its schema inside `json_schema`; pod runtimes take the schema itself. */
+function podBody(body: Record<string, unknown>): Record<string, unknown> {
+  const format = body.response_format as { type?: unknown; json_schema?: { schema?: unknown } } | undefined;
+  if (format?.type !== 'json_schema') return body;
+  return { ...body, response_format: { type: 'json_schema', schema: format.json_schema?.schema } };
+}
+
 function usageWire(result: GenerationResult) {
   return result.usage === null
     ? null
@@ -91,7 +98,10 @@ export async function startOpenAICompatibleServer(
         }
       : undefined;
     const run = chat ? runtime.chat.bind(runtime) : runtime.complete.bind(runtime);
-    const result = await run(body as never, { signal: abort, ...(onDelta === undefined ? {} : { onDelta }) });
+    const result = await run(podBody(body) as never, {
+      signal: abort,
+      ...(onDelta === undefined ? {} : { onDelta }),
+    });
     const usage = options.omitUsage ? undefined : usageWire(result);
     if (!stream) {
       const choice = chat

@@ -1,0 +1,53 @@
+// Structured output for the llama-cpp runtime: a response_format as a llama.cpp grammar (GBNF), which
+// constrains sampling so that the text is JSON, held to the JSON Schema when one is given.
+import type { Llama, LlamaGrammar } from 'node-llama-cpp';
+import { PodBadRequestError } from './errors.ts';
+import { enforceableSchema } from './json-schema-support.ts';
+import type { ResponseFormat } from './types.ts';
+
+/** Grammars of distinct schemas kept per runtime; callers usually repeat a few schemas. */
+const MAX_SCHEMA_GRAMMARS = 32;
+const SCHEMA_PARAM = 'response_format.json_schema.schema';
+
+export class LlamaGrammars {
+  readonly #llama: Llama;
+  #json: Promise<LlamaGrammar> | undefined;
+  /** By the schema's JSON text, oldest first. */
+  readonly #schemas = new Map<string, Promise<LlamaGrammar>>();
+
+  constructor(llama: Llama) {
+    this.#llama = llama;
+  }
+
+  /** The grammar of `format`; a schema with what it cannot enforce is refused (json-schema-support.ts). */
+  async grammarFor(format: ResponseFormat): Promise<LlamaGrammar> {
+    if (format.type === 'json_object') {
+      this.#json ??= this.#llama.getGrammarFor('json');
+      return this.#json;
+    }
+    const key = JSON.stringify(format.schema);
+    const known = this.#schemas.get(key);
+    if (known !== undefined) return known;
+    const grammar = this.#fromSchema(enforceableSchema(format.schema));
+    this.#schemas.set(key, grammar);
+    grammar.catch(() => this.#schemas.delete(key));
+    if (this.#schemas.size > MAX_SCHEMA_GRAMMARS) {
+      const oldest = this.#schemas.keys().next().value;
+      if (oldest !== undefined) this.#schemas.delete(oldest);
+    }
+    return grammar;
+  }
+
+  async #fromSchema(schema: Record<string, unknown>): Promise<LlamaGrammar> {
+    try {
+      // Its generic signature wants a literal schema type; any JSON object is checked at run time.
+      return await this.#llama.createGrammarForJsonSchema(schema as never);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new PodBadRequestError(`${SCHEMA_PARAM}: cannot make a grammar of this schema: ${reason}`, {
+        param: SCHEMA_PARAM,
+        cause: error,
+      });
+    }
+  }
+}
