@@ -163,6 +163,11 @@ describe('decodeMessage refuses bad frames with a clear error', () => {
     expect(error.message).toMatch(/does not match the spec/);
   });
 
+  it('a job error naming a field longer than a request path can be', () => {
+    const error = wire(sampleMessages().find((m) => m.type === 'job.error') as ProtocolMessage);
+    expect(decodeError(JSON.stringify({ ...error, param: 'x'.repeat(257) })).param).toBe('param');
+  });
+
   it('oversized strings and arrays', () => {
     const chunk = { type: 'job.chunk', attemptId: `0x${'1'.repeat(64)}`, seq: 0, delta: 'x'.repeat(70_000) };
     expect(decodeError(JSON.stringify(chunk)).param).toBe('delta');

@@ -190,6 +190,9 @@ describe('NeurinoError', () => {
     expect(unknown.retryable).toBe(true);
     expect(unknown.details).toEqual({ peerCode: 'gpu_on_fire' });
     expect(errorFromPeer('__proto__', 'x', false).code).toBe('node_failed');
+    expect(errorFromPeer('unsupported_parameter', 'tools: no', false, 'tools').param).toBe('tools');
+    expect(errorFromPeer('gpu_on_fire', 'smoke', true, 'input').param).toBe('input');
+    expect(errorFromPeer('invalid_request', 'x', false).param).toBeUndefined();
   });
 });
 

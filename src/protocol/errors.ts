@@ -102,9 +102,15 @@ export function asNeurinoError(value: unknown): NeurinoError {
 }
 
 /** A code from a peer (miner `job.error`, remote API); unknown codes are treated as a failed node. */
-export function errorFromPeer(code: string, message: string, retryable: boolean): NeurinoError {
-  if (isErrorCode(code)) return createError(code, { message, retryable });
-  return createError('node_failed', { message, retryable, details: { peerCode: code } });
+export function errorFromPeer(
+  code: string,
+  message: string,
+  retryable: boolean,
+  param?: string | undefined,
+): NeurinoError {
+  const at = param === undefined ? {} : { param };
+  if (isErrorCode(code)) return createError(code, { message, retryable, ...at });
+  return createError('node_failed', { message, retryable, details: { peerCode: code }, ...at });
 }
 
 export interface OpenAIErrorBody {

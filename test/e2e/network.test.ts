@@ -191,18 +191,22 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(typeof answer.free).toBe('boolean');
       expect(['idle', 'busy']).toContain(answer.reason);
 
-      // Refused at the gateway or on the node: either way a failed job, never charged.
-      const asks = [
-        { tools: [{ type: 'function' as const, function: { name: 'lookup' } }] },
-        { logprobs: true },
-        {
-          response_format: {
-            type: 'json_schema' as const,
-            json_schema: { name: 'code', schema: { type: 'string', pattern: '^[A-Z]{3}$' } },
+      // Refused at the gateway or on the node (the schema keyword), with the field at fault: either way
+      // a failed job, never charged.
+      const asks: Array<[Partial<OpenAI.ChatCompletionCreateParamsNonStreaming>, string]> = [
+        [{ tools: [{ type: 'function', function: { name: 'lookup' } }] }, 'tools'],
+        [{ logprobs: true }, 'logprobs'],
+        [
+          {
+            response_format: {
+              type: 'json_schema',
+              json_schema: { name: 'code', schema: { type: 'string', pattern: '^[A-Z]{3}$' } },
+            },
           },
-        },
+          'response_format.json_schema.schema.pattern',
+        ],
       ];
-      for (const extra of asks) {
+      for (const [extra, param] of asks) {
         await expect(
           client.chat.completions.create({
             model: MODEL,
@@ -210,8 +214,16 @@ describe.each(storeBackends())('on $kind', (backend) => {
             max_tokens: 4,
             ...extra,
           }),
-        ).rejects.toMatchObject({ status: 400, code: 'unsupported_parameter' });
+        ).rejects.toMatchObject({ status: 400, code: 'unsupported_parameter', param });
       }
+      // Through the jobs API the node's field is one of the job's input.
+      const job = await post(
+        '/v1/jobs',
+        JSON.stringify({ pod: MODEL, input: { messages: [{ role: 'user', content: 'x' }], tools: [{}] } }),
+      );
+      expect(job.status).toBe(400);
+      expect(job.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'input.tools' });
+      expect(job.body.error.message).toMatch(/^input\.tools: tool calls/);
     });
 
     it('retries on the other miner when one dies mid-request, and charges once', async () => {

@@ -28,6 +28,7 @@ interface Attempt {
 }
 
 const MAX_ERROR_MESSAGE = 1024;
+const MAX_ERROR_PARAM = 256;
 
 /**
  * How long an attempt runs before the miner acknowledges it (a streamed one acknowledges with its first
@@ -188,6 +189,8 @@ export class JobDesk {
       code: error.code,
       message: error.message.slice(0, MAX_ERROR_MESSAGE),
       retryable: error.retryable,
+      // A path too long for the frame is left out rather than cut into one that names another field.
+      ...(error.param === undefined || error.param.length > MAX_ERROR_PARAM ? {} : { param: error.param }),
     });
   }
 }

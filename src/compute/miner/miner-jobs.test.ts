@@ -142,6 +142,31 @@ describe('jobs', () => {
     expect(miner.state().slots.free).toBe(2);
   });
 
+  it("names the input field it refuses, for the caller's error param", async () => {
+    const outcome = await connection.assign({
+      podId: pod.podId,
+      kind: 'chat',
+      input: {
+        ...chat('x'),
+        response_format: {
+          type: 'json_schema',
+          json_schema: { name: 'code', schema: { type: 'string', pattern: '^[A-Z]+$' } },
+        },
+      },
+    });
+    expect(outcome.error).toMatchObject({
+      code: 'unsupported_parameter',
+      retryable: false,
+      param: 'response_format.json_schema.schema.pattern',
+    });
+    const tools = await connection.assign({
+      podId: pod.podId,
+      kind: 'chat',
+      input: { ...chat('x'), tools: [{ type: 'function', function: { name: 'f' } }] },
+    });
+    expect(tools.error).toMatchObject({ code: 'unsupported_parameter', param: 'tools' });
+  });
+
   it('runs a completion with one choice per prompt and summed usage', async () => {
     const input = {
       model: 'neurino-tiny',

@@ -241,7 +241,7 @@ export class MinerSession {
     if (message.type === 'job.accepted') listener.accepted();
     else if (message.type === 'job.chunk') listener.chunk(message);
     else if (message.type === 'job.result') listener.result(message);
-    else listener.failed(errorFromPeer(message.code, message.message, message.retryable));
+    else listener.failed(errorFromPeer(message.code, message.message, message.retryable, message.param));
   }
 
   #badFrame(error: NeurinoError, raw: RawFrame): void {

@@ -94,6 +94,8 @@ export const JobErrorSchema = z.object({
   code: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { message: 'expected a snake_case error code' }),
   message: z.string().max(1024),
   retryable: z.boolean(),
+  /** The job input's field at fault (OpenAI's `error.param`), when one is. */
+  param: z.string().min(1).max(256).optional(),
 });
 
 /** router → miner: stop this attempt (client gone, deadline passed, another attempt won). */

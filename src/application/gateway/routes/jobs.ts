@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { isAddressEqual } from 'viem';
 import { z } from 'zod';
 import { ERROR_CODES, isErrorCode } from '../../../protocol/error-codes.ts';
-import { FatalError } from '../../../protocol/errors.ts';
+import { createError, FatalError, NeurinoError } from '../../../protocol/errors.ts';
 import { apiIdKind, newApiId } from '../../../protocol/ids.ts';
 import { JOB_STATUSES, type JobStatus, jobObject, parseJobRequest } from '../../../protocol/jobs-api.ts';
 import { principalOf } from '../auth.ts';
@@ -66,7 +66,10 @@ export function jobRoutes(
       reply.code(202);
       return jobObject({ id: publicId, pod: entry.spec.name, status: 'queued', createdAt, attempts: 0 });
     }
-    const run = await (await context.runner.start({ ...job, signal: clientGoneSignal(reply) })).done;
+    const started = await context.runner.start({ ...job, signal: clientGoneSignal(reply) });
+    const run = await started.done.catch((error: unknown) => {
+      throw withinInput(error);
+    });
     const { result, receipt, attempts } = run.outcome;
     return jobObject({
       id: publicId,
@@ -122,4 +125,24 @@ function publicError(code: string) {
 
 function jobStatus(status: string): JobStatus {
   return (JOB_STATUSES as readonly string[]).includes(status) ? (status as JobStatus) : 'running';
+}
+
+/**
+ * A node names the field at fault within the job's input (`tools`); to the caller of the jobs API it is
+ * `input.tools`. Errors without a field pass unchanged.
+ */
+function withinInput(error: unknown): unknown {
+  if (!(error instanceof NeurinoError) || error.param === undefined) return error;
+  const param = `input.${error.param}`;
+  const prefix = `${error.param}: `;
+  const message = error.message.startsWith(prefix)
+    ? `${param}: ${error.message.slice(prefix.length)}`
+    : error.message;
+  return createError(error.code, {
+    message,
+    param,
+    retryable: error.retryable,
+    cause: error,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  });
 }
