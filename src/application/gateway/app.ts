@@ -99,9 +99,25 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => newApiId('request'),
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    // A `__proto__` or `constructor.prototype` key is dropped, not refused as "not valid JSON" (it is
+    // valid JSON; no request field has that name).
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
   });
   // JSON only: a text/plain body is refused with 415 instead of failing its schema.
   app.removeContentTypeParser('text/plain');
+  // A compressed body would otherwise fail as "not valid JSON". A callback hook: no promise per request.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding === undefined || encoding === '' || encoding === 'identity') return done(null, payload);
+    const shown = JSON.stringify(encoding.slice(0, 40));
+    done(
+      new FatalError('unsupported_media_type', {
+        message: `Content-Encoding ${shown} is not supported: send the body uncompressed`,
+        param: 'content-encoding',
+      }),
+    );
+  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 

@@ -1,5 +1,6 @@
 // Every refusal of the gateway, through Fastify's inject: status, OpenAI-shaped body, stable code, and
 // that a refused or failed request leaves nothing charged and nothing held.
+import { gzipSync } from 'node:zlib';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
@@ -29,7 +30,7 @@ function post(url: string, body: unknown, headers: Record<string, string> = {}) 
     method: 'POST',
     url,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
-    payload: typeof body === 'string' ? body : JSON.stringify(body),
+    payload: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
   });
 }
 
@@ -179,6 +180,26 @@ describe('malformed requests', () => {
     expectError(form, 415, 'unsupported_media_type');
     const huge = { ...chatBody, messages: [{ role: 'user', content: 'x'.repeat(100 * 1024) }] };
     expectError(await post('/v1/chat/completions', huge), 413, 'payload_too_large');
+    const gzipped = await post('/v1/chat/completions', gzipSync(JSON.stringify(chatBody)), {
+      'content-encoding': 'gzip',
+    });
+    const error = expectError(gzipped, 415, 'unsupported_media_type', 'content-encoding');
+    expect(error.message).toMatch(/Content-Encoding "gzip" is not supported/);
+    const identity = await post(
+      '/v1/chat/completions',
+      { ...chatBody, model: 'gpt-9' },
+      {
+        'content-encoding': 'identity',
+      },
+    );
+    expectError(identity, 404, 'model_not_found');
+  });
+
+  it('drops a __proto__ or constructor.prototype key instead of calling valid JSON invalid', async () => {
+    const body = `{"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 1}}, "model": "gpt-9",
+      "messages": [{"role": "user", "content": "x"}]}`;
+    expectError(await post('/v1/chat/completions', body), 404, 'model_not_found');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('answers unknown routes with 404 route_not_found, with or without a key', async () => {
