@@ -345,6 +345,13 @@ describe('llama-cpp runtime: bad input', () => {
       false,
     );
     expect(error.details).toMatchObject({ contextSize: 1024 });
+    expect(error.param).toBe('prompt');
+    const chat = await expectPodError(
+      runtime.chat({ messages: [{ role: 'user', content: 'hello '.repeat(1100) }] }),
+      'pod_bad_request',
+      false,
+    );
+    expect(chat.param).toBe('messages');
     const long = await expectPodError(
       runtime.embed({ input: 'hello '.repeat(1100) }),
       'pod_bad_request',

@@ -192,7 +192,7 @@ export class LlamaCppRuntime implements PodRuntime {
       promptTokens,
       { ...sampling, stop: [...sampling.stop, ...triggers.text] },
       options,
-      { stopTokens: triggers.tokens, grammar },
+      { stopTokens: triggers.tokens, grammar, promptParam: 'messages' },
     );
   }
 
@@ -203,7 +203,7 @@ export class LlamaCppRuntime implements PodRuntime {
     // Raw prompts may spell special tokens (as llama.cpp's server and vLLM allow), e.g. a hand-written template.
     const bos = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? [model.tokens.bos] : [];
     const promptTokens = [...bos, ...model.tokenize(prompt, true)];
-    return this.generate(loaded, promptTokens, sampling, options, {});
+    return this.generate(loaded, promptTokens, sampling, options, { promptParam: 'prompt' });
   }
 
   async embed(request: EmbeddingRequest, options: EmbedOptions = {}): Promise<EmbeddingResult> {
@@ -265,7 +265,7 @@ export class LlamaCppRuntime implements PodRuntime {
     promptTokens: Token[],
     sampling: SamplingParams,
     options: GenerateOptions,
-    extra: { stopTokens?: Token[][]; grammar?: LlamaGrammar | undefined },
+    extra: { stopTokens?: Token[][]; grammar?: LlamaGrammar | undefined; promptParam: string },
   ): Promise<GenerationResult> {
     return this.jobs.run(options.signal, (signal) =>
       loaded.pool.run(signal, async (sequence) => {
@@ -278,6 +278,7 @@ export class LlamaCppRuntime implements PodRuntime {
             onDelta: options.onDelta,
             ...(extra.stopTokens === undefined ? {} : { stopTokens: extra.stopTokens }),
             grammar: extra.grammar,
+            promptParam: extra.promptParam,
           });
           return {
             model: loaded.name,

@@ -15,6 +15,8 @@ export interface SequenceGenerationInput {
   readonly sequence: LlamaContextSequence;
   /** The whole prompt, BOS and template tokens included. */
   readonly promptTokens: readonly Token[];
+  /** The request field the prompt came from (`messages`, `prompt`), named when it does not fit. */
+  readonly promptParam?: string | undefined;
   readonly sampling: SamplingParams;
   /** Token sequences that end generation (a chat template's end-of-turn), besides end-of-generation tokens. */
   readonly stopTokens?: readonly (readonly Token[])[];
@@ -72,7 +74,10 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
   if (room <= 0) {
     throw new PodBadRequestError(
       `The prompt has ${promptTokens.length} tokens; the model's context holds ${sequence.contextSize}`,
-      { details: { promptTokens: promptTokens.length, contextSize: sequence.contextSize } },
+      {
+        details: { promptTokens: promptTokens.length, contextSize: sequence.contextSize },
+        ...(input.promptParam === undefined ? {} : { param: input.promptParam }),
+      },
     );
   }
   const maxTokens = Math.min(sampling.maxTokens ?? room, room);
