@@ -163,6 +163,21 @@ describe('decodeMessage refuses bad frames with a clear error', () => {
     expect(error.message).toMatch(/does not match the spec/);
   });
 
+  it('a result without its output says the output is missing, not too deep', () => {
+    const result = wire(sampleMessages().find((m) => m.type === 'job.result') as ProtocolMessage);
+    const { output: _missing, ...rest } = result as Record<string, unknown>;
+    const error = decodeError(JSON.stringify(rest));
+    expect(error.param).toBe('output');
+    expect(error.message).toBe('job.result: output: required');
+    const deep = decodeError(
+      JSON.stringify({ ...result, output: { x: Number.MAX_VALUE } }).replace(
+        '1.7976931348623157e+308',
+        '1e999',
+      ),
+    );
+    expect(deep.message).toMatch(/finite numbers/);
+  });
+
   it('a job error naming a field longer than a request path can be', () => {
     const error = wire(sampleMessages().find((m) => m.type === 'job.error') as ProtocolMessage);
     expect(decodeError(JSON.stringify({ ...error, param: 'x'.repeat(257) })).param).toBe('param');

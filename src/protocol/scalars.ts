@@ -55,9 +55,12 @@ export const IdentifierSchema = z
   .regex(/^[A-Za-z0-9._:-]{1,64}$/, { message: 'expected 1-64 characters of A-Z a-z 0-9 . _ : -' });
 
 /** Arbitrary JSON from a peer (job input, output): bounded in depth so later recursion stays safe. */
-export const JsonValueSchema = z.unknown().refine(isBoundedJson, {
-  message: `expected a JSON value no deeper than ${MAX_JSON_DEPTH}`,
-});
+export const JsonValueSchema = z
+  .unknown()
+  .refine((value): boolean => value !== undefined, { message: 'required', abort: true })
+  .refine(isBoundedJson, {
+    message: `expected plain JSON (finite numbers) no deeper than ${MAX_JSON_DEPTH} levels`,
+  });
 
 /** Version strings of software (semver or free form), bounded. */
 export const VersionStringSchema = z.string().min(1).max(64);
