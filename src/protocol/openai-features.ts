@@ -16,10 +16,7 @@ function onlyNeutral<S extends z.ZodType>(
   isNeutral: (value: z.output<S>) => boolean,
   message: string,
 ) {
-  return schema.optional().refine((value) => value === undefined || isNeutral(value as z.output<S>), {
-    message,
-    params: UNSUPPORTED,
-  });
+  return schema.refine((value) => isNeutral(value as z.output<S>), { message, params: UNSUPPORTED });
 }
 
 const isNullish = (value: unknown) => value === null || value === undefined;
@@ -35,8 +32,10 @@ const LogitBias = onlyNeutral(
   'logit_bias is not supported: token ids differ from one pod model to another',
 );
 
+type FieldRules = Readonly<Record<string, z.ZodType>>;
+
 /** Fields of a chat completion request the pods cannot honour, refused unless neutral. */
-export const ChatUnsupportedFields = {
+const CHAT_UNSUPPORTED: FieldRules = {
   logprobs: onlyNeutral(z.boolean().nullable(), (v) => v !== true, NO_LOGPROBS),
   top_logprobs: onlyNeutral(z.int().min(0).max(20).nullable(), (v) => v === null || v === 0, NO_LOGPROBS),
   tools: Tools,
@@ -55,7 +54,7 @@ export const ChatUnsupportedFields = {
 };
 
 /** Fields of a (legacy) completion request the pods cannot honour, refused unless neutral. */
-export const CompletionUnsupportedFields = {
+const COMPLETION_UNSUPPORTED: FieldRules = {
   logprobs: onlyNeutral(z.int().min(0).max(5).nullable(), (v) => v === null, NO_LOGPROBS),
   echo: onlyNeutral(z.boolean().nullable(), (v) => v !== true, 'echo is not supported'),
   suffix: onlyNeutral(z.string().nullable(), (v) => v === null || v === '', 'suffix is not supported'),
@@ -66,6 +65,36 @@ export const CompletionUnsupportedFields = {
   ),
   logit_bias: LogitBias,
 };
+
+/**
+ * A check over a request body: each of `rules`' fields that is present must pass its rule. Only present
+ * fields are looked at (requests rarely carry any of them), so absent ones cost a property read each.
+ */
+function presentFieldsPass(rules: FieldRules) {
+  const entries = Object.entries(rules);
+  return (body: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    for (const [key, rule] of entries) {
+      const value = body[key];
+      if (value === undefined) continue;
+      const checked = rule.safeParse(value);
+      if (checked.success) continue;
+      for (const issue of checked.error.issues) {
+        // Re-raised as custom issues: a rule's own code (unsupported_parameter) rides in its params.
+        const params = issue.code === 'custom' ? issue.params : undefined;
+        ctx.addIssue({
+          code: 'custom',
+          message: issue.message,
+          path: [key, ...issue.path],
+          input: value,
+          ...(params === undefined ? {} : { params }),
+        });
+      }
+    }
+  };
+}
+
+export const refuseUnsupportedChatFields = presentFieldsPass(CHAT_UNSUPPORTED);
+export const refuseUnsupportedCompletionFields = presentFieldsPass(COMPLETION_UNSUPPORTED);
 
 /** A JSON Schema as OpenAI takes it: an object; the pod runtime says which keywords it can enforce. */
 export const JsonSchemaObject = z.record(z.string(), z.unknown());

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import {
-  ChatUnsupportedFields,
-  CompletionUnsupportedFields,
   ResponseFormatSchema,
+  refuseUnsupportedChatFields,
+  refuseUnsupportedCompletionFields,
 } from './openai-features.ts';
 import { parseWith, type Result } from './schema-errors.ts';
 
@@ -85,22 +85,24 @@ const SamplingFields = {
   user: z.string().max(256).optional(),
 };
 
-export const ChatCompletionRequestSchema = z.looseObject({
-  ...SamplingFields,
-  ...ChatUnsupportedFields,
-  messages: z.array(ChatMessageSchema).min(1).max(MAX_MESSAGES),
-  /** Newer name of max_tokens; wins when both are present. */
-  max_completion_tokens: MaxTokens,
-  response_format: ResponseFormatSchema,
-});
+export const ChatCompletionRequestSchema = z
+  .looseObject({
+    ...SamplingFields,
+    messages: z.array(ChatMessageSchema).min(1).max(MAX_MESSAGES),
+    /** Newer name of max_tokens; wins when both are present. */
+    max_completion_tokens: MaxTokens,
+    response_format: ResponseFormatSchema,
+  })
+  .superRefine(refuseUnsupportedChatFields);
 
-export const CompletionRequestSchema = z.looseObject({
-  ...SamplingFields,
-  ...CompletionUnsupportedFields,
-  prompt: z.union([Text, z.array(Text).min(1).max(MAX_BATCH_INPUTS)], {
-    error: 'prompt must be a string or an array of strings',
-  }),
-});
+export const CompletionRequestSchema = z
+  .looseObject({
+    ...SamplingFields,
+    prompt: z.union([Text, z.array(Text).min(1).max(MAX_BATCH_INPUTS)], {
+      error: 'prompt must be a string or an array of strings',
+    }),
+  })
+  .superRefine(refuseUnsupportedCompletionFields);
 
 export const EmbeddingRequestSchema = z.looseObject({
   model: Model,
