@@ -85,6 +85,7 @@ describe('completion fields the pods cannot honour', () => {
     [{ suffix: 'end' }, 'suffix'],
     [{ best_of: 3 }, 'best_of'],
     [{ logit_bias: { '1': 5 } }, 'logit_bias'],
+    [{ response_format: { type: 'json_object' } }, 'response_format'],
   ])('refuses %j as unsupported_parameter', (extra, param) => {
     expect(refusal(parseCompletionRequest(completion(extra)))).toMatchObject({
       code: 'unsupported_parameter',
@@ -93,7 +94,14 @@ describe('completion fields the pods cannot honour', () => {
   });
 
   it('lets their neutral values through', () => {
-    const neutral = completion({ logprobs: null, echo: false, suffix: '', best_of: 1, logit_bias: null });
+    const neutral = completion({
+      logprobs: null,
+      echo: false,
+      suffix: '',
+      best_of: 1,
+      logit_bias: null,
+      response_format: { type: 'text' },
+    });
     expect(parseCompletionRequest(neutral).ok).toBe(true);
   });
 });

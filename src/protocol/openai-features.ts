@@ -64,6 +64,11 @@ const COMPLETION_UNSUPPORTED: FieldRules = {
     'only best_of=1 is supported',
   ),
   logit_bias: LogitBias,
+  response_format: onlyNeutral(
+    z.unknown(),
+    (v) => isNullish(v) || (typeof v === 'object' && (v as { type?: unknown }).type === 'text'),
+    'structured output is served on /v1/chat/completions',
+  ),
 };
 
 /**
