@@ -186,7 +186,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
 
     const gateway = await buildGateway(
       routerGatewayDeps(
-        { store, apiKeys, metering, jobs, dispatcher, catalog, hub, logger },
+        { store, apiKeys, metering, jobs, dispatcher, catalog, hub, logger, domain },
         {
           settlement: () => batcher.stats(),
           checks: { chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }) },

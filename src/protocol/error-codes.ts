@@ -99,6 +99,12 @@ export const ERROR_CODES = {
   model_not_found: { status: 404, type: 'not_found_error', message: 'Model not found', retryable: false },
   pod_not_found: { status: 404, type: 'not_found_error', message: 'Pod not found', retryable: false },
   job_not_found: { status: 404, type: 'not_found_error', message: 'Job not found', retryable: false },
+  receipt_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    message: 'No receipt stored for this job',
+    retryable: false,
+  },
   job_cancelled: { status: 499, type: 'invalid_request_error', message: 'Job cancelled', retryable: false },
 
   // Scheduling and execution (router, miner).

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { JsonValueSchema } from './scalars.ts';
 import { parseWith, type Result } from './schema-errors.ts';
 
+/** The response header naming a request's job (`job_…`) where the body has no id: its receipt's key. */
+export const JOB_ID_HEADER = 'x-neurino-job-id';
+
 /** Upper bounds the gateway enforces whatever the caller asks. */
 export const MAX_JOB_RETRIES = 10;
 export const MAX_JOB_TIMEOUT_MS = 3_600_000;

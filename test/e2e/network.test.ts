@@ -17,6 +17,9 @@ import { spawnNeurino, waitFor } from '../../src/cli/devnet/child-process.ts';
 import { type Devnet, startDevnet } from '../../src/cli/devnet/network.ts';
 import { CreditLedger } from '../../src/orchestration/metering/credit-ledger.ts';
 import { openStore } from '../../src/orchestration/store/open-store.ts';
+import { verifyMerkleProof } from '../../src/protocol/merkle.ts';
+import { hashReceipt, type Receipt, verifyReceipt } from '../../src/protocol/receipt.ts';
+import { isReceiptAttested } from '../../src/protocol/receipt-attestation.ts';
 import { freePort } from '../support/free-port.ts';
 import { type StoreTarget, storeBackends } from '../support/postgres.ts';
 import { expectedSplit } from './settlement-check.ts';
@@ -32,6 +35,8 @@ describe.each(storeBackends())('on $kind', (backend) => {
   let creditsBefore: bigint;
   /** Jobs that succeeded: each must leave exactly one receipt, and nothing else may. */
   let succeeded = 0;
+  /** The first chat completion's id: its receipt is audited once settled. */
+  let firstChatId = '';
   let unfundedKey: string;
 
   async function health(): Promise<{ nodes: { connected: number }; jobs: { inFlight: number } }> {
@@ -90,6 +95,7 @@ describe.each(storeBackends())('on $kind', (backend) => {
         seed: 7,
       });
       succeeded++;
+      firstChatId = completion.id;
       expect(completion.object).toBe('chat.completion');
       expect(completion.model).toBe(MODEL);
       const choice = completion.choices[0];
@@ -338,6 +344,60 @@ describe.each(storeBackends())('on $kind', (backend) => {
         client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'anyone?' }] }),
       ).rejects.toMatchObject({ status: 503, code: 'no_node_available' });
     }, 60_000);
+
+    it('lets the payer check a settled receipt without trusting the router', async () => {
+      const response = await fetch(`${devnet.gatewayUrl}/v1/receipts/${firstChatId}`, {
+        headers: { authorization: `Bearer ${devnet.apiKey}` },
+      });
+      expect(response.status).toBe(200);
+      const audit = (await response.json()) as Json;
+      const r = audit.receipt;
+      const receipt: Receipt = {
+        ...r,
+        jobId: r.job_id,
+        attemptId: r.attempt_id,
+        podId: r.pod_id,
+        computeUnits: BigInt(r.compute_units),
+        inputTokens: r.input_tokens,
+        outputTokens: r.output_tokens,
+        price: BigInt(r.price),
+        resultHash: r.result_hash,
+        startedAt: r.started_at,
+        finishedAt: r.finished_at,
+      };
+      const domain = { chainId: audit.domain.chain_id, verifyingContract: audit.domain.verifying_contract };
+      expect(domain).toEqual({
+        chainId: devnet.book.chainId,
+        verifyingContract: devnet.book.contracts.settlement,
+      });
+      // The node signed it, and it hashes to the leaf both trees hold.
+      expect(hashReceipt(receipt)).toBe(audit.receipt_hash);
+      expect(await verifyReceipt(domain, receipt, audit.node_signature, receipt.node)).toBe(true);
+      // The router attested it when it stored it.
+      const router = getAddress(devRoleAccount('router').address);
+      const { attestation } = audit;
+      const evidence = {
+        receiptHash: audit.receipt_hash,
+        proof: attestation.proof,
+        attestation: {
+          router: attestation.router,
+          receiptsRoot: attestation.receipts_root,
+          receiptCount: attestation.receipt_count,
+          signature: attestation.signature,
+        },
+      };
+      expect(isReceiptAttested(domain, evidence, router)).toBe(true);
+      // And it is in a batch the Settlement contract applied: the proof reaches the root it keeps.
+      expect(audit.settlement).toMatchObject({ status: 'settled', batch: { router, sequence: '0' } });
+      const onChainRoot = await devnet.publicClient.readContract({
+        address: devnet.book.contracts.settlement,
+        abi: settlementAbi,
+        functionName: 'batchRoot',
+        args: [router, 0n],
+      });
+      expect(onChainRoot).toBe(audit.settlement.batch.receipts_root);
+      expect(verifyMerkleProof(audit.receipt_hash, audit.settlement.batch.proof, onChainRoot)).toBe(true);
+    });
 
     it('settles every receipt once: on-chain balances equal the sums of the stored receipts', async () => {
       await devnet.router?.stop();

@@ -23,6 +23,7 @@ import type {
   JobLog,
   MeteringBacklog,
   ModelCatalog,
+  ReceiptLookup,
   SettlementStats,
 } from './ports.ts';
 import { embeddingRoutes } from './routes/embeddings.ts';
@@ -30,6 +31,7 @@ import { generationRoutes } from './routes/generation.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { modelRoutes } from './routes/models.ts';
 import { type HealthCheck, operationRoutes } from './routes/operations.ts';
+import { receiptRoutes } from './routes/receipts.ts';
 
 export interface GatewayDeps {
   apiKeys: ApiKeyAuthenticator;
@@ -44,6 +46,8 @@ export interface GatewayDeps {
   metering?: () => MeteringBacklog;
   /** Probes for GET /health, e.g. `{ store, chain }`. */
   checks?: Record<string, HealthCheck>;
+  /** Stored receipts with their evidence; without it `GET /v1/receipts/:id` does not exist. */
+  receipts?: ReceiptLookup;
   /** Where miner WebSockets go (the router core's MinerHub); without it `/v1/miners` does not exist. */
   miners?: { handleSocket(socket: MinerSocket, remoteAddress: string, stream?: CorkableStream): void };
 }
@@ -154,6 +158,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     generationRoutes(api, context);
     embeddingRoutes(api, context);
     jobRoutes(api, context, deps.jobs);
+    if (deps.receipts !== undefined) receiptRoutes(api, deps.receipts);
   });
   if (deps.miners !== undefined) await minerSockets(app, deps.miners);
 

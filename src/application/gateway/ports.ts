@@ -1,6 +1,7 @@
 // What the gateway needs from the rest of the router, as narrow interfaces: the store's ApiKeys,
 // CreditLedger and JobStore, the router core's Dispatcher and PodCatalog satisfy them structurally.
 import type { Address, Hex } from 'viem';
+import type { ReceiptAudit } from '../../orchestration/metering/receipt-audit.ts';
 import type {
   DispatchBudget,
   DispatchHooks,
@@ -79,6 +80,13 @@ export interface LoggedJob {
 export interface JobLog {
   get(publicId: string): Promise<LoggedJob | undefined>;
 }
+
+/** A job's stored receipt with its evidence, for its payer to audit (GET /v1/receipts/:id). */
+export interface ReceiptLookup {
+  byPublicId(publicId: string): Promise<ReceiptAudit | undefined>;
+}
+
+export type { ReceiptAudit } from '../../orchestration/metering/receipt-audit.ts';
 
 // The dispatcher's own request and answer types: one definition, so the port cannot drift from it.
 export type {

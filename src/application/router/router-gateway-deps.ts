@@ -4,10 +4,12 @@ import type { Logger } from 'pino';
 import type { JobStore } from '../../orchestration/metering/job-store.ts';
 import { MeteredJobLog } from '../../orchestration/metering/metered-job-log.ts';
 import type { Metering } from '../../orchestration/metering/metering.ts';
+import { ReceiptAudits } from '../../orchestration/metering/receipt-audit.ts';
 import type { Dispatcher } from '../../orchestration/router/dispatcher.ts';
 import type { MinerHub } from '../../orchestration/router/miner-hub.ts';
 import type { PodCatalog } from '../../orchestration/router/pod-catalog.ts';
 import type { Store } from '../../orchestration/store/store.ts';
+import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import type { GatewayDeps } from '../gateway/app.ts';
 
 export interface RouterParts {
@@ -19,6 +21,8 @@ export interface RouterParts {
   catalog: PodCatalog;
   hub: MinerHub;
   logger: Logger;
+  /** The EIP-712 domain of the router's receipts: callers read their receipts with it. */
+  domain: ProtocolDomain;
 }
 
 /** The gateway's dependencies on `parts`; `extra` adds what only some routers have (chain, settlement). */
@@ -34,6 +38,7 @@ export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps
     logger: parts.logger,
     metering: () => metering.stats(),
     miners: hub,
+    receipts: new ReceiptAudits({ store, domain: parts.domain }),
     ...extra,
     checks: {
       store: async () => {

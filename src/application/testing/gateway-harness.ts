@@ -114,7 +114,17 @@ export async function startGatewayHarness(
     suspension: { baseMs: options.suspendMs ?? 60_000 },
   });
   const gateway = await buildGateway(
-    routerGatewayDeps({ store, apiKeys, metering, jobs, dispatcher, catalog, hub, logger }),
+    routerGatewayDeps({
+      store,
+      apiKeys,
+      metering,
+      jobs,
+      dispatcher,
+      catalog,
+      hub,
+      logger,
+      domain: TEST_DOMAIN,
+    }),
     { defaultMetrics: false, ...options.gateway },
   );
   await gateway.app.listen({ host: '127.0.0.1', port: 0 });

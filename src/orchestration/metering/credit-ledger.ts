@@ -87,21 +87,26 @@ export class CreditLedger {
    * Undefined when no receipt of the job is stored, or it was stored unattested (a router without a key,
    * a corrupt hash, or before attestations: then `routerSignature` is the receipt's own).
    */
-  async attestedReceipt(jobId: Hex): Promise<AttestedReceipt | undefined> {
-    const [row] = await this.#store.query<AttestationRow>(ATTESTATION_SQL, [checkedJobId(jobId)]);
-    if (row === undefined) return undefined;
-    const leaves = Array.from(
-      { length: row.leaves.length / 64 },
-      (_, i) => `0x${row.leaves.slice(i * 64, (i + 1) * 64)}` as Hex,
-    );
-    const attestation = {
-      router: getAddress(row.router),
-      receiptsRoot: row.receipts_root as Hex,
-      receiptCount: numberOf(row.receipt_count),
-      signature: row.signature as Hex,
-    };
-    return attestedReceipt(attestation, leaves, numberOf(row.attestation_index));
+  attestedReceipt(jobId: Hex): Promise<AttestedReceipt | undefined> {
+    return readAttestedReceipt(this.#store, jobId);
   }
+}
+
+/** CreditLedger.attestedReceipt on any store (GET /v1/receipts/:id reads it without a ledger). */
+export async function readAttestedReceipt(store: Store, jobId: Hex): Promise<AttestedReceipt | undefined> {
+  const [row] = await store.query<AttestationRow>(ATTESTATION_SQL, [checkedJobId(jobId)]);
+  if (row === undefined) return undefined;
+  const leaves = Array.from(
+    { length: row.leaves.length / 64 },
+    (_, i) => `0x${row.leaves.slice(i * 64, (i + 1) * 64)}` as Hex,
+  );
+  const attestation = {
+    router: getAddress(row.router),
+    receiptsRoot: row.receipts_root as Hex,
+    receiptCount: numberOf(row.receipt_count),
+    signature: row.signature as Hex,
+  };
+  return attestedReceipt(attestation, leaves, numberOf(row.attestation_index));
 }
 
 interface AttestationRow {

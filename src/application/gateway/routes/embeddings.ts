@@ -1,6 +1,7 @@
 // POST /v1/embeddings: one metered job; vectors as floats or, when asked, base64 float32 as OpenAI sends.
 import type { FastifyInstance } from 'fastify';
 import { newApiId } from '../../../protocol/ids.ts';
+import { JOB_ID_HEADER } from '../../../protocol/jobs-api.ts';
 import { parseEmbeddingRequest } from '../../../protocol/openai.ts';
 import { embeddingList } from '../../../protocol/openai-responses.ts';
 import { principalOf } from '../auth.ts';
@@ -15,6 +16,9 @@ export function embeddingRoutes(app: FastifyInstance, context: GatewayContext): 
     const body = parsedOrThrow(parseEmbeddingRequest(request.body));
     const entry = modelFor(context.catalog, body.model, 'embeddings');
     const { input, count } = embeddingInput(body);
+    // Embeddings have no id in OpenAI's answer: the job's is a header (its receipt is read by it).
+    const publicId = newApiId('job');
+    reply.header(JOB_ID_HEADER, publicId);
     let vectors: number[][] = [];
     const started = await context.runner.start({
       principal,
@@ -23,8 +27,7 @@ export function embeddingRoutes(app: FastifyInstance, context: GatewayContext): 
       input,
       stream: false,
       budget: headerBudget(context, request),
-      // Embeddings have no id in OpenAI's answer; the job still gets one for the log.
-      publicId: newApiId('job'),
+      publicId,
       signal: clientGoneSignal(reply),
       check: (result) => {
         vectors = embeddingOutput(result.output, count);

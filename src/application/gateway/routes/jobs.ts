@@ -6,15 +6,19 @@ import { z } from 'zod';
 import { ERROR_CODES, isErrorCode } from '../../../protocol/error-codes.ts';
 import { createError, FatalError, NeurinoError } from '../../../protocol/errors.ts';
 import { apiIdKind, newApiId } from '../../../protocol/ids.ts';
-import { JOB_STATUSES, type JobStatus, jobObject, parseJobRequest } from '../../../protocol/jobs-api.ts';
+import {
+  JOB_ID_HEADER,
+  JOB_STATUSES,
+  type JobStatus,
+  jobObject,
+  parseJobRequest,
+} from '../../../protocol/jobs-api.ts';
 import { principalOf } from '../auth.ts';
 import { budgetFromBody } from '../budget.ts';
 import { clientGoneSignal, type GatewayContext, parsedOrThrow } from '../context.ts';
 import type { JobRun } from '../job-runner.ts';
 import { jobKindFor, podFor } from '../pod-lookup.ts';
 import type { LoggedJob } from '../ports.ts';
-
-export const JOB_ID_HEADER = 'x-neurino-job-id';
 
 /** What the jobs log keeps as a job's result; usage comes from its receipt. */
 const StoredResultSchema = z.looseObject({ output: z.unknown(), attempts: z.int().min(0).optional() });

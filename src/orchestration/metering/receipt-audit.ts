@@ -1,0 +1,127 @@
+// A job's receipt with everything a caller needs to check it without trusting the router: the receipt the
+// node signed (and its signature), the router's attestation of it (Merkle proof to a signed root), where it
+// is in settlement, and the EIP-712 domain all signatures are made in. Serves GET /v1/receipts/:id.
+import type { Address, Hex } from 'viem';
+import { eip712Domain, type ProtocolDomain } from '../../protocol/eip712-domain.ts';
+import { MerkleTree } from '../../protocol/merkle.ts';
+import type { Receipt } from '../../protocol/receipt.ts';
+import type { ReceiptAttestation } from '../../protocol/receipt-attestation.ts';
+import type { Store } from '../store/store.ts';
+import { readAttestedReceipt } from './credit-ledger.ts';
+import { type ReceiptRow, type StoredReceipt, storedReceiptOfRow } from './receipt-rows.ts';
+
+/** A settlement batch as the Settlement contract keys it, its Merkle root, and this receipt's proof to it. */
+export interface BatchInclusion {
+  router: Address;
+  sequence: bigint;
+  /** What `Settlement.batchRoot(router, sequence)` holds once the batch is applied. */
+  receiptsRoot: Hex;
+  proof: Hex[];
+}
+
+export type SettlementState =
+  /** Stored, in no batch yet. */
+  | { status: 'unbatched' }
+  /** In a batch sent (or about to be sent) to the Settlement contract, not yet confirmed. */
+  | { status: 'batched'; batch: BatchInclusion }
+  /** Paid out on-chain; `batch` is absent for a receipt that charged nothing (no transaction). */
+  | { status: 'settled'; batch: BatchInclusion | undefined; settledAt: number };
+
+export interface ReceiptAudit {
+  publicId: string;
+  receipt: Receipt;
+  /** EIP-712 struct hash: what the node signed, and the receipt's leaf in every Merkle tree. */
+  receiptHash: Hex;
+  nodeSignature: Hex;
+  /** Wei taken from the payer's credits (the receipt's price, capped at the job's reservation). */
+  charged: bigint;
+  /** The router's signed root and this receipt's proof to it; absent when stored unattested. */
+  attestation: { proof: Hex[]; signed: ReceiptAttestation } | undefined;
+  /** Receipts stored before batch attestations carry a router signature of their own instead. */
+  routerSignature: Hex | undefined;
+  settlement: SettlementState;
+  domain: ReturnType<typeof eip712Domain>;
+}
+
+/** Batches whose trees are kept: an applied batch never changes, and reading one costs up to 10,000 rows. */
+const CACHED_BATCHES = 8;
+
+const BY_PUBLIC_ID_SQL = `select r.* from jobs j join receipts r on r.job_id = j.job_id
+  where j.public_id = $1`;
+
+export class ReceiptAudits {
+  readonly #store: Store;
+  readonly #domain: ProtocolDomain;
+  /** Trees of recently read batches by `router:sequence`, oldest first. */
+  readonly #trees = new Map<string, { tree: MerkleTree; ids: Map<string, number>; root: Hex }>();
+
+  /** `domain`: the one the router's nodes sign receipts in and the router attests them in. */
+  constructor(options: { store: Store; domain: ProtocolDomain }) {
+    this.#store = options.store;
+    this.#domain = options.domain;
+  }
+
+  /** The stored receipt of the job the caller knows as `publicId`; undefined when none is stored (yet). */
+  async byPublicId(publicId: string): Promise<ReceiptAudit | undefined> {
+    const [row] = await this.#store.query<ReceiptRow>(BY_PUBLIC_ID_SQL, [publicId]);
+    if (row === undefined) return undefined;
+    const stored = storedReceiptOfRow(row);
+    const attested =
+      stored.attestation === undefined
+        ? undefined
+        : await readAttestedReceipt(this.#store, stored.receipt.jobId);
+    return {
+      publicId,
+      receipt: stored.receipt,
+      receiptHash: stored.receiptHash,
+      nodeSignature: stored.nodeSignature,
+      charged: stored.charged,
+      attestation:
+        attested === undefined ? undefined : { proof: attested.proof, signed: attested.attestation },
+      routerSignature: stored.routerSignature,
+      settlement: await this.#settlement(stored),
+      domain: eip712Domain(this.#domain),
+    };
+  }
+
+  async #settlement(stored: StoredReceipt): Promise<SettlementState> {
+    const batch = stored.batch === undefined ? undefined : await this.#inclusion(stored);
+    if (stored.settledAt !== undefined) return { status: 'settled', batch, settledAt: stored.settledAt };
+    return batch === undefined ? { status: 'unbatched' } : { status: 'batched', batch };
+  }
+
+  /** The receipt's place in its batch's tree: the batch's leaves are its receipts' hashes in id order. */
+  async #inclusion(stored: StoredReceipt): Promise<BatchInclusion | undefined> {
+    const { router, sequence } = stored.batch as NonNullable<StoredReceipt['batch']>;
+    const key = `${router}:${sequence}`;
+    let cached = this.#trees.get(key);
+    if (cached === undefined) {
+      const [batch] = await this.#store.query<{ receipts_root: string }>(
+        'select receipts_root from settlement_batches where router = $1 and sequence = $2',
+        [router, sequence],
+      );
+      const rows = await this.#store.query<{ id: unknown; receipt_hash: string }>(
+        'select id, receipt_hash from receipts where batch_router = $1 and batch_sequence = $2 order by id',
+        [router, sequence],
+      );
+      if (batch === undefined || rows.length === 0) return undefined;
+      cached = {
+        tree: MerkleTree.from(rows.map((row) => row.receipt_hash as Hex)),
+        ids: new Map(rows.map((row, index) => [String(row.id), index])),
+        root: batch.receipts_root as Hex,
+      };
+      // Only applied batches are kept: a pending one may still be superseded and cut again.
+      if (stored.settledAt !== undefined) this.#remember(key, cached);
+    }
+    const index = cached.ids.get(String(stored.id));
+    if (index === undefined) return undefined;
+    return { router, sequence, receiptsRoot: cached.root, proof: cached.tree.proof(index) };
+  }
+
+  #remember(key: string, entry: { tree: MerkleTree; ids: Map<string, number>; root: Hex }): void {
+    this.#trees.set(key, entry);
+    if (this.#trees.size <= CACHED_BATCHES) return;
+    const oldest = this.#trees.keys().next().value;
+    if (oldest !== undefined) this.#trees.delete(oldest);
+  }
+}
