@@ -1,59 +1,14 @@
-import { type Address, getAddress, type Hex, zeroAddress } from 'viem';
+import { getAddress } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { freshStoreFor, storeBackends } from '../../../test/support/postgres.ts';
-import { endedEntry, type MeteringEntry } from '../metering/metering-entries.ts';
 import { ingestBatch } from '../metering/metering-ingest.ts';
-import { aggregateReceipts, type SettleableReceipt } from './aggregate.ts';
+import { paidEntry, word } from '../metering/testing/paid-entry.ts';
+import { aggregateReceipts } from './aggregate.ts';
 import { settleBatchArgs } from './batch-call.ts';
 import { batchContents } from './batch-contents.ts';
 import { cutBatch } from './batch-records.ts';
 
 const ROUTER = getAddress(`0x${'77'.repeat(20)}`);
-const addr = (n: number): Address => getAddress(`0x${n.toString(16).padStart(40, '0')}`);
-const word = (n: number): Hex => `0x${n.toString(16).padStart(64, '0')}`;
-
-/** A succeeded job's entry; parties and amounts vary with `i` so the batch has several of each. */
-function paidEntry(i: number): { entry: MeteringEntry; settleable: SettleableReceipt; hash: Hex } {
-  const jobId = word(1_000 + i);
-  const attemptId = word(2_000 + i);
-  const payer = addr(1 + (i % 3));
-  const node = addr(100 + (i % 2));
-  const podId = word(10 + (i % 2));
-  const frontend = i % 4 === 0 ? zeroAddress : addr(200);
-  const charged = BigInt(1_000 + i) * 10n ** 15n;
-  const computeUnits = BigInt(i * 7);
-  const hash = word(3_000 + ((i * 7919) % 997));
-  const now = 1_700_000_000_000 + i;
-  const job = { jobId, publicId: `job-${i}`, apiKeyId: null, payer, podId, kind: 'chat', createdAt: now };
-  const attempt = { attemptId, node, status: 'succeeded' as const, startedAt: now, finishedAt: now };
-  const entry = endedEntry(
-    job as never,
-    { status: 'succeeded', attempts: [attempt] },
-    {
-      receipt: {
-        jobId,
-        attemptId,
-        podId,
-        node,
-        frontend,
-        payer,
-        computeUnits,
-        inputTokens: 3,
-        outputTokens: 1,
-        price: charged,
-        resultHash: word(4_000 + i),
-        startedAt: now,
-        finishedAt: now,
-      },
-      receiptHash: hash,
-      nodeSignature: `0x${'ab'.repeat(65)}`,
-      charged,
-    },
-    now,
-  );
-  return { entry, settleable: { payer, podId, node, frontend, price: charged, computeUnits }, hash };
-}
-
 describe.each(storeBackends())('batchContents on $kind', (backend) => {
   const db = freshStoreFor(backend);
 
