@@ -15,30 +15,13 @@ import {
   signReceipt,
   verifyReceipt,
 } from './receipt.ts';
-import { SAMPLE_ATTEMPT_ID, SAMPLE_FRONTEND, SAMPLE_JOB_ID, SAMPLE_PAYER } from './testing/samples.ts';
+import { SAMPLE_FRONTEND, SAMPLE_PAYER, sampleReceipt as sampleReceiptOf } from './testing/samples.ts';
 
 const node = privateKeyToAccount(generatePrivateKey());
 const router = privateKeyToAccount(generatePrivateKey());
 const domain = { chainId: 31337, verifyingContract: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512' } as const;
 
-function sampleReceipt(overrides: Partial<Receipt> = {}): Receipt {
-  return {
-    jobId: SAMPLE_JOB_ID,
-    attemptId: SAMPLE_ATTEMPT_ID,
-    podId: `0x${'2'.repeat(64)}`,
-    node: node.address,
-    frontend: SAMPLE_FRONTEND,
-    payer: SAMPLE_PAYER,
-    computeUnits: 120n,
-    inputTokens: 5,
-    outputTokens: 2,
-    price: 120n * 10n ** 9n,
-    resultHash: resultHash({ text: 'Hello' }),
-    startedAt: 1_700_000_002_000,
-    finishedAt: 1_700_000_002_120,
-    ...overrides,
-  };
-}
+const sampleReceipt = (overrides: Partial<Receipt> = {}) => sampleReceiptOf(node.address, overrides);
 
 describe('receipt signatures', () => {
   it('round-trips: the node signs, anyone verifies', async () => {

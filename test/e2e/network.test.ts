@@ -17,9 +17,7 @@ import { spawnNeurino, waitFor } from '../../src/cli/devnet/child-process.ts';
 import { type Devnet, startDevnet } from '../../src/cli/devnet/network.ts';
 import { CreditLedger } from '../../src/orchestration/metering/credit-ledger.ts';
 import { openStore } from '../../src/orchestration/store/open-store.ts';
-import { verifyMerkleProof } from '../../src/protocol/merkle.ts';
-import { hashReceipt, type Receipt, verifyReceipt } from '../../src/protocol/receipt.ts';
-import { isReceiptAttested } from '../../src/protocol/receipt-attestation.ts';
+import { checkReceiptAudit, parseReceiptAudit } from '../../src/protocol/receipt-audit.ts';
 import { freePort } from '../support/free-port.ts';
 import { type StoreTarget, storeBackends } from '../support/postgres.ts';
 import { expectedSplit } from './settlement-check.ts';
@@ -350,53 +348,32 @@ describe.each(storeBackends())('on $kind', (backend) => {
         headers: { authorization: `Bearer ${devnet.apiKey}` },
       });
       expect(response.status).toBe(200);
-      const audit = (await response.json()) as Json;
-      const r = audit.receipt;
-      const receipt: Receipt = {
-        ...r,
-        jobId: r.job_id,
-        attemptId: r.attempt_id,
-        podId: r.pod_id,
-        computeUnits: BigInt(r.compute_units),
-        inputTokens: r.input_tokens,
-        outputTokens: r.output_tokens,
-        price: BigInt(r.price),
-        resultHash: r.result_hash,
-        startedAt: r.started_at,
-        finishedAt: r.finished_at,
-      };
-      const domain = { chainId: audit.domain.chain_id, verifyingContract: audit.domain.verifying_contract };
-      expect(domain).toEqual({
-        chainId: devnet.book.chainId,
-        verifyingContract: devnet.book.contracts.settlement,
+      const parsed = parseReceiptAudit(await response.json());
+      if (!parsed.ok) throw parsed.error;
+      const audit = parsed.value;
+      expect(audit.domain).toMatchObject({
+        chain_id: devnet.book.chainId,
+        verifying_contract: devnet.book.contracts.settlement,
       });
-      // The node signed it, and it hashes to the leaf both trees hold.
-      expect(hashReceipt(receipt)).toBe(audit.receipt_hash);
-      expect(await verifyReceipt(domain, receipt, audit.node_signature, receipt.node)).toBe(true);
-      // The router attested it when it stored it.
+      // The node signed it, the router attested it, and it is in the batch the answer names.
       const router = getAddress(devRoleAccount('router').address);
-      const { attestation } = audit;
-      const evidence = {
-        receiptHash: audit.receipt_hash,
-        proof: attestation.proof,
-        attestation: {
-          router: attestation.router,
-          receiptsRoot: attestation.receipts_root,
-          receiptCount: attestation.receipt_count,
-          signature: attestation.signature,
-        },
-      };
-      expect(isReceiptAttested(domain, evidence, router)).toBe(true);
-      // And it is in a batch the Settlement contract applied: the proof reaches the root it keeps.
-      expect(audit.settlement).toMatchObject({ status: 'settled', batch: { router, sequence: '0' } });
+      expect(await checkReceiptAudit(audit, router)).toEqual({
+        hashMatches: true,
+        nodeSigned: true,
+        attested: true,
+        inBatch: true,
+      });
+      // Another key's attestation would not do.
+      expect((await checkReceiptAudit(audit, devnet.developer)).attested).toBe(false);
+      // And that batch is one the Settlement contract applied: the root it keeps is the one proven.
+      expect(audit.settlement).toMatchObject({ status: 'settled', batch: { router, sequence: 0n } });
       const onChainRoot = await devnet.publicClient.readContract({
         address: devnet.book.contracts.settlement,
         abi: settlementAbi,
         functionName: 'batchRoot',
         args: [router, 0n],
       });
-      expect(onChainRoot).toBe(audit.settlement.batch.receipts_root);
-      expect(verifyMerkleProof(audit.receipt_hash, audit.settlement.batch.proof, onChainRoot)).toBe(true);
+      expect(onChainRoot).toBe(audit.settlement.batch?.receipts_root);
     });
 
     it('settles every receipt once: on-chain balances equal the sums of the stored receipts', async () => {

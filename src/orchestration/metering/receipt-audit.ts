@@ -2,7 +2,7 @@
 // node signed (and its signature), the router's attestation of it (Merkle proof to a signed root), where it
 // is in settlement, and the EIP-712 domain all signatures are made in. Serves GET /v1/receipts/:id.
 import type { Address, Hex } from 'viem';
-import { eip712Domain, type ProtocolDomain } from '../../protocol/eip712-domain.ts';
+import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import { MerkleTree } from '../../protocol/merkle.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptAttestation } from '../../protocol/receipt-attestation.ts';
@@ -40,7 +40,8 @@ export interface ReceiptAudit {
   /** Receipts stored before batch attestations carry a router signature of their own instead. */
   routerSignature: Hex | undefined;
   settlement: SettlementState;
-  domain: ReturnType<typeof eip712Domain>;
+  /** Chain and Settlement contract of the EIP-712 domain every signature here is made in. */
+  domain: ProtocolDomain;
 }
 
 /** Batches whose trees are kept: an applied batch never changes, and reading one costs up to 10,000 rows. */
@@ -80,7 +81,7 @@ export class ReceiptAudits {
         attested === undefined ? undefined : { proof: attested.proof, signed: attested.attestation },
       routerSignature: stored.routerSignature,
       settlement: await this.#settlement(stored),
-      domain: eip712Domain(this.#domain),
+      domain: this.#domain,
     };
   }
 

@@ -3,6 +3,7 @@ import type { Address, Hex } from 'viem';
 import { attemptIdFor } from '../ids.ts';
 import type { ProtocolMessage } from '../messages/index.ts';
 import { type PodSpec, podId } from '../pod-spec.ts';
+import { type Receipt, resultHash } from '../receipt.ts';
 import { PROTOCOL_VERSION } from '../version.ts';
 
 export const SAMPLE_NODE: Address = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -11,6 +12,26 @@ export const SAMPLE_FRONTEND: Address = '0x90F79bf6EB2c4f870365E785982E1f101E93b
 export const SAMPLE_JOB_ID: Hex = `0x${'1'.repeat(64)}`;
 export const SAMPLE_ATTEMPT_ID: Hex = attemptIdFor(SAMPLE_JOB_ID, 0);
 const HASH: Hex = `0x${'ab'.repeat(32)}`;
+
+/** A receipt of `node`'s, 120 ms of work answered "Hello"; `overrides` change any field. */
+export function sampleReceipt(node: Address, overrides: Partial<Receipt> = {}): Receipt {
+  return {
+    jobId: SAMPLE_JOB_ID,
+    attemptId: SAMPLE_ATTEMPT_ID,
+    podId: `0x${'2'.repeat(64)}`,
+    node,
+    frontend: SAMPLE_FRONTEND,
+    payer: SAMPLE_PAYER,
+    computeUnits: 120n,
+    inputTokens: 5,
+    outputTokens: 2,
+    price: 120n * 10n ** 9n,
+    resultHash: resultHash({ text: 'Hello' }),
+    startedAt: 1_700_000_002_000,
+    finishedAt: 1_700_000_002_120,
+    ...overrides,
+  };
+}
 const SIGNATURE: Hex = `0x${'cd'.repeat(64)}1b`;
 
 export function samplePodSpec(overrides: Partial<PodSpec> = {}): PodSpec {

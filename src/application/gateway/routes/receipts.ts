@@ -4,8 +4,10 @@
 // settlement batch with a Merkle proof to the root the Settlement contract keeps, and the EIP-712 domain.
 import type { FastifyInstance } from 'fastify';
 import { isAddressEqual } from 'viem';
+import { EIP712_NAME, EIP712_VERSION } from '../../../protocol/eip712-domain.ts';
 import { FatalError } from '../../../protocol/errors.ts';
 import { apiIdKind } from '../../../protocol/ids.ts';
+import { receiptAuditJson } from '../../../protocol/receipt-audit.ts';
 import { principalOf } from '../auth.ts';
 import type { ReceiptAudit, ReceiptLookup } from '../ports.ts';
 
@@ -33,30 +35,17 @@ export function receiptRoutes(app: FastifyInstance, receipts: ReceiptLookup): vo
   });
 }
 
-/** Snake case and decimal strings for wei, as the rest of the API; hashes and signatures as 0x-hex. */
+/** The protocol's answer (protocol/receipt-audit.ts), from what the store holds. */
 export function receiptObject(audit: ReceiptAudit) {
-  const { receipt, attestation, settlement, domain } = audit;
-  return {
+  const { attestation, settlement, domain } = audit;
+  const batch = settlement.status === 'unbatched' ? undefined : settlement.batch;
+  return receiptAuditJson({
     object: 'receipt',
     id: audit.publicId,
-    receipt: {
-      job_id: receipt.jobId,
-      attempt_id: receipt.attemptId,
-      pod_id: receipt.podId,
-      node: receipt.node,
-      frontend: receipt.frontend,
-      payer: receipt.payer,
-      compute_units: receipt.computeUnits.toString(),
-      input_tokens: receipt.inputTokens,
-      output_tokens: receipt.outputTokens,
-      price: receipt.price.toString(),
-      result_hash: receipt.resultHash,
-      started_at: receipt.startedAt,
-      finished_at: receipt.finishedAt,
-    },
+    receipt: audit.receipt,
     receipt_hash: audit.receiptHash,
     node_signature: audit.nodeSignature,
-    charged: audit.charged.toString(),
+    charged: audit.charged,
     attestation:
       attestation === undefined
         ? null
@@ -70,23 +59,22 @@ export function receiptObject(audit: ReceiptAudit) {
     router_signature: audit.routerSignature ?? null,
     settlement: {
       status: settlement.status,
-      // Checked against Settlement.batchRoot(router, sequence) once applied.
       batch:
-        settlement.status === 'unbatched' || settlement.batch === undefined
+        batch === undefined
           ? null
           : {
-              router: settlement.batch.router,
-              sequence: settlement.batch.sequence.toString(),
-              receipts_root: settlement.batch.receiptsRoot,
-              proof: settlement.batch.proof,
+              router: batch.router,
+              sequence: batch.sequence,
+              receipts_root: batch.receiptsRoot,
+              proof: batch.proof,
             },
       settled_at: settlement.status === 'settled' ? settlement.settledAt : null,
     },
     domain: {
-      name: domain.name,
-      version: domain.version,
-      chain_id: Number(domain.chainId),
+      name: EIP712_NAME,
+      version: EIP712_VERSION,
+      chain_id: domain.chainId,
       verifying_contract: domain.verifyingContract,
     },
-  };
+  });
 }
