@@ -1,4 +1,5 @@
 // `.neurino/devnet.json`: what `neurino devnet` brought up, machine-readable for scripts and tests.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContractAddresses } from '../chain/address-book.ts';
 import { writeJsonFile } from '../chain/json-file.ts';
@@ -19,4 +20,14 @@ export async function writeDevnetFile(dataDir: string, content: DevnetFile): Pro
   const path = devnetFilePath(dataDir);
   await writeJsonFile(path, content);
   return path;
+}
+
+/** What a running (or last) devnet left in `dataDir`, or undefined when there is none to read. */
+export async function readDevnetFile(dataDir: string): Promise<Partial<DevnetFile> | undefined> {
+  try {
+    const value: unknown = JSON.parse(await readFile(devnetFilePath(dataDir), 'utf8'));
+    return typeof value === 'object' && value !== null ? (value as Partial<DevnetFile>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

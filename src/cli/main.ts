@@ -5,6 +5,7 @@ import { chainCommand } from './commands/chain.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { devnetCommand } from './commands/devnet.ts';
 import { minerCommand } from './commands/miner.ts';
+import { receiptCommand } from './commands/receipt.ts';
 import { routerCommand } from './commands/router.ts';
 
 const program = new Command()
@@ -17,6 +18,7 @@ program.addCommand(chainCommand());
 program.addCommand(deployCommand());
 program.addCommand(devnetCommand());
 program.addCommand(minerCommand());
+program.addCommand(receiptCommand());
 program.addCommand(routerCommand());
 
 try {

@@ -2,6 +2,7 @@
 // against the gateway, miners serving the tiny model over WebSocket, credits charged once, receipts
 // settled on-chain in batches across a router restart, and the failure paths (dead miner, no miner,
 // bad input, unregistered node).
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import { type StoreTarget, storeBackends } from '../support/postgres.ts';
 import { expectedSplit } from './settlement-check.ts';
 
 const MODEL = 'neurino-tiny';
+const NEURINO_BIN = new URL('../../bin/neurino.js', import.meta.url).pathname;
 // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field below
 type Json = Record<string, any>;
 describe.each(storeBackends())('on $kind', (backend) => {
@@ -51,6 +53,15 @@ describe.each(storeBackends())('on $kind', (backend) => {
       body,
     });
     return { status: response.status, body: (await response.json()) as Json };
+  }
+
+  /** `neurino <args>` as a user runs it: its output and exit code. */
+  function runNeurino(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile(process.execPath, [NEURINO_BIN, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout, stderr });
+      });
+    });
   }
 
   async function creditsOf(account: Address): Promise<bigint> {
@@ -374,6 +385,22 @@ describe.each(storeBackends())('on $kind', (backend) => {
         args: [router, 0n],
       });
       expect(onChainRoot).toBe(audit.settlement.batch?.receipts_root);
+
+      // The same from the command line, asking the chain itself.
+      const cli = await runNeurino([
+        'receipt',
+        firstChatId,
+        '--gateway',
+        devnet.gatewayUrl,
+        '--api-key',
+        devnet.apiKey,
+        '--rpc-url',
+        devnet.rpcUrl,
+      ]);
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(cli.stdout).toContain(`✓ ${router} holds ROUTER_ROLE on Settlement`);
+      expect(cli.stdout).toContain('✓ Settlement.batchRoot holds that root: the batch was applied on-chain');
+      expect(cli.stdout).not.toContain('✗');
     });
 
     it('settles every receipt once: on-chain balances equal the sums of the stored receipts', async () => {

@@ -1,4 +1,5 @@
-// What `npm start` prints once the network is up: a curl line and an `openai` client snippet.
+// What `npm start` prints once the network is up: a curl line, an `openai` client snippet, and how to check
+// an answer's receipt.
 import type { DevnetFile } from '../devnet-file.ts';
 
 export function whatToTry(
@@ -21,5 +22,8 @@ export function whatToTry(
     `    model: '${model}', stream: true, messages: [{ role: 'user', content: 'Hello!' }],`,
     '  });',
     '  for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? "");',
+    '',
+    '  # what an answer cost, checked against the node\'s signature and the chain (its id: chatcmpl-…)',
+    '  npx neurino receipt <id>',
   ].join('\n');
 }
