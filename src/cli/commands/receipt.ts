@@ -38,8 +38,7 @@ export function receiptCommand(): Command {
       }
       const rpcUrl = options.chain ? (options.rpcUrl ?? devnet?.rpcUrl) : undefined;
       const report = await checkReceipt(id, { gatewayUrl, apiKey, rpcUrl });
-      if (options.json)
-        console.log(JSON.stringify(report.audit, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+      if (options.json) console.log(JSON.stringify(receiptAuditJson(report.audit), null, 2));
       console.log(report.lines.join('\n'));
       if (!report.ok) process.exitCode = 1;
     });

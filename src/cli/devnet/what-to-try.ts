@@ -23,7 +23,7 @@ export function whatToTry(
     '  });',
     '  for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? "");',
     '',
-    '  # what an answer cost, checked against the node\'s signature and the chain (its id: chatcmpl-…)',
+    "  # what an answer cost, checked against the node's signature and the chain (its id: chatcmpl-…)",
     '  npx neurino receipt <id>',
   ].join('\n');
 }
