@@ -7,6 +7,17 @@ import { devnetCommand } from './commands/devnet.ts';
 import { minerCommand } from './commands/miner.ts';
 import { receiptCommand } from './commands/receipt.ts';
 import { routerCommand } from './commands/router.ts';
+import { shutdown } from './shutdown.ts';
+
+// Output piped into a reader that stops early (`| head`): stop quietly, as Unix tools do, not with a stack,
+// and through the graceful shutdown, so a running chain, router or devnet still stops its children.
+const CLOSED_OUTPUT = new Set(['EPIPE', 'ERR_STREAM_DESTROYED']);
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (!CLOSED_OUTPUT.has(error.code ?? '')) throw error;
+    void shutdown(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+}
 
 const program = new Command()
   .name('neurino')

@@ -34,7 +34,7 @@ export async function checkReceipt(id: string, options: ReceiptCheckOptions): Pr
   const checks = await checkReceiptAudit(audit, router ?? receipt.node);
   const lines = [
     `receipt of ${audit.id} (job ${receipt.jobId})`,
-    `  node ${receipt.node} · pod ${receipt.podId} · ${receipt.inputTokens} tokens in, ${receipt.outputTokens} out · ${receipt.computeUnits} compute units · price ${formatNeu(receipt.price)} NEU, charged ${formatNeu(audit.charged)} NEU`,
+    `  node ${receipt.node} · pod ${receipt.podId} · ${receipt.inputTokens} tokens in, ${receipt.outputTokens} out · compute units ${receipt.computeUnits} · price ${formatNeu(receipt.price)} NEU, charged ${formatNeu(audit.charged)} NEU`,
   ];
   let ok = true;
   const check = (passed: boolean, text: string) => {
@@ -63,7 +63,7 @@ export async function checkReceipt(id: string, options: ReceiptCheckOptions): Pr
       '  · the chain was not asked (--rpc-url): the router role and the settled root stay unchecked',
     );
   } else {
-    check(chain.sameChain, `the chain at --rpc-url is chain ${domain.chain_id}`);
+    check(chain.sameChain, `the chain asked is chain ${domain.chain_id}, the receipt's`);
     if (router !== undefined) {
       check(chain.routerAllowed, `${router} holds ROUTER_ROLE on Settlement ${domain.verifying_contract}`);
     }
