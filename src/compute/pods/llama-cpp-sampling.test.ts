@@ -118,3 +118,20 @@ describe('llama-cpp runtime: presence and frequency penalties', () => {
     expect(zero.completionTokenIds).toEqual(plain.completionTokenIds);
   });
 });
+
+describe('llama-cpp runtime: constrained jobs side by side', () => {
+  it('gives grammar and penalty jobs running together the answers they give one at a time', async () => {
+    const schema = { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] };
+    const requests: ChatRequest[] = [
+      { ...hello, seed: 1, max_tokens: 100, response_format: { type: 'json_schema', schema } },
+      { ...hello, seed: 2, max_tokens: 30, frequency_penalty: 1 },
+      { ...hello, seed: 3, max_tokens: 100, response_format: { type: 'json_object' } },
+      { ...hello, seed: 4, max_tokens: 30 },
+    ];
+    const alone: string[] = [];
+    for (const request of requests) alone.push((await runtime.chat(request)).text);
+    const together = await Promise.all(requests.map((request) => runtime.chat(request)));
+    expect(together.map((r) => r.text)).toEqual(alone);
+    expect(runtime.info().activeJobs).toBe(0);
+  });
+});
