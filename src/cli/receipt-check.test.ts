@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../test/support/free-port.ts';
 import {
   answerText,
   type GatewayHarness,
@@ -75,6 +76,13 @@ describe('neurino receipt', () => {
     ).rejects.toThrow(/the gateway answered 404: No receipt stored/);
     await expect(checkReceipt(chatId, { gatewayUrl: h.url, apiKey: 'nrn_wrong' })).rejects.toThrow(
       /the gateway answered 401/,
+    );
+    await expect(checkReceipt(chatId, { gatewayUrl: 'ftp://x', apiKey: key })).rejects.toThrow(
+      /bad gateway URL "ftp:\/\/x"/,
+    );
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    await expect(checkReceipt(chatId, { gatewayUrl: closed, apiKey: key })).rejects.toThrow(
+      new RegExp(`cannot reach the gateway at ${closed}: .*ECONNREFUSED`),
     );
     await expect(checkReceipt(chatId, { gatewayUrl: `${h.url}/v1/models#`, apiKey: key })).rejects.toThrow(
       /not a receipt/,

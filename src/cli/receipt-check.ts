@@ -5,7 +5,7 @@
 import type { Address } from 'viem';
 import { chainFor, publicClientFor } from '../chain/clients.ts';
 import { settlementAbi } from '../chain/generated/index.ts';
-import { createError, FatalError } from '../protocol/errors.ts';
+import { createError, FatalError, RetryableError } from '../protocol/errors.ts';
 import { checkReceiptAudit, parseReceiptAudit, type ReceiptAuditAnswer } from '../protocol/receipt-audit.ts';
 import { formatNeu } from '../protocol/units.ts';
 
@@ -92,8 +92,23 @@ export async function checkReceipt(id: string, options: ReceiptCheckOptions): Pr
 }
 
 async function fetchAudit(id: string, options: ReceiptCheckOptions): Promise<ReceiptAuditAnswer> {
-  const url = `${options.gatewayUrl.replace(/\/+$/, '')}/v1/receipts/${encodeURIComponent(id)}`;
-  const response = await fetch(url, { headers: { authorization: `Bearer ${options.apiKey}` } });
+  const base = options.gatewayUrl.replace(/\/+$/, '');
+  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) {
+    throw new FatalError('invalid_request', {
+      message: `bad gateway URL ${JSON.stringify(base.slice(0, 200))}: expected http(s)://host:port`,
+    });
+  }
+  const url = `${base}/v1/receipts/${encodeURIComponent(id)}`;
+  const response = await fetch(url, { headers: { authorization: `Bearer ${options.apiKey}` } }).catch(
+    (error: unknown) => {
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, a DNS failure...) is its cause.
+      const cause = (error as { cause?: { message?: string } }).cause?.message ?? String(error);
+      throw new RetryableError('service_unavailable', {
+        message: `cannot reach the gateway at ${base}: ${cause}`,
+        cause: error,
+      });
+    },
+  );
   const body = (await response.json().catch(() => undefined)) as
     | { error?: { code?: string; message?: string } }
     | undefined;
