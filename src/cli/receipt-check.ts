@@ -2,9 +2,10 @@
 // the router that answers: the receipt's hash and its node's signature, the router's attestation, and with
 // a chain to ask, that the attesting key may settle on that Settlement contract and that the batch the
 // receipt is proven into is the one the contract applied.
-import type { Address } from 'viem';
+import { type Address, zeroAddress } from 'viem';
 import { chainFor, publicClientFor } from '../chain/clients.ts';
 import { settlementAbi } from '../chain/generated/index.ts';
+import { hasRouterRole } from '../chain/router-role.ts';
 import { createError, FatalError, RetryableError } from '../protocol/errors.ts';
 import { checkReceiptAudit, parseReceiptAudit, type ReceiptAuditAnswer } from '../protocol/receipt-audit.ts';
 import { formatNeu } from '../protocol/units.ts';
@@ -31,7 +32,8 @@ export async function checkReceipt(id: string, options: ReceiptCheckOptions): Pr
   const batch = audit.settlement.batch;
   const chain = options.rpcUrl === undefined ? undefined : await chainFacts(audit, options.rpcUrl);
   const router = attestation?.router ?? batch?.router;
-  const checks = await checkReceiptAudit(audit, router ?? receipt.node);
+  // The attestation is checked against its own signer; whether that key may settle, the chain says.
+  const checks = await checkReceiptAudit(audit, attestation?.router ?? zeroAddress);
   const lines = [
     `receipt of ${audit.id} (job ${receipt.jobId})`,
     `  node ${receipt.node} · pod ${receipt.podId} · ${receipt.inputTokens} tokens in, ${receipt.outputTokens} out · compute units ${receipt.computeUnits} · price ${formatNeu(receipt.price)} NEU, charged ${formatNeu(audit.charged)} NEU`,
@@ -140,11 +142,8 @@ async function chainFacts(audit: ReceiptAuditAnswer, rpcUrl: string): Promise<Ch
   const contract = { address: settlement, abi: settlementAbi } as const;
   const sameChain = (await client.getChainId()) === chainId;
   const router: Address | undefined = audit.attestation?.router ?? audit.settlement.batch?.router;
-  let routerAllowed = false;
-  if (sameChain && router !== undefined) {
-    const role = await client.readContract({ ...contract, functionName: 'ROUTER_ROLE' });
-    routerAllowed = await client.readContract({ ...contract, functionName: 'hasRole', args: [role, router] });
-  }
+  const routerAllowed =
+    sameChain && router !== undefined && (await hasRouterRole(client, settlement, router));
   const batch = audit.settlement.batch;
   const batchRoot =
     sameChain && batch !== null

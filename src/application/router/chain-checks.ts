@@ -1,7 +1,8 @@
 // What a router checks on-chain before it serves: that it may settle, and who deployed its pods.
 import type { Address, Hex } from 'viem';
 import type { NeurinoPublicClient } from '../../chain/clients.ts';
-import { podRegistryAbi, settlementAbi } from '../../chain/generated/index.ts';
+import { podRegistryAbi } from '../../chain/generated/index.ts';
+import { hasRouterRole } from '../../chain/router-role.ts';
 import { FatalError, RetryableError } from '../../protocol/errors.ts';
 
 /** Refuses to start a router whose key cannot settle: every receipt it charged would wait forever. */
@@ -10,11 +11,7 @@ export async function assertRouterRole(
   settlement: Address,
   router: Address,
 ): Promise<void> {
-  const contract = { address: settlement, abi: settlementAbi } as const;
-  const allowed = await readChain('Settlement roles', async () => {
-    const role = await publicClient.readContract({ ...contract, functionName: 'ROUTER_ROLE' });
-    return publicClient.readContract({ ...contract, functionName: 'hasRole', args: [role, router] });
-  });
+  const allowed = await readChain('Settlement roles', () => hasRouterRole(publicClient, settlement, router));
   if (!allowed) {
     throw new FatalError('forbidden', {
       message: `router key ${router} lacks ROUTER_ROLE on Settlement ${settlement}: it could not settle receipts`,

@@ -6,6 +6,7 @@ import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import { MerkleTree } from '../../protocol/merkle.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptAttestation } from '../../protocol/receipt-attestation.ts';
+import { batchLeaves } from '../settlement/batch-contents.ts';
 import type { Store } from '../store/store.ts';
 import { readAttestedReceipt } from './credit-ledger.ts';
 import { type ReceiptRow, type StoredReceipt, storedReceiptOfRow } from './receipt-rows.ts';
@@ -44,6 +45,13 @@ export interface ReceiptAudit {
   domain: ProtocolDomain;
 }
 
+/** A batch's tree, each receipt's leaf index by row id, and the root recorded when it was cut. */
+interface CachedBatch {
+  tree: MerkleTree;
+  ids: Map<bigint, number>;
+  root: Hex;
+}
+
 /** Batches whose trees are kept: an applied batch never changes, and reading one costs up to 10,000 rows. */
 const CACHED_BATCHES = 8;
 
@@ -54,7 +62,7 @@ export class ReceiptAudits {
   readonly #store: Store;
   readonly #domain: ProtocolDomain;
   /** Trees of recently read batches by `router:sequence`, oldest first. */
-  readonly #trees = new Map<string, { tree: MerkleTree; ids: Map<string, number>; root: Hex }>();
+  readonly #trees = new Map<string, CachedBatch>();
 
   /** `domain`: the one the router's nodes sign receipts in and the router attests them in. */
   constructor(options: { store: Store; domain: ProtocolDomain }) {
@@ -101,25 +109,22 @@ export class ReceiptAudits {
         'select receipts_root from settlement_batches where router = $1 and sequence = $2',
         [router, sequence],
       );
-      const rows = await this.#store.query<{ id: unknown; receipt_hash: string }>(
-        'select id, receipt_hash from receipts where batch_router = $1 and batch_sequence = $2 order by id',
-        [router, sequence],
-      );
-      if (batch === undefined || rows.length === 0) return undefined;
+      const leaves = await batchLeaves(this.#store, router, sequence);
+      if (batch === undefined || leaves.length === 0) return undefined;
       cached = {
-        tree: MerkleTree.from(rows.map((row) => row.receipt_hash as Hex)),
-        ids: new Map(rows.map((row, index) => [String(row.id), index])),
+        tree: MerkleTree.from(leaves.map((leaf) => leaf.hash)),
+        ids: new Map(leaves.map((leaf, index) => [leaf.id, index])),
         root: batch.receipts_root as Hex,
       };
       // Only applied batches are kept: a pending one may still be superseded and cut again.
       if (stored.settledAt !== undefined) this.#remember(key, cached);
     }
-    const index = cached.ids.get(String(stored.id));
+    const index = cached.ids.get(stored.id);
     if (index === undefined) return undefined;
     return { router, sequence, receiptsRoot: cached.root, proof: cached.tree.proof(index) };
   }
 
-  #remember(key: string, entry: { tree: MerkleTree; ids: Map<string, number>; root: Hex }): void {
+  #remember(key: string, entry: CachedBatch): void {
     this.#trees.set(key, entry);
     if (this.#trees.size <= CACHED_BATCHES) return;
     const oldest = this.#trees.keys().next().value;

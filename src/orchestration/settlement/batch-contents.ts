@@ -23,16 +23,26 @@ interface GroupRow {
   compute_units: unknown;
 }
 
+/** A batch's receipts as leaves of its Merkle tree, in leaf order: each receipt's row id and hash. */
+export async function batchLeaves(
+  db: Queryable,
+  router: Address,
+  sequence: bigint,
+): Promise<Array<{ id: bigint; hash: Hex }>> {
+  const rows = await db.query<{ id: unknown; receipt_hash: string }>(
+    'select id, receipt_hash from receipts where batch_router = $1 and batch_sequence = $2 order by id',
+    [getAddress(router), sequence],
+  );
+  return rows.map((row) => ({ id: bigintOf(row.id), hash: row.receipt_hash as Hex }));
+}
+
 export async function batchContents(
   db: Queryable,
   router: Address,
   sequence: bigint,
 ): Promise<BatchContents> {
   const params = [getAddress(router), sequence];
-  const leafRows = await db.query<{ receipt_hash: string }>(
-    'select receipt_hash from receipts where batch_router = $1 and batch_sequence = $2 order by id',
-    params,
-  );
+  const leaves = await batchLeaves(db, router, sequence);
   const groupRows = await db.query<GroupRow>(
     `select payer, pod_id, node, frontend, sum(charged) as charged, sum(compute_units) as compute_units
      from receipts where batch_router = $1 and batch_sequence = $2
@@ -40,7 +50,7 @@ export async function batchContents(
     params,
   );
   return {
-    leaves: leafRows.map((row) => row.receipt_hash as Hex),
+    leaves: leaves.map((leaf) => leaf.hash),
     groups: groupRows.map((row) => ({
       payer: getAddress(row.payer),
       podId: row.pod_id as Hex,
