@@ -73,7 +73,7 @@ describe('neurino receipt', () => {
   it('says what the gateway refused, and when an answer is not a receipt', async () => {
     await expect(
       checkReceipt('chatcmpl-000000000000000000000000', { gatewayUrl: h.url, apiKey: key }),
-    ).rejects.toThrow(/the gateway answered 404: No receipt stored/);
+    ).rejects.toThrow(/the gateway answered 404: No receipt for "chatcmpl-0{24}": no job of yours/);
     await expect(checkReceipt(chatId, { gatewayUrl: h.url, apiKey: 'nrn_wrong' })).rejects.toThrow(
       /the gateway answered 401/,
     );

@@ -50,9 +50,11 @@ export async function checkReceipt(id: string, options: ReceiptCheckOptions): Pr
   );
   if (attestation === null) {
     lines.push(
-      audit.router_signature === null
-        ? '  · not attested: the router stored it without a key'
-        : '  · countersigned by the router before batch attestations (not checked here)',
+      audit.settlement.status === 'journaled'
+        ? "  · in the router's journal, not stored yet: it is attested as it is stored (within about a second)"
+        : audit.router_signature === null
+          ? '  · not attested: the router stored it without a key'
+          : '  · countersigned by the router before batch attestations (not checked here)',
     );
   } else {
     check(

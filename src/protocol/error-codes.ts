@@ -102,7 +102,7 @@ export const ERROR_CODES = {
   receipt_not_found: {
     status: 404,
     type: 'not_found_error',
-    message: 'No receipt stored for this job',
+    message: 'No receipt for this job',
     retryable: false,
   },
   job_cancelled: { status: 499, type: 'invalid_request_error', message: 'Job cancelled', retryable: false },

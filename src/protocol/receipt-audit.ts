@@ -39,7 +39,8 @@ export const ReceiptAuditSchema = z.object({
   /** Receipts stored before batch attestations were countersigned one by one. */
   router_signature: SignatureSchema.nullable(),
   settlement: z.object({
-    status: z.enum(['unbatched', 'batched', 'settled']),
+    /** journaled (durable in the router's journal, not stored or attested yet), unbatched, batched, settled. */
+    status: z.enum(['journaled', 'unbatched', 'batched', 'settled']),
     /** The batch as the Settlement contract keys it; its root is `batchRoot(router, sequence)` once applied. */
     batch: z
       .object({

@@ -105,6 +105,13 @@ describe.each(storeBackends())('on $kind', (backend) => {
       });
       succeeded++;
       firstChatId = completion.id;
+      // Its receipt is there the moment the answer is (journaled, or already stored).
+      const receipt = await fetch(`${devnet.gatewayUrl}/v1/receipts/${completion.id}`, {
+        headers: { authorization: `Bearer ${devnet.apiKey}` },
+      });
+      expect(receipt.status).toBe(200);
+      const audit = (await receipt.json()) as Json;
+      expect(['journaled', 'unbatched']).toContain(audit.settlement.status);
       expect(completion.object).toBe('chat.completion');
       expect(completion.model).toBe(MODEL);
       const choice = completion.choices[0];

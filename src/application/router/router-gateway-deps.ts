@@ -38,7 +38,11 @@ export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps
     logger: parts.logger,
     metering: () => metering.stats(),
     miners: hub,
-    receipts: new ReceiptAudits({ store, domain: parts.domain }),
+    receipts: new ReceiptAudits({
+      store,
+      domain: parts.domain,
+      unstored: (publicId) => metering.unstored(publicId),
+    }),
     ...extra,
     checks: {
       store: async () => {

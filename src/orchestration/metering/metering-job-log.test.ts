@@ -21,6 +21,7 @@ import type { Metering } from './metering.ts';
 import { endedEntry, type MeteredJob, openedEntry } from './metering-entries.ts';
 import { ingestBatch, ingestEntries } from './metering-ingest.ts';
 import { type OpenedMetering, openMetering } from './open-metering.ts';
+import { ReceiptAudits } from './receipt-audit.ts';
 import {
   leaseRows,
   newPayer,
@@ -53,6 +54,8 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
       holder: 'router-log',
       logger: silentLogger,
       journalDir: dir,
+      // Nothing reaches the store before a test flushes: what is read before comes from the journal.
+      gatherMs: 600_000,
     });
     ({ metering } = opened);
     jobs = new JobStore(store);
@@ -190,7 +193,29 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
       usage: { price: 100n, computeUnits: receipt.computeUnits, inputTokens: 12, outputTokens: 34 },
     };
     expect(await log.get(publicId)).toMatchObject(expected);
+    // Its receipt is there the moment its answer is: journaled, then stored.
+    const audits = new ReceiptAudits({
+      store,
+      domain: env.ctx.domain,
+      unstored: (id) => metering.unstored(id),
+    });
+    const journaled = await audits.byPublicId(publicId);
+    expect(journaled).toMatchObject({
+      receipt,
+      receiptHash: hashReceipt(receipt),
+      nodeSignature,
+      charged: 100n,
+      attestation: undefined,
+      settlement: { status: 'journaled' },
+    });
     await metering.flush();
+    expect(await audits.byPublicId(publicId)).toMatchObject({
+      receipt,
+      nodeSignature,
+      charged: 100n,
+      settlement: { status: 'unbatched' },
+    });
+    expect(await new ReceiptAudits({ store, domain: env.ctx.domain }).byPublicId('job_none')).toBeUndefined();
     expect(await jobs.get(publicId)).toMatchObject(expected);
     expect((await jobs.get(publicId))?.finishedAt).toBeGreaterThan(0);
     const attempts = await jobs.attempts(jobId);

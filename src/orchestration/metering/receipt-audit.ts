@@ -9,7 +9,8 @@ import type { ReceiptAttestation } from '../../protocol/receipt-attestation.ts';
 import { batchLeaves } from '../settlement/batch-contents.ts';
 import type { Store } from '../store/store.ts';
 import { readAttestedReceipt } from './credit-ledger.ts';
-import { type ReceiptRow, type StoredReceipt, storedReceiptOfRow } from './receipt-rows.ts';
+import type { MeteringEntry } from './metering-entries.ts';
+import { type ReceiptRow, receiptOfRow, type StoredReceipt, storedReceiptOfRow } from './receipt-rows.ts';
 
 /** A settlement batch as the Settlement contract keys it, its Merkle root, and this receipt's proof to it. */
 export interface BatchInclusion {
@@ -21,6 +22,8 @@ export interface BatchInclusion {
 }
 
 export type SettlementState =
+  /** Durable in the router's journal, not in the store yet (so not attested either): about a second. */
+  | { status: 'journaled' }
   /** Stored, in no batch yet. */
   | { status: 'unbatched' }
   /** In a batch sent (or about to be sent) to the Settlement contract, not yet confirmed. */
@@ -61,19 +64,29 @@ const BY_PUBLIC_ID_SQL = `select r.* from jobs j join receipts r on r.job_id = j
 export class ReceiptAudits {
   readonly #store: Store;
   readonly #domain: ProtocolDomain;
+  readonly #unstored: ((publicId: string) => MeteringEntry | undefined) | undefined;
   /** Trees of recently read batches by `router:sequence`, oldest first. */
   readonly #trees = new Map<string, CachedBatch>();
 
-  /** `domain`: the one the router's nodes sign receipts in and the router attests them in. */
-  constructor(options: { store: Store; domain: ProtocolDomain }) {
+  /**
+   * `domain`: the one the router's nodes sign receipts in and the router attests them in; `unstored`: the
+   * metering's steps durable in its journal but not stored yet (Metering.unstored), so that a receipt is
+   * there the moment its answer is.
+   */
+  constructor(options: {
+    store: Store;
+    domain: ProtocolDomain;
+    unstored?: (publicId: string) => MeteringEntry | undefined;
+  }) {
     this.#store = options.store;
     this.#domain = options.domain;
+    this.#unstored = options.unstored;
   }
 
-  /** The stored receipt of the job the caller knows as `publicId`; undefined when none is stored (yet). */
+  /** The receipt of the job the caller knows as `publicId`, stored or journaled; undefined when it has none. */
   async byPublicId(publicId: string): Promise<ReceiptAudit | undefined> {
     const [row] = await this.#store.query<ReceiptRow>(BY_PUBLIC_ID_SQL, [publicId]);
-    if (row === undefined) return undefined;
+    if (row === undefined) return this.#journaled(publicId);
     const stored = storedReceiptOfRow(row);
     const attested =
       stored.attestation === undefined
@@ -89,6 +102,23 @@ export class ReceiptAudits {
         attested === undefined ? undefined : { proof: attested.proof, signed: attested.attestation },
       routerSignature: stored.routerSignature,
       settlement: await this.#settlement(stored),
+      domain: this.#domain,
+    };
+  }
+
+  /** The receipt as its journal entry holds it (the row it will be): nothing attests or batches it yet. */
+  #journaled(publicId: string): ReceiptAudit | undefined {
+    const row = this.#unstored?.(publicId)?.receipt;
+    if (row === undefined) return undefined;
+    return {
+      publicId,
+      receipt: receiptOfRow(row as unknown as ReceiptRow),
+      receiptHash: row.receipt_hash as Hex,
+      nodeSignature: row.node_signature as Hex,
+      charged: BigInt(row.charged),
+      attestation: undefined,
+      routerSignature: undefined,
+      settlement: { status: 'journaled' },
       domain: this.#domain,
     };
   }

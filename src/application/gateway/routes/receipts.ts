@@ -15,7 +15,7 @@ const RECEIPT_IDS = new Set(['job', 'chatCompletion', 'completion']);
 
 function receiptNotFound(id: string) {
   return new FatalError('receipt_not_found', {
-    message: `No receipt stored for ${JSON.stringify(id.slice(0, 64))}: a failed job has none, and a charged one is stored within about a second of its answer`,
+    message: `No receipt for ${JSON.stringify(id.slice(0, 64))}: no job of yours has that id, or it failed (a failed job costs nothing and has none)`,
     param: 'id',
   });
 }
@@ -38,7 +38,8 @@ export function receiptRoutes(app: FastifyInstance, receipts: ReceiptLookup): vo
 /** The protocol's answer (protocol/receipt-audit.ts), from what the store holds. */
 export function receiptObject(audit: ReceiptAudit) {
   const { attestation, settlement, domain } = audit;
-  const batch = settlement.status === 'unbatched' ? undefined : settlement.batch;
+  const batch =
+    settlement.status === 'journaled' || settlement.status === 'unbatched' ? undefined : settlement.batch;
   return receiptAuditJson({
     object: 'receipt',
     id: audit.publicId,
