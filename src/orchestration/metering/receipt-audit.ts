@@ -85,8 +85,11 @@ export class ReceiptAudits {
 
   /** The receipt of the job the caller knows as `publicId`, stored or journaled; undefined when it has none. */
   async byPublicId(publicId: string): Promise<ReceiptAudit | undefined> {
+    // The journal first: an entry leaves it once stored, so asked after the store it could be in neither.
+    const journaled = this.#journaled(publicId);
+    if (journaled !== undefined) return journaled;
     const [row] = await this.#store.query<ReceiptRow>(BY_PUBLIC_ID_SQL, [publicId]);
-    if (row === undefined) return this.#journaled(publicId);
+    if (row === undefined) return undefined;
     const stored = storedReceiptOfRow(row);
     const attested =
       stored.attestation === undefined
