@@ -1,7 +1,6 @@
 // What the gateway needs from the rest of the router, as narrow interfaces: the store's ApiKeys,
 // CreditLedger and JobStore, the router core's Dispatcher and PodCatalog satisfy them structurally.
 import type { Address, Hex } from 'viem';
-import type { ReceiptAudit } from '../../orchestration/metering/receipt-audit.ts';
 import type {
   DispatchBudget,
   DispatchHooks,
@@ -10,6 +9,7 @@ import type {
 } from '../../orchestration/router/dispatcher.ts';
 import type { JobKind, PodSpec } from '../../protocol/pod-spec.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
+import type { ReceiptAuditAnswer } from '../../protocol/receipt-audit.ts';
 
 /** Who pays for a request: the API key's id and the credit account it is tied to. */
 export interface Principal {
@@ -83,10 +83,8 @@ export interface JobLog {
 
 /** A job's stored receipt with its evidence, for its payer to audit (GET /v1/receipts/:id). */
 export interface ReceiptLookup {
-  byPublicId(publicId: string): Promise<ReceiptAudit | undefined>;
+  byPublicId(publicId: string): Promise<ReceiptAuditAnswer | undefined>;
 }
-
-export type { ReceiptAudit } from '../../orchestration/metering/receipt-audit.ts';
 
 // The dispatcher's own request and answer types: one definition, so the port cannot drift from it.
 export type {

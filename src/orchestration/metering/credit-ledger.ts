@@ -92,10 +92,25 @@ export class CreditLedger {
   }
 }
 
-/** CreditLedger.attestedReceipt on any store (GET /v1/receipts/:id reads it without a ledger). */
+/** CreditLedger.attestedReceipt on any store. */
 export async function readAttestedReceipt(store: Store, jobId: Hex): Promise<AttestedReceipt | undefined> {
-  const [row] = await store.query<AttestationRow>(ATTESTATION_SQL, [checkedJobId(jobId)]);
-  if (row === undefined) return undefined;
+  const [row] = await store.query<AttestationRow & { attestation_index: unknown }>(BY_JOB_SQL, [
+    checkedJobId(jobId),
+  ]);
+  return row === undefined ? undefined : attestedOfRow(row, numberOf(row.attestation_index));
+}
+
+/** The evidence for the leaf at `index` of the attestation with root `receiptsRoot` (a stored receipt's own). */
+export async function readAttestation(
+  store: Store,
+  receiptsRoot: Hex,
+  index: number,
+): Promise<AttestedReceipt | undefined> {
+  const [row] = await store.query<AttestationRow>(BY_ROOT_SQL, [receiptsRoot.toLowerCase()]);
+  return row === undefined ? undefined : attestedOfRow(row, index);
+}
+
+function attestedOfRow(row: AttestationRow, index: number): AttestedReceipt {
   const leaves = Array.from(
     { length: row.leaves.length / 64 },
     (_, i) => `0x${row.leaves.slice(i * 64, (i + 1) * 64)}` as Hex,
@@ -106,11 +121,10 @@ export async function readAttestedReceipt(store: Store, jobId: Hex): Promise<Att
     receiptCount: numberOf(row.receipt_count),
     signature: row.signature as Hex,
   };
-  return attestedReceipt(attestation, leaves, numberOf(row.attestation_index));
+  return attestedReceipt(attestation, leaves, index);
 }
 
 interface AttestationRow {
-  attestation_index: unknown;
   receipts_root: string;
   router: string;
   receipt_count: unknown;
@@ -118,7 +132,11 @@ interface AttestationRow {
   signature: string;
 }
 
-const ATTESTATION_SQL = `select r.attestation_index, a.receipts_root, a.router, a.receipt_count,
-    encode(a.leaves, 'hex') as leaves, a.signature
+const ATTESTATION_COLUMNS =
+  "a.receipts_root, a.router, a.receipt_count, encode(a.leaves, 'hex') as leaves, a.signature";
+
+const BY_JOB_SQL = `select r.attestation_index, ${ATTESTATION_COLUMNS}
   from receipts r join receipt_attestations a on a.receipts_root = r.attestation_root
   where r.job_id = $1`;
+
+const BY_ROOT_SQL = `select ${ATTESTATION_COLUMNS} from receipt_attestations a where a.receipts_root = $1`;

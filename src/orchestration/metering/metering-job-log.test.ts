@@ -202,16 +202,16 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     const journaled = await audits.byPublicId(publicId);
     expect(journaled).toMatchObject({
       receipt,
-      receiptHash: hashReceipt(receipt),
-      nodeSignature,
+      receipt_hash: hashReceipt(receipt),
+      node_signature: nodeSignature,
       charged: 100n,
-      attestation: undefined,
+      attestation: null,
       settlement: { status: 'journaled' },
     });
     await metering.flush();
     expect(await audits.byPublicId(publicId)).toMatchObject({
       receipt,
-      nodeSignature,
+      node_signature: nodeSignature,
       charged: 100n,
       settlement: { status: 'unbatched' },
     });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { freshStoreFor, storeBackends } from '../../../test/support/postgres.ts';
 import { verifyMerkleProof } from '../../protocol/merkle.ts';
 import { isReceiptAttested, receiptAttestationDigest } from '../../protocol/receipt-attestation.ts';
+import { parseReceiptAudit, receiptAuditJson } from '../../protocol/receipt-audit.ts';
 import { cutBatch, markSettled, markSuperseded } from '../settlement/batch-records.ts';
 import { ingestBatch } from './metering-ingest.ts';
 import { ReceiptAudits } from './receipt-audit.ts';
@@ -37,18 +38,27 @@ describe.each(storeBackends())('receipt audits on $kind', (backend) => {
 
     const fresh = await audits.byPublicId('job-0');
     expect(fresh).toMatchObject({
-      publicId: 'job-0',
-      receiptHash: paid[0]?.hash,
+      id: 'job-0',
+      receipt_hash: paid[0]?.hash,
       charged: paid[0]?.settleable.price,
       settlement: { status: 'unbatched' },
-      domain: { chainId: 31337, verifyingContract: domain.verifyingContract },
+      domain: { chain_id: 31337, verifying_contract: domain.verifyingContract },
     });
     expect(fresh?.receipt.payer).toBe(paid[0]?.settleable.payer);
     // Attested with its five neighbours under one signed root.
     const attested = fresh?.attestation;
-    expect(attested?.signed.receiptCount).toBe(6);
-    if (fresh === undefined || attested === undefined) throw new Error('expected an attested receipt');
-    const evidence = { receiptHash: fresh.receiptHash, proof: attested.proof, attestation: attested.signed };
+    expect(attested?.receipt_count).toBe(6);
+    if (fresh === undefined || attested == null) throw new Error('expected an attested receipt');
+    const evidence = {
+      receiptHash: fresh.receipt_hash,
+      proof: attested.proof,
+      attestation: {
+        router: attested.router,
+        receiptsRoot: attested.receipts_root,
+        receiptCount: attested.receipt_count,
+        signature: attested.signature,
+      },
+    };
     expect(isReceiptAttested(domain, evidence, routerKey.address)).toBe(true);
 
     const inBatch = async (publicId: string, sequence: bigint, leaves: number) => {
@@ -57,25 +67,33 @@ describe.each(storeBackends())('receipt audits on $kind', (backend) => {
         throw new Error(`expected ${publicId} in a batch, got ${audit?.settlement.status}`);
       const batch = audit.settlement.batch;
       expect(batch).toMatchObject({ router: ROUTER, sequence });
-      if (batch === undefined) throw new Error('expected a batch');
-      expect(verifyMerkleProof(audit.receiptHash, batch.proof, batch.receiptsRoot)).toBe(true);
+      if (batch === null) throw new Error('expected a batch');
+      expect(verifyMerkleProof(audit.receipt_hash, batch.proof, batch.receipts_root)).toBe(true);
       expect(batch.proof.length).toBe(Math.ceil(Math.log2(leaves)));
       return audit.settlement.status;
     };
+    const unbatched = { status: 'unbatched', batch: null, settled_at: null };
 
     await cutBatch(db.store, { router: ROUTER, sequence: 0n, maxReceipts: 4 });
     expect(await inBatch('job-0', 0n, 4)).toBe('batched');
-    expect((await audits.byPublicId('job-5'))?.settlement).toEqual({ status: 'unbatched' });
+    expect((await audits.byPublicId('job-5'))?.settlement).toEqual(unbatched);
 
     // Superseded: back to the pool, then cut again into a smaller batch, never read from a stale tree.
     await markSuperseded(db.store, ROUTER, 0n, 'the chain expects another sequence');
-    expect((await audits.byPublicId('job-0'))?.settlement).toEqual({ status: 'unbatched' });
+    expect((await audits.byPublicId('job-0'))?.settlement).toEqual(unbatched);
     await cutBatch(db.store, { router: ROUTER, sequence: 0n, maxReceipts: 2 });
     expect(await inBatch('job-0', 0n, 2)).toBe('batched');
 
     await markSettled(db.store, ROUTER, 0n, 1_234);
     expect(await inBatch('job-0', 0n, 2)).toBe('settled');
     expect(await inBatch('job-1', 0n, 2)).toBe('settled');
-    expect((await audits.byPublicId('job-1'))?.settlement).toMatchObject({ settledAt: 1_234 });
+    expect((await audits.byPublicId('job-1'))?.settlement).toMatchObject({ settled_at: 1_234 });
+    // What the gateway sends is the protocol's answer as it stands.
+    const answer = await audits.byPublicId('job-1');
+    if (answer === undefined) throw new Error('expected job-1');
+    expect(parseReceiptAudit(JSON.parse(JSON.stringify(receiptAuditJson(answer))))).toEqual({
+      ok: true,
+      value: answer,
+    });
   });
 });

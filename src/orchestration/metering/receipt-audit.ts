@@ -1,52 +1,19 @@
-// A job's receipt with everything a caller needs to check it without trusting the router: the receipt the
-// node signed (and its signature), the router's attestation of it (Merkle proof to a signed root), where it
-// is in settlement, and the EIP-712 domain all signatures are made in. Serves GET /v1/receipts/:id.
-import type { Address, Hex } from 'viem';
-import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
+// A job's receipt with everything a caller needs to check it without trusting the router, as the protocol's
+// answer of GET /v1/receipts/:id (protocol/receipt-audit.ts): the receipt the node signed and its signature,
+// the router's attestation of it (Merkle proof to a signed root), where it is in settlement (with a proof to
+// its batch's root), and the EIP-712 domain all signatures are made in.
+import type { Hex } from 'viem';
+import { EIP712_NAME, EIP712_VERSION, type ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import { MerkleTree } from '../../protocol/merkle.ts';
-import type { Receipt } from '../../protocol/receipt.ts';
-import type { ReceiptAttestation } from '../../protocol/receipt-attestation.ts';
+import type { ReceiptAuditAnswer } from '../../protocol/receipt-audit.ts';
 import { batchLeaves } from '../settlement/batch-contents.ts';
+import { batchRecord } from '../settlement/batch-records.ts';
 import type { Store } from '../store/store.ts';
-import { readAttestedReceipt } from './credit-ledger.ts';
+import { readAttestation } from './credit-ledger.ts';
 import type { MeteringEntry } from './metering-entries.ts';
 import { type ReceiptRow, receiptOfRow, type StoredReceipt, storedReceiptOfRow } from './receipt-rows.ts';
 
-/** A settlement batch as the Settlement contract keys it, its Merkle root, and this receipt's proof to it. */
-export interface BatchInclusion {
-  router: Address;
-  sequence: bigint;
-  /** What `Settlement.batchRoot(router, sequence)` holds once the batch is applied. */
-  receiptsRoot: Hex;
-  proof: Hex[];
-}
-
-export type SettlementState =
-  /** Durable in the router's journal, not in the store yet (so not attested either): about a second. */
-  | { status: 'journaled' }
-  /** Stored, in no batch yet. */
-  | { status: 'unbatched' }
-  /** In a batch sent (or about to be sent) to the Settlement contract, not yet confirmed. */
-  | { status: 'batched'; batch: BatchInclusion }
-  /** Paid out on-chain; `batch` is absent for a receipt that charged nothing (no transaction). */
-  | { status: 'settled'; batch: BatchInclusion | undefined; settledAt: number };
-
-export interface ReceiptAudit {
-  publicId: string;
-  receipt: Receipt;
-  /** EIP-712 struct hash: what the node signed, and the receipt's leaf in every Merkle tree. */
-  receiptHash: Hex;
-  nodeSignature: Hex;
-  /** Wei taken from the payer's credits (the receipt's price, capped at the job's reservation). */
-  charged: bigint;
-  /** The router's signed root and this receipt's proof to it; absent when stored unattested. */
-  attestation: { proof: Hex[]; signed: ReceiptAttestation } | undefined;
-  /** Receipts stored before batch attestations carry a router signature of their own instead. */
-  routerSignature: Hex | undefined;
-  settlement: SettlementState;
-  /** Chain and Settlement contract of the EIP-712 domain every signature here is made in. */
-  domain: ProtocolDomain;
-}
+type Settlement = ReceiptAuditAnswer['settlement'];
 
 /** A batch's tree, each receipt's leaf index by row id, and the root recorded when it was cut. */
 interface CachedBatch {
@@ -63,7 +30,7 @@ const BY_PUBLIC_ID_SQL = `select r.* from jobs j join receipts r on r.job_id = j
 
 export class ReceiptAudits {
   readonly #store: Store;
-  readonly #domain: ProtocolDomain;
+  readonly #domain: ReceiptAuditAnswer['domain'];
   readonly #unstored: ((publicId: string) => MeteringEntry | undefined) | undefined;
   /** Trees of recently read batches by `router:sequence`, oldest first. */
   readonly #trees = new Map<string, CachedBatch>();
@@ -79,12 +46,17 @@ export class ReceiptAudits {
     unstored?: (publicId: string) => MeteringEntry | undefined;
   }) {
     this.#store = options.store;
-    this.#domain = options.domain;
+    this.#domain = {
+      name: EIP712_NAME,
+      version: EIP712_VERSION,
+      chain_id: options.domain.chainId,
+      verifying_contract: options.domain.verifyingContract,
+    };
     this.#unstored = options.unstored;
   }
 
   /** The receipt of the job the caller knows as `publicId`, stored or journaled; undefined when it has none. */
-  async byPublicId(publicId: string): Promise<ReceiptAudit | undefined> {
+  async byPublicId(publicId: string): Promise<ReceiptAuditAnswer | undefined> {
     // The journal first: an entry leaves it once stored, so asked after the store it could be in neither.
     const journaled = this.#journaled(publicId);
     if (journaled !== undefined) return journaled;
@@ -94,67 +66,86 @@ export class ReceiptAudits {
     const attested =
       stored.attestation === undefined
         ? undefined
-        : await readAttestedReceipt(this.#store, stored.receipt.jobId);
+        : await readAttestation(this.#store, stored.attestation.receiptsRoot, stored.attestation.index);
     return {
-      publicId,
-      receipt: stored.receipt,
-      receiptHash: stored.receiptHash,
-      nodeSignature: stored.nodeSignature,
-      charged: stored.charged,
+      ...this.#answer(publicId, stored),
       attestation:
-        attested === undefined ? undefined : { proof: attested.proof, signed: attested.attestation },
-      routerSignature: stored.routerSignature,
+        attested === undefined
+          ? null
+          : {
+              router: attested.attestation.router,
+              receipts_root: attested.attestation.receiptsRoot,
+              receipt_count: attested.attestation.receiptCount,
+              proof: attested.proof,
+              signature: attested.attestation.signature,
+            },
+      router_signature: stored.routerSignature ?? null,
       settlement: await this.#settlement(stored),
-      domain: this.#domain,
     };
   }
 
   /** The receipt as its journal entry holds it (the row it will be): nothing attests or batches it yet. */
-  #journaled(publicId: string): ReceiptAudit | undefined {
+  #journaled(publicId: string): ReceiptAuditAnswer | undefined {
     const row = this.#unstored?.(publicId)?.receipt;
     if (row === undefined) return undefined;
-    return {
-      publicId,
+    const pending = {
       receipt: receiptOfRow(row as unknown as ReceiptRow),
       receiptHash: row.receipt_hash as Hex,
       nodeSignature: row.node_signature as Hex,
       charged: BigInt(row.charged),
-      attestation: undefined,
-      routerSignature: undefined,
-      settlement: { status: 'journaled' },
+    };
+    return {
+      ...this.#answer(publicId, pending),
+      attestation: null,
+      router_signature: null,
+      settlement: { status: 'journaled', batch: null, settled_at: null },
+    };
+  }
+
+  /** What every answer carries, however far the receipt has come. */
+  #answer(
+    publicId: string,
+    stored: Pick<StoredReceipt, 'receipt' | 'receiptHash' | 'nodeSignature' | 'charged'>,
+  ) {
+    return {
+      object: 'receipt' as const,
+      id: publicId,
+      receipt: stored.receipt,
+      receipt_hash: stored.receiptHash,
+      node_signature: stored.nodeSignature,
+      charged: stored.charged,
       domain: this.#domain,
     };
   }
 
-  async #settlement(stored: StoredReceipt): Promise<SettlementState> {
-    const batch = stored.batch === undefined ? undefined : await this.#inclusion(stored);
-    if (stored.settledAt !== undefined) return { status: 'settled', batch, settledAt: stored.settledAt };
-    return batch === undefined ? { status: 'unbatched' } : { status: 'batched', batch };
+  async #settlement(stored: StoredReceipt): Promise<Settlement> {
+    const batch = stored.batch === undefined ? null : await this.#inclusion(stored);
+    if (stored.settledAt !== undefined) return { status: 'settled', batch, settled_at: stored.settledAt };
+    return batch === null
+      ? { status: 'unbatched', batch: null, settled_at: null }
+      : { status: 'batched', batch, settled_at: null };
   }
 
   /** The receipt's place in its batch's tree: the batch's leaves are its receipts' hashes in id order. */
-  async #inclusion(stored: StoredReceipt): Promise<BatchInclusion | undefined> {
+  async #inclusion(stored: StoredReceipt): Promise<Settlement['batch']> {
     const { router, sequence } = stored.batch as NonNullable<StoredReceipt['batch']>;
     const key = `${router}:${sequence}`;
     let cached = this.#trees.get(key);
     if (cached === undefined) {
-      const [batch] = await this.#store.query<{ receipts_root: string }>(
-        'select receipts_root from settlement_batches where router = $1 and sequence = $2',
-        [router, sequence],
-      );
+      const batch = await batchRecord(this.#store, router, sequence);
       const leaves = await batchLeaves(this.#store, router, sequence);
-      if (batch === undefined || leaves.length === 0) return undefined;
+      if (batch === undefined || leaves.length === 0) return null;
       cached = {
         tree: MerkleTree.from(leaves.map((leaf) => leaf.hash)),
         ids: new Map(leaves.map((leaf, index) => [leaf.id, index])),
-        root: batch.receipts_root as Hex,
+        root: batch.receiptsRoot,
       };
       // Only applied batches are kept: a pending one may still be superseded and cut again.
       if (stored.settledAt !== undefined) this.#remember(key, cached);
     }
     const index = cached.ids.get(stored.id);
-    if (index === undefined) return undefined;
-    return { router, sequence, receiptsRoot: cached.root, proof: cached.tree.proof(index) };
+    if (index === undefined) return null;
+    return { router, sequence, receipts_root: cached.root, proof: cached.tree.proof(index) };
   }
 
   #remember(key: string, entry: CachedBatch): void {
