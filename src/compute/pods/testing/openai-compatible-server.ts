@@ -2,6 +2,7 @@
 // `openai-upstream` runtime talks to is then a real server generating with a real model.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { podResponseFormat, type ResponseFormat } from '../../../protocol/openai-features.ts';
 import { PodError } from '../errors.ts';
 import type { PodRuntime } from '../runtime.ts';
 import type { GenerationResult } from '../types.ts';
@@ -46,11 +47,10 @@ function sendError(response: ServerResponse, error: unknown): void {
   sendJson(response, status, { error: { message, type: 'server_error', code: null } });
 }
 
-/** OpenAI's json_schema format names its schema inside `json_schema`; pod runtimes take the schema itself. */
+/** OpenAI's response_format as pod runtimes take it (the schema itself), as a node turns it. */
 function podBody(body: Record<string, unknown>): Record<string, unknown> {
-  const format = body.response_format as { type?: unknown; json_schema?: { schema?: unknown } } | undefined;
-  if (format?.type !== 'json_schema') return body;
-  return { ...body, response_format: { type: 'json_schema', schema: format.json_schema?.schema } };
+  if (body.response_format === undefined) return body;
+  return { ...body, response_format: podResponseFormat(body.response_format as ResponseFormat) ?? null };
 }
 
 function usageWire(result: GenerationResult) {
