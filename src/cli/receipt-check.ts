@@ -30,8 +30,9 @@ export async function checkReceipt(id: string, options: ReceiptCheckOptions): Pr
   const audit = await fetchAudit(id, options);
   const { receipt, attestation, domain } = audit;
   const batch = audit.settlement.batch;
-  const chain = options.rpcUrl === undefined ? undefined : await chainFacts(audit, options.rpcUrl);
+  // The key whose right to settle the chain is asked about: the attester's, else the batch's router.
   const router = attestation?.router ?? batch?.router;
+  const chain = options.rpcUrl === undefined ? undefined : await chainFacts(audit, router, options.rpcUrl);
   // The attestation is checked against its own signer; whether that key may settle, the chain says.
   const checks = await checkReceiptAudit(audit, attestation?.router ?? zeroAddress);
   const lines = [
@@ -138,12 +139,15 @@ interface ChainFacts {
   batchRoot: string | undefined;
 }
 
-async function chainFacts(audit: ReceiptAuditAnswer, rpcUrl: string): Promise<ChainFacts> {
+async function chainFacts(
+  audit: ReceiptAuditAnswer,
+  router: Address | undefined,
+  rpcUrl: string,
+): Promise<ChainFacts> {
   const { chain_id: chainId, verifying_contract: settlement } = audit.domain;
   const client = publicClientFor(chainFor(chainId, rpcUrl));
   const contract = { address: settlement, abi: settlementAbi } as const;
   const sameChain = (await client.getChainId()) === chainId;
-  const router: Address | undefined = audit.attestation?.router ?? audit.settlement.batch?.router;
   const routerAllowed =
     sameChain && router !== undefined && (await hasRouterRole(client, settlement, router));
   const batch = audit.settlement.batch;
