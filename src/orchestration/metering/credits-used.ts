@@ -15,6 +15,13 @@ const UNSETTLED = `(select coalesce(sum(charged), 0) from receipts
 export const USED_SQL = `select ${UNSETTLED} + (select coalesce(sum(amount), 0) from credit_leases
     where payer = $1 and expires_at > $3) as used`;
 
+/**
+ * Like USED_SQL in two parts and without the leases of holder $4 (the caller knows its own better):
+ * `unsettled` charges and `leased` by the other routers.
+ */
+export const USED_PARTS_SQL = `select ${UNSETTLED} as unsettled, (select coalesce(sum(amount), 0)
+    from credit_leases where payer = $1 and expires_at > $3 and holder <> $4) as leased`;
+
 /** Like USED_SQL but without the leases of holder $4 (the caller knows its own better). */
 export const USED_BY_OTHERS_SQL = `select ${UNSETTLED} + (select coalesce(sum(amount), 0) from credit_leases
     where payer = $1 and expires_at > $3 and holder <> $4) as used`;

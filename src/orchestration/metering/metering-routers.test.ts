@@ -2,7 +2,7 @@
 // routers sharing one store never hold more than a payer has, leases hand credits over and see a lowered
 // balance, a chain or store that fails, and a restart that drops what the last run held.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Address, parseEther } from 'viem';
+import { type Address, getAddress, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import { devRoleAccount } from '../../chain/dev-accounts.ts';
@@ -126,6 +126,46 @@ describe.each(meteringCombos())('Metering of several routers on $kind with $mode
       expect(o).toMatchObject({ status: 'rejected', reason: { code: 'chain_error' } });
     expect(heldBy(m, payer)).toBe(0n);
     expect((await leaseRows(s.store, payer)).has(holder)).toBe(false);
+  });
+
+  it('tells a payer where its credits stand: held while running, unsettled once charged', async () => {
+    const payer = await fundedPayer(10_000n);
+    const a = (await s.open(`router-standing-a-${journal}`)).metering;
+    const b = (await s.open(`router-standing-b-${journal}`)).metering;
+    const fresh = { balance: 10_000n, unsettled: 0n, held: 0n, available: 10_000n };
+    expect(await a.standing(payer)).toEqual(fresh);
+    expect(await a.standing(getAddress(payer).toLowerCase() as Address)).toEqual(fresh);
+
+    // Held for the running job, not the room its lease took for the next ones.
+    const job = await reserveJob(a, env.ctx, payer, 1_000n);
+    expect(await a.standing(payer)).toEqual({ ...fresh, held: 1_000n, available: 9_000n });
+    // Charged: unsettled at once, whether it is still in the journal or stored already.
+    await chargeJob(a, env.ctx, job, 400n);
+    const charged = { ...fresh, unsettled: 400n, available: 9_600n };
+    expect(await a.standing(payer)).toEqual(charged);
+    await flushed(a);
+    expect(await a.standing(payer)).toEqual(charged);
+
+    // Another router's job: its whole lease counts as held here, as it does for every reservation.
+    await reserveJob(b, env.ctx, payer, 500n);
+    const leasedByB = (await leaseRows(s.store, payer)).get(`router-standing-b-${journal}`) ?? 0n;
+    expect(leasedByB).toBeGreaterThanOrEqual(500n);
+    expect(await a.standing(payer)).toEqual({
+      ...charged,
+      held: leasedByB,
+      available: 9_600n - leasedByB,
+    });
+    expect((await b.standing(payer)).held).toBe(
+      500n + ((await leaseRows(s.store, payer)).get(`router-standing-a-${journal}`) ?? 0n),
+    );
+
+    // Settled long enough ago for any balance read since to include the debit (nobody debited it here).
+    await s.store.query('update receipts set settled_at = $2 where job_id = $1', [
+      job.jobId.toLowerCase(),
+      Date.now() - 60_000,
+    ]);
+    expect((await a.standing(payer)).unsettled).toBe(0n);
+    await expect(a.standing('0x1234' as Address)).rejects.toMatchObject({ code: 'invalid_request' });
   });
 
   it('keeps steps when the store refuses writes', async () => {

@@ -15,6 +15,7 @@ import type { Receipt } from '../../protocol/receipt.ts';
 import type { Store } from '../store/store.ts';
 import { checkedAddress, checkedJobId, checkedReceiptHash } from './checked-input.ts';
 import { CreditLeases } from './credit-leases.ts';
+import { type CreditStanding, readCreditStanding } from './credit-standing.ts';
 import type { CreditsSource } from './credits-source.ts';
 import type { JobEnding } from './job-rows.ts';
 import type { JournalFile } from './journal-file.ts';
@@ -90,8 +91,10 @@ export class Metering {
   readonly #serial = new SerialQueue();
   readonly #running = new Map<Hex, Running>();
   readonly #feed: MeteringStoreFeed;
+  readonly #options: MeteringOptions;
 
   constructor(options: MeteringOptions) {
+    this.#options = options;
     this.#logger = options.logger;
     this.#feed = new MeteringStoreFeed({
       store: options.store,
@@ -119,6 +122,21 @@ export class Metering {
    */
   stats(): MeteringStats {
     return this.#feed.stats();
+  }
+
+  /** Where the payer's credits stand as this router sees them (GET /v1/credits). */
+  async standing(payer: Address): Promise<CreditStanding> {
+    const { store, credits, holder } = this.#options;
+    return readCreditStanding(
+      {
+        store,
+        credits,
+        holder,
+        lease: (p) => this.#leases.lease(p),
+        serial: (fn) => this.#serial.run(fn),
+      },
+      checkedAddress(payer, 'payer'),
+    );
   }
 
   /** Counts entries refused outside the running ingestion (an earlier run's journal, replayed at start). */
