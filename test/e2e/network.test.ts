@@ -410,6 +410,34 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(cli.stdout).not.toContain('✗');
     });
 
+    it("shows the payer its credits: the chain's balance, less what is not settled yet", async () => {
+      const creditsFor = async (apiKey: string) => {
+        const response = await fetch(`${devnet.gatewayUrl}/v1/credits`, {
+          headers: { authorization: `Bearer ${apiKey}` },
+        });
+        expect(response.status).toBe(200);
+        return (await response.json()) as Json;
+      };
+      const spendable = await devnet.publicClient.readContract({
+        address: devnet.book.contracts.computeCredits,
+        abi: computeCreditsAbi,
+        functionName: 'spendableBalanceOf',
+        args: [devnet.developer],
+      });
+      const credits = await creditsFor(devnet.apiKey);
+      expect(credits).toMatchObject({
+        object: 'credits',
+        account: getAddress(devnet.developer),
+        balance: spendable.toString(),
+        held: '0',
+      });
+      // The first router's batch is debited on-chain; what was answered since waits for the next one.
+      expect(spendable).toBeLessThan(creditsBefore);
+      expect(BigInt(credits.unsettled)).toBeGreaterThan(0n);
+      expect(BigInt(credits.available)).toBe(spendable - BigInt(credits.unsettled));
+      expect(await creditsFor(unfundedKey)).toMatchObject({ balance: '0', unsettled: '0', available: '0' });
+    });
+
     it('settles every receipt once: on-chain balances equal the sums of the stored receipts', async () => {
       await devnet.router?.stop();
       const store = await openStore(

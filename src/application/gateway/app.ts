@@ -18,6 +18,7 @@ import { JobRunner } from './job-runner.ts';
 import { GatewayMetrics } from './metrics.ts';
 import type {
   ApiKeyAuthenticator,
+  CreditAccounts,
   CreditReservations,
   JobDispatcher,
   JobLog,
@@ -26,6 +27,7 @@ import type {
   ReceiptLookup,
   SettlementStats,
 } from './ports.ts';
+import { creditRoutes } from './routes/credits.ts';
 import { embeddingRoutes } from './routes/embeddings.ts';
 import { generationRoutes } from './routes/generation.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -46,6 +48,8 @@ export interface GatewayDeps {
   metering?: () => MeteringBacklog;
   /** Probes for GET /health, e.g. `{ store, chain }`. */
   checks?: Record<string, HealthCheck>;
+  /** Credit accounts as the metering sees them; without it `GET /v1/credits` does not exist. */
+  credits?: CreditAccounts;
   /** Stored receipts with their evidence; without it `GET /v1/receipts/:id` does not exist. */
   receipts?: ReceiptLookup;
   /** Where miner WebSockets go (the router core's MinerHub); without it `/v1/miners` does not exist. */
@@ -159,6 +163,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     embeddingRoutes(api, context);
     jobRoutes(api, context, deps.jobs);
     if (deps.receipts !== undefined) receiptRoutes(api, deps.receipts);
+    if (deps.credits !== undefined) creditRoutes(api, deps.credits);
   });
   if (deps.miners !== undefined) await minerSockets(app, deps.miners);
 

@@ -81,6 +81,13 @@ export interface JobLog {
   get(publicId: string): Promise<LoggedJob | undefined>;
 }
 
+/** Where a credit account stands, in wei (GET /v1/credits; the metering's CreditStanding). */
+export interface CreditAccounts {
+  standing(
+    account: Address,
+  ): Promise<{ balance: bigint; unsettled: bigint; held: bigint; available: bigint }>;
+}
+
 /** A job's stored receipt with its evidence, for its payer to audit (GET /v1/receipts/:id). */
 export interface ReceiptLookup {
   byPublicId(publicId: string): Promise<ReceiptAuditAnswer | undefined>;

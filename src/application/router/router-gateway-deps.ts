@@ -38,6 +38,7 @@ export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps
     logger: parts.logger,
     metering: () => metering.stats(),
     miners: hub,
+    credits: metering,
     receipts: new ReceiptAudits({
       store,
       domain: parts.domain,

@@ -1,5 +1,5 @@
-// What `npm start` prints once the network is up: a curl line, an `openai` client snippet, and how to check
-// an answer's receipt.
+// What `npm start` prints once the network is up: a curl line, an `openai` client snippet, how to check
+// an answer's receipt, and where the key's credits stand.
 import type { DevnetFile } from '../devnet-file.ts';
 
 export function whatToTry(
@@ -25,5 +25,8 @@ export function whatToTry(
     '',
     "  # what an answer cost, checked against the node's signature and the chain (its id: chatcmpl-…)",
     '  npx neurino receipt <id>',
+    '',
+    "  # the key's credits: on-chain balance, what is not settled yet, what is available",
+    `  curl -s ${base}/credits -H "Authorization: Bearer ${devnet.apiKey}"`,
   ].join('\n');
 }
