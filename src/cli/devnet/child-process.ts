@@ -1,8 +1,10 @@
 // A part of the devnet in its own process (`neurino router`, `neurino miner`), its output in a log file.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'neurino.js');
@@ -13,6 +15,8 @@ export interface DevnetChild {
   readonly process: ChildProcess;
   /** Resolves with the exit code (null when a signal ended it) once the process has exited. */
   readonly exited: Promise<number | null>;
+  /** The last line it wrote to stderr (where the CLI says why it stopped), if any. */
+  lastErrorLine(): string | undefined;
   /** SIGTERM (the parts drain and save), then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -50,10 +54,22 @@ export async function spawnLoggedNode(
   child.once('exit', () => process.off('exit', killOnExit));
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
+  let stderrTail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-4_096);
+  });
+  // Its output may still be in the pipes when it exits: read to their end (a grandchild holding them open
+  // gets a moment, not a wait), so the log and lastErrorLine have its last words.
+  const drained = Promise.all(
+    [child.stdout, child.stderr].map((stream) =>
+      stream === null || stream.readableEnded ? undefined : once(stream, 'end').catch(() => undefined),
+    ),
+  );
   const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      log.end();
-      resolve(code);
+    child.once('exit', async (code) => {
+      await Promise.race([drained, delay(250)]);
+      // Its log complete on disk first (end's callback also runs when the log failed).
+      log.end(() => resolve(code));
     });
   });
   return {
@@ -61,6 +77,10 @@ export async function spawnLoggedNode(
     logFile,
     process: child,
     exited,
+    lastErrorLine() {
+      const line = stderrTail.trimEnd().split('\n').at(-1)?.trim();
+      return line === undefined || line === '' ? undefined : line.replace(/^neurino: /, '').slice(0, 500);
+    },
     async stop(graceMs = 15_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -96,7 +116,11 @@ export async function waitFor(
     died = true;
   });
   for (;;) {
-    if (died) throw new Error(`${what}: ${options.child?.name} exited; see ${options.child?.logFile}`);
+    if (died) {
+      const why = options.child?.lastErrorLine();
+      const said = why === undefined ? '' : `: ${why}`;
+      throw new Error(`${what}: ${options.child?.name} exited${said}; see ${options.child?.logFile}`);
+    }
     if (await probe().catch(() => false)) return;
     if (Date.now() > deadline) {
       const hint = options.child ? `; see ${options.child.logFile}` : '';

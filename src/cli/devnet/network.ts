@@ -16,6 +16,7 @@ import { type DevnetFile, devnetFilePath, writeDevnetFile } from '../devnet-file
 import { ensureApiKey } from './api-key.ts';
 import { type DevnetChild, spawnNeurino, waitFor } from './child-process.ts';
 import { ensureCredits, ensureMinerStaked } from './fund.ts';
+import { assertPortFree } from './port-free.ts';
 
 export interface DevnetOptions {
   dataDir: string;
@@ -136,6 +137,7 @@ async function assemble(
     miners: new Map(),
     async startRouter() {
       step('router: starting the gateway');
+      await assertPortFree('127.0.0.1', options.port, 'router', '--port');
       const args = ['router', '--rpc-url', rpcUrl, '--addresses', addressesFile, '--host', '127.0.0.1'];
       args.push('--port', String(options.port), '--data-dir', routerDir, '--pod', specFile);
       // The devnet's gateway is a frontend too: its share of each payment goes to the frontend dev account.
