@@ -45,7 +45,7 @@ describe('a devnet child that dies while it starts', () => {
   it('reads to the end of its pipes after it exits (a process of its own may still write to them)', async () => {
     const late = "setTimeout(() => process.stderr.write('neurino: late words\\n'), 100)";
     const script = [
-      "require('node:child_process').spawn(process.execPath, ['-e', " + JSON.stringify(late) + '],',
+      `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(late)}],`,
       "{ stdio: 'inherit' });",
       'process.exit(2);',
     ].join(' ');
