@@ -51,6 +51,17 @@ describe('errorFromZod', () => {
     expect(unknown.code).toBe('invalid_request');
   });
 
+  it('says a field left out is required, and what was wrong with one given', () => {
+    const Named = z.object({ pod: z.string(), messages: z.array(z.string()) });
+    const missing = errorFromZod(Named.safeParse({ messages: [] }).error as z.ZodError);
+    expect(missing.message).toBe('pod: required (expected string)');
+    expect(missing.param).toBe('pod');
+    const nested = errorFromZod(Schema.safeParse({ items: [{}] }).error as z.ZodError);
+    expect(nested.message).toBe('items[0].n: required (expected number)');
+    const wrong = errorFromZod(Named.safeParse({ pod: null, messages: [] }).error as z.ZodError);
+    expect(wrong.message).toBe('pod: Invalid input: expected string, received null');
+  });
+
   it('uses the caller’s default code', () => {
     const error = errorFromZod(Schema.safeParse(null).error as z.ZodError, 'schema_violation');
     expect(error.code).toBe('schema_violation');

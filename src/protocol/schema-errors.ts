@@ -40,7 +40,12 @@ function locate(issue: z.core.$ZodIssue, base: PropertyKey[] = []): Located {
   }
   const params = issue.code === 'custom' ? (issue.params as Record<string, unknown> | undefined) : undefined;
   const code = isErrorCode(params?.code) ? params.code : undefined;
-  return { path, message: issue.message, code };
+  return { path, message: missing(issue) ? `required (expected ${issue.expected})` : issue.message, code };
+}
+
+/** A field left out: parsed JSON has no undefined, so "received undefined" can only mean that. */
+function missing(issue: z.core.$ZodIssue): issue is z.core.$ZodIssueInvalidType {
+  return issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
 }
 
 /**
