@@ -23,8 +23,7 @@ export const USED_PARTS_SQL = `select ${UNSETTLED} as unsettled, (select coalesc
     from credit_leases where payer = $1 and expires_at > $3 and holder <> $4) as leased`;
 
 /** Like USED_SQL but without the leases of holder $4 (the caller knows its own better). */
-export const USED_BY_OTHERS_SQL = `select ${UNSETTLED} + (select coalesce(sum(amount), 0) from credit_leases
-    where payer = $1 and expires_at > $3 and holder <> $4) as used`;
+export const USED_BY_OTHERS_SQL = `select unsettled + leased as used from (${USED_PARTS_SQL}) as parts`;
 
 /** Receipts settled after this still count: a balance read up to `maxAgeMs` ago may predate their debit. */
 export function settledSince(credits: CreditsSource, now: number): number {
