@@ -92,10 +92,21 @@ export class PodFailedError extends PodError {
   }
 }
 
+/** What a generation had produced when it was stopped: the text it streamed and the tokens behind it. */
+export interface PartialGeneration {
+  readonly text: string;
+  readonly completionTokenIds: readonly number[];
+  readonly usage: { readonly promptTokens: number; readonly completionTokens: number };
+}
+
 export class PodAbortedError extends PodError {
   override name = 'PodAbortedError';
-  constructor(message = 'Job aborted', options?: PodErrorOptions) {
-    super('pod_aborted', message, options);
+  /** Set by runtimes that stop where they are (llama-cpp): the work done, which a caller may pay for. */
+  readonly partial: PartialGeneration | undefined;
+  constructor(message = 'Job aborted', options: PodErrorOptions & { partial?: PartialGeneration } = {}) {
+    const { partial, ...rest } = options;
+    super('pod_aborted', message, rest);
+    this.partial = partial;
   }
 }
 

@@ -175,7 +175,9 @@ describe('llama-cpp runtime: cancellation and lifecycle', () => {
   it('stops generating when aborted mid-stream, frees the slot and keeps serving', async () => {
     const controller = new AbortController();
     let deltas = 0;
-    const onDelta = () => {
+    let streamed = '';
+    const onDelta = (text: string) => {
+      streamed += text;
       deltas += 1;
       if (deltas === 3) controller.abort();
     };
@@ -187,6 +189,16 @@ describe('llama-cpp runtime: cancellation and lifecycle', () => {
     expect(error).toBeInstanceOf(PodAbortedError);
     expect(error.code).toBe('job_cancelled');
     expect(deltas).toBe(3);
+    // What it had produced comes with the abort (a caller may pay for it): the text that went out, and
+    // the tokens behind it, counted.
+    const { partial } = error as PodAbortedError;
+    expect(partial?.text).toBe(streamed);
+    expect(partial?.completionTokenIds.length).toBeGreaterThanOrEqual(3);
+    expect(partial?.usage).toEqual({
+      promptTokens: expect.any(Number),
+      completionTokens: partial?.completionTokenIds.length,
+    });
+    expect(partial?.usage.promptTokens).toBeGreaterThan(0);
     expect(runtime.info().activeJobs).toBe(0);
     const both = await Promise.all([
       runtime.chat({ ...hello, max_tokens: 4 }),
