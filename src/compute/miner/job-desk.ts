@@ -7,7 +7,7 @@ import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '.
 import type { MinerMessage } from '../../protocol/messages/index.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { type JobWork, jobWork } from './job-input.ts';
-import { runJob } from './job-runner.ts';
+import { PaidCancel, runJob } from './job-runner.ts';
 import type { HostedPod, PodHost } from './pod-host.ts';
 import type { Slots } from './slots.ts';
 
@@ -69,12 +69,17 @@ export class JobDesk {
     this.attempts.set(attemptId, { controller, done });
   }
 
-  /** Stops a running attempt; the runtime frees its slot and a `job.error` reports the cancel. */
-  cancel(attemptId: Hex, reason: string | undefined): boolean {
+  /**
+   * Stops a running attempt; the runtime frees its slot and a `job.error` reports the cancel. `partial`:
+   * the caller pays for the work done, so a runtime that hands it over is answered with its `job.result`.
+   */
+  cancel(attemptId: Hex, reason: string | undefined, partial = false): boolean {
     const attempt = this.attempts.get(attemptId);
     if (attempt === undefined) return false;
     attempt.controller.abort(
-      new FatalError('job_cancelled', { message: reason ?? 'cancelled by the router' }),
+      partial
+        ? new PaidCancel(reason)
+        : new FatalError('job_cancelled', { message: reason ?? 'cancelled by the router' }),
     );
     return true;
   }
@@ -162,8 +167,10 @@ export class JobDesk {
       const running = runJob(context, pod, assign, work, controller.signal);
       ackLater = setTimeout(acknowledge, ACKNOWLEDGE_AFTER_MS);
       const result = await running;
-      // A cancel that lands while the receipt is signed still wins: the router has moved on.
-      if (controller.signal.aborted) throw controller.signal.reason;
+      // A cancel that lands while the receipt is signed still wins: the router has moved on. Not a paid
+      // one: the router waits for this result, finished or partial.
+      const reason: unknown = controller.signal.reason;
+      if (controller.signal.aborted && !(reason instanceof PaidCancel)) throw reason;
       this.options.send(result);
       ok = true;
       log.debug({ usage: result.usage, gpuMs: result.gpuMs }, 'job done');

@@ -8,7 +8,9 @@
 //   embeddings   { embeddings: number[][] }                              embeddingList({ embeddings, inputTokens: usage.inputTokens, encodingFormat })
 //
 // - `text` is the whole generated text, also when it was streamed: the `job.chunk` deltas concatenate to it.
-// - `finishReason` is 'stop' (end of turn or a stop sequence) or 'length' (max_tokens or the context ran out).
+// - `finishReason` is 'stop' (end of turn or a stop sequence) or 'length' (max_tokens or the context ran out);
+//   'cancelled' only in the result a node sends for a paid cancel (`job.cancel` with `partial`): the text it
+//   had produced when the caller went away, which nobody receives but the receipt commits to.
 // - `tokenIds` are the sampled token ids, in order (llama-cpp pods): validators re-score them with the model.
 // - Embeddings are float vectors of unit length, one per input, in input order; base64 is the gateway's job.
 // - A streamed completion has exactly one prompt.
@@ -37,6 +39,11 @@ export const EmbeddingsJobOutputSchema = z.object({
 
 export type ChatJobOutput = z.output<typeof ChatJobOutputSchema>;
 export type CompletionJobOutput = z.output<typeof CompletionJobOutputSchema>;
+/** What a paid cancel stopped: never an answer (the caller is gone), so never parsed as one. */
+export type CancelledChoice = Omit<ChatJobOutput, 'finishReason'> & { finishReason: 'cancelled' };
+export type CancelledCompletionOutput = {
+  choices: Array<CompletionJobOutput['choices'][number] | CancelledChoice>;
+};
 export type EmbeddingsJobOutput = z.output<typeof EmbeddingsJobOutputSchema>;
 
 export type JobOutputOf<K extends JobKind> = K extends 'chat'

@@ -2,15 +2,28 @@
 import { performance } from 'node:perf_hooks';
 import type { LocalAccount } from 'viem';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
-import { createError, isNeurinoError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
+import {
+  createError,
+  FatalError,
+  isNeurinoError,
+  type NeurinoError,
+  RetryableError,
+} from '../../protocol/errors.ts';
 import { receiptFor } from '../../protocol/job-receipt.ts';
 import { type JobAssign, type JobResult, MAX_CHUNK_CHARS } from '../../protocol/messages/jobs.ts';
 import { resultHash, signReceipt } from '../../protocol/receipt.ts';
 import { computeUnits } from '../../protocol/units.ts';
+import { type PartialGeneration, PodAbortedError } from '../pods/errors.ts';
 import type { PodRuntime } from '../pods/runtime.ts';
 import type { GenerateOptions, GenerationResult } from '../pods/types.ts';
 import type { JobWork } from './job-input.ts';
-import type { ChatJobOutput, CompletionJobOutput, EmbeddingsJobOutput } from './job-output.ts';
+import type {
+  CancelledChoice,
+  CancelledCompletionOutput,
+  ChatJobOutput,
+  CompletionJobOutput,
+  EmbeddingsJobOutput,
+} from './job-output.ts';
 import type { HostedPod } from './pod-host.ts';
 
 export interface RunJobContext {
@@ -21,8 +34,24 @@ export interface RunJobContext {
   readonly onChunk?: (delta: string) => void;
 }
 
+/**
+ * The router's cancel when the caller went away (`job.cancel` with `partial`): the caller pays for the
+ * work done so far, so a runtime that stops where it is (llama-cpp) is answered with a result of it.
+ */
+export class PaidCancel extends FatalError {
+  override name = 'PaidCancel';
+  constructor(message = 'cancelled by the client') {
+    super('job_cancelled', { message });
+  }
+}
+
 interface Produced {
-  output: ChatJobOutput | CompletionJobOutput | EmbeddingsJobOutput;
+  output:
+    | ChatJobOutput
+    | CompletionJobOutput
+    | EmbeddingsJobOutput
+    | CancelledChoice
+    | CancelledCompletionOutput;
   inputTokens: number;
   outputTokens: number;
 }
@@ -43,6 +72,7 @@ export async function runJob(
       // Timed from here: loading a cold pod is the node's cost, not the caller's.
       const startedAt = Date.now();
       const started = performance.now();
+      // A paid cancel ends it early with the partial output, metered to here like any other.
       const produced = await produce(runtime, work, signal, context.onChunk);
       const gpuMs = Math.max(1, Math.ceil(performance.now() - started));
       const finishedAt = Math.max(Date.now(), startedAt);
@@ -78,18 +108,38 @@ async function produce(
   };
   switch (work.kind) {
     case 'chat': {
-      const result = await runtime.chat(work.request, options);
-      return { output: choice(result), ...usage(result) };
+      try {
+        const result = await runtime.chat(work.request, options);
+        return { output: choice(result), ...usage(result) };
+      } catch (error) {
+        const partial = paidPartial(error, signal);
+        if (partial === undefined) throw error;
+        return {
+          output: partialChoice(partial),
+          inputTokens: partial.usage.promptTokens,
+          outputTokens: partial.usage.completionTokens,
+        };
+      }
     }
     case 'completion': {
-      const choices: CompletionJobOutput['choices'] = [];
+      const choices: CancelledCompletionOutput['choices'] = [];
       let inputTokens = 0;
       let outputTokens = 0;
       for (const request of work.requests) {
-        const result = await runtime.complete(request, options);
-        choices.push(choice(result));
-        inputTokens += result.usage?.promptTokens ?? 0;
-        outputTokens += result.usage?.completionTokens ?? 0;
+        try {
+          const result = await runtime.complete(request, options);
+          choices.push(choice(result));
+          inputTokens += result.usage?.promptTokens ?? 0;
+          outputTokens += result.usage?.completionTokens ?? 0;
+        } catch (error) {
+          // The prompts done so far and this one's partial text; the rest were never started.
+          const partial = paidPartial(error, signal);
+          if (partial === undefined) throw error;
+          choices.push(partialChoice(partial));
+          inputTokens += partial.usage.promptTokens;
+          outputTokens += partial.usage.completionTokens;
+          break;
+        }
       }
       return { output: { choices }, inputTokens, outputTokens };
     }
@@ -120,6 +170,16 @@ function choice(result: GenerationResult): ChatJobOutput {
     finishReason: result.finishReason,
     ...(result.completionTokenIds === undefined ? {} : { tokenIds: [...result.completionTokenIds] }),
   };
+}
+
+/** The work a paid cancel stopped, when the runtime handed it over (others just abort). */
+function paidPartial(error: unknown, signal: AbortSignal): PartialGeneration | undefined {
+  if (!(signal.reason instanceof PaidCancel) || !(error instanceof PodAbortedError)) return undefined;
+  return error.partial;
+}
+
+function partialChoice(partial: PartialGeneration): CancelledChoice {
+  return { text: partial.text, finishReason: 'cancelled', tokenIds: [...partial.completionTokenIds] };
 }
 
 function usage(result: GenerationResult) {

@@ -237,6 +237,40 @@ describe('cancel and deadlines', () => {
     expect(miner.state().slots.free).toBe(2);
   });
 
+  it('answers a paid cancel (the client went away) with a signed result of the work done so far', async () => {
+    for (const stream of [true, false]) {
+      const jobId = newJobId();
+      const attemptId = attemptIdFor(jobId, 0);
+      const running = connection.assign({
+        jobId,
+        podId: pod.podId,
+        kind: 'completion',
+        input: longRequest,
+        stream,
+      });
+      if (stream) {
+        await connection.waitFor('job.chunk', (m) => m.attemptId === attemptId && m.seq === 2);
+      } else {
+        await connection.waitFor('job.accepted', (m) => m.attemptId === attemptId);
+      }
+      connection.send({ type: 'job.cancel', attemptId, reason: 'client went away', partial: true });
+      const outcome = await running;
+      expect(outcome.error).toBeUndefined();
+      expect(outcome.checked?.ok).toBe(true);
+      const result = outcome.result;
+      if (result === undefined) throw new Error('no result');
+      const [choice] = (result.output as CompletionJobOutput).choices;
+      expect(choice?.finishReason).toBe('cancelled');
+      // Less than asked for, counted as ever; the text holds every chunk the stream sent before the cancel.
+      expect(result.usage.outputTokens).toBe(choice?.tokenIds?.length);
+      expect(result.usage.outputTokens).toBeGreaterThan(0);
+      expect(result.usage.outputTokens).toBeLessThan(longRequest.max_tokens as number);
+      if (stream) expect(choice?.text.startsWith(outcome.chunks.map((c) => c.delta).join(''))).toBe(true);
+      expect(result.computeUnits).toBeGreaterThan(0n);
+      expect(miner.state().slots.free).toBe(2);
+    }
+  });
+
   it('refuses a job that arrives after its deadline, without accepting it', async () => {
     const outcome = await connection.assign({
       podId: pod.podId,

@@ -203,7 +203,7 @@ export class RouterSession {
         this.desk.assign(message, this.draining || this.context.minerDraining());
         return;
       case 'job.cancel':
-        if (!this.desk.cancel(message.attemptId, message.reason)) {
+        if (!this.desk.cancel(message.attemptId, message.reason, message.partial === true)) {
           log.debug({ attemptId: message.attemptId }, 'cancel for an attempt that is not running');
         }
         return;

@@ -98,11 +98,16 @@ export const JobErrorSchema = z.object({
   param: z.string().min(1).max(256).optional(),
 });
 
-/** router → miner: stop this attempt (client gone, deadline passed, another attempt won). */
+/**
+ * router → miner: stop this attempt (client gone, deadline passed, another attempt won). With `partial`
+ * (the client went away) the caller pays for the work done so far: a pod that can stop where it is answers
+ * with a signed `job.result` of what it produced, finishReason 'cancelled'; any other answers `job.error`.
+ */
 export const JobCancelSchema = z.object({
   type: z.literal('job.cancel'),
   attemptId: Bytes32Schema,
   reason: z.string().max(512).optional(),
+  partial: z.boolean().optional(),
 });
 
 export type JobAssign = z.output<typeof JobAssignSchema>;
