@@ -33,7 +33,7 @@ describe.each(storeBackends())('on $kind', (backend) => {
   let devnet: Devnet;
   let client: OpenAI;
   let creditsBefore: bigint;
-  /** Jobs that succeeded: each must leave exactly one receipt, and nothing else may. */
+  /** Jobs charged (succeeded, or cancelled after work): each must leave exactly one receipt, nothing else may. */
   let succeeded = 0;
   /** The first chat completion's id: its receipt is audited once settled. */
   let firstChatId = '';
@@ -154,6 +154,49 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(finish).toBe(whole.choices[0]?.finish_reason);
       expect(usage).toEqual(whole.usage);
     });
+
+    it('charges what the node had generated when the client walks away from a stream', async () => {
+      // A seeded request that runs to max_tokens rather than ending early (found on the tiny model).
+      let request: { model: string; prompt: string; max_tokens: number; seed: number } | undefined;
+      for (let seed = 1; request === undefined; seed++) {
+        const probe = { model: MODEL, prompt: 'Once upon', max_tokens: 64, seed };
+        const done = await client.completions.create(probe);
+        succeeded++;
+        if (done.choices[0]?.finish_reason === 'length') request = { ...probe, max_tokens: 2_000 };
+      }
+      const controller = new AbortController();
+      const stream = await client.completions.create(
+        { ...request, stream: true },
+        { signal: controller.signal },
+      );
+      let id = '';
+      let chunks = 0;
+      try {
+        for await (const chunk of stream) {
+          id = chunk.id;
+          if (++chunks === 4) controller.abort();
+        }
+      } catch {
+        // The client's own abort.
+      }
+      expect(chunks).toBe(4);
+      expect(id).toMatch(/^cmpl-/);
+      const audit = async () => {
+        const response = await fetch(`${devnet.gatewayUrl}/v1/receipts/${id}`, {
+          headers: { authorization: `Bearer ${devnet.apiKey}` },
+        });
+        return response.status === 200 ? ((await response.json()) as Json) : undefined;
+      };
+      await waitFor('the cancelled job charged', async () => (await audit()) !== undefined, {
+        timeoutMs: 20_000,
+      });
+      const answer = (await audit()) as Json;
+      // Signed by the node for the tokens it had made, far fewer than asked for; checked like any other.
+      expect(answer.receipt.outputTokens).toBeGreaterThanOrEqual(3);
+      expect(answer.receipt.outputTokens).toBeLessThan(request.max_tokens);
+      expect(BigInt(answer.charged)).toBeGreaterThan(0n);
+      succeeded++;
+    }, 60_000);
 
     it('answers bad input with OpenAI-style errors and stable codes', async () => {
       await expect(

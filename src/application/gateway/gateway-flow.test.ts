@@ -313,7 +313,10 @@ describe('failures', () => {
     behave = (peer, assign) => {
       peer.accept(assign);
       peer.chunk(assign, 0, 'Hel');
-      cancelled.push(peer.next('job.cancel', (m) => m.attemptId === assign.attemptId));
+      // A runtime that cannot stop partway answers the paid cancel with an error: nothing to charge.
+      const cancel = peer.next('job.cancel', (m) => m.attemptId === assign.attemptId && m.partial === true);
+      cancelled.push(cancel);
+      void cancel.then(() => peer.fail(assign, 'job_cancelled', 'stopped', false));
     };
     const controller = new AbortController();
     const response = await post('/v1/chat/completions', { ...chatBody, stream: true }, {}, controller.signal);
@@ -328,6 +331,34 @@ describe('failures', () => {
     expect(held(developer)).toBe(0n);
     expect(await storedReceipts({ jobId: (await h.jobs.get(id))?.jobId ?? '0x' })).toEqual([]);
   });
+  it('charges the work the node had done when the client goes away mid-stream, once', async () => {
+    behave = async (peer, assign) => {
+      peer.accept(assign);
+      peer.chunk(assign, 0, 'Hel');
+      await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId && m.partial === true);
+      await peer.result(
+        assign,
+        { text: 'Hel', finishReason: 'cancelled' },
+        { usage: { inputTokens: 7, outputTokens: 1 } },
+      );
+    };
+    const controller = new AbortController();
+    const response = await post('/v1/chat/completions', { ...chatBody, stream: true }, {}, controller.signal);
+    const reader = response.body?.getReader();
+    const first = new TextDecoder().decode((await reader?.read())?.value);
+    const id = JSON.parse(first.split('\n\n')[0]?.slice('data: '.length) ?? '{}').id as string;
+    controller.abort();
+    await settled(async () => (await h.jobs.get(id))?.status === 'cancelled');
+    const logged = await h.jobs.get(id);
+    expect(logged?.error?.code).toBe('job_cancelled');
+    expect(logged?.usage).toMatchObject({ inputTokens: 7, outputTokens: 1 });
+    const receipts = await storedReceipts({ jobId: logged?.jobId ?? '0x' });
+    expect(receipts).toHaveLength(1);
+    expect(receipts[0]?.charged).toBeGreaterThan(0n);
+    expect(receipts[0]?.receipt.outputTokens).toBe(1);
+    expect(held(developer)).toBe(0n);
+  });
+
   it('retries on another miner when one dies mid-request, and charges once', async () => {
     let calls = 0;
     let died: MinerPeer | undefined;

@@ -1,7 +1,9 @@
 // The metered life of one job: logged, credits reserved for its worst case, dispatched, then charged on
-// the node's signed receipt or released (a failed job is free). Tracks running jobs so shutdown can wait.
+// the node's signed receipt or released (a failed job is free; one the caller walked away from is charged
+// for the work the node had done, when the node hands it over). Tracks running jobs so shutdown can wait.
 import type { Logger } from 'pino';
 import type { Address, Hex } from 'viem';
+import { CancelledAfterWork } from '../../orchestration/router/cancelled-after-work.ts';
 import { asNeurinoError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { newJobId } from '../../protocol/ids.ts';
 import type { JobResult } from '../../protocol/messages/jobs.ts';
@@ -200,7 +202,9 @@ export class JobRunner {
     } catch (error) {
       leaveQueue();
       const failure = asNeurinoError(error);
-      await this.finishFailed(jobId, request, failure, attempts);
+      if (failure instanceof CancelledAfterWork)
+        await this.chargeCancelled(jobId, request, failure, attempts);
+      else await this.finishFailed(jobId, request, failure, attempts);
       throw failure;
     }
     leaveQueue();
@@ -241,6 +245,36 @@ export class JobRunner {
       'job succeeded',
     );
     return { ...run, publicId: request.publicId };
+  }
+
+  /**
+   * The caller went away and the node handed over the work done until then: the job ends cancelled and
+   * that work is charged on its receipt. Should the charge fail, the job is released (free) instead.
+   */
+  private async chargeCancelled(
+    jobId: Hex,
+    request: JobRequest,
+    cancelled: CancelledAfterWork,
+    attempts: JobEnd['attempts'],
+  ) {
+    const { outcome } = cancelled;
+    try {
+      const { charged } = await this.deps.ledger.charge({
+        jobId,
+        receipt: outcome.receipt,
+        receiptHash: outcome.receiptHashes.structHash,
+        nodeSignature: outcome.result.signature,
+        ending: () => ({ status: 'cancelled', errorCode: cancelled.code, attempts }),
+      });
+      this.deps.metrics.jobs.inc({ kind: request.kind, outcome: cancelled.code });
+      this.deps.logger.info(
+        { jobId, job: request.publicId, node: outcome.receipt.node, charged: charged.toString() },
+        'job cancelled by the client; the work done was charged',
+      );
+    } catch (error) {
+      this.deps.logger.error({ err: error, jobId }, 'charging a cancelled job failed');
+      await this.finishFailed(jobId, request, cancelled, attempts);
+    }
   }
 
   /** Frees the reservation and ends the job in the log, in one transaction: a failed job is free. */

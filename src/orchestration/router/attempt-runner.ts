@@ -6,7 +6,14 @@ import { checkJobResult, observedAttempt } from '../../protocol/job-receipt.ts';
 import type { JobAssign, JobResult } from '../../protocol/messages/jobs.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
+import { CancelledAfterWork } from './cancelled-after-work.ts';
 import type { AttemptListener, MinerSession } from './miner-session.ts';
+
+/**
+ * How long a node has, once the client went away, to hand over the work done so far (a pod stops at its
+ * next token, signs and sends); after that the attempt is dropped and costs the caller nothing.
+ */
+export const PAID_CANCEL_GRACE_MS = 2_000;
 
 export interface AttemptOptions {
   session: MinerSession;
@@ -14,6 +21,8 @@ export interface AttemptOptions {
   domain: ProtocolDomain;
   /** The miner must acknowledge (or start streaming) within this time, or the attempt fails as node_timeout. */
   acceptTimeoutMs: number;
+  /** How long a node has to hand over its partial work once the caller went away (PAID_CANCEL_GRACE_MS). */
+  paidCancelGraceMs?: number;
   onChunk: ((delta: string) => void) | undefined;
   signal: AbortSignal | undefined;
   logger: Logger;
@@ -35,7 +44,9 @@ export interface AttemptProgress {
  * Runs one attempt on one node: sends the assignment, relays chunks in order, and accepts the result only
  * when checkJobResult verifies it (hash, units within the attempt's time and the node's memory, the node's
  * receipt signature). Settles exactly once: with the verified result, or with the error (node's, timeout,
- * deadline, cancellation). On timeout, deadline or abort the node is told to cancel.
+ * deadline, cancellation). On timeout or deadline the node is told to cancel. When the caller aborts (went
+ * away), the node is asked for a result of the work done so far: verified, it rejects as
+ * CancelledAfterWork (the caller pays for it); otherwise, or after PAID_CANCEL_GRACE_MS, as job_cancelled.
  */
 export function runAttempt(options: AttemptOptions, progress: AttemptProgress): Promise<AttemptOutcome> {
   const { session, assign, signal } = options;
@@ -43,6 +54,8 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
     // The node's metering is bounded by the time from here (just before the assignment is sent) to its result.
     const sentAt = performance.now();
     let settled = false;
+    /** The caller went away; only the node's result of the work done is awaited. */
+    let cancelling = false;
     let nextSeq = 0;
     const timers: NodeJS.Timeout[] = [];
     const finish = (error: NeurinoError | undefined, outcome?: AttemptOutcome) => {
@@ -57,7 +70,18 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
       session.cancelAttempt(assign.attemptId, reason);
       finish(error);
     };
-    const onAbort = () => cancel('cancelled by the client', new FatalError('job_cancelled'));
+    const onAbort = () => {
+      if (settled || cancelling) return;
+      cancelling = true;
+      for (const timer of timers) clearTimeout(timer);
+      session.cancelAttemptPaid(assign.attemptId, 'cancelled by the client');
+      timers.push(
+        setTimeout(() => {
+          session.forgetAttempt(assign.attemptId);
+          finish(new FatalError('job_cancelled'));
+        }, options.paidCancelGraceMs ?? PAID_CANCEL_GRACE_MS),
+      );
+    };
 
     const remainingMs = Math.max(0, assign.deadlineAt - Date.now());
     timers.push(
@@ -88,7 +112,7 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
     const listener: AttemptListener = {
       accepted,
       chunk(chunk) {
-        if (settled) return;
+        if (settled || cancelling) return;
         accepted();
         if (chunk.seq !== nextSeq) {
           const message = `chunk ${chunk.seq} arrived where ${nextSeq} was expected`;
@@ -109,21 +133,21 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
         // Admitted sessions have announced capabilities before any job is sent to them.
         const observed = observedAttempt(sentAt, performance.now(), session.capabilities);
         checkJobResult(options.domain, assign, result, session.node, observed).then(
-          (checked) =>
-            checked.ok
-              ? finish(undefined, {
-                  result:
-                    checked.signature === result.signature
-                      ? result
-                      : { ...result, signature: checked.signature },
-                  receipt: checked.receipt,
-                  receiptHashes: checked.hashes,
-                })
-              : finish(checked.error),
-          (error: unknown) => finish(asNeurinoError(error)),
+          (checked) => {
+            if (!checked.ok) return finish(cancelling ? new FatalError('job_cancelled') : checked.error);
+            const outcome = {
+              result:
+                checked.signature === result.signature ? result : { ...result, signature: checked.signature },
+              receipt: checked.receipt,
+              receiptHashes: checked.hashes,
+            };
+            return cancelling ? finish(new CancelledAfterWork(outcome)) : finish(undefined, outcome);
+          },
+          (error: unknown) => finish(cancelling ? new FatalError('job_cancelled') : asNeurinoError(error)),
         );
       },
-      failed: (error) => finish(error),
+      // A node that cannot hand over its partial work answers the paid cancel with an error: nothing to pay.
+      failed: (error) => finish(cancelling ? new FatalError('job_cancelled') : error),
     };
 
     if (signal?.aborted) return finish(new FatalError('job_cancelled'));

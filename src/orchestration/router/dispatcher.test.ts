@@ -8,6 +8,7 @@ import { hashReceipt, receiptDigest, verifyReceipt } from '../../protocol/receip
 import { captureLogger } from '../../protocol/testing/capture-logger.ts';
 import { SAMPLE_FRONTEND, SAMPLE_PAYER, samplePodSpec } from '../../protocol/testing/samples.ts';
 import { computeUnits } from '../../protocol/units.ts';
+import { CancelledAfterWork } from './cancelled-after-work.ts';
 import { type DispatchBudget, Dispatcher, type DispatcherOptions, type DispatchJob } from './dispatcher.ts';
 import { MinerHub } from './miner-hub.ts';
 import { allowlistNodeAdmission } from './node-admission.ts';
@@ -350,8 +351,8 @@ describe('Dispatcher', () => {
     expect(codes).toEqual(['node_timeout']);
   });
 
-  it('cancels the running attempt when the caller aborts', async () => {
-    const { dispatcher, scheduler, join } = await setup();
+  it('cancels the running attempt when the caller aborts, asking the node for the work done', async () => {
+    const { dispatcher, scheduler, join } = await setup({ paidCancelGraceMs: 200 });
     const peer = await join(minerA, 10);
     const controller = new AbortController();
     peer.serve((assign) => {
@@ -360,11 +361,79 @@ describe('Dispatcher', () => {
     });
     const theJob = job();
     const error = await rejection(dispatcher.dispatch(theJob, budget(), { signal: controller.signal }));
+    // The node never answered the cancel within the grace: nothing to pay, the slot is free again.
     expect(error.code).toBe('job_cancelled');
-    expect(await peer.next('job.cancel')).toMatchObject({ attemptId: attemptIdFor(theJob.jobId, 0) });
+    expect(error).not.toBeInstanceOf(CancelledAfterWork);
+    expect(await peer.next('job.cancel')).toMatchObject({
+      attemptId: attemptIdFor(theJob.jobId, 0),
+      partial: true,
+    });
     expect(scheduler.isSuspended(minerA.address)).toBe(false);
+    expect(dispatcher.stats().inFlight).toBe(0);
     const before = await rejection(dispatcher.dispatch(job(), budget(), { signal: AbortSignal.abort() }));
     expect(before.code).toBe('job_cancelled');
+  });
+
+  it('hands over a verified result of the work done when the node answers the cancel with one', async () => {
+    const { dispatcher, scheduler, join } = await setup({ paidCancelGraceMs: 5_000 });
+    const peer = await join(minerA, 10);
+    const controller = new AbortController();
+    const partial = { text: 'Once up', finishReason: 'cancelled' };
+    peer.serve(async (assign) => {
+      peer.accept(assign);
+      peer.chunk(assign, 0, 'Once');
+      await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId && m.partial === true);
+      // A chunk after the cancel reaches nobody; the result of the work done is what counts.
+      peer.chunk(assign, 1, ' up');
+      await peer.result(assign, partial, { usage: { inputTokens: 3, outputTokens: 2 } });
+    });
+    const chunks: string[] = [];
+    const theJob = job({ stream: true });
+    const error = await rejection(
+      dispatcher.dispatch(theJob, budget(), {
+        signal: controller.signal,
+        // The caller goes away once it has the first piece.
+        onChunk: (delta) => {
+          chunks.push(delta);
+          controller.abort();
+        },
+      }),
+    );
+    expect(error).toBeInstanceOf(CancelledAfterWork);
+    expect(error.code).toBe('job_cancelled');
+    const { outcome } = error as CancelledAfterWork;
+    expect(outcome.result.output).toEqual(partial);
+    expect(outcome.receipt).toMatchObject({
+      jobId: theJob.jobId,
+      node: minerA.address,
+      outputTokens: 2,
+    });
+    expect(await verifyReceipt(domain, outcome.receipt, outcome.result.signature, minerA.address)).toBe(true);
+    expect(outcome.receiptHashes.structHash).toBe(hashReceipt(outcome.receipt));
+    expect(chunks).toEqual(['Once']);
+    expect(scheduler.isSuspended(minerA.address)).toBe(false);
+  });
+
+  it('pays nothing for a cancelled attempt the node answers with an error or a result that fails its checks', async () => {
+    const { dispatcher, scheduler, join } = await setup({ paidCancelGraceMs: 5_000 });
+    const peer = await join(minerA, 10);
+    let answer: 'error' | 'forged' = 'error';
+    let controller = new AbortController();
+    peer.serve(async (assign) => {
+      peer.accept(assign);
+      controller.abort();
+      await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId);
+      if (answer === 'error') return peer.fail(assign, 'job_cancelled', 'runtime cannot stop partway', false);
+      await peer.result(assign, { text: 'x', finishReason: 'cancelled' }, { signer: minerB });
+    });
+    for (const kind of ['error', 'forged'] as const) {
+      answer = kind;
+      controller = new AbortController();
+      const error = await rejection(dispatcher.dispatch(job(), budget(), { signal: controller.signal }));
+      expect(error.code).toBe('job_cancelled');
+      expect(error).not.toBeInstanceOf(CancelledAfterWork);
+    }
+    expect(scheduler.isSuspended(minerA.address)).toBe(false);
   });
 
   it('returns a final error from the node as is, without retrying or suspending', async () => {

@@ -42,7 +42,10 @@ export interface DispatchHooks {
   onChunk?(delta: string): void;
   onAttempt?(attempt: AttemptInfo): void;
   onAttemptEnd?(attempt: AttemptInfo & { error?: NeurinoError }): void;
-  /** Aborting cancels the running attempt and rejects with `job_cancelled`. */
+  /**
+   * Aborting (the caller went away) cancels the running attempt and rejects with `job_cancelled`; as
+   * CancelledAfterWork, with the node's verified result, when the node handed over the work done.
+   */
   signal?: AbortSignal;
 }
 
@@ -64,6 +67,8 @@ export interface DispatcherOptions {
   logger: Logger;
   /** Time a node has to acknowledge an assignment (default 10 s). */
   acceptTimeoutMs?: number;
+  /** Time a node has to hand over its partial work once the caller went away (default 2 s). */
+  paidCancelGraceMs?: number;
   /** How long a job may wait for a slot when every capable node is busy (default 30 s, within the deadline). */
   maxQueueMs?: number;
   /** A failing node sits out `baseMs` (default 30 s), doubling on each failure in a row up to `maxMs` (10 min). */
@@ -84,6 +89,7 @@ export class Dispatcher {
   readonly #catalog: PodCatalog;
   readonly #logger: Logger;
   readonly #acceptTimeoutMs: number;
+  readonly #paidCancelGraceMs: number | undefined;
   readonly #maxQueueMs: number;
   readonly #suspendBaseMs: number;
   readonly #suspendMaxMs: number;
@@ -105,6 +111,7 @@ export class Dispatcher {
     this.#catalog = options.catalog;
     this.#logger = options.logger;
     this.#acceptTimeoutMs = options.acceptTimeoutMs ?? 10_000;
+    this.#paidCancelGraceMs = options.paidCancelGraceMs;
     this.#maxQueueMs = options.maxQueueMs ?? 30_000;
     this.#suspendBaseMs = options.suspension?.baseMs ?? 30_000;
     this.#suspendMaxMs = options.suspension?.maxMs ?? 600_000;
@@ -222,6 +229,7 @@ export class Dispatcher {
             assign: this.#assignment(job, attemptId, deadlineAt),
             domain: this.#hub.domain,
             acceptTimeoutMs: this.#acceptTimeoutMs,
+            ...(this.#paidCancelGraceMs === undefined ? {} : { paidCancelGraceMs: this.#paidCancelGraceMs }),
             onChunk: hooks.onChunk,
             signal,
             logger: this.#logger,

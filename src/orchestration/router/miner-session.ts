@@ -150,6 +150,20 @@ export class MinerSession {
     this.#changed({ kind: 'slots' });
   }
 
+  /**
+   * Stops an attempt whose caller went away but pays for the work done: the node is asked for a result of
+   * it, so the attempt stays listened to (and its slot taken) until its result or error, or `forgetAttempt`.
+   */
+  cancelAttemptPaid(attemptId: Hex, reason: string): void {
+    if (!this.#attempts.has(attemptId)) return;
+    this.#connection.send({ type: 'job.cancel', attemptId, reason: reason.slice(0, 512), partial: true });
+  }
+
+  /** Stops listening to an attempt (a paid cancel the node did not answer in time); its slot is free. */
+  forgetAttempt(attemptId: Hex): void {
+    this.#finish(attemptId);
+  }
+
   /** Asks the miner to finish its jobs and leave; no new job is assigned meanwhile. */
   drain(reason: string): void {
     if (this.#closed) return;
