@@ -15,6 +15,12 @@ import type { AttemptListener, MinerSession } from './miner-session.ts';
  */
 export const PAID_CANCEL_GRACE_MS = 2_000;
 
+/**
+ * What a node may meter past the cancel it was sent: the hop and the token it was generating. Time it
+ * takes to answer after that is not the caller's, however long the grace.
+ */
+export const PAID_CANCEL_STOP_MS = 500;
+
 export interface AttemptOptions {
   session: MinerSession;
   assign: JobAssign;
@@ -54,8 +60,8 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
     // The node's metering is bounded by the time from here (just before the assignment is sent) to its result.
     const sentAt = performance.now();
     let settled = false;
-    /** The caller went away; only the node's result of the work done is awaited. */
-    let cancelling = false;
+    /** When the caller went away (performance.now()); only the node's result of the work done is awaited. */
+    let cancelledAt: number | undefined;
     let nextSeq = 0;
     const timers: NodeJS.Timeout[] = [];
     const finish = (error: NeurinoError | undefined, outcome?: AttemptOutcome) => {
@@ -71,8 +77,8 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
       finish(error);
     };
     const onAbort = () => {
-      if (settled || cancelling) return;
-      cancelling = true;
+      if (settled || cancelledAt !== undefined) return;
+      cancelledAt = performance.now();
       for (const timer of timers) clearTimeout(timer);
       session.cancelAttemptPaid(assign.attemptId, 'cancelled by the client');
       timers.push(
@@ -112,7 +118,7 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
     const listener: AttemptListener = {
       accepted,
       chunk(chunk) {
-        if (settled || cancelling) return;
+        if (settled || cancelledAt !== undefined) return;
         accepted();
         if (chunk.seq !== nextSeq) {
           const message = `chunk ${chunk.seq} arrived where ${nextSeq} was expected`;
@@ -130,8 +136,14 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
       result(result) {
         if (settled) return;
         accepted();
-        // Admitted sessions have announced capabilities before any job is sent to them.
-        const observed = observedAttempt(sentAt, performance.now(), session.capabilities);
+        // Admitted sessions have announced capabilities before any job is sent to them. A paid cancel's
+        // result may meter the attempt only up to shortly after the cancel left.
+        const cancelling = cancelledAt !== undefined;
+        const until =
+          cancelledAt === undefined
+            ? performance.now()
+            : Math.min(performance.now(), cancelledAt + PAID_CANCEL_STOP_MS);
+        const observed = observedAttempt(sentAt, until, session.capabilities);
         checkJobResult(options.domain, assign, result, session.node, observed).then(
           (checked) => {
             if (!checked.ok) return finish(cancelling ? new FatalError('job_cancelled') : checked.error);
@@ -147,7 +159,7 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
         );
       },
       // A node that cannot hand over its partial work answers the paid cancel with an error: nothing to pay.
-      failed: (error) => finish(cancelling ? new FatalError('job_cancelled') : error),
+      failed: (error) => finish(cancelledAt !== undefined ? new FatalError('job_cancelled') : error),
     };
 
     if (signal?.aborted) return finish(new FatalError('job_cancelled'));

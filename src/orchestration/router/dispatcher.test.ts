@@ -8,6 +8,7 @@ import { hashReceipt, receiptDigest, verifyReceipt } from '../../protocol/receip
 import { captureLogger } from '../../protocol/testing/capture-logger.ts';
 import { SAMPLE_FRONTEND, SAMPLE_PAYER, samplePodSpec } from '../../protocol/testing/samples.ts';
 import { computeUnits } from '../../protocol/units.ts';
+import { PAID_CANCEL_STOP_MS } from './attempt-runner.ts';
 import { CancelledAfterWork } from './cancelled-after-work.ts';
 import { type DispatchBudget, Dispatcher, type DispatcherOptions, type DispatchJob } from './dispatcher.ts';
 import { MinerHub } from './miner-hub.ts';
@@ -412,6 +413,23 @@ describe('Dispatcher', () => {
     expect(outcome.receiptHashes.structHash).toBe(hashReceipt(outcome.receipt));
     expect(chunks).toEqual(['Once']);
     expect(scheduler.isSuspended(minerA.address)).toBe(false);
+  });
+
+  it("refuses a paid cancel metered past the cancel: the time a node takes to answer is not the caller's", async () => {
+    const { dispatcher, join } = await setup({ paidCancelGraceMs: 5_000 });
+    const peer = await join(minerA, 10);
+    const controller = new AbortController();
+    peer.serve(async (assign) => {
+      peer.accept(assign);
+      controller.abort();
+      await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId);
+      // Answers well after the cancel, metering all of that time (the peer times from its assignment).
+      await new Promise((resolve) => setTimeout(resolve, PAID_CANCEL_STOP_MS + 300));
+      await peer.result(assign, { text: 'x', finishReason: 'cancelled' });
+    });
+    const error = await rejection(dispatcher.dispatch(job(), budget(), { signal: controller.signal }));
+    expect(error.code).toBe('job_cancelled');
+    expect(error).not.toBeInstanceOf(CancelledAfterWork);
   });
 
   it('pays nothing for a cancelled attempt the node answers with an error or a result that fails its checks', async () => {
