@@ -179,7 +179,8 @@ describe.each(storeBackends())('on $kind', (backend) => {
       } catch {
         // The client's own abort.
       }
-      expect(chunks).toBe(4);
+      // Chunks already received may still be read after the abort.
+      expect(chunks).toBeGreaterThanOrEqual(4);
       expect(id).toMatch(/^cmpl-/);
       const audit = async () => {
         const response = await fetch(`${devnet.gatewayUrl}/v1/receipts/${id}`, {
