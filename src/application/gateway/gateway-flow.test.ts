@@ -67,6 +67,16 @@ async function settled(check: () => Promise<boolean>) {
   while (!(await check())) await new Promise((r) => setTimeout(r, 10));
 }
 
+/** Starts a streamed chat, reads its first event and goes away (closes the connection); its id. */
+async function walkAwayFromStream(): Promise<string> {
+  const controller = new AbortController();
+  const response = await post('/v1/chat/completions', { ...chatBody, stream: true }, {}, controller.signal);
+  const reader = response.body?.getReader();
+  const first = new TextDecoder().decode((await reader?.read())?.value);
+  controller.abort();
+  return JSON.parse(first.split('\n\n')[0]?.slice('data: '.length) ?? '{}').id as string;
+}
+
 describe('chat completions', () => {
   it('answers in OpenAI shape with real usage, and charges the receipt once', async () => {
     const before = (await storedReceipts({ payer: developer })).length;
@@ -318,12 +328,7 @@ describe('failures', () => {
       cancelled.push(cancel);
       void cancel.then(() => peer.fail(assign, 'job_cancelled', 'stopped', false));
     };
-    const controller = new AbortController();
-    const response = await post('/v1/chat/completions', { ...chatBody, stream: true }, {}, controller.signal);
-    const reader = response.body?.getReader();
-    const first = new TextDecoder().decode((await reader?.read())?.value);
-    const id = JSON.parse(first.split('\n\n')[0]?.slice('data: '.length) ?? '{}').id as string;
-    controller.abort();
+    const id = await walkAwayFromStream();
     await settled(async () => cancelled.length === 1);
     await Promise.all(cancelled);
     await settled(async () => (await h.jobs.get(id))?.status === 'cancelled');
@@ -331,6 +336,7 @@ describe('failures', () => {
     expect(held(developer)).toBe(0n);
     expect(await storedReceipts({ jobId: (await h.jobs.get(id))?.jobId ?? '0x' })).toEqual([]);
   });
+
   it('charges the work the node had done when the client goes away mid-stream, once', async () => {
     behave = async (peer, assign) => {
       peer.accept(assign);
@@ -342,12 +348,7 @@ describe('failures', () => {
         { usage: { inputTokens: 7, outputTokens: 1 } },
       );
     };
-    const controller = new AbortController();
-    const response = await post('/v1/chat/completions', { ...chatBody, stream: true }, {}, controller.signal);
-    const reader = response.body?.getReader();
-    const first = new TextDecoder().decode((await reader?.read())?.value);
-    const id = JSON.parse(first.split('\n\n')[0]?.slice('data: '.length) ?? '{}').id as string;
-    controller.abort();
+    const id = await walkAwayFromStream();
     await settled(async () => (await h.jobs.get(id))?.status === 'cancelled');
     const logged = await h.jobs.get(id);
     expect(logged?.error?.code).toBe('job_cancelled');

@@ -215,7 +215,8 @@ describe('jobs', () => {
 });
 
 describe('cancel and deadlines', () => {
-  it('stops a job on job.cancel and frees its slot', async () => {
+  /** The long completion, assigned: its attempt id and its outcome to come. */
+  const assignLong = (stream: boolean) => {
     const jobId = newJobId();
     const attemptId = attemptIdFor(jobId, 0);
     const running = connection.assign({
@@ -223,8 +224,13 @@ describe('cancel and deadlines', () => {
       podId: pod.podId,
       kind: 'completion',
       input: longRequest,
-      stream: true,
+      stream,
     });
+    return { attemptId, running };
+  };
+
+  it('stops a job on job.cancel and frees its slot', async () => {
+    const { attemptId, running } = assignLong(true);
     await connection.waitFor('job.chunk', (m) => m.attemptId === attemptId);
     connection.send({ type: 'job.cancel', attemptId, reason: 'client went away' });
     const outcome = await running;
@@ -239,15 +245,7 @@ describe('cancel and deadlines', () => {
 
   it('answers a paid cancel (the client went away) with a signed result of the work done so far', async () => {
     for (const stream of [true, false]) {
-      const jobId = newJobId();
-      const attemptId = attemptIdFor(jobId, 0);
-      const running = connection.assign({
-        jobId,
-        podId: pod.podId,
-        kind: 'completion',
-        input: longRequest,
-        stream,
-      });
+      const { attemptId, running } = assignLong(stream);
       if (stream) {
         await connection.waitFor('job.chunk', (m) => m.attemptId === attemptId && m.seq === 2);
       } else {
