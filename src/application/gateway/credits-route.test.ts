@@ -11,8 +11,14 @@ const other = devAccount(6).address;
 const BALANCE = 10n ** 18n;
 let h: GatewayHarness;
 let key: string;
-/** Released by the test: the miner answers the prompt 'wait' only then. */
-let release: () => void = () => undefined;
+/** Resolves once the miner holds the job with the prompt 'wait', with what makes it answer. */
+let waiting: Promise<() => void>;
+let arrived: (release: () => void) => void;
+const expectWaitingJob = () => {
+  waiting = new Promise((resolve) => {
+    arrived = resolve;
+  });
+};
 
 beforeAll(async () => {
   h = await startGatewayHarness({ suspendMs: 1 });
@@ -20,16 +26,14 @@ beforeAll(async () => {
   await h.peer(0, async (peer, assign) => {
     const input = assign.input as { messages?: Array<{ content: string }> };
     if (input.messages?.[0]?.content === 'wait') {
-      await new Promise<void>((resolve) => {
-        release = resolve;
-      });
+      peer.accept(assign);
+      await new Promise<void>((resolve) => arrived(resolve));
     }
     await answerText(peer, assign, ['Hel', 'lo']);
   });
 });
 
 afterAll(async () => {
-  release();
   await h?.close();
 });
 
@@ -67,6 +71,7 @@ describe('GET /v1/credits', () => {
   });
 
   it('shows credits held while a request runs, then what it cost as unsettled', async () => {
+    expectWaitingJob();
     const running = chat('wait');
     let during: Json;
     for (;;) {
@@ -77,7 +82,8 @@ describe('GET /v1/credits', () => {
     const held = BigInt(during.held);
     expect(held).toBeGreaterThan(0n);
     expect(BigInt(during.available)).toBe(BALANCE - held);
-    release();
+    // Credits are held from the reservation on, before the miner has the job: let it answer once it has.
+    (await waiting)();
     const answered = await running;
     expect(answered.status).toBe(200);
 
