@@ -215,9 +215,7 @@ export class JobRunner {
       // The router attests the receipt when it is stored (metering, per batch), not on the caller's time.
       ({ charged } = await ledger.charge({
         jobId,
-        receipt: outcome.receipt,
-        receiptHash: outcome.receiptHashes.structHash,
-        nodeSignature: outcome.result.signature,
+        ...signedCharge(outcome),
         ending: (amount) => ({
           status: 'succeeded',
           ...(request.keep === undefined
@@ -261,9 +259,7 @@ export class JobRunner {
     try {
       const { charged } = await this.deps.ledger.charge({
         jobId,
-        receipt: outcome.receipt,
-        receiptHash: outcome.receiptHashes.structHash,
-        nodeSignature: outcome.result.signature,
+        ...signedCharge(outcome),
         ending: () => ({ status: 'cancelled', errorCode: cancelled.code, attempts }),
       });
       this.deps.metrics.jobs.inc({ kind: request.kind, outcome: cancelled.code });
@@ -298,6 +294,15 @@ export class JobRunner {
   private logStoreError(step: string, error: unknown) {
     this.deps.logger.error({ err: error, step }, 'jobs log or ledger write failed');
   }
+}
+
+/** What a charge takes from a node's verified result: its receipt, the receipt's leaf hash, its signature. */
+function signedCharge(outcome: Pick<DispatchOutcome, 'receipt' | 'receiptHashes' | 'result'>) {
+  return {
+    receipt: outcome.receipt,
+    receiptHash: outcome.receiptHashes.structHash,
+    nodeSignature: outcome.result.signature,
+  };
 }
 
 function finalStatus(errorCode: string | undefined): FinishedJobStatus {
