@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { redactUrlsIn } from '../protocol/redact-url.ts';
 import { chainCommand } from './commands/chain.ts';
+import { creditsCommand } from './commands/credits.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { devnetCommand } from './commands/devnet.ts';
 import { minerCommand } from './commands/miner.ts';
@@ -23,9 +24,12 @@ const program = new Command()
   .name('neurino')
   .description('Neurino: a decentralized serverless GPU cloud for AI')
   .version('0.1.0')
+  // Lets a command with subcommands (credits) keep the flags after a subcommand for the subcommand.
+  .enablePositionalOptions()
   .showHelpAfterError();
 
 program.addCommand(chainCommand());
+program.addCommand(creditsCommand());
 program.addCommand(deployCommand());
 program.addCommand(devnetCommand());
 program.addCommand(minerCommand());

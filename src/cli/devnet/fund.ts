@@ -5,6 +5,7 @@ import type { AddressBook } from '../../chain/address-book.ts';
 import { type NeurinoPublicClient, walletClientFor } from '../../chain/clients.ts';
 import { computeCreditsAbi, neurinoTokenAbi, nodeRegistryAbi } from '../../chain/generated/index.ts';
 import { registerNode } from '../../compute/miner/registration.ts';
+import { depositCredits } from '../credit-account.ts';
 
 interface Context {
   publicClient: NeurinoPublicClient;
@@ -66,19 +67,11 @@ export async function ensureCredits(
   });
   if (balance >= target) return balance;
   const wallet = walletClientFor(context.publicClient.chain, context.treasury);
-  const missing = target - balance;
-  const approve = await wallet.writeContract({
-    address: context.book.contracts.neurinoToken,
-    abi: neurinoTokenAbi,
-    functionName: 'approve',
-    args: [credits.address, missing],
-  });
-  await context.publicClient.waitForTransactionReceipt({ hash: approve });
-  const deposit = await wallet.writeContract({
-    ...credits,
-    functionName: 'depositFor',
-    args: [developer, missing],
-  });
-  await context.publicClient.waitForTransactionReceipt({ hash: deposit });
+  await depositCredits(
+    { publicClient: context.publicClient, contracts: context.book.contracts },
+    wallet,
+    target - balance,
+    developer,
+  );
   return target;
 }
