@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { type Address, getAddress } from 'viem';
+import { type Address, formatEther, getAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routerDatabaseDir } from '../../src/application/router-process.ts';
 import { DEV_ROLES, devAccount, devPrivateKey, devRoleAccount } from '../../src/chain/dev-accounts.ts';
@@ -480,6 +480,15 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(BigInt(credits.unsettled)).toBeGreaterThan(0n);
       expect(BigInt(credits.available)).toBe(spendable - BigInt(credits.unsettled));
       expect(await creditsFor(unfundedKey)).toMatchObject({ balance: '0', unsettled: '0', available: '0' });
+      // The same from the command line, beside the chain's own figures (the devnet's defaults).
+      const cli = await runNeurino(['credits', '--data-dir', dataDir]);
+      expect(cli.code, cli.stderr).toBe(0);
+      const neu = (wei: string | bigint) => `${formatEther(BigInt(wei))} NEU`;
+      expect(cli.stdout).toContain(`compute credits of ${getAddress(devnet.developer)} (chain 31337`);
+      expect(cli.stdout).toContain(`spendable ${neu(spendable)})`);
+      expect(cli.stdout).toContain(
+        `gateway     ${devnet.gatewayUrl}: ${neu(credits.unsettled)} charged, not settled yet; 0 NEU held; ${neu(credits.available)} available`,
+      );
     });
 
     it('settles every receipt once: on-chain balances equal the sums of the stored receipts', async () => {
