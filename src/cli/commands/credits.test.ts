@@ -4,10 +4,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/free-port.ts';
 import { writeAddressBook } from '../../chain/address-book.ts';
 import { devRoleAccount } from '../../chain/dev-accounts.ts';
@@ -16,6 +15,7 @@ import {
   type ProtocolFixture,
   startProtocolFixture,
 } from '../../orchestration/settlement/testing/protocol-fixture.ts';
+import { runCommand } from '../testing/run-command.ts';
 import { creditsCommand } from './credits.ts';
 
 let chain: ProtocolFixture;
@@ -47,22 +47,7 @@ afterAll(async () => {
 });
 
 /** Runs `neurino credits …` in-process; resolves with what it printed on stdout. */
-async function run(...args: string[]): Promise<string> {
-  const printed: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((line: unknown) => printed.push(String(line)));
-  try {
-    const program = new Command('neurino').enablePositionalOptions().addCommand(creditsCommand());
-    const quiet = (command: Command): void => {
-      command.exitOverride().configureOutput({ writeErr: () => {} });
-      for (const sub of command.commands) quiet(sub);
-    };
-    quiet(program);
-    await program.parseAsync(['credits', ...args], { from: 'user' });
-    return printed.join('\n');
-  } finally {
-    log.mockRestore();
-  }
-}
+const run = (...args: string[]) => runCommand(creditsCommand(), args);
 
 async function rpc(method: string, params: unknown[]): Promise<void> {
   await fetch(chain.anvil.rpcUrl, {

@@ -2,12 +2,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockDataDir } from '../../application/router/data-dir-lock.ts';
 import { routerDatabaseDir } from '../../application/router-process.ts';
 import { ApiKeys } from '../../orchestration/metering/api-keys.ts';
 import { openStore } from '../../orchestration/store/open-store.ts';
+import { runCommand } from '../testing/run-command.ts';
 import { routerCommand } from './router.ts';
 
 const account = '0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc';
@@ -22,25 +22,7 @@ afterAll(async () => {
 });
 
 /** Runs `neurino router …` in-process; resolves with what it printed on stdout. */
-async function run(...args: string[]): Promise<string> {
-  const printed: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((line: unknown) => printed.push(String(line)));
-  const error = vi.spyOn(console, 'error').mockImplementation(() => {});
-  try {
-    const program = new Command('neurino').addCommand(routerCommand());
-    // Commander errors throw instead of exiting the test process, on every level of subcommands.
-    const quiet = (command: Command): void => {
-      command.exitOverride().configureOutput({ writeErr: () => {} });
-      for (const sub of command.commands) quiet(sub);
-    };
-    quiet(program);
-    await program.parseAsync(['router', ...args], { from: 'user' });
-    return printed.join('\n');
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const run = (...args: string[]) => runCommand(routerCommand(), args);
 
 describe('neurino router keys', () => {
   it('creates a key printed once and stored only as a hash, lists and revokes it', async () => {
