@@ -13,7 +13,7 @@ import {
 import type { ContractAddresses } from '../chain/address-book.ts';
 import type { NeurinoPublicClient, NeurinoWalletClient } from '../chain/clients.ts';
 import { computeCreditsAbi, neurinoTokenAbi } from '../chain/generated/index.ts';
-import { revertReason } from '../orchestration/settlement/chain-revert.ts';
+import { chainFailureReason } from '../orchestration/settlement/chain-revert.ts';
 import { FatalError } from '../protocol/errors.ts';
 
 export interface CreditAccount {
@@ -38,11 +38,7 @@ const creditsOf = (chain: CreditChain) =>
   ({ address: chain.contracts.computeCredits, abi: computeCreditsAbi }) as const;
 
 function refused(what: string, cause: unknown): FatalError {
-  const short = (cause as { shortMessage?: unknown }).shortMessage;
-  const reason =
-    plainReason(cause) ??
-    revertReason(cause) ??
-    (typeof short === 'string' ? short : String(cause).slice(0, 300));
+  const reason = plainReason(cause) ?? chainFailureReason(cause);
   return new FatalError('invalid_request', { message: `${what}: ${reason}`, cause });
 }
 

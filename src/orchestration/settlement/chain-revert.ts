@@ -31,10 +31,15 @@ export function payerShortOfCredits(cause: unknown): { payer: Address; balance: 
   return { payer: getAddress(payer), balance };
 }
 
+/** What a failed chain call says: the decoded revert, else viem's short message, else the error itself. */
+export function chainFailureReason(cause: unknown): string {
+  const short = (cause as { shortMessage?: unknown }).shortMessage;
+  return revertReason(cause) ?? (typeof short === 'string' ? short : String(cause).slice(0, 300));
+}
+
 /** A chain failure as a retryable error naming the batch and, when decoded, the revert. */
 export function chainError(cause: unknown, sequence: bigint, message: string): RetryableError {
-  const short = (cause as { shortMessage?: unknown }).shortMessage;
-  const reason = revertReason(cause) ?? (typeof short === 'string' ? short : String(cause).slice(0, 300));
+  const reason = chainFailureReason(cause);
   return new RetryableError('chain_error', {
     message: `${message}: ${reason}`,
     details: { sequence: sequence.toString() },
