@@ -155,14 +155,15 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(usage).toEqual(whole.usage);
     });
 
-    it('charges what the node had generated when the client walks away from a stream', async () => {
-      // A seeded request that runs to max_tokens rather than ending early (found on the tiny model).
+    it('charges what the node had generated when the client walks away from a stream, or its deadline cuts it', async () => {
+      // A seeded request that runs to max_tokens rather than ending early (found on the tiny model): a
+      // stream of it lasts long enough to be cut (about half a second unloaded).
       let request: { model: string; prompt: string; max_tokens: number; seed: number } | undefined;
       for (let seed = 1; request === undefined; seed++) {
-        const probe = { model: MODEL, prompt: 'Once upon', max_tokens: 64, seed };
+        const probe = { model: MODEL, prompt: 'Once upon', max_tokens: 1_000, seed };
         const done = await client.completions.create(probe);
         succeeded++;
-        if (done.choices[0]?.finish_reason === 'length') request = { ...probe, max_tokens: 2_000 };
+        if (done.choices[0]?.finish_reason === 'length') request = probe;
       }
       const controller = new AbortController();
       const stream = await client.completions.create(
@@ -196,6 +197,33 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(answer.receipt.outputTokens).toBeGreaterThanOrEqual(3);
       expect(answer.receipt.outputTokens).toBeLessThan(request.max_tokens);
       expect(BigInt(answer.charged)).toBeGreaterThan(0n);
+      succeeded++;
+
+      // The same stream cut by the caller's own deadline: its error says so, and the tokens are paid for.
+      const cut = await client.completions.create(
+        { ...request, stream: true },
+        { headers: { 'x-neurino-timeout-ms': '250' } },
+      );
+      let streamed = 0;
+      const failure = await (async () => {
+        try {
+          for await (const chunk of cut) {
+            id = chunk.id;
+            streamed++;
+          }
+        } catch (error) {
+          return error;
+        }
+        return undefined;
+      })();
+      expect(failure).toMatchObject({ code: 'deadline_exceeded' });
+      expect(streamed).toBeGreaterThan(0);
+      await waitFor('the job cut by its deadline charged', async () => (await audit()) !== undefined, {
+        timeoutMs: 20_000,
+      });
+      const paid = (await audit()) as Json;
+      expect(paid.receipt.outputTokens).toBeGreaterThanOrEqual(streamed);
+      expect(paid.receipt.outputTokens).toBeLessThan(request.max_tokens);
       succeeded++;
     }, 60_000);
 

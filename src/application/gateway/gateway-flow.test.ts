@@ -305,6 +305,40 @@ describe('failures', () => {
     await h.nodesAvailable(2);
   });
 
+  it('charges the streamed work when the deadline cuts a stream, and says so in the error event', async () => {
+    behave = async (peer, assign) => {
+      peer.accept(assign);
+      peer.chunk(assign, 0, 'Hel');
+      await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId && m.partial === true);
+      await peer.result(
+        assign,
+        { text: 'Hel', finishReason: 'cancelled' },
+        { usage: { inputTokens: 7, outputTokens: 1 } },
+      );
+    };
+    const response = await post(
+      '/v1/chat/completions',
+      { ...chatBody, stream: true },
+      {
+        'x-neurino-timeout-ms': '300',
+      },
+    );
+    const events = await frames(response);
+    expect(events).not.toContain('data: [DONE]');
+    const last = JSON.parse(events.at(-1)?.slice('data: '.length) ?? '{}');
+    expect(last.error).toMatchObject({ code: 'deadline_exceeded', type: 'timeout_error' });
+    expect(last.error.message).toMatch(/work done until then is charged/);
+    const id = payloads(events.slice(0, -1))[0].id as string;
+    await settled(async () => (await h.jobs.get(id))?.status === 'cancelled');
+    const logged = await h.jobs.get(id);
+    expect(logged?.error?.code).toBe('deadline_exceeded');
+    expect(logged?.usage).toMatchObject({ inputTokens: 7, outputTokens: 1 });
+    const receipts = await storedReceipts({ jobId: logged?.jobId ?? '0x' });
+    expect(receipts).toHaveLength(1);
+    expect(receipts[0]?.charged).toBeGreaterThan(0n);
+    expect(held(developer)).toBe(0n);
+  });
+
   it('refuses an output of the wrong shape as bad_result and charges nothing', async () => {
     behave = async (peer, assign) => {
       peer.accept(assign);

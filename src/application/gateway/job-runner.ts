@@ -1,6 +1,7 @@
 // The metered life of one job: logged, credits reserved for its worst case, dispatched, then charged on
-// the node's signed receipt or released (a failed job is free; one the caller walked away from is charged
-// for the work the node had done, when the node hands it over). Tracks running jobs so shutdown can wait.
+// the node's signed receipt or released (a failed job is free; one the caller walked away from, or whose
+// deadline cut a stream already flowing, is charged for the work the node had done, when the node hands
+// it over). Tracks running jobs so shutdown can wait.
 import type { Logger } from 'pino';
 import type { Address, Hex } from 'viem';
 import { CancelledAfterWork } from '../../orchestration/router/cancelled-after-work.ts';
@@ -246,8 +247,9 @@ export class JobRunner {
   }
 
   /**
-   * The caller went away and the node handed over the work done until then: the job ends cancelled and
-   * that work is charged on its receipt. Should the charge fail, the job is released (free) instead.
+   * The caller went away (or its deadline passed after output reached it) and the node handed over the
+   * work done until then: the job ends cancelled (its error code says which) and that work is charged on
+   * its receipt. Should the charge fail, the job is released (free) instead.
    */
   private async chargeCancelled(
     jobId: Hex,
@@ -265,7 +267,9 @@ export class JobRunner {
       this.deps.metrics.jobs.inc({ kind: request.kind, outcome: cancelled.code });
       this.deps.logger.info(
         { jobId, job: request.publicId, node: outcome.receipt.node, charged: charged.toString() },
-        'job cancelled by the client; the work done was charged',
+        cancelled.code === 'job_cancelled'
+          ? 'job cancelled by the client; the work done was charged'
+          : 'job stopped at its deadline after streaming; the work done was charged',
       );
     } catch (error) {
       this.deps.logger.error({ err: error, jobId }, 'charging a cancelled job failed');

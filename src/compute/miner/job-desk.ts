@@ -20,6 +20,8 @@ export interface JobDeskOptions {
   readonly send: (message: MinerMessage) => void;
   /** Called after every attempt the desk ran (not the refused ones), e.g. to count and re-announce warm pods. */
   readonly onAttemptEnd?: (outcome: { ok: boolean; podId: Hex }) => void;
+  /** How long past a job's deadline the miner stops it by itself (DEADLINE_BACKSTOP_MS). */
+  readonly deadlineBackstopMs?: number;
 }
 
 interface Attempt {
@@ -38,6 +40,14 @@ const MAX_ERROR_PARAM = 256;
  * about 0.1-0.15 ms on a 4 ms job on a 2-core machine).
  */
 export const ACKNOWLEDGE_AFTER_MS = 20;
+
+/**
+ * The router owns a job's deadline: at it, it cancels the attempt, and asks for the work done when output
+ * already reached the caller (who pays for it). The miner's own timer is a backstop for a router gone
+ * quiet, this much later, so it does not pre-empt that paid cancel with an unpaid error (nor stop jobs
+ * early when this machine's clock runs ahead of the router's).
+ */
+export const DEADLINE_BACKSTOP_MS = 1_000;
 
 export class JobDesk {
   private readonly attempts = new Map<Hex, Attempt>();
@@ -140,7 +150,7 @@ export class JobDesk {
     const deadline = setTimeout(
       () =>
         controller.abort(new FatalError('deadline_exceeded', { message: 'the job ran past its deadline' })),
-      Math.max(0, assign.deadlineAt - Date.now()),
+      Math.max(0, assign.deadlineAt + (this.options.deadlineBackstopMs ?? DEADLINE_BACKSTOP_MS) - Date.now()),
     );
     let ok = false;
     let acknowledged = false;

@@ -18,6 +18,8 @@ let lines: LogLine[];
 let connection: TestConnection;
 /** A completion request that runs to max_tokens (no early end-of-text), found once: long enough to cancel. */
 let longRequest: Record<string, unknown>;
+/** The miner stops a job by itself this long past its deadline (the router's cancel comes first). */
+const BACKSTOP_MS = 150;
 
 const chat = (content: string, extra: Record<string, unknown> = {}) => ({
   model: 'neurino-tiny',
@@ -31,7 +33,7 @@ const chat = (content: string, extra: Record<string, unknown> = {}) => ({
 beforeAll(async () => {
   pod = await tinyPod();
   router = await TestRouter.start({ domain: TEST_DOMAIN, heartbeatMs: 100 });
-  ({ miner, lines } = await startTestMiner(pod, router.url));
+  ({ miner, lines } = await startTestMiner(pod, router.url, { deadlineBackstopMs: BACKSTOP_MS }));
   connection = await router.welcomedConnection(0);
   for (let seed = 1; ; seed++) {
     const request = { model: 'neurino-tiny', prompt: 'Once upon', max_tokens: 900, temperature: 1, seed };
@@ -280,14 +282,16 @@ describe('cancel and deadlines', () => {
     expect(outcome.error).toMatchObject({ code: 'deadline_exceeded', retryable: false });
   });
 
-  it('stops a job that runs past its deadline', async () => {
-    // The long request takes far longer than 100 ms on the tiny model, so the miner's deadline timer fires.
+  it('stops a job the router did not cancel at its deadline, a backstop later', async () => {
+    // The long request takes far longer than 250 ms on the tiny model, so the miner's backstop fires.
+    const deadlineAt = Date.now() + 100;
     const outcome = await connection.assign({
       podId: pod.podId,
       kind: 'completion',
       input: longRequest,
-      deadlineAt: Date.now() + 100,
+      deadlineAt,
     });
+    expect(Date.now()).toBeGreaterThanOrEqual(deadlineAt + BACKSTOP_MS);
     expect(outcome.accepted).toBe(true);
     expect(outcome.error).toMatchObject({ code: 'deadline_exceeded', retryable: false });
     expect(miner.state().slots.free).toBe(2);

@@ -164,6 +164,9 @@ export class MinerLoop implements Miner {
       logger: this.log,
       dial: this.config.dial ?? dialRouter,
       handshakeTimeoutMs: this.config.handshakeTimeoutMs ?? 15_000,
+      ...(this.config.deadlineBackstopMs === undefined
+        ? {}
+        : { deadlineBackstopMs: this.config.deadlineBackstopMs }),
       capabilities: () =>
         capabilitiesMessage({
           hardware: this.hardware,

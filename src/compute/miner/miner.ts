@@ -39,6 +39,8 @@ export interface MinerConfig {
   readonly retryRefused?: boolean;
   readonly reconnect?: BackoffOptions;
   readonly handshakeTimeoutMs?: number;
+  /** How long past a job's deadline the miner stops it by itself (default 1 s: the router cancels it first). */
+  readonly deadlineBackstopMs?: number;
   /** How to open the socket; the default dials with `ws`. */
   readonly dial?: DialRouter;
 }

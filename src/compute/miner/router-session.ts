@@ -30,6 +30,8 @@ export interface SessionContext {
   readonly logger: Logger;
   readonly dial: DialRouter;
   readonly handshakeTimeoutMs: number;
+  /** How long past a job's deadline the miner stops it by itself; see DEADLINE_BACKSTOP_MS. */
+  readonly deadlineBackstopMs?: number;
   /** The `capabilities` frame as of now. */
   capabilities(): MinerMessage & { type: 'capabilities' };
   /** True once the miner itself drains: refuse new jobs on every session. */
@@ -78,6 +80,7 @@ export class RouterSession {
       slots: context.slots,
       logger: log,
       send: (message) => this.send(message),
+      ...(context.deadlineBackstopMs === undefined ? {} : { deadlineBackstopMs: context.deadlineBackstopMs }),
       onAttemptEnd: ({ ok }) => {
         context.onAttemptEnd({ ok });
         this.announceIfWarmChanged();

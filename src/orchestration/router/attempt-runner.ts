@@ -51,8 +51,10 @@ export interface AttemptProgress {
  * when checkJobResult verifies it (hash, units within the attempt's time and the node's memory, the node's
  * receipt signature). Settles exactly once: with the verified result, or with the error (node's, timeout,
  * deadline, cancellation). On timeout or deadline the node is told to cancel. When the caller aborts (went
- * away), the node is asked for a result of the work done so far: verified, it rejects as
- * CancelledAfterWork (the caller pays for it); otherwise, or after PAID_CANCEL_GRACE_MS, as job_cancelled.
+ * away), or the deadline passes after streamed output reached the caller, the node is asked for a result
+ * of the work done so far: verified, it rejects as CancelledAfterWork (the caller pays for what it got, as
+ * a walk-away does: a deadline just short of a stream's end must not make it free); otherwise, or after
+ * PAID_CANCEL_GRACE_MS, as job_cancelled or deadline_exceeded, free.
  */
 export function runAttempt(options: AttemptOptions, progress: AttemptProgress): Promise<AttemptOutcome> {
   const { session, assign, signal } = options;
@@ -60,8 +62,9 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
     // The node's metering is bounded by the time from here (just before the assignment is sent) to its result.
     const sentAt = performance.now();
     let settled = false;
-    /** When the caller went away (performance.now()); only the node's result of the work done is awaited. */
+    /** When the node was asked for the work done (performance.now()); only that result is awaited now. */
     let cancelledAt: number | undefined;
+    let stoppedBy: 'client' | 'deadline' = 'client';
     let nextSeq = 0;
     const timers: NodeJS.Timeout[] = [];
     const finish = (error: NeurinoError | undefined, outcome?: AttemptOutcome) => {
@@ -76,29 +79,36 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
       session.cancelAttempt(assign.attemptId, reason);
       finish(error);
     };
-    const onAbort = () => {
+    /** Stopped, the job is free unless the node hands over a verified result of the work done. */
+    const unpaid = (): NeurinoError =>
+      stoppedBy === 'client'
+        ? new FatalError('job_cancelled')
+        : new FatalError('deadline_exceeded', { details: { node: session.node } });
+    const askForWorkDone = (by: 'client' | 'deadline') => {
       if (settled || cancelledAt !== undefined) return;
       cancelledAt = performance.now();
+      stoppedBy = by;
       for (const timer of timers) clearTimeout(timer);
-      session.cancelAttemptPaid(assign.attemptId, 'cancelled by the client');
+      session.cancelAttemptPaid(
+        assign.attemptId,
+        by === 'client' ? 'cancelled by the client' : 'deadline exceeded',
+      );
       timers.push(
         setTimeout(() => {
           session.forgetAttempt(assign.attemptId);
-          finish(new FatalError('job_cancelled'));
+          finish(unpaid());
         }, options.paidCancelGraceMs ?? PAID_CANCEL_GRACE_MS),
       );
     };
+    const onAbort = () => askForWorkDone('client');
 
     const remainingMs = Math.max(0, assign.deadlineAt - Date.now());
     timers.push(
-      setTimeout(
-        () =>
-          cancel(
-            'deadline exceeded',
-            new FatalError('deadline_exceeded', { details: { node: session.node } }),
-          ),
-        remainingMs,
-      ),
+      setTimeout(() => {
+        // Output the caller already has is paid for; before any, a deadline costs nothing.
+        if (progress.chunks > 0) return askForWorkDone('deadline');
+        cancel('deadline exceeded', new FatalError('deadline_exceeded', { details: { node: session.node } }));
+      }, remainingMs),
     );
     let acceptTimer: NodeJS.Timeout | undefined;
     if (options.acceptTimeoutMs < remainingMs) {
@@ -146,20 +156,22 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
         const observed = observedAttempt(sentAt, until, session.capabilities);
         checkJobResult(options.domain, assign, result, session.node, observed).then(
           (checked) => {
-            if (!checked.ok) return finish(cancelling ? new FatalError('job_cancelled') : checked.error);
+            if (!checked.ok) return finish(cancelling ? unpaid() : checked.error);
             const outcome = {
               result:
                 checked.signature === result.signature ? result : { ...result, signature: checked.signature },
               receipt: checked.receipt,
               receiptHashes: checked.hashes,
             };
-            return cancelling ? finish(new CancelledAfterWork(outcome)) : finish(undefined, outcome);
+            return cancelling
+              ? finish(new CancelledAfterWork(outcome, stoppedBy))
+              : finish(undefined, outcome);
           },
-          (error: unknown) => finish(cancelling ? new FatalError('job_cancelled') : asNeurinoError(error)),
+          (error: unknown) => finish(cancelling ? unpaid() : asNeurinoError(error)),
         );
       },
       // A node that cannot hand over its partial work answers the paid cancel with an error: nothing to pay.
-      failed: (error) => finish(cancelledAt !== undefined ? new FatalError('job_cancelled') : error),
+      failed: (error) => finish(cancelledAt !== undefined ? unpaid() : error),
     };
 
     if (signal?.aborted) return finish(new FatalError('job_cancelled'));

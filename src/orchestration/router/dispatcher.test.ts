@@ -340,6 +340,61 @@ describe('Dispatcher', () => {
     expect(late.code).toBe('deadline_exceeded');
   });
 
+  it('charges the work done when the deadline passes after streamed output reached the caller', async () => {
+    const { dispatcher, scheduler, join } = await setup({ paidCancelGraceMs: 5_000 });
+    const peer = await join(minerA, 10);
+    const partial = { text: 'Once', finishReason: 'cancelled' };
+    peer.serve(async (assign) => {
+      peer.accept(assign);
+      peer.chunk(assign, 0, 'Once');
+      await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId && m.partial === true);
+      await peer.result(assign, partial, { usage: { inputTokens: 3, outputTokens: 1 } });
+    });
+    const chunks: string[] = [];
+    const theJob = job({ stream: true });
+    const error = await rejection(
+      dispatcher.dispatch(theJob, budget({ deadlineAt: Date.now() + 150 }), {
+        onChunk: (delta) => chunks.push(delta),
+      }),
+    );
+    // Still a 504 to the caller (in the stream's error event), but the node's work is paid for.
+    expect(error).toBeInstanceOf(CancelledAfterWork);
+    expect([error.code, error.status]).toEqual(['deadline_exceeded', 504]);
+    const { outcome } = error as CancelledAfterWork;
+    expect(outcome.result.output).toEqual(partial);
+    expect(outcome.receipt).toMatchObject({ jobId: theJob.jobId, outputTokens: 1 });
+    expect(chunks).toEqual(['Once']);
+    expect(scheduler.isSuspended(minerA.address)).toBe(false);
+  });
+
+  it('keeps a deadline free when no output reached the caller, or when the node hands over nothing', async () => {
+    const { dispatcher, join } = await setup({ paidCancelGraceMs: 200 });
+    const peer = await join(minerA, 10);
+    let withChunk = false;
+    peer.serve(async (assign) => {
+      peer.accept(assign);
+      if (withChunk) peer.chunk(assign, 0, 'Once');
+    });
+    // A stream with nothing relayed yet: the plain cancel, no work asked for.
+    const silent = job({ stream: true });
+    const before = await rejection(dispatcher.dispatch(silent, budget({ deadlineAt: Date.now() + 150 })));
+    expect(before.code).toBe('deadline_exceeded');
+    expect(before).not.toBeInstanceOf(CancelledAfterWork);
+    expect(await peer.next('job.cancel')).toMatchObject({ attemptId: attemptIdFor(silent.jobId, 0) });
+    // Output relayed, but the node never answers the request for its work within the grace.
+    withChunk = true;
+    const flowing = job({ stream: true });
+    const after = await rejection(
+      dispatcher.dispatch(flowing, budget({ deadlineAt: Date.now() + 150 }), { onChunk: () => {} }),
+    );
+    expect(after.code).toBe('deadline_exceeded');
+    expect(after).not.toBeInstanceOf(CancelledAfterWork);
+    expect(await peer.next('job.cancel')).toMatchObject({
+      attemptId: attemptIdFor(flowing.jobId, 0),
+      partial: true,
+    });
+  });
+
   it('fails a node that does not acknowledge in time as node_timeout and moves on', async () => {
     const { dispatcher, join } = await setup({ acceptTimeoutMs: 100 });
     await join(minerA, 100);

@@ -100,8 +100,9 @@ export const JobErrorSchema = z.object({
 
 /**
  * router → miner: stop this attempt (client gone, deadline passed, another attempt won). With `partial`
- * (the client went away) the caller pays for the work done so far: a pod that can stop where it is answers
- * with a signed `job.result` of what it produced, finishReason 'cancelled'; any other answers `job.error`.
+ * (the client went away, or the deadline passed after output reached it) the caller pays for the work done
+ * so far: a pod that can stop where it is answers with a signed `job.result` of what it produced,
+ * finishReason 'cancelled'; any other answers `job.error`.
  */
 export const JobCancelSchema = z.object({
   type: z.literal('job.cancel'),
