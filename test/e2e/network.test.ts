@@ -96,6 +96,20 @@ describe.each(storeBackends())('on $kind', (backend) => {
   }, 60_000);
 
   describe('the network end to end', () => {
+    it('lets a web page call the API with its key (the preflight needs none)', async () => {
+      const response = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'http://localhost:5173',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type',
+        },
+      });
+      expect(response.status).toBe(204);
+      expect(response.headers.get('access-control-allow-origin')).toBe('*');
+      expect(response.headers.get('access-control-allow-headers')).toBe('authorization,content-type');
+    });
+
     it('serves a chat completion to the official openai client with real usage', async () => {
       const completion = await client.chat.completions.create({
         model: MODEL,

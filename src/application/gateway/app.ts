@@ -13,6 +13,7 @@ import type { CorkableStream } from '../../protocol/write-coalescing.ts';
 import { apiKeyAuth } from './auth.ts';
 import { type BudgetDefaults, checkBudgetDefaults, DEFAULT_BUDGET } from './budget.ts';
 import type { GatewayContext } from './context.ts';
+import { type CorsOrigins, registerCors } from './cors.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { JobRunner } from './job-runner.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -66,6 +67,8 @@ export interface GatewayOptions {
   reserveVramMiB?: number;
   /** Node.js process metrics (CPU, memory, event loop) in /metrics. */
   defaultMetrics?: boolean;
+  /** Origins whose browser scripts may call the API (default `'*'`: any; `[]`: none). */
+  corsOrigins?: CorsOrigins;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -128,6 +131,8 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  // Before the key check: a browser's preflight carries no key, and an error must be readable by the page.
+  await registerCors(app, options.corsOrigins ?? '*');
 
   let draining = false;
   app.addHook('onRequest', async (request, reply) => {

@@ -103,4 +103,15 @@ describe('neurino router', () => {
       await expect(run('--journal-sync', mode, '--data-dir', dir)).rejects.toThrow('--rpc-url is required');
     }
   });
+
+  it('takes browser origins as scheme://host[:port] and refuses a page address', async () => {
+    await expect(run('--cors-origin', 'https://app.example/chat', '--data-dir', dir)).rejects.toThrow(
+      "option '--cors-origin <origin>' argument 'https://app.example/chat' is invalid. CORS origin " +
+        '"https://app.example/chat" must be scheme://host[:port] only, e.g. https://app.example',
+    );
+    await expect(run('--cors-origin', 'app.example', '--data-dir', dir)).rejects.toThrow(/is not a URL/);
+    const allowed = ['--cors-origin', 'https://app.example', '--cors-origin', 'http://localhost:5173'];
+    await expect(run(...allowed, '--data-dir', dir)).rejects.toThrow('--rpc-url is required');
+    await expect(run('--no-cors', '--data-dir', dir)).rejects.toThrow('--rpc-url is required');
+  });
 });

@@ -3,6 +3,7 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { getAddress, isAddress } from 'viem';
+import { type CorsOrigins, parseCorsOrigin } from '../../application/gateway/cors.ts';
 import { createLogger } from '../../application/gateway/logger.ts';
 import { lockDataDir } from '../../application/router/data-dir-lock.ts';
 import { routerDatabaseDir, startRouter } from '../../application/router-process.ts';
@@ -32,6 +33,9 @@ interface RouterFlags extends StoreFlags {
   frontend?: `0x${string}`;
   /** Commander checks it is one of the choices. */
   journalSync: JournalSync;
+  corsOrigin: string[];
+  /** False with --no-cors. */
+  cors: boolean;
   logLevel: string;
 }
 
@@ -40,6 +44,21 @@ const DEFAULT_ROUTER_DIR = `${DEFAULT_DATA_DIR}/router`;
 function parseAddress(value: string): `0x${string}` {
   if (!isAddress(value)) throw new InvalidArgumentError(`expected an address, got "${value}"`);
   return getAddress(value);
+}
+
+function collectOrigin(value: string, previous: string[]): string[] {
+  try {
+    return [...previous, parseCorsOrigin(value)];
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+/** Any origin unless some are named; none with --no-cors. */
+function corsOriginsOf(flags: RouterFlags): CorsOrigins {
+  if (!flags.cors) return [];
+  if (flags.corsOrigin.length === 0 || flags.corsOrigin.includes('*')) return '*';
+  return flags.corsOrigin;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -85,6 +104,13 @@ export function routerCommand(): Command {
         .choices(['os', 'disk'])
         .default('os'),
     )
+    .option(
+      '--cors-origin <origin>',
+      'an origin whose browser scripts may call the API, e.g. https://app.example (repeatable; default: any)',
+      collectOrigin,
+      [],
+    )
+    .option('--no-cors', 'no cross-origin access from browsers at all')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace', 'info')
     .action(async (flags: RouterFlags) => {
       const rpcUrl = required(flags.rpcUrl, '--rpc-url');
@@ -112,7 +138,10 @@ export function routerCommand(): Command {
         pods,
         batch: { maxReceipts: flags.batchSize, maxDelayMs: flags.batchDelayMs },
         logger,
-        ...(flags.frontend === undefined ? {} : { gateway: { frontend: flags.frontend } }),
+        gateway: {
+          corsOrigins: corsOriginsOf(flags),
+          ...(flags.frontend === undefined ? {} : { frontend: flags.frontend }),
+        },
       });
       onShutdown(() => router.stop());
       console.error(

@@ -1,0 +1,140 @@
+// Browser access: the preflight a page sends before calling the API with a key (answered without the key),
+// the headers that let the page read answers and errors (a stream too), and an operator's narrower policy.
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devAccount } from '../../chain/dev-accounts.ts';
+import { answerText, type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+import { parseCorsOrigin, registerCors } from './cors.ts';
+
+const PAGE = 'https://app.example';
+let h: GatewayHarness;
+let key: string;
+
+beforeAll(async () => {
+  h = await startGatewayHarness();
+  key = await h.key(devAccount(5).address);
+  await h.peer(0, (peer, assign) => answerText(peer, assign, ['Hel', 'lo']));
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+/** What the official openai client's preflight asks for in a browser. */
+const preflight = (url: string, origin = PAGE) =>
+  h.gateway.app.inject({
+    method: 'OPTIONS',
+    url,
+    headers: {
+      origin,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type,x-stainless-os,x-neurino-timeout-ms',
+    },
+  });
+
+describe('cross-origin access (default: any origin)', () => {
+  it('answers a preflight without a key, allowing the headers asked for', async () => {
+    const response = await preflight('/v1/chat/completions');
+    expect(response.statusCode).toBe(204);
+    expect(response.headers['access-control-allow-origin']).toBe('*');
+    expect(response.headers['access-control-allow-methods']).toBe('GET, POST');
+    expect(response.headers['access-control-allow-headers']).toBe(
+      'authorization,content-type,x-stainless-os,x-neurino-timeout-ms',
+    );
+    expect(response.headers['access-control-max-age']).toBe('600');
+    // No key needed, and none asked for: credentials never ride on cookies here.
+    expect(response.headers['access-control-allow-credentials']).toBeUndefined();
+  });
+
+  it('lets the page read an answer, the headers it may need, and a stream', async () => {
+    const whole = await h.gateway.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { origin: PAGE, authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      payload: { model: 'test-llm', messages: [{ role: 'user', content: 'hi' }] },
+    });
+    expect(whole.statusCode).toBe(200);
+    expect(whole.headers['access-control-allow-origin']).toBe('*');
+    expect(String(whole.headers['access-control-expose-headers'])).toContain('x-neurino-job-id');
+    expect(whole.json().id).toMatch(/^chatcmpl-/);
+
+    const stream = await h.gateway.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { origin: PAGE, authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      payload: { model: 'test-llm', messages: [{ role: 'user', content: 'hi' }], stream: true },
+    });
+    expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(stream.headers['access-control-allow-origin']).toBe('*');
+    expect(stream.body.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('lets the page read errors: a missing key, an unknown model, an unknown route', async () => {
+    const noKey = await h.gateway.app.inject({ method: 'GET', url: '/v1/models', headers: { origin: PAGE } });
+    expect(noKey.statusCode).toBe(401);
+    expect(noKey.headers['access-control-allow-origin']).toBe('*');
+    const unknown = await h.gateway.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { origin: PAGE, authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      payload: { model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] },
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.headers['access-control-allow-origin']).toBe('*');
+    const route = await h.gateway.app.inject({
+      method: 'GET',
+      url: '/v1/nothing',
+      headers: { origin: PAGE },
+    });
+    expect(route.statusCode).toBe(404);
+    expect(route.headers['access-control-allow-origin']).toBe('*');
+  });
+});
+
+describe('an operator narrowing or turning off cross-origin access', () => {
+  async function appWith(origins: '*' | string[]) {
+    const app = Fastify();
+    await registerCors(app, origins);
+    app.get('/v1/models', async () => ({ object: 'list', data: [] }));
+    return app;
+  }
+
+  it('allows only the named origins', async () => {
+    const app = await appWith([PAGE, 'http://localhost:5173']);
+    const allowed = await app.inject({ method: 'GET', url: '/v1/models', headers: { origin: PAGE } });
+    expect(allowed.headers['access-control-allow-origin']).toBe(PAGE);
+    expect(String(allowed.headers.vary)).toMatch(/origin/i);
+    const other = await app.inject({
+      method: 'GET',
+      url: '/v1/models',
+      headers: { origin: 'https://elsewhere.example' },
+    });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('adds nothing and answers no preflight when turned off', async () => {
+    const app = await appWith([]);
+    const answer = await app.inject({ method: 'GET', url: '/v1/models', headers: { origin: PAGE } });
+    expect(answer.headers['access-control-allow-origin']).toBeUndefined();
+    const check = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/models',
+      headers: { origin: PAGE, 'access-control-request-method': 'GET' },
+    });
+    expect(check.statusCode).toBe(404);
+  });
+
+  it('takes origins as browsers send them, and refuses anything else with the reason', () => {
+    expect(parseCorsOrigin('https://App.Example/')).toBe('https://app.example');
+    expect(parseCorsOrigin('https://app.example:443')).toBe('https://app.example');
+    expect(parseCorsOrigin('http://localhost:5173')).toBe('http://localhost:5173');
+    expect(parseCorsOrigin('*')).toBe('*');
+    expect(() => parseCorsOrigin('app.example')).toThrow(
+      /not a URL \(expected e\.g\. https:\/\/app\.example\)/,
+    );
+    expect(() => parseCorsOrigin('https://app.example/chat')).toThrow(
+      /must be scheme:\/\/host\[:port\] only, e\.g\. https:\/\/app\.example$/,
+    );
+    expect(() => parseCorsOrigin('file:///tmp/page.html')).toThrow(/scheme:\/\/host/);
+  });
+});

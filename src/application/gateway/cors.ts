@@ -1,0 +1,49 @@
+// Cross-origin access for browser apps, as OpenAI's API allows it (its SDK runs in a browser with
+// `dangerouslyAllowBrowser`). Any origin by default: callers authenticate with a bearer key, never a
+// cookie, so a page can spend only the credits of a key it already holds. An operator may name the
+// origins allowed, or turn it off.
+import cors from '@fastify/cors';
+import type { FastifyInstance } from 'fastify';
+import { FatalError } from '../../protocol/errors.ts';
+
+/** `'*'`: any origin; a list: only those (`https://app.example`); empty: no cross-origin access. */
+export type CorsOrigins = '*' | readonly string[];
+
+/** Headers a browser script may read from an answer: the job's id (for its receipt), the request id. */
+const EXPOSED_HEADERS = ['x-neurino-job-id', 'x-request-id', 'retry-after'];
+/** How long a browser may reuse a preflight's answer. */
+const PREFLIGHT_MAX_AGE_S = 600;
+
+export async function registerCors(app: FastifyInstance, origins: CorsOrigins): Promise<void> {
+  if (origins !== '*' && origins.length === 0) return;
+  await app.register(cors, {
+    origin: origins === '*' ? '*' : [...origins],
+    methods: ['GET', 'POST'],
+    // Left unset, the headers a preflight asks for are allowed (the OpenAI SDK sends its own x-stainless-*).
+    exposedHeaders: EXPOSED_HEADERS,
+    maxAge: PREFLIGHT_MAX_AGE_S,
+  });
+}
+
+/** Checks `value` is an origin (`scheme://host[:port]`, nothing after) or `*`; returns it normalised. */
+export function parseCorsOrigin(value: string): string {
+  if (value === '*') return value;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new FatalError('invalid_request', {
+      message: `CORS origin ${JSON.stringify(value)} is not a URL (expected e.g. https://app.example)`,
+    });
+  }
+  const { origin } = url;
+  const extra = url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '';
+  if (origin === 'null' || extra) {
+    const example = origin === 'null' ? 'https://app.example' : origin;
+    throw new FatalError('invalid_request', {
+      message: `CORS origin ${JSON.stringify(value)} must be scheme://host[:port] only, e.g. ${example}`,
+    });
+  }
+  // As browsers send it: lower-case host, no default port, no trailing slash.
+  return origin;
+}
