@@ -1,20 +1,11 @@
 // A developer's compute credits on-chain (ComputeCredits): what the account holds, depositing NEU (the
-// token's approval first, when short), and the delayed withdrawal (request, then claim once due). Every
-// write is simulated first, so a refusal is told by the contract's own custom error, not a failed send.
-import {
-  type Address,
-  BaseError,
-  ContractFunctionRevertedError,
-  formatEther,
-  type Hex,
-  InsufficientFundsError,
-  type PublicClient,
-} from 'viem';
+// token's approval first, when short), and the delayed withdrawal (request, then claim once due).
+import { type Address, formatEther, type Hex, type PublicClient } from 'viem';
 import type { ContractAddresses } from '../chain/address-book.ts';
 import type { NeurinoPublicClient, NeurinoWalletClient } from '../chain/clients.ts';
 import { computeCreditsAbi, neurinoTokenAbi } from '../chain/generated/index.ts';
-import { chainFailureReason } from '../orchestration/settlement/chain-revert.ts';
 import { FatalError } from '../protocol/errors.ts';
+import { type CustomError, refused, sent } from './chain-writes.ts';
 
 export interface CreditAccount {
   account: Address;
@@ -37,21 +28,11 @@ export interface CreditChain {
 const creditsOf = (chain: CreditChain) =>
   ({ address: chain.contracts.computeCredits, abi: computeCreditsAbi }) as const;
 
-function refused(what: string, cause: unknown): FatalError {
-  const reason = plainReason(cause) ?? chainFailureReason(cause);
-  return new FatalError('invalid_request', { message: `${what}: ${reason}`, cause });
-}
+const refusedBy = (what: string, cause: unknown) => refused(what, cause, creditsReason);
 
 /** ComputeCredits' refusals a developer meets, in words; undefined for any other. */
-function plainReason(cause: unknown): string | undefined {
-  if (cause instanceof BaseError && cause.walk((e) => e instanceof InsufficientFundsError) !== null) {
-    return 'the account has too little ETH to pay for gas';
-  }
-  const reverted =
-    cause instanceof BaseError ? cause.walk((e) => e instanceof ContractFunctionRevertedError) : null;
-  if (!(reverted instanceof ContractFunctionRevertedError) || reverted.data === undefined) return undefined;
-  const args = reverted.data.args ?? [];
-  switch (reverted.data.errorName) {
+function creditsReason({ errorName, args }: CustomError): string | undefined {
+  switch (errorName) {
     case 'WithdrawalNotReady':
       return `the withdrawal is due at ${new Date(Number(args[0]) * 1_000).toISOString()}, not yet`;
     case 'NoPendingWithdrawal':
@@ -88,7 +69,7 @@ export async function readCreditAccount(chain: CreditChain, account: Address): P
       withdrawalDelaySeconds: Number(delay),
     };
   } catch (cause) {
-    throw refused(`cannot read the credits of ${account} from ComputeCredits ${credits.address}`, cause);
+    throw refusedBy(`cannot read the credits of ${account} from ComputeCredits ${credits.address}`, cause);
   }
 }
 
@@ -117,11 +98,11 @@ export async function depositCredits(
   if (allowance < amount) {
     try {
       await sent(
-        chain,
+        chain.publicClient,
         await wallet.writeContract({ ...token, functionName: 'approve', args: [credits.address, amount] }),
       );
     } catch (cause) {
-      throw refused('the NEU token refused the approval', cause);
+      throw refusedBy('the NEU token refused the approval', cause);
     }
   }
   try {
@@ -132,9 +113,9 @@ export async function depositCredits(
       functionName: 'depositFor',
       args: [beneficiary, amount],
     });
-    return await sent(chain, await wallet.writeContract(request));
+    return await sent(chain.publicClient, await wallet.writeContract(request));
   } catch (cause) {
-    throw refused('ComputeCredits refused the deposit', cause);
+    throw refusedBy('ComputeCredits refused the deposit', cause);
   }
 }
 
@@ -151,9 +132,9 @@ export async function requestCreditWithdrawal(
       functionName: 'requestWithdrawal',
       args: [amount],
     });
-    return await sent(chain, await wallet.writeContract(request));
+    return await sent(chain.publicClient, await wallet.writeContract(request));
   } catch (cause) {
-    throw refused('ComputeCredits refused the withdrawal request', cause);
+    throw refusedBy('ComputeCredits refused the withdrawal request', cause);
   }
 }
 
@@ -168,14 +149,8 @@ export async function claimCreditWithdrawal(
       account: wallet.account,
       functionName: 'withdraw',
     });
-    return { hash: await sent(chain, await wallet.writeContract(request)), paid: result };
+    return { hash: await sent(chain.publicClient, await wallet.writeContract(request)), paid: result };
   } catch (cause) {
-    throw refused('ComputeCredits refused the claim', cause);
+    throw refusedBy('ComputeCredits refused the claim', cause);
   }
-}
-
-async function sent(chain: CreditChain, hash: Hex): Promise<Hex> {
-  const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== 'success') throw new Error(`transaction ${hash} reverted`);
-  return hash;
 }

@@ -2,28 +2,27 @@
 // change them: `deposit <NEU>`, `withdraw <NEU>` (a request, due after ComputeCredits' delay), `claim`.
 // The chain and contracts default to the local devnet's (.neurino/devnet.json), the gateway's view too.
 import { Command, InvalidArgumentError } from 'commander';
-import { type Address, formatEther, getAddress, isAddress } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
-import { readAddressBook } from '../../chain/address-book.ts';
-import { connect, walletClientFor } from '../../chain/clients.ts';
-import { FatalError, RetryableError } from '../../protocol/errors.ts';
+import { type Address, getAddress } from 'viem';
+import { walletClientFor } from '../../chain/clients.ts';
+import { FatalError } from '../../protocol/errors.ts';
 import { parseNeu } from '../../protocol/units.ts';
 import {
+  type ChainFlags,
+  chainOptions,
+  formatNeu,
+  keyAccount,
+  keyOption,
+  parseAccount,
+  resolveChain,
+} from '../chain-flags.ts';
+import {
   type CreditAccount,
-  type CreditChain,
   claimCreditWithdrawal,
   depositCredits,
   readCreditAccount,
   requestCreditWithdrawal,
 } from '../credit-account.ts';
 import { readDevnetFile } from '../devnet-file.ts';
-import { DEFAULT_DATA_DIR, parseHexKey } from '../options.ts';
-
-interface ChainFlags {
-  rpcUrl?: string;
-  addresses?: string;
-  dataDir: string;
-}
 
 interface ShowFlags extends ChainFlags {
   key?: `0x${string}`;
@@ -45,53 +44,16 @@ function parseAmount(value: string): bigint {
   throw new InvalidArgumentError(`expected an amount of NEU above 0, such as 100 or 0.5, got "${value}"`);
 }
 
-function parseAccount(value: string): Address {
-  if (!isAddress(value, { strict: false })) throw new InvalidArgumentError(`not an address: "${value}"`);
-  return getAddress(value);
-}
-
-/** The chain and ComputeCredits to use: flags, else the devnet's. */
-async function creditChain(flags: ChainFlags): Promise<CreditChain & { chainId: number }> {
-  const devnet = await readDevnetFile(flags.dataDir);
-  const rpcUrl = flags.rpcUrl ?? devnet?.rpcUrl;
-  const book = flags.addresses === undefined ? undefined : await readAddressBook(flags.addresses);
-  if (flags.addresses !== undefined && book === undefined) {
-    throw new FatalError('invalid_request', { message: `no address book at ${flags.addresses}` });
-  }
-  const contracts = book?.contracts ?? devnet?.contracts;
-  if (rpcUrl === undefined || contracts === undefined) {
-    throw new FatalError('invalid_request', {
-      message: 'no chain: pass --rpc-url and --addresses (or run it beside a devnet)',
-    });
-  }
-  const { chain, publicClient } = await connect(rpcUrl).catch((cause: unknown) => {
-    throw new RetryableError('chain_error', { message: `cannot reach the chain at ${rpcUrl}`, cause });
-  });
-  const expected = book?.chainId ?? devnet?.chainId;
-  if (expected !== undefined && expected !== chain.id) {
-    throw new FatalError('invalid_request', {
-      message: `the address book is for chain ${expected}, but ${rpcUrl} is chain ${chain.id}`,
-    });
-  }
-  return { publicClient, contracts, chainId: chain.id };
-}
-
-function keyOf(flags: { key?: `0x${string}` }): `0x${string}` | undefined {
-  const env = process.env.NEURINO_KEY;
-  return flags.key ?? (env ? parseHexKey(env) : undefined);
-}
-
 async function signer(flags: WriteFlags) {
-  const key = keyOf(flags);
-  if (key === undefined) {
+  const account = await keyAccount(flags);
+  if (account === undefined) {
     throw new FatalError('invalid_request', { message: 'a key is needed: --key or NEURINO_KEY' });
   }
-  const chain = await creditChain(flags);
-  const account = privateKeyToAccount(key);
+  const chain = await resolveChain(flags);
   return { chain, wallet: walletClientFor(chain.publicClient.chain, account) };
 }
 
-const neu = (wei: bigint) => `${formatEther(wei)} NEU`;
+const neu = formatNeu;
 
 /** The account's standing on-chain, in lines. */
 export function describeCreditAccount(a: CreditAccount, now = Date.now()): string[] {
@@ -145,15 +107,13 @@ async function show(accountArg: Address | undefined, flags: ShowFlags): Promise<
     flags.useGateway && gatewayUrl !== undefined && apiKey !== undefined
       ? await gatewayLines(gatewayUrl, apiKey)
       : undefined;
-  const key = keyOf(flags);
-  const account =
-    accountArg ?? (key === undefined ? undefined : privateKeyToAccount(key).address) ?? atGateway?.account;
+  const account = accountArg ?? (await keyAccount(flags))?.address ?? atGateway?.account;
   if (account === undefined) {
     throw new FatalError('invalid_request', {
       message: 'whose credits? name an account, or pass --key, or an API key and a gateway',
     });
   }
-  const chain = await creditChain(flags);
+  const chain = await resolveChain(flags);
   const standing = await readCreditAccount(chain, account);
   console.log(
     `compute credits of ${account} (chain ${chain.chainId}, ComputeCredits ${chain.contracts.computeCredits})`,
@@ -164,15 +124,6 @@ async function show(accountArg: Address | undefined, flags: ShowFlags): Promise<
     for (const line of atGateway.lines) console.log(`  ${line}`);
   }
 }
-
-const chainOptions = (command: Command) =>
-  command
-    .option('--rpc-url <url>', 'the chain (default: the devnet)')
-    .option('--addresses <file>', 'address book of the deployed contracts (default: the devnet)')
-    .option('--data-dir <dir>', "where the devnet's devnet.json is", DEFAULT_DATA_DIR);
-
-const keyOption = (command: Command) =>
-  command.option('--key <hex>', 'the account key (else NEURINO_KEY)', parseHexKey);
 
 export function creditsCommand(): Command {
   // Positional: a flag after `deposit`, `withdraw` or `claim` is the subcommand's, not `credits`'s.
