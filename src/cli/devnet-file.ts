@@ -1,6 +1,7 @@
 // `.neurino/devnet.json`: what `neurino devnet` brought up, machine-readable for scripts and tests.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Address } from 'viem';
 import type { ContractAddresses } from '../chain/address-book.ts';
 import { writeJsonFile } from '../chain/json-file.ts';
 
@@ -10,6 +11,13 @@ export interface DevnetFile {
   contracts: ContractAddresses;
   gatewayUrl?: string;
   apiKey?: string;
+  /** Who earns from the devnet's settled batches: its nodes, the pod's deployer, the gateway's frontend. */
+  earners?: DevnetEarner[];
+}
+
+export interface DevnetEarner {
+  role: string;
+  address: Address;
 }
 
 export function devnetFilePath(dataDir: string): string {

@@ -5,6 +5,7 @@ import { chainCommand } from './commands/chain.ts';
 import { creditsCommand } from './commands/credits.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { devnetCommand } from './commands/devnet.ts';
+import { earningsCommand } from './commands/earnings.ts';
 import { minerCommand } from './commands/miner.ts';
 import { receiptCommand } from './commands/receipt.ts';
 import { routerCommand } from './commands/router.ts';
@@ -30,6 +31,7 @@ const program = new Command()
 
 program.addCommand(chainCommand());
 program.addCommand(creditsCommand());
+program.addCommand(earningsCommand());
 program.addCommand(deployCommand());
 program.addCommand(devnetCommand());
 program.addCommand(minerCommand());

@@ -558,6 +558,12 @@ describe.each(storeBackends())('on $kind', (backend) => {
           });
           expect(onChain, `earnings of ${party}`).toBe(amount);
         }
+        // The same from the command line: the devnet's earners (its defaults), each with its share.
+        const cli = await runNeurino(['earnings', '--data-dir', dataDir]);
+        expect(cli.code, cli.stderr).toBe(0);
+        for (const [party, amount] of expected.earnings) {
+          expect(cli.stdout).toContain(`${party}  ${formatEther(amount)} NEU to claim`);
+        }
         const parties = [...expected.earnings.keys()];
         expect(parties).toContain(getAddress(devRoleAccount('frontend').address));
         expect(parties).toContain(getAddress(devRoleAccount('podDeployer').address));

@@ -196,6 +196,14 @@ async function assemble(
     contracts: chain.book.contracts,
     gatewayUrl,
     apiKey,
+    earners: [
+      ...Array.from({ length: options.miners }, (_, index) => ({
+        role: `node ${index + 1}`,
+        address: devAccount(DEV_ROLES.firstMiner + index).address,
+      })),
+      { role: 'pod deployer', address: devRoleAccount('podDeployer').address },
+      { role: 'frontend', address: devRoleAccount('frontend').address },
+    ],
   });
   return devnet;
 }

@@ -1,5 +1,5 @@
 // What `npm start` prints once the network is up: a curl line, an `openai` client snippet, how to check
-// an answer's receipt, and where the key's credits stand.
+// an answer's receipt, where the key's credits stand, and what the parties earned.
 import type { DevnetFile } from '../devnet-file.ts';
 
 export function whatToTry(
@@ -28,5 +28,8 @@ export function whatToTry(
     '',
     "  # the key's credits: on-chain balance, what is not settled yet, what is available",
     `  curl -s ${base}/credits -H "Authorization: Bearer ${devnet.apiKey}"`,
+    '',
+    "  # what the nodes, the pod's deployer and the gateway (a frontend) earned as batches settled",
+    '  npx neurino earnings',
   ].join('\n');
 }
