@@ -91,6 +91,16 @@ describe('cross-origin access (default: any origin)', () => {
   });
 });
 
+describe('routes without a key', () => {
+  it("keeps health and metrics from other origins' pages", async () => {
+    for (const url of ['/health', '/metrics']) {
+      const response = await h.gateway.app.inject({ method: 'GET', url, headers: { origin: PAGE } });
+      expect(response.statusCode, url).toBe(200);
+      expect(response.headers['access-control-allow-origin'], url).toBeUndefined();
+    }
+  });
+});
+
 describe('an operator narrowing or turning off cross-origin access', () => {
   async function appWith(origins: '*' | string[]) {
     const app = Fastify();

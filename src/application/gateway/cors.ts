@@ -1,10 +1,21 @@
 // Cross-origin access for browser apps, as OpenAI's API allows it (its SDK runs in a browser with
 // `dangerouslyAllowBrowser`). Any origin by default: callers authenticate with a bearer key, never a
 // cookie, so a page can spend only the credits of a key it already holds. An operator may name the
-// origins allowed, or turn it off.
+// origins allowed, or turn it off. Routes that need no key (health, metrics) are left out: a page open in
+// an operator's browser must not read a router it can reach but was never given a key for.
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
 import { FatalError } from '../../protocol/errors.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false: this route's answers carry no CORS headers (browsers keep them from other origins' pages). */
+    cors?: false;
+  }
+}
+
+/** Route config of the routes only operators read: no cross-origin access. */
+export const SAME_ORIGIN_ONLY = { cors: false } as const;
 
 /** `'*'`: any origin; a list: only those (`https://app.example`); empty: no cross-origin access. */
 export type CorsOrigins = '*' | readonly string[];

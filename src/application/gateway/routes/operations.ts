@@ -2,6 +2,7 @@
 // GET /metrics (Prometheus text). Neither needs a key: expose them to operators only.
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.ts';
+import { SAME_ORIGIN_ONLY } from '../cors.ts';
 
 /** A dependency probe: resolves when healthy, with optional details (e.g. the chain's block). */
 export type HealthCheck = () => Promise<unknown>;
@@ -40,7 +41,7 @@ export function operationRoutes(
 ): void {
   const timeoutMs = options.checkTimeoutMs ?? 2_000;
 
-  app.get('/health', async (_request, reply) => {
+  app.get('/health', { config: SAME_ORIGIN_ONLY }, async (_request, reply) => {
     const names = Object.keys(options.checks);
     const results = await Promise.all(
       names.map((name) => run(options.checks[name] as HealthCheck, timeoutMs)),
@@ -57,7 +58,7 @@ export function operationRoutes(
     };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { config: SAME_ORIGIN_ONLY }, async (_request, reply) => {
     const { registry } = context.metrics;
     reply.type(registry.contentType);
     return registry.metrics();
