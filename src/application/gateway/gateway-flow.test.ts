@@ -77,6 +77,18 @@ async function walkAwayFromStream(): Promise<string> {
   return JSON.parse(first.split('\n\n')[0]?.slice('data: '.length) ?? '{}').id as string;
 }
 
+/** A miner that streams one piece, then answers the paid cancel with a signed result of that work. */
+async function streamThenHandOverWork(peer: MinerPeer, assign: JobAssign): Promise<void> {
+  peer.accept(assign);
+  peer.chunk(assign, 0, 'Hel');
+  await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId && m.partial === true);
+  await peer.result(
+    assign,
+    { text: 'Hel', finishReason: 'cancelled' },
+    { usage: { inputTokens: 7, outputTokens: 1 } },
+  );
+}
+
 describe('chat completions', () => {
   it('answers in OpenAI shape with real usage, and charges the receipt once', async () => {
     const before = (await storedReceipts({ payer: developer })).length;
@@ -306,16 +318,7 @@ describe('failures', () => {
   });
 
   it('charges the streamed work when the deadline cuts a stream, and says so in the error event', async () => {
-    behave = async (peer, assign) => {
-      peer.accept(assign);
-      peer.chunk(assign, 0, 'Hel');
-      await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId && m.partial === true);
-      await peer.result(
-        assign,
-        { text: 'Hel', finishReason: 'cancelled' },
-        { usage: { inputTokens: 7, outputTokens: 1 } },
-      );
-    };
+    behave = streamThenHandOverWork;
     const response = await post(
       '/v1/chat/completions',
       { ...chatBody, stream: true },
@@ -372,16 +375,7 @@ describe('failures', () => {
   });
 
   it('charges the work the node had done when the client goes away mid-stream, once', async () => {
-    behave = async (peer, assign) => {
-      peer.accept(assign);
-      peer.chunk(assign, 0, 'Hel');
-      await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId && m.partial === true);
-      await peer.result(
-        assign,
-        { text: 'Hel', finishReason: 'cancelled' },
-        { usage: { inputTokens: 7, outputTokens: 1 } },
-      );
-    };
+    behave = streamThenHandOverWork;
     const id = await walkAwayFromStream();
     await settled(async () => (await h.jobs.get(id))?.status === 'cancelled');
     const logged = await h.jobs.get(id);

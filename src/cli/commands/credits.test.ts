@@ -1,23 +1,17 @@
 // `neurino credits …` against a real chain (anvil with the protocol deployed): showing an account, a
 // deposit (the token approved first), a withdrawal requested, refused before it is due and claimed after,
 // and each refusal in words.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/support/free-port.ts';
-import { writeAddressBook } from '../../chain/address-book.ts';
 import { devRoleAccount } from '../../chain/dev-accounts.ts';
 import { neurinoTokenAbi } from '../../chain/generated/index.ts';
-import {
-  type ProtocolFixture,
-  startProtocolFixture,
-} from '../../orchestration/settlement/testing/protocol-fixture.ts';
+import type { ProtocolFixture } from '../../orchestration/settlement/testing/protocol-fixture.ts';
+import { type CliChain, startCliChain } from '../testing/cli-chain.ts';
 import { runCommand } from '../testing/run-command.ts';
 import { creditsCommand } from './credits.ts';
 
+let cli: CliChain;
 let chain: ProtocolFixture;
 let dir: string;
 let chainFlags: string[];
@@ -25,14 +19,11 @@ const key = generatePrivateKey();
 const account = privateKeyToAccount(key).address;
 
 beforeAll(async () => {
-  chain = await startProtocolFixture(await freePort());
-  dir = await mkdtemp(join(tmpdir(), 'neurino-credits-cli-'));
-  const addresses = join(dir, 'addresses.json');
-  await writeAddressBook(addresses, chain.book);
   // --data-dir points where no devnet is, so nothing falls back to a local one.
-  chainFlags = ['--rpc-url', chain.anvil.rpcUrl, '--addresses', addresses, '--data-dir', dir];
+  cli = await startCliChain('credits');
+  ({ chain, dir, chainFlags } = cli);
   // NEU to deposit and ETH for gas.
-  await rpc('anvil_setBalance', [account, `0x${parseEther('1').toString(16)}`]);
+  await chain.giveEth(account, parseEther('1'));
   await chain.write(devRoleAccount('deployer'), {
     address: chain.book.contracts.neurinoToken,
     abi: neurinoTokenAbi,
@@ -42,25 +33,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await chain?.stop();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  await cli?.stop();
 });
 
 /** Runs `neurino credits …` in-process; resolves with what it printed on stdout. */
 const run = (...args: string[]) => runCommand(creditsCommand(), args);
-
-async function rpc(method: string, params: unknown[]): Promise<void> {
-  await fetch(chain.anvil.rpcUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-}
-
-async function advanceChain(seconds: number): Promise<void> {
-  await rpc('evm_increaseTime', [seconds]);
-  await rpc('evm_mine', []);
-}
 
 describe('neurino credits', () => {
   it("shows an account's credits, its NEU to deposit and its withdrawal", async () => {
@@ -87,7 +64,7 @@ describe('neurino credits', () => {
       /^ComputeCredits refused the claim: the withdrawal is due at \d{4}-.*, not yet$/,
     );
 
-    await advanceChain(86_400);
+    await chain.advanceTime(86_400);
     expect(await run('claim', '--key', key, ...chainFlags)).toMatch(/^claimed 1\.5 NEU to /);
     const after = await run(account, '--no-gateway', ...chainFlags);
     expect(after).toContain('credits     2.5 NEU (spendable 2.5 NEU)');

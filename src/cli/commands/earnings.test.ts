@@ -7,20 +7,19 @@ import { join } from 'node:path';
 import { type Address, formatEther, keccak256, parseEther, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/support/free-port.ts';
-import { writeAddressBook } from '../../chain/address-book.ts';
 import { devRoleAccount } from '../../chain/dev-accounts.ts';
 import { settlementAbi } from '../../chain/generated/index.ts';
 import { createNodeKeyFile } from '../../compute/miner/node-key.ts';
 import {
   FRONTEND_BPS,
   type ProtocolFixture,
-  startProtocolFixture,
 } from '../../orchestration/settlement/testing/protocol-fixture.ts';
 import { writeDevnetFile } from '../devnet-file.ts';
+import { type CliChain, startCliChain } from '../testing/cli-chain.ts';
 import { runCommand } from '../testing/run-command.ts';
 import { earningsCommand } from './earnings.ts';
 
+let cli: CliChain;
 let chain: ProtocolFixture;
 let dir: string;
 let chainFlags: string[];
@@ -35,17 +34,14 @@ const frontend = privateKeyToAccount(frontendKey).address;
 const CHARGED = parseEther('10');
 
 beforeAll(async () => {
-  chain = await startProtocolFixture(await freePort());
-  dir = await mkdtemp(join(tmpdir(), 'neurino-earnings-cli-'));
-  const addresses = join(dir, 'addresses.json');
-  await writeAddressBook(addresses, chain.book);
-  chainFlags = ['--rpc-url', chain.anvil.rpcUrl, '--addresses', addresses, '--data-dir', dir];
+  cli = await startCliChain('earnings');
+  ({ chain, dir, chainFlags } = cli);
   // The node as an operator has it: a miner's key file (mode 0600 in a 0700 directory).
   keyFile = join(dir, 'miner', 'node-key.json');
   node = (await createNodeKeyFile(keyFile)).account.address;
   // ETH for gas, for the node and the deployer.
   for (const account of [node, deployer.address]) {
-    await rpc('anvil_setBalance', [account, `0x${parseEther('1').toString(16)}`]);
+    await chain.giveEth(account, parseEther('1'));
   }
   const podId = await chain.registerPod(deployer, { deployerShareBps: 2_000 });
   const payer = privateKeyToAccount(generatePrivateKey()).address;
@@ -67,20 +63,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await chain?.stop();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  await cli?.stop();
 });
 
 /** Runs `neurino earnings …` in-process; resolves with what it printed on stdout. */
 const run = (...args: string[]) => runCommand(earningsCommand(), args);
-
-async function rpc(method: string, params: unknown[]): Promise<void> {
-  await fetch(chain.anvil.rpcUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-}
 
 const share = (bps: number) => (CHARGED * BigInt(bps)) / 10_000n;
 

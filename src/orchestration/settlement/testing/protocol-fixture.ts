@@ -54,6 +54,10 @@ export interface ProtocolFixture {
   fund(payer: Address, amount: bigint): Promise<void>;
   earningsOf(account: Address): Promise<bigint>;
   nextSequence(router: Address): Promise<bigint>;
+  /** Gives `account` `wei` of ETH for gas (anvil_setBalance). */
+  giveEth(account: Address, wei: bigint): Promise<void>;
+  /** Moves the chain's clock on by `seconds` and mines a block. */
+  advanceTime(seconds: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -158,8 +162,24 @@ export async function startProtocolFixture(port: number): Promise<ProtocolFixtur
           args: [routerAddress],
         }),
       ),
+    giveEth: (account, wei) => anvilRpc(anvil.rpcUrl, 'anvil_setBalance', [account, `0x${wei.toString(16)}`]),
+    async advanceTime(seconds) {
+      await anvilRpc(anvil.rpcUrl, 'evm_increaseTime', [seconds]);
+      await anvilRpc(anvil.rpcUrl, 'evm_mine', []);
+    },
     stop: () => anvil.stop(),
   };
+}
+
+/** One of anvil's own methods (not in viem's public actions); throws on a JSON-RPC error. */
+async function anvilRpc(rpcUrl: string, method: string, params: unknown[]): Promise<void> {
+  const response = await fetch(rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const body = (await response.json()) as { error?: { message?: string } };
+  if (body.error !== undefined) throw new Error(`${method}: ${body.error.message ?? 'failed'}`);
 }
 
 /** A receipt for a finished job, signed by `node` in `domain` (what a miner returns). */
