@@ -4,11 +4,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Address, formatEther, keccak256, parseEther, toHex } from 'viem';
+import { type Address, formatEther, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devRoleAccount } from '../../chain/dev-accounts.ts';
-import { settlementAbi } from '../../chain/generated/index.ts';
 import { createNodeKeyFile } from '../../compute/miner/node-key.ts';
 import {
   FRONTEND_BPS,
@@ -44,22 +42,7 @@ beforeAll(async () => {
     await chain.giveEth(account, parseEther('1'));
   }
   const podId = await chain.registerPod(deployer, { deployerShareBps: 2_000 });
-  const payer = privateKeyToAccount(generatePrivateKey()).address;
-  await chain.fund(payer, CHARGED);
-  await chain.write(devRoleAccount('router'), {
-    address: chain.book.contracts.settlement,
-    abi: settlementAbi,
-    functionName: 'settle',
-    args: [
-      {
-        sequence: 0n,
-        receiptsRoot: keccak256(toHex('one receipt')),
-        receiptCount: 1,
-        debits: [{ payer, amount: CHARGED }],
-        lines: [{ podId, node, frontend, amount: CHARGED, computeUnits: 1_000n }],
-      },
-    ],
-  });
+  await chain.settleLine({ podId, node, frontend, amount: CHARGED });
 });
 
 afterAll(async () => {

@@ -6,23 +6,26 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Address, parseEther } from 'viem';
+import { type Address, formatEther, parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/free-port.ts';
 import { type AddressBook, writeAddressBook } from '../../chain/address-book.ts';
-import { type Anvil, startAnvil } from '../../chain/anvil.ts';
-import { chainFor, type NeurinoPublicClient, publicClientFor, walletClientFor } from '../../chain/clients.ts';
-import { deployProtocol } from '../../chain/deploy.ts';
-import { defaultDeployParams } from '../../chain/deploy-params.ts';
+import type { Anvil } from '../../chain/anvil.ts';
+import type { NeurinoPublicClient } from '../../chain/clients.ts';
 import { devAccount, devPrivateKey, devRoleAccount } from '../../chain/dev-accounts.ts';
 import { neurinoTokenAbi, nodeRegistryAbi } from '../../chain/generated/index.ts';
 import type { ChatJobOutput } from '../../compute/miner/job-output.ts';
 import { readNodeStanding, standingProblem } from '../../compute/miner/registration.ts';
 import { TestRouter } from '../../compute/miner/testing/test-router.ts';
+import {
+  type ProtocolFixture,
+  startProtocolFixture,
+} from '../../orchestration/settlement/testing/protocol-fixture.ts';
 
 const require = createRequire(import.meta.url);
 const MINER_TS = fileURLToPath(new URL('./miner.ts', import.meta.url));
 const deployer = devRoleAccount('deployer');
+let protocol: ProtocolFixture;
 let anvil: Anvil;
 let book: AddressBook;
 let publicClient: NeurinoPublicClient;
@@ -56,31 +59,20 @@ function neurinoMiner(args: string[], env: Record<string, string> = {}): Run {
 }
 
 async function sendNeu(to: Address, amount: bigint): Promise<void> {
-  const chain = chainFor(anvil.chainId, anvil.rpcUrl);
-  const hash = await walletClientFor(chain, deployer).writeContract({
+  await protocol.write(deployer, {
     address: book.contracts.neurinoToken,
     abi: neurinoTokenAbi,
     functionName: 'transfer',
     args: [to, amount],
   });
-  await publicClient.waitForTransactionReceipt({ hash });
 }
 
 const chainArgs = () => ['--rpc-url', anvil.rpcUrl, '--addresses', addresses];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'miner-cli-'));
-  anvil = await startAnvil({ port: await freePort() });
-  const chain = chainFor(anvil.chainId, anvil.rpcUrl);
-  publicClient = publicClientFor(chain);
-  book = await deployProtocol(
-    { publicClient, walletClient: walletClientFor(chain, deployer) },
-    defaultDeployParams({
-      governance: deployer.address,
-      router: devRoleAccount('router').address,
-      treasury: deployer.address,
-    }),
-  );
+  protocol = await startProtocolFixture(await freePort());
+  ({ anvil, book, publicClient } = protocol);
   script = join(dir, 'run-miner.mjs');
   await writeFile(
     script,
@@ -114,7 +106,7 @@ try {
 
 afterAll(async () => {
   await router?.close();
-  await anvil?.stop();
+  await protocol?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -206,9 +198,13 @@ describe('neurino miner', () => {
     expect(noModel.output()).toContain('--upstream needs --upstream-model <name>');
   });
 
-  it('registers on start, serves the tiny model, and drains on SIGTERM', async () => {
+  it('registers on start, says what it earned, serves the tiny model, and drains on SIGTERM', async () => {
     const node = devAccount(19);
     await sendNeu(node.address, parseEther('1000'));
+    // Earnings from an earlier life of the node, not claimed yet.
+    const earlierPod = await protocol.registerPod(devRoleAccount('podDeployer'), { deployerShareBps: 0 });
+    await protocol.settleLine({ podId: earlierPod, node: node.address, amount: parseEther('2') });
+    const earned = await protocol.earningsOf(node.address);
     const run = neurinoMiner(
       [
         '--router',
@@ -225,6 +221,9 @@ describe('neurino miner', () => {
     const index = router.admitted.length;
     const connection = await router.welcomedConnection(index);
     expect(connection.node).toBe(node.address);
+    expect(run.output()).toContain(
+      `${formatEther(earned)} NEU earned and not claimed yet: neurino earnings claim`,
+    );
     const capabilities = await connection.waitFor('capabilities');
     const podId = capabilities.warmPods[0];
     if (podId === undefined) throw new Error('no warm pod announced');

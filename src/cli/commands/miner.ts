@@ -255,6 +255,7 @@ async function runMiner(options: MinerOptions): Promise<void> {
     chain: {
       rpcUrl: options.rpcUrl,
       nodeRegistry: book.contracts.nodeRegistry,
+      settlement: book.contracts.settlement,
       ...(options.registerOnStart && options.stake !== undefined
         ? {
             registerOnStart: {

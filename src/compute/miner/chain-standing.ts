@@ -1,7 +1,9 @@
-// Before dialing the router: is this node registered and staked? On the devnet it registers itself.
+// Before dialing the router: is this node registered and staked? On the devnet it registers itself. Says
+// too what the node has earned and not claimed, so an operator sees it at every start.
 import type { Logger } from 'pino';
 import { type Address, formatEther, type Hex, keccak256, type LocalAccount, stringToBytes } from 'viem';
-import { connect, walletClientFor } from '../../chain/clients.ts';
+import { connect, type NeurinoPublicClient, walletClientFor } from '../../chain/clients.ts';
+import { settlementAbi } from '../../chain/generated/index.ts';
 import { canonicalJson } from '../../protocol/canonical-json.ts';
 import { redactUrl } from '../../protocol/redact-url.ts';
 import { MinerError } from './errors.ts';
@@ -11,6 +13,8 @@ import { type NodeStanding, readNodeStanding, registerNode, standingProblem } fr
 export interface MinerChainConfig {
   readonly rpcUrl: string;
   readonly nodeRegistry: Address;
+  /** Where the node's earnings are kept (the receipts' EIP-712 verifying contract). */
+  readonly settlement?: Address;
   /** Register and stake on start when the node is not admissible yet (the devnet's `--register-on-start`). */
   readonly registerOnStart?: { readonly stake: bigint; readonly operator?: Address };
 }
@@ -56,11 +60,38 @@ export async function ensureStanding(
     if (problem === undefined)
       log.info(`node is active on-chain with ${formatEther(standing.stake)} NEU staked`);
     else log.warn({ code: problem.code }, `the router will refuse this node: ${problem.reason}`);
+    if (chainConfig.settlement !== undefined)
+      await logEarnings(publicClient, chainConfig.settlement, account.address, log);
     return standing;
   } catch (error) {
     if (register !== undefined) throw error;
     log.warn({ err: error }, "could not check the node's registration on-chain");
     return undefined;
+  }
+}
+
+/** Only a line in the log: a chain that cannot say is no reason not to serve. */
+async function logEarnings(
+  publicClient: NeurinoPublicClient,
+  settlement: Address,
+  node: Address,
+  log: Logger,
+) {
+  try {
+    const earned = await publicClient.readContract({
+      address: settlement,
+      abi: settlementAbi,
+      functionName: 'earningsOf',
+      args: [node],
+    });
+    if (earned > 0n) {
+      log.info(
+        { earned: earned.toString() },
+        `${formatEther(earned)} NEU earned and not claimed yet: neurino earnings claim`,
+      );
+    }
+  } catch (error) {
+    log.debug({ err: error }, "could not read the node's earnings");
   }
 }
 

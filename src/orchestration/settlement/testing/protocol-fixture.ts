@@ -10,6 +10,7 @@ import {
   toHex,
   zeroAddress,
 } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { AddressBook } from '../../../chain/address-book.ts';
 import { type Anvil, startAnvil } from '../../../chain/anvil.ts';
 import {
@@ -52,6 +53,11 @@ export interface ProtocolFixture {
   ): Promise<Hex>;
   /** Deposits `amount` NEU of compute credits for `payer`, paid by the deployer's treasury. */
   fund(payer: Address, amount: bigint): Promise<void>;
+  /**
+   * Settles, as the router, the next batch: one line of `amount` NEU for `node` on `podId` (through
+   * `frontend`, if any), paid by a fresh payer funded for it. The parties' shares become their earnings.
+   */
+  settleLine(line: { podId: Hex; node: Address; frontend?: Address; amount: bigint }): Promise<void>;
   earningsOf(account: Address): Promise<bigint>;
   nextSequence(router: Address): Promise<bigint>;
   /** Gives `account` `wei` of ETH for gas (anvil_setBalance). */
@@ -144,6 +150,35 @@ export async function startProtocolFixture(port: number): Promise<ProtocolFixtur
         abi: computeCreditsAbi,
         functionName: 'depositFor',
         args: [payer, amount],
+      });
+    },
+    async settleLine({ podId, node, frontend = zeroAddress, amount }) {
+      const payer = privateKeyToAccount(generatePrivateKey()).address;
+      await write(deployer, {
+        address: computeCredits,
+        abi: computeCreditsAbi,
+        functionName: 'depositFor',
+        args: [payer, amount],
+      });
+      const sequence = await publicClient.readContract({
+        address: settlement,
+        abi: settlementAbi,
+        functionName: 'nextSequence',
+        args: [router.address],
+      });
+      await write(router, {
+        address: settlement,
+        abi: settlementAbi,
+        functionName: 'settle',
+        args: [
+          {
+            sequence,
+            receiptsRoot: randomBytes32(),
+            receiptCount: 1,
+            debits: [{ payer, amount }],
+            lines: [{ podId, node, frontend, amount, computeUnits: 1_000n }],
+          },
+        ],
       });
     },
     earningsOf: (account) =>
