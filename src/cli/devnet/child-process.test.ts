@@ -43,11 +43,12 @@ describe('a devnet child that dies while it starts', () => {
   });
 
   it('reads to the end of its pipes after it exits (a process of its own may still write to them)', async () => {
-    const late = "setTimeout(() => process.stderr.write('neurino: late words\\n'), 100)";
+    // The grandchild says it is up; the parent exits then; the grandchild writes a moment later. Timed from
+    // its start, not the parent's, so a slow start under load cannot push the words past the wait.
+    const late = "process.send('up'); setTimeout(() => process.stderr.write('neurino: late words\\n'), 20)";
     const script = [
       `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(late)}],`,
-      "{ stdio: 'inherit' });",
-      'process.exit(2);',
+      "{ stdio: ['inherit', 'inherit', 'inherit', 'ipc'] }).on('message', () => process.exit(2));",
     ].join(' ');
     const child = await spawnLoggedNode('parent', ['-e', script], { logDir });
     expect(await child.exited).toBe(2);
