@@ -59,7 +59,12 @@ export async function readEarnings(chain: EarningsChain, account: Address): Prom
 
 /** NEU earned by everyone and not claimed yet: what Settlement holds for the parties. */
 export async function totalUnclaimed(chain: EarningsChain): Promise<bigint> {
-  return chain.publicClient.readContract({ ...settlementOf(chain), functionName: 'totalUnclaimed' });
+  const settlement = settlementOf(chain);
+  try {
+    return await chain.publicClient.readContract({ ...settlement, functionName: 'totalUnclaimed' });
+  } catch (cause) {
+    throw refused(`cannot read what Settlement ${settlement.address} holds`, cause, () => undefined);
+  }
 }
 
 /** Claims all the wallet's earnings, paid to `to` (the wallet itself by default); the NEU paid. */
