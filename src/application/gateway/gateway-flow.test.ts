@@ -470,9 +470,18 @@ describe('jobs API', () => {
 });
 
 describe('operations under load', () => {
-  it('counts attempts and connected nodes in /metrics', async () => {
+  it('counts attempts, connected nodes and stopped jobs whose work was paid in /metrics', async () => {
     const text = await (await fetch(`${h.url}/metrics`)).text();
     expect(text).toMatch(/neurino_connected_nodes 2/);
+    // The earlier tests' stops, paid and free, each under its own outcome.
+    for (const outcome of [
+      'job_cancelled',
+      'job_cancelled_charged',
+      'deadline_exceeded',
+      'deadline_exceeded_charged',
+    ]) {
+      expect(text).toMatch(new RegExp(`neurino_jobs_total\\{kind="chat",outcome="${outcome}"\\} [1-9]`));
+    }
     expect(text).toMatch(/neurino_job_attempts_total\{outcome="succeeded"\} [1-9]/);
     expect(text).toMatch(/neurino_job_attempts_total\{outcome="failed"\} [1-9]/);
     expect(text).toMatch(/neurino_jobs_in_flight 0/);

@@ -264,7 +264,8 @@ export class JobRunner {
         ...signedCharge(outcome),
         ending: () => ({ status: 'cancelled', errorCode: cancelled.code, attempts }),
       });
-      this.deps.metrics.jobs.inc({ kind: request.kind, outcome: cancelled.code });
+      // Told apart from a free stop of the same code: what cut work earns.
+      this.deps.metrics.jobs.inc({ kind: request.kind, outcome: `${cancelled.code}_charged` });
       this.deps.logger.info(
         { jobId, job: request.publicId, node: outcome.receipt.node, charged: charged.toString() },
         cancelled.code === 'job_cancelled'

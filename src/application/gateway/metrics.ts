@@ -53,7 +53,7 @@ export class GatewayMetrics {
     });
     this.jobs = new Counter({
       name: 'neurino_jobs_total',
-      help: 'Jobs finished, by kind and outcome (succeeded or an error code)',
+      help: 'Jobs finished, by kind and outcome (succeeded, an error code, or <code>_charged: stopped, the work done paid)',
       labelNames: ['kind', 'outcome'],
       registers,
     });
