@@ -53,20 +53,18 @@ async function signer(flags: WriteFlags) {
   return { chain, wallet: walletClientFor(chain.publicClient.chain, account) };
 }
 
-const neu = formatNeu;
-
 /** The account's standing on-chain, in lines. */
 export function describeCreditAccount(a: CreditAccount, now = Date.now()): string[] {
   const lines = [
-    `credits     ${neu(a.credits)} (spendable ${neu(a.spendable)})`,
-    `wallet      ${neu(a.neu)} to deposit`,
+    `credits     ${formatNeu(a.credits)} (spendable ${formatNeu(a.spendable)})`,
+    `wallet      ${formatNeu(a.neu)} to deposit`,
   ];
   if (a.withdrawal === undefined) {
     lines.push(`withdrawal  none (a request is due ${a.withdrawalDelaySeconds} s after it is made)`);
   } else {
     const due = a.withdrawal.availableAt * 1_000;
     const when = due <= now ? 'due now: neurino credits claim' : `due ${new Date(due).toISOString()}`;
-    lines.push(`withdrawal  ${neu(a.withdrawal.amount)} requested, ${when}`);
+    lines.push(`withdrawal  ${formatNeu(a.withdrawal.amount)} requested, ${when}`);
   }
   return lines;
 }
@@ -89,7 +87,7 @@ async function gatewayLines(
     return {
       account: getAddress(body.account ?? ''),
       lines: [
-        `gateway     ${gatewayUrl}: ${neu(unsettled ?? 0n)} charged, not settled yet; ${neu(held ?? 0n)} held; ${neu(available ?? 0n)} available`,
+        `gateway     ${gatewayUrl}: ${formatNeu(unsettled ?? 0n)} charged, not settled yet; ${formatNeu(held ?? 0n)} held; ${formatNeu(available ?? 0n)} available`,
       ],
     };
   } catch (cause) {
@@ -157,7 +155,7 @@ export function creditsCommand(): Command {
       const { chain, wallet } = await signer(flags);
       const beneficiary = flags.for ?? wallet.account.address;
       const hash = await depositCredits(chain, wallet, amount, beneficiary);
-      console.log(`deposited ${neu(amount)} as credits of ${beneficiary} (${hash})`);
+      console.log(`deposited ${formatNeu(amount)} as credits of ${beneficiary} (${hash})`);
       for (const line of describeCreditAccount(await readCreditAccount(chain, beneficiary)))
         console.log(`  ${line}`);
     });
@@ -167,7 +165,7 @@ export function creditsCommand(): Command {
     .action(async (amount: bigint, flags: WriteFlags) => {
       const { chain, wallet } = await signer(flags);
       const hash = await requestCreditWithdrawal(chain, wallet, amount);
-      console.log(`withdrawal of ${neu(amount)} requested (${hash})`);
+      console.log(`withdrawal of ${formatNeu(amount)} requested (${hash})`);
       for (const line of describeCreditAccount(await readCreditAccount(chain, wallet.account.address))) {
         console.log(`  ${line}`);
       }
@@ -177,7 +175,7 @@ export function creditsCommand(): Command {
     .action(async (flags: WriteFlags) => {
       const { chain, wallet } = await signer(flags);
       const { hash, paid } = await claimCreditWithdrawal(chain, wallet);
-      console.log(`claimed ${neu(paid)} to ${wallet.account.address} (${hash})`);
+      console.log(`claimed ${formatNeu(paid)} to ${wallet.account.address} (${hash})`);
     });
   for (const sub of [deposit, withdraw, claim]) command.addCommand(keyOption(chainOptions(sub)));
   return command;

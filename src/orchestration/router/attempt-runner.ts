@@ -6,7 +6,7 @@ import { checkJobResult, observedAttempt } from '../../protocol/job-receipt.ts';
 import type { JobAssign, JobResult } from '../../protocol/messages/jobs.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
-import { CancelledAfterWork } from './cancelled-after-work.ts';
+import { CancelledAfterWork, type StoppedBy } from './cancelled-after-work.ts';
 import type { AttemptListener, MinerSession } from './miner-session.ts';
 
 /**
@@ -64,7 +64,7 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
     let settled = false;
     /** When the node was asked for the work done (performance.now()); only that result is awaited now. */
     let cancelledAt: number | undefined;
-    let stoppedBy: 'client' | 'deadline' = 'client';
+    let stoppedBy: StoppedBy = 'client';
     let nextSeq = 0;
     const timers: NodeJS.Timeout[] = [];
     const finish = (error: NeurinoError | undefined, outcome?: AttemptOutcome) => {
@@ -79,12 +79,11 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
       session.cancelAttempt(assign.attemptId, reason);
       finish(error);
     };
+    const deadlineExceeded = () => new FatalError('deadline_exceeded', { details: { node: session.node } });
     /** Stopped, the job is free unless the node hands over a verified result of the work done. */
     const unpaid = (): NeurinoError =>
-      stoppedBy === 'client'
-        ? new FatalError('job_cancelled')
-        : new FatalError('deadline_exceeded', { details: { node: session.node } });
-    const askForWorkDone = (by: 'client' | 'deadline') => {
+      stoppedBy === 'client' ? new FatalError('job_cancelled') : deadlineExceeded();
+    const askForWorkDone = (by: StoppedBy) => {
       if (settled || cancelledAt !== undefined) return;
       cancelledAt = performance.now();
       stoppedBy = by;
@@ -107,7 +106,7 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
       setTimeout(() => {
         // Output the caller already has is paid for; before any, a deadline costs nothing.
         if (progress.chunks > 0) return askForWorkDone('deadline');
-        cancel('deadline exceeded', new FatalError('deadline_exceeded', { details: { node: session.node } }));
+        cancel('deadline exceeded', deadlineExceeded());
       }, remainingMs),
     );
     let acceptTimer: NodeJS.Timeout | undefined;

@@ -5,12 +5,15 @@
 import { FatalError } from '../../protocol/errors.ts';
 import type { AttemptOutcome } from './attempt-runner.ts';
 
+/** Who stopped the job: its caller, going away, or its deadline, after output had reached the caller. */
+export type StoppedBy = 'client' | 'deadline';
+
 export class CancelledAfterWork extends FatalError {
   override name = 'CancelledAfterWork';
   /** The node's verified result for the work done, with its receipt. */
   readonly outcome: AttemptOutcome;
 
-  constructor(outcome: AttemptOutcome, stoppedBy: 'client' | 'deadline' = 'client') {
+  constructor(outcome: AttemptOutcome, stoppedBy: StoppedBy = 'client') {
     super(
       stoppedBy === 'client' ? 'job_cancelled' : 'deadline_exceeded',
       stoppedBy === 'client'

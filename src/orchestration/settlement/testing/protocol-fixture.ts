@@ -115,6 +115,23 @@ export async function startProtocolFixture(port: number): Promise<ProtocolFixtur
     functionName: 'approve',
     args: [computeCredits, maxUint256],
   });
+  const fund = async (payer: Address, amount: bigint): Promise<void> => {
+    await write(deployer, {
+      address: computeCredits,
+      abi: computeCreditsAbi,
+      functionName: 'depositFor',
+      args: [payer, amount],
+    });
+  };
+  const nextSequence = async (routerAddress: Address): Promise<bigint> =>
+    BigInt(
+      await publicClient.readContract({
+        address: settlement,
+        abi: settlementAbi,
+        functionName: 'nextSequence',
+        args: [routerAddress],
+      }),
+    );
 
   return {
     anvil,
@@ -144,28 +161,11 @@ export async function startProtocolFixture(port: number): Promise<ProtocolFixtur
       });
       return podId;
     },
-    async fund(payer, amount) {
-      await write(deployer, {
-        address: computeCredits,
-        abi: computeCreditsAbi,
-        functionName: 'depositFor',
-        args: [payer, amount],
-      });
-    },
+    fund,
     async settleLine({ podId, node, frontend = zeroAddress, amount }) {
       const payer = privateKeyToAccount(generatePrivateKey()).address;
-      await write(deployer, {
-        address: computeCredits,
-        abi: computeCreditsAbi,
-        functionName: 'depositFor',
-        args: [payer, amount],
-      });
-      const sequence = await publicClient.readContract({
-        address: settlement,
-        abi: settlementAbi,
-        functionName: 'nextSequence',
-        args: [router.address],
-      });
+      await fund(payer, amount);
+      const sequence = await nextSequence(router.address);
       await write(router, {
         address: settlement,
         abi: settlementAbi,
@@ -188,15 +188,7 @@ export async function startProtocolFixture(port: number): Promise<ProtocolFixtur
         functionName: 'earningsOf',
         args: [account],
       }),
-    nextSequence: async (routerAddress) =>
-      BigInt(
-        await publicClient.readContract({
-          address: settlement,
-          abi: settlementAbi,
-          functionName: 'nextSequence',
-          args: [routerAddress],
-        }),
-      ),
+    nextSequence,
     giveEth: (account, wei) => anvilRpc(anvil.rpcUrl, 'anvil_setBalance', [account, `0x${wei.toString(16)}`]),
     async advanceTime(seconds) {
       await anvilRpc(anvil.rpcUrl, 'evm_increaseTime', [seconds]);
