@@ -268,9 +268,7 @@ export class JobRunner {
       this.deps.metrics.jobs.inc({ kind: request.kind, outcome: `${cancelled.code}_charged` });
       this.deps.logger.info(
         { jobId, job: request.publicId, node: outcome.receipt.node, charged: charged.toString() },
-        cancelled.code === 'job_cancelled'
-          ? 'job cancelled by the client; the work done was charged'
-          : 'job stopped at its deadline after streaming; the work done was charged',
+        cancelled.message,
       );
     } catch (error) {
       this.deps.logger.error({ err: error, jobId }, 'charging a cancelled job failed');
