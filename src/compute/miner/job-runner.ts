@@ -36,7 +36,8 @@ export interface RunJobContext {
 
 /**
  * The router's cancel when the caller went away (`job.cancel` with `partial`): the caller pays for the
- * work done so far, so a runtime that stops where it is (llama-cpp) is answered with a result of it.
+ * work done so far, so a runtime that hands over its partial work (PodAbortedError.partial) is answered
+ * with a result of it.
  */
 export class PaidCancel extends FatalError {
   override name = 'PaidCancel';
@@ -179,7 +180,12 @@ function paidPartial(error: unknown, signal: AbortSignal): PartialGeneration | u
 }
 
 function partialChoice(partial: PartialGeneration): CancelledChoice {
-  return { text: partial.text, finishReason: 'cancelled', tokenIds: [...partial.completionTokenIds] };
+  const { text, completionTokenIds } = partial;
+  return {
+    text,
+    finishReason: 'cancelled',
+    ...(completionTokenIds === undefined ? {} : { tokenIds: [...completionTokenIds] }),
+  };
 }
 
 function usage(result: GenerationResult) {

@@ -92,16 +92,19 @@ export class PodFailedError extends PodError {
   }
 }
 
-/** What a generation had produced when it was stopped: the text it streamed and the tokens behind it. */
+/**
+ * What a generation had produced when it was stopped: the text it streamed, the tokens behind it when the
+ * runtime samples them itself (llama-cpp), and the tokens counted.
+ */
 export interface PartialGeneration {
   readonly text: string;
-  readonly completionTokenIds: readonly number[];
+  readonly completionTokenIds?: readonly number[];
   readonly usage: { readonly promptTokens: number; readonly completionTokens: number };
 }
 
 export class PodAbortedError extends PodError {
   override name = 'PodAbortedError';
-  /** Set by runtimes that stop where they are (llama-cpp): the work done, which a caller may pay for. */
+  /** Set by runtimes that stop where they are (stoppedWith): the work done, which a caller may pay for. */
   readonly partial: PartialGeneration | undefined;
   constructor(message = 'Job aborted', options: PodErrorOptions & { partial?: PartialGeneration } = {}) {
     const { partial, ...rest } = options;
@@ -126,6 +129,18 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 export function abortError(signal: AbortSignal): PodError {
   if (signal.reason instanceof PodError) return signal.reason;
   return new PodAbortedError('Job aborted', { cause: signal.reason });
+}
+
+/**
+ * The abort of a generation as it reaches the caller, with what it had produced: `partial.text` is exactly
+ * what went out through `onDelta`. Any other PodError the signal carries (an unload) stays as it is.
+ */
+export function stoppedWith(signal: AbortSignal, partial: PartialGeneration): PodError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof PodError && !(reason instanceof PodAbortedError)) return reason;
+  // The caller's abort arrives as a PodAbortedError (JobTracker) whose cause is the caller's reason.
+  const cause = reason instanceof PodAbortedError ? reason.cause : reason;
+  return new PodAbortedError('Job aborted', { cause, partial });
 }
 
 /** Any failure as a PodError: PodErrors pass through, anything else becomes PodFailedError. */

@@ -6,7 +6,7 @@ import {
   LlamaGrammarEvaluationState,
   type Token,
 } from 'node-llama-cpp';
-import { PodAbortedError, PodBadRequestError, PodError, throwIfAborted } from './errors.ts';
+import { PodBadRequestError, stoppedWith, throwIfAborted } from './errors.ts';
 import { StopSequenceMatcher } from './stop-sequences.ts';
 import { TokenTextDecoder } from './token-text-decoder.ts';
 import type { FinishReason, SamplingParams } from './types.ts';
@@ -110,7 +110,10 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
       : { grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }) }),
   });
   for await (const token of tokens) {
-    if (signal?.aborted) throw stoppedHere(signal, text, completionTokenIds, promptTokens.length);
+    if (signal?.aborted) {
+      const usage = { promptTokens: promptTokens.length, completionTokens: completionTokenIds.length };
+      throw stoppedWith(signal, { text, completionTokenIds: [...completionTokenIds], usage });
+    }
     completionTokenIds.push(token);
     if (model.isEogToken(token) || input.stopTokens?.some((tail) => endsWith(completionTokenIds, tail))) {
       finishReason = 'stop';
@@ -132,26 +135,4 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
     else emit(stops.flush());
   }
   return { text, finishReason, completionTokenIds };
-}
-
-/**
- * The abort as it reaches the caller, with what was produced: `text` is exactly what went out through
- * `onDelta` (a stop sequence's held-back prefix is not in it). Any other PodError (an unload) stays as it is.
- */
-function stoppedHere(
-  signal: AbortSignal,
-  text: string,
-  completionTokenIds: readonly Token[],
-  promptTokens: number,
-): PodError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof PodError && !(reason instanceof PodAbortedError)) return reason;
-  const partial = {
-    text,
-    completionTokenIds: [...completionTokenIds],
-    usage: { promptTokens, completionTokens: completionTokenIds.length },
-  };
-  // The caller's abort arrives as a PodAbortedError (JobTracker) whose cause is the caller's reason.
-  const cause = reason instanceof PodAbortedError ? reason.cause : reason;
-  return new PodAbortedError('Job aborted', { cause, partial });
 }

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeTinyModel } from '../model/tiny-model.ts';
-import { PodBadRequestError, PodError, PodLoadFailedError, PodUpstreamError } from './errors.ts';
+import {
+  PodAbortedError,
+  PodBadRequestError,
+  PodError,
+  PodLoadFailedError,
+  PodUpstreamError,
+} from './errors.ts';
 import { LlamaCppRuntime } from './llama-cpp.ts';
 import { OpenAIUpstreamRuntime } from './openai-upstream.ts';
 import {
@@ -344,19 +350,89 @@ describe('openai-upstream runtime: lifecycle and bad input', () => {
   it('stops relaying when aborted mid-stream, and the upstream stops generating', async () => {
     const controller = new AbortController();
     let deltas = 0;
-    const onDelta = () => {
+    let streamed = '';
+    const onDelta = (piece: string) => {
       deltas += 1;
+      streamed += piece;
       if (deltas === 3) controller.abort();
     };
-    await expectPodError(
+    const error = await expectPodError(
       upstream.complete({ prompt: 'x', seed: 1, max_tokens: 800 }, { signal: controller.signal, onDelta }),
       'pod_aborted',
       false,
     );
     expect(deltas).toBe(3);
+    // What it had relayed comes with the abort (a caller who walked away pays for it): the text that went
+    // out, one token per piece at least (this upstream sends its usage only at the end), no token ids.
+    expect((error as PodAbortedError).partial).toEqual({
+      text: streamed,
+      usage: { promptTokens: 0, completionTokens: 3 },
+    });
     expect(upstream.info().activeJobs).toBe(0);
     // The closed connection aborts the job on the upstream's side too.
     await vi.waitFor(() => expect(backing.info().activeJobs).toBe(0));
+  });
+
+  it('counts a stopped stream by the usage an upstream sends with each chunk, when it does', async () => {
+    const counting = await rawServer((request, response) => {
+      if (request.url === '/v1/models') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ data: [{ id: 'm' }] }));
+        return;
+      }
+      // As vLLM's continuous_usage_stats: each piece holds two tokens, and the stream never ends.
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 1; i <= 3; i++) {
+        const usage = { prompt_tokens: 7, completion_tokens: 2 * i, total_tokens: 7 + 2 * i };
+        const chunk = { choices: [{ index: 0, delta: { content: `p${i}` } }], usage };
+        response.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      }
+    });
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: counting, model: 'm' });
+    await runtime.load();
+    const controller = new AbortController();
+    const onDelta = (piece: string) => {
+      if (piece === 'p3') controller.abort();
+    };
+    const error = await expectPodError(
+      runtime.chat(hello, { signal: controller.signal, onDelta }),
+      'pod_aborted',
+      false,
+    );
+    expect((error as PodAbortedError).partial).toEqual({
+      text: 'p1p2p3',
+      usage: { promptTokens: 7, completionTokens: 6 },
+    });
+    await runtime.unload();
+  });
+
+  it('hands over the time, not the text, of an answer stopped before it came whole', async () => {
+    const controller = new AbortController();
+    const whole = upstream.complete({ prompt: 'x', seed: 1, max_tokens: 800 }, { signal: controller.signal });
+    await vi.waitFor(() => expect(backing.info().activeJobs).toBe(1));
+    controller.abort();
+    const error = await expectPodError(whole, 'pod_aborted', false);
+    expect((error as PodAbortedError).partial).toEqual({
+      text: '',
+      usage: { promptTokens: 0, completionTokens: 0 },
+    });
+    await vi.waitFor(() => expect(backing.info().activeJobs).toBe(0));
+  });
+
+  it('hands over nothing when unloaded or timed out mid-stream: those are failures, not stops', async () => {
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: server.baseUrl, model: 'neurino-tiny' });
+    await runtime.load();
+    let unloading: Promise<void> | undefined;
+    const onDelta = () => {
+      unloading ??= runtime.unload();
+    };
+    const error = await expectPodError(
+      runtime.complete({ prompt: 'x', seed: 1, max_tokens: 800 }, { onDelta }),
+      'pod_not_loaded',
+      true,
+    );
+    expect(error).not.toBeInstanceOf(PodAbortedError);
+    await unloading;
   });
 
   it('validates requests itself, before anything reaches the upstream', async () => {

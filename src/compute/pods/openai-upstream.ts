@@ -1,8 +1,10 @@
 // The `openai-upstream` runtime: relays jobs to an OpenAI-compatible server the operator runs next to
 // the miner (vLLM, SGLang, Ollama, llama.cpp's server). Usage comes from the upstream: streams ask for
-// it with `stream_options.include_usage`; an upstream that reports none yields `usage: null`.
+// it with `stream_options.include_usage`; an upstream that reports none yields `usage: null`. A stream
+// or answer stopped part-way reports what it had relayed (see partialUsage), so a caller who walks away
+// pays for the time it took, as on any other runtime.
 import type { z } from 'zod';
-import { PodLoadFailedError, PodNotLoadedError, PodUpstreamError } from './errors.ts';
+import { PodLoadFailedError, PodNotLoadedError, PodUpstreamError, stoppedWith } from './errors.ts';
 import { JobTracker } from './job-tracker.ts';
 import {
   ChatResponseWire,
@@ -184,7 +186,14 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
   }
 
   private async generateWhole(path: string, body: object, signal: AbortSignal): Promise<GenerationResult> {
-    const json = await this.client.postJson(path, { ...body, stream: false }, signal);
+    let json: unknown;
+    try {
+      json = await this.client.postJson(path, { ...body, stream: false }, signal);
+    } catch (error) {
+      // Stopped before the answer came: the time spent is known, what the upstream produced is not.
+      if (!signal.aborted) throw error;
+      throw stoppedWith(signal, { text: '', usage: { promptTokens: 0, completionTokens: 0 } });
+    }
     if (path === 'completions') {
       const wire = parseWire(CompletionResponseWire, json, 'completion');
       const [choice] = wire.choices;
@@ -212,18 +221,25 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
     let model: string | undefined;
     let finish: string | null | undefined;
     let usage: TokenUsage | null = null;
-    for await (const json of this.client.postStream(path, streamBody, signal)) {
-      const chunk = parseWire(StreamChunkWire, json, 'stream chunk');
-      model ??= chunk.model;
-      usage = usageOf(chunk.usage) ?? usage;
-      const choice = chunk.choices?.[0];
-      if (choice === undefined) continue;
-      const piece = choice.delta?.content ?? choice.text ?? '';
-      if (piece !== '') {
-        text += piece;
-        onDelta(piece);
+    let pieces = 0;
+    try {
+      for await (const json of this.client.postStream(path, streamBody, signal)) {
+        const chunk = parseWire(StreamChunkWire, json, 'stream chunk');
+        model ??= chunk.model;
+        usage = usageOf(chunk.usage) ?? usage;
+        const choice = chunk.choices?.[0];
+        if (choice === undefined) continue;
+        const piece = choice.delta?.content ?? choice.text ?? '';
+        if (piece !== '') {
+          text += piece;
+          pieces += 1;
+          onDelta(piece);
+        }
+        finish = choice.finish_reason ?? finish;
       }
-      finish = choice.finish_reason ?? finish;
+    } catch (error) {
+      if (!signal.aborted) throw error;
+      throw stoppedWith(signal, { text, usage: partialUsage(usage, pieces) });
     }
     if (finish === undefined || finish === null) {
       throw new PodUpstreamError(
@@ -241,4 +257,17 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
   ): GenerationResult {
     return { model: model ?? this.options.model, text, finishReason, usage };
   }
+}
+
+/**
+ * The tokens of a stream stopped before the upstream's final usage: the last usage it sent, if it sends one
+ * per chunk (vLLM's and SGLang's `continuous_usage_stats`), otherwise one token per relayed piece and no
+ * prompt tokens. A lower bound, as each piece holds at least one token; the price follows the time spent,
+ * so only the receipt's counts are short.
+ */
+function partialUsage(usage: TokenUsage | null, pieces: number) {
+  return {
+    promptTokens: usage?.promptTokens ?? 0,
+    completionTokens: Math.max(usage?.completionTokens ?? 0, pieces),
+  };
 }
