@@ -91,7 +91,11 @@ export function routerCommand(): Command {
       'where the router keeps its state: metering journal, and PGlite database unless --database-url',
       DEFAULT_ROUTER_DIR,
     )
-    .option('--pod <spec.json>', 'a pod spec to serve (repeatable)', collect, [])
+    .addOption(
+      new Option('--pod <spec.json>', 'a pod spec to serve (repeatable)')
+        .argParser(collect)
+        .default([], 'none'),
+    )
     .option('--batch-size <n>', 'settle every n receipts', parsePositiveInt, 100)
     .option('--batch-delay-ms <ms>', '…or once the oldest receipt waited this long', parsePositiveInt, 10_000)
     .option('--frontend <address>', "frontend credited with this gateway's traffic", parseAddress)
@@ -104,11 +108,13 @@ export function routerCommand(): Command {
         .choices(['os', 'disk'])
         .default('os'),
     )
-    .option(
-      '--cors-origin <origin>',
-      'an origin whose browser scripts may call the API, e.g. https://app.example (repeatable; default: any)',
-      collectOrigin,
-      [],
+    .addOption(
+      new Option(
+        '--cors-origin <origin>',
+        'an origin whose browser scripts may call the API, e.g. https://app.example (repeatable)',
+      )
+        .argParser(collectOrigin)
+        .default([], 'any origin'),
     )
     .option('--no-cors', 'no cross-origin access from browsers at all')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace', 'info')
