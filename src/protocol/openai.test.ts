@@ -139,6 +139,17 @@ describe('completion requests', () => {
       'unsupported_parameter',
     );
   });
+
+  it('refuses prompts of token ids by name, as each pod model has its own vocabulary', () => {
+    for (const prompt of [
+      [1, 2, 3],
+      [[1, 2], [3]],
+    ]) {
+      const error = failure(parseCompletionRequest({ model: 'm', prompt }));
+      expect(error).toMatchObject({ code: 'unsupported_parameter', param: 'prompt' });
+      expect(error.message).toContain('token ids are not accepted');
+    }
+  });
 });
 
 describe('embedding requests', () => {
@@ -149,7 +160,11 @@ describe('embedding requests', () => {
 
   it('refuses bad inputs and formats', () => {
     expect(failure(parseEmbeddingRequest({ model: 'm', input: [] })).param).toBe('input');
-    expect(failure(parseEmbeddingRequest({ model: 'm', input: [1, 2] })).param).toBe('input[0]');
+    expect(failure(parseEmbeddingRequest({ model: 'm', input: ['x', 2] })).param).toBe('input[1]');
+    expect(failure(parseEmbeddingRequest({ model: 'm', input: [1, 2] }))).toMatchObject({
+      code: 'unsupported_parameter',
+      param: 'input',
+    });
     expect(failure(parseEmbeddingRequest({ model: 'm', input: 'x', encoding_format: 'int8' })).param).toBe(
       'encoding_format',
     );

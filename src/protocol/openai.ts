@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  RefusedTokenIds,
   ResponseFormatSchema,
   refuseUnsupportedChatFields,
   refuseUnsupportedCompletionFields,
@@ -98,7 +99,7 @@ export const ChatCompletionRequestSchema = z
 export const CompletionRequestSchema = z
   .looseObject({
     ...SamplingFields,
-    prompt: z.union([Text, z.array(Text).min(1).max(MAX_BATCH_INPUTS)], {
+    prompt: z.union([Text, z.array(Text).min(1).max(MAX_BATCH_INPUTS), RefusedTokenIds], {
       error: 'prompt must be a string or an array of strings',
     }),
   })
@@ -106,7 +107,7 @@ export const CompletionRequestSchema = z
 
 export const EmbeddingRequestSchema = z.looseObject({
   model: Model,
-  input: z.union([Text, z.array(Text).min(1).max(MAX_BATCH_INPUTS)], {
+  input: z.union([Text, z.array(Text).min(1).max(MAX_BATCH_INPUTS), RefusedTokenIds], {
     error: 'input must be a string or an array of strings',
   }),
   encoding_format: z.enum(['float', 'base64']).optional(),
