@@ -32,6 +32,8 @@ describe('jobs API request', () => {
       [{ pod: 'p', input: 1, timeout_ms: 0 }, 'timeout_ms'],
       [{ pod: 'p', input: 1, timeout_ms: 3_600_001 }, 'timeout_ms'],
       [{ pod: 'p', input: JSON.parse(`${'['.repeat(200)}${']'.repeat(200)}`) }, 'input'],
+      // Not dropped: `async: true` would otherwise run the job synchronously without a word.
+      [{ pod: 'p', input: 1, async: true }, 'async'],
     ];
     for (const [body, param] of cases) {
       const parsed = parseJobRequest(body);

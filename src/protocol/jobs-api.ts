@@ -11,9 +11,10 @@ export const MAX_JOB_TIMEOUT_MS = 3_600_000;
 
 /**
  * `POST /v1/jobs`: run any pod. `pod` is a pod name or its 0x id; `sync` answers when the job ends,
- * `async` answers at once with the job object to poll (`GET /v1/jobs/:id`).
+ * `async` answers at once with the job object to poll (`GET /v1/jobs/:id`). Other fields are refused, not
+ * dropped: a caller who writes `async: true` for `mode: 'async'` would otherwise wait without knowing why.
  */
-export const JobRequestSchema = z.object({
+export const JobRequestSchema = z.strictObject({
   pod: z.string().min(1).max(130),
   input: JsonValueSchema,
   mode: z.enum(['sync', 'async']).default('sync'),

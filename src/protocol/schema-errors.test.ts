@@ -62,6 +62,14 @@ describe('errorFromZod', () => {
     expect(wrong.message).toBe('pod: Invalid input: expected string, received null');
   });
 
+  it('names an unknown field of a strict object as the param, and any others in the message', () => {
+    const Strict = z.object({ spec: z.strictObject({ pod: z.string() }) });
+    const one = errorFromZod(Strict.safeParse({ spec: { pod: 'p', async: true } }).error as z.ZodError);
+    expect(one).toMatchObject({ param: 'spec.async', message: 'spec.async: unknown field' });
+    const two = errorFromZod(Strict.safeParse({ spec: { pod: 'p', a: 1, b: 2 } }).error as z.ZodError);
+    expect(two).toMatchObject({ param: 'spec.a', message: 'spec.a: unknown field (also: b)' });
+  });
+
   it('uses the caller’s default code', () => {
     const error = errorFromZod(Schema.safeParse(null).error as z.ZodError, 'schema_violation');
     expect(error.code).toBe('schema_violation');

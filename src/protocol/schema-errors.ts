@@ -38,6 +38,11 @@ function locate(issue: z.core.$ZodIssue, base: PropertyKey[] = []): Located {
     }
     if (best !== undefined && best.path.length > path.length) return best;
   }
+  if (issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined) {
+    const known =
+      issue.keys.length === 1 ? 'unknown field' : `unknown field (also: ${issue.keys.slice(1).join(', ')})`;
+    return { path: [...path, issue.keys[0]], message: known, code: undefined };
+  }
   const params = issue.code === 'custom' ? (issue.params as Record<string, unknown> | undefined) : undefined;
   const code = isErrorCode(params?.code) ? params.code : undefined;
   return { path, message: missing(issue) ? `required (expected ${issue.expected})` : issue.message, code };

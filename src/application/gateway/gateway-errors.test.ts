@@ -299,6 +299,12 @@ describe('budget headers', () => {
     );
     expectError(await post('/v1/jobs', { pod: 'nope', input: {} }), 404, 'pod_not_found', 'pod');
   });
+
+  it('refuses a field the jobs API does not have, naming it', async () => {
+    const response = await post('/v1/jobs', { pod: 'test-llm', input: {}, async: true });
+    expectError(response, 400, 'invalid_request', 'async');
+    expect(response.json().error.message).toBe('async: unknown field');
+  });
 });
 
 describe('credits and capacity', () => {
