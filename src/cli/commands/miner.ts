@@ -113,7 +113,13 @@ export function minerCommand(): Command {
       'use this pod spec (JSON, as the router catalog has it) instead of building one',
     )
     .option('--slots <n>', 'jobs run at once', parsePositiveInt, 2)
-    .option('--threads <n>', 'CPU threads for llama.cpp', parsePositiveInt, 1)
+    .option(
+      '--threads <n>',
+      'CPU threads llama.cpp shares among the running jobs; more help a CPU node with a large model, ' +
+        'but measure: on a small or shared machine 2 ran the tiny model 30x slower than 1',
+      parsePositiveInt,
+      1,
+    )
     .option('--price-per-unit <wei>', 'price in wei per compute unit of the built pod spec', parseWei)
     .option('--register-on-start', 'register and stake the node when it is not active (devnet)')
     .option('--stake <neu>', 'stake for --register-on-start', parseStake)
