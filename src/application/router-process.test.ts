@@ -7,17 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
-import { type Address, getAddress, keccak256, parseEther, toHex } from 'viem';
+import { type Address, getAddress, parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/free-port.ts';
 import { testDatabaseUrl } from '../../test/support/postgres.ts';
 import { devAccount, devRoleAccount } from '../chain/dev-accounts.ts';
-import {
-  computeCreditsAbi,
-  neurinoTokenAbi,
-  nodeRegistryAbi,
-  podRegistryAbi,
-} from '../chain/generated/index.ts';
+import { computeCreditsAbi, podRegistryAbi } from '../chain/generated/index.ts';
 import { CreditLedger } from '../orchestration/metering/credit-ledger.ts';
 import { chainCreditsSource } from '../orchestration/metering/credits-source.ts';
 import type { StoredReceipt } from '../orchestration/metering/receipt-rows.ts';
@@ -139,27 +134,8 @@ describe.each(backends)('router process on $kind', (backend) => {
 
   beforeAll(async () => {
     fixture = await startProtocolFixture(await freePort());
-    const { neurinoToken, nodeRegistry, podRegistry } = fixture.book.contracts;
-    const deployer = devRoleAccount('deployer');
-    const stake = parseEther('1000');
-    await fixture.write(deployer, {
-      address: neurinoToken,
-      abi: neurinoTokenAbi,
-      functionName: 'transfer',
-      args: [node.address, stake],
-    });
-    await fixture.write(node, {
-      address: neurinoToken,
-      abi: neurinoTokenAbi,
-      functionName: 'approve',
-      args: [nodeRegistry, stake],
-    });
-    await fixture.write(node, {
-      address: nodeRegistry,
-      abi: nodeRegistryAbi,
-      functionName: 'register',
-      args: [node.address, keccak256(toHex('cpu node')), stake],
-    });
+    const { podRegistry } = fixture.book.contracts;
+    await fixture.registerNode(node, parseEther('1000'));
     await fixture.write(podDeployer, {
       address: podRegistry,
       abi: podRegistryAbi,

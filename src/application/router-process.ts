@@ -61,6 +61,13 @@ export interface RouterOptions {
   /** Bound into miner challenges; defaults to the router's address. */
   routerId?: string;
   gateway?: GatewayOptions;
+  /**
+   * Nodes the gateway's frontend refers its requests to (whitepaper 2.2.2, 3.2.5): preferred over the
+   * others where the pod is as warm (a warm node still comes before a cold referred one), before the most
+   * efficient, as a partnership between a frontend and compute providers (or an app developer's own GPUs)
+   * would want. Needs `gateway.frontend`.
+   */
+  referredNodes?: readonly Address[];
   /** Miner heartbeat interval (default 5 s). */
   heartbeatMs?: number;
   dispatcher?: Pick<DispatcherOptions, 'acceptTimeoutMs' | 'maxQueueMs' | 'suspension'>;
@@ -95,6 +102,13 @@ export function routerDatabaseDir(dataDir: string): string {
 export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
   const logger = options.logger ?? createLogger();
   const { addressBook: book, routerAccount } = options;
+  const frontend = options.gateway?.frontend;
+  const referredNodes = options.referredNodes ?? [];
+  if (referredNodes.length > 0 && frontend === undefined) {
+    throw new FatalError('invalid_request', {
+      message: "referred nodes are a frontend's: give the gateway a frontend address",
+    });
+  }
   const chain = chainFor(book.chainId, options.rpcUrl);
   const publicClient = publicClientFor(chain);
   const chainId = await publicClient.getChainId();
@@ -175,9 +189,11 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     });
     cleanups.push(() => hub.close({ graceMs: 0 }));
+    const scheduler = new Scheduler();
+    if (frontend !== undefined && referredNodes.length > 0) scheduler.setReferrals(frontend, referredNodes);
     const dispatcher = new Dispatcher({
       hub,
-      scheduler: new Scheduler(),
+      scheduler,
       catalog,
       logger: logger.child({ part: 'dispatcher' }),
       ...options.dispatcher,
@@ -198,7 +214,14 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     await gateway.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
     const url = listeningUrl(gateway, options.host ?? '127.0.0.1');
     logger.info(
-      { url, router: routerAccount.address, pods: catalog.size, store: store.kind },
+      {
+        url,
+        router: routerAccount.address,
+        pods: catalog.size,
+        store: store.kind,
+        ...(frontend === undefined ? {} : { frontend }),
+        ...(referredNodes.length === 0 ? {} : { referredNodes }),
+      },
       'router listening',
     );
 

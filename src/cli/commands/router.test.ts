@@ -114,4 +114,18 @@ describe('neurino router', () => {
     await expect(run(...allowed, '--data-dir', dir)).rejects.toThrow('--rpc-url is required');
     await expect(run('--no-cors', '--data-dir', dir)).rejects.toThrow('--rpc-url is required');
   });
+
+  it("takes the frontend's referred nodes as addresses, and only with the frontend", async () => {
+    const node = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+    await expect(run('--refer-node', 'nope', '--data-dir', dir)).rejects.toThrow(
+      "option '--refer-node <address>' argument 'nope' is invalid. expected an address",
+    );
+    await expect(run('--refer-node', node, '--data-dir', dir)).rejects.toThrow(
+      "--refer-node needs --frontend: referrals are a frontend's",
+    );
+    const frontend = ['--frontend', '0x90F79bf6EB2c4f870365E785982E1f101E93b906'];
+    await expect(
+      run('--refer-node', node, '--refer-node', node, ...frontend, '--data-dir', dir),
+    ).rejects.toThrow('--rpc-url is required');
+  });
 });

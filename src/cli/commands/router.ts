@@ -31,6 +31,7 @@ interface RouterFlags extends StoreFlags {
   batchSize: number;
   batchDelayMs: number;
   frontend?: `0x${string}`;
+  referNode: `0x${string}`[];
   /** Commander checks it is one of the choices. */
   journalSync: JournalSync;
   corsOrigin: string[];
@@ -59,6 +60,10 @@ function corsOriginsOf(flags: RouterFlags): CorsOrigins {
   if (!flags.cors) return [];
   if (flags.corsOrigin.length === 0 || flags.corsOrigin.includes('*')) return '*';
   return flags.corsOrigin;
+}
+
+function collectAddress(value: string, previous: `0x${string}`[]): `0x${string}`[] {
+  return [...previous, parseAddress(value)];
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -101,6 +106,14 @@ export function routerCommand(): Command {
     .option('--frontend <address>', "frontend credited with this gateway's traffic", parseAddress)
     .addOption(
       new Option(
+        '--refer-node <address>',
+        'a node the frontend refers its requests to, picked right after nodes with the model warm (repeatable; needs --frontend)',
+      )
+        .argParser(collectAddress)
+        .default([], 'none'),
+    )
+    .addOption(
+      new Option(
         '--journal-sync <mode>',
         'when an answered charge is kept: os = survives a crash of the router; ' +
           'disk = also a power loss, +~0.5 ms per paid request',
@@ -119,6 +132,9 @@ export function routerCommand(): Command {
     .option('--no-cors', 'no cross-origin access from browsers at all')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace', 'info')
     .action(async (flags: RouterFlags) => {
+      if (flags.referNode.length > 0 && flags.frontend === undefined) {
+        throw new InvalidArgumentError("--refer-node needs --frontend: referrals are a frontend's");
+      }
       const rpcUrl = required(flags.rpcUrl, '--rpc-url');
       const addresses = required(flags.addresses, '--addresses');
       const envKey = process.env.NEURINO_ROUTER_KEY;
@@ -143,6 +159,7 @@ export function routerCommand(): Command {
         ...(databaseUrl === undefined ? {} : { databaseUrl }),
         pods,
         batch: { maxReceipts: flags.batchSize, maxDelayMs: flags.batchDelayMs },
+        referredNodes: flags.referNode,
         logger,
         gateway: {
           corsOrigins: corsOriginsOf(flags),

@@ -1,5 +1,5 @@
 // Tests only: a real anvil with the protocol deployed, and the few actions metering tests need
-// (register a pod, fund a payer's credits, sign receipts as a node, read earnings).
+// (register a node or a pod, fund a payer's credits, sign receipts as a node, read earnings).
 import {
   type Address,
   type Hex,
@@ -26,6 +26,7 @@ import { devRoleAccount } from '../../../chain/dev-accounts.ts';
 import {
   computeCreditsAbi,
   neurinoTokenAbi,
+  nodeRegistryAbi,
   podRegistryAbi,
   settlementAbi,
 } from '../../../chain/generated/index.ts';
@@ -46,6 +47,8 @@ export interface ProtocolFixture {
   walletFor(account: LocalAccount): NeurinoWalletClient;
   /** Sends and waits; throws when the transaction reverts. Sends of one fixture run one at a time. */
   write(account: LocalAccount, request: WriteRequest): Promise<TransactionReceipt>;
+  /** Registers `node` in NodeRegistry with `stake` NEU, given to it from the deployer's treasury. */
+  registerNode(node: LocalAccount, stake: bigint): Promise<void>;
   /** Registers a new pod as `deployer` and returns its id. */
   registerPod(
     deployer: LocalAccount,
@@ -141,6 +144,27 @@ export async function startProtocolFixture(port: number): Promise<ProtocolFixtur
     routerWallet: walletFor(router),
     walletFor,
     write,
+    async registerNode(node, stake) {
+      const { nodeRegistry } = book.contracts;
+      await write(deployer, {
+        address: neurinoToken,
+        abi: neurinoTokenAbi,
+        functionName: 'transfer',
+        args: [node.address, stake],
+      });
+      await write(node, {
+        address: neurinoToken,
+        abi: neurinoTokenAbi,
+        functionName: 'approve',
+        args: [nodeRegistry, stake],
+      });
+      await write(node, {
+        address: nodeRegistry,
+        abi: nodeRegistryAbi,
+        functionName: 'register',
+        args: [node.address, keccak256(toHex(`node ${node.address}`)), stake],
+      });
+    },
     async registerPod(podDeployer, terms) {
       const podId = keccak256(toHex(`pod ${randomBytes32()}`));
       const params = {
