@@ -107,7 +107,7 @@ export function routerCommand(): Command {
     .addOption(
       new Option(
         '--refer-node <address>',
-        'a node the frontend refers its requests to, picked right after nodes with the model warm (repeatable; needs --frontend)',
+        'a node the frontend refers its requests to: preferred over the others where the model is as warm (repeatable; needs --frontend)',
       )
         .argParser(collectAddress)
         .default([], 'none'),
