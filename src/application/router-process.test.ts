@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/free-port.ts';
 import { testDatabaseUrl } from '../../test/support/postgres.ts';
 import { devAccount, devRoleAccount } from '../chain/dev-accounts.ts';
-import { computeCreditsAbi, podRegistryAbi } from '../chain/generated/index.ts';
+import { computeCreditsAbi } from '../chain/generated/index.ts';
+import { ensurePodRegistered } from '../chain/pod-registration.ts';
 import { CreditLedger } from '../orchestration/metering/credit-ledger.ts';
 import { chainCreditsSource } from '../orchestration/metering/credits-source.ts';
 import type { StoredReceipt } from '../orchestration/metering/receipt-rows.ts';
@@ -134,25 +135,12 @@ describe.each(backends)('router process on $kind', (backend) => {
 
   beforeAll(async () => {
     fixture = await startProtocolFixture(await freePort());
-    const { podRegistry } = fixture.book.contracts;
     await fixture.registerNode(node, parseEther('1000'));
-    await fixture.write(podDeployer, {
-      address: podRegistry,
-      abi: podRegistryAbi,
-      functionName: 'register',
-      args: [
-        id,
-        {
-          runtime: 0,
-          validation: 2,
-          deterministic: false,
-          minVramMiB: 0,
-          deployerShareBps: spec.deployerShareBps,
-          minReplicas: 0,
-          maxReplicas: 4,
-          pricePerUnit: spec.pricePerUnit,
-        },
-      ],
+    await ensurePodRegistered({
+      publicClient: fixture.publicClient,
+      walletClient: fixture.walletFor(podDeployer),
+      podRegistry: fixture.book.contracts.podRegistry,
+      spec,
     });
     await fixture.fund(developer, FUNDED);
   });

@@ -6,7 +6,7 @@ import { parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/free-port.ts';
 import { devAccount, devRoleAccount } from '../chain/dev-accounts.ts';
-import { podRegistryAbi } from '../chain/generated/index.ts';
+import { ensurePodRegistered } from '../chain/pod-registration.ts';
 import { MinerPeer, testCapabilities } from '../orchestration/router/testing/miner-peer.ts';
 import {
   type ProtocolFixture,
@@ -60,23 +60,11 @@ async function servedBy(requests: number): Promise<string[]> {
 beforeAll(async () => {
   fixture = await startProtocolFixture(await freePort());
   for (const node of [fast, partner]) await fixture.registerNode(node, parseEther('1000'));
-  await fixture.write(devRoleAccount('podDeployer'), {
-    address: fixture.book.contracts.podRegistry,
-    abi: podRegistryAbi,
-    functionName: 'register',
-    args: [
-      id,
-      {
-        runtime: 0,
-        validation: 2,
-        deterministic: false,
-        minVramMiB: 0,
-        deployerShareBps: spec.deployerShareBps,
-        minReplicas: 0,
-        maxReplicas: 4,
-        pricePerUnit: spec.pricePerUnit,
-      },
-    ],
+  await ensurePodRegistered({
+    publicClient: fixture.publicClient,
+    walletClient: fixture.walletFor(devRoleAccount('podDeployer')),
+    podRegistry: fixture.book.contracts.podRegistry,
+    spec,
   });
   await fixture.fund(developer, parseEther('10'));
   running = await startRouter({
