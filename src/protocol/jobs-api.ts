@@ -14,12 +14,19 @@ export const MAX_JOB_TIMEOUT_MS = 3_600_000;
  * `async` answers at once with the job object to poll (`GET /v1/jobs/:id`). Other fields are refused, not
  * dropped: a caller who writes `async: true` for `mode: 'async'` would otherwise wait without knowing why.
  */
-export const JobRequestSchema = z.strictObject({
+const JOB_REQUEST_FIELDS = {
   pod: z.string().min(1).max(130),
   input: JsonValueSchema,
   mode: z.enum(['sync', 'async']).default('sync'),
   max_retries: z.int().min(0).max(MAX_JOB_RETRIES).optional(),
   timeout_ms: z.int().min(1).max(MAX_JOB_TIMEOUT_MS).optional(),
+};
+
+export const JobRequestSchema = z.strictObject(JOB_REQUEST_FIELDS, {
+  error: (issue) =>
+    issue.code === 'unrecognized_keys'
+      ? `the fields are ${Object.keys(JOB_REQUEST_FIELDS).join(', ')}`
+      : undefined,
 });
 
 export type JobRequest = z.output<typeof JobRequestSchema>;

@@ -39,9 +39,10 @@ function locate(issue: z.core.$ZodIssue, base: PropertyKey[] = []): Located {
     if (best !== undefined && best.path.length > path.length) return best;
   }
   if (issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined) {
-    const known =
-      issue.keys.length === 1 ? 'unknown field' : `unknown field (also: ${issue.keys.slice(1).join(', ')})`;
-    return { path: [...path, issue.keys[0]], message: known, code: undefined };
+    const others = issue.keys.length > 1 ? ` (also: ${issue.keys.slice(1).join(', ')})` : '';
+    // A schema's own message (which fields it has, say) rather than zod's default.
+    const hint = issue.message.startsWith('Unrecognized key') ? '' : `; ${issue.message}`;
+    return { path: [...path, issue.keys[0]], message: `unknown field${others}${hint}`, code: undefined };
   }
   const params = issue.code === 'custom' ? (issue.params as Record<string, unknown> | undefined) : undefined;
   const code = isErrorCode(params?.code) ? params.code : undefined;

@@ -303,7 +303,9 @@ describe('budget headers', () => {
   it('refuses a field the jobs API does not have, naming it', async () => {
     const response = await post('/v1/jobs', { pod: 'test-llm', input: {}, async: true });
     expectError(response, 400, 'invalid_request', 'async');
-    expect(response.json().error.message).toBe('async: unknown field');
+    expect(response.json().error.message).toBe(
+      'async: unknown field; the fields are pod, input, mode, max_retries, timeout_ms',
+    );
   });
 });
 
