@@ -1,0 +1,257 @@
+// A soak under faults, behind a flag (`npm run test:soak`, NEURINO_SOAK_SECONDS to lengthen it): the
+// devnet serves concurrent clients (whole answers, streams, walk-aways, tight deadlines, bad input) while
+// miners and the router are killed, frozen and restarted at random and batches settle as they go. Then:
+// every answered job has exactly one receipt, no job ended by an error before any output has one, every
+// receipt settled once, and the chain's earnings and debits equal the sums of the stored receipts.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Address, getAddress } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routerDatabaseDir } from '../../src/application/router-process.ts';
+import { devRoleAccount } from '../../src/chain/dev-accounts.ts';
+import { computeCreditsAbi, settlementAbi } from '../../src/chain/generated/index.ts';
+import { type Devnet, startDevnet } from '../../src/cli/devnet/network.ts';
+import { CreditLedger } from '../../src/orchestration/metering/credit-ledger.ts';
+import { openStore } from '../../src/orchestration/store/open-store.ts';
+import { expectedSplit } from '../e2e/settlement-check.ts';
+import { freePort } from '../support/free-port.ts';
+import { type StoreTarget, storeBackends } from '../support/postgres.ts';
+
+const SOAK = process.env.NEURINO_SOAK === '1';
+const SECONDS = Number(process.env.NEURINO_SOAK_SECONDS ?? 60);
+const CLIENTS = 6;
+const MODEL = 'neurino-tiny';
+
+/** How each request ended, as its client saw it. */
+type Ending =
+  | 'answered' // 200 with the whole answer (a stream to its [DONE])
+  | 'walked-away' // the client aborted a stream after output (charged for what was made)
+  | 'refused' // an error status before any output: must cost nothing
+  | 'unknown'; // the connection broke (a router killed mid-request): either way is right
+
+interface Outcome {
+  ending: Ending;
+  status: number;
+  /** The answer's id (`chatcmpl-…`), its job's public id, when the answer began. */
+  publicId: string | undefined;
+}
+
+/** The id of an answer, whole or streamed: the first `"id"` it carries. */
+const idIn = (text: string) => /"id":"(chatcmpl-[A-Za-z0-9]+)"/.exec(text)?.[1];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
+
+describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backend) => {
+  let dataDir: string;
+  let target: StoreTarget;
+  let devnet: Devnet;
+  let creditsBefore: bigint;
+  const outcomes: Outcome[] = [];
+  const faults: string[] = [];
+
+  const creditsOf = (account: Address) =>
+    devnet.publicClient.readContract({
+      address: devnet.book.contracts.computeCredits,
+      abi: computeCreditsAbi,
+      functionName: 'balanceOf',
+      args: [account],
+    });
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), `neurino-soak-${backend.kind}-`));
+    target = await backend.fresh();
+    devnet = await startDevnet({
+      dataDir,
+      ...(target.databaseUrl && { databaseUrl: target.databaseUrl }),
+      chainPort: await freePort(),
+      port: await freePort(),
+      miners: 2,
+      // Batches settle while the faults happen, not only at the end.
+      routerArgs: ['--batch-size', '25', '--batch-delay-ms', '2000'],
+    });
+    creditsBefore = await creditsOf(devnet.developer);
+  }, 180_000);
+
+  afterAll(async () => {
+    await devnet?.stop();
+    await target?.dispose();
+    await rm(dataDir, { recursive: true, force: true });
+  }, 120_000);
+
+  /** One request of a random kind, with how it ended. */
+  async function request(): Promise<Outcome> {
+    const kind = pick(['whole', 'whole', 'stream', 'walk-away', 'deadline', 'bad'] as const);
+    const body: Record<string, unknown> = {
+      model: MODEL,
+      messages: [{ role: 'user', content: `soak ${Math.random()}` }],
+      max_tokens: kind === 'walk-away' ? 400 : 4 + Math.floor(Math.random() * 24),
+      stream: kind === 'stream' || kind === 'walk-away',
+    };
+    if (kind === 'bad') body.temperature = 7;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${devnet.apiKey}`,
+      'content-type': 'application/json',
+      'x-neurino-max-retries': '2',
+    };
+    if (kind === 'deadline') headers['x-neurino-timeout-ms'] = String(10 + Math.floor(Math.random() * 200));
+    const controller = new AbortController();
+    let response: Response;
+    try {
+      response = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        signal: controller.signal,
+      });
+    } catch {
+      return { ending: 'unknown', status: 0, publicId: undefined };
+    }
+    const status = response.status;
+    try {
+      if (status !== 200) {
+        await response.text();
+        return { ending: 'refused', status, publicId: undefined };
+      }
+      if (kind !== 'walk-away') {
+        const text = await response.text();
+        // A stream that broke off mid-way (its node or router died) ends without [DONE] or with an error.
+        const whole = !body.stream || (text.trimEnd().endsWith('data: [DONE]') && !text.includes('"error"'));
+        return { ending: whole ? 'answered' : 'unknown', status, publicId: idIn(text) };
+      }
+      const reader = response.body?.getReader();
+      const decoder = new TextDecoder();
+      let seen = '';
+      let chunks = 0;
+      while (reader !== undefined && chunks < 3) {
+        const { done, value } = await reader.read();
+        if (done) return { ending: 'unknown', status, publicId: idIn(seen) };
+        seen += decoder.decode(value, { stream: true });
+        chunks += 1;
+      }
+      controller.abort();
+      return { ending: 'walked-away', status, publicId: idIn(seen) };
+    } catch {
+      return { ending: 'unknown', status, publicId: undefined };
+    }
+  }
+
+  async function client(until: number): Promise<void> {
+    while (Date.now() < until) {
+      const outcome = await request();
+      outcomes.push(outcome);
+      if (outcome.ending === 'unknown' && outcome.status === 0) await sleep(100);
+    }
+  }
+
+  /** Every few seconds, one fault: a miner killed or frozen, or the router killed or restarted. */
+  async function chaos(until: number): Promise<void> {
+    while (Date.now() < until - 8_000) {
+      await sleep(3_000 + Math.random() * 3_000);
+      const fault = pick(['kill-miner', 'freeze-miner', 'kill-router', 'restart-router'] as const);
+      faults.push(fault);
+      if (fault === 'kill-miner' || fault === 'freeze-miner') {
+        const index = pick([0, 1]);
+        const miner = devnet.miners.get(index);
+        if (miner === undefined) continue;
+        if (fault === 'kill-miner') {
+          miner.process.kill('SIGKILL');
+          await miner.exited.catch(() => undefined);
+          await devnet.startMiner(index);
+        } else {
+          miner.process.kill('SIGSTOP');
+          await sleep(1_500);
+          miner.process.kill('SIGCONT');
+        }
+      } else {
+        const router = devnet.router;
+        if (fault === 'kill-router') {
+          router?.process.kill('SIGKILL');
+          await router?.exited.catch(() => undefined);
+        } else {
+          await router?.stop();
+        }
+        await devnet.startRouter();
+      }
+      await devnet.waitForNodes(2, 60_000);
+    }
+  }
+
+  it(
+    'keeps every receipt once through killed and frozen processes, and settles exactly what it charged',
+    async () => {
+      const until = Date.now() + SECONDS * 1_000;
+      await Promise.all([chaos(until), ...Array.from({ length: CLIENTS }, () => client(until))]);
+      await devnet.waitForNodes(2, 60_000);
+      // The router settles what it charged as it stops.
+      await devnet.router?.stop();
+
+      const count = (ending: Ending) => outcomes.filter((o) => o.ending === ending).length;
+      const endings = ['answered', 'walked-away', 'refused', 'unknown'] as const;
+      console.log(
+        `soak on ${backend.kind}: ${outcomes.length} requests (${endings.map((e) => `${e} ${count(e)}`).join(', ')}); ` +
+          `faults: ${faults.join(', ')}`,
+      );
+      expect(count('answered')).toBeGreaterThan(50);
+      expect(faults.length).toBeGreaterThan(0);
+
+      const store = await openStore(
+        target.databaseUrl
+          ? { databaseUrl: target.databaseUrl }
+          : { dataDir: routerDatabaseDir(join(dataDir, 'router')) },
+      );
+      try {
+        const ledger = new CreditLedger({ store, credits: { balanceOf: async () => 0n, maxAgeMs: 0 } });
+        const receipts = await ledger.receiptsFor({ limit: 100_000 });
+        const byJob = new Map<string, number>();
+        for (const { receipt } of receipts) byJob.set(receipt.jobId, (byJob.get(receipt.jobId) ?? 0) + 1);
+        expect([...byJob.values()].every((count) => count === 1)).toBe(true);
+        expect(receipts.every((r) => r.settledAt !== undefined && r.batch !== undefined)).toBe(true);
+
+        // Every answer that reached its client was charged, kept through every crash.
+        const chargedIds = new Set(
+          (
+            await store.query<{ public_id: string }>(
+              'select j.public_id from receipts r join jobs j on j.job_id = r.job_id',
+            )
+          ).map((row) => row.public_id),
+        );
+        const answered = outcomes.filter((o) => o.ending === 'answered');
+        expect(answered.every((o) => o.publicId !== undefined)).toBe(true);
+        const lost = answered.filter((o) => !chargedIds.has(o.publicId as string));
+        expect(lost, 'answered requests without a receipt').toEqual([]);
+        // Nothing else was charged: a refusal before any output (no node, a deadline, bad input) is free,
+        // so receipts are at most the answers, the walk-aways and the requests whose end nobody saw.
+        expect(receipts.length).toBeLessThanOrEqual(
+          answered.length + count('walked-away') + count('unknown'),
+        );
+
+        const { contracts } = devnet.book;
+        const expected = await expectedSplit(devnet.publicClient, contracts, receipts);
+        for (const [party, amount] of expected.earnings) {
+          const onChain = await devnet.publicClient.readContract({
+            address: contracts.settlement,
+            abi: settlementAbi,
+            functionName: 'earningsOf',
+            args: [party],
+          });
+          expect(onChain, `earnings of ${party}`).toBe(amount);
+        }
+        const debited = expected.debited.get(getAddress(devnet.developer)) ?? 0n;
+        expect(creditsBefore - (await creditsOf(devnet.developer))).toBe(debited);
+        const batches = new Set(receipts.map((r) => r.batch?.sequence));
+        const next = await devnet.publicClient.readContract({
+          address: contracts.settlement,
+          abi: settlementAbi,
+          functionName: 'nextSequence',
+          args: [devRoleAccount('router').address],
+        });
+        expect(BigInt(batches.size)).toBe(next);
+      } finally {
+        await store.close();
+      }
+    },
+    (SECONDS + 300) * 1_000,
+  );
+});
