@@ -141,7 +141,8 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
     while (Date.now() < until) {
       const outcome = await request();
       outcomes.push(outcome);
-      if (outcome.ending === 'unknown' && outcome.status === 0) await sleep(100);
+      // Down or no node yet (a restart): back off as a client would, rather than spin on refusals.
+      if (outcome.status === 0 || outcome.status === 503) await sleep(100);
     }
   }
 
@@ -189,9 +190,14 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
 
       const count = (ending: Ending) => outcomes.filter((o) => o.ending === ending).length;
       const endings = ['answered', 'walked-away', 'refused', 'unknown'] as const;
+      const statuses = new Map<number, number>();
+      for (const { ending, status } of outcomes) {
+        if (ending === 'refused') statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+      const refusals = [...statuses].map(([status, n]) => `${status}: ${n}`).join(', ');
       console.log(
-        `soak on ${backend.kind}: ${outcomes.length} requests (${endings.map((e) => `${e} ${count(e)}`).join(', ')}); ` +
-          `faults: ${faults.join(', ')}`,
+        `soak on ${backend.kind}: ${outcomes.length} requests (${endings.map((e) => `${e} ${count(e)}`).join(', ')}; ` +
+          `refused ${refusals}); faults: ${faults.join(', ')}`,
       );
       expect(count('answered')).toBeGreaterThan(50);
       expect(faults.length).toBeGreaterThan(0);
