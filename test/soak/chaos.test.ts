@@ -1,8 +1,9 @@
 // A soak under faults, behind a flag (`npm run test:soak`, NEURINO_SOAK_SECONDS to lengthen it): the
-// devnet serves concurrent clients (whole answers, streams, walk-aways, tight deadlines, bad input) while
-// miners and the router are killed, frozen and restarted at random and batches settle as they go. Then:
-// every answered job has exactly one receipt, no job ended by an error before any output has one, every
-// receipt settled once, and the chain's earnings and debits equal the sums of the stored receipts.
+// devnet serves concurrent clients (chat answers whole and streamed, walk-aways, tight deadlines,
+// completions, embeddings, bad input) while miners and the router are killed, frozen and restarted at
+// random and batches settle as they go. Then: every answered job has exactly one receipt, nothing refused
+// before any output is charged, no job is left open, every receipt settled once, and the chain's earnings
+// and debits equal the sums of the stored receipts.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { computeCreditsAbi, settlementAbi } from '../../src/chain/generated/inde
 import { type Devnet, startDevnet } from '../../src/cli/devnet/network.ts';
 import { CreditLedger } from '../../src/orchestration/metering/credit-ledger.ts';
 import { openStore } from '../../src/orchestration/store/open-store.ts';
+import { JOB_ID_HEADER } from '../../src/protocol/jobs-api.ts';
 import { expectedSplit } from '../e2e/settlement-check.ts';
 import { freePort } from '../support/free-port.ts';
 import { type StoreTarget, storeBackends } from '../support/postgres.ts';
@@ -38,7 +40,7 @@ interface Outcome {
 }
 
 /** The id of an answer, whole or streamed: the first `"id"` it carries. */
-const idIn = (text: string) => /"id":"(chatcmpl-[A-Za-z0-9]+)"/.exec(text)?.[1];
+const idIn = (text: string) => /"id":"((?:chatcmpl|cmpl)-[A-Za-z0-9]+)"/.exec(text)?.[1];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
@@ -82,13 +84,28 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
 
   /** One request of a random kind, with how it ended. */
   async function request(): Promise<Outcome> {
-    const kind = pick(['whole', 'whole', 'stream', 'walk-away', 'deadline', 'bad'] as const);
-    const body: Record<string, unknown> = {
-      model: MODEL,
-      messages: [{ role: 'user', content: `soak ${Math.random()}` }],
-      max_tokens: kind === 'walk-away' ? 400 : 4 + Math.floor(Math.random() * 24),
-      stream: kind === 'stream' || kind === 'walk-away',
-    };
+    const kind = pick([
+      'whole',
+      'whole',
+      'stream',
+      'walk-away',
+      'deadline',
+      'bad',
+      'completion',
+      'embedding',
+    ] as const);
+    const path =
+      kind === 'completion' ? 'completions' : kind === 'embedding' ? 'embeddings' : 'chat/completions';
+    const text = `soak ${Math.random()}`;
+    const body: Record<string, unknown> =
+      kind === 'embedding'
+        ? { model: MODEL, input: [text, 'and another'] }
+        : {
+            model: MODEL,
+            ...(kind === 'completion' ? { prompt: text } : { messages: [{ role: 'user', content: text }] }),
+            max_tokens: kind === 'walk-away' ? 400 : 4 + Math.floor(Math.random() * 24),
+            stream: kind === 'stream' || kind === 'walk-away',
+          };
     if (kind === 'bad') body.temperature = 7;
     const headers: Record<string, string> = {
       authorization: `Bearer ${devnet.apiKey}`,
@@ -99,7 +116,7 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
     const controller = new AbortController();
     let response: Response;
     try {
-      response = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+      response = await fetch(`${devnet.gatewayUrl}/v1/${path}`, {
         method: 'POST',
         headers,
         body: JSON.stringify(body),
@@ -115,10 +132,13 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
         return { ending: 'refused', status, publicId: undefined };
       }
       if (kind !== 'walk-away') {
-        const text = await response.text();
+        const answer = await response.text();
         // A stream that broke off mid-way (its node or router died) ends without [DONE] or with an error.
-        const whole = !body.stream || (text.trimEnd().endsWith('data: [DONE]') && !text.includes('"error"'));
-        return { ending: whole ? 'answered' : 'unknown', status, publicId: idIn(text) };
+        const whole =
+          !body.stream || (answer.trimEnd().endsWith('data: [DONE]') && !answer.includes('"error"'));
+        // Embeddings have no id in the body: their job is named in a header.
+        const publicId = idIn(answer) ?? response.headers.get(JOB_ID_HEADER) ?? undefined;
+        return { ending: whole ? 'answered' : 'unknown', status, publicId };
       }
       const reader = response.body?.getReader();
       const decoder = new TextDecoder();
@@ -223,6 +243,11 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
             )
           ).map((row) => row.public_id),
         );
+        // No job left open: a restarted router ends what its killed run left running.
+        const [open] = await store.query<{ n: unknown }>(
+          "select count(*) as n from jobs where status in ('queued', 'running')",
+        );
+        expect(Number(open?.n)).toBe(0);
         const answered = outcomes.filter((o) => o.ending === 'answered');
         expect(answered.every((o) => o.publicId !== undefined)).toBe(true);
         const lost = answered.filter((o) => !chargedIds.has(o.publicId as string));
