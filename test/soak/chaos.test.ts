@@ -79,7 +79,9 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
   afterAll(async () => {
     await devnet?.stop();
     await target?.dispose();
-    await rm(dataDir, { recursive: true, force: true });
+    // NEURINO_SOAK_KEEP=1 keeps the data dir, logs included, to read what happened.
+    if (process.env.NEURINO_SOAK_KEEP === '1') console.log(`soak data and logs kept in ${dataDir}`);
+    else await rm(dataDir, { recursive: true, force: true });
   }, 120_000);
 
   /** One request of a random kind, with how it ended. */
