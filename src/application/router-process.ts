@@ -144,6 +144,11 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       maintenance: {
         onError: (error, statement) => logger.warn({ err: error, statement }, 'PGlite maintenance failed'),
       },
+      onIdleError: (error) =>
+        logger.warn(
+          { err: error },
+          'PostgreSQL ended an idle connection; the pool opens a new one when needed',
+        ),
     });
     cleanups.push(() => store.close());
     const apiKeys = new ApiKeys(store);

@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { type Address, getAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routerDatabaseDir } from '../../src/application/router-process.ts';
@@ -42,6 +43,38 @@ interface Outcome {
 /** The id of an answer, whole or streamed: the first `"id"` it carries. */
 const idIn = (text: string) => /"id":"((?:chatcmpl|cmpl)-[A-Za-z0-9]+)"/.exec(text)?.[1];
 
+/** Ends every session on `databaseUrl`'s database but the caller's, as a restarting server would. */
+async function dropConnections(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(
+      'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+const FAULTS = [
+  'kill-miner',
+  'freeze-miner',
+  'kill-router',
+  'restart-router',
+  'drop-store-connections',
+] as const;
+type Fault = (typeof FAULTS)[number];
+
+/** The faults to draw from (NEURINO_SOAK_FAULTS=a,b narrows them); dropped connections need PostgreSQL. */
+function faultsFor(target: StoreTarget): Fault[] {
+  const wanted = process.env.NEURINO_SOAK_FAULTS?.split(',');
+  const chosen = FAULTS.filter((fault) => wanted === undefined || wanted.includes(fault));
+  // PostgreSQL only: the server drops the router's connections, as in a restart or a failover.
+  const possible = chosen.filter((fault) => fault !== 'drop-store-connections' || target.databaseUrl);
+  if (possible.length === 0) throw new Error(`no fault to draw from NEURINO_SOAK_FAULTS=${wanted}`);
+  return possible;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 
@@ -52,6 +85,8 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
   let creditsBefore: bigint;
   const outcomes: Outcome[] = [];
   const faults: string[] = [];
+  /** Processes that died of a fault they should have survived. */
+  const crashes: string[] = [];
 
   const creditsOf = (account: Address) =>
     devnet.publicClient.readContract({
@@ -172,8 +207,16 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
   async function chaos(until: number): Promise<void> {
     while (Date.now() < until - 8_000) {
       await sleep(3_000 + Math.random() * 3_000);
-      const fault = pick(['kill-miner', 'freeze-miner', 'kill-router', 'restart-router'] as const);
+      const fault = pick(faultsFor(target));
       faults.push(fault);
+      if (fault === 'drop-store-connections') {
+        await dropConnections(target.databaseUrl as string);
+        // The router rides it out (its pool reconnects, its metering retries): it must not die of it.
+        await sleep(2_000);
+        const router = devnet.router?.process;
+        if (router?.exitCode !== null || router.signalCode !== null) crashes.push(`router died: ${fault}`);
+        continue;
+      }
       if (fault === 'kill-miner' || fault === 'freeze-miner') {
         const index = pick([0, 1]);
         const miner = devnet.miners.get(index);
@@ -223,6 +266,7 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
       );
       expect(count('answered')).toBeGreaterThan(50);
       expect(faults.length).toBeGreaterThan(0);
+      expect(crashes).toEqual([]);
 
       const store = await openStore(
         target.databaseUrl

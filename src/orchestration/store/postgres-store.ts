@@ -8,6 +8,8 @@ import { type Queryable, type SqlParam, type Store, toSqlParams } from './store.
 /** serialization_failure, deadlock_detected: the server asks us to run the transaction again. */
 const RETRY_SQLSTATES = new Set(['40001', '40P01']);
 const MAX_TRANSACTION_ATTEMPTS = 4;
+/** admin_shutdown, crash_shutdown, cannot_connect_now: the server went away or is restarting. */
+const SERVER_GONE_SQLSTATES = new Set(['57P01', '57P02', '57P03']);
 
 export interface PostgresStoreOptions {
   maxConnections?: number;
@@ -34,31 +36,57 @@ export async function openPostgresStore(
     await pool.end();
     throw unavailable(cause);
   }
+  // As in a transaction (below): the server ending the session mid-migration fails the open, not the process.
+  let lost: Error | undefined;
+  const onLost = (error: Error) => {
+    lost ??= error;
+  };
+  session.on('error', onLost);
   try {
     await migrate(clientQueryable(session));
   } catch (error) {
-    session.release();
+    session.removeListener('error', onLost);
+    session.release(lost ?? true);
     await pool.end();
-    throw error;
+    throw lost === undefined && !lostServer(error) ? error : unavailable(lost ?? error);
   }
-  session.release();
+  session.removeListener('error', onLost);
+  session.release(lost);
 
   let closed = false;
   return {
     kind: 'postgres',
     async query<T>(sql: string, params?: readonly SqlParam[]) {
-      return (await pool.query(sql, toSqlParams(params))).rows as T[];
+      try {
+        return (await pool.query(sql, toSqlParams(params))).rows as T[];
+      } catch (error) {
+        throw lostServer(error) ? unavailable(error) : error;
+      }
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       for (let attempt = 1; ; attempt++) {
-        const client = await pool.connect();
+        let client: pg.PoolClient;
+        try {
+          client = await pool.connect();
+        } catch (cause) {
+          throw unavailable(cause);
+        }
+        // A checked-out connection has no pool listener: the server ending it between statements (a
+        // restart, a failover, an administrator) would otherwise be an unhandled 'error' that ends the
+        // process. Kept here, it fails the transaction, and the connection is destroyed, not reused.
+        let broken: Error | undefined;
+        const onError = (error: Error) => {
+          broken ??= error;
+        };
+        client.on('error', onError);
         try {
           await client.query('begin');
           const result = await fn(clientQueryable(client));
           await client.query('commit');
           return result;
         } catch (error) {
-          await client.query('rollback').catch(() => {});
+          if (broken === undefined) await client.query('rollback').catch(() => {});
+          if (broken !== undefined || lostServer(error)) throw unavailable(broken ?? error);
           const sqlState = (error as { code?: unknown }).code;
           if (
             attempt < MAX_TRANSACTION_ATTEMPTS &&
@@ -69,7 +97,8 @@ export async function openPostgresStore(
           }
           throw error;
         } finally {
-          client.release();
+          client.removeListener('error', onError);
+          client.release(broken);
         }
       }
     },
@@ -79,6 +108,21 @@ export async function openPostgresStore(
       await pool.end();
     },
   };
+}
+
+/**
+ * A failure of the connection rather than of the statement: the server gone (57P0x), the connection lost
+ * (class 08), or no SQLSTATE at all from a socket that broke. The store is unavailable, not the data bad.
+ */
+function lostServer(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    return SERVER_GONE_SQLSTATES.has(code) || code.startsWith('08');
+  }
+  return /Connection terminated|not queryable|ECONNRESET|ECONNREFUSED|EPIPE/.test(
+    `${error.message} ${String(code ?? '')}`,
+  );
 }
 
 function clientQueryable(client: pg.PoolClient): Queryable {
