@@ -1,9 +1,11 @@
-// A soak under faults, behind a flag (`npm run test:soak`, NEURINO_SOAK_SECONDS to lengthen it): the
-// devnet serves concurrent clients (chat answers whole and streamed, walk-aways, tight deadlines,
-// completions, embeddings, bad input) while miners and the router are killed, frozen and restarted at
-// random and batches settle as they go. Then: every answered job has exactly one receipt, nothing refused
-// before any output is charged, no job is left open, every receipt settled once, and the chain's earnings
-// and debits equal the sums of the stored receipts.
+// A soak under faults, behind a flag (`npm run test:soak`; NEURINO_SOAK_SECONDS lengthens it,
+// NEURINO_SOAK_FAULTS narrows the faults, NEURINO_SOAK_KEEP=1 keeps the logs): the devnet serves
+// concurrent clients (chat answers whole and streamed, walk-aways, tight deadlines, completions,
+// embeddings, bad input) while miners are killed or frozen, the router killed or restarted, the chain's
+// RPC frozen and (on PostgreSQL) the router's store connections ended, at random, and batches settle as
+// they go. Then: every answered job has exactly one receipt, nothing refused before any output is charged,
+// no job is left open, no process died of a fault it should survive, every receipt settled once, and the
+// chain's earnings and debits equal the sums of the stored receipts.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,12 +64,16 @@ const FAULTS = [
   'kill-router',
   'restart-router',
   'drop-store-connections',
+  'freeze-chain',
 ] as const;
 type Fault = (typeof FAULTS)[number];
 
 /** The faults to draw from (NEURINO_SOAK_FAULTS=a,b narrows them); dropped connections need PostgreSQL. */
 function faultsFor(target: StoreTarget): Fault[] {
   const wanted = process.env.NEURINO_SOAK_FAULTS?.split(',');
+  const unknown = wanted?.filter((name) => !(FAULTS as readonly string[]).includes(name)) ?? [];
+  if (unknown.length > 0)
+    throw new Error(`unknown faults ${unknown.join(', ')}; known: ${FAULTS.join(', ')}`);
   const chosen = FAULTS.filter((fault) => wanted === undefined || wanted.includes(fault));
   // PostgreSQL only: the server drops the router's connections, as in a restart or a failover.
   const possible = chosen.filter((fault) => fault !== 'drop-store-connections' || target.databaseUrl);
@@ -209,6 +215,16 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
       await sleep(3_000 + Math.random() * 3_000);
       const fault = pick(faultsFor(target));
       faults.push(fault);
+      if (fault === 'freeze-chain') {
+        // The chain's RPC stops answering for a while (a node hiccup): settlement and credit reads wait.
+        const chain = devnet.chain.anvil.process;
+        chain.kill('SIGSTOP');
+        await sleep(4_000);
+        chain.kill('SIGCONT');
+        const router = devnet.router?.process;
+        if (router?.exitCode !== null || router.signalCode !== null) crashes.push(`router died: ${fault}`);
+        continue;
+      }
       if (fault === 'drop-store-connections') {
         await dropConnections(target.databaseUrl as string);
         // The router rides it out (its pool reconnects, its metering retries): it must not die of it.
