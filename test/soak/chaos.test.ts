@@ -125,6 +125,15 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
     else await rm(dataDir, { recursive: true, force: true });
   }, 120_000);
 
+  /** Records the router or a miner found dead after `fault`, which none of them should die of. */
+  function noteDeaths(fault: string): void {
+    const parts = [devnet.router, ...devnet.miners.values()];
+    for (const part of parts) {
+      if (part !== undefined && (part.process.exitCode !== null || part.process.signalCode !== null))
+        crashes.push(`${part.name} died after ${fault} (see ${part.logFile})`);
+    }
+  }
+
   /** One request of a random kind, with how it ended. */
   async function request(): Promise<Outcome> {
     const kind = pick([
@@ -221,16 +230,15 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
         chain.kill('SIGSTOP');
         await sleep(4_000);
         chain.kill('SIGCONT');
-        const router = devnet.router?.process;
-        if (router?.exitCode !== null || router.signalCode !== null) crashes.push(`router died: ${fault}`);
+        await sleep(1_000);
+        noteDeaths(fault);
         continue;
       }
       if (fault === 'drop-store-connections') {
         await dropConnections(target.databaseUrl as string);
         // The router rides it out (its pool reconnects, its metering retries): it must not die of it.
         await sleep(2_000);
-        const router = devnet.router?.process;
-        if (router?.exitCode !== null || router.signalCode !== null) crashes.push(`router died: ${fault}`);
+        noteDeaths(fault);
         continue;
       }
       if (fault === 'kill-miner' || fault === 'freeze-miner') {
@@ -245,6 +253,8 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
           miner.process.kill('SIGSTOP');
           await sleep(1_500);
           miner.process.kill('SIGCONT');
+          await sleep(500);
+          noteDeaths(fault);
         }
       } else {
         const router = devnet.router;
