@@ -65,6 +65,9 @@ const FAULTS = [
   'restart-router',
   'drop-store-connections',
   'freeze-chain',
+  // Frozen past the router's heartbeat limit (3 × 5 s): its session is dropped and its jobs move on; its
+  // late results, sent when it wakes, must not be charged again.
+  'long-freeze-miner',
 ] as const;
 type Fault = (typeof FAULTS)[number];
 
@@ -241,7 +244,7 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
         noteDeaths(fault);
         continue;
       }
-      if (fault === 'kill-miner' || fault === 'freeze-miner') {
+      if (fault === 'kill-miner' || fault === 'freeze-miner' || fault === 'long-freeze-miner') {
         const index = pick([0, 1]);
         const miner = devnet.miners.get(index);
         if (miner === undefined) continue;
@@ -251,7 +254,7 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
           await devnet.startMiner(index);
         } else {
           miner.process.kill('SIGSTOP');
-          await sleep(1_500);
+          await sleep(fault === 'long-freeze-miner' ? 17_000 : 1_500);
           miner.process.kill('SIGCONT');
           await sleep(500);
           noteDeaths(fault);
