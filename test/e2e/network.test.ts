@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { type Address, formatEther, getAddress } from 'viem';
+import { formatEther, getAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routerDatabaseDir } from '../../src/application/router-process.ts';
 import { DEV_ROLES, devAccount, devPrivateKey, devRoleAccount } from '../../src/chain/dev-accounts.ts';
@@ -21,7 +21,7 @@ import { openStore } from '../../src/orchestration/store/open-store.ts';
 import { checkReceiptAudit, parseReceiptAudit } from '../../src/protocol/receipt-audit.ts';
 import { freePort } from '../support/free-port.ts';
 import { type StoreTarget, storeBackends } from '../support/postgres.ts';
-import { expectedSplit } from './settlement-check.ts';
+import { creditsOf, expectChainMatchesReceipts } from './settlement-check.ts';
 
 const MODEL = 'neurino-tiny';
 const NEURINO_BIN = new URL('../../bin/neurino.js', import.meta.url).pathname;
@@ -64,15 +64,6 @@ describe.each(storeBackends())('on $kind', (backend) => {
     });
   }
 
-  async function creditsOf(account: Address): Promise<bigint> {
-    return devnet.publicClient.readContract({
-      address: devnet.book.contracts.computeCredits,
-      abi: computeCreditsAbi,
-      functionName: 'balanceOf',
-      args: [account],
-    });
-  }
-
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), `neurino-e2e-${backend.kind}-`));
     target = await backend.fresh();
@@ -86,7 +77,7 @@ describe.each(storeBackends())('on $kind', (backend) => {
       routerArgs: ['--batch-size', '1000', '--batch-delay-ms', '3600000'],
     });
     client = new OpenAI({ baseURL: `${devnet.gatewayUrl}/v1`, apiKey: devnet.apiKey, maxRetries: 0 });
-    creditsBefore = await creditsOf(devnet.developer);
+    creditsBefore = await creditsOf(devnet, devnet.developer);
   }, 180_000);
 
   afterAll(async () => {
@@ -548,16 +539,7 @@ describe.each(storeBackends())('on $kind', (backend) => {
         expect(receipts.every((r) => r.settledAt !== undefined && r.batch !== undefined)).toBe(true);
 
         const { contracts } = devnet.book;
-        const expected = await expectedSplit(devnet.publicClient, contracts, receipts);
-        for (const [party, amount] of expected.earnings) {
-          const onChain = await devnet.publicClient.readContract({
-            address: contracts.settlement,
-            abi: settlementAbi,
-            functionName: 'earningsOf',
-            args: [party],
-          });
-          expect(onChain, `earnings of ${party}`).toBe(amount);
-        }
+        const expected = await expectChainMatchesReceipts(devnet, receipts, creditsBefore);
         // The same from the command line: the devnet's earners (its defaults), each with its share.
         const cli = await runNeurino(['earnings', '--data-dir', dataDir]);
         expect(cli.code, cli.stderr).toBe(0);
@@ -575,18 +557,9 @@ describe.each(storeBackends())('on $kind', (backend) => {
           functionName: 'totalAssets',
         });
         expect(stakedAssets).toBe(expected.buyback);
-        const debited = expected.debited.get(getAddress(devnet.developer)) ?? 0n;
-        expect(debited).toBeGreaterThan(0n);
-        expect(creditsBefore - (await creditsOf(devnet.developer))).toBe(debited);
-        // Two router lifetimes, each settling what it charged when it stopped: sequences 0 and 1, once each.
-        const sequences = new Set(receipts.map((r) => r.batch?.sequence));
-        const next = await devnet.publicClient.readContract({
-          address: contracts.settlement,
-          abi: settlementAbi,
-          functionName: 'nextSequence',
-          args: [devRoleAccount('router').address],
-        });
-        expect(BigInt(sequences.size)).toBe(next);
+        expect(expected.debited.get(getAddress(devnet.developer))).toBeGreaterThan(0n);
+        // Router lifetimes, each settling what it charged when it stopped: one batch each, applied once.
+        expect(new Set(receipts.map((r) => r.batch?.sequence)).size).toBeGreaterThanOrEqual(2);
       } finally {
         await store.close();
       }

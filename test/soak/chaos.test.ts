@@ -10,16 +10,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { type Address, getAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routerDatabaseDir } from '../../src/application/router-process.ts';
-import { devRoleAccount } from '../../src/chain/dev-accounts.ts';
-import { computeCreditsAbi, settlementAbi } from '../../src/chain/generated/index.ts';
 import { type Devnet, startDevnet } from '../../src/cli/devnet/network.ts';
 import { CreditLedger } from '../../src/orchestration/metering/credit-ledger.ts';
 import { openStore } from '../../src/orchestration/store/open-store.ts';
 import { JOB_ID_HEADER } from '../../src/protocol/jobs-api.ts';
-import { expectedSplit } from '../e2e/settlement-check.ts';
+import { creditsOf, expectChainMatchesReceipts } from '../e2e/settlement-check.ts';
 import { freePort } from '../support/free-port.ts';
 import { type StoreTarget, storeBackends } from '../support/postgres.ts';
 
@@ -97,14 +94,6 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
   /** Processes that died of a fault they should have survived. */
   const crashes: string[] = [];
 
-  const creditsOf = (account: Address) =>
-    devnet.publicClient.readContract({
-      address: devnet.book.contracts.computeCredits,
-      abi: computeCreditsAbi,
-      functionName: 'balanceOf',
-      args: [account],
-    });
-
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), `neurino-soak-${backend.kind}-`));
     target = await backend.fresh();
@@ -117,7 +106,7 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
       // Batches settle while the faults happen, not only at the end.
       routerArgs: ['--batch-size', '25', '--batch-delay-ms', '2000'],
     });
-    creditsBefore = await creditsOf(devnet.developer);
+    creditsBefore = await creditsOf(devnet, devnet.developer);
   }, 180_000);
 
   afterAll(async () => {
@@ -333,27 +322,7 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
           answered.length + count('walked-away') + count('unknown'),
         );
 
-        const { contracts } = devnet.book;
-        const expected = await expectedSplit(devnet.publicClient, contracts, receipts);
-        for (const [party, amount] of expected.earnings) {
-          const onChain = await devnet.publicClient.readContract({
-            address: contracts.settlement,
-            abi: settlementAbi,
-            functionName: 'earningsOf',
-            args: [party],
-          });
-          expect(onChain, `earnings of ${party}`).toBe(amount);
-        }
-        const debited = expected.debited.get(getAddress(devnet.developer)) ?? 0n;
-        expect(creditsBefore - (await creditsOf(devnet.developer))).toBe(debited);
-        const batches = new Set(receipts.map((r) => r.batch?.sequence));
-        const next = await devnet.publicClient.readContract({
-          address: contracts.settlement,
-          abi: settlementAbi,
-          functionName: 'nextSequence',
-          args: [devRoleAccount('router').address],
-        });
-        expect(BigInt(batches.size)).toBe(next);
+        await expectChainMatchesReceipts(devnet, receipts, creditsBefore);
       } finally {
         await store.close();
       }
