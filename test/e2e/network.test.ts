@@ -3,8 +3,7 @@
 // settled on-chain in batches across a router restart, and the failure paths (dead miner, no miner,
 // bad input, unregistered node).
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { formatEther, getAddress } from 'viem';
@@ -15,13 +14,13 @@ import { embeddedChainPaths } from '../../src/chain/embedded-chain.ts';
 import { computeCreditsAbi, settlementAbi, stakedNeurinoAbi } from '../../src/chain/generated/index.ts';
 import { ensureApiKey } from '../../src/cli/devnet/api-key.ts';
 import { spawnNeurino, waitFor } from '../../src/cli/devnet/child-process.ts';
-import { type Devnet, startDevnet } from '../../src/cli/devnet/network.ts';
+import type { Devnet } from '../../src/cli/devnet/network.ts';
 import { CreditLedger } from '../../src/orchestration/metering/credit-ledger.ts';
 import { openStore } from '../../src/orchestration/store/open-store.ts';
 import { checkReceiptAudit, parseReceiptAudit } from '../../src/protocol/receipt-audit.ts';
-import { freePort } from '../support/free-port.ts';
 import { type StoreTarget, storeBackends } from '../support/postgres.ts';
 import { creditsOf, expectChainMatchesReceipts } from './settlement-check.ts';
+import { startTestDevnet } from './test-devnet.ts';
 
 const MODEL = 'neurino-tiny';
 const NEURINO_BIN = new URL('../../bin/neurino.js', import.meta.url).pathname;
@@ -65,17 +64,13 @@ describe.each(storeBackends())('on $kind', (backend) => {
   }
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), `neurino-e2e-${backend.kind}-`));
-    target = await backend.fresh();
-    devnet = await startDevnet({
-      dataDir,
-      ...(target.databaseUrl && { databaseUrl: target.databaseUrl }),
-      chainPort: await freePort(),
-      port: await freePort(),
-      miners: 2,
-      // Settle only when the router stops, so the test controls when batches happen.
-      routerArgs: ['--batch-size', '1000', '--batch-delay-ms', '3600000'],
-    });
+    // Settle only when the router stops, so the test controls when batches happen.
+    ({ dataDir, target, devnet } = await startTestDevnet(backend, 'e2e', [
+      '--batch-size',
+      '1000',
+      '--batch-delay-ms',
+      '3600000',
+    ]));
     client = new OpenAI({ baseURL: `${devnet.gatewayUrl}/v1`, apiKey: devnet.apiKey, maxRetries: 0 });
     creditsBefore = await creditsOf(devnet, devnet.developer);
   }, 180_000);

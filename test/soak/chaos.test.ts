@@ -6,18 +6,17 @@
 // they go. Then: every answered job has exactly one receipt, nothing refused before any output is charged,
 // no job is left open, no process died of a fault it should survive, every receipt settled once, and the
 // chain's earnings and debits equal the sums of the stored receipts.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routerDatabaseDir } from '../../src/application/router-process.ts';
-import { type Devnet, startDevnet } from '../../src/cli/devnet/network.ts';
+import type { Devnet } from '../../src/cli/devnet/network.ts';
 import { CreditLedger } from '../../src/orchestration/metering/credit-ledger.ts';
 import { openStore } from '../../src/orchestration/store/open-store.ts';
 import { JOB_ID_HEADER } from '../../src/protocol/jobs-api.ts';
 import { creditsOf, expectChainMatchesReceipts } from '../e2e/settlement-check.ts';
-import { freePort } from '../support/free-port.ts';
+import { startTestDevnet } from '../e2e/test-devnet.ts';
 import { type StoreTarget, storeBackends } from '../support/postgres.ts';
 
 const SOAK = process.env.NEURINO_SOAK === '1';
@@ -95,17 +94,13 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
   const crashes: string[] = [];
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), `neurino-soak-${backend.kind}-`));
-    target = await backend.fresh();
-    devnet = await startDevnet({
-      dataDir,
-      ...(target.databaseUrl && { databaseUrl: target.databaseUrl }),
-      chainPort: await freePort(),
-      port: await freePort(),
-      miners: 2,
-      // Batches settle while the faults happen, not only at the end.
-      routerArgs: ['--batch-size', '25', '--batch-delay-ms', '2000'],
-    });
+    // Batches settle while the faults happen, not only at the end.
+    ({ dataDir, target, devnet } = await startTestDevnet(backend, 'soak', [
+      '--batch-size',
+      '25',
+      '--batch-delay-ms',
+      '2000',
+    ]));
     creditsBefore = await creditsOf(devnet, devnet.developer);
   }, 180_000);
 
