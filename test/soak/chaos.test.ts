@@ -76,7 +76,11 @@ function faultsFor(target: StoreTarget): Fault[] {
   const chosen = FAULTS.filter((fault) => wanted === undefined || wanted.includes(fault));
   // PostgreSQL only: the server drops the router's connections, as in a restart or a failover.
   const possible = chosen.filter((fault) => fault !== 'drop-store-connections' || target.databaseUrl);
-  if (possible.length === 0) throw new Error(`no fault to draw from NEURINO_SOAK_FAULTS=${wanted}`);
+  if (possible.length === 0) {
+    throw new Error(
+      `no fault of NEURINO_SOAK_FAULTS=${wanted} applies to PGlite (drop-store-connections needs PostgreSQL; run with -t postgres)`,
+    );
+  }
   return possible;
 }
 
