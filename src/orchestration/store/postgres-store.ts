@@ -36,22 +36,17 @@ export async function openPostgresStore(
     await pool.end();
     throw unavailable(cause);
   }
-  // As in a transaction (below): the server ending the session mid-migration fails the open, not the process.
-  let lost: Error | undefined;
-  const onLost = (error: Error) => {
-    lost ??= error;
-  };
-  session.on('error', onLost);
+  // The server ending the session mid-migration fails the open, not the process.
+  const migrating = checkedOut(session);
   try {
     await migrate(clientQueryable(session));
   } catch (error) {
-    session.removeListener('error', onLost);
-    session.release(lost ?? true);
+    const { lost } = migrating;
+    migrating.release(true);
     await pool.end();
     throw lost === undefined && !lostServer(error) ? error : unavailable(lost ?? error);
   }
-  session.removeListener('error', onLost);
-  session.release(lost);
+  migrating.release();
 
   let closed = false;
   return {
@@ -71,20 +66,15 @@ export async function openPostgresStore(
         } catch (cause) {
           throw unavailable(cause);
         }
-        // A checked-out connection has no pool listener: the server ending it between statements (a
-        // restart, a failover, an administrator) would otherwise be an unhandled 'error' that ends the
-        // process. Kept here, it fails the transaction, and the connection is destroyed, not reused.
-        let broken: Error | undefined;
-        const onError = (error: Error) => {
-          broken ??= error;
-        };
-        client.on('error', onError);
+        // The server ending the connection between statements fails the transaction (see checkedOut).
+        const held = checkedOut(client);
         try {
           await client.query('begin');
           const result = await fn(clientQueryable(client));
           await client.query('commit');
           return result;
         } catch (error) {
+          const broken = held.lost;
           if (broken === undefined) await client.query('rollback').catch(() => {});
           if (broken !== undefined || lostServer(error)) throw unavailable(broken ?? error);
           const sqlState = (error as { code?: unknown }).code;
@@ -97,8 +87,7 @@ export async function openPostgresStore(
           }
           throw error;
         } finally {
-          client.removeListener('error', onError);
-          client.release(broken);
+          held.release();
         }
       }
     },
@@ -106,6 +95,31 @@ export async function openPostgresStore(
       if (closed) return;
       closed = true;
       await pool.end();
+    },
+  };
+}
+
+/**
+ * A connection taken from the pool, which keeps no listener on it meanwhile: the server ending it (a
+ * restart, a failover, an administrator) would otherwise be an unhandled 'error' that ends the process.
+ * Recorded here instead; `release` returns it to the pool, or destroys it when it broke or `destroy`.
+ */
+function checkedOut(client: pg.PoolClient): {
+  readonly lost: Error | undefined;
+  release(destroy?: boolean): void;
+} {
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost ??= error;
+  };
+  client.on('error', onError);
+  return {
+    get lost() {
+      return lost;
+    },
+    release(destroy = false) {
+      client.removeListener('error', onError);
+      client.release(lost ?? destroy);
     },
   };
 }
