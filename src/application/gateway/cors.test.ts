@@ -32,6 +32,15 @@ const preflight = (url: string, origin = PAGE) =>
     },
   });
 
+/** A chat request from the page, with its key, as the openai client sends it. */
+const pageChat = (body: Record<string, unknown>) =>
+  h.gateway.app.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    headers: { origin: PAGE, authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    payload: { messages: [{ role: 'user', content: 'hi' }], ...body },
+  });
+
 describe('cross-origin access (default: any origin)', () => {
   it('answers a preflight without a key, allowing the headers asked for', async () => {
     const response = await preflight('/v1/chat/completions');
@@ -47,23 +56,13 @@ describe('cross-origin access (default: any origin)', () => {
   });
 
   it('lets the page read an answer, the headers it may need, and a stream', async () => {
-    const whole = await h.gateway.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: { origin: PAGE, authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      payload: { model: 'test-llm', messages: [{ role: 'user', content: 'hi' }] },
-    });
+    const whole = await pageChat({ model: 'test-llm' });
     expect(whole.statusCode).toBe(200);
     expect(whole.headers['access-control-allow-origin']).toBe('*');
     expect(String(whole.headers['access-control-expose-headers'])).toContain('x-neurino-job-id');
     expect(whole.json().id).toMatch(/^chatcmpl-/);
 
-    const stream = await h.gateway.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: { origin: PAGE, authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      payload: { model: 'test-llm', messages: [{ role: 'user', content: 'hi' }], stream: true },
-    });
+    const stream = await pageChat({ model: 'test-llm', stream: true });
     expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
     expect(stream.headers['access-control-allow-origin']).toBe('*');
     expect(stream.body.endsWith('data: [DONE]\n\n')).toBe(true);
@@ -73,12 +72,7 @@ describe('cross-origin access (default: any origin)', () => {
     const noKey = await h.gateway.app.inject({ method: 'GET', url: '/v1/models', headers: { origin: PAGE } });
     expect(noKey.statusCode).toBe(401);
     expect(noKey.headers['access-control-allow-origin']).toBe('*');
-    const unknown = await h.gateway.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: { origin: PAGE, authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      payload: { model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] },
-    });
+    const unknown = await pageChat({ model: 'no-such-model' });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.headers['access-control-allow-origin']).toBe('*');
     const route = await h.gateway.app.inject({
