@@ -1,5 +1,6 @@
 // A deterministic GGUF v3 encoder: the same metadata and tensors always give the same bytes.
 // Format: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md (little-endian throughout).
+import { endianness } from 'node:os';
 
 /** GGUF metadata value type ids, as in the specification. */
 const ValueType = {
@@ -57,6 +58,7 @@ const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian uint32
 const GGUF_VERSION = 3;
 const GGML_TYPE_F32 = 0;
 const DEFAULT_ALIGNMENT = 32;
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** Appends little-endian values to a growing buffer. */
 class ByteSink {
@@ -64,7 +66,7 @@ class ByteSink {
   private view = new DataView(this.buffer.buffer);
   length = 0;
 
-  private reserve(extra: number): void {
+  reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
     let size = this.buffer.length * 2;
     while (size < this.length + extra) size *= 2;
@@ -114,7 +116,7 @@ class ByteSink {
   }
 
   result(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    return this.buffer.subarray(0, this.length);
   }
 }
 
@@ -191,9 +193,12 @@ export function encodeGguf(document: GgufDocument): Uint8Array {
     offset += Math.ceil(tensor.data.byteLength / alignment) * alignment;
   }
   sink.padTo(alignment);
+  sink.reserve(offset); // the tensors, in one allocation rather than doubling through them
   for (const tensor of document.tensors) {
-    // Float32Array is platform-endian; write through DataView so the file is little-endian everywhere.
-    for (const value of tensor.data) sink.number('float32', value);
+    // Float32Array is platform-endian: its bytes are the file's only on a little-endian machine.
+    if (LITTLE_ENDIAN)
+      sink.bytes(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength));
+    else for (const value of tensor.data) sink.number('float32', value);
     sink.padTo(alignment);
   }
   return sink.result();

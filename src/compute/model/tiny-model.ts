@@ -3,15 +3,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { encodeGguf, type GgufTensor, type GgufValue } from './gguf-writer.ts';
+import { encodeGguf, type GgufTensor } from './gguf-writer.ts';
+import { type LlamaShape, llamaMetadata } from './llama-metadata.ts';
 import { type SeededRandom, seededRandom } from './seeded-random.ts';
-import {
-  byteOfPiece,
-  CHATML_TEMPLATE,
-  SPECIAL_TOKENS,
-  TokenType,
-  tinyVocabulary,
-} from './tiny-vocabulary.ts';
+import { byteOfPiece, SPECIAL_TOKENS, TokenType, tinyVocabulary } from './tiny-vocabulary.ts';
 
 export const TINY_MODEL_NAME = 'neurino-tiny';
 export const TINY_MODEL_DEFAULT_SEED = 1;
@@ -23,13 +18,13 @@ export function tinyModelFileName(seed: number = TINY_MODEL_DEFAULT_SEED): strin
     : `${TINY_MODEL_NAME}-seed-${seed}.gguf`;
 }
 
-export const TINY_MODEL_SHAPE = {
+export const TINY_MODEL_SHAPE: LlamaShape = {
   embedding: 64,
   layers: 2,
   heads: 4,
   feedForward: 128,
   contextLength: 1024,
-} as const;
+};
 
 export interface TinyModelOptions {
   /** Weights seed (uint32); the same seed always gives the same bytes. */
@@ -113,45 +108,18 @@ function tensors(random: SeededRandom, vocabulary: ReturnType<typeof tinyVocabul
   ];
 }
 
-function metadata(seed: number, vocabulary: ReturnType<typeof tinyVocabulary>): Array<[string, GgufValue]> {
-  const { embedding, layers, heads, feedForward, contextLength } = TINY_MODEL_SHAPE;
-  const u32 = (value: number): GgufValue => ({ type: 'uint32', value });
-  return [
-    ['general.architecture', { type: 'string', value: 'llama' }],
-    ['general.name', { type: 'string', value: TINY_MODEL_NAME }],
-    ['general.description', { type: 'string', value: `Seeded random weights (seed ${seed}) for tests` }],
-    ['general.file_type', u32(0)], // all F32
-    ['general.alignment', u32(32)],
-    ['llama.context_length', u32(contextLength)],
-    ['llama.embedding_length', u32(embedding)],
-    ['llama.block_count', u32(layers)],
-    ['llama.feed_forward_length', u32(feedForward)],
-    ['llama.attention.head_count', u32(heads)],
-    ['llama.attention.head_count_kv', u32(heads)],
-    ['llama.rope.dimension_count', u32(embedding / heads)],
-    ['llama.attention.layer_norm_rms_epsilon', { type: 'float32', value: 1e-5 }],
-    ['llama.vocab_size', u32(vocabulary.length)],
-    ['tokenizer.ggml.model', { type: 'string', value: 'llama' }],
-    ['tokenizer.ggml.tokens', { type: 'array', itemType: 'string', value: vocabulary.map((e) => e.piece) }],
-    ['tokenizer.ggml.scores', { type: 'array', itemType: 'float32', value: vocabulary.map((e) => e.score) }],
-    ['tokenizer.ggml.token_type', { type: 'array', itemType: 'int32', value: vocabulary.map((e) => e.type) }],
-    ['tokenizer.ggml.unknown_token_id', u32(SPECIAL_TOKENS.unknown)],
-    ['tokenizer.ggml.bos_token_id', u32(SPECIAL_TOKENS.bos)],
-    ['tokenizer.ggml.eos_token_id', u32(SPECIAL_TOKENS.eos)],
-    ['tokenizer.ggml.add_bos_token', { type: 'bool', value: true }],
-    ['tokenizer.ggml.add_eos_token', { type: 'bool', value: false }],
-    // Without this, text after a special token gains a leading space.
-    ['tokenizer.ggml.add_space_prefix', { type: 'bool', value: false }],
-    ['tokenizer.chat_template', { type: 'string', value: CHATML_TEMPLATE }],
-  ];
-}
-
 /** Builds the model in memory. */
 export function buildTinyModel(options: TinyModelOptions = {}): { bytes: Uint8Array; sha256: string } {
   const seed = options.seed ?? TINY_MODEL_DEFAULT_SEED;
   const random = seededRandom(seed);
   const vocabulary = tinyVocabulary();
-  const bytes = encodeGguf({ metadata: metadata(seed, vocabulary), tensors: tensors(random, vocabulary) });
+  const metadata = llamaMetadata({
+    name: TINY_MODEL_NAME,
+    description: `Seeded random weights (seed ${seed}) for tests`,
+    shape: TINY_MODEL_SHAPE,
+    vocabulary,
+  });
+  const bytes = encodeGguf({ metadata, tensors: tensors(random, vocabulary) });
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
