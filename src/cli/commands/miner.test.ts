@@ -159,6 +159,8 @@ describe('neurino miner', () => {
     expect(run.output()).toContain('Back it up now');
     expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
     expect(run.output()).toContain('neurino: the router refused this node (node_not_registered)');
+    // Ranked by llama.cpp's own speed on this machine, not by a name it reports.
+    expect(run.output()).toMatch(/self-benchmark: [\d.]+ GFLOP\/s with llama\.cpp on cpu/);
   });
 
   it('needs --router, an address book, a stake to register and an upstream model name', async () => {

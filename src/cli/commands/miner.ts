@@ -258,6 +258,7 @@ async function runMiner(options: MinerOptions): Promise<void> {
     slots: options.slots,
     logger,
     hardware,
+    benchmarkThreads: options.threads,
     chain: {
       rpcUrl: options.rpcUrl,
       nodeRegistry: book.contracts.nodeRegistry,

@@ -7,7 +7,7 @@ import type { HandshakeRefusalCode } from '../../protocol/error-codes.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { ensureStanding, type MinerChainConfig } from './chain-standing.ts';
 import { MinerError } from './errors.ts';
-import { runBenchmark } from './hardware/benchmark.ts';
+import { measureEfficiency } from './hardware/efficiency.ts';
 import { type Hardware, probeHardware } from './hardware/probe.ts';
 import { MinerLoop } from './miner-loop.ts';
 import { type HostedPodConfig, PodHost } from './pod-host.ts';
@@ -33,6 +33,8 @@ export interface MinerConfig {
   readonly hardware?: Hardware;
   /** Skips the self-benchmark. */
   readonly efficiency?: number;
+  /** CPU threads of the self-benchmark: those of the node's llama.cpp pods. Default 1. */
+  readonly benchmarkThreads?: number;
   /** Load every pod before connecting, so they are announced warm. Default true. */
   readonly preload?: boolean;
   /** Keep reconnecting when refused as unregistered, unstaked or jailed (waiting for stake). Default false. */
@@ -92,7 +94,8 @@ export async function startMiner(config: MinerConfig): Promise<Miner> {
   const log = config.logger.child({ node: config.account.address });
   const hardware = config.hardware ?? (await probeHardware());
   for (const warning of hardware.warnings) log.warn(`hardware probe: ${warning}`);
-  const efficiency = config.efficiency ?? runBenchmark().gflops;
+  const efficiency =
+    config.efficiency ?? (await measureEfficiency({ hardware, threads: config.benchmarkThreads ?? 1, log }));
   log.info(
     { gpus: hardware.gpus.length, cores: hardware.cpu.cores, ramMiB: hardware.ramMiB, efficiency },
     hardware.gpus.length === 0

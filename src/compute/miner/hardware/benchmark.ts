@@ -1,5 +1,5 @@
-// A short self-benchmark: a fixed amount of float32 matrix multiplication, timed. The router ranks nodes
-// by this measured figure rather than by the GPU name a node reports about itself.
+// The fallback self-benchmark, for a machine where llama.cpp's binding does not run (see efficiency.ts):
+// a fixed amount of float32 matrix multiplication in JavaScript, timed.
 import { performance } from 'node:perf_hooks';
 
 export interface BenchmarkOptions {
