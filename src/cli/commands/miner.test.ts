@@ -227,6 +227,9 @@ describe('neurino miner', () => {
       `${formatEther(earned)} NEU earned and not claimed yet: neurino earnings claim`,
     );
     const capabilities = await connection.waitFor('capabilities');
+    // The figure announced is the one llama.cpp measured at start.
+    const measured = /self-benchmark: ([\d.]+) GFLOP\/s with llama\.cpp on cpu/.exec(run.output());
+    expect(capabilities.efficiency).toBe(Number(measured?.[1]));
     const podId = capabilities.warmPods[0];
     if (podId === undefined) throw new Error('no warm pod announced');
     const outcome = await connection.assign({
@@ -242,5 +245,25 @@ describe('neurino miner', () => {
     expect(await run.exited).toBe(0);
     expect((await connection.closed).code).toBe(1000);
     expect(connection.received.some((m) => m.type === 'draining')).toBe(true);
+  });
+});
+
+describe('neurino miner benchmark', () => {
+  it('measures the machine as a starting miner does and prints what it would announce', async () => {
+    const run = neurinoMiner(['benchmark', '--threads', '1']);
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('llama.cpp on cpu, 1 thread');
+    expect(run.output()).toMatch(/prompt evaluation +[\d.]+ GFLOP\/s +the efficiency a miner announces/);
+    expect(run.output()).toMatch(/generation +[\d.]+ tokens\/s/);
+
+    const json = neurinoMiner(['benchmark', '--json', '--cpu']);
+    expect(await json.exited).toBe(0);
+    const result = JSON.parse(json.output()) as { device: string; gflops: number; threads: number };
+    expect(result).toMatchObject({ device: 'cpu', threads: 1 });
+    expect(result.gflops).toBeGreaterThan(0);
+
+    const bad = neurinoMiner(['benchmark', '--threads', '0']);
+    expect(await bad.exited).toBe(1);
+    expect(bad.output()).toContain("option '--threads <n>' argument '0' is invalid");
   });
 });

@@ -1,5 +1,5 @@
 // `neurino miner`: run a compute node that dials the router and serves one model; `neurino miner register`
-// stakes its key in NodeRegistry.
+// stakes its key in NodeRegistry; `neurino miner benchmark` measures the machine.
 import { Command, InvalidArgumentError } from 'commander';
 import { type Address, formatEther, getAddress, isAddress } from 'viem';
 import { createLogger } from '../../application/gateway/logger.ts';
@@ -22,6 +22,7 @@ import { redactUrl } from '../../protocol/redact-url.ts';
 import { parseNeu } from '../../protocol/units.ts';
 import { DEFAULT_DATA_DIR, parsePositiveInt } from '../options.ts';
 import { onShutdown, shutdown } from '../shutdown.ts';
+import { minerBenchmarkCommand } from './miner-benchmark.ts';
 
 interface ChainOptions {
   key?: string;
@@ -116,7 +117,8 @@ export function minerCommand(): Command {
     .option(
       '--threads <n>',
       'CPU threads llama.cpp shares among the running jobs; more help a CPU node with a large model, ' +
-        'but measure: on a small or shared machine 2 ran the tiny model 30x slower than 1',
+        'but measure (`neurino miner benchmark --threads N`): on a small or shared machine 2 ran the tiny ' +
+        'model 30x slower than 1',
       parsePositiveInt,
       1,
     )
@@ -143,6 +145,7 @@ export function minerCommand(): Command {
         await runRegister(explicitOptions<RegisterOptions>(register));
       }),
   );
+  command.addCommand(minerBenchmarkCommand());
   return command;
 }
 

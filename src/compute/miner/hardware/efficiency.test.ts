@@ -17,6 +17,7 @@ function fakeBenchmark(result: Partial<LlamaBenchmarkResult>) {
       deviceNames: ['NVIDIA L4'],
       repetitions: 40,
       medianMs: 1.5,
+      decodeTokensPerSecond: 2_400,
       ...result,
     };
   };

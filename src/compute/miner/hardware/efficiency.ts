@@ -28,6 +28,7 @@ export async function measureEfficiency(options: EfficiencyOptions): Promise<num
       threads,
       repetitions: result.repetitions,
       medianMs: Math.round(result.medianMs * 100) / 100,
+      decodeTokensPerSecond: result.decodeTokensPerSecond,
     };
     if (hasGpu && result.device === 'cpu') {
       log.warn(

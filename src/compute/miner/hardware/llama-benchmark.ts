@@ -36,21 +36,28 @@ export interface LlamaBenchmarkResult {
   readonly device: string;
   /** The GPUs llama.cpp itself sees (empty on the CPU). */
   readonly deviceNames: readonly string[];
-  /** Timed evaluations, and the median one's duration. */
+  /** Timed prompt evaluations, and the median one's duration. */
   readonly repetitions: number;
   readonly medianMs: number;
+  /**
+   * Tokens per second evaluated one at a time after a prompt, as generation does: bound by memory
+   * bandwidth and by how often threads meet rather than by arithmetic. Reported, not ranked by.
+   */
+  readonly decodeTokensPerSecond: number;
 }
 
 const MIN_REPETITIONS = 3;
 const MAX_REPETITIONS = 1_000;
+const DECODE_TOKENS = 32;
 
 export async function runLlamaBenchmark(options: LlamaBenchmarkOptions): Promise<LlamaBenchmarkResult> {
   const shape = options.shape ?? BENCHMARK_MODEL_SHAPE;
   const promptTokens = options.promptTokens ?? 256;
   const budgetMs = options.budgetMs ?? 250;
   if (!Number.isInteger(options.threads) || options.threads < 1) throw new RangeError('threads must be >= 1');
-  if (!Number.isInteger(promptTokens) || promptTokens < 1 || promptTokens > shape.contextLength)
-    throw new RangeError(`promptTokens must be 1..${shape.contextLength}`);
+  const maxPrompt = shape.contextLength - DECODE_TOKENS;
+  if (!Number.isInteger(promptTokens) || promptTokens < 1 || promptTokens > maxPrompt)
+    throw new RangeError(`promptTokens must be 1..${maxPrompt}`);
   const llama = await sharedLlama({ gpu: options.gpu, maxThreads: options.threads });
   const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'neurino-bench-'));
   try {
@@ -64,7 +71,9 @@ export async function runLlamaBenchmark(options: LlamaBenchmarkOptions): Promise
         threads: options.threads,
       });
       try {
-        const durations = await timeEvaluations(context.getSequence(), prompt(promptTokens), budgetMs);
+        const sequence = context.getSequence();
+        const durations = await timeEvaluations(sequence, prompt(promptTokens), budgetMs);
+        const decodeTokensPerSecond = await timeDecoding(sequence);
         const medianMs = median(durations);
         const flops = 2 * layerWeightsPerToken(shape) * promptTokens;
         return {
@@ -73,6 +82,7 @@ export async function runLlamaBenchmark(options: LlamaBenchmarkOptions): Promise
           deviceNames: llama.gpu === false ? [] : await llama.getGpuDeviceNames(),
           repetitions: durations.length,
           medianMs,
+          decodeTokensPerSecond,
         };
       } finally {
         await context.dispose();
@@ -105,6 +115,15 @@ async function timeEvaluations(sequence: Sequence, tokens: Token[], budgetMs: nu
     durations.push(Math.max(performance.now() - at, 1e-3));
   }
   return durations;
+}
+
+/** Tokens fed one by one after the last prompt, which is still in the context. */
+async function timeDecoding(sequence: Sequence): Promise<number> {
+  const tokens = prompt(DECODE_TOKENS);
+  const started = performance.now();
+  for (const token of tokens) await sequence.evaluateWithoutGeneratingNewTokens([token]);
+  const elapsedMs = Math.max(performance.now() - started, 1e-3);
+  return Math.round((DECODE_TOKENS / elapsedMs) * 1000 * 10) / 10;
 }
 
 /** Ordinary tokens of the byte-level vocabulary (past the specials), the same every run. */
