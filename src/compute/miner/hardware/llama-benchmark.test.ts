@@ -10,16 +10,12 @@ afterAll(() => rm(workDir, { recursive: true, force: true }));
 
 const small = { embedding: 128, layers: 2, heads: 4, feedForward: 256, contextLength: 128 };
 
+const measure = (budgetMs: number) =>
+  runLlamaBenchmark({ gpu: false, threads: 1, shape: small, promptTokens: 64, budgetMs, workDir });
+
 describe('runLlamaBenchmark', () => {
   it('measures llama.cpp evaluating a prompt on the CPU, and cleans up its model file', async () => {
-    const result = await runLlamaBenchmark({
-      gpu: false,
-      threads: 1,
-      shape: small,
-      promptTokens: 64,
-      budgetMs: 0,
-      workDir,
-    });
+    const result = await measure(0);
     expect(result.device).toBe('cpu');
     expect(result.deviceNames).toEqual([]);
     expect(result.repetitions).toBe(3);
@@ -31,16 +27,9 @@ describe('runLlamaBenchmark', () => {
     expect(await readdir(workDir)).toEqual([]);
   });
 
-  it('keeps evaluating until its time budget is spent', async () => {
-    const result = await runLlamaBenchmark({
-      gpu: false,
-      threads: 1,
-      shape: small,
-      promptTokens: 64,
-      budgetMs: 150,
-      workDir,
-    });
-    expect(result.repetitions * result.medianMs).toBeGreaterThan(50);
+  it('keeps evaluating past the minimum of three until its time budget is spent', async () => {
+    // One evaluation of this small model takes about a millisecond.
+    expect((await measure(100)).repetitions).toBeGreaterThan(3);
   });
 
   it.each([
