@@ -1,8 +1,8 @@
 // The embedded chain: anvil from node_modules on loopback. A state file makes a restart keep the chain.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { portProblem } from '../protocol/port-check.ts';
 import { ChainStartError } from './errors.ts';
 
 export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -132,14 +132,8 @@ function lastLines(text: string): string {
 }
 
 /** Checked first: otherwise a chain already on the port would answer our readiness probe. */
-function assertPortFree(host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new ChainStartError(`cannot start anvil: ${host}:${port} is in use (${error.code})`, { host, port }),
-      ),
-    );
-    server.listen(port, host, () => server.close(() => resolve()));
-  });
+async function assertPortFree(host: string, port: number): Promise<void> {
+  const problem = await portProblem(host, port);
+  if (problem !== undefined)
+    throw new ChainStartError(`cannot start anvil: ${host}:${port} is in use (${problem})`, { host, port });
 }

@@ -71,7 +71,9 @@ describe('embedded chain', () => {
     const holder = await startEmbeddedChain({ dataDir, port });
     try {
       const other = await mkdtemp(join(tmpdir(), 'neurino-chain-busy-'));
-      await expect(startEmbeddedChain({ dataDir: other, port })).rejects.toThrow(/anvil/);
+      await expect(startEmbeddedChain({ dataDir: other, port })).rejects.toThrow(
+        /cannot start anvil: [\d.]+:\d+ is in use \(EADDRINUSE\)/,
+      );
       await rm(other, { recursive: true, force: true });
     } finally {
       await holder.stop();
