@@ -165,6 +165,31 @@ describe('MinerHub handshake', () => {
     expect(lines.some((l) => l.msg === 'could not check a miner admission')).toBe(true);
   });
 
+  it('sheds handshakes past its limits, from one address and in all, before any work, and takes them again once they end', async () => {
+    const { hub, open, lines } = await startHub({ maxHandshakesPerAddress: 2 });
+    const [first, second] = [await open(minerA), await open(minerB)];
+    await waitFor(() => hub.stats().handshaking === 2, 'two handshakes under way');
+    const third = await open(minerA);
+    expect(await third.next('refused')).toMatchObject({
+      code: 'service_unavailable',
+      reason: 'too many handshakes under way from 127.0.0.1 (2); retry later',
+    });
+    expect((await third.closed).code).toBe(CLOSE_CODES.tryAgainLater);
+    expect(hub.stats()).toMatchObject({ handshaking: 2, refusals: { service_unavailable: 1 } });
+    expect(lines.some((l) => l.level === 40 && /too many handshakes/.test(l.msg))).toBe(true);
+    // A handshake that ends, admitted or not, frees its place.
+    expect(await first.handshake()).toMatchObject({ type: 'welcome' });
+    expect(await (await open(stranger)).handshake()).toMatchObject({ code: 'node_not_registered' });
+    expect(await second.handshake()).toMatchObject({ type: 'welcome' });
+
+    const busy = await startHub({ maxHandshakes: 1 });
+    await busy.open(minerA);
+    await waitFor(() => busy.hub.stats().handshaking === 1, 'one handshake under way');
+    expect(await (await busy.open(minerB)).next('refused')).toMatchObject({
+      reason: 'too many miners are connecting at once (1); retry later',
+    });
+  });
+
   it('refuses a challenge answered too late', async () => {
     const { open } = await startHub({ handshakeTimeoutMs: 100 });
     const peer = await open();

@@ -31,6 +31,13 @@ export interface MinerHubOptions {
   maxBadFrames?: number;
   /** Re-check admission of connected nodes this often, dropping jailed or unstaked ones (default 60 s; 0 = never). */
   readmitEveryMs?: number;
+  /**
+   * Handshakes under way at once, in all (default 256) and from one address (default 16). A handshake
+   * costs its peer nothing but a fresh key, and the router a chain read: past these, new sockets are
+   * refused with `service_unavailable` (the miner retries with backoff) before any of that work.
+   */
+  maxHandshakes?: number;
+  maxHandshakesPerAddress?: number;
 }
 
 export type HubListener = (session: MinerSession, change: SessionChange) => void;
@@ -56,6 +63,7 @@ export class MinerHub {
   readonly #options: MinerHubOptions;
   readonly #sessions = new Map<Address, MinerSession>();
   readonly #handshaking = new Set<MinerConnection>();
+  readonly #handshakingFrom = new Map<string, number>();
   readonly #listeners = new Set<HubListener>();
   readonly #refusals: Partial<Record<HandshakeRefusalCode, number>> = {};
   readonly #readmitTimer: NodeJS.Timeout | undefined;
@@ -87,7 +95,16 @@ export class MinerHub {
       connection.close(CLOSE_CODES.goingAway, 'router is shutting down');
       return;
     }
+    const busy = this.#handshakeLimitReached(remoteAddress);
+    if (busy !== undefined) {
+      this.#refusals.service_unavailable = (this.#refusals.service_unavailable ?? 0) + 1;
+      logger.warn({ handshaking: this.#handshaking.size }, `refused a miner: ${busy}`);
+      connection.send({ type: 'refused', code: 'service_unavailable', reason: `${busy}; retry later` });
+      connection.close(CLOSE_CODES.tryAgainLater, 'too many handshakes');
+      return;
+    }
     this.#handshaking.add(connection);
+    this.#handshakingFrom.set(remoteAddress, (this.#handshakingFrom.get(remoteAddress) ?? 0) + 1);
     void runHandshake(connection, {
       routerId: this.routerId,
       domain: this.#options.handshakeDomain ?? this.domain,
@@ -100,9 +117,22 @@ export class MinerHub {
       },
     }).then((admitted) => {
       this.#handshaking.delete(connection);
+      const left = (this.#handshakingFrom.get(remoteAddress) ?? 1) - 1;
+      if (left > 0) this.#handshakingFrom.set(remoteAddress, left);
+      else this.#handshakingFrom.delete(remoteAddress);
       this.#badFrames += connection.badFrames;
       if (admitted !== undefined) this.#admit(connection, admitted, logger);
     });
+  }
+
+  /** Why a new socket from `remoteAddress` may not start a handshake now, if it may not. */
+  #handshakeLimitReached(remoteAddress: string): string | undefined {
+    const total = this.#options.maxHandshakes ?? 256;
+    if (this.#handshaking.size >= total) return `too many miners are connecting at once (${total})`;
+    const perAddress = this.#options.maxHandshakesPerAddress ?? 16;
+    if ((this.#handshakingFrom.get(remoteAddress) ?? 0) >= perAddress)
+      return `too many handshakes under way from ${remoteAddress} (${perAddress})`;
+    return undefined;
   }
 
   /** Admitted sessions. */

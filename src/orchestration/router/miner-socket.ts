@@ -21,6 +21,8 @@ export const CLOSE_CODES = {
   normal: 1000,
   goingAway: 1001,
   policyViolation: 1008,
+  /** The router is too busy to take this connection now (RFC 6455's "Try Again Later"). */
+  tryAgainLater: 1013,
   /** The same node completed a newer handshake: the older connection is stale. */
   replaced: 4000,
   /** No frame within the allowed heartbeat interval. */
