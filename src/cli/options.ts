@@ -16,6 +16,13 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+export function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`expected a whole number, 0 or more, got "${value}"`);
+  return n;
+}
+
 export function parseHexKey(value: string): `0x${string}` {
   const key = value.startsWith('0x') ? value : `0x${value}`;
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new InvalidArgumentError('expected a 32-byte hex private key');

@@ -14,6 +14,8 @@ export interface NeurinoErrorOptions {
   details?: Record<string, unknown>;
   /** The request field at fault, as OpenAI's `error.param` (e.g. `messages[0].content`). */
   param?: string;
+  /** When trying again may succeed (HTTP `Retry-After`), for an error that says to wait. */
+  retryAfterSeconds?: number;
   cause?: unknown;
 }
 
@@ -29,6 +31,7 @@ export abstract class NeurinoError extends Error {
   readonly type: ErrorType;
   readonly details: Readonly<Record<string, unknown>> | undefined;
   readonly param: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
   abstract readonly retryable: boolean;
 
   constructor(code: ErrorCode, options: NeurinoErrorOptions = {}) {
@@ -42,6 +45,7 @@ export abstract class NeurinoError extends Error {
     this.type = info.type;
     this.details = options.details;
     this.param = options.param;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   /** What pino and JSON.stringify print: no stack, no cause chain with possible secrets. */

@@ -11,6 +11,7 @@ import { newApiId } from '../../protocol/ids.ts';
 import { unixSeconds } from '../../protocol/openai-responses.ts';
 import type { CorkableStream } from '../../protocol/write-coalescing.ts';
 import { apiKeyAuth } from './auth.ts';
+import { AuthFailureLimit } from './auth-failures.ts';
 import { type BudgetDefaults, checkBudgetDefaults, DEFAULT_BUDGET } from './budget.ts';
 import type { GatewayContext } from './context.ts';
 import { type CorsOrigins, registerCors } from './cors.ts';
@@ -69,6 +70,14 @@ export interface GatewayOptions {
   defaultMetrics?: boolean;
   /** Origins whose browser scripts may call the API (default `'*'`: any; `[]`: none). */
   corsOrigins?: CorsOrigins;
+  /** Invalid API keys a client address may send per minute before it gets 429 (default 30; 0: no limit). */
+  authFailuresPerMinute?: number;
+  /**
+   * Proxies (addresses or CIDRs) whose `X-Forwarded-For` names the client. Without them the client is
+   * the peer of the TCP connection; behind a proxy that is the proxy, which the per-address limits
+   * would then count for every client.
+   */
+  trustProxy?: string[];
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -114,7 +123,9 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     // valid JSON; no request field has that name).
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
   });
+  const authFailures = new AuthFailureLimit({ maxFailures: options.authFailuresPerMinute ?? 30 });
   // JSON only: a text/plain body is refused with 415 instead of failing its schema.
   app.removeContentTypeParser('text/plain');
   // A compressed body would otherwise fail as "not valid JSON". A callback hook: no promise per request.
@@ -162,7 +173,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     draining: () => draining,
   });
   await app.register(async (api) => {
-    api.addHook('onRequest', apiKeyAuth(deps.apiKeys));
+    api.addHook('onRequest', apiKeyAuth(deps.apiKeys, authFailures));
     modelRoutes(api, context);
     generationRoutes(api, context);
     embeddingRoutes(api, context);

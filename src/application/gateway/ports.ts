@@ -19,6 +19,8 @@ export interface Principal {
 
 export interface ApiKeyAuthenticator {
   authenticate(key: string): Promise<Principal | undefined>;
+  /** The key's principal when known without asking the store, else undefined. */
+  known?(key: string): Principal | undefined;
 }
 
 /** A job's end as the jobs log keeps it, with its attempts (kept in memory while it ran). */

@@ -128,4 +128,22 @@ describe('neurino router', () => {
       run('--refer-node', node, '--refer-node', node, ...frontend, '--data-dir', dir),
     ).rejects.toThrow('--rpc-url is required');
   });
+
+  it('takes a limit on invalid keys per address and the trusted proxies, refusing bad values by name', async () => {
+    await expect(run('--auth-failures-per-minute', '-1', '--data-dir', dir)).rejects.toThrow(
+      "option '--auth-failures-per-minute <n>' argument '-1' is invalid. expected a whole number, 0 or more",
+    );
+    await expect(run('--trust-proxy', 'proxy.example', '--data-dir', dir)).rejects.toThrow(
+      "option '--trust-proxy <address>' argument 'proxy.example' is invalid. expected an IP address, a CIDR range",
+    );
+    const allowed = [
+      '--auth-failures-per-minute',
+      '0',
+      '--trust-proxy',
+      '10.0.0.0/8',
+      '--trust-proxy',
+      '::1',
+    ];
+    await expect(run(...allowed, '--data-dir', dir)).rejects.toThrow('--rpc-url is required');
+  });
 });

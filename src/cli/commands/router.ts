@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { getAddress, isAddress } from 'viem';
 import { type CorsOrigins, parseCorsOrigin } from '../../application/gateway/cors.ts';
 import { createLogger } from '../../application/gateway/logger.ts';
+import { parseTrustedProxy } from '../../application/gateway/trusted-proxy.ts';
 import { lockDataDir } from '../../application/router/data-dir-lock.ts';
 import { routerDatabaseDir, startRouter } from '../../application/router-process.ts';
 import { readAddressBook } from '../../chain/address-book.ts';
@@ -13,7 +14,13 @@ import type { JournalSync } from '../../orchestration/metering/journal-file.ts';
 import { readPodSpecFile } from '../../orchestration/router/pod-spec-files.ts';
 import { openStore } from '../../orchestration/store/open-store.ts';
 import { fastAccount } from '../../protocol/fast-account.ts';
-import { DEFAULT_DATA_DIR, parseHexKey, parsePort, parsePositiveInt } from '../options.ts';
+import {
+  DEFAULT_DATA_DIR,
+  parseHexKey,
+  parseNonNegativeInt,
+  parsePort,
+  parsePositiveInt,
+} from '../options.ts';
 import { onShutdown } from '../shutdown.ts';
 
 interface StoreFlags {
@@ -37,6 +44,8 @@ interface RouterFlags extends StoreFlags {
   corsOrigin: string[];
   /** False with --no-cors. */
   cors: boolean;
+  authFailuresPerMinute: number;
+  trustProxy: string[];
   logLevel: string;
 }
 
@@ -64,6 +73,14 @@ function corsOriginsOf(flags: RouterFlags): CorsOrigins {
 
 function collectAddress(value: string, previous: `0x${string}`[]): `0x${string}`[] {
   return [...previous, parseAddress(value)];
+}
+
+function collectProxy(value: string, previous: string[]): string[] {
+  try {
+    return [...previous, parseTrustedProxy(value)];
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -130,6 +147,20 @@ export function routerCommand(): Command {
         .default([], 'any origin'),
     )
     .option('--no-cors', 'no cross-origin access from browsers at all')
+    .option(
+      '--auth-failures-per-minute <n>',
+      'invalid API keys a client address may send per minute before it gets 429 (0: no limit)',
+      parseNonNegativeInt,
+      30,
+    )
+    .addOption(
+      new Option(
+        '--trust-proxy <address>',
+        'a reverse proxy (address or CIDR) whose X-Forwarded-For names the client (repeatable)',
+      )
+        .argParser(collectProxy)
+        .default([], 'none: the client is the connection peer'),
+    )
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace', 'info')
     .action(async (flags: RouterFlags) => {
       if (flags.referNode.length > 0 && flags.frontend === undefined) {
@@ -163,6 +194,8 @@ export function routerCommand(): Command {
         logger,
         gateway: {
           corsOrigins: corsOriginsOf(flags),
+          authFailuresPerMinute: flags.authFailuresPerMinute,
+          ...(flags.trustProxy.length === 0 ? {} : { trustProxy: flags.trustProxy }),
           ...(flags.frontend === undefined ? {} : { frontend: flags.frontend }),
         },
       });

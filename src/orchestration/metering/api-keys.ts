@@ -109,6 +109,13 @@ export class ApiKeys {
     return this.#lookup(hash);
   }
 
+  /** The key's id and account when cached and fresh; never asks the store. */
+  known(key: string): AuthenticatedKey | undefined {
+    if (typeof key !== 'string' || !KEY_PATTERN.test(key)) return undefined;
+    const cached = this.#cache.get(hashApiKey(key));
+    return cached !== undefined && cached.until > Date.now() ? cached.key : undefined;
+  }
+
   #lookup(hash: string): Promise<AuthenticatedKey | undefined> {
     const running = this.#lookups.get(hash);
     if (running !== undefined) return running;

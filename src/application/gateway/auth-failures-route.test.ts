@@ -1,0 +1,90 @@
+// The per-address limit on invalid API keys, through the gateway: 429 with Retry-After past it, no store
+// lookup for the refused keys, keys the gateway knows still served, other addresses untouched, and the
+// client address read from X-Forwarded-For only behind a trusted proxy.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { devAccount } from '../../chain/dev-accounts.ts';
+import { type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+
+const developer = devAccount(5).address;
+let direct: GatewayHarness;
+let proxied: GatewayHarness;
+
+beforeAll(async () => {
+  direct = await startGatewayHarness({ gateway: { authFailuresPerMinute: 3 } });
+  proxied = await startGatewayHarness({ gateway: { authFailuresPerMinute: 3, trustProxy: ['127.0.0.1'] } });
+});
+
+afterAll(async () => {
+  await direct?.close();
+  await proxied?.close();
+});
+
+function models(h: GatewayHarness, key: string, from: string, forwardedFor?: string) {
+  return h.gateway.app.inject({
+    method: 'GET',
+    url: '/v1/models',
+    remoteAddress: from,
+    headers: { authorization: `Bearer ${key}`, ...(forwardedFor && { 'x-forwarded-for': forwardedFor }) },
+  });
+}
+
+const wrongKey = (i: number) => `nrn_${'x'.repeat(39)}${i}`;
+
+describe('invalid API keys from one address', () => {
+  it('get 429 with Retry-After past the limit, without a store lookup; known keys still pass', async () => {
+    const known = await direct.key(developer);
+    expect((await models(direct, known, '10.0.0.1')).statusCode).toBe(200);
+    const unused = await direct.key(developer);
+    for (let i = 0; i < 3; i++) expect((await models(direct, wrongKey(i), '10.0.0.1')).statusCode).toBe(401);
+
+    const lookups = vi.spyOn(direct.apiKeys, 'authenticate');
+    const refused = await models(direct, wrongKey(3), '10.0.0.1');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json()).toMatchObject({
+      error: {
+        code: 'rate_limited',
+        type: 'rate_limit_error',
+        message: expect.stringMatching(
+          /^Too many requests with invalid API keys from 10\.0\.0\.1: retry in \d+ s$/,
+        ),
+      },
+    });
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // A key it has not looked up yet waits too: finding out would take the store.
+    expect((await models(direct, unused, '10.0.0.1')).statusCode).toBe(429);
+    expect(lookups).not.toHaveBeenCalled();
+    // The key it knows is served; other addresses are not held back.
+    expect((await models(direct, known, '10.0.0.1')).statusCode).toBe(200);
+    expect((await models(direct, wrongKey(4), '10.0.0.2')).statusCode).toBe(401);
+    expect((await models(direct, unused, '10.0.0.2')).statusCode).toBe(200);
+    expect(lookups).toHaveBeenCalledTimes(2);
+    lookups.mockRestore();
+  });
+
+  it('do not count a missing key, and ignore X-Forwarded-For without a trusted proxy', async () => {
+    for (let i = 0; i < 5; i++) {
+      const response = await direct.gateway.app.inject({
+        method: 'GET',
+        url: '/v1/models',
+        remoteAddress: '10.0.0.3',
+      });
+      expect(response.json()).toMatchObject({ error: { code: 'missing_api_key' } });
+    }
+    expect((await models(direct, wrongKey(0), '10.0.0.3')).statusCode).toBe(401);
+    // Each request claims another client; the address counted is the peer's.
+    for (let i = 1; i < 3; i++) await models(direct, wrongKey(i), '10.0.0.3', `192.0.2.${i}`);
+    expect((await models(direct, wrongKey(3), '10.0.0.3', '192.0.2.9')).json()).toMatchObject({
+      error: { code: 'rate_limited', message: expect.stringContaining('from 10.0.0.3') },
+    });
+  });
+
+  it('are counted per client named by a trusted proxy', async () => {
+    for (let i = 0; i < 3; i++) await models(proxied, wrongKey(i), '127.0.0.1', '198.51.100.7');
+    expect((await models(proxied, wrongKey(3), '127.0.0.1', '198.51.100.7')).json()).toMatchObject({
+      error: { code: 'rate_limited', message: expect.stringContaining('from 198.51.100.7') },
+    });
+    expect((await models(proxied, wrongKey(4), '127.0.0.1', '198.51.100.8')).statusCode).toBe(401);
+  });
+});
