@@ -11,7 +11,6 @@ import { newApiId } from '../../protocol/ids.ts';
 import { unixSeconds } from '../../protocol/openai-responses.ts';
 import type { CorkableStream } from '../../protocol/write-coalescing.ts';
 import { apiKeyAuth } from './auth.ts';
-import { AuthFailureLimit } from './auth-failures.ts';
 import { type BudgetDefaults, checkBudgetDefaults, DEFAULT_BUDGET } from './budget.ts';
 import type { GatewayContext } from './context.ts';
 import { type CorsOrigins, registerCors } from './cors.ts';
@@ -29,6 +28,7 @@ import type {
   ReceiptLookup,
   SettlementStats,
 } from './ports.ts';
+import { registerRateLimits } from './rate-limits.ts';
 import { creditRoutes } from './routes/credits.ts';
 import { embeddingRoutes } from './routes/embeddings.ts';
 import { generationRoutes } from './routes/generation.ts';
@@ -72,6 +72,8 @@ export interface GatewayOptions {
   corsOrigins?: CorsOrigins;
   /** Invalid API keys a client address may send per minute before it gets 429 (default 30; 0: no limit). */
   authFailuresPerMinute?: number;
+  /** Requests an API key may make per minute, in this router process (default 0: no limit). */
+  requestsPerMinutePerKey?: number;
   /**
    * Proxies (addresses or CIDRs) whose `X-Forwarded-For` names the client. Without them the client is
    * the peer of the TCP connection; behind a proxy that is the proxy, which the per-address limits
@@ -125,7 +127,6 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     onConstructorPoisoning: 'remove',
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
   });
-  const authFailures = new AuthFailureLimit({ maxFailures: options.authFailuresPerMinute ?? 30 });
   // JSON only: a text/plain body is refused with 415 instead of failing its schema.
   app.removeContentTypeParser('text/plain');
   // A compressed body would otherwise fail as "not valid JSON". A callback hook: no promise per request.
@@ -172,8 +173,12 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     connectedNodes: deps.connectedNodes,
     draining: () => draining,
   });
+  const limits = await registerRateLimits(app, {
+    authFailuresPerMinute: options.authFailuresPerMinute ?? 30,
+    requestsPerMinutePerKey: options.requestsPerMinutePerKey ?? 0,
+  });
   await app.register(async (api) => {
-    api.addHook('onRequest', apiKeyAuth(deps.apiKeys, authFailures));
+    api.addHook('onRequest', apiKeyAuth(deps.apiKeys, limits));
     modelRoutes(api, context);
     generationRoutes(api, context);
     embeddingRoutes(api, context);

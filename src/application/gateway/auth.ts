@@ -1,9 +1,9 @@
 // Bearer API keys (OpenAI's `Authorization: Bearer <key>`). Keys are looked up by hash in the store and
 // never logged; a request gets the key's id and the credit account that pays for it.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FatalError, RetryableError } from '../../protocol/errors.ts';
-import type { AuthFailureLimit } from './auth-failures.ts';
 import type { ApiKeyAuthenticator, Principal } from './ports.ts';
+import type { ApiLimits, Limiter } from './rate-limits.ts';
 
 /** Longer values are not keys; refusing them early keeps hashing cheap. */
 const MAX_KEY_LENGTH = 256;
@@ -25,39 +25,59 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
- * An onRequest hook that sets `request.principal` or refuses with 401. With `failures`, an address that
- * sent too many invalid keys gets 429 `rate_limited` (with Retry-After) instead of a store lookup, unless
- * its key is one this gateway knows without the store.
+ * An onRequest hook that sets `request.principal` or refuses with 401. A key the gateway holds in its
+ * cache passes at once; any other is looked up in the store, unless its client address already sent
+ * too many invalid keys this minute (429 `rate_limited`, with Retry-After). With a per-key limit, a key
+ * past it gets 429 too, and every answer says where the key stands (OpenAI's `x-ratelimit-*` headers).
  */
-export function apiKeyAuth(keys: ApiKeyAuthenticator, failures?: AuthFailureLimit) {
-  return async function authenticate(request: FastifyRequest): Promise<void> {
+export function apiKeyAuth(keys: ApiKeyAuthenticator, limits: ApiLimits = {}) {
+  return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const key = bearerToken(request.headers.authorization);
     if (key === undefined) {
       throw new FatalError('missing_api_key', {
         message: 'No API key provided: send it as "Authorization: Bearer <API key>"',
       });
     }
-    const wait = failures?.retryAfterSeconds(request.ip);
-    if (wait !== undefined) {
-      const known = keys.known?.(key);
-      if (known === undefined) throw tooManyInvalidKeys(request.ip, wait);
-      request.principal = known;
-      return;
-    }
-    const principal = key.length > MAX_KEY_LENGTH ? undefined : await keys.authenticate(key);
-    if (principal === undefined) {
-      failures?.record(request.ip);
-      throw new FatalError('invalid_api_key');
-    }
-    request.principal = principal;
+    request.principal = keys.known?.(key) ?? (await lookUp(keys, key, request, limits.failures));
+    if (limits.perKey !== undefined) await countRequest(limits.perKey, request, reply);
   };
 }
 
-function tooManyInvalidKeys(address: string, seconds: number): RetryableError {
-  return new RetryableError('rate_limited', {
-    message: `Too many requests with invalid API keys from ${address}: retry in ${seconds} s`,
-    retryAfterSeconds: seconds,
-  });
+async function lookUp(
+  keys: ApiKeyAuthenticator,
+  key: string,
+  request: FastifyRequest,
+  failures: Limiter | undefined,
+): Promise<Principal> {
+  if (failures !== undefined) {
+    const seen = await failures(request, { increment: false });
+    if (!seen.isAllowed && seen.remaining === 0) {
+      throw new RetryableError('rate_limited', {
+        message: `Too many requests with invalid API keys from ${request.ip}: retry in ${seen.ttlInSeconds} s`,
+        retryAfterSeconds: seen.ttlInSeconds,
+      });
+    }
+  }
+  const principal = key.length > MAX_KEY_LENGTH ? undefined : await keys.authenticate(key);
+  if (principal === undefined) {
+    await failures?.(request);
+    throw new FatalError('invalid_api_key');
+  }
+  return principal;
+}
+
+async function countRequest(perKey: Limiter, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const count = await perKey(request);
+  if (count.isAllowed) return;
+  reply.header('x-ratelimit-limit-requests', count.max);
+  reply.header('x-ratelimit-remaining-requests', count.remaining);
+  reply.header('x-ratelimit-reset-requests', `${count.ttlInSeconds}s`);
+  if (count.isExceeded) {
+    throw new RetryableError('rate_limited', {
+      message: `Rate limit reached for this API key: ${count.max} requests per minute; retry in ${count.ttlInSeconds} s`,
+      retryAfterSeconds: count.ttlInSeconds,
+    });
+  }
 }
 
 /** The authenticated caller of a route behind `apiKeyAuth`. */

@@ -21,7 +21,14 @@ export const SAME_ORIGIN_ONLY = { cors: false } as const;
 export type CorsOrigins = '*' | readonly string[];
 
 /** Headers a browser script may read from an answer: the job's id (for its receipt), the request id. */
-const EXPOSED_HEADERS = ['x-neurino-job-id', 'x-request-id', 'retry-after'];
+const EXPOSED_HEADERS = [
+  'x-neurino-job-id',
+  'x-request-id',
+  'retry-after',
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-reset-requests',
+];
 /** How long a browser may reuse a preflight's answer. */
 const PREFLIGHT_MAX_AGE_S = 600;
 

@@ -129,20 +129,19 @@ describe('neurino router', () => {
     ).rejects.toThrow('--rpc-url is required');
   });
 
-  it('takes a limit on invalid keys per address and the trusted proxies, refusing bad values by name', async () => {
+  it('takes the rate limits and the trusted proxies, refusing bad values by name', async () => {
     await expect(run('--auth-failures-per-minute', '-1', '--data-dir', dir)).rejects.toThrow(
       "option '--auth-failures-per-minute <n>' argument '-1' is invalid. expected a whole number, 0 or more",
     );
     await expect(run('--trust-proxy', 'proxy.example', '--data-dir', dir)).rejects.toThrow(
       "option '--trust-proxy <address>' argument 'proxy.example' is invalid. expected an IP address, a CIDR range",
     );
+    await expect(run('--requests-per-minute-per-key', '1.5', '--data-dir', dir)).rejects.toThrow(
+      "option '--requests-per-minute-per-key <n>' argument '1.5' is invalid. expected a whole number, 0 or more",
+    );
     const allowed = [
-      '--auth-failures-per-minute',
-      '0',
-      '--trust-proxy',
-      '10.0.0.0/8',
-      '--trust-proxy',
-      '::1',
+      ...['--auth-failures-per-minute', '0', '--requests-per-minute-per-key', '600'],
+      ...['--trust-proxy', '10.0.0.0/8', '--trust-proxy', '::1'],
     ];
     await expect(run(...allowed, '--data-dir', dir)).rejects.toThrow('--rpc-url is required');
   });

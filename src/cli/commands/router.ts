@@ -45,6 +45,7 @@ interface RouterFlags extends StoreFlags {
   /** False with --no-cors. */
   cors: boolean;
   authFailuresPerMinute: number;
+  requestsPerMinutePerKey: number;
   trustProxy: string[];
   logLevel: string;
 }
@@ -153,6 +154,12 @@ export function routerCommand(): Command {
       parseNonNegativeInt,
       30,
     )
+    .option(
+      '--requests-per-minute-per-key <n>',
+      'requests one API key may make per minute, counted by this router process (0: no limit)',
+      parseNonNegativeInt,
+      0,
+    )
     .addOption(
       new Option(
         '--trust-proxy <address>',
@@ -195,6 +202,7 @@ export function routerCommand(): Command {
         gateway: {
           corsOrigins: corsOriginsOf(flags),
           authFailuresPerMinute: flags.authFailuresPerMinute,
+          requestsPerMinutePerKey: flags.requestsPerMinutePerKey,
           ...(flags.trustProxy.length === 0 ? {} : { trustProxy: flags.trustProxy }),
           ...(flags.frontend === undefined ? {} : { frontend: flags.frontend }),
         },

@@ -99,21 +99,22 @@ export class ApiKeys {
   async authenticate(key: string): Promise<AuthenticatedKey | undefined> {
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) return undefined;
     const hash = hashApiKey(key);
-    const now = Date.now();
-    const cached = this.#cache.get(hash);
-    if (cached !== undefined && cached.until > now) {
-      // A failed refresh changes nothing: the entry expires, and the next caller waits for the store.
-      if (now >= cached.refreshAt && !this.#lookups.has(hash)) this.#lookup(hash).catch(() => undefined);
-      return cached.key;
-    }
-    return this.#lookup(hash);
+    return this.#cached(hash) ?? this.#lookup(hash);
   }
 
-  /** The key's id and account when cached and fresh; never asks the store. */
+  /** The key's id and account when cached and fresh, else undefined; never waits for the store. */
   known(key: string): AuthenticatedKey | undefined {
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) return undefined;
-    const cached = this.#cache.get(hashApiKey(key));
-    return cached !== undefined && cached.until > Date.now() ? cached.key : undefined;
+    return this.#cached(hashApiKey(key));
+  }
+
+  #cached(hash: string): AuthenticatedKey | undefined {
+    const cached = this.#cache.get(hash);
+    const now = Date.now();
+    if (cached === undefined || cached.until <= now) return undefined;
+    // A failed refresh changes nothing: the entry expires, and the next caller waits for the store.
+    if (now >= cached.refreshAt && !this.#lookups.has(hash)) this.#lookup(hash).catch(() => undefined);
+    return cached.key;
   }
 
   #lookup(hash: string): Promise<AuthenticatedKey | undefined> {

@@ -1,22 +1,27 @@
-// The per-address limit on invalid API keys, through the gateway: 429 with Retry-After past it, no store
-// lookup for the refused keys, keys the gateway knows still served, other addresses untouched, and the
-// client address read from X-Forwarded-For only behind a trusted proxy.
+// The API's rate limits through the gateway. Invalid keys per client address: 429 with Retry-After past
+// the limit, no store lookup for the refused keys, keys the gateway knows still served, other addresses
+// untouched, the client read from X-Forwarded-For only behind a trusted proxy. Requests per key, when set.
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import { type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+import { registerRateLimits } from './rate-limits.ts';
 
 const developer = devAccount(5).address;
 let direct: GatewayHarness;
 let proxied: GatewayHarness;
+let perKey: GatewayHarness;
 
 beforeAll(async () => {
   direct = await startGatewayHarness({ gateway: { authFailuresPerMinute: 3 } });
   proxied = await startGatewayHarness({ gateway: { authFailuresPerMinute: 3, trustProxy: ['127.0.0.1'] } });
+  perKey = await startGatewayHarness({ gateway: { requestsPerMinutePerKey: 2 } });
 });
 
 afterAll(async () => {
   await direct?.close();
   await proxied?.close();
+  await perKey?.close();
 });
 
 function models(h: GatewayHarness, key: string, from: string, forwardedFor?: string) {
@@ -86,5 +91,46 @@ describe('invalid API keys from one address', () => {
       error: { code: 'rate_limited', message: expect.stringContaining('from 198.51.100.7') },
     });
     expect((await models(proxied, wrongKey(4), '127.0.0.1', '198.51.100.8')).statusCode).toBe(401);
+  });
+});
+
+describe('requests per API key', () => {
+  it('are counted per key, in headers as OpenAI sends them, and refused with 429 past the limit', async () => {
+    const [busy, other] = [await perKey.key(developer), await perKey.key(developer)];
+    const first = await models(perKey, busy, '10.0.1.1');
+    expect(first.statusCode).toBe(200);
+    expect(first.headers).toMatchObject({
+      'x-ratelimit-limit-requests': '2',
+      'x-ratelimit-remaining-requests': '1',
+      'x-ratelimit-reset-requests': expect.stringMatching(/^\d+s$/),
+    });
+    // From another address it is still the same key.
+    expect((await models(perKey, busy, '10.0.1.2')).headers['x-ratelimit-remaining-requests']).toBe('0');
+    const refused = await models(perKey, busy, '10.0.1.1');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json()).toMatchObject({
+      error: {
+        code: 'rate_limited',
+        message: expect.stringMatching(
+          /^Rate limit reached for this API key: 2 requests per minute; retry in \d+ s$/,
+        ),
+      },
+    });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await models(perKey, other, '10.0.1.1')).statusCode).toBe(200);
+    // Without the limit set, answers carry no such headers.
+    const known = await direct.key(developer);
+    expect((await models(direct, known, '10.0.1.1')).headers['x-ratelimit-limit-requests']).toBeUndefined();
+  });
+
+  it('refuses a limit that is not a whole number', async () => {
+    const app = Fastify();
+    await expect(
+      registerRateLimits(app, { authFailuresPerMinute: -1, requestsPerMinutePerKey: 0 }),
+    ).rejects.toThrow('authFailuresPerMinute must be a whole number >= 0');
+    await expect(
+      registerRateLimits(app, { authFailuresPerMinute: 0, requestsPerMinutePerKey: 1.5 }),
+    ).rejects.toThrow('requestsPerMinutePerKey must be a whole number >= 0');
+    await app.close();
   });
 });
