@@ -51,6 +51,18 @@ export const ERROR_CODES = {
     message: 'Request body too large',
     retryable: false,
   },
+  headers_too_large: {
+    status: 431,
+    type: 'invalid_request_error',
+    message: 'Request headers too large',
+    retryable: false,
+  },
+  request_timeout: {
+    status: 408,
+    type: 'timeout_error',
+    message: 'The request was not received in time',
+    retryable: true,
+  },
   missing_api_key: {
     status: 401,
     type: 'authentication_error',

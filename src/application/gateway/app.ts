@@ -12,6 +12,7 @@ import { unixSeconds } from '../../protocol/openai-responses.ts';
 import type { CorkableStream } from '../../protocol/write-coalescing.ts';
 import { apiKeyAuth } from './auth.ts';
 import { type BudgetDefaults, checkBudgetDefaults, DEFAULT_BUDGET } from './budget.ts';
+import { clientErrorHandler } from './client-errors.ts';
 import type { GatewayContext } from './context.ts';
 import { type CorsOrigins, registerCors } from './cors.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
@@ -64,6 +65,8 @@ export interface GatewayOptions {
   budget?: BudgetDefaults;
   /** Largest request body; OpenAI bodies with long contexts run to megabytes. */
   bodyLimitBytes?: number;
+  /** Time a client has to send its whole request (default 2 minutes); past it, 408 `request_timeout`. */
+  requestTimeoutMs?: number;
   /** Memory assumed when reserving credits for a pod that declares less. */
   reserveVramMiB?: number;
   /** Node.js process metrics (CPU, memory, event loop) in /metrics. */
@@ -83,6 +86,8 @@ export interface GatewayOptions {
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+/** Time to receive a whole request, headers and body (not the answer, which may stream for long). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 export const DEFAULT_RESERVE_VRAM_MIB = 1024;
 
 export interface Gateway {
@@ -115,6 +120,9 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     frontend: options.frontend,
     reserveVramMiB: options.reserveVramMiB ?? DEFAULT_RESERVE_VRAM_MIB,
   });
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  if (!Number.isSafeInteger(requestTimeout) || requestTimeout <= 0)
+    throw new RangeError('requestTimeoutMs must be a positive whole number of milliseconds');
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // One line per request is ours (onResponse, at debug): Fastify's two per request cost throughput.
@@ -126,6 +134,11 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+    requestTimeout,
+    // Given to Node's server as it is made: set afterwards (as Fastify does) it misses a body that stops
+    // arriving. It checks every quarter of the time (its default, 30 s, would let a request overstay).
+    http: { requestTimeout, connectionsCheckingInterval: Math.min(requestTimeout / 4, 30_000) },
+    clientErrorHandler: clientErrorHandler(requestTimeout),
   });
   // JSON only: a text/plain body is refused with 415 instead of failing its schema.
   app.removeContentTypeParser('text/plain');
