@@ -25,6 +25,7 @@ import type {
   JobDispatcher,
   JobLog,
   MeteringBacklog,
+  MinerEndpointStats,
   ModelCatalog,
   ReceiptLookup,
   SettlementStats,
@@ -56,7 +57,10 @@ export interface GatewayDeps {
   /** Stored receipts with their evidence; without it `GET /v1/receipts/:id` does not exist. */
   receipts?: ReceiptLookup;
   /** Where miner WebSockets go (the router core's MinerHub); without it `/v1/miners` does not exist. */
-  miners?: { handleSocket(socket: MinerSocket, remoteAddress: string, stream?: CorkableStream): void };
+  miners?: {
+    handleSocket(socket: MinerSocket, remoteAddress: string, stream?: CorkableStream): void;
+    stats(): MinerEndpointStats;
+  };
 }
 
 export interface GatewayOptions {
@@ -104,9 +108,11 @@ const OPEN_ROUTES = new Set(['/health', '/metrics']);
 
 export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = {}): Promise<Gateway> {
   const budget = checkBudgetDefaults(options.budget ?? DEFAULT_BUDGET);
+  const miners = deps.miners;
   const metrics = new GatewayMetrics(
     {
       connectedNodes: deps.connectedNodes,
+      ...(miners && { miners: () => miners.stats() }),
       ...(deps.settlement && { settlement: deps.settlement }),
       ...(deps.metering && { metering: deps.metering }),
     },

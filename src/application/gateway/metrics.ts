@@ -1,10 +1,12 @@
 // Prometheus metrics of one gateway, on its own registry (several gateways can live in one process, as in
 // tests). Gauges about other parts (nodes, settlement) are read when scraped, never pushed.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { MeteringBacklog, SettlementStats } from './ports.ts';
+import { registerMinerMetrics } from './miner-metrics.ts';
+import type { MeteringBacklog, MinerEndpointStats, SettlementStats } from './ports.ts';
 
 export interface MetricsSources {
   connectedNodes(): number;
+  miners?: () => MinerEndpointStats;
   settlement?: () => Promise<SettlementStats>;
   metering?: () => MeteringBacklog;
 }
@@ -65,6 +67,7 @@ export class GatewayMetrics {
         this.set(sources.connectedNodes());
       },
     });
+    if (sources.miners !== undefined) registerMinerMetrics(registers, sources.miners);
     const metering = sources.metering;
     if (metering !== undefined) {
       new Gauge({

@@ -140,3 +140,15 @@ export interface MeteringBacklog {
   /** Entries the store refused for their data since the start (kept in rejected.jsonl). */
   rejected: number;
 }
+
+/** The miner endpoint's counts since the start, for /metrics. */
+export interface MinerEndpointStats {
+  /** Handshakes under way now. */
+  handshaking: number;
+  /** Handshakes refused, by code (unregistered, unstaked, jailed, bad signature, shed when busy, ...). */
+  refusals: Partial<Record<string, number>>;
+  /** Frames that failed to decode or came out of turn. */
+  badFrames: number;
+  /** Sessions dropped for missing heartbeats. */
+  heartbeatTimeouts: number;
+}

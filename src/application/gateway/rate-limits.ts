@@ -37,10 +37,10 @@ export async function registerRateLimits(
   // Not global: the limiters are called from the key check, and no route counts on its own.
   await app.register(rateLimit, { global: false, cache: TRACKED });
   const limits: { failures?: Limiter; perKey?: Limiter } = {};
-  if (authFailuresPerMinute > 0) limits.failures = app.createRateLimit(window(authFailuresPerMinute));
+  if (authFailuresPerMinute > 0) limits.failures = app.createRateLimit(perMinute(authFailuresPerMinute));
   if (requestsPerMinutePerKey > 0) {
     limits.perKey = app.createRateLimit({
-      ...window(requestsPerMinutePerKey),
+      ...perMinute(requestsPerMinutePerKey),
       keyGenerator: (request) => request.principal?.id ?? request.ip,
     });
   }
@@ -51,7 +51,7 @@ export async function registerRateLimits(
  * One minute for `max`. Each limiter counts in a store of its own, sized by `cache`, which the plugin
  * reads from these options although its types leave it out (hence not an object literal at the call).
  */
-function window(max: number): CreateRateLimitOptions {
+function perMinute(max: number): CreateRateLimitOptions {
   const options = { max, timeWindow: MINUTE_MS, cache: TRACKED };
   return options;
 }

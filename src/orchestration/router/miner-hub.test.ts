@@ -176,7 +176,7 @@ describe('MinerHub handshake', () => {
     });
     expect((await third.closed).code).toBe(CLOSE_CODES.tryAgainLater);
     expect(hub.stats()).toMatchObject({ handshaking: 2, refusals: { service_unavailable: 1 } });
-    expect(lines.some((l) => l.level === 40 && /too many handshakes/.test(l.msg))).toBe(true);
+    expect(lines.some((l) => l.level === 20 && /too many handshakes/.test(l.msg))).toBe(true);
     // A handshake that ends, admitted or not, frees its place.
     expect(await first.handshake()).toMatchObject({ type: 'welcome' });
     expect(await (await open(stranger)).handshake()).toMatchObject({ code: 'node_not_registered' });

@@ -98,7 +98,8 @@ export class MinerHub {
     const busy = this.#handshakeLimitReached(remoteAddress);
     if (busy !== undefined) {
       this.#refusals.service_unavailable = (this.#refusals.service_unavailable ?? 0) + 1;
-      logger.warn({ handshaking: this.#handshaking.size }, `refused a miner: ${busy}`);
+      // Debug, not warn: a flood would flood the log; the refusals are counted in /metrics.
+      logger.debug({ handshaking: this.#handshaking.size }, `refused a miner: ${busy}`);
       connection.send({ type: 'refused', code: 'service_unavailable', reason: `${busy}; retry later` });
       connection.close(CLOSE_CODES.tryAgainLater, 'too many handshakes');
       return;
