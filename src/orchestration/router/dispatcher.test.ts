@@ -606,6 +606,31 @@ describe('Dispatcher', () => {
     expect(dispatcher.stats().queued).toBe(0);
   });
 
+  it("serves waiting payers in turn: one payer's burst does not hold another back", async () => {
+    const { dispatcher, join } = await setup();
+    const peer = await join(minerA, 10, 1);
+    const pending: JobAssign[] = [];
+    peer.serve((assign) => {
+      pending.push(assign);
+    });
+    const [busy, patient] = [devAccount(20).address, devAccount(21).address];
+    const runs = [1, 2, 3].map(() => dispatcher.dispatch(job({ payer: busy }), budget()));
+    await waitFor(() => pending.length === 1 && dispatcher.stats().queued === 2, 'a burst queued');
+    const other = dispatcher.dispatch(job({ payer: patient }), budget());
+    await waitFor(() => dispatcher.stats().queued === 3, 'the other payer queued behind it');
+    const served: Address[] = [];
+    for (let i = 0; i < 4; i++) {
+      await waitFor(() => pending.length === i + 1, `assignment ${i + 1}`);
+      const assign = pending[i] as JobAssign;
+      served.push(assign.payer);
+      await peer.result(assign, `answer ${i}`);
+    }
+    // First come first served would give the burst's two waiting jobs the slot before the other payer.
+    expect(served).toEqual([busy, patient, busy, busy]);
+    await Promise.all([...runs, other]);
+    expect(dispatcher.stats().queued).toBe(0);
+  });
+
   it('gives up waiting for a busy pod with no_capacity (503)', async () => {
     const { dispatcher, join } = await setup({ maxQueueMs: 100 });
     const peer = await join(minerA, 10, 1);

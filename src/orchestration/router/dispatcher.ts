@@ -8,6 +8,7 @@ import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
 import { classifyFailure, suspensionMs } from './attempt-failure.ts';
 import { type AttemptOutcome, type AttemptProgress, runAttempt } from './attempt-runner.ts';
+import { FairShare } from './fair-share.ts';
 import type { MinerHub } from './miner-hub.ts';
 import type { MinerSession } from './miner-session.ts';
 import type { CatalogEntry, PodCatalog } from './pod-catalog.ts';
@@ -102,6 +103,7 @@ export class Dispatcher {
     cannot_load: 0,
     final: 0,
   };
+  readonly #fairShare = new FairShare<Address>();
   #inFlight = 0;
   #queued = 0;
 
@@ -172,6 +174,7 @@ export class Dispatcher {
         }
       } finally {
         this.#inFlight--;
+        this.#fairShare.ended(job.payer);
       }
     }
   }
@@ -237,6 +240,7 @@ export class Dispatcher {
           state.progress,
         );
         this.#inFlight++;
+        this.#fairShare.started(job.payer);
         // Awaited by the caller right away; this only keeps an early failure from counting as unhandled.
         running.catch(() => {});
         return { session, running };
@@ -251,12 +255,16 @@ export class Dispatcher {
         throw new RetryableError('no_capacity', { message: `every node serving ${pod.spec.name} is busy` });
       }
       this.#queued++;
+      this.#fairShare.waitStarted(job.payer);
       try {
         const waits = [AbortSignal.timeout(Math.max(1, queueUntil - Date.now()))];
         if (signal !== undefined) waits.push(signal);
-        await this.#scheduler.waitForChange(request, AbortSignal.any(waits));
+        await this.#scheduler.waitForChange(request, AbortSignal.any(waits), () =>
+          this.#fairShare.rank(job.payer),
+        );
       } finally {
         this.#queued--;
+        this.#fairShare.waitEnded(job.payer);
       }
     }
   }

@@ -1,5 +1,6 @@
 import { type Address, getAddress, type Hex } from 'viem';
 import type { PodSpec } from '../../protocol/pod-spec.ts';
+import { compareRanks, type WaitRank } from './fair-share.ts';
 import { IndexedHeap } from './indexed-heap.ts';
 import { canLoad, misfit, type NodeHardware } from './node-fit.ts';
 import { efficiencyBand, type NodeRank, ranksBefore, uptimeBand } from './node-rank.ts';
@@ -53,6 +54,8 @@ class NodeEntry implements NodeRank {
 
 const newHeap = () => new IndexedHeap<NodeEntry>(ranksBefore);
 
+const FIRST_COME = (): WaitRank => [0, 0];
+
 /**
  * Per pod: the nodes that can host it, and heaps of the available ones (free slot, not suspended, not
  * draining) by tier. Heaps are kept current as nodes change, so a pick reads the top of at most four heaps
@@ -63,7 +66,8 @@ class PodIndex {
   readonly warm = newHeap();
   readonly cold = newHeap();
   readonly referred = new Map<Address, { warm: IndexedHeap<NodeEntry>; cold: IndexedHeap<NodeEntry> }>();
-  readonly waiters = new Set<() => void>();
+  /** Jobs waiting for a change, in arrival order, each with its place in the fair order. */
+  readonly waiters = new Map<() => void, () => WaitRank>();
   constructor(
     readonly podId: Hex,
     readonly spec: PodSpec,
@@ -78,10 +82,18 @@ class PodIndex {
     return heaps;
   }
 
+  /**
+   * Wakes every waiter, in fair order: they resume in the order woken, and the first to pick takes the
+   * slot, the others wait again. The sort is stable, so equal ranks keep their arrival order.
+   */
   wake(): void {
     const waiters = [...this.waiters];
     this.waiters.clear();
-    for (const wake of waiters) wake();
+    if (waiters.length > 1) {
+      const ranked = waiters.map(([wake, rank]) => ({ wake, rank: rank() }));
+      ranked.sort((a, b) => compareRanks(a.rank, b.rank));
+      for (const { wake } of ranked) wake();
+    } else for (const [wake] of waiters) wake();
   }
 }
 
@@ -262,8 +274,15 @@ export class Scheduler {
     return count;
   }
 
-  /** Resolves at the next change that may let a pick for this pod succeed (or fail for good), or on abort. */
-  waitForChange(request: PickRequest, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves at the next change that may let a pick for this pod succeed (or fail for good), or on abort.
+   * `rank` places the waiter among the others when they are woken (lower first; default: arrival order).
+   */
+  waitForChange(
+    request: PickRequest,
+    signal?: AbortSignal,
+    rank: () => WaitRank = FIRST_COME,
+  ): Promise<void> {
     const pod = this.#index(request);
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve();
@@ -272,7 +291,7 @@ export class Scheduler {
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      pod.waiters.add(done);
+      pod.waiters.set(done, rank);
       signal?.addEventListener('abort', done, { once: true });
     });
   }
