@@ -85,6 +85,12 @@ describe('invalid API keys from one address', () => {
     });
   });
 
+  it('count an IPv6 client by its /64, which one host can hold whole', async () => {
+    for (let i = 0; i < 3; i++) await models(direct, wrongKey(i), `2001:db8:0:1::${i + 1}`);
+    expect((await models(direct, wrongKey(3), '2001:db8:0:1::ffff')).statusCode).toBe(429);
+    expect((await models(direct, wrongKey(4), '2001:db8:0:2::1')).statusCode).toBe(401);
+  });
+
   it('are counted per client named by a trusted proxy', async () => {
     for (let i = 0; i < 3; i++) await models(proxied, wrongKey(i), '127.0.0.1', '198.51.100.7');
     expect((await models(proxied, wrongKey(3), '127.0.0.1', '198.51.100.7')).json()).toMatchObject({
