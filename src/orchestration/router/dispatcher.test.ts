@@ -102,6 +102,17 @@ function honest(peer: MinerPeer, chunks: string[] = []) {
   });
 }
 
+/** A dispatcher with one node of one slot, whose assignments wait in `pending` until the test answers them. */
+async function oneSlotHeld() {
+  const { dispatcher, join } = await setup();
+  const peer = await join(minerA, 10, 1);
+  const pending: JobAssign[] = [];
+  peer.serve((assign) => {
+    pending.push(assign);
+  });
+  return { dispatcher, peer, pending };
+}
+
 describe('Dispatcher', () => {
   it('runs a job on a node and returns its verified, node-signed receipt', async () => {
     const { dispatcher, join } = await setup();
@@ -589,12 +600,7 @@ describe('Dispatcher', () => {
   });
 
   it('queues a job while every capable node is busy and runs it when a slot frees', async () => {
-    const { dispatcher, join } = await setup();
-    const peer = await join(minerA, 10, 1);
-    const pending: JobAssign[] = [];
-    peer.serve((assign) => {
-      pending.push(assign);
-    });
+    const { dispatcher, peer, pending } = await oneSlotHeld();
     const first = dispatcher.dispatch(job(), budget());
     const second = dispatcher.dispatch(job(), budget());
     await waitFor(() => pending.length === 1 && dispatcher.stats().queued === 1, 'one queued');
@@ -607,12 +613,7 @@ describe('Dispatcher', () => {
   });
 
   it("serves waiting payers in turn: one payer's burst does not hold another back", async () => {
-    const { dispatcher, join } = await setup();
-    const peer = await join(minerA, 10, 1);
-    const pending: JobAssign[] = [];
-    peer.serve((assign) => {
-      pending.push(assign);
-    });
+    const { dispatcher, peer, pending } = await oneSlotHeld();
     const [busy, patient] = [devAccount(20).address, devAccount(21).address];
     const runs = [1, 2, 3].map(() => dispatcher.dispatch(job({ payer: busy }), budget()));
     await waitFor(() => pending.length === 1 && dispatcher.stats().queued === 2, 'a burst queued');
