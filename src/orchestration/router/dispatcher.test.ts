@@ -632,6 +632,26 @@ describe('Dispatcher', () => {
     expect(dispatcher.stats().queued).toBe(0);
   });
 
+  it('drains a deep queue one freed slot at a time, payers taking turns', async () => {
+    const { dispatcher, peer, pending } = await oneSlotHeld();
+    const [many, few] = [devAccount(20).address, devAccount(21).address];
+    const runs = [
+      ...Array.from({ length: 30 }, () => dispatcher.dispatch(job({ payer: many }), budget())),
+      ...Array.from({ length: 10 }, () => dispatcher.dispatch(job({ payer: few }), budget())),
+    ];
+    await waitFor(() => dispatcher.stats().queued === 39, 'a deep queue');
+    for (let i = 0; i < 40; i++) {
+      await waitFor(() => pending.length === i + 1, `assignment ${i + 1}`);
+      await peer.result(pending[i] as JobAssign, `answer ${i}`);
+    }
+    await Promise.all(runs);
+    // After the first, the few payer's ten jobs alternate with the many payer's until they are done.
+    const payers = pending.map((assign) => assign.payer);
+    expect(payers.slice(1, 21)).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? few : many)));
+    expect(payers.slice(21).every((payer) => payer === many)).toBe(true);
+    expect(dispatcher.stats().queued).toBe(0);
+  });
+
   it('gives up waiting for a busy pod with no_capacity (503)', async () => {
     const { dispatcher, join } = await setup({ maxQueueMs: 100 });
     const peer = await join(minerA, 10, 1);

@@ -77,6 +77,14 @@ export interface DispatcherOptions {
   uptime?: UptimeTracker;
 }
 
+interface StartState {
+  attemptId: Hex;
+  attempts: number;
+  tried: ReadonlySet<Address>;
+  progress: AttemptProgress;
+  lastError: NeurinoError | undefined;
+}
+
 export type AttemptOutcomeLabel = 'succeeded' | 'node_fault' | 'busy' | 'cannot_load' | 'final';
 
 /**
@@ -197,19 +205,54 @@ export class Dispatcher {
     job: DispatchJob,
     budget: DispatchBudget,
     hooks: DispatchHooks,
-    state: {
-      attemptId: Hex;
-      attempts: number;
-      tried: ReadonlySet<Address>;
-      progress: AttemptProgress;
-      lastError: NeurinoError | undefined;
-    },
+    state: StartState,
   ): Promise<{ session: MinerSession; running: Promise<AttemptOutcome> }> {
+    const { signal } = hooks;
+    const request: PickRequest = {
+      podId: pod.podId,
+      spec: pod.spec,
+      frontend: job.frontend,
+      exclude: state.tried,
+    };
+    const queueUntil = Math.min(budget.deadlineAt, Date.now() + this.#maxQueueMs);
+    const ticket = { rank: () => this.#fairShare.rank(job.payer) };
+    // Woken for a freed slot: whatever this job does next, the slot must not be left with nobody woken
+    // for it, so the wake is handed on unless the job took the last free one.
+    let woken = false;
+    for (;;) {
+      let started: { session: MinerSession; running: Promise<AttemptOutcome> } | undefined;
+      try {
+        started = this.#tryStart(pod, job, budget, hooks, state, request, queueUntil);
+      } finally {
+        if (woken) this.#scheduler.handOff(request);
+      }
+      if (started !== undefined) return started;
+      this.#queued++;
+      this.#fairShare.waitStarted(job.payer);
+      try {
+        const waits = [AbortSignal.timeout(Math.max(1, queueUntil - Date.now()))];
+        if (signal !== undefined) waits.push(signal);
+        woken = await this.#scheduler.waitForChange(request, AbortSignal.any(waits), ticket);
+      } finally {
+        this.#queued--;
+        this.#fairShare.waitEnded(job.payer);
+      }
+    }
+  }
+
+  /** One try: the attempt started on the best free node, undefined to wait, or the reason to give up. */
+  #tryStart(
+    pod: CatalogEntry,
+    job: DispatchJob,
+    budget: DispatchBudget,
+    hooks: DispatchHooks,
+    state: StartState,
+    request: PickRequest,
+    queueUntil: number,
+  ): { session: MinerSession; running: Promise<AttemptOutcome> } | undefined {
     const { deadlineAt } = budget;
     const { signal } = hooks;
-    const { attemptId, attempts, tried, lastError } = state;
-    const request: PickRequest = { podId: pod.podId, spec: pod.spec, frontend: job.frontend, exclude: tried };
-    const queueUntil = Math.min(deadlineAt, Date.now() + this.#maxQueueMs);
+    const { attemptId, attempts, lastError } = state;
     for (;;) {
       if (signal?.aborted) throw new FatalError('job_cancelled');
       if (Date.now() >= deadlineAt) {
@@ -254,18 +297,7 @@ export class Dispatcher {
       if (Date.now() >= queueUntil) {
         throw new RetryableError('no_capacity', { message: `every node serving ${pod.spec.name} is busy` });
       }
-      this.#queued++;
-      this.#fairShare.waitStarted(job.payer);
-      try {
-        const waits = [AbortSignal.timeout(Math.max(1, queueUntil - Date.now()))];
-        if (signal !== undefined) waits.push(signal);
-        await this.#scheduler.waitForChange(request, AbortSignal.any(waits), () =>
-          this.#fairShare.rank(job.payer),
-        );
-      } finally {
-        this.#queued--;
-        this.#fairShare.waitEnded(job.payer);
-      }
+      return undefined;
     }
   }
 

@@ -1,9 +1,9 @@
 import { type Address, getAddress, type Hex } from 'viem';
 import type { PodSpec } from '../../protocol/pod-spec.ts';
-import { compareRanks, type WaitRank } from './fair-share.ts';
 import { IndexedHeap } from './indexed-heap.ts';
 import { canLoad, misfit, type NodeHardware } from './node-fit.ts';
 import { efficiencyBand, type NodeRank, ranksBefore, uptimeBand } from './node-rank.ts';
+import { PodWaiters, type WaitTicket } from './pod-waiters.ts';
 
 /** A connected node as the scheduler sees it. */
 export interface NodeSnapshot {
@@ -54,7 +54,7 @@ class NodeEntry implements NodeRank {
 
 const newHeap = () => new IndexedHeap<NodeEntry>(ranksBefore);
 
-const FIRST_COME = (): WaitRank => [0, 0];
+const FIRST_COME: WaitTicket = { rank: () => [0, 0] };
 
 /**
  * Per pod: the nodes that can host it, and heaps of the available ones (free slot, not suspended, not
@@ -66,8 +66,7 @@ class PodIndex {
   readonly warm = newHeap();
   readonly cold = newHeap();
   readonly referred = new Map<Address, { warm: IndexedHeap<NodeEntry>; cold: IndexedHeap<NodeEntry> }>();
-  /** Jobs waiting for a change, in arrival order, each with its place in the fair order. */
-  readonly waiters = new Map<() => void, () => WaitRank>();
+  readonly waiters = new PodWaiters();
   constructor(
     readonly podId: Hex,
     readonly spec: PodSpec,
@@ -82,18 +81,9 @@ class PodIndex {
     return heaps;
   }
 
-  /**
-   * Wakes every waiter, in fair order: they resume in the order woken, and the first to pick takes the
-   * slot, the others wait again. The sort is stable, so equal ranks keep their arrival order.
-   */
-  wake(): void {
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    if (waiters.length > 1) {
-      const ranked = waiters.map(([wake, rank]) => ({ wake, rank: rank() }));
-      ranked.sort((a, b) => compareRanks(a.rank, b.rank));
-      for (const { wake } of ranked) wake();
-    } else for (const [wake] of waiters) wake();
+  /** Whether some node has a free slot for this pod (for some request; exclusions aside). */
+  get hasAvailable(): boolean {
+    return this.warm.size > 0 || this.cold.size > 0;
   }
 }
 
@@ -141,7 +131,7 @@ export class Scheduler {
     for (const [pod, heaps] of entry.placements) {
       for (const heap of heaps) heap.forget(entry);
       pod.members.delete(entry);
-      pod.wake();
+      pod.waiters.wakeAll();
     }
     entry.placements.clear();
   }
@@ -275,25 +265,22 @@ export class Scheduler {
   }
 
   /**
-   * Resolves at the next change that may let a pick for this pod succeed (or fail for good), or on abort.
-   * `rank` places the waiter among the others when they are woken (lower first; default: arrival order).
+   * Resolves true at the next change that may let a pick for this pod succeed (or fail for good), false
+   * on abort. A freed slot wakes one waiter, the first by `ticket`'s rank (default: arrival order); a
+   * woken job that does not take a slot, or takes one while more are free, calls `handOff`.
    */
   waitForChange(
     request: PickRequest,
     signal?: AbortSignal,
-    rank: () => WaitRank = FIRST_COME,
-  ): Promise<void> {
+    ticket: WaitTicket = { ...FIRST_COME },
+  ): Promise<boolean> {
+    return this.#index(request).waiters.wait(ticket, signal);
+  }
+
+  /** Passes a wake on to the next waiter of the pod, when some node has a slot free for it. */
+  handOff(request: PickRequest): void {
     const pod = this.#index(request);
-    return new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const done = () => {
-        pod.waiters.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      pod.waiters.set(done, rank);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+    if (pod.hasAvailable) pod.waiters.handOff();
   }
 
   stats(): { nodes: number; available: number; suspended: number; waiting: number; indexedPods: number } {
@@ -345,7 +332,7 @@ export class Scheduler {
       pod.members.delete(entry);
       entry.placements.delete(pod);
     }
-    if (fits || wasMember) pod.wake();
+    if (fits || wasMember) pod.waiters.wakeAll();
   }
 
   /** Re-ranks the node after a key change and moves it in or out of its heaps when availability changed. */
@@ -361,7 +348,8 @@ export class Scheduler {
         else heap.remove(entry);
       }
       // A node filling its last slot changes nothing for waiters; a freed slot or a suspension does.
-      if ((changed && available) || capableChanged) pod.wake();
+      if (capableChanged) pod.waiters.wakeAll();
+      else if (changed && available) pod.waiters.slotFreed();
     }
   }
 }

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import type { WaitRank } from './fair-share.ts';
+import { PodWaiters, type WaitTicket } from './pod-waiters.ts';
+
+function ticket(name: string, rank: WaitRank = [0, 0]): WaitTicket & { name: string } {
+  return { name, rank: () => rank };
+}
+
+/** Starts waiting and records the ticket's name once woken. */
+function waitFor(
+  waiters: PodWaiters,
+  t: WaitTicket & { name: string },
+  woken: string[],
+  signal?: AbortSignal,
+) {
+  return waiters.wait(t, signal).then((byChange) => {
+    if (byChange) woken.push(t.name);
+    return byChange;
+  });
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('PodWaiters', () => {
+  it('wakes one waiter per freed slot, the first in fair order, then arrival order', async () => {
+    const waiters = new PodWaiters();
+    const woken: string[] = [];
+    void waitFor(waiters, ticket('busy payer', [2, 5]), woken);
+    void waitFor(waiters, ticket('first idle', [0, 3]), woken);
+    void waitFor(waiters, ticket('second idle', [0, 3]), woken);
+    waiters.slotFreed();
+    await turn();
+    expect(woken).toEqual(['first idle']);
+    expect(waiters.size).toBe(2);
+    waiters.slotFreed();
+    waiters.slotFreed();
+    await turn();
+    expect(woken).toEqual(['first idle', 'second idle', 'busy payer']);
+  });
+
+  it('hands a wake on once per waiter and round, so a slot nobody can use does not go round', async () => {
+    const waiters = new PodWaiters();
+    const woken: string[] = [];
+    const [a, b] = [ticket('a'), ticket('b')];
+    void waitFor(waiters, a, woken);
+    void waitFor(waiters, b, woken);
+    waiters.slotFreed();
+    await turn();
+    // a cannot use it: it waits again and hands the wake on, to b, who cannot either.
+    void waitFor(waiters, a, woken);
+    waiters.handOff();
+    await turn();
+    void waitFor(waiters, b, woken);
+    waiters.handOff();
+    await turn();
+    expect(woken).toEqual(['a', 'b']);
+    expect(waiters.size).toBe(2);
+    // The next freed slot is a new round.
+    waiters.slotFreed();
+    await turn();
+    expect(woken).toEqual(['a', 'b', 'a']);
+  });
+
+  it('wakes all in fair order as one round, which hand-offs do not repeat', async () => {
+    const waiters = new PodWaiters();
+    const woken: string[] = [];
+    const tickets = [ticket('late', [1, 0]), ticket('early', [0, 0])];
+    for (const t of tickets) void waitFor(waiters, t, woken);
+    waiters.wakeAll();
+    await turn();
+    expect(woken).toEqual(['early', 'late']);
+    for (const t of tickets) void waitFor(waiters, t, woken);
+    waiters.handOff();
+    await turn();
+    expect(woken).toEqual(['early', 'late']);
+  });
+
+  it('lets a waiter go on abort, and leaves it out of later wakes', async () => {
+    const waiters = new PodWaiters();
+    const woken: string[] = [];
+    const controller = new AbortController();
+    const aborted = waitFor(waiters, ticket('gone'), woken, controller.signal);
+    void waitFor(waiters, ticket('stays'), woken);
+    controller.abort();
+    expect(await aborted).toBe(false);
+    waiters.slotFreed();
+    await turn();
+    expect(woken).toEqual(['stays']);
+    expect(await waiters.wait(ticket('too late'), controller.signal)).toBe(false);
+    expect(waiters.size).toBe(0);
+  });
+});
