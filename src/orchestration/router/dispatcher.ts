@@ -215,7 +215,7 @@ export class Dispatcher {
       exclude: state.tried,
     };
     const queueUntil = Math.min(budget.deadlineAt, Date.now() + this.#maxQueueMs);
-    const ticket = { rank: () => this.#fairShare.rank(job.payer) };
+    const ticket = { group: job.payer, rank: () => this.#fairShare.rank(job.payer) };
     // Woken for a freed slot: whatever this job does next, the slot must not be left with nobody woken
     // for it, so the wake is handed on unless the job took the last free one.
     let woken = false;

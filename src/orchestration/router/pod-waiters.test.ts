@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { WaitRank } from './fair-share.ts';
 import { PodWaiters, type WaitTicket } from './pod-waiters.ts';
 
-function ticket(name: string, rank: WaitRank = [0, 0]): WaitTicket & { name: string } {
-  return { name, rank: () => rank };
+/** A waiter of its own group unless one is given. */
+function ticket(name: string, rank: WaitRank = [0, 0], group: unknown = name): WaitTicket & { name: string } {
+  return { name, group, rank: () => rank };
 }
 
 /** Starts waiting and records the ticket's name once woken. */
@@ -73,6 +74,30 @@ describe('PodWaiters', () => {
     waiters.handOff();
     await turn();
     expect(woken).toEqual(['early', 'late']);
+  });
+
+  it("wakes a group's waiters in arrival order, and skips a group whose waiters were all tried", async () => {
+    const waiters = new PodWaiters();
+    const woken: string[] = [];
+    const [p1, p2, q1] = [ticket('p1', [0, 1], 'p'), ticket('p2', [0, 1], 'p'), ticket('q1', [0, 2], 'q')];
+    for (const t of [p1, p2, q1]) void waitFor(waiters, t, woken);
+    waiters.slotFreed();
+    await turn();
+    expect(woken).toEqual(['p1']);
+    // p1 could not use it: it waits again, behind p2, and hands on to p2, then p2 to q1.
+    void waitFor(waiters, p1, woken);
+    waiters.handOff();
+    await turn();
+    void waitFor(waiters, p2, woken);
+    waiters.handOff();
+    await turn();
+    expect(woken).toEqual(['p1', 'p2', 'q1']);
+    waiters.handOff();
+    await turn();
+    expect(woken).toEqual(['p1', 'p2', 'q1']);
+    waiters.slotFreed();
+    await turn();
+    expect(woken).toEqual(['p1', 'p2', 'q1', 'p1']);
   });
 
   it('lets a waiter go on abort, and leaves it out of later wakes', async () => {

@@ -1,5 +1,6 @@
 import { type Address, getAddress, type Hex } from 'viem';
 import type { PodSpec } from '../../protocol/pod-spec.ts';
+import type { WaitRank } from './fair-share.ts';
 import { IndexedHeap } from './indexed-heap.ts';
 import { canLoad, misfit, type NodeHardware } from './node-fit.ts';
 import { efficiencyBand, type NodeRank, ranksBefore, uptimeBand } from './node-rank.ts';
@@ -54,7 +55,7 @@ class NodeEntry implements NodeRank {
 
 const newHeap = () => new IndexedHeap<NodeEntry>(ranksBefore);
 
-const FIRST_COME: WaitTicket = { rank: () => [0, 0] };
+const FIRST_COME = (): WaitRank => [0, 0];
 
 /**
  * Per pod: the nodes that can host it, and heaps of the available ones (free slot, not suspended, not
@@ -272,7 +273,7 @@ export class Scheduler {
   waitForChange(
     request: PickRequest,
     signal?: AbortSignal,
-    ticket: WaitTicket = { ...FIRST_COME },
+    ticket: WaitTicket = { group: {}, rank: FIRST_COME },
   ): Promise<boolean> {
     return this.#index(request).waiters.wait(ticket, signal);
   }
