@@ -36,6 +36,8 @@ interface Outcome {
   status: number;
   /** The answer's id (`chatcmpl-…`), its job's public id, when the answer began. */
   publicId: string | undefined;
+  /** A refusal's error code, for the summary. */
+  code?: string;
 }
 
 /** The id of an answer, whole or streamed: the first `"id"` it carries. */
@@ -171,8 +173,8 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
     const status = response.status;
     try {
       if (status !== 200) {
-        await response.text();
-        return { ending: 'refused', status, publicId: undefined };
+        const code = /"code":"([a-z_]+)"/.exec(await response.text())?.[1] ?? 'no code';
+        return { ending: 'refused', status, publicId: undefined, code };
       }
       if (kind !== 'walk-away') {
         const answer = await response.text();
@@ -272,9 +274,10 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
 
       const count = (ending: Ending) => outcomes.filter((o) => o.ending === ending).length;
       const endings = ['answered', 'walked-away', 'refused', 'unknown'] as const;
-      const statuses = new Map<number, number>();
-      for (const { ending, status } of outcomes) {
-        if (ending === 'refused') statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      const statuses = new Map<string, number>();
+      for (const { ending, status, code } of outcomes) {
+        const key = `${status} ${code}`;
+        if (ending === 'refused') statuses.set(key, (statuses.get(key) ?? 0) + 1);
       }
       const refusals = [...statuses].map(([status, n]) => `${status}: ${n}`).join(', ');
       console.log(
