@@ -145,6 +145,9 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     // arriving. It checks every quarter of the time (its default, 30 s, would let a request overstay).
     http: { requestTimeout, connectionsCheckingInterval: Math.min(requestTimeout / 4, 30_000) },
     clientErrorHandler: clientErrorHandler(requestTimeout),
+    // While closing, Fastify would answer a request that comes on a kept-alive connection with its own
+    // 503 body; the drain (begun before the close) refuses it in our error shape instead.
+    return503OnClosing: false,
   });
   // JSON only: a text/plain body is refused with 415 instead of failing its schema.
   app.removeContentTypeParser('text/plain');
