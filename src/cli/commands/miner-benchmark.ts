@@ -1,7 +1,7 @@
 // `neurino miner benchmark`: the self-benchmark a miner runs at start, alone, so an operator sees the
 // figure the router will rank the node by, and can compare settings such as --threads before serving.
 import { Command } from 'commander';
-import { runLlamaBenchmark } from '../../compute/miner/hardware/llama-benchmark.ts';
+import { deviceLabel, runLlamaBenchmark } from '../../compute/miner/hardware/llama-benchmark.ts';
 import { probeHardware } from '../../compute/miner/hardware/probe.ts';
 import { parsePositiveInt } from '../options.ts';
 
@@ -26,10 +26,8 @@ export function minerBenchmarkCommand(): Command {
         console.log(JSON.stringify({ threads: options.threads, ...result }));
         return;
       }
-      const device =
-        result.deviceNames.length > 0 ? `${result.device} (${result.deviceNames.join(', ')})` : result.device;
       const threads = `${options.threads} thread${options.threads === 1 ? '' : 's'}`;
-      console.log(`llama.cpp on ${device}, ${threads}`);
+      console.log(`llama.cpp on ${deviceLabel(result)}, ${threads}`);
       console.log(
         `  prompt evaluation  ${result.gflops} GFLOP/s   the efficiency a miner announces (median of ${result.repetitions} prompts, ${round(result.medianMs)} ms each)`,
       );

@@ -2,7 +2,7 @@
 // JavaScript one, which reads far lower and so ranks the node behind every node llama.cpp measured.
 import type { Logger } from 'pino';
 import { runBenchmark } from './benchmark.ts';
-import { runLlamaBenchmark } from './llama-benchmark.ts';
+import { deviceLabel, runLlamaBenchmark } from './llama-benchmark.ts';
 import type { Hardware } from './probe.ts';
 
 export interface EfficiencyOptions {
@@ -36,9 +36,7 @@ export async function measureEfficiency(options: EfficiencyOptions): Promise<num
         'nvidia-smi lists a GPU but llama.cpp found no GPU backend, so the benchmark (and llama-cpp pods) ran on the CPU: check the driver and CUDA libraries',
       );
     } else {
-      const where =
-        result.deviceNames.length > 0 ? `${result.device} (${result.deviceNames.join(', ')})` : result.device;
-      log.info(measured, `self-benchmark: ${result.gflops} GFLOP/s with llama.cpp on ${where}`);
+      log.info(measured, `self-benchmark: ${result.gflops} GFLOP/s with llama.cpp on ${deviceLabel(result)}`);
     }
     return result.gflops;
   } catch (error) {

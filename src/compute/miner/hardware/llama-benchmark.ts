@@ -46,6 +46,13 @@ export interface LlamaBenchmarkResult {
   readonly decodeTokensPerSecond: number;
 }
 
+/** Where the benchmark ran, for people: `cpu`, or the backend with the GPUs llama.cpp sees. */
+export function deviceLabel(result: Pick<LlamaBenchmarkResult, 'device' | 'deviceNames'>): string {
+  return result.deviceNames.length > 0
+    ? `${result.device} (${result.deviceNames.join(', ')})`
+    : result.device;
+}
+
 const MIN_REPETITIONS = 3;
 const MAX_REPETITIONS = 1_000;
 const DECODE_TOKENS = 32;
