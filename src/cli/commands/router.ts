@@ -57,12 +57,15 @@ function parseAddress(value: string): `0x${string}` {
   return getAddress(value);
 }
 
-function collectOrigin(value: string, previous: string[]): string[] {
-  try {
-    return [...previous, parseCorsOrigin(value)];
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
+/** A repeatable flag's parser: each value checked by `parse`, its error shown as the flag's. */
+function collecting<T>(parse: (value: string) => T): (value: string, previous: T[]) => T[] {
+  return (value, previous) => {
+    try {
+      return [...previous, parse(value)];
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
 }
 
 /** Any origin unless some are named; none with --no-cors. */
@@ -70,18 +73,6 @@ function corsOriginsOf(flags: RouterFlags): CorsOrigins {
   if (!flags.cors) return [];
   if (flags.corsOrigin.length === 0 || flags.corsOrigin.includes('*')) return '*';
   return flags.corsOrigin;
-}
-
-function collectAddress(value: string, previous: `0x${string}`[]): `0x${string}`[] {
-  return [...previous, parseAddress(value)];
-}
-
-function collectProxy(value: string, previous: string[]): string[] {
-  try {
-    return [...previous, parseTrustedProxy(value)];
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -127,7 +118,7 @@ export function routerCommand(): Command {
         '--refer-node <address>',
         'a node the frontend refers its requests to: preferred over the others where the model is as warm (repeatable; needs --frontend)',
       )
-        .argParser(collectAddress)
+        .argParser(collecting(parseAddress))
         .default([], 'none'),
     )
     .addOption(
@@ -144,7 +135,7 @@ export function routerCommand(): Command {
         '--cors-origin <origin>',
         'an origin whose browser scripts may call the API, e.g. https://app.example (repeatable)',
       )
-        .argParser(collectOrigin)
+        .argParser(collecting(parseCorsOrigin))
         .default([], 'any origin'),
     )
     .option('--no-cors', 'no cross-origin access from browsers at all')
@@ -165,7 +156,7 @@ export function routerCommand(): Command {
         '--trust-proxy <address>',
         'a reverse proxy (address or CIDR) whose X-Forwarded-For names the client (repeatable)',
       )
-        .argParser(collectProxy)
+        .argParser(collecting(parseTrustedProxy))
         .default([], 'none: the client is the connection peer'),
     )
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace', 'info')
