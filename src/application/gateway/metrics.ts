@@ -1,6 +1,7 @@
 // Prometheus metrics of one gateway, on its own registry (several gateways can live in one process, as in
 // tests). Gauges about other parts (nodes, settlement) are read when scraped, never pushed.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { copiedCounter } from './copied-counter.ts';
 import { registerMinerMetrics } from './miner-metrics.ts';
 import type { MeteringBacklog, MinerEndpointStats, SettlementStats } from './ports.ts';
 
@@ -86,15 +87,12 @@ export class GatewayMetrics {
           this.set(metering().storeRetrying ? 1 : 0);
         },
       });
-      new Counter({
-        name: 'neurino_metering_rejected_entries_total',
-        help: 'Metering entries the store refused for their data (kept in rejected.jsonl)',
+      copiedCounter(
         registers,
-        collect() {
-          this.reset();
-          this.inc(metering().rejected);
-        },
-      });
+        'neurino_metering_rejected_entries_total',
+        'Metering entries the store refused for their data (kept in rejected.jsonl)',
+        () => metering().rejected,
+      );
     }
     const settlement = sources.settlement;
     if (settlement === undefined) return;
@@ -133,25 +131,17 @@ export class GatewayMetrics {
       },
     });
     // Totals kept in the store: counters whose value is copied in at scrape time.
-    new Counter({
-      name: 'neurino_settlement_batches_total',
-      help: 'Batches this router settled on-chain',
+    copiedCounter(
       registers,
-      async collect() {
-        const { batchesSettled } = await stats();
-        this.reset();
-        this.inc(batchesSettled);
-      },
-    });
-    new Counter({
-      name: 'neurino_settlement_receipts_total',
-      help: 'Receipts this router settled on-chain',
+      'neurino_settlement_batches_total',
+      'Batches this router settled on-chain',
+      async () => (await stats()).batchesSettled,
+    );
+    copiedCounter(
       registers,
-      async collect() {
-        const { receiptsSettled } = await stats();
-        this.reset();
-        this.inc(receiptsSettled);
-      },
-    });
+      'neurino_settlement_receipts_total',
+      'Receipts this router settled on-chain',
+      async () => (await stats()).receiptsSettled,
+    );
   }
 }

@@ -2,6 +2,7 @@
 // refused by reason (a flood of strangers shows as shed `service_unavailable` ones), bad frames and
 // heartbeat timeouts. Totals kept by the hub are copied into counters at scrape time.
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { copiedCounter } from './copied-counter.ts';
 import type { MinerEndpointStats } from './ports.ts';
 
 export function registerMinerMetrics(registers: Registry[], stats: () => MinerEndpointStats): void {
@@ -25,22 +26,16 @@ export function registerMinerMetrics(registers: Registry[], stats: () => MinerEn
       }
     },
   });
-  new Counter({
-    name: 'neurino_miner_bad_frames_total',
-    help: 'Frames from miners that failed to decode or came out of turn',
+  copiedCounter(
     registers,
-    collect() {
-      this.reset();
-      this.inc(stats().badFrames);
-    },
-  });
-  new Counter({
-    name: 'neurino_miner_heartbeat_timeouts_total',
-    help: 'Miner sessions dropped for missing heartbeats',
+    'neurino_miner_bad_frames_total',
+    'Frames from miners that failed to decode or came out of turn',
+    () => stats().badFrames,
+  );
+  copiedCounter(
     registers,
-    collect() {
-      this.reset();
-      this.inc(stats().heartbeatTimeouts);
-    },
-  });
+    'neurino_miner_heartbeat_timeouts_total',
+    'Miner sessions dropped for missing heartbeats',
+    () => stats().heartbeatTimeouts,
+  );
 }
