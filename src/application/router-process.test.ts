@@ -209,12 +209,22 @@ describe.each(backends)('router process on $kind', (backend) => {
       expect(evidence?.receiptHash).toBe(hashReceipt(stored.receipt));
       expect(evidence && isReceiptAttested(fixture.domain, evidence, router.address)).toBe(true);
     }
+    const before = await r.batcher.stats();
     const metrics = await (await fetch(`${r.url}/metrics`)).text();
+    const after = await r.batcher.stats();
     expect(metrics).toMatch(/neurino_settlement_lag_seconds \d/);
     expect(metrics).toMatch(/neurino_connected_nodes 1/);
     expect(metrics).toMatch(/neurino_metering_unstored_entries \d/);
     expect(metrics).toMatch(/neurino_metering_store_retrying 0/);
     expect(metrics).toMatch(/neurino_metering_rejected_entries_total 0/);
+    // Totals the store keeps, copied in when scraped (a batch may settle meanwhile).
+    const total = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    const batches = total('neurino_settlement_batches_total');
+    const settledReceipts = total('neurino_settlement_receipts_total');
+    expect(batches).toBeGreaterThanOrEqual(before.batchesSettled);
+    expect(batches).toBeLessThanOrEqual(after.batchesSettled);
+    expect(settledReceipts).toBeGreaterThanOrEqual(before.receiptsSettled);
+    expect(settledReceipts).toBeLessThanOrEqual(after.receiptsSettled);
   });
 
   it('settles every receipt exactly once across a restart, paying each party what the receipts say', async () => {
