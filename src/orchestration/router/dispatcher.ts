@@ -12,6 +12,7 @@ import { FairShare } from './fair-share.ts';
 import type { MinerHub } from './miner-hub.ts';
 import type { MinerSession } from './miner-session.ts';
 import type { CatalogEntry, PodCatalog } from './pod-catalog.ts';
+import type { WaitTicket } from './pod-waiters.ts';
 import type { PickRequest, Scheduler } from './scheduler.ts';
 import { feedScheduler } from './scheduler-feed.ts';
 import type { UptimeTracker } from './uptime-tracker.ts';
@@ -215,7 +216,8 @@ export class Dispatcher {
       exclude: state.tried,
     };
     const queueUntil = Math.min(budget.deadlineAt, Date.now() + this.#maxQueueMs);
-    const ticket = { group: job.payer, rank: () => this.#fairShare.rank(job.payer) };
+    // Made on the first wait only: most jobs find a free node at once.
+    let ticket: WaitTicket | undefined;
     // Woken for a freed slot: whatever this job does next, the slot must not be left with nobody woken
     // for it, so the wake is handed on unless the job took the last free one.
     let woken = false;
@@ -232,6 +234,7 @@ export class Dispatcher {
       try {
         const waits = [AbortSignal.timeout(Math.max(1, queueUntil - Date.now()))];
         if (signal !== undefined) waits.push(signal);
+        ticket ??= { group: job.payer, rank: () => this.#fairShare.rank(job.payer) };
         woken = await this.#scheduler.waitForChange(request, AbortSignal.any(waits), ticket);
       } finally {
         this.#queued--;
