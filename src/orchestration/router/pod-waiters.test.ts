@@ -22,6 +22,13 @@ function waitFor(
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
+/** What the dispatcher does when woken for a slot it cannot use: wait again, and hand the wake on. */
+async function cannotUseIt(waiters: PodWaiters, t: WaitTicket & { name: string }, woken: string[]) {
+  void waitFor(waiters, t, woken);
+  waiters.handOff();
+  await turn();
+}
+
 describe('PodWaiters', () => {
   it('wakes one waiter per freed slot, the first in fair order, then arrival order', async () => {
     const waiters = new PodWaiters();
@@ -48,12 +55,8 @@ describe('PodWaiters', () => {
     waiters.slotFreed();
     await turn();
     // a cannot use it: it waits again and hands the wake on, to b, who cannot either.
-    void waitFor(waiters, a, woken);
-    waiters.handOff();
-    await turn();
-    void waitFor(waiters, b, woken);
-    waiters.handOff();
-    await turn();
+    await cannotUseIt(waiters, a, woken);
+    await cannotUseIt(waiters, b, woken);
     expect(woken).toEqual(['a', 'b']);
     expect(waiters.size).toBe(2);
     // The next freed slot is a new round.
@@ -85,12 +88,8 @@ describe('PodWaiters', () => {
     await turn();
     expect(woken).toEqual(['p1']);
     // p1 could not use it: it waits again, behind p2, and hands on to p2, then p2 to q1.
-    void waitFor(waiters, p1, woken);
-    waiters.handOff();
-    await turn();
-    void waitFor(waiters, p2, woken);
-    waiters.handOff();
-    await turn();
+    await cannotUseIt(waiters, p1, woken);
+    await cannotUseIt(waiters, p2, woken);
     expect(woken).toEqual(['p1', 'p2', 'q1']);
     waiters.handOff();
     await turn();
