@@ -14,7 +14,7 @@ import type { Metering } from '../orchestration/metering/metering.ts';
 import { openMetering } from '../orchestration/metering/open-metering.ts';
 import { chainNodeAdmission } from '../orchestration/router/chain-node-admission.ts';
 import { Dispatcher, type DispatcherOptions } from '../orchestration/router/dispatcher.ts';
-import { MinerHub } from '../orchestration/router/miner-hub.ts';
+import { MinerHub, type MinerHubOptions } from '../orchestration/router/miner-hub.ts';
 import { PodCatalog } from '../orchestration/router/pod-catalog.ts';
 import { Scheduler } from '../orchestration/router/scheduler.ts';
 import { SettlementBatcher } from '../orchestration/settlement/settlement-batcher.ts';
@@ -70,10 +70,14 @@ export interface RouterOptions {
   referredNodes?: readonly Address[];
   /** Miner heartbeat interval (default 5 s). */
   heartbeatMs?: number;
+  /** Handshakes under way at once, in all and per address (see MinerHubOptions). */
+  miners?: Pick<MinerHubOptions, 'maxHandshakes' | 'maxHandshakesPerAddress'>;
   dispatcher?: Pick<DispatcherOptions, 'acceptTimeoutMs' | 'maxQueueMs' | 'suspension'>;
   /** How long shutdown waits for running jobs and miners (default 10 s). */
   drainGraceMs?: number;
 }
+
+export const DEFAULT_DRAIN_GRACE_MS = 10_000;
 
 export interface RunningRouter {
   /** http://host:port of the gateway. */
@@ -192,6 +196,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       admission: chainNodeAdmission({ publicClient, nodeRegistry }),
       logger: logger.child({ part: 'miners' }),
       ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+      ...options.miners,
     });
     cleanups.push(() => hub.close({ graceMs: 0 }));
     const scheduler = new Scheduler();
@@ -230,7 +235,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       'router listening',
     );
 
-    const graceMs = options.drainGraceMs ?? 10_000;
+    const graceMs = options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS;
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {

@@ -22,13 +22,14 @@ import {
   parsePositiveInt,
 } from '../options.ts';
 import { onShutdown } from '../shutdown.ts';
+import { addServingLimits, type ServingLimitFlags, servingLimitsOf } from './router-limits.ts';
 
 interface StoreFlags {
   databaseUrl?: string;
   dataDir: string;
 }
 
-interface RouterFlags extends StoreFlags {
+interface RouterFlags extends StoreFlags, ServingLimitFlags {
   rpcUrl?: string;
   addresses?: string;
   key?: `0x${string}`;
@@ -91,7 +92,13 @@ function databaseUrlOf(flags: StoreFlags): string | undefined {
   return url ? url : undefined;
 }
 
-export function routerCommand(): Command {
+/** What the command starts the router with; tests pass their own to see the options it would run with. */
+export interface RouterCommandDeps {
+  start: typeof startRouter;
+  onShutdown: typeof onShutdown;
+}
+
+export function routerCommand(deps: RouterCommandDeps = { start: startRouter, onShutdown }): Command {
   const command = new Command('router')
     .description('run the router and OpenAI-compatible gateway (miners connect to /v1/miners)')
     .option('--rpc-url <url>', 'JSON-RPC endpoint of the chain')
@@ -159,51 +166,57 @@ export function routerCommand(): Command {
         .argParser(collecting(parseTrustedProxy))
         .default([], 'none: the client is the connection peer'),
     )
-    .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace', 'info')
-    .action(async (flags: RouterFlags) => {
-      if (flags.referNode.length > 0 && flags.frontend === undefined) {
-        throw new InvalidArgumentError("--refer-node needs --frontend: referrals are a frontend's");
-      }
-      const rpcUrl = required(flags.rpcUrl, '--rpc-url');
-      const addresses = required(flags.addresses, '--addresses');
-      const envKey = process.env.NEURINO_ROUTER_KEY;
-      const key = flags.key ?? (envKey ? parseHexKey(envKey) : undefined);
-      if (key === undefined)
-        throw new InvalidArgumentError('a router key is needed: --key or NEURINO_ROUTER_KEY');
-      const addressBook = await readAddressBook(addresses);
-      if (addressBook === undefined) throw new InvalidArgumentError(`no address book at ${addresses}`);
-      const pods = await Promise.all(flags.pod.map((path) => readPodSpecFile(path)));
-      const logger = createLogger({ level: flags.logLevel });
-      if (pods.length === 0) logger.warn('no --pod given: the router serves no model');
-      const databaseUrl = databaseUrlOf(flags);
-      const router = await startRouter({
-        host: flags.host,
-        port: flags.port,
-        rpcUrl,
-        addressBook,
-        routerAccount: fastAccount(key),
-        // The data dir always holds the metering journal; PGlite's database too unless a server is given.
-        dataDir: flags.dataDir,
-        journalSync: flags.journalSync,
-        ...(databaseUrl === undefined ? {} : { databaseUrl }),
-        pods,
-        batch: { maxReceipts: flags.batchSize, maxDelayMs: flags.batchDelayMs },
-        referredNodes: flags.referNode,
-        logger,
-        gateway: {
-          corsOrigins: corsOriginsOf(flags),
-          authFailuresPerMinute: flags.authFailuresPerMinute,
-          requestsPerMinutePerKey: flags.requestsPerMinutePerKey,
-          ...(flags.trustProxy.length === 0 ? {} : { trustProxy: flags.trustProxy }),
-          ...(flags.frontend === undefined ? {} : { frontend: flags.frontend }),
-        },
-      });
-      onShutdown(() => router.stop());
-      console.error(
-        `gateway  ${router.url}/v1   (OpenAI-compatible; create a key: neurino router keys create)`,
-      );
-      console.error(`miners   ${router.wsUrl}`);
+    .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace', 'info');
+  addServingLimits(command).action(async (flags: RouterFlags) => {
+    if (flags.referNode.length > 0 && flags.frontend === undefined) {
+      throw new InvalidArgumentError("--refer-node needs --frontend: referrals are a frontend's");
+    }
+    const limits = servingLimitsOf(flags);
+    const rpcUrl = required(flags.rpcUrl, '--rpc-url');
+    const addresses = required(flags.addresses, '--addresses');
+    const envKey = process.env.NEURINO_ROUTER_KEY;
+    const key = flags.key ?? (envKey ? parseHexKey(envKey) : undefined);
+    if (key === undefined)
+      throw new InvalidArgumentError('a router key is needed: --key or NEURINO_ROUTER_KEY');
+    const addressBook = await readAddressBook(addresses);
+    if (addressBook === undefined) throw new InvalidArgumentError(`no address book at ${addresses}`);
+    const pods = await Promise.all(flags.pod.map((path) => readPodSpecFile(path)));
+    const logger = createLogger({ level: flags.logLevel });
+    if (pods.length === 0) logger.warn('no --pod given: the router serves no model');
+    const databaseUrl = databaseUrlOf(flags);
+    const router = await deps.start({
+      host: flags.host,
+      port: flags.port,
+      rpcUrl,
+      addressBook,
+      routerAccount: fastAccount(key),
+      // The data dir always holds the metering journal; PGlite's database too unless a server is given.
+      dataDir: flags.dataDir,
+      journalSync: flags.journalSync,
+      ...(databaseUrl === undefined ? {} : { databaseUrl }),
+      pods,
+      batch: { maxReceipts: flags.batchSize, maxDelayMs: flags.batchDelayMs },
+      referredNodes: flags.referNode,
+      logger,
+      heartbeatMs: limits.heartbeatMs,
+      miners: limits.miners,
+      dispatcher: limits.dispatcher,
+      drainGraceMs: limits.drainGraceMs,
+      gateway: {
+        ...limits.gateway,
+        corsOrigins: corsOriginsOf(flags),
+        authFailuresPerMinute: flags.authFailuresPerMinute,
+        requestsPerMinutePerKey: flags.requestsPerMinutePerKey,
+        ...(flags.trustProxy.length === 0 ? {} : { trustProxy: flags.trustProxy }),
+        ...(flags.frontend === undefined ? {} : { frontend: flags.frontend }),
+      },
     });
+    deps.onShutdown(() => router.stop());
+    console.error(
+      `gateway  ${router.url}/v1   (OpenAI-compatible; create a key: neurino router keys create)`,
+    );
+    console.error(`miners   ${router.wsUrl}`);
+  });
   command.addCommand(keysCommand());
   return command;
 }

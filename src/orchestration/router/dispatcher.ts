@@ -86,6 +86,13 @@ interface StartState {
   lastError: NeurinoError | undefined;
 }
 
+/** What a dispatcher waits and suspends for unless told otherwise (the router's flags show them). */
+export const DISPATCHER_DEFAULTS = {
+  acceptTimeoutMs: 10_000,
+  maxQueueMs: 30_000,
+  suspension: { baseMs: 30_000, maxMs: 600_000 },
+} as const;
+
 export type AttemptOutcomeLabel = 'succeeded' | 'node_fault' | 'busy' | 'cannot_load' | 'final';
 
 /**
@@ -121,11 +128,11 @@ export class Dispatcher {
     this.#scheduler = options.scheduler;
     this.#catalog = options.catalog;
     this.#logger = options.logger;
-    this.#acceptTimeoutMs = options.acceptTimeoutMs ?? 10_000;
+    this.#acceptTimeoutMs = options.acceptTimeoutMs ?? DISPATCHER_DEFAULTS.acceptTimeoutMs;
     this.#paidCancelGraceMs = options.paidCancelGraceMs;
-    this.#maxQueueMs = options.maxQueueMs ?? 30_000;
-    this.#suspendBaseMs = options.suspension?.baseMs ?? 30_000;
-    this.#suspendMaxMs = options.suspension?.maxMs ?? 600_000;
+    this.#maxQueueMs = options.maxQueueMs ?? DISPATCHER_DEFAULTS.maxQueueMs;
+    this.#suspendBaseMs = options.suspension?.baseMs ?? DISPATCHER_DEFAULTS.suspension.baseMs;
+    this.#suspendMaxMs = options.suspension?.maxMs ?? DISPATCHER_DEFAULTS.suspension.maxMs;
     this.#unsubscribe = feedScheduler(options.hub, options.scheduler, options.uptime);
   }
 

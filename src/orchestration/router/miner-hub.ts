@@ -40,6 +40,13 @@ export interface MinerHubOptions {
   maxHandshakesPerAddress?: number;
 }
 
+/** The hub's limits unless told otherwise (the router's flags show them). */
+export const MINER_HUB_DEFAULTS = {
+  heartbeatMs: 5_000,
+  maxHandshakes: 256,
+  maxHandshakesPerAddress: 16,
+} as const;
+
 export type HubListener = (session: MinerSession, change: SessionChange) => void;
 
 export interface HubStats {
@@ -75,7 +82,7 @@ export class MinerHub {
     this.#options = options;
     this.routerId = options.routerId;
     this.domain = options.domain;
-    this.heartbeatMs = options.heartbeatMs ?? 5_000;
+    this.heartbeatMs = options.heartbeatMs ?? MINER_HUB_DEFAULTS.heartbeatMs;
     const readmitEveryMs = options.readmitEveryMs ?? 60_000;
     if (readmitEveryMs > 0) {
       this.#readmitTimer = setInterval(() => void this.readmit(), readmitEveryMs);
@@ -128,9 +135,9 @@ export class MinerHub {
 
   /** Why a new socket from `remoteAddress` may not start a handshake now, if it may not. */
   #handshakeLimitReached(remoteAddress: string): string | undefined {
-    const total = this.#options.maxHandshakes ?? 256;
+    const total = this.#options.maxHandshakes ?? MINER_HUB_DEFAULTS.maxHandshakes;
     if (this.#handshaking.size >= total) return `too many miners are connecting at once (${total})`;
-    const perAddress = this.#options.maxHandshakesPerAddress ?? 16;
+    const perAddress = this.#options.maxHandshakesPerAddress ?? MINER_HUB_DEFAULTS.maxHandshakesPerAddress;
     if ((this.#handshakingFrom.get(remoteAddress) ?? 0) >= perAddress)
       return `too many handshakes under way from ${remoteAddress} (${perAddress})`;
     return undefined;

@@ -36,12 +36,15 @@ export const ChallengeAnswerSchema = z.object({
   signature: SignatureSchema,
 });
 
+/** The heartbeat interval a router may ask for: often enough to notice a dead node, rarely enough to be cheap. */
+export const HEARTBEAT_MS_RANGE = { min: 100, max: 600_000 } as const;
+
 /** router → miner: admitted; the session speaks `version` and expects a heartbeat every `heartbeatMs`. */
 export const WelcomeSchema = z.object({
   type: z.literal('welcome'),
   version: VersionNumberSchema,
   sessionId: IdentifierSchema,
-  heartbeatMs: z.int().min(100).max(600_000),
+  heartbeatMs: z.int().min(HEARTBEAT_MS_RANGE.min).max(HEARTBEAT_MS_RANGE.max),
 });
 
 /** router → miner: not admitted; the router closes the socket after sending it. */

@@ -1,0 +1,126 @@
+// `neurino router`'s serving limits: the defaults are the parts' own, each flag reaches the options the
+// router starts with, and bad values are refused by name before anything starts.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_REQUEST_TIMEOUT_MS } from '../../application/gateway/app.ts';
+import { DEFAULT_BUDGET } from '../../application/gateway/budget.ts';
+import {
+  DEFAULT_DRAIN_GRACE_MS,
+  type RouterOptions,
+  type RunningRouter,
+} from '../../application/router-process.ts';
+import { addressBookSchema, contractsSchema, writeAddressBook } from '../../chain/address-book.ts';
+import { DISPATCHER_DEFAULTS } from '../../orchestration/router/dispatcher.ts';
+import { MINER_HUB_DEFAULTS } from '../../orchestration/router/miner-hub.ts';
+import { runCommand } from '../testing/run-command.ts';
+import { routerCommand } from './router.ts';
+
+const someAddress = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+let dir: string;
+let started: RouterOptions[];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'neurino-router-limits-'));
+  // Any addresses do: the router is not started.
+  const contracts = Object.fromEntries(Object.keys(contractsSchema.shape).map((name) => [name, someAddress]));
+  const book = addressBookSchema.parse({
+    chainId: 31337,
+    deployer: someAddress,
+    governance: someAddress,
+    router: someAddress,
+    deployedAtBlock: 0,
+    contracts,
+  });
+  await writeAddressBook(join(dir, 'addresses.json'), book);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs `neurino router …` up to the start, keeping the options it would start the router with. */
+async function startWith(...args: string[]): Promise<RouterOptions> {
+  started = [];
+  const command = routerCommand({
+    start: async (options) => {
+      started.push(options);
+      return { url: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/v1/miners' } as RunningRouter;
+    },
+    onShutdown: () => {},
+  });
+  const required = ['--rpc-url', 'http://127.0.0.1:1', '--addresses', join(dir, 'addresses.json')];
+  await runCommand(command, [...required, '--key', `0x${'11'.repeat(32)}`, '--log-level', 'silent', ...args]);
+  const [options] = started;
+  if (options === undefined) throw new Error('the router was not started');
+  return options;
+}
+
+describe('neurino router serving limits', () => {
+  it("starts with the parts' own defaults when no flag is given", async () => {
+    const options = await startWith();
+    expect(options.gateway?.budget).toEqual(DEFAULT_BUDGET);
+    expect(options.gateway?.bodyLimitBytes).toBe(DEFAULT_BODY_LIMIT_BYTES);
+    expect(options.gateway?.requestTimeoutMs).toBe(DEFAULT_REQUEST_TIMEOUT_MS);
+    expect(options.dispatcher).toEqual({
+      maxQueueMs: DISPATCHER_DEFAULTS.maxQueueMs,
+      suspension: DISPATCHER_DEFAULTS.suspension,
+    });
+    expect(options.heartbeatMs).toBe(MINER_HUB_DEFAULTS.heartbeatMs);
+    expect(options.miners).toEqual({
+      maxHandshakes: MINER_HUB_DEFAULTS.maxHandshakes,
+      maxHandshakesPerAddress: MINER_HUB_DEFAULTS.maxHandshakesPerAddress,
+    });
+    expect(options.drainGraceMs).toBe(DEFAULT_DRAIN_GRACE_MS);
+  });
+
+  it('passes each flag on to the part it sets', async () => {
+    const options = await startWith(
+      ...['--default-max-retries', '0', '--default-timeout-ms', '900000', '--queue-ms', '5000'],
+      ...['--suspend-ms', '1000', '--suspend-max-ms', '8000', '--max-body-mib', '64'],
+      ...['--request-timeout-ms', '30000', '--heartbeat-ms', '2000', '--max-handshakes', '1024'],
+      ...['--max-handshakes-per-address', '4', '--drain-ms', '60000', '--auth-failures-per-minute', '5'],
+    );
+    expect(options.gateway).toMatchObject({
+      budget: { maxRetries: 0, timeoutMs: 900_000 },
+      bodyLimitBytes: 64 * 1024 * 1024,
+      requestTimeoutMs: 30_000,
+      authFailuresPerMinute: 5,
+    });
+    expect(options.dispatcher).toEqual({ maxQueueMs: 5_000, suspension: { baseMs: 1_000, maxMs: 8_000 } });
+    expect(options.heartbeatMs).toBe(2_000);
+    expect(options.miners).toEqual({ maxHandshakes: 1_024, maxHandshakesPerAddress: 4 });
+    expect(options.drainGraceMs).toBe(60_000);
+  });
+
+  it('refuses values out of range by the flag, before the router starts', async () => {
+    const refusals: [string[], string][] = [
+      [
+        ['--default-max-retries', '11'],
+        "option '--default-max-retries <n>' argument '11' is invalid. expected a whole number 0-10, got \"11\"",
+      ],
+      [['--default-timeout-ms', '0'], 'expected a whole number 1-3600000, got "0"'],
+      [['--default-timeout-ms', '1.5'], 'expected a whole number 1-3600000, got "1.5"'],
+      [['--queue-ms', '3600001'], 'expected a whole number 1-3600000'],
+      // A Node timer past 2^31 - 1 ms fires at once.
+      [['--suspend-max-ms', '2147483648'], 'expected a whole number 1-2147483647'],
+      [['--max-body-mib', '0'], 'expected a whole number 1-1024'],
+      [['--heartbeat-ms', '50'], 'expected a whole number 100-600000'],
+      [['--max-handshakes', '-1'], 'expected a whole number 1-65536'],
+      [['--drain-ms', 'soon'], 'expected a whole number 1-2147483647, got "soon"'],
+      [
+        ['--suspend-ms', '60000', '--suspend-max-ms', '1000'],
+        '--suspend-max-ms (1000) is shorter than --suspend-ms (60000)',
+      ],
+      [
+        ['--max-handshakes', '8', '--max-handshakes-per-address', '16'],
+        '--max-handshakes-per-address (16) is more than --max-handshakes (8)',
+      ],
+    ];
+    for (const [args, message] of refusals) {
+      await expect(startWith(...args), args.join(' ')).rejects.toThrow(message);
+      expect(started).toEqual([]);
+    }
+  });
+});
