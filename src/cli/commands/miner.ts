@@ -43,6 +43,7 @@ interface MinerOptions extends ChainOptions {
   podSpec?: string;
   slots: number;
   threads: number;
+  contextSize?: number;
   pricePerUnit?: bigint;
   registerOnStart?: boolean;
   stake?: bigint;
@@ -121,6 +122,13 @@ export function minerCommand(): Command {
         'model 30x slower than 1',
       parsePositiveInt,
       1,
+    )
+    .option(
+      '--context-size <tokens>',
+      'tokens one job may hold, prompt and completion together; each slot keeps that many in memory, ' +
+        "rounded up to a multiple of 256 (default: the model's training context, at most 4096; with " +
+        "--upstream: the server's limit)",
+      parsePositiveInt,
     )
     .option('--price-per-unit <wei>', 'price in wei per compute unit of the built pod spec', parseWei)
     .option('--register-on-start', 'register and stake the node when it is not active (devnet)')
@@ -239,6 +247,7 @@ async function runMiner(options: MinerOptions): Promise<void> {
     slots: options.slots,
     threads: options.threads,
     gpu: hardware.gpus.length > 0,
+    ...(options.contextSize === undefined ? {} : { contextSize: options.contextSize }),
     vramMiB: options.vramMib,
     ...pick(options, [
       'model',

@@ -31,6 +31,24 @@ describe('operatorPod', () => {
     });
   });
 
+  it("holds each job to the operator's context size, below the model's own", async () => {
+    // llama.cpp rounds a context up to a multiple of 256 tokens; the tiny model's own is 1,024.
+    const pod = await operatorPod({ dataDir: dir, slots: 1, contextSize: 256 });
+    try {
+      await pod.runtime.load();
+      expect(pod.runtime.info().contextSize).toBe(256);
+      const error = await pod.runtime.complete({ prompt: 'hello '.repeat(400) }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'invalid_request', details: { contextSize: 256 } });
+      const { promptTokens } = (error as { details: { promptTokens: number } }).details;
+      expect(promptTokens).toBeGreaterThan(256);
+      expect(promptTokens).toBeLessThan(1024);
+      const answer = await pod.runtime.complete({ prompt: 'hello', max_tokens: 4 });
+      expect(answer.usage?.completionTokens).toBeGreaterThan(0);
+    } finally {
+      await pod.runtime.unload();
+    }
+  });
+
   it('names a given GGUF after its file and takes the operator price', async () => {
     const source = await operatorPod({ dataDir: dir, slots: 1 });
     await writeFile(join(dir, 'my-model.gguf'), '');
@@ -55,12 +73,14 @@ describe('operatorPod', () => {
       upstream: 'http://127.0.0.1:1/v1',
       upstreamModel: 'qwen2.5-7b',
       vramMiB: 8192,
+      contextSize: 32_768,
     });
     expect(pod.spec).toMatchObject({ runtime: 'openai-upstream', name: 'qwen2.5-7b', minVramMiB: 8192 });
     expect(pod.runtime.info()).toMatchObject({
       runtime: 'openai-upstream',
       model: 'qwen2.5-7b',
       warm: false,
+      contextSize: 32_768,
     });
     await expect(
       operatorPod({ dataDir: dir, slots: 1, upstream: 'http://127.0.0.1:1/v1' }),

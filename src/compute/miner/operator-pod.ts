@@ -16,6 +16,12 @@ export interface OperatorPodOptions {
   readonly dataDir: string;
   readonly slots: number;
   readonly threads?: number;
+  /**
+   * Tokens one job may hold, prompt and completion together. llama-cpp: each slot keeps this many in
+   * memory (default: the model's training context, at most 4,096). openai-upstream: announced instead of
+   * the server's own limit.
+   */
+  readonly contextSize?: number;
   /** Offload to the GPU (llama.cpp picks it). */
   readonly gpu?: boolean;
   readonly model?: string;
@@ -34,6 +40,7 @@ export interface OperatorPodOptions {
 
 export async function operatorPod(options: OperatorPodOptions): Promise<HostedPodConfig> {
   const pricing = options.pricePerUnit === undefined ? {} : { pricePerUnit: options.pricePerUnit };
+  const context = options.contextSize === undefined ? {} : { contextSize: options.contextSize };
   let runtime: PodRuntime;
   let built: PodSpec;
   if (options.upstream !== undefined) {
@@ -44,6 +51,7 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
       baseUrl: options.upstream,
       model: options.upstreamModel,
       slots: options.slots,
+      ...context,
       ...(options.upstreamApiKey === undefined ? {} : { apiKey: options.upstreamApiKey }),
     });
     built = upstreamPodSpec({ name: options.upstreamModel, vramMiB: options.vramMiB ?? 1024 }, pricing);
@@ -56,6 +64,7 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
       modelName: name,
       slots: options.slots,
       threads: options.threads ?? 1,
+      ...context,
       gpu: options.gpu === true ? 'auto' : false,
     });
     built = ggufPodSpec({ name, ...(await describeFile(modelPath)) }, pricing);
