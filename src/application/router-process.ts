@@ -15,8 +15,10 @@ import { openMetering } from '../orchestration/metering/open-metering.ts';
 import { chainNodeAdmission } from '../orchestration/router/chain-node-admission.ts';
 import { Dispatcher, type DispatcherOptions } from '../orchestration/router/dispatcher.ts';
 import { MinerHub, type MinerHubOptions } from '../orchestration/router/miner-hub.ts';
+import { NodeDirectory } from '../orchestration/router/node-directory.ts';
 import { PodCatalog } from '../orchestration/router/pod-catalog.ts';
 import { Scheduler } from '../orchestration/router/scheduler.ts';
+import { UptimeTracker } from '../orchestration/router/uptime-tracker.ts';
 import { SettlementBatcher } from '../orchestration/settlement/settlement-batcher.ts';
 import { openStore } from '../orchestration/store/open-store.ts';
 import type { Store } from '../orchestration/store/store.ts';
@@ -201,18 +203,21 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     cleanups.push(() => hub.close({ graceMs: 0 }));
     const scheduler = new Scheduler();
     if (frontend !== undefined && referredNodes.length > 0) scheduler.setReferrals(frontend, referredNodes);
+    const uptime = new UptimeTracker();
     const dispatcher = new Dispatcher({
       hub,
       scheduler,
       catalog,
+      uptime,
       logger: logger.child({ part: 'dispatcher' }),
       ...options.dispatcher,
     });
     cleanups.push(() => dispatcher.close());
+    const nodes = new NodeDirectory({ hub, scheduler, uptime, catalog });
 
     const gateway = await buildGateway(
       routerGatewayDeps(
-        { store, apiKeys, metering, jobs, dispatcher, catalog, hub, logger, domain },
+        { store, apiKeys, metering, jobs, dispatcher, catalog, hub, nodes, logger, domain },
         {
           settlement: () => batcher.stats(),
           checks: { chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }) },

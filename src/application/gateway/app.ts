@@ -27,6 +27,7 @@ import type {
   MeteringBacklog,
   MinerEndpointStats,
   ModelCatalog,
+  NodeList,
   ReceiptLookup,
   SettlementStats,
 } from './ports.ts';
@@ -56,6 +57,8 @@ export interface GatewayDeps {
   credits?: CreditAccounts;
   /** Stored receipts with their evidence; without it `GET /v1/receipts/:id` does not exist. */
   receipts?: ReceiptLookup;
+  /** The connected nodes (the router core's NodeDirectory); without it `GET /nodes` does not exist. */
+  nodes?: NodeList;
   /** Where miner WebSockets go (the router core's MinerHub); without it `/v1/miners` does not exist. */
   miners?: {
     handleSocket(socket: MinerSocket, remoteAddress: string, stream?: CorkableStream): void;
@@ -104,7 +107,7 @@ export interface Gateway {
 }
 
 /** Routes every caller may reach while the router drains, and without a key. */
-const OPEN_ROUTES = new Set(['/health', '/metrics']);
+const OPEN_ROUTES = new Set(['/health', '/metrics', '/nodes']);
 
 export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = {}): Promise<Gateway> {
   const budget = checkBudgetDefaults(options.budget ?? DEFAULT_BUDGET);
@@ -194,6 +197,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     checks: deps.checks ?? {},
     connectedNodes: deps.connectedNodes,
     draining: () => draining,
+    ...(deps.nodes === undefined ? {} : { nodes: deps.nodes }),
   });
   const limits = await registerRateLimits(app, {
     authFailuresPerMinute: options.authFailuresPerMinute ?? 30,

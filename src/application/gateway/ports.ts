@@ -7,6 +7,7 @@ import type {
   DispatchJob,
   DispatchResult as DispatchOutcome,
 } from '../../orchestration/router/dispatcher.ts';
+import type { NodeStatus } from '../../orchestration/router/node-directory.ts';
 import type { JobKind, PodSpec } from '../../protocol/pod-spec.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptAuditAnswer } from '../../protocol/receipt-audit.ts';
@@ -151,4 +152,11 @@ export interface MinerEndpointStats {
   badFrames: number;
   /** Sessions dropped for missing heartbeats. */
   heartbeatTimeouts: number;
+}
+
+export type { NodeState, NodeStatus } from '../../orchestration/router/node-directory.ts';
+
+/** The connected nodes as the router sees them (GET /nodes); the router core's NodeDirectory. */
+export interface NodeList {
+  nodes(): NodeStatus[];
 }

@@ -7,6 +7,7 @@ import type { Metering } from '../../orchestration/metering/metering.ts';
 import { ReceiptAudits } from '../../orchestration/metering/receipt-audit.ts';
 import type { Dispatcher } from '../../orchestration/router/dispatcher.ts';
 import type { MinerHub } from '../../orchestration/router/miner-hub.ts';
+import type { NodeDirectory } from '../../orchestration/router/node-directory.ts';
 import type { PodCatalog } from '../../orchestration/router/pod-catalog.ts';
 import type { Store } from '../../orchestration/store/store.ts';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
@@ -20,6 +21,7 @@ export interface RouterParts {
   dispatcher: Dispatcher;
   catalog: PodCatalog;
   hub: MinerHub;
+  nodes: NodeDirectory;
   logger: Logger;
   /** The EIP-712 domain of the router's receipts: callers read their receipts with it. */
   domain: ProtocolDomain;
@@ -38,6 +40,7 @@ export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps
     logger: parts.logger,
     metering: () => metering.stats(),
     miners: hub,
+    nodes: parts.nodes,
     credits: metering,
     receipts: new ReceiptAudits({
       store,

@@ -14,9 +14,11 @@ import { openMetering } from '../../orchestration/metering/open-metering.ts';
 import { Dispatcher } from '../../orchestration/router/dispatcher.ts';
 import { MinerHub } from '../../orchestration/router/miner-hub.ts';
 import { allowlistNodeAdmission } from '../../orchestration/router/node-admission.ts';
+import { NodeDirectory } from '../../orchestration/router/node-directory.ts';
 import { PodCatalog } from '../../orchestration/router/pod-catalog.ts';
 import { Scheduler } from '../../orchestration/router/scheduler.ts';
 import { MinerPeer, testCapabilities } from '../../orchestration/router/testing/miner-peer.ts';
+import { UptimeTracker } from '../../orchestration/router/uptime-tracker.ts';
 import { openStore } from '../../orchestration/store/open-store.ts';
 import type { Store } from '../../orchestration/store/store.ts';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
@@ -105,14 +107,17 @@ export async function startGatewayHarness(
     readmitEveryMs: 0,
   });
   const scheduler = new Scheduler();
+  const uptime = new UptimeTracker();
   const dispatcher = new Dispatcher({
     hub,
     scheduler,
     catalog,
     logger,
+    uptime,
     maxQueueMs: 2_000,
     suspension: { baseMs: options.suspendMs ?? 60_000 },
   });
+  const nodes = new NodeDirectory({ hub, scheduler, uptime, catalog });
   const gateway = await buildGateway(
     routerGatewayDeps({
       store,
@@ -122,6 +127,7 @@ export async function startGatewayHarness(
       dispatcher,
       catalog,
       hub,
+      nodes,
       logger,
       domain: TEST_DOMAIN,
     }),

@@ -55,6 +55,8 @@ export class MinerSession {
   readonly connectedAt = Date.now();
   capabilities: Capabilities | undefined;
   lastHeartbeat: Heartbeat | undefined;
+  /** When this router received `lastHeartbeat` (its own clock). */
+  lastHeartbeatAt: number | undefined;
   warmPods = new Set<Hex>();
   draining = false;
   #closed = false;
@@ -208,6 +210,7 @@ export class MinerSession {
         break;
       case 'heartbeat':
         this.lastHeartbeat = message;
+        this.lastHeartbeatAt = Date.now();
         this.#changed({ kind: 'heartbeat' });
         break;
       case 'draining':

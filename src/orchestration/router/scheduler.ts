@@ -226,6 +226,11 @@ export class Scheduler {
     return this.#suspensions.has(getAddress(node));
   }
 
+  /** When the node's suspension ends (ms since the epoch), or undefined when it is not suspended. */
+  suspendedUntil(node: Address): number | undefined {
+    return this.#suspensions.get(getAddress(node))?.until;
+  }
+
   /** The best eligible node, or undefined when none is free right now. */
   pick(request: PickRequest): Pick | undefined {
     const pod = this.#index(request);

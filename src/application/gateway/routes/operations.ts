@@ -1,8 +1,10 @@
-// GET /health (store, chain, connected nodes; 503 when a check fails or the router drains) and
-// GET /metrics (Prometheus text). Neither needs a key: expose them to operators only.
+// GET /health (store, chain, connected nodes; 503 when a check fails or the router drains),
+// GET /metrics (Prometheus text) and GET /nodes (each connected node: hardware, slots, warm pods, uptime,
+// suspension). None needs a key: expose them to operators only.
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.ts';
 import { SAME_ORIGIN_ONLY } from '../cors.ts';
+import type { NodeList } from '../ports.ts';
 
 /** A dependency probe: resolves when healthy, with optional details (e.g. the chain's block). */
 export type HealthCheck = () => Promise<unknown>;
@@ -11,6 +13,7 @@ export interface OperationsOptions {
   checks: Record<string, HealthCheck>;
   connectedNodes(): number;
   draining(): boolean;
+  nodes?: NodeList;
   checkTimeoutMs?: number;
 }
 
@@ -63,4 +66,9 @@ export function operationRoutes(
     reply.type(registry.contentType);
     return registry.metrics();
   });
+
+  const { nodes } = options;
+  if (nodes !== undefined) {
+    app.get('/nodes', { config: SAME_ORIGIN_ONLY }, async () => ({ object: 'list', data: nodes.nodes() }));
+  }
 }

@@ -1,0 +1,104 @@
+// GET /nodes: each connected node as the router sees it (hardware, slots with the attempts running on it,
+// warm pods by model name, uptime, suspension, draining), without an API key, for operators.
+import type { Address } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devAccount } from '../../chain/dev-accounts.ts';
+import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
+import type { JobAssign } from '../../protocol/messages/jobs.ts';
+import { podId } from '../../protocol/pod-spec.ts';
+import {
+  answerText,
+  type GatewayHarness,
+  minerAccount,
+  startGatewayHarness,
+  testPodSpec,
+} from '../testing/gateway-harness.ts';
+import type { NodeStatus } from './ports.ts';
+
+const developer: Address = devAccount(7).address;
+const chatBody = { model: 'test-llm', messages: [{ role: 'user', content: 'Say hello' }] };
+let h: GatewayHarness;
+let key: string;
+let peers: MinerPeer[];
+let behave: (peer: MinerPeer, assign: JobAssign) => void;
+
+beforeAll(async () => {
+  h = await startGatewayHarness({ suspendMs: 60_000 });
+  key = await h.key(developer);
+  behave = (peer, assign) => void answerText(peer, assign, ['ok']);
+  peers = [
+    await h.peer(0, (peer, assign) => behave(peer, assign)),
+    await h.peer(1, (peer, assign) => behave(peer, assign)),
+  ];
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function nodes(): Promise<NodeStatus[]> {
+  const response = await fetch(`${h.url}/nodes`);
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as { object: string; data: NodeStatus[] };
+  expect(body.object).toBe('list');
+  return body.data;
+}
+
+function chat() {
+  return fetch(`${h.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(chatBody),
+  });
+}
+
+const byNode = (list: NodeStatus[], i: number) => list.find((n) => n.node === minerAccount(i).address);
+
+describe('GET /nodes', () => {
+  it('lists every connected node with its hardware, slots and warm pods by model name', async () => {
+    const list = await nodes();
+    expect(list.map((n) => n.node).sort()).toEqual([minerAccount(0).address, minerAccount(1).address].sort());
+    expect(byNode(list, 0)).toMatchObject({
+      state: 'ready',
+      protocolVersion: 1,
+      hardware: { gpus: [], cpu: { cores: 2 }, ramMiB: 8_192, efficiency: 10, runtimes: ['llama-cpp'] },
+      slots: { total: 4, running: 0, free: 4 },
+      warmPods: [{ podId: podId(testPodSpec()), model: 'test-llm' }],
+      suspendedUntil: null,
+    });
+    const first = byNode(list, 0);
+    expect(first?.uptime).toBeGreaterThan(0);
+    expect(first?.connectedAt).toBeLessThanOrEqual(Date.now());
+    // The test peers beat every second.
+    await expect.poll(async () => byNode(await nodes(), 0)?.lastHeartbeat).toMatchObject({ load: 0 });
+  });
+
+  it('counts the attempts running on a node, and shows a failed node suspended', async () => {
+    let held: { peer: MinerPeer; assign: JobAssign } | undefined;
+    behave = (peer, assign) => {
+      peer.accept(assign);
+      held = { peer, assign };
+    };
+    const answer = chat();
+    while (held === undefined) await new Promise((r) => setTimeout(r, 5));
+    const busy = held.peer;
+    const index = peers.indexOf(busy);
+    expect(byNode(await nodes(), index)?.slots).toEqual({ total: 4, running: 1, free: 3 });
+
+    behave = (peer, assign) => void answerText(peer, assign, ['ok']);
+    busy.fail(held.assign, 'node_failed', 'out of memory', true);
+    expect((await answer).status).toBe(200);
+    const after = byNode(await nodes(), index);
+    expect(after?.state).toBe('suspended');
+    expect(after?.suspendedUntil).toBeGreaterThan(Date.now());
+    expect(after?.slots.running).toBe(0);
+    expect(byNode(await nodes(), 1 - index)?.state).toBe('ready');
+  });
+
+  it('shows a draining node, and forgets a node that left', async () => {
+    peers[1]?.send({ type: 'draining', activeJobs: 0 });
+    await expect.poll(async () => byNode(await nodes(), 1)?.state).toBe('draining');
+    peers[1]?.close();
+    await expect.poll(async () => byNode(await nodes(), 1)).toBeUndefined();
+  });
+});

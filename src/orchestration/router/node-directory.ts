@@ -1,0 +1,104 @@
+import type { Address, Hex } from 'viem';
+import type { Capabilities } from '../../protocol/messages/node-state.ts';
+import type { MinerHub } from './miner-hub.ts';
+import type { MinerSession } from './miner-session.ts';
+import type { PodCatalog } from './pod-catalog.ts';
+import type { Scheduler } from './scheduler.ts';
+import type { UptimeTracker } from './uptime-tracker.ts';
+
+/** `ready` takes jobs; `waiting` has not announced its capabilities yet. */
+export type NodeState = 'ready' | 'waiting' | 'draining' | 'suspended';
+
+/** One connected node as the router sees it (GET /nodes, `neurino nodes`); what is not known is null. */
+export interface NodeStatus {
+  node: Address;
+  state: NodeState;
+  sessionId: string;
+  protocolVersion: number;
+  software: { neurino: string; node: string };
+  connectedAt: number;
+  /** The node's clock at its last heartbeat, and when this router received it. */
+  lastHeartbeat: { at: number; receivedAt: number; load: number } | null;
+  hardware: Pick<Capabilities, 'gpus' | 'cpu' | 'ramMiB' | 'efficiency' | 'runtimes'> | null;
+  /** Slots as announced, and the attempts this router runs on the node now. */
+  slots: { total: number; running: number; free: number };
+  /** Warm pods, with the model name this router serves each under (null when it serves none). */
+  warmPods: Array<{ podId: Hex; model: string | null }>;
+  /** 0..1 of the time since this router first saw the node (a first hour counts in full). */
+  uptime: number;
+  /** Set while a failure keeps the node out of the picks. */
+  suspendedUntil: number | null;
+}
+
+export interface NodeDirectoryOptions {
+  hub: MinerHub;
+  scheduler: Scheduler;
+  uptime: UptimeTracker;
+  catalog: PodCatalog;
+}
+
+/**
+ * The connected nodes for operators: the hub's sessions with the scheduler's suspensions and the uptime
+ * the scheduler ranks by. Read on demand, off the jobs' path.
+ */
+export class NodeDirectory {
+  readonly #options: NodeDirectoryOptions;
+
+  constructor(options: NodeDirectoryOptions) {
+    this.#options = options;
+  }
+
+  /** Every admitted node, by address. */
+  nodes(): NodeStatus[] {
+    return this.#options.hub
+      .sessions()
+      .map((session) => this.#status(session))
+      .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  }
+
+  #status(session: MinerSession): NodeStatus {
+    const { scheduler, uptime, catalog } = this.#options;
+    const capabilities = session.capabilities;
+    const suspendedUntil = scheduler.suspendedUntil(session.node);
+    const heartbeat = session.lastHeartbeat;
+    return {
+      node: session.node,
+      state: stateOf(session, suspendedUntil),
+      sessionId: session.id,
+      protocolVersion: session.version,
+      software: session.software,
+      connectedAt: session.connectedAt,
+      lastHeartbeat:
+        heartbeat === undefined || session.lastHeartbeatAt === undefined
+          ? null
+          : { at: heartbeat.at, receivedAt: session.lastHeartbeatAt, load: heartbeat.load },
+      hardware:
+        capabilities === undefined
+          ? null
+          : {
+              gpus: capabilities.gpus,
+              cpu: capabilities.cpu,
+              ramMiB: capabilities.ramMiB,
+              efficiency: capabilities.efficiency,
+              runtimes: capabilities.runtimes,
+            },
+      slots: {
+        total: capabilities?.slots.total ?? 0,
+        running: session.inFlight,
+        free: session.freeSlots,
+      },
+      warmPods: [...session.warmPods].map((podId) => ({
+        podId,
+        model: catalog.byId(podId)?.spec.name ?? null,
+      })),
+      uptime: uptime.uptime(session.node),
+      suspendedUntil: suspendedUntil ?? null,
+    };
+  }
+}
+
+function stateOf(session: MinerSession, suspendedUntil: number | undefined): NodeState {
+  if (session.draining) return 'draining';
+  if (session.capabilities === undefined) return 'waiting';
+  return suspendedUntil === undefined ? 'ready' : 'suspended';
+}
