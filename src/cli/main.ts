@@ -7,6 +7,7 @@ import { deployCommand } from './commands/deploy.ts';
 import { devnetCommand } from './commands/devnet.ts';
 import { earningsCommand } from './commands/earnings.ts';
 import { minerCommand } from './commands/miner.ts';
+import { nodesCommand } from './commands/nodes.ts';
 import { receiptCommand } from './commands/receipt.ts';
 import { routerCommand } from './commands/router.ts';
 import { shutdown } from './shutdown.ts';
@@ -35,6 +36,7 @@ program.addCommand(earningsCommand());
 program.addCommand(deployCommand());
 program.addCommand(devnetCommand());
 program.addCommand(minerCommand());
+program.addCommand(nodesCommand());
 program.addCommand(receiptCommand());
 program.addCommand(routerCommand());
 

@@ -1,5 +1,5 @@
 // What `npm start` prints once the network is up: a curl line, an `openai` client snippet, how to check
-// an answer's receipt, where the key's credits stand, and what the parties earned.
+// an answer's receipt, where the key's credits stand, what the parties earned, and the connected nodes.
 import type { DevnetFile } from '../devnet-file.ts';
 
 export function whatToTry(
@@ -31,5 +31,8 @@ export function whatToTry(
     '',
     "  # what the nodes, the pod's deployer and the gateway (a frontend) earned as batches settled",
     '  npx neurino earnings',
+    '',
+    '  # the miners connected to the router: state, jobs running, hardware, uptime',
+    '  npx neurino nodes',
   ].join('\n');
 }

@@ -1,0 +1,106 @@
+// `neurino nodes` against a gateway with a real miner session, its table for people, and its errors when
+// the router cannot be asked.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/free-port.ts';
+import type { NodeStatus } from '../../application/gateway/ports.ts';
+import {
+  type GatewayHarness,
+  minerAccount,
+  startGatewayHarness,
+} from '../../application/testing/gateway-harness.ts';
+import { formatNodeTable } from '../node-table.ts';
+import { runCommand } from '../testing/run-command.ts';
+import { nodesCommand } from './nodes.ts';
+
+let h: GatewayHarness;
+const run = (...args: string[]) => runCommand(nodesCommand(), ['--data-dir', '/nonexistent', ...args]);
+
+beforeAll(async () => {
+  h = await startGatewayHarness();
+  await h.peer(0);
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const status = (overrides: Partial<NodeStatus> = {}): NodeStatus => ({
+  node: minerAccount(0).address,
+  state: 'ready',
+  sessionId: 'ses_1',
+  protocolVersion: 1,
+  software: { neurino: '0.1.0', node: 'v20.19.0' },
+  connectedAt: 0,
+  lastHeartbeat: { at: 0, receivedAt: 9_000, load: 0.5 },
+  hardware: {
+    gpus: [{ name: 'NVIDIA RTX 4090', vramMiB: 24_564 }],
+    cpu: { model: 'x', cores: 16 },
+    ramMiB: 65_536,
+    efficiency: 82.5,
+    runtimes: ['llama-cpp'],
+  },
+  slots: { total: 4, running: 3, free: 1 },
+  warmPods: [{ podId: `0x${'ab'.repeat(32)}`, model: 'llama-3-8b' }],
+  uptime: 0.9987,
+  suspendedUntil: null,
+  ...overrides,
+});
+
+describe('neurino nodes', () => {
+  it('prints the connected nodes as a table, or as the JSON the router sent', async () => {
+    const table = await run('--gateway', h.url);
+    const [header, row, more] = table.split('\n');
+    expect(header).toMatch(/^node +state +jobs +hardware +efficiency +uptime +warm +last heard$/);
+    expect(row).toContain(minerAccount(0).address);
+    expect(row).toMatch(
+      / ready +0\/4 +CPU 2 cores, 8 GiB +10\.0 +[\d.]+ % +test-llm +(never|\d+ (ms|s) ago)$/,
+    );
+    expect(more).toBeUndefined();
+
+    const json = JSON.parse(await run('--gateway', h.url, '--json')) as NodeStatus[];
+    expect(json).toHaveLength(1);
+    expect(json[0]).toMatchObject({ node: minerAccount(0).address, state: 'ready' });
+  });
+
+  it('says what is wrong when the router cannot be asked', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    await expect(run('--gateway', closed)).rejects.toThrow(`cannot reach the router at ${closed}`);
+
+    const other = createServer((_req, res) => res.writeHead(404).end('not here'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    try {
+      await expect(run('--gateway', url)).rejects.toThrow(
+        `the router at ${url} answered GET /nodes with 404`,
+      );
+    } finally {
+      other.close();
+    }
+    await expect(run()).rejects.toThrow('no router to ask: pass --gateway');
+  });
+});
+
+describe('formatNodeTable', () => {
+  it('shows GPUs, busy slots, uptime, warm models, suspensions and silence in words', () => {
+    const now = 10_000;
+    const lines = formatNodeTable(
+      [
+        status(),
+        status({
+          node: minerAccount(1).address,
+          state: 'suspended',
+          suspendedUntil: now + 45_000,
+          lastHeartbeat: null,
+          hardware: null,
+          warmPods: [{ podId: `0x${'cd'.repeat(32)}`, model: null }],
+        }),
+      ],
+      now,
+    ).split('\n');
+    expect(lines[1]).toMatch(/ ready +3\/4 +NVIDIA RTX 4090 24 GiB +82\.5 +99\.9 % +llama-3-8b +1 s ago$/);
+    expect(lines[2]).toMatch(/ suspended 45 s more +3\/4 +- +- +99\.9 % +0xcdcdcdcd… +never$/);
+    expect(formatNodeTable([], now)).toBe('no node is connected');
+  });
+});

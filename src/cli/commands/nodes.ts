@@ -1,0 +1,57 @@
+// `neurino nodes`: the nodes connected to a router, as its GET /nodes reports them.
+import { Command } from 'commander';
+import type { NodeStatus } from '../../application/gateway/ports.ts';
+import { FatalError, RetryableError } from '../../protocol/errors.ts';
+import { readDevnetFile } from '../devnet-file.ts';
+import { formatNodeTable } from '../node-table.ts';
+import { DEFAULT_DATA_DIR } from '../options.ts';
+
+interface NodesOptions {
+  gateway?: string;
+  dataDir: string;
+  json?: boolean;
+}
+
+export function nodesCommand(): Command {
+  return new Command('nodes')
+    .description('the nodes connected to a router: state, running jobs, hardware, uptime, warm models')
+    .option('--gateway <url>', 'the router (default: NEURINO_GATEWAY_URL, else the local devnet)')
+    .option('--data-dir <dir>', "where the devnet's devnet.json is", DEFAULT_DATA_DIR)
+    .option('--json', 'print the list as the router sent it')
+    .action(async (options: NodesOptions) => {
+      const devnet = await readDevnetFile(options.dataDir);
+      const gatewayUrl = options.gateway ?? process.env.NEURINO_GATEWAY_URL ?? devnet?.gatewayUrl;
+      if (gatewayUrl === undefined) {
+        throw new FatalError('invalid_request', {
+          message: 'no router to ask: pass --gateway (or run it beside a devnet)',
+        });
+      }
+      const nodes = await fetchNodes(gatewayUrl);
+      console.log(options.json ? JSON.stringify(nodes, null, 2) : formatNodeTable(nodes));
+    });
+}
+
+async function fetchNodes(gatewayUrl: string): Promise<NodeStatus[]> {
+  const url = new URL('/nodes', gatewayUrl);
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  } catch (cause) {
+    throw new RetryableError('service_unavailable', {
+      message: `cannot reach the router at ${url.origin}: ${cause instanceof Error ? cause.message : cause}`,
+      cause,
+    });
+  }
+  if (response.status !== 200) {
+    throw new RetryableError('service_unavailable', {
+      message: `the router at ${url.origin} answered GET /nodes with ${response.status} (is it a Neurino router?)`,
+    });
+  }
+  const body = (await response.json()) as { data?: NodeStatus[] };
+  if (!Array.isArray(body.data)) {
+    throw new RetryableError('service_unavailable', {
+      message: `the router at ${url.origin} sent no node list`,
+    });
+  }
+  return body.data;
+}

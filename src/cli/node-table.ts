@@ -1,0 +1,53 @@
+// `neurino nodes` as a table: one line per connected node, what an operator scans for (is it taking jobs,
+// how busy, on what hardware, how reliable, which models are warm, when it was last heard from).
+import type { NodeStatus } from '../application/gateway/ports.ts';
+
+const HEADERS = ['node', 'state', 'jobs', 'hardware', 'efficiency', 'uptime', 'warm', 'last heard'];
+
+export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()): string {
+  if (nodes.length === 0) return 'no node is connected';
+  const rows = nodes.map((n) => [
+    n.node,
+    stateOf(n, now),
+    `${n.slots.running}/${n.slots.total}`,
+    hardwareOf(n),
+    n.hardware === null ? '-' : n.hardware.efficiency.toFixed(1),
+    `${(n.uptime * 100).toFixed(1)} %`,
+    n.warmPods.length === 0 ? '-' : n.warmPods.map((p) => p.model ?? `${p.podId.slice(0, 10)}…`).join(', '),
+    n.lastHeartbeat === null ? 'never' : `${ago(now - n.lastHeartbeat.receivedAt)} ago`,
+  ]);
+  const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(HEADERS), ...rows.map(line)].join('\n');
+}
+
+function stateOf(node: NodeStatus, now: number): string {
+  if (node.state !== 'suspended' || node.suspendedUntil === null) return node.state;
+  return `suspended ${ago(node.suspendedUntil - now)} more`;
+}
+
+function hardwareOf(node: NodeStatus): string {
+  const hardware = node.hardware;
+  if (hardware === null) return '-';
+  if (hardware.gpus.length > 0) {
+    return hardware.gpus.map((g) => `${g.name} ${gib(g.vramMiB)}`).join(', ');
+  }
+  return `CPU ${hardware.cpu.cores} cores, ${gib(hardware.ramMiB)}`;
+}
+
+function gib(mib: number): string {
+  return `${Math.round((mib / 1024) * 10) / 10} GiB`;
+}
+
+/** A duration for people: 850 ms, 12 s, 5 min, 3 h. */
+function ago(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 120) return `${Math.round(s)} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 3600)} h`;
+}
