@@ -1,3 +1,4 @@
+// The connected nodes as operators see them: GET /nodes and `neurino nodes` read this.
 import type { Address, Hex } from 'viem';
 import type { Capabilities } from '../../protocol/messages/node-state.ts';
 import type { MinerHub } from './miner-hub.ts';
