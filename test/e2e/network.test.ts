@@ -168,69 +168,84 @@ describe.each(storeBackends())('on $kind', (backend) => {
         succeeded++;
         if (done.choices[0]?.finish_reason === 'length') request = probe;
       }
-      const controller = new AbortController();
-      const stream = await client.completions.create(
-        { ...request, stream: true },
-        { signal: controller.signal },
-      );
-      let id = '';
-      let chunks = 0;
-      try {
-        for await (const chunk of stream) {
-          id = chunk.id;
-          if (++chunks === 4) controller.abort();
-        }
-      } catch {
-        // The client's own abort.
-      }
-      // Chunks already received may still be read after the abort.
-      expect(chunks).toBeGreaterThanOrEqual(4);
-      expect(id).toMatch(/^cmpl-/);
-      const audit = async () => {
+      const audit = async (id: string) => {
         const response = await fetch(`${devnet.gatewayUrl}/v1/receipts/${id}`, {
           headers: { authorization: `Bearer ${devnet.apiKey}` },
         });
         return response.status === 200 ? ((await response.json()) as Json) : undefined;
       };
-      await waitFor('the cancelled job charged', async () => (await audit()) !== undefined, {
-        timeoutMs: 20_000,
+      const charged = async (id: string, what: string): Promise<Json> => {
+        await waitFor(what, async () => (await audit(id)) !== undefined, { timeoutMs: 20_000 });
+        succeeded++;
+        return (await audit(id)) as Json;
+      };
+      // On a loaded machine the node may end the answer before the cut reaches it (then it is paid in
+      // full, as it should be); each case is tried until one cut lands mid-answer, at most five times.
+      const maxTokens = request.max_tokens;
+      const untilCutShort = async (attempt: () => Promise<Json>): Promise<Json> => {
+        for (let tries = 1; ; tries++) {
+          const answer = await attempt();
+          if (answer.receipt.outputTokens < maxTokens || tries === 5) return answer;
+        }
+      };
+
+      const walkedAway = await untilCutShort(async () => {
+        const controller = new AbortController();
+        const stream = await client.completions.create(
+          { ...request, stream: true },
+          { signal: controller.signal },
+        );
+        let id = '';
+        let chunks = 0;
+        try {
+          for await (const chunk of stream) {
+            id = chunk.id;
+            if (++chunks === 4) controller.abort();
+          }
+        } catch {
+          // The client's own abort.
+        }
+        // Chunks already received may still be read after the abort.
+        expect(chunks).toBeGreaterThanOrEqual(4);
+        expect(id).toMatch(/^cmpl-/);
+        return charged(id, 'the cancelled job charged');
       });
-      const answer = (await audit()) as Json;
-      // Signed by the node for the tokens it had made, far fewer than asked for; checked like any other.
-      expect(answer.receipt.outputTokens).toBeGreaterThanOrEqual(3);
-      expect(answer.receipt.outputTokens).toBeLessThan(request.max_tokens);
-      expect(BigInt(answer.charged)).toBeGreaterThan(0n);
-      succeeded++;
+      // Signed by the node for the tokens it had made, fewer than asked for; checked like any other.
+      expect(walkedAway.receipt.outputTokens).toBeGreaterThanOrEqual(3);
+      expect(walkedAway.receipt.outputTokens).toBeLessThan(maxTokens);
+      expect(BigInt(walkedAway.charged)).toBeGreaterThan(0n);
 
       // The same stream cut by the caller's own deadline: its error says so, and the tokens are paid for.
-      // The deadline is a third of the whole answer's time here, so it cuts the stream on any machine.
+      // The deadline is a third of the whole answer's time here.
       const deadlineMs = Math.max(40, Math.floor(wholeMs / 3));
-      const cut = await client.completions.create(
-        { ...request, stream: true },
-        { headers: { 'x-neurino-timeout-ms': String(deadlineMs) } },
-      );
       let streamed = 0;
-      const failure = await (async () => {
-        try {
-          for await (const chunk of cut) {
-            id = chunk.id;
-            streamed++;
+      const cut = await untilCutShort(async () => {
+        const answer = await client.completions.create(
+          { ...request, stream: true },
+          { headers: { 'x-neurino-timeout-ms': String(deadlineMs) } },
+        );
+        let id = '';
+        streamed = 0;
+        const failure = await (async () => {
+          try {
+            for await (const chunk of answer) {
+              id = chunk.id;
+              streamed++;
+            }
+          } catch (error) {
+            return error;
           }
-        } catch (error) {
-          return error;
-        }
-        return undefined;
-      })();
-      expect(failure).toMatchObject({ code: 'deadline_exceeded' });
-      expect(streamed).toBeGreaterThan(0);
-      await waitFor('the job cut by its deadline charged', async () => (await audit()) !== undefined, {
-        timeoutMs: 20_000,
+          return undefined;
+        })();
+        expect(streamed).toBeGreaterThan(0);
+        // Ended before its deadline: a whole answer, paid in full.
+        if (failure === undefined) return charged(id, 'the whole answer charged');
+        expect(failure).toMatchObject({ code: 'deadline_exceeded' });
+        return charged(id, 'the job cut by its deadline charged');
       });
-      const paid = (await audit()) as Json;
-      expect(paid.receipt.outputTokens).toBeGreaterThanOrEqual(streamed);
-      expect(paid.receipt.outputTokens).toBeLessThan(request.max_tokens);
-      succeeded++;
-    }, 60_000);
+      expect(cut.receipt.outputTokens).toBeGreaterThanOrEqual(streamed);
+      expect(cut.receipt.outputTokens).toBeLessThan(maxTokens);
+    }, 90_000);
 
     it('answers bad input with OpenAI-style errors and stable codes', async () => {
       await expect(
