@@ -357,7 +357,7 @@ describe('openai-upstream runtime: lifecycle and bad input', () => {
       if (deltas === 3) controller.abort();
     };
     const error = await expectPodError(
-      upstream.complete({ prompt: 'x', seed: 1, max_tokens: 800 }, { signal: controller.signal, onDelta }),
+      upstream.complete({ prompt: 'x', seed: 3, max_tokens: 800 }, { signal: controller.signal, onDelta }),
       'pod_aborted',
       false,
     );
@@ -408,8 +408,10 @@ describe('openai-upstream runtime: lifecycle and bad input', () => {
 
   it('hands over the time, not the text, of an answer stopped before it came whole', async () => {
     const controller = new AbortController();
-    const whole = upstream.complete({ prompt: 'x', seed: 1, max_tokens: 800 }, { signal: controller.signal });
-    await vi.waitFor(() => expect(backing.info().activeJobs).toBe(1));
+    const asked = server.requests.length;
+    // Seeded: this one runs for 631 tokens on the tiny model, stopped as soon as the server has it.
+    const whole = upstream.complete({ prompt: 'x', seed: 3, max_tokens: 800 }, { signal: controller.signal });
+    await vi.waitFor(() => expect(server.requests.length).toBe(asked + 1), { interval: 1 });
     controller.abort();
     const error = await expectPodError(whole, 'pod_aborted', false);
     expect((error as PodAbortedError).partial).toEqual({
@@ -427,7 +429,7 @@ describe('openai-upstream runtime: lifecycle and bad input', () => {
       unloading ??= runtime.unload();
     };
     const error = await expectPodError(
-      runtime.complete({ prompt: 'x', seed: 1, max_tokens: 800 }, { onDelta }),
+      runtime.complete({ prompt: 'x', seed: 3, max_tokens: 800 }, { onDelta }),
       'pod_not_loaded',
       true,
     );
