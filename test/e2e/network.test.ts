@@ -180,7 +180,7 @@ describe.each(storeBackends())('on $kind', (backend) => {
         return (await audit(id)) as Json;
       };
       // On a loaded machine the node may end the answer before the cut reaches it (then it is paid in
-      // full, as it should be); each case is tried until one cut lands mid-answer, at most five times.
+      // full, as it should be): the walk-away is tried until one lands mid-answer, at most five times.
       const maxTokens = request.max_tokens;
       const untilCutShort = async (attempt: () => Promise<Json>): Promise<Json> => {
         for (let tries = 1; ; tries++) {
@@ -216,14 +216,30 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(BigInt(walkedAway.charged)).toBeGreaterThan(0n);
 
       // The same stream cut by the caller's own deadline: its error says so, and the tokens are paid for.
-      // The deadline is a third of the whole answer's time here.
-      const deadlineMs = Math.max(40, Math.floor(wholeMs / 3));
+      // The deadline starts at a third of the whole answer's time here and moves until it lands mid-answer:
+      // longer when it passed before any output (free), shorter when the answer came whole (paid in full).
+      let deadlineMs = Math.max(40, Math.floor(wholeMs / 3));
       let streamed = 0;
-      const cut = await untilCutShort(async () => {
-        const answer = await client.completions.create(
-          { ...request, stream: true },
-          { headers: { 'x-neurino-timeout-ms': String(deadlineMs) } },
-        );
+      let cut: Json | undefined;
+      for (let tries = 1; cut === undefined; tries++) {
+        expect(tries, 'a deadline that cuts the answer mid-stream').toBeLessThanOrEqual(8);
+        const longer = () => {
+          deadlineMs *= 2;
+        };
+        const shorter = () => {
+          deadlineMs = Math.max(10, Math.floor(deadlineMs / 2));
+        };
+        let answer: AsyncIterable<{ id: string }>;
+        try {
+          answer = await client.completions.create(
+            { ...request, stream: true },
+            { headers: { 'x-neurino-timeout-ms': String(deadlineMs) } },
+          );
+        } catch (error) {
+          expect(error).toMatchObject({ status: 504, code: 'deadline_exceeded' });
+          longer();
+          continue;
+        }
         let id = '';
         streamed = 0;
         const failure = await (async () => {
@@ -237,12 +253,20 @@ describe.each(storeBackends())('on $kind', (backend) => {
           }
           return undefined;
         })();
-        expect(streamed).toBeGreaterThan(0);
-        // Ended before its deadline: a whole answer, paid in full.
-        if (failure === undefined) return charged(id, 'the whole answer charged');
+        if (failure === undefined) {
+          await charged(id, 'the whole answer charged');
+          shorter();
+          continue;
+        }
         expect(failure).toMatchObject({ code: 'deadline_exceeded' });
-        return charged(id, 'the job cut by its deadline charged');
-      });
+        if (streamed === 0) {
+          longer();
+          continue;
+        }
+        const paid = await charged(id, 'the job cut by its deadline charged');
+        if (paid.receipt.outputTokens < maxTokens) cut = paid;
+        else shorter();
+      }
       expect(cut.receipt.outputTokens).toBeGreaterThanOrEqual(streamed);
       expect(cut.receipt.outputTokens).toBeLessThan(maxTokens);
     }, 90_000);
