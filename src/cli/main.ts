@@ -8,6 +8,7 @@ import { devnetCommand } from './commands/devnet.ts';
 import { earningsCommand } from './commands/earnings.ts';
 import { minerCommand } from './commands/miner.ts';
 import { nodesCommand } from './commands/nodes.ts';
+import { podCommand } from './commands/pod.ts';
 import { receiptCommand } from './commands/receipt.ts';
 import { routerCommand } from './commands/router.ts';
 import { shutdown } from './shutdown.ts';
@@ -37,6 +38,7 @@ program.addCommand(deployCommand());
 program.addCommand(devnetCommand());
 program.addCommand(minerCommand());
 program.addCommand(nodesCommand());
+program.addCommand(podCommand());
 program.addCommand(receiptCommand());
 program.addCommand(routerCommand());
 

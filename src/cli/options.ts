@@ -23,6 +23,12 @@ export function parseNonNegativeInt(value: string): number {
   return n;
 }
 
+export function parseWei(value: string): bigint {
+  if (!/^\d{1,78}$/.test(value))
+    throw new InvalidArgumentError(`expected an integer amount of wei, got "${value}"`);
+  return BigInt(value);
+}
+
 export function parseHexKey(value: string): `0x${string}` {
   const key = value.startsWith('0x') ? value : `0x${value}`;
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new InvalidArgumentError('expected a 32-byte hex private key');

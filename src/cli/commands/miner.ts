@@ -20,7 +20,7 @@ import { operatorPod } from '../../compute/miner/operator-pod.ts';
 import { registerNode } from '../../compute/miner/registration.ts';
 import { redactUrl } from '../../protocol/redact-url.ts';
 import { parseNeu } from '../../protocol/units.ts';
-import { DEFAULT_DATA_DIR, parsePositiveInt } from '../options.ts';
+import { DEFAULT_DATA_DIR, parsePositiveInt, parseWei } from '../options.ts';
 import { onShutdown, shutdown } from '../shutdown.ts';
 import { minerBenchmarkCommand } from './miner-benchmark.ts';
 
@@ -63,12 +63,6 @@ function parseStake(value: string): bigint {
   } catch {
     throw new InvalidArgumentError(`expected an amount of NEU such as 1000 or 0.5, got "${value}"`);
   }
-}
-
-function parseWei(value: string): bigint {
-  if (!/^\d{1,78}$/.test(value))
-    throw new InvalidArgumentError(`expected an integer amount of wei, got "${value}"`);
-  return BigInt(value);
 }
 
 function parseAddress(value: string): Address {

@@ -1,0 +1,162 @@
+// `neurino pod`: a pod deployer's commands. `spec` writes the spec of a GGUF file or an upstream model (the
+// same spec a miner builds for it, so both arrive at the same pod id), `register` puts it in PodRegistry
+// with the key account as its deployer (who earns the deployer share), `show` reads back what the chain holds.
+import { writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { isHex } from 'viem';
+import { describeFile, ggufPodSpec, upstreamPodSpec } from '../../compute/miner/local-pods.ts';
+import { readPodSpecFile } from '../../orchestration/router/pod-spec-files.ts';
+import { FatalError } from '../../protocol/errors.ts';
+import { canonicalPodSpec, type PodSpec, podId } from '../../protocol/pod-spec.ts';
+import {
+  type ChainFlags,
+  chainOptions,
+  formatNeu,
+  type KeyFlags,
+  keyAccount,
+  keyOption,
+  resolveChain,
+} from '../chain-flags.ts';
+import { parsePositiveInt, parseWei } from '../options.ts';
+import { readRegisteredPod, registerPod } from '../pod-registry.ts';
+
+interface SpecFlags {
+  model?: string;
+  name?: string;
+  upstreamModel?: string;
+  vramMib: number;
+  pricePerUnit?: bigint;
+  deployerShareBps?: number;
+  out?: string;
+}
+
+function parseBps(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,5}$/.test(value) || n > 10_000)
+    throw new InvalidArgumentError(`expected basis points 0-10000, got "${value}"`);
+  return n;
+}
+
+async function buildSpec(flags: SpecFlags): Promise<PodSpec> {
+  if ((flags.model === undefined) === (flags.upstreamModel === undefined)) {
+    throw new InvalidArgumentError('give one of --model <file.gguf> or --upstream-model <name>');
+  }
+  const pricing = {
+    ...(flags.pricePerUnit === undefined ? {} : { pricePerUnit: flags.pricePerUnit }),
+    ...(flags.deployerShareBps === undefined ? {} : { deployerShareBps: flags.deployerShareBps }),
+  };
+  if (flags.upstreamModel !== undefined) {
+    if (flags.name !== undefined) {
+      throw new InvalidArgumentError('--name is for --model: an upstream pod is named after its model');
+    }
+    return upstreamPodSpec({ name: flags.upstreamModel, vramMiB: flags.vramMib }, pricing);
+  }
+  const path = flags.model as string;
+  const file = await describeFile(path);
+  return ggufPodSpec({ name: flags.name ?? basename(path, '.gguf'), ...file }, pricing);
+}
+
+/** The spec as people read it: canonical keys, indented (the digest is over the canonical form anyway). */
+const specText = (spec: PodSpec) => `${JSON.stringify(JSON.parse(canonicalPodSpec(spec)), null, 2)}\n`;
+
+function specCommand(): Command {
+  return new Command('spec')
+    .description(
+      "write a pod's spec: a GGUF file served by llama.cpp, or a model behind an OpenAI-compatible server",
+    )
+    .option('--model <file.gguf>', 'the GGUF file (hashed: the spec names its sha256 and size, not its path)')
+    .option('--name <name>', 'the model name clients ask for (default: the file name without .gguf)')
+    .option(
+      '--upstream-model <name>',
+      'instead of --model: the model an upstream server (vLLM, SGLang, Ollama) serves',
+    )
+    .option(
+      '--vram-mib <n>',
+      'memory the upstream model holds, metered into compute units',
+      parsePositiveInt,
+      1024,
+    )
+    .option('--price-per-unit <wei>', 'price in wei per compute unit (a GPU-GiB-millisecond)', parseWei)
+    .option('--deployer-share-bps <n>', "the deployer's share of each payment, in basis points", parseBps)
+    .option('--out <file>', 'write the spec here (default: print it)')
+    .action(async (flags: SpecFlags) => {
+      const spec = await buildSpec(flags);
+      const text = specText(spec);
+      if (flags.out === undefined) console.log(text.trimEnd());
+      else await writeFile(flags.out, text);
+      console.error(
+        `pod ${spec.name} ${podId(spec)}: give the spec to the router (--pod) and to the miners (--pod-spec); ` +
+          'register it with `neurino pod register`',
+      );
+    });
+}
+
+function registerCommand(): Command {
+  const command = new Command('register')
+    .description('register a spec in PodRegistry, the key account as its deployer (earning its share)')
+    .argument('<spec.json>', 'the spec, as `neurino pod spec` wrote it')
+    .action(async (path: string, flags: ChainFlags & KeyFlags) => {
+      const spec = await readPodSpecFile(path);
+      const account = await keyAccount(flags);
+      if (account === undefined) {
+        throw new FatalError('invalid_request', {
+          message: 'who deploys it? a key is needed: --key or NEURINO_KEY',
+        });
+      }
+      const chain = await resolveChain(flags);
+      const id = podId(spec);
+      const existing = await readRegisteredPod(chain, id);
+      if (existing !== undefined) {
+        if (existing.deployer !== account.address) {
+          throw new FatalError('invalid_request', {
+            message: `pod ${spec.name} ${id} is registered already, by ${existing.deployer}`,
+          });
+        }
+        console.log(
+          `pod ${spec.name} ${id} is registered already, deployed by this key (${account.address})`,
+        );
+        return;
+      }
+      const { hash } = await registerPod(chain, account, spec);
+      console.log(`registered pod ${spec.name} ${id}, deployer ${account.address} (tx ${hash})`);
+    });
+  keyOption(chainOptions(command));
+  return command;
+}
+
+function showCommand(): Command {
+  const command = new Command('show')
+    .description('what PodRegistry holds for a pod: its deployer, terms and state')
+    .argument('<pod>', 'a spec file, or a pod id (0x and 64 hex digits)')
+    .action(async (pod: string, flags: ChainFlags) => {
+      const id = isHex(pod) && pod.length === 66 ? pod : podId(await readPodSpecFile(pod));
+      const chain = await resolveChain(flags);
+      const registered = await readRegisteredPod(chain, id);
+      if (registered === undefined) {
+        console.log(`pod ${id} is not registered on chain ${chain.chainId}`);
+        return;
+      }
+      console.log(
+        [
+          `pod ${id} on chain ${chain.chainId}${registered.retired ? ' (retired)' : ''}`,
+          `  deployer        ${registered.deployer}`,
+          `  registered      ${new Date(registered.registeredAt * 1000).toISOString()}`,
+          `  price per unit  ${registered.pricePerUnit} wei (${formatNeu(registered.pricePerUnit)})`,
+          `  deployer share  ${registered.deployerShareBps / 100} %`,
+          `  replicas        ${registered.minReplicas}..${registered.maxReplicas}`,
+          `  memory          ${registered.minVramMiB} MiB at least`,
+        ].join('\n'),
+      );
+    });
+  chainOptions(command);
+  return command;
+}
+
+export function podCommand(): Command {
+  return new Command('pod')
+    .description("a pod deployer's commands: write a pod's spec, register it on-chain, show it")
+    .addCommand(specCommand())
+    .addCommand(registerCommand())
+    .addCommand(showCommand());
+}
