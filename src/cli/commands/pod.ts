@@ -39,22 +39,22 @@ function parseBps(value: string): number {
 }
 
 async function buildSpec(flags: SpecFlags): Promise<PodSpec> {
-  if ((flags.model === undefined) === (flags.upstreamModel === undefined)) {
-    throw new InvalidArgumentError('give one of --model <file.gguf> or --upstream-model <name>');
-  }
+  const { model, upstreamModel } = flags;
   const pricing = {
     ...(flags.pricePerUnit === undefined ? {} : { pricePerUnit: flags.pricePerUnit }),
     ...(flags.deployerShareBps === undefined ? {} : { deployerShareBps: flags.deployerShareBps }),
   };
-  if (flags.upstreamModel !== undefined) {
+  if (upstreamModel !== undefined && model === undefined) {
     if (flags.name !== undefined) {
       throw new InvalidArgumentError('--name is for --model: an upstream pod is named after its model');
     }
-    return upstreamPodSpec({ name: flags.upstreamModel, vramMiB: flags.vramMib }, pricing);
+    return upstreamPodSpec({ name: upstreamModel, vramMiB: flags.vramMib }, pricing);
   }
-  const path = flags.model as string;
-  const file = await describeFile(path);
-  return ggufPodSpec({ name: flags.name ?? basename(path, '.gguf'), ...file }, pricing);
+  if (model !== undefined && upstreamModel === undefined) {
+    const file = await describeFile(model);
+    return ggufPodSpec({ name: flags.name ?? basename(model, '.gguf'), ...file }, pricing);
+  }
+  throw new InvalidArgumentError('give one of --model <file.gguf> or --upstream-model <name>');
 }
 
 /** The spec as people read it: canonical keys, indented (the digest is over the canonical form anyway). */
