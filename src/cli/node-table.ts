@@ -1,8 +1,19 @@
 // `neurino nodes` as a table: one line per connected node, what an operator scans for (is it taking jobs,
-// how busy, on what hardware, how reliable, which models are warm, when it was last heard from).
+// how busy, on what hardware, for how long and how reliably, which models are warm, when it was last heard
+// from). Uptime is the scheduler's: connected time over at least the last hour, so a new node starts low.
 import type { NodeStatus } from '../application/gateway/ports.ts';
 
-const HEADERS = ['node', 'state', 'jobs', 'hardware', 'efficiency', 'uptime', 'warm', 'last heard'];
+const HEADERS = [
+  'node',
+  'state',
+  'jobs',
+  'hardware',
+  'efficiency',
+  'connected',
+  'uptime',
+  'warm',
+  'last heard',
+];
 
 export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()): string {
   if (nodes.length === 0) return 'no node is connected';
@@ -12,6 +23,7 @@ export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()):
     `${n.slots.running}/${n.slots.total}`,
     hardwareOf(n),
     n.hardware === null ? '-' : n.hardware.efficiency.toFixed(1),
+    ago(now - n.connectedAt),
     `${(n.uptime * 100).toFixed(1)} %`,
     n.warmPods.length === 0 ? '-' : n.warmPods.map((p) => p.model ?? `${p.podId.slice(0, 10)}…`).join(', '),
     n.lastHeartbeat === null ? 'never' : `${ago(now - n.lastHeartbeat.receivedAt)} ago`,

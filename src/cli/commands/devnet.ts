@@ -48,7 +48,9 @@ export function devnetCommand(): Command {
       console.log(`\nNeurino devnet is up: ${miners} serving ${TINY_MODEL_NAME}.\n`);
       console.log(`gateway     ${devnet.gatewayUrl}/v1`);
       console.log(`API key     ${devnet.apiKey}   (credits of ${devnet.developer})`);
-      console.log(`operations  ${devnet.gatewayUrl}/health · ${devnet.gatewayUrl}/metrics (Prometheus)`);
+      console.log(
+        `operations  ${devnet.gatewayUrl}/health · ${devnet.gatewayUrl}/nodes · ${devnet.gatewayUrl}/metrics (Prometheus)`,
+      );
       console.log(`chain       ${devnet.rpcUrl} (chain id ${devnet.book.chainId})`);
       console.log(`logs        ${join(options.dataDir, 'logs')}/`);
       console.log(`state       ${devnetFilePath(options.dataDir)}\n`);

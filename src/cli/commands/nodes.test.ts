@@ -52,10 +52,10 @@ describe('neurino nodes', () => {
   it('prints the connected nodes as a table, or as the JSON the router sent', async () => {
     const table = await run('--gateway', h.url);
     const [header, row, more] = table.split('\n');
-    expect(header).toMatch(/^node +state +jobs +hardware +efficiency +uptime +warm +last heard$/);
+    expect(header).toMatch(/^node +state +jobs +hardware +efficiency +connected +uptime +warm +last heard$/);
     expect(row).toContain(minerAccount(0).address);
     expect(row).toMatch(
-      / ready +0\/4 +CPU 2 cores, 8 GiB +10\.0 +[\d.]+ % +test-llm +(never|\d+ (ms|s) ago)$/,
+      / ready +0\/4 +CPU 2 cores, 8 GiB +10\.0 +\d+ (ms|s) +[\d.]+ % +test-llm +(never|\d+ (ms|s) ago)$/,
     );
     expect(more).toBeUndefined();
 
@@ -99,8 +99,10 @@ describe('formatNodeTable', () => {
       ],
       now,
     ).split('\n');
-    expect(lines[1]).toMatch(/ ready +3\/4 +NVIDIA RTX 4090 24 GiB +82\.5 +99\.9 % +llama-3-8b +1 s ago$/);
-    expect(lines[2]).toMatch(/ suspended 45 s more +3\/4 +- +- +99\.9 % +0xcdcdcdcd… +never$/);
+    expect(lines[1]).toMatch(
+      / ready +3\/4 +NVIDIA RTX 4090 24 GiB +82\.5 +10 s +99\.9 % +llama-3-8b +1 s ago$/,
+    );
+    expect(lines[2]).toMatch(/ suspended 45 s more +3\/4 +- +- +10 s +99\.9 % +0xcdcdcdcd… +never$/);
     expect(formatNodeTable([], now)).toBe('no node is connected');
   });
 });
