@@ -100,7 +100,7 @@ describe.each(backends)('router process on $kind', (backend) => {
   let running: RunningRouter | undefined;
   let key: string;
 
-  const start = async () =>
+  const start = async (extra: Partial<RouterOptions> = {}) =>
     startRouter({
       port: 0,
       rpcUrl: fixture.anvil.rpcUrl,
@@ -112,6 +112,7 @@ describe.each(backends)('router process on $kind', (backend) => {
       gateway: { frontend, defaultMetrics: false },
       drainGraceMs: 5_000,
       ...(await backend.storeOptions()),
+      ...extra,
     });
 
   const joinMiner = async (r: RunningRouter) => {
@@ -229,14 +230,23 @@ describe.each(backends)('router process on $kind', (backend) => {
 
   it('settles every receipt exactly once across a restart, paying each party what the receipts say', async () => {
     await (running as RunningRouter).stop();
-    running = await start();
+    // Restarted with the operators' own listener: /metrics and /nodes move there, and close with it.
+    running = await start({ operations: { port: 0 } });
     expect(
       (await running.ledger.receiptsFor({ payer: developer })).every((r) => r.settledAt !== undefined),
     ).toBe(true);
     await joinMiner(running);
     expect((await chat(running)).status).toBe(200);
+    const { operationsUrl } = running;
+    expect(operationsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const listed = (await (await fetch(`${operationsUrl}/nodes`)).json()) as { data: { node: string }[] };
+    expect(listed.data.map((n) => n.node)).toEqual([node.address]);
+    expect(await (await fetch(`${operationsUrl}/metrics`)).text()).toMatch(/neurino_connected_nodes 1/);
+    expect((await fetch(`${running.url}/metrics`)).status).toBe(404);
+    expect((await fetch(`${running.url}/health`)).status).toBe(200);
     await running.stop();
     running = undefined;
+    await expect(fetch(`${operationsUrl}/health`)).rejects.toThrow();
 
     const store = await openStore(await storeOf(backend));
     try {

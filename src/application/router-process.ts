@@ -1,6 +1,7 @@
 // The router as one process: store, credit ledger, jobs log and settlement batcher (metering), miner hub,
 // scheduler and dispatcher (router core), and the gateway on one HTTP port with miners on `/v1/miners`.
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Address, Hex, LocalAccount } from 'viem';
 import type { AddressBook } from '../chain/address-book.ts';
@@ -77,6 +78,11 @@ export interface RouterOptions {
   dispatcher?: Pick<DispatcherOptions, 'acceptTimeoutMs' | 'maxQueueMs' | 'suspension'>;
   /** How long shutdown waits for running jobs and miners (default 10 s). */
   drainGraceMs?: number;
+  /**
+   * A listener of its own for /health, /metrics and /nodes (host default 127.0.0.1; port 0 picks one), so
+   * the public port answers only /health of them. Without it all three are on the gateway's port.
+   */
+  operations?: { host?: string; port: number };
 }
 
 export const DEFAULT_DRAIN_GRACE_MS = 10_000;
@@ -84,6 +90,8 @@ export const DEFAULT_DRAIN_GRACE_MS = 10_000;
 export interface RunningRouter {
   /** http://host:port of the gateway. */
   url: string;
+  /** http://host:port of the operators' listener, when one was asked for. */
+  operationsUrl: string | undefined;
   /** ws://host:port/v1/miners, where miners dial in. */
   wsUrl: string;
   apiKeys: ApiKeys;
@@ -223,14 +231,23 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
           checks: { chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }) },
         },
       ),
-      options.gateway,
+      { ...options.gateway, ...(options.operations === undefined ? {} : { separateOperations: true }) },
     );
     cleanups.push(() => gateway.app.close());
     await gateway.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
-    const url = listeningUrl(gateway, options.host ?? '127.0.0.1');
+    const url = listeningUrl(gateway.app, options.host ?? '127.0.0.1');
+    const { operations } = gateway;
+    let operationsUrl: string | undefined;
+    if (operations !== undefined && options.operations !== undefined) {
+      const host = options.operations.host ?? '127.0.0.1';
+      cleanups.push(() => operations.close());
+      await operations.listen({ host, port: options.operations.port });
+      operationsUrl = listeningUrl(operations, host);
+    }
     logger.info(
       {
         url,
+        ...(operationsUrl === undefined ? {} : { operationsUrl }),
         router: routerAccount.address,
         pods: catalog.size,
         store: store.kind,
@@ -249,6 +266,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
         await hub.close({ graceMs });
         dispatcher.close();
         await gateway.app.close();
+        await operations?.close();
         try {
           // Journaled charges into the store first, so they settle now rather than at the next start.
           await opened.close();
@@ -273,6 +291,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     };
     return {
       url,
+      operationsUrl,
       wsUrl: `${url.replace(/^http/, 'ws')}/v1/miners`,
       apiKeys,
       ledger,
@@ -312,8 +331,8 @@ function routerIdOf(address: Address): string {
   return `router-${address.slice(2, 10).toLowerCase()}`;
 }
 
-function listeningUrl(gateway: Gateway, host: string): string {
-  const address = gateway.app.server.address();
+function listeningUrl(app: FastifyInstance, host: string): string {
+  const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   const shown = host.includes(':') ? `[${host}]` : host;
   return `http://${shown}:${port}`;

@@ -18,6 +18,7 @@ import { type CorsOrigins, registerCors } from './cors.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { JobRunner } from './job-runner.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { buildOperationsApp } from './operations-app.ts';
 import type {
   ApiKeyAuthenticator,
   CreditAccounts,
@@ -37,7 +38,7 @@ import { embeddingRoutes } from './routes/embeddings.ts';
 import { generationRoutes } from './routes/generation.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { modelRoutes } from './routes/models.ts';
-import { type HealthCheck, operationRoutes } from './routes/operations.ts';
+import { type HealthCheck, type OperationsOptions, operationRoutes } from './routes/operations.ts';
 import { receiptRoutes } from './routes/receipts.ts';
 
 export interface GatewayDeps {
@@ -85,6 +86,11 @@ export interface GatewayOptions {
   /** Requests an API key may make per minute, in this router process (default 0: no limit). */
   requestsPerMinutePerKey?: number;
   /**
+   * Serve /metrics and /nodes on a listener of their own (`Gateway.operations`, with /health too) rather
+   * than on the gateway's port, which then answers only /health of them.
+   */
+  separateOperations?: boolean;
+  /**
    * Proxies (addresses or CIDRs) whose `X-Forwarded-For` names the client. Without them the client is
    * the peer of the TCP connection; behind a proxy that is the proxy, which the per-address limits
    * would then count for every client.
@@ -101,6 +107,8 @@ export interface Gateway {
   app: FastifyInstance;
   runner: JobRunner;
   metrics: GatewayMetrics;
+  /** The operators' listener, when `separateOperations` asked for one (not listening yet). */
+  operations: FastifyInstance | undefined;
   readonly draining: boolean;
   /** Refuses new requests (503) and waits for running jobs; then close the app. */
   drain(): Promise<void>;
@@ -193,12 +201,15 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     budget,
     startedAt: unixSeconds(),
   };
-  operationRoutes(app, context, {
+  const operationsOptions: OperationsOptions = {
     checks: deps.checks ?? {},
     connectedNodes: deps.connectedNodes,
     draining: () => draining,
     ...(deps.nodes === undefined ? {} : { nodes: deps.nodes }),
-  });
+  };
+  const separate = options.separateOperations === true;
+  operationRoutes(app, context, { ...operationsOptions, healthOnly: separate });
+  const operations = separate ? buildOperationsApp(deps.logger, context, operationsOptions) : undefined;
   const limits = await registerRateLimits(app, {
     authFailuresPerMinute: options.authFailuresPerMinute ?? 30,
     requestsPerMinutePerKey: options.requestsPerMinutePerKey ?? 0,
@@ -218,6 +229,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     app,
     runner,
     metrics,
+    operations,
     get draining() {
       return draining;
     },

@@ -124,3 +124,19 @@ describe('neurino router serving limits', () => {
     }
   });
 });
+
+describe('neurino router operations listener', () => {
+  it('moves /metrics and /nodes to --operations-port, on loopback unless --operations-host says', async () => {
+    expect((await startWith()).operations).toBeUndefined();
+    expect((await startWith('--operations-port', '9464')).operations).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+    });
+    const both = await startWith('--operations-port', '9464', '--operations-host', '10.0.0.2');
+    expect(both.operations).toEqual({ host: '10.0.0.2', port: 9464 });
+    await expect(startWith('--operations-host', '10.0.0.2')).rejects.toThrow(
+      '--operations-host needs --operations-port',
+    );
+    await expect(startWith('--operations-port', '70000')).rejects.toThrow(/TCP port/);
+  });
+});

@@ -48,6 +48,8 @@ interface RouterFlags extends StoreFlags, ServingLimitFlags {
   authFailuresPerMinute: number;
   requestsPerMinutePerKey: number;
   trustProxy: string[];
+  operationsHost?: string;
+  operationsPort?: number;
   logLevel: string;
 }
 
@@ -166,12 +168,21 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
         .argParser(collecting(parseTrustedProxy))
         .default([], 'none: the client is the connection peer'),
     )
+    .option(
+      '--operations-port <port>',
+      "serve /metrics and /nodes (and /health) on this port instead of the gateway's, which keeps /health",
+      parsePort,
+    )
+    .option('--operations-host <host>', 'interface of --operations-port (default: 127.0.0.1)')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace', 'info');
   addServingLimits(command).action(async (flags: RouterFlags) => {
     if (flags.referNode.length > 0 && flags.frontend === undefined) {
       throw new InvalidArgumentError("--refer-node needs --frontend: referrals are a frontend's");
     }
     const limits = servingLimitsOf(flags);
+    if (flags.operationsHost !== undefined && flags.operationsPort === undefined) {
+      throw new InvalidArgumentError('--operations-host needs --operations-port');
+    }
     const rpcUrl = required(flags.rpcUrl, '--rpc-url');
     const addresses = required(flags.addresses, '--addresses');
     const envKey = process.env.NEURINO_ROUTER_KEY;
@@ -202,6 +213,9 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
       miners: limits.miners,
       dispatcher: limits.dispatcher,
       drainGraceMs: limits.drainGraceMs,
+      ...(flags.operationsPort === undefined
+        ? {}
+        : { operations: { host: flags.operationsHost ?? '127.0.0.1', port: flags.operationsPort } }),
       gateway: {
         ...limits.gateway,
         corsOrigins: corsOriginsOf(flags),
@@ -216,6 +230,9 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
       `gateway  ${router.url}/v1   (OpenAI-compatible; create a key: neurino router keys create)`,
     );
     console.error(`miners   ${router.wsUrl}`);
+    if (router.operationsUrl !== undefined) {
+      console.error(`ops      ${router.operationsUrl}/health · /metrics · /nodes`);
+    }
   });
   command.addCommand(keysCommand());
   return command;

@@ -15,6 +15,8 @@ export interface OperationsOptions {
   draining(): boolean;
   nodes?: NodeList;
   checkTimeoutMs?: number;
+  /** Only /health here: /metrics and /nodes are served on the operators' own listener. */
+  healthOnly?: boolean;
 }
 
 type CheckResult = { ok: true; ms: number; details?: unknown } | { ok: false; ms: number; error: string };
@@ -60,6 +62,8 @@ export function operationRoutes(
       jobs: { inFlight: context.runner.inFlight },
     };
   });
+
+  if (options.healthOnly === true) return;
 
   app.get('/metrics', { config: SAME_ORIGIN_ONLY }, async (_request, reply) => {
     const { registry } = context.metrics;
