@@ -23,6 +23,17 @@ export function parseNonNegativeInt(value: string): number {
   return n;
 }
 
+/** A parser of whole numbers from `min` to `max`, refusing others as "expected <what> min-max". */
+export function parseIntWithin(min: number, max: number, what = 'a whole number'): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected ${what} ${min}-${max}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
 export function parseWei(value: string): bigint {
   if (!/^\d{1,78}$/.test(value))
     throw new InvalidArgumentError(`expected an integer amount of wei, got "${value}"`);

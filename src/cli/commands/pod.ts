@@ -18,7 +18,7 @@ import {
   keyOption,
   resolveChain,
 } from '../chain-flags.ts';
-import { parsePositiveInt, parseWei } from '../options.ts';
+import { parseIntWithin, parsePositiveInt, parseWei } from '../options.ts';
 import { readRegisteredPod, registerPod } from '../pod-registry.ts';
 
 interface SpecFlags {
@@ -31,12 +31,7 @@ interface SpecFlags {
   out?: string;
 }
 
-function parseBps(value: string): number {
-  const n = Number(value);
-  if (!/^\d{1,5}$/.test(value) || n > 10_000)
-    throw new InvalidArgumentError(`expected basis points 0-10000, got "${value}"`);
-  return n;
-}
+const parseBps = parseIntWithin(0, 10_000, 'basis points');
 
 async function buildSpec(flags: SpecFlags): Promise<PodSpec> {
   const { model, upstreamModel } = flags;

@@ -13,6 +13,7 @@ import { DISPATCHER_DEFAULTS } from '../../orchestration/router/dispatcher.ts';
 import { MINER_HUB_DEFAULTS } from '../../orchestration/router/miner-hub.ts';
 import { MAX_JOB_RETRIES, MAX_JOB_TIMEOUT_MS } from '../../protocol/jobs-api.ts';
 import { HEARTBEAT_MS_RANGE } from '../../protocol/messages/handshake.ts';
+import { parseIntWithin } from '../options.ts';
 
 export interface ServingLimitFlags {
   defaultMaxRetries: number;
@@ -42,17 +43,7 @@ const MAX_BODY_MIB = 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Each handshake under way holds a socket and a pending chain read. */
 const MAX_HANDSHAKES = 65_536;
-const milliseconds = (max = MAX_TIMER_MS) => intWithin(1, max);
-
-function intWithin(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected a whole number ${min}-${max}, got "${value}"`);
-    }
-    return n;
-  };
-}
+const milliseconds = (max = MAX_TIMER_MS) => parseIntWithin(1, max);
 
 function limit(flags: string, description: string, parse: (value: string) => number, fallback: number) {
   return new Option(flags, description).argParser(parse).default(fallback).helpGroup(HEADING);
@@ -64,7 +55,7 @@ export function addServingLimits(command: Command): Command {
       limit(
         '--default-max-retries <n>',
         'retries on other nodes for a request that does not ask (x-neurino-max-retries, max_retries)',
-        intWithin(0, MAX_JOB_RETRIES),
+        parseIntWithin(0, MAX_JOB_RETRIES),
         DEFAULT_BUDGET.maxRetries,
       ),
     )
@@ -72,7 +63,7 @@ export function addServingLimits(command: Command): Command {
       limit(
         '--default-timeout-ms <ms>',
         'deadline of a request that does not ask (x-neurino-timeout-ms, timeout_ms)',
-        intWithin(1, MAX_JOB_TIMEOUT_MS),
+        parseIntWithin(1, MAX_JOB_TIMEOUT_MS),
         DEFAULT_BUDGET.timeoutMs,
       ),
     )
@@ -104,7 +95,7 @@ export function addServingLimits(command: Command): Command {
       limit(
         '--max-body-mib <n>',
         'largest request body, in MiB (413 past it)',
-        intWithin(1, MAX_BODY_MIB),
+        parseIntWithin(1, MAX_BODY_MIB),
         DEFAULT_BODY_LIMIT_BYTES / MIB,
       ),
     )
@@ -120,7 +111,7 @@ export function addServingLimits(command: Command): Command {
       limit(
         '--heartbeat-ms <ms>',
         'how often miners send heartbeats (a session missing 3 is dropped)',
-        intWithin(HEARTBEAT_MS_RANGE.min, HEARTBEAT_MS_RANGE.max),
+        parseIntWithin(HEARTBEAT_MS_RANGE.min, HEARTBEAT_MS_RANGE.max),
         MINER_HUB_DEFAULTS.heartbeatMs,
       ),
     )
@@ -128,7 +119,7 @@ export function addServingLimits(command: Command): Command {
       limit(
         '--max-handshakes <n>',
         'miner handshakes under way at once; past it new sockets are refused and retry later',
-        intWithin(1, MAX_HANDSHAKES),
+        parseIntWithin(1, MAX_HANDSHAKES),
         MINER_HUB_DEFAULTS.maxHandshakes,
       ),
     )
@@ -136,7 +127,7 @@ export function addServingLimits(command: Command): Command {
       limit(
         '--max-handshakes-per-address <n>',
         'miner handshakes under way at once from one address',
-        intWithin(1, MAX_HANDSHAKES),
+        parseIntWithin(1, MAX_HANDSHAKES),
         MINER_HUB_DEFAULTS.maxHandshakesPerAddress,
       ),
     )
