@@ -6,9 +6,10 @@ import { type Address, zeroAddress } from 'viem';
 import { chainFor, publicClientFor } from '../chain/clients.ts';
 import { settlementAbi } from '../chain/generated/index.ts';
 import { hasRouterRole } from '../chain/router-role.ts';
-import { createError, FatalError, RetryableError } from '../protocol/errors.ts';
+import { createError, FatalError } from '../protocol/errors.ts';
 import { checkReceiptAudit, parseReceiptAudit, type ReceiptAuditAnswer } from '../protocol/receipt-audit.ts';
 import { formatNeu } from '../protocol/units.ts';
+import { fetchRouter } from './router-fetch.ts';
 
 export interface ReceiptCheckOptions {
   gatewayUrl: string;
@@ -104,15 +105,10 @@ async function fetchAudit(id: string, options: ReceiptCheckOptions): Promise<Rec
     });
   }
   const url = `${base}/v1/receipts/${encodeURIComponent(id)}`;
-  const response = await fetch(url, { headers: { authorization: `Bearer ${options.apiKey}` } }).catch(
-    (error: unknown) => {
-      // fetch says only "fetch failed"; the reason (ECONNREFUSED, a DNS failure...) is its cause.
-      const cause = (error as { cause?: { message?: string } }).cause?.message ?? String(error);
-      throw new RetryableError('service_unavailable', {
-        message: `cannot reach the gateway at ${base}: ${cause}`,
-        cause: error,
-      });
-    },
+  const response = await fetchRouter(
+    url,
+    { headers: { authorization: `Bearer ${options.apiKey}` } },
+    `gateway at ${base}`,
   );
   const body = (await response.json().catch(() => undefined)) as
     | { error?: { code?: string; message?: string } }

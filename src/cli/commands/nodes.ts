@@ -5,6 +5,7 @@ import { FatalError, RetryableError } from '../../protocol/errors.ts';
 import { readDevnetFile } from '../devnet-file.ts';
 import { formatNodeTable } from '../node-table.ts';
 import { DEFAULT_DATA_DIR } from '../options.ts';
+import { fetchRouter } from '../router-fetch.ts';
 
 interface NodesOptions {
   gateway?: string;
@@ -33,15 +34,7 @@ export function nodesCommand(): Command {
 
 async function fetchNodes(gatewayUrl: string): Promise<NodeStatus[]> {
   const url = new URL('/nodes', gatewayUrl);
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  } catch (cause) {
-    throw new RetryableError('service_unavailable', {
-      message: `cannot reach the router at ${url.origin}: ${cause instanceof Error ? cause.message : cause}`,
-      cause,
-    });
-  }
+  const response = await fetchRouter(url, { signal: AbortSignal.timeout(10_000) }, `router at ${url.origin}`);
   if (response.status !== 200) {
     throw new RetryableError('service_unavailable', {
       message: `the router at ${url.origin} answered GET /nodes with ${response.status} (is it a Neurino router?)`,
