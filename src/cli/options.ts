@@ -1,5 +1,6 @@
 // Shared option parsers: a bad flag value is refused with a message naming the flag.
 import { InvalidArgumentError } from 'commander';
+import { type Address, getAddress, isAddress } from 'viem';
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -38,6 +39,11 @@ export function parseWei(value: string): bigint {
   if (!/^\d{1,78}$/.test(value))
     throw new InvalidArgumentError(`expected an integer amount of wei, got "${value}"`);
   return BigInt(value);
+}
+
+export function parseAddress(value: string): Address {
+  if (!isAddress(value)) throw new InvalidArgumentError(`expected an address, got "${value}"`);
+  return getAddress(value);
 }
 
 export function parseHexKey(value: string): `0x${string}` {

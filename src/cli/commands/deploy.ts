@@ -1,17 +1,11 @@
 // `neurino deploy`: deploy the protocol to any EVM JSON-RPC endpoint and write its address book.
 import { Command, InvalidArgumentError } from 'commander';
-import { getAddress, isAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { writeAddressBook } from '../../chain/address-book.ts';
 import { connect, walletClientFor } from '../../chain/clients.ts';
 import { deployProtocol } from '../../chain/deploy.ts';
 import { defaultDeployParams } from '../../chain/deploy-params.ts';
-import { parseHexKey } from '../options.ts';
-
-function parseAddress(value: string): `0x${string}` {
-  if (!isAddress(value)) throw new InvalidArgumentError(`expected an address, got "${value}"`);
-  return getAddress(value);
-}
+import { parseAddress, parseHexKey } from '../options.ts';
 
 interface DeployOptions {
   rpcUrl: string;

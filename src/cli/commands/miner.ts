@@ -1,7 +1,7 @@
 // `neurino miner`: run a compute node that dials the router and serves one model; `neurino miner register`
 // stakes its key in NodeRegistry; `neurino miner benchmark` measures the machine.
 import { Command, InvalidArgumentError } from 'commander';
-import { type Address, formatEther, getAddress, isAddress } from 'viem';
+import { type Address, formatEther } from 'viem';
 import { createLogger } from '../../application/gateway/logger.ts';
 import { type AddressBook, readAddressBook } from '../../chain/address-book.ts';
 import { connect, walletClientFor } from '../../chain/clients.ts';
@@ -20,7 +20,7 @@ import { operatorPod } from '../../compute/miner/operator-pod.ts';
 import { registerNode } from '../../compute/miner/registration.ts';
 import { redactUrl } from '../../protocol/redact-url.ts';
 import { parseNeu } from '../../protocol/units.ts';
-import { DEFAULT_DATA_DIR, parsePositiveInt, parseWei } from '../options.ts';
+import { DEFAULT_DATA_DIR, parseAddress, parsePositiveInt, parseWei } from '../options.ts';
 import { onShutdown, shutdown } from '../shutdown.ts';
 import { minerBenchmarkCommand } from './miner-benchmark.ts';
 
@@ -63,11 +63,6 @@ function parseStake(value: string): bigint {
   } catch {
     throw new InvalidArgumentError(`expected an amount of NEU such as 1000 or 0.5, got "${value}"`);
   }
-}
-
-function parseAddress(value: string): Address {
-  if (!isAddress(value)) throw new InvalidArgumentError(`expected an address, got "${value}"`);
-  return getAddress(value);
 }
 
 function withChainOptions(command: Command): Command {

@@ -2,7 +2,6 @@
 // `neurino router keys …` to manage the developers' API keys in the router's store.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { getAddress, isAddress } from 'viem';
 import { type CorsOrigins, parseCorsOrigin } from '../../application/gateway/cors.ts';
 import { createLogger } from '../../application/gateway/logger.ts';
 import { parseTrustedProxy } from '../../application/gateway/trusted-proxy.ts';
@@ -16,6 +15,7 @@ import { openStore } from '../../orchestration/store/open-store.ts';
 import { fastAccount } from '../../protocol/fast-account.ts';
 import {
   DEFAULT_DATA_DIR,
+  parseAddress,
   parseHexKey,
   parseNonNegativeInt,
   parsePort,
@@ -55,11 +55,6 @@ interface RouterFlags extends StoreFlags, ServingLimitFlags {
 
 const DEFAULT_ROUTER_DIR = `${DEFAULT_DATA_DIR}/router`;
 
-function parseAddress(value: string): `0x${string}` {
-  if (!isAddress(value)) throw new InvalidArgumentError(`expected an address, got "${value}"`);
-  return getAddress(value);
-}
-
 /** A repeatable flag's parser: each value checked by `parse`, its error shown as the flag's. */
 function collecting<T>(parse: (value: string) => T): (value: string, previous: T[]) => T[] {
   return (value, previous) => {
@@ -76,10 +71,6 @@ function corsOriginsOf(flags: RouterFlags): CorsOrigins {
   if (!flags.cors) return [];
   if (flags.corsOrigin.length === 0 || flags.corsOrigin.includes('*')) return '*';
   return flags.corsOrigin;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /** The router's store: a PostgreSQL server when given (flag or DATABASE_URL), else PGlite in the data dir. */
@@ -116,7 +107,7 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
     )
     .addOption(
       new Option('--pod <spec.json>', 'a pod spec to serve (repeatable)')
-        .argParser(collect)
+        .argParser(collecting((path) => path))
         .default([], 'none'),
     )
     .option('--batch-size <n>', 'settle every n receipts', parsePositiveInt, 100)
