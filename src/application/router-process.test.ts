@@ -31,6 +31,7 @@ import { randomBase62 } from '../protocol/ids.ts';
 import { podId } from '../protocol/pod-spec.ts';
 import { hashReceipt } from '../protocol/receipt.ts';
 import { isReceiptAttested } from '../protocol/receipt-attestation.ts';
+import { readOperationsFile } from './router/operations-file.ts';
 import { type RouterOptions, type RunningRouter, routerDatabaseDir, startRouter } from './router-process.ts';
 import { answerText, testPodSpec } from './testing/gateway-harness.ts';
 
@@ -43,6 +44,7 @@ const developer = devAccount(5).address;
 const node = devAccount(10);
 const stranger = devAccount(12);
 const FUNDED = parseEther('100');
+const OPERATOR_TOKEN = 'op-token-for-the-router-process-test';
 
 interface Backend {
   kind: 'pglite' | 'postgres';
@@ -230,8 +232,9 @@ describe.each(backends)('router process on $kind', (backend) => {
 
   it('settles every receipt exactly once across a restart, paying each party what the receipts say', async () => {
     await (running as RunningRouter).stop();
-    // Restarted with the operators' own listener: /metrics and /nodes move there, and close with it.
-    running = await start({ operations: { port: 0 } });
+    // Restarted with the operators' own listener: /metrics and /nodes move there behind the operator
+    // token, and close with it.
+    running = await start({ operations: { port: 0, token: OPERATOR_TOKEN } });
     expect(
       (await running.ledger.receiptsFor({ payer: developer })).every((r) => r.settledAt !== undefined),
     ).toBe(true);
@@ -239,14 +242,25 @@ describe.each(backends)('router process on $kind', (backend) => {
     expect((await chat(running)).status).toBe(200);
     const { operationsUrl } = running;
     expect(operationsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const listed = (await (await fetch(`${operationsUrl}/nodes`)).json()) as { data: { node: string }[] };
+    const asOperator = { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } };
+    expect((await fetch(`${operationsUrl}/nodes`)).status).toBe(401);
+    const listed = (await (await fetch(`${operationsUrl}/nodes`, asOperator)).json()) as {
+      data: { node: string }[];
+    };
     expect(listed.data.map((n) => n.node)).toEqual([node.address]);
-    expect(await (await fetch(`${operationsUrl}/metrics`)).text()).toMatch(/neurino_connected_nodes 1/);
+    const metrics = await fetch(`${operationsUrl}/metrics`, asOperator);
+    expect(await metrics.text()).toMatch(/neurino_connected_nodes 1/);
+    const { dataDir } = await backend.storeOptions();
+    if (dataDir !== undefined) {
+      // Where `neurino router keys` finds the running router that holds the PGlite directory.
+      expect(await readOperationsFile(dataDir)).toEqual({ url: operationsUrl, pid: process.pid });
+    }
     expect((await fetch(`${running.url}/metrics`)).status).toBe(404);
     expect((await fetch(`${running.url}/health`)).status).toBe(200);
     await running.stop();
     running = undefined;
     await expect(fetch(`${operationsUrl}/health`)).rejects.toThrow();
+    if (dataDir !== undefined) expect(await readOperationsFile(dataDir)).toBeUndefined();
 
     const store = await openStore(await storeOf(backend));
     try {

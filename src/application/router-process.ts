@@ -33,6 +33,7 @@ import { createLogger } from './gateway/logger.ts';
 import { assertRouterRole, podDeployer } from './router/chain-checks.ts';
 import { lockDataDir } from './router/data-dir-lock.ts';
 import { leaseHolderId } from './router/holder-id.ts';
+import { writeOperationsFile } from './router/operations-file.ts';
 import { routerGatewayDeps } from './router/router-gateway-deps.ts';
 
 export interface RouterOptions {
@@ -80,9 +81,11 @@ export interface RouterOptions {
   drainGraceMs?: number;
   /**
    * A listener of its own for /health, /metrics and /nodes (host default 127.0.0.1; port 0 picks one), so
-   * the public port answers only /health of them. Without it all three are on the gateway's port.
+   * the public port answers only /health of them. Without it all three are on the gateway's port. With a
+   * `token`, every route there but /health asks for it, and operators manage API keys there
+   * (`/admin/keys`); with a data dir, its URL is written to `operations.json` there while it runs.
    */
-  operations?: { host?: string; port: number };
+  operations?: { host?: string; port: number; token?: string };
 }
 
 export const DEFAULT_DRAIN_GRACE_MS = 10_000;
@@ -231,18 +234,27 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
           checks: { chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }) },
         },
       ),
-      { ...options.gateway, ...(options.operations === undefined ? {} : { separateOperations: true }) },
+      {
+        ...options.gateway,
+        ...(options.operations === undefined ? {} : { separateOperations: true }),
+        ...(options.operations?.token === undefined ? {} : { operatorToken: options.operations.token }),
+      },
     );
     cleanups.push(() => gateway.app.close());
     await gateway.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
     const url = listeningUrl(gateway.app, options.host ?? '127.0.0.1');
     const { operations } = gateway;
     let operationsUrl: string | undefined;
+    let forgetOperationsUrl: (() => Promise<void>) | undefined;
     if (operations !== undefined && options.operations !== undefined) {
       const host = options.operations.host ?? '127.0.0.1';
       cleanups.push(() => operations.close());
       await operations.listen({ host, port: options.operations.port });
       operationsUrl = listeningUrl(operations, host);
+      if (options.dataDir !== undefined) {
+        forgetOperationsUrl = await writeOperationsFile(options.dataDir, operationsUrl);
+        cleanups.push(forgetOperationsUrl);
+      }
     }
     logger.info(
       {
@@ -267,6 +279,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
         dispatcher.close();
         await gateway.app.close();
         await operations?.close();
+        await forgetOperationsUrl?.();
         try {
           // Journaled charges into the store first, so they settle now rather than at the next start.
           await opened.close();

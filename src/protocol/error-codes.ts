@@ -75,6 +75,18 @@ export const ERROR_CODES = {
     message: 'Invalid API key',
     retryable: false,
   },
+  missing_operator_token: {
+    status: 401,
+    type: 'authentication_error',
+    message: 'No operator token provided',
+    retryable: false,
+  },
+  invalid_operator_token: {
+    status: 401,
+    type: 'authentication_error',
+    message: 'Invalid operator token',
+    retryable: false,
+  },
   invalid_voucher: {
     status: 401,
     type: 'authentication_error',
@@ -115,6 +127,12 @@ export const ERROR_CODES = {
     status: 404,
     type: 'not_found_error',
     message: 'No receipt for this job',
+    retryable: false,
+  },
+  api_key_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    message: 'No active API key with this id',
     retryable: false,
   },
   job_cancelled: { status: 499, type: 'invalid_request_error', message: 'Job cancelled', retryable: false },

@@ -20,6 +20,7 @@ import { JobRunner } from './job-runner.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { buildOperationsApp } from './operations-app.ts';
 import type {
+  ApiKeyAdmin,
   ApiKeyAuthenticator,
   CreditAccounts,
   CreditReservations,
@@ -58,6 +59,8 @@ export interface GatewayDeps {
   credits?: CreditAccounts;
   /** Stored receipts with their evidence; without it `GET /v1/receipts/:id` does not exist. */
   receipts?: ReceiptLookup;
+  /** Key management for operators: `/admin/keys` on their listener, when it has an operator token. */
+  keyAdmin?: ApiKeyAdmin;
   /** The connected nodes (the router core's NodeDirectory); without it `GET /nodes` does not exist. */
   nodes?: NodeList;
   /** Where miner WebSockets go (the router core's MinerHub); without it `/v1/miners` does not exist. */
@@ -90,6 +93,11 @@ export interface GatewayOptions {
    * than on the gateway's port, which then answers only /health of them.
    */
   separateOperations?: boolean;
+  /**
+   * The secret every route of the operators' listener but /health asks for (`Authorization: Bearer`); it
+   * also opens `/admin/keys` there. Without it that listener is open and manages no keys.
+   */
+  operatorToken?: string;
   /**
    * Proxies (addresses or CIDRs) whose `X-Forwarded-For` names the client. Without them the client is
    * the peer of the TCP connection; behind a proxy that is the proxy, which the per-address limits
@@ -209,7 +217,12 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
   };
   const separate = options.separateOperations === true;
   operationRoutes(app, context, { ...operationsOptions, healthOnly: separate });
-  const operations = separate ? buildOperationsApp(deps.logger, context, operationsOptions) : undefined;
+  const operations = separate
+    ? buildOperationsApp(deps.logger, context, operationsOptions, {
+        ...(options.operatorToken === undefined ? {} : { operatorToken: options.operatorToken }),
+        ...(deps.keyAdmin === undefined ? {} : { keyAdmin: deps.keyAdmin }),
+      })
+    : undefined;
   const limits = await registerRateLimits(app, {
     authFailuresPerMinute: options.authFailuresPerMinute ?? 30,
     requestsPerMinutePerKey: options.requestsPerMinutePerKey ?? 0,

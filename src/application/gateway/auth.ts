@@ -14,13 +14,18 @@ declare module 'fastify' {
   }
 }
 
-/** The key from `Authorization: Bearer …` (scheme case-insensitive), or undefined when absent. */
-export function bearerToken(header: string | undefined): string | undefined {
+/**
+ * The secret from `Authorization: Bearer …` (scheme case-insensitive), or undefined when absent; a header
+ * of another shape throws `malformed` (by default 401 `invalid_api_key`).
+ */
+export function bearerToken(
+  header: string | undefined,
+  malformed: () => Error = () =>
+    new FatalError('invalid_api_key', { message: 'Authorization header must be "Bearer <API key>"' }),
+): string | undefined {
   if (header === undefined || header.trim() === '') return undefined;
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  if (match?.[1] === undefined) {
-    throw new FatalError('invalid_api_key', { message: 'Authorization header must be "Bearer <API key>"' });
-  }
+  if (match?.[1] === undefined) throw malformed();
   return match[1];
 }
 

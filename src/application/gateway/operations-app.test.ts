@@ -29,6 +29,8 @@ describe('the operators’ own listener', () => {
     expect(await metrics.text()).toContain('neurino_connected_nodes 1');
     const nodes = (await (await fetch(`${operationsUrl}/nodes`)).json()) as { data: unknown[] };
     expect(nodes.data).toHaveLength(1);
+    // Without an operator token nobody may make keys there.
+    expect((await fetch(`${operationsUrl}/admin/keys?account=0x${'a'.repeat(40)}`)).status).toBe(404);
     const missing = await fetch(`${operationsUrl}/v1/models`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('route_not_found');

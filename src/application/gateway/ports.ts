@@ -1,6 +1,7 @@
 // What the gateway needs from the rest of the router, as narrow interfaces: the store's ApiKeys,
 // CreditLedger and JobStore, the router core's Dispatcher and PodCatalog satisfy them structurally.
 import type { Address, Hex } from 'viem';
+import type { ApiKeyInfo, CreatedApiKey } from '../../orchestration/metering/api-keys.ts';
 import type {
   DispatchBudget,
   DispatchHooks,
@@ -22,6 +23,15 @@ export interface ApiKeyAuthenticator {
   authenticate(key: string): Promise<Principal | undefined>;
   /** The key's principal when known without asking the store, else undefined. */
   known?(key: string): Principal | undefined;
+}
+
+/** What operators do with developers' keys while the router runs (the store's ApiKeys). */
+export interface ApiKeyAdmin {
+  /** The key is in the answer only: the store keeps its hash. */
+  create(input: { account: Address; label?: string | undefined }): Promise<CreatedApiKey>;
+  list(account: Address): Promise<ApiKeyInfo[]>;
+  /** True when the key existed and was active; refused at once by this router from then on. */
+  revoke(id: string): Promise<boolean>;
 }
 
 /** A job's end as the jobs log keeps it, with its attempts (kept in memory while it ran). */

@@ -12,10 +12,12 @@ import type { PodCatalog } from '../../orchestration/router/pod-catalog.ts';
 import type { Store } from '../../orchestration/store/store.ts';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import type { GatewayDeps } from '../gateway/app.ts';
+import type { ApiKeyAdmin } from '../gateway/ports.ts';
 
 export interface RouterParts {
   store: Store;
-  apiKeys: GatewayDeps['apiKeys'];
+  /** Authenticates requests; operators manage keys through it on their own listener. */
+  apiKeys: GatewayDeps['apiKeys'] & ApiKeyAdmin;
   metering: Metering;
   jobs: JobStore;
   dispatcher: Dispatcher;
@@ -32,6 +34,7 @@ export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps
   const { store, metering, hub } = parts;
   return {
     apiKeys: parts.apiKeys,
+    keyAdmin: parts.apiKeys,
     ledger: metering,
     jobs: new MeteredJobLog(metering, parts.jobs),
     dispatcher: parts.dispatcher,

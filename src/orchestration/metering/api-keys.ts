@@ -13,7 +13,7 @@ const KEY_BODY_LENGTH = 40;
 const KEY_PATTERN = /^nrn_[0-9A-Za-z]{40}$/;
 /** What dashboards show of a key (`nrn_Ab3x`), enough to recognise it, far too little to use it. */
 const SHOWN_PREFIX_LENGTH = 8;
-const MAX_LABEL_LENGTH = 200;
+export const MAX_LABEL_LENGTH = 200;
 
 export interface ApiKeyInfo {
   id: string;
@@ -23,6 +23,11 @@ export interface ApiKeyInfo {
   prefix: string;
   createdAt: number;
   revokedAt: number | undefined;
+}
+
+/** A key just made: the only time `key` itself is known. */
+export interface CreatedApiKey extends ApiKeyInfo {
+  key: string;
 }
 
 export interface AuthenticatedKey {
@@ -60,10 +65,7 @@ export class ApiKeys {
   }
 
   /** A new key for `account`. The returned `key` is never stored nor shown again. */
-  async create(input: {
-    account: Address;
-    label?: string | undefined;
-  }): Promise<{ id: string; key: string }> {
+  async create(input: { account: Address; label?: string | undefined }): Promise<CreatedApiKey> {
     if (!isAddress(input.account, { strict: false })) {
       throw new FatalError('invalid_request', { message: 'account must be an address', param: 'account' });
     }
@@ -74,20 +76,28 @@ export class ApiKeys {
       });
     }
     const key = `${API_KEY_PREFIX}${randomBase62(KEY_BODY_LENGTH)}`;
-    const id = `key_${randomBase62(24)}`;
+    const created: CreatedApiKey = {
+      id: `key_${randomBase62(24)}`,
+      key,
+      account: getAddress(input.account),
+      label: input.label,
+      prefix: key.slice(0, SHOWN_PREFIX_LENGTH),
+      createdAt: Date.now(),
+      revokedAt: undefined,
+    };
     await this.#store.query(
       `insert into api_keys (id, account, label, key_hash, key_prefix, created_at)
        values ($1, $2, $3, $4, $5, $6)`,
       [
-        id,
-        getAddress(input.account),
-        input.label ?? null,
+        created.id,
+        created.account,
+        created.label ?? null,
         hashApiKey(key),
-        key.slice(0, SHOWN_PREFIX_LENGTH),
-        Date.now(),
+        created.prefix,
+        created.createdAt,
       ],
     );
-    return { id, key };
+    return created;
   }
 
   /**
