@@ -1,7 +1,10 @@
 // `neurino nodes` against a gateway with a real miner session, its table for people, and its errors when
 // the router cannot be asked.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/free-port.ts';
 import type { NodeStatus } from '../../application/gateway/ports.ts';
@@ -79,6 +82,52 @@ describe('neurino nodes', () => {
       other.close();
     }
     await expect(run()).rejects.toThrow('no router to ask: pass --gateway');
+  });
+});
+
+describe("neurino nodes on an operators' listener with a token", () => {
+  const token = 'operator-token-for-the-nodes-test';
+  let guarded: GatewayHarness;
+  let ops: string;
+
+  beforeAll(async () => {
+    guarded = await startGatewayHarness({ gateway: { separateOperations: true, operatorToken: token } });
+    await guarded.peer(1);
+    const operations = guarded.gateway.operations;
+    if (operations === undefined) throw new Error('no operations listener');
+    await operations.listen({ host: '127.0.0.1', port: 0 });
+    ops = `http://127.0.0.1:${(operations.server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await guarded?.gateway.operations?.close();
+    await guarded?.close();
+  });
+
+  it('sends the token from a file or the environment, and says when it is missing or wrong', async () => {
+    await expect(run('--gateway', ops)).rejects.toThrow(
+      `the router at ${ops} asks for its operator token: --operator-token-file or NEURINO_OPERATOR_TOKEN`,
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'neurino-nodes-'));
+    const file = join(dir, 'token');
+    try {
+      await writeFile(file, `${token}\n`);
+      expect(await run('--gateway', ops, '--operator-token-file', file)).toContain(minerAccount(1).address);
+      await writeFile(file, `${token}-old`);
+      await expect(run('--gateway', ops, '--operator-token-file', file)).rejects.toThrow(
+        `the router at ${ops} refused the operator token`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const saved = process.env.NEURINO_OPERATOR_TOKEN;
+    process.env.NEURINO_OPERATOR_TOKEN = token;
+    try {
+      expect(await run('--gateway', ops)).toContain(minerAccount(1).address);
+    } finally {
+      if (saved === undefined) delete process.env.NEURINO_OPERATOR_TOKEN;
+      else process.env.NEURINO_OPERATOR_TOKEN = saved;
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // `neurino router`'s serving limits: the defaults are the parts' own, each flag reaches the options the
 // router starts with, and bad values are refused by name before anything starts.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,15 +128,57 @@ describe('neurino router serving limits', () => {
 describe('neurino router operations listener', () => {
   it('moves /metrics and /nodes to --operations-port, on loopback unless --operations-host says', async () => {
     expect((await startWith()).operations).toBeUndefined();
-    expect((await startWith('--operations-port', '9464')).operations).toEqual({
-      host: '127.0.0.1',
-      port: 9464,
-    });
-    const both = await startWith('--operations-port', '9464', '--operations-host', '10.0.0.2');
-    expect(both.operations).toEqual({ host: '10.0.0.2', port: 9464 });
+    const here = ['--data-dir', join(dir, 'ops')];
+    const options = await startWith(...here, '--operations-port', '9464');
+    expect(options.operations).toEqual({ host: '127.0.0.1', port: 9464, token: expect.any(String) });
+    const both = await startWith(...here, '--operations-port', '9464', '--operations-host', '10.0.0.2');
+    expect(both.operations).toMatchObject({ host: '10.0.0.2', port: 9464 });
     await expect(startWith('--operations-host', '10.0.0.2')).rejects.toThrow(
       '--operations-host needs --operations-port',
     );
     await expect(startWith('--operations-port', '70000')).rejects.toThrow(/TCP port/);
+  });
+
+  it('guards it with an operator token: made once in the data dir, or given by file or environment', async () => {
+    const dataDir = join(dir, 'token');
+    const made = (await startWith('--data-dir', dataDir, '--operations-port', '9464')).operations?.token;
+    expect(made).toMatch(/^[0-9A-Za-z]{43}$/);
+    const file = join(dataDir, 'operator-token');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((await readFile(file, 'utf8')).trim()).toBe(made);
+    // The next start serves the same token.
+    const again = await startWith('--data-dir', dataDir, '--operations-port', '9464');
+    expect(again.operations?.token).toBe(made);
+
+    const given = join(dir, 'given-token');
+    await writeFile(given, 'a-token-the-operator-chose-0001\n');
+    const fromFile = await startWith(
+      '--data-dir',
+      dataDir,
+      '--operations-port',
+      '1',
+      '--operator-token-file',
+      given,
+    );
+    expect(fromFile.operations?.token).toBe('a-token-the-operator-chose-0001');
+    const saved = process.env.NEURINO_OPERATOR_TOKEN;
+    process.env.NEURINO_OPERATOR_TOKEN = 'a-token-from-the-environment-01';
+    try {
+      const fromEnv = await startWith('--data-dir', dataDir, '--operations-port', '9464');
+      expect(fromEnv.operations?.token).toBe('a-token-from-the-environment-01');
+      process.env.NEURINO_OPERATOR_TOKEN = 'too-short';
+      await expect(startWith('--data-dir', dataDir, '--operations-port', '9464')).rejects.toThrow(
+        'NEURINO_OPERATOR_TOKEN: the operator token must be at least 24 characters',
+      );
+    } finally {
+      if (saved === undefined) delete process.env.NEURINO_OPERATOR_TOKEN;
+      else process.env.NEURINO_OPERATOR_TOKEN = saved;
+    }
+    await expect(
+      startWith('--operations-port', '9464', '--operator-token-file', join(dir, 'none')),
+    ).rejects.toThrow(/cannot read the operator token at .*none: ENOENT/);
+    await expect(startWith('--operator-token-file', given)).rejects.toThrow(
+      '--operator-token-file needs --operations-port',
+    );
   });
 });

@@ -1,10 +1,14 @@
 // `neurino router keys …` against a real PGlite directory, and the router's refusals of missing or bad flags.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lockDataDir } from '../../application/router/data-dir-lock.ts';
+import { freePort } from '../../../test/support/free-port.ts';
+import { type DataDirLock, lockDataDir } from '../../application/router/data-dir-lock.ts';
+import { writeOperationsFile } from '../../application/router/operations-file.ts';
 import { routerDatabaseDir } from '../../application/router-process.ts';
+import { type GatewayHarness, startGatewayHarness } from '../../application/testing/gateway-harness.ts';
 import { ApiKeys } from '../../orchestration/metering/api-keys.ts';
 import { openStore } from '../../orchestration/store/open-store.ts';
 import { runCommand } from '../testing/run-command.ts';
@@ -57,12 +61,92 @@ describe('neurino router keys', () => {
     const lock = await lockDataDir(dir);
     try {
       await expect(run('keys', 'create', '--account', account, '--data-dir', dir)).rejects.toThrow(
-        /in use by process/,
+        `${dir} is in use by router process ${process.pid}, which has no operators' listener: start it with --operations-port`,
       );
     } finally {
       await lock.release();
     }
     expect(await run('keys', 'create', '--account', account, '--data-dir', dir)).toMatch(/^nrn_/);
+  });
+});
+
+describe('neurino router keys, while a router runs', () => {
+  const token = 'operator-token-of-the-cli-test-0123';
+  let h: GatewayHarness;
+  let held: string;
+  let lock: DataDirLock;
+  let opsUrl: string;
+
+  beforeAll(async () => {
+    h = await startGatewayHarness({ gateway: { separateOperations: true, operatorToken: token } });
+    const operations = h.gateway.operations;
+    if (operations === undefined) throw new Error('no operations listener');
+    await operations.listen({ host: '127.0.0.1', port: 0 });
+    opsUrl = `http://127.0.0.1:${(operations.server.address() as AddressInfo).port}`;
+    // What a router with --operations-port leaves in the PGlite directory it holds.
+    held = await mkdtemp(join(tmpdir(), 'neurino-router-held-'));
+    lock = await lockDataDir(held);
+    await writeOperationsFile(held, opsUrl);
+    await writeFile(join(held, 'operator-token'), `${token}\n`, { mode: 0o600 });
+  });
+
+  afterAll(async () => {
+    await lock?.release();
+    await h?.gateway.operations?.close();
+    await h?.close();
+    await rm(held, { recursive: true, force: true });
+  });
+
+  it('makes, lists and revokes keys through the router holding the directory, at once', async () => {
+    const key = await run('keys', 'create', '--account', account, '--label', 'live', '--data-dir', held);
+    expect(key).toMatch(/^nrn_[0-9A-Za-z]{40}$/);
+    expect(await h.apiKeys.authenticate(key)).toMatchObject({ account });
+    h.balances.set(account, 10n ** 18n);
+    const asDeveloper = { headers: { authorization: `Bearer ${key}` } };
+    expect((await fetch(`${h.url}/v1/models`, asDeveloper)).status).toBe(200);
+
+    const listed = await run('keys', 'list', '--account', account, '--data-dir', held);
+    const [id, prefix, state, label] = listed.split(/\s+/);
+    expect([prefix, state, label]).toEqual([`${key.slice(0, 8)}…`, 'active', 'live']);
+
+    await run('keys', 'revoke', id ?? '', '--data-dir', held);
+    expect((await fetch(`${h.url}/v1/models`, asDeveloper)).status).toBe(401);
+    expect(await run('keys', 'list', '--account', account, '--data-dir', held)).toMatch(/revoked/);
+    await expect(run('keys', 'revoke', id ?? '', '--data-dir', held)).rejects.toThrow(/no active key/);
+    await expect(
+      run('keys', 'create', '--account', account, '--label', 'x'.repeat(201), '--data-dir', held),
+    ).rejects.toThrow(/POST \/admin\/keys: label: /);
+  });
+
+  it('names a router elsewhere by --operations-url, and says what is wrong with the token', async () => {
+    const elsewhere = await mkdtemp(join(tmpdir(), 'neurino-router-remote-'));
+    const tokenFile = join(elsewhere, 'token');
+    await writeFile(tokenFile, token);
+    const remote = ['--operations-url', opsUrl, '--data-dir', elsewhere];
+    try {
+      expect(
+        await run('keys', 'create', '--account', account, ...remote, '--operator-token-file', tokenFile),
+      ).toMatch(/^nrn_/);
+      await expect(run('keys', 'list', '--account', account, ...remote)).rejects.toThrow(
+        `no operator token for ${opsUrl}: --operator-token-file or NEURINO_OPERATOR_TOKEN`,
+      );
+      await writeFile(tokenFile, `${token}-but-not-it`);
+      await expect(
+        run('keys', 'list', '--account', account, ...remote, '--operator-token-file', tokenFile),
+      ).rejects.toThrow('GET /admin/keys: Invalid operator token');
+      await writeFile(tokenFile, 'short');
+      await expect(
+        run('keys', 'list', '--account', account, ...remote, '--operator-token-file', tokenFile),
+      ).rejects.toThrow(`${tokenFile}: the operator token must be at least 24 characters`);
+      const closed = `http://127.0.0.1:${await freePort()}`;
+      await expect(
+        run('keys', 'list', '--account', account, '--operations-url', closed, '--data-dir', held),
+      ).rejects.toThrow(
+        /cannot reach the router's operators' listener at http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/,
+      );
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
   });
 });
 

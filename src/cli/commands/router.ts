@@ -5,14 +5,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { type CorsOrigins, parseCorsOrigin } from '../../application/gateway/cors.ts';
 import { createLogger } from '../../application/gateway/logger.ts';
 import { parseTrustedProxy } from '../../application/gateway/trusted-proxy.ts';
-import { lockDataDir } from '../../application/router/data-dir-lock.ts';
-import { routerDatabaseDir, startRouter } from '../../application/router-process.ts';
+import { startRouter } from '../../application/router-process.ts';
 import { readAddressBook } from '../../chain/address-book.ts';
-import { ApiKeys } from '../../orchestration/metering/api-keys.ts';
 import type { JournalSync } from '../../orchestration/metering/journal-file.ts';
 import { readPodSpecFile } from '../../orchestration/router/pod-spec-files.ts';
-import { openStore } from '../../orchestration/store/open-store.ts';
 import { fastAccount } from '../../protocol/fast-account.ts';
+import { OPERATOR_TOKEN_ENV, serveOperatorToken } from '../operator-token.ts';
 import {
   DEFAULT_DATA_DIR,
   parseAddress,
@@ -22,12 +20,8 @@ import {
   parsePositiveInt,
 } from '../options.ts';
 import { onShutdown } from '../shutdown.ts';
+import { databaseUrlOf, keysCommand, type StoreFlags } from './router-keys.ts';
 import { addServingLimits, type ServingLimitFlags, servingLimitsOf } from './router-limits.ts';
-
-interface StoreFlags {
-  databaseUrl?: string;
-  dataDir: string;
-}
 
 interface RouterFlags extends StoreFlags, ServingLimitFlags {
   rpcUrl?: string;
@@ -50,6 +44,7 @@ interface RouterFlags extends StoreFlags, ServingLimitFlags {
   trustProxy: string[];
   operationsHost?: string;
   operationsPort?: number;
+  operatorTokenFile?: string;
   logLevel: string;
 }
 
@@ -71,18 +66,6 @@ function corsOriginsOf(flags: RouterFlags): CorsOrigins {
   if (!flags.cors) return [];
   if (flags.corsOrigin.length === 0 || flags.corsOrigin.includes('*')) return '*';
   return flags.corsOrigin;
-}
-
-/** The router's store: a PostgreSQL server when given (flag or DATABASE_URL), else PGlite in the data dir. */
-function storeChoice(flags: StoreFlags): { databaseUrl: string } | { dataDir: string } {
-  const databaseUrl = databaseUrlOf(flags);
-  return databaseUrl === undefined ? { dataDir: flags.dataDir } : { databaseUrl };
-}
-
-/** The PostgreSQL server given by flag or DATABASE_URL, if any. */
-function databaseUrlOf(flags: StoreFlags): string | undefined {
-  const url = flags.databaseUrl ?? process.env.DATABASE_URL;
-  return url ? url : undefined;
 }
 
 /** What the command starts the router with; tests pass their own to see the options it would run with. */
@@ -165,6 +148,10 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
       parsePort,
     )
     .option('--operations-host <host>', 'interface of --operations-port (default: 127.0.0.1)')
+    .option(
+      '--operator-token-file <file>',
+      `the secret every route of --operations-port but /health asks for, also opening /admin/keys there (or env ${OPERATOR_TOKEN_ENV}; default: <data-dir>/operator-token, made on first start)`,
+    )
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace', 'info');
   addServingLimits(command).action(async (flags: RouterFlags) => {
     if (flags.referNode.length > 0 && flags.frontend === undefined) {
@@ -173,6 +160,9 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
     const limits = servingLimitsOf(flags);
     if (flags.operationsHost !== undefined && flags.operationsPort === undefined) {
       throw new InvalidArgumentError('--operations-host needs --operations-port');
+    }
+    if (flags.operatorTokenFile !== undefined && flags.operationsPort === undefined) {
+      throw new InvalidArgumentError('--operator-token-file needs --operations-port');
     }
     const rpcUrl = required(flags.rpcUrl, '--rpc-url');
     const addresses = required(flags.addresses, '--addresses');
@@ -186,6 +176,7 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
     const logger = createLogger({ level: flags.logLevel });
     if (pods.length === 0) logger.warn('no --pod given: the router serves no model');
     const databaseUrl = databaseUrlOf(flags);
+    const operatorToken = flags.operationsPort === undefined ? undefined : await serveOperatorToken(flags);
     const router = await deps.start({
       host: flags.host,
       port: flags.port,
@@ -204,9 +195,15 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
       miners: limits.miners,
       dispatcher: limits.dispatcher,
       drainGraceMs: limits.drainGraceMs,
-      ...(flags.operationsPort === undefined
+      ...(flags.operationsPort === undefined || operatorToken === undefined
         ? {}
-        : { operations: { host: flags.operationsHost ?? '127.0.0.1', port: flags.operationsPort } }),
+        : {
+            operations: {
+              host: flags.operationsHost ?? '127.0.0.1',
+              port: flags.operationsPort,
+              token: operatorToken.token,
+            },
+          }),
       gateway: {
         ...limits.gateway,
         corsOrigins: corsOriginsOf(flags),
@@ -222,7 +219,10 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
     );
     console.error(`miners   ${router.wsUrl}`);
     if (router.operationsUrl !== undefined) {
-      console.error(`ops      ${router.operationsUrl}/health · /metrics · /nodes`);
+      console.error(
+        `ops      ${router.operationsUrl}/health · /metrics · /nodes · /admin/keys` +
+          (operatorToken === undefined ? '' : `   (operator token: ${operatorToken.source})`),
+      );
     }
   });
   command.addCommand(keysCommand());
@@ -232,72 +232,4 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
 function required(value: string | undefined, flag: string): string {
   if (value === undefined || value === '') throw new InvalidArgumentError(`${flag} is required`);
   return value;
-}
-
-function keysCommand(): Command {
-  const keys = new Command('keys').description(
-    "manage developers' API keys (each pays from its account's credits)",
-  );
-  keys
-    .command('create')
-    .description('create a key for an account; the key is printed once, only its hash is stored')
-    .requiredOption(
-      '--account <address>',
-      'the credit account that pays for requests made with the key',
-      parseAddress,
-    )
-    .option('--label <text>', 'a name to recognise the key by')
-    .action(async (flags: { account: `0x${string}`; label?: string }, cmd: Command) => {
-      await withKeys(cmd, async (apiKeys) => {
-        const { id, key } = await apiKeys.create({
-          account: flags.account,
-          ...(flags.label && { label: flags.label }),
-        });
-        console.log(key);
-        console.error(
-          `key ${id} for ${flags.account}: shown once, store it now (the router keeps only its hash)`,
-        );
-      });
-    });
-  keys
-    .command('list')
-    .description("list an account's keys (prefix, label, revoked)")
-    .requiredOption('--account <address>', 'the credit account', parseAddress)
-    .action(async (flags: { account: `0x${string}` }, cmd: Command) => {
-      await withKeys(cmd, async (apiKeys) => {
-        for (const k of await apiKeys.list(flags.account)) {
-          const state =
-            k.revokedAt === undefined ? 'active' : `revoked ${new Date(k.revokedAt).toISOString()}`;
-          console.log(`${k.id}  ${k.prefix}…  ${state}  ${k.label ?? ''}`.trimEnd());
-        }
-      });
-    });
-  keys
-    .command('revoke <id>')
-    .description('revoke a key by its id')
-    .action(async (id: string, _flags: unknown, cmd: Command) => {
-      await withKeys(cmd, async (apiKeys) => {
-        if (!(await apiKeys.revoke(id))) throw new InvalidArgumentError(`no active key ${id}`);
-        console.error(`key ${id} revoked`);
-      });
-    });
-  return keys;
-}
-
-/** Opens the router's store; a PGlite directory only while no router holds it (PGlite is one process). */
-async function withKeys(cmd: Command, use: (apiKeys: ApiKeys) => Promise<void>): Promise<void> {
-  const flags = cmd.optsWithGlobals<StoreFlags>();
-  const choice = storeChoice(flags);
-  const lock = 'dataDir' in choice ? await lockDataDir(choice.dataDir) : undefined;
-  const options = 'dataDir' in choice ? { dataDir: routerDatabaseDir(choice.dataDir) } : choice;
-  const store = await openStore(options).catch(async (error) => {
-    await lock?.release();
-    throw error;
-  });
-  try {
-    await use(new ApiKeys(store));
-  } finally {
-    await store.close();
-    await lock?.release();
-  }
 }
