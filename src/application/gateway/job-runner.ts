@@ -3,7 +3,7 @@
 // deadline cut a stream already flowing, is charged for the work the node had done, when the node hands
 // it over). Tracks running jobs so shutdown can wait.
 import type { Logger } from 'pino';
-import type { Address, Hex } from 'viem';
+import { type Address, type Hex, isAddressEqual } from 'viem';
 import { CancelledAfterWork } from '../../orchestration/router/cancelled-after-work.ts';
 import { asNeurinoError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { newJobId } from '../../protocol/ids.ts';
@@ -49,6 +49,8 @@ export interface JobRequest {
   keep?(run: Omit<JobRun, 'publicId'>): unknown;
   /** The caller answers before the job ends (async): log it at once so any router can read it back. */
   logNow?: boolean;
+  /** When the job was accepted, as told to the caller (default: now). */
+  createdAt?: number;
 }
 
 /** A job of this router still running, as GET /v1/jobs/:id tells it. */
@@ -92,6 +94,13 @@ export class JobRunner {
     return job === undefined ? undefined : { ...job };
   }
 
+  /** This router's unfinished jobs of `payer` (bounded by the jobs in flight). */
+  liveOf(payer: Address): LiveJob[] {
+    const found: LiveJob[] = [];
+    for (const job of this.live.values()) if (isAddressEqual(job.payer, payer)) found.push({ ...job });
+    return found;
+  }
+
   /**
    * Logs the job and reserves its worst-case price, then dispatches in the background. Throws before
    * dispatch (402 insufficient_credits, 503 while draining), so async callers can still answer an error.
@@ -101,6 +110,7 @@ export class JobRunner {
       throw new RetryableError('service_unavailable', { message: 'Router is shutting down' });
     const { ledger, metrics } = this.deps;
     const jobId = newJobId();
+    const createdAt = request.createdAt ?? Date.now();
     const tracker = trackerOf(this.running);
     metrics.inFlight.inc();
     try {
@@ -114,6 +124,7 @@ export class JobRunner {
           apiKeyId: request.principal.id,
           podId: request.entry.podId,
           kind: request.kind,
+          createdAt,
         },
         ...(request.logNow === true ? { logNow: true } : {}),
       });
@@ -128,7 +139,7 @@ export class JobRunner {
       payer: request.principal.account,
       podId: request.entry.podId,
       status: 'queued',
-      createdAt: Date.now(),
+      createdAt,
       attempts: 0,
     });
     const done = this.execute(jobId, request).finally(() => {

@@ -2,6 +2,7 @@
 // CreditLedger and JobStore, the router core's Dispatcher and PodCatalog satisfy them structurally.
 import type { Address, Hex } from 'viem';
 import type { ApiKeyInfo, CreatedApiKey } from '../../orchestration/metering/api-keys.ts';
+import type { JobPage } from '../../orchestration/metering/job-page.ts';
 import type {
   DispatchBudget,
   DispatchHooks,
@@ -59,7 +60,7 @@ export interface CreditReservations {
     jobId: Hex;
     payer: Address;
     amount: bigint;
-    job: { publicId: string; apiKeyId: string; podId: Hex; kind: JobKind };
+    job: { publicId: string; apiKeyId: string; podId: Hex; kind: JobKind; createdAt?: number };
     logNow?: boolean;
   }): Promise<unknown>;
   charge(p: {
@@ -92,6 +93,8 @@ export interface LoggedJob {
 /** The jobs log as the gateway reads it; the ledger's steps write it (see CreditReservations). */
 export interface JobLog {
   get(publicId: string): Promise<LoggedJob | undefined>;
+  /** The payer's jobs-API jobs, newest first (see orchestration/metering/job-page.ts). */
+  listApiJobs(payer: Address, page: JobPage): Promise<LoggedJob[]>;
 }
 
 /** Where a credit account stands, in wei (GET /v1/credits; the metering's CreditStanding). */

@@ -163,6 +163,52 @@ describe.each(storeBackends())('JobStore on $kind', (backend) => {
     });
   });
 
+  it("lists a payer's jobs-API jobs newest first, in pages, through the partial index", async () => {
+    const lister: Address = getAddress('0x90f79bf6eb2c4f870365e785982e1f101e93b906');
+    const other: Address = getAddress('0x15d34aaf54267db7d7c367839aaf71a00a2c6a65');
+    const at = async (publicId: string, createdAt: number, who = lister) => {
+      await jobs.create({ jobId: randomBytes32(), publicId, payer: who, podId, kind: 'generic' });
+      await store.query('update jobs set created_at = $2 where public_id = $1', [publicId, createdAt]);
+    };
+    // Two at the same millisecond, told apart byte by byte: 'a' (0x61) sorts after 'B' (0x42).
+    const ids = {
+      oldest: `job_${'0'.repeat(24)}`,
+      tieB: `job_B${'0'.repeat(23)}`,
+      tieA: `job_a${'0'.repeat(23)}`,
+      newest: `job_${'9'.repeat(24)}`,
+    };
+    await at(ids.oldest, 1_000);
+    await at(ids.tieB, 2_000);
+    await at(ids.tieA, 2_000);
+    await at(ids.newest, 3_000);
+    await at(`chatcmpl-${'1'.repeat(24)}`, 2_500);
+    await at(`job_${'5'.repeat(24)}`, 2_500, other);
+
+    const all = await jobs.listApiJobs(lister, { limit: 10 });
+    expect(all.map((j) => j.publicId)).toEqual([ids.newest, ids.tieA, ids.tieB, ids.oldest]);
+    const first = await jobs.listApiJobs(lister, { limit: 2 });
+    expect(first.map((j) => j.publicId)).toEqual([ids.newest, ids.tieA]);
+    const last = first.at(-1) as { createdAt: number; publicId: string };
+    const rest = await jobs.listApiJobs(lister, { limit: 2, before: last });
+    expect(rest.map((j) => j.publicId)).toEqual([ids.tieB, ids.oldest]);
+    expect(await jobs.listApiJobs(lister, { limit: 2, before: rest[1] })).toEqual([]);
+    await expect(jobs.listApiJobs(lister, { limit: 0 })).rejects.toMatchObject({ param: 'limit' });
+
+    // The listing reads the partial index (the planner told to avoid a scan of the whole table).
+    const plan = await store.transaction(async (tx) => {
+      await tx.query('set local enable_seqscan = off');
+      const rows = await tx.query<Record<string, string>>(
+        `explain select * from jobs j where j.payer = $1 and starts_with(j.public_id, 'job_')
+           and (j.created_at, j.public_id collate "C") < ($2, $3)
+         order by j.created_at desc, j.public_id collate "C" desc limit 3`,
+        [lister, 2_000, ids.tieA],
+      );
+      return rows.map((row) => Object.values(row)[0]).join('\n');
+    });
+    expect(plan).toContain('jobs_api_list_idx');
+    expect(plan).not.toMatch(/\bSort\b/);
+  });
+
   it('answers undefined for an unknown public id', async () => {
     expect(await jobs.get('job_doesnotexist000000000000')).toBeUndefined();
     expect(await jobs.get("'; drop table jobs; --")).toBeUndefined();

@@ -11,7 +11,8 @@ import {
   optionalNumberOf,
   optionalStringOf,
 } from '../store/sql-values.ts';
-import type { Store } from '../store/store.ts';
+import type { SqlParam, Store } from '../store/store.ts';
+import type { JobPage } from './job-page.ts';
 import { type AttemptStatus, type CreateJobInput, endJob, insertJob, type JobEnding } from './job-rows.ts';
 
 export type { AttemptStatus, CreateJobInput, EndedAttempt, JobEnding } from './job-rows.ts';
@@ -109,6 +110,32 @@ export class JobStore {
       [publicId],
     );
     return row === undefined ? undefined : jobOfRow(row);
+  }
+
+  /**
+   * The payer's jobs-API jobs (`job_…`), newest first, at most `limit`; with `before`, only those older
+   * than that one (created earlier, or at the same millisecond with a smaller public id).
+   */
+  async listApiJobs(payer: Address, page: JobPage): Promise<JobRecord[]> {
+    const { limit, before } = page;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new FatalError('invalid_request', {
+        message: 'limit must be a positive whole number',
+        param: 'limit',
+      });
+    }
+    const params: SqlParam[] = [getAddress(payer), limit];
+    if (before !== undefined) params.push(before.createdAt, before.publicId);
+    const older = before === undefined ? '' : 'and (j.created_at, j.public_id collate "C") < ($3, $4)';
+    const rows = await this.#store.query<JobRow>(
+      `select j.*, r.compute_units, r.charged, r.input_tokens, r.output_tokens
+       from jobs j left join receipts r on r.job_id = j.job_id
+       where j.payer = $1 and starts_with(j.public_id, 'job_') ${older}
+       order by j.created_at desc, j.public_id collate "C" desc
+       limit $2`,
+      params,
+    );
+    return rows.map(jobOfRow);
   }
 
   /** The job's attempts: job_attempts' rows and the attempt its receipt names (metering stores no row for it). */

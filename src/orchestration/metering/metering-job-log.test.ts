@@ -389,4 +389,33 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
       error: { code: 'node_lost' },
     });
   });
+
+  it("lists a payer's jobs from the journal and the store alike, each job's latest step winning", async () => {
+    const payer = await fundedPayer(1_000n);
+    const stored = await reserveJob(metering, env.ctx, payer, 100n, true);
+    await metering.flush();
+    // Queued in the store; its end, and a newer job, only in the journal so far.
+    await metering.release(stored.jobId, { status: 'cancelled' });
+    const journaled = await reserveJob(metering, env.ctx, payer, 100n, true);
+    expect((await jobs.listApiJobs(payer, { limit: 10 })).map((j) => [j.publicId, j.status])).toEqual([
+      [stored.publicId, 'queued'],
+    ]);
+    const listed = await log.listApiJobs(payer, { limit: 10 });
+    expect(listed.map((j) => [j.publicId, j.status])).toEqual([
+      [journaled.publicId, 'queued'],
+      [stored.publicId, 'cancelled'],
+    ]);
+    // Pages hold across both: the second page starts after the journaled job.
+    const [newest] = await log.listApiJobs(payer, { limit: 1 });
+    expect(newest?.publicId).toBe(journaled.publicId);
+    const next = await log.listApiJobs(payer, { limit: 1, before: newest });
+    expect(next.map((j) => j.publicId)).toEqual([stored.publicId]);
+    expect(await log.listApiJobs(payer, { limit: 1, before: next[0] })).toEqual([]);
+
+    await metering.flush();
+    expect((await log.listApiJobs(payer, { limit: 10 })).map((j) => [j.publicId, j.status])).toEqual(
+      listed.map((j) => [j.publicId, j.status]),
+    );
+    await metering.release(journaled.jobId, { status: 'cancelled' });
+  });
 });

@@ -106,6 +106,15 @@ export class MeteringStoreFeed {
     return this.#unstored.get(publicId);
   }
 
+  /** Every unstored entry of `payer`: bounded by the backlog, which ingestion keeps to about a second. */
+  unstoredOf(payer: string): MeteringEntry[] {
+    const found: MeteringEntry[] = [];
+    for (const entry of this.#unstored.values()) {
+      if (entry.job.payer === payer) found.push(entry);
+    }
+    return found;
+  }
+
   /** Resolves once everything recorded so far is in the store. */
   async flush(): Promise<void> {
     this.#flushing = true;

@@ -63,7 +63,8 @@ export interface MeterReserve {
   payer: Address;
   /** Wei: the most the job may cost (see maxPriceFor). */
   amount: bigint;
-  job: Omit<MeteredJob, 'jobId' | 'payer' | 'createdAt'>;
+  /** `createdAt` defaults to now; the gateway passes the time it told the caller. */
+  job: Omit<MeteredJob, 'jobId' | 'payer' | 'createdAt'> & { createdAt?: number | undefined };
   /** Log the job before answering (async jobs: GET must find it at once, on any router). */
   logNow?: boolean | undefined;
 }
@@ -159,7 +160,7 @@ export class Metering {
       });
     }
     if (this.#running.has(jobId)) throw alreadyReserved(jobId);
-    const job: MeteredJob = { ...input.job, jobId, payer, createdAt: Date.now() };
+    const job: MeteredJob = { ...input.job, jobId, payer, createdAt: input.job.createdAt ?? Date.now() };
     const grant = await this.#leases.hold(payer, input.amount);
     if (!grant.ok) {
       const available = grant.available > 0n ? grant.available : 0n;
@@ -265,6 +266,11 @@ export class Metering {
   /** A job durable but not yet in the store, as its row would read; undefined otherwise. */
   unstored(publicId: string): MeteringEntry | undefined {
     return this.#feed.unstored(publicId);
+  }
+
+  /** The payer's jobs durable but not yet in the store, as their rows would read (a second's worth at most). */
+  unstoredOf(payer: Address): MeteringEntry[] {
+    return this.#feed.unstoredOf(getAddress(payer));
   }
 
   /** Resolves once everything recorded so far is in the store. */

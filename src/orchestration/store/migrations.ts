@@ -194,4 +194,15 @@ export const MIGRATIONS: readonly Migration[] = [
       'alter table receipts add column attestation_index integer',
     ],
   },
+  {
+    version: 8,
+    name: 'jobs API listing',
+    statements: [
+      // GET /v1/jobs lists a payer's jobs-API jobs newest first. Partial: the rows of chat and completion
+      // requests, nearly all of them, never enter it, so their ingestion pays nothing for it. Ids compare
+      // byte by byte ("C"), as the gateway merges stored jobs with those not stored yet.
+      `create index jobs_api_list_idx on jobs (payer, created_at desc, public_id collate "C" desc)
+        where starts_with(public_id, 'job_')`,
+    ],
+  },
 ];

@@ -2,26 +2,17 @@
 // GET /v1/jobs/:id reads a job back, including an async job's result. Callers see only their own jobs.
 import type { FastifyInstance } from 'fastify';
 import { isAddressEqual } from 'viem';
-import { z } from 'zod';
-import { ERROR_CODES, isErrorCode } from '../../../protocol/error-codes.ts';
 import { createError, FatalError, NeurinoError } from '../../../protocol/errors.ts';
 import { apiIdKind, newApiId } from '../../../protocol/ids.ts';
-import {
-  JOB_ID_HEADER,
-  JOB_STATUSES,
-  type JobStatus,
-  jobObject,
-  parseJobRequest,
-} from '../../../protocol/jobs-api.ts';
+import { JOB_ID_HEADER, jobObject, parseJobRequest } from '../../../protocol/jobs-api.ts';
 import { principalOf } from '../auth.ts';
 import { budgetFromBody } from '../budget.ts';
 import { clientGoneSignal, type GatewayContext, parsedOrThrow } from '../context.ts';
 import type { JobRun } from '../job-runner.ts';
 import { jobKindFor, podFor } from '../pod-lookup.ts';
-import type { LoggedJob } from '../ports.ts';
-
-/** What the jobs log keeps as a job's result; usage comes from its receipt. */
-const StoredResultSchema = z.looseObject({ output: z.unknown(), attempts: z.int().min(0).optional() });
+import type { JobLog, LoggedJob } from '../ports.ts';
+import { describeJob } from './job-description.ts';
+import { jobListRoute } from './job-list.ts';
 
 function storedResult(run: Omit<JobRun, 'publicId'>) {
   return { output: run.outcome.result.output, attempts: run.outcome.attempts };
@@ -40,11 +31,7 @@ function jobNotFound(id: string) {
   });
 }
 
-export function jobRoutes(
-  app: FastifyInstance,
-  context: GatewayContext,
-  jobs: { get: (id: string) => Promise<LoggedJob | undefined> },
-): void {
+export function jobRoutes(app: FastifyInstance, context: GatewayContext, jobs: JobLog): void {
   app.post('/v1/jobs', async (request, reply) => {
     const principal = principalOf(request);
     const body = parsedOrThrow(parseJobRequest(request.body));
@@ -61,6 +48,7 @@ export function jobRoutes(
       stream: false,
       budget: budgetFromBody(body, context.budget),
       publicId,
+      createdAt,
       keep: storedResult,
     };
     if (body.mode === 'async') {
@@ -105,30 +93,8 @@ export function jobRoutes(
     if (job === undefined || !isAddressEqual(job.payer, principal.account)) throw jobNotFound(id);
     return describeJob(context, job);
   });
-}
 
-function describeJob(context: GatewayContext, job: LoggedJob) {
-  const stored = StoredResultSchema.safeParse(job.result);
-  const result = stored.success ? stored.data : undefined;
-  return jobObject({
-    id: job.publicId,
-    pod: context.catalog.byId(job.podId)?.spec.name ?? job.podId,
-    status: jobStatus(job.status),
-    createdAt: job.createdAt,
-    attempts: Math.max(job.attempts, result?.attempts ?? 0),
-    ...(result === undefined ? {} : { output: result.output }),
-    ...(job.error === undefined ? {} : { error: publicError(job.error.code) }),
-    ...(job.usage === undefined ? {} : { usage: job.usage }),
-  });
-}
-
-/** The registry's message for a code, never a stored free-text message that may hold internals. */
-function publicError(code: string) {
-  return { code, message: isErrorCode(code) ? ERROR_CODES[code].message : 'Job failed' };
-}
-
-function jobStatus(status: string): JobStatus {
-  return (JOB_STATUSES as readonly string[]).includes(status) ? (status as JobStatus) : 'running';
+  jobListRoute(app, context, jobs);
 }
 
 /**
