@@ -1,5 +1,6 @@
 // The generic jobs API: POST /v1/jobs runs any pod (sync: answers when it ends; async: 202 at once) and
-// GET /v1/jobs/:id reads a job back, including an async job's result. Callers see only their own jobs.
+// GET /v1/jobs/:id reads a job back, including an async job's result, and GET /v1/jobs lists them
+// (job-list.ts). Callers see only their own jobs.
 import type { FastifyInstance } from 'fastify';
 import { isAddressEqual } from 'viem';
 import { createError, FatalError, NeurinoError } from '../../../protocol/errors.ts';
