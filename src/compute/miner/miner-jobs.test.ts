@@ -301,7 +301,8 @@ describe('cancel and deadlines', () => {
       input: longRequest,
       deadlineAt,
     });
-    expect(Date.now()).toBeGreaterThanOrEqual(deadlineAt + backstopMs);
+    // Less a millisecond: a timer counts from the event loop's cached clock, which may lag Date.now().
+    expect(Date.now()).toBeGreaterThanOrEqual(deadlineAt + backstopMs - 1);
     expect(outcome.accepted).toBe(true);
     expect(outcome.error).toMatchObject({ code: 'deadline_exceeded', retryable: false });
     expect(miner.state().slots.free).toBe(2);
