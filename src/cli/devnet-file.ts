@@ -10,6 +10,10 @@ export interface DevnetFile {
   chainId: number;
   contracts: ContractAddresses;
   gatewayUrl?: string;
+  /** The router's operators' listener: /health, /metrics, /nodes, /admin/keys. */
+  operationsUrl?: string;
+  /** The token that listener asks for (`Authorization: Bearer`). */
+  operatorTokenFile?: string;
   apiKey?: string;
   /** Who earns from the devnet's settled batches: its nodes, the pod's deployer, the gateway's frontend. */
   earners?: DevnetEarner[];

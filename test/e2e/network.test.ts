@@ -419,6 +419,33 @@ describe.each(storeBackends())('on $kind', (backend) => {
       }
     }, 120_000);
 
+    it("makes and revokes API keys while the router runs, through its operators' port", async () => {
+      const ops = devnet.operationsUrl;
+      expect((await fetch(`${ops}/health`)).status).toBe(200);
+      expect((await fetch(`${ops}/nodes`)).status).toBe(401);
+      expect((await fetch(`${devnet.gatewayUrl}/nodes`)).status).toBe(404);
+      const account = devAccount(8).address;
+      const keys = (...args: string[]) => runNeurino(['router', 'keys', ...args, '--data-dir', routerDir()]);
+      const made = await keys('create', '--account', account, '--label', 'e2e');
+      expect(made.code, made.stderr).toBe(0);
+      const key = made.stdout.trim();
+      const models = () =>
+        fetch(`${devnet.gatewayUrl}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+      expect((await models()).status).toBe(200);
+      const listed = await keys('list', '--account', account);
+      expect(listed.stdout).toMatch(/^key_\w+ +nrn_\w+… +active +e2e$/m);
+      const revoked = await keys('revoke', listed.stdout.split(/\s+/)[0] ?? '');
+      expect(revoked.code, revoked.stderr).toBe(0);
+      expect((await models()).status).toBe(401);
+
+      // `neurino nodes` finds the devnet's operators' port and its token by itself.
+      const nodes = await runNeurino(['nodes', '--data-dir', dataDir]);
+      expect(nodes.code, nodes.stderr).toBe(0);
+      for (const index of [0, 1]) {
+        expect(nodes.stdout).toContain(devAccount(DEV_ROLES.firstMiner + index).address);
+      }
+    }, 120_000);
+
     it('loses no receipt when the router is killed right after answering', async () => {
       for (let i = 0; i < 3; i++) {
         await client.chat.completions.create({

@@ -26,6 +26,7 @@ export async function startTestDevnet(
     ...(target.databaseUrl && { databaseUrl: target.databaseUrl }),
     chainPort: await freePort(),
     port: await freePort(),
+    operationsPort: await freePort(),
     miners: 2,
     routerArgs,
   });

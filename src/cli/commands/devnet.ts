@@ -13,6 +13,7 @@ interface DevnetCommandOptions {
   dataDir: string;
   chainPort: number;
   port: number;
+  operationsPort?: number;
   miners: number;
   databaseUrl?: string;
 }
@@ -23,13 +24,22 @@ export function devnetCommand(): Command {
     .option('--data-dir <dir>', 'where every part keeps its state', DEFAULT_DATA_DIR)
     .option('--chain-port <port>', 'JSON-RPC port of the embedded chain', parsePort, 8545)
     .option('--port <port>', 'gateway port (miners dial ws://127.0.0.1:<port>/v1/miners)', parsePort, 8080)
+    .option(
+      '--operations-port <port>',
+      "the router's operators' port: /metrics, /nodes, /admin/keys (default: the gateway port + 1)",
+      parsePort,
+    )
     .option('--miners <n>', 'local miners serving the tiny model', parsePositiveInt, 2)
     .option('--database-url <url>', 'a PostgreSQL server for the router (default: PGlite under --data-dir)')
     .action(async (options: DevnetCommandOptions) => {
       const started = Date.now();
       const step = (text: string) =>
         console.error(`  [${((Date.now() - started) / 1000).toFixed(1)}s] ${text}`);
-      const devnet = await startDevnet({ ...options, onStep: step });
+      const devnet = await startDevnet({
+        ...options,
+        operationsPort: options.operationsPort ?? options.port + 1,
+        onStep: step,
+      });
       onShutdown(async () => {
         step('stopping: miners drain, the router settles, the chain saves');
         await devnet.stop();
@@ -49,12 +59,24 @@ export function devnetCommand(): Command {
       console.log(`gateway     ${devnet.gatewayUrl}/v1`);
       console.log(`API key     ${devnet.apiKey}   (credits of ${devnet.developer})`);
       console.log(
-        `operations  ${devnet.gatewayUrl}/health · ${devnet.gatewayUrl}/nodes · ${devnet.gatewayUrl}/metrics (Prometheus)`,
+        `operations  ${devnet.operationsUrl}/health · /nodes · /metrics (Prometheus) · /admin/keys   (operator token in ${devnet.operatorTokenFile})`,
       );
       console.log(`chain       ${devnet.rpcUrl} (chain id ${devnet.book.chainId})`);
       console.log(`logs        ${join(options.dataDir, 'logs')}/`);
       console.log(`state       ${devnetFilePath(options.dataDir)}\n`);
-      console.log(whatToTry({ gatewayUrl: devnet.gatewayUrl, apiKey: devnet.apiKey }, TINY_MODEL_NAME));
+      console.log(
+        whatToTry(
+          {
+            gatewayUrl: devnet.gatewayUrl,
+            apiKey: devnet.apiKey,
+            operationsUrl: devnet.operationsUrl,
+            operatorTokenFile: devnet.operatorTokenFile,
+            developer: devnet.developer,
+            routerDir: join(options.dataDir, 'router'),
+          },
+          TINY_MODEL_NAME,
+        ),
+      );
       console.log('\nCtrl-C stops everything; the next start reuses the state.');
     });
 }

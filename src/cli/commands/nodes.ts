@@ -30,13 +30,18 @@ export function nodesCommand(): Command {
     .option('--json', 'print the list as the router sent it')
     .action(async (options: NodesOptions) => {
       const devnet = await readDevnetFile(options.dataDir);
-      const gatewayUrl = options.gateway ?? process.env.NEURINO_GATEWAY_URL ?? devnet?.gatewayUrl;
+      const named = options.gateway ?? process.env.NEURINO_GATEWAY_URL;
+      // The devnet's router serves /nodes on its operators' port, behind the token in its data dir.
+      const fromDevnet = named === undefined ? devnet?.operationsUrl : undefined;
+      const gatewayUrl = named ?? fromDevnet ?? devnet?.gatewayUrl;
       if (gatewayUrl === undefined) {
         throw new FatalError('invalid_request', {
           message: 'no router to ask: pass --gateway (or run it beside a devnet)',
         });
       }
-      const token = await givenOperatorToken(options);
+      const tokenFile =
+        options.operatorTokenFile ?? (fromDevnet === undefined ? undefined : devnet?.operatorTokenFile);
+      const token = await givenOperatorToken(tokenFile === undefined ? {} : { operatorTokenFile: tokenFile });
       const nodes = await fetchNodes(gatewayUrl, token?.token);
       console.log(options.json ? JSON.stringify(nodes, null, 2) : formatNodeTable(nodes));
     });

@@ -23,6 +23,8 @@ export interface DevnetOptions {
   chainPort: number;
   /** Gateway port; miners dial ws://127.0.0.1:<port>/v1/miners. */
   port: number;
+  /** The router's operators' port (/metrics, /nodes, /admin/keys behind the operator token). */
+  operationsPort: number;
   miners: number;
   databaseUrl?: string;
   /** Extra flags for `neurino router` (e.g. a short settlement interval in tests). */
@@ -36,6 +38,10 @@ export interface Devnet {
   readonly book: AddressBook;
   readonly publicClient: NeurinoPublicClient;
   readonly gatewayUrl: string;
+  /** The router's operators' listener: /metrics, /nodes, /admin/keys behind the operator token. */
+  readonly operationsUrl: string;
+  /** Where the router keeps its operator token. */
+  readonly operatorTokenFile: string;
   readonly apiKey: string;
   readonly developer: Address;
   readonly spec: PodSpec;
@@ -127,6 +133,8 @@ async function assemble(
     book: chain.book,
     publicClient,
     gatewayUrl,
+    operationsUrl: `http://127.0.0.1:${options.operationsPort}`,
+    operatorTokenFile: join(routerDir, 'operator-token'),
     apiKey,
     developer,
     spec,
@@ -138,8 +146,17 @@ async function assemble(
     async startRouter() {
       step('router: starting the gateway');
       await assertPortFree('127.0.0.1', options.port, 'router', '--port');
+      await assertPortFree(
+        '127.0.0.1',
+        options.operationsPort,
+        "router's operators' port",
+        '--operations-port',
+      );
       const args = ['router', '--rpc-url', rpcUrl, '--addresses', addressesFile, '--host', '127.0.0.1'];
       args.push('--port', String(options.port), '--data-dir', routerDir, '--pod', specFile);
+      // Operators' endpoints on a port of their own, behind the token the router makes in its data dir;
+      // keys can then be made while the devnet runs (`neurino router keys create --data-dir …`).
+      args.push('--operations-port', String(options.operationsPort));
       // The devnet's gateway is a frontend too: its share of each payment goes to the frontend dev account.
       args.push('--frontend', devRoleAccount('frontend').address);
       if (options.databaseUrl) args.push('--database-url', options.databaseUrl);
@@ -149,7 +166,13 @@ async function assemble(
         env: { NEURINO_ROUTER_KEY: devPrivateKey(DEV_ROLES.router) },
       });
       devnet.router = child;
-      await waitFor('router', async () => (await health()) !== undefined, { timeoutMs: 90_000, child });
+      // Up once both ports answer (the operators' opens after the gateway's).
+      const operationsUp = async () =>
+        (await fetch(`${devnet.operationsUrl}/health`, { signal: AbortSignal.timeout(2_000) })).ok;
+      await waitFor('router', async () => (await health()) !== undefined && (await operationsUp()), {
+        timeoutMs: 90_000,
+        child,
+      });
       return child;
     },
     async startMiner(index: number) {
@@ -195,6 +218,8 @@ async function assemble(
     chainId: chain.book.chainId,
     contracts: chain.book.contracts,
     gatewayUrl,
+    operationsUrl: devnet.operationsUrl,
+    operatorTokenFile: devnet.operatorTokenFile,
     apiKey,
     earners: [
       ...Array.from({ length: options.miners }, (_, index) => ({

@@ -1,9 +1,13 @@
 // What `npm start` prints once the network is up: a curl line, an `openai` client snippet, how to check
-// an answer's receipt, where the key's credits stand, what the parties earned, and the connected nodes.
+// an answer's receipt, where the key's credits stand, what the parties earned, the connected nodes, and
+// the operator's side: another key while it runs, the metrics.
 import type { DevnetFile } from '../devnet-file.ts';
 
 export function whatToTry(
-  devnet: Required<Pick<DevnetFile, 'gatewayUrl' | 'apiKey'>>,
+  devnet: Required<Pick<DevnetFile, 'gatewayUrl' | 'apiKey' | 'operationsUrl' | 'operatorTokenFile'>> & {
+    developer: string;
+    routerDir: string;
+  },
   model: string,
 ): string {
   const base = `${devnet.gatewayUrl}/v1`;
@@ -34,5 +38,11 @@ export function whatToTry(
     '',
     '  # the miners connected to the router: state, jobs running, hardware, uptime',
     '  npx neurino nodes',
+    '',
+    "  # another API key while it runs (made through the router's operators' port)",
+    `  npx neurino router keys create --account ${devnet.developer} --data-dir ${devnet.routerDir}`,
+    '',
+    "  # the router's Prometheus metrics, with its operator token",
+    `  curl -s ${devnet.operationsUrl}/metrics -H "Authorization: Bearer $(cat ${devnet.operatorTokenFile})"`,
   ].join('\n');
 }
