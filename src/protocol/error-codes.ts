@@ -129,6 +129,12 @@ export const ERROR_CODES = {
     message: 'No receipt for this job',
     retryable: false,
   },
+  job_not_cancellable: {
+    status: 409,
+    type: 'invalid_request_error',
+    message: 'Job cannot be cancelled',
+    retryable: false,
+  },
   api_key_not_found: {
     status: 404,
     type: 'not_found_error',

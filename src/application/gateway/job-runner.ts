@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { type Address, type Hex, isAddressEqual } from 'viem';
 import { CancelledAfterWork } from '../../orchestration/router/cancelled-after-work.ts';
-import { asNeurinoError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
+import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { newJobId } from '../../protocol/ids.ts';
 import type { JobResult } from '../../protocol/messages/jobs.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
@@ -51,6 +51,8 @@ export interface JobRequest {
   logNow?: boolean;
   /** When the job was accepted, as told to the caller (default: now). */
   createdAt?: number;
+  /** Its caller may stop it by id (`cancel`), as the jobs API allows. */
+  cancellable?: boolean;
 }
 
 /** A job of this router still running, as GET /v1/jobs/:id tells it. */
@@ -80,6 +82,8 @@ export class JobRunner {
   private readonly running = new Set<Promise<unknown>>();
   /** This router's unfinished jobs by public id: the log has them (and their attempts) at their end. */
   private readonly live = new Map<string, LiveJob>();
+  /** How to stop each cancellable job, and when it has ended (charged or released). */
+  private readonly cancellers = new Map<string, { controller: AbortController; ended: Promise<void> }>();
   private draining = false;
 
   constructor(private readonly deps: JobRunnerDeps) {}
@@ -99,6 +103,20 @@ export class JobRunner {
     const found: LiveJob[] = [];
     for (const job of this.live.values()) if (isAddressEqual(job.payer, payer)) found.push({ ...job });
     return found;
+  }
+
+  /**
+   * Stops a cancellable job of `payer` running on this router, as a caller walking away would (the node
+   * hands over the work done, which is charged; without any, the job is free), and resolves once it has
+   * ended. False when this router runs no such job.
+   */
+  async cancel(publicId: string, payer: Address): Promise<boolean> {
+    const job = this.live.get(publicId);
+    const canceller = this.cancellers.get(publicId);
+    if (job === undefined || canceller === undefined || !isAddressEqual(job.payer, payer)) return false;
+    canceller.controller.abort(new FatalError('job_cancelled', { message: 'Cancelled by its caller' }));
+    await canceller.ended;
+    return true;
   }
 
   /**
@@ -142,11 +160,30 @@ export class JobRunner {
       createdAt,
       attempts: 0,
     });
-    const done = this.execute(jobId, request).finally(() => {
+    const controller = request.cancellable === true ? new AbortController() : undefined;
+    const run =
+      controller === undefined
+        ? request
+        : {
+            ...request,
+            signal:
+              request.signal === undefined
+                ? controller.signal
+                : AbortSignal.any([request.signal, controller.signal]),
+          };
+    const done = this.execute(jobId, run).finally(() => {
+      this.cancellers.delete(request.publicId);
       this.live.delete(request.publicId);
       metrics.inFlight.dec();
       tracker.settle();
     });
+    if (controller !== undefined) {
+      const ended = done.then(
+        () => {},
+        () => {},
+      );
+      this.cancellers.set(request.publicId, { controller, ended });
+    }
     return { jobId, done };
   }
 

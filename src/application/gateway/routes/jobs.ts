@@ -1,6 +1,6 @@
 // The generic jobs API: POST /v1/jobs runs any pod (sync: answers when it ends; async: 202 at once) and
-// GET /v1/jobs/:id reads a job back, including an async job's result, and GET /v1/jobs lists them
-// (job-list.ts). Callers see only their own jobs.
+// GET /v1/jobs/:id reads a job back, including an async job's result; GET /v1/jobs lists them
+// (job-list.ts) and POST /v1/jobs/:id/cancel stops one (job-cancel.ts). Callers see only their own jobs.
 import type { FastifyInstance } from 'fastify';
 import { isAddressEqual } from 'viem';
 import { createError, FatalError, NeurinoError } from '../../../protocol/errors.ts';
@@ -12,6 +12,7 @@ import { clientGoneSignal, type GatewayContext, parsedOrThrow } from '../context
 import type { JobRun } from '../job-runner.ts';
 import { jobKindFor, podFor } from '../pod-lookup.ts';
 import type { JobLog, LoggedJob } from '../ports.ts';
+import { jobCancelRoute } from './job-cancel.ts';
 import { describeJob } from './job-description.ts';
 import { jobListRoute } from './job-list.ts';
 
@@ -50,6 +51,7 @@ export function jobRoutes(app: FastifyInstance, context: GatewayContext, jobs: J
       budget: budgetFromBody(body, context.budget),
       publicId,
       createdAt,
+      cancellable: true,
       keep: storedResult,
     };
     if (body.mode === 'async') {
@@ -96,6 +98,7 @@ export function jobRoutes(app: FastifyInstance, context: GatewayContext, jobs: J
   });
 
   jobListRoute(app, context, jobs);
+  jobCancelRoute(app, context, jobs, jobNotFound);
 }
 
 /**
