@@ -149,6 +149,46 @@ describe('neurino miner register', () => {
   });
 });
 
+describe('neurino miner status, unbond, withdraw and add-stake', () => {
+  it('shows the node, lets it leave and withdraw after the delay, and come back', async () => {
+    const node = devAccount(19);
+    await protocol.registerNode(node, parseEther('2000'));
+    const miner = async (...args: string[]) => {
+      const run = neurinoMiner([...args, ...chainArgs(), '--key', devPrivateKey(19)]);
+      return { code: await run.exited, output: run.output() };
+    };
+    const status = await miner('status');
+    expect(status.code, status.output).toBe(0);
+    expect(status.output).toContain('status      active (admitted by routers)');
+    expect(status.output).toContain('stake       2000 NEU bonded (minimum 1000 NEU)');
+    expect(status.output).toContain('unbonding delay 7 d');
+
+    const below = await miner('unbond', '1500');
+    expect(below.code).toBe(1);
+    expect(below.output).toContain('neurino: 500 NEU would stay bonded, below the minimum of 1000 NEU');
+    const leave = await miner('unbond', 'all');
+    expect(leave.code, leave.output).toBe(0);
+    expect(leave.output).toMatch(
+      /2000 NEU unbonding until \S+Z, 0 NEU bonded \(no longer admitted by routers\)/,
+    );
+    const early = await miner('withdraw');
+    expect(early.code).toBe(1);
+    expect(early.output).toMatch(/neurino: the 2000 NEU unbonding frees at \S+Z \(in (7 d|6 d 23 h)\)/);
+
+    await protocol.advanceTime(7 * 86_400);
+    const paid = await miner('withdraw');
+    expect(paid.code, paid.output).toBe(0);
+    expect(paid.output).toContain(`2000 NEU withdrawn to ${node.address}`);
+    const left = await miner('status');
+    expect(left.output).toContain('status      exiting (not admitted:');
+
+    const back = await miner('add-stake', '1000');
+    expect(back.code, back.output).toBe(0);
+    expect(back.output).toContain(`node ${node.address} stakes 1000 NEU`);
+    expect((await miner('status')).output).toContain('status      active (admitted by routers)');
+  });
+});
+
 describe('neurino miner', () => {
   it('creates a key on first run, says how to back it up, and stops when the router refuses it', async () => {
     const dataDir = join(dir, 'fresh');

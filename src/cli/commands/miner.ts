@@ -1,36 +1,17 @@
-// `neurino miner`: run a compute node that dials the router and serves one model; `neurino miner register`
-// stakes its key in NodeRegistry; `neurino miner benchmark` measures the machine.
+// `neurino miner`: run a compute node that dials the router and serves one model; its on-chain life
+// (`register`, `status`, `add-stake`, `unbond`, `withdraw`) is in miner-stake.ts; `neurino miner
+// benchmark` measures the machine.
 import { Command, InvalidArgumentError } from 'commander';
-import { type Address, formatEther } from 'viem';
+import type { Address } from 'viem';
 import { createLogger } from '../../application/gateway/logger.ts';
-import { type AddressBook, readAddressBook } from '../../chain/address-book.ts';
-import { connect, walletClientFor } from '../../chain/clients.ts';
-import { embeddedChainPaths } from '../../chain/embedded-chain.ts';
-import { hardwareDigest } from '../../compute/miner/chain-standing.ts';
-import { MinerError } from '../../compute/miner/errors.ts';
 import { probeHardware } from '../../compute/miner/hardware/probe.ts';
 import { startMiner } from '../../compute/miner/miner.ts';
-import {
-  defaultNodeKeyFile,
-  type NodeKey,
-  nodeKeyBackupAdvice,
-  resolveNodeKey,
-} from '../../compute/miner/node-key.ts';
 import { operatorPod } from '../../compute/miner/operator-pod.ts';
-import { registerNode } from '../../compute/miner/registration.ts';
-import { redactUrl } from '../../protocol/redact-url.ts';
-import { parseNeu } from '../../protocol/units.ts';
-import { DEFAULT_DATA_DIR, parseAddress, parsePositiveInt, parseWei } from '../options.ts';
+import { addressBook, type ChainOptions, nodeKey, parseStake, withChainOptions } from '../miner-chain.ts';
+import { parseAddress, parsePositiveInt, parseWei } from '../options.ts';
 import { onShutdown, shutdown } from '../shutdown.ts';
 import { minerBenchmarkCommand } from './miner-benchmark.ts';
-
-interface ChainOptions {
-  key?: string;
-  keyFile?: string;
-  dataDir: string;
-  rpcUrl: string;
-  addresses?: string;
-}
+import { minerStakeCommands } from './miner-stake.ts';
 
 interface MinerOptions extends ChainOptions {
   router?: string;
@@ -50,31 +31,6 @@ interface MinerOptions extends ChainOptions {
   operator?: Address;
   retryRefused?: boolean;
   logLevel: string;
-}
-
-interface RegisterOptions extends ChainOptions {
-  stake?: bigint;
-  operator?: Address;
-}
-
-function parseStake(value: string): bigint {
-  try {
-    return parseNeu(value);
-  } catch {
-    throw new InvalidArgumentError(`expected an amount of NEU such as 1000 or 0.5, got "${value}"`);
-  }
-}
-
-function withChainOptions(command: Command): Command {
-  return command
-    .option('--key <hex>', 'node private key (else env NEURINO_NODE_KEY, else the key file)')
-    .option(
-      '--key-file <file>',
-      'node key file, created on first run (default <data-dir>/miner/node-key.json)',
-    )
-    .option('--data-dir <dir>', 'where the miner keeps its key and models', DEFAULT_DATA_DIR)
-    .option('--rpc-url <url>', 'JSON-RPC endpoint of the chain', 'http://127.0.0.1:8545')
-    .option('--addresses <file>', 'address book of the deployment (default <data-dir>/chain/addresses.json)');
 }
 
 export function minerCommand(): Command {
@@ -128,20 +84,7 @@ export function minerCommand(): Command {
     .action(async (options: MinerOptions) => {
       await runMiner(options);
     });
-  command.addCommand(
-    withChainOptions(
-      new Command('register').description('register the node key in NodeRegistry and stake NEU'),
-    )
-      .option('--stake <neu>', 'NEU to stake (at least the registry minimum); required', parseStake)
-      .option(
-        '--operator <address>',
-        'operator receiving withdrawals (default: the node itself)',
-        parseAddress,
-      )
-      .action(async (_: unknown, register: Command) => {
-        await runRegister(explicitOptions<RegisterOptions>(register));
-      }),
-  );
+  for (const subcommand of minerStakeCommands()) command.addCommand(subcommand);
   command.addCommand(minerBenchmarkCommand());
   return command;
 }
@@ -155,70 +98,6 @@ function pick<T extends object, K extends keyof T>(
   for (const key of keys)
     if (options[key] !== undefined) picked[key] = options[key] as Exclude<T[K], undefined>;
   return picked;
-}
-
-/**
- * The subcommand's options with the parent's: unless the root program enables positional options,
- * `miner` takes the flags it shares with `register` (`--key`, `--stake`, ...) even when they follow
- * `register`. A value someone set (flag or env) wins over a default, wherever it landed.
- */
-function explicitOptions<T>(command: Command): T {
-  const chain = command.parent === null ? [command] : [command.parent, command];
-  const merged: Record<string, unknown> = {};
-  for (const cmd of chain) for (const [name, value] of Object.entries(cmd.opts())) merged[name] ??= value;
-  for (const cmd of chain) {
-    for (const [name, value] of Object.entries(cmd.opts())) {
-      const source = cmd.getOptionValueSource(name);
-      if (source !== undefined && source !== 'default') merged[name] = value;
-    }
-  }
-  return merged as T;
-}
-
-async function nodeKey(options: ChainOptions): Promise<NodeKey> {
-  const key = await resolveNodeKey({
-    key: options.key,
-    keyFile: options.keyFile ?? defaultNodeKeyFile(options.dataDir),
-  });
-  if (key.created && key.path !== undefined)
-    console.error(`\n${nodeKeyBackupAdvice(key.path, key.account.address)}\n`);
-  return key;
-}
-
-async function addressBook(options: ChainOptions): Promise<AddressBook> {
-  const path = options.addresses ?? embeddedChainPaths(options.dataDir).addressBook;
-  const book = await readAddressBook(path);
-  if (book === undefined) {
-    throw new MinerError(
-      'invalid_config',
-      `no address book at ${path}: pass --addresses (written by \`neurino deploy\`), or run \`neurino devnet\` first`,
-    );
-  }
-  return book;
-}
-
-async function runRegister(options: RegisterOptions): Promise<void> {
-  if (options.stake === undefined) throw new InvalidArgumentError('register needs --stake <neu>');
-  const { account } = await nodeKey(options);
-  const book = await addressBook(options);
-  const { chain, publicClient } = await connect(options.rpcUrl).catch((cause: unknown) => {
-    throw new MinerError('chain_error', `cannot reach the chain at ${redactUrl(options.rpcUrl)}`, { cause });
-  });
-  const result = await registerNode({
-    publicClient,
-    walletClient: walletClientFor(chain, account),
-    nodeRegistry: book.contracts.nodeRegistry,
-    stake: options.stake,
-    metadataHash: hardwareDigest(await probeHardware()),
-    ...(options.operator === undefined ? {} : { operator: options.operator }),
-  });
-  const stake = formatEther(result.standing.stake);
-  if (result.action === 'none')
-    console.log(`node ${account.address} is already active with ${stake} NEU staked`);
-  else
-    console.log(
-      `node ${account.address} ${result.action}: ${stake} NEU staked (tx ${result.transactions.join(', ')})`,
-    );
 }
 
 async function runMiner(options: MinerOptions): Promise<void> {

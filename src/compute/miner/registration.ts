@@ -156,7 +156,13 @@ export async function registerNode(params: RegisterNodeParams): Promise<Register
   return { action: before.status === 'none' ? 'registered' : 'staked', transactions, standing };
 }
 
-async function checkFunds(publicClient: NeurinoPublicClient, token: Address, node: Address, stake: bigint) {
+/** Throws, in words, when `node` holds less NEU than `stake` or no native token for gas. */
+export async function checkFunds(
+  publicClient: NeurinoPublicClient,
+  token: Address,
+  node: Address,
+  stake: bigint,
+) {
   const [neu, gas] = await read(() =>
     Promise.all([
       publicClient.readContract({
@@ -183,7 +189,8 @@ async function checkFunds(publicClient: NeurinoPublicClient, token: Address, nod
   }
 }
 
-async function read<T>(call: () => Promise<T>): Promise<T> {
+/** A chain read; its failure as a retryable chain_error. */
+export async function read<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (cause) {
@@ -191,7 +198,8 @@ async function read<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-function sendError(what: string, node: Address, cause: unknown): MinerError {
+/** A failed send: no gas in words, else the chain's reason. */
+export function sendError(what: string, node: Address, cause: unknown): MinerError {
   if (cause instanceof BaseError && cause.walk((e) => e instanceof InsufficientFundsError)) {
     return new MinerError('insufficient_gas', `${what}: node ${node} cannot pay the gas; send it some`, {
       cause,
@@ -200,7 +208,8 @@ function sendError(what: string, node: Address, cause: unknown): MinerError {
   return chainError(what, cause);
 }
 
-function chainError(what: string, cause: unknown): MinerError {
+/** A chain failure as chain_error, with the revert's custom error name when there is one. */
+export function chainError(what: string, cause: unknown): MinerError {
   if (cause instanceof MinerError) return cause;
   let reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
   if (cause instanceof BaseError) {
