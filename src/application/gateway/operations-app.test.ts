@@ -1,6 +1,5 @@
 // `separateOperations`: /metrics and /nodes leave the gateway's port for the operators' own listener,
 // which answers /health too; the gateway keeps /health for load balancers.
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
 
@@ -10,14 +9,10 @@ let operationsUrl: string;
 beforeAll(async () => {
   h = await startGatewayHarness({ gateway: { separateOperations: true } });
   await h.peer(0);
-  const operations = h.gateway.operations;
-  if (operations === undefined) throw new Error('no operations listener');
-  await operations.listen({ host: '127.0.0.1', port: 0 });
-  operationsUrl = `http://127.0.0.1:${(operations.server.address() as AddressInfo).port}`;
+  operationsUrl = await h.operationsUrl();
 });
 
 afterAll(async () => {
-  await h?.gateway.operations?.close();
   await h?.close();
 });
 

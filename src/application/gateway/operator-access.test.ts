@@ -1,6 +1,5 @@
 // The operators' listener with an operator token: every route but /health asks for it, and operators
 // manage developers' API keys there (`/admin/keys`) while the router runs, a revoke refused at once.
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
 import { operatorTokenAuth } from './operator-auth.ts';
@@ -15,14 +14,10 @@ let ops: string;
 beforeAll(async () => {
   h = await startGatewayHarness({ gateway: { separateOperations: true, operatorToken: TOKEN } });
   await h.peer(0);
-  const operations = h.gateway.operations;
-  if (operations === undefined) throw new Error('no operations listener');
-  await operations.listen({ host: '127.0.0.1', port: 0 });
-  ops = `http://127.0.0.1:${(operations.server.address() as AddressInfo).port}`;
+  ops = await h.operationsUrl();
 });
 
 afterAll(async () => {
-  await h?.gateway.operations?.close();
   await h?.close();
 });
 

@@ -76,6 +76,8 @@ export interface GatewayHarness {
   ): Promise<MinerPeer>;
   /** Resolves once `count` nodes are schedulable (e.g. after a peer left). */
   nodesAvailable(count: number): Promise<void>;
+  /** http://127.0.0.1:port of the operators' listener (gateway option `separateOperations`), listening. */
+  operationsUrl(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -178,11 +180,19 @@ export async function startGatewayHarness(
       return peer;
     },
     nodesAvailable,
+    async operationsUrl() {
+      const { operations } = gateway;
+      if (operations === undefined) throw new Error('the gateway has no operators’ listener');
+      if (!operations.server.listening) await operations.listen({ host: '127.0.0.1', port: 0 });
+      const bound = operations.server.address();
+      return `http://127.0.0.1:${typeof bound === 'object' && bound !== null ? bound.port : 0}`;
+    },
     async close() {
       for (const peer of peers) peer.terminate();
       await gateway.drain();
       await hub.close({ graceMs: 0 });
       dispatcher.close();
+      await gateway.operations?.close();
       await gateway.app.close();
       await opened.close();
       await store.close();

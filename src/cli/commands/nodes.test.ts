@@ -93,14 +93,10 @@ describe("neurino nodes on an operators' listener with a token", () => {
   beforeAll(async () => {
     guarded = await startGatewayHarness({ gateway: { separateOperations: true, operatorToken: token } });
     await guarded.peer(1);
-    const operations = guarded.gateway.operations;
-    if (operations === undefined) throw new Error('no operations listener');
-    await operations.listen({ host: '127.0.0.1', port: 0 });
-    ops = `http://127.0.0.1:${(operations.server.address() as AddressInfo).port}`;
+    ops = await guarded.operationsUrl();
   });
 
   afterAll(async () => {
-    await guarded?.gateway.operations?.close();
     await guarded?.close();
   });
 

@@ -1,6 +1,5 @@
 // `neurino router keys …` against a real PGlite directory, and the router's refusals of missing or bad flags.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,10 +78,7 @@ describe('neurino router keys, while a router runs', () => {
 
   beforeAll(async () => {
     h = await startGatewayHarness({ gateway: { separateOperations: true, operatorToken: token } });
-    const operations = h.gateway.operations;
-    if (operations === undefined) throw new Error('no operations listener');
-    await operations.listen({ host: '127.0.0.1', port: 0 });
-    opsUrl = `http://127.0.0.1:${(operations.server.address() as AddressInfo).port}`;
+    opsUrl = await h.operationsUrl();
     // What a router with --operations-port leaves in the PGlite directory it holds.
     held = await mkdtemp(join(tmpdir(), 'neurino-router-held-'));
     lock = await lockDataDir(held);
@@ -92,7 +88,6 @@ describe('neurino router keys, while a router runs', () => {
 
   afterAll(async () => {
     await lock?.release();
-    await h?.gateway.operations?.close();
     await h?.close();
     await rm(held, { recursive: true, force: true });
   });

@@ -1,6 +1,9 @@
-// POST /v1/jobs/:id/cancel: the caller stops its job on a node; free when the node hands over nothing,
-// charged for the work done when it does (as a caller walking away), answered again when cancelled
-// already; a job that ended otherwise or runs on another router is 409, anyone else's 404.
+// The jobs API beyond running one: GET /v1/jobs lists a caller's jobs-API jobs newest first, in OpenAI's
+// list pages, from the moment a job is accepted (running on this router) to the store, nobody else's and
+// no chat requests (the journal's part of the merge is tested with metering's jobs log,
+// metering-job-log.test.ts); POST /v1/jobs/:id/cancel stops one on its node: free when the node hands
+// over nothing, charged for the work done when it does (as a caller walking away), answered again when
+// cancelled already; a job that ended otherwise or runs on another router is 409, anyone else's 404.
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
@@ -67,6 +70,105 @@ function holdUntilCancelled(answer: (peer: MinerPeer, assign: JobAssign) => Prom
   };
   return onNode;
 }
+
+const runJob = async (as = key) => (await call('/v1/jobs', { body: { pod: 'test-llm', input }, as })).body;
+const ids = (page: Json) => (page.data as { id: string }[]).map((job) => job.id);
+
+describe('GET /v1/jobs', () => {
+  it('lists the caller’s jobs newest first, in pages', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      made.push((await runJob()).id);
+      // Distinct milliseconds: the order below is the order they were made in.
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await runJob(strangerKey);
+    await call('/v1/chat/completions', { body: { model: 'test-llm', ...input } });
+    const newestFirst = [...made].reverse();
+
+    const whole = await call('/v1/jobs');
+    expect(whole.status).toBe(200);
+    expect(ids(whole.body)).toEqual(newestFirst);
+    expect(whole.body).toMatchObject({
+      object: 'list',
+      first_id: newestFirst[0],
+      last_id: newestFirst[4],
+      has_more: false,
+    });
+    expect(whole.body.data[0]).toMatchObject({
+      object: 'job',
+      pod: 'test-llm',
+      status: 'succeeded',
+      output: { text: 'ok' },
+      usage: { output_tokens: 1 },
+    });
+
+    await h.metering.flush();
+    const first = await call('/v1/jobs?limit=2');
+    expect(first.body).toMatchObject({ has_more: true, first_id: newestFirst[0], last_id: newestFirst[1] });
+    const second = await call(`/v1/jobs?limit=2&after=${first.body.last_id}`);
+    expect(ids(second.body)).toEqual(newestFirst.slice(2, 4));
+    expect(second.body.has_more).toBe(true);
+    const third = await call(`/v1/jobs?limit=2&after=${second.body.last_id}`);
+    expect(third.body).toMatchObject({ has_more: false, last_id: newestFirst[4] });
+    expect(ids(third.body)).toEqual(newestFirst.slice(4));
+    const beyond = await call(`/v1/jobs?after=${newestFirst[4]}`);
+    expect(beyond.body).toEqual({ object: 'list', data: [], first_id: null, last_id: null, has_more: false });
+
+    const theirs = await call('/v1/jobs', { as: strangerKey });
+    expect(ids(theirs.body)).toHaveLength(1);
+    expect(newestFirst).not.toContain(ids(theirs.body)[0]);
+  });
+
+  it('shows a job running on a node, sync or async, before the log has it', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let onNode = () => {};
+    const assigned = new Promise<void>((resolve) => {
+      onNode = resolve;
+    });
+    behave = async (peer, assign) => {
+      onNode();
+      await gate;
+      await answerText(peer, assign, ['late']);
+    };
+    const sync = call('/v1/jobs', { body: { pod: 'test-llm', input } });
+    await assigned;
+    const [running] = (await call('/v1/jobs?limit=1')).body.data;
+    expect(running).toMatchObject({ object: 'job', status: 'running', attempts: 1 });
+    expect(await h.jobs.get(running.id)).toBeUndefined();
+    release();
+    const answered = (await sync).body;
+    expect(answered.id).toBe(running.id);
+    expect(answered.created).toBe(running.created);
+    behave = (peer, assign) => answerText(peer, assign, ['ok']);
+    const [done] = (await call('/v1/jobs?limit=1')).body.data;
+    expect(done).toMatchObject({ id: running.id, status: 'succeeded', output: { text: 'late' } });
+  });
+
+  it('refuses bad pages by name', async () => {
+    const someoneElses = (await call('/v1/jobs', { as: strangerKey })).body.data[0].id as string;
+    for (const [query, param] of [
+      ['limit=0', 'limit'],
+      ['limit=101', 'limit'],
+      ['limit=ten', 'limit'],
+      ['limit=1.5', 'limit'],
+      ['after=job_doesnotexist000000000000', 'after'],
+      ['after=chatcmpl-abc', 'after'],
+      [`after=${someoneElses}`, 'after'],
+      ['order=asc', null],
+    ] as const) {
+      const answer = await call(`/v1/jobs?${query}`);
+      expect(answer.status, query).toBe(400);
+      expect(answer.body.error.code, query).toBe('invalid_request');
+      if (param !== null) expect(answer.body.error.param, query).toBe(param);
+    }
+    const noKey = await fetch(`${h.url}/v1/jobs`);
+    expect(noKey.status).toBe(401);
+  });
+});
 
 describe('POST /v1/jobs/:id/cancel', () => {
   it('stops an async job on its node, free when the node hands over nothing, and answers again', async () => {
