@@ -4,14 +4,20 @@
 import { type Address, getAddress } from 'viem';
 import type { ApiKeyAdmin } from '../application/gateway/ports.ts';
 import type { ApiKeyObject } from '../application/gateway/routes/admin-keys.ts';
-import type { ApiKeyInfo, CreatedApiKey } from '../orchestration/metering/api-keys.ts';
+import type { ApiKeyInfo, CreatedApiKey, KeyFilter } from '../orchestration/metering/api-keys.ts';
 import { isErrorCode } from '../protocol/error-codes.ts';
 import { createError, RetryableError } from '../protocol/errors.ts';
 import { fetchRouter } from './router-fetch.ts';
 
 const TIMEOUT_MS = 10_000;
 
-export class KeyAdminClient implements ApiKeyAdmin {
+/** What `neurino router keys` does with keys, through the store or a router. */
+export type KeyManager = Pick<ApiKeyAdmin, 'create' | 'find' | 'revoke'>;
+
+/** The listener's largest page. */
+const PAGE = 100;
+
+export class KeyAdminClient implements KeyManager {
   readonly #base: URL;
   readonly #token: string;
 
@@ -26,9 +32,25 @@ export class KeyAdminClient implements ApiKeyAdmin {
     return { ...infoOf(created), key: created.key };
   }
 
-  async list(account: Address): Promise<ApiKeyInfo[]> {
-    const listed = (await this.#call('GET', `/admin/keys?account=${account}`)) as { data: ApiKeyObject[] };
-    return listed.data.map(infoOf);
+  /** Keys as the store's `find` gives them, read page by page from the listener. */
+  async find(filter: KeyFilter): Promise<ApiKeyInfo[]> {
+    const found: ApiKeyInfo[] = [];
+    let after = filter.after;
+    while (found.length < filter.limit) {
+      const query = new URLSearchParams({ limit: String(Math.min(PAGE, filter.limit - found.length)) });
+      if (filter.account !== undefined) query.set('account', filter.account);
+      if (filter.prefix !== undefined) query.set('prefix', filter.prefix);
+      if (after !== undefined) query.set('after', after);
+      const page = (await this.#call('GET', `/admin/keys?${query}`)) as {
+        data: ApiKeyObject[];
+        has_more: boolean;
+        last_id: string | null;
+      };
+      found.push(...page.data.map(infoOf));
+      if (!page.has_more || page.last_id === null) break;
+      after = page.last_id;
+    }
+    return found;
   }
 
   async revoke(id: string): Promise<boolean> {

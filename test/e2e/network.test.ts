@@ -433,7 +433,7 @@ describe.each(storeBackends())('on $kind', (backend) => {
         fetch(`${devnet.gatewayUrl}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
       expect((await models()).status).toBe(200);
       const listed = await keys('list', '--account', account);
-      expect(listed.stdout).toMatch(/^key_\w+ +nrn_\w+… +active +e2e$/m);
+      expect(listed.stdout).toMatch(/^key_\w+ +nrn_\w+… +0x\w+ +active +e2e$/m);
       const revoked = await keys('revoke', listed.stdout.split(/\s+/)[0] ?? '');
       expect(revoked.code, revoked.stderr).toBe(0);
       expect((await models()).status).toBe(401);

@@ -116,6 +116,32 @@ describe('/admin/keys', () => {
     expect(after.find((k) => k.id === id)?.revoked_at).toEqual(expect.any(Number));
   });
 
+  it('lists every key in pages, and finds a leaked key by itself or by its shown prefix', async () => {
+    const other = '0x00000000000000000000000000000000000000b2';
+    const made = [];
+    for (const account of [ACCOUNT, other, other]) {
+      const answer = await admin('/admin/keys', { method: 'POST', body: JSON.stringify({ account }) });
+      made.push(answer.body as { id: string; key: string; prefix: string });
+      // Distinct milliseconds, so newest first is the order they were made in.
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const newest = made.map((k) => k.id).reverse();
+    const first = (await admin('/admin/keys?limit=2')).body;
+    expect(first).toMatchObject({ object: 'list', has_more: true, first_id: newest[0], last_id: newest[1] });
+    const second = (await admin(`/admin/keys?limit=2&after=${first.last_id}`)).body;
+    expect((second.data as { id: string }[])[0]?.id).toBe(newest[2]);
+    const theirs = (await admin(`/admin/keys?account=${other}`)).body.data as { id: string }[];
+    expect(theirs.map((k) => k.id)).toEqual(newest.slice(0, 2));
+    const leaked = made[1] as { id: string; key: string; prefix: string };
+    for (const prefix of [leaked.key, leaked.prefix]) {
+      const found = (await admin(`/admin/keys?prefix=${prefix}`)).body.data as { id: string }[];
+      expect(
+        found.map((k) => k.id),
+        prefix,
+      ).toEqual([leaked.id]);
+    }
+  });
+
   it('refuses bad input by name and makes no key', async () => {
     const before = (await h.store.query<{ n: number }>('select count(*)::int as n from api_keys'))[0]?.n;
     const cases: [RequestInit & { path?: string }, string, string | null][] = [
@@ -136,7 +162,15 @@ describe('/admin/keys', () => {
     const after = (await h.store.query<{ n: number }>('select count(*)::int as n from api_keys'))[0]?.n;
     expect(after).toBe(before);
 
-    for (const query of ['', '?account=nope', `?account=${ACCOUNT}&extra=1`]) {
+    for (const query of [
+      '?account=nope',
+      `?account=${ACCOUNT}&extra=1`,
+      '?limit=0',
+      '?limit=101',
+      '?after=nope',
+      `?after=key_${'Z'.repeat(24)}`,
+      `?prefix=${'n'.repeat(65)}`,
+    ]) {
       const listed = await admin(`/admin/keys${query}`);
       expect(listed.status, query).toBe(400);
       expect(codeOf(listed.body), query).toBe('invalid_request');

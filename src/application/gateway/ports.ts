@@ -1,7 +1,7 @@
 // What the gateway needs from the rest of the router, as narrow interfaces: the store's ApiKeys,
 // CreditLedger and JobStore, the router core's Dispatcher and PodCatalog satisfy them structurally.
 import type { Address, Hex } from 'viem';
-import type { ApiKeyInfo, CreatedApiKey } from '../../orchestration/metering/api-keys.ts';
+import type { ApiKeyInfo, CreatedApiKey, KeyFilter } from '../../orchestration/metering/api-keys.ts';
 import type { JobPage } from '../../orchestration/metering/job-page.ts';
 import type {
   DispatchBudget,
@@ -30,7 +30,9 @@ export interface ApiKeyAuthenticator {
 export interface ApiKeyAdmin {
   /** The key is in the answer only: the store keeps its hash. */
   create(input: { account: Address; label?: string | undefined }): Promise<CreatedApiKey>;
-  list(account: Address): Promise<ApiKeyInfo[]>;
+  /** Newest first: an account's, or those a key or its shown prefix names; paged by `after`. */
+  find(filter: KeyFilter): Promise<ApiKeyInfo[]>;
+  exists(id: string): Promise<boolean>;
   /** True when the key existed and was active; refused at once by this router from then on. */
   revoke(id: string): Promise<boolean>;
 }

@@ -4,19 +4,25 @@
 // operators' listener instead (`/admin/keys`, with the operator token), so keys are made and revoked
 // without stopping the router, and a revoke takes effect there at once.
 import { Command, InvalidArgumentError } from 'commander';
-import type { ApiKeyAdmin } from '../../application/gateway/ports.ts';
 import { dataDirHolder, lockDataDir } from '../../application/router/data-dir-lock.ts';
 import { readOperationsFile } from '../../application/router/operations-file.ts';
 import { routerDatabaseDir } from '../../application/router-process.ts';
 import { ApiKeys } from '../../orchestration/metering/api-keys.ts';
 import { openStore } from '../../orchestration/store/open-store.ts';
-import { KeyAdminClient } from '../key-admin-client.ts';
+import { KeyAdminClient, type KeyManager } from '../key-admin-client.ts';
 import { findOperatorToken, OPERATOR_TOKEN_ENV, type OperatorTokenFlags } from '../operator-token.ts';
-import { parseAddress } from '../options.ts';
+import { parseAddress, parsePositiveInt } from '../options.ts';
 
 export interface StoreFlags {
   databaseUrl?: string;
   dataDir: string;
+}
+
+interface ListFlags {
+  account?: `0x${string}`;
+  prefix?: string;
+  limit: number;
+  after?: string;
 }
 
 interface KeysFlags extends StoreFlags, OperatorTokenFlags {
@@ -65,14 +71,27 @@ export function keysCommand(): Command {
     });
   keys
     .command('list')
-    .description("list an account's keys (prefix, label, revoked)")
-    .requiredOption('--account <address>', 'the credit account', parseAddress)
-    .action(async (flags: { account: `0x${string}` }, cmd: Command) => {
+    .description('list keys newest first (id, prefix, account, state, label), never the keys themselves')
+    .option('--account <address>', "only this credit account's keys", parseAddress)
+    .option('--prefix <nrn_…>', 'only the key a shown prefix (nrn_Ab3x) or a whole leaked key names')
+    .option('--limit <n>', 'at most this many', parsePositiveInt, 50)
+    .option('--after <key id>', 'continue after this key (the last of the previous list)')
+    .action(async (flags: ListFlags, cmd: Command) => {
       await withKeys(cmd, async (apiKeys) => {
-        for (const k of await apiKeys.list(flags.account)) {
+        const found = await apiKeys.find({
+          account: flags.account,
+          prefix: flags.prefix,
+          limit: flags.limit + 1,
+          after: flags.after,
+        });
+        for (const k of found.slice(0, flags.limit)) {
           const state =
             k.revokedAt === undefined ? 'active' : `revoked ${new Date(k.revokedAt).toISOString()}`;
-          console.log(`${k.id}  ${k.prefix}…  ${state}  ${k.label ?? ''}`.trimEnd());
+          console.log(`${k.id}  ${k.prefix}…  ${k.account}  ${state}  ${k.label ?? ''}`.trimEnd());
+        }
+        const last = found[flags.limit - 1];
+        if (found.length > flags.limit && last !== undefined) {
+          console.error(`more: neurino router keys list --after ${last.id}`);
         }
       });
     });
@@ -88,7 +107,7 @@ export function keysCommand(): Command {
   return keys;
 }
 
-async function withKeys(cmd: Command, use: (apiKeys: ApiKeyAdmin) => Promise<void>): Promise<void> {
+async function withKeys(cmd: Command, use: (apiKeys: KeyManager) => Promise<void>): Promise<void> {
   const flags = cmd.optsWithGlobals<KeysFlags>();
   const choice = storeChoice(flags);
   const operationsUrl =

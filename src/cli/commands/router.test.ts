@@ -32,10 +32,10 @@ describe('neurino router keys', () => {
     const key = await run('keys', 'create', '--account', account, '--label', 'ci', '--data-dir', dir);
     expect(key).toMatch(/^nrn_[0-9A-Za-z]{40}$/);
     const listed = await run('--data-dir', dir, 'keys', 'list', '--account', account);
-    const [id, prefix, state, label] = listed.split(/\s+/);
+    const [id, prefix, owner, state, label] = listed.split(/\s+/);
     expect(id).toMatch(/^key_/);
     expect(prefix).toBe(`${key.slice(0, 8)}…`);
-    expect([state, label]).toEqual(['active', 'ci']);
+    expect([owner, state, label]).toEqual([account, 'active', 'ci']);
     expect(listed).not.toContain(key);
 
     const store = await openStore({ dataDir: routerDatabaseDir(dir) });
@@ -101,8 +101,12 @@ describe('neurino router keys, while a router runs', () => {
     expect((await fetch(`${h.url}/v1/models`, asDeveloper)).status).toBe(200);
 
     const listed = await run('keys', 'list', '--account', account, '--data-dir', held);
-    const [id, prefix, state, label] = listed.split(/\s+/);
-    expect([prefix, state, label]).toEqual([`${key.slice(0, 8)}…`, 'active', 'live']);
+    const [id, prefix, owner, state, label] = listed.split(/\s+/);
+    expect([prefix, owner, state, label]).toEqual([`${key.slice(0, 8)}…`, account, 'active', 'live']);
+    // An operator finds a leaked key's id by the key itself, or by the prefix people are shown.
+    for (const named of [key, key.slice(0, 8)]) {
+      expect((await run('keys', 'list', '--prefix', named, '--data-dir', held)).split(/\s+/)[0]).toBe(id);
+    }
 
     await run('keys', 'revoke', id ?? '', '--data-dir', held);
     expect((await fetch(`${h.url}/v1/models`, asDeveloper)).status).toBe(401);

@@ -94,6 +94,34 @@ describe.each(storeBackends())('ApiKeys on $kind', (backend) => {
     expect(await keys.list('not an address' as Address)).toEqual([]);
   });
 
+  it('finds keys for operators: by account, by a leaked key or its prefix, in pages', async () => {
+    const account = newAccount();
+    const made = [];
+    for (let i = 0; i < 3; i++) {
+      made.push(await keys.create({ account }));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const newest = made.map((k) => k.id).reverse();
+    expect((await keys.find({ account, limit: 10 })).map((k) => k.id)).toEqual(newest);
+    const page = await keys.find({ account, limit: 2 });
+    expect(page.map((k) => k.id)).toEqual(newest.slice(0, 2));
+    const rest = await keys.find({ account, limit: 2, after: page[1]?.id });
+    expect(rest.map((k) => k.id)).toEqual(newest.slice(2));
+    const leaked = made[1] as { id: string; key: string };
+    for (const prefix of [leaked.key, leaked.key.slice(0, 8), leaked.key.slice(0, 12)]) {
+      expect(
+        (await keys.find({ prefix, limit: 5 })).map((k) => k.id),
+        prefix,
+      ).toContain(leaked.id);
+    }
+    // A whole key is looked up by its hash: one character off finds nothing.
+    const last = leaked.key.at(-1) === 'a' ? 'b' : 'a';
+    expect(await keys.find({ prefix: `${leaked.key.slice(0, -1)}${last}`, limit: 5 })).toEqual([]);
+    expect((await keys.find({ limit: 1 }))[0]?.id).toBe(newest[0]);
+    expect(await keys.exists(leaked.id)).toBe(true);
+    expect(await keys.exists('key_doesnotexist000000000000')).toBe(false);
+  });
+
   it('refuses a bad account or an overlong label', async () => {
     await expect(keys.create({ account: '0x1234' as Address })).rejects.toBeInstanceOf(FatalError);
     await expect(keys.create({ account: newAccount(), label: 'x'.repeat(201) })).rejects.toMatchObject({

@@ -5,7 +5,7 @@ import { type Address, getAddress, isAddress } from 'viem';
 import { FatalError } from '../../protocol/errors.ts';
 import { randomBase62 } from '../../protocol/ids.ts';
 import { numberOf, optionalNumberOf, optionalStringOf } from '../store/sql-values.ts';
-import type { Store } from '../store/store.ts';
+import type { SqlParam, Store } from '../store/store.ts';
 
 export const API_KEY_PREFIX = 'nrn_';
 /** 40 base62 characters ≈ 238 bits: hashing without a salt is safe at that entropy. */
@@ -181,18 +181,67 @@ export class ApiKeys {
   async list(account: Address): Promise<ApiKeyInfo[]> {
     if (!isAddress(account, { strict: false })) return [];
     const rows = await this.#store.query<KeyRow>(
-      'select * from api_keys where account = $1 order by created_at desc, id',
+      'select * from api_keys where account = $1 order by created_at desc, id collate "C" desc',
       [getAddress(account)],
     );
-    return rows.map((row) => ({
-      id: row.id,
-      account: getAddress(row.account),
-      label: optionalStringOf(row.label),
-      prefix: row.key_prefix,
-      createdAt: numberOf(row.created_at),
-      revokedAt: optionalNumberOf(row.revoked_at),
-    }));
+    return rows.map(keyInfoOf);
   }
+
+  /**
+   * Keys newest first, revoked ones included, for operators: of one account, and/or those a leaked key
+   * or its shown prefix (`nrn_Ab3x`) names; at most `limit`, older than the key `after` when given.
+   */
+  async find(filter: KeyFilter): Promise<ApiKeyInfo[]> {
+    const where: string[] = [];
+    const params: SqlParam[] = [];
+    const param = (value: SqlParam) => `$${params.push(value)}`;
+    if (filter.account !== undefined) where.push(`account = ${param(getAddress(filter.account))}`);
+    const { prefix } = filter;
+    if (prefix !== undefined) {
+      // A whole key is found by its hash; a shorter piece by the prefix kept of each key.
+      if (KEY_PATTERN.test(prefix)) where.push(`key_hash = ${param(hashApiKey(prefix))}`);
+      else if (prefix.length <= SHOWN_PREFIX_LENGTH) where.push(`starts_with(key_prefix, ${param(prefix)})`);
+      else where.push(`starts_with(${param(prefix)}, key_prefix)`);
+    }
+    if (filter.after !== undefined) {
+      where.push(
+        `(created_at, id collate "C") < (select created_at, id from api_keys where id = ${param(filter.after)})`,
+      );
+    }
+    const rows = await this.#store.query<KeyRow>(
+      `select * from api_keys ${where.length === 0 ? '' : `where ${where.join(' and ')}`}
+       order by created_at desc, id collate "C" desc limit ${param(filter.limit)}`,
+      params,
+    );
+    return rows.map(keyInfoOf);
+  }
+
+  /** Whether a key with this id exists, revoked or not. */
+  async exists(id: string): Promise<boolean> {
+    const rows = await this.#store.query('select 1 from api_keys where id = $1', [id]);
+    return rows.length > 0;
+  }
+}
+
+/** What `find` looks for; `limit` at least 1. */
+export interface KeyFilter {
+  account?: Address | undefined;
+  /** A key's first characters as shown (`nrn_Ab3x`), or a whole key. */
+  prefix?: string | undefined;
+  limit: number;
+  /** A key id: only keys older than it. */
+  after?: string | undefined;
+}
+
+function keyInfoOf(row: KeyRow): ApiKeyInfo {
+  return {
+    id: row.id,
+    account: getAddress(row.account),
+    label: optionalStringOf(row.label),
+    prefix: row.key_prefix,
+    createdAt: numberOf(row.created_at),
+    revokedAt: optionalNumberOf(row.revoked_at),
+  };
 }
 
 /** sha256 of the key as lower-case hex: what the store keeps. */

@@ -1,7 +1,8 @@
 // The operators' management of developers' API keys while the router runs (on the operators' listener
 // only, behind the operator token): POST /admin/keys creates one for a credit account and shows it once,
-// GET /admin/keys?account= lists an account's keys (never the keys themselves), DELETE /admin/keys/:id
-// revokes one, refused by this router from the next request on.
+// GET /admin/keys lists keys in pages (never the keys themselves): all, an account's, or those a leaked
+// key or its shown prefix names; DELETE /admin/keys/:id revokes one, refused by this router from the
+// next request on.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type ApiKeyInfo, MAX_LABEL_LENGTH } from '../../../orchestration/metering/api-keys.ts';
@@ -18,7 +19,15 @@ const CreateKeyBody = z.strictObject({
   label: z.string().min(1).max(MAX_LABEL_LENGTH).optional(),
 });
 
-const ListKeysQuery = z.strictObject({ account: AddressSchema });
+const MAX_KEY_PAGE = 100;
+
+const ListKeysQuery = z.strictObject({
+  account: AddressSchema.optional(),
+  /** A key's shown prefix (`nrn_Ab3x`), or a whole (leaked) key. */
+  prefix: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_KEY_PAGE).default(20),
+  after: z.string().regex(KEY_ID_PATTERN, 'expected a key id: key_ and 24 letters or digits').optional(),
+});
 
 /** A key as operators see it: what recognises it, never what uses it. Times in Unix seconds. */
 export interface ApiKeyObject {
@@ -40,8 +49,20 @@ export function adminKeyRoutes(app: FastifyInstance, keys: ApiKeyAdmin): void {
   });
 
   app.get('/admin/keys', async (request) => {
-    const query = parsedOrThrow(parseWith(ListKeysQuery, request.query));
-    return { object: 'list', data: (await keys.list(query.account)).map(keyObject) };
+    const { account, prefix, limit, after } = parsedOrThrow(parseWith(ListKeysQuery, request.query));
+    if (after !== undefined && !(await keys.exists(after))) {
+      throw new FatalError('invalid_request', { message: `after: no key ${after}`, param: 'after' });
+    }
+    // One more than asked: whether a next page exists.
+    const found = await keys.find({ account, prefix, limit: limit + 1, after });
+    const data = found.slice(0, limit).map(keyObject);
+    return {
+      object: 'list',
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+      has_more: found.length > limit,
+    };
   });
 
   app.delete<{ Params: { id: string } }>('/admin/keys/:id', async (request) => {
