@@ -10,6 +10,7 @@ import { FatalError } from '../../../protocol/errors.ts';
 import { AddressSchema } from '../../../protocol/scalars.ts';
 import { parseWith } from '../../../protocol/schema-errors.ts';
 import { parsedOrThrow } from '../context.ts';
+import { listPage } from '../list-page.ts';
 import type { ApiKeyAdmin } from '../ports.ts';
 
 const KEY_ID_PATTERN = /^key_[0-9A-Za-z]{24}$/;
@@ -54,15 +55,7 @@ export function adminKeyRoutes(app: FastifyInstance, keys: ApiKeyAdmin): void {
       throw new FatalError('invalid_request', { message: `after: no key ${after}`, param: 'after' });
     }
     // One more than asked: whether a next page exists.
-    const found = await keys.find({ account, prefix, limit: limit + 1, after });
-    const data = found.slice(0, limit).map(keyObject);
-    return {
-      object: 'list',
-      data,
-      first_id: data[0]?.id ?? null,
-      last_id: data.at(-1)?.id ?? null,
-      has_more: found.length > limit,
-    };
+    return listPage(await keys.find({ account, prefix, limit: limit + 1, after }), limit, keyObject);
   });
 
   app.delete<{ Params: { id: string } }>('/admin/keys/:id', async (request) => {

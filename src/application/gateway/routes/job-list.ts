@@ -15,6 +15,7 @@ import { apiIdKind } from '../../../protocol/ids.ts';
 import { parseWith } from '../../../protocol/schema-errors.ts';
 import { principalOf } from '../auth.ts';
 import { type GatewayContext, parsedOrThrow } from '../context.ts';
+import { listPage } from '../list-page.ts';
 import type { JobLog, LoggedJob } from '../ports.ts';
 import { describeJob } from './job-description.ts';
 
@@ -50,14 +51,7 @@ export function jobListRoute(app: FastifyInstance, context: GatewayContext, jobs
       }
     }
     const page = [...byId.values()].sort(newestFirst).slice(0, limit + 1);
-    const data = page.slice(0, limit).map((job) => describeJob(context, job));
-    return {
-      object: 'list',
-      data,
-      first_id: data[0]?.id ?? null,
-      last_id: data.at(-1)?.id ?? null,
-      has_more: page.length > limit,
-    };
+    return listPage(page, limit, (job) => describeJob(context, job));
   });
 }
 
