@@ -91,7 +91,7 @@ export function keysCommand(): Command {
         }
         const last = found[flags.limit - 1];
         if (found.length > flags.limit && last !== undefined) {
-          console.error(`more: neurino router keys list --after ${last.id}`);
+          console.error(`more keys: repeat with --after ${last.id}`);
         }
       });
     });
