@@ -52,6 +52,19 @@ describe('neurino router keys', () => {
     await expect(run('keys', 'revoke', id ?? '', '--data-dir', dir)).rejects.toThrow(/no active key/);
   });
 
+  it('lists every key in pages, newest first', async () => {
+    const other = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
+    await run('keys', 'create', '--account', other, '--label', 'older', '--data-dir', dir);
+    await new Promise((r) => setTimeout(r, 2));
+    await run('keys', 'create', '--account', other, '--label', 'newer', '--data-dir', dir);
+    const firstPage = (await run('keys', 'list', '--limit', '1', '--data-dir', dir)).trim().split('\n');
+    expect(firstPage).toHaveLength(1);
+    expect(firstPage[0]).toMatch(new RegExp(`^key_\\w+ +nrn_\\w+… +${other} +active +newer$`));
+    const after = firstPage[0]?.split(/\s+/)[0] ?? '';
+    const next = await run('keys', 'list', '--account', other, '--after', after, '--data-dir', dir);
+    expect(next.trim()).toMatch(/ active +older$/);
+  });
+
   it('refuses a bad account and a directory a running router holds', async () => {
     await expect(run('keys', 'create', '--account', 'nope', '--data-dir', dir)).rejects.toThrow(
       /expected an address/,
