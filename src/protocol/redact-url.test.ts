@@ -58,6 +58,13 @@ describe('redactUrlsIn', () => {
     );
   });
 
+  it('keeps a URL with nothing to hide as it was written', () => {
+    expect(redactUrlsIn('the router at http://127.0.0.1:9464 asks for its token')).toBe(
+      'the router at http://127.0.0.1:9464 asks for its token',
+    );
+    expect(redactUrlsIn('see http://h:1/a#frag.')).toBe('see http://h:1/a.');
+  });
+
   it('leaves a text without URLs alone', () => {
     expect(redactUrlsIn('no url here: just a colon')).toBe('no url here: just a colon');
   });

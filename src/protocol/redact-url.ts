@@ -42,6 +42,8 @@ export function redactUrlsIn(text: string): string {
     const trailing = /[.,;:!?]+$/.exec(url)?.[0] ?? '';
     const bare = url.slice(0, url.length - trailing.length);
     const redacted = redactUrl(bare);
-    return `${redacted === '(not a valid URL)' ? '(URL)' : redacted}${trailing}`;
+    if (redacted === '(not a valid URL)') return `(URL)${trailing}`;
+    // Nothing to hide: the URL as written (URL's own form would add a `/` after a bare host).
+    return `${redacted === new URL(bare).toString() ? bare : redacted}${trailing}`;
   });
 }
