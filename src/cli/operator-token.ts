@@ -1,8 +1,8 @@
 // The operator token of a router's operators' listener: from `--operator-token-file`, else the environment
 // (NEURINO_OPERATOR_TOKEN, for containers), else `<data-dir>/operator-token`, which the router makes on its
 // first start with an operations port (readable by its owner only), so the operator never has to invent
-// one and `neurino router keys …` on the same machine finds it.
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+// one and `neurino router keys …` on the same machine finds it. A token file others can read is refused.
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { operatorTokenProblem } from '../application/gateway/operator-auth.ts';
@@ -53,7 +53,9 @@ export async function findOperatorToken(flags: OperatorTokenFlags): Promise<Oper
     if (error.code === 'ENOENT') return undefined;
     throw new InvalidArgumentError(`cannot read the operator token at ${path}: ${error.message}`);
   });
-  return text === undefined ? undefined : checked(text.trim(), path);
+  if (text === undefined) return undefined;
+  await assertPrivate(path);
+  return checked(text.trim(), path);
 }
 
 /** A token named by flag or environment; none is looked for in a data dir. */
@@ -73,7 +75,18 @@ async function readTokenFile(path: string): Promise<OperatorToken> {
   } catch (error) {
     throw new InvalidArgumentError(`cannot read the operator token at ${path}: ${(error as Error).message}`);
   }
+  await assertPrivate(path);
   return checked(text.trim(), path);
+}
+
+/** As ssh does with keys, and the miner with its node key: a secret others can read is refused. */
+async function assertPrivate(path: string): Promise<void> {
+  const mode = (await stat(path)).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new InvalidArgumentError(
+      `the operator token at ${path} is readable by other users (mode ${mode.toString(8).padStart(3, '0')}); run: chmod 600 ${path}`,
+    );
+  }
 }
 
 function checked(token: string, source: string): OperatorToken {

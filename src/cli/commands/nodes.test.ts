@@ -107,7 +107,7 @@ describe("neurino nodes on an operators' listener with a token", () => {
     const dir = await mkdtemp(join(tmpdir(), 'neurino-nodes-'));
     const file = join(dir, 'token');
     try {
-      await writeFile(file, `${token}\n`);
+      await writeFile(file, `${token}\n`, { mode: 0o600 });
       expect(await run('--gateway', ops, '--operator-token-file', file)).toContain(minerAccount(1).address);
       await writeFile(file, `${token}-old`);
       await expect(run('--gateway', ops, '--operator-token-file', file)).rejects.toThrow(

@@ -1,6 +1,6 @@
 // `neurino router`'s serving limits: the defaults are the parts' own, each flag reaches the options the
 // router starts with, and bad values are refused by name before anything starts.
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +152,13 @@ describe('neurino router operations listener', () => {
 
     const given = join(dir, 'given-token');
     await writeFile(given, 'a-token-the-operator-chose-0001\n');
+    await chmod(given, 0o644);
+    await expect(
+      startWith('--data-dir', dataDir, '--operations-port', '1', '--operator-token-file', given),
+    ).rejects.toThrow(
+      `the operator token at ${given} is readable by other users (mode 644); run: chmod 600 ${given}`,
+    );
+    await chmod(given, 0o600);
     const fromFile = await startWith(
       '--data-dir',
       dataDir,

@@ -133,7 +133,7 @@ describe('neurino router keys, while a router runs', () => {
   it('names a router elsewhere by --operations-url, and says what is wrong with the token', async () => {
     const elsewhere = await mkdtemp(join(tmpdir(), 'neurino-router-remote-'));
     const tokenFile = join(elsewhere, 'token');
-    await writeFile(tokenFile, token);
+    await writeFile(tokenFile, token, { mode: 0o600 });
     const remote = ['--operations-url', opsUrl, '--data-dir', elsewhere];
     try {
       expect(
