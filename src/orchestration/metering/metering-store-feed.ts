@@ -106,7 +106,7 @@ export class MeteringStoreFeed {
     return this.#unstored.get(publicId);
   }
 
-  /** Every unstored entry of `payer`: bounded by the backlog, which ingestion keeps to about a second. */
+  /** Every unstored entry of `payer`: a scan of the backlog (about a second's worth while the store keeps up). */
   unstoredOf(payer: string): MeteringEntry[] {
     const found: MeteringEntry[] = [];
     for (const entry of this.#unstored.values()) {

@@ -268,7 +268,7 @@ export class Metering {
     return this.#feed.unstored(publicId);
   }
 
-  /** The payer's jobs durable but not yet in the store, as their rows would read (a second's worth at most). */
+  /** The payer's jobs durable but not yet in the store, as their rows would read (see `stats().unstored`). */
   unstoredOf(payer: Address): MeteringEntry[] {
     return this.#feed.unstoredOf(getAddress(payer));
   }
