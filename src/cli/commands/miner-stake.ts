@@ -7,6 +7,7 @@ import { type Address, formatEther } from 'viem';
 import { walletClientFor } from '../../chain/clients.ts';
 import { hardwareDigest } from '../../compute/miner/chain-standing.ts';
 import { probeHardware } from '../../compute/miner/hardware/probe.ts';
+import { defaultNodeKeyFile, NODE_KEY_ENV, readNodeKeyFile } from '../../compute/miner/node-key.ts';
 import {
   addNodeStake,
   describeSeconds,
@@ -60,6 +61,20 @@ async function target(options: StakeOptions) {
   };
 }
 
+/** The key's node, without making a key when there is none. */
+async function existingNodeKey(options: StakeOptions): Promise<Address> {
+  const envKey = process.env[NODE_KEY_ENV];
+  if (options.key !== undefined || (envKey !== undefined && envKey !== '')) {
+    return (await nodeKey(options)).account.address;
+  }
+  const path = options.keyFile ?? defaultNodeKeyFile(options.dataDir);
+  const account = await readNodeKeyFile(path);
+  if (account === undefined) {
+    throw new InvalidArgumentError(`no node key at ${path}: pass --key, --key-file or --node <address>`);
+  }
+  return account.address;
+}
+
 export function minerStakeCommands(): Command[] {
   const register = withChainOptions(
     new Command('register').description('register the node key in NodeRegistry and stake NEU'),
@@ -74,7 +89,13 @@ export function minerStakeCommands(): Command[] {
     new Command('status').description('what NodeRegistry holds for the node, and whether a router admits it'),
   ).action(async (_: unknown, cmd: Command) => {
     const options = explicitOptions<StakeOptions>(cmd);
-    console.log(formatStake(await readNodeStake(await target(options))));
+    // Reading needs no key: a node named by --node is looked at as it is, and none is made here.
+    const node = options.node ?? (await existingNodeKey(options));
+    const book = await addressBook(options);
+    const { publicClient } = await connectChain(options);
+    console.log(
+      formatStake(await readNodeStake({ publicClient, nodeRegistry: book.contracts.nodeRegistry, node })),
+    );
   });
 
   const addStake = withNode(

@@ -182,6 +182,16 @@ describe('neurino miner status, unbond, withdraw and add-stake', () => {
     const left = await miner('status');
     expect(left.output).toContain('status      exiting (not admitted:');
 
+    // Anyone may look at a node by its address, with no key at all; none is made for it.
+    const noKeyDir = join(dir, 'no-key');
+    const looked = neurinoMiner(['status', '--node', node.address, ...chainArgs(), '--data-dir', noKeyDir]);
+    expect(await looked.exited, looked.output()).toBe(0);
+    expect(looked.output()).toContain(`node        ${node.address}`);
+    const keyless = neurinoMiner(['status', ...chainArgs(), '--data-dir', noKeyDir]);
+    expect(await keyless.exited).toBe(1);
+    expect(keyless.output()).toContain('no node key at');
+    await expect(stat(join(noKeyDir, 'miner', 'node-key.json'))).rejects.toThrow();
+
     const back = await miner('add-stake', '1000');
     expect(back.code, back.output).toBe(0);
     expect(back.output).toContain(`node ${node.address} stakes 1000 NEU`);
