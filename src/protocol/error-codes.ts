@@ -135,6 +135,18 @@ export const ERROR_CODES = {
     message: 'Job cannot be cancelled',
     retryable: false,
   },
+  idempotency_key_reused: {
+    status: 409,
+    type: 'invalid_request_error',
+    message: 'Idempotency-Key was used with another request',
+    retryable: false,
+  },
+  request_in_progress: {
+    status: 409,
+    type: 'invalid_request_error',
+    message: 'A request with this Idempotency-Key is in progress',
+    retryable: true,
+  },
   api_key_not_found: {
     status: 404,
     type: 'not_found_error',

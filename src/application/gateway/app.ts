@@ -24,6 +24,7 @@ import type {
   ApiKeyAuthenticator,
   CreditAccounts,
   CreditReservations,
+  IdempotencyClaims,
   JobDispatcher,
   JobLog,
   MeteringBacklog,
@@ -59,6 +60,8 @@ export interface GatewayDeps {
   credits?: CreditAccounts;
   /** Stored receipts with their evidence; without it `GET /v1/receipts/:id` does not exist. */
   receipts?: ReceiptLookup;
+  /** Idempotency keys of the jobs API; without it `Idempotency-Key` is ignored. */
+  idempotency?: IdempotencyClaims;
   /** Key management for operators: `/admin/keys` on their listener, when it has an operator token. */
   keyAdmin?: ApiKeyAdmin;
   /** The connected nodes (the router core's NodeDirectory); without it `GET /nodes` does not exist. */
@@ -232,7 +235,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     modelRoutes(api, context);
     generationRoutes(api, context);
     embeddingRoutes(api, context);
-    jobRoutes(api, context, deps.jobs);
+    jobRoutes(api, context, deps.jobs, deps.idempotency);
     if (deps.receipts !== undefined) receiptRoutes(api, deps.receipts);
     if (deps.credits !== undefined) creditRoutes(api, deps.credits);
   });

@@ -105,6 +105,11 @@ export class JobRunner {
     return found;
   }
 
+  /** Resolves when a cancellable job running on this router has ended; undefined when none runs here. */
+  whenEnded(publicId: string): Promise<void> | undefined {
+    return this.cancellers.get(publicId)?.ended;
+  }
+
   /**
    * Stops a cancellable job of `payer` running on this router, as a caller walking away would (the node
    * hands over the work done, which is charged; without any, the job is free), and resolves once it has

@@ -2,6 +2,7 @@
 // CreditLedger and JobStore, the router core's Dispatcher and PodCatalog satisfy them structurally.
 import type { Address, Hex } from 'viem';
 import type { ApiKeyInfo, CreatedApiKey, KeyFilter } from '../../orchestration/metering/api-keys.ts';
+import type { IdempotencyClaim } from '../../orchestration/metering/idempotency-keys.ts';
 import type { JobPage } from '../../orchestration/metering/job-page.ts';
 import type {
   DispatchBudget,
@@ -35,6 +36,12 @@ export interface ApiKeyAdmin {
   exists(id: string): Promise<boolean>;
   /** True when the key existed and was active; refused at once by this router from then on. */
   revoke(id: string): Promise<boolean>;
+}
+
+/** Idempotency keys of the jobs API (the store's IdempotencyKeys). */
+export interface IdempotencyClaims {
+  claim(p: { payer: Address; key: string; request: unknown; publicId: string }): Promise<IdempotencyClaim>;
+  forget(p: { payer: Address; key: string; publicId: string }): Promise<void>;
 }
 
 /** A job's end as the jobs log keeps it, with its attempts (kept in memory while it ran). */

@@ -1,6 +1,7 @@
 // How a router's own parts serve its gateway: one wiring for the router process and the test harness, so
 // a test's gateway reads credits, jobs and nodes exactly as a deployed one does.
 import type { Logger } from 'pino';
+import { IdempotencyKeys } from '../../orchestration/metering/idempotency-keys.ts';
 import type { JobStore } from '../../orchestration/metering/job-store.ts';
 import { MeteredJobLog } from '../../orchestration/metering/metered-job-log.ts';
 import type { Metering } from '../../orchestration/metering/metering.ts';
@@ -35,6 +36,7 @@ export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps
   return {
     apiKeys: parts.apiKeys,
     keyAdmin: parts.apiKeys,
+    idempotency: new IdempotencyKeys(store),
     ledger: metering,
     jobs: new MeteredJobLog(metering, parts.jobs),
     dispatcher: parts.dispatcher,

@@ -205,4 +205,20 @@ export const MIGRATIONS: readonly Migration[] = [
         where starts_with(public_id, 'job_')`,
     ],
   },
+  {
+    version: 9,
+    name: 'idempotency keys of the jobs API',
+    statements: [
+      // A retried POST /v1/jobs with the same Idempotency-Key finds the job its first try made, on any
+      // router: claimed here before the job runs, one row per payer and key.
+      `create table job_idempotency (
+        payer text not null,
+        idempotency_key text not null,
+        request_hash text not null,
+        public_id text not null,
+        created_at bigint not null,
+        primary key (payer, idempotency_key)
+      )`,
+    ],
+  },
 ];

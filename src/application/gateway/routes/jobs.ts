@@ -3,6 +3,7 @@
 // (job-list.ts) and POST /v1/jobs/:id/cancel stops one (job-cancel.ts). Callers see only their own jobs.
 import type { FastifyInstance } from 'fastify';
 import { isAddressEqual } from 'viem';
+import { CancelledAfterWork } from '../../../orchestration/router/cancelled-after-work.ts';
 import { createError, FatalError, NeurinoError } from '../../../protocol/errors.ts';
 import { apiIdKind, newApiId } from '../../../protocol/ids.ts';
 import { JOB_ID_HEADER, jobObject, parseJobRequest } from '../../../protocol/jobs-api.ts';
@@ -11,9 +12,10 @@ import { budgetFromBody } from '../budget.ts';
 import { clientGoneSignal, type GatewayContext, parsedOrThrow } from '../context.ts';
 import type { JobRun } from '../job-runner.ts';
 import { jobKindFor, podFor } from '../pod-lookup.ts';
-import type { JobLog, LoggedJob } from '../ports.ts';
+import type { IdempotencyClaims, JobLog, LoggedJob } from '../ports.ts';
 import { jobCancelRoute } from './job-cancel.ts';
 import { describeJob } from './job-description.ts';
+import { claimOrReplay, idempotencyKeyOf } from './job-idempotency.ts';
 import { jobListRoute } from './job-list.ts';
 
 function storedResult(run: Omit<JobRun, 'publicId'>) {
@@ -33,15 +35,34 @@ function jobNotFound(id: string) {
   });
 }
 
-export function jobRoutes(app: FastifyInstance, context: GatewayContext, jobs: JobLog): void {
+export function jobRoutes(
+  app: FastifyInstance,
+  context: GatewayContext,
+  jobs: JobLog,
+  idempotency?: IdempotencyClaims,
+): void {
   app.post('/v1/jobs', async (request, reply) => {
     const principal = principalOf(request);
     const body = parsedOrThrow(parseJobRequest(request.body));
     const entry = podFor(context.catalog, body.pod);
+    const key = idempotency === undefined ? undefined : idempotencyKeyOf(request);
     const publicId = newApiId('job');
+    const kind = jobKindFor(entry, body.input);
+    // Claimed once the request is known good, so a refused one leaves its key free.
+    if (idempotency !== undefined && key !== undefined) {
+      const claim = { payer: principal.account, key, request: request.body, publicId, mode: body.mode };
+      const replay = await claimOrReplay(context, jobs, idempotency, claim, reply);
+      if (replay !== undefined) return replay.answer;
+    }
+    // A job that ended free frees its key: a retry runs anew.
+    const freeKey = async (error: unknown) => {
+      if (idempotency === undefined || key === undefined || error instanceof CancelledAfterWork) return;
+      await idempotency.forget({ payer: principal.account, key, publicId }).catch((failure: unknown) => {
+        request.log.warn({ err: failure, job: publicId }, 'freeing an idempotency key failed');
+      });
+    };
     const createdAt = Date.now();
     reply.header(JOB_ID_HEADER, publicId);
-    const kind = jobKindFor(entry, body.input);
     const job = {
       principal,
       entry,
@@ -54,15 +75,24 @@ export function jobRoutes(app: FastifyInstance, context: GatewayContext, jobs: J
       cancellable: true,
       keep: storedResult,
     };
+    const started = await context.runner
+      .start(
+        body.mode === 'async' || key !== undefined
+          ? // Outlives this request (async, or to be read by a retry): logged at once, no client signal.
+            { ...job, logNow: true }
+          : { ...job, signal: clientGoneSignal(reply) },
+      )
+      .catch(async (error: unknown) => {
+        await freeKey(error);
+        throw error;
+      });
     if (body.mode === 'async') {
-      // The job outlives this request: no client signal; its failure is read back from the log.
-      const started = await context.runner.start({ ...job, logNow: true });
-      started.done.catch(() => {});
+      started.done.catch(freeKey);
       reply.code(202);
       return jobObject({ id: publicId, pod: entry.spec.name, status: 'queued', createdAt, attempts: 0 });
     }
-    const started = await context.runner.start({ ...job, signal: clientGoneSignal(reply) });
-    const run = await started.done.catch((error: unknown) => {
+    const run = await started.done.catch(async (error: unknown) => {
+      await freeKey(error);
       throw withinInput(error);
     });
     const { result, receipt, attempts } = run.outcome;
