@@ -9,7 +9,12 @@ import type { ReceiptFilter } from '../../orchestration/metering/credit-ledger.t
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { embeddingFromBase64 } from '../../protocol/openai-responses.ts';
-import { answerText, type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+import {
+  answerText,
+  type GatewayHarness,
+  heldAnswer,
+  startGatewayHarness,
+} from '../testing/gateway-harness.ts';
 
 const developer = devAccount(5).address;
 let h: GatewayHarness;
@@ -417,19 +422,8 @@ describe('failures', () => {
 
 describe('jobs API', () => {
   it('runs an async job: 202 at once, then the result by id', async () => {
-    let release = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let assigned = () => {};
-    const onNode = new Promise<void>((resolve) => {
-      assigned = resolve;
-    });
-    behave = async (peer, assign) => {
-      assigned();
-      await gate;
-      await answerText(peer, assign, ['later']);
-    };
+    const { serve, onNode, release } = heldAnswer(['later']);
+    behave = serve;
     const response = await post('/v1/jobs', { pod: 'test-llm', input: chatBody, mode: 'async' });
     expect(response.status).toBe(202);
     const queued = await json(response);

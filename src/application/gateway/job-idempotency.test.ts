@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
-import { answerText, type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+import {
+  answerText,
+  type GatewayHarness,
+  heldAnswer,
+  startGatewayHarness,
+} from '../testing/gateway-harness.ts';
 
 const developer: Address = devAccount(8).address;
 const unfunded: Address = devAccount(9).address;
@@ -56,24 +61,6 @@ const receipts = async () => {
   return (await h.ledger.receiptsFor({ payer: developer })).length;
 };
 
-/** The node holds its next job until `release()`. */
-function holdNextJob() {
-  let release = () => {};
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let assigned = () => {};
-  const onNode = new Promise<void>((resolve) => {
-    assigned = resolve;
-  });
-  behave = async (peer, assign) => {
-    assigned();
-    await gate;
-    await answerText(peer, assign, ['late']);
-  };
-  return { onNode, release };
-}
-
 describe('Idempotency-Key on POST /v1/jobs', () => {
   it('answers a retry with the first try’s job: one run, one charge', async () => {
     const before = { receipts: await receipts(), assignments };
@@ -93,7 +80,8 @@ describe('Idempotency-Key on POST /v1/jobs', () => {
 
   it('runs the job to its end when the caller goes away, so the retry gets its result', async () => {
     const before = { receipts: await receipts(), assignments };
-    const held = holdNextJob();
+    const held = heldAnswer(['late']);
+    behave = held.serve;
     const gone = new AbortController();
     const first = post('order-2', body, { signal: gone.signal }).catch(() => 'aborted');
     await held.onNode;

@@ -10,7 +10,12 @@ import { devAccount } from '../../chain/dev-accounts.ts';
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
 import { newApiId, randomBytes32 } from '../../protocol/ids.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
-import { answerText, type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+import {
+  answerText,
+  type GatewayHarness,
+  heldAnswer,
+  startGatewayHarness,
+} from '../testing/gateway-harness.ts';
 
 const developer: Address = devAccount(6).address;
 const stranger: Address = devAccount(7).address;
@@ -121,25 +126,14 @@ describe('GET /v1/jobs', () => {
   });
 
   it('shows a job running on a node, sync or async, before the log has it', async () => {
-    let release = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let onNode = () => {};
-    const assigned = new Promise<void>((resolve) => {
-      onNode = resolve;
-    });
-    behave = async (peer, assign) => {
-      onNode();
-      await gate;
-      await answerText(peer, assign, ['late']);
-    };
+    const held = heldAnswer(['late']);
+    behave = held.serve;
     const sync = call('/v1/jobs', { body: { pod: 'test-llm', input } });
-    await assigned;
+    await held.onNode;
     const [running] = (await call('/v1/jobs?limit=1')).body.data;
     expect(running).toMatchObject({ object: 'job', status: 'running', attempts: 1 });
     expect(await h.jobs.get(running.id)).toBeUndefined();
-    release();
+    held.release();
     const answered = (await sync).body;
     expect(answered.id).toBe(running.id);
     expect(answered.created).toBe(running.created);

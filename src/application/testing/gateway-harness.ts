@@ -220,3 +220,26 @@ export async function answerText(
   // the router saw the attempt take (it refuses that).
   await peer.result(assign, output, { usage, gpuMs: 1 });
 }
+
+/** A miner's behaviour that holds the job it is given until `release()`, then answers `pieces`. */
+export function heldAnswer(pieces: string[]): {
+  serve: (peer: MinerPeer, assign: JobAssign) => Promise<void>;
+  /** Resolves once the job reached the node. */
+  onNode: Promise<void>;
+  release: () => void;
+} {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let assigned = () => {};
+  const onNode = new Promise<void>((resolve) => {
+    assigned = resolve;
+  });
+  const serve = async (peer: MinerPeer, assign: JobAssign) => {
+    assigned();
+    await gate;
+    await answerText(peer, assign, pieces);
+  };
+  return { serve, onNode, release };
+}
