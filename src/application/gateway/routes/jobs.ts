@@ -76,12 +76,13 @@ export function jobRoutes(
       keep: storedResult,
     };
     const started = await context.runner
-      .start(
-        body.mode === 'async' || key !== undefined
-          ? // Outlives this request (async, or to be read by a retry): logged at once, no client signal.
-            { ...job, logNow: true }
-          : { ...job, signal: clientGoneSignal(reply) },
-      )
+      .start({
+        ...job,
+        // Logged at once, so every router sharing the store sees it (GET, list, cancel, a retry).
+        logNow: true,
+        // A sync job stops when its caller goes away, unless a retry may come to read it (async, or keyed).
+        ...(body.mode === 'async' || key !== undefined ? {} : { signal: clientGoneSignal(reply) }),
+      })
       .catch(async (error: unknown) => {
         await freeKey(error);
         throw error;
