@@ -81,7 +81,7 @@ describe.each(storeBackends())('ApiKeys on $kind', (backend) => {
     const second = await keys.create({ account });
     await keys.create({ account: newAccount() });
     await keys.revoke(first.id);
-    const listed = await keys.list(account);
+    const listed = await keys.find({ account, limit: 10 });
     expect(listed.map((k) => k.id).sort()).toEqual([first.id, second.id].sort());
     const revoked = listed.find((k) => k.id === first.id);
     expect(revoked?.label).toBe('first');
@@ -91,7 +91,7 @@ describe.each(storeBackends())('ApiKeys on $kind', (backend) => {
     expect(revoked?.prefix).toBe(first.key.slice(0, 8));
     expect(listed.find((k) => k.id === second.id)?.prefix).toBe(second.key.slice(0, 8));
     expect(JSON.stringify(listed)).not.toContain(second.key);
-    expect(await keys.list('not an address' as Address)).toEqual([]);
+    expect(await keys.find({ account: 'not an address' as Address, limit: 10 })).toEqual([]);
   });
 
   it('finds keys for operators: by account, by a leaked key or its prefix, in pages', async () => {

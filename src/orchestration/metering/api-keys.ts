@@ -177,21 +177,12 @@ export class ApiKeys {
     return rows.length > 0;
   }
 
-  /** The account's keys, newest first, revoked ones included (with `revokedAt`). */
-  async list(account: Address): Promise<ApiKeyInfo[]> {
-    if (!isAddress(account, { strict: false })) return [];
-    const rows = await this.#store.query<KeyRow>(
-      'select * from api_keys where account = $1 order by created_at desc, id collate "C" desc',
-      [getAddress(account)],
-    );
-    return rows.map(keyInfoOf);
-  }
-
   /**
    * Keys newest first, revoked ones included, for operators: of one account, and/or those a leaked key
    * or its shown prefix (`nrn_Ab3x`) names; at most `limit`, older than the key `after` when given.
    */
   async find(filter: KeyFilter): Promise<ApiKeyInfo[]> {
+    if (filter.account !== undefined && !isAddress(filter.account, { strict: false })) return [];
     const where: string[] = [];
     const params: SqlParam[] = [];
     const param = (value: SqlParam) => `$${params.push(value)}`;
