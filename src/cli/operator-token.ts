@@ -48,14 +48,7 @@ export async function serveOperatorToken(flags: OperatorTokenFlags): Promise<Ope
 export async function findOperatorToken(flags: OperatorTokenFlags): Promise<OperatorToken | undefined> {
   const given = await givenOperatorToken(flags);
   if (given !== undefined) return given;
-  const path = defaultOperatorTokenFile(flags.dataDir);
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw new InvalidArgumentError(`cannot read the operator token at ${path}: ${error.message}`);
-  });
-  if (text === undefined) return undefined;
-  await assertPrivate(path);
-  return checked(text.trim(), path);
+  return readTokenFile(defaultOperatorTokenFile(flags.dataDir), { optional: true });
 }
 
 /** A token named by flag or environment; none is looked for in a data dir. */
@@ -68,11 +61,15 @@ export async function givenOperatorToken(
   return checked(fromEnv.trim(), OPERATOR_TOKEN_ENV);
 }
 
-async function readTokenFile(path: string): Promise<OperatorToken> {
+/** The token in the file at `path`; with `optional`, undefined when there is no such file. */
+async function readTokenFile(path: string): Promise<OperatorToken>;
+async function readTokenFile(path: string, options: { optional: true }): Promise<OperatorToken | undefined>;
+async function readTokenFile(path: string, options?: { optional: true }): Promise<OperatorToken | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
+    if (options?.optional === true && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new InvalidArgumentError(`cannot read the operator token at ${path}: ${(error as Error).message}`);
   }
   await assertPrivate(path);
