@@ -6,7 +6,7 @@ import { type Address, formatEther, type Hex, isAddressEqual } from 'viem';
 import type { NeurinoPublicClient, NeurinoWalletClient } from '../../chain/clients.ts';
 import { neurinoTokenAbi, nodeRegistryAbi } from '../../chain/generated/index.ts';
 import { MinerError } from './errors.ts';
-import { type NodeStanding, read, readNodeStanding, sendError } from './registration.ts';
+import { approveNeu, type NodeStanding, read, readNodeStanding, sendAndWait } from './registration.ts';
 
 export interface NodeStake extends NodeStanding {
   /** NEU waiting out the unbonding delay (still slashable), and the Unix second it frees. */
@@ -59,19 +59,13 @@ export async function addNodeStake(
   const token = await read(() =>
     p.publicClient.readContract({ ...registryOf(p.nodeRegistry), functionName: 'neu' }),
   );
-  const [balance, allowance, gas] = await read(() =>
+  const [balance, gas] = await read(() =>
     Promise.all([
       p.publicClient.readContract({
         address: token,
         abi: neurinoTokenAbi,
         functionName: 'balanceOf',
         args: [payer],
-      }),
-      p.publicClient.readContract({
-        address: token,
-        abi: neurinoTokenAbi,
-        functionName: 'allowance',
-        args: [payer, p.nodeRegistry],
       }),
       p.publicClient.getBalance({ address: payer }),
     ]),
@@ -84,20 +78,10 @@ export async function addNodeStake(
   }
   if (gas === 0n) throw new MinerError('insufficient_gas', `${payer} has no native token to pay gas`);
   const transactions: Hex[] = [];
-  if (allowance < p.amount) {
-    transactions.push(
-      await send(p, 'approving NEU for NodeRegistry', () =>
-        p.walletClient.writeContract({
-          address: token,
-          abi: neurinoTokenAbi,
-          functionName: 'approve',
-          args: [p.nodeRegistry, p.amount],
-        }),
-      ),
-    );
-  }
+  const approval = await approveNeu({ ...p, token, amount: p.amount });
+  if (approval !== undefined) transactions.push(approval);
   transactions.push(
-    await send(p, 'adding stake', () =>
+    await sendAndWait(p.publicClient, p.walletClient.account.address, 'adding stake', () =>
       p.walletClient.writeContract({
         ...registryOf(p.nodeRegistry),
         functionName: 'addStake',
@@ -137,7 +121,7 @@ export async function unbondNodeStake(
         `unbond all ${formatEther(before.stake)} NEU to leave, or at most ${formatEther(most > 0n ? most : 0n)} NEU to stay`,
     );
   }
-  const hash = await send(p, 'unbonding', () =>
+  const hash = await sendAndWait(p.publicClient, p.walletClient.account.address, 'unbonding', () =>
     p.walletClient.writeContract({
       ...registryOf(p.nodeRegistry),
       functionName: 'unbond',
@@ -166,7 +150,7 @@ export async function withdrawNodeStake(
       { details: { unbondingEnd: before.unbondingEnd } },
     );
   }
-  const hash = await send(p, 'withdrawing', () =>
+  const hash = await sendAndWait(p.publicClient, p.walletClient.account.address, 'withdrawing', () =>
     p.walletClient.writeContract({ ...registryOf(p.nodeRegistry), functionName: 'withdraw', args: [p.node] }),
   );
   return { amount: before.unbonding, operator: before.operator, transactions: [hash] };
@@ -180,18 +164,6 @@ function assertController(p: StakeWrite, stake: NodeStake): void {
       `${signer} is neither node ${p.node} nor its operator ${stake.operator}: sign with one of their keys`,
     );
   }
-}
-
-async function send(p: StakeWrite, what: string, write: () => Promise<Hex>): Promise<Hex> {
-  let hash: Hex;
-  try {
-    hash = await write();
-  } catch (cause) {
-    throw sendError(what, p.walletClient.account.address, cause);
-  }
-  const receipt = await read(() => p.publicClient.waitForTransactionReceipt({ hash }));
-  if (receipt.status !== 'success') throw new MinerError('chain_error', `${what} reverted (tx ${hash})`);
-  return hash;
 }
 
 function notRegistered(node: Address): MinerError {

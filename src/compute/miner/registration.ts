@@ -113,34 +113,10 @@ export async function registerNode(params: RegisterNodeParams): Promise<Register
 
   const transactions: Hex[] = [];
   const send = async (what: string, write: () => Promise<Hex>) => {
-    let hash: Hex;
-    try {
-      hash = await write();
-    } catch (cause) {
-      throw sendError(what, node, cause);
-    }
-    transactions.push(hash);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== 'success') throw new MinerError('chain_error', `${what} reverted (tx ${hash})`);
+    transactions.push(await sendAndWait(publicClient, node, what, write));
   };
-  const allowance = await read(() =>
-    publicClient.readContract({
-      address: token,
-      abi: neurinoTokenAbi,
-      functionName: 'allowance',
-      args: [node, nodeRegistry],
-    }),
-  );
-  if (allowance < stake) {
-    await send('approving NEU for NodeRegistry', () =>
-      walletClient.writeContract({
-        address: token,
-        abi: neurinoTokenAbi,
-        functionName: 'approve',
-        args: [nodeRegistry, stake],
-      }),
-    );
-  }
+  const approval = await approveNeu({ publicClient, walletClient, token, nodeRegistry, amount: stake });
+  if (approval !== undefined) transactions.push(approval);
   const registry = { address: nodeRegistry, abi: nodeRegistryAbi } as const;
   if (before.status === 'none') {
     const args = [params.operator ?? node, params.metadataHash ?? zeroHash, stake] as const;
@@ -156,13 +132,54 @@ export async function registerNode(params: RegisterNodeParams): Promise<Register
   return { action: before.status === 'none' ? 'registered' : 'staked', transactions, standing };
 }
 
-/** Throws, in words, when `node` holds less NEU than `stake` or no native token for gas. */
-export async function checkFunds(
+/** Sends a write and waits for it to be mined; a failure in words (no gas, the revert's custom error). */
+export async function sendAndWait(
   publicClient: NeurinoPublicClient,
-  token: Address,
-  node: Address,
-  stake: bigint,
-) {
+  signer: Address,
+  what: string,
+  write: () => Promise<Hex>,
+): Promise<Hex> {
+  let hash: Hex;
+  try {
+    hash = await write();
+  } catch (cause) {
+    throw sendError(what, signer, cause);
+  }
+  const receipt = await read(() => publicClient.waitForTransactionReceipt({ hash }));
+  if (receipt.status !== 'success') throw new MinerError('chain_error', `${what} reverted (tx ${hash})`);
+  return hash;
+}
+
+/** Approves `amount` NEU of the signer's for NodeRegistry unless its allowance covers it: the approval, if sent. */
+export async function approveNeu(p: {
+  publicClient: NeurinoPublicClient;
+  walletClient: NeurinoWalletClient;
+  token: Address;
+  nodeRegistry: Address;
+  amount: bigint;
+}): Promise<Hex | undefined> {
+  const owner = p.walletClient.account.address;
+  const allowance = await read(() =>
+    p.publicClient.readContract({
+      address: p.token,
+      abi: neurinoTokenAbi,
+      functionName: 'allowance',
+      args: [owner, p.nodeRegistry],
+    }),
+  );
+  if (allowance >= p.amount) return undefined;
+  return sendAndWait(p.publicClient, owner, 'approving NEU for NodeRegistry', () =>
+    p.walletClient.writeContract({
+      address: p.token,
+      abi: neurinoTokenAbi,
+      functionName: 'approve',
+      args: [p.nodeRegistry, p.amount],
+    }),
+  );
+}
+
+/** Throws, in words, when `node` holds less NEU than `stake` or no native token for gas. */
+async function checkFunds(publicClient: NeurinoPublicClient, token: Address, node: Address, stake: bigint) {
   const [neu, gas] = await read(() =>
     Promise.all([
       publicClient.readContract({
@@ -199,7 +216,7 @@ export async function read<T>(call: () => Promise<T>): Promise<T> {
 }
 
 /** A failed send: no gas in words, else the chain's reason. */
-export function sendError(what: string, node: Address, cause: unknown): MinerError {
+function sendError(what: string, node: Address, cause: unknown): MinerError {
   if (cause instanceof BaseError && cause.walk((e) => e instanceof InsufficientFundsError)) {
     return new MinerError('insufficient_gas', `${what}: node ${node} cannot pay the gas; send it some`, {
       cause,
@@ -209,7 +226,7 @@ export function sendError(what: string, node: Address, cause: unknown): MinerErr
 }
 
 /** A chain failure as chain_error, with the revert's custom error name when there is one. */
-export function chainError(what: string, cause: unknown): MinerError {
+function chainError(what: string, cause: unknown): MinerError {
   if (cause instanceof MinerError) return cause;
   let reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
   if (cause instanceof BaseError) {
