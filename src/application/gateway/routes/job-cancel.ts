@@ -9,14 +9,9 @@ import { apiIdKind } from '../../../protocol/ids.ts';
 import { principalOf } from '../auth.ts';
 import type { GatewayContext } from '../context.ts';
 import type { JobLog } from '../ports.ts';
-import { describeJob } from './job-description.ts';
+import { describeJob, jobNotFound } from './job-description.ts';
 
-export function jobCancelRoute(
-  app: FastifyInstance,
-  context: GatewayContext,
-  jobs: JobLog,
-  jobNotFound: (id: string) => FatalError,
-): void {
+export function jobCancelRoute(app: FastifyInstance, context: GatewayContext, jobs: JobLog): void {
   app.post<{ Params: { id: string } }>('/v1/jobs/:id/cancel', async (request) => {
     const principal = principalOf(request);
     const { id } = request.params;

@@ -10,8 +10,8 @@ import { isErrorCode } from '../../../protocol/error-codes.ts';
 import { createError, FatalError, RetryableError } from '../../../protocol/errors.ts';
 import { JOB_ID_HEADER } from '../../../protocol/jobs-api.ts';
 import type { GatewayContext } from '../context.ts';
-import type { IdempotencyClaims, JobLog, LoggedJob } from '../ports.ts';
-import { describeJob } from './job-description.ts';
+import type { IdempotencyClaims, JobLog } from '../ports.ts';
+import { currentJob, describeJob } from './job-description.ts';
 
 const HEADER = 'idempotency-key';
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
@@ -75,11 +75,7 @@ async function replayJob(
   const { publicId } = claim;
   reply.header(JOB_ID_HEADER, publicId);
   if (mode === 'sync') await context.runner.whenEnded(publicId);
-  const live = context.runner.progress(publicId);
-  const job: LoggedJob | undefined =
-    live === undefined
-      ? await jobs.get(publicId)
-      : { ...live, result: undefined, error: undefined, usage: undefined };
+  const job = await currentJob(context, jobs, publicId);
   if (job === undefined) {
     if (Date.now() - claim.claimedAt > ABANDONED_AFTER_MS) return { abandoned: true };
     throw inProgress(publicId);

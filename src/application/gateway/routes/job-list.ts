@@ -16,8 +16,8 @@ import { parseWith } from '../../../protocol/schema-errors.ts';
 import { principalOf } from '../auth.ts';
 import { type GatewayContext, parsedOrThrow } from '../context.ts';
 import { listPage } from '../list-page.ts';
-import type { JobLog, LoggedJob } from '../ports.ts';
-import { describeJob } from './job-description.ts';
+import type { JobLog } from '../ports.ts';
+import { currentJob, describeJob, liveJob } from './job-description.ts';
 
 const DEFAULT_LIMIT = 20;
 
@@ -32,7 +32,7 @@ export function jobListRoute(app: FastifyInstance, context: GatewayContext, jobs
     const { limit, after } = parsedOrThrow(parseWith(ListQuery, request.query));
     let before: { createdAt: number; publicId: string } | undefined;
     if (after !== undefined) {
-      const cursor = apiIdKind(after) === 'job' ? await findJob(context, jobs, after) : undefined;
+      const cursor = apiIdKind(after) === 'job' ? await currentJob(context, jobs, after) : undefined;
       // Someone else's job is refused exactly like a missing one.
       if (cursor === undefined || !isAddressEqual(cursor.payer, principal.account)) {
         throw new FatalError('invalid_request', {
@@ -53,12 +53,4 @@ export function jobListRoute(app: FastifyInstance, context: GatewayContext, jobs
     const page = [...byId.values()].sort(newestFirst).slice(0, limit + 1);
     return listPage(page, limit, (job) => describeJob(context, job));
   });
-}
-
-async function findJob(context: GatewayContext, jobs: JobLog, id: string) {
-  return context.runner.progress(id) ?? (await jobs.get(id));
-}
-
-function liveJob(live: Omit<LoggedJob, 'result' | 'error' | 'usage'>): LoggedJob {
-  return { ...live, result: undefined, error: undefined, usage: undefined };
 }

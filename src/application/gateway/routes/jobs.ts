@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { isAddressEqual } from 'viem';
 import { CancelledAfterWork } from '../../../orchestration/router/cancelled-after-work.ts';
-import { createError, FatalError, NeurinoError } from '../../../protocol/errors.ts';
+import { createError, NeurinoError } from '../../../protocol/errors.ts';
 import { apiIdKind, newApiId } from '../../../protocol/ids.ts';
 import { JOB_ID_HEADER, jobObject, parseJobRequest } from '../../../protocol/jobs-api.ts';
 import { principalOf } from '../auth.ts';
@@ -12,9 +12,9 @@ import { budgetFromBody } from '../budget.ts';
 import { clientGoneSignal, type GatewayContext, parsedOrThrow } from '../context.ts';
 import type { JobRun } from '../job-runner.ts';
 import { jobKindFor, podFor } from '../pod-lookup.ts';
-import type { IdempotencyClaims, JobLog, LoggedJob } from '../ports.ts';
+import type { IdempotencyClaims, JobLog } from '../ports.ts';
 import { jobCancelRoute } from './job-cancel.ts';
-import { describeJob } from './job-description.ts';
+import { currentJob, describeJob, jobNotFound } from './job-description.ts';
 import { claimOrReplay, idempotencyKeyOf } from './job-idempotency.ts';
 import { jobListRoute } from './job-list.ts';
 
@@ -26,13 +26,6 @@ function storedResult(run: Omit<JobRun, 'publicId'>) {
 function withModel(kind: string, input: unknown, model: string): unknown {
   if (kind === 'generic' || typeof input !== 'object' || input === null || Array.isArray(input)) return input;
   return 'model' in input ? input : { ...input, model };
-}
-
-function jobNotFound(id: string) {
-  return new FatalError('job_not_found', {
-    message: `No job ${JSON.stringify(id.slice(0, 64))}`,
-    param: 'id',
-  });
 }
 
 export function jobRoutes(
@@ -117,19 +110,14 @@ export function jobRoutes(
     const principal = principalOf(request);
     const { id } = request.params;
     if (apiIdKind(id) !== 'job') throw jobNotFound(id);
-    // A job still running here is told from the runner (the log has it, with its attempts, at its end).
-    const live = context.runner.progress(id);
-    const job: LoggedJob | undefined =
-      live === undefined
-        ? await jobs.get(id)
-        : { ...live, result: undefined, error: undefined, usage: undefined };
+    const job = await currentJob(context, jobs, id);
     // Someone else's job is answered exactly like a missing one.
     if (job === undefined || !isAddressEqual(job.payer, principal.account)) throw jobNotFound(id);
     return describeJob(context, job);
   });
 
   jobListRoute(app, context, jobs);
-  jobCancelRoute(app, context, jobs, jobNotFound);
+  jobCancelRoute(app, context, jobs);
 }
 
 /**
