@@ -22,11 +22,8 @@ describe('chat fields the pods cannot honour', () => {
   it.each([
     [{ logprobs: true }, 'logprobs', /log probabilities/],
     [{ top_logprobs: 3 }, 'top_logprobs', /log probabilities/],
-    [{ tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools', /tool calls/],
-    [{ tool_choice: 'required' }, 'tool_choice', /tool calls/],
-    [{ tool_choice: { type: 'function', function: { name: 'f' } } }, 'tool_choice', /tool calls/],
-    [{ functions: [{ name: 'f' }] }, 'functions', /tool calls/],
-    [{ function_call: { name: 'f' } }, 'function_call', /tool calls/],
+    [{ functions: [{ name: 'f' }] }, 'functions', /deprecated.*send tools/],
+    [{ function_call: { name: 'f' } }, 'function_call', /deprecated.*send tools/],
     [{ logit_bias: { '50256': -100 } }, 'logit_bias', /token ids/],
     [{ audio: { voice: 'alloy', format: 'wav' } }, 'audio', /audio/],
     [{ modalities: ['text', 'audio'] }, 'modalities', /text modality/],

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * OpenAI request fields beyond sampling: the structured output the pods can give (`response_format`), and
- * those that ask for something they cannot give yet (tool calls, log probabilities, audio, echo...). A
+ * those that ask for something they cannot give yet (log probabilities, audio, echo, the deprecated functions...). A
  * client that sends one of the latter counts on its effect, so it is refused as `unsupported_parameter`
  * rather than ignored; its neutral values (null, false, 0, [], 'none') pass, since SDKs often send
  * defaults.
@@ -20,12 +20,21 @@ function onlyNeutral<S extends z.ZodType>(
 }
 
 const isNullish = (value: unknown) => value === null || value === undefined;
-const NO_TOOLS = 'tool calls are not supported: pods answer with text only';
+const NO_FUNCTIONS =
+  'functions and function_call are deprecated and not supported: send tools and tool_choice';
 const NO_LOGPROBS = 'log probabilities are not returned by this network';
 
-const Tools = onlyNeutral(z.array(z.unknown()).nullable(), (v) => v === null || v.length === 0, NO_TOOLS);
-// 'auto' and 'none' without tools ask for nothing; 'required' or a named function would.
-const ToolChoice = onlyNeutral(z.unknown(), (v) => isNullish(v) || v === 'auto' || v === 'none', NO_TOOLS);
+const Functions = onlyNeutral(
+  z.array(z.unknown()).nullable(),
+  (v) => v === null || v.length === 0,
+  NO_FUNCTIONS,
+);
+// 'auto' and 'none' without functions ask for nothing; a named function would.
+const FunctionCall = onlyNeutral(
+  z.unknown(),
+  (v) => isNullish(v) || v === 'auto' || v === 'none',
+  NO_FUNCTIONS,
+);
 const LogitBias = onlyNeutral(
   z.record(z.string(), z.number()).nullable(),
   (v) => v === null || Object.keys(v).length === 0,
@@ -59,10 +68,8 @@ type FieldRules = Readonly<Record<string, z.ZodType>>;
 const CHAT_UNSUPPORTED: FieldRules = {
   logprobs: onlyNeutral(z.boolean().nullable(), (v) => v !== true, NO_LOGPROBS),
   top_logprobs: onlyNeutral(z.int().min(0).max(20).nullable(), (v) => v === null || v === 0, NO_LOGPROBS),
-  tools: Tools,
-  tool_choice: ToolChoice,
-  functions: Tools,
-  function_call: ToolChoice,
+  functions: Functions,
+  function_call: FunctionCall,
   logit_bias: LogitBias,
   audio: onlyNeutral(z.unknown(), isNullish, 'audio output is not supported'),
   modalities: onlyNeutral(

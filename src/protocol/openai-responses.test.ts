@@ -7,6 +7,7 @@ import { newApiId } from './ids.ts';
 import {
   chatCompletion,
   chatCompletionChunk,
+  chatCompletionToolCallsChunk,
   chatCompletionUsageChunk,
   embeddingFromBase64,
   embeddingList,
@@ -59,6 +60,46 @@ describe('response builders', () => {
     const last = chatCompletionUsageChunk({ ...base, usage });
     expect(last.choices).toEqual([]);
     expect(last.usage?.total_tokens).toBe(10);
+  });
+
+  it('tool calls: content null when the model said nothing first, and a chunk of whole calls', () => {
+    const base = { id: 'c', model: 'm', created: CREATED };
+    const toolCalls = [
+      { id: 'call_1', name: 'f', arguments: '{"a":1}' },
+      { id: 'call_2', name: 'g', arguments: '{}' },
+    ];
+    const silent = chatCompletion({ ...base, content: '', finishReason: 'tool_calls', usage, toolCalls });
+    expect(silent.choices[0]?.message).toEqual({
+      role: 'assistant',
+      content: null,
+      refusal: null,
+      tool_calls: [
+        { id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } },
+        { id: 'call_2', type: 'function', function: { name: 'g', arguments: '{}' } },
+      ],
+    });
+    expect(silent.choices[0]?.finish_reason).toBe('tool_calls');
+    const said = chatCompletion({
+      ...base,
+      content: 'Checking.',
+      finishReason: 'tool_calls',
+      usage,
+      toolCalls,
+    });
+    expect(said.choices[0]?.message.content).toBe('Checking.');
+    expect(chatCompletion({ ...base, content: '', finishReason: 'stop', usage }).choices[0]?.message).toEqual(
+      {
+        role: 'assistant',
+        content: '',
+        refusal: null,
+      },
+    );
+    const chunk = chatCompletionToolCallsChunk({ ...base, toolCalls, includeUsage: true });
+    expect(chunk.usage).toBeNull();
+    expect(chunk.choices[0]?.delta.tool_calls?.map((c) => [c.index, c.id, c.function?.name])).toEqual([
+      [0, 'call_1', 'f'],
+      [1, 'call_2', 'g'],
+    ]);
   });
 
   it('created defaults to now in unix seconds', () => {

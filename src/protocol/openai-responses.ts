@@ -9,7 +9,20 @@ import { FatalError } from './errors.ts';
  * types), so OpenAI clients parse them unchanged. Ids come from ids.ts (`newApiId('chatCompletion')`).
  */
 
-export type FinishReason = 'stop' | 'length' | 'content_filter';
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls';
+/** Completions offer no tools. */
+export type TextFinishReason = Exclude<FinishReason, 'tool_calls'>;
+
+/** A call the model made, as the gateway has it: `arguments` is JSON text. */
+export interface ToolCallOut {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+function openAIToolCall(call: ToolCallOut) {
+  return { id: call.id, type: 'function' as const, function: { name: call.name, arguments: call.arguments } };
+}
 
 export interface TokenUsage {
   inputTokens: number;
@@ -35,9 +48,16 @@ export function openAIUsage(usage: TokenUsage): CompletionUsage {
   };
 }
 
+/** With tool calls, an assistant that said nothing before them has `content: null`, as OpenAI sends. */
 export function chatCompletion(
-  p: Envelope & { content: string; finishReason: FinishReason; usage: TokenUsage },
+  p: Envelope & {
+    content: string;
+    finishReason: FinishReason;
+    usage: TokenUsage;
+    toolCalls?: readonly ToolCallOut[] | undefined;
+  },
 ): ChatCompletion {
+  const calls = p.toolCalls ?? [];
   return {
     id: p.id,
     object: 'chat.completion',
@@ -46,7 +66,12 @@ export function chatCompletion(
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: p.content, refusal: null },
+        message: {
+          role: 'assistant',
+          content: calls.length > 0 && p.content === '' ? null : p.content,
+          refusal: null,
+          ...(calls.length === 0 ? {} : { tool_calls: calls.map(openAIToolCall) }),
+        },
         logprobs: null,
         finish_reason: p.finishReason,
       },
@@ -61,7 +86,7 @@ export function chatCompletion(
  */
 export function chatCompletionChunk(
   p: Envelope & {
-    delta: { role?: 'assistant'; content?: string };
+    delta: { role?: 'assistant'; content?: string; tool_calls?: ChatCompletionChunk.Choice.Delta.ToolCall[] };
     finishReason?: FinishReason | null;
     includeUsage?: boolean;
   },
@@ -74,6 +99,14 @@ export function chatCompletionChunk(
     choices: [{ index: 0, delta: p.delta, logprobs: null, finish_reason: p.finishReason ?? null }],
     ...(p.includeUsage === true ? { usage: null } : {}),
   };
+}
+
+/** A streamed chunk with the calls the model made, each whole, `index` its place among them. */
+export function chatCompletionToolCallsChunk(
+  p: Envelope & { toolCalls: readonly ToolCallOut[]; includeUsage?: boolean },
+): ChatCompletionChunk {
+  const tool_calls = p.toolCalls.map((call, index) => ({ index, ...openAIToolCall(call) }));
+  return chatCompletionChunk({ ...p, delta: { tool_calls } });
 }
 
 /** The final chunk with `include_usage`: no choices, the usage of the whole stream. */
@@ -90,7 +123,7 @@ export function chatCompletionUsageChunk(p: Envelope & { usage: TokenUsage }): C
 
 /** `/v1/completions` answer; one choice per prompt, in order. */
 export function textCompletion(
-  p: Envelope & { choices: Array<{ text: string; finishReason: FinishReason }>; usage: TokenUsage },
+  p: Envelope & { choices: Array<{ text: string; finishReason: TextFinishReason }>; usage: TokenUsage },
 ): Completion {
   return {
     id: p.id,
@@ -112,10 +145,10 @@ export function textCompletion(
  * `finish_reason` as never null, but OpenAI streams null until the last chunk, so it is widened here.
  */
 export function textCompletionChunk(
-  p: Envelope & { text: string; index?: number; finishReason?: FinishReason | null },
+  p: Envelope & { text: string; index?: number; finishReason?: TextFinishReason | null },
 ): Omit<Completion, 'choices'> & {
   choices: Array<
-    Omit<Completion['choices'][number], 'finish_reason'> & { finish_reason: FinishReason | null }
+    Omit<Completion['choices'][number], 'finish_reason'> & { finish_reason: TextFinishReason | null }
   >;
 } {
   return {

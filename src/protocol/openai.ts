@@ -5,6 +5,14 @@ import {
   refuseUnsupportedChatFields,
   refuseUnsupportedCompletionFields,
 } from './openai-features.ts';
+import {
+  checkToolFields,
+  podToolCall,
+  ToolCallIdSchema,
+  ToolCallsSchema,
+  ToolChoiceSchema,
+  ToolsSchema,
+} from './openai-tools.ts';
 import { parseWith, type Result } from './schema-errors.ts';
 
 /**
@@ -44,12 +52,19 @@ const AssistantMessageSchema = z.looseObject({
   role: z.literal('assistant'),
   content: ContentSchema.nullish(),
   name: z.string().max(256).optional(),
+  /** The calls this turn made; their results follow as `tool` messages. */
+  tool_calls: ToolCallsSchema.nullish(),
+});
+const ToolMessageSchema = z.looseObject({
+  role: z.literal('tool'),
+  content: ContentSchema,
+  tool_call_id: ToolCallIdSchema,
 });
 
 export const ChatMessageSchema = z.discriminatedUnion(
   'role',
-  [SystemMessageSchema, UserMessageSchema, AssistantMessageSchema],
-  { error: 'role must be one of system, developer, user, assistant' },
+  [SystemMessageSchema, UserMessageSchema, AssistantMessageSchema, ToolMessageSchema],
+  { error: 'role must be one of system, developer, user, assistant, tool' },
 );
 
 const OnlyOne = z
@@ -93,8 +108,13 @@ export const ChatCompletionRequestSchema = z
     /** Newer name of max_tokens; wins when both are present. */
     max_completion_tokens: MaxTokens,
     response_format: ResponseFormatSchema,
+    tools: ToolsSchema,
+    tool_choice: ToolChoiceSchema,
+    /** A pod may make one call or several per turn; `false` is what llama-cpp pods do anyway. */
+    parallel_tool_calls: z.boolean().nullish(),
   })
-  .superRefine(refuseUnsupportedChatFields);
+  .superRefine(refuseUnsupportedChatFields)
+  .superRefine(checkToolFields);
 
 export const CompletionRequestSchema = z
   .looseObject({
@@ -137,6 +157,18 @@ export function parseEmbeddingRequest(body: unknown): Result<EmbeddingRequest> {
 export function contentText(content: MessageContent | null | undefined): string {
   if (content == null) return '';
   return typeof content === 'string' ? content : content.map((part) => part.text).join('');
+}
+
+/** Messages as a node receives them: text content, with the tool calls and answers they carry. */
+export function podMessages(messages: readonly ChatMessage[]) {
+  return messages.map((m) => {
+    const content = contentText(m.content);
+    if (m.role === 'tool') return { role: m.role, content, tool_call_id: m.tool_call_id };
+    if (m.role === 'assistant' && m.tool_calls != null && m.tool_calls.length > 0) {
+      return { role: m.role, content, tool_calls: m.tool_calls.map(podToolCall) };
+    }
+    return { role: m.role, content };
+  });
 }
 
 /** The completion budget the caller asked for, if any (max_completion_tokens wins). */

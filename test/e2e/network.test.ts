@@ -332,7 +332,21 @@ describe.each(storeBackends())('on $kind', (backend) => {
       // Refused at the gateway or on the node (the schema keyword), with the field at fault: either way
       // a failed job, never charged.
       const asks: Array<[Partial<OpenAI.ChatCompletionCreateParamsNonStreaming>, string]> = [
-        [{ tools: [{ type: 'function', function: { name: 'lookup' } }] }, 'tools'],
+        [{ functions: [{ name: 'lookup' }] }, 'functions'],
+        [
+          {
+            tools: [
+              {
+                type: 'function',
+                function: {
+                  name: 'lookup',
+                  parameters: { type: 'object', properties: { code: { pattern: '^[A-Z]+$' } } },
+                },
+              },
+            ],
+          },
+          'tools[0].function.parameters.properties.code.pattern',
+        ],
         [{ logprobs: true }, 'logprobs'],
         [
           {
@@ -357,11 +371,67 @@ describe.each(storeBackends())('on $kind', (backend) => {
       // Through the jobs API the node's field is one of the job's input.
       const job = await post(
         '/v1/jobs',
-        JSON.stringify({ pod: MODEL, input: { messages: [{ role: 'user', content: 'x' }], tools: [{}] } }),
+        JSON.stringify({
+          pod: MODEL,
+          input: { messages: [{ role: 'user', content: 'x' }], functions: [{ name: 'f' }] },
+        }),
       );
       expect(job.status).toBe(400);
-      expect(job.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'input.tools' });
-      expect(job.body.error.message).toMatch(/^input\.tools: tool calls/);
+      expect(job.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'input.functions' });
+      expect(job.body.error.message).toMatch(/^input\.functions: functions and function_call are deprecated/);
+    });
+
+    it('calls tools for the official openai client, whole and streamed, and goes on from their results', async () => {
+      const tools: OpenAI.ChatCompletionTool[] = [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            description: 'Current weather of a city',
+            parameters: {
+              type: 'object',
+              properties: { city: { type: 'string', enum: ['Paris', 'Rome'] } },
+              required: ['city'],
+              additionalProperties: false,
+            },
+          },
+        },
+      ];
+      const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Rome?' }];
+      const ask = { model: MODEL, messages, tools, max_tokens: 100, seed: 4 };
+      const whole = await client.chat.completions.create({ ...ask, tool_choice: 'required' });
+      succeeded++;
+      const [choice] = whole.choices;
+      expect(choice?.finish_reason).toBe('tool_calls');
+      const call = choice?.message.tool_calls?.[0];
+      if (call?.type !== 'function') throw new Error('expected a function call');
+      expect(call.function.name).toBe('get_weather');
+      expect(['Paris', 'Rome']).toContain(JSON.parse(call.function.arguments).city);
+      expect(whole.usage?.completion_tokens).toBeGreaterThan(0);
+
+      const streamed = await client.chat.completions
+        .stream({ ...ask, tool_choice: 'required', stream: true })
+        .finalChatCompletion();
+      succeeded++;
+      expect(streamed.choices[0]?.finish_reason).toBe('tool_calls');
+      // The same seed makes the same call; only its id is new.
+      expect(streamed.choices[0]?.message.tool_calls).toEqual([
+        { ...call, id: expect.stringMatching(/^call_[0-9a-f]{24}$/) },
+      ]);
+
+      const answered = await client.chat.completions.create({
+        ...ask,
+        max_tokens: 8,
+        messages: [
+          ...messages,
+          { role: 'assistant', content: null, tool_calls: [call] },
+          { role: 'tool', tool_call_id: call.id, content: '{"celsius":21}' },
+        ],
+        tool_choice: 'none',
+      });
+      succeeded++;
+      expect(answered.choices[0]?.message.tool_calls).toBeUndefined();
+      expect(['stop', 'length']).toContain(answered.choices[0]?.finish_reason);
     });
 
     it('retries on the other miner when one dies mid-request, and charges once', async () => {

@@ -194,6 +194,135 @@ describe('chat completions', () => {
   });
 });
 
+describe('tool calls', () => {
+  const call = { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' };
+  const toolBody = {
+    ...chatBody,
+    tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }],
+  };
+  /** A node whose model says something, then calls get_weather. */
+  const callWeather = async (peer: MinerPeer, assign: JobAssign) => {
+    peer.accept(assign);
+    if (assign.stream) peer.chunk(assign, 0, 'Let me check.');
+    const output = { text: 'Let me check.', finishReason: 'tool_calls', toolCalls: [call] };
+    await peer.result(assign, output, { usage: { inputTokens: 9, outputTokens: 12 }, gpuMs: 1 });
+  };
+
+  it('answers with the calls in OpenAI shape, whole and streamed, and the official client reads both', async () => {
+    behave = callWeather;
+    try {
+      const whole = await json(await post('/v1/chat/completions', toolBody));
+      expect(whole.choices[0]).toEqual({
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: 'Let me check.',
+          refusal: null,
+          tool_calls: [
+            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: call.arguments } },
+          ],
+        },
+        logprobs: null,
+        finish_reason: 'tool_calls',
+      });
+      expect(whole.usage).toEqual({ prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 });
+
+      const chunks = payloads(
+        await frames(await post('/v1/chat/completions', { ...toolBody, stream: true })),
+      );
+      expect(chunks.map((c) => c.choices[0]?.delta)).toEqual([
+        { role: 'assistant', content: '' },
+        { content: 'Let me check.' },
+        {
+          tool_calls: [
+            {
+              index: 0,
+              id: 'call_1',
+              type: 'function',
+              function: { name: 'get_weather', arguments: call.arguments },
+            },
+          ],
+        },
+        {},
+      ]);
+      expect(chunks.at(-1).choices[0].finish_reason).toBe('tool_calls');
+
+      const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: key, maxRetries: 0 });
+      const streamed = await client.chat.completions
+        .stream({ ...(toolBody as unknown as OpenAI.ChatCompletionCreateParamsStreaming), stream: true })
+        .finalChatCompletion();
+      expect(streamed.choices[0]?.finish_reason).toBe('tool_calls');
+      expect(streamed.choices[0]?.message.tool_calls).toEqual([
+        { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: call.arguments } },
+      ]);
+    } finally {
+      behave = (peer, assign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+    }
+  });
+
+  it('hands the node the tools, the choice and the conversation with its calls and their results', async () => {
+    let input: Json;
+    behave = (peer, assign) => {
+      input = assign.input;
+      return answerText(peer, assign, ['Sunny.']);
+    };
+    try {
+      const response = await post('/v1/chat/completions', {
+        ...toolBody,
+        tool_choice: 'auto',
+        messages: [
+          ...chatBody.messages,
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'call_1', content: [{ type: 'text', text: '20 C' }] },
+        ],
+      });
+      expect(response.status).toBe(200);
+      expect(input.tools).toEqual(toolBody.tools);
+      expect(input.tool_choice).toBe('auto');
+      expect(input.messages.slice(1)).toEqual([
+        {
+          role: 'assistant',
+          content: '',
+          tool_calls: [
+            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+          ],
+        },
+        { role: 'tool', content: '20 C', tool_call_id: 'call_1' },
+      ]);
+    } finally {
+      behave = (peer, assign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+    }
+  });
+
+  it('refuses a call of an unknown shape from a node as bad_result, and charges nothing', async () => {
+    behave = async (peer, assign) => {
+      peer.accept(assign);
+      const output = {
+        text: '',
+        finishReason: 'tool_calls',
+        toolCalls: [{ id: 'c', name: 'no spaces allowed' }],
+      };
+      await peer.result(assign, output, { usage: { inputTokens: 1, outputTokens: 1 }, gpuMs: 1 });
+    };
+    try {
+      const before = (await storedReceipts({ payer: developer })).length;
+      const response = await post('/v1/chat/completions', toolBody);
+      expect(response.status).toBe(502);
+      expect((await json(response)).error.code).toBe('bad_result');
+      expect((await storedReceipts({ payer: developer })).length).toBe(before);
+      expect(held(developer)).toBe(0n);
+    } finally {
+      behave = (peer, assign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+    }
+  });
+});
+
 describe('completions and embeddings', () => {
   it('answers and streams text completions', async () => {
     const whole = await json(await post('/v1/completions', { model: 'test-llm', prompt: 'Once' }));

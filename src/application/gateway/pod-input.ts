@@ -5,18 +5,20 @@ import { FatalError } from '../../protocol/errors.ts';
 import {
   type ChatCompletionRequest,
   type CompletionRequest,
-  contentText,
   type EmbeddingRequest,
   inputsOf,
+  podMessages,
   samplingFields,
 } from '../../protocol/openai.ts';
+import { podTools } from '../../protocol/openai-tools.ts';
 
 export function chatInput(request: ChatCompletionRequest): { input: unknown; count: number } {
   const format = request.response_format;
   const input = {
     ...samplingFields(request),
-    messages: request.messages.map((m) => ({ role: m.role, content: contentText(m.content) })),
+    messages: podMessages(request.messages),
     ...(format == null || format.type === 'text' ? {} : { response_format: format }),
+    ...podTools(request.tools, request.tool_choice),
   };
   return { input, count: 1 };
 }

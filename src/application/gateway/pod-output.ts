@@ -3,11 +3,13 @@
 // into an answer is the node's fault (bad_result), and the caller pays nothing.
 import { type CompletionJobOutput, parseJobOutput } from '../../compute/miner/job-output.ts';
 import { RetryableError } from '../../protocol/errors.ts';
-import type { FinishReason } from '../../protocol/openai-responses.ts';
+import type { FinishReason, ToolCallOut } from '../../protocol/openai-responses.ts';
 
 export interface GenerationChoice {
   text: string;
   finishReason: FinishReason;
+  /** Chat: the calls the model made instead of (or after) its text. */
+  toolCalls?: ToolCallOut[];
 }
 
 /** One choice per prompt, in order (chat has exactly one). */
@@ -15,7 +17,8 @@ export function generationOutput(kind: 'chat' | 'completion', output: unknown): 
   if (kind === 'chat') {
     const parsed = parseJobOutput('chat', output);
     if (!parsed.ok) throw parsed.error;
-    return [{ text: parsed.value.text, finishReason: parsed.value.finishReason }];
+    const { text, finishReason, toolCalls } = parsed.value;
+    return [{ text, finishReason, ...(toolCalls === undefined ? {} : { toolCalls }) }];
   }
   const parsed = parseJobOutput('completion', output);
   if (!parsed.ok) throw parsed.error;

@@ -72,10 +72,10 @@ describe('jobWork', () => {
       error: { code: 'invalid_request', param: 'response_format.json_schema' },
     });
     expect(
-      jobWork('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [{}] }, false),
+      jobWork('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], functions: [{}] }, false),
     ).toMatchObject({
       ok: false,
-      error: { code: 'unsupported_parameter', param: 'tools' },
+      error: { code: 'unsupported_parameter', param: 'functions' },
     });
   });
 
@@ -105,10 +105,43 @@ describe('jobWork', () => {
     });
   });
 
+  it('hands the runtime the tools, the choice and the calls and results of the conversation', () => {
+    const call = { id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } };
+    const checked = jobWork(
+      'chat',
+      {
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: null, tool_calls: [call] },
+          { role: 'tool', tool_call_id: 'call_1', content: [{ type: 'text', text: 'done' }] },
+        ],
+        tools: [{ type: 'function', function: { name: 'f', strict: true } }],
+        tool_choice: 'required',
+      },
+      false,
+    );
+    expect(checked).toMatchObject({
+      ok: true,
+      work: {
+        request: {
+          tools: [{ type: 'function', function: { name: 'f' } }],
+          tool_choice: 'required',
+          messages: [
+            { role: 'user', content: 'x' },
+            { role: 'assistant', content: '', tool_calls: [call] },
+            { role: 'tool', content: 'done', tool_call_id: 'call_1' },
+          ],
+        },
+      },
+    });
+  });
+
   it.each([
     ['chat', { model: 'm' }, 'messages'],
     ['chat', { model: 'm', messages: [] }, 'messages'],
-    ['chat', { model: 'm', messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].role'],
+    ['chat', { model: 'm', messages: [{ role: 'function', content: 'x' }] }, 'messages[0].role'],
+    ['chat', { model: 'm', messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].tool_call_id'],
     ['chat', { model: 'm', messages: [{ role: 'user', content: 3 }] }, 'messages[0].content'],
     ['chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], temperature: 9 }, 'temperature'],
     ['completion', { model: 'm', prompt: 5 }, 'prompt'],

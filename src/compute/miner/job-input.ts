@@ -2,14 +2,15 @@
 // the pod runtime's requests. The router checked it too; a miner checks again because it trusts no peer.
 import { FatalError, type NeurinoError } from '../../protocol/errors.ts';
 import {
-  contentText,
   inputsOf,
   parseChatCompletionRequest,
   parseCompletionRequest,
   parseEmbeddingRequest,
+  podMessages,
   samplingFields,
 } from '../../protocol/openai.ts';
 import { podResponseFormat } from '../../protocol/openai-features.ts';
+import { podTools } from '../../protocol/openai-tools.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest } from '../pods/types.ts';
 
@@ -26,12 +27,12 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
     case 'chat': {
       const parsed = parseChatCompletionRequest(input);
       if (!parsed.ok) return parsed;
-      const messages = parsed.value.messages.map((m) => ({ role: m.role, content: contentText(m.content) }));
       const format = podResponseFormat(parsed.value.response_format);
       const request = {
         ...samplingFields(parsed.value),
-        messages,
+        messages: podMessages(parsed.value.messages),
         ...(format === undefined ? {} : { response_format: format }),
+        ...podTools(parsed.value.tools, parsed.value.tool_choice),
       };
       return { ok: true, work: { kind, request } };
     }

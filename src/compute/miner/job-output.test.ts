@@ -18,7 +18,18 @@ describe('parseJobOutput', () => {
   it.each([
     ['chat', { text: 'hi' }, 'finishReason'],
     ['chat', { text: 1, finishReason: 'stop' }, 'text'],
-    ['chat', { text: 'hi', finishReason: 'tool_calls' }, 'finishReason'],
+    ['chat', { text: 'hi', finishReason: 'tool_calls' }, 'toolCalls'],
+    [
+      'chat',
+      { text: 'hi', finishReason: 'stop', toolCalls: [{ id: 'c', name: 'f', arguments: '{}' }] },
+      'toolCalls',
+    ],
+    [
+      'chat',
+      { text: '', finishReason: 'tool_calls', toolCalls: [{ id: 'c', name: 'f g', arguments: '{}' }] },
+      'toolCalls[0].name',
+    ],
+    ['chat', { text: 'hi', finishReason: 'cancelled' }, 'finishReason'],
     ['chat', { text: 'hi', finishReason: 'stop', tokenIds: [-1] }, 'tokenIds[0]'],
     ['completion', { choices: [] }, 'choices'],
     ['embeddings', { embeddings: [['x']] }, 'embeddings[0][0]'],

@@ -3,7 +3,7 @@
 // src/protocol/openai-responses.ts. Token counts travel in `job.result.usage`, not here.
 //
 //   kind         output                                                  gateway answer
-//   chat         { text, finishReason, tokenIds? }                       chatCompletion({ content: text, finishReason, usage })
+//   chat         { text, finishReason, tokenIds?, toolCalls? }           chatCompletion({ content: text, finishReason, toolCalls, usage })
 //   completion   { choices: [{ text, finishReason, tokenIds? }, ...] }   textCompletion({ choices, usage }); one choice per prompt, in order
 //   embeddings   { embeddings: number[][] }                              embeddingList({ embeddings, inputTokens: usage.inputTokens, encodingFormat })
 //
@@ -11,6 +11,8 @@
 // - `finishReason` is 'stop' (end of turn or a stop sequence) or 'length' (max_tokens or the context ran out);
 //   'cancelled' only in the result a node sends for a paid cancel (`job.cancel` with `partial`): the text it
 //   had produced when the caller went away, which nobody receives but the receipt commits to.
+// - `toolCalls` (chat, with finishReason 'tool_calls', or 'length' when the call was cut short): the calls the
+//   model made, each { id, name, arguments } with arguments as JSON text; `text` is what it said before them.
 // - `tokenIds` are the sampled token ids, in order (llama-cpp pods): validators re-score them with the model.
 // - Embeddings are float vectors of unit length, one per input, in input order; base64 is the gateway's job.
 // - A streamed completion has exactly one prompt.
@@ -21,11 +23,28 @@ import { parseWith, type Result } from '../../protocol/schema-errors.ts';
 const FinishReasonSchema = z.enum(['stop', 'length']);
 const TokenIdsSchema = z.array(z.int().min(0)).optional();
 
-export const ChatJobOutputSchema = z.object({
-  text: z.string(),
-  finishReason: FinishReasonSchema,
-  tokenIds: TokenIdsSchema,
+const ToolCallOutputSchema = z.object({
+  id: z.string().min(1).max(256),
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  arguments: z.string(),
 });
+
+export const ChatJobOutputSchema = z
+  .object({
+    text: z.string(),
+    finishReason: z.enum(['stop', 'length', 'tool_calls']),
+    tokenIds: TokenIdsSchema,
+    toolCalls: z.array(ToolCallOutputSchema).min(1).max(128).optional(),
+  })
+  .refine(
+    (output) =>
+      (output.finishReason === 'tool_calls') === (output.toolCalls !== undefined) ||
+      output.finishReason === 'length',
+    {
+      message: "toolCalls go with finishReason 'tool_calls' (or 'length', cut short), and only with them",
+      path: ['toolCalls'],
+    },
+  );
 
 export const CompletionJobOutputSchema = z.object({
   choices: z

@@ -129,7 +129,7 @@ async function produce(
       for (const request of work.requests) {
         try {
           const result = await runtime.complete(request, options);
-          choices.push(choice(result));
+          choices.push(completionChoice(result));
           inputTokens += result.usage?.promptTokens ?? 0;
           outputTokens += result.usage?.completionTokens ?? 0;
         } catch (error) {
@@ -170,7 +170,18 @@ function choice(result: GenerationResult): ChatJobOutput {
     text: result.text,
     finishReason: result.finishReason,
     ...(result.completionTokenIds === undefined ? {} : { tokenIds: [...result.completionTokenIds] }),
+    ...(result.toolCalls === undefined || result.toolCalls.length === 0
+      ? {}
+      : {
+          toolCalls: result.toolCalls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args })),
+        }),
   };
+}
+
+/** A prompt's choice: text only (completions offer no tools). */
+function completionChoice(result: GenerationResult): CompletionJobOutput['choices'][number] {
+  const { toolCalls: _, ...text } = choice(result);
+  return { ...text, finishReason: result.finishReason === 'length' ? 'length' : 'stop' };
 }
 
 /** The work a paid cancel stopped, when the runtime handed it over (others just abort). */

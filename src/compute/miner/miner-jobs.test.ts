@@ -174,9 +174,57 @@ describe('jobs', () => {
     const tools = await connection.assign({
       podId: pod.podId,
       kind: 'chat',
-      input: { ...chat('x'), tools: [{ type: 'function', function: { name: 'f' } }] },
+      input: {
+        ...chat('x'),
+        tools: [
+          {
+            type: 'function',
+            function: {
+              name: 'f',
+              parameters: { type: 'object', minProperties: 1, properties: { a: { minimum: 1 } } },
+            },
+          },
+        ],
+      },
     });
-    expect(tools.error).toMatchObject({ code: 'unsupported_parameter', param: 'tools' });
+    expect(tools.error).toMatchObject({
+      code: 'unsupported_parameter',
+      param: 'tools[0].function.parameters.properties.a.minimum',
+    });
+  });
+
+  it('answers a forced tool call with the call in its signed output, counted like any text', async () => {
+    const input = {
+      ...chat('Weather?'),
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            parameters: {
+              type: 'object',
+              properties: { city: { enum: ['Paris', 'Rome'] } },
+              required: ['city'],
+            },
+          },
+        },
+      ],
+      tool_choice: 'required',
+      max_tokens: 100,
+    };
+    const outcome = await connection.assign({ podId: pod.podId, kind: 'chat', input, stream: true });
+    expect(outcome.checked?.ok).toBe(true);
+    const output = outcome.result?.output as ChatJobOutput;
+    expect(output.finishReason).toBe('tool_calls');
+    expect(output.toolCalls).toEqual([
+      {
+        id: expect.stringMatching(/^call_/),
+        name: 'get_weather',
+        arguments: expect.stringMatching(/^\{"city":"(Paris|Rome)"\}$/),
+      },
+    ]);
+    expect(outcome.chunks.map((c) => c.delta).join('')).toBe(output.text);
+    expect(outcome.result?.usage.outputTokens).toBe(output.tokenIds?.length);
   });
 
   it('runs a completion with one choice per prompt and summed usage', async () => {

@@ -30,8 +30,9 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Paths begin with the request field the schema came from. */
 function pathOf(path: readonly string[]): string {
-  return [SCHEMA_PARAM, ...path].join('.');
+  return path.join('.');
 }
 
 function invalid(path: readonly string[], message: string): PodBadRequestError {
@@ -40,10 +41,10 @@ function invalid(path: readonly string[], message: string): PodBadRequestError {
 
 /**
  * `schema` as node-llama-cpp's generator takes it (annotations dropped, anyOf as oneOf), or an error
- * naming the first keyword this pod cannot enforce (unsupported_parameter) or a malformed value (invalid).
+ * naming (under `param`, the request field it came from) the first keyword this pod cannot enforce (unsupported_parameter) or a malformed value (invalid).
  */
-export function enforceableSchema(schema: unknown): Json {
-  const out = checkedSchema(schema, [], 0);
+export function enforceableSchema(schema: unknown, param = SCHEMA_PARAM): Json {
+  const out = checkedSchema(schema, [param], 0);
   // The generator reads a reference to a definition it does not have as "any JSON": refused instead.
   const defined = new Set<string>();
   const refs: string[] = [];
@@ -52,7 +53,7 @@ export function enforceableSchema(schema: unknown): Json {
     if (typeof node.$ref === 'string') refs.push(node.$ref);
   });
   const missing = refs.find((ref) => !defined.has(ref));
-  if (missing !== undefined) throw invalid(['$ref'], `${missing} names no definition in $defs`);
+  if (missing !== undefined) throw invalid([param, '$ref'], `${missing} names no definition in $defs`);
   return out;
 }
 

@@ -319,7 +319,13 @@ describe('llama-cpp runtime: bad input', () => {
   const badChats: Array<[string, unknown, string]> = [
     ['no messages', { messages: [] }, 'messages'],
     ['messages not an array', { messages: 'hello' }, 'messages'],
-    ['unknown role', { messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].role'],
+    ['unknown role', { messages: [{ role: 'function', content: 'x' }] }, 'messages[0].role'],
+    [
+      'tool message naming no call',
+      { messages: [{ role: 'tool', content: 'x' }] },
+      'messages[0].tool_call_id',
+    ],
+    ['user message without content', { messages: [{ role: 'user', content: null }] }, 'messages[0].content'],
     ['content not text', { messages: [{ role: 'user', content: 5 }] }, 'messages[0].content'],
     ['temperature above 2', { ...hello, temperature: 2.5 }, 'temperature'],
     ['top_p of 0', { ...hello, top_p: 0 }, 'top_p'],

@@ -1,7 +1,7 @@
 // The `llama-cpp` runtime: a GGUF file served in-process by llama.cpp (node-llama-cpp).
 import { basename } from 'node:path';
 import {
-  type ChatHistoryItem,
+  type ChatModelFunctions,
   type ChatWrapper,
   type LlamaContext,
   type LlamaContextSequence,
@@ -23,9 +23,19 @@ import {
   throwIfAborted,
 } from './errors.ts';
 import { JobTracker } from './job-tracker.ts';
+import { enforceableSchema } from './json-schema-support.ts';
+import { chatHistory } from './llama-chat-history.ts';
 import { generateOnSequence } from './llama-generation.ts';
 import { LlamaGrammars } from './llama-grammar.ts';
 import { sharedLlama } from './llama-instance.ts';
+import {
+  type CallSyntax,
+  callSyntaxOf,
+  chatFunctions,
+  generateToolTurn,
+  parametersOf,
+} from './llama-tool-calls.ts';
+import { splitTriggers } from './llama-triggers.ts';
 import type { PodRuntime, PodRuntimeInfo } from './runtime.ts';
 import { SlotPool } from './slot-pool.ts';
 import {
@@ -41,6 +51,7 @@ import {
   parseCompletionRequest,
   parseEmbeddingRequest,
   type SamplingParams,
+  type ToolOffer,
 } from './types.ts';
 
 export interface LlamaCppRuntimeOptions {
@@ -59,6 +70,11 @@ export interface LlamaCppRuntimeOptions {
   readonly embeddings?: boolean;
   /** Default false: plain attention, whose numbers a validator's forward pass reproduces closely. */
   readonly flashAttention?: boolean;
+  /**
+   * The chat template (and its tool call syntax). Default: the one node-llama-cpp recognises from the
+   * GGUF's metadata, ChatML when it recognises none.
+   */
+  readonly chatWrapper?: ChatWrapper;
 }
 
 interface Loaded {
@@ -66,6 +82,7 @@ interface Loaded {
   readonly context: LlamaContext;
   readonly pool: SlotPool<LlamaContextSequence>;
   readonly chatWrapper: ChatWrapper;
+  readonly callSyntax: CallSyntax;
   readonly grammars: LlamaGrammars;
   readonly name: string;
   embedding?: Promise<LlamaEmbeddingContext>;
@@ -77,14 +94,6 @@ function checkPositiveInt(name: string, value: number | undefined): void {
   if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
     throw new RangeError(`${name} must be a positive integer`);
   }
-}
-
-function chatHistory(messages: readonly NormalizedMessage[]): ChatHistoryItem[] {
-  return messages.map((m): ChatHistoryItem => {
-    if (m.role === 'system') return { type: 'system', text: m.content };
-    if (m.role === 'user') return { type: 'user', text: m.content };
-    return { type: 'model', response: [m.content] };
-  });
 }
 
 export class LlamaCppRuntime implements PodRuntime {
@@ -141,13 +150,15 @@ export class LlamaCppRuntime implements PodRuntime {
         ...(signal === undefined ? {} : { createSignal: signal }),
       });
       const sequences = Array.from({ length: slots }, () => context.getSequence());
+      const chatWrapper = this.options.chatWrapper ?? resolveChatWrapper(model);
       const name =
         this.options.modelName ?? model.fileInfo.metadata.general?.name ?? basename(modelPath, '.gguf');
       return {
         model,
         context,
         pool: new SlotPool(sequences),
-        chatWrapper: resolveChatWrapper(model),
+        chatWrapper,
+        callSyntax: callSyntaxOf(chatWrapper, model),
         grammars: new LlamaGrammars(llama),
         name,
       };
@@ -173,17 +184,16 @@ export class LlamaCppRuntime implements PodRuntime {
   }
 
   async chat(request: ChatRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
-    const { messages, sampling } = parseChatRequest(request);
+    const { messages, sampling, tools } = parseChatRequest(request);
     const loaded = this.ready();
-    const { contextText, stopGenerationTriggers } = loaded.chatWrapper.generateContextState({
-      chatHistory: chatHistory(messages),
-    });
+    const { contextText, stopGenerationTriggers } = contextState(loaded.chatWrapper, messages, tools);
     // Message text is tokenized as plain text: a user cannot smuggle in control tokens.
     const promptTokens = contextText.tokenize(loaded.model.tokenizer);
     const format = sampling.responseFormat;
     const grammar = format === undefined ? undefined : await loaded.grammars.grammarFor(format);
     // A grammar's own triggers (e.g. a run of newlines a JSON grammar allows) end the answer too.
-    const triggers = this.splitStopTriggers(loaded.model, [
+    // Plain-text triggers join the stop strings; the rest match as tokens.
+    const triggers = splitTriggers(loaded.model, [
       ...stopGenerationTriggers,
       ...(grammar?.stopGenerationTriggers ?? []).map((trigger) => LlamaText(trigger)),
     ]);
@@ -192,7 +202,7 @@ export class LlamaCppRuntime implements PodRuntime {
       promptTokens,
       { ...sampling, stop: [...sampling.stop, ...triggers.text] },
       options,
-      { stopTokens: triggers.tokens, grammar, promptParam: 'messages' },
+      { stopTokens: triggers.tokens, grammar, promptParam: 'messages', tools },
     );
   }
 
@@ -249,49 +259,99 @@ export class LlamaCppRuntime implements PodRuntime {
     return loaded.embedding;
   }
 
-  /** A chat template's stop triggers: plain text ones join the stop strings, the rest match as tokens. */
-  private splitStopTriggers(model: LlamaModel, triggers: readonly LlamaText[]) {
-    const text: string[] = [];
-    const tokens: Token[][] = [];
-    for (const trigger of triggers) {
-      if (trigger.values.every((value) => typeof value === 'string')) text.push(trigger.values.join(''));
-      else tokens.push(trigger.tokenize(model.tokenizer));
-    }
-    return { text: text.filter((t) => t !== ''), tokens: tokens.filter((t) => t.length > 0) };
-  }
-
   private generate(
     loaded: Loaded,
     promptTokens: Token[],
     sampling: SamplingParams,
     options: GenerateOptions,
-    extra: { stopTokens?: Token[][]; grammar?: LlamaGrammar | undefined; promptParam: string },
+    extra: {
+      stopTokens?: Token[][];
+      grammar?: LlamaGrammar | undefined;
+      promptParam: string;
+      tools?: ToolOffer | undefined;
+    },
   ): Promise<GenerationResult> {
     return this.jobs.run(options.signal, (signal) =>
       loaded.pool.run(signal, async (sequence) => {
         try {
-          const output = await generateOnSequence({
+          const input = {
             sequence,
             promptTokens,
             sampling,
             signal,
             onDelta: options.onDelta,
-            ...(extra.stopTokens === undefined ? {} : { stopTokens: extra.stopTokens }),
             grammar: extra.grammar,
             promptParam: extra.promptParam,
-          });
+          };
+          const output =
+            extra.tools === undefined
+              ? await generateOnSequence({
+                  ...input,
+                  ...(extra.stopTokens === undefined ? {} : { stopTokens: extra.stopTokens }),
+                })
+              : await generateToolTurn({
+                  ...input,
+                  stopTokens: extra.stopTokens ?? [],
+                  offer: extra.tools,
+                  syntax: loaded.callSyntax,
+                  grammars: {
+                    names: (names) => loaded.grammars.oneOf(names),
+                    parameters: (tool, index) =>
+                      loaded.grammars.grammarFor(
+                        { type: 'json_schema', schema: parametersOf(tool) },
+                        toolParametersParam(index),
+                      ),
+                  },
+                });
           return {
             model: loaded.name,
             text: output.text,
             finishReason: output.finishReason,
             usage: { promptTokens: promptTokens.length, completionTokens: output.completionTokenIds.length },
             completionTokenIds: output.completionTokenIds,
+            ...('toolCalls' in output && output.toolCalls !== undefined
+              ? { toolCalls: output.toolCalls }
+              : {}),
           };
         } catch (error) {
           throw asPodError(error, 'Generation failed');
         }
       }),
     );
+  }
+}
+
+function toolParametersParam(index: number): string {
+  return `tools[${index}].function.parameters`;
+}
+
+/**
+ * The prompt of a chat, with the offered tools described in the template's own way. Every tool's
+ * parameter schema is checked first: one the grammar could not enforce is refused before any text.
+ */
+function contextState(
+  wrapper: ChatWrapper,
+  messages: readonly NormalizedMessage[],
+  tools: ToolOffer | undefined,
+) {
+  const chatHistoryItems = chatHistory(messages);
+  if (tools === undefined) return wrapper.generateContextState({ chatHistory: chatHistoryItems });
+  for (const [index, tool] of tools.tools.entries()) {
+    enforceableSchema(parametersOf(tool), toolParametersParam(index));
+  }
+  const availableFunctions: ChatModelFunctions = chatFunctions(tools.tools);
+  try {
+    return wrapper.generateContextState({
+      chatHistory: chatHistoryItems,
+      availableFunctions,
+      documentFunctionParams: true,
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new PodBadRequestError(`tools: the chat template cannot describe them: ${reason}`, {
+      param: 'tools',
+      cause: error,
+    });
   }
 }
 

@@ -9,7 +9,7 @@ import {
 import { PodBadRequestError, stoppedWith, throwIfAborted } from './errors.ts';
 import { StopSequenceMatcher } from './stop-sequences.ts';
 import { TokenTextDecoder } from './token-text-decoder.ts';
-import type { FinishReason, SamplingParams } from './types.ts';
+import type { SamplingParams } from './types.ts';
 
 export interface SequenceGenerationInput {
   readonly sequence: LlamaContextSequence;
@@ -22,14 +22,29 @@ export interface SequenceGenerationInput {
   readonly stopTokens?: readonly (readonly Token[])[];
   /** Constrains sampling (structured output); each job gets its own evaluation state. */
   readonly grammar?: LlamaGrammar | undefined;
+  /**
+   * What starts a tool call in the chat template's syntax, as text or as tokens: generation stops there
+   * with `calling` set, the trigger itself neither emitted nor part of the text.
+   */
+  readonly callTriggers?: {
+    readonly text: readonly string[];
+    readonly tokens: readonly (readonly Token[])[];
+  };
+  /**
+   * The sequence holds an earlier phase of the same job whose tokens begin `promptTokens`: only the rest
+   * is evaluated. Off for a job's first phase, which starts from an empty sequence.
+   */
+  readonly continuing?: boolean;
   readonly signal?: AbortSignal | undefined;
   readonly onDelta?: ((text: string) => void) | undefined;
 }
 
 export interface SequenceGenerationOutput {
   readonly text: string;
-  readonly finishReason: FinishReason;
+  readonly finishReason: 'stop' | 'length';
   readonly completionTokenIds: Token[];
+  /** Stopped at one of `callTriggers`: the model began a tool call. */
+  readonly calling: boolean;
 }
 
 /** OpenAI's default. */
@@ -70,22 +85,14 @@ function endsWith(tokens: readonly Token[], tail: readonly Token[]): boolean {
 export async function generateOnSequence(input: SequenceGenerationInput): Promise<SequenceGenerationOutput> {
   const { sequence, promptTokens, sampling, signal } = input;
   const model = sequence.model;
-  const room = sequence.contextSize - promptTokens.length;
-  if (room <= 0) {
-    throw new PodBadRequestError(
-      `The prompt has ${promptTokens.length} tokens; the model's context holds ${sequence.contextSize}`,
-      {
-        details: { promptTokens: promptTokens.length, contextSize: sequence.contextSize },
-        ...(input.promptParam === undefined ? {} : { param: input.promptParam }),
-      },
-    );
-  }
+  const room = roomAfter(sequence, promptTokens, input.promptParam);
   const maxTokens = Math.min(sampling.maxTokens ?? room, room);
-  await sequence.clearHistory();
+  const toEvaluate = await startSequence(sequence, promptTokens, input.continuing === true);
   throwIfAborted(signal);
 
+  const callTriggers = input.callTriggers ?? { text: [], tokens: [] };
   const decoder = new TokenTextDecoder(model, promptTokens);
-  const stops = new StopSequenceMatcher(sampling.stop);
+  const stops = new StopSequenceMatcher([...sampling.stop, ...callTriggers.text]);
   const completionTokenIds: Token[] = [];
   let text = '';
   const emit = (piece: string) => {
@@ -93,11 +100,12 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
     text += piece;
     input.onDelta?.(piece);
   };
-  let finishReason: FinishReason = 'length';
+  let finishReason: 'stop' | 'length' = 'length';
   let stoppedBySequence = false;
+  let calling = false;
   const repeatPenalty = penaltiesOver(sampling, completionTokenIds);
   const grammar = input.grammar;
-  const tokens = sequence.evaluate([...promptTokens], {
+  const tokens = sequence.evaluate(toEvaluate, {
     temperature: sampling.temperature ?? DEFAULT_TEMPERATURE,
     topP: sampling.topP ?? 1,
     topK: 0, // OpenAI semantics: no top-k cut unless asked
@@ -119,11 +127,19 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
       finishReason = 'stop';
       break;
     }
+    if (callTriggers.tokens.some((tail) => endsWith(completionTokenIds, tail))) {
+      // The trigger's text may be partly held back or emitted already; what it spelled is the call's.
+      finishReason = 'stop';
+      calling = true;
+      stoppedBySequence = true;
+      break;
+    }
     const piece = stops.push(decoder.push(token));
     emit(piece.emit);
     if (piece.stopped) {
       finishReason = 'stop';
       stoppedBySequence = true;
+      calling = callTriggers.text.includes(stops.matched ?? '');
       break;
     }
     if (completionTokenIds.length >= maxTokens) break;
@@ -134,5 +150,41 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
     if (tail.stopped) finishReason = 'stop';
     else emit(stops.flush());
   }
-  return { text, finishReason, completionTokenIds };
+  return { text, finishReason, completionTokenIds, calling };
+}
+
+/** The tokens the context has left after the prompt; a prompt that leaves none is refused. */
+export function roomAfter(
+  sequence: LlamaContextSequence,
+  promptTokens: readonly Token[],
+  promptParam: string | undefined,
+): number {
+  const room = sequence.contextSize - promptTokens.length;
+  if (room > 0) return room;
+  throw new PodBadRequestError(
+    `The prompt has ${promptTokens.length} tokens; the model's context holds ${sequence.contextSize}`,
+    {
+      details: { promptTokens: promptTokens.length, contextSize: sequence.contextSize },
+      ...(promptParam === undefined ? {} : { param: promptParam }),
+    },
+  );
+}
+
+/** Readies the sequence for `promptTokens` and returns the tokens still to evaluate. */
+async function startSequence(
+  sequence: LlamaContextSequence,
+  promptTokens: readonly Token[],
+  continuing: boolean,
+): Promise<Token[]> {
+  if (!continuing) {
+    await sequence.clearHistory();
+    return [...promptTokens];
+  }
+  // At least the last token is evaluated again: its logits are what the next token is sampled from.
+  const kept = Math.min(
+    sequence.compareContextTokens([...promptTokens]).firstDifferentIndex,
+    promptTokens.length - 1,
+  );
+  await sequence.eraseContextTokenRanges([{ start: kept, end: sequence.nextTokenIndex }]);
+  return promptTokens.slice(kept);
 }

@@ -5,7 +5,7 @@ import { PodBadRequestError } from './errors.ts';
 import { enforceableSchema } from './json-schema-support.ts';
 import type { ResponseFormat } from './types.ts';
 
-/** Grammars of distinct schemas kept per runtime; callers usually repeat a few schemas. */
+/** Grammars of distinct schemas (and tool name lists) kept per runtime; callers usually repeat a few schemas. */
 const MAX_SCHEMA_GRAMMARS = 32;
 const SCHEMA_PARAM = 'response_format.json_schema.schema';
 
@@ -19,16 +19,30 @@ export class LlamaGrammars {
     this.#llama = llama;
   }
 
-  /** The grammar of `format`; a schema with what it cannot enforce is refused (json-schema-support.ts). */
-  async grammarFor(format: ResponseFormat): Promise<LlamaGrammar> {
+  /**
+   * The grammar of `format`; a schema with what it cannot enforce is refused (json-schema-support.ts),
+   * naming `param` (where the schema came from).
+   */
+  async grammarFor(format: ResponseFormat, param = SCHEMA_PARAM): Promise<LlamaGrammar> {
     if (format.type === 'json_object') {
       this.#json ??= this.#llama.getGrammarFor('json');
       return this.#json;
     }
-    const key = JSON.stringify(format.schema);
+    return this.#cached(`schema:${JSON.stringify(format.schema)}`, () =>
+      this.#fromSchema(enforceableSchema(format.schema, param), param),
+    );
+  }
+
+  /** A grammar of exactly one of `words` (tool names: letters, digits, `_` and `-`, nothing to escape). */
+  oneOf(words: readonly string[]): Promise<LlamaGrammar> {
+    const grammar = `root ::= ${words.map((word) => `"${word}"`).join(' | ')}`;
+    return this.#cached(grammar, () => this.#llama.createGrammar({ grammar }));
+  }
+
+  #cached(key: string, make: () => Promise<LlamaGrammar>): Promise<LlamaGrammar> {
     const known = this.#schemas.get(key);
     if (known !== undefined) return known;
-    const grammar = this.#fromSchema(enforceableSchema(format.schema));
+    const grammar = make();
     this.#schemas.set(key, grammar);
     grammar.catch(() => this.#schemas.delete(key));
     if (this.#schemas.size > MAX_SCHEMA_GRAMMARS) {
@@ -38,14 +52,14 @@ export class LlamaGrammars {
     return grammar;
   }
 
-  async #fromSchema(schema: Record<string, unknown>): Promise<LlamaGrammar> {
+  async #fromSchema(schema: Record<string, unknown>, param: string): Promise<LlamaGrammar> {
     try {
       // Its generic signature wants a literal schema type; any JSON object is checked at run time.
       return await this.#llama.createGrammarForJsonSchema(schema as never);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      throw new PodBadRequestError(`${SCHEMA_PARAM}: cannot make a grammar of this schema: ${reason}`, {
-        param: SCHEMA_PARAM,
+      throw new PodBadRequestError(`${param}: cannot make a grammar of this schema: ${reason}`, {
+        param,
         cause: error,
       });
     }

@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import {
   type OpenAICompatibleServer,
   startOpenAICompatibleServer,
 } from './testing/openai-compatible-server.ts';
-import type { ChatRequest } from './types.ts';
+import type { ChatRequest, GenerationResult, ToolCall } from './types.ts';
 
 let dir: string;
 let modelPath: string;
@@ -71,6 +71,14 @@ async function rawServer(handler: Parameters<typeof createServer>[1]): Promise<s
       }),
   });
   return `http://127.0.0.1:${(raw.address() as AddressInfo).port}/v1`;
+}
+
+async function readBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return chunks.length === 0
+    ? {}
+    : (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
 }
 
 /** A loopback URL where nothing listens. */
@@ -472,5 +480,153 @@ describe('openai-upstream runtime: lifecycle and bad input', () => {
     expect(() => new OpenAIUpstreamRuntime({ baseUrl: server.baseUrl, model: 'm', slots: 0 })).toThrow(
       /slots/,
     );
+  });
+});
+
+describe('openai-upstream runtime: tool calling', () => {
+  const getWeather = {
+    type: 'function' as const,
+    function: {
+      name: 'get_weather',
+      description: 'The weather in a city',
+      parameters: {
+        type: 'object',
+        properties: { city: { type: 'string', enum: ['Paris', 'Rome'] } },
+        required: ['city'],
+        additionalProperties: false,
+      },
+    },
+  };
+  const forced: ChatRequest = {
+    messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
+    tools: [getWeather],
+    tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    seed: 5,
+    max_tokens: 60,
+  };
+
+  function expectWeatherCall(result: GenerationResult) {
+    expect(result.finishReason).toBe('tool_calls');
+    expect(result.toolCalls).toHaveLength(1);
+    const [call] = result.toolCalls ?? [];
+    expect(call?.name).toBe('get_weather');
+    expect(call?.id).not.toBe('');
+    const args = JSON.parse(call?.arguments ?? '') as { city: string };
+    expect(args).toEqual({ city: expect.stringMatching(/^(Paris|Rome)$/) });
+    return call as ToolCall;
+  }
+
+  it("relays a forced call whole, and sends the offer in OpenAI's shape", async () => {
+    const relayed = await upstream.chat(forced);
+    const call = expectWeatherCall(relayed);
+    const direct = await backing.chat(forced);
+    expect(direct.toolCalls?.map(({ name, arguments: a }) => ({ name, arguments: a }))).toEqual([
+      { name: call.name, arguments: call.arguments },
+    ]);
+    expect(server.requests.at(-1)?.body).toMatchObject({
+      stream: false,
+      tools: [getWeather],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    });
+  });
+
+  it('relays a forced call streamed: its pieces are assembled and never passed on as text', async () => {
+    const deltas: string[] = [];
+    const relayed = await upstream.chat(forced, { onDelta: (d) => deltas.push(d) });
+    const call = expectWeatherCall(relayed);
+    expect(deltas.join('')).toBe(relayed.text);
+    for (const delta of deltas) {
+      expect(delta).not.toContain('get_weather');
+      expect(delta).not.toContain('city');
+    }
+    const whole = await upstream.chat(forced);
+    expect(whole.toolCalls?.[0]?.arguments).toBe(call.arguments);
+    expect(server.requests.at(-2)?.body).toMatchObject({ stream: true, tool_choice: forced.tool_choice });
+  });
+
+  it("sends a follow-up's calls and tool answers in OpenAI's shape", async () => {
+    const call = expectWeatherCall(await upstream.chat(forced));
+    const openAICall = {
+      id: call.id,
+      type: 'function' as const,
+      function: { name: call.name, arguments: call.arguments },
+    };
+    const followUp: ChatRequest = {
+      messages: [
+        ...forced.messages,
+        { role: 'assistant', content: null, tool_calls: [openAICall] },
+        { role: 'tool', tool_call_id: call.id, content: '{"temperature":21,"sky":"clear"}' },
+      ],
+      tools: [getWeather],
+      seed: 6,
+      max_tokens: 20,
+    };
+    const answer = await upstream.chat(followUp);
+    expect(['stop', 'length', 'tool_calls']).toContain(answer.finishReason);
+    expect(server.requests.at(-1)?.body).toMatchObject({
+      tools: [getWeather],
+      tool_choice: 'auto',
+      messages: [
+        { role: 'user', content: 'What is the weather in Paris?' },
+        { role: 'assistant', content: null, tool_calls: [openAICall] },
+        { role: 'tool', tool_call_id: call.id, content: '{"temperature":21,"sky":"clear"}' },
+      ],
+    });
+  });
+
+  it("reads Ollama's calls: object arguments, no id, finish 'stop'", async () => {
+    const ollama = await rawServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      if (request.url === '/v1/models') {
+        response.end(JSON.stringify({ data: [{ id: 'm' }] }));
+        return;
+      }
+      const message = {
+        role: 'assistant',
+        content: '',
+        tool_calls: [{ function: { name: 'get_weather', arguments: { city: 'Rome' } } }],
+      };
+      response.end(JSON.stringify({ choices: [{ index: 0, message, finish_reason: 'stop' }] }));
+    });
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: ollama, model: 'm' });
+    await runtime.load();
+    const result = await runtime.chat(forced);
+    expect(result).toMatchObject({ text: '', finishReason: 'tool_calls', usage: null });
+    expect(result.toolCalls).toEqual([
+      { id: expect.stringMatching(/^call_[0-9a-f]+$/), name: 'get_weather', arguments: '{"city":"Rome"}' },
+    ]);
+    await runtime.unload();
+  });
+
+  it('fails a stream that breaks off in the middle of a call, retryably', async () => {
+    let sent: unknown;
+    const broken = await rawServer((request, response) => {
+      if (request.url === '/v1/models') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ data: [{ id: 'm' }] }));
+        return;
+      }
+      void readBody(request).then((body) => {
+        sent = body;
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        const piece = { index: 0, id: 'call_x', type: 'function', function: { name: 'get_weather' } };
+        for (const delta of [{ content: 'Checking.' }, { tool_calls: [piece] }]) {
+          response.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta }] })}\n\n`);
+        }
+        response.end();
+      });
+    });
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: broken, model: 'm' });
+    await runtime.load();
+    const deltas: string[] = [];
+    const error = await expectPodError(
+      runtime.chat(forced, { onDelta: (d) => deltas.push(d) }),
+      'pod_upstream_error',
+      true,
+    );
+    expect(error.message).toContain('ended before the answer finished');
+    expect(deltas).toEqual(['Checking.']);
+    expect(sent).toMatchObject({ stream: true, tools: [getWeather] });
+    await runtime.unload();
   });
 });

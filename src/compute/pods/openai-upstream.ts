@@ -2,7 +2,9 @@
 // the miner (vLLM, SGLang, Ollama, llama.cpp's server). Usage comes from the upstream: streams ask for
 // it with `stream_options.include_usage`; an upstream that reports none yields `usage: null`. A stream
 // or answer stopped part-way reports what it had relayed (see partialUsage), so a caller who walks away
-// pays for the time it took, as on any other runtime.
+// pays for the time it took, as on any other runtime. Tool calls are relayed in OpenAI's shape both ways:
+// the offer and the history's calls go out as sent, the upstream's calls come back as the result's
+// `toolCalls` (a stream's pieces assembled, never passed on as text).
 import type { z } from 'zod';
 import { PodLoadFailedError, PodNotLoadedError, PodUpstreamError, stoppedWith } from './errors.ts';
 import { JobTracker } from './job-tracker.ts';
@@ -14,7 +16,10 @@ import {
   ModelListWire,
   messagesBody,
   StreamChunkWire,
+  StreamedToolCalls,
   samplingBody,
+  toolCallsOf,
+  toolsBody,
   usageOf,
 } from './openai-wire.ts';
 import type { PodRuntime, PodRuntimeInfo } from './runtime.ts';
@@ -33,6 +38,7 @@ import {
   parseEmbeddingRequest,
   type SamplingParams,
   type TokenUsage,
+  type ToolCall,
 } from './types.ts';
 import { UpstreamClient } from './upstream-client.ts';
 
@@ -128,8 +134,9 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
   }
 
   async chat(request: ChatRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
-    const { messages, sampling } = parseChatRequest(request);
-    return this.generate('chat/completions', { messages: messagesBody(messages) }, sampling, options);
+    const { messages, sampling, tools } = parseChatRequest(request);
+    const input = { messages: messagesBody(messages), ...toolsBody(tools) };
+    return this.generate('chat/completions', input, sampling, options);
   }
 
   async complete(request: CompletionRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
@@ -207,7 +214,9 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
     const wire = parseWire(ChatResponseWire, json, 'chat completion');
     const [choice] = wire.choices;
     const text = choice?.message.content ?? '';
-    return this.result(wire.model, text, finishReasonOf(choice?.finish_reason), usageOf(wire.usage));
+    const toolCalls = toolCallsOf(choice?.message.tool_calls);
+    const finish = finishReasonOf(choice?.finish_reason, toolCalls.length);
+    return this.result(wire.model, text, finish, usageOf(wire.usage), toolCalls);
   }
 
   private async generateStreaming(
@@ -222,6 +231,7 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
     let finish: string | null | undefined;
     let usage: TokenUsage | null = null;
     let pieces = 0;
+    const calls = new StreamedToolCalls();
     try {
       for await (const json of this.client.postStream(path, streamBody, signal)) {
         const chunk = parseWire(StreamChunkWire, json, 'stream chunk');
@@ -235,6 +245,7 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
           pieces += 1;
           onDelta(piece);
         }
+        pieces += calls.add(choice.delta?.tool_calls ?? []);
         finish = choice.finish_reason ?? finish;
       }
     } catch (error) {
@@ -246,7 +257,8 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
         `Upstream stream from ${this.client.safeUrl} ended before the answer finished`,
       );
     }
-    return this.result(model, text, finishReasonOf(finish), usage);
+    const toolCalls = calls.result();
+    return this.result(model, text, finishReasonOf(finish, toolCalls.length), usage, toolCalls);
   }
 
   private result(
@@ -254,16 +266,23 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
     text: string,
     finishReason: FinishReason,
     usage: TokenUsage | null,
+    toolCalls: readonly ToolCall[] = [],
   ): GenerationResult {
-    return { model: model ?? this.options.model, text, finishReason, usage };
+    return {
+      model: model ?? this.options.model,
+      text,
+      finishReason,
+      usage,
+      ...(toolCalls.length === 0 ? {} : { toolCalls }),
+    };
   }
 }
 
 /**
- * The tokens of a stream stopped before the upstream's final usage: the last usage it sent, if it sends one
- * per chunk (vLLM's and SGLang's `continuous_usage_stats`), otherwise one token per relayed piece and no
- * prompt tokens. A lower bound, as each piece holds at least one token; the price follows the time spent,
- * so only the receipt's counts are short.
+ * The tokens of a stream stopped before the upstream's final usage: the last usage it sent, if it sends
+ * one per chunk (vLLM's and SGLang's `continuous_usage_stats`), otherwise one token per relayed piece (of
+ * text or of a tool call) and no prompt tokens. A lower bound, as each piece holds at least one token; the
+ * price follows the time spent, so only the receipt's counts are short.
  */
 function partialUsage(usage: TokenUsage | null, pieces: number) {
   return {

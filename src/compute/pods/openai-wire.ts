@@ -1,7 +1,17 @@
 // The parts of OpenAI's wire format the upstream runtime reads. Loose on purpose: servers (vLLM, SGLang,
 // Ollama, llama.cpp) add their own fields, and some send null where OpenAI omits.
 import { z } from 'zod';
-import type { FinishReason, NormalizedMessage, ResponseFormat, SamplingParams, TokenUsage } from './types.ts';
+import { PodUpstreamError } from './errors.ts';
+import { newToolCallId } from './tool-call-id.ts';
+import type {
+  FinishReason,
+  NormalizedMessage,
+  ResponseFormat,
+  SamplingParams,
+  TokenUsage,
+  ToolCall,
+  ToolOffer,
+} from './types.ts';
 
 // A usage block that is missing or malformed counts as not reported.
 const UsageWire = z
@@ -15,13 +25,43 @@ const EmbeddingUsageWire = z
 
 const FinishWire = z.string().nullish();
 
+/** JSON text as OpenAI sends it; Ollama sends the parsed object. */
+const ArgumentsWire = z.union([z.string(), z.record(z.string(), z.unknown())]).nullish();
+
+/** Some servers leave out `type` (only functions exist for them) or the id. */
+const FunctionCallWire = z.object({
+  id: z.string().nullish(),
+  type: z.literal('function').nullish(),
+  function: z.object({ name: z.string().min(1), arguments: ArgumentsWire }),
+});
+/** Calls of other kinds of tool (OpenAI's `custom`): never offered by a pod, so skipped. */
+const OtherCallWire = z.object({ type: z.string().refine((type) => type !== 'function') });
+
 export const ChatResponseWire = z.object({
   model: z.string().optional(),
   choices: z
-    .array(z.object({ message: z.object({ content: z.string().nullish() }), finish_reason: FinishWire }))
+    .array(
+      z.object({
+        message: z.object({
+          content: z.string().nullish(),
+          tool_calls: z.array(z.union([FunctionCallWire, OtherCallWire])).nullish(),
+        }),
+        finish_reason: FinishWire,
+      }),
+    )
     .min(1),
   usage: UsageWire,
 });
+
+/** A piece of a streamed call: the first of a call names it, the later ones add to its arguments. */
+const ToolCallPieceWire = z.object({
+  /** Which call the piece belongs to; a server that leaves it out is taken to number them by position. */
+  index: z.int().min(0).optional(),
+  id: z.string().nullish(),
+  type: z.string().nullish(),
+  function: z.object({ name: z.string().nullish(), arguments: ArgumentsWire }).nullish(),
+});
+export type ToolCallPiece = z.output<typeof ToolCallPieceWire>;
 
 export const CompletionResponseWire = z.object({
   model: z.string().optional(),
@@ -35,7 +75,9 @@ export const StreamChunkWire = z.object({
   choices: z
     .array(
       z.object({
-        delta: z.object({ content: z.string().nullish() }).nullish(),
+        delta: z
+          .object({ content: z.string().nullish(), tool_calls: z.array(ToolCallPieceWire).nullish() })
+          .nullish(),
         text: z.string().nullish(),
         finish_reason: FinishWire,
       }),
@@ -59,8 +101,85 @@ export const ErrorBodyWire = z.object({
   error: z.union([z.string(), z.object({ message: z.string().optional() })]),
 });
 
-export function finishReasonOf(wire: string | null | undefined): FinishReason {
-  return wire === 'length' ? 'length' : 'stop';
+/**
+ * Calls make the answer `tool_calls` whatever the upstream named it (Ollama says 'stop'), unless it was cut
+ * short (`length`: the last call's arguments may be incomplete). An upstream's 'tool_calls' (or the older
+ * 'function_call') with no function call in the answer is a plain stop.
+ */
+export function finishReasonOf(wire: string | null | undefined, toolCalls = 0): FinishReason {
+  if (wire === 'length') return 'length';
+  return toolCalls > 0 ? 'tool_calls' : 'stop';
+}
+
+/** Missing arguments are taken as none; an object (Ollama) becomes the JSON text OpenAI sends. */
+function argumentsText(wire: z.output<typeof ArgumentsWire>): string {
+  if (wire === null || wire === undefined) return '{}';
+  return typeof wire === 'string' ? wire : JSON.stringify(wire);
+}
+
+type ToolCallsWire = z.output<typeof ChatResponseWire>['choices'][number]['message']['tool_calls'];
+
+/** The function calls of a whole answer, in order; other kinds are skipped. */
+export function toolCallsOf(wire: ToolCallsWire): ToolCall[] {
+  return (wire ?? []).flatMap((call) => ('function' in call ? [functionCallOf(call)] : []));
+}
+
+function functionCallOf(call: z.output<typeof FunctionCallWire>): ToolCall {
+  const { name, arguments: args } = call.function;
+  return { id: call.id || newToolCallId(), name, arguments: argumentsText(args) };
+}
+
+interface CallInProgress {
+  id: string;
+  name: string;
+  /** Undefined until a piece brings some. */
+  arguments: string | undefined;
+  /** Not a function call: its later pieces are dropped too. */
+  skipped: boolean;
+}
+
+/** A stream's calls, assembled by `index`: id and name come once, arguments arrive in pieces. */
+export class StreamedToolCalls {
+  private readonly calls = new Map<number, CallInProgress>();
+
+  /** Takes a chunk's pieces; returns how many belong to function calls (each holds a token at least). */
+  add(pieces: readonly ToolCallPiece[]): number {
+    let taken = 0;
+    for (const [position, piece] of pieces.entries()) {
+      const call = this.callAt(piece.index ?? position, piece);
+      if (call.skipped) continue;
+      taken += 1;
+      // Some servers repeat the id and name in every piece: the first ones stand.
+      if (call.id === '' && piece.id) call.id = piece.id;
+      if (call.name === '' && piece.function?.name) call.name = piece.function.name;
+      const args = piece.function?.arguments;
+      if (args !== null && args !== undefined) call.arguments = (call.arguments ?? '') + argumentsText(args);
+    }
+    return taken;
+  }
+
+  /** The calls in index order; a call the stream never named is an upstream fault. */
+  result(): ToolCall[] {
+    const calls = [...this.calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
+    return calls
+      .filter((call) => !call.skipped)
+      .map((call) => {
+        if (call.name === '') {
+          throw new PodUpstreamError('Upstream sent a malformed stream chunk: a tool call without a name');
+        }
+        return { id: call.id || newToolCallId(), name: call.name, arguments: call.arguments ?? '{}' };
+      });
+  }
+
+  private callAt(index: number, first: ToolCallPiece): CallInProgress {
+    let call = this.calls.get(index);
+    if (call === undefined) {
+      const skipped = first.type !== null && first.type !== undefined && first.type !== 'function';
+      call = { id: '', name: '', arguments: undefined, skipped };
+      this.calls.set(index, call);
+    }
+    return call;
+  }
 }
 
 /** Usage as reported; null when the upstream left it out (nothing is guessed). */
@@ -96,8 +215,42 @@ function responseFormatBody(format: ResponseFormat): Record<string, unknown> {
   return { type: 'json_schema', json_schema: { name: 'response', schema: format.schema, strict: true } };
 }
 
-export function messagesBody(
-  messages: readonly NormalizedMessage[],
-): Array<{ role: string; content: string }> {
-  return messages.map((m) => ({ role: m.role, content: m.content }));
+interface ToolCallBody {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+interface MessageWire {
+  role: string;
+  /** Null for an assistant turn that only made calls, as OpenAI sends it (some servers reject ''). */
+  content: string | null;
+  tool_calls?: ToolCallBody[];
+  tool_call_id?: string;
+}
+
+function toolCallBody(call: ToolCall): ToolCallBody {
+  return { id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } };
+}
+
+export function messagesBody(messages: readonly NormalizedMessage[]): MessageWire[] {
+  return messages.map((m) => {
+    const calls = m.toolCalls ?? [];
+    return {
+      role: m.role,
+      content: m.content === '' && calls.length > 0 ? null : m.content,
+      ...(calls.length === 0 ? {} : { tool_calls: calls.map(toolCallBody) }),
+      ...(m.toolCallId === undefined ? {} : { tool_call_id: m.toolCallId }),
+    };
+  });
+}
+
+/** The offer in OpenAI's shape; nothing when there is none (no tools, or tool_choice 'none'). */
+export function toolsBody(offer: ToolOffer | undefined): Record<string, unknown> {
+  if (offer === undefined) return {};
+  const { choice } = offer;
+  return {
+    tools: offer.tools,
+    tool_choice: typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } },
+  };
 }

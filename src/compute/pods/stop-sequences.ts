@@ -7,6 +7,8 @@ export class StopSequenceMatcher {
   private readonly stops: readonly string[];
   private held = '';
   private stopped = false;
+  /** The stop sequence that ended the text, once one has. */
+  matched: string | undefined;
 
   constructor(stops: readonly string[]) {
     if (stops.some((stop) => stop === '')) throw new RangeError('stop sequences must not be empty');
@@ -20,7 +22,10 @@ export class StopSequenceMatcher {
     let first = -1;
     for (const stop of this.stops) {
       const at = text.indexOf(stop);
-      if (at !== -1 && (first === -1 || at < first)) first = at;
+      if (at !== -1 && (first === -1 || at < first)) {
+        first = at;
+        this.matched = stop;
+      }
     }
     if (first !== -1) {
       this.held = '';

@@ -6,10 +6,44 @@ import { PodBadRequestError } from './errors.ts';
 
 const TextPartSchema = z.object({ type: z.literal('text'), text: z.string() });
 
-export const ChatMessageSchema = z.object({
-  role: z.enum(['system', 'developer', 'user', 'assistant']),
-  content: z.union([z.string(), z.array(TextPartSchema)]),
+const ToolCallSchema = z.object({
+  id: z.string().min(1),
+  type: z.literal('function'),
+  function: z.object({ name: z.string().min(1), arguments: z.string() }),
 });
+
+export const ChatMessageSchema = z
+  .object({
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+    /** Null only for an assistant turn that made calls and said nothing. */
+    content: z.union([z.string(), z.array(TextPartSchema)]).nullish(),
+    /** An assistant turn's calls. */
+    tool_calls: z.array(ToolCallSchema).nullish(),
+    /** A tool message: the call it answers. */
+    tool_call_id: z.string().min(1).optional(),
+  })
+  .superRefine((message, ctx) => {
+    if (message.content == null && message.role !== 'assistant') {
+      ctx.addIssue({ code: 'custom', message: 'content is required', path: ['content'] });
+    }
+    if (message.role === 'tool' && message.tool_call_id === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a tool message names its call', path: ['tool_call_id'] });
+    }
+  });
+
+const ToolSchema = z.object({
+  type: z.literal('function'),
+  function: z.object({
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+
+const ToolChoiceSchema = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) }),
+]);
 
 const SamplingSchema = z.object({
   /** Informational: a runtime serves one model. */
@@ -34,6 +68,10 @@ const ResponseFormatSchema = z.discriminatedUnion('type', [
 export const ChatRequestSchema = SamplingSchema.extend({
   messages: z.array(ChatMessageSchema).min(1),
   response_format: ResponseFormatSchema.nullish(),
+  /** Offered to the model; it may answer with calls of them instead of text. */
+  tools: z.array(ToolSchema).nullish(),
+  /** Default 'auto': the model decides; 'required' or a named tool forces a call; 'none' forbids one. */
+  tool_choice: ToolChoiceSchema.nullish(),
 });
 export const CompletionRequestSchema = SamplingSchema.extend({ prompt: z.string() });
 export const EmbeddingRequestSchema = z.object({
@@ -46,6 +84,20 @@ export type ChatRequest = z.input<typeof ChatRequestSchema>;
 export type CompletionRequest = z.input<typeof CompletionRequestSchema>;
 export type EmbeddingRequest = z.input<typeof EmbeddingRequestSchema>;
 export type ResponseFormat = z.output<typeof ResponseFormatSchema>;
+export type Tool = z.output<typeof ToolSchema>;
+
+/** A call the model made: `arguments` is JSON text (cut short when the answer hit max_tokens). */
+export interface ToolCall {
+  readonly id: string;
+  readonly name: string;
+  readonly arguments: string;
+}
+
+/** The tools a job offers and whether the model must call one (and which). */
+export interface ToolOffer {
+  readonly tools: readonly Tool[];
+  readonly choice: 'auto' | 'required' | { readonly name: string };
+}
 
 /** Sampling settings after validation; undefined means the runtime's default. */
 export interface SamplingParams {
@@ -62,11 +114,16 @@ export interface SamplingParams {
 }
 
 export interface NormalizedMessage {
-  readonly role: 'system' | 'user' | 'assistant';
+  readonly role: 'system' | 'user' | 'assistant' | 'tool';
   readonly content: string;
+  /** An assistant turn's calls. */
+  readonly toolCalls?: readonly ToolCall[];
+  /** A tool message: the call it answers. */
+  readonly toolCallId?: string;
 }
 
-export type FinishReason = 'stop' | 'length';
+/** `tool_calls`: the answer is the calls in `toolCalls`, for the caller to run. */
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
 
 export interface TokenUsage {
   readonly promptTokens: number;
@@ -82,6 +139,8 @@ export interface GenerationResult {
   readonly usage: TokenUsage | null;
   /** Every token the model sampled, in order, stop tokens included (llama-cpp only): what validators re-score. */
   readonly completionTokenIds?: readonly number[];
+  /** The calls the model made, in order; absent when it made none. */
+  readonly toolCalls?: readonly ToolCall[];
 }
 
 export interface EmbeddingResult {
@@ -129,16 +188,38 @@ function sampling(request: z.output<typeof SamplingSchema>): SamplingParams {
 export function parseChatRequest(value: unknown): {
   messages: NormalizedMessage[];
   sampling: SamplingParams;
+  tools: ToolOffer | undefined;
 } {
   const request = parse(ChatRequestSchema, value);
-  const messages = request.messages.map((message) => ({
-    // `developer` is OpenAI's newer name for `system`.
-    role: message.role === 'developer' ? ('system' as const) : message.role,
-    content:
-      typeof message.content === 'string' ? message.content : message.content.map((p) => p.text).join(''),
-  }));
+  const messages = request.messages.map((message): NormalizedMessage => {
+    const content = message.content ?? '';
+    return {
+      // `developer` is OpenAI's newer name for `system`.
+      role: message.role === 'developer' ? 'system' : message.role,
+      content: typeof content === 'string' ? content : content.map((p) => p.text).join(''),
+      ...(message.tool_calls == null || message.tool_calls.length === 0
+        ? {}
+        : { toolCalls: message.tool_calls.map((c) => ({ id: c.id, ...c.function })) }),
+      ...(message.tool_call_id === undefined ? {} : { toolCallId: message.tool_call_id }),
+    };
+  });
   const responseFormat = request.response_format ?? undefined;
-  return { messages, sampling: { ...sampling(request), responseFormat } };
+  return { messages, sampling: { ...sampling(request), responseFormat }, tools: toolOffer(request) };
+}
+
+/** The offer a model sees: none without tools or with tool_choice 'none'. */
+function toolOffer(request: z.output<typeof ChatRequestSchema>): ToolOffer | undefined {
+  const tools = request.tools ?? [];
+  const choice = request.tool_choice ?? 'auto';
+  if (tools.length === 0 || choice === 'none') return undefined;
+  if (typeof choice === 'string') return { tools, choice };
+  const named = tools.find((tool) => tool.function.name === choice.function.name);
+  if (named === undefined) {
+    throw new PodBadRequestError(`tool_choice: no tool named ${choice.function.name} is offered`, {
+      param: 'tool_choice',
+    });
+  }
+  return { tools, choice: { name: choice.function.name } };
 }
 
 export function parseCompletionRequest(value: unknown): { prompt: string; sampling: SamplingParams } {

@@ -3,10 +3,13 @@ import { newApiId } from '../../../protocol/ids.ts';
 import {
   chatCompletion,
   chatCompletionChunk,
+  chatCompletionToolCallsChunk,
   chatCompletionUsageChunk,
   type FinishReason,
   openAIUsage,
+  type TextFinishReason,
   type TokenUsage,
+  type ToolCallOut,
   textCompletion,
   textCompletionChunk,
 } from '../../../protocol/openai-responses.ts';
@@ -23,12 +26,14 @@ export interface GenerationShape {
   /** The whole answer: one choice per prompt (chat has one). */
   whole(
     e: Envelope,
-    choices: ReadonlyArray<{ text: string; finishReason: FinishReason }>,
+    choices: ReadonlyArray<{ text: string; finishReason: FinishReason; toolCalls?: ToolCallOut[] }>,
     usage: TokenUsage,
   ): unknown;
   /** The event before any text (chat announces the assistant role), if the endpoint has one. */
   opening(e: Envelope): unknown | undefined;
   delta(e: Envelope, text: string): unknown;
+  /** The calls the model made, streamed after its text (chat only). */
+  toolCalls(e: Envelope, calls: readonly ToolCallOut[]): unknown;
   closing(e: Envelope, finishReason: FinishReason): unknown;
   usage(e: Envelope, usage: TokenUsage): unknown;
 }
@@ -41,19 +46,30 @@ export const chatShape: GenerationShape = {
       content: choice?.text ?? '',
       finishReason: choice?.finishReason ?? 'stop',
       usage,
+      toolCalls: choice?.toolCalls,
     }),
   opening: (e) => chatCompletionChunk({ ...e, delta: { role: 'assistant', content: '' } }),
   delta: (e, content) => chatCompletionChunk({ ...e, delta: { content } }),
+  toolCalls: (e, toolCalls) => chatCompletionToolCallsChunk({ ...e, toolCalls }),
   closing: (e, finishReason) => chatCompletionChunk({ ...e, delta: {}, finishReason }),
   usage: (e, usage) => chatCompletionUsageChunk({ ...e, usage }),
 };
 
 export const completionShape: GenerationShape = {
   newId: () => newApiId('completion'),
-  whole: (e, choices, usage) => textCompletion({ ...e, choices: [...choices], usage }),
+  whole: (e, choices, usage) =>
+    textCompletion({
+      ...e,
+      choices: choices.map((c) => ({ text: c.text, finishReason: textFinish(c.finishReason) })),
+      usage,
+    }),
   opening: () => undefined,
   delta: (e, text) => withUsageNull(e, textCompletionChunk({ ...e, text })),
-  closing: (e, finishReason) => withUsageNull(e, textCompletionChunk({ ...e, text: '', finishReason })),
+  toolCalls: () => {
+    throw new TypeError('completions make no tool calls');
+  },
+  closing: (e, finishReason) =>
+    withUsageNull(e, textCompletionChunk({ ...e, text: '', finishReason: textFinish(finishReason) })),
   // OpenAI ends an include_usage stream with a chunk of no choices carrying the totals.
   usage: (e, usage) => ({
     ...textCompletionChunk({ ...e, text: '' }),
@@ -61,6 +77,11 @@ export const completionShape: GenerationShape = {
     usage: openAIUsage(usage),
   }),
 };
+
+/** A node's output for completions is checked to end with stop or length; this only narrows the type. */
+function textFinish(reason: FinishReason): TextFinishReason {
+  return reason === 'tool_calls' ? 'stop' : reason;
+}
 
 /** With include_usage every chunk carries `usage: null` until the last one, as OpenAI streams. */
 function withUsageNull<T extends object>(e: Envelope, chunk: T): T {

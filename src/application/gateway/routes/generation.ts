@@ -108,6 +108,7 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
     const text = choice?.text ?? '';
     const rest = text.startsWith(streamed) ? text.slice(streamed.length) : '';
     if (rest !== '') sse.send(shape.delta(envelope, rest));
+    if (choice?.toolCalls !== undefined) sse.send(shape.toolCalls(envelope, choice.toolCalls));
     sse.send(shape.closing(envelope, choice?.finishReason ?? 'stop'));
     if (envelope.includeUsage) sse.send(shape.usage(envelope, run.outcome.result.usage));
     sse.done();

@@ -1,11 +1,13 @@
 // A small OpenAI-compatible HTTP server in front of any PodRuntime, for tests: the upstream the
-// `openai-upstream` runtime talks to is then a real server generating with a real model.
+// `openai-upstream` runtime talks to is then a real server generating with a real model. Tool calling
+// passes through: the runtime takes `tools`, `tool_choice` and tool messages in OpenAI's shape, and its
+// calls are answered as OpenAI answers them.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { podResponseFormat, type ResponseFormat } from '../../../protocol/openai-features.ts';
 import { PodError } from '../errors.ts';
 import type { PodRuntime } from '../runtime.ts';
-import type { GenerationResult } from '../types.ts';
+import type { GenerationResult, ToolCall } from '../types.ts';
 
 export interface OpenAICompatibleServerOptions {
   /** Leave usage out of every answer, as some older servers do. */
@@ -63,6 +65,36 @@ function usageWire(result: GenerationResult) {
       };
 }
 
+function toolCallWire(call: ToolCall) {
+  return { id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } };
+}
+
+/** A whole answer's message: `content` is null when the model only made calls, as OpenAI sends it. */
+function messageWire(result: GenerationResult) {
+  const calls = result.toolCalls ?? [];
+  return {
+    role: 'assistant',
+    content: calls.length > 0 && result.text === '' ? null : result.text,
+    ...(calls.length === 0 ? {} : { tool_calls: calls.map(toolCallWire) }),
+  };
+}
+
+/**
+ * The stream deltas of the calls, as OpenAI sends them: the first of each names it (index, id, type,
+ * name) with the start of its arguments, the next carries only the index and the rest. Always two
+ * pieces, so a client's assembly of them is exercised.
+ */
+function toolCallDeltas(calls: readonly ToolCall[]): object[] {
+  return calls.flatMap((call, index) => {
+    const cut = Math.ceil(call.arguments.length / 2);
+    const head = { name: call.name, arguments: call.arguments.slice(0, cut) };
+    return [
+      { tool_calls: [{ index, id: call.id, type: 'function', function: head }] },
+      { tool_calls: [{ index, function: { arguments: call.arguments.slice(cut) } }] },
+    ];
+  });
+}
+
 export async function startOpenAICompatibleServer(
   runtime: PodRuntime,
   options: OpenAICompatibleServerOptions = {},
@@ -82,13 +114,14 @@ export async function startOpenAICompatibleServer(
     const stream = body.stream === true;
     const includeUsage =
       (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const chatChunk = (delta: object, finish: string | null) => ({
+      object: `${object}.chunk`,
+      model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
     const chunk = (piece: string, finish: string | null) =>
       chat
-        ? {
-            object: `${object}.chunk`,
-            model,
-            choices: [{ index: 0, delta: { content: piece }, finish_reason: finish }],
-          }
+        ? chatChunk({ content: piece }, finish)
         : { object, model, choices: [{ index: 0, text: piece, finish_reason: finish }] };
     const write = (value: unknown) => response.write(`data: ${JSON.stringify(value)}\n\n`);
     const onDelta = stream
@@ -105,11 +138,7 @@ export async function startOpenAICompatibleServer(
     const usage = options.omitUsage ? undefined : usageWire(result);
     if (!stream) {
       const choice = chat
-        ? {
-            index: 0,
-            message: { role: 'assistant', content: result.text },
-            finish_reason: result.finishReason,
-          }
+        ? { index: 0, message: messageWire(result), finish_reason: result.finishReason }
         : { index: 0, text: result.text, finish_reason: result.finishReason };
       sendJson(response, 200, {
         object,
@@ -120,6 +149,8 @@ export async function startOpenAICompatibleServer(
       return;
     }
     if (!response.headersSent) response.writeHead(200, { 'content-type': 'text/event-stream' });
+    // The calls come after the text, as the model wrote them.
+    for (const delta of toolCallDeltas(result.toolCalls ?? [])) write(chatChunk(delta, null));
     write(chunk('', result.finishReason));
     if (includeUsage && usage !== undefined) write({ object: `${object}.chunk`, model, choices: [], usage });
     response.end('data: [DONE]\n\n');
