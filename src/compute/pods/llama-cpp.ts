@@ -184,7 +184,10 @@ export class LlamaCppRuntime implements PodRuntime {
   }
 
   async chat(request: ChatRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
-    const { messages, sampling, tools } = parseChatRequest(request);
+    const parsed = parseChatRequest(request);
+    const { messages, sampling } = parsed;
+    // With 'none' the model is not told of tools it may not call: it could only try and fail.
+    const tools = parsed.tools?.choice === 'none' ? undefined : parsed.tools;
     const loaded = this.ready();
     const { contextText, stopGenerationTriggers } = contextState(loaded.chatWrapper, messages, tools);
     // Message text is tokenized as plain text: a user cannot smuggle in control tokens.

@@ -201,7 +201,7 @@ describe('openai wire: tool calling requests', () => {
     ]);
   });
 
-  it("sends the offer in OpenAI's shape, and none for tool_choice 'none'", () => {
+  it("sends the offer in OpenAI's shape, tool_choice 'none' included, and nothing without tools", () => {
     const named = parseChatRequest(history).tools;
     expect(toolsBody(named)).toEqual({
       tools: [weather],
@@ -211,7 +211,11 @@ describe('openai wire: tool calling requests', () => {
     expect(toolsBody(required)).toEqual({ tools: [weather], tool_choice: 'required' });
     const auto = parseChatRequest({ ...history, tool_choice: undefined }).tools;
     expect(toolsBody(auto)).toEqual({ tools: [weather], tool_choice: 'auto' });
-    expect(toolsBody(parseChatRequest({ ...history, tool_choice: 'none' }).tools)).toEqual({});
+    expect(toolsBody(parseChatRequest({ ...history, tool_choice: 'none' }).tools)).toEqual({
+      tools: [weather],
+      tool_choice: 'none',
+    });
+    expect(toolsBody(parseChatRequest({ ...history, tools: [] }).tools)).toEqual({});
     expect(toolsBody(undefined)).toEqual({});
   });
 });

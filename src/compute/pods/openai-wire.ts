@@ -245,7 +245,10 @@ export function messagesBody(messages: readonly NormalizedMessage[]): MessageWir
   });
 }
 
-/** The offer in OpenAI's shape; nothing when there is none (no tools, or tool_choice 'none'). */
+/**
+ * The offer in OpenAI's shape, tool_choice 'none' too (the server's template may still show the tools,
+ * as OpenAI does); nothing without tools.
+ */
 export function toolsBody(offer: ToolOffer | undefined): Record<string, unknown> {
   if (offer === undefined) return {};
   const { choice } = offer;

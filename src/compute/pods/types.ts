@@ -96,7 +96,8 @@ export interface ToolCall {
 /** The tools a job offers and whether the model must call one (and which). */
 export interface ToolOffer {
   readonly tools: readonly Tool[];
-  readonly choice: 'auto' | 'required' | { readonly name: string };
+  /** 'none': the tools are shown (an upstream passes them on) but no call may be made. */
+  readonly choice: 'none' | 'auto' | 'required' | { readonly name: string };
 }
 
 /** Sampling settings after validation; undefined means the runtime's default. */
@@ -207,11 +208,11 @@ export function parseChatRequest(value: unknown): {
   return { messages, sampling: { ...sampling(request), responseFormat }, tools: toolOffer(request) };
 }
 
-/** The offer a model sees: none without tools or with tool_choice 'none'. */
+/** The offer a model sees: none without tools. */
 function toolOffer(request: z.output<typeof ChatRequestSchema>): ToolOffer | undefined {
   const tools = request.tools ?? [];
   const choice = request.tool_choice ?? 'auto';
-  if (tools.length === 0 || choice === 'none') return undefined;
+  if (tools.length === 0) return undefined;
   if (typeof choice === 'string') return { tools, choice };
   const named = tools.find((tool) => tool.function.name === choice.function.name);
   if (named === undefined) {
