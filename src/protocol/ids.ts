@@ -36,6 +36,10 @@ export const ID_PREFIXES = {
   job: 'job_',
   chatCompletion: 'chatcmpl-',
   completion: 'cmpl-',
+  response: 'resp_',
+  /** An output item of a response: the assistant's message, or a function call. */
+  responseMessage: 'msg_',
+  functionCall: 'fc_',
   session: 'ses_',
   request: 'req_',
 } as const;

@@ -434,6 +434,64 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(['stop', 'length']).toContain(answered.choices[0]?.finish_reason);
     });
 
+    it("answers OpenAI's Responses API for the official client: text, a streamed answer and a tool call", async () => {
+      // seed is ours (the Responses API has none): passed as a field the client sends on as it is.
+      const hello = { model: MODEL, input: 'Hello', max_output_tokens: 12, seed: 3 };
+      const text = await client.responses.create(hello);
+      succeeded++;
+      expect(text.status === 'completed' || text.status === 'incomplete').toBe(true);
+      expect(text.output_text.length).toBeGreaterThan(0);
+      expect(text.usage?.output_tokens).toBeGreaterThan(0);
+
+      const streamed = await client.responses.stream(hello).finalResponse();
+      succeeded++;
+      expect(streamed.output_text).toBe(text.output_text);
+      expect(streamed.usage).toEqual(text.usage);
+
+      const tools: OpenAI.Responses.FunctionTool[] = [
+        {
+          type: 'function',
+          name: 'get_weather',
+          strict: true,
+          parameters: {
+            type: 'object',
+            properties: { city: { type: 'string', enum: ['Paris', 'Rome'] } },
+            required: ['city'],
+            additionalProperties: false,
+          },
+        },
+      ];
+      const called = await client.responses.create({
+        model: MODEL,
+        input: 'Weather in Paris?',
+        tools,
+        tool_choice: 'required',
+        max_output_tokens: 100,
+      });
+      succeeded++;
+      const call = called.output.find((item) => item.type === 'function_call');
+      if (call?.type !== 'function_call') throw new Error('expected a function call');
+      expect(call.name).toBe('get_weather');
+      expect(['Paris', 'Rome']).toContain(JSON.parse(call.arguments).city);
+      const answered = await client.responses.create({
+        model: MODEL,
+        input: [
+          { role: 'user', content: 'Weather in Paris?' },
+          call,
+          { type: 'function_call_output', call_id: call.call_id, output: '{"celsius":20}' },
+        ],
+        tools,
+        tool_choice: 'none',
+        max_output_tokens: 8,
+      });
+      succeeded++;
+      expect(answered.output.every((item) => item.type === 'message')).toBe(true);
+      const receipt = await fetch(`${devnet.gatewayUrl}/v1/receipts/${answered.id}`, {
+        headers: { authorization: `Bearer ${devnet.apiKey}` },
+      });
+      expect(receipt.status).toBe(200);
+    });
+
     it('retries on the other miner when one dies mid-request, and charges once', async () => {
       // Only miner 1 online, frozen: the job goes to it and waits there.
       await devnet.miners.get(1)?.stop();

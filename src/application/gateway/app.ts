@@ -42,6 +42,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { modelRoutes } from './routes/models.ts';
 import { type HealthCheck, type OperationsOptions, operationRoutes } from './routes/operations.ts';
 import { receiptRoutes } from './routes/receipts.ts';
+import { responsesRoutes } from './routes/responses.ts';
 
 export interface GatewayDeps {
   apiKeys: ApiKeyAuthenticator;
@@ -234,6 +235,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     api.addHook('onRequest', apiKeyAuth(deps.apiKeys, limits));
     modelRoutes(api, context);
     generationRoutes(api, context);
+    responsesRoutes(api, context);
     embeddingRoutes(api, context);
     jobRoutes(api, context, deps.jobs, deps.idempotency);
     if (deps.receipts !== undefined) receiptRoutes(api, deps.receipts);

@@ -4,6 +4,10 @@ import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { SSE_DONE, sseEvent } from '../../protocol/openai-responses.ts';
 
+function named(name: string | undefined, event: string): string {
+  return name === undefined ? event : `event: ${name}\n${event}`;
+}
+
 export class SseReply {
   private stream: PassThrough | undefined;
 
@@ -13,9 +17,12 @@ export class SseReply {
     return this.stream !== undefined;
   }
 
-  /** Sends one `data:` event with a JSON payload, opening the stream first if needed. */
-  send(payload: unknown): void {
-    this.open().write(sseEvent(payload));
+  /**
+   * Sends one `data:` event with a JSON payload, opening the stream first if needed; named by an
+   * `event:` line when `name` is given (the Responses API names each event by its type).
+   */
+  send(payload: unknown, name?: string): void {
+    this.open().write(named(name, sseEvent(payload)));
   }
 
   /** `data: [DONE]` and the end of the response. */
@@ -24,9 +31,14 @@ export class SseReply {
     stream.end(SSE_DONE);
   }
 
+  /** The end of a stream that has no `[DONE]` (the Responses API's). */
+  end(): void {
+    this.open().end();
+  }
+
   /** Ends an open stream with an error event (the OpenAI SDK throws it as an APIError); no `[DONE]`. */
-  fail(body: unknown): void {
-    this.open().end(sseEvent(body));
+  fail(body: unknown, name?: string): void {
+    this.open().end(named(name, sseEvent(body)));
   }
 
   private open(): PassThrough {

@@ -10,7 +10,7 @@ import { receiptAuditJson } from '../../../protocol/receipt-audit.ts';
 import { principalOf } from '../auth.ts';
 import type { ReceiptLookup } from '../ports.ts';
 
-const RECEIPT_IDS = new Set(['job', 'chatCompletion', 'completion']);
+const RECEIPT_IDS = new Set(['job', 'chatCompletion', 'completion', 'response']);
 
 function receiptNotFound(id: string) {
   return new FatalError('receipt_not_found', {

@@ -1,0 +1,318 @@
+// POST /v1/responses over real HTTP with miners speaking the protocol: the Responses API's objects and
+// event streams in OpenAI's shapes, read by the official client, the conversation a node receives, and
+// the refusals.
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devAccount } from '../../chain/dev-accounts.ts';
+import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
+import type { JobAssign } from '../../protocol/messages/jobs.ts';
+import { answerText, type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+
+const developer = devAccount(6).address;
+let h: GatewayHarness;
+let client: OpenAI;
+let key: string;
+let behave: (peer: MinerPeer, assign: JobAssign) => void | Promise<void>;
+const hello = (peer: MinerPeer, assign: JobAssign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+
+beforeAll(async () => {
+  h = await startGatewayHarness({ suspendMs: 1 });
+  key = await h.key(developer);
+  client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: key, maxRetries: 0 });
+  behave = hello;
+  await h.peer(0, (peer, assign) => behave(peer, assign));
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read answers field by field
+type Json = any;
+
+function post(body: unknown) {
+  return fetch(`${h.url}/v1/responses`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+const weather = {
+  type: 'function' as const,
+  name: 'get_weather',
+  description: 'Weather of a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } } },
+  strict: false,
+};
+const call = { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' };
+
+/** A node whose model says a little, then calls get_weather. */
+async function callWeather(peer: MinerPeer, assign: JobAssign) {
+  peer.accept(assign);
+  if (assign.stream) peer.chunk(assign, 0, 'Checking.');
+  const output = { text: 'Checking.', finishReason: 'tool_calls', toolCalls: [call] };
+  await peer.result(assign, output, { usage: { inputTokens: 9, outputTokens: 12 }, gpuMs: 1 });
+}
+
+async function withBehaviour<T>(next: typeof behave, run: () => Promise<T>): Promise<T> {
+  behave = next;
+  try {
+    return await run();
+  } finally {
+    behave = hello;
+  }
+}
+
+describe('POST /v1/responses', () => {
+  it('answers a response object the official client reads, with usage and the request echoed', async () => {
+    const response = await client.responses.create({
+      model: 'test-llm',
+      instructions: 'Be brief.',
+      input: 'Say hello',
+      max_output_tokens: 50,
+      temperature: 0.5,
+      metadata: { team: 'a' },
+    });
+    expect(response.id).toMatch(/^resp_[0-9A-Za-z]{24}$/);
+    expect(response).toMatchObject({
+      object: 'response',
+      status: 'completed',
+      error: null,
+      incomplete_details: null,
+      instructions: 'Be brief.',
+      max_output_tokens: 50,
+      temperature: 0.5,
+      metadata: { team: 'a' },
+      model: 'test-llm',
+      tool_choice: 'auto',
+      tools: [],
+      text: { format: { type: 'text' } },
+      usage: { input_tokens: 7, output_tokens: 3, total_tokens: 10 },
+    });
+    expect(response.output).toEqual([
+      {
+        id: expect.stringMatching(/^msg_/),
+        type: 'message',
+        role: 'assistant',
+        status: 'completed',
+        content: [{ type: 'output_text', text: 'Hello world', annotations: [] }],
+      },
+    ]);
+    expect(response.output_text).toBe('Hello world');
+  });
+
+  it('hands the node the conversation: instructions, messages, calls and their outputs, tools and format', async () => {
+    let input: Json;
+    await withBehaviour(
+      (peer, assign) => {
+        input = assign.input;
+        return answerText(peer, assign, ['Sunny.']);
+      },
+      () =>
+        client.responses.create({
+          model: 'test-llm',
+          instructions: 'Be brief.',
+          input: [
+            { role: 'user', content: [{ type: 'input_text', text: 'Weather in Paris?' }] },
+            {
+              type: 'message',
+              id: 'msg_1',
+              status: 'completed',
+              role: 'assistant',
+              content: [{ type: 'output_text', text: 'Checking.', annotations: [] }],
+            },
+            { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' },
+            { type: 'function_call_output', call_id: 'call_1', output: '{"celsius":20}' },
+          ],
+          tools: [weather],
+          tool_choice: 'auto',
+          text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object' }, strict: true } },
+        }),
+    );
+    expect(input.messages).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Weather in Paris?' },
+      {
+        role: 'assistant',
+        content: 'Checking.',
+        tool_calls: [
+          {
+            id: 'call_1',
+            type: 'function',
+            function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+          },
+        ],
+      },
+      { role: 'tool', content: '{"celsius":20}', tool_call_id: 'call_1' },
+    ]);
+    expect(input.tools).toEqual([
+      {
+        type: 'function',
+        function: { name: 'get_weather', description: 'Weather of a city', parameters: weather.parameters },
+      },
+    ]);
+    expect(input.tool_choice).toBe('auto');
+    expect(input.response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'answer' } });
+  });
+
+  it('answers calls as function_call items, whole and streamed, and the client assembles the stream', async () => {
+    await withBehaviour(callWeather, async () => {
+      const whole = await client.responses.create({ model: 'test-llm', input: 'Weather?', tools: [weather] });
+      expect(whole.status).toBe('completed');
+      expect(whole.output.map((item) => item.type)).toEqual(['message', 'function_call']);
+      expect(whole.output[1]).toEqual({
+        id: expect.stringMatching(/^fc_/),
+        type: 'function_call',
+        call_id: 'call_1',
+        name: 'get_weather',
+        arguments: call.arguments,
+        status: 'completed',
+      });
+
+      const stream = client.responses.stream({ model: 'test-llm', input: 'Weather?', tools: [weather] });
+      const types: string[] = [];
+      stream.on('event', (event) => types.push(event.type));
+      const final = await stream.finalResponse();
+      expect(types).toEqual([
+        'response.created',
+        'response.in_progress',
+        'response.output_item.added',
+        'response.content_part.added',
+        'response.output_text.delta',
+        'response.output_text.done',
+        'response.content_part.done',
+        'response.output_item.done',
+        'response.output_item.added',
+        'response.function_call_arguments.delta',
+        'response.function_call_arguments.done',
+        'response.output_item.done',
+        'response.completed',
+      ]);
+      expect(final.output_text).toBe('Checking.');
+      expect(final.output[1]).toMatchObject({
+        type: 'function_call',
+        call_id: 'call_1',
+        arguments: call.arguments,
+      });
+      expect(final.usage?.total_tokens).toBe(21);
+    });
+  });
+
+  it('streams events named by their type, numbered in order, with no [DONE]', async () => {
+    const response = await post({ model: 'test-llm', input: 'Say hello', stream: true });
+    const text = await response.text();
+    const events = text.trim().split('\n\n');
+    const parsed = events.map((event) => {
+      const [name, data] = event.split('\n');
+      const payload = JSON.parse(data?.slice('data: '.length) ?? '{}');
+      expect(name).toBe(`event: ${payload.type}`);
+      return payload;
+    });
+    expect(parsed.map((e) => e.sequence_number)).toEqual(parsed.map((_, i) => i));
+    expect(parsed.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta)).toEqual([
+      'Hel',
+      'lo',
+      ' world',
+    ]);
+    expect(parsed.at(-1)).toMatchObject({ type: 'response.completed', response: { status: 'completed' } });
+    expect(text).not.toContain('[DONE]');
+  });
+
+  it('says a response cut by max_output_tokens is incomplete, whole and streamed', async () => {
+    const cut = async (peer: MinerPeer, assign: JobAssign) => {
+      peer.accept(assign);
+      if (assign.stream) peer.chunk(assign, 0, 'Hel');
+      await peer.result(
+        assign,
+        { text: 'Hel', finishReason: 'length' },
+        { usage: { inputTokens: 7, outputTokens: 1 }, gpuMs: 1 },
+      );
+    };
+    await withBehaviour(cut, async () => {
+      const whole = await client.responses.create({ model: 'test-llm', input: 'x', max_output_tokens: 16 });
+      expect(whole).toMatchObject({
+        status: 'incomplete',
+        incomplete_details: { reason: 'max_output_tokens' },
+      });
+      expect(whole.output[0]).toMatchObject({ status: 'incomplete' });
+      const final = await client.responses
+        .stream({ model: 'test-llm', input: 'x', max_output_tokens: 16 })
+        .finalResponse();
+      expect(final.status).toBe('incomplete');
+    });
+  });
+
+  it('refuses what it cannot do with OpenAI-style errors naming the field', async () => {
+    const asks: Array<[Record<string, unknown>, number, string, string]> = [
+      [{ input: 'x', previous_response_id: 'resp_1' }, 400, 'unsupported_parameter', 'previous_response_id'],
+      [{ input: 'x', tools: [{ type: 'web_search' }] }, 400, 'invalid_request', 'tools[0].type'],
+      [{ input: [{ type: 'reasoning', summary: [] }] }, 400, 'invalid_request', 'input[0].type'],
+      [
+        { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] },
+        400,
+        'invalid_request',
+        'input[0].content[0].type',
+      ],
+      [
+        { input: [{ type: 'function_call_output', call_id: 'c', output: 'x' }] },
+        400,
+        'invalid_request',
+        'input[0].call_id',
+      ],
+      [{ input: 'x', tool_choice: 'required' }, 400, 'invalid_request', 'tool_choice'],
+      [{ input: 'x', top_logprobs: 2 }, 400, 'unsupported_parameter', 'top_logprobs'],
+      [{ input: 'x', model: 'nope' }, 404, 'model_not_found', 'model'],
+      [{}, 400, 'invalid_request', 'input'],
+    ];
+    for (const [extra, status, code, param] of asks) {
+      const response = await post({ model: 'test-llm', ...extra });
+      const body = (await response.json()) as Json;
+      expect(
+        { status: response.status, code: body.error.code, param: body.error.param },
+        JSON.stringify(extra),
+      ).toEqual({
+        status,
+        code,
+        param,
+      });
+    }
+  });
+
+  it('ends a stream that fails after its first event with an error event the client throws, and charges nothing', async () => {
+    const fail = (peer: MinerPeer, assign: JobAssign) => {
+      peer.accept(assign);
+      peer.chunk(assign, 0, 'Hel');
+      peer.fail(assign, 'node_failed', 'GPU fell off the bus', true);
+    };
+    await withBehaviour(fail, async () => {
+      const text = await (await post({ model: 'test-llm', input: 'x', stream: true })).text();
+      const last = text.trim().split('\n\n').at(-1) ?? '';
+      expect(last.split('\n')[0]).toBe('event: error');
+      expect(JSON.parse(last.split('\n')[1]?.slice('data: '.length) ?? '{}')).toMatchObject({
+        type: 'error',
+        code: 'node_failed',
+        param: null,
+        error: { code: 'node_failed', type: 'server_error' },
+      });
+      const stream = await client.responses.create({ model: 'test-llm', input: 'x', stream: true });
+      const seen: string[] = [];
+      const thrown = await (async () => {
+        for await (const event of stream) seen.push(event.type);
+      })().catch((e) => e);
+      expect(thrown).toBeInstanceOf(OpenAI.APIError);
+      expect(seen).toContain('response.output_text.delta');
+      expect(h.metering.leases.lease(developer)?.held ?? 0n).toBe(0n);
+    });
+    await h.nodesAvailable(1);
+  });
+
+  it("keeps the node's receipt under the response's id", async () => {
+    const response = await client.responses.create({ model: 'test-llm', input: 'Say hello' });
+    const receipt = await fetch(`${h.url}/v1/receipts/${response.id}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(receipt.status).toBe(200);
+    expect(((await receipt.json()) as Json).receipt.payer.toLowerCase()).toBe(developer.toLowerCase());
+  });
+});

@@ -1,0 +1,132 @@
+import type {
+  Response,
+  ResponseFunctionToolCall,
+  ResponseOutputItem,
+  ResponseOutputMessage,
+  ResponseUsage,
+} from 'openai/resources/responses/responses';
+import { newApiId } from './ids.ts';
+import type { FinishReason, TokenUsage, ToolCallOut } from './openai-responses.ts';
+import type { ResponsesRequest } from './openai-responses-api.ts';
+
+/**
+ * The Responses API's objects in OpenAI's exact shapes (typed by the official SDK's own types): the
+ * response, its output items (the assistant's message, then its function calls) and its usage. The SDK
+ * adds `output_text` itself, so it is not sent.
+ */
+
+export type ResponseObject = Omit<Response, 'output_text'>;
+export type ResponseStatus = 'in_progress' | 'completed' | 'incomplete';
+
+export interface ResponseEnvelope {
+  id: string;
+  model: string;
+  /** Unix seconds. */
+  createdAt: number;
+  request: ResponsesRequest;
+}
+
+/** A job's answer as output items. */
+export interface ResponseAnswer {
+  text: string;
+  finishReason: FinishReason;
+  toolCalls?: readonly ToolCallOut[] | undefined;
+}
+
+export function responseUsage(usage: TokenUsage): ResponseUsage {
+  return {
+    input_tokens: usage.inputTokens,
+    input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+    output_tokens: usage.outputTokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: usage.inputTokens + usage.outputTokens,
+  };
+}
+
+/** Cut by max_output_tokens: the response and its last item are `incomplete`. */
+export function statusOf(answer: ResponseAnswer): ResponseStatus {
+  return answer.finishReason === 'length' ? 'incomplete' : 'completed';
+}
+
+export function messageItem(
+  id: string,
+  text: string | undefined,
+  status: ResponseStatus,
+): ResponseOutputMessage {
+  return {
+    id,
+    type: 'message',
+    role: 'assistant',
+    status,
+    content: text === undefined ? [] : [{ type: 'output_text', text, annotations: [] }],
+  };
+}
+
+export function functionCallItem(
+  id: string,
+  call: ToolCallOut,
+  status: ResponseStatus,
+  args = call.arguments,
+): ResponseFunctionToolCall {
+  return { id, type: 'function_call', call_id: call.id, name: call.name, arguments: args, status };
+}
+
+/**
+ * The output of a whole answer: the message when the model said something (or made no call), then one
+ * item per call.
+ */
+export function outputItems(answer: ResponseAnswer): ResponseOutputItem[] {
+  const status = statusOf(answer);
+  const calls = answer.toolCalls ?? [];
+  const items: ResponseOutputItem[] = [];
+  if (answer.text !== '' || calls.length === 0)
+    items.push(messageItem(newApiId('responseMessage'), answer.text, status));
+  for (const call of calls) items.push(functionCallItem(newApiId('functionCall'), call, status));
+  return items;
+}
+
+/** The response object; without usage while it is in progress. */
+export function responseObject(
+  e: ResponseEnvelope,
+  status: ResponseStatus,
+  output: ResponseOutputItem[],
+  usage?: TokenUsage,
+): ResponseObject {
+  const { request } = e;
+  const format = request.text?.format ?? { type: 'text' };
+  return {
+    id: e.id,
+    object: 'response',
+    created_at: e.createdAt,
+    status,
+    error: null,
+    incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
+    instructions: request.instructions ?? null,
+    max_output_tokens: request.max_output_tokens ?? null,
+    metadata: metadataOf(request.metadata),
+    model: e.model,
+    output,
+    parallel_tool_calls: request.parallel_tool_calls ?? true,
+    temperature: request.temperature ?? null,
+    top_p: request.top_p ?? null,
+    tool_choice: request.tool_choice ?? 'auto',
+    tools: (request.tools ?? []).map((tool) => ({
+      type: 'function',
+      name: tool.name,
+      description: tool.description ?? null,
+      parameters: tool.parameters ?? null,
+      strict: tool.strict ?? null,
+    })),
+    text: { format: format as NonNullable<Response['text']>['format'] & object },
+    ...(usage === undefined ? {} : { usage: responseUsage(usage) }),
+  };
+}
+
+/** Metadata is echoed back as given when it is OpenAI's: string values under string keys. */
+function metadataOf(value: unknown): Record<string, string> | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const entries = Object.entries(value);
+  return entries.every(([, v]) => typeof v === 'string')
+    ? (Object.fromEntries(entries) as Record<string, string>)
+    : null;
+}

@@ -1,0 +1,146 @@
+import type { ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { newApiId } from './ids.ts';
+import type { TokenUsage } from './openai-responses.ts';
+import {
+  functionCallItem,
+  messageItem,
+  type ResponseAnswer,
+  type ResponseEnvelope,
+  type ResponseStatus,
+  responseObject,
+  statusOf,
+} from './openai-responses-api-output.ts';
+
+type Distribute<T> = T extends unknown ? Omit<T, 'sequence_number'> : never;
+/** An event before it is numbered. */
+export type UnnumberedEvent = Distribute<ResponseStreamEvent>;
+
+/**
+ * A response streamed as OpenAI streams one: `response.created` and `response.in_progress`, the message
+ * item opened at the first text (its part added, text deltas, then done), each function call as an item
+ * with its arguments, and `response.completed` (or `response.incomplete`) with the whole response. Every
+ * event is numbered in order (`sequence_number`); the sink frames it as a server-sent event named by its
+ * type.
+ */
+export class ResponseEventWriter {
+  #sequence = 0;
+  #message: { id: string; text: string; index: number } | undefined;
+  readonly #output: ResponseOutputItem[] = [];
+
+  constructor(
+    private readonly envelope: ResponseEnvelope,
+    private readonly sink: (event: ResponseStreamEvent) => void,
+  ) {}
+
+  start(): void {
+    const response = responseObject(this.envelope, 'in_progress', []);
+    this.#send({ type: 'response.created', response: response as never });
+    this.#send({ type: 'response.in_progress', response: response as never });
+  }
+
+  text(delta: string): void {
+    if (delta === '') return;
+    const message = this.#openMessage();
+    message.text += delta;
+    this.#send({
+      type: 'response.output_text.delta',
+      item_id: message.id,
+      output_index: message.index,
+      content_index: 0,
+      delta,
+      logprobs: [],
+    });
+  }
+
+  /** The rest of the answer (text the node had not streamed, its calls), then the whole response. */
+  finish(answer: ResponseAnswer, usage: TokenUsage): void {
+    const status = statusOf(answer);
+    const calls = answer.toolCalls ?? [];
+    if (answer.text.startsWith(this.#message?.text ?? ''))
+      this.text(answer.text.slice(this.#message?.text.length ?? 0));
+    if (this.#message !== undefined || calls.length === 0) this.#closeMessage(status);
+    for (const call of calls) {
+      const id = newApiId('functionCall');
+      const output_index = this.#output.length;
+      this.#send({
+        type: 'response.output_item.added',
+        output_index,
+        item: functionCallItem(id, call, 'in_progress', ''),
+      });
+      this.#send({
+        type: 'response.function_call_arguments.delta',
+        item_id: id,
+        output_index,
+        delta: call.arguments,
+      });
+      this.#send({
+        type: 'response.function_call_arguments.done',
+        item_id: id,
+        output_index,
+        name: call.name,
+        arguments: call.arguments,
+      });
+      const item = functionCallItem(id, call, status);
+      this.#output.push(item);
+      this.#send({ type: 'response.output_item.done', output_index, item });
+    }
+    const response = responseObject(this.envelope, status, this.#output, usage) as never;
+    if (status === 'incomplete') this.#send({ type: 'response.incomplete', response });
+    else this.#send({ type: 'response.completed', response });
+  }
+
+  /**
+   * The event that ends a failed stream: OpenAI's `error` event, with the error body too, which is what
+   * the SDK throws on.
+   */
+  error(body: {
+    error: { message: string; code: string | null; param: string | null };
+  }): ResponseStreamEvent {
+    const { message, code, param } = body.error;
+    return {
+      ...body,
+      type: 'error',
+      message,
+      code,
+      param,
+      sequence_number: this.#sequence++,
+    } as ResponseStreamEvent;
+  }
+
+  #openMessage(): { id: string; text: string; index: number } {
+    if (this.#message !== undefined) return this.#message;
+    const message = { id: newApiId('responseMessage'), text: '', index: this.#output.length };
+    this.#message = message;
+    this.#send({
+      type: 'response.output_item.added',
+      output_index: message.index,
+      item: messageItem(message.id, undefined, 'in_progress'),
+    });
+    this.#send({
+      type: 'response.content_part.added',
+      item_id: message.id,
+      output_index: message.index,
+      content_index: 0,
+      part: { type: 'output_text', text: '', annotations: [] },
+    });
+    return message;
+  }
+
+  #closeMessage(status: ResponseStatus): void {
+    const { id, text, index } = this.#openMessage();
+    const where = { item_id: id, output_index: index, content_index: 0 };
+    this.#send({ type: 'response.output_text.done', ...where, text, logprobs: [] });
+    this.#send({
+      type: 'response.content_part.done',
+      ...where,
+      part: { type: 'output_text', text, annotations: [] },
+    });
+    const item = messageItem(id, text, status);
+    this.#output.push(item);
+    this.#send({ type: 'response.output_item.done', output_index: index, item });
+  }
+
+  #send(event: UnnumberedEvent): void {
+    this.sink({ ...event, sequence_number: this.#sequence++ } as ResponseStreamEvent);
+  }
+}

@@ -1,0 +1,244 @@
+import { z } from 'zod';
+import {
+  type ChatCompletionRequest,
+  MAX_MESSAGES,
+  MAX_TEXT_CHARS,
+  parseChatCompletionRequest,
+} from './openai.ts';
+import { JsonSchemaObject } from './openai-features.ts';
+import { MAX_TOOLS, ToolCallIdSchema, ToolNameSchema } from './openai-tools.ts';
+import { parseWith, type Result } from './schema-errors.ts';
+
+/**
+ * OpenAI's Responses API (`POST /v1/responses`) as a chat job: the request's items become a chat
+ * conversation (instructions first, function calls and their outputs as tool calls and tool messages), so
+ * every pod that chats serves it. Responses are not stored: what needs a stored one (previous_response_id,
+ * conversation, background) is refused, as are built-in tools and non-text inputs no pod can give.
+ */
+
+const UNSUPPORTED = { code: 'unsupported_parameter' } as const;
+const Text = z.string().max(MAX_TEXT_CHARS);
+
+const TextPart = z.looseObject({
+  type: z.enum(['input_text', 'output_text'], {
+    error: 'only text content parts (input_text, output_text) are supported',
+  }),
+  text: Text,
+});
+const Content = z.union([Text, z.array(TextPart).max(256)], {
+  error: 'content must be a string or a list of text parts',
+});
+
+const MessageItem = z.looseObject({
+  type: z.literal('message'),
+  role: z.enum(['user', 'system', 'developer', 'assistant'], {
+    error: 'role must be one of user, system, developer, assistant',
+  }),
+  content: Content,
+});
+const FunctionCallItem = z.looseObject({
+  type: z.literal('function_call'),
+  call_id: ToolCallIdSchema,
+  name: ToolNameSchema,
+  arguments: z.string().max(MAX_TEXT_CHARS),
+});
+const FunctionCallOutputItem = z.looseObject({
+  type: z.literal('function_call_output'),
+  call_id: ToolCallIdSchema,
+  output: Content,
+});
+
+/** Items by their `type`; a message may leave it out. */
+const InputItem = z.preprocess(
+  (item) =>
+    typeof item === 'object' && item !== null && !('type' in item) ? { ...item, type: 'message' } : item,
+  z.discriminatedUnion('type', [MessageItem, FunctionCallItem, FunctionCallOutputItem], {
+    error: 'items must be of type message, function_call or function_call_output',
+  }),
+);
+
+const FunctionTool = z.looseObject({
+  type: z.literal('function', { error: 'only function tools are supported (no built-in tools)' }),
+  name: ToolNameSchema,
+  description: z.string().max(8192).nullish(),
+  parameters: JsonSchemaObject.nullish(),
+  strict: z.boolean().nullish(),
+});
+
+const ToolChoice = z.union(
+  [
+    z.enum(['none', 'auto', 'required']),
+    z.looseObject({ type: z.literal('function'), name: ToolNameSchema }),
+  ],
+  { error: "tool_choice must be 'none', 'auto', 'required' or {type: 'function', name}" },
+);
+
+const TextFormat = z.discriminatedUnion(
+  'type',
+  [
+    z.looseObject({ type: z.literal('text') }),
+    z.looseObject({ type: z.literal('json_object') }),
+    z.looseObject({
+      type: z.literal('json_schema'),
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/, 'name must be 1-64 letters, digits, underscores or dashes'),
+      schema: JsonSchemaObject,
+      description: z.string().max(4096).nullish(),
+      strict: z.boolean().nullish(),
+    }),
+  ],
+  { error: 'text.format.type must be one of text, json_object, json_schema' },
+);
+
+/** Accepted only empty: each asks for something a pod cannot give or a store we do not keep. */
+function refused(message: string) {
+  return z
+    .unknown()
+    .refine((value) => value === null || value === undefined || value === false, {
+      message,
+      params: UNSUPPORTED,
+    })
+    .optional();
+}
+
+export const ResponsesRequestSchema = z
+  .looseObject({
+    model: z.string().min(1).max(256),
+    input: z.union([Text, z.array(InputItem).min(1).max(MAX_MESSAGES)], {
+      error: 'input must be a string or a list of items',
+    }),
+    instructions: Text.nullish(),
+    max_output_tokens: z.int().min(1).max(10_000_000).nullish(),
+    temperature: z.number().min(0).max(2).nullish(),
+    top_p: z.number().gt(0).max(1).nullish(),
+    /** Not OpenAI's for this API, but every pod takes one: a seeded answer repeats. */
+    seed: z.int().nullish(),
+    stream: z.boolean().nullish(),
+    tools: z.array(FunctionTool).max(MAX_TOOLS).nullish(),
+    tool_choice: ToolChoice.nullish(),
+    parallel_tool_calls: z.boolean().nullish(),
+    text: z.looseObject({ format: TextFormat.nullish() }).nullish(),
+    previous_response_id: refused('responses are not stored here: send the whole conversation as input'),
+    conversation: refused('conversations are not stored here: send the whole conversation as input'),
+    background: refused('background responses are not supported: responses are not stored'),
+    prompt: refused('stored prompt templates are not supported'),
+    top_logprobs: z
+      .int()
+      .nullish()
+      .refine((n) => n == null || n === 0, {
+        message: 'log probabilities are not returned by this network',
+        params: UNSUPPORTED,
+      }),
+  })
+  .superRefine((body, ctx) => checkItems(body, ctx));
+
+export type ResponsesRequest = z.output<typeof ResponsesRequestSchema>;
+
+/** What OpenAI checks across items: each output answers an earlier call, each tool and choice names one. */
+function checkItems(body: ResponsesRequest, ctx: z.RefinementCtx): void {
+  const names = new Set<string>();
+  for (const [index, tool] of (body.tools ?? []).entries()) {
+    if (names.has(tool.name))
+      ctx.addIssue({
+        code: 'custom',
+        message: `tool ${tool.name} is offered twice`,
+        path: ['tools', index, 'name'],
+      });
+    names.add(tool.name);
+  }
+  const choice = body.tool_choice;
+  if (choice === 'required' && names.size === 0) {
+    ctx.addIssue({ code: 'custom', message: "tool_choice 'required' needs tools", path: ['tool_choice'] });
+  } else if (typeof choice === 'object' && choice !== null && !names.has(choice.name)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `no tool named ${choice.name} is offered`,
+      path: ['tool_choice', 'name'],
+    });
+  }
+  if (typeof body.input === 'string') return;
+  const calls = new Set<string>();
+  for (const [index, item] of body.input.entries()) {
+    if (item.type === 'function_call') calls.add(item.call_id);
+    if (item.type === 'function_call_output' && !calls.has(item.call_id)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a function_call_output must answer an earlier function_call item',
+        path: ['input', index, 'call_id'],
+      });
+    }
+  }
+}
+
+export function parseResponsesRequest(body: unknown): Result<ResponsesRequest> {
+  return parseWith(ResponsesRequestSchema, body);
+}
+
+type Message = ChatCompletionRequest['messages'][number];
+
+const textOf = (content: z.output<typeof Content>) =>
+  typeof content === 'string' ? content : content.map((part) => part.text).join('');
+
+/**
+ * The same request as a chat completion. Function calls join the assistant message before them (or a new
+ * one), as chat carries them; a function call output becomes a tool message.
+ */
+export function responsesAsChat(request: ResponsesRequest): ChatCompletionRequest {
+  const messages: Message[] = [];
+  if (request.instructions != null && request.instructions !== '') {
+    messages.push({ role: 'system', content: request.instructions });
+  }
+  const items =
+    typeof request.input === 'string'
+      ? [{ type: 'message' as const, role: 'user' as const, content: request.input }]
+      : request.input;
+  for (const item of items) {
+    if (item.type === 'function_call') {
+      const call = {
+        id: item.call_id,
+        type: 'function' as const,
+        function: { name: item.name, arguments: item.arguments },
+      };
+      const last = messages.at(-1);
+      if (last?.role === 'assistant') last.tool_calls = [...(last.tool_calls ?? []), call];
+      else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
+    } else if (item.type === 'function_call_output') {
+      messages.push({ role: 'tool', tool_call_id: item.call_id, content: textOf(item.output) });
+    } else {
+      messages.push({ role: item.role, content: textOf(item.content) } as Message);
+    }
+  }
+  const format = request.text?.format;
+  const chat = {
+    model: request.model,
+    messages,
+    max_tokens: request.max_output_tokens ?? null,
+    temperature: request.temperature ?? null,
+    top_p: request.top_p ?? null,
+    seed: request.seed ?? null,
+    tools: request.tools?.map(({ name, description, parameters }) => ({
+      type: 'function' as const,
+      function: {
+        name,
+        ...(description == null ? {} : { description }),
+        ...(parameters == null ? {} : { parameters }),
+      },
+    })),
+    tool_choice:
+      request.tool_choice == null || typeof request.tool_choice === 'string'
+        ? request.tool_choice
+        : { type: 'function' as const, function: { name: request.tool_choice.name } },
+    response_format:
+      format == null || format.type !== 'json_schema'
+        ? format
+        : {
+            type: 'json_schema' as const,
+            json_schema: { name: format.name, schema: format.schema, strict: format.strict },
+          },
+  };
+  // The chat schema's own checks stand behind the conversion; a request that passed the checks above passes.
+  const parsed = parseChatCompletionRequest(chat);
+  if (!parsed.ok) throw parsed.error;
+  return parsed.value;
+}
