@@ -1,40 +1,52 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChatMLChatWrapper, type ChatWrapperSettings } from 'node-llama-cpp';
+import { ChatMLChatWrapper, type ChatWrapperSettings, LlamaText, SpecialTokensText } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../model/tiny-model.ts';
 import { PodBadRequestError, PodUnsupportedError } from './errors.ts';
 import { LlamaCppRuntime } from './llama-cpp.ts';
+import { sharedLlama } from './llama-instance.ts';
 import type { ChatRequest, GenerationResult } from './types.ts';
 
 let dir: string;
+let modelPath: string;
 let runtime: LlamaCppRuntime;
-/** The same model with a template whose call begins with a letter the model writes early on its own. */
+/**
+ * The same model with a template whose call begins with a letter the model writes early on its own (so an
+ * unforced call is written by the model, not begun by a grammar), and one whose call begins with a special
+ * token, as Llama 3.1's and Qwen's do.
+ */
 let eager: LlamaCppRuntime;
+let special: LlamaCppRuntime;
 
-/** ChatML whose tool calls begin with `p`, so an unforced call is written by the model, not by a grammar. */
-class EagerCallWrapper extends ChatMLChatWrapper {
-  constructor() {
+/** ChatML whose tool calls begin with `prefix`. */
+class CallPrefixWrapper extends ChatMLChatWrapper {
+  constructor(prefix: string | LlamaText) {
     super();
     const { functions } = this.settings;
     (this as { settings: ChatWrapperSettings }).settings = {
       ...this.settings,
-      functions: { ...functions, call: { ...functions.call, prefix: 'p', prefixAlternateMatches: [] } },
+      functions: { ...functions, call: { ...functions.call, prefix, prefixAlternateMatches: [] } },
     };
   }
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'llama-tool-calls-'));
-  const { path } = await writeTinyModel(join(dir, 'neurino-tiny.gguf'));
-  runtime = new LlamaCppRuntime({ modelPath: path, slots: 1 });
-  eager = new LlamaCppRuntime({ modelPath: path, slots: 1, chatWrapper: new EagerCallWrapper() });
-  await Promise.all([runtime.load(), eager.load()]);
+  modelPath = (await writeTinyModel(join(dir, 'neurino-tiny.gguf'))).path;
+  runtime = new LlamaCppRuntime({ modelPath, slots: 1 });
+  eager = new LlamaCppRuntime({ modelPath, slots: 1, chatWrapper: new CallPrefixWrapper('p') });
+  special = new LlamaCppRuntime({
+    modelPath,
+    slots: 1,
+    chatWrapper: new CallPrefixWrapper(LlamaText(new SpecialTokensText('<|im_start|>'))),
+  });
+  await Promise.all([runtime.load(), eager.load(), special.load()]);
 });
 
 afterAll(async () => {
-  await Promise.all([runtime?.unload(), eager?.unload()]);
+  await Promise.all([runtime?.unload(), eager?.unload(), special?.unload()]);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -129,6 +141,26 @@ describe('llama-cpp runtime: tool calls', () => {
     expect(onlyCall(result).name).toBe('get_weather');
     expect(streamed).toBe(result.text);
     expect(result.text).not.toContain('p');
+  });
+
+  it('begins a call with a special token where the template says so, then the name, as the context holds them', async () => {
+    const withToken = await special.chat({
+      messages: question,
+      tools: [weather],
+      tool_choice: 'required',
+      max_tokens: 100,
+    });
+    expect(onlyCall(withToken).name).toBe('get_weather');
+    const llama = await sharedLlama({ gpu: false, maxThreads: 1 });
+    const vocabulary = await llama.loadModel({ modelPath, vocabOnly: true });
+    try {
+      const start = vocabulary.tokenize('<|im_start|>', true);
+      expect(start).toHaveLength(1);
+      const name = vocabulary.tokenize('get_weather(', true);
+      expect(withToken.completionTokenIds?.slice(0, 1 + name.length)).toEqual([...start, ...name]);
+    } finally {
+      await vocabulary.dispose();
+    }
   });
 
   it('answers in text when the model writes no call, or when tool_choice is none', async () => {
