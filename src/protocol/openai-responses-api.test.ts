@@ -81,6 +81,18 @@ describe('the Responses API as a chat', () => {
     });
   });
 
+  it('refuses a tool offered twice and a choice naming no offered tool, where they sit in this API', () => {
+    const tool = { type: 'function', name: 'f' };
+    for (const [extra, param] of [
+      [{ tools: [tool, tool] }, 'tools[1].name'],
+      [{ tools: [tool], tool_choice: { type: 'function', name: 'g' } }, 'tool_choice.name'],
+    ] as const) {
+      const parsed = parseResponsesRequest({ model: 'tiny', input: 'x', ...extra });
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) expect(parsed.error).toMatchObject({ code: 'invalid_request', param });
+    }
+  });
+
   it('refuses what needs a stored response, by name', () => {
     for (const field of ['previous_response_id', 'conversation', 'prompt']) {
       const parsed = parseResponsesRequest({ model: 'tiny', input: 'x', [field]: 'something' });

@@ -6,7 +6,7 @@ import {
   parseChatCompletionRequest,
 } from './openai.ts';
 import { JsonSchemaObject } from './openai-features.ts';
-import { MAX_TOOLS, ToolCallIdSchema, ToolNameSchema } from './openai-tools.ts';
+import { checkToolOffer, MAX_TOOLS, ToolCallIdSchema, ToolNameSchema } from './openai-tools.ts';
 import { parseWith, type Result } from './schema-errors.ts';
 
 /**
@@ -137,26 +137,12 @@ export type ResponsesRequest = z.output<typeof ResponsesRequestSchema>;
 
 /** What OpenAI checks across items: each output answers an earlier call, each tool and choice names one. */
 function checkItems(body: ResponsesRequest, ctx: z.RefinementCtx): void {
-  const names = new Set<string>();
-  for (const [index, tool] of (body.tools ?? []).entries()) {
-    if (names.has(tool.name))
-      ctx.addIssue({
-        code: 'custom',
-        message: `tool ${tool.name} is offered twice`,
-        path: ['tools', index, 'name'],
-      });
-    names.add(tool.name);
-  }
-  const choice = body.tool_choice;
-  if (choice === 'required' && names.size === 0) {
-    ctx.addIssue({ code: 'custom', message: "tool_choice 'required' needs tools", path: ['tool_choice'] });
-  } else if (typeof choice === 'object' && choice !== null && !names.has(choice.name)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `no tool named ${choice.name} is offered`,
-      path: ['tool_choice', 'name'],
-    });
-  }
+  checkToolOffer(
+    (body.tools ?? []).map((tool) => tool.name),
+    body.tool_choice,
+    ctx,
+    { name: (index) => ['tools', index, 'name'], choice: ['tool_choice', 'name'] },
+  );
   if (typeof body.input === 'string') return;
   const calls = new Set<string>();
   for (const [index, item] of body.input.entries()) {

@@ -104,18 +104,13 @@ interface ToolFields {
  * tool, and each `tool` message answers a call an earlier assistant message made.
  */
 export function checkToolFields(body: ToolFields, ctx: z.RefinementCtx): void {
-  const names = new Set<string>();
-  for (const [index, tool] of (body.tools ?? []).entries()) {
-    const name = tool.function.name;
-    if (names.has(name)) issue(ctx, ['tools', index, 'function', 'name'], `tool ${name} is offered twice`);
-    names.add(name);
-  }
   const choice = body.tool_choice;
-  if (choice === 'required' && names.size === 0) {
-    issue(ctx, ['tool_choice'], "tool_choice 'required' needs tools");
-  } else if (choice != null && typeof choice === 'object' && !names.has(choice.function.name)) {
-    issue(ctx, ['tool_choice', 'function', 'name'], `no tool named ${choice.function.name} is offered`);
-  }
+  checkToolOffer(
+    (body.tools ?? []).map((tool) => tool.function.name),
+    choice != null && typeof choice === 'object' ? { name: choice.function.name } : choice,
+    ctx,
+    { name: (index) => ['tools', index, 'function', 'name'], choice: ['tool_choice', 'function', 'name'] },
+  );
   const calls = new Set<string>();
   for (const [index, message] of body.messages.entries()) {
     for (const call of message.tool_calls ?? []) calls.add(call.id);
@@ -126,6 +121,28 @@ export function checkToolFields(body: ToolFields, ctx: z.RefinementCtx): void {
         'a tool message must answer a call of an earlier assistant message',
       );
     }
+  }
+}
+
+/**
+ * Tool names are distinct and a forced choice names an offered tool; `at` says where a tool's name and a
+ * named choice sit in the request (chat and the Responses API nest them differently).
+ */
+export function checkToolOffer(
+  names: readonly string[],
+  choice: string | { name: string } | null | undefined,
+  ctx: z.RefinementCtx,
+  at: { name: (index: number) => PropertyKey[]; choice: PropertyKey[] },
+): void {
+  const offered = new Set<string>();
+  for (const [index, name] of names.entries()) {
+    if (offered.has(name)) issue(ctx, at.name(index), `tool ${name} is offered twice`);
+    offered.add(name);
+  }
+  if (choice === 'required' && offered.size === 0) {
+    issue(ctx, ['tool_choice'], "tool_choice 'required' needs tools");
+  } else if (choice != null && typeof choice === 'object' && !offered.has(choice.name)) {
+    issue(ctx, at.choice, `no tool named ${choice.name} is offered`);
   }
 }
 
