@@ -48,34 +48,44 @@ export function openAIUsage(usage: TokenUsage): CompletionUsage {
   };
 }
 
-/** With tool calls, an assistant that said nothing before them has `content: null`, as OpenAI sends. */
-export function chatCompletion(
-  p: Envelope & {
-    content: string;
-    finishReason: FinishReason;
-    usage: TokenUsage;
-    toolCalls?: readonly ToolCallOut[] | undefined;
-  },
+/** One choice of a chat answer. */
+export interface ChatChoiceOut {
+  content: string;
+  finishReason: FinishReason;
+  toolCalls?: readonly ToolCallOut[] | undefined;
+}
+
+/** A chat answer of one choice. */
+export function chatCompletion(p: Envelope & ChatChoiceOut & { usage: TokenUsage }): ChatCompletion {
+  return chatCompletionOf({ ...p, choices: [p] });
+}
+
+/**
+ * A chat answer, its choices numbered in order. With tool calls, an assistant that said nothing before
+ * them has `content: null`, as OpenAI sends.
+ */
+export function chatCompletionOf(
+  p: Envelope & { choices: readonly ChatChoiceOut[]; usage: TokenUsage },
 ): ChatCompletion {
-  const calls = p.toolCalls ?? [];
   return {
     id: p.id,
     object: 'chat.completion',
     created: p.created ?? unixSeconds(),
     model: p.model,
-    choices: [
-      {
-        index: 0,
+    choices: p.choices.map((choice, index) => {
+      const calls = choice.toolCalls ?? [];
+      return {
+        index,
         message: {
           role: 'assistant',
-          content: calls.length > 0 && p.content === '' ? null : p.content,
+          content: calls.length > 0 && choice.content === '' ? null : choice.content,
           refusal: null,
           ...(calls.length === 0 ? {} : { tool_calls: calls.map(openAIToolCall) }),
         },
         logprobs: null,
-        finish_reason: p.finishReason,
-      },
-    ],
+        finish_reason: choice.finishReason,
+      };
+    }),
     usage: openAIUsage(p.usage),
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  choiceSeed,
   contentText,
   inputsOf,
   maxTokensOf,
@@ -110,12 +111,16 @@ describe('chat completion requests', () => {
     expect(error.message).toMatch(/only text content parts are supported/);
   });
 
-  it('refuses n > 1 as an unsupported parameter', () => {
-    const error = failure(parseChatCompletionRequest(chat({ n: 2 })));
-    expect(error.code).toBe('unsupported_parameter');
-    expect(error.param).toBe('n');
-    expect(error.message).toBe('n: only n=1 is supported');
-    expect(parseChatCompletionRequest(chat({ n: null })).ok).toBe(true);
+  it('takes n from 1 to 16 choices, and says the limit', () => {
+    for (const n of [null, 1, 2, 16]) expect(parseChatCompletionRequest(chat({ n })).ok).toBe(true);
+    for (const n of [0, 17, 1.5]) {
+      const error = failure(parseChatCompletionRequest(chat({ n })));
+      expect(error).toMatchObject({ code: 'invalid_request', param: 'n' });
+    }
+    expect(failure(parseChatCompletionRequest(chat({ n: 17 }))).message).toMatch(/16/);
+    expect(choiceSeed(undefined, 1)).toBeUndefined();
+    expect([0, 1, 2].map((choice) => choiceSeed(7, choice))).toEqual([7, 8, 9]);
+    expect(choiceSeed(Number.MAX_SAFE_INTEGER, 1)).toBe(Number.MAX_SAFE_INTEGER - 1);
   });
 
   it('refuses a body that is not an object', () => {
@@ -136,9 +141,7 @@ describe('completion requests', () => {
     expect(failure(parseCompletionRequest({ model: 'm', prompt: [] })).param).toBe('prompt');
     expect(failure(parseCompletionRequest({ model: 'm', prompt: ['a', 7] })).param).toBe('prompt[1]');
     expect(failure(parseCompletionRequest({ model: 'm' })).param).toBe('prompt');
-    expect(failure(parseCompletionRequest({ model: 'm', prompt: 'x', n: 3 })).code).toBe(
-      'unsupported_parameter',
-    );
+    expect(failure(parseCompletionRequest({ model: 'm', prompt: 'x', n: 30 })).param).toBe('n');
   });
 
   it('refuses prompts of token ids by name, as each pod model has its own vocabulary', () => {

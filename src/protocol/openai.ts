@@ -67,14 +67,10 @@ export const ChatMessageSchema = z.discriminatedUnion(
   { error: 'role must be one of system, developer, user, assistant, tool' },
 );
 
-const OnlyOne = z
-  .int()
-  .min(1)
-  .nullish()
-  .refine((n) => n == null || n === 1, {
-    message: 'only n=1 is supported',
-    params: { code: 'unsupported_parameter' },
-  });
+/** Choices a request may ask for: a node generates them one after another, so each adds its time. */
+export const MAX_CHOICES = 16;
+
+const Choices = z.int().min(1).max(MAX_CHOICES).nullish();
 
 const Model = z.string().min(1).max(256);
 const MaxTokens = z.int().min(1).max(10_000_000).nullish();
@@ -91,7 +87,7 @@ const SamplingFields = {
   max_tokens: MaxTokens,
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().gt(0).max(1).nullish(),
-  n: OnlyOne,
+  n: Choices,
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
   stop: Stop,
@@ -169,6 +165,20 @@ export function podMessages(messages: readonly ChatMessage[]) {
     }
     return { role: m.role, content };
   });
+}
+
+/** How many choices each prompt gets (`n`, 1 when absent). */
+export function choicesOf(request: { n?: number | null | undefined }): number {
+  return request.n ?? 1;
+}
+
+/**
+ * Seeds of a prompt's `n` choices: the caller's seed for the first, the next ones after it, so the
+ * choices differ from each other and a seeded request still repeats; none without a seed.
+ */
+export function choiceSeed(seed: number | null | undefined, choice: number): number | undefined {
+  if (seed == null) return undefined;
+  return Number.isSafeInteger(seed + choice) ? seed + choice : seed - choice;
 }
 
 /** The completion budget the caller asked for, if any (max_completion_tokens wins). */

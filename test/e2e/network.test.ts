@@ -434,6 +434,22 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(['stop', 'length']).toContain(answered.choices[0]?.finish_reason);
     });
 
+    it('answers n choices to the official client, each its own, the prompt counted once', async () => {
+      const ask = {
+        model: MODEL,
+        messages: [{ role: 'user' as const, content: 'Name a colour' }],
+        max_tokens: 6,
+      };
+      const one = await client.chat.completions.create({ ...ask, seed: 9 });
+      const three = await client.chat.completions.create({ ...ask, seed: 9, n: 3 });
+      succeeded += 2;
+      expect(three.choices.map((c) => c.index)).toEqual([0, 1, 2]);
+      // The first choice is the seed's own answer; the others are seeded after it.
+      expect(three.choices[0]?.message.content).toBe(one.choices[0]?.message.content);
+      expect(new Set(three.choices.map((c) => c.message.content)).size).toBeGreaterThan(1);
+      expect(three.usage?.prompt_tokens).toBe(one.usage?.prompt_tokens);
+    });
+
     it("answers OpenAI's Responses API for the official client: text, a streamed answer and a tool call", async () => {
       // seed is ours (the Responses API has none): passed as a field the client sends on as it is.
       const hello = { model: MODEL, input: 'Hello', max_output_tokens: 12, seed: 3 };

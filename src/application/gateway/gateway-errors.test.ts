@@ -155,7 +155,8 @@ describe('malformed requests', () => {
   });
 
   it('refuses what it does not support with unsupported_parameter', async () => {
-    expectError(await post('/v1/chat/completions', { ...chatBody, n: 2 }), 400, 'unsupported_parameter', 'n');
+    const choices = { ...chatBody, n: 2, stream: true };
+    expectError(await post('/v1/chat/completions', choices), 400, 'unsupported_parameter', 'n');
     const twoPrompts = { model: 'test-llm', prompt: ['a', 'b'], stream: true };
     expectError(await post('/v1/completions', twoPrompts), 400, 'unsupported_parameter', 'prompt');
     const dims = { model: 'test-llm', input: 'x', dimensions: 8 };

@@ -323,6 +323,59 @@ describe('tool calls', () => {
   });
 });
 
+describe('several choices (n)', () => {
+  /** A node that answers `count` choices, each its own text. */
+  const answerChoices = (count: number) => async (peer: MinerPeer, assign: JobAssign) => {
+    peer.accept(assign);
+    const choices = Array.from({ length: count }, (_, i) => ({ text: `answer ${i}`, finishReason: 'stop' }));
+    const output = assign.kind === 'chat' ? (count === 1 ? choices[0] : { choices }) : { choices };
+    await peer.result(assign, output, { usage: { inputTokens: 5, outputTokens: 2 * count }, gpuMs: 1 });
+  };
+
+  it('answers n choices numbered in order, tells the node how many, and charges the one job', async () => {
+    let input: Json;
+    behave = (peer, assign) => {
+      input = assign.input;
+      return answerChoices(3)(peer, assign);
+    };
+    try {
+      const before = (await storedReceipts({ payer: developer })).length;
+      const body = await json(await post('/v1/chat/completions', { ...chatBody, n: 3 }));
+      expect(input.n).toBe(3);
+      expect(body.choices.map((c: Json) => [c.index, c.message.content, c.finish_reason])).toEqual([
+        [0, 'answer 0', 'stop'],
+        [1, 'answer 1', 'stop'],
+        [2, 'answer 2', 'stop'],
+      ]);
+      expect(body.usage).toEqual({ prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 });
+      expect((await storedReceipts({ payer: developer })).length).toBe(before + 1);
+
+      behave = answerChoices(4);
+      const completions = await json(
+        await post('/v1/completions', { model: 'test-llm', prompt: ['a', 'b'], n: 2 }),
+      );
+      expect(completions.choices.map((c: Json) => c.index)).toEqual([0, 1, 2, 3]);
+    } finally {
+      behave = (peer, assign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+    }
+  });
+
+  it('refuses n above 1 on a stream, and a node answering another number of choices', async () => {
+    const streamed = await post('/v1/chat/completions', { ...chatBody, n: 2, stream: true });
+    expect(streamed.status).toBe(400);
+    expect((await json(streamed)).error).toMatchObject({ code: 'unsupported_parameter', param: 'n' });
+    behave = answerChoices(2);
+    try {
+      const short = await post('/v1/chat/completions', { ...chatBody, n: 3 });
+      expect(short.status).toBe(502);
+      expect((await json(short)).error.code).toBe('bad_result');
+      expect(held(developer)).toBe(0n);
+    } finally {
+      behave = (peer, assign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+    }
+  });
+});
+
 describe('completions and embeddings', () => {
   it('answers and streams text completions', async () => {
     const whole = await json(await post('/v1/completions', { model: 'test-llm', prompt: 'Once' }));

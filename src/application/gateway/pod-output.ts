@@ -12,13 +12,17 @@ export interface GenerationChoice {
   toolCalls?: ToolCallOut[];
 }
 
-/** One choice per prompt, in order (chat has exactly one). */
+/** The choices in order: `n` per prompt (a chat has one prompt). */
 export function generationOutput(kind: 'chat' | 'completion', output: unknown): GenerationChoice[] {
   if (kind === 'chat') {
     const parsed = parseJobOutput('chat', output);
     if (!parsed.ok) throw parsed.error;
-    const { text, finishReason, toolCalls } = parsed.value;
-    return [{ text, finishReason, ...(toolCalls === undefined ? {} : { toolCalls }) }];
+    const choices = 'choices' in parsed.value ? parsed.value.choices : [parsed.value];
+    return choices.map(({ text, finishReason, toolCalls }) => ({
+      text,
+      finishReason,
+      ...(toolCalls === undefined ? {} : { toolCalls }),
+    }));
   }
   const parsed = parseJobOutput('completion', output);
   if (!parsed.ok) throw parsed.error;
@@ -45,7 +49,7 @@ export function embeddingOutput(output: unknown, expected: number): number[][] {
 export function checkChoiceCount(choices: readonly GenerationChoice[], expected: number): void {
   if (choices.length !== expected) {
     throw new RetryableError('bad_result', {
-      message: `node returned ${choices.length} choices for ${expected} prompts`,
+      message: `node returned ${choices.length} choices where ${expected} were asked for`,
     });
   }
 }

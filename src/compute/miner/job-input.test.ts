@@ -33,19 +33,22 @@ describe('jobWork', () => {
       ok: true,
       work: {
         kind: 'chat',
-        request: {
-          model: 'neurino-tiny',
-          max_tokens: 8,
-          temperature: 0,
-          seed: 7,
-          stop: ['END'],
-          presence_penalty: 0.5,
-          messages: [
-            { role: 'developer', content: 'be brief' },
-            { role: 'user', content: 'hi' },
-            { role: 'assistant', content: '' },
-          ],
-        },
+        n: 1,
+        requests: [
+          {
+            model: 'neurino-tiny',
+            max_tokens: 8,
+            temperature: 0,
+            seed: 7,
+            stop: ['END'],
+            presence_penalty: 0.5,
+            messages: [
+              { role: 'developer', content: 'be brief' },
+              { role: 'user', content: 'hi' },
+              { role: 'assistant', content: '' },
+            ],
+          },
+        ],
       },
     });
   });
@@ -55,7 +58,7 @@ describe('jobWork', () => {
     const chat = (response_format: unknown) =>
       jobWork('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], response_format }, false);
     const requestOf = (checked: ReturnType<typeof jobWork>) =>
-      checked.ok && checked.work.kind === 'chat' ? checked.work.request : undefined;
+      checked.ok && checked.work.kind === 'chat' ? checked.work.requests[0] : undefined;
     expect(requestOf(chat({ type: 'json_schema', json_schema: { name: 'a', schema } }))).toMatchObject({
       response_format: { type: 'json_schema', schema },
     });
@@ -83,11 +86,39 @@ describe('jobWork', () => {
     const checked = jobWork('completion', { model: 'm', prompt: ['a', 'b'], max_tokens: 4 }, false);
     expect(checked.ok && checked.work).toEqual({
       kind: 'completion',
+      n: 1,
       requests: [
         { model: 'm', max_tokens: 4, prompt: 'a' },
         { model: 'm', max_tokens: 4, prompt: 'b' },
       ],
     });
+  });
+
+  it('asks the runtime once per choice, seeded apart, prompt by prompt; never on a stream', () => {
+    const body = { model: 'm', messages: [{ role: 'user', content: 'x' }], n: 3, seed: 10 };
+    const chat = jobWork('chat', body, false);
+    expect(chat.ok && chat.work).toMatchObject({ kind: 'chat', n: 3 });
+    expect(chat.ok && chat.work.kind === 'chat' && chat.work.requests.map((r) => r.seed)).toEqual([
+      10, 11, 12,
+    ]);
+    const unseeded = jobWork('chat', { ...body, seed: undefined }, false);
+    expect(unseeded.ok && unseeded.work.kind === 'chat' && unseeded.work.requests).toHaveLength(3);
+    const completion = jobWork('completion', { model: 'm', prompt: ['a', 'b'], n: 2, seed: 1 }, false);
+    expect(
+      completion.ok &&
+        completion.work.kind === 'completion' &&
+        completion.work.requests.map((r) => [r.prompt, r.seed]),
+    ).toEqual([
+      ['a', 1],
+      ['a', 2],
+      ['b', 1],
+      ['b', 2],
+    ]);
+    for (const kind of ['chat', 'completion'] as const) {
+      const input = kind === 'chat' ? body : { model: 'm', prompt: 'a', n: 2 };
+      const streamed = jobWork(kind, input, true);
+      expect(!streamed.ok && streamed.error).toMatchObject({ code: 'unsupported_parameter', param: 'n' });
+    }
   });
 
   it('refuses a streamed completion of several prompts', () => {
@@ -124,15 +155,18 @@ describe('jobWork', () => {
     expect(checked).toMatchObject({
       ok: true,
       work: {
-        request: {
-          tools: [{ type: 'function', function: { name: 'f' } }],
-          tool_choice: 'required',
-          messages: [
-            { role: 'user', content: 'x' },
-            { role: 'assistant', content: '', tool_calls: [call] },
-            { role: 'tool', content: 'done', tool_call_id: 'call_1' },
-          ],
-        },
+        n: 1,
+        requests: [
+          {
+            tools: [{ type: 'function', function: { name: 'f' } }],
+            tool_choice: 'required',
+            messages: [
+              { role: 'user', content: 'x' },
+              { role: 'assistant', content: '', tool_calls: [call] },
+              { role: 'tool', content: 'done', tool_call_id: 'call_1' },
+            ],
+          },
+        ],
       },
     });
   });
@@ -154,11 +188,6 @@ describe('jobWork', () => {
       expect(checked.error.retryable).toBe(false);
       expect(checked.error.param).toBe(param);
     }
-  });
-
-  it('refuses n > 1 as an unsupported parameter', () => {
-    const checked = jobWork('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], n: 2 }, false);
-    expect(!checked.ok && checked.error.code).toBe('unsupported_parameter');
   });
 
   it('refuses input that is not an object at all', () => {

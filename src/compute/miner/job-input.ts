@@ -2,6 +2,8 @@
 // the pod runtime's requests. The router checked it too; a miner checks again because it trusts no peer.
 import { FatalError, type NeurinoError } from '../../protocol/errors.ts';
 import {
+  choiceSeed,
+  choicesOf,
   inputsOf,
   parseChatCompletionRequest,
   parseCompletionRequest,
@@ -15,8 +17,10 @@ import type { JobKind } from '../../protocol/pod-spec.ts';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest } from '../pods/types.ts';
 
 export type JobWork =
-  | { kind: 'chat'; request: ChatRequest }
-  | { kind: 'completion'; requests: CompletionRequest[] }
+  /** One request per choice (`n` of them), each with its own seed when the caller gave one. */
+  | { kind: 'chat'; requests: ChatRequest[]; n: number }
+  /** One request per choice of each prompt (`n` each), prompt by prompt. */
+  | { kind: 'completion'; requests: CompletionRequest[]; n: number }
   | { kind: 'embeddings'; request: EmbeddingRequest; dimensions?: number };
 
 export type JobInputResult = { ok: true; work: JobWork } | { ok: false; error: NeurinoError };
@@ -27,6 +31,8 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
     case 'chat': {
       const parsed = parseChatCompletionRequest(input);
       if (!parsed.ok) return parsed;
+      if (stream && choicesOf(parsed.value) > 1)
+        return refuse('unsupported_parameter', 'n', STREAMED_CHOICES);
       const format = podResponseFormat(parsed.value.response_format);
       const request = {
         ...samplingFields(parsed.value),
@@ -34,7 +40,8 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
         ...(format === undefined ? {} : { response_format: format }),
         ...podTools(parsed.value.tools, parsed.value.tool_choice),
       };
-      return { ok: true, work: { kind, request } };
+      const n = choicesOf(parsed.value);
+      return { ok: true, work: { kind, requests: perChoice(request, parsed.value), n } };
     }
     case 'completion': {
       const parsed = parseCompletionRequest(input);
@@ -43,8 +50,11 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
       if (stream && prompts.length > 1) {
         return refuse('unsupported_parameter', 'prompt', 'a streamed completion takes exactly one prompt');
       }
+      if (stream && choicesOf(parsed.value) > 1)
+        return refuse('unsupported_parameter', 'n', STREAMED_CHOICES);
       const shared = samplingFields(parsed.value);
-      return { ok: true, work: { kind, requests: prompts.map((prompt) => ({ ...shared, prompt })) } };
+      const requests = prompts.flatMap((prompt) => perChoice({ ...shared, prompt }, parsed.value));
+      return { ok: true, work: { kind, requests, n: choicesOf(parsed.value) } };
     }
     case 'embeddings': {
       const parsed = parseEmbeddingRequest(input);
@@ -66,6 +76,19 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
         'LLM pods run chat, completion and embeddings jobs only',
       );
   }
+}
+
+const STREAMED_CHOICES = 'a streamed answer has one choice: n above 1 is served without stream';
+
+/** `request` once per choice the caller asked for, seeded apart when it is seeded. */
+function perChoice<R extends { seed?: number }>(
+  request: R,
+  asked: { n?: number | null | undefined; seed?: number | null | undefined },
+): R[] {
+  return Array.from({ length: choicesOf(asked) }, (_, choice) => {
+    const seed = choiceSeed(asked.seed, choice);
+    return seed === undefined ? request : { ...request, seed };
+  });
 }
 
 function refuse(code: 'unsupported_parameter', param: string | undefined, message: string): JobInputResult {

@@ -9,6 +9,13 @@ describe('parseJobOutput', () => {
     });
     expect(parseJobOutput('completion', { choices: [{ text: 'a', finishReason: 'length' }] }).ok).toBe(true);
     expect(parseJobOutput('embeddings', { embeddings: [[0.6, 0.8]] }).ok).toBe(true);
+    const two = {
+      choices: [
+        { text: 'a', finishReason: 'stop' },
+        { text: 'b', finishReason: 'length' },
+      ],
+    };
+    expect(parseJobOutput('chat', two)).toEqual({ ok: true, value: two });
   });
 
   it('passes generic output through', () => {
@@ -17,6 +24,8 @@ describe('parseJobOutput', () => {
 
   it.each([
     ['chat', { text: 'hi' }, 'finishReason'],
+    ['chat', { choices: [{ text: 'a', finishReason: 'stop' }] }, 'choices'],
+    ['chat', { choices: [{ text: 'a', finishReason: 'stop' }, { text: 'b' }] }, 'choices[1].finishReason'],
     ['chat', { text: 1, finishReason: 'stop' }, 'text'],
     ['chat', { text: 'hi', finishReason: 'tool_calls' }, 'toolCalls'],
     [

@@ -4,6 +4,7 @@
 //
 //   kind         output                                                  gateway answer
 //   chat         { text, finishReason, tokenIds?, toolCalls? }           chatCompletion({ content: text, finishReason, toolCalls, usage })
+//                or { choices: [that, ...] } for n > 1                   one choice each, in order
 //   completion   { choices: [{ text, finishReason, tokenIds? }, ...] }   textCompletion({ choices, usage }); one choice per prompt, in order
 //   embeddings   { embeddings: number[][] }                              embeddingList({ embeddings, inputTokens: usage.inputTokens, encodingFormat })
 //
@@ -15,8 +16,10 @@
 //   model made, each { id, name, arguments } with arguments as JSON text; `text` is what it said before them.
 // - `tokenIds` are the sampled token ids, in order (llama-cpp pods): validators re-score them with the model.
 // - Embeddings are float vectors of unit length, one per input, in input order; base64 is the gateway's job.
-// - A streamed completion has exactly one prompt.
+// - A streamed completion has exactly one prompt and one choice. With `n`, each prompt has n choices in a
+//   row (a completion's choices: prompt by prompt); a chat's come as `choices` when n > 1.
 import { z } from 'zod';
+import { MAX_CHOICES } from '../../protocol/openai.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import { parseWith, type Result } from '../../protocol/schema-errors.ts';
 
@@ -46,6 +49,11 @@ export const ChatJobOutputSchema = z
     },
   );
 
+/** A chat asked for `n` choices (more than one): each as a single chat output is. */
+export const ChatChoicesOutputSchema = z.object({
+  choices: z.array(ChatJobOutputSchema).min(2).max(MAX_CHOICES),
+});
+
 export const CompletionJobOutputSchema = z.object({
   choices: z
     .array(z.object({ text: z.string(), finishReason: FinishReasonSchema, tokenIds: TokenIdsSchema }))
@@ -57,21 +65,27 @@ export const EmbeddingsJobOutputSchema = z.object({
 });
 
 export type ChatJobOutput = z.output<typeof ChatJobOutputSchema>;
+export type ChatChoicesOutput = z.output<typeof ChatChoicesOutputSchema>;
 export type CompletionJobOutput = z.output<typeof CompletionJobOutputSchema>;
 /** What a paid cancel stopped: never an answer (the caller is gone), so never parsed as one. */
 export type CancelledChoice = Omit<ChatJobOutput, 'finishReason'> & { finishReason: 'cancelled' };
-export type CancelledCompletionOutput = {
-  choices: Array<CompletionJobOutput['choices'][number] | CancelledChoice>;
+/** A paid cancel of several choices: those done, and the one it stopped. */
+export type CancelledChoicesOutput = {
+  choices: Array<ChatJobOutput | CompletionJobOutput['choices'][number] | CancelledChoice>;
 };
 export type EmbeddingsJobOutput = z.output<typeof EmbeddingsJobOutputSchema>;
 
 export type JobOutputOf<K extends JobKind> = K extends 'chat'
-  ? ChatJobOutput
+  ? ChatJobOutput | ChatChoicesOutput
   : K extends 'completion'
     ? CompletionJobOutput
     : K extends 'embeddings'
       ? EmbeddingsJobOutput
       : unknown;
+
+function hasChoices(output: unknown): boolean {
+  return typeof output === 'object' && output !== null && 'choices' in output;
+}
 
 /**
  * Gateway side: a node's output checked against its kind's shape before it is turned into an answer
@@ -80,7 +94,9 @@ export type JobOutputOf<K extends JobKind> = K extends 'chat'
 export function parseJobOutput<K extends JobKind>(kind: K, output: unknown): Result<JobOutputOf<K>> {
   const schema =
     kind === 'chat'
-      ? ChatJobOutputSchema
+      ? hasChoices(output)
+        ? ChatChoicesOutputSchema
+        : ChatJobOutputSchema
       : kind === 'completion'
         ? CompletionJobOutputSchema
         : kind === 'embeddings'

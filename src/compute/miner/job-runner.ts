@@ -15,11 +15,11 @@ import { resultHash, signReceipt } from '../../protocol/receipt.ts';
 import { computeUnits } from '../../protocol/units.ts';
 import { type PartialGeneration, PodAbortedError } from '../pods/errors.ts';
 import type { PodRuntime } from '../pods/runtime.ts';
-import type { GenerateOptions, GenerationResult } from '../pods/types.ts';
+import type { ChatRequest, CompletionRequest, GenerateOptions, GenerationResult } from '../pods/types.ts';
 import type { JobWork } from './job-input.ts';
 import type {
   CancelledChoice,
-  CancelledCompletionOutput,
+  CancelledChoicesOutput,
   ChatJobOutput,
   CompletionJobOutput,
   EmbeddingsJobOutput,
@@ -51,8 +51,9 @@ interface Produced {
     | ChatJobOutput
     | CompletionJobOutput
     | EmbeddingsJobOutput
+    | { choices: ChatJobOutput[] }
     | CancelledChoice
-    | CancelledCompletionOutput;
+    | CancelledChoicesOutput;
   inputTokens: number;
   outputTokens: number;
 }
@@ -109,40 +110,22 @@ async function produce(
   };
   switch (work.kind) {
     case 'chat': {
-      try {
-        const result = await runtime.chat(work.request, options);
-        return { output: choice(result), ...usage(result) };
-      } catch (error) {
-        const partial = paidPartial(error, signal);
-        if (partial === undefined) throw error;
-        return {
-          output: partialChoice(partial),
-          inputTokens: partial.usage.promptTokens,
-          outputTokens: partial.usage.completionTokens,
-        };
-      }
+      const chat = (request: ChatRequest) => runtime.chat(request, options);
+      const { choices, ...tokens } = await eachChoice(work.requests, work.n, signal, chat, choice);
+      // One choice keeps the single-answer shape; `n` of them come as a list.
+      const [only] = choices;
+      return { output: choices.length === 1 && only !== undefined ? only : { choices }, ...tokens };
     }
     case 'completion': {
-      const choices: CancelledCompletionOutput['choices'] = [];
-      let inputTokens = 0;
-      let outputTokens = 0;
-      for (const request of work.requests) {
-        try {
-          const result = await runtime.complete(request, options);
-          choices.push(completionChoice(result));
-          inputTokens += result.usage?.promptTokens ?? 0;
-          outputTokens += result.usage?.completionTokens ?? 0;
-        } catch (error) {
-          // The prompts done so far and this one's partial text; the rest were never started.
-          const partial = paidPartial(error, signal);
-          if (partial === undefined) throw error;
-          choices.push(partialChoice(partial));
-          inputTokens += partial.usage.promptTokens;
-          outputTokens += partial.usage.completionTokens;
-          break;
-        }
-      }
-      return { output: { choices }, inputTokens, outputTokens };
+      const complete = (request: CompletionRequest) => runtime.complete(request, options);
+      const { choices, ...tokens } = await eachChoice(
+        work.requests,
+        work.n,
+        signal,
+        complete,
+        completionChoice,
+      );
+      return { output: { choices }, ...tokens };
     }
     case 'embeddings': {
       const result = await runtime.embed(work.request, { signal });
@@ -163,6 +146,40 @@ async function produce(
       };
     }
   }
+}
+
+/**
+ * Runs one request per choice, in order. Prompt tokens are counted once per prompt (its `n` choices
+ * share it, as OpenAI counts them). A paid cancel keeps the choices done and the one it stopped, and starts
+ * no more.
+ */
+async function eachChoice<R, C>(
+  requests: readonly R[],
+  n: number,
+  signal: AbortSignal,
+  generate: (request: R) => Promise<GenerationResult>,
+  choiceOf: (result: GenerationResult) => C,
+): Promise<{ choices: Array<C | CancelledChoice>; inputTokens: number; outputTokens: number }> {
+  const choices: Array<C | CancelledChoice> = [];
+  let inputTokens = 0;
+  let outputTokens = 0;
+  for (const [index, request] of requests.entries()) {
+    const firstOfPrompt = index % n === 0;
+    try {
+      const result = await generate(request);
+      choices.push(choiceOf(result));
+      if (firstOfPrompt) inputTokens += result.usage?.promptTokens ?? 0;
+      outputTokens += result.usage?.completionTokens ?? 0;
+    } catch (error) {
+      const partial = paidPartial(error, signal);
+      if (partial === undefined) throw error;
+      choices.push(partialChoice(partial));
+      if (firstOfPrompt) inputTokens += partial.usage.promptTokens;
+      outputTokens += partial.usage.completionTokens;
+      break;
+    }
+  }
+  return { choices, inputTokens, outputTokens };
 }
 
 function choice(result: GenerationResult): ChatJobOutput {
@@ -197,10 +214,6 @@ function partialChoice(partial: PartialGeneration): CancelledChoice {
     finishReason: 'cancelled',
     ...(completionTokenIds === undefined ? {} : { tokenIds: [...completionTokenIds] }),
   };
-}
-
-function usage(result: GenerationResult) {
-  return { inputTokens: result.usage?.promptTokens ?? 0, outputTokens: result.usage?.completionTokens ?? 0 };
 }
 
 /** Long deltas are split on code point boundaries so each fits a `job.chunk`. */

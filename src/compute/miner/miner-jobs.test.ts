@@ -6,7 +6,12 @@ import { podId as podIdOf } from '../../protocol/pod-spec.ts';
 import type { LogLine } from '../../protocol/testing/capture-logger.ts';
 import { computeUnits, priceFor } from '../../protocol/units.ts';
 import { ACKNOWLEDGE_AFTER_MS } from './job-desk.ts';
-import type { ChatJobOutput, CompletionJobOutput, EmbeddingsJobOutput } from './job-output.ts';
+import type {
+  ChatChoicesOutput,
+  ChatJobOutput,
+  CompletionJobOutput,
+  EmbeddingsJobOutput,
+} from './job-output.ts';
 import type { Miner } from './miner.ts';
 import { startTestMiner, TEST_DOMAIN, type TinyPod, tinyPod } from './testing/miner-fixture.ts';
 import { type TestConnection, TestRouter } from './testing/test-router.ts';
@@ -246,6 +251,47 @@ describe('jobs', () => {
       inputTokens: (first.usage?.promptTokens ?? 0) + (second.usage?.promptTokens ?? 0),
       outputTokens: (first.usage?.completionTokens ?? 0) + (second.usage?.completionTokens ?? 0),
     });
+  });
+
+  it('answers n choices, each seeded after the last, the prompt counted once and every choice paid', async () => {
+    const input = { ...chat('Pick a word'), n: 3, max_tokens: 5 };
+    const outcome = await connection.assign({ podId: pod.podId, kind: 'chat', input });
+    expect(outcome.checked?.ok).toBe(true);
+    const { choices } = (outcome.result?.output ?? { choices: [] }) as ChatChoicesOutput;
+    const direct = await Promise.all(
+      [42, 43, 44].map((seed) => pod.runtime.chat({ ...chat('Pick a word'), max_tokens: 5, seed })),
+    );
+    expect(choices.map((c) => c.text)).toEqual(direct.map((d) => d.text));
+    expect(new Set(choices.map((c) => c.text)).size).toBeGreaterThan(1);
+    expect(outcome.result?.usage).toEqual({
+      inputTokens: direct[0]?.usage?.promptTokens,
+      outputTokens: direct.reduce((sum, d) => sum + (d.usage?.completionTokens ?? 0), 0),
+    });
+
+    const completion = await connection.assign({
+      podId: pod.podId,
+      kind: 'completion',
+      input: { model: 'neurino-tiny', prompt: ['The sky', 'A cat'], n: 2, max_tokens: 4, seed: 1 },
+    });
+    expect(completion.checked?.ok).toBe(true);
+    const completed = (completion.result?.output ?? { choices: [] }) as CompletionJobOutput;
+    const texts = completed.choices.map((c) => c.text);
+    const expected = await Promise.all(
+      [
+        ['The sky', 1],
+        ['The sky', 2],
+        ['A cat', 1],
+        ['A cat', 2],
+      ].map(([prompt, seed]) =>
+        pod.runtime.complete({
+          model: 'neurino-tiny',
+          prompt: prompt as string,
+          max_tokens: 4,
+          seed: seed as number,
+        }),
+      ),
+    );
+    expect(texts).toEqual(expected.map((e) => e.text));
   });
 
   it('embeds inputs into unit vectors', async () => {

@@ -1,8 +1,8 @@
 // The JSON shapes of the two text-generation endpoints, whole and streamed, from the protocol's builders.
 import { newApiId } from '../../../protocol/ids.ts';
 import {
-  chatCompletion,
   chatCompletionChunk,
+  chatCompletionOf,
   chatCompletionToolCallsChunk,
   chatCompletionUsageChunk,
   type FinishReason,
@@ -23,7 +23,7 @@ export interface Envelope {
 
 export interface GenerationShape {
   newId(): string;
-  /** The whole answer: one choice per prompt (chat has one). */
+  /** The whole answer: its choices in order (`n` per prompt). */
   whole(
     e: Envelope,
     choices: ReadonlyArray<{ text: string; finishReason: FinishReason; toolCalls?: ToolCallOut[] }>,
@@ -40,13 +40,15 @@ export interface GenerationShape {
 
 export const chatShape: GenerationShape = {
   newId: () => newApiId('chatCompletion'),
-  whole: (e, [choice], usage) =>
-    chatCompletion({
+  whole: (e, choices, usage) =>
+    chatCompletionOf({
       ...e,
-      content: choice?.text ?? '',
-      finishReason: choice?.finishReason ?? 'stop',
+      choices: choices.map((c) => ({
+        content: c.text,
+        finishReason: c.finishReason,
+        toolCalls: c.toolCalls,
+      })),
       usage,
-      toolCalls: choice?.toolCalls,
     }),
   opening: (e) => chatCompletionChunk({ ...e, delta: { role: 'assistant', content: '' } }),
   delta: (e, content) => chatCompletionChunk({ ...e, delta: { content } }),
