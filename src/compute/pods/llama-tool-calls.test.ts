@@ -7,6 +7,7 @@ import { writeTinyModel } from '../model/tiny-model.ts';
 import { PodBadRequestError, PodUnsupportedError } from './errors.ts';
 import { LlamaCppRuntime } from './llama-cpp.ts';
 import { sharedLlama } from './llama-instance.ts';
+import { compactJson } from './llama-tool-calls.ts';
 import type { ChatRequest, GenerationResult } from './types.ts';
 
 let dir: string;
@@ -91,6 +92,14 @@ function onlyCall(result: GenerationResult) {
   expect(call.id).toMatch(/^call_[0-9a-f]{24}$/);
   return { ...call, args: JSON.parse(call.arguments) as unknown };
 }
+
+describe('compactJson', () => {
+  it('drops the whitespace between tokens and keeps strings and numbers exactly as written', () => {
+    expect(compactJson('{ "a b": "c\\" d\\n",\n\t"n": 12345678901234567890 , "e": [ 1e400, -0.10 ] }')).toBe(
+      '{"a b":"c\\" d\\n","n":12345678901234567890,"e":[1e400,-0.10]}',
+    );
+  });
+});
 
 describe('llama-cpp runtime: tool calls', () => {
   it('calls a named tool with arguments its schema holds, in compact JSON, counting every token of the call', async () => {

@@ -141,13 +141,28 @@ export async function generateToolTurn(input: ToolTurnInput): Promise<ToolTurnOu
   };
 }
 
-/** Arguments as OpenAI writes them, without the layout the grammar let the model choose. */
-function compactJson(text: string): string {
-  try {
-    return JSON.stringify(JSON.parse(text));
-  } catch {
-    return text.trim();
+/**
+ * Arguments as OpenAI writes them, without the layout the grammar let the model choose: whitespace
+ * outside strings dropped, nothing else touched (parsing and writing again would round big numbers).
+ */
+export function compactJson(text: string): string {
+  let out = '';
+  let inString = false;
+  let escaped = false;
+  for (const char of text) {
+    if (inString) {
+      out += char;
+      if (escaped) escaped = false;
+      else if (char === '\\') escaped = true;
+      else if (char === '"') inString = false;
+    } else if (char === '"') {
+      inString = true;
+      out += char;
+    } else if (char !== ' ' && char !== '\n' && char !== '\r' && char !== '\t') {
+      out += char;
+    }
   }
+  return out;
 }
 
 function phase(input: ToolTurnInput) {
