@@ -619,10 +619,11 @@ describe('jobs API', () => {
     expect(response.headers.get('x-neurino-job-id')).toBe(queued.id);
     const get = () => fetch(`${h.url}/v1/jobs/${queued.id}`, { headers: { authorization: `Bearer ${key}` } });
     expect(['queued', 'running']).toContain((await json(await get())).status);
-    // On a node: running, its attempt counted, though the log writes attempts when the job ends.
+    // On a node: running, its attempt counted; the log has it running too, its attempts written at its end.
     await onNode;
     expect(await json(await get())).toMatchObject({ status: 'running', attempts: 1 });
-    expect(await h.jobs.get(queued.id)).toMatchObject({ status: 'queued', attempts: 0 });
+    await h.metering.flush();
+    expect(await h.jobs.get(queued.id)).toMatchObject({ status: 'running', attempts: 0 });
     release();
     await settled(async () => (await json(await get())).status === 'succeeded');
     expect(await json(await get())).toEqual({

@@ -234,6 +234,7 @@ export class JobRunner {
           ...(request.signal === undefined ? {} : { signal: request.signal }),
           onAttempt: (a) => {
             leaveQueue();
+            if (startedAt.size === 0 && request.logNow === true) void ledger.started?.(jobId);
             startedAt.set(a.attemptId, Date.now());
             const live = this.live.get(request.publicId);
             if (live !== undefined) Object.assign(live, { status: 'running', attempts: startedAt.size });

@@ -80,6 +80,8 @@ export interface CreditReservations {
     ending: (charged: bigint) => JobEnd;
   }): Promise<{ charged: bigint }>;
   release(jobId: Hex, ending: JobEnd): Promise<unknown>;
+  /** A job logged when accepted began its first attempt: log it as running (best effort, not awaited). */
+  started?(jobId: Hex): Promise<void>;
 }
 
 /** A job the client cancelled (went away) ends `cancelled`, like its running attempt. */

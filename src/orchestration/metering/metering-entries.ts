@@ -92,9 +92,9 @@ function jobRow(job: MeteredJob, state: Pick<JobRowJson, 'status' | 'error_code'
   };
 }
 
-/** The job logged before it runs: `queued`. */
-export function openedEntry(job: MeteredJob): MeteringEntry {
-  const row = jobRow(job, { status: 'queued', error_code: null, error_message: null });
+/** The job logged before it runs (`queued`), or once its first attempt began (`running`). */
+export function openedEntry(job: MeteredJob, status: 'queued' | 'running' = 'queued'): MeteringEntry {
+  const row = jobRow(job, { status, error_code: null, error_message: null });
   return { job: { ...row, attempts: 0, finished_at: null }, attempts: [] };
 }
 

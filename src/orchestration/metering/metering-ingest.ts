@@ -19,7 +19,8 @@ const UPSERT_JOBS_SQL = `insert into jobs (job_id, public_id, api_key_id, payer,
   on conflict (job_id) do update set status = excluded.status, result = excluded.result,
     error_code = excluded.error_code, error_message = excluded.error_message,
     attempts = jobs.attempts + excluded.attempts, finished_at = excluded.finished_at
-  where jobs.status in ('queued', 'running') and excluded.status not in ('queued', 'running')`;
+  where jobs.status in ('queued', 'running') and (excluded.status not in ('queued', 'running')
+    or (jobs.status = 'queued' and excluded.status = 'running'))`;
 
 const INSERT_ATTEMPTS_SQL = `insert into job_attempts (attempt_id, job_id, node, status, error_code,
     started_at, finished_at)

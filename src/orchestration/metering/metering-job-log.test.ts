@@ -104,6 +104,35 @@ describe.each(storeBackends())('the jobs log of metering on $kind', (backend) =>
     expect(await jobs.get(publicId)).toMatchObject({ ...expected, attempts: 0, finishedAt: undefined });
   });
 
+  it('logs a job logged when accepted as running once its first attempt began, once', async () => {
+    const payer = await fundedPayer(1_000n);
+    const { jobId, publicId } = await reserveJob(metering, env.ctx, payer, 300n, true);
+    await Promise.all([metering.started(jobId), metering.started(jobId)]);
+    expect(await log.get(publicId)).toMatchObject({ status: 'running', attempts: 0 });
+    await metering.flush();
+    expect(await jobs.get(publicId)).toMatchObject({ status: 'running', attempts: 0 });
+    // A job not logged when accepted (a chat) is written at its end only.
+    const chat = await reserveJob(metering, env.ctx, payer, 300n, false);
+    await metering.started(chat.jobId);
+    await metering.flush();
+    expect(await log.get(chat.publicId)).toBeUndefined();
+  });
+
+  it('stores a job queued, then running, then its end, and never running again after it ended', async () => {
+    const job = meteredJob(getAddress(newPayer()));
+    await store.transaction((tx) => ingestEntries(tx, 'router-ingest', [openedEntry(job)]));
+    await store.transaction((tx) => ingestEntries(tx, 'router-ingest', [openedEntry(job, 'running')]));
+    expect(await jobs.get(job.publicId)).toMatchObject({ status: 'running' });
+    const ended = endedEntry(job, {
+      status: 'failed',
+      errorCode: 'node_lost',
+      attempts: attemptsOf(job.jobId),
+    });
+    await store.transaction((tx) => ingestEntries(tx, 'router-ingest', [ended, openedEntry(job, 'running')]));
+    await store.transaction((tx) => ingestEntries(tx, 'router-ingest', [openedEntry(job, 'running')]));
+    expect(await jobs.get(job.publicId)).toMatchObject({ status: 'failed', error: { code: 'node_lost' } });
+  });
+
   it('ends as failed, free, the jobs a crashed run of the same router left open', async () => {
     const payer = await fundedPayer(1_000n);
     const crashDir = await mkdtemp(join(tmpdir(), 'neurino-job-log-crash-'));

@@ -84,6 +84,8 @@ interface Running {
   job: MeteredJob;
   hold: bigint;
   state: 'held' | 'ending';
+  /** Logged when accepted (`logNow`), so its start is logged too: `queued`, then `running`. */
+  logged: 'queued' | 'running' | false;
 }
 
 export class Metering {
@@ -180,7 +182,12 @@ export class Metering {
       if (lease !== undefined) lease.held -= input.amount;
       throw alreadyReserved(jobId);
     }
-    this.#running.set(jobId, { job, hold: input.amount, state: 'held' });
+    this.#running.set(jobId, {
+      job,
+      hold: input.amount,
+      state: 'held',
+      logged: input.logNow === true ? 'queued' : false,
+    });
     if (input.logNow === true) {
       try {
         await this.#record(openedEntry(job));
@@ -189,6 +196,22 @@ export class Metering {
         throw error;
       }
     }
+  }
+
+  /**
+   * A job logged when accepted began its first attempt: logged as `running`, so any router sharing the
+   * store tells it so. Best effort and once: the job's end is what counts, and it follows in the journal.
+   */
+  started(jobId: Hex): Promise<void> {
+    const running = this.#running.get(checkedJobId(jobId));
+    if (running === undefined || running.state !== 'held' || running.logged !== 'queued') {
+      return Promise.resolve();
+    }
+    running.logged = 'running';
+    // Resolves once journaled; never rejects (the caller does not wait for it).
+    return this.#record(openedEntry(running.job, 'running')).catch((error: unknown) =>
+      this.#logger.warn({ err: error, jobId }, 'logging a job as running failed'),
+    );
   }
 
   /**
