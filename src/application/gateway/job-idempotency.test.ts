@@ -1,10 +1,14 @@
 // Idempotency-Key on POST /v1/jobs: a retry gets the job its first try made (one run, one charge), also
 // when the first try's caller went away or is still waiting; the same key with another body is refused;
 // a job that ended free frees its key, so a retry runs anew.
-import type { Address } from 'viem';
+import { type Address, getAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
+import { IdempotencyKeys } from '../../orchestration/metering/idempotency-keys.ts';
+import { endedEntry, type MeteredJob, openedEntry } from '../../orchestration/metering/metering-entries.ts';
+import { ingestEntries } from '../../orchestration/metering/metering-ingest.ts';
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
+import { newApiId, randomBytes32 } from '../../protocol/ids.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import {
   answerText,
@@ -119,6 +123,57 @@ describe('Idempotency-Key on POST /v1/jobs', () => {
     const paid = await post('order-4', body, { as: poorKey });
     expect(paid.status).toBe(200);
     expect(paid.body.status).toBe('succeeded');
+  });
+
+  describe('a first try running on another router sharing the store', () => {
+    /** The other router's claim of `key` for `payload`, and its job logged running in the store. */
+    async function runningElsewhere(key: string, payload: unknown) {
+      const job: MeteredJob = {
+        jobId: randomBytes32(),
+        publicId: newApiId('job'),
+        payer: getAddress(developer),
+        podId: h.podId,
+        kind: 'chat',
+        createdAt: Date.now(),
+      };
+      await new IdempotencyKeys(h.store).claim({
+        payer: developer,
+        key,
+        request: payload,
+        publicId: job.publicId,
+      });
+      await h.store.transaction((tx) => ingestEntries(tx, 'other-router', [openedEntry(job, 'running')]));
+      return job;
+    }
+
+    it('has a sync retry wait for its end, read from the store, and answer with it: nothing runs here', async () => {
+      const job = await runningElsewhere('elsewhere-1', body);
+      const before = assignments;
+      let answered = false;
+      const retry = post('elsewhere-1').finally(() => {
+        answered = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(answered).toBe(false);
+      const result = { output: { text: 'from there', finishReason: 'stop' }, attempts: 1 };
+      const ended = endedEntry(job, { status: 'succeeded', result });
+      await h.store.transaction((tx) => ingestEntries(tx, 'other-router', [ended]));
+      const { status, body: answer } = await retry;
+      expect(status).toBe(200);
+      expect(answer).toMatchObject({ id: job.publicId, status: 'succeeded', output: result.output });
+      expect(assignments).toBe(before);
+    });
+
+    it("answers 409 request_in_progress (retryable) once the retry's own deadline passes", async () => {
+      const payload = { ...body, timeout_ms: 400 };
+      const job = await runningElsewhere('elsewhere-2', payload);
+      const started = Date.now();
+      const { status, body: answer } = await post('elsewhere-2', payload);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+      expect(status).toBe(409);
+      expect(answer.error).toMatchObject({ code: 'request_in_progress' });
+      expect(answer.error.message).toContain(job.publicId);
+    });
   });
 
   it('refuses a malformed key by name', async () => {

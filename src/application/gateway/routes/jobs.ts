@@ -44,7 +44,11 @@ export function jobRoutes(
     // Claimed once the request is known good, so a refused one leaves its key free.
     if (idempotency !== undefined && key !== undefined) {
       const claim = { payer: principal.account, key, request: request.body, publicId, mode: body.mode };
-      const replay = await claimOrReplay(context, jobs, idempotency, claim, reply);
+      const wait = {
+        deadlineAt: Date.now() + budgetFromBody(body, context.budget).timeoutMs,
+        signal: clientGoneSignal(reply),
+      };
+      const replay = await claimOrReplay(context, jobs, idempotency, claim, reply, wait);
       if (replay !== undefined) return replay.answer;
     }
     // A job that ended free frees its key: a retry runs anew.
