@@ -15,6 +15,7 @@ import { computeCreditsAbi, settlementAbi, stakedNeurinoAbi } from '../../src/ch
 import { ensureApiKey } from '../../src/cli/devnet/api-key.ts';
 import { spawnNeurino, waitFor } from '../../src/cli/devnet/child-process.ts';
 import type { Devnet } from '../../src/cli/devnet/network.ts';
+import { weatherTool } from '../../src/compute/pods/testing/weather-tool.ts';
 import { CreditLedger } from '../../src/orchestration/metering/credit-ledger.ts';
 import { openStore } from '../../src/orchestration/store/open-store.ts';
 import { checkReceiptAudit, parseReceiptAudit } from '../../src/protocol/receipt-audit.ts';
@@ -382,21 +383,7 @@ describe.each(storeBackends())('on $kind', (backend) => {
     });
 
     it('calls tools for the official openai client, whole and streamed, and goes on from their results', async () => {
-      const tools: OpenAI.ChatCompletionTool[] = [
-        {
-          type: 'function',
-          function: {
-            name: 'get_weather',
-            description: 'Current weather of a city',
-            parameters: {
-              type: 'object',
-              properties: { city: { type: 'string', enum: ['Paris', 'Rome'] } },
-              required: ['city'],
-              additionalProperties: false,
-            },
-          },
-        },
-      ];
+      const tools: OpenAI.ChatCompletionTool[] = [weatherTool];
       const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Rome?' }];
       const ask = { model: MODEL, messages, tools, max_tokens: 100, seed: 4 };
       const whole = await client.chat.completions.create({ ...ask, tool_choice: 'required' });

@@ -5,6 +5,7 @@ import { attemptIdFor, newJobId } from '../../protocol/ids.ts';
 import { podId as podIdOf } from '../../protocol/pod-spec.ts';
 import type { LogLine } from '../../protocol/testing/capture-logger.ts';
 import { computeUnits, priceFor } from '../../protocol/units.ts';
+import { weatherTool } from '../pods/testing/weather-tool.ts';
 import { ACKNOWLEDGE_AFTER_MS } from './job-desk.ts';
 import type {
   ChatChoicesOutput,
@@ -201,19 +202,7 @@ describe('jobs', () => {
   it('answers a forced tool call with the call in its signed output, counted like any text', async () => {
     const input = {
       ...chat('Weather?'),
-      tools: [
-        {
-          type: 'function',
-          function: {
-            name: 'get_weather',
-            parameters: {
-              type: 'object',
-              properties: { city: { enum: ['Paris', 'Rome'] } },
-              required: ['city'],
-            },
-          },
-        },
-      ],
+      tools: [weatherTool],
       tool_choice: 'required',
       max_tokens: 100,
     };

@@ -8,6 +8,7 @@ import { PodBadRequestError, PodUnsupportedError } from './errors.ts';
 import { LlamaCppRuntime } from './llama-cpp.ts';
 import { sharedLlama } from './llama-instance.ts';
 import { compactJson } from './llama-tool-calls.ts';
+import { weatherCall, weatherTool } from './testing/weather-tool.ts';
 import type { ChatRequest, GenerationResult } from './types.ts';
 
 let dir: string;
@@ -51,19 +52,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const weather = {
-  type: 'function' as const,
-  function: {
-    name: 'get_weather',
-    description: 'Current weather of a city',
-    parameters: {
-      type: 'object',
-      properties: { city: { type: 'string', enum: ['Paris', 'Rome'] } },
-      required: ['city'],
-      additionalProperties: false,
-    },
-  },
-};
+const weather = weatherTool;
 const clock = {
   type: 'function' as const,
   function: {
@@ -222,13 +211,7 @@ describe('llama-cpp runtime: tool calls', () => {
         {
           role: 'assistant',
           content: null,
-          tool_calls: [
-            {
-              id: 'call_1',
-              type: 'function',
-              function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
-            },
-          ],
+          tool_calls: [weatherCall],
         },
         { role: 'tool', tool_call_id: 'call_1', content },
       ],

@@ -18,6 +18,7 @@ import {
   type OpenAICompatibleServer,
   startOpenAICompatibleServer,
 } from './testing/openai-compatible-server.ts';
+import { weatherTool } from './testing/weather-tool.ts';
 import type { ChatRequest, GenerationResult, ToolCall } from './types.ts';
 
 let dir: string;
@@ -484,19 +485,7 @@ describe('openai-upstream runtime: lifecycle and bad input', () => {
 });
 
 describe('openai-upstream runtime: tool calling', () => {
-  const getWeather = {
-    type: 'function' as const,
-    function: {
-      name: 'get_weather',
-      description: 'The weather in a city',
-      parameters: {
-        type: 'object',
-        properties: { city: { type: 'string', enum: ['Paris', 'Rome'] } },
-        required: ['city'],
-        additionalProperties: false,
-      },
-    },
-  };
+  const getWeather = weatherTool;
   const forced: ChatRequest = {
     messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
     tools: [getWeather],

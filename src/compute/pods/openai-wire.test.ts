@@ -10,12 +10,10 @@ import {
   toolCallsOf,
   toolsBody,
 } from './openai-wire.ts';
+import { weatherCall, weatherTool } from './testing/weather-tool.ts';
 import { type ChatRequest, parseChatRequest } from './types.ts';
 
-const weather = {
-  type: 'function' as const,
-  function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
-};
+const weather = weatherTool;
 
 /** The calls of a whole chat answer, read as the runtime reads them. */
 function callsOf(toolCalls: unknown[]) {
@@ -168,13 +166,7 @@ describe('openai wire: tool calling requests', () => {
       {
         role: 'assistant',
         content: null,
-        tool_calls: [
-          {
-            id: 'call_1',
-            type: 'function',
-            function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
-          },
-        ],
+        tool_calls: [weatherCall],
       },
       { role: 'tool', tool_call_id: 'call_1', content: '{"temp":21}' },
       { role: 'assistant', content: 'Sunny.', tool_calls: [] },
@@ -188,13 +180,7 @@ describe('openai wire: tool calling requests', () => {
       {
         role: 'assistant',
         content: null,
-        tool_calls: [
-          {
-            id: 'call_1',
-            type: 'function',
-            function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
-          },
-        ],
+        tool_calls: [weatherCall],
       },
       { role: 'tool', content: '{"temp":21}', tool_call_id: 'call_1' },
       { role: 'assistant', content: 'Sunny.' },
