@@ -15,7 +15,7 @@ import { clientGoneSignal, type GatewayContext, headerBudget, parsedOrThrow } fr
 import { chatInput, completionInput } from '../pod-input.ts';
 import { modelFor } from '../pod-lookup.ts';
 import { checkChoiceCount, type GenerationChoice, generationOutput } from '../pod-output.ts';
-import { SseReply } from '../sse-reply.ts';
+import { streamJob } from '../streamed-job.ts';
 import { chatShape, completionShape, type Envelope, type GenerationShape } from './generation-shapes.ts';
 
 interface Endpoint<R extends ChatCompletionRequest | CompletionRequest> {
@@ -84,38 +84,27 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
     return shape.whole(envelope, choices, run.outcome.result.usage);
   }
 
-  const sse = new SseReply(reply);
   let streamed = '';
-  const open = () => {
-    if (sse.started) return;
-    const opening = shape.opening(envelope);
-    if (opening !== undefined) sse.send(opening);
-  };
-  try {
-    const started = await context.runner.start({
-      ...job,
-      stream: true,
-      onChunk: (delta) => {
-        open();
-        streamed += delta;
-        sse.send(shape.delta(envelope, delta));
-      },
-    });
-    const run = await started.done;
-    const [choice] = choices;
-    open();
-    // A node that streamed less than its final text (or nothing at all) still delivers all of it.
-    const text = choice?.text ?? '';
-    const rest = text.startsWith(streamed) ? text.slice(streamed.length) : '';
-    if (rest !== '') sse.send(shape.delta(envelope, rest));
-    if (choice?.toolCalls !== undefined) sse.send(shape.toolCalls(envelope, choice.toolCalls));
-    sse.send(shape.closing(envelope, choice?.finishReason ?? 'stop'));
-    if (envelope.includeUsage) sse.send(shape.usage(envelope, run.outcome.result.usage));
-    sse.done();
-  } catch (error) {
-    if (!sse.started) throw error;
-    request.log.info({ err: error }, 'stream failed after its first event');
-    sse.fail(toOpenAIError(error));
-  }
-  return reply;
+  return streamJob(context, request, reply, job, (sse) => ({
+    open: () => {
+      const opening = shape.opening(envelope);
+      if (opening !== undefined) sse.send(opening);
+    },
+    chunk: (delta) => {
+      streamed += delta;
+      sse.send(shape.delta(envelope, delta));
+    },
+    finish: (run) => {
+      const [choice] = choices;
+      // A node that streamed less than its final text (or nothing at all) still delivers all of it.
+      const text = choice?.text ?? '';
+      const rest = text.startsWith(streamed) ? text.slice(streamed.length) : '';
+      if (rest !== '') sse.send(shape.delta(envelope, rest));
+      if (choice?.toolCalls !== undefined) sse.send(shape.toolCalls(envelope, choice.toolCalls));
+      sse.send(shape.closing(envelope, choice?.finishReason ?? 'stop'));
+      if (envelope.includeUsage) sse.send(shape.usage(envelope, run.outcome.result.usage));
+      sse.done();
+    },
+    fail: (error) => sse.fail(toOpenAIError(error)),
+  }));
 }

@@ -17,7 +17,7 @@ import { clientGoneSignal, type GatewayContext, headerBudget, parsedOrThrow } fr
 import { chatInput } from '../pod-input.ts';
 import { modelFor } from '../pod-lookup.ts';
 import { type GenerationChoice, generationOutput } from '../pod-output.ts';
-import { SseReply } from '../sse-reply.ts';
+import { streamJob } from '../streamed-job.ts';
 
 export function responsesRoutes(app: FastifyInstance, context: GatewayContext): void {
   app.post('/v1/responses', (request, reply) => respond(context, request, reply));
@@ -58,29 +58,19 @@ async function respond(
     return responseObject(envelope, statusOf(answer), outputItems(answer), run.outcome.result.usage);
   }
 
-  const sse = new SseReply(reply);
-  const events = new ResponseEventWriter(envelope, (event) => sse.send(event, event.type));
-  const open = () => {
-    if (!sse.started) events.start();
-  };
-  try {
-    const started = await context.runner.start({
-      ...job,
-      stream: true,
-      onChunk: (delta) => {
-        open();
-        events.text(delta);
+  return streamJob(context, request, reply, job, (sse) => {
+    const events = new ResponseEventWriter(envelope, (event) => sse.send(event, event.type));
+    return {
+      open: () => events.start(),
+      chunk: (delta) => events.text(delta),
+      finish: (run) => {
+        events.finish(answer, run.outcome.result.usage);
+        sse.end();
       },
-    });
-    const run = await started.done;
-    open();
-    events.finish(answer, run.outcome.result.usage);
-    sse.end();
-  } catch (error) {
-    if (!sse.started) throw error;
-    request.log.info({ err: error }, 'stream failed after its first event');
-    const failure = events.error(toOpenAIError(error));
-    sse.fail(failure, failure.type);
-  }
-  return reply;
+      fail: (error) => {
+        const failure = events.error(toOpenAIError(error));
+        sse.fail(failure, failure.type);
+      },
+    };
+  });
 }

@@ -1,0 +1,50 @@
+// A job answered as a stream of server-sent events: the stream opens with the job's first output (until
+// then a failure is an ordinary HTTP error: 402, 503...), then carries each chunk, then the end; a failure
+// after the first event ends it with an error event, as OpenAI's streams do.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { GatewayContext } from './context.ts';
+import type { JobRequest, JobRun } from './job-runner.ts';
+import { SseReply } from './sse-reply.ts';
+
+/** What a route sends on the stream it is given. */
+export interface StreamHandlers {
+  /** The first events, sent once, before the first chunk or the end. */
+  open(): void;
+  chunk(delta: string): void;
+  /** The rest of the answer once the job is charged; ends the stream. */
+  finish(run: JobRun): void;
+  /** Ends a stream that had started with the failure's error event. */
+  fail(error: unknown): void;
+}
+
+export async function streamJob(
+  context: GatewayContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  job: Omit<JobRequest, 'stream' | 'onChunk'>,
+  handlersFor: (sse: SseReply) => StreamHandlers,
+): Promise<FastifyReply> {
+  const sse = new SseReply(reply);
+  const handlers = handlersFor(sse);
+  const open = () => {
+    if (!sse.started) handlers.open();
+  };
+  try {
+    const started = await context.runner.start({
+      ...job,
+      stream: true,
+      onChunk: (delta) => {
+        open();
+        handlers.chunk(delta);
+      },
+    });
+    const run = await started.done;
+    open();
+    handlers.finish(run);
+  } catch (error) {
+    if (!sse.started) throw error;
+    request.log.info({ err: error }, 'stream failed after its first event');
+    handlers.fail(error);
+  }
+  return reply;
+}
