@@ -46,6 +46,38 @@ describe('numbers in schema grammars', () => {
     );
   });
 
+  it("bounds the built-in JSON grammar's numbers the same way (json_object)", async () => {
+    const llama = await sharedLlama({ gpu: false, maxThreads: 1 });
+    const json = (await llama.getGrammarFor('json')).grammar;
+    expect(json).toMatch(/^number ::= .*\[eE\] \[-\+\]\? \[0-9\] \[1-9\]\{0,15\}\)\? ws$/m);
+    expect(boundedNumbers(json)).toMatch(
+      /^number ::= .*\("\." \[0-9\]\{1,16\}\)\? \(\[eE\] \[-\+\]\? \[0-9\]\{1,2\}\)\? ws$/m,
+    );
+  });
+
+  it('makes the model write only finite numbers in any JSON (json_object)', async () => {
+    const numbers = (value: unknown): number[] =>
+      typeof value === 'number'
+        ? [value]
+        : typeof value === 'object' && value !== null
+          ? Object.values(value).flatMap(numbers)
+          : [];
+    let seen = 0;
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const result = await runtime.chat({
+        messages: [{ role: 'user', content: 'Numbers.' }],
+        response_format: { type: 'json_object' },
+        max_tokens: 200,
+        seed,
+      });
+      if (result.finishReason === 'length') continue;
+      const found = numbers(JSON.parse(result.text));
+      for (const n of found) expect(Number.isFinite(n), result.text).toBe(true);
+      seen += found.length;
+    }
+    expect(seen).toBeGreaterThan(0);
+  });
+
   it('makes the model write integers and finite numbers where the schema says so', async () => {
     let whole = 0;
     for (const seed of [1, 2, 3, 4, 5, 6]) {

@@ -25,7 +25,7 @@ export class LlamaGrammars {
    */
   async grammarFor(format: ResponseFormat, param = SCHEMA_PARAM): Promise<LlamaGrammar> {
     if (format.type === 'json_object') {
-      this.#json ??= this.#llama.getGrammarFor('json');
+      this.#json ??= this.#llama.getGrammarFor('json').then((json) => this.#bounded(json));
       return this.#json;
     }
     return this.#cached(`schema:${JSON.stringify(format.schema)}`, () =>
@@ -52,15 +52,19 @@ export class LlamaGrammars {
     return grammar;
   }
 
+  /** `grammar` with its numbers bounded (boundedNumbers), its stop triggers kept. */
+  #bounded(grammar: LlamaGrammar): Promise<LlamaGrammar> {
+    return this.#llama.createGrammar({
+      grammar: boundedNumbers(grammar.grammar),
+      stopGenerationTriggers: grammar.stopGenerationTriggers,
+      trimWhitespaceSuffix: grammar.trimWhitespaceSuffix,
+    });
+  }
+
   async #fromSchema(schema: Record<string, unknown>, param: string): Promise<LlamaGrammar> {
     try {
       // Its generic signature wants a literal schema type; any JSON object is checked at run time.
-      const generated = await this.#llama.createGrammarForJsonSchema(schema as never);
-      return await this.#llama.createGrammar({
-        grammar: boundedNumbers(generated.grammar),
-        stopGenerationTriggers: generated.stopGenerationTriggers,
-        trimWhitespaceSuffix: generated.trimWhitespaceSuffix,
-      });
+      return await this.#bounded(await this.#llama.createGrammarForJsonSchema(schema as never));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new PodBadRequestError(`${param}: cannot make a grammar of this schema: ${reason}`, {
@@ -71,20 +75,27 @@ export class LlamaGrammars {
   }
 }
 
-/** The generator's number rules, by the names it gives them. */
+/** The generator's number rules, by the names it gives them, and the built-in JSON grammar's. */
 const INTEGER_RULE = /^integer-number-rule ::= .*$/m;
 const FRACTIONAL_RULE = /^fractional-number-rule ::= .*$/m;
+const JSON_NUMBER_RULE = /^number ::= .*$/m;
 /** Up to 16 digits, as the generator allows, and no exponent: `1e-5` is no integer, `8e478` no number. */
 const INTEGER = 'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15})';
 /** An exponent of at most two digits keeps every number finite once parsed (doubles end near 1e308). */
 const FRACTIONAL =
   'fractional-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?';
 
+const JSON_NUMBER =
+  'number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})? ws';
+
 /**
- * The generator's grammar with numbers a caller's schema means: its integers may carry any exponent (a
+ * The generator's grammar (or the built-in JSON one) with numbers a caller's schema means: its integers may carry any exponent (a
  * weak model writes `8E+478`, which parses as Infinity, or `1e-5`), and its other numbers exponents no
  * double holds. Rules it does not have are left as they are (a test notices when it renames them).
  */
 export function boundedNumbers(grammar: string): string {
-  return grammar.replace(INTEGER_RULE, INTEGER).replace(FRACTIONAL_RULE, FRACTIONAL);
+  return grammar
+    .replace(INTEGER_RULE, INTEGER)
+    .replace(FRACTIONAL_RULE, FRACTIONAL)
+    .replace(JSON_NUMBER_RULE, JSON_NUMBER);
 }
