@@ -587,6 +587,31 @@ describe('openai-upstream runtime: tool calling', () => {
     await runtime.unload();
   });
 
+  it('fails, retryably, an answer calling a tool the caller did not offer, or any when it forbade them', async () => {
+    const madeUp = await rawServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      if (request.url === '/v1/models') {
+        response.end(JSON.stringify({ data: [{ id: 'm' }] }));
+        return;
+      }
+      const message = {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'c1', type: 'function', function: { name: 'delete_everything', arguments: '{}' } },
+        ],
+      };
+      response.end(JSON.stringify({ choices: [{ index: 0, message, finish_reason: 'tool_calls' }] }));
+    });
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: madeUp, model: 'm' });
+    await runtime.load();
+    const error = await expectPodError(runtime.chat(forced), 'pod_upstream_error', true);
+    expect(error.message).toContain('"delete_everything", which was not offered');
+    await expectPodError(runtime.chat({ ...forced, tool_choice: 'none' }), 'pod_upstream_error', true);
+    await expectPodError(runtime.chat({ messages: forced.messages }), 'pod_upstream_error', true);
+    await runtime.unload();
+  });
+
   it('fails a stream that breaks off in the middle of a call, retryably', async () => {
     let sent: unknown;
     const broken = await rawServer((request, response) => {

@@ -39,6 +39,7 @@ import {
   type SamplingParams,
   type TokenUsage,
   type ToolCall,
+  type ToolOffer,
 } from './types.ts';
 import { UpstreamClient } from './upstream-client.ts';
 
@@ -136,7 +137,23 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
   async chat(request: ChatRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
     const { messages, sampling, tools } = parseChatRequest(request);
     const input = { messages: messagesBody(messages), ...toolsBody(tools) };
-    return this.generate('chat/completions', input, sampling, options);
+    const result = await this.generate('chat/completions', input, sampling, options);
+    this.checkCalls(result, tools);
+    return result;
+  }
+
+  /**
+   * Calls only of tools the caller offered, and none when it forbade them ('none'): a server that
+   * answers otherwise (a model making a name up) failed this job, which another node may serve.
+   */
+  private checkCalls(result: GenerationResult, tools: ToolOffer | undefined): void {
+    const offered =
+      tools === undefined || tools.choice === 'none' ? [] : tools.tools.map((t) => t.function.name);
+    const stray = result.toolCalls?.find((call) => !offered.includes(call.name));
+    if (stray === undefined) return;
+    throw new PodUpstreamError(
+      `Upstream ${this.client.safeUrl} called the tool ${JSON.stringify(stray.name.slice(0, 64))}, which was not offered`,
+    );
   }
 
   async complete(request: CompletionRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
