@@ -10,13 +10,15 @@ import {
   inputsOf,
   podMessages,
   samplingFields,
+  streamRefusal,
 } from '../../protocol/openai.ts';
 import { podTools } from '../../protocol/openai-tools.ts';
 
 /** The node's input and how many choices it must return (`n`). */
 export function chatInput(request: ChatCompletionRequest): { input: unknown; count: number } {
   const format = request.response_format;
-  const n = streamedChoices(request);
+  const n = choicesOf(request);
+  throwIfRefused(streamRefusal(request.stream === true, 1, n));
   const input = {
     ...samplingFields(request),
     messages: podMessages(request.messages),
@@ -27,35 +29,15 @@ export function chatInput(request: ChatCompletionRequest): { input: unknown; cou
   return { input, count: n };
 }
 
-/** `n`, refused above 1 on a stream: a stream carries one choice. */
-function streamedChoices(request: {
-  n?: number | null | undefined;
-  stream?: boolean | null | undefined;
-}): number {
-  const n = choicesOf(request);
-  if (n > 1 && request.stream === true) {
-    throw new FatalError('unsupported_parameter', {
-      message: 'a streamed answer has one choice: n above 1 is served without stream',
-      param: 'n',
-    });
-  }
-  return n;
-}
-
 /**
  * The node's input and how many choices it must return (`n` per prompt, prompt by prompt); a streamed
  * completion takes one prompt.
  */
 export function completionInput(request: CompletionRequest): { input: unknown; count: number } {
   const prompts = inputsOf(request.prompt);
-  if (request.stream === true && prompts.length !== 1) {
-    throw new FatalError('unsupported_parameter', {
-      message: 'a streamed completion takes exactly one prompt',
-      param: 'prompt',
-    });
-  }
+  const n = choicesOf(request);
+  throwIfRefused(streamRefusal(request.stream === true, prompts.length, n));
   const prompt = prompts.length === 1 ? prompts[0] : prompts;
-  const n = streamedChoices(request);
   return {
     input: { ...samplingFields(request), prompt, ...(n === 1 ? {} : { n }) },
     count: prompts.length * n,
@@ -72,4 +54,8 @@ export function embeddingInput(request: EmbeddingRequest): { input: unknown; cou
   }
   const inputs = inputsOf(request.input);
   return { input: { model: request.model, input: request.input }, count: inputs.length };
+}
+
+function throwIfRefused(refusal: FatalError | undefined): void {
+  if (refusal !== undefined) throw refusal;
 }

@@ -10,6 +10,7 @@ import {
   parseEmbeddingRequest,
   podMessages,
   samplingFields,
+  streamRefusal,
 } from '../../protocol/openai.ts';
 import { podResponseFormat } from '../../protocol/openai-features.ts';
 import { podTools } from '../../protocol/openai-tools.ts';
@@ -31,8 +32,9 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
     case 'chat': {
       const parsed = parseChatCompletionRequest(input);
       if (!parsed.ok) return parsed;
-      if (stream && choicesOf(parsed.value) > 1)
-        return refuse('unsupported_parameter', 'n', STREAMED_CHOICES);
+      const n = choicesOf(parsed.value);
+      const refusal = streamRefusal(stream, 1, n);
+      if (refusal !== undefined) return { ok: false, error: refusal };
       const format = podResponseFormat(parsed.value.response_format);
       const request = {
         ...samplingFields(parsed.value),
@@ -40,21 +42,18 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
         ...(format === undefined ? {} : { response_format: format }),
         ...podTools(parsed.value.tools, parsed.value.tool_choice),
       };
-      const n = choicesOf(parsed.value);
       return { ok: true, work: { kind, requests: perChoice(request, parsed.value), n } };
     }
     case 'completion': {
       const parsed = parseCompletionRequest(input);
       if (!parsed.ok) return parsed;
       const prompts = inputsOf(parsed.value.prompt);
-      if (stream && prompts.length > 1) {
-        return refuse('unsupported_parameter', 'prompt', 'a streamed completion takes exactly one prompt');
-      }
-      if (stream && choicesOf(parsed.value) > 1)
-        return refuse('unsupported_parameter', 'n', STREAMED_CHOICES);
+      const n = choicesOf(parsed.value);
+      const refusal = streamRefusal(stream, prompts.length, n);
+      if (refusal !== undefined) return { ok: false, error: refusal };
       const shared = samplingFields(parsed.value);
       const requests = prompts.flatMap((prompt) => perChoice({ ...shared, prompt }, parsed.value));
-      return { ok: true, work: { kind, requests, n: choicesOf(parsed.value) } };
+      return { ok: true, work: { kind, requests, n } };
     }
     case 'embeddings': {
       const parsed = parseEmbeddingRequest(input);
@@ -77,8 +76,6 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
       );
   }
 }
-
-const STREAMED_CHOICES = 'a streamed answer has one choice: n above 1 is served without stream';
 
 /** `request` once per choice the caller asked for, seeded apart when it is seeded. */
 function perChoice<R extends { seed?: number }>(

@@ -563,22 +563,30 @@ describe('openai-upstream runtime: tool calling', () => {
     });
   });
 
-  it("reads Ollama's calls: object arguments, no id, finish 'stop'", async () => {
-    const ollama = await rawServer((request, response) => {
+  /** A runtime loaded on a server that answers every chat with `message`, as some server would. */
+  async function answeringWith(message: object, finishReason: string): Promise<OpenAIUpstreamRuntime> {
+    const server = await rawServer((request, response) => {
       response.writeHead(200, { 'content-type': 'application/json' });
       if (request.url === '/v1/models') {
         response.end(JSON.stringify({ data: [{ id: 'm' }] }));
         return;
       }
-      const message = {
+      response.end(JSON.stringify({ choices: [{ index: 0, message, finish_reason: finishReason }] }));
+    });
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: server, model: 'm' });
+    await runtime.load();
+    return runtime;
+  }
+
+  it("reads Ollama's calls: object arguments, no id, finish 'stop'", async () => {
+    const runtime = await answeringWith(
+      {
         role: 'assistant',
         content: '',
         tool_calls: [{ function: { name: 'get_weather', arguments: { city: 'Rome' } } }],
-      };
-      response.end(JSON.stringify({ choices: [{ index: 0, message, finish_reason: 'stop' }] }));
-    });
-    const runtime = new OpenAIUpstreamRuntime({ baseUrl: ollama, model: 'm' });
-    await runtime.load();
+      },
+      'stop',
+    );
     const result = await runtime.chat(forced);
     expect(result).toMatchObject({ text: '', finishReason: 'tool_calls', usage: null });
     expect(result.toolCalls).toEqual([
@@ -588,23 +596,16 @@ describe('openai-upstream runtime: tool calling', () => {
   });
 
   it('fails, retryably, an answer calling a tool the caller did not offer, or any when it forbade them', async () => {
-    const madeUp = await rawServer((request, response) => {
-      response.writeHead(200, { 'content-type': 'application/json' });
-      if (request.url === '/v1/models') {
-        response.end(JSON.stringify({ data: [{ id: 'm' }] }));
-        return;
-      }
-      const message = {
+    const runtime = await answeringWith(
+      {
         role: 'assistant',
         content: null,
         tool_calls: [
           { id: 'c1', type: 'function', function: { name: 'delete_everything', arguments: '{}' } },
         ],
-      };
-      response.end(JSON.stringify({ choices: [{ index: 0, message, finish_reason: 'tool_calls' }] }));
-    });
-    const runtime = new OpenAIUpstreamRuntime({ baseUrl: madeUp, model: 'm' });
-    await runtime.load();
+      },
+      'tool_calls',
+    );
     const error = await expectPodError(runtime.chat(forced), 'pod_upstream_error', true);
     expect(error.message).toContain('"delete_everything", which was not offered');
     await expectPodError(runtime.chat({ ...forced, tool_choice: 'none' }), 'pod_upstream_error', true);

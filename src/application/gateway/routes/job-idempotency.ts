@@ -7,6 +7,7 @@
 // past it, or while the first try has not logged its job yet, it is 409 `request_in_progress` (retryable).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Address } from 'viem';
+import { FINAL_JOB_STATUSES } from '../../../orchestration/metering/job-rows.ts';
 import { isErrorCode } from '../../../protocol/error-codes.ts';
 import { createError, FatalError, RetryableError } from '../../../protocol/errors.ts';
 import { JOB_ID_HEADER } from '../../../protocol/jobs-api.ts';
@@ -104,7 +105,7 @@ async function replayJob(
 }
 
 function hasEnded(job: LoggedJob): boolean {
-  return job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled';
+  return FINAL_JOB_STATUSES.includes(job.status);
 }
 
 /**
