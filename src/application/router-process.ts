@@ -65,6 +65,8 @@ export interface RouterOptions {
   /** Bound into miner challenges; defaults to the router's address. */
   routerId?: string;
   gateway?: GatewayOptions;
+  /** How long the Responses API keeps responses (default 30 days); 0 keeps none. */
+  responseRetentionMs?: number;
   /**
    * Nodes the gateway's frontend refers its requests to (whitepaper 2.2.2, 3.2.5): preferred over the
    * others where the pod is as warm (a warm node still comes before a cold referred one), before the most
@@ -228,7 +230,19 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
 
     const gateway = await buildGateway(
       routerGatewayDeps(
-        { store, apiKeys, metering, jobs, dispatcher, catalog, hub, nodes, logger, domain },
+        {
+          store,
+          apiKeys,
+          metering,
+          jobs,
+          dispatcher,
+          catalog,
+          hub,
+          nodes,
+          logger,
+          domain,
+          responseRetentionMs: options.responseRetentionMs,
+        },
         {
           settlement: () => batcher.stats(),
           checks: { chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }) },

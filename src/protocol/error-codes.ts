@@ -123,6 +123,12 @@ export const ERROR_CODES = {
   model_not_found: { status: 404, type: 'not_found_error', message: 'Model not found', retryable: false },
   pod_not_found: { status: 404, type: 'not_found_error', message: 'Pod not found', retryable: false },
   job_not_found: { status: 404, type: 'not_found_error', message: 'Job not found', retryable: false },
+  response_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    message: 'Response not found',
+    retryable: false,
+  },
   receipt_not_found: {
     status: 404,
     type: 'not_found_error',

@@ -37,9 +37,10 @@ export const ID_PREFIXES = {
   chatCompletion: 'chatcmpl-',
   completion: 'cmpl-',
   response: 'resp_',
-  /** An output item of a response: the assistant's message, or a function call. */
+  /** An item of a response: a message, a function call, a function call's output. */
   responseMessage: 'msg_',
   functionCall: 'fc_',
+  functionCallOutput: 'fco_',
   session: 'ses_',
   request: 'req_',
 } as const;

@@ -15,7 +15,8 @@ import type { ResponsesRequest } from './openai-responses-api.ts';
  * adds `output_text` itself, so it is not sent.
  */
 
-export type ResponseObject = Omit<Response, 'output_text'>;
+/** OpenAI's response as it is sent: `store` is in OpenAI's answers, not in the SDK's type. */
+export type ResponseObject = Omit<Response, 'output_text'> & { store: boolean };
 export type ResponseStatus = 'in_progress' | 'completed' | 'incomplete';
 
 export interface ResponseEnvelope {
@@ -24,6 +25,8 @@ export interface ResponseEnvelope {
   /** Unix seconds. */
   createdAt: number;
   request: ResponsesRequest;
+  /** Whether the response is kept (asked for, and a store to keep it in). */
+  store: boolean;
 }
 
 /** A job's answer as output items. */
@@ -105,6 +108,8 @@ export function responseObject(
     max_output_tokens: request.max_output_tokens ?? null,
     metadata: metadataOf(request.metadata),
     model: e.model,
+    previous_response_id: request.previous_response_id ?? null,
+    store: e.store,
     output,
     parallel_tool_calls: request.parallel_tool_calls ?? true,
     temperature: request.temperature ?? null,

@@ -6,6 +6,7 @@ import {
   messageItem,
   type ResponseAnswer,
   type ResponseEnvelope,
+  type ResponseObject,
   type ResponseStatus,
   responseObject,
   statusOf,
@@ -52,8 +53,11 @@ export class ResponseEventWriter {
     });
   }
 
-  /** The rest of the answer (text the node had not streamed, its calls), then the whole response. */
-  finish(answer: ResponseAnswer, usage: TokenUsage): void {
+  /**
+   * The rest of the answer (text the node had not streamed, its calls); returns the whole response, which
+   * `end` sends (the caller may keep it first, so a client that sees the end finds it stored).
+   */
+  finish(answer: ResponseAnswer, usage: TokenUsage): ResponseObject {
     const status = statusOf(answer);
     const calls = answer.toolCalls ?? [];
     if (answer.text.startsWith(this.#message?.text ?? ''))
@@ -84,9 +88,13 @@ export class ResponseEventWriter {
       this.#output.push(item);
       this.#send({ type: 'response.output_item.done', output_index, item });
     }
-    const response = responseObject(this.envelope, status, this.#output, usage) as never;
-    if (status === 'incomplete') this.#send({ type: 'response.incomplete', response });
-    else this.#send({ type: 'response.completed', response });
+    return responseObject(this.envelope, status, this.#output, usage);
+  }
+
+  /** The last event: `response.completed`, or `response.incomplete`. */
+  end(response: ResponseObject): void {
+    const type = response.status === 'incomplete' ? 'response.incomplete' : 'response.completed';
+    this.#send({ type, response: response as never });
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseResponsesRequest, responsesAsChat } from './openai-responses-api.ts';
+import { parseResponsesRequest, responsesAsChat, unansweredOutput } from './openai-responses-api.ts';
 
 function asChat(body: Record<string, unknown>) {
   const parsed = parseResponsesRequest({ model: 'tiny', ...body });
@@ -93,8 +93,8 @@ describe('the Responses API as a chat', () => {
     }
   });
 
-  it('refuses what needs a stored response, by name', () => {
-    for (const field of ['previous_response_id', 'conversation', 'prompt']) {
+  it('refuses conversation objects, stored prompts and background runs, by name', () => {
+    for (const field of ['conversation', 'prompt']) {
       const parsed = parseResponsesRequest({ model: 'tiny', input: 'x', [field]: 'something' });
       expect(parsed.ok).toBe(false);
       if (!parsed.ok) expect(parsed.error).toMatchObject({ code: 'unsupported_parameter', param: field });
@@ -104,5 +104,45 @@ describe('the Responses API as a chat', () => {
     expect(parseResponsesRequest({ model: 'tiny', input: 'x', background: false, store: false }).ok).toBe(
       true,
     );
+  });
+
+  it('leaves the check of a function_call_output to the continuation when it continues a stored response', () => {
+    const input = [{ type: 'function_call_output', call_id: 'call_1', output: '18 C' }];
+    const alone = parseResponsesRequest({ model: 'tiny', input });
+    expect(alone.ok).toBe(false);
+    if (!alone.ok) expect(alone.error).toMatchObject({ code: 'invalid_request', param: 'input[0].call_id' });
+    expect(parseResponsesRequest({ model: 'tiny', input, previous_response_id: 'resp_x' }).ok).toBe(true);
+  });
+
+  it('puts the earlier items first, after the instructions', () => {
+    const parsed = parseResponsesRequest({
+      model: 'tiny',
+      instructions: 'Be brief.',
+      previous_response_id: 'resp_x',
+      input: [{ type: 'function_call_output', call_id: 'call_1', output: '18 C' }],
+    });
+    if (!parsed.ok) throw parsed.error;
+    const chat = responsesAsChat(parsed.value, [
+      { type: 'message', role: 'user', content: [{ text: 'Weather in ' }, { text: 'Paris?' }] },
+      { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{}' },
+    ]);
+    expect(chat.messages).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Weather in Paris?' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+      },
+      { role: 'tool', tool_call_id: 'call_1', content: '18 C' },
+    ]);
+  });
+
+  it('finds the first output answering no call before it, from a given item on', () => {
+    const call = { type: 'function_call', call_id: 'a', name: 'f', arguments: '{}' } as const;
+    const output = (id: string) => ({ type: 'function_call_output', call_id: id, output: 'x' }) as const;
+    expect(unansweredOutput([call, output('a')])).toBeUndefined();
+    expect(unansweredOutput([output('a'), call])).toBe(0);
+    expect(unansweredOutput([output('b'), call, output('a'), output('c')], 1)).toBe(3);
   });
 });

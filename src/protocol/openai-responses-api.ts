@@ -12,8 +12,10 @@ import { parseWith, type Result } from './schema-errors.ts';
 /**
  * OpenAI's Responses API (`POST /v1/responses`) as a chat job: the request's items become a chat
  * conversation (instructions first, function calls and their outputs as tool calls and tool messages), so
- * every pod that chats serves it. Responses are not stored: what needs a stored one (previous_response_id,
- * conversation, background) is refused, as are built-in tools and non-text inputs no pod can give.
+ * every pod that chats serves it. A stored response continues with `previous_response_id` (its
+ * conversation before the request's items, see openai-responses-api-items.ts); what needs more than that
+ * (conversation objects, background runs, stored prompts) is refused, as are built-in tools and non-text
+ * inputs no pod can give.
  */
 
 const UNSUPPORTED = { code: 'unsupported_parameter' } as const;
@@ -119,9 +121,14 @@ export const ResponsesRequestSchema = z
     tool_choice: ToolChoice.nullish(),
     parallel_tool_calls: z.boolean().nullish(),
     text: z.looseObject({ format: TextFormat.nullish() }).nullish(),
-    previous_response_id: refused('responses are not stored here: send the whole conversation as input'),
-    conversation: refused('conversations are not stored here: send the whole conversation as input'),
-    background: refused('background responses are not supported: responses are not stored'),
+    /** A stored response whose conversation this one continues (checked against the store). */
+    previous_response_id: z.string().min(1).max(128).nullish(),
+    /** Whether to keep the response for GET /v1/responses/:id and previous_response_id (default true). */
+    store: z.boolean().nullish(),
+    conversation: refused(
+      'conversation objects are not supported: continue with previous_response_id, or send the whole conversation as input',
+    ),
+    background: refused('background responses are not supported: the answer comes on the request'),
     prompt: refused('stored prompt templates are not supported'),
     top_logprobs: z
       .int()
@@ -134,8 +141,37 @@ export const ResponsesRequestSchema = z
   .superRefine((body, ctx) => checkItems(body, ctx));
 
 export type ResponsesRequest = z.output<typeof ResponsesRequestSchema>;
+export type ResponsesInputItem = z.output<typeof InputItem>;
 
-/** What OpenAI checks across items: each output answers an earlier call, each tool and choice names one. */
+/** What a conversation reads of an item: one of a request's own, or one kept from an earlier response. */
+export type ConversationItem =
+  | {
+      type: 'message';
+      role: 'user' | 'system' | 'developer' | 'assistant';
+      content: string | ReadonlyArray<{ text: string }>;
+    }
+  | { type: 'function_call'; call_id: string; name: string; arguments: string }
+  | { type: 'function_call_output'; call_id: string; output: string | ReadonlyArray<{ text: string }> };
+
+/**
+ * The first function_call_output at or after `from` that answers no function_call before it, as OpenAI
+ * refuses one.
+ */
+export function unansweredOutput(items: readonly ConversationItem[], from = 0): number | undefined {
+  const calls = new Set<string>();
+  for (const [index, item] of items.entries()) {
+    if (item.type === 'function_call') calls.add(item.call_id);
+    if (index >= from && item.type === 'function_call_output' && !calls.has(item.call_id)) return index;
+  }
+  return undefined;
+}
+
+export const UNANSWERED_OUTPUT = 'a function_call_output must answer an earlier function_call item';
+
+/**
+ * What OpenAI checks across items: each output answers an earlier call, each tool and choice names one.
+ * A request continuing a stored response is checked with that response's items, once they are read.
+ */
 function checkItems(body: ResponsesRequest, ctx: z.RefinementCtx): void {
   checkToolOffer(
     (body.tools ?? []).map((tool) => tool.name),
@@ -143,18 +179,17 @@ function checkItems(body: ResponsesRequest, ctx: z.RefinementCtx): void {
     ctx,
     { name: (index) => ['tools', index, 'name'], choice: ['tool_choice', 'name'] },
   );
-  if (typeof body.input === 'string') return;
-  const calls = new Set<string>();
-  for (const [index, item] of body.input.entries()) {
-    if (item.type === 'function_call') calls.add(item.call_id);
-    if (item.type === 'function_call_output' && !calls.has(item.call_id)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'a function_call_output must answer an earlier function_call item',
-        path: ['input', index, 'call_id'],
-      });
-    }
-  }
+  if (typeof body.input === 'string' || body.previous_response_id != null) return;
+  const index = unansweredOutput(body.input);
+  if (index !== undefined)
+    ctx.addIssue({ code: 'custom', message: UNANSWERED_OUTPUT, path: ['input', index, 'call_id'] });
+}
+
+/** The request's items; a string input is one user message. */
+export function requestItems(request: ResponsesRequest): ResponsesInputItem[] {
+  return typeof request.input === 'string'
+    ? [{ type: 'message', role: 'user', content: request.input }]
+    : request.input;
 }
 
 export function parseResponsesRequest(body: unknown): Result<ResponsesRequest> {
@@ -163,22 +198,24 @@ export function parseResponsesRequest(body: unknown): Result<ResponsesRequest> {
 
 type Message = ChatCompletionRequest['messages'][number];
 
-const textOf = (content: z.output<typeof Content>) =>
+const textOf = (content: string | ReadonlyArray<{ text: string }>) =>
   typeof content === 'string' ? content : content.map((part) => part.text).join('');
 
 /**
- * The same request as a chat completion. Function calls join the assistant message before them (or a new
- * one), as chat carries them; a function call output becomes a tool message.
+ * The same request as a chat completion, after the `earlier` items of the response it continues (the
+ * instructions first, as OpenAI does not carry an earlier response's over). Function calls join the
+ * assistant message before them (or a new one), as chat carries them; a function call output becomes a
+ * tool message.
  */
-export function responsesAsChat(request: ResponsesRequest): ChatCompletionRequest {
+export function responsesAsChat(
+  request: ResponsesRequest,
+  earlier: readonly ConversationItem[] = [],
+): ChatCompletionRequest {
   const messages: Message[] = [];
   if (request.instructions != null && request.instructions !== '') {
     messages.push({ role: 'system', content: request.instructions });
   }
-  const items =
-    typeof request.input === 'string'
-      ? [{ type: 'message' as const, role: 'user' as const, content: request.input }]
-      : request.input;
+  const items: readonly ConversationItem[] = [...earlier, ...requestItems(request)];
   for (const item of items) {
     if (item.type === 'function_call') {
       const call = {

@@ -32,6 +32,7 @@ import type {
   ModelCatalog,
   NodeList,
   ReceiptLookup,
+  ResponseStore,
   SettlementStats,
 } from './ports.ts';
 import { registerRateLimits } from './rate-limits.ts';
@@ -61,6 +62,11 @@ export interface GatewayDeps {
   credits?: CreditAccounts;
   /** Stored receipts with their evidence; without it `GET /v1/receipts/:id` does not exist. */
   receipts?: ReceiptLookup;
+  /**
+   * Stored responses of the Responses API; without it responses are not kept (`store` is answered false)
+   * and `previous_response_id` and `GET /v1/responses/:id` do not exist.
+   */
+  responses?: ResponseStore;
   /** Idempotency keys of the jobs API; without it `Idempotency-Key` is ignored. */
   idempotency?: IdempotencyClaims;
   /** Key management for operators: `/admin/keys` on their listener, when it has an operator token. */
@@ -235,7 +241,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     api.addHook('onRequest', apiKeyAuth(deps.apiKeys, limits));
     modelRoutes(api, context);
     generationRoutes(api, context);
-    responsesRoutes(api, context);
+    responsesRoutes(api, context, deps.responses);
     embeddingRoutes(api, context);
     jobRoutes(api, context, deps.jobs, deps.idempotency);
     if (deps.receipts !== undefined) receiptRoutes(api, deps.receipts);

@@ -11,6 +11,8 @@ import type {
   DispatchResult as DispatchOutcome,
 } from '../../orchestration/router/dispatcher.ts';
 import type { NodeStatus } from '../../orchestration/router/node-directory.ts';
+import type { ContextItem } from '../../protocol/openai-responses-api-items.ts';
+import type { ResponseObject } from '../../protocol/openai-responses-api-output.ts';
 import type { JobKind, PodSpec } from '../../protocol/pod-spec.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptAuditAnswer } from '../../protocol/receipt-audit.ts';
@@ -42,6 +44,20 @@ export interface ApiKeyAdmin {
 export interface IdempotencyClaims {
   claim(p: { payer: Address; key: string; request: unknown; publicId: string }): Promise<IdempotencyClaim>;
   forget(p: { payer: Address; key: string; publicId: string }): Promise<void>;
+}
+
+/** Stored responses of the Responses API (the store's ResponseArchive), kept per credit account. */
+export interface ResponseStore {
+  save(p: {
+    id: string;
+    payer: Address;
+    apiKeyId: string;
+    response: ResponseObject;
+    context: readonly ContextItem[];
+  }): Promise<void>;
+  /** Undefined when missing, expired or another account's. */
+  find(id: string, payer: Address): Promise<{ response: ResponseObject; context: ContextItem[] } | undefined>;
+  remove(id: string, payer: Address): Promise<boolean>;
 }
 
 /** A job's end as the jobs log keeps it, with its attempts (kept in memory while it ran). */

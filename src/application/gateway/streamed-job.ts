@@ -12,7 +12,7 @@ export interface StreamHandlers {
   open(): void;
   chunk(delta: string): void;
   /** The rest of the answer once the job is charged; ends the stream. */
-  finish(run: JobRun): void;
+  finish(run: JobRun): void | Promise<void>;
   /** Ends a stream that had started with the failure's error event. */
   fail(error: unknown): void;
 }
@@ -40,7 +40,7 @@ export async function streamJob(
     });
     const run = await started.done;
     open();
-    handlers.finish(run);
+    await handlers.finish(run);
   } catch (error) {
     if (!sse.started) throw error;
     request.log.info({ err: error }, 'stream failed after its first event');

@@ -6,6 +6,10 @@ import type { JobStore } from '../../orchestration/metering/job-store.ts';
 import { MeteredJobLog } from '../../orchestration/metering/metered-job-log.ts';
 import type { Metering } from '../../orchestration/metering/metering.ts';
 import { ReceiptAudits } from '../../orchestration/metering/receipt-audit.ts';
+import {
+  DEFAULT_RESPONSE_RETENTION_MS,
+  ResponseArchive,
+} from '../../orchestration/responses/response-archive.ts';
 import type { Dispatcher } from '../../orchestration/router/dispatcher.ts';
 import type { MinerHub } from '../../orchestration/router/miner-hub.ts';
 import type { NodeDirectory } from '../../orchestration/router/node-directory.ts';
@@ -28,6 +32,8 @@ export interface RouterParts {
   logger: Logger;
   /** The EIP-712 domain of the router's receipts: callers read their receipts with it. */
   domain: ProtocolDomain;
+  /** How long the Responses API keeps responses (default 30 days); 0 keeps none. */
+  responseRetentionMs?: number | undefined;
 }
 
 /** The gateway's dependencies on `parts`; `extra` adds what only some routers have (chain, settlement). */
@@ -37,6 +43,14 @@ export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps
     apiKeys: parts.apiKeys,
     keyAdmin: parts.apiKeys,
     idempotency: new IdempotencyKeys(store),
+    ...(parts.responseRetentionMs === 0
+      ? {}
+      : {
+          responses: new ResponseArchive(store, {
+            retentionMs: parts.responseRetentionMs ?? DEFAULT_RESPONSE_RETENTION_MS,
+            onPurgeError: (error) => parts.logger.warn({ err: error }, 'deleting expired responses failed'),
+          }),
+        }),
     ledger: metering,
     jobs: new MeteredJobLog(metering, parts.jobs),
     dispatcher: parts.dispatcher,

@@ -82,7 +82,13 @@ export interface GatewayHarness {
 }
 
 export async function startGatewayHarness(
-  options: { gateway?: GatewayOptions; specs?: PodSpec[]; suspendMs?: number } = {},
+  options: {
+    gateway?: GatewayOptions;
+    specs?: PodSpec[];
+    suspendMs?: number;
+    /** How long responses are kept (0: none), as the router's option. */
+    responseRetentionMs?: number;
+  } = {},
 ): Promise<GatewayHarness> {
   const logger = pino({ level: process.env.NEURINO_TEST_LOG ?? 'silent' });
   const store = await openStore();
@@ -132,6 +138,7 @@ export async function startGatewayHarness(
       nodes,
       logger,
       domain: TEST_DOMAIN,
+      responseRetentionMs: options.responseRetentionMs,
     }),
     { defaultMetrics: false, ...options.gateway },
   );

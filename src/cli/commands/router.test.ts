@@ -225,7 +225,7 @@ describe('neurino router', () => {
     ).rejects.toThrow('--rpc-url is required');
   });
 
-  it('takes the rate limits and the trusted proxies, refusing bad values by name', async () => {
+  it('takes the rate limits, the trusted proxies and the responses kept, refusing bad values by name', async () => {
     await expect(run('--auth-failures-per-minute', '-1', '--data-dir', dir)).rejects.toThrow(
       "option '--auth-failures-per-minute <n>' argument '-1' is invalid. expected a whole number, 0 or more",
     );
@@ -235,8 +235,12 @@ describe('neurino router', () => {
     await expect(run('--requests-per-minute-per-key', '1.5', '--data-dir', dir)).rejects.toThrow(
       "option '--requests-per-minute-per-key <n>' argument '1.5' is invalid. expected a whole number, 0 or more",
     );
+    await expect(run('--response-retention-days', 'forever', '--data-dir', dir)).rejects.toThrow(
+      "option '--response-retention-days <n>' argument 'forever' is invalid. expected a whole number, 0 or more",
+    );
     const allowed = [
       ...['--auth-failures-per-minute', '0', '--requests-per-minute-per-key', '600'],
+      ...['--response-retention-days', '0'],
       ...['--trust-proxy', '10.0.0.0/8', '--trust-proxy', '::1'],
     ];
     await expect(run(...allowed, '--data-dir', dir)).rejects.toThrow('--rpc-url is required');

@@ -41,6 +41,7 @@ interface RouterFlags extends StoreFlags, ServingLimitFlags {
   cors: boolean;
   authFailuresPerMinute: number;
   requestsPerMinutePerKey: number;
+  responseRetentionDays: number;
   trustProxy: string[];
   operationsHost?: string;
   operationsPort?: number;
@@ -134,6 +135,12 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
       parseNonNegativeInt,
       0,
     )
+    .option(
+      '--response-retention-days <n>',
+      'days the Responses API keeps responses for GET /v1/responses/:id and previous_response_id (0: keep none)',
+      parseNonNegativeInt,
+      30,
+    )
     .addOption(
       new Option(
         '--trust-proxy <address>',
@@ -204,6 +211,7 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
               token: operatorToken.token,
             },
           }),
+      responseRetentionMs: flags.responseRetentionDays * 86_400_000,
       gateway: {
         ...limits.gateway,
         corsOrigins: corsOriginsOf(flags),

@@ -221,4 +221,22 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 10,
+    name: 'stored responses',
+    statements: [
+      // The Responses API's stored responses (previous_response_id, GET /v1/responses/:id): each row keeps
+      // its whole conversation, so a chain reads one row and deleting one response leaves the others whole.
+      `create table responses (
+        id text primary key,
+        payer text not null,
+        api_key_id text not null,
+        created_at bigint not null,
+        response jsonb not null,
+        context jsonb not null
+      )`,
+      // Responses past their retention are deleted oldest first.
+      'create index responses_created_idx on responses (created_at)',
+    ],
+  },
 ];

@@ -1,13 +1,20 @@
-// POST /v1/responses: OpenAI's Responses API, run as a chat job (the request's items as a conversation)
-// and answered as a response object, whole or as its stream of named events.
+// POST /v1/responses: OpenAI's Responses API, run as a chat job (the request's items as a conversation,
+// after those of the stored response it continues) and answered as a response object, whole or as its
+// stream of named events; kept for GET /v1/responses/:id and previous_response_id unless `store: false`.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toOpenAIError } from '../../../protocol/errors.ts';
 import { newApiId } from '../../../protocol/ids.ts';
 import { unixSeconds } from '../../../protocol/openai-responses.ts';
-import { parseResponsesRequest, responsesAsChat } from '../../../protocol/openai-responses-api.ts';
+import {
+  parseResponsesRequest,
+  requestItems,
+  responsesAsChat,
+} from '../../../protocol/openai-responses-api.ts';
+import { contextOf } from '../../../protocol/openai-responses-api-items.ts';
 import {
   outputItems,
   type ResponseEnvelope,
+  type ResponseObject,
   responseObject,
   statusOf,
 } from '../../../protocol/openai-responses-api-output.ts';
@@ -17,26 +24,47 @@ import { clientGoneSignal, type GatewayContext, headerBudget, parsedOrThrow } fr
 import { chatInput } from '../pod-input.ts';
 import { modelFor } from '../pod-lookup.ts';
 import { type GenerationChoice, generationOutput } from '../pod-output.ts';
+import type { ResponseStore } from '../ports.ts';
 import { streamJob } from '../streamed-job.ts';
+import { checkContinuation, earlierContext } from './response-history.ts';
+import { storedResponseRoutes } from './stored-responses.ts';
 
-export function responsesRoutes(app: FastifyInstance, context: GatewayContext): void {
-  app.post('/v1/responses', (request, reply) => respond(context, request, reply));
+export function responsesRoutes(app: FastifyInstance, context: GatewayContext, stored?: ResponseStore): void {
+  app.post('/v1/responses', (request, reply) => respond(context, stored, request, reply));
+  if (stored !== undefined) storedResponseRoutes(app, stored);
 }
 
 async function respond(
   context: GatewayContext,
+  stored: ResponseStore | undefined,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
   const principal = principalOf(request);
   const body = parsedOrThrow(parseResponsesRequest(request.body));
-  const chat = responsesAsChat(body);
+  const earlier = await earlierContext(stored, body.previous_response_id, principal.account);
+  const items = contextOf(requestItems(body));
+  checkContinuation(earlier, items);
+  const chat = responsesAsChat(body, earlier);
   const entry = modelFor(context.catalog, body.model, 'chat');
+  const keep = stored !== undefined && body.store !== false;
   const envelope: ResponseEnvelope = {
     id: newApiId('response'),
     model: body.model,
     createdAt: unixSeconds(),
     request: body,
+    store: keep,
+  };
+  // Kept before the client sees the end, so a continuation sent at once finds it. A failure to keep it
+  // does not take the paid answer from the client.
+  const save = async (response: ResponseObject) => {
+    if (!keep) return;
+    const context = [...earlier, ...items];
+    await stored
+      .save({ id: envelope.id, payer: principal.account, apiKeyId: principal.id, response, context })
+      .catch((error: unknown) =>
+        request.log.error({ err: error, response: envelope.id }, 'storing a response failed'),
+      );
   };
   let answer: GenerationChoice = { text: '', finishReason: 'stop' };
   const job = {
@@ -55,7 +83,10 @@ async function respond(
 
   if (body.stream !== true) {
     const run = await (await context.runner.start({ ...job, stream: false })).done;
-    return responseObject(envelope, statusOf(answer), outputItems(answer), run.outcome.result.usage);
+    const usage = run.outcome.result.usage;
+    const response = responseObject(envelope, statusOf(answer), outputItems(answer), usage);
+    await save(response);
+    return response;
   }
 
   return streamJob(context, request, reply, job, (sse) => {
@@ -63,8 +94,10 @@ async function respond(
     return {
       open: () => events.start(),
       chunk: (delta) => events.text(delta),
-      finish: (run) => {
-        events.finish(answer, run.outcome.result.usage);
+      finish: async (run) => {
+        const response = events.finish(answer, run.outcome.result.usage);
+        await save(response);
+        events.end(response);
         sse.end();
       },
       fail: (error) => {

@@ -1,0 +1,53 @@
+// A response continuing a stored one (`previous_response_id`): the stored response's conversation and its
+// output come before the request's items, and the whole is checked as OpenAI checks one request.
+import type { Address } from 'viem';
+import { FatalError } from '../../../protocol/errors.ts';
+import { MAX_MESSAGES } from '../../../protocol/openai.ts';
+import { UNANSWERED_OUTPUT, unansweredOutput } from '../../../protocol/openai-responses-api.ts';
+import { type ContextItem, outputContext } from '../../../protocol/openai-responses-api-items.ts';
+import type { ResponseStore } from '../ports.ts';
+
+export function responseNotFound(id: string, param: string): FatalError {
+  return new FatalError('response_not_found', {
+    message: `No response ${JSON.stringify(id.slice(0, 128))}: none of your account's stored responses has that id (responses sent with store: false are not kept, and stored ones for 30 days by default)`,
+    param,
+  });
+}
+
+/** The items a continuation comes after; none without `previousId`. */
+export async function earlierContext(
+  stored: ResponseStore | undefined,
+  previousId: string | null | undefined,
+  payer: Address,
+): Promise<ContextItem[]> {
+  if (previousId == null) return [];
+  if (stored === undefined) {
+    throw new FatalError('unsupported_parameter', {
+      message: 'This gateway keeps no responses: send the whole conversation as input',
+      param: 'previous_response_id',
+    });
+  }
+  const previous = await stored.find(previousId, payer);
+  if (previous === undefined) throw responseNotFound(previousId, 'previous_response_id');
+  return [...previous.context, ...outputContext(previous.response.output)];
+}
+
+/** Refuses a continuation whose function_call_output answers no call, or that grows past a request's size. */
+export function checkContinuation(earlier: readonly ContextItem[], items: readonly ContextItem[]): void {
+  if (earlier.length === 0) return;
+  const all = [...earlier, ...items];
+  const index = unansweredOutput(all, earlier.length);
+  if (index !== undefined) {
+    throw new FatalError('invalid_request', {
+      message: `${UNANSWERED_OUTPUT} (in input or the previous response's conversation)`,
+      param: `input[${index - earlier.length}].call_id`,
+    });
+  }
+  // One message is left for the instructions.
+  if (all.length > MAX_MESSAGES - 1) {
+    throw new FatalError('invalid_request', {
+      message: `The conversation would have ${all.length} items with the previous response's, more than ${MAX_MESSAGES - 1}: start a new one`,
+      param: 'previous_response_id',
+    });
+  }
+}

@@ -1,0 +1,151 @@
+// Stored responses on both stores: kept per account, deleted once, expired after their retention, and the
+// stored JSON read back as it was written (big integers in tool arguments stay text).
+import { getAddress } from 'viem';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freshStoreFor, storeBackends } from '../../../test/support/postgres.ts';
+import { newApiId, randomBytes32 } from '../../protocol/ids.ts';
+import type { ContextItem } from '../../protocol/openai-responses-api-items.ts';
+import type { ResponseObject } from '../../protocol/openai-responses-api-output.ts';
+import type { Store } from '../store/store.ts';
+import { DEFAULT_RESPONSE_RETENTION_MS, ResponseArchive } from './response-archive.ts';
+
+const newPayer = () => getAddress(`0x${randomBytes32().slice(26)}`);
+
+function response(id: string): ResponseObject {
+  return {
+    id,
+    object: 'response',
+    created_at: 1_800_000_000,
+    status: 'completed',
+    error: null,
+    incomplete_details: null,
+    instructions: null,
+    metadata: null,
+    model: 'tiny',
+    output: [
+      {
+        id: 'fc_1',
+        type: 'function_call',
+        call_id: 'call_1',
+        name: 'transfer',
+        arguments: '{"wei":123456789012345678901234567890}',
+        status: 'completed',
+      },
+    ],
+    parallel_tool_calls: true,
+    temperature: null,
+    top_p: null,
+    tool_choice: 'auto',
+    tools: [],
+    previous_response_id: null,
+    store: true,
+  };
+}
+
+const context: ContextItem[] = [
+  {
+    id: 'msg_1',
+    type: 'message',
+    role: 'user',
+    status: 'completed',
+    content: [{ type: 'input_text', text: 'Pay ü' }],
+  },
+];
+
+describe.each(storeBackends())('ResponseArchive on $kind', (backend) => {
+  const db = freshStoreFor(backend);
+  let store: Store;
+
+  beforeAll(() => {
+    store = db.store;
+  });
+
+  it('keeps a response for its account only, as written, and deletes it once', async () => {
+    const archive = new ResponseArchive(store);
+    const payer = newPayer();
+    const id = newApiId('response');
+    await archive.save({ id, payer, apiKeyId: 'key_1', response: response(id), context });
+    const found = await archive.find(id, payer);
+    expect(found?.response).toEqual(response(id));
+    expect(found?.context).toEqual(context);
+    // The account, not the key: its address in any case.
+    expect((await archive.find(id, getAddress(payer.toLowerCase())))?.response.id).toBe(id);
+    expect(await archive.find(id, newPayer())).toBeUndefined();
+    expect(await archive.remove(id, newPayer())).toBe(false);
+    expect(await archive.remove(id, payer)).toBe(true);
+    expect(await archive.remove(id, payer)).toBe(false);
+    expect(await archive.find(id, payer)).toBeUndefined();
+  });
+
+  it('keeps the first of two saves under one id', async () => {
+    const archive = new ResponseArchive(store);
+    const payer = newPayer();
+    const id = newApiId('response');
+    await archive.save({ id, payer, apiKeyId: 'key_1', response: response(id), context });
+    await archive.save({
+      id,
+      payer: newPayer(),
+      apiKeyId: 'key_2',
+      response: { ...response(id), model: 'x' },
+      context: [],
+    });
+    expect((await archive.find(id, payer))?.response.model).toBe('tiny');
+  });
+
+  it('forgets a response past its retention, and deletes the expired ones after a save', async () => {
+    let now = Date.now();
+    const archive = new ResponseArchive(store, { retentionMs: 60_000, now: () => now });
+    const payer = newPayer();
+    const old = newApiId('response');
+    await archive.save({ id: old, payer, apiKeyId: 'key_1', response: response(old), context });
+    now += 60_001;
+    expect(await archive.find(old, payer)).toBeUndefined();
+    expect(await archive.remove(old, payer)).toBe(false);
+    const [row] = await store.query<{ n: unknown }>('select count(*) as n from responses where id = $1', [
+      old,
+    ]);
+    expect(Number(row?.n)).toBe(1);
+    expect(await archive.purgeExpired()).toBeGreaterThanOrEqual(1);
+    const [gone] = await store.query<{ n: unknown }>('select count(*) as n from responses where id = $1', [
+      old,
+    ]);
+    expect(Number(gone?.n)).toBe(0);
+  });
+
+  it('purges in the background after a save, at most once an hour', async () => {
+    let now = Date.now() + 10 * DEFAULT_RESPONSE_RETENTION_MS;
+    const archive = new ResponseArchive(store, { retentionMs: 60_000, now: () => now });
+    const payer = newPayer();
+    const old = newApiId('response');
+    await store.query(
+      `insert into responses (id, payer, api_key_id, created_at, response, context) values ($1, $2, 'k', $3, '{}', '[]')`,
+      [old, payer, now - 120_000],
+    );
+    const fresh = newApiId('response');
+    await archive.save({ id: fresh, payer, apiKeyId: 'key_1', response: response(fresh), context });
+    await expect
+      .poll(async () => (await store.query('select 1 from responses where id = $1', [old])).length)
+      .toBe(0);
+    now += 1_000;
+    const later = newApiId('response');
+    await store.query(
+      `insert into responses (id, payer, api_key_id, created_at, response, context) values ($1, $2, 'k', $3, '{}', '[]')`,
+      [later, payer, now - 120_000],
+    );
+    await archive.save({
+      id: newApiId('response'),
+      payer,
+      apiKeyId: 'key_1',
+      response: response(fresh),
+      context,
+    });
+    // Within the hour: left for the next purge.
+    expect((await store.query('select 1 from responses where id = $1', [later])).length).toBe(1);
+  });
+
+  it('refuses a retention that is not a positive whole number of milliseconds', () => {
+    for (const retentionMs of [0, -1, 1.5, Number.NaN]) {
+      expect(() => new ResponseArchive(store, { retentionMs })).toThrow(RangeError);
+    }
+  });
+});

@@ -1,0 +1,104 @@
+// The Responses API's stored responses: what `previous_response_id` continues and
+// `GET /v1/responses/:id` reads, kept for a credit account (every key of the account sees them, no other)
+// for a retention period, 30 days by default as OpenAI keeps its own. Routers sharing the store share them.
+import { type Address, getAddress } from 'viem';
+import type { ContextItem } from '../../protocol/openai-responses-api-items.ts';
+import type { ResponseObject } from '../../protocol/openai-responses-api-output.ts';
+import { numberOf } from '../store/sql-values.ts';
+import type { Store } from '../store/store.ts';
+
+export const DEFAULT_RESPONSE_RETENTION_MS = 30 * 24 * 3_600_000;
+/** Expired responses are deleted at most this often, after a save. */
+const PURGE_INTERVAL_MS = 3_600_000;
+
+export interface StoredResponse {
+  response: ResponseObject;
+  /** The conversation the response answered, without its instructions (OpenAI's input items). */
+  context: ContextItem[];
+  createdAt: number;
+}
+
+export interface ResponseArchiveOptions {
+  retentionMs?: number;
+  now?: () => number;
+  /** Told when deleting expired responses failed (they are tried again at the next save). */
+  onPurgeError?: (error: unknown) => void;
+}
+
+interface Row {
+  response: ResponseObject;
+  context: ContextItem[];
+  created_at: unknown;
+}
+
+export class ResponseArchive {
+  readonly #store: Store;
+  readonly #retentionMs: number;
+  readonly #now: () => number;
+  readonly #onPurgeError: (error: unknown) => void;
+  #nextPurge = 0;
+
+  constructor(store: Store, options: ResponseArchiveOptions = {}) {
+    const retention = options.retentionMs ?? DEFAULT_RESPONSE_RETENTION_MS;
+    if (!Number.isSafeInteger(retention) || retention <= 0)
+      throw new RangeError('retentionMs must be a positive whole number of milliseconds');
+    this.#store = store;
+    this.#retentionMs = retention;
+    this.#now = options.now ?? Date.now;
+    this.#onPurgeError = options.onPurgeError ?? (() => {});
+  }
+
+  /** Keeps a finished response; saving the same id again keeps the first. */
+  async save(p: {
+    id: string;
+    payer: Address;
+    apiKeyId: string;
+    response: ResponseObject;
+    context: readonly ContextItem[];
+  }): Promise<void> {
+    const now = this.#now();
+    await this.#store.query(
+      `insert into responses (id, payer, api_key_id, created_at, response, context)
+       values ($1, $2, $3, $4, $5::jsonb, $6::jsonb) on conflict (id) do nothing`,
+      [p.id, getAddress(p.payer), p.apiKeyId, now, JSON.stringify(p.response), JSON.stringify(p.context)],
+    );
+    if (now >= this.#nextPurge) {
+      this.#nextPurge = now + PURGE_INTERVAL_MS;
+      this.purgeExpired().catch((error: unknown) => {
+        this.#nextPurge = 0;
+        this.#onPurgeError(error);
+      });
+    }
+  }
+
+  /** The account's response, unless missing, expired or someone else's (all three look the same). */
+  async find(id: string, payer: Address): Promise<StoredResponse | undefined> {
+    const [row] = await this.#store.query<Row>(
+      'select response, context, created_at from responses where id = $1 and payer = $2 and created_at >= $3',
+      [id, getAddress(payer), this.#oldestKept()],
+    );
+    if (row === undefined) return undefined;
+    return { response: row.response, context: row.context, createdAt: numberOf(row.created_at) };
+  }
+
+  /** Deletes the account's response; false when there was none to delete. */
+  async remove(id: string, payer: Address): Promise<boolean> {
+    const rows = await this.#store.query(
+      'delete from responses where id = $1 and payer = $2 and created_at >= $3 returning id',
+      [id, getAddress(payer), this.#oldestKept()],
+    );
+    return rows.length > 0;
+  }
+
+  /** Deletes the responses past their retention; how many. */
+  async purgeExpired(): Promise<number> {
+    const rows = await this.#store.query('delete from responses where created_at < $1 returning id', [
+      this.#oldestKept(),
+    ]);
+    return rows.length;
+  }
+
+  #oldestKept(): number {
+    return this.#now() - this.#retentionMs;
+  }
+}
