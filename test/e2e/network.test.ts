@@ -476,19 +476,35 @@ describe.each(storeBackends())('on $kind', (backend) => {
       if (call?.type !== 'function_call') throw new Error('expected a function call');
       expect(call.name).toBe('get_weather');
       expect(['Paris', 'Rome']).toContain(JSON.parse(call.arguments).city);
+      // The seed (ours, as above) makes the two answers below comparable.
+      const seeded = { tools, tool_choice: 'none' as const, max_output_tokens: 8, seed: 5 };
       const answered = await client.responses.create({
         model: MODEL,
+        ...seeded,
         input: [
           { role: 'user', content: 'Weather in Paris?' },
           call,
           { type: 'function_call_output', call_id: call.call_id, output: '{"celsius":20}' },
         ],
-        tools,
-        tool_choice: 'none',
-        max_output_tokens: 8,
       });
       succeeded++;
       expect(answered.output.every((item) => item.type === 'message')).toBe(true);
+      // The same turn continuing the stored response: the node is given the same conversation.
+      const continued = await client.responses.create({
+        model: MODEL,
+        ...seeded,
+        previous_response_id: called.id,
+        input: [{ type: 'function_call_output', call_id: call.call_id, output: '{"celsius":20}' }],
+      });
+      succeeded++;
+      expect(continued.output_text).toBe(answered.output_text);
+      expect(continued.usage?.input_tokens).toBe(answered.usage?.input_tokens);
+      const items = await client.responses.inputItems.list(continued.id, { order: 'asc' });
+      expect(items.data.map((item) => item.type)).toEqual([
+        'message',
+        'function_call',
+        'function_call_output',
+      ]);
       const receipt = await fetch(`${devnet.gatewayUrl}/v1/receipts/${answered.id}`, {
         headers: { authorization: `Bearer ${devnet.apiKey}` },
       });
