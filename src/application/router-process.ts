@@ -171,6 +171,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     });
     cleanups.push(() => store.close());
     const apiKeys = new ApiKeys(store);
+    cleanups.push(await apiKeys.watchRevocations());
     const jobs = new JobStore(store);
     const credits: CreditsSource = chainCreditsSource({ publicClient, computeCredits });
     const ledger = new CreditLedger({ store, credits });

@@ -8,6 +8,8 @@ import { numberOf, optionalNumberOf, optionalStringOf } from '../store/sql-value
 import type { SqlParam, Store } from '../store/store.ts';
 
 export const API_KEY_PREFIX = 'nrn_';
+/** Where the store announces a revoked or deleted key's hash (migration 11's trigger). */
+export const KEY_REVOKED_CHANNEL = 'neurino_api_key_revoked';
 /** 40 base62 characters ≈ 238 bits: hashing without a salt is safe at that entropy. */
 const KEY_BODY_LENGTH = 40;
 const KEY_PATTERN = /^nrn_[0-9A-Za-z]{40}$/;
@@ -36,7 +38,10 @@ export interface AuthenticatedKey {
 }
 
 export interface ApiKeysOptions {
-  /** How long an authentication stays cached in this process (default 5 s). A revoke here clears it at once. */
+  /**
+   * How long an authentication stays cached in this process (default 5 s). A revoke here clears it at
+   * once; one elsewhere too while `watchRevocations` runs on a PostgreSQL store.
+   */
   cacheMs?: number | undefined;
 }
 
@@ -168,13 +173,31 @@ export class ApiKeys {
       'update api_keys set revoked_at = $2 where id = $1 and revoked_at is null returning key_hash',
       [id, Date.now()],
     );
-    this.#revocations++;
-    for (const row of rows) {
-      this.#cache.delete(row.key_hash);
-      // Whoever asks from now on reads the store again rather than join a lookup begun before.
-      this.#lookups.delete(row.key_hash);
-    }
+    this.#forget(rows.map((row) => row.key_hash));
     return rows.length > 0;
+  }
+
+  /**
+   * Forgets at once the keys revoked or deleted elsewhere (another router, or by hand on a shared
+   * server), as the store announces them; after a lost announcement connection, every cached key. Without
+   * it (or on PGlite, which has no announcements) a key revoked elsewhere passes here until its cached
+   * answer expires. Resolves to what stops it.
+   */
+  async watchRevocations(): Promise<() => Promise<void>> {
+    if (this.#store.listen === undefined) return async () => {};
+    return this.#store.listen(KEY_REVOKED_CHANNEL, {
+      message: (hash) => this.#forget([hash]),
+      resumed: () => this.#forget([...this.#cache.keys(), ...this.#lookups.keys()]),
+    });
+  }
+
+  #forget(hashes: readonly string[]): void {
+    this.#revocations++;
+    for (const hash of hashes) {
+      this.#cache.delete(hash);
+      // Whoever asks from now on reads the store again rather than join a lookup begun before.
+      this.#lookups.delete(hash);
+    }
   }
 
   /**

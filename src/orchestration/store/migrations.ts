@@ -239,4 +239,22 @@ export const MIGRATIONS: readonly Migration[] = [
       'create index responses_created_idx on responses (created_at)',
     ],
   },
+  {
+    version: 11,
+    name: 'key revocations announced',
+    statements: [
+      // Routers cache a key's answer for a few seconds; a key revoked (or deleted) by any router or by hand
+      // on a shared server is announced to all of them (LISTEN neurino_api_key_revoked), which forget it.
+      `create function neurino_announce_key_revoked() returns trigger language plpgsql as $$
+       begin
+         perform pg_notify('neurino_api_key_revoked', old.key_hash);
+         return null;
+       end $$`,
+      `create trigger api_key_revoked after update of revoked_at on api_keys for each row
+         when (old.revoked_at is null and new.revoked_at is not null)
+         execute function neurino_announce_key_revoked()`,
+      `create trigger api_key_deleted after delete on api_keys for each row
+         execute function neurino_announce_key_revoked()`,
+    ],
+  },
 ];

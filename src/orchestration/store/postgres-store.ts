@@ -3,6 +3,7 @@ import pg from 'pg';
 import { RetryableError } from '../../protocol/errors.ts';
 import { redactUrl } from '../../protocol/redact-url.ts';
 import { migrate } from './migrate.ts';
+import { listenOn } from './postgres-listener.ts';
 import { type Queryable, type SqlParam, type Store, toSqlParams } from './store.ts';
 
 /** serialization_failure, deadlock_detected: the server asks us to run the transaction again. */
@@ -49,8 +50,24 @@ export async function openPostgresStore(
   migrating.release();
 
   let closed = false;
+  const listeners = new Set<() => Promise<void>>();
   return {
     kind: 'postgres',
+    async listen(channel, handlers) {
+      let stop: () => Promise<void>;
+      try {
+        stop = await listenOn(databaseUrl, channel, handlers, {
+          ...(options.onIdleError === undefined ? {} : { onError: options.onIdleError }),
+        });
+      } catch (cause) {
+        throw lostServer(cause) ? unavailable(cause) : cause;
+      }
+      const stopOnce = async () => {
+        if (listeners.delete(stopOnce)) await stop();
+      };
+      listeners.add(stopOnce);
+      return stopOnce;
+    },
     async query<T>(sql: string, params?: readonly SqlParam[]) {
       try {
         return (await pool.query(sql, toSqlParams(params))).rows as T[];
@@ -94,6 +111,7 @@ export async function openPostgresStore(
     async close() {
       if (closed) return;
       closed = true;
+      await Promise.all([...listeners].map((stop) => stop()));
       await pool.end();
     },
   };

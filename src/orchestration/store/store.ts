@@ -13,8 +13,22 @@ export interface Queryable {
 
 export type StoreKind = 'pglite' | 'postgres';
 
+/** What a listener is told (see Store.listen). */
+export interface Notifications {
+  /** A payload sent on the channel (`pg_notify`). */
+  message(payload: string): void;
+  /** The listening connection was lost and made again: notifications sent meanwhile may be missing. */
+  resumed(): void;
+}
+
 export interface Store extends Queryable {
   readonly kind: StoreKind;
+  /**
+   * Listens on a channel (PostgreSQL's LISTEN) from a connection of its own, made again when lost;
+   * resolves once listening, to what stops it. Only where several processes share the store: PGlite,
+   * which one process holds, has none.
+   */
+  listen?(channel: string, handlers: Notifications): Promise<() => Promise<void>>;
   /**
    * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. On a real server a
    * serialization failure or deadlock retries `fn` a few times, so `fn` must only touch the database.
