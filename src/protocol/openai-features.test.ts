@@ -20,8 +20,6 @@ function refusal(result: Parsed) {
 
 describe('chat fields the pods cannot honour', () => {
   it.each([
-    [{ logprobs: true }, 'logprobs', /log probabilities/],
-    [{ top_logprobs: 3 }, 'top_logprobs', /log probabilities/],
     [{ functions: [{ name: 'f' }] }, 'functions', /deprecated.*send tools/],
     [{ function_call: { name: 'f' } }, 'function_call', /deprecated.*send tools/],
     [{ logit_bias: { '50256': -100 } }, 'logit_bias', /token ids/],
@@ -67,6 +65,20 @@ describe('chat fields the pods cannot honour', () => {
     });
   });
 
+  it('takes log probabilities, alternatives only with logprobs: true, and not on a stream', () => {
+    expect(parseChatCompletionRequest(chat({ logprobs: true, top_logprobs: 20 })).ok).toBe(true);
+    expect(parseChatCompletionRequest(chat({ logprobs: false, top_logprobs: 0 })).ok).toBe(true);
+    expect(refusal(parseChatCompletionRequest(chat({ top_logprobs: 3 })))).toMatchObject({
+      code: 'invalid_request',
+      param: 'top_logprobs',
+      message: 'top_logprobs: top_logprobs needs logprobs: true',
+    });
+    expect(refusal(parseChatCompletionRequest(chat({ logprobs: true, top_logprobs: 21 })))).toMatchObject({
+      code: 'invalid_request',
+      param: 'top_logprobs',
+    });
+  });
+
   it('names the limit of stop sequences', () => {
     const error = refusal(parseChatCompletionRequest(chat({ stop: ['a', 'b', 'c', 'd', 'e'] })));
     expect(error).toMatchObject({ code: 'invalid_request', param: 'stop' });
@@ -76,8 +88,6 @@ describe('chat fields the pods cannot honour', () => {
 
 describe('completion fields the pods cannot honour', () => {
   it.each([
-    [{ logprobs: 2 }, 'logprobs'],
-    [{ logprobs: 0 }, 'logprobs'],
     [{ echo: true }, 'echo'],
     [{ suffix: 'end' }, 'suffix'],
     [{ best_of: 3 }, 'best_of'],
@@ -100,6 +110,15 @@ describe('completion fields the pods cannot honour', () => {
       response_format: { type: 'text' },
     });
     expect(parseCompletionRequest(neutral).ok).toBe(true);
+  });
+
+  it('takes the legacy logprobs, 0 to 5 alternatives', () => {
+    expect(parseCompletionRequest(completion({ logprobs: 0 })).ok).toBe(true);
+    expect(parseCompletionRequest(completion({ logprobs: 5 })).ok).toBe(true);
+    expect(refusal(parseCompletionRequest(completion({ logprobs: 6 })))).toMatchObject({
+      code: 'invalid_request',
+      param: 'logprobs',
+    });
   });
 });
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * OpenAI request fields beyond sampling: the structured output the pods can give (`response_format`), and
- * those that ask for something they cannot give yet (log probabilities, audio, echo, the deprecated functions...). A
+ * those that ask for something they cannot give yet (audio, echo, the deprecated functions...). A
  * client that sends one of the latter counts on its effect, so it is refused as `unsupported_parameter`
  * rather than ignored; its neutral values (null, false, 0, [], 'none') pass, since SDKs often send
  * defaults.
@@ -22,7 +22,6 @@ function onlyNeutral<S extends z.ZodType>(
 const isNullish = (value: unknown) => value === null || value === undefined;
 const NO_FUNCTIONS =
   'functions and function_call are deprecated and not supported: send tools and tool_choice';
-const NO_LOGPROBS = 'log probabilities are not returned by this network';
 
 const Functions = onlyNeutral(
   z.array(z.unknown()).nullable(),
@@ -66,8 +65,6 @@ type FieldRules = Readonly<Record<string, z.ZodType>>;
 
 /** Fields of a chat completion request the pods cannot honour, refused unless neutral. */
 const CHAT_UNSUPPORTED: FieldRules = {
-  logprobs: onlyNeutral(z.boolean().nullable(), (v) => v !== true, NO_LOGPROBS),
-  top_logprobs: onlyNeutral(z.int().min(0).max(20).nullable(), (v) => v === null || v === 0, NO_LOGPROBS),
   functions: Functions,
   function_call: FunctionCall,
   logit_bias: LogitBias,
@@ -83,7 +80,6 @@ const CHAT_UNSUPPORTED: FieldRules = {
 
 /** Fields of a (legacy) completion request the pods cannot honour, refused unless neutral. */
 const COMPLETION_UNSUPPORTED: FieldRules = {
-  logprobs: onlyNeutral(z.int().min(0).max(5).nullable(), (v) => v === null, NO_LOGPROBS),
   echo: onlyNeutral(z.boolean().nullable(), (v) => v !== true, 'echo is not supported'),
   suffix: onlyNeutral(z.string().nullable(), (v) => v === null || v === '', 'suffix is not supported'),
   best_of: onlyNeutral(

@@ -3,6 +3,7 @@ import type { Completion, CompletionUsage } from 'openai/resources/completions';
 import type { CreateEmbeddingResponse } from 'openai/resources/embeddings';
 import type { Model } from 'openai/resources/models';
 import { FatalError } from './errors.ts';
+import { chatLogprobs, completionLogprobs, type TokenLogprobOut } from './openai-logprobs.ts';
 
 /**
  * Builders of the gateway's answers in exactly OpenAI's JSON shapes (typed by the official SDK's own
@@ -53,6 +54,8 @@ export interface ChatChoiceOut {
   content: string;
   finishReason: FinishReason;
   toolCalls?: readonly ToolCallOut[] | undefined;
+  /** When asked: one entry per token of `content`. */
+  logprobs?: readonly TokenLogprobOut[] | undefined;
 }
 
 /** A chat answer of one choice. */
@@ -82,7 +85,7 @@ export function chatCompletionOf(
           refusal: null,
           ...(calls.length === 0 ? {} : { tool_calls: calls.map(openAIToolCall) }),
         },
-        logprobs: null,
+        logprobs: choice.logprobs === undefined ? null : chatLogprobs(choice.logprobs),
         finish_reason: choice.finishReason,
       };
     }),
@@ -133,7 +136,14 @@ export function chatCompletionUsageChunk(p: Envelope & { usage: TokenUsage }): C
 
 /** `/v1/completions` answer; one choice per prompt, in order. */
 export function textCompletion(
-  p: Envelope & { choices: Array<{ text: string; finishReason: TextFinishReason }>; usage: TokenUsage },
+  p: Envelope & {
+    choices: Array<{
+      text: string;
+      finishReason: TextFinishReason;
+      logprobs?: readonly TokenLogprobOut[] | undefined;
+    }>;
+    usage: TokenUsage;
+  },
 ): Completion {
   return {
     id: p.id,
@@ -143,7 +153,7 @@ export function textCompletion(
     choices: p.choices.map((c, index) => ({
       text: c.text,
       index,
-      logprobs: null,
+      logprobs: c.logprobs === undefined ? null : completionLogprobs(c.logprobs),
       finish_reason: c.finishReason,
     })),
     usage: openAIUsage(p.usage),

@@ -68,6 +68,10 @@ export const ChatMessageSchema = z.discriminatedUnion(
   { error: 'role must be one of system, developer, user, assistant, tool' },
 );
 
+/** OpenAI's limits on the likeliest alternatives shown per token: chat, and the legacy completions. */
+export const MAX_TOP_LOGPROBS = 20;
+export const MAX_COMPLETION_LOGPROBS = 5;
+
 /** Choices a request may ask for: a node generates them one after another, so each adds its time. */
 export const MAX_CHOICES = 16;
 
@@ -109,9 +113,21 @@ export const ChatCompletionRequestSchema = z
     tool_choice: ToolChoiceSchema,
     /** A pod may make one call or several per turn; `false` is what llama-cpp pods do anyway. */
     parallel_tool_calls: z.boolean().nullish(),
+    /** Each token's log probability in the answer, with `top_logprobs` likeliest alternatives. */
+    logprobs: z.boolean().nullish(),
+    top_logprobs: z.int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
   })
   .superRefine(refuseUnsupportedChatFields)
-  .superRefine(checkToolFields);
+  .superRefine(checkToolFields)
+  .superRefine((body, ctx) => {
+    if ((body.top_logprobs ?? 0) > 0 && body.logprobs !== true) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'top_logprobs needs logprobs: true',
+        path: ['top_logprobs'],
+      });
+    }
+  });
 
 export const CompletionRequestSchema = z
   .looseObject({
@@ -119,6 +135,8 @@ export const CompletionRequestSchema = z
     prompt: z.union([Text, z.array(Text).min(1).max(MAX_BATCH_INPUTS), RefusedTokenIds], {
       error: 'prompt must be a string or an array of strings',
     }),
+    /** The legacy API's: each token's log probability with this many likeliest alternatives. */
+    logprobs: z.int().min(0).max(MAX_COMPLETION_LOGPROBS).nullish(),
   })
   .superRefine(refuseUnsupportedCompletionFields);
 
@@ -168,6 +186,23 @@ export function podMessages(messages: readonly ChatMessage[]) {
   });
 }
 
+/** The log probabilities a chat asks for, as a node receives them; none when not asked. */
+export function chatLogprobs(
+  request: ChatCompletionRequest,
+): { logprobs: true; top_logprobs: number } | Record<string, never> {
+  return request.logprobs === true ? { logprobs: true, top_logprobs: request.top_logprobs ?? 0 } : {};
+}
+
+/** The log probabilities a completion asks for (the legacy field), as a node receives them. */
+export function completionLogprobs(request: CompletionRequest): { logprobs: number } | Record<string, never> {
+  return request.logprobs == null ? {} : { logprobs: request.logprobs };
+}
+
+/** Whether a request asks for log probabilities. */
+export function asksLogprobs(request: ChatCompletionRequest | CompletionRequest): boolean {
+  return 'messages' in request ? request.logprobs === true : request.logprobs != null;
+}
+
 /** How many choices each prompt gets (`n`, 1 when absent). */
 export function choicesOf(request: { n?: number | null | undefined }): number {
   return request.n ?? 1;
@@ -177,8 +212,19 @@ export function choicesOf(request: { n?: number | null | undefined }): number {
  * What a stream cannot carry, refused by name: several prompts (a completion's) or several choices (`n`).
  * Undefined when there is nothing to refuse. The gateway and the node both check it (a node trusts no peer).
  */
-export function streamRefusal(stream: boolean, prompts: number, choices: number): FatalError | undefined {
+export function streamRefusal(
+  stream: boolean,
+  prompts: number,
+  choices: number,
+  logprobs = false,
+): FatalError | undefined {
   if (!stream) return undefined;
+  if (logprobs) {
+    return new FatalError('unsupported_parameter', {
+      message: 'log probabilities come with answers that are not streamed: send logprobs without stream',
+      param: 'logprobs',
+    });
+  }
   if (prompts > 1) {
     return new FatalError('unsupported_parameter', {
       message: 'a streamed completion takes exactly one prompt',

@@ -125,6 +125,39 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(usage?.total_tokens).toBe((usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0));
     });
 
+    it('answers log probabilities from the model: the same seeded text, its tokens, their alternatives', async () => {
+      const asked = {
+        model: MODEL,
+        messages: [{ role: 'user' as const, content: 'Hello there' }],
+        max_tokens: 24,
+        seed: 7,
+      };
+      const chat = await client.chat.completions.create({ ...asked, logprobs: true, top_logprobs: 3 });
+      succeeded++;
+      const choice = chat.choices[0];
+      const content = choice?.logprobs?.content ?? [];
+      expect(Buffer.from(content.flatMap((entry) => entry.bytes ?? [])).toString('utf8')).toBe(
+        choice?.message.content,
+      );
+      expect(content.length).toBeGreaterThan(0);
+      expect(content.length).toBeLessThanOrEqual(chat.usage?.completion_tokens ?? 0);
+      for (const entry of content) {
+        expect(entry.logprob).toBeLessThanOrEqual(0);
+        expect(entry.top_logprobs).toHaveLength(3);
+      }
+
+      const legacy = await client.completions.create({
+        model: MODEL,
+        prompt: 'Once',
+        max_tokens: 8,
+        logprobs: 2,
+      });
+      succeeded++;
+      const logprobs = legacy.choices[0]?.logprobs;
+      expect(logprobs?.tokens?.length).toBe(logprobs?.token_logprobs?.length);
+      expect(logprobs?.text_offset?.[0]).toBe(0);
+    });
+
     it('streams the same seeded answer token by token, with usage at the end', async () => {
       const request = {
         model: MODEL,
@@ -348,7 +381,7 @@ describe.each(storeBackends())('on $kind', (backend) => {
           },
           'tools[0].function.parameters.properties.code.pattern',
         ],
-        [{ logprobs: true }, 'logprobs'],
+        [{ logit_bias: { '1': 5 } }, 'logit_bias'],
         [
           {
             response_format: {

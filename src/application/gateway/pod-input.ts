@@ -3,9 +3,12 @@
 // body: the node checks it against the same schema (compute/miner/job-input.ts).
 import { FatalError } from '../../protocol/errors.ts';
 import {
+  asksLogprobs,
   type ChatCompletionRequest,
   type CompletionRequest,
+  chatLogprobs,
   choicesOf,
+  completionLogprobs,
   type EmbeddingRequest,
   inputsOf,
   podMessages,
@@ -18,9 +21,10 @@ import { podTools } from '../../protocol/openai-tools.ts';
 export function chatInput(request: ChatCompletionRequest): { input: unknown; count: number } {
   const format = request.response_format;
   const n = choicesOf(request);
-  throwIfRefused(streamRefusal(request.stream === true, 1, n));
+  throwIfRefused(streamRefusal(request.stream === true, 1, n, asksLogprobs(request)));
   const input = {
     ...samplingFields(request),
+    ...chatLogprobs(request),
     messages: podMessages(request.messages),
     ...(format == null || format.type === 'text' ? {} : { response_format: format }),
     ...podTools(request.tools, request.tool_choice),
@@ -36,10 +40,10 @@ export function chatInput(request: ChatCompletionRequest): { input: unknown; cou
 export function completionInput(request: CompletionRequest): { input: unknown; count: number } {
   const prompts = inputsOf(request.prompt);
   const n = choicesOf(request);
-  throwIfRefused(streamRefusal(request.stream === true, prompts.length, n));
+  throwIfRefused(streamRefusal(request.stream === true, prompts.length, n, asksLogprobs(request)));
   const prompt = prompts.length === 1 ? prompts[0] : prompts;
   return {
-    input: { ...samplingFields(request), prompt, ...(n === 1 ? {} : { n }) },
+    input: { ...samplingFields(request), ...completionLogprobs(request), prompt, ...(n === 1 ? {} : { n }) },
     count: prompts.length * n,
   };
 }

@@ -3,6 +3,7 @@
 // into an answer is the node's fault (bad_result), and the caller pays nothing.
 import { type CompletionJobOutput, parseJobOutput } from '../../compute/miner/job-output.ts';
 import { RetryableError } from '../../protocol/errors.ts';
+import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
 import type { FinishReason, ToolCallOut } from '../../protocol/openai-responses.ts';
 
 export interface GenerationChoice {
@@ -10,6 +11,8 @@ export interface GenerationChoice {
   finishReason: FinishReason;
   /** Chat: the calls the model made instead of (or after) its text. */
   toolCalls?: ToolCallOut[];
+  /** When asked: one entry per token of `text`. */
+  logprobs?: TokenLogprobOut[];
 }
 
 /** The choices in order: `n` per prompt (a chat has one prompt). */
@@ -18,10 +21,11 @@ export function generationOutput(kind: 'chat' | 'completion', output: unknown): 
     const parsed = parseJobOutput('chat', output);
     if (!parsed.ok) throw parsed.error;
     const choices = 'choices' in parsed.value ? parsed.value.choices : [parsed.value];
-    return choices.map(({ text, finishReason, toolCalls }) => ({
+    return choices.map(({ text, finishReason, toolCalls, logprobs }) => ({
       text,
       finishReason,
       ...(toolCalls === undefined ? {} : { toolCalls }),
+      ...(logprobs === undefined ? {} : { logprobs }),
     }));
   }
   const parsed = parseJobOutput('completion', output);
@@ -29,7 +33,21 @@ export function generationOutput(kind: 'chat' | 'completion', output: unknown): 
   return parsed.value.choices.map((c: CompletionJobOutput['choices'][number]) => ({
     text: c.text,
     finishReason: c.finishReason,
+    ...(c.logprobs === undefined ? {} : { logprobs: c.logprobs }),
   }));
+}
+
+/**
+ * A node must answer the log probabilities a request asked for, and only then: an answer without them
+ * answered another request.
+ */
+export function checkLogprobs(choices: readonly GenerationChoice[], asked: boolean): void {
+  if (choices.every((choice) => (choice.logprobs !== undefined) === asked)) return;
+  throw new RetryableError('bad_result', {
+    message: asked
+      ? 'node returned no log probabilities where they were asked for'
+      : 'node returned log probabilities nobody asked for',
+  });
 }
 
 /** One vector per input, in order. */

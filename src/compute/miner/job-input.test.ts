@@ -127,6 +127,31 @@ describe('jobWork', () => {
     expect(jobWork('completion', { model: 'm', prompt: ['a'] }, true).ok).toBe(true);
   });
 
+  it("hands the runtime the log probabilities asked, in each kind's fields, never on a stream", () => {
+    const messages = [{ role: 'user', content: 'x' }];
+    const chat = jobWork('chat', { model: 'm', messages, logprobs: true, top_logprobs: 3 }, false);
+    expect(chat.ok && chat.work.kind === 'chat' && chat.work.requests[0]).toMatchObject({
+      logprobs: true,
+      top_logprobs: 3,
+    });
+    const plain = jobWork('chat', { model: 'm', messages, logprobs: false, top_logprobs: 0 }, false);
+    expect(plain.ok && plain.work.kind === 'chat' && plain.work.requests[0]).not.toHaveProperty('logprobs');
+    const legacy = jobWork('completion', { model: 'm', prompt: 'a', logprobs: 0 }, false);
+    expect(legacy.ok && legacy.work.kind === 'completion' && legacy.work.requests[0]).toMatchObject({
+      logprobs: 0,
+    });
+    for (const [kind, input] of [
+      ['chat', { model: 'm', messages, logprobs: true }],
+      ['completion', { model: 'm', prompt: 'a', logprobs: 2 }],
+    ] as const) {
+      const streamed = jobWork(kind, input, true);
+      expect(!streamed.ok && streamed.error).toMatchObject({
+        code: 'unsupported_parameter',
+        param: 'logprobs',
+      });
+    }
+  });
+
   it('passes embeddings inputs and the requested dimensions', () => {
     const checked = jobWork('embeddings', { model: 'm', input: 'x', dimensions: 64 }, false);
     expect(checked.ok && checked.work).toEqual({

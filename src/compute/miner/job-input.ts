@@ -2,8 +2,11 @@
 // the pod runtime's requests. The router checked it too; a miner checks again because it trusts no peer.
 import { FatalError, type NeurinoError } from '../../protocol/errors.ts';
 import {
+  asksLogprobs,
+  chatLogprobs,
   choiceSeed,
   choicesOf,
+  completionLogprobs,
   inputsOf,
   parseChatCompletionRequest,
   parseCompletionRequest,
@@ -33,11 +36,12 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
       const parsed = parseChatCompletionRequest(input);
       if (!parsed.ok) return parsed;
       const n = choicesOf(parsed.value);
-      const refusal = streamRefusal(stream, 1, n);
+      const refusal = streamRefusal(stream, 1, n, asksLogprobs(parsed.value));
       if (refusal !== undefined) return { ok: false, error: refusal };
       const format = podResponseFormat(parsed.value.response_format);
       const request = {
         ...samplingFields(parsed.value),
+        ...chatLogprobs(parsed.value),
         messages: podMessages(parsed.value.messages),
         ...(format === undefined ? {} : { response_format: format }),
         ...podTools(parsed.value.tools, parsed.value.tool_choice),
@@ -49,9 +53,9 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
       if (!parsed.ok) return parsed;
       const prompts = inputsOf(parsed.value.prompt);
       const n = choicesOf(parsed.value);
-      const refusal = streamRefusal(stream, prompts.length, n);
+      const refusal = streamRefusal(stream, prompts.length, n, asksLogprobs(parsed.value));
       if (refusal !== undefined) return { ok: false, error: refusal };
-      const shared = samplingFields(parsed.value);
+      const shared = { ...samplingFields(parsed.value), ...completionLogprobs(parsed.value) };
       const requests = prompts.flatMap((prompt) => perChoice({ ...shared, prompt }, parsed.value));
       return { ok: true, work: { kind, requests, n } };
     }

@@ -38,6 +38,20 @@ describe('parseJobOutput', () => {
       { text: '', finishReason: 'tool_calls', toolCalls: [{ id: 'c', name: 'f g', arguments: '{}' }] },
       'toolCalls[0].name',
     ],
+    [
+      'chat',
+      { text: 'a', finishReason: 'stop', logprobs: [{ token: 'a', logprob: 0.5, bytes: [97], top: [] }] },
+      'logprobs[0].logprob',
+    ],
+    [
+      'completion',
+      {
+        choices: [
+          { text: 'a', finishReason: 'stop', logprobs: [{ token: 'a', logprob: -1, bytes: [256], top: [] }] },
+        ],
+      },
+      'choices[0].logprobs[0].bytes[0]',
+    ],
     ['chat', { text: 'hi', finishReason: 'cancelled' }, 'finishReason'],
     ['chat', { text: 'hi', finishReason: 'stop', tokenIds: [-1] }, 'tokenIds[0]'],
     ['completion', { choices: [] }, 'choices'],

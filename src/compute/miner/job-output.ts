@@ -15,13 +15,16 @@
 // - `toolCalls` (chat, with finishReason 'tool_calls', or 'length' when the call was cut short): the calls the
 //   model made, each { id, name, arguments } with arguments as JSON text; `text` is what it said before them.
 // - `tokenIds` are the sampled token ids, in order (llama-cpp pods): validators re-score them with the model.
+// - `logprobs` (when the request asked): one entry per token of `text`, { token, logprob, bytes, top }, the
+//   bytes joining to the text's UTF-8 and `top` the asked number of likeliest alternatives.
 // - Embeddings are float vectors of unit length, one per input, in input order; base64 is the gateway's job.
 // - A streamed completion has exactly one prompt and one choice. With `n`, each prompt has n choices in a
 //   row (a completion's choices: prompt by prompt); a chat's come as `choices` when n > 1.
 import { z } from 'zod';
-import { MAX_CHOICES } from '../../protocol/openai.ts';
+import { MAX_CHOICES, MAX_TOP_LOGPROBS } from '../../protocol/openai.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import { parseWith, type Result } from '../../protocol/schema-errors.ts';
+import { UNWRITABLE_LOGPROB } from '../pods/types.ts';
 
 const FinishReasonSchema = z.enum(['stop', 'length']);
 const TokenIdsSchema = z.array(z.int().min(0)).optional();
@@ -32,12 +35,24 @@ const ToolCallOutputSchema = z.object({
   arguments: z.string(),
 });
 
+const TokenChoiceSchema = z.object({
+  token: z.string(),
+  /** Natural log, -9999 for what is too small to write. */
+  logprob: z.number().min(UNWRITABLE_LOGPROB).max(0),
+  bytes: z.array(z.int().min(0).max(255)),
+});
+
+const LogprobsSchema = z
+  .array(TokenChoiceSchema.extend({ top: z.array(TokenChoiceSchema).max(MAX_TOP_LOGPROBS) }))
+  .optional();
+
 export const ChatJobOutputSchema = z
   .object({
     text: z.string(),
     finishReason: z.enum(['stop', 'length', 'tool_calls']),
     tokenIds: TokenIdsSchema,
     toolCalls: z.array(ToolCallOutputSchema).min(1).max(128).optional(),
+    logprobs: LogprobsSchema,
   })
   .refine(
     (output) =>
@@ -56,7 +71,14 @@ export const ChatChoicesOutputSchema = z.object({
 
 export const CompletionJobOutputSchema = z.object({
   choices: z
-    .array(z.object({ text: z.string(), finishReason: FinishReasonSchema, tokenIds: TokenIdsSchema }))
+    .array(
+      z.object({
+        text: z.string(),
+        finishReason: FinishReasonSchema,
+        tokenIds: TokenIdsSchema,
+        logprobs: LogprobsSchema,
+      }),
+    )
     .min(1),
 });
 
@@ -65,6 +87,7 @@ export const EmbeddingsJobOutputSchema = z.object({
 });
 
 export type ChatJobOutput = z.output<typeof ChatJobOutputSchema>;
+export type TokenLogprobOutput = NonNullable<ChatJobOutput['logprobs']>[number];
 export type ChatChoicesOutput = z.output<typeof ChatChoicesOutputSchema>;
 export type CompletionJobOutput = z.output<typeof CompletionJobOutputSchema>;
 /** What a paid cancel stopped: never an answer (the caller is gone), so never parsed as one. */

@@ -15,7 +15,13 @@ import { resultHash, signReceipt } from '../../protocol/receipt.ts';
 import { computeUnits } from '../../protocol/units.ts';
 import { type PartialGeneration, PodAbortedError } from '../pods/errors.ts';
 import type { PodRuntime } from '../pods/runtime.ts';
-import type { ChatRequest, CompletionRequest, GenerateOptions, GenerationResult } from '../pods/types.ts';
+import type {
+  ChatRequest,
+  CompletionRequest,
+  GenerateOptions,
+  GenerationResult,
+  TokenLogprob,
+} from '../pods/types.ts';
 import type { JobWork } from './job-input.ts';
 import type {
   CancelledChoice,
@@ -23,6 +29,7 @@ import type {
   ChatJobOutput,
   CompletionJobOutput,
   EmbeddingsJobOutput,
+  TokenLogprobOutput,
 } from './job-output.ts';
 import type { HostedPod } from './pod-host.ts';
 
@@ -192,6 +199,17 @@ function choice(result: GenerationResult): ChatJobOutput {
       : {
           toolCalls: result.toolCalls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args })),
         }),
+    ...(result.logprobs === undefined ? {} : { logprobs: result.logprobs.map(logprobEntry) }),
+  };
+}
+
+/** A logprobs entry as the output carries it: plain arrays, nothing else the runtime kept. */
+function logprobEntry(entry: TokenLogprob): TokenLogprobOutput {
+  return {
+    token: entry.token,
+    logprob: entry.logprob,
+    bytes: [...entry.bytes],
+    top: entry.top.map(({ token, logprob, bytes }) => ({ token, logprob, bytes: [...bytes] })),
   };
 }
 

@@ -315,6 +315,7 @@ export class LlamaCppRuntime implements PodRuntime {
             ...('toolCalls' in output && output.toolCalls !== undefined
               ? { toolCalls: output.toolCalls }
               : {}),
+            ...(output.logprobs === undefined ? {} : { logprobs: output.logprobs }),
           };
         } catch (error) {
           throw asPodError(error, 'Generation failed');

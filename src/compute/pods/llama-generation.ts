@@ -7,9 +7,10 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { PodBadRequestError, stoppedWith, throwIfAborted } from './errors.ts';
+import { LogprobCollector } from './llama-logprobs.ts';
 import { StopSequenceMatcher } from './stop-sequences.ts';
 import { TokenTextDecoder } from './token-text-decoder.ts';
-import type { SamplingParams } from './types.ts';
+import type { SamplingParams, TokenLogprob } from './types.ts';
 
 export interface SequenceGenerationInput {
   readonly sequence: LlamaContextSequence;
@@ -45,6 +46,8 @@ export interface SequenceGenerationOutput {
   readonly completionTokenIds: Token[];
   /** Stopped at one of `callTriggers`: the model began a tool call. */
   readonly calling: boolean;
+  /** When `sampling.logprobs` asked: one entry per token of `text`. */
+  readonly logprobs?: TokenLogprob[];
 }
 
 /** OpenAI's default. */
@@ -105,7 +108,7 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
   let calling = false;
   const repeatPenalty = penaltiesOver(sampling, completionTokenIds);
   const grammar = input.grammar;
-  const tokens = sequence.evaluate(toEvaluate, {
+  const options = {
     temperature: sampling.temperature ?? DEFAULT_TEMPERATURE,
     topP: sampling.topP ?? 1,
     topK: 0, // OpenAI semantics: no top-k cut unless asked
@@ -116,7 +119,14 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
     ...(grammar === undefined
       ? {}
       : { grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }) }),
-  });
+  };
+  const logprobs =
+    sampling.logprobs === undefined ? undefined : new LogprobCollector(model, sampling.logprobs);
+  // The same tokens either way: reading the probabilities changes nothing in sampling.
+  const tokens =
+    logprobs === undefined
+      ? sequence.evaluate(toEvaluate, options)
+      : withProbabilities(sequence, toEvaluate, options, logprobs);
   for await (const token of tokens) {
     if (signal?.aborted) {
       const usage = { promptTokens: promptTokens.length, completionTokens: completionTokenIds.length };
@@ -134,7 +144,9 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
       stoppedBySequence = true;
       break;
     }
-    const piece = stops.push(decoder.push(token));
+    const decoded = decoder.push(token);
+    if (!decoder.holding) logprobs?.decoded(decoded);
+    const piece = stops.push(decoded);
     emit(piece.emit);
     if (piece.stopped) {
       finishReason = 'stop';
@@ -145,12 +157,45 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
     if (completionTokenIds.length >= maxTokens) break;
   }
   if (!stoppedBySequence) {
-    const tail = stops.push(decoder.flush());
+    const flushed = decoder.flush();
+    logprobs?.decoded(flushed);
+    const tail = stops.push(flushed);
     emit(tail.emit);
     if (tail.stopped) finishReason = 'stop';
     else emit(stops.flush());
   }
-  return { text, finishReason, completionTokenIds, calling };
+  return {
+    text,
+    finishReason,
+    completionTokenIds,
+    calling,
+    ...(logprobs === undefined ? {} : { logprobs: logprobs.entries(text.length) }),
+  };
+}
+
+/**
+ * The sampled tokens, each told to `logprobs` with its probability (and the distribution it was drawn
+ * from, most likely first, when alternatives are asked) before it is yielded.
+ */
+async function* withProbabilities(
+  sequence: LlamaContextSequence,
+  tokens: Token[],
+  options: Parameters<LlamaContextSequence['evaluate']>[1],
+  logprobs: LogprobCollector,
+): AsyncGenerator<Token> {
+  const alternatives = logprobs.top > 0;
+  const sampled = sequence.evaluateWithMetadata(
+    tokens,
+    { confidence: true, probabilities: alternatives },
+    options,
+  );
+  for await (const next of sampled) {
+    const probabilities = alternatives
+      ? (next as { probabilities?: Map<Token, number> }).probabilities
+      : undefined;
+    logprobs.sampled(next.token, next.confidence, probabilities);
+    yield next.token;
+  }
 }
 
 /** The tokens the context has left after the prompt; a prompt that leaves none is refused. */

@@ -16,7 +16,7 @@ import { PodAbortedError } from './errors.ts';
 import { generateOnSequence, roomAfter, type SequenceGenerationOutput } from './llama-generation.ts';
 import { splitTriggers } from './llama-triggers.ts';
 import { newToolCallId } from './tool-call-id.ts';
-import type { SamplingParams, Tool, ToolCall, ToolOffer } from './types.ts';
+import type { SamplingParams, TokenLogprob, Tool, ToolCall, ToolOffer } from './types.ts';
 
 export interface CallSyntax {
   readonly prefix: LlamaText;
@@ -85,6 +85,8 @@ export async function generateToolTurn(input: ToolTurnInput): Promise<ToolTurnOu
   const { sequence, promptTokens, sampling, offer, syntax } = input;
   const tokenizer = sequence.model.tokenizer;
   let content = '';
+  // Of the text before the call only, as OpenAI's `logprobs.content` (the call's tokens have none).
+  let contentLogprobs: TokenLogprob[] | undefined = sampling.logprobs === undefined ? undefined : [];
   if (offer.choice === 'auto') {
     const free = await generateOnSequence({
       ...phase(input),
@@ -98,6 +100,7 @@ export async function generateToolTurn(input: ToolTurnInput): Promise<ToolTurnOu
     });
     if (!free.calling) return free;
     content = free.text;
+    contentLogprobs = free.logprobs;
   }
   // The turn's tokens, as for any answer: max_tokens, and what the context has left after the prompt.
   const budget = Math.min(
@@ -105,7 +108,7 @@ export async function generateToolTurn(input: ToolTurnInput): Promise<ToolTurnOu
     roomAfter(sequence, promptTokens, 'messages'),
   );
   const tokens = LlamaText([content, syntax.prefix]).tokenize(tokenizer);
-  const turn = new Turn(promptTokens, content, tokens, offer.choice === 'auto');
+  const turn = new Turn(promptTokens, content, tokens, offer.choice === 'auto', contentLogprobs);
   if (turn.length >= budget) return turn.cut();
 
   const names = offer.tools.map((tool) => tool.function.name);
@@ -138,6 +141,7 @@ export async function generateToolTurn(input: ToolTurnInput): Promise<ToolTurnOu
     finishReason: whole ? 'tool_calls' : 'length',
     completionTokenIds: turn.tokens,
     toolCalls: [{ id: newToolCallId(), name, arguments: whole ? compactJson(args.text) : args.text }],
+    ...(contentLogprobs === undefined ? {} : { logprobs: contentLogprobs }),
   };
 }
 
@@ -177,11 +181,20 @@ class Turn {
   /** The sequence holds this job's earlier phase; else it may hold another job's tokens, never reused. */
   #continuing: boolean;
 
-  constructor(prompt: readonly Token[], content: string, tokens: Token[], continuing: boolean) {
+  readonly #logprobs: TokenLogprob[] | undefined;
+
+  constructor(
+    prompt: readonly Token[],
+    content: string,
+    tokens: Token[],
+    continuing: boolean,
+    logprobs: TokenLogprob[] | undefined,
+  ) {
     this.#prompt = prompt;
     this.#content = content;
     this.tokens = tokens;
     this.#continuing = continuing;
+    this.#logprobs = logprobs;
   }
 
   get length(): number {
@@ -194,7 +207,12 @@ class Turn {
 
   /** Ran out of tokens before the call was whole: what the model said, no call. */
   cut(): ToolTurnOutput {
-    return { text: this.#content, finishReason: 'length', completionTokenIds: this.tokens };
+    return {
+      text: this.#content,
+      finishReason: 'length',
+      completionTokenIds: this.tokens,
+      ...(this.#logprobs === undefined ? {} : { logprobs: this.#logprobs }),
+    };
   }
 
   /** Samples under `grammar` until it is complete (the model's end token) or the budget runs out. */
@@ -213,6 +231,7 @@ class Turn {
           ...input.sampling,
           maxTokens: budget - this.length,
           stop,
+          logprobs: undefined,
         },
         grammar,
         continuing: this.#continuing,

@@ -4,7 +4,8 @@
 // or answer stopped part-way reports what it had relayed (see partialUsage), so a caller who walks away
 // pays for the time it took, as on any other runtime. Tool calls are relayed in OpenAI's shape both ways:
 // the offer and the history's calls go out as sent, the upstream's calls come back as the result's
-// `toolCalls` (a stream's pieces assembled, never passed on as text).
+// `toolCalls` (a stream's pieces assembled, never passed on as text). Log probabilities, when asked, are
+// asked of the upstream and come back as the result's `logprobs` (a stream's gathered from its chunks).
 import type { z } from 'zod';
 import { PodLoadFailedError, PodNotLoadedError, PodUpstreamError, stoppedWith } from './errors.ts';
 import { JobTracker } from './job-tracker.ts';
@@ -22,6 +23,7 @@ import {
   toolsBody,
   usageOf,
 } from './openai-wire.ts';
+import { logprobsBody, logprobsOf } from './openai-wire-logprobs.ts';
 import type { PodRuntime, PodRuntimeInfo } from './runtime.ts';
 import { SlotPool } from './slot-pool.ts';
 import {
@@ -37,6 +39,7 @@ import {
   parseCompletionRequest,
   parseEmbeddingRequest,
   type SamplingParams,
+  type TokenLogprob,
   type TokenUsage,
   type ToolCall,
   type ToolOffer,
@@ -199,17 +202,28 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
     options: GenerateOptions,
   ): Promise<GenerationResult> {
     const pool = this.ready();
-    const body = { model: this.options.model, ...input, ...samplingBody(sampling) };
+    const asked = sampling.logprobs;
+    const body = {
+      model: this.options.model,
+      ...input,
+      ...samplingBody(sampling),
+      ...logprobsBody(path, asked),
+    };
     return this.jobs.run(options.signal, (signal) =>
       pool.run(signal, () =>
         options.onDelta === undefined
-          ? this.generateWhole(path, body, signal)
-          : this.generateStreaming(path, body, signal, options.onDelta),
+          ? this.generateWhole(path, body, asked, signal)
+          : this.generateStreaming(path, body, asked, signal, options.onDelta),
       ),
     );
   }
 
-  private async generateWhole(path: string, body: object, signal: AbortSignal): Promise<GenerationResult> {
+  private async generateWhole(
+    path: string,
+    body: object,
+    asked: number | undefined,
+    signal: AbortSignal,
+  ): Promise<GenerationResult> {
     let json: unknown;
     try {
       json = await this.client.postJson(path, { ...body, stream: false }, signal);
@@ -221,24 +235,27 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
     if (path === 'completions') {
       const wire = parseWire(CompletionResponseWire, json, 'completion');
       const [choice] = wire.choices;
-      return this.result(
+      const result = this.result(
         wire.model,
         choice?.text ?? '',
         finishReasonOf(choice?.finish_reason),
         usageOf(wire.usage),
       );
+      return this.withLogprobs(result, asked, asked === undefined ? [] : logprobsOf(choice?.logprobs, asked));
     }
     const wire = parseWire(ChatResponseWire, json, 'chat completion');
     const [choice] = wire.choices;
     const text = choice?.message.content ?? '';
     const toolCalls = toolCallsOf(choice?.message.tool_calls);
     const finish = finishReasonOf(choice?.finish_reason, toolCalls.length);
-    return this.result(wire.model, text, finish, usageOf(wire.usage), toolCalls);
+    const result = this.result(wire.model, text, finish, usageOf(wire.usage), toolCalls);
+    return this.withLogprobs(result, asked, asked === undefined ? [] : logprobsOf(choice?.logprobs, asked));
   }
 
   private async generateStreaming(
     path: string,
     body: object,
+    asked: number | undefined,
     signal: AbortSignal,
     onDelta: (text: string) => void,
   ): Promise<GenerationResult> {
@@ -249,6 +266,7 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
     let usage: TokenUsage | null = null;
     let pieces = 0;
     const calls = new StreamedToolCalls();
+    const logprobs: TokenLogprob[] = [];
     try {
       for await (const json of this.client.postStream(path, streamBody, signal)) {
         const chunk = parseWire(StreamChunkWire, json, 'stream chunk');
@@ -263,6 +281,7 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
           onDelta(piece);
         }
         pieces += calls.add(choice.delta?.tool_calls ?? []);
+        if (asked !== undefined) for (const entry of logprobsOf(choice.logprobs, asked)) logprobs.push(entry);
         finish = choice.finish_reason ?? finish;
       }
     } catch (error) {
@@ -275,7 +294,27 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
       );
     }
     const toolCalls = calls.result();
-    return this.result(model, text, finishReasonOf(finish, toolCalls.length), usage, toolCalls);
+    const result = this.result(model, text, finishReasonOf(finish, toolCalls.length), usage, toolCalls);
+    return this.withLogprobs(result, asked, logprobs);
+  }
+
+  /**
+   * The log probabilities, when asked, on the result. A text without them fails the job, retryably (another
+   * node may serve it): a node must not answer without what was asked. An answer of calls only has no text
+   * for them to cover.
+   */
+  private withLogprobs(
+    result: GenerationResult,
+    asked: number | undefined,
+    logprobs: readonly TokenLogprob[],
+  ): GenerationResult {
+    if (asked === undefined) return result;
+    if (logprobs.length === 0 && result.text !== '') {
+      throw new PodUpstreamError(
+        `Upstream ${this.client.safeUrl} answered without the log probabilities asked for`,
+      );
+    }
+    return { ...result, logprobs };
   }
 
   private result(

@@ -25,6 +25,9 @@ const EmbeddingUsageWire = z
 
 const FinishWire = z.string().nullish();
 
+/** Kept as sent: read (see openai-wire-logprobs.ts) only when the request asked for them. */
+const LogprobsWire = z.unknown().optional();
+
 /** JSON text as OpenAI sends it; Ollama sends the parsed object. */
 const ArgumentsWire = z.union([z.string(), z.record(z.string(), z.unknown())]).nullish();
 
@@ -46,6 +49,7 @@ export const ChatResponseWire = z.object({
           content: z.string().nullish(),
           tool_calls: z.array(z.union([FunctionCallWire, OtherCallWire])).nullish(),
         }),
+        logprobs: LogprobsWire,
         finish_reason: FinishWire,
       }),
     )
@@ -65,7 +69,7 @@ export type ToolCallPiece = z.output<typeof ToolCallPieceWire>;
 
 export const CompletionResponseWire = z.object({
   model: z.string().optional(),
-  choices: z.array(z.object({ text: z.string(), finish_reason: FinishWire })).min(1),
+  choices: z.array(z.object({ text: z.string(), logprobs: LogprobsWire, finish_reason: FinishWire })).min(1),
   usage: UsageWire,
 });
 
@@ -79,6 +83,7 @@ export const StreamChunkWire = z.object({
           .object({ content: z.string().nullish(), tool_calls: z.array(ToolCallPieceWire).nullish() })
           .nullish(),
         text: z.string().nullish(),
+        logprobs: LogprobsWire,
         finish_reason: FinishWire,
       }),
     )

@@ -20,6 +20,11 @@ export class TokenTextDecoder {
     this.context = precedingTokens.slice(-CONTEXT_TOKENS);
   }
 
+  /** Tokens held back, waiting for the rest of their character. */
+  get holding(): boolean {
+    return this.pending.length > 0;
+  }
+
   push(token: Token): string {
     this.pending.push(token);
     const text = this.model.detokenize(this.pending, false, this.context);

@@ -1,6 +1,7 @@
 // What a pod runtime accepts and returns: a subset of OpenAI's request bodies (snake_case, so the
 // router can hand a body over unchanged; unknown fields are ignored) and runtime-neutral results.
 import { z } from 'zod';
+import { MAX_COMPLETION_LOGPROBS, MAX_TOP_LOGPROBS } from '../../protocol/openai.ts';
 import { formatPath } from '../../protocol/schema-errors.ts';
 import { PodBadRequestError } from './errors.ts';
 
@@ -67,13 +68,20 @@ const ResponseFormatSchema = z.discriminatedUnion('type', [
 
 export const ChatRequestSchema = SamplingSchema.extend({
   messages: z.array(ChatMessageSchema).min(1),
+  /** Each generated token's log probability, with `top_logprobs` alternatives (0–20). */
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
   response_format: ResponseFormatSchema.nullish(),
   /** Offered to the model; it may answer with calls of them instead of text. */
   tools: z.array(ToolSchema).nullish(),
   /** Default 'auto': the model decides; 'required' or a named tool forces a call; 'none' forbids one. */
   tool_choice: ToolChoiceSchema.nullish(),
 });
-export const CompletionRequestSchema = SamplingSchema.extend({ prompt: z.string() });
+export const CompletionRequestSchema = SamplingSchema.extend({
+  prompt: z.string(),
+  /** OpenAI's legacy field: each token's log probability with this many alternatives (0–5). */
+  logprobs: z.int().min(0).max(MAX_COMPLETION_LOGPROBS).nullish(),
+});
 export const EmbeddingRequestSchema = z.object({
   model: z.string().optional(),
   input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(2048)]),
@@ -112,6 +120,27 @@ export interface SamplingParams {
   readonly frequencyPenalty: number | undefined;
   /** Chat only: undefined means plain text. */
   readonly responseFormat?: ResponseFormat | undefined;
+  /** Each token's log probability with this many alternatives (0: none); undefined: not asked. */
+  readonly logprobs?: number | undefined;
+}
+
+/** What OpenAI writes for a probability too small for a number. */
+export const UNWRITABLE_LOGPROB = -9999;
+
+/** A token and its log probability (natural log), as a logprobs entry names an alternative. */
+export interface TokenChoice {
+  /** The token's text; '' for a token inside a character split over several tokens (see `bytes`). */
+  readonly token: string;
+  /** At most 0; -9999 stands for a probability too small to write (as OpenAI writes it). */
+  readonly logprob: number;
+  /** The UTF-8 bytes of `token`: joined over the tokens, the bytes of the text. */
+  readonly bytes: readonly number[];
+}
+
+/** One generated token with its log probability and the most likely tokens at its place. */
+export interface TokenLogprob extends TokenChoice {
+  /** As many as asked (fewer when the sampler left fewer), most likely first. */
+  readonly top: readonly TokenChoice[];
 }
 
 export interface NormalizedMessage {
@@ -142,6 +171,8 @@ export interface GenerationResult {
   readonly completionTokenIds?: readonly number[];
   /** The calls the model made, in order; absent when it made none. */
   readonly toolCalls?: readonly ToolCall[];
+  /** When asked (`SamplingParams.logprobs`): one entry per token of `text`, in order. */
+  readonly logprobs?: readonly TokenLogprob[];
 }
 
 export interface EmbeddingResult {
@@ -205,7 +236,12 @@ export function parseChatRequest(value: unknown): {
     };
   });
   const responseFormat = request.response_format ?? undefined;
-  return { messages, sampling: { ...sampling(request), responseFormat }, tools: toolOffer(request) };
+  const logprobs = request.logprobs === true ? (request.top_logprobs ?? 0) : undefined;
+  return {
+    messages,
+    sampling: { ...sampling(request), responseFormat, logprobs },
+    tools: toolOffer(request),
+  };
 }
 
 /** The offer a model sees: none without tools. */
@@ -225,7 +261,10 @@ function toolOffer(request: z.output<typeof ChatRequestSchema>): ToolOffer | und
 
 export function parseCompletionRequest(value: unknown): { prompt: string; sampling: SamplingParams } {
   const request = parse(CompletionRequestSchema, value);
-  return { prompt: request.prompt, sampling: sampling(request) };
+  return {
+    prompt: request.prompt,
+    sampling: { ...sampling(request), logprobs: request.logprobs ?? undefined },
+  };
 }
 
 export function parseEmbeddingRequest(value: unknown): { inputs: string[] } {

@@ -1,5 +1,6 @@
 // The JSON shapes of the two text-generation endpoints, whole and streamed, from the protocol's builders.
 import { newApiId } from '../../../protocol/ids.ts';
+import type { TokenLogprobOut } from '../../../protocol/openai-logprobs.ts';
 import {
   chatCompletionChunk,
   chatCompletionOf,
@@ -26,7 +27,12 @@ export interface GenerationShape {
   /** The whole answer: its choices in order (`n` per prompt). */
   whole(
     e: Envelope,
-    choices: ReadonlyArray<{ text: string; finishReason: FinishReason; toolCalls?: ToolCallOut[] }>,
+    choices: ReadonlyArray<{
+      text: string;
+      finishReason: FinishReason;
+      toolCalls?: ToolCallOut[];
+      logprobs?: TokenLogprobOut[];
+    }>,
     usage: TokenUsage,
   ): unknown;
   /** The event before any text (chat announces the assistant role), if the endpoint has one. */
@@ -47,6 +53,7 @@ export const chatShape: GenerationShape = {
         content: c.text,
         finishReason: c.finishReason,
         toolCalls: c.toolCalls,
+        logprobs: c.logprobs,
       })),
       usage,
     }),
@@ -62,7 +69,11 @@ export const completionShape: GenerationShape = {
   whole: (e, choices, usage) =>
     textCompletion({
       ...e,
-      choices: choices.map((c) => ({ text: c.text, finishReason: textFinish(c.finishReason) })),
+      choices: choices.map((c) => ({
+        text: c.text,
+        finishReason: textFinish(c.finishReason),
+        logprobs: c.logprobs,
+      })),
       usage,
     }),
   opening: () => undefined,

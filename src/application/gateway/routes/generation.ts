@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toOpenAIError } from '../../../protocol/errors.ts';
 import {
+  asksLogprobs,
   type ChatCompletionRequest,
   type CompletionRequest,
   parseChatCompletionRequest,
@@ -14,7 +15,7 @@ import { principalOf } from '../auth.ts';
 import { clientGoneSignal, type GatewayContext, headerBudget, parsedOrThrow } from '../context.ts';
 import { chatInput, completionInput } from '../pod-input.ts';
 import { modelFor } from '../pod-lookup.ts';
-import { checkChoiceCount, type GenerationChoice, generationOutput } from '../pod-output.ts';
+import { checkChoiceCount, checkLogprobs, type GenerationChoice, generationOutput } from '../pod-output.ts';
 import { streamJob } from '../streamed-job.ts';
 import { chatShape, completionShape, type Envelope, type GenerationShape } from './generation-shapes.ts';
 
@@ -57,6 +58,7 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
   const budget = headerBudget(context, request);
   const { input, count } = endpoint.input(body);
   const stream = body.stream === true;
+  const logprobs = asksLogprobs(body);
   const { shape, kind } = endpoint;
   const envelope: Envelope = {
     id: shape.newId(),
@@ -76,6 +78,7 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
     check: (result: { output: unknown }) => {
       choices = generationOutput(kind, result.output);
       checkChoiceCount(choices, count);
+      checkLogprobs(choices, logprobs);
     },
   };
 

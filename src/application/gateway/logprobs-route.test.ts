@@ -1,0 +1,178 @@
+// Log probabilities through the gateway with a miner speaking the protocol: the node is asked for them
+// (chat's fields, the legacy count), its entries answered in OpenAI's shapes (chat's `logprobs.content`,
+// the completions' parallel lists), read by the official client; refused on a stream; a node that leaves
+// them out (or adds them unasked) answered another request, and nothing is charged.
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devAccount } from '../../chain/dev-accounts.ts';
+import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
+import type { JobAssign } from '../../protocol/messages/jobs.ts';
+import { type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+
+const developer = devAccount(6).address;
+let h: GatewayHarness;
+let client: OpenAI;
+// biome-ignore lint/suspicious/noExplicitAny: tests read the node's input field by field
+let inputs: any[] = [];
+let withLogprobs = true;
+
+const entries = [
+  {
+    token: 'Hi',
+    logprob: -0.25,
+    bytes: [72, 105],
+    top: [
+      { token: 'Hi', logprob: -0.25, bytes: [72, 105] },
+      { token: 'Yo', logprob: -2, bytes: [89, 111] },
+    ],
+  },
+  {
+    token: ' €',
+    logprob: -9999,
+    bytes: [32, 226, 130, 172],
+    top: [
+      { token: '!', logprob: -0.5, bytes: [33] },
+      { token: ' €', logprob: -9999, bytes: [32, 226, 130, 172] },
+    ],
+  },
+];
+
+async function answer(peer: MinerPeer, assign: JobAssign) {
+  inputs.push(assign.input);
+  peer.accept(assign);
+  const choice = { text: 'Hi €', finishReason: 'stop', ...(withLogprobs ? { logprobs: entries } : {}) };
+  const output = assign.kind === 'completion' ? { choices: [choice] } : choice;
+  await peer.result(assign, output, { usage: { inputTokens: 5, outputTokens: 2 }, gpuMs: 1 });
+}
+
+beforeAll(async () => {
+  h = await startGatewayHarness({ suspendMs: 1 });
+  client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: await h.key(developer), maxRetries: 0 });
+  await h.peer(0, answer);
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function errorOf(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(OpenAI.APIError);
+  const { status, code, param } = error as InstanceType<typeof OpenAI.APIError>;
+  return { status, code, param };
+}
+
+describe('log probabilities', () => {
+  it("asks the node for a chat's and answers them as OpenAI's logprobs.content", async () => {
+    inputs = [];
+    const chat = await client.chat.completions.create({
+      model: 'test-llm',
+      messages: [{ role: 'user', content: 'hi' }],
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    expect(inputs[0]).toMatchObject({ logprobs: true, top_logprobs: 2 });
+    expect(chat.choices[0]?.logprobs).toEqual({
+      content: [
+        {
+          token: 'Hi',
+          logprob: -0.25,
+          bytes: [72, 105],
+          top_logprobs: [
+            { token: 'Hi', logprob: -0.25, bytes: [72, 105] },
+            { token: 'Yo', logprob: -2, bytes: [89, 111] },
+          ],
+        },
+        {
+          token: ' €',
+          logprob: -9999,
+          bytes: [32, 226, 130, 172],
+          top_logprobs: [
+            { token: '!', logprob: -0.5, bytes: [33] },
+            { token: ' €', logprob: -9999, bytes: [32, 226, 130, 172] },
+          ],
+        },
+      ],
+      refusal: null,
+    });
+  });
+
+  it("asks the node for a completion's and answers the legacy lists, the chosen token in each dict", async () => {
+    inputs = [];
+    const completion = await client.completions.create({ model: 'test-llm', prompt: 'hi', logprobs: 1 });
+    expect(inputs[0]).toMatchObject({ logprobs: 1 });
+    expect(completion.choices[0]?.logprobs).toEqual({
+      tokens: ['Hi', ' €'],
+      token_logprobs: [-0.25, -9999],
+      top_logprobs: [
+        { Hi: -0.25, Yo: -2 },
+        { '!': -0.5, ' €': -9999 },
+      ],
+      text_offset: [0, 2],
+    });
+  });
+
+  it('sends nothing of them to the node unasked, and answers logprobs null', async () => {
+    withLogprobs = false;
+    try {
+      inputs = [];
+      const chat = await client.chat.completions.create({
+        model: 'test-llm',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(inputs[0]).not.toHaveProperty('logprobs');
+      expect(inputs[0]).not.toHaveProperty('top_logprobs');
+      expect(chat.choices[0]?.logprobs).toBeNull();
+    } finally {
+      withLogprobs = true;
+    }
+  });
+
+  it('refuses them on a stream, and alternatives without logprobs, by name', async () => {
+    const streamed = client.chat.completions.create({
+      model: 'test-llm',
+      messages: [{ role: 'user', content: 'hi' }],
+      logprobs: true,
+      stream: true,
+    });
+    expect(await errorOf(streamed)).toEqual({
+      status: 400,
+      code: 'unsupported_parameter',
+      param: 'logprobs',
+    });
+    const legacy = client.completions.create({ model: 'test-llm', prompt: 'hi', logprobs: 0, stream: true });
+    expect(await errorOf(legacy)).toEqual({ status: 400, code: 'unsupported_parameter', param: 'logprobs' });
+    const alone = client.chat.completions.create({
+      model: 'test-llm',
+      messages: [{ role: 'user', content: 'hi' }],
+      top_logprobs: 2,
+    });
+    expect(await errorOf(alone)).toEqual({ status: 400, code: 'invalid_request', param: 'top_logprobs' });
+  });
+
+  it('takes a node that leaves them out, or adds them unasked, for a bad result, and charges nothing', async () => {
+    const held = () => h.metering.leases.lease(developer)?.held ?? 0n;
+    withLogprobs = false;
+    try {
+      const missing = client.chat.completions.create({
+        model: 'test-llm',
+        messages: [{ role: 'user', content: 'hi' }],
+        logprobs: true,
+      });
+      expect(await errorOf(missing)).toMatchObject({ status: 502, code: 'bad_result' });
+    } finally {
+      withLogprobs = true;
+    }
+    await h.nodesAvailable(1);
+    const unasked = client.chat.completions.create({
+      model: 'test-llm',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(await errorOf(unasked)).toMatchObject({ status: 502, code: 'bad_result' });
+    expect(held()).toBe(0n);
+    await h.nodesAvailable(1);
+  });
+});
