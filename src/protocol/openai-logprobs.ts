@@ -1,5 +1,7 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { CompletionChoice } from 'openai/resources/completions';
+import { z } from 'zod';
+import { MAX_TOP_LOGPROBS } from './openai.ts';
 
 /**
  * Log probabilities as OpenAI answers them, from a node's entries (one per token of the text, its bytes
@@ -7,12 +9,22 @@ import type { CompletionChoice } from 'openai/resources/completions';
  * completions' parallel lists (`tokens`, `token_logprobs`, `top_logprobs` dicts, `text_offset`).
  */
 
-export interface TokenLogprobOut {
-  token: string;
-  logprob: number;
-  bytes: number[];
-  top: Array<{ token: string; logprob: number; bytes: number[] }>;
-}
+/** What OpenAI writes for a probability too small for a number. */
+export const UNWRITABLE_LOGPROB = -9999;
+
+const TokenChoiceSchema = z.object({
+  token: z.string(),
+  /** Natural log, UNWRITABLE_LOGPROB for what is too small to write. */
+  logprob: z.number().min(UNWRITABLE_LOGPROB).max(0),
+  bytes: z.array(z.int().min(0).max(255)),
+});
+
+/** One token of a node's answer with its log probability and its likeliest alternatives. */
+export const TokenLogprobSchema = TokenChoiceSchema.extend({
+  top: z.array(TokenChoiceSchema).max(MAX_TOP_LOGPROBS),
+});
+
+export type TokenLogprobOut = z.output<typeof TokenLogprobSchema>;
 
 export function chatLogprobs(entries: readonly TokenLogprobOut[]): ChatCompletion.Choice.Logprobs {
   return {
@@ -28,11 +40,16 @@ export function chatLogprobs(entries: readonly TokenLogprobOut[]): ChatCompletio
 
 /**
  * The legacy shape. Each token's dict holds its alternatives and the token itself (as vLLM and OpenAI's
- * legacy models answer); `text_offset` counts the characters of the text before each token.
+ * legacy models answer); `text_offset` counts the characters of the text before each token (a character
+ * split over tokens counted once whole).
  */
-export function completionLogprobs(entries: readonly TokenLogprobOut[]): CompletionChoice.Logprobs {
+export function completionLogprobs(
+  entries: readonly TokenLogprobOut[],
+  /** Characters before the first entry's: a stream's text so far. */
+  from = 0,
+): CompletionChoice.Logprobs {
   const decoder = new TextDecoder();
-  let offset = 0;
+  let offset = from;
   const text_offset: number[] = [];
   for (const entry of entries) {
     text_offset.push(offset);

@@ -102,14 +102,17 @@ export function chatCompletionChunk(
     delta: { role?: 'assistant'; content?: string; tool_calls?: ChatCompletionChunk.Choice.Delta.ToolCall[] };
     finishReason?: FinishReason | null;
     includeUsage?: boolean;
+    /** Those of the delta's tokens, when asked. */
+    logprobs?: readonly TokenLogprobOut[] | undefined;
   },
 ): ChatCompletionChunk {
+  const logprobs = p.logprobs === undefined ? null : chatLogprobs(p.logprobs);
   return {
     id: p.id,
     object: 'chat.completion.chunk',
     created: p.created ?? unixSeconds(),
     model: p.model,
-    choices: [{ index: 0, delta: p.delta, logprobs: null, finish_reason: p.finishReason ?? null }],
+    choices: [{ index: 0, delta: p.delta, logprobs, finish_reason: p.finishReason ?? null }],
     ...(p.includeUsage === true ? { usage: null } : {}),
   };
 }
@@ -165,7 +168,13 @@ export function textCompletion(
  * `finish_reason` as never null, but OpenAI streams null until the last chunk, so it is widened here.
  */
 export function textCompletionChunk(
-  p: Envelope & { text: string; index?: number; finishReason?: TextFinishReason | null },
+  p: Envelope & {
+    text: string;
+    index?: number;
+    finishReason?: TextFinishReason | null;
+    /** Those of the text's tokens, when asked, and the characters streamed before them. */
+    logprobs?: { entries: readonly TokenLogprobOut[]; offset: number } | undefined;
+  },
 ): Omit<Completion, 'choices'> & {
   choices: Array<
     Omit<Completion['choices'][number], 'finish_reason'> & { finish_reason: TextFinishReason | null }
@@ -176,7 +185,14 @@ export function textCompletionChunk(
     object: 'text_completion',
     created: p.created ?? unixSeconds(),
     model: p.model,
-    choices: [{ text: p.text, index: p.index ?? 0, logprobs: null, finish_reason: p.finishReason ?? null }],
+    choices: [
+      {
+        text: p.text,
+        index: p.index ?? 0,
+        logprobs: p.logprobs === undefined ? null : completionLogprobs(p.logprobs.entries, p.logprobs.offset),
+        finish_reason: p.finishReason ?? null,
+      },
+    ],
   };
 }
 

@@ -212,19 +212,8 @@ export function choicesOf(request: { n?: number | null | undefined }): number {
  * What a stream cannot carry, refused by name: several prompts (a completion's) or several choices (`n`).
  * Undefined when there is nothing to refuse. The gateway and the node both check it (a node trusts no peer).
  */
-export function streamRefusal(
-  stream: boolean,
-  prompts: number,
-  choices: number,
-  logprobs = false,
-): FatalError | undefined {
+export function streamRefusal(stream: boolean, prompts: number, choices: number): FatalError | undefined {
   if (!stream) return undefined;
-  if (logprobs) {
-    return new FatalError('unsupported_parameter', {
-      message: 'log probabilities come with answers that are not streamed: send logprobs without stream',
-      param: 'logprobs',
-    });
-  }
   if (prompts > 1) {
     return new FatalError('unsupported_parameter', {
       message: 'a streamed completion takes exactly one prompt',

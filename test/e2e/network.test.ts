@@ -125,7 +125,7 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(usage?.total_tokens).toBe((usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0));
     });
 
-    it('answers log probabilities from the model: the same seeded text, its tokens, their alternatives', async () => {
+    it('answers log probabilities from the model, whole and streamed: its tokens, their alternatives', async () => {
       const asked = {
         model: MODEL,
         messages: [{ role: 'user' as const, content: 'Hello there' }],
@@ -145,6 +145,17 @@ describe.each(storeBackends())('on $kind', (backend) => {
         expect(entry.logprob).toBeLessThanOrEqual(0);
         expect(entry.top_logprobs).toHaveLength(3);
       }
+      // Streamed: the same entries, each with the piece of text it belongs to.
+      const stream = await client.chat.completions.create({
+        ...asked,
+        logprobs: true,
+        top_logprobs: 3,
+        stream: true,
+      });
+      const streamed: typeof content = [];
+      for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+      succeeded++;
+      expect(streamed).toEqual(content);
 
       const legacy = await client.completions.create({
         model: MODEL,

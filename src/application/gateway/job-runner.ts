@@ -2,12 +2,14 @@
 // the node's signed receipt or released (a failed job is free; one the caller walked away from, or whose
 // deadline cut a stream already flowing, is charged for the work the node had done, when the node hands
 // it over). Tracks running jobs so shutdown can wait.
+
 import type { Logger } from 'pino';
 import { type Address, type Hex, isAddressEqual } from 'viem';
 import { CancelledAfterWork } from '../../orchestration/router/cancelled-after-work.ts';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { newJobId } from '../../protocol/ids.ts';
 import type { JobResult } from '../../protocol/messages/jobs.ts';
+import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import { maxPriceFor } from '../../protocol/units.ts';
 import type { JobBudget } from './budget.ts';
@@ -42,7 +44,7 @@ export interface JobRequest {
   budget: JobBudget;
   publicId: string;
   signal?: AbortSignal;
-  onChunk?(delta: string): void;
+  onChunk?(delta: string, logprobs?: TokenLogprobOut[]): void;
   /** Checks the output before anything is charged; throws (bad_result) to fail the job for free. */
   check?(result: JobResult): void;
   /** What the jobs log keeps as the result (read back by GET /v1/jobs/:id). */

@@ -1,6 +1,6 @@
 // Log probabilities through the gateway with a miner speaking the protocol: the node is asked for them
 // (chat's fields, the legacy count), its entries answered in OpenAI's shapes (chat's `logprobs.content`,
-// the completions' parallel lists), read by the official client; refused on a stream; a node that leaves
+// the completions' parallel lists), whole or streamed, read by the official client; a node that leaves
 // them out (or adds them unasked) answered another request, and nothing is charged.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,9 +37,11 @@ const entries = [
   },
 ];
 
+/** Streamed, the first token comes in a chunk; the rest only with the result. */
 async function answer(peer: MinerPeer, assign: JobAssign) {
   inputs.push(assign.input);
   peer.accept(assign);
+  if (assign.stream) peer.chunk(assign, 0, 'Hi', withLogprobs ? entries.slice(0, 1) : undefined);
   const choice = { text: 'Hi €', finishReason: 'stop', ...(withLogprobs ? { logprobs: entries } : {}) };
   const output = assign.kind === 'completion' ? { choices: [choice] } : choice;
   await peer.result(assign, output, { usage: { inputTokens: 5, outputTokens: 2 }, gpuMs: 1 });
@@ -131,20 +133,45 @@ describe('log probabilities', () => {
     }
   });
 
-  it('refuses them on a stream, and alternatives without logprobs, by name', async () => {
-    const streamed = client.chat.completions.create({
+  it("streams each piece's log probabilities with it, those of the rest with the rest", async () => {
+    const stream = await client.chat.completions.create({
       model: 'test-llm',
       messages: [{ role: 'user', content: 'hi' }],
       logprobs: true,
+      top_logprobs: 2,
       stream: true,
     });
-    expect(await errorOf(streamed)).toEqual({
-      status: 400,
-      code: 'unsupported_parameter',
-      param: 'logprobs',
+    const pieces: Array<[string | null | undefined, string[] | undefined]> = [];
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      pieces.push([choice?.delta.content, choice?.logprobs?.content?.map((entry) => entry.token)]);
+    }
+    expect(pieces).toEqual([
+      ['', undefined],
+      ['Hi', ['Hi']],
+      [' €', [' €']],
+      [undefined, undefined],
+    ]);
+
+    const legacy = await client.completions.create({
+      model: 'test-llm',
+      prompt: 'hi',
+      logprobs: 1,
+      stream: true,
     });
-    const legacy = client.completions.create({ model: 'test-llm', prompt: 'hi', logprobs: 0, stream: true });
-    expect(await errorOf(legacy)).toEqual({ status: 400, code: 'unsupported_parameter', param: 'logprobs' });
+    const offsets: Array<[string, number[] | undefined]> = [];
+    for await (const chunk of legacy) {
+      const choice = chunk.choices[0];
+      if (choice !== undefined) offsets.push([choice.text, choice.logprobs?.text_offset]);
+    }
+    expect(offsets).toEqual([
+      ['Hi', [0]],
+      [' €', [2]],
+      ['', undefined],
+    ]);
+  });
+
+  it('refuses alternatives without logprobs, by name', async () => {
     const alone = client.chat.completions.create({
       model: 'test-llm',
       messages: [{ role: 'user', content: 'hi' }],

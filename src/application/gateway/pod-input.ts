@@ -3,7 +3,6 @@
 // body: the node checks it against the same schema (compute/miner/job-input.ts).
 import { FatalError } from '../../protocol/errors.ts';
 import {
-  asksLogprobs,
   type ChatCompletionRequest,
   type CompletionRequest,
   chatLogprobs,
@@ -21,7 +20,7 @@ import { podTools } from '../../protocol/openai-tools.ts';
 export function chatInput(request: ChatCompletionRequest): { input: unknown; count: number } {
   const format = request.response_format;
   const n = choicesOf(request);
-  throwIfRefused(streamRefusal(request.stream === true, 1, n, asksLogprobs(request)));
+  throwIfRefused(streamRefusal(request.stream === true, 1, n));
   const input = {
     ...samplingFields(request),
     ...chatLogprobs(request),
@@ -40,7 +39,7 @@ export function chatInput(request: ChatCompletionRequest): { input: unknown; cou
 export function completionInput(request: CompletionRequest): { input: unknown; count: number } {
   const prompts = inputsOf(request.prompt);
   const n = choicesOf(request);
-  throwIfRefused(streamRefusal(request.stream === true, prompts.length, n, asksLogprobs(request)));
+  throwIfRefused(streamRefusal(request.stream === true, prompts.length, n));
   const prompt = prompts.length === 1 ? prompts[0] : prompts;
   return {
     input: { ...samplingFields(request), ...completionLogprobs(request), prompt, ...(n === 1 ? {} : { n }) },

@@ -2,6 +2,7 @@
 // then a failure is an ordinary HTTP error: 402, 503...), then carries each chunk, then the end; a failure
 // after the first event ends it with an error event, as OpenAI's streams do.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
 import type { GatewayContext } from './context.ts';
 import type { JobRequest, JobRun } from './job-runner.ts';
 import { SseReply } from './sse-reply.ts';
@@ -10,7 +11,8 @@ import { SseReply } from './sse-reply.ts';
 export interface StreamHandlers {
   /** The first events, sent once, before the first chunk or the end. */
   open(): void;
-  chunk(delta: string): void;
+  /** A piece of text, with its tokens' log probabilities when they were asked. */
+  chunk(delta: string, logprobs?: TokenLogprobOut[]): void;
   /** The rest of the answer once the job is charged; ends the stream. */
   finish(run: JobRun): void | Promise<void>;
   /** Ends a stream that had started with the failure's error event. */
@@ -33,9 +35,9 @@ export async function streamJob(
     const started = await context.runner.start({
       ...job,
       stream: true,
-      onChunk: (delta) => {
+      onChunk: (delta, logprobs) => {
         open();
-        handlers.chunk(delta);
+        handlers.chunk(delta, logprobs);
       },
     });
     const run = await started.done;

@@ -1,11 +1,13 @@
 // The attempts one router session assigned: admission checks, a slot each, cancel, deadline, and the
 // frames that report them (`job.accepted`, `job.chunk`, `job.result`, `job.error`).
+
 import type { Logger } from 'pino';
 import type { Hex, LocalAccount } from 'viem';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import type { MinerMessage } from '../../protocol/messages/index.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
+import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
 import { type JobWork, jobWork } from './job-input.ts';
 import { PaidCancel, runJob } from './job-runner.ts';
 import type { HostedPod, PodHost } from './pod-host.ts';
@@ -162,10 +164,16 @@ export class JobDesk {
     };
     try {
       let seq = 0;
-      const onChunk = (delta: string) => {
+      const onChunk = (delta: string, logprobs?: TokenLogprobOut[]) => {
         if (controller.signal.aborted) return;
         acknowledge();
-        this.options.send({ type: 'job.chunk', attemptId, seq: seq++, delta });
+        this.options.send({
+          type: 'job.chunk',
+          attemptId,
+          seq: seq++,
+          delta,
+          ...(logprobs === undefined ? {} : { logprobs }),
+        });
       };
       const context = {
         account: this.options.account,

@@ -2,7 +2,6 @@
 // the pod runtime's requests. The router checked it too; a miner checks again because it trusts no peer.
 import { FatalError, type NeurinoError } from '../../protocol/errors.ts';
 import {
-  asksLogprobs,
   chatLogprobs,
   choiceSeed,
   choicesOf,
@@ -36,7 +35,7 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
       const parsed = parseChatCompletionRequest(input);
       if (!parsed.ok) return parsed;
       const n = choicesOf(parsed.value);
-      const refusal = streamRefusal(stream, 1, n, asksLogprobs(parsed.value));
+      const refusal = streamRefusal(stream, 1, n);
       if (refusal !== undefined) return { ok: false, error: refusal };
       const format = podResponseFormat(parsed.value.response_format);
       const request = {
@@ -53,7 +52,7 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
       if (!parsed.ok) return parsed;
       const prompts = inputsOf(parsed.value.prompt);
       const n = choicesOf(parsed.value);
-      const refusal = streamRefusal(stream, prompts.length, n, asksLogprobs(parsed.value));
+      const refusal = streamRefusal(stream, prompts.length, n);
       if (refusal !== undefined) return { ok: false, error: refusal };
       const shared = { ...samplingFields(parsed.value), ...completionLogprobs(parsed.value) };
       const requests = prompts.flatMap((prompt) => perChoice({ ...shared, prompt }, parsed.value));

@@ -21,10 +21,10 @@
 // - A streamed completion has exactly one prompt and one choice. With `n`, each prompt has n choices in a
 //   row (a completion's choices: prompt by prompt); a chat's come as `choices` when n > 1.
 import { z } from 'zod';
-import { MAX_CHOICES, MAX_TOP_LOGPROBS } from '../../protocol/openai.ts';
+import { MAX_CHOICES } from '../../protocol/openai.ts';
+import { TokenLogprobSchema } from '../../protocol/openai-logprobs.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import { parseWith, type Result } from '../../protocol/schema-errors.ts';
-import { UNWRITABLE_LOGPROB } from '../pods/types.ts';
 
 const FinishReasonSchema = z.enum(['stop', 'length']);
 const TokenIdsSchema = z.array(z.int().min(0)).optional();
@@ -35,16 +35,7 @@ const ToolCallOutputSchema = z.object({
   arguments: z.string(),
 });
 
-const TokenChoiceSchema = z.object({
-  token: z.string(),
-  /** Natural log, -9999 for what is too small to write. */
-  logprob: z.number().min(UNWRITABLE_LOGPROB).max(0),
-  bytes: z.array(z.int().min(0).max(255)),
-});
-
-const LogprobsSchema = z
-  .array(TokenChoiceSchema.extend({ top: z.array(TokenChoiceSchema).max(MAX_TOP_LOGPROBS) }))
-  .optional();
+const LogprobsSchema = z.array(TokenLogprobSchema).optional();
 
 export const ChatJobOutputSchema = z
   .object({
@@ -87,7 +78,6 @@ export const EmbeddingsJobOutputSchema = z.object({
 });
 
 export type ChatJobOutput = z.output<typeof ChatJobOutputSchema>;
-export type TokenLogprobOutput = NonNullable<ChatJobOutput['logprobs']>[number];
 export type ChatChoicesOutput = z.output<typeof ChatChoicesOutputSchema>;
 export type CompletionJobOutput = z.output<typeof CompletionJobOutputSchema>;
 /** What a paid cancel stopped: never an answer (the caller is gone), so never parsed as one. */

@@ -10,7 +10,13 @@ import {
   RetryableError,
 } from '../../protocol/errors.ts';
 import { receiptFor } from '../../protocol/job-receipt.ts';
-import { type JobAssign, type JobResult, MAX_CHUNK_CHARS } from '../../protocol/messages/jobs.ts';
+import {
+  type JobAssign,
+  type JobResult,
+  MAX_CHUNK_CHARS,
+  MAX_CHUNK_LOGPROBS,
+} from '../../protocol/messages/jobs.ts';
+import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
 import { resultHash, signReceipt } from '../../protocol/receipt.ts';
 import { computeUnits } from '../../protocol/units.ts';
 import { type PartialGeneration, PodAbortedError } from '../pods/errors.ts';
@@ -29,7 +35,6 @@ import type {
   ChatJobOutput,
   CompletionJobOutput,
   EmbeddingsJobOutput,
-  TokenLogprobOutput,
 } from './job-output.ts';
 import type { HostedPod } from './pod-host.ts';
 
@@ -38,7 +43,7 @@ export interface RunJobContext {
   /** EIP-712 domain of receipts: chain id + Settlement contract. */
   readonly domain: ProtocolDomain;
   /** Called with each streamed piece, already split to fit a `job.chunk`. */
-  readonly onChunk?: (delta: string) => void;
+  readonly onChunk?: (delta: string, logprobs?: TokenLogprobOut[]) => void;
 }
 
 /**
@@ -109,11 +114,16 @@ async function produce(
   runtime: PodRuntime,
   work: JobWork,
   signal: AbortSignal,
-  onChunk: ((delta: string) => void) | undefined,
+  onChunk: ((delta: string, logprobs?: TokenLogprobOut[]) => void) | undefined,
 ): Promise<Produced> {
   const options: GenerateOptions = {
     signal,
-    ...(onChunk === undefined ? {} : { onDelta: (text: string) => splitChunks(text, onChunk) }),
+    ...(onChunk === undefined
+      ? {}
+      : {
+          onDelta: (text: string, logprobs?: readonly TokenLogprob[]) =>
+            splitChunks(text, onChunk, logprobs?.map(logprobEntry)),
+        }),
   };
   switch (work.kind) {
     case 'chat': {
@@ -204,7 +214,7 @@ function choice(result: GenerationResult): ChatJobOutput {
 }
 
 /** A logprobs entry as the output carries it: plain arrays, nothing else the runtime kept. */
-function logprobEntry(entry: TokenLogprob): TokenLogprobOutput {
+export function logprobEntry(entry: TokenLogprob): TokenLogprobOut {
   return {
     token: entry.token,
     logprob: entry.logprob,
@@ -234,19 +244,38 @@ function partialChoice(partial: PartialGeneration): CancelledChoice {
   };
 }
 
-/** Long deltas are split on code point boundaries so each fits a `job.chunk`. */
-export function splitChunks(text: string, emit: (delta: string) => void, max = MAX_CHUNK_CHARS): void {
-  if (text === '') return;
+/**
+ * Long deltas are split on code point boundaries so each fits a `job.chunk`; log probabilities go with
+ * the first piece, those past a chunk's share in pieces of no text after it.
+ */
+export function splitChunks(
+  text: string,
+  emit: (delta: string, logprobs?: TokenLogprobOut[]) => void,
+  logprobs?: TokenLogprobOut[],
+  max = MAX_CHUNK_CHARS,
+): void {
+  if (text === '' && (logprobs === undefined || logprobs.length === 0)) return;
+  const pieces: string[] = [];
   let start = 0;
   while (text.length - start > max) {
     let end = start + max;
     // Never cut a surrogate pair in half: the piece would not be valid UTF-16 text.
     const code = text.charCodeAt(end - 1);
     if (code >= 0xd800 && code <= 0xdbff) end--;
-    emit(text.slice(start, end));
+    pieces.push(text.slice(start, end));
     start = end;
   }
-  emit(text.slice(start));
+  pieces.push(text.slice(start));
+  const [first = '', ...rest] = pieces;
+  if (logprobs === undefined) {
+    for (const piece of [first, ...rest]) emit(piece);
+    return;
+  }
+  emit(first, logprobs.slice(0, MAX_CHUNK_LOGPROBS));
+  for (let at = MAX_CHUNK_LOGPROBS; at < logprobs.length; at += MAX_CHUNK_LOGPROBS) {
+    emit('', logprobs.slice(at, at + MAX_CHUNK_LOGPROBS));
+  }
+  for (const piece of rest) emit(piece, []);
 }
 
 /** What the router is told: the abort's own reason when we aborted, else the runtime's error. */

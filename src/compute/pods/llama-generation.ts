@@ -10,7 +10,7 @@ import { PodBadRequestError, stoppedWith, throwIfAborted } from './errors.ts';
 import { LogprobCollector } from './llama-logprobs.ts';
 import { StopSequenceMatcher } from './stop-sequences.ts';
 import { TokenTextDecoder } from './token-text-decoder.ts';
-import type { SamplingParams, TokenLogprob } from './types.ts';
+import type { GenerateOptions, SamplingParams, TokenLogprob } from './types.ts';
 
 export interface SequenceGenerationInput {
   readonly sequence: LlamaContextSequence;
@@ -37,7 +37,7 @@ export interface SequenceGenerationInput {
    */
   readonly continuing?: boolean;
   readonly signal?: AbortSignal | undefined;
-  readonly onDelta?: ((text: string) => void) | undefined;
+  readonly onDelta?: GenerateOptions['onDelta'] | undefined;
 }
 
 export interface SequenceGenerationOutput {
@@ -97,11 +97,13 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
   const decoder = new TokenTextDecoder(model, promptTokens);
   const stops = new StopSequenceMatcher([...sampling.stop, ...callTriggers.text]);
   const completionTokenIds: Token[] = [];
+  const logprobs =
+    sampling.logprobs === undefined ? undefined : new LogprobCollector(model, sampling.logprobs);
   let text = '';
   const emit = (piece: string) => {
     if (piece === '') return;
     text += piece;
-    input.onDelta?.(piece);
+    input.onDelta?.(piece, logprobs?.release(text.length));
   };
   let finishReason: 'stop' | 'length' = 'length';
   let stoppedBySequence = false;
@@ -120,8 +122,6 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
       ? {}
       : { grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }) }),
   };
-  const logprobs =
-    sampling.logprobs === undefined ? undefined : new LogprobCollector(model, sampling.logprobs);
   // The same tokens either way: reading the probabilities changes nothing in sampling.
   const tokens =
     logprobs === undefined

@@ -64,6 +64,18 @@ describe('log probabilities on llama-cpp pods', () => {
     expect(plain.logprobs).toBeUndefined();
   });
 
+  it("passes each streamed piece's entries with it: together, the result's", async () => {
+    const asked = { messages, max_tokens: 24, seed: 5, logprobs: true, top_logprobs: 2 };
+    const pieces: Array<{ text: string; logprobs: readonly TokenLogprob[] }> = [];
+    const result = await runtime.chat(asked, {
+      onDelta: (text, logprobs) => pieces.push({ text, logprobs: logprobs ?? [] }),
+    });
+    expect(pieces.map((piece) => piece.text).join('')).toBe(result.text);
+    expect(pieces.flatMap((piece) => piece.logprobs)).toEqual(result.logprobs);
+    // A piece's entries are those of the tokens its text comes from.
+    for (const piece of pieces) expect(piece.logprobs.length).toBeGreaterThan(0);
+  });
+
   it('puts the greedy choice first among the alternatives, under the name it has in the text', async () => {
     const result = await runtime.chat({
       messages,

@@ -89,14 +89,31 @@ export class LogprobCollector {
 
   /** The entries of the answer's first `length` characters, in order. */
   entries(length: number): TokenLogprob[] {
-    const kept: TokenLogprob[] = [];
+    const entries: TokenLogprob[] = [];
     let start = 0;
     for (const sampled of this.#sampled.slice(0, this.#undecoded)) {
       if (start >= length) break;
-      kept.push({ ...sampled.choice, top: sampled.alternatives.map((alt) => alt.choice) });
+      entries.push(entryOf(sampled));
       start += sampled.span;
     }
-    return kept;
+    return entries;
+  }
+
+  #released = 0;
+  #releasedUpTo = 0;
+
+  /**
+   * The entries of the answer's first `length` characters not released before: those of a piece of text
+   * just streamed, so that the pieces' entries together are `entries` of the whole text.
+   */
+  release(length: number): TokenLogprob[] {
+    const entries: TokenLogprob[] = [];
+    while (this.#released < this.#undecoded && this.#releasedUpTo < length) {
+      const sampled = this.#sampled[this.#released++] as Sampled;
+      entries.push(entryOf(sampled));
+      this.#releasedUpTo += sampled.span;
+    }
+    return entries;
   }
 
   #named(token: Token): { token: string; bytes: number[] } {
@@ -106,6 +123,10 @@ export class LogprobCollector {
     const text = this.model.detokenize([token], true);
     return { token: text, bytes: [...utf8.encode(text)] };
   }
+}
+
+function entryOf(sampled: Sampled): TokenLogprob {
+  return { ...sampled.choice, top: sampled.alternatives.map((alt) => alt.choice) };
 }
 
 /** The sampled token reads as it does in the answer, also among its alternatives. */

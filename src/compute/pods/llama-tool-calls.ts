@@ -16,7 +16,7 @@ import { PodAbortedError } from './errors.ts';
 import { generateOnSequence, roomAfter, type SequenceGenerationOutput } from './llama-generation.ts';
 import { splitTriggers } from './llama-triggers.ts';
 import { newToolCallId } from './tool-call-id.ts';
-import type { SamplingParams, TokenLogprob, Tool, ToolCall, ToolOffer } from './types.ts';
+import type { GenerateOptions, SamplingParams, TokenLogprob, Tool, ToolCall, ToolOffer } from './types.ts';
 
 export interface CallSyntax {
   readonly prefix: LlamaText;
@@ -69,7 +69,7 @@ export interface ToolTurnInput {
     parameters(tool: Tool, index: number): Promise<LlamaGrammar>;
   };
   readonly signal?: AbortSignal | undefined;
-  readonly onDelta?: ((text: string) => void) | undefined;
+  readonly onDelta?: GenerateOptions['onDelta'] | undefined;
 }
 
 export interface ToolTurnOutput extends Omit<SequenceGenerationOutput, 'calling' | 'finishReason'> {

@@ -198,14 +198,22 @@ describe('openai-upstream runtime: log probabilities', () => {
     expect(bare.logprobs?.map((entry) => entry.top)).toEqual([[], []]);
   });
 
-  it("gathers a stream's from its chunks, in order", async () => {
+  it("gathers a stream's from its chunks, in order, each piece's passed on with it", async () => {
     const { runtime } = await upstreamAnswering(chatScript, completionScript);
     const deltas: string[] = [];
+    const pieces: Array<readonly TokenLogprob[] | undefined> = [];
     const chat = await runtime.chat(
       { ...hello, logprobs: true, top_logprobs: 2 },
-      { onDelta: (d) => deltas.push(d) },
+      {
+        onDelta: (d, logprobs) => {
+          deltas.push(d);
+          pieces.push(logprobs);
+        },
+      },
     );
     expect(deltas).toEqual(['Hi', ' é']);
+    expect(pieces.flatMap((piece) => piece ?? [])).toEqual(chatLogprobs);
+    expect(pieces.every((piece) => piece !== undefined && piece.length > 0)).toBe(true);
     expect(chat).toEqual({
       model: 'm',
       text: 'Hi é',

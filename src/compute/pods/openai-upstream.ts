@@ -257,7 +257,7 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
     body: object,
     asked: number | undefined,
     signal: AbortSignal,
-    onDelta: (text: string) => void,
+    onDelta: NonNullable<GenerateOptions['onDelta']>,
   ): Promise<GenerationResult> {
     const streamBody = { ...body, stream: true, stream_options: { include_usage: true } };
     let text = '';
@@ -267,6 +267,7 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
     let pieces = 0;
     const calls = new StreamedToolCalls();
     const logprobs: TokenLogprob[] = [];
+    let relayed = 0;
     try {
       for await (const json of this.client.postStream(path, streamBody, signal)) {
         const chunk = parseWire(StreamChunkWire, json, 'stream chunk');
@@ -275,13 +276,16 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
         const choice = chunk.choices?.[0];
         if (choice === undefined) continue;
         const piece = choice.delta?.content ?? choice.text ?? '';
+        const entries = asked === undefined ? [] : logprobsOf(choice.logprobs, asked);
+        logprobs.push(...entries);
         if (piece !== '') {
           text += piece;
           pieces += 1;
-          onDelta(piece);
+          // With the piece: those of the chunks before it that came without text, and its own.
+          onDelta(piece, asked === undefined ? undefined : logprobs.slice(relayed));
+          relayed = logprobs.length;
         }
         pieces += calls.add(choice.delta?.tool_calls ?? []);
-        if (asked !== undefined) for (const entry of logprobsOf(choice.logprobs, asked)) logprobs.push(entry);
         finish = choice.finish_reason ?? finish;
       }
     } catch (error) {

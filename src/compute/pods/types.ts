@@ -124,8 +124,7 @@ export interface SamplingParams {
   readonly logprobs?: number | undefined;
 }
 
-/** What OpenAI writes for a probability too small for a number. */
-export const UNWRITABLE_LOGPROB = -9999;
+export { UNWRITABLE_LOGPROB } from '../../protocol/openai-logprobs.ts';
 
 /** A token and its log probability (natural log), as a logprobs entry names an alternative. */
 export interface TokenChoice {
@@ -184,8 +183,12 @@ export interface EmbeddingResult {
 
 export interface GenerateOptions {
   readonly signal?: AbortSignal;
-  /** Called with each piece of text as tokens are produced; pieces concatenate to the final text. */
-  readonly onDelta?: (text: string) => void;
+  /**
+   * Called with each piece of text as tokens are produced; pieces concatenate to the final text. When log
+   * probabilities were asked, those of the tokens the piece's text comes from (all of them, over the
+   * pieces, are the result's).
+   */
+  readonly onDelta?: (text: string, logprobs?: readonly TokenLogprob[]) => void;
 }
 
 export interface EmbedOptions {

@@ -3,6 +3,7 @@ import type { Address, Hex } from 'viem';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { attemptIdFor } from '../../protocol/ids.ts';
 import type { JobAssign, JobResult } from '../../protocol/messages/jobs.ts';
+import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
@@ -41,7 +42,8 @@ export interface AttemptInfo {
 }
 
 export interface DispatchHooks {
-  onChunk?(delta: string): void;
+  /** A streamed piece of output, with its tokens' log probabilities when the job asked for them. */
+  onChunk?(delta: string, logprobs?: TokenLogprobOut[]): void;
   onAttempt?(attempt: AttemptInfo): void;
   onAttemptEnd?(attempt: AttemptInfo & { error?: NeurinoError }): void;
   /**

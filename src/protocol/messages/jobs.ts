@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TokenLogprobSchema } from '../openai-logprobs.ts';
 import { JOB_KINDS } from '../pod-spec.ts';
 import {
   AddressSchema,
@@ -51,12 +52,20 @@ export const JobAcceptedSchema = z.object({
   attemptId: Bytes32Schema,
 });
 
-/** miner → router: a piece of streamed output; `seq` counts from 0 without gaps. */
+/** Log probability entries one chunk may carry; a miner sends more in further chunks. */
+export const MAX_CHUNK_LOGPROBS = 1024;
+
+/**
+ * miner → router: a piece of streamed output; `seq` counts from 0 without gaps. When the job asked for
+ * log probabilities, `logprobs` are those of the tokens whose text this delta begins (their joined bytes
+ * are the delta's, but for a character split between chunks).
+ */
 export const JobChunkSchema = z.object({
   type: z.literal('job.chunk'),
   attemptId: Bytes32Schema,
   seq: z.int().min(0),
   delta: z.string().max(MAX_CHUNK_CHARS),
+  logprobs: z.array(TokenLogprobSchema).max(MAX_CHUNK_LOGPROBS).optional(),
 });
 
 export const UsageSchema = z.object({ inputTokens: TokenCount, outputTokens: TokenCount });

@@ -22,6 +22,12 @@ export interface Envelope {
   includeUsage: boolean;
 }
 
+export interface StreamedLogprobs {
+  entries: readonly TokenLogprobOut[];
+  /** Characters of the text streamed before this piece. */
+  offset: number;
+}
+
 export interface GenerationShape {
   newId(): string;
   /** The whole answer: its choices in order (`n` per prompt). */
@@ -37,7 +43,8 @@ export interface GenerationShape {
   ): unknown;
   /** The event before any text (chat announces the assistant role), if the endpoint has one. */
   opening(e: Envelope): unknown | undefined;
-  delta(e: Envelope, text: string): unknown;
+  /** A piece of text; with its tokens' log probabilities (and the text streamed before) when asked. */
+  delta(e: Envelope, text: string, logprobs?: StreamedLogprobs): unknown;
   /** The calls the model made, streamed after its text (chat only). */
   toolCalls(e: Envelope, calls: readonly ToolCallOut[]): unknown;
   closing(e: Envelope, finishReason: FinishReason): unknown;
@@ -58,7 +65,8 @@ export const chatShape: GenerationShape = {
       usage,
     }),
   opening: (e) => chatCompletionChunk({ ...e, delta: { role: 'assistant', content: '' } }),
-  delta: (e, content) => chatCompletionChunk({ ...e, delta: { content } }),
+  delta: (e, content, logprobs) =>
+    chatCompletionChunk({ ...e, delta: { content }, logprobs: logprobs?.entries }),
   toolCalls: (e, toolCalls) => chatCompletionToolCallsChunk({ ...e, toolCalls }),
   closing: (e, finishReason) => chatCompletionChunk({ ...e, delta: {}, finishReason }),
   usage: (e, usage) => chatCompletionUsageChunk({ ...e, usage }),
@@ -77,7 +85,7 @@ export const completionShape: GenerationShape = {
       usage,
     }),
   opening: () => undefined,
-  delta: (e, text) => withUsageNull(e, textCompletionChunk({ ...e, text })),
+  delta: (e, text, logprobs) => withUsageNull(e, textCompletionChunk({ ...e, text, logprobs })),
   toolCalls: () => {
     throw new TypeError('completions make no tool calls');
   },

@@ -9,6 +9,7 @@ import {
   parseChatCompletionRequest,
   parseCompletionRequest,
 } from '../../../protocol/openai.ts';
+import type { TokenLogprobOut } from '../../../protocol/openai-logprobs.ts';
 import { unixSeconds } from '../../../protocol/openai-responses.ts';
 import type { Result } from '../../../protocol/schema-errors.ts';
 import { principalOf } from '../auth.ts';
@@ -88,21 +89,28 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
   }
 
   let streamed = '';
+  let streamedLogprobs = 0;
+  const withLogprobs = (entries: readonly TokenLogprobOut[] | undefined, offset: number) =>
+    logprobs ? { entries: entries ?? [], offset } : undefined;
   return streamJob(context, request, reply, job, (sse) => ({
     open: () => {
       const opening = shape.opening(envelope);
       if (opening !== undefined) sse.send(opening);
     },
-    chunk: (delta) => {
+    chunk: (delta, entries) => {
+      sse.send(shape.delta(envelope, delta, withLogprobs(entries, streamed.length)));
       streamed += delta;
-      sse.send(shape.delta(envelope, delta));
+      streamedLogprobs += entries?.length ?? 0;
     },
     finish: (run) => {
       const [choice] = choices;
       // A node that streamed less than its final text (or nothing at all) still delivers all of it.
       const text = choice?.text ?? '';
       const rest = text.startsWith(streamed) ? text.slice(streamed.length) : '';
-      if (rest !== '') sse.send(shape.delta(envelope, rest));
+      const restLogprobs = choice?.logprobs?.slice(streamedLogprobs) ?? [];
+      if (rest !== '' || restLogprobs.length > 0) {
+        sse.send(shape.delta(envelope, rest, withLogprobs(restLogprobs, streamed.length)));
+      }
       if (choice?.toolCalls !== undefined) sse.send(shape.toolCalls(envelope, choice.toolCalls));
       sse.send(shape.closing(envelope, choice?.finishReason ?? 'stop'));
       if (envelope.includeUsage) sse.send(shape.usage(envelope, run.outcome.result.usage));

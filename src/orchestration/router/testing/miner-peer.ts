@@ -1,5 +1,6 @@
 // A miner's side of the protocol, scripted by tests: real frames (src/protocol codec), real signatures
 // (dev accounts), over a real WebSocket. It does what a test tells it, including misbehaving.
+
 import { performance } from 'node:perf_hooks';
 import type { Hex, LocalAccount } from 'viem';
 import { decodeRouterMessage, encodeMessage } from '../../../protocol/codec.ts';
@@ -10,6 +11,7 @@ import type { Hello, Refused, Welcome } from '../../../protocol/messages/handsha
 import type { MinerMessage, RouterMessage } from '../../../protocol/messages/index.ts';
 import type { JobAssign, JobResult } from '../../../protocol/messages/jobs.ts';
 import type { Capabilities } from '../../../protocol/messages/node-state.ts';
+import type { TokenLogprobOut } from '../../../protocol/openai-logprobs.ts';
 import { resultHash, signReceipt } from '../../../protocol/receipt.ts';
 import { computeUnits } from '../../../protocol/units.ts';
 import { PROTOCOL_VERSION } from '../../../protocol/version.ts';
@@ -184,8 +186,14 @@ export class MinerPeer {
     this.send({ type: 'job.accepted', attemptId: assign.attemptId });
   }
 
-  chunk(assign: JobAssign, seq: number, delta: string): void {
-    this.send({ type: 'job.chunk', attemptId: assign.attemptId, seq, delta });
+  chunk(assign: JobAssign, seq: number, delta: string, logprobs?: TokenLogprobOut[]): void {
+    this.send({
+      type: 'job.chunk',
+      attemptId: assign.attemptId,
+      seq,
+      delta,
+      ...(logprobs === undefined ? {} : { logprobs }),
+    });
   }
 
   fail(assign: JobAssign, code: string, message: string, retryable: boolean): void {
