@@ -3,9 +3,11 @@ import type {
   ResponseFunctionToolCall,
   ResponseOutputItem,
   ResponseOutputMessage,
+  ResponseOutputText,
   ResponseUsage,
 } from 'openai/resources/responses/responses';
 import { newApiId } from './ids.ts';
+import type { TokenLogprobOut } from './openai-logprobs.ts';
 import type { FinishReason, TokenUsage, ToolCallOut } from './openai-responses.ts';
 import type { ResponsesRequest } from './openai-responses-api.ts';
 
@@ -34,6 +36,18 @@ export interface ResponseAnswer {
   text: string;
   finishReason: FinishReason;
   toolCalls?: readonly ToolCallOut[] | undefined;
+  /** When asked: one entry per token of `text`. */
+  logprobs?: readonly TokenLogprobOut[] | undefined;
+}
+
+/** A text's log probabilities as the output text part carries them. */
+export function textLogprobs(entries: readonly TokenLogprobOut[]): ResponseOutputText.Logprob[] {
+  return entries.map(({ token, logprob, bytes, top }) => ({
+    token,
+    logprob,
+    bytes,
+    top_logprobs: top.map((alt) => ({ token: alt.token, logprob: alt.logprob, bytes: alt.bytes })),
+  }));
 }
 
 export function responseUsage(usage: TokenUsage): ResponseUsage {
@@ -55,14 +69,18 @@ export function messageItem(
   id: string,
   text: string | undefined,
   status: ResponseStatus,
+  logprobs?: readonly TokenLogprobOut[],
 ): ResponseOutputMessage {
-  return {
-    id,
-    type: 'message',
-    role: 'assistant',
-    status,
-    content: text === undefined ? [] : [{ type: 'output_text', text, annotations: [] }],
-  };
+  const part: ResponseOutputText | undefined =
+    text === undefined
+      ? undefined
+      : {
+          type: 'output_text',
+          text,
+          annotations: [],
+          ...(logprobs === undefined ? {} : { logprobs: textLogprobs(logprobs) }),
+        };
+  return { id, type: 'message', role: 'assistant', status, content: part === undefined ? [] : [part] };
 }
 
 export function functionCallItem(
@@ -83,7 +101,7 @@ export function outputItems(answer: ResponseAnswer): ResponseOutputItem[] {
   const calls = answer.toolCalls ?? [];
   const items: ResponseOutputItem[] = [];
   if (answer.text !== '' || calls.length === 0)
-    items.push(messageItem(newApiId('responseMessage'), answer.text, status));
+    items.push(messageItem(newApiId('responseMessage'), answer.text, status, answer.logprobs));
   for (const call of calls) items.push(functionCallItem(newApiId('functionCall'), call, status));
   return items;
 }
@@ -114,6 +132,7 @@ export function responseObject(
     parallel_tool_calls: request.parallel_tool_calls ?? true,
     temperature: request.temperature ?? null,
     top_p: request.top_p ?? null,
+    top_logprobs: request.top_logprobs ?? null,
     tool_choice: request.tool_choice ?? 'auto',
     tools: (request.tools ?? []).map((tool) => ({
       type: 'function',

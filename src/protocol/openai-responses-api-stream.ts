@@ -1,6 +1,12 @@
-import type { ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type {
+  ResponseOutputItem,
+  ResponseStreamEvent,
+  ResponseTextDeltaEvent,
+} from 'openai/resources/responses/responses';
 import { newApiId } from './ids.ts';
+import type { TokenLogprobOut } from './openai-logprobs.ts';
 import type { TokenUsage } from './openai-responses.ts';
+import { asksResponseLogprobs } from './openai-responses-api.ts';
 import {
   functionCallItem,
   messageItem,
@@ -13,6 +19,15 @@ import {
 } from './openai-responses-api-output.ts';
 
 type Distribute<T> = T extends unknown ? Omit<T, 'sequence_number'> : never;
+
+/** Log probabilities as the stream's text events carry them (without bytes, as OpenAI sends them). */
+function deltaLogprobs(entries: readonly TokenLogprobOut[]): ResponseTextDeltaEvent.Logprob[] {
+  return entries.map(({ token, logprob, top }) => ({
+    token,
+    logprob,
+    top_logprobs: top.map((alt) => ({ token: alt.token, logprob: alt.logprob })),
+  }));
+}
 /** An event before it is numbered. */
 export type UnnumberedEvent = Distribute<ResponseStreamEvent>;
 
@@ -27,11 +42,15 @@ export class ResponseEventWriter {
   #sequence = 0;
   #message: { id: string; text: string; index: number } | undefined;
   readonly #output: ResponseOutputItem[] = [];
+  /** The streamed text's log probabilities, when asked (else undefined). */
+  readonly #logprobs: TokenLogprobOut[] | undefined;
 
   constructor(
     private readonly envelope: ResponseEnvelope,
     private readonly sink: (event: ResponseStreamEvent) => void,
-  ) {}
+  ) {
+    this.#logprobs = asksResponseLogprobs(envelope.request) ? [] : undefined;
+  }
 
   start(): void {
     const response = responseObject(this.envelope, 'in_progress', []);
@@ -39,17 +58,19 @@ export class ResponseEventWriter {
     this.#send({ type: 'response.in_progress', response: response as never });
   }
 
-  text(delta: string): void {
-    if (delta === '') return;
+  /** A piece of the text, with its tokens' log probabilities when they were asked. */
+  text(delta: string, logprobs: readonly TokenLogprobOut[] = []): void {
+    if (delta === '' && logprobs.length === 0) return;
     const message = this.#openMessage();
     message.text += delta;
+    this.#logprobs?.push(...logprobs);
     this.#send({
       type: 'response.output_text.delta',
       item_id: message.id,
       output_index: message.index,
       content_index: 0,
       delta,
-      logprobs: [],
+      logprobs: this.#logprobs === undefined ? [] : deltaLogprobs(logprobs),
     });
   }
 
@@ -60,8 +81,10 @@ export class ResponseEventWriter {
   finish(answer: ResponseAnswer, usage: TokenUsage): ResponseObject {
     const status = statusOf(answer);
     const calls = answer.toolCalls ?? [];
-    if (answer.text.startsWith(this.#message?.text ?? ''))
-      this.text(answer.text.slice(this.#message?.text.length ?? 0));
+    if (answer.text.startsWith(this.#message?.text ?? '')) {
+      const rest = answer.logprobs?.slice(this.#logprobs?.length ?? 0) ?? [];
+      this.text(answer.text.slice(this.#message?.text.length ?? 0), this.#logprobs === undefined ? [] : rest);
+    }
     if (this.#message !== undefined || calls.length === 0) this.#closeMessage(status);
     for (const call of calls) {
       const id = newApiId('functionCall');
@@ -137,13 +160,15 @@ export class ResponseEventWriter {
   #closeMessage(status: ResponseStatus): void {
     const { id, text, index } = this.#openMessage();
     const where = { item_id: id, output_index: index, content_index: 0 };
-    this.#send({ type: 'response.output_text.done', ...where, text, logprobs: [] });
+    const logprobs = this.#logprobs;
     this.#send({
-      type: 'response.content_part.done',
+      type: 'response.output_text.done',
       ...where,
-      part: { type: 'output_text', text, annotations: [] },
+      text,
+      logprobs: logprobs === undefined ? [] : deltaLogprobs(logprobs),
     });
-    const item = messageItem(id, text, status);
+    const item = messageItem(id, text, status, logprobs);
+    this.#send({ type: 'response.content_part.done', ...where, part: item.content[0] as never });
     this.#output.push(item);
     this.#send({ type: 'response.output_item.done', output_index: index, item });
   }

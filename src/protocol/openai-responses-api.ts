@@ -3,6 +3,7 @@ import {
   type ChatCompletionRequest,
   MAX_MESSAGES,
   MAX_TEXT_CHARS,
+  MAX_TOP_LOGPROBS,
   parseChatCompletionRequest,
 } from './openai.ts';
 import { JsonSchemaObject } from './openai-features.ts';
@@ -130,13 +131,10 @@ export const ResponsesRequestSchema = z
     ),
     background: refused('background responses are not supported: the answer comes on the request'),
     prompt: refused('stored prompt templates are not supported'),
-    top_logprobs: z
-      .int()
-      .nullish()
-      .refine((n) => n == null || n === 0, {
-        message: 'log probabilities are not returned by this network',
-        params: UNSUPPORTED,
-      }),
+    /** With `include: ["message.output_text.logprobs"]`: the likeliest alternatives at each token. */
+    top_logprobs: z.int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
+    /** What to add to the answer; of OpenAI's, only the output text's log probabilities exist here. */
+    include: z.array(z.string().max(256)).max(32).nullish(),
   })
   .superRefine((body, ctx) => checkItems(body, ctx));
 
@@ -186,6 +184,16 @@ function checkItems(body: ResponsesRequest, ctx: z.RefinementCtx): void {
 }
 
 /** The request's items; a string input is one user message. */
+export const LOGPROBS_INCLUDE = 'message.output_text.logprobs';
+
+/**
+ * Whether the answer's text comes with its log probabilities: asked by `include`, or by asking for
+ * alternatives (`top_logprobs` above 0), which means as much.
+ */
+export function asksResponseLogprobs(request: ResponsesRequest): boolean {
+  return request.include?.includes(LOGPROBS_INCLUDE) === true || (request.top_logprobs ?? 0) > 0;
+}
+
 export function requestItems(request: ResponsesRequest): ResponsesInputItem[] {
   return typeof request.input === 'string'
     ? [{ type: 'message', role: 'user', content: request.input }]
@@ -240,6 +248,7 @@ export function responsesAsChat(
     temperature: request.temperature ?? null,
     top_p: request.top_p ?? null,
     seed: request.seed ?? null,
+    ...(asksResponseLogprobs(request) ? { logprobs: true, top_logprobs: request.top_logprobs ?? 0 } : {}),
     tools: request.tools?.map(({ name, description, parameters }) => ({
       type: 'function' as const,
       function: {

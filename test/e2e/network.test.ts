@@ -495,6 +495,16 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(streamed.output_text).toBe(text.output_text);
       expect(streamed.usage).toEqual(text.usage);
 
+      const include = ['message.output_text.logprobs' as const];
+      const withLogprobs = await client.responses.create({ ...hello, include, top_logprobs: 2 });
+      succeeded++;
+      expect(withLogprobs.output_text).toBe(text.output_text);
+      const [message] = withLogprobs.output;
+      const part = message?.type === 'message' ? message.content[0] : undefined;
+      const logprobs = part?.type === 'output_text' ? (part.logprobs ?? []) : [];
+      expect(Buffer.from(logprobs.flatMap((entry) => entry.bytes)).toString('utf8')).toBe(text.output_text);
+      expect(logprobs.every((entry) => entry.top_logprobs.length === 2)).toBe(true);
+
       const tools: OpenAI.Responses.FunctionTool[] = [
         {
           type: 'function',

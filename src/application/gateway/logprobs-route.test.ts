@@ -171,6 +171,50 @@ describe('log probabilities', () => {
     ]);
   });
 
+  it("answers the Responses API's with include, on the output text, whole and streamed", async () => {
+    inputs = [];
+    const asked = {
+      model: 'test-llm',
+      input: 'hi',
+      include: ['message.output_text.logprobs' as const],
+      top_logprobs: 2,
+    };
+    const whole = await client.responses.create(asked);
+    expect(inputs[0]).toMatchObject({ logprobs: true, top_logprobs: 2 });
+    const [message] = whole.output;
+    if (message?.type !== 'message') throw new Error('expected a message');
+    const [part] = message.content;
+    expect(part?.type === 'output_text' && part.logprobs).toEqual(
+      entries.map(({ token, logprob, bytes, top }) => ({ token, logprob, bytes, top_logprobs: top })),
+    );
+    expect(whole.top_logprobs).toBe(2);
+
+    const deltas: Array<[string, string[]]> = [];
+    const stream = client.responses.stream(asked);
+    stream.on('response.output_text.delta', (event) =>
+      deltas.push([event.delta, event.logprobs.map((entry) => entry.token)]),
+    );
+    const final = await stream.finalResponse();
+    expect(deltas).toEqual([
+      ['Hi', ['Hi']],
+      [' €', [' €']],
+    ]);
+    const [streamedMessage] = final.output;
+    if (streamedMessage?.type !== 'message') throw new Error('expected a message');
+    expect(streamedMessage.content[0]).toMatchObject(part as object); // the helper adds `parsed`
+
+    inputs = [];
+    withLogprobs = false;
+    try {
+      const plain = await client.responses.create({ model: 'test-llm', input: 'hi' });
+      expect(inputs[0]).not.toHaveProperty('logprobs');
+      const [item] = plain.output;
+      expect(item?.type === 'message' && item.content[0]).not.toHaveProperty('logprobs');
+    } finally {
+      withLogprobs = true;
+    }
+  });
+
   it('refuses alternatives without logprobs, by name', async () => {
     const alone = client.chat.completions.create({
       model: 'test-llm',

@@ -262,7 +262,7 @@ describe('POST /v1/responses', () => {
         'input[0].call_id',
       ],
       [{ input: 'x', tool_choice: 'required' }, 400, 'invalid_request', 'tool_choice'],
-      [{ input: 'x', top_logprobs: 2 }, 400, 'unsupported_parameter', 'top_logprobs'],
+      [{ input: 'x', top_logprobs: 21 }, 400, 'invalid_request', 'top_logprobs'],
       [{ input: 'x', model: 'nope' }, 404, 'model_not_found', 'model'],
       [{}, 400, 'invalid_request', 'input'],
     ];

@@ -6,6 +6,7 @@ import { toOpenAIError } from '../../../protocol/errors.ts';
 import { newApiId } from '../../../protocol/ids.ts';
 import { unixSeconds } from '../../../protocol/openai-responses.ts';
 import {
+  asksResponseLogprobs,
   parseResponsesRequest,
   requestItems,
   responsesAsChat,
@@ -23,7 +24,7 @@ import { principalOf } from '../auth.ts';
 import { clientGoneSignal, type GatewayContext, headerBudget, parsedOrThrow } from '../context.ts';
 import { chatInput } from '../pod-input.ts';
 import { modelFor } from '../pod-lookup.ts';
-import { type GenerationChoice, generationOutput } from '../pod-output.ts';
+import { checkLogprobs, type GenerationChoice, generationOutput } from '../pod-output.ts';
 import type { ResponseStore } from '../ports.ts';
 import { streamJob } from '../streamed-job.ts';
 import { checkContinuation, earlierContext } from './response-history.ts';
@@ -76,7 +77,9 @@ async function respond(
     publicId: envelope.id,
     signal: clientGoneSignal(reply),
     check: (result: { output: unknown }) => {
-      const [choice] = generationOutput('chat', result.output);
+      const choices = generationOutput('chat', result.output);
+      checkLogprobs(choices, asksResponseLogprobs(body));
+      const [choice] = choices;
       if (choice !== undefined) answer = choice;
     },
   };
@@ -93,7 +96,7 @@ async function respond(
     const events = new ResponseEventWriter(envelope, (event) => sse.send(event, event.type));
     return {
       open: () => events.start(),
-      chunk: (delta) => events.text(delta),
+      chunk: (delta, logprobs) => events.text(delta, logprobs),
       finish: async (run) => {
         const response = events.finish(answer, run.outcome.result.usage);
         await save(response);
