@@ -104,6 +104,8 @@ export function chatCompletionChunk(
     includeUsage?: boolean;
     /** Those of the delta's tokens, when asked. */
     logprobs?: readonly TokenLogprobOut[] | undefined;
+    /** The choice the chunk belongs to (0 unless `n` asked for more). */
+    index?: number;
   },
 ): ChatCompletionChunk {
   const logprobs = p.logprobs === undefined ? null : chatLogprobs(p.logprobs);
@@ -112,14 +114,14 @@ export function chatCompletionChunk(
     object: 'chat.completion.chunk',
     created: p.created ?? unixSeconds(),
     model: p.model,
-    choices: [{ index: 0, delta: p.delta, logprobs, finish_reason: p.finishReason ?? null }],
+    choices: [{ index: p.index ?? 0, delta: p.delta, logprobs, finish_reason: p.finishReason ?? null }],
     ...(p.includeUsage === true ? { usage: null } : {}),
   };
 }
 
 /** A streamed chunk with the calls the model made, each whole, `index` its place among them. */
 export function chatCompletionToolCallsChunk(
-  p: Envelope & { toolCalls: readonly ToolCallOut[]; includeUsage?: boolean },
+  p: Envelope & { toolCalls: readonly ToolCallOut[]; includeUsage?: boolean; index?: number },
 ): ChatCompletionChunk {
   const tool_calls = p.toolCalls.map((call, index) => ({ index, ...openAIToolCall(call) }));
   return chatCompletionChunk({ ...p, delta: { tool_calls } });

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { FatalError } from './errors.ts';
 import {
   RefusedTokenIds,
   ResponseFormatSchema,
@@ -206,27 +205,6 @@ export function asksLogprobs(request: ChatCompletionRequest | CompletionRequest)
 /** How many choices each prompt gets (`n`, 1 when absent). */
 export function choicesOf(request: { n?: number | null | undefined }): number {
   return request.n ?? 1;
-}
-
-/**
- * What a stream cannot carry, refused by name: several prompts (a completion's) or several choices (`n`).
- * Undefined when there is nothing to refuse. The gateway and the node both check it (a node trusts no peer).
- */
-export function streamRefusal(stream: boolean, prompts: number, choices: number): FatalError | undefined {
-  if (!stream) return undefined;
-  if (prompts > 1) {
-    return new FatalError('unsupported_parameter', {
-      message: 'a streamed completion takes exactly one prompt',
-      param: 'prompt',
-    });
-  }
-  if (choices > 1) {
-    return new FatalError('unsupported_parameter', {
-      message: 'a streamed answer has one choice: n above 1 is served without stream',
-      param: 'n',
-    });
-  }
-  return undefined;
 }
 
 /**

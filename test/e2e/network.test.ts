@@ -465,7 +465,7 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(['stop', 'length']).toContain(answered.choices[0]?.finish_reason);
     });
 
-    it('answers n choices to the official client, each its own, the prompt counted once', async () => {
+    it('answers n choices to the official client, each its own, the prompt counted once, whole or streamed', async () => {
       const ask = {
         model: MODEL,
         messages: [{ role: 'user' as const, content: 'Name a colour' }],
@@ -479,6 +479,26 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(three.choices[0]?.message.content).toBe(one.choices[0]?.message.content);
       expect(new Set(three.choices.map((c) => c.message.content)).size).toBeGreaterThan(1);
       expect(three.usage?.prompt_tokens).toBe(one.usage?.prompt_tokens);
+
+      // Streamed, each choice under its index: the client's helper assembles the same three.
+      const streamed = await client.chat.completions
+        .stream({ ...ask, seed: 9, n: 3, stream_options: { include_usage: true } })
+        .finalChatCompletion();
+      succeeded++;
+      expect(streamed.choices.map((c) => [c.index, c.message.content, c.finish_reason])).toEqual(
+        three.choices.map((c) => [c.index, c.message.content, c.finish_reason]),
+      );
+      expect(streamed.usage).toEqual(three.usage);
+
+      // A completion of two prompts, streamed: prompt by prompt, as the whole answer numbers them.
+      const prompts = { model: MODEL, prompt: ['Once', 'Twice'], max_tokens: 6, seed: 2, n: 2 };
+      const whole = await client.completions.create(prompts);
+      const texts: string[] = [];
+      for await (const chunk of await client.completions.create({ ...prompts, stream: true })) {
+        for (const choice of chunk.choices) texts[choice.index] = (texts[choice.index] ?? '') + choice.text;
+      }
+      succeeded += 2;
+      expect(texts).toEqual(whole.choices.map((c) => c.text));
     });
 
     it("answers OpenAI's Responses API for the official client: text, a streamed answer and a tool call", async () => {

@@ -155,10 +155,8 @@ describe('malformed requests', () => {
   });
 
   it('refuses what it does not support with unsupported_parameter', async () => {
-    const choices = { ...chatBody, n: 2, stream: true };
-    expectError(await post('/v1/chat/completions', choices), 400, 'unsupported_parameter', 'n');
-    const twoPrompts = { model: 'test-llm', prompt: ['a', 'b'], stream: true };
-    expectError(await post('/v1/completions', twoPrompts), 400, 'unsupported_parameter', 'prompt');
+    const logitBias = { ...chatBody, logit_bias: { '1': 5 } };
+    expectError(await post('/v1/chat/completions', logitBias), 400, 'unsupported_parameter', 'logit_bias');
     const dims = { model: 'test-llm', input: 'x', dimensions: 8 };
     expectError(await post('/v1/embeddings', dims), 400, 'unsupported_parameter', 'dimensions');
   });

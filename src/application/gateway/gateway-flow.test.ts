@@ -324,9 +324,15 @@ describe('tool calls', () => {
 });
 
 describe('several choices (n)', () => {
-  /** A node that answers `count` choices, each its own text. */
+  /** A node that answers `count` choices, each its own text, streamed in two pieces when asked. */
   const answerChoices = (count: number) => async (peer: MinerPeer, assign: JobAssign) => {
     peer.accept(assign);
+    let seq = 0;
+    for (let choice = 0; assign.stream && choice < count; choice++) {
+      const extra = choice === 0 ? {} : { choice };
+      peer.chunk(assign, seq++, 'answer', extra);
+      peer.chunk(assign, seq++, ` ${choice}`, extra);
+    }
     const choices = Array.from({ length: count }, (_, i) => ({ text: `answer ${i}`, finishReason: 'stop' }));
     const output = assign.kind === 'chat' ? (count === 1 ? choices[0] : { choices }) : { choices };
     await peer.result(assign, output, { usage: { inputTokens: 5, outputTokens: 2 * count }, gpuMs: 1 });
@@ -360,10 +366,48 @@ describe('several choices (n)', () => {
     }
   });
 
-  it('refuses n above 1 on a stream, and a node answering another number of choices', async () => {
-    const streamed = await post('/v1/chat/completions', { ...chatBody, n: 2, stream: true });
-    expect(streamed.status).toBe(400);
-    expect((await json(streamed)).error).toMatchObject({ code: 'unsupported_parameter', param: 'n' });
+  it('streams each choice under its index, its role first and its finish last', async () => {
+    behave = answerChoices(2);
+    try {
+      const events = await frames(await post('/v1/chat/completions', { ...chatBody, n: 2, stream: true }));
+      const pieces = payloads(events).map((chunk) => {
+        const [choice] = chunk.choices;
+        return [choice.index, choice.delta.role ?? choice.delta.content ?? choice.finish_reason];
+      });
+      expect(pieces).toEqual([
+        [0, 'assistant'],
+        [0, 'answer'],
+        [0, ' 0'],
+        [1, 'assistant'],
+        [1, 'answer'],
+        [1, ' 1'],
+        [0, 'stop'],
+        [1, 'stop'],
+      ]);
+      expect(events.at(-1)).toBe('data: [DONE]');
+
+      // Several prompts of a completion, n each: prompt by prompt, as the whole answer numbers them.
+      behave = answerChoices(4);
+      const prompts = await frames(
+        await post('/v1/completions', { model: 'test-llm', prompt: ['a', 'b'], n: 2, stream: true }),
+      );
+      const texts = new Map<number, string>();
+      for (const chunk of payloads(prompts)) {
+        const [choice] = chunk.choices;
+        texts.set(choice.index, (texts.get(choice.index) ?? '') + choice.text);
+      }
+      expect([...texts]).toEqual([
+        [0, 'answer 0'],
+        [1, 'answer 1'],
+        [2, 'answer 2'],
+        [3, 'answer 3'],
+      ]);
+    } finally {
+      behave = (peer, assign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+    }
+  });
+
+  it('refuses a node answering another number of choices', async () => {
     behave = answerChoices(2);
     try {
       const short = await post('/v1/chat/completions', { ...chatBody, n: 3 });

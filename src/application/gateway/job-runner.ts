@@ -8,8 +8,7 @@ import { type Address, type Hex, isAddressEqual } from 'viem';
 import { CancelledAfterWork } from '../../orchestration/router/cancelled-after-work.ts';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { newJobId } from '../../protocol/ids.ts';
-import type { JobResult } from '../../protocol/messages/jobs.ts';
-import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
+import type { JobResult, StreamPiece } from '../../protocol/messages/jobs.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import { maxPriceFor } from '../../protocol/units.ts';
 import type { JobBudget } from './budget.ts';
@@ -44,7 +43,7 @@ export interface JobRequest {
   budget: JobBudget;
   publicId: string;
   signal?: AbortSignal;
-  onChunk?(delta: string, logprobs?: TokenLogprobOut[]): void;
+  onChunk?(piece: StreamPiece): void;
   /** Checks the output before anything is charged; throws (bad_result) to fail the job for free. */
   check?(result: JobResult): void;
   /** What the jobs log keeps as the result (read back by GET /v1/jobs/:id). */

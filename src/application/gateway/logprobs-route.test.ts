@@ -41,7 +41,7 @@ const entries = [
 async function answer(peer: MinerPeer, assign: JobAssign) {
   inputs.push(assign.input);
   peer.accept(assign);
-  if (assign.stream) peer.chunk(assign, 0, 'Hi', withLogprobs ? entries.slice(0, 1) : undefined);
+  if (assign.stream) peer.chunk(assign, 0, 'Hi', withLogprobs ? { logprobs: entries.slice(0, 1) } : {});
   const choice = { text: 'Hi €', finishReason: 'stop', ...(withLogprobs ? { logprobs: entries } : {}) };
   const output = assign.kind === 'completion' ? { choices: [choice] } : choice;
   await peer.result(assign, output, { usage: { inputTokens: 5, outputTokens: 2 }, gpuMs: 1 });

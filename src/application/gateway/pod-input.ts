@@ -12,7 +12,6 @@ import {
   inputsOf,
   podMessages,
   samplingFields,
-  streamRefusal,
 } from '../../protocol/openai.ts';
 import { podTools } from '../../protocol/openai-tools.ts';
 
@@ -20,7 +19,6 @@ import { podTools } from '../../protocol/openai-tools.ts';
 export function chatInput(request: ChatCompletionRequest): { input: unknown; count: number } {
   const format = request.response_format;
   const n = choicesOf(request);
-  throwIfRefused(streamRefusal(request.stream === true, 1, n));
   const input = {
     ...samplingFields(request),
     ...chatLogprobs(request),
@@ -32,14 +30,10 @@ export function chatInput(request: ChatCompletionRequest): { input: unknown; cou
   return { input, count: n };
 }
 
-/**
- * The node's input and how many choices it must return (`n` per prompt, prompt by prompt); a streamed
- * completion takes one prompt.
- */
+/** The node's input and how many choices it must return (`n` per prompt, prompt by prompt). */
 export function completionInput(request: CompletionRequest): { input: unknown; count: number } {
   const prompts = inputsOf(request.prompt);
   const n = choicesOf(request);
-  throwIfRefused(streamRefusal(request.stream === true, prompts.length, n));
   const prompt = prompts.length === 1 ? prompts[0] : prompts;
   return {
     input: { ...samplingFields(request), ...completionLogprobs(request), prompt, ...(n === 1 ? {} : { n }) },
@@ -57,8 +51,4 @@ export function embeddingInput(request: EmbeddingRequest): { input: unknown; cou
   }
   const inputs = inputsOf(request.input);
   return { input: { model: request.model, input: request.input }, count: inputs.length };
-}
-
-function throwIfRefused(refusal: FatalError | undefined): void {
-  if (refusal !== undefined) throw refusal;
 }

@@ -138,20 +138,21 @@ describe('node inputs', () => {
     expect(chatInput(plain).input).not.toHaveProperty('response_format');
   });
 
-  it('sends several prompts when not streaming, one when streaming', () => {
-    expect(completionInput(value(parseCompletionRequest({ model: 'm', prompt: ['a', 'b'] })))).toEqual({
-      input: { model: 'm', prompt: ['a', 'b'] },
-      count: 2,
-    });
-    expect(
-      completionInput(value(parseCompletionRequest({ model: 'm', prompt: ['a'], stream: true }))).input,
-    ).toEqual({
-      model: 'm',
-      prompt: 'a',
-    });
-    expect(() =>
-      completionInput(value(parseCompletionRequest({ model: 'm', prompt: ['a', 'b'], stream: true }))),
-    ).toThrow(expect.objectContaining({ code: 'unsupported_parameter', param: 'prompt' }));
+  it('sends several prompts as a list, one as itself, streamed or not', () => {
+    for (const stream of [false, true]) {
+      expect(
+        completionInput(value(parseCompletionRequest({ model: 'm', prompt: ['a', 'b'], n: 2, stream }))),
+      ).toEqual({
+        input: { model: 'm', prompt: ['a', 'b'], n: 2 },
+        count: 4,
+      });
+      expect(
+        completionInput(value(parseCompletionRequest({ model: 'm', prompt: ['a'], stream }))).input,
+      ).toEqual({
+        model: 'm',
+        prompt: 'a',
+      });
+    }
   });
 
   it('counts embedding inputs and refuses dimensions', () => {

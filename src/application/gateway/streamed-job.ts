@@ -1,8 +1,9 @@
 // A job answered as a stream of server-sent events: the stream opens with the job's first output (until
 // then a failure is an ordinary HTTP error: 402, 503...), then carries each chunk, then the end; a failure
 // after the first event ends it with an error event, as OpenAI's streams do.
+
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
+import type { StreamPiece } from '../../protocol/messages/jobs.ts';
 import type { GatewayContext } from './context.ts';
 import type { JobRequest, JobRun } from './job-runner.ts';
 import { SseReply } from './sse-reply.ts';
@@ -11,8 +12,8 @@ import { SseReply } from './sse-reply.ts';
 export interface StreamHandlers {
   /** The first events, sent once, before the first chunk or the end. */
   open(): void;
-  /** A piece of text, with its tokens' log probabilities when they were asked. */
-  chunk(delta: string, logprobs?: TokenLogprobOut[]): void;
+  /** A piece of text of a choice, with its tokens' log probabilities when they were asked. */
+  chunk(piece: StreamPiece): void;
   /** The rest of the answer once the job is charged; ends the stream. */
   finish(run: JobRun): void | Promise<void>;
   /** Ends a stream that had started with the failure's error event. */
@@ -35,9 +36,9 @@ export async function streamJob(
     const started = await context.runner.start({
       ...job,
       stream: true,
-      onChunk: (delta, logprobs) => {
+      onChunk: (piece) => {
         open();
-        handlers.chunk(delta, logprobs);
+        handlers.chunk(piece);
       },
     });
     const run = await started.done;

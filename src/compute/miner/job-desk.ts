@@ -6,8 +6,7 @@ import type { Hex, LocalAccount } from 'viem';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import type { MinerMessage } from '../../protocol/messages/index.ts';
-import type { JobAssign } from '../../protocol/messages/jobs.ts';
-import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
+import type { JobAssign, StreamPiece } from '../../protocol/messages/jobs.ts';
 import { type JobWork, jobWork } from './job-input.ts';
 import { PaidCancel, runJob } from './job-runner.ts';
 import type { HostedPod, PodHost } from './pod-host.ts';
@@ -135,7 +134,7 @@ export class JobDesk {
       const message = `pod ${pod.spec.name} does not serve ${assign.kind} jobs`;
       return refuse(new FatalError('unsupported_parameter', { message }));
     }
-    const checked = jobWork(assign.kind, assign.input, assign.stream);
+    const checked = jobWork(assign.kind, assign.input);
     if (!checked.ok) return checked;
     if (this.slots.free === 0) return refuse(new RetryableError('no_capacity', { message: 'no free slot' }));
     return { ok: true, pod, work: checked.work };
@@ -164,16 +163,10 @@ export class JobDesk {
     };
     try {
       let seq = 0;
-      const onChunk = (delta: string, logprobs?: TokenLogprobOut[]) => {
+      const onChunk = (piece: StreamPiece) => {
         if (controller.signal.aborted) return;
         acknowledge();
-        this.options.send({
-          type: 'job.chunk',
-          attemptId,
-          seq: seq++,
-          delta,
-          ...(logprobs === undefined ? {} : { logprobs }),
-        });
+        this.options.send({ type: 'job.chunk', attemptId, seq: seq++, ...piece });
       };
       const context = {
         account: this.options.account,

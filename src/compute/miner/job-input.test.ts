@@ -3,32 +3,28 @@ import { jobWork } from './job-input.ts';
 
 describe('jobWork', () => {
   it('turns an OpenAI chat body into the runtime request', () => {
-    const checked = jobWork(
-      'chat',
-      {
-        model: 'neurino-tiny',
-        messages: [
-          {
-            role: 'developer',
-            content: [
-              { type: 'text', text: 'be ' },
-              { type: 'text', text: 'brief' },
-            ],
-          },
-          { role: 'user', content: 'hi' },
-          { role: 'assistant', content: null },
-        ],
-        max_tokens: 100,
-        max_completion_tokens: 8,
-        temperature: 0,
-        seed: 7,
-        stop: ['', 'END'],
-        top_p: null,
-        presence_penalty: 0.5,
-        stream: true,
-      },
-      false,
-    );
+    const checked = jobWork('chat', {
+      model: 'neurino-tiny',
+      messages: [
+        {
+          role: 'developer',
+          content: [
+            { type: 'text', text: 'be ' },
+            { type: 'text', text: 'brief' },
+          ],
+        },
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: null },
+      ],
+      max_tokens: 100,
+      max_completion_tokens: 8,
+      temperature: 0,
+      seed: 7,
+      stop: ['', 'END'],
+      top_p: null,
+      presence_penalty: 0.5,
+      stream: true,
+    });
     expect(checked).toEqual({
       ok: true,
       work: {
@@ -56,7 +52,7 @@ describe('jobWork', () => {
   it('passes a JSON response format as the runtime takes it: the schema itself, or any JSON', () => {
     const schema = { type: 'object', properties: { ok: { type: 'boolean' } } };
     const chat = (response_format: unknown) =>
-      jobWork('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], response_format }, false);
+      jobWork('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], response_format });
     const requestOf = (checked: ReturnType<typeof jobWork>) =>
       checked.ok && checked.work.kind === 'chat' ? checked.work.requests[0] : undefined;
     expect(requestOf(chat({ type: 'json_schema', json_schema: { name: 'a', schema } }))).toMatchObject({
@@ -75,7 +71,7 @@ describe('jobWork', () => {
       error: { code: 'invalid_request', param: 'response_format.json_schema' },
     });
     expect(
-      jobWork('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], functions: [{}] }, false),
+      jobWork('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], functions: [{}] }),
     ).toMatchObject({
       ok: false,
       error: { code: 'unsupported_parameter', param: 'functions' },
@@ -83,7 +79,7 @@ describe('jobWork', () => {
   });
 
   it('makes one runtime request per prompt of a completion', () => {
-    const checked = jobWork('completion', { model: 'm', prompt: ['a', 'b'], max_tokens: 4 }, false);
+    const checked = jobWork('completion', { model: 'm', prompt: ['a', 'b'], max_tokens: 4 });
     expect(checked.ok && checked.work).toEqual({
       kind: 'completion',
       n: 1,
@@ -94,16 +90,16 @@ describe('jobWork', () => {
     });
   });
 
-  it('asks the runtime once per choice, seeded apart, prompt by prompt; never on a stream', () => {
+  it('asks the runtime once per choice, seeded apart, prompt by prompt', () => {
     const body = { model: 'm', messages: [{ role: 'user', content: 'x' }], n: 3, seed: 10 };
-    const chat = jobWork('chat', body, false);
+    const chat = jobWork('chat', body);
     expect(chat.ok && chat.work).toMatchObject({ kind: 'chat', n: 3 });
     expect(chat.ok && chat.work.kind === 'chat' && chat.work.requests.map((r) => r.seed)).toEqual([
       10, 11, 12,
     ]);
-    const unseeded = jobWork('chat', { ...body, seed: undefined }, false);
+    const unseeded = jobWork('chat', { ...body, seed: undefined });
     expect(unseeded.ok && unseeded.work.kind === 'chat' && unseeded.work.requests).toHaveLength(3);
-    const completion = jobWork('completion', { model: 'm', prompt: ['a', 'b'], n: 2, seed: 1 }, false);
+    const completion = jobWork('completion', { model: 'm', prompt: ['a', 'b'], n: 2, seed: 1 });
     expect(
       completion.ok &&
         completion.work.kind === 'completion' &&
@@ -114,29 +110,18 @@ describe('jobWork', () => {
       ['b', 1],
       ['b', 2],
     ]);
-    for (const kind of ['chat', 'completion'] as const) {
-      const input = kind === 'chat' ? body : { model: 'm', prompt: 'a', n: 2 };
-      const streamed = jobWork(kind, input, true);
-      expect(!streamed.ok && streamed.error).toMatchObject({ code: 'unsupported_parameter', param: 'n' });
-    }
-  });
-
-  it('refuses a streamed completion of several prompts', () => {
-    const checked = jobWork('completion', { model: 'm', prompt: ['a', 'b'] }, true);
-    expect(!checked.ok && checked.error).toMatchObject({ code: 'unsupported_parameter', param: 'prompt' });
-    expect(jobWork('completion', { model: 'm', prompt: ['a'] }, true).ok).toBe(true);
   });
 
   it("hands the runtime the log probabilities asked, in each kind's fields, streamed or not", () => {
     const messages = [{ role: 'user', content: 'x' }];
-    const chat = jobWork('chat', { model: 'm', messages, logprobs: true, top_logprobs: 3 }, false);
+    const chat = jobWork('chat', { model: 'm', messages, logprobs: true, top_logprobs: 3 });
     expect(chat.ok && chat.work.kind === 'chat' && chat.work.requests[0]).toMatchObject({
       logprobs: true,
       top_logprobs: 3,
     });
-    const plain = jobWork('chat', { model: 'm', messages, logprobs: false, top_logprobs: 0 }, false);
+    const plain = jobWork('chat', { model: 'm', messages, logprobs: false, top_logprobs: 0 });
     expect(plain.ok && plain.work.kind === 'chat' && plain.work.requests[0]).not.toHaveProperty('logprobs');
-    const legacy = jobWork('completion', { model: 'm', prompt: 'a', logprobs: 0 }, false);
+    const legacy = jobWork('completion', { model: 'm', prompt: 'a', logprobs: 0 });
     expect(legacy.ok && legacy.work.kind === 'completion' && legacy.work.requests[0]).toMatchObject({
       logprobs: 0,
     });
@@ -144,12 +129,12 @@ describe('jobWork', () => {
       ['chat', { model: 'm', messages, logprobs: true }],
       ['completion', { model: 'm', prompt: 'a', logprobs: 2 }],
     ] as const) {
-      expect(jobWork(kind, input, true).ok).toBe(true);
+      expect(jobWork(kind, input).ok).toBe(true);
     }
   });
 
   it('passes embeddings inputs and the requested dimensions', () => {
-    const checked = jobWork('embeddings', { model: 'm', input: 'x', dimensions: 64 }, false);
+    const checked = jobWork('embeddings', { model: 'm', input: 'x', dimensions: 64 });
     expect(checked.ok && checked.work).toEqual({
       kind: 'embeddings',
       request: { model: 'm', input: 'x' },
@@ -159,20 +144,16 @@ describe('jobWork', () => {
 
   it('hands the runtime the tools, the choice and the calls and results of the conversation', () => {
     const call = { id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } };
-    const checked = jobWork(
-      'chat',
-      {
-        model: 'm',
-        messages: [
-          { role: 'user', content: 'x' },
-          { role: 'assistant', content: null, tool_calls: [call] },
-          { role: 'tool', tool_call_id: 'call_1', content: [{ type: 'text', text: 'done' }] },
-        ],
-        tools: [{ type: 'function', function: { name: 'f', strict: true } }],
-        tool_choice: 'required',
-      },
-      false,
-    );
+    const checked = jobWork('chat', {
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'x' },
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'call_1', content: [{ type: 'text', text: 'done' }] },
+      ],
+      tools: [{ type: 'function', function: { name: 'f', strict: true } }],
+      tool_choice: 'required',
+    });
     expect(checked).toMatchObject({
       ok: true,
       work: {
@@ -203,7 +184,7 @@ describe('jobWork', () => {
     ['embeddings', { model: 'm', input: [] }, 'input'],
     ['embeddings', { input: 'x' }, 'model'],
   ] as const)('refuses a bad %s body, naming the field', (kind, input, param) => {
-    const checked = jobWork(kind, input, false);
+    const checked = jobWork(kind, input);
     expect(checked.ok).toBe(false);
     if (!checked.ok) {
       expect(checked.error.retryable).toBe(false);
@@ -212,11 +193,11 @@ describe('jobWork', () => {
   });
 
   it('refuses input that is not an object at all', () => {
-    for (const input of [null, 'text', 42, []]) expect(jobWork('chat', input, false).ok).toBe(false);
+    for (const input of [null, 'text', 42, []]) expect(jobWork('chat', input).ok).toBe(false);
   });
 
   it('refuses generic jobs: LLM pods have no generic entry point', () => {
-    const checked = jobWork('generic', { anything: true }, false);
+    const checked = jobWork('generic', { anything: true });
     expect(!checked.ok && checked.error.code).toBe('unsupported_parameter');
   });
 });

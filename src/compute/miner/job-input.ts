@@ -12,7 +12,6 @@ import {
   parseEmbeddingRequest,
   podMessages,
   samplingFields,
-  streamRefusal,
 } from '../../protocol/openai.ts';
 import { podResponseFormat } from '../../protocol/openai-features.ts';
 import { podTools } from '../../protocol/openai-tools.ts';
@@ -28,15 +27,13 @@ export type JobWork =
 
 export type JobInputResult = { ok: true; work: JobWork } | { ok: false; error: NeurinoError };
 
-/** `stream` is the assignment's flag (the router decides), not the body's. */
-export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInputResult {
+/** Streamed or not (the assignment's flag), the same work: every choice of every prompt streams. */
+export function jobWork(kind: JobKind, input: unknown): JobInputResult {
   switch (kind) {
     case 'chat': {
       const parsed = parseChatCompletionRequest(input);
       if (!parsed.ok) return parsed;
       const n = choicesOf(parsed.value);
-      const refusal = streamRefusal(stream, 1, n);
-      if (refusal !== undefined) return { ok: false, error: refusal };
       const format = podResponseFormat(parsed.value.response_format);
       const request = {
         ...samplingFields(parsed.value),
@@ -52,8 +49,6 @@ export function jobWork(kind: JobKind, input: unknown, stream: boolean): JobInpu
       if (!parsed.ok) return parsed;
       const prompts = inputsOf(parsed.value.prompt);
       const n = choicesOf(parsed.value);
-      const refusal = streamRefusal(stream, prompts.length, n);
-      if (refusal !== undefined) return { ok: false, error: refusal };
       const shared = { ...samplingFields(parsed.value), ...completionLogprobs(parsed.value) };
       const requests = prompts.flatMap((prompt) => perChoice({ ...shared, prompt }, parsed.value));
       return { ok: true, work: { kind, requests, n } };

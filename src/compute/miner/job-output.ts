@@ -18,8 +18,9 @@
 // - `logprobs` (when the request asked): one entry per token of `text`, { token, logprob, bytes, top }, the
 //   bytes joining to the text's UTF-8 and `top` the asked number of likeliest alternatives.
 // - Embeddings are float vectors of unit length, one per input, in input order; base64 is the gateway's job.
-// - A streamed completion has exactly one prompt and one choice. With `n`, each prompt has n choices in a
-//   row (a completion's choices: prompt by prompt); a chat's come as `choices` when n > 1.
+// - With `n`, each prompt has n choices in a row (a completion's choices: prompt by prompt); a chat's come
+//   as `choices` when n > 1. Streamed, a `job.chunk` names its choice by that place (`choice`, absent for
+//   the first).
 import { z } from 'zod';
 import { MAX_CHOICES } from '../../protocol/openai.ts';
 import { TokenLogprobSchema } from '../../protocol/openai-logprobs.ts';

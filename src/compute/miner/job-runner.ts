@@ -15,6 +15,7 @@ import {
   type JobResult,
   MAX_CHUNK_CHARS,
   MAX_CHUNK_LOGPROBS,
+  type StreamPiece,
 } from '../../protocol/messages/jobs.ts';
 import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
 import { resultHash, signReceipt } from '../../protocol/receipt.ts';
@@ -43,7 +44,7 @@ export interface RunJobContext {
   /** EIP-712 domain of receipts: chain id + Settlement contract. */
   readonly domain: ProtocolDomain;
   /** Called with each streamed piece, already split to fit a `job.chunk`. */
-  readonly onChunk?: (delta: string, logprobs?: TokenLogprobOut[]) => void;
+  readonly onChunk?: (piece: StreamPiece) => void;
 }
 
 /**
@@ -114,27 +115,38 @@ async function produce(
   runtime: PodRuntime,
   work: JobWork,
   signal: AbortSignal,
-  onChunk: ((delta: string, logprobs?: TokenLogprobOut[]) => void) | undefined,
+  onChunk: ((piece: StreamPiece) => void) | undefined,
 ): Promise<Produced> {
-  const options: GenerateOptions = {
+  // A choice's pieces name it: `n` per prompt, prompt by prompt, as the output's choices.
+  const options = (index: number): GenerateOptions => ({
     signal,
     ...(onChunk === undefined
       ? {}
       : {
           onDelta: (text: string, logprobs?: readonly TokenLogprob[]) =>
-            splitChunks(text, onChunk, logprobs?.map(logprobEntry)),
+            splitChunks(
+              text,
+              (delta, entries) =>
+                onChunk({
+                  delta,
+                  ...(entries === undefined ? {} : { logprobs: entries }),
+                  ...(index === 0 ? {} : { choice: index }),
+                }),
+              logprobs?.map(logprobEntry),
+            ),
         }),
-  };
+  });
   switch (work.kind) {
     case 'chat': {
-      const chat = (request: ChatRequest) => runtime.chat(request, options);
+      const chat = (request: ChatRequest, index: number) => runtime.chat(request, options(index));
       const { choices, ...tokens } = await eachChoice(work.requests, work.n, signal, chat, choice);
       // One choice keeps the single-answer shape; `n` of them come as a list.
       const [only] = choices;
       return { output: choices.length === 1 && only !== undefined ? only : { choices }, ...tokens };
     }
     case 'completion': {
-      const complete = (request: CompletionRequest) => runtime.complete(request, options);
+      const complete = (request: CompletionRequest, index: number) =>
+        runtime.complete(request, options(index));
       const { choices, ...tokens } = await eachChoice(
         work.requests,
         work.n,
@@ -174,7 +186,7 @@ async function eachChoice<R, C>(
   requests: readonly R[],
   n: number,
   signal: AbortSignal,
-  generate: (request: R) => Promise<GenerationResult>,
+  generate: (request: R, index: number) => Promise<GenerationResult>,
   choiceOf: (result: GenerationResult) => C,
 ): Promise<{ choices: Array<C | CancelledChoice>; inputTokens: number; outputTokens: number }> {
   const choices: Array<C | CancelledChoice> = [];
@@ -183,7 +195,7 @@ async function eachChoice<R, C>(
   for (const [index, request] of requests.entries()) {
     const firstOfPrompt = index % n === 0;
     try {
-      const result = await generate(request);
+      const result = await generate(request, index);
       choices.push(choiceOf(result));
       if (firstOfPrompt) inputTokens += result.usage?.promptTokens ?? 0;
       outputTokens += result.usage?.completionTokens ?? 0;

@@ -3,8 +3,7 @@ import type { Logger } from 'pino';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { checkJobResult, observedAttempt } from '../../protocol/job-receipt.ts';
-import type { JobAssign, JobResult } from '../../protocol/messages/jobs.ts';
-import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
+import type { JobAssign, JobResult, StreamPiece } from '../../protocol/messages/jobs.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
 import { CancelledAfterWork, type StoppedBy } from './cancelled-after-work.ts';
@@ -30,7 +29,7 @@ export interface AttemptOptions {
   acceptTimeoutMs: number;
   /** How long a node has to hand over its partial work once the caller went away (PAID_CANCEL_GRACE_MS). */
   paidCancelGraceMs?: number;
-  onChunk: ((delta: string, logprobs?: TokenLogprobOut[]) => void) | undefined;
+  onChunk: ((piece: StreamPiece) => void) | undefined;
   signal: AbortSignal | undefined;
   logger: Logger;
 }
@@ -138,7 +137,8 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
         if (!assign.stream) return;
         progress.chunks++;
         try {
-          options.onChunk?.(chunk.delta, chunk.logprobs);
+          const { type: _, attemptId: __, seq: ___, ...piece } = chunk;
+          options.onChunk?.(piece);
         } catch (error) {
           options.logger.warn({ err: error }, 'chunk consumer failed');
         }

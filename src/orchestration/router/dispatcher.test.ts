@@ -182,7 +182,7 @@ describe('Dispatcher', () => {
     honest(await join(minerA, 10), ['Hel', 'lo', ', ', 'world']);
     const deltas: string[] = [];
     const outcome = await dispatcher.dispatch(job({ stream: true }), budget(), {
-      onChunk: (d) => deltas.push(d),
+      onChunk: ({ delta }) => deltas.push(delta),
     });
     expect(deltas).toEqual(['Hel', 'lo', ', ', 'world']);
     expect(outcome.result.output).toEqual({ text: 'Hello, world' });
@@ -281,7 +281,7 @@ describe('Dispatcher', () => {
     const errors: string[] = [];
     const deltas: string[] = [];
     const outcome = await dispatcher.dispatch(job({ stream: true }), budget(), {
-      onChunk: (d) => deltas.push(d),
+      onChunk: ({ delta }) => deltas.push(delta),
       onAttemptEnd: (a) => a.error && errors.push(`${a.error.code}: ${a.error.message}`),
     });
     expect(outcome).toMatchObject({ node: minerB.address, attempts: 3 });
@@ -365,7 +365,7 @@ describe('Dispatcher', () => {
     const theJob = job({ stream: true });
     const error = await rejection(
       dispatcher.dispatch(theJob, budget({ deadlineAt: Date.now() + 150 }), {
-        onChunk: (delta) => chunks.push(delta),
+        onChunk: ({ delta }) => chunks.push(delta),
       }),
     );
     // Still a 504 to the caller (in the stream's error event), but the node's work is paid for.
@@ -460,7 +460,7 @@ describe('Dispatcher', () => {
       dispatcher.dispatch(theJob, budget(), {
         signal: controller.signal,
         // The caller goes away once it has the first piece.
-        onChunk: (delta) => {
+        onChunk: ({ delta }) => {
           chunks.push(delta);
           controller.abort();
         },
@@ -547,7 +547,7 @@ describe('Dispatcher', () => {
     honest(second);
     const deltas: string[] = [];
     const error = await rejection(
-      dispatcher.dispatch(job({ stream: true }), budget(), { onChunk: (d) => deltas.push(d) }),
+      dispatcher.dispatch(job({ stream: true }), budget(), { onChunk: ({ delta }) => deltas.push(delta) }),
     );
     expect(error.code).toBe('node_disconnected');
     expect(deltas).toEqual(['partial']);

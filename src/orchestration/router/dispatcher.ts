@@ -2,8 +2,7 @@ import type { Logger } from 'pino';
 import type { Address, Hex } from 'viem';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { attemptIdFor } from '../../protocol/ids.ts';
-import type { JobAssign, JobResult } from '../../protocol/messages/jobs.ts';
-import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
+import type { JobAssign, JobResult, StreamPiece } from '../../protocol/messages/jobs.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
@@ -42,8 +41,8 @@ export interface AttemptInfo {
 }
 
 export interface DispatchHooks {
-  /** A streamed piece of output, with its tokens' log probabilities when the job asked for them. */
-  onChunk?(delta: string, logprobs?: TokenLogprobOut[]): void;
+  /** A streamed piece of output: its choice, and its tokens' log probabilities when the job asked. */
+  onChunk?(piece: StreamPiece): void;
   onAttempt?(attempt: AttemptInfo): void;
   onAttemptEnd?(attempt: AttemptInfo & { error?: NeurinoError }): void;
   /**

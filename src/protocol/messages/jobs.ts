@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_BATCH_INPUTS, MAX_CHOICES } from '../openai.ts';
 import { TokenLogprobSchema } from '../openai-logprobs.ts';
 import { JOB_KINDS } from '../pod-spec.ts';
 import {
@@ -52,6 +53,9 @@ export const JobAcceptedSchema = z.object({
   attemptId: Bytes32Schema,
 });
 
+/** Choices of one streamed job: every prompt of a completion batch times `n`. */
+export const MAX_STREAMED_CHOICES = MAX_BATCH_INPUTS * MAX_CHOICES;
+
 /** Log probability entries one chunk may carry; a miner sends more in further chunks. */
 export const MAX_CHUNK_LOGPROBS = 1024;
 
@@ -66,6 +70,8 @@ export const JobChunkSchema = z.object({
   seq: z.int().min(0),
   delta: z.string().max(MAX_CHUNK_CHARS),
   logprobs: z.array(TokenLogprobSchema).max(MAX_CHUNK_LOGPROBS).optional(),
+  /** The choice the delta belongs to (`n` per prompt, prompt by prompt), when not the first. */
+  choice: z.int().min(1).max(MAX_STREAMED_CHOICES).optional(),
 });
 
 export const UsageSchema = z.object({ inputTokens: TokenCount, outputTokens: TokenCount });
@@ -123,6 +129,8 @@ export const JobCancelSchema = z.object({
 export type JobAssign = z.output<typeof JobAssignSchema>;
 export type JobAccepted = z.output<typeof JobAcceptedSchema>;
 export type JobChunk = z.output<typeof JobChunkSchema>;
+/** A streamed piece as it is handed on: the chunk without its framing (`choice` absent for the first). */
+export type StreamPiece = Pick<JobChunk, 'delta' | 'logprobs' | 'choice'>;
 export type Usage = z.output<typeof UsageSchema>;
 export type JobResult = z.output<typeof JobResultSchema>;
 export type JobError = z.output<typeof JobErrorSchema>;

@@ -41,13 +41,14 @@ export interface GenerationShape {
     }>,
     usage: TokenUsage,
   ): unknown;
-  /** The event before any text (chat announces the assistant role), if the endpoint has one. */
-  opening(e: Envelope): unknown | undefined;
+  // Streamed, each event names its choice by `index`: `n` per prompt, prompt by prompt.
+  /** The event before a choice's text (chat announces the assistant role), if the endpoint has one. */
+  opening(e: Envelope, index: number): unknown | undefined;
   /** A piece of text; with its tokens' log probabilities (and the text streamed before) when asked. */
-  delta(e: Envelope, text: string, logprobs?: StreamedLogprobs): unknown;
+  delta(e: Envelope, text: string, logprobs: StreamedLogprobs | undefined, index: number): unknown;
   /** The calls the model made, streamed after its text (chat only). */
-  toolCalls(e: Envelope, calls: readonly ToolCallOut[]): unknown;
-  closing(e: Envelope, finishReason: FinishReason): unknown;
+  toolCalls(e: Envelope, calls: readonly ToolCallOut[], index: number): unknown;
+  closing(e: Envelope, finishReason: FinishReason, index: number): unknown;
   usage(e: Envelope, usage: TokenUsage): unknown;
 }
 
@@ -64,11 +65,11 @@ export const chatShape: GenerationShape = {
       })),
       usage,
     }),
-  opening: (e) => chatCompletionChunk({ ...e, delta: { role: 'assistant', content: '' } }),
-  delta: (e, content, logprobs) =>
-    chatCompletionChunk({ ...e, delta: { content }, logprobs: logprobs?.entries }),
-  toolCalls: (e, toolCalls) => chatCompletionToolCallsChunk({ ...e, toolCalls }),
-  closing: (e, finishReason) => chatCompletionChunk({ ...e, delta: {}, finishReason }),
+  opening: (e, index) => chatCompletionChunk({ ...e, delta: { role: 'assistant', content: '' }, index }),
+  delta: (e, content, logprobs, index) =>
+    chatCompletionChunk({ ...e, delta: { content }, logprobs: logprobs?.entries, index }),
+  toolCalls: (e, toolCalls, index) => chatCompletionToolCallsChunk({ ...e, toolCalls, index }),
+  closing: (e, finishReason, index) => chatCompletionChunk({ ...e, delta: {}, finishReason, index }),
   usage: (e, usage) => chatCompletionUsageChunk({ ...e, usage }),
 };
 
@@ -85,12 +86,12 @@ export const completionShape: GenerationShape = {
       usage,
     }),
   opening: () => undefined,
-  delta: (e, text, logprobs) => withUsageNull(e, textCompletionChunk({ ...e, text, logprobs })),
+  delta: (e, text, logprobs, index) => withUsageNull(e, textCompletionChunk({ ...e, text, logprobs, index })),
   toolCalls: () => {
     throw new TypeError('completions make no tool calls');
   },
-  closing: (e, finishReason) =>
-    withUsageNull(e, textCompletionChunk({ ...e, text: '', finishReason: textFinish(finishReason) })),
+  closing: (e, finishReason, index) =>
+    withUsageNull(e, textCompletionChunk({ ...e, text: '', finishReason: textFinish(finishReason), index })),
   // OpenAI ends an include_usage stream with a chunk of no choices carrying the totals.
   usage: (e, usage) => ({
     ...textCompletionChunk({ ...e, text: '' }),

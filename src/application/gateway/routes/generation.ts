@@ -88,34 +88,47 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
     return shape.whole(envelope, choices, run.outcome.result.usage);
   }
 
-  let streamed = '';
-  let streamedLogprobs = 0;
+  // Per choice, what was streamed of it: its text and how many of its log probabilities.
+  const streamed: Array<{ text: string; logprobs: number } | undefined> = [];
   const withLogprobs = (entries: readonly TokenLogprobOut[] | undefined, offset: number) =>
     logprobs ? { entries: entries ?? [], offset } : undefined;
-  return streamJob(context, request, reply, job, (sse) => ({
-    open: () => {
-      const opening = shape.opening(envelope);
-      if (opening !== undefined) sse.send(opening);
-    },
-    chunk: (delta, entries) => {
-      sse.send(shape.delta(envelope, delta, withLogprobs(entries, streamed.length)));
-      streamed += delta;
-      streamedLogprobs += entries?.length ?? 0;
-    },
-    finish: (run) => {
-      const [choice] = choices;
-      // A node that streamed less than its final text (or nothing at all) still delivers all of it.
-      const text = choice?.text ?? '';
-      const rest = text.startsWith(streamed) ? text.slice(streamed.length) : '';
-      const restLogprobs = choice?.logprobs?.slice(streamedLogprobs) ?? [];
-      if (rest !== '' || restLogprobs.length > 0) {
-        sse.send(shape.delta(envelope, rest, withLogprobs(restLogprobs, streamed.length)));
+  return streamJob(context, request, reply, job, (sse) => {
+    const opened = (index: number) => {
+      let choice = streamed[index];
+      if (choice === undefined) {
+        choice = { text: '', logprobs: 0 };
+        streamed[index] = choice;
+        const opening = shape.opening(envelope, index);
+        if (opening !== undefined) sse.send(opening);
       }
-      if (choice?.toolCalls !== undefined) sse.send(shape.toolCalls(envelope, choice.toolCalls));
-      sse.send(shape.closing(envelope, choice?.finishReason ?? 'stop'));
-      if (envelope.includeUsage) sse.send(shape.usage(envelope, run.outcome.result.usage));
-      sse.done();
-    },
-    fail: (error) => sse.fail(toOpenAIError(error)),
-  }));
+      return choice;
+    };
+    return {
+      open: () => opened(0),
+      chunk: ({ delta, logprobs: entries, choice: index = 0 }) => {
+        // A node streaming a choice nobody asked for answered another request; its result says so.
+        if (index >= count) return;
+        const choice = opened(index);
+        sse.send(shape.delta(envelope, delta, withLogprobs(entries, choice.text.length), index));
+        choice.text += delta;
+        choice.logprobs += entries?.length ?? 0;
+      },
+      finish: (run) => {
+        for (const [index, answer] of choices.entries()) {
+          const choice = opened(index);
+          // A node that streamed less than its final text (or nothing at all) still delivers all of it.
+          const rest = answer.text.startsWith(choice.text) ? answer.text.slice(choice.text.length) : '';
+          const restLogprobs = answer.logprobs?.slice(choice.logprobs) ?? [];
+          if (rest !== '' || restLogprobs.length > 0) {
+            sse.send(shape.delta(envelope, rest, withLogprobs(restLogprobs, choice.text.length), index));
+          }
+          if (answer.toolCalls !== undefined) sse.send(shape.toolCalls(envelope, answer.toolCalls, index));
+          sse.send(shape.closing(envelope, answer.finishReason, index));
+        }
+        if (envelope.includeUsage) sse.send(shape.usage(envelope, run.outcome.result.usage));
+        sse.done();
+      },
+      fail: (error) => sse.fail(toOpenAIError(error)),
+    };
+  });
 }

@@ -96,7 +96,8 @@ async function respond(
     const events = new ResponseEventWriter(envelope, (event) => sse.send(event, event.type));
     return {
       open: () => events.start(),
-      chunk: (delta, logprobs) => events.text(delta, logprobs),
+      // One choice: a Responses API request has no `n`.
+      chunk: (piece) => events.text(piece.delta, piece.logprobs),
       finish: async (run) => {
         const response = events.finish(answer, run.outcome.result.usage);
         await save(response);

@@ -9,9 +9,8 @@ import { signChallenge } from '../../../protocol/handshake-auth.ts';
 import { receiptFor } from '../../../protocol/job-receipt.ts';
 import type { Hello, Refused, Welcome } from '../../../protocol/messages/handshake.ts';
 import type { MinerMessage, RouterMessage } from '../../../protocol/messages/index.ts';
-import type { JobAssign, JobResult } from '../../../protocol/messages/jobs.ts';
+import type { JobAssign, JobResult, StreamPiece } from '../../../protocol/messages/jobs.ts';
 import type { Capabilities } from '../../../protocol/messages/node-state.ts';
-import type { TokenLogprobOut } from '../../../protocol/openai-logprobs.ts';
 import { resultHash, signReceipt } from '../../../protocol/receipt.ts';
 import { computeUnits } from '../../../protocol/units.ts';
 import { PROTOCOL_VERSION } from '../../../protocol/version.ts';
@@ -186,14 +185,9 @@ export class MinerPeer {
     this.send({ type: 'job.accepted', attemptId: assign.attemptId });
   }
 
-  chunk(assign: JobAssign, seq: number, delta: string, logprobs?: TokenLogprobOut[]): void {
-    this.send({
-      type: 'job.chunk',
-      attemptId: assign.attemptId,
-      seq,
-      delta,
-      ...(logprobs === undefined ? {} : { logprobs }),
-    });
+  /** A piece of streamed text; `extra` names its choice (past the first) and carries its logprobs. */
+  chunk(assign: JobAssign, seq: number, delta: string, extra: Omit<StreamPiece, 'delta'> = {}): void {
+    this.send({ type: 'job.chunk', attemptId: assign.attemptId, seq, delta, ...extra });
   }
 
   fail(assign: JobAssign, code: string, message: string, retryable: boolean): void {
