@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
+import { apiErrorOf } from '../testing/api-error.ts';
 import { type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
 
 const developer = devAccount(6).address;
@@ -56,16 +57,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function errorOf(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OpenAI.APIError);
-  const { status, code, param } = error as InstanceType<typeof OpenAI.APIError>;
-  return { status, code, param };
-}
 
 describe('log probabilities', () => {
   it("asks the node for a chat's and answers them as OpenAI's logprobs.content", async () => {
@@ -221,7 +212,7 @@ describe('log probabilities', () => {
       messages: [{ role: 'user', content: 'hi' }],
       top_logprobs: 2,
     });
-    expect(await errorOf(alone)).toEqual({ status: 400, code: 'invalid_request', param: 'top_logprobs' });
+    expect(await apiErrorOf(alone)).toEqual({ status: 400, code: 'invalid_request', param: 'top_logprobs' });
   });
 
   it('takes a node that leaves them out, or adds them unasked, for a bad result, and charges nothing', async () => {
@@ -233,7 +224,7 @@ describe('log probabilities', () => {
         messages: [{ role: 'user', content: 'hi' }],
         logprobs: true,
       });
-      expect(await errorOf(missing)).toMatchObject({ status: 502, code: 'bad_result' });
+      expect(await apiErrorOf(missing)).toMatchObject({ status: 502, code: 'bad_result' });
     } finally {
       withLogprobs = true;
     }
@@ -242,7 +233,7 @@ describe('log probabilities', () => {
       model: 'test-llm',
       messages: [{ role: 'user', content: 'hi' }],
     });
-    expect(await errorOf(unasked)).toMatchObject({ status: 502, code: 'bad_result' });
+    expect(await apiErrorOf(unasked)).toMatchObject({ status: 502, code: 'bad_result' });
     expect(held()).toBe(0n);
     await h.nodesAvailable(1);
   });

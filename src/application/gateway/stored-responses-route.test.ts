@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
+import { apiErrorOf } from '../testing/api-error.ts';
 import { answerText, type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
 
 const developer = devAccount(6).address;
@@ -54,16 +55,6 @@ const storeOf = (response: object) => (response as { store?: boolean }).store;
 
 function get(path: string, apiKey = key) {
   return fetch(`${h.url}/v1${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
-}
-
-async function errorOf(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OpenAI.APIError);
-  const { status, code, param } = error as InstanceType<typeof OpenAI.APIError>;
-  return { status, code, param };
 }
 
 describe('stored responses', () => {
@@ -138,7 +129,11 @@ describe('stored responses', () => {
       previous_response_id: asked.id,
       input: [{ type: 'function_call_output', call_id: 'call_9', output: 'x' }],
     });
-    expect(await errorOf(stray)).toEqual({ status: 400, code: 'invalid_request', param: 'input[0].call_id' });
+    expect(await apiErrorOf(stray)).toEqual({
+      status: 400,
+      code: 'invalid_request',
+      param: 'input[0].call_id',
+    });
   });
 
   it('reads a response back as it was answered, whole or streamed', async () => {
@@ -213,15 +208,15 @@ describe('stored responses', () => {
   it("answers another account's response as missing, everywhere", async () => {
     const mine = await client.responses.create({ model: 'test-llm', input: 'Mine' });
     const missing = { status: 404, code: 'response_not_found' };
-    expect(await errorOf(strangers.responses.retrieve(mine.id))).toMatchObject(missing);
-    expect(await errorOf(strangers.responses.delete(mine.id))).toMatchObject(missing);
-    expect(await errorOf(strangers.responses.inputItems.list(mine.id))).toMatchObject(missing);
+    expect(await apiErrorOf(strangers.responses.retrieve(mine.id))).toMatchObject(missing);
+    expect(await apiErrorOf(strangers.responses.delete(mine.id))).toMatchObject(missing);
+    expect(await apiErrorOf(strangers.responses.inputItems.list(mine.id))).toMatchObject(missing);
     const continued = strangers.responses.create({
       model: 'test-llm',
       previous_response_id: mine.id,
       input: 'x',
     });
-    expect(await errorOf(continued)).toEqual({ ...missing, param: 'previous_response_id' });
+    expect(await apiErrorOf(continued)).toEqual({ ...missing, param: 'previous_response_id' });
     expect((await client.responses.retrieve(mine.id)).id).toBe(mine.id);
   });
 
@@ -237,8 +232,8 @@ describe('stored responses', () => {
       headers: { authorization: `Bearer ${key}` },
     });
     expect(await deleted.json()).toEqual({ id: response.id, object: 'response', deleted: true });
-    expect(await errorOf(client.responses.delete(response.id))).toMatchObject({ status: 404 });
-    expect(await errorOf(client.responses.retrieve(response.id))).toMatchObject({
+    expect(await apiErrorOf(client.responses.delete(response.id))).toMatchObject({ status: 404 });
+    expect(await apiErrorOf(client.responses.retrieve(response.id))).toMatchObject({
       code: 'response_not_found',
     });
     const continued = client.responses.create({
@@ -246,7 +241,7 @@ describe('stored responses', () => {
       previous_response_id: response.id,
       input: 'x',
     });
-    expect(await errorOf(continued)).toMatchObject({ status: 404, param: 'previous_response_id' });
+    expect(await apiErrorOf(continued)).toMatchObject({ status: 404, param: 'previous_response_id' });
     // The one that continued it kept its own copy of the conversation.
     inputs = [];
     await client.responses.create({ model: 'test-llm', previous_response_id: later.id, input: 'And now' });
@@ -262,7 +257,7 @@ describe('stored responses', () => {
   it('keeps nothing with store: false, nor for a failed response', async () => {
     const unkept = await client.responses.create({ model: 'test-llm', input: 'x', store: false });
     expect(storeOf(unkept)).toBe(false);
-    expect(await errorOf(client.responses.retrieve(unkept.id))).toMatchObject({ status: 404 });
+    expect(await apiErrorOf(client.responses.retrieve(unkept.id))).toMatchObject({ status: 404 });
 
     behave = (peer, assign) => {
       peer.accept(assign);
@@ -276,7 +271,7 @@ describe('stored responses', () => {
     })().catch(() => {});
     behave = hello;
     expect(id).toMatch(/^resp_/);
-    expect(await errorOf(client.responses.retrieve(id))).toMatchObject({ status: 404 });
+    expect(await apiErrorOf(client.responses.retrieve(id))).toMatchObject({ status: 404 });
     await h.nodesAvailable(1);
   });
 
@@ -293,12 +288,12 @@ describe('stored responses', () => {
         previous_response_id: response.id,
         input: 'x',
       });
-      expect(await errorOf(continued)).toEqual({
+      expect(await apiErrorOf(continued)).toEqual({
         status: 400,
         code: 'unsupported_parameter',
         param: 'previous_response_id',
       });
-      expect(await errorOf(noneClient.responses.retrieve(response.id))).toMatchObject({
+      expect(await apiErrorOf(noneClient.responses.retrieve(response.id))).toMatchObject({
         status: 404,
         code: 'route_not_found',
       });
