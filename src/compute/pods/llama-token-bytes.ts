@@ -9,8 +9,15 @@ const CONTROL_TOKEN = 3;
 
 export type TokenBytes = (token: Token) => Uint8Array | undefined;
 
-/** The model's token → bytes, or undefined when its vocabulary is of a kind not read here. */
+const byModel = new WeakMap<LlamaModel, TokenBytes | undefined>();
+
+/** The model's token → bytes (one table per model), or undefined for a vocabulary not read here. */
 export function tokenBytesOf(model: LlamaModel): TokenBytes | undefined {
+  if (!byModel.has(model)) byModel.set(model, readTokenBytes(model));
+  return byModel.get(model);
+}
+
+function readTokenBytes(model: LlamaModel): TokenBytes | undefined {
   const ggml = model.fileInfo.metadata.tokenizer?.ggml as
     | { model?: unknown; tokens?: unknown; token_type?: unknown }
     | undefined;
