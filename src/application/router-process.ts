@@ -163,6 +163,11 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       maintenance: {
         onError: (error, statement) => logger.warn({ err: error, statement }, 'PGlite maintenance failed'),
       },
+      onListenError: (error) =>
+        logger.warn(
+          { err: error },
+          'the PostgreSQL connection hearing of revoked keys failed; it is made again, and cached keys are checked anew',
+        ),
       onIdleError: (error) =>
         logger.warn(
           { err: error },

@@ -5,10 +5,11 @@ import type { OpenStoreOptions, Store } from './store.ts';
 
 export function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   if (options.databaseUrl !== undefined && options.databaseUrl !== '') {
-    const { maxConnections, onIdleError } = options;
+    const { maxConnections, onIdleError, onListenError } = options;
     return openPostgresStore(options.databaseUrl, {
       ...(maxConnections === undefined ? {} : { maxConnections }),
       ...(onIdleError === undefined ? {} : { onIdleError }),
+      ...(onListenError === undefined ? {} : { onListenError }),
     });
   }
   return openPgliteStore(options.dataDir, { maintenance: options.maintenance });

@@ -16,6 +16,8 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** Errors of idle connections (server restart, network): the pool replaces them; we only report. */
   onIdleError?: (error: Error) => void;
+  /** Errors of a listening connection (lost, or failing to be made again: it is retried). */
+  onListenError?: (error: Error) => void;
 }
 
 export async function openPostgresStore(
@@ -57,7 +59,7 @@ export async function openPostgresStore(
       let stop: () => Promise<void>;
       try {
         stop = await listenOn(databaseUrl, channel, handlers, {
-          ...(options.onIdleError === undefined ? {} : { onError: options.onIdleError }),
+          ...(options.onListenError === undefined ? {} : { onError: options.onListenError }),
         });
       } catch (cause) {
         throw lostServer(cause) ? unavailable(cause) : cause;

@@ -46,6 +46,8 @@ export interface OpenStoreOptions {
   maxConnections?: number | undefined;
   /** Errors of idle PostgreSQL connections (the pool replaces them); for logging. */
   onIdleError?: ((error: Error) => void) | undefined;
+  /** Errors of a PostgreSQL listening connection (see `listen`: it is made again); for logging. */
+  onListenError?: ((error: Error) => void) | undefined;
   /** PGlite only (a server runs autovacuum and a checkpointer): when to VACUUM and CHECKPOINT; false: never. */
   maintenance?: PgliteMaintenanceOptions | false | undefined;
 }
