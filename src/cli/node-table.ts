@@ -1,6 +1,7 @@
 // `neurino nodes` as a table: one line per connected node, what an operator scans for (is it taking jobs,
 // how busy, on what hardware, for how long and how reliably, which models are warm, when it was last heard
-// from). Uptime is the scheduler's: connected time over at least the last hour, so a new node starts low.
+// from). Uptime is the scheduler's (connected time over at least the last hour, so a new node ranks low),
+// shown as what it is for a node seen for less than that hour: its share of the time seen, and that time.
 import type { NodeStatus } from '../application/gateway/ports.ts';
 
 const HEADERS = [
@@ -24,7 +25,7 @@ export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()):
     hardwareOf(n),
     n.hardware === null ? '-' : n.hardware.efficiency.toFixed(1),
     ago(now - n.connectedAt),
-    `${(n.uptime * 100).toFixed(1)} %`,
+    uptimeOf(n),
     n.warmPods.length === 0 ? '-' : n.warmPods.map((p) => p.model ?? `${p.podId.slice(0, 10)}…`).join(', '),
     n.lastHeartbeat === null ? 'never' : `${ago(now - n.lastHeartbeat.receivedAt)} ago`,
   ]);
@@ -35,6 +36,16 @@ export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()):
       .join('  ')
       .trimEnd();
   return [line(HEADERS), ...rows.map(line)].join('\n');
+}
+
+/** Below this much history the scheduler's figure reads low however steady the node: say what it is. */
+const UPTIME_WINDOW_MS = 3_600_000;
+
+function uptimeOf(node: NodeStatus): string {
+  // A router of an earlier version sends no history.
+  const seen = typeof node.seenMs === 'number' ? node.seenMs : 0;
+  if (seen >= UPTIME_WINDOW_MS || seen <= 0) return `${(node.uptime * 100).toFixed(1)} %`;
+  return `${((Math.min(node.connectedMs, seen) / seen) * 100).toFixed(1)} % of ${ago(seen)}`;
 }
 
 function stateOf(node: NodeStatus, now: number): string {

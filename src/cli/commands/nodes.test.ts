@@ -47,6 +47,8 @@ const status = (overrides: Partial<NodeStatus> = {}): NodeStatus => ({
   slots: { total: 4, running: 3, free: 1 },
   warmPods: [{ podId: `0x${'ab'.repeat(32)}`, model: 'llama-3-8b' }],
   uptime: 0.9987,
+  seenMs: 7_200_000,
+  connectedMs: 7_190_640,
   suspendedUntil: null,
   ...overrides,
 });
@@ -58,7 +60,7 @@ describe('neurino nodes', () => {
     expect(header).toMatch(/^node +state +jobs +hardware +efficiency +connected +uptime +warm +last heard$/);
     expect(row).toContain(minerAccount(0).address);
     expect(row).toMatch(
-      / ready +0\/4 +CPU 2 cores, 8 GiB +10\.0 +\d+ (ms|s) +[\d.]+ % +test-llm +(never|\d+ (ms|s) ago)$/,
+      / ready +0\/4 +CPU 2 cores, 8 GiB +10\.0 +\d+ (ms|s) +[\d.]+ % of \d+ (ms|s) +test-llm +(never|\d+ (ms|s) ago)$/,
     );
     expect(more).toBeUndefined();
 
@@ -148,6 +150,9 @@ describe('formatNodeTable', () => {
       / ready +3\/4 +NVIDIA RTX 4090 24 GiB +82\.5 +10 s +99\.9 % +llama-3-8b +1 s ago$/,
     );
     expect(lines[2]).toMatch(/ suspended 45 s more +3\/4 +- +- +10 s +99\.9 % +0xcdcdcdcd… +never$/);
+    // A node seen for less than the scheduler's hour: its share of the time seen, and that time.
+    const fresh = formatNodeTable([status({ uptime: 0.0025, seenMs: 9_000, connectedMs: 9_000 })], now);
+    expect(fresh.split('\n')[1]).toMatch(/ 10 s +100\.0 % of 9 s +llama-3-8b /);
     expect(formatNodeTable([], now)).toBe('no node is connected');
   });
 });

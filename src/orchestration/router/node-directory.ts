@@ -27,6 +27,9 @@ export interface NodeStatus {
   warmPods: Array<{ podId: Hex; model: string | null }>;
   /** 0..1 of the time since this router first saw the node (a first hour counts in full). */
   uptime: number;
+  /** What `uptime` is made of: ms since this router first saw the node, and connected of them. */
+  seenMs: number;
+  connectedMs: number;
   /** Set while a failure keeps the node out of the picks. */
   suspendedUntil: number | null;
 }
@@ -93,6 +96,7 @@ export class NodeDirectory {
         model: catalog.byId(podId)?.spec.name ?? null,
       })),
       uptime: uptime.uptime(session.node),
+      ...(uptime.history(session.node) ?? { seenMs: 0, connectedMs: 0 }),
       suspendedUntil: suspendedUntil ?? null,
     };
   }

@@ -13,6 +13,8 @@ describe('UptimeTracker', () => {
     now += 100;
     // Seen for 100 ms: measured over the 1 s minimum window.
     expect(tracker.uptime(node)).toBeCloseTo(0.1);
+    // What it is made of: all of the time seen.
+    expect(tracker.history(node)).toEqual({ seenMs: 100, connectedMs: 100 });
     now += 900;
     expect(tracker.uptime(node)).toBe(1);
     tracker.disconnected(node);
@@ -25,5 +27,7 @@ describe('UptimeTracker', () => {
     tracker.disconnected(node);
     tracker.disconnected(node);
     expect(tracker.uptime(node)).toBeCloseTo(0.75);
+    expect(tracker.history(node)).toEqual({ seenMs: 4_000, connectedMs: 3_000 });
+    expect(tracker.history(getAddress('0x00000000000000000000000000000000000000bb'))).toBeUndefined();
   });
 });

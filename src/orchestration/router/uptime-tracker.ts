@@ -45,12 +45,22 @@ export class UptimeTracker {
 
   /** 0..1; 0 for a node never seen. */
   uptime(node: Address): number {
+    const history = this.history(node);
+    if (history === undefined) return 0;
+    const window = Math.max(history.seenMs, this.#minWindowMs);
+    return window <= 0 ? 0 : Math.min(1, history.connectedMs / window);
+  }
+
+  /**
+   * What the uptime is made of: the time since this router first saw the node, and how much of it the node
+   * was connected. Undefined for a node never seen.
+   */
+  history(node: Address): { seenMs: number; connectedMs: number } | undefined {
     const record = this.#records.get(node);
-    if (record === undefined) return 0;
+    if (record === undefined) return undefined;
     const now = this.#now();
-    const connected =
+    const connectedMs =
       record.connectedMs + (record.connectedSince === undefined ? 0 : now - record.connectedSince);
-    const window = Math.max(now - record.firstSeen, this.#minWindowMs);
-    return window <= 0 ? 0 : Math.min(1, connected / window);
+    return { seenMs: now - record.firstSeen, connectedMs };
   }
 }
