@@ -226,7 +226,7 @@ function choice(result: GenerationResult): ChatJobOutput {
 }
 
 /** A logprobs entry as the output carries it: plain arrays, nothing else the runtime kept. */
-export function logprobEntry(entry: TokenLogprob): TokenLogprobOut {
+function logprobEntry(entry: TokenLogprob): TokenLogprobOut {
   return {
     token: entry.token,
     logprob: entry.logprob,
