@@ -254,6 +254,20 @@ describe('stored responses', () => {
     ]);
   });
 
+  it('answers a response it could not keep, saying so (store: false), whole and streamed', async () => {
+    // The store refuses the write: the paid answer still reaches the client, marked as not kept.
+    await h.store.query('alter table responses rename to responses_away');
+    try {
+      const whole = await client.responses.create({ model: 'test-llm', input: 'x' });
+      expect(whole.output_text).toBe('Hello world');
+      expect(storeOf(whole)).toBe(false);
+      const streamed = await client.responses.stream({ model: 'test-llm', input: 'x' }).finalResponse();
+      expect(storeOf(streamed)).toBe(false);
+    } finally {
+      await h.store.query('alter table responses_away rename to responses');
+    }
+  });
+
   it('keeps nothing with store: false, nor for a failed response', async () => {
     const unkept = await client.responses.create({ model: 'test-llm', input: 'x', store: false });
     expect(storeOf(unkept)).toBe(false);

@@ -57,15 +57,23 @@ async function respond(
     store: keep,
   };
   // Kept before the client sees the end, so a continuation sent at once finds it. A failure to keep it
-  // does not take the paid answer from the client.
-  const save = async (response: ResponseObject) => {
-    if (!keep) return;
+  // does not take the paid answer from the client, which is told it was not kept (`store: false`).
+  const kept = async (response: ResponseObject): Promise<ResponseObject> => {
+    if (!keep) return response;
     const context = [...earlier, ...items];
-    await stored
-      .save({ id: envelope.id, payer: principal.account, apiKeyId: principal.id, response, context })
-      .catch((error: unknown) =>
-        request.log.error({ err: error, response: envelope.id }, 'storing a response failed'),
-      );
+    try {
+      await stored.save({
+        id: envelope.id,
+        payer: principal.account,
+        apiKeyId: principal.id,
+        response,
+        context,
+      });
+      return response;
+    } catch (error) {
+      request.log.error({ err: error, response: envelope.id }, 'storing a response failed');
+      return { ...response, store: false };
+    }
   };
   let answer: GenerationChoice = { text: '', finishReason: 'stop' };
   const job = {
@@ -87,9 +95,7 @@ async function respond(
   if (body.stream !== true) {
     const run = await (await context.runner.start({ ...job, stream: false })).done;
     const usage = run.outcome.result.usage;
-    const response = responseObject(envelope, statusOf(answer), outputItems(answer), usage);
-    await save(response);
-    return response;
+    return kept(responseObject(envelope, statusOf(answer), outputItems(answer), usage));
   }
 
   return streamJob(context, request, reply, job, (sse) => {
@@ -99,9 +105,7 @@ async function respond(
       // One choice: a Responses API request has no `n`.
       chunk: (piece) => events.text(piece.delta, piece.logprobs),
       finish: async (run) => {
-        const response = events.finish(answer, run.outcome.result.usage);
-        await save(response);
-        events.end(response);
+        events.end(await kept(events.finish(answer, run.outcome.result.usage)));
         sse.end();
       },
       fail: (error) => {
