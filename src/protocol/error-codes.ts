@@ -129,6 +129,12 @@ export const ERROR_CODES = {
     message: 'Response not found',
     retryable: false,
   },
+  response_not_cancellable: {
+    status: 409,
+    type: 'invalid_request_error',
+    message: 'Response cannot be cancelled',
+    retryable: false,
+  },
   receipt_not_found: {
     status: 404,
     type: 'not_found_error',

@@ -20,6 +20,8 @@ import type { ResponsesRequest } from './openai-responses-api.ts';
 /** OpenAI's response as it is sent: `store` is in OpenAI's answers, not in the SDK's type. */
 export type ResponseObject = Omit<Response, 'output_text'> & { store: boolean };
 export type ResponseStatus = 'in_progress' | 'completed' | 'incomplete';
+/** A response's own status: its items', and those of a background response waiting, failed or cancelled. */
+export type ResponseObjectStatus = ResponseStatus | 'queued' | 'failed' | 'cancelled';
 
 export interface ResponseEnvelope {
   id: string;
@@ -106,12 +108,18 @@ export function outputItems(answer: ResponseAnswer): ResponseOutputItem[] {
   return items;
 }
 
-/** The response object; without usage while it is in progress. */
+/** A failed response's error: our registry's stable code (not one of the SDK's list) and message. */
+export function responseError(error: { code: string; message: string }): Response['error'] {
+  return { code: error.code, message: error.message } as unknown as Response['error'];
+}
+
+/** The response object; without usage while it is in progress, with `error` once it failed. */
 export function responseObject(
   e: ResponseEnvelope,
-  status: ResponseStatus,
+  status: ResponseObjectStatus,
   output: ResponseOutputItem[],
   usage?: TokenUsage,
+  error?: { code: string; message: string },
 ): ResponseObject {
   const { request } = e;
   const format = request.text?.format ?? { type: 'text' };
@@ -120,8 +128,9 @@ export function responseObject(
     object: 'response',
     created_at: e.createdAt,
     status,
-    error: null,
+    error: error === undefined ? null : responseError(error),
     incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
+    background: request.background === true,
     instructions: request.instructions ?? null,
     max_output_tokens: request.max_output_tokens ?? null,
     metadata: metadataOf(request.metadata),

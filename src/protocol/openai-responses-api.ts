@@ -129,7 +129,8 @@ export const ResponsesRequestSchema = z
     conversation: refused(
       'conversation objects are not supported: continue with previous_response_id, or send the whole conversation as input',
     ),
-    background: refused('background responses are not supported: the answer comes on the request'),
+    /** Answered at once (`queued`), run detached; read it back with GET /v1/responses/:id. */
+    background: z.boolean().nullish(),
     prompt: refused('stored prompt templates are not supported'),
     /** With `include: ["message.output_text.logprobs"]`: the likeliest alternatives at each token. */
     top_logprobs: z.int().min(0).max(MAX_TOP_LOGPROBS).nullish(),

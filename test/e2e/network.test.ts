@@ -515,6 +515,17 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(streamed.output_text).toBe(text.output_text);
       expect(streamed.usage).toEqual(text.usage);
 
+      // In the background: answered queued at once, read back until it ends, the same seeded answer.
+      const queued = await client.responses.create({ ...hello, background: true });
+      expect(queued.status).toBe('queued');
+      let background = queued;
+      while (background.status === 'queued' || background.status === 'in_progress') {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        background = await client.responses.retrieve(queued.id);
+      }
+      succeeded++;
+      expect(background.output_text).toBe(text.output_text);
+
       const include = ['message.output_text.logprobs' as const];
       const withLogprobs = await client.responses.create({ ...hello, include, top_logprobs: 2 });
       succeeded++;

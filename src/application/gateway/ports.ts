@@ -54,10 +54,19 @@ export interface ResponseStore {
     apiKeyId: string;
     response: ResponseObject;
     context: readonly ContextItem[];
+    /** A background response's job deadline (ms): unfinished past it, its router was lost. */
+    deadlineAt?: number | undefined;
   }): Promise<void>;
   /** Undefined when missing, expired or another account's. */
-  find(id: string, payer: Address): Promise<{ response: ResponseObject; context: ContextItem[] } | undefined>;
+  find(
+    id: string,
+    payer: Address,
+  ): Promise<
+    { response: ResponseObject; context: ContextItem[]; deadlineAt?: number | undefined } | undefined
+  >;
   remove(id: string, payer: Address): Promise<boolean>;
+  /** Ends a background response unless it ended already (false then). */
+  finish(id: string, payer: Address, response: ResponseObject): Promise<boolean>;
 }
 
 /** A job's end as the jobs log keeps it, with its attempts (kept in memory while it ran). */

@@ -311,6 +311,12 @@ describe('stored responses', () => {
         status: 404,
         code: 'route_not_found',
       });
+      const background = noneClient.responses.create({ model: 'test-llm', input: 'x', background: true });
+      expect(await apiErrorOf(background)).toEqual({
+        status: 400,
+        code: 'unsupported_parameter',
+        param: 'background',
+      });
     } finally {
       await none.close();
     }

@@ -77,6 +77,25 @@ describe.each(storeBackends())('ResponseArchive on $kind', (backend) => {
     expect(await archive.find(id, payer)).toBeUndefined();
   });
 
+  it('finishes a background response once, and no other', async () => {
+    const archive = new ResponseArchive(store);
+    const payer = newPayer();
+    const id = newApiId('response');
+    const queued = { ...response(id), status: 'queued' as const, output: [] };
+    await archive.save({ id, payer, apiKeyId: 'key_1', response: queued, context, deadlineAt: 123 });
+    expect((await archive.find(id, payer))?.deadlineAt).toBe(123);
+    expect(await archive.finish(id, newPayer(), response(id))).toBe(false);
+    expect(await archive.finish(id, payer, response(id))).toBe(true);
+    const done = await archive.find(id, payer);
+    expect(done?.response).toEqual(response(id));
+    expect(done?.deadlineAt).toBeUndefined();
+    // Ended: a late end (a cancel after it, a reader's verdict) changes nothing.
+    expect(await archive.finish(id, payer, { ...response(id), status: 'cancelled' })).toBe(false);
+    const other = newApiId('response');
+    await archive.save({ id: other, payer, apiKeyId: 'key_1', response: response(other), context });
+    expect(await archive.finish(other, payer, { ...response(other), status: 'failed' })).toBe(false);
+  });
+
   it('keeps the first of two saves under one id', async () => {
     const archive = new ResponseArchive(store);
     const payer = newPayer();

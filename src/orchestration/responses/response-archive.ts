@@ -4,7 +4,7 @@
 import { type Address, getAddress } from 'viem';
 import type { ContextItem } from '../../protocol/openai-responses-api-items.ts';
 import type { ResponseObject } from '../../protocol/openai-responses-api-output.ts';
-import { numberOf } from '../store/sql-values.ts';
+import { numberOf, optionalNumberOf } from '../store/sql-values.ts';
 import type { Store } from '../store/store.ts';
 
 export const DEFAULT_RESPONSE_RETENTION_MS = 30 * 24 * 3_600_000;
@@ -16,7 +16,12 @@ export interface StoredResponse {
   /** The conversation the response answered, without its instructions (OpenAI's input items). */
   context: ContextItem[];
   createdAt: number;
+  /** A background response still running: when its job's deadline passes. */
+  deadlineAt: number | undefined;
 }
+
+/** A background response's statuses before it ends. */
+const UNFINISHED = ['queued', 'in_progress'];
 
 export interface ResponseArchiveOptions {
   retentionMs?: number;
@@ -29,6 +34,7 @@ interface Row {
   response: ResponseObject;
   context: ContextItem[];
   created_at: unknown;
+  deadline_at: unknown;
 }
 
 export class ResponseArchive {
@@ -48,19 +54,31 @@ export class ResponseArchive {
     this.#onPurgeError = options.onPurgeError ?? (() => {});
   }
 
-  /** Keeps a finished response; saving the same id again keeps the first. */
+  /**
+   * Keeps a response: a finished one, or a background one as it starts (with its job's deadline), which
+   * `finish` completes. Saving the same id again keeps the first.
+   */
   async save(p: {
     id: string;
     payer: Address;
     apiKeyId: string;
     response: ResponseObject;
     context: readonly ContextItem[];
+    deadlineAt?: number | undefined;
   }): Promise<void> {
     const now = this.#now();
     await this.#store.query(
-      `insert into responses (id, payer, api_key_id, created_at, response, context)
-       values ($1, $2, $3, $4, $5::jsonb, $6::jsonb) on conflict (id) do nothing`,
-      [p.id, getAddress(p.payer), p.apiKeyId, now, JSON.stringify(p.response), JSON.stringify(p.context)],
+      `insert into responses (id, payer, api_key_id, created_at, response, context, deadline_at)
+       values ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7) on conflict (id) do nothing`,
+      [
+        p.id,
+        getAddress(p.payer),
+        p.apiKeyId,
+        now,
+        JSON.stringify(p.response),
+        JSON.stringify(p.context),
+        p.deadlineAt ?? null,
+      ],
     );
     if (now >= this.#nextPurge) {
       this.#nextPurge = now + PURGE_INTERVAL_MS;
@@ -74,11 +92,30 @@ export class ResponseArchive {
   /** The account's response, unless missing, expired or someone else's (all three look the same). */
   async find(id: string, payer: Address): Promise<StoredResponse | undefined> {
     const [row] = await this.#store.query<Row>(
-      'select response, context, created_at from responses where id = $1 and payer = $2 and created_at >= $3',
+      `select response, context, created_at, deadline_at from responses
+       where id = $1 and payer = $2 and created_at >= $3`,
       [id, getAddress(payer), this.#oldestKept()],
     );
     if (row === undefined) return undefined;
-    return { response: row.response, context: row.context, createdAt: numberOf(row.created_at) };
+    return {
+      response: row.response,
+      context: row.context,
+      createdAt: numberOf(row.created_at),
+      deadlineAt: optionalNumberOf(row.deadline_at),
+    };
+  }
+
+  /**
+   * Ends a background response with its final object, unless it has ended already (a cancel, or a
+   * reader that found its router gone): false then.
+   */
+  async finish(id: string, payer: Address, response: ResponseObject): Promise<boolean> {
+    const rows = await this.#store.query(
+      `update responses set response = $3::jsonb, deadline_at = null
+       where id = $1 and payer = $2 and response->>'status' = any($4::text[]) returning id`,
+      [id, getAddress(payer), JSON.stringify(response), `{${UNFINISHED.join(',')}}`],
+    );
+    return rows.length > 0;
   }
 
   /** Deletes the account's response; false when there was none to delete. */

@@ -257,4 +257,13 @@ export const MIGRATIONS: readonly Migration[] = [
          execute function neurino_announce_key_revoked()`,
     ],
   },
+  {
+    version: 12,
+    name: 'background responses',
+    statements: [
+      // A background response is kept while its job runs; past this deadline (ms) a response still
+      // unfinished lost its router, and is read as failed.
+      'alter table responses add column deadline_at bigint',
+    ],
+  },
 ];

@@ -27,17 +27,23 @@ import { modelFor } from '../pod-lookup.ts';
 import { checkLogprobs, type GenerationChoice, generationOutput } from '../pod-output.ts';
 import type { ResponseStore } from '../ports.ts';
 import { streamJob } from '../streamed-job.ts';
+import { BackgroundResponses, checkBackground } from './background-response.ts';
 import { checkContinuation, earlierContext } from './response-history.ts';
 import { storedResponseRoutes } from './stored-responses.ts';
 
 export function responsesRoutes(app: FastifyInstance, context: GatewayContext, stored?: ResponseStore): void {
-  app.post('/v1/responses', (request, reply) => respond(context, stored, request, reply));
-  if (stored !== undefined) storedResponseRoutes(app, stored);
+  const backgrounds = stored === undefined ? undefined : new BackgroundResponses(context, stored);
+  app.post('/v1/responses', (request, reply) => respond(context, stored, backgrounds, request, reply));
+  if (stored === undefined || backgrounds === undefined) return;
+  storedResponseRoutes(app, stored, context.runner, backgrounds);
+  // A router closing waits for its background responses' ends to be written (their jobs it drains).
+  app.addHook('preClose', () => backgrounds.settled());
 }
 
 async function respond(
   context: GatewayContext,
   stored: ResponseStore | undefined,
+  backgrounds: BackgroundResponses | undefined,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
@@ -46,6 +52,7 @@ async function respond(
   const earlier = await earlierContext(stored, body.previous_response_id, principal.account);
   const items = contextOf(requestItems(body));
   checkContinuation(earlier, items);
+  checkBackground(body, stored);
   const chat = responsesAsChat(body, earlier);
   const entry = modelFor(context.catalog, body.model, 'chat');
   const keep = stored !== undefined && body.store !== false;
@@ -91,6 +98,18 @@ async function respond(
       if (choice !== undefined) answer = choice;
     },
   };
+
+  if (body.background === true && backgrounds !== undefined) {
+    const { signal: _, ...detached } = job;
+    return backgrounds.start({
+      log: request.log,
+      envelope,
+      principal,
+      conversation: [...earlier, ...items],
+      job: detached,
+      answer: () => answer,
+    });
+  }
 
   if (body.stream !== true) {
     const run = await (await context.runner.start({ ...job, stream: false })).done;

@@ -8,8 +8,10 @@ import type { ContextItem } from '../../../protocol/openai-responses-api-items.t
 import { parseWith } from '../../../protocol/schema-errors.ts';
 import { principalOf } from '../auth.ts';
 import { parsedOrThrow } from '../context.ts';
+import type { JobRunner } from '../job-runner.ts';
 import { listPage } from '../list-page.ts';
 import type { ResponseStore } from '../ports.ts';
+import type { BackgroundResponses } from './background-response.ts';
 import { responseNotFound } from './response-history.ts';
 
 const MAX_PAGE = 100;
@@ -40,7 +42,12 @@ const ItemsQuery = z.strictObject({
 
 type IdParams = { Params: { id: string } };
 
-export function storedResponseRoutes(app: FastifyInstance, stored: ResponseStore): void {
+export function storedResponseRoutes(
+  app: FastifyInstance,
+  stored: ResponseStore,
+  runner: Pick<JobRunner, 'cancel'>,
+  backgrounds: BackgroundResponses,
+): void {
   const found = async (id: string, account: Parameters<ResponseStore['find']>[1]) => {
     const response = await stored.find(id, account);
     if (response === undefined) throw responseNotFound(id, 'id');
@@ -49,7 +56,35 @@ export function storedResponseRoutes(app: FastifyInstance, stored: ResponseStore
 
   app.get<IdParams>('/v1/responses/:id', async (request) => {
     parsedOrThrow(parseWith(RetrieveQuery, request.query));
-    return (await found(request.params.id, principalOf(request).account)).response;
+    const { id } = request.params;
+    const { account } = principalOf(request);
+    return backgrounds.current(id, account, await found(id, account));
+  });
+
+  // Only a background response can be cancelled; a cancelled one is answered again, as the jobs API does.
+  app.post<IdParams>('/v1/responses/:id/cancel', async (request) => {
+    const { id } = request.params;
+    const { account } = principalOf(request);
+    const kept = await found(id, account);
+    if (kept.response.background !== true) {
+      throw new FatalError('invalid_request', {
+        message: 'Only a background response can be cancelled',
+        param: 'id',
+      });
+    }
+    if (await runner.cancel(id, account)) {
+      await backgrounds.ended(id);
+      return (await found(id, account)).response;
+    }
+    const response = await backgrounds.current(id, account, kept);
+    if (response.status === 'cancelled') return response;
+    throw new FatalError('response_not_cancellable', {
+      message:
+        response.status === 'queued' || response.status === 'in_progress'
+          ? `Response ${id} runs on another router of this gateway; it stops at its deadline`
+          : `Response ${id} already ${response.status}`,
+      param: 'id',
+    });
   });
 
   app.delete<IdParams>('/v1/responses/:id', async (request) => {
