@@ -186,14 +186,16 @@ export function podMessages(messages: readonly ChatMessage[]) {
 }
 
 /** The log probabilities a chat asks for, as a node receives them; none when not asked. */
-export function chatLogprobs(
+export function chatLogprobsFields(
   request: ChatCompletionRequest,
 ): { logprobs: true; top_logprobs: number } | Record<string, never> {
   return request.logprobs === true ? { logprobs: true, top_logprobs: request.top_logprobs ?? 0 } : {};
 }
 
 /** The log probabilities a completion asks for (the legacy field), as a node receives them. */
-export function completionLogprobs(request: CompletionRequest): { logprobs: number } | Record<string, never> {
+export function completionLogprobsFields(
+  request: CompletionRequest,
+): { logprobs: number } | Record<string, never> {
   return request.logprobs == null ? {} : { logprobs: request.logprobs };
 }
 

@@ -5,9 +5,9 @@ import { FatalError } from '../../protocol/errors.ts';
 import {
   type ChatCompletionRequest,
   type CompletionRequest,
-  chatLogprobs,
+  chatLogprobsFields,
   choicesOf,
-  completionLogprobs,
+  completionLogprobsFields,
   type EmbeddingRequest,
   inputsOf,
   podMessages,
@@ -21,7 +21,7 @@ export function chatInput(request: ChatCompletionRequest): { input: unknown; cou
   const n = choicesOf(request);
   const input = {
     ...samplingFields(request),
-    ...chatLogprobs(request),
+    ...chatLogprobsFields(request),
     messages: podMessages(request.messages),
     ...(format == null || format.type === 'text' ? {} : { response_format: format }),
     ...podTools(request.tools, request.tool_choice),
@@ -36,7 +36,12 @@ export function completionInput(request: CompletionRequest): { input: unknown; c
   const n = choicesOf(request);
   const prompt = prompts.length === 1 ? prompts[0] : prompts;
   return {
-    input: { ...samplingFields(request), ...completionLogprobs(request), prompt, ...(n === 1 ? {} : { n }) },
+    input: {
+      ...samplingFields(request),
+      ...completionLogprobsFields(request),
+      prompt,
+      ...(n === 1 ? {} : { n }),
+    },
     count: prompts.length * n,
   };
 }

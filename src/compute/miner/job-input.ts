@@ -2,10 +2,10 @@
 // the pod runtime's requests. The router checked it too; a miner checks again because it trusts no peer.
 import { FatalError, type NeurinoError } from '../../protocol/errors.ts';
 import {
-  chatLogprobs,
+  chatLogprobsFields,
   choiceSeed,
   choicesOf,
-  completionLogprobs,
+  completionLogprobsFields,
   inputsOf,
   parseChatCompletionRequest,
   parseCompletionRequest,
@@ -37,7 +37,7 @@ export function jobWork(kind: JobKind, input: unknown): JobInputResult {
       const format = podResponseFormat(parsed.value.response_format);
       const request = {
         ...samplingFields(parsed.value),
-        ...chatLogprobs(parsed.value),
+        ...chatLogprobsFields(parsed.value),
         messages: podMessages(parsed.value.messages),
         ...(format === undefined ? {} : { response_format: format }),
         ...podTools(parsed.value.tools, parsed.value.tool_choice),
@@ -49,7 +49,7 @@ export function jobWork(kind: JobKind, input: unknown): JobInputResult {
       if (!parsed.ok) return parsed;
       const prompts = inputsOf(parsed.value.prompt);
       const n = choicesOf(parsed.value);
-      const shared = { ...samplingFields(parsed.value), ...completionLogprobs(parsed.value) };
+      const shared = { ...samplingFields(parsed.value), ...completionLogprobsFields(parsed.value) };
       const requests = prompts.flatMap((prompt) => perChoice({ ...shared, prompt }, parsed.value));
       return { ok: true, work: { kind, requests, n } };
     }

@@ -115,9 +115,34 @@ export class BackgroundResponses {
     return queued;
   }
 
-  /** Resolves once a background response this router runs has its end written. */
-  ended(id: string): Promise<void> | undefined {
-    return this.#running.get(id);
+  /**
+   * Stops a background response running on this router and answers it as ended; one that ended
+   * cancelled is answered again. Refused when it was not run in the background, ended otherwise, or runs
+   * on another router.
+   */
+  async cancel(
+    id: string,
+    payer: Address,
+    kept: { response: ResponseObject; deadlineAt?: number | undefined },
+  ): Promise<ResponseObject> {
+    if (kept.response.background !== true) {
+      throw new FatalError('invalid_request', {
+        message: 'Only a background response can be cancelled',
+        param: 'id',
+      });
+    }
+    if (await this.context.runner.cancel(id, payer)) {
+      await this.#running.get(id);
+      return (await this.stored.find(id, payer))?.response ?? kept.response;
+    }
+    const response = await this.current(id, payer, kept);
+    if (response.status === 'cancelled') return response;
+    throw new FatalError('response_not_cancellable', {
+      message: unfinished(response)
+        ? `Response ${id} runs on another router of this gateway; it stops at its deadline`
+        : `Response ${id} already ${response.status}`,
+      param: 'id',
+    });
   }
 
   /** Resolves once every background response this router runs has its end written (shutdown). */
@@ -136,8 +161,8 @@ export class BackgroundResponses {
     now = Date.now(),
   ): Promise<ResponseObject> {
     const { response, deadlineAt } = found;
-    const unfinished = response.status === 'queued' || response.status === 'in_progress';
-    if (!unfinished || deadlineAt === undefined || now < deadlineAt + LOST_ROUTER_GRACE_MS) return response;
+    if (!unfinished(response) || deadlineAt === undefined || now < deadlineAt + LOST_ROUTER_GRACE_MS)
+      return response;
     if (this.#running.has(id)) return response;
     const failed: ResponseObject = {
       ...response,
@@ -150,4 +175,9 @@ export class BackgroundResponses {
     if (await this.stored.finish(id, payer, failed)) return failed;
     return (await this.stored.find(id, payer))?.response ?? failed;
   }
+}
+
+/** Still waiting for its job's end. */
+function unfinished(response: ResponseObject): boolean {
+  return response.status === 'queued' || response.status === 'in_progress';
 }

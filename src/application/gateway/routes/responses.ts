@@ -35,7 +35,7 @@ export function responsesRoutes(app: FastifyInstance, context: GatewayContext, s
   const backgrounds = stored === undefined ? undefined : new BackgroundResponses(context, stored);
   app.post('/v1/responses', (request, reply) => respond(context, stored, backgrounds, request, reply));
   if (stored === undefined || backgrounds === undefined) return;
-  storedResponseRoutes(app, stored, context.runner, backgrounds);
+  storedResponseRoutes(app, stored, backgrounds);
   // A router closing waits for its background responses' ends to be written (their jobs it drains).
   app.addHook('preClose', () => backgrounds.settled());
 }

@@ -8,7 +8,6 @@ import type { ContextItem } from '../../../protocol/openai-responses-api-items.t
 import { parseWith } from '../../../protocol/schema-errors.ts';
 import { principalOf } from '../auth.ts';
 import { parsedOrThrow } from '../context.ts';
-import type { JobRunner } from '../job-runner.ts';
 import { listPage } from '../list-page.ts';
 import type { ResponseStore } from '../ports.ts';
 import type { BackgroundResponses } from './background-response.ts';
@@ -45,7 +44,6 @@ type IdParams = { Params: { id: string } };
 export function storedResponseRoutes(
   app: FastifyInstance,
   stored: ResponseStore,
-  runner: Pick<JobRunner, 'cancel'>,
   backgrounds: BackgroundResponses,
 ): void {
   const found = async (id: string, account: Parameters<ResponseStore['find']>[1]) => {
@@ -61,30 +59,11 @@ export function storedResponseRoutes(
     return backgrounds.current(id, account, await found(id, account));
   });
 
-  // Only a background response can be cancelled; a cancelled one is answered again, as the jobs API does.
+  // A cancelled one is answered again, as the jobs API does.
   app.post<IdParams>('/v1/responses/:id/cancel', async (request) => {
     const { id } = request.params;
     const { account } = principalOf(request);
-    const kept = await found(id, account);
-    if (kept.response.background !== true) {
-      throw new FatalError('invalid_request', {
-        message: 'Only a background response can be cancelled',
-        param: 'id',
-      });
-    }
-    if (await runner.cancel(id, account)) {
-      await backgrounds.ended(id);
-      return (await found(id, account)).response;
-    }
-    const response = await backgrounds.current(id, account, kept);
-    if (response.status === 'cancelled') return response;
-    throw new FatalError('response_not_cancellable', {
-      message:
-        response.status === 'queued' || response.status === 'in_progress'
-          ? `Response ${id} runs on another router of this gateway; it stops at its deadline`
-          : `Response ${id} already ${response.status}`,
-      param: 'id',
-    });
+    return backgrounds.cancel(id, account, await found(id, account));
   });
 
   app.delete<IdParams>('/v1/responses/:id', async (request) => {
