@@ -30,6 +30,17 @@ function deltaLogprobs(entries: readonly TokenLogprobOut[]): ResponseTextDeltaEv
 }
 /** An event before it is numbered. */
 export type UnnumberedEvent = Distribute<ResponseStreamEvent>;
+/** A numbered event of a response's stream. */
+export type ResponseEvent = ResponseStreamEvent;
+
+/** The event that ends a response's stream with the whole response (its end, whatever it was). */
+export function isFinalEvent(event: ResponseEvent | undefined): boolean {
+  return (
+    event?.type === 'response.completed' ||
+    event?.type === 'response.incomplete' ||
+    event?.type === 'response.failed'
+  );
+}
 
 /**
  * A response streamed as OpenAI streams one: `response.created` and `response.in_progress`, the message
@@ -52,9 +63,16 @@ export class ResponseEventWriter {
     this.#logprobs = asksResponseLogprobs(envelope.request) ? [] : undefined;
   }
 
-  start(): void {
-    const response = responseObject(this.envelope, 'in_progress', []);
+  /** `response.created`, then `response.in_progress` unless it waits for a node first (`queued`). */
+  start(status: 'in_progress' | 'queued' = 'in_progress'): void {
+    const response = responseObject(this.envelope, status, []);
     this.#send({ type: 'response.created', response: response as never });
+    if (status === 'in_progress') this.inProgress();
+  }
+
+  /** `response.in_progress`: its job runs on a node. */
+  inProgress(): void {
+    const response = responseObject(this.envelope, 'in_progress', []);
     this.#send({ type: 'response.in_progress', response: response as never });
   }
 
@@ -114,9 +132,18 @@ export class ResponseEventWriter {
     return responseObject(this.envelope, status, this.#output, usage);
   }
 
-  /** The last event: `response.completed`, or `response.incomplete`. */
+  /**
+   * The last event, with the whole response: `response.completed`, `response.incomplete`, or
+   * `response.failed` for one that failed or was cancelled (OpenAI's stream has no event of its own for
+   * that; the response's status tells).
+   */
   end(response: ResponseObject): void {
-    const type = response.status === 'incomplete' ? 'response.incomplete' : 'response.completed';
+    const type =
+      response.status === 'incomplete'
+        ? 'response.incomplete'
+        : response.status === 'failed' || response.status === 'cancelled'
+          ? 'response.failed'
+          : 'response.completed';
     this.#send({ type, response: response as never });
   }
 

@@ -526,6 +526,24 @@ describe.each(storeBackends())('on $kind', (backend) => {
       succeeded++;
       expect(background.output_text).toBe(text.output_text);
 
+      // In the background and streamed: the events as the node makes them, then the same events again,
+      // read back from where a client that lost its connection had got to.
+      const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+      for await (const event of await client.responses.create({ ...hello, background: true, stream: true }))
+        events.push(event);
+      succeeded++;
+      const last = events.at(-1);
+      // As the answer read back above: cut by max_output_tokens or not, the same end.
+      if (last?.type !== 'response.completed' && last?.type !== 'response.incomplete')
+        throw new Error(`ended with ${last?.type}`);
+      expect(last.response.status).toBe(background.status);
+      const pieces = events.flatMap((e) => (e.type === 'response.output_text.delta' ? [e.delta] : []));
+      expect(pieces.join('')).toBe(text.output_text);
+      const resumed = await client.responses.retrieve(last.response.id, { stream: true, starting_after: 3 });
+      const rest: OpenAI.Responses.ResponseStreamEvent[] = [];
+      for await (const event of resumed) rest.push(event);
+      expect(rest).toEqual(events.slice(4));
+
       const include = ['message.output_text.logprobs' as const];
       const withLogprobs = await client.responses.create({ ...hello, include, top_logprobs: 2 });
       succeeded++;

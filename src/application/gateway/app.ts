@@ -210,6 +210,9 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
     metrics.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
     request.log.debug({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
+    // A connection whose last answer ends while the router drains is closed at once, not left idle until
+    // its keep-alive runs out (the server's close waits for it). Next turn: then it counts as idle.
+    if (draining) setImmediate(() => app.server.closeIdleConnections());
   });
 
   const context: GatewayContext = {

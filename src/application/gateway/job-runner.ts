@@ -44,6 +44,8 @@ export interface JobRequest {
   publicId: string;
   signal?: AbortSignal;
   onChunk?(piece: StreamPiece): void;
+  /** The job's first attempt began on a node (it left the queue). */
+  onStarted?(): void;
   /** Checks the output before anything is charged; throws (bad_result) to fail the job for free. */
   check?(result: JobResult): void;
   /** What the jobs log keeps as the result (read back by GET /v1/jobs/:id). */
@@ -235,7 +237,10 @@ export class JobRunner {
           ...(request.signal === undefined ? {} : { signal: request.signal }),
           onAttempt: (a) => {
             leaveQueue();
-            if (startedAt.size === 0 && request.logNow === true) void ledger.started?.(jobId);
+            if (startedAt.size === 0) {
+              if (request.logNow === true) void ledger.started?.(jobId);
+              request.onStarted?.();
+            }
             startedAt.set(a.attemptId, Date.now());
             const live = this.live.get(request.publicId);
             if (live !== undefined) Object.assign(live, { status: 'running', attempts: startedAt.size });

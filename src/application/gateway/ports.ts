@@ -13,6 +13,7 @@ import type {
 import type { NodeStatus } from '../../orchestration/router/node-directory.ts';
 import type { ContextItem } from '../../protocol/openai-responses-api-items.ts';
 import type { ResponseObject } from '../../protocol/openai-responses-api-output.ts';
+import type { ResponseEvent } from '../../protocol/openai-responses-api-stream.ts';
 import type { JobKind, PodSpec } from '../../protocol/pod-spec.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptAuditAnswer } from '../../protocol/receipt-audit.ts';
@@ -56,17 +57,32 @@ export interface ResponseStore {
     context: readonly ContextItem[];
     /** A background response's job deadline (ms): unfinished past it, its router was lost. */
     deadlineAt?: number | undefined;
+    /** A streamed background response's events so far (`[]`): GET ?stream=true replays them. */
+    events?: readonly ResponseEvent[] | undefined;
   }): Promise<void>;
   /** Undefined when missing, expired or another account's. */
-  find(
+  find(id: string, payer: Address): Promise<KeptResponse | undefined>;
+  remove(id: string, payer: Address): Promise<boolean>;
+  /** A queued background response began on a node (`in_progress`), unless it had left `queued`. */
+  started(id: string, payer: Address, response: ResponseObject): Promise<boolean>;
+  /** Ends a background response (a streamed one with all its events) unless it ended already. */
+  finish(
     id: string,
     payer: Address,
-  ): Promise<
-    { response: ResponseObject; context: ContextItem[]; deadlineAt?: number | undefined } | undefined
-  >;
-  remove(id: string, payer: Address): Promise<boolean>;
-  /** Ends a background response unless it ended already (false then). */
-  finish(id: string, payer: Address, response: ResponseObject): Promise<boolean>;
+    response: ResponseObject,
+    events?: readonly ResponseEvent[],
+  ): Promise<boolean>;
+  /** A streamed background response's events as kept; undefined when it was not streamed. */
+  events(id: string, payer: Address): Promise<ResponseEvent[] | undefined>;
+}
+
+/** A response as the store keeps it. */
+export interface KeptResponse {
+  response: ResponseObject;
+  context: ContextItem[];
+  deadlineAt?: number | undefined;
+  /** Created in the background with stream: true: its events can be read again. */
+  streamed?: boolean | undefined;
 }
 
 /** A job's end as the jobs log keeps it, with its attempts (kept in memory while it ran). */

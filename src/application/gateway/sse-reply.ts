@@ -18,6 +18,19 @@ export class SseReply {
   }
 
   /**
+   * Opens the stream before its first event: the client is answered 200 at once (a first comment line
+   * sends the headers, which Node holds back until the body's first bytes) and waits for events.
+   */
+  begin(): void {
+    this.open().write(': open\n\n');
+  }
+
+  /** A comment line, which clients skip: keeps a quiet stream's connection from idling out in proxies. */
+  comment(text: string): void {
+    if (this.stream?.writable === true) this.stream.write(`: ${text}\n\n`);
+  }
+
+  /**
    * Sends one `data:` event with a JSON payload, opening the stream first if needed; named by an
    * `event:` line when `name` is given (the Responses API names each event by its type).
    */

@@ -96,6 +96,47 @@ describe.each(storeBackends())('ResponseArchive on $kind', (backend) => {
     expect(await archive.finish(other, payer, { ...response(other), status: 'failed' })).toBe(false);
   });
 
+  it('marks a queued response begun once, and keeps a streamed one with its events at its end', async () => {
+    const archive = new ResponseArchive(store);
+    const payer = newPayer();
+    const id = newApiId('response');
+    const queued = { ...response(id), status: 'queued' as const, output: [] };
+    await archive.save({
+      id,
+      payer,
+      apiKeyId: 'key_1',
+      response: queued,
+      context,
+      deadlineAt: 9,
+      events: [],
+    });
+    expect(await archive.find(id, payer)).toMatchObject({ streamed: true, deadlineAt: 9 });
+    expect(await archive.events(id, payer)).toEqual([]);
+    const begun = { ...queued, status: 'in_progress' as const };
+    expect(await archive.started(id, newPayer(), begun)).toBe(false);
+    expect(await archive.started(id, payer, begun)).toBe(true);
+    // Begun once: and the deadline stays, as the job still runs.
+    expect(await archive.started(id, payer, begun)).toBe(false);
+    expect(await archive.find(id, payer)).toMatchObject({
+      response: { status: 'in_progress' },
+      deadlineAt: 9,
+    });
+    const events = [
+      { type: 'response.created' as const, response: queued as never, sequence_number: 0 },
+      { type: 'response.completed' as const, response: response(id) as never, sequence_number: 1 },
+    ];
+    expect(await archive.finish(id, payer, response(id), events)).toBe(true);
+    expect(await archive.events(id, payer)).toEqual(events);
+    expect(await archive.events(id, newPayer())).toBeUndefined();
+    // Ended: a late begin changes nothing.
+    expect(await archive.started(id, payer, begun)).toBe(false);
+
+    const whole = newApiId('response');
+    await archive.save({ id: whole, payer, apiKeyId: 'key_1', response: response(whole), context });
+    expect(await archive.find(whole, payer)).toMatchObject({ streamed: false });
+    expect(await archive.events(whole, payer)).toBeUndefined();
+  });
+
   it('keeps the first of two saves under one id', async () => {
     const archive = new ResponseArchive(store);
     const payer = newPayer();

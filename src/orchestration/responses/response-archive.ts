@@ -4,6 +4,7 @@
 import { type Address, getAddress } from 'viem';
 import type { ContextItem } from '../../protocol/openai-responses-api-items.ts';
 import type { ResponseObject } from '../../protocol/openai-responses-api-output.ts';
+import type { ResponseEvent } from '../../protocol/openai-responses-api-stream.ts';
 import { numberOf, optionalNumberOf } from '../store/sql-values.ts';
 import type { Store } from '../store/store.ts';
 
@@ -18,6 +19,8 @@ export interface StoredResponse {
   createdAt: number;
   /** A background response still running: when its job's deadline passes. */
   deadlineAt: number | undefined;
+  /** A background response created with stream: true, whose events `events` reads once it has ended. */
+  streamed: boolean;
 }
 
 /** A background response's statuses before it ends. */
@@ -35,6 +38,7 @@ interface Row {
   context: ContextItem[];
   created_at: unknown;
   deadline_at: unknown;
+  streamed: boolean;
 }
 
 export class ResponseArchive {
@@ -56,7 +60,8 @@ export class ResponseArchive {
 
   /**
    * Keeps a response: a finished one, or a background one as it starts (with its job's deadline), which
-   * `finish` completes. Saving the same id again keeps the first.
+   * `finish` completes; a streamed one with its events so far (`[]`). Saving the same id again keeps the
+   * first.
    */
   async save(p: {
     id: string;
@@ -65,11 +70,12 @@ export class ResponseArchive {
     response: ResponseObject;
     context: readonly ContextItem[];
     deadlineAt?: number | undefined;
+    events?: readonly ResponseEvent[] | undefined;
   }): Promise<void> {
     const now = this.#now();
     await this.#store.query(
-      `insert into responses (id, payer, api_key_id, created_at, response, context, deadline_at)
-       values ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7) on conflict (id) do nothing`,
+      `insert into responses (id, payer, api_key_id, created_at, response, context, deadline_at, events)
+       values ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8::jsonb) on conflict (id) do nothing`,
       [
         p.id,
         getAddress(p.payer),
@@ -78,6 +84,7 @@ export class ResponseArchive {
         JSON.stringify(p.response),
         JSON.stringify(p.context),
         p.deadlineAt ?? null,
+        p.events === undefined ? null : JSON.stringify(p.events),
       ],
     );
     if (now >= this.#nextPurge) {
@@ -92,7 +99,7 @@ export class ResponseArchive {
   /** The account's response, unless missing, expired or someone else's (all three look the same). */
   async find(id: string, payer: Address): Promise<StoredResponse | undefined> {
     const [row] = await this.#store.query<Row>(
-      `select response, context, created_at, deadline_at from responses
+      `select response, context, created_at, deadline_at, events is not null as streamed from responses
        where id = $1 and payer = $2 and created_at >= $3`,
       [id, getAddress(payer), this.#oldestKept()],
     );
@@ -102,18 +109,49 @@ export class ResponseArchive {
       context: row.context,
       createdAt: numberOf(row.created_at),
       deadlineAt: optionalNumberOf(row.deadline_at),
+      streamed: row.streamed === true,
     };
   }
 
-  /**
-   * Ends a background response with its final object, unless it has ended already (a cancel, or a
-   * reader that found its router gone): false then.
-   */
-  async finish(id: string, payer: Address, response: ResponseObject): Promise<boolean> {
+  /** A streamed response's events as kept (all of them once it has ended); undefined when not streamed. */
+  async events(id: string, payer: Address): Promise<ResponseEvent[] | undefined> {
+    const [row] = await this.#store.query<{ events: ResponseEvent[] | null }>(
+      'select events from responses where id = $1 and payer = $2 and created_at >= $3',
+      [id, getAddress(payer), this.#oldestKept()],
+    );
+    return row?.events ?? undefined;
+  }
+
+  /** A queued background response began on a node (`in_progress`); false when it had left `queued`. */
+  async started(id: string, payer: Address, response: ResponseObject): Promise<boolean> {
     const rows = await this.#store.query(
-      `update responses set response = $3::jsonb, deadline_at = null
+      `update responses set response = $3::jsonb
+       where id = $1 and payer = $2 and response->>'status' = 'queued' returning id`,
+      [id, getAddress(payer), JSON.stringify(response)],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Ends a background response with its final object (a streamed one with all its events), unless it
+   * has ended already (a cancel, or a reader that found its router gone): false then.
+   */
+  async finish(
+    id: string,
+    payer: Address,
+    response: ResponseObject,
+    events?: readonly ResponseEvent[],
+  ): Promise<boolean> {
+    const rows = await this.#store.query(
+      `update responses set response = $3::jsonb, deadline_at = null, events = coalesce($5::jsonb, events)
        where id = $1 and payer = $2 and response->>'status' = any($4::text[]) returning id`,
-      [id, getAddress(payer), JSON.stringify(response), `{${UNFINISHED.join(',')}}`],
+      [
+        id,
+        getAddress(payer),
+        JSON.stringify(response),
+        `{${UNFINISHED.join(',')}}`,
+        events === undefined ? null : JSON.stringify(events),
+      ],
     );
     return rows.length > 0;
   }

@@ -266,4 +266,13 @@ export const MIGRATIONS: readonly Migration[] = [
       'alter table responses add column deadline_at bigint',
     ],
   },
+  {
+    version: 13,
+    name: 'streamed background responses',
+    statements: [
+      // A background response created with stream: true keeps its numbered events, written with its end,
+      // so GET /v1/responses/:id?stream=true replays them on any router (null: not streamed).
+      'alter table responses add column events jsonb',
+    ],
+  },
 ];

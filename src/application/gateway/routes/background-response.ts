@@ -1,7 +1,8 @@
-// Background responses (`background: true`): answered at once as `queued`, kept in the store, their job
-// run detached from the request; the job's end is written into the kept response (completed, incomplete,
-// failed with its error, or cancelled), which GET /v1/responses/:id reads. A response still unfinished
-// well past its job's deadline lost the router running it (a crash): it is read, and written, as failed.
+// Background responses (`background: true`): answered at once as `queued` (or streamed, its events kept),
+// kept in the store, their job run detached from the request; `in_progress` once on a node; the job's end
+// is written into the kept response (completed, incomplete, failed with its error, or cancelled), which
+// GET /v1/responses/:id reads. A response still unfinished well past its job's deadline lost the router
+// running it (a crash): it is read, and written, as failed.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Address } from 'viem';
 import { FatalError, toOpenAIError } from '../../../protocol/errors.ts';
@@ -15,20 +16,22 @@ import {
   responseObject,
   statusOf,
 } from '../../../protocol/openai-responses-api-output.ts';
+import {
+  isFinalEvent,
+  type ResponseEvent,
+  ResponseEventWriter,
+} from '../../../protocol/openai-responses-api-stream.ts';
 import type { GatewayContext } from '../context.ts';
-import type { JobRequest, StartedJob } from '../job-runner.ts';
+import type { JobRequest, JobRun, StartedJob } from '../job-runner.ts';
 import type { Principal, ResponseStore } from '../ports.ts';
+import { ResponseEventLog } from '../response-event-log.ts';
 
 /** How long past its deadline an unfinished response waits for its router before it is read as failed. */
 export const LOST_ROUTER_GRACE_MS = 30_000;
 
-/** Refuses what a background response cannot be: streamed, or not kept. */
+/** Refuses what a background response cannot be: not kept. */
 export function checkBackground(
-  body: {
-    background?: boolean | null | undefined;
-    stream?: boolean | null | undefined;
-    store?: boolean | null | undefined;
-  },
+  body: { background?: boolean | null | undefined; store?: boolean | null | undefined },
   stored: ResponseStore | undefined,
 ): void {
   if (body.background !== true) return;
@@ -36,12 +39,6 @@ export function checkBackground(
     throw new FatalError('unsupported_parameter', {
       message: 'This gateway keeps no responses, so it runs none in the background',
       param: 'background',
-    });
-  }
-  if (body.stream === true) {
-    throw new FatalError('unsupported_parameter', {
-      message: 'A background response is not streamed: read it with GET /v1/responses/:id',
-      param: 'stream',
     });
   }
   if (body.store === false) {
@@ -56,6 +53,9 @@ export function checkBackground(
 export class BackgroundResponses {
   /** Those still running here, by id: the write of their end. */
   readonly #running = new Map<string, Promise<void>>();
+  /** The streamed ones among them: their events so far. */
+  readonly #logs = new Map<string, ResponseEventLog>();
+  readonly #closing = new AbortController();
 
   constructor(
     private readonly context: GatewayContext,
@@ -63,56 +63,100 @@ export class BackgroundResponses {
   ) {}
 
   /**
-   * Keeps the response as `queued`, starts its job, and answers the queued response; the job's end is
-   * written when it comes. A job refused before it runs (402, 503) is an ordinary error, nothing kept.
+   * Keeps the response as `queued`, starts its job, and answers the queued response, or, streamed, the log
+   * of its events; the job's end is written when it comes. A job refused before it runs (402, 503) is an
+   * ordinary error, nothing kept.
    */
   async start(p: {
     log: FastifyBaseLogger;
     envelope: ResponseEnvelope;
     principal: Principal;
     conversation: readonly ContextItem[];
-    job: Omit<JobRequest, 'stream' | 'signal'>;
+    job: Omit<JobRequest, 'stream' | 'signal' | 'onChunk' | 'onStarted'>;
     answer: () => ResponseAnswer;
-  }): Promise<ResponseObject> {
+    stream: boolean;
+  }): Promise<{ queued: ResponseObject; events?: ResponseEventLog }> {
     const { stored } = this;
     const { envelope, principal } = p;
+    const { id } = envelope;
     const queued = responseObject(envelope, 'queued', []);
+    const stream = p.stream ? new StreamedEvents(envelope) : undefined;
     await stored.save({
-      id: envelope.id,
+      id,
       payer: principal.account,
       apiKeyId: principal.id,
       response: queued,
       context: p.conversation,
       deadlineAt: Date.now() + p.job.budget.timeoutMs,
+      ...(stream === undefined ? {} : { events: [] }),
     });
+    stream?.writer.start('queued');
     let started: StartedJob;
     try {
-      started = await this.context.runner.start({ ...p.job, stream: false, cancellable: true });
+      started = await this.context.runner.start({
+        ...p.job,
+        stream: p.stream,
+        cancellable: true,
+        onStarted: () => {
+          stream?.writer.inProgress();
+          stored
+            .started(id, principal.account, responseObject(envelope, 'in_progress', []))
+            .catch((error: unknown) =>
+              p.log.warn({ err: error, response: id }, 'marking a response begun failed'),
+            );
+        },
+        ...(stream === undefined
+          ? {}
+          : { onChunk: (piece) => stream.writer.text(piece.delta, piece.logprobs) }),
+      });
     } catch (error) {
-      await stored.remove(envelope.id, principal.account).catch(() => {});
+      await stored.remove(id, principal.account).catch(() => {});
       throw error;
     }
+    if (stream !== undefined) this.#logs.set(id, stream.log);
+    const ended = (response: ResponseObject) => {
+      if (stream === undefined) return stored.finish(id, principal.account, response);
+      // Kept with all its events before readers see its last, so one that reads it at once finds it.
+      const final = stream.end(response);
+      return stored.finish(id, principal.account, response, [...stream.log.events, final]).finally(() => {
+        stream.log.append(final);
+        stream.log.end();
+      });
+    };
     const written = started.done
       .then(
-        (run) => {
-          const answer = p.answer();
-          return responseObject(envelope, statusOf(answer), outputItems(answer), run.outcome.result.usage);
-        },
-        (error: unknown) => {
-          const { code, message } = toOpenAIError(error).error;
-          const status = code === 'job_cancelled' ? 'cancelled' : 'failed';
-          return responseObject(envelope, status, [], undefined, { code: code ?? 'internal_error', message });
-        },
+        (run) => this.#answered(envelope, p.answer(), run, stream),
+        (error: unknown) => failedResponse(envelope, error),
       )
-      .then((response) => stored.finish(envelope.id, principal.account, response))
+      .then(ended)
       .then(
         () => undefined,
-        (error: unknown) =>
-          p.log.error({ err: error, response: envelope.id }, 'writing a background response failed'),
+        (error: unknown) => p.log.error({ err: error, response: id }, 'writing a background response failed'),
       )
-      .finally(() => this.#running.delete(envelope.id));
-    this.#running.set(envelope.id, written);
-    return queued;
+      .finally(() => {
+        // Its readers are let go even when its end could not be made.
+        stream?.log.end();
+        this.#running.delete(id);
+        this.#logs.delete(id);
+      });
+    this.#running.set(id, written);
+    return stream === undefined ? { queued } : { queued, events: stream.log };
+  }
+
+  /** The live events of a streamed background response running on this router. */
+  events(id: string): ResponseEventLog | undefined {
+    return this.#logs.get(id);
+  }
+
+  #answered(
+    envelope: ResponseEnvelope,
+    answer: ResponseAnswer,
+    run: JobRun,
+    stream: StreamedEvents | undefined,
+  ): ResponseObject {
+    const { usage } = run.outcome.result;
+    if (stream !== undefined) return stream.writer.finish(answer, usage);
+    return responseObject(envelope, statusOf(answer), outputItems(answer), usage);
   }
 
   /**
@@ -145,9 +189,18 @@ export class BackgroundResponses {
     });
   }
 
-  /** Resolves once every background response this router runs has its end written (shutdown). */
+  /**
+   * Resolves once every background response this router runs has its end written (shutdown); readers
+   * waiting for one running elsewhere are let go (`closing`).
+   */
   async settled(): Promise<void> {
+    this.#closing.abort();
     await Promise.all(this.#running.values());
+  }
+
+  /** Aborted once this router closes. */
+  get closing(): AbortSignal {
+    return this.#closing.signal;
   }
 
   /**
@@ -178,6 +231,37 @@ export class BackgroundResponses {
 }
 
 /** Still waiting for its job's end. */
-function unfinished(response: ResponseObject): boolean {
+export function unfinished(response: ResponseObject): boolean {
   return response.status === 'queued' || response.status === 'in_progress';
+}
+
+/** A job's failure (or its cancel) as the response's end, with the error's code and message. */
+function failedResponse(envelope: ResponseEnvelope, error: unknown): ResponseObject {
+  const { code, message } = toOpenAIError(error).error;
+  const status = code === 'job_cancelled' ? 'cancelled' : 'failed';
+  return responseObject(envelope, status, [], undefined, { code: code ?? 'internal_error', message });
+}
+
+/**
+ * A streamed background response's events: written into its log as they come, but for the last, which
+ * `end` hands back to be kept before the log's readers see it.
+ */
+class StreamedEvents {
+  readonly log = new ResponseEventLog();
+  readonly writer: ResponseEventWriter;
+  #final: ResponseEvent | undefined;
+
+  constructor(envelope: ResponseEnvelope) {
+    this.writer = new ResponseEventWriter(envelope, (event) => {
+      if (isFinalEvent(event)) this.#final = event;
+      else this.log.append(event);
+    });
+  }
+
+  end(response: ResponseObject): ResponseEvent {
+    this.writer.end(response);
+    const final = this.#final;
+    if (final === undefined) throw new Error('the response writer sent no final event');
+    return final;
+  }
 }

@@ -26,6 +26,7 @@ import { chatInput } from '../pod-input.ts';
 import { modelFor } from '../pod-lookup.ts';
 import { checkLogprobs, type GenerationChoice, generationOutput } from '../pod-output.ts';
 import type { ResponseStore } from '../ports.ts';
+import { followEvents } from '../response-event-reply.ts';
 import { streamJob } from '../streamed-job.ts';
 import { BackgroundResponses, checkBackground } from './background-response.ts';
 import { checkContinuation, earlierContext } from './response-history.ts';
@@ -101,14 +102,17 @@ async function respond(
 
   if (body.background === true && backgrounds !== undefined) {
     const { signal: _, ...detached } = job;
-    return backgrounds.start({
+    const started = await backgrounds.start({
       log: request.log,
       envelope,
       principal,
       conversation: [...earlier, ...items],
       job: detached,
       answer: () => answer,
+      stream: body.stream === true,
     });
+    // A client that leaves stops reading, not the response: GET /v1/responses/:id?stream=true goes on.
+    return started.events === undefined ? started.queued : followEvents(reply, started.events, undefined);
   }
 
   if (body.stream !== true) {

@@ -12,23 +12,24 @@ import { listPage } from '../list-page.ts';
 import type { ResponseStore } from '../ports.ts';
 import type { BackgroundResponses } from './background-response.ts';
 import { responseNotFound } from './response-history.ts';
+import { streamKeptResponse } from './stored-response-stream.ts';
 
 const MAX_PAGE = 100;
 const Include = z.union([z.string(), z.array(z.string())]).optional();
 
 // `include` asks for output this network never makes (search results, images, logprobs): accepted, as
 // there is nothing to add.
-const RetrieveQuery = z.looseObject({
-  stream: z
-    .enum(['true', 'false'])
-    .optional()
-    .refine((value) => value !== 'true', {
-      message: 'a stored response cannot be streamed again: retrieve it whole',
-      params: { code: 'unsupported_parameter' },
-    }),
-  include: Include,
-  'include[]': Include,
-});
+const RetrieveQuery = z
+  .looseObject({
+    stream: z.enum(['true', 'false']).optional(),
+    starting_after: z.coerce.number().int().min(0).optional(),
+    include: Include,
+    'include[]': Include,
+  })
+  .refine((query) => query.starting_after === undefined || query.stream === 'true', {
+    message: 'starting_after applies to a stream: set stream=true',
+    path: ['starting_after'],
+  });
 
 const ItemsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(20),
@@ -52,11 +53,14 @@ export function storedResponseRoutes(
     return response;
   };
 
-  app.get<IdParams>('/v1/responses/:id', async (request) => {
-    parsedOrThrow(parseWith(RetrieveQuery, request.query));
+  app.get<IdParams>('/v1/responses/:id', async (request, reply) => {
+    const query = parsedOrThrow(parseWith(RetrieveQuery, request.query));
     const { id } = request.params;
     const { account } = principalOf(request);
-    return backgrounds.current(id, account, await found(id, account));
+    const kept = await found(id, account);
+    if (query.stream !== 'true') return backgrounds.current(id, account, kept);
+    const startingAfter = query.starting_after;
+    return streamKeptResponse({ id, account, kept, startingAfter, reply, stored, backgrounds });
   });
 
   // A cancelled one is answered again, as the jobs API does.
