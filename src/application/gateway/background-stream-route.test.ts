@@ -171,6 +171,58 @@ describe('streamed background responses', () => {
     }
   });
 
+  it('shows the work a cancelled one was charged for: its text so far and its usage, whole or streamed', async () => {
+    behave = async (peer, assign) => {
+      peer.accept(assign);
+      if (assign.stream) peer.chunk(assign, 0, 'Hel');
+      await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId && m.partial === true);
+      await peer.result(
+        assign,
+        { text: 'Hel', finishReason: 'cancelled' },
+        { usage: { inputTokens: 7, outputTokens: 1 }, gpuMs: 1 },
+      );
+    };
+    const cancel = (id: string) =>
+      fetch(`${h.url}/v1/responses/${id}/cancel`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}` },
+      });
+    const charged = {
+      status: 'cancelled',
+      error: { code: 'job_cancelled' },
+      output: [{ type: 'message', status: 'incomplete', content: [{ type: 'output_text', text: 'Hel' }] }],
+      usage: { input_tokens: 7, output_tokens: 1 },
+    };
+    try {
+      const events: ResponseStreamEvent[] = [];
+      for await (const event of await streamed()) {
+        events.push(event);
+        if (event.type === 'response.output_text.delta')
+          await cancel(events[0] ? (events[0] as { response: { id: string } }).response.id : '');
+      }
+      const last = events.at(-1);
+      expect(last).toMatchObject({ type: 'response.failed', response: charged });
+      expect(deltas(events)).toBe('Hel');
+      const id = (last as { response: { id: string } }).response.id;
+      expect(await client.responses.retrieve(id)).toMatchObject(charged);
+
+      const held = client.responses.create({ model: 'test-llm', input: 'x', background: true });
+      const queued = await held;
+      let status = queued.status;
+      for (let i = 0; i < 100 && status === 'queued'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        status = (await client.responses.retrieve(queued.id)).status;
+      }
+      expect(await (await cancel(queued.id)).json()).toMatchObject(charged);
+      const receipt = await fetch(`${h.url}/v1/receipts/${queued.id}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(receipt.status).toBe(200);
+    } finally {
+      behave = hello;
+    }
+  });
+
   it('shows one not streamed as in_progress once on a node', async () => {
     const held = heldAnswer(['Hi']);
     behave = held.serve;

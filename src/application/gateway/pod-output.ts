@@ -71,3 +71,17 @@ export function checkChoiceCount(choices: readonly GenerationChoice[], expected:
     });
   }
 }
+
+/**
+ * The text a node handed over for a paid cancel (one chat choice with finishReason 'cancelled'), read as
+ * an answer cut short (`length`); undefined for any other output.
+ */
+export function stoppedAnswer(output: unknown): GenerationChoice | undefined {
+  if (typeof output !== 'object' || output === null) return undefined;
+  if ((output as { finishReason?: unknown }).finishReason !== 'cancelled') return undefined;
+  try {
+    return generationOutput('chat', { ...output, finishReason: 'length' })[0];
+  } catch {
+    return undefined;
+  }
+}

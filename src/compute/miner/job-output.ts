@@ -11,7 +11,8 @@
 // - `text` is the whole generated text, also when it was streamed: the `job.chunk` deltas concatenate to it.
 // - `finishReason` is 'stop' (end of turn or a stop sequence) or 'length' (max_tokens or the context ran out);
 //   'cancelled' only in the result a node sends for a paid cancel (`job.cancel` with `partial`): the text it
-//   had produced when the caller went away, which nobody receives but the receipt commits to.
+//   had produced when the caller went away, which the receipt commits to (a cancelled background response
+//   shows it, cut short).
 // - `toolCalls` (chat, with finishReason 'tool_calls', or 'length' when the call was cut short): the calls the
 //   model made, each { id, name, arguments } with arguments as JSON text; `text` is what it said before them.
 // - `tokenIds` are the sampled token ids, in order (llama-cpp pods): validators re-score them with the model.

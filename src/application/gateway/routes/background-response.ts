@@ -5,7 +5,7 @@
 // running it (a crash): it is read, and written, as failed.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Address } from 'viem';
-import { FatalError, toOpenAIError } from '../../../protocol/errors.ts';
+import { FatalError } from '../../../protocol/errors.ts';
 import type { ContextItem } from '../../../protocol/openai-responses-api-items.ts';
 import {
   outputItems,
@@ -16,15 +16,11 @@ import {
   responseObject,
   statusOf,
 } from '../../../protocol/openai-responses-api-output.ts';
-import {
-  isFinalEvent,
-  type ResponseEvent,
-  ResponseEventWriter,
-} from '../../../protocol/openai-responses-api-stream.ts';
 import type { GatewayContext } from '../context.ts';
 import type { JobRequest, JobRun, StartedJob } from '../job-runner.ts';
 import type { Principal, ResponseStore } from '../ports.ts';
-import { ResponseEventLog } from '../response-event-log.ts';
+import type { ResponseEventLog } from '../response-event-log.ts';
+import { endedEarly, StreamedEvents } from './background-response-end.ts';
 
 /** How long past its deadline an unfinished response waits for its router before it is read as failed. */
 export const LOST_ROUTER_GRACE_MS = 30_000;
@@ -126,7 +122,7 @@ export class BackgroundResponses {
     const written = started.done
       .then(
         (run) => this.#answered(envelope, p.answer(), run, stream),
-        (error: unknown) => failedResponse(envelope, error),
+        (error: unknown) => endedEarly(envelope, error, stream),
       )
       .then(ended)
       .then(
@@ -233,35 +229,4 @@ export class BackgroundResponses {
 /** Still waiting for its job's end. */
 export function unfinished(response: ResponseObject): boolean {
   return response.status === 'queued' || response.status === 'in_progress';
-}
-
-/** A job's failure (or its cancel) as the response's end, with the error's code and message. */
-function failedResponse(envelope: ResponseEnvelope, error: unknown): ResponseObject {
-  const { code, message } = toOpenAIError(error).error;
-  const status = code === 'job_cancelled' ? 'cancelled' : 'failed';
-  return responseObject(envelope, status, [], undefined, { code: code ?? 'internal_error', message });
-}
-
-/**
- * A streamed background response's events: written into its log as they come, but for the last, which
- * `end` hands back to be kept before the log's readers see it.
- */
-class StreamedEvents {
-  readonly log = new ResponseEventLog();
-  readonly writer: ResponseEventWriter;
-  #final: ResponseEvent | undefined;
-
-  constructor(envelope: ResponseEnvelope) {
-    this.writer = new ResponseEventWriter(envelope, (event) => {
-      if (isFinalEvent(event)) this.#final = event;
-      else this.log.append(event);
-    });
-  }
-
-  end(response: ResponseObject): ResponseEvent {
-    this.writer.end(response);
-    const final = this.#final;
-    if (final === undefined) throw new Error('the response writer sent no final event');
-    return final;
-  }
 }
