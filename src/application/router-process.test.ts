@@ -195,6 +195,29 @@ describe.each(backends)('router process on $kind', (backend) => {
     });
   });
 
+  // PGlite holds one router; on a shared server every router adds its counts to the store.
+  it.runIf(backend.kind === 'postgres')(
+    'counts its rate limits in the server its routers share',
+    async () => {
+      const r = running as RunningRouter;
+      const refused = await fetch(`${r.url}/v1/models`, {
+        headers: { authorization: `Bearer nrn_${'w'.repeat(40)}` },
+      });
+      expect(refused.status).toBe(401);
+      const store = await openStore(await storeOf(backend));
+      try {
+        let rows: Array<{ count: number }> = [];
+        for (let i = 0; i < 100 && rows.length === 0; i++) {
+          rows = await store.query("select count from rate_windows where limiter = 'invalid-keys'");
+          if (rows.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(rows.map((row) => Number(row.count))).toEqual([1]);
+      } finally {
+        await store.close();
+      }
+    },
+  );
+
   it('serves jobs, charged once each, their receipts attested by the router', async () => {
     const r = running as RunningRouter;
     for (const stream of [false, true, false]) {

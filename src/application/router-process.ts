@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Address, Hex, LocalAccount } from 'viem';
 import type { AddressBook } from '../chain/address-book.ts';
 import { chainFor, publicClientFor, walletClientFor } from '../chain/clients.ts';
+import { SharedRateCounts } from '../orchestration/limits/shared-rate-counts.ts';
 import { ApiKeys } from '../orchestration/metering/api-keys.ts';
 import { CreditLedger } from '../orchestration/metering/credit-ledger.ts';
 import { type CreditsSource, chainCreditsSource } from '../orchestration/metering/credits-source.ts';
@@ -177,6 +178,18 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     cleanups.push(() => store.close());
     const apiKeys = new ApiKeys(store);
     cleanups.push(await apiKeys.watchRevocations());
+    // Routers sharing a server count their rate limits together; PGlite has one router.
+    const rateCounts =
+      store.kind === 'postgres'
+        ? new SharedRateCounts(store, {
+            onSyncError: (error) =>
+              logger.warn({ err: error }, 'syncing rate-limit counts failed; counting on locally'),
+          })
+        : undefined;
+    if (rateCounts !== undefined) {
+      rateCounts.start();
+      cleanups.push(() => rateCounts.stop());
+    }
     const jobs = new JobStore(store);
     const credits: CreditsSource = chainCreditsSource({ publicClient, computeCredits });
     const ledger = new CreditLedger({ store, credits });
@@ -250,6 +263,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
           responseRetentionMs: options.responseRetentionMs,
         },
         {
+          ...(rateCounts === undefined ? {} : { rateCounts }),
           settlement: () => batcher.stats(),
           checks: { chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }) },
         },
@@ -300,6 +314,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
         await gateway.app.close();
         await operations?.close();
         await forgetOperationsUrl?.();
+        await rateCounts?.stop();
         try {
           // Journaled charges into the store first, so they settle now rather than at the next start.
           await opened.close();

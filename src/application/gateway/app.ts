@@ -31,6 +31,7 @@ import type {
   MinerEndpointStats,
   ModelCatalog,
   NodeList,
+  RateCounter,
   ReceiptLookup,
   ResponseStore,
   SettlementStats,
@@ -67,6 +68,8 @@ export interface GatewayDeps {
    * and `previous_response_id` and `GET /v1/responses/:id` do not exist.
    */
   responses?: ResponseStore;
+  /** Rate-limit counts shared with the other routers of the store; without it each router counts alone. */
+  rateCounts?: RateCounter;
   /** Idempotency keys of the jobs API; without it `Idempotency-Key` is ignored. */
   idempotency?: IdempotencyClaims;
   /** Key management for operators: `/admin/keys` on their listener, when it has an operator token. */
@@ -236,10 +239,14 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
         ...(deps.keyAdmin === undefined ? {} : { keyAdmin: deps.keyAdmin }),
       })
     : undefined;
-  const limits = await registerRateLimits(app, {
-    authFailuresPerMinute: options.authFailuresPerMinute ?? 30,
-    requestsPerMinutePerKey: options.requestsPerMinutePerKey ?? 0,
-  });
+  const limits = await registerRateLimits(
+    app,
+    {
+      authFailuresPerMinute: options.authFailuresPerMinute ?? 30,
+      requestsPerMinutePerKey: options.requestsPerMinutePerKey ?? 0,
+    },
+    deps.rateCounts,
+  );
   await app.register(async (api) => {
     api.addHook('onRequest', apiKeyAuth(deps.apiKeys, limits));
     modelRoutes(api, context);

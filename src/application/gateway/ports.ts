@@ -225,3 +225,12 @@ export type { NodeState, NodeStatus } from '../../orchestration/router/node-dire
 export interface NodeList {
   nodes(): NodeStatus[];
 }
+
+/**
+ * Rate-limit counts shared by the routers of one store: hits per limiter and key in the current minute
+ * of the clock, as this router knows them (others' hits seen within about a second).
+ */
+export interface RateCounter {
+  hit(limiter: string, key: string): { current: number; resetAt: number };
+  peek(limiter: string, key: string): { current: number; resetAt: number };
+}

@@ -4,6 +4,8 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
+import { SharedRateCounts } from '../../orchestration/limits/shared-rate-counts.ts';
+import { openStore } from '../../orchestration/store/open-store.ts';
 import { type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
 import { registerRateLimits } from './rate-limits.ts';
 
@@ -127,6 +129,48 @@ describe('requests per API key', () => {
     // Without the limit set, answers carry no such headers.
     const known = await direct.key(developer);
     expect((await models(direct, known, '10.0.1.1')).headers['x-ratelimit-limit-requests']).toBeUndefined();
+  });
+
+  it('count across routers that share their counts, once they have synced', async () => {
+    const store = await openStore();
+    const routers = await Promise.all(
+      [0, 1].map(async () => {
+        const counts = new SharedRateCounts(store);
+        const app = Fastify();
+        const limits = await registerRateLimits(
+          app,
+          { authFailuresPerMinute: 0, requestsPerMinutePerKey: 3 },
+          counts,
+        );
+        app.get('/x', async (request) => {
+          const limit = await limits.perKey?.(request);
+          if (limit === undefined || limit.isAllowed) throw new Error('no limit was applied');
+          return { exceeded: limit.isExceeded, remaining: limit.remaining, ttl: limit.ttl };
+        });
+        return { app, counts };
+      }),
+    );
+    const call = async (i: number) =>
+      (await routers[i]?.app.inject({ url: '/x', remoteAddress: '10.9.0.1' }))?.json() as {
+        exceeded: boolean;
+        remaining: number;
+        ttl: number;
+      };
+    try {
+      expect(await call(0)).toMatchObject({ exceeded: false, remaining: 2 });
+      expect(await call(0)).toMatchObject({ exceeded: false, remaining: 1 });
+      expect((await call(1)).remaining).toBe(2);
+      await Promise.all(routers.map((r) => r.counts.sync()));
+      // Three requests so far, across both: the next one on either is past the limit.
+      const past = await call(1);
+      expect(past).toMatchObject({ exceeded: true, remaining: 0 });
+      // Windows are minutes of the clock: the wait is what is left of this one.
+      expect(past.ttl).toBeGreaterThan(0);
+      expect(past.ttl).toBeLessThanOrEqual(60_000);
+    } finally {
+      for (const r of routers) await r.app.close();
+      await store.close();
+    }
   });
 
   it('refuses a limit that is not a whole number', async () => {

@@ -275,4 +275,19 @@ export const MIGRATIONS: readonly Migration[] = [
       'alter table responses add column events jsonb',
     ],
   },
+  {
+    version: 14,
+    name: 'shared rate limits',
+    statements: [
+      // Hits per limiter and key in each minute of the clock, added by every router sharing the server
+      // about once a second, so a rate limit counts across routers; ended minutes are deleted.
+      `create table rate_windows (
+        limiter text not null,
+        key text not null,
+        window_start bigint not null,
+        count integer not null,
+        primary key (limiter, key, window_start)
+      )`,
+    ],
+  },
 ];
