@@ -12,6 +12,7 @@ import type { MeteringEntry } from './metering-entries.ts';
 import { type IngestOutcome, ingestBatch } from './metering-ingest.ts';
 import type { ReceiptAttester } from './receipt-attester.ts';
 import type { SerialQueue } from './serial-queue.ts';
+import { UnstoredEntries } from './unstored-entries.ts';
 
 /** Entries written to the store in one transaction at most. */
 export const MAX_BATCH = 512;
@@ -66,7 +67,7 @@ export class MeteringStoreFeed {
   readonly #attester: ReceiptAttester | undefined;
   readonly #gatherMs: number;
   /** Entries durable but not yet in the store, by public job id (GET /v1/jobs/:id reads them). */
-  readonly #unstored = new Map<string, MeteringEntry>();
+  readonly #unstored = new UnstoredEntries();
   #queue: Queued[] = [];
   #ingesting: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
@@ -106,13 +107,9 @@ export class MeteringStoreFeed {
     return this.#unstored.get(publicId);
   }
 
-  /** Every unstored entry of `payer`: a scan of the backlog (about a second's worth while the store keeps up). */
+  /** Every unstored entry of `payer`. */
   unstoredOf(payer: string): MeteringEntry[] {
-    const found: MeteringEntry[] = [];
-    for (const entry of this.#unstored.values()) {
-      if (entry.job.payer === payer) found.push(entry);
-    }
-    return found;
+    return this.#unstored.ofPayer(payer);
   }
 
   /** Resolves once everything recorded so far is in the store. */
@@ -142,7 +139,7 @@ export class MeteringStoreFeed {
     if (this.#journal !== undefined) {
       const segment = await this.#journal.append(entry);
       hooks.durable?.();
-      this.#unstored.set(entry.job.public_id, entry);
+      this.#unstored.add(entry);
       this.#queue.push({ entry, segment, hooks });
       if (this.#queue.length >= GATHER_ENTRIES) this.#wake?.();
       this.#startIngest();
@@ -239,8 +236,7 @@ export class MeteringStoreFeed {
           q.hooks?.refused?.();
           q.settle?.reject(error);
         }
-        if (this.#unstored.get(q.entry.job.public_id) === q.entry)
-          this.#unstored.delete(q.entry.job.public_id);
+        this.#unstored.stored(q.entry);
         if (q.segment !== undefined) released.set(q.segment, (released.get(q.segment) ?? 0) + 1);
       }
       for (const [segment, count] of released) await this.#journal?.release(segment, count);
