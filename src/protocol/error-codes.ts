@@ -129,6 +129,18 @@ export const ERROR_CODES = {
     message: 'Response not found',
     retryable: false,
   },
+  conversation_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    message: 'Conversation not found',
+    retryable: false,
+  },
+  conversation_item_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    message: 'Conversation item not found',
+    retryable: false,
+  },
   response_not_cancellable: {
     status: 409,
     type: 'invalid_request_error',

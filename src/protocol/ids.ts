@@ -41,6 +41,7 @@ export const ID_PREFIXES = {
   responseMessage: 'msg_',
   functionCall: 'fc_',
   functionCallOutput: 'fco_',
+  conversation: 'conv_',
   session: 'ses_',
   request: 'req_',
 } as const;

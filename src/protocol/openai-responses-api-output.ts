@@ -9,7 +9,7 @@ import type {
 import { newApiId } from './ids.ts';
 import type { TokenLogprobOut } from './openai-logprobs.ts';
 import type { FinishReason, TokenUsage, ToolCallOut } from './openai-responses.ts';
-import type { ResponsesRequest } from './openai-responses-api.ts';
+import { conversationIdOf, type ResponsesRequest } from './openai-responses-api.ts';
 
 /**
  * The Responses API's objects in OpenAI's exact shapes (typed by the official SDK's own types): the
@@ -123,6 +123,7 @@ export function responseObject(
 ): ResponseObject {
   const { request } = e;
   const format = request.text?.format ?? { type: 'text' };
+  const conversation = conversationIdOf(request);
   return {
     id: e.id,
     object: 'response',
@@ -136,6 +137,7 @@ export function responseObject(
     metadata: metadataOf(request.metadata),
     model: e.model,
     previous_response_id: request.previous_response_id ?? null,
+    ...(conversation === undefined ? {} : { conversation: { id: conversation } }),
     store: e.store,
     output,
     parallel_tool_calls: request.parallel_tool_calls ?? true,

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseResponsesRequest, responsesAsChat, unansweredOutput } from './openai-responses-api.ts';
+import {
+  conversationIdOf,
+  parseResponsesRequest,
+  responsesAsChat,
+  unansweredOutput,
+} from './openai-responses-api.ts';
 
 function asChat(body: Record<string, unknown>) {
   const parsed = parseResponsesRequest({ model: 'tiny', ...body });
@@ -93,12 +98,27 @@ describe('the Responses API as a chat', () => {
     }
   });
 
-  it('refuses conversation objects and stored prompts by name, and takes background runs', () => {
-    for (const field of ['conversation', 'prompt']) {
-      const parsed = parseResponsesRequest({ model: 'tiny', input: 'x', [field]: 'something' });
-      expect(parsed.ok).toBe(false);
-      if (!parsed.ok) expect(parsed.error).toMatchObject({ code: 'unsupported_parameter', param: field });
+  it('refuses stored prompts by name, takes a conversation (not with previous_response_id) and background runs', () => {
+    const prompt = parseResponsesRequest({ model: 'tiny', input: 'x', prompt: 'something' });
+    expect(prompt.ok).toBe(false);
+    if (!prompt.ok) expect(prompt.error).toMatchObject({ code: 'unsupported_parameter', param: 'prompt' });
+    for (const conversation of ['conv_1', { id: 'conv_1' }]) {
+      const parsed = parseResponsesRequest({ model: 'tiny', input: 'x', conversation });
+      expect(parsed.ok && conversationIdOf(parsed.value)).toBe('conv_1');
     }
+    for (const conversation of [7, { name: 'x' }, '']) {
+      const parsed = parseResponsesRequest({ model: 'tiny', input: 'x', conversation });
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) expect(parsed.error).toMatchObject({ code: 'invalid_request' });
+    }
+    const both = parseResponsesRequest({
+      model: 'tiny',
+      input: 'x',
+      conversation: 'conv_1',
+      previous_response_id: 'resp_1',
+    });
+    expect(both.ok).toBe(false);
+    if (!both.ok) expect(both.error).toMatchObject({ code: 'invalid_request', param: 'conversation' });
     expect(parseResponsesRequest({ model: 'tiny', input: 'x', background: true }).ok).toBe(true);
     expect(parseResponsesRequest({ model: 'tiny', input: 'x', background: false, store: false }).ok).toBe(
       true,

@@ -6,6 +6,7 @@ import {
   MAX_TOP_LOGPROBS,
   parseChatCompletionRequest,
 } from './openai.ts';
+import { ConversationIdSchema } from './openai-conversation-id.ts';
 import { JsonSchemaObject } from './openai-features.ts';
 import { checkToolOffer, MAX_TOOLS, ToolCallIdSchema, ToolNameSchema } from './openai-tools.ts';
 import { parseWith, type Result } from './schema-errors.ts';
@@ -14,9 +15,8 @@ import { parseWith, type Result } from './schema-errors.ts';
  * OpenAI's Responses API (`POST /v1/responses`) as a chat job: the request's items become a chat
  * conversation (instructions first, function calls and their outputs as tool calls and tool messages), so
  * every pod that chats serves it. A stored response continues with `previous_response_id` (its
- * conversation before the request's items, see openai-responses-api-items.ts); what needs more than that
- * (conversation objects, background runs, stored prompts) is refused, as are built-in tools and non-text
- * inputs no pod can give.
+ * conversation before the request's items, see openai-responses-api-items.ts), a conversation object with
+ * `conversation`; stored prompts are refused, as are built-in tools and non-text inputs no pod can give.
  */
 
 const UNSUPPORTED = { code: 'unsupported_parameter' } as const;
@@ -52,7 +52,7 @@ const FunctionCallOutputItem = z.looseObject({
 });
 
 /** Items by their `type`; a message may leave it out. */
-const InputItem = z.preprocess(
+export const ResponsesInputItemSchema = z.preprocess(
   (item) =>
     typeof item === 'object' && item !== null && !('type' in item) ? { ...item, type: 'message' } : item,
   z.discriminatedUnion('type', [MessageItem, FunctionCallItem, FunctionCallOutputItem], {
@@ -108,7 +108,7 @@ function refused(message: string) {
 export const ResponsesRequestSchema = z
   .looseObject({
     model: z.string().min(1).max(256),
-    input: z.union([Text, z.array(InputItem).min(1).max(MAX_MESSAGES)], {
+    input: z.union([Text, z.array(ResponsesInputItemSchema).min(1).max(MAX_MESSAGES)], {
       error: 'input must be a string or a list of items',
     }),
     instructions: Text.nullish(),
@@ -126,9 +126,12 @@ export const ResponsesRequestSchema = z
     previous_response_id: z.string().min(1).max(128).nullish(),
     /** Whether to keep the response for GET /v1/responses/:id and previous_response_id (default true). */
     store: z.boolean().nullish(),
-    conversation: refused(
-      'conversation objects are not supported: continue with previous_response_id, or send the whole conversation as input',
-    ),
+    /** A conversation (`conv_…` or `{id}`) whose items come first, and which the turn is added to. */
+    conversation: z
+      .union([ConversationIdSchema, z.looseObject({ id: ConversationIdSchema })], {
+        error: 'conversation must be a conversation id or {id}',
+      })
+      .nullish(),
     /** Answered at once (`queued`), run detached; read it back with GET /v1/responses/:id. */
     background: z.boolean().nullish(),
     prompt: refused('stored prompt templates are not supported'),
@@ -140,7 +143,7 @@ export const ResponsesRequestSchema = z
   .superRefine((body, ctx) => checkItems(body, ctx));
 
 export type ResponsesRequest = z.output<typeof ResponsesRequestSchema>;
-export type ResponsesInputItem = z.output<typeof InputItem>;
+export type ResponsesInputItem = z.output<typeof ResponsesInputItemSchema>;
 
 /** What a conversation reads of an item: one of a request's own, or one kept from an earlier response. */
 export type ConversationItem =
@@ -178,13 +181,27 @@ function checkItems(body: ResponsesRequest, ctx: z.RefinementCtx): void {
     ctx,
     { name: (index) => ['tools', index, 'name'], choice: ['tool_choice', 'name'] },
   );
-  if (typeof body.input === 'string' || body.previous_response_id != null) return;
+  if (body.conversation != null && body.previous_response_id != null) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'previous_response_id and conversation cannot both be given: continue one or the other',
+      path: ['conversation'],
+    });
+  }
+  if (typeof body.input === 'string' || body.previous_response_id != null || body.conversation != null)
+    return;
   const index = unansweredOutput(body.input);
   if (index !== undefined)
     ctx.addIssue({ code: 'custom', message: UNANSWERED_OUTPUT, path: ['input', index, 'call_id'] });
 }
 
-/** The request's items; a string input is one user message. */
+/** The conversation a request names, if any. */
+export function conversationIdOf(request: ResponsesRequest): string | undefined {
+  const { conversation } = request;
+  if (conversation == null) return undefined;
+  return typeof conversation === 'string' ? conversation : conversation.id;
+}
+
 export const LOGPROBS_INCLUDE = 'message.output_text.logprobs';
 
 /**
@@ -195,6 +212,7 @@ export function asksResponseLogprobs(request: ResponsesRequest): boolean {
   return request.include?.includes(LOGPROBS_INCLUDE) === true || (request.top_logprobs ?? 0) > 0;
 }
 
+/** The request's items; a string input is one user message. */
 export function requestItems(request: ResponsesRequest): ResponsesInputItem[] {
   return typeof request.input === 'string'
     ? [{ type: 'message', role: 'user', content: request.input }]

@@ -544,6 +544,15 @@ describe.each(storeBackends())('on $kind', (backend) => {
       for await (const event of resumed) rest.push(event);
       expect(rest).toEqual(events.slice(4));
 
+      // In a conversation: its items first, the same seeded answer, and the turn added to it.
+      const conversation = await client.conversations.create({ metadata: { e2e: 'yes' } });
+      const inConversation = await client.responses.create({ ...hello, conversation: conversation.id });
+      succeeded++;
+      expect(inConversation.output_text).toBe(text.output_text);
+      expect(inConversation.usage).toEqual(text.usage);
+      const turn = await client.conversations.items.list(conversation.id, { order: 'asc' });
+      expect(turn.data.map((item) => item.type)).toEqual(['message', 'message']);
+
       const include = ['message.output_text.logprobs' as const];
       const withLogprobs = await client.responses.create({ ...hello, include, top_logprobs: 2 });
       succeeded++;

@@ -22,6 +22,7 @@ import { buildOperationsApp } from './operations-app.ts';
 import type {
   ApiKeyAdmin,
   ApiKeyAuthenticator,
+  ConversationStore,
   CreditAccounts,
   CreditReservations,
   IdempotencyClaims,
@@ -37,6 +38,7 @@ import type {
   SettlementStats,
 } from './ports.ts';
 import { registerRateLimits } from './rate-limits.ts';
+import { conversationRoutes } from './routes/conversations.ts';
 import { creditRoutes } from './routes/credits.ts';
 import { embeddingRoutes } from './routes/embeddings.ts';
 import { generationRoutes } from './routes/generation.ts';
@@ -68,6 +70,8 @@ export interface GatewayDeps {
    * and `previous_response_id` and `GET /v1/responses/:id` do not exist.
    */
   responses?: ResponseStore;
+  /** The Conversations API's conversations; without it `/v1/conversations` does not exist. */
+  conversations?: ConversationStore;
   /** Rate-limit counts shared with the other routers of the store; without it each router counts alone. */
   rateCounts?: RateCounter;
   /** Idempotency keys of the jobs API; without it `Idempotency-Key` is ignored. */
@@ -251,7 +255,8 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     api.addHook('onRequest', apiKeyAuth(deps.apiKeys, limits));
     modelRoutes(api, context);
     generationRoutes(api, context);
-    responsesRoutes(api, context, deps.responses);
+    responsesRoutes(api, context, deps.responses, deps.conversations);
+    if (deps.conversations !== undefined) conversationRoutes(api, deps.conversations);
     embeddingRoutes(api, context);
     jobRoutes(api, context, deps.jobs, deps.idempotency);
     if (deps.receipts !== undefined) receiptRoutes(api, deps.receipts);

@@ -11,6 +11,7 @@ import type {
   DispatchResult as DispatchOutcome,
 } from '../../orchestration/router/dispatcher.ts';
 import type { NodeStatus } from '../../orchestration/router/node-directory.ts';
+import type { ConversationMetadata } from '../../protocol/openai-conversations.ts';
 import type { ContextItem } from '../../protocol/openai-responses-api-items.ts';
 import type { ResponseObject } from '../../protocol/openai-responses-api-output.ts';
 import type { ResponseEvent } from '../../protocol/openai-responses-api-stream.ts';
@@ -233,4 +234,39 @@ export interface NodeList {
 export interface RateCounter {
   hit(limiter: string, key: string): { current: number; resetAt: number };
   peek(limiter: string, key: string): { current: number; resetAt: number };
+}
+
+/** The Conversations API's conversations, each for one credit account (see ConversationArchive). */
+export interface ConversationStore {
+  create(p: {
+    id: string;
+    payer: Address;
+    apiKeyId: string;
+    metadata: ConversationMetadata;
+    items: readonly ContextItem[];
+  }): Promise<KeptConversation>;
+  /** Undefined when missing or another account's. */
+  find(id: string, payer: Address): Promise<KeptConversation | undefined>;
+  update(id: string, payer: Address, metadata: ConversationMetadata): Promise<KeptConversation | undefined>;
+  remove(id: string, payer: Address): Promise<boolean>;
+  /** Adds items after the others (an id there already is left out); false when there is no such one. */
+  add(id: string, payer: Address, items: readonly ContextItem[]): Promise<boolean>;
+  /** Every item in order; undefined when there is no such conversation. */
+  items(id: string, payer: Address): Promise<ContextItem[] | undefined>;
+  keptIds(id: string, payer: Address, ids: readonly string[]): Promise<Set<string>>;
+  item(id: string, payer: Address, itemId: string): Promise<ContextItem | undefined>;
+  /** `limit` items after `after`, and one more when there are. */
+  page(
+    id: string,
+    payer: Address,
+    query: { limit: number; order: 'asc' | 'desc'; after?: string | undefined },
+  ): Promise<ContextItem[]>;
+  removeItem(id: string, payer: Address, itemId: string): Promise<boolean>;
+}
+
+export interface KeptConversation {
+  id: string;
+  /** ms */
+  createdAt: number;
+  metadata: ConversationMetadata;
 }

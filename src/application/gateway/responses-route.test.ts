@@ -246,7 +246,7 @@ describe('POST /v1/responses', () => {
   it('refuses what it cannot do with OpenAI-style errors naming the field', async () => {
     const asks: Array<[Record<string, unknown>, number, string, string]> = [
       [{ input: 'x', previous_response_id: 'resp_1' }, 404, 'response_not_found', 'previous_response_id'],
-      [{ input: 'x', conversation: 'conv_1' }, 400, 'unsupported_parameter', 'conversation'],
+      [{ input: 'x', conversation: 'conv_1' }, 404, 'conversation_not_found', 'conversation'],
       [{ input: 'x', tools: [{ type: 'web_search' }] }, 400, 'invalid_request', 'tools[0].type'],
       [{ input: [{ type: 'reasoning', summary: [] }] }, 400, 'invalid_request', 'input[0].type'],
       [

@@ -6,6 +6,7 @@ import type { JobStore } from '../../orchestration/metering/job-store.ts';
 import { MeteredJobLog } from '../../orchestration/metering/metered-job-log.ts';
 import type { Metering } from '../../orchestration/metering/metering.ts';
 import { ReceiptAudits } from '../../orchestration/metering/receipt-audit.ts';
+import { ConversationArchive } from '../../orchestration/responses/conversation-archive.ts';
 import {
   DEFAULT_RESPONSE_RETENTION_MS,
   ResponseArchive,
@@ -43,6 +44,7 @@ export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps
     apiKeys: parts.apiKeys,
     keyAdmin: parts.apiKeys,
     idempotency: new IdempotencyKeys(store),
+    conversations: new ConversationArchive(store),
     ...(parts.responseRetentionMs === 0
       ? {}
       : {

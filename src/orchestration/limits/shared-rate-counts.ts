@@ -5,7 +5,7 @@
 // hits are not seen yet, so a burst split over several routers can pass the limit by what they take in a
 // second. Windows are whole minutes of the clock (fixed windows every router agrees on, within their
 // clocks' skew); rows of ended windows are deleted. When the store cannot be reached, each router goes on with what it knows.
-import { numberOf } from '../store/sql-values.ts';
+import { numberOf, textArrayOf } from '../store/sql-values.ts';
 import type { Store } from '../store/store.ts';
 
 export interface SharedRateCountsOptions {
@@ -105,8 +105,8 @@ export class SharedRateCounts {
          on conflict (limiter, key, window_start) do update set count = w.count + excluded.count
          returning limiter, key, window_start, count`,
         [
-          pgArray(sent.map((c) => c.limiter)),
-          pgArray(sent.map((c) => c.key)),
+          textArrayOf(sent.map((c) => c.limiter)),
+          textArrayOf(sent.map((c) => c.key)),
           `{${sent.map((c) => c.windowStart).join(',')}}`,
           `{${amounts.join(',')}}`,
         ],
@@ -155,9 +155,4 @@ function minuteOf(now: number): number {
 
 function countId(limiter: string, key: string, windowStart: number): string {
   return `${limiter}\u0000${windowStart}\u0000${key}`;
-}
-
-/** A text[] literal: every element quoted, quotes and backslashes escaped. */
-function pgArray(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 }

@@ -290,4 +290,27 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 15,
+    name: 'conversations',
+    statements: [
+      // The Conversations API: a conversation belongs to a credit account and holds items in the order
+      // they were added (position); an item's id is unique in its conversation. Kept until deleted.
+      `create table conversations (
+        id text primary key,
+        payer text not null,
+        api_key_id text not null,
+        created_at bigint not null,
+        metadata jsonb not null
+      )`,
+      `create table conversation_items (
+        conversation_id text not null references conversations (id) on delete cascade,
+        item_id text not null,
+        position bigint generated always as identity,
+        item jsonb not null,
+        primary key (conversation_id, item_id)
+      )`,
+      'create index conversation_items_order_idx on conversation_items (conversation_id, position)',
+    ],
+  },
 ];

@@ -44,3 +44,8 @@ export function isDataError(error: unknown): boolean {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
+
+/** A text[] parameter's literal: every element quoted, quotes and backslashes escaped (`$n::text[]`). */
+export function textArrayOf(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
+}

@@ -71,6 +71,8 @@ export class BackgroundResponses {
     job: Omit<JobRequest, 'stream' | 'signal' | 'onChunk' | 'onStarted'>;
     answer: () => ResponseAnswer;
     stream: boolean;
+    /** Told the response's end before it is written (a conversation's turn is added then). */
+    ended?: (response: ResponseObject) => Promise<void>;
   }): Promise<{ queued: ResponseObject; events?: ResponseEventLog }> {
     const { stored } = this;
     const { envelope, principal } = p;
@@ -110,7 +112,8 @@ export class BackgroundResponses {
       throw error;
     }
     if (stream !== undefined) this.#logs.set(id, stream.log);
-    const ended = (response: ResponseObject) => {
+    const ended = async (response: ResponseObject) => {
+      await p.ended?.(response);
       if (stream === undefined) return stored.finish(id, principal.account, response);
       // Kept with all its events before readers see its last, so one that reads it at once finds it.
       const final = stream.end(response);

@@ -32,22 +32,30 @@ export async function earlierContext(
   return [...previous.context, ...outputContext(previous.response.output)];
 }
 
-/** Refuses a continuation whose function_call_output answers no call, or that grows past a request's size. */
-export function checkContinuation(earlier: readonly ContextItem[], items: readonly ContextItem[]): void {
+/**
+ * Refuses a continuation whose function_call_output answers no call, or that grows past a request's size;
+ * `from` names what the earlier items came from (previous_response_id, conversation).
+ */
+export function checkContinuation(
+  earlier: readonly ContextItem[],
+  items: readonly ContextItem[],
+  from: 'previous_response_id' | 'conversation' = 'previous_response_id',
+): void {
   if (earlier.length === 0) return;
   const all = [...earlier, ...items];
+  const source = from === 'conversation' ? 'the conversation' : "the previous response's conversation";
   const index = unansweredOutput(all, earlier.length);
   if (index !== undefined) {
     throw new FatalError('invalid_request', {
-      message: `${UNANSWERED_OUTPUT} (in input or the previous response's conversation)`,
+      message: `${UNANSWERED_OUTPUT} (in input or ${source})`,
       param: `input[${index - earlier.length}].call_id`,
     });
   }
   // One message is left for the instructions.
   if (all.length > MAX_MESSAGES - 1) {
     throw new FatalError('invalid_request', {
-      message: `The conversation would have ${all.length} items with the previous response's, more than ${MAX_MESSAGES - 1}: start a new one`,
-      param: 'previous_response_id',
+      message: `The conversation would have ${all.length} items with those of ${source}, more than ${MAX_MESSAGES - 1}: start a new one`,
+      param: from,
     });
   }
 }

@@ -1,6 +1,7 @@
 // POST /v1/responses: OpenAI's Responses API, run as a chat job (the request's items as a conversation,
-// after those of the stored response it continues) and answered as a response object, whole or as its
-// stream of named events; kept for GET /v1/responses/:id and previous_response_id unless `store: false`.
+// after those of the stored response it continues or of the conversation it names) and answered as a
+// response object, whole or as its stream of named events; kept for GET /v1/responses/:id and
+// previous_response_id unless `store: false`; its turn added to the conversation it names.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toOpenAIError } from '../../../protocol/errors.ts';
 import { newApiId } from '../../../protocol/ids.ts';
@@ -25,16 +26,24 @@ import { clientGoneSignal, type GatewayContext, headerBudget, parsedOrThrow } fr
 import { chatInput } from '../pod-input.ts';
 import { modelFor } from '../pod-lookup.ts';
 import { checkLogprobs, type GenerationChoice, generationOutput } from '../pod-output.ts';
-import type { ResponseStore } from '../ports.ts';
+import type { ConversationStore, ResponseStore } from '../ports.ts';
 import { followEvents } from '../response-event-reply.ts';
 import { streamJob } from '../streamed-job.ts';
 import { BackgroundResponses, checkBackground } from './background-response.ts';
+import { conversationTurn } from './conversation-turn.ts';
 import { checkContinuation, earlierContext } from './response-history.ts';
 import { storedResponseRoutes } from './stored-responses.ts';
 
-export function responsesRoutes(app: FastifyInstance, context: GatewayContext, stored?: ResponseStore): void {
+export function responsesRoutes(
+  app: FastifyInstance,
+  context: GatewayContext,
+  stored?: ResponseStore,
+  conversations?: ConversationStore,
+): void {
   const backgrounds = stored === undefined ? undefined : new BackgroundResponses(context, stored);
-  app.post('/v1/responses', (request, reply) => respond(context, stored, backgrounds, request, reply));
+  app.post('/v1/responses', (request, reply) =>
+    respond({ context, stored, conversations, backgrounds }, request, reply),
+  );
   if (stored === undefined || backgrounds === undefined) return;
   storedResponseRoutes(app, stored, backgrounds);
   // A router closing waits for its background responses' ends to be written (their jobs it drains).
@@ -42,17 +51,29 @@ export function responsesRoutes(app: FastifyInstance, context: GatewayContext, s
 }
 
 async function respond(
-  context: GatewayContext,
-  stored: ResponseStore | undefined,
-  backgrounds: BackgroundResponses | undefined,
+  parts: {
+    context: GatewayContext;
+    stored: ResponseStore | undefined;
+    conversations: ConversationStore | undefined;
+    backgrounds: BackgroundResponses | undefined;
+  },
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
+  const { context, stored, backgrounds } = parts;
   const principal = principalOf(request);
   const body = parsedOrThrow(parseResponsesRequest(request.body));
-  const earlier = await earlierContext(stored, body.previous_response_id, principal.account);
   const items = contextOf(requestItems(body));
-  checkContinuation(earlier, items);
+  const conversation = await conversationTurn(
+    parts.conversations,
+    body,
+    principal.account,
+    items,
+    request.log,
+  );
+  const earlier =
+    conversation?.earlier ?? (await earlierContext(stored, body.previous_response_id, principal.account));
+  checkContinuation(earlier, items, conversation === undefined ? 'previous_response_id' : 'conversation');
   checkBackground(body, stored);
   const chat = responsesAsChat(body, earlier);
   const entry = modelFor(context.catalog, body.model, 'chat');
@@ -67,6 +88,7 @@ async function respond(
   // Kept before the client sees the end, so a continuation sent at once finds it. A failure to keep it
   // does not take the paid answer from the client, which is told it was not kept (`store: false`).
   const kept = async (response: ResponseObject): Promise<ResponseObject> => {
+    await conversation?.add(response);
     if (!keep) return response;
     const context = [...earlier, ...items];
     try {
@@ -110,6 +132,7 @@ async function respond(
       job: detached,
       answer: () => answer,
       stream: body.stream === true,
+      ...(conversation === undefined ? {} : { ended: conversation.add }),
     });
     // A client that leaves stops reading, not the response: GET /v1/responses/:id?stream=true goes on.
     return started.events === undefined ? started.queued : followEvents(reply, started.events, undefined);
