@@ -2,13 +2,12 @@
 // a conversation kept for its account (created with items and metadata, read, updated, its items added,
 // listed in pages, read and deleted one by one, deleted whole); a response reads its items first and adds
 // its turn (whole, streamed, in the background), a failed one adds nothing; and what is refused.
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
-import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
-import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { apiErrorOf } from '../testing/api-error.ts';
-import { answerText, type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+import { clientOf, hello, type MinerBehaviour, startClientHarness } from '../testing/client-harness.ts';
+import type { GatewayHarness } from '../testing/gateway-harness.ts';
 
 const developer = devAccount(6).address;
 let h: GatewayHarness;
@@ -16,22 +15,14 @@ let client: OpenAI;
 let strangers: OpenAI;
 // biome-ignore lint/suspicious/noExplicitAny: tests read the node's input field by field
 let inputs: any[] = [];
-let behave: (peer: MinerPeer, assign: JobAssign) => void | Promise<void>;
-const hello = (peer: MinerPeer, assign: JobAssign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+let behave: MinerBehaviour = hello;
 
 beforeAll(async () => {
-  h = await startGatewayHarness({ suspendMs: 1 });
-  client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: await h.key(developer), maxRetries: 0 });
-  strangers = new OpenAI({
-    baseURL: `${h.url}/v1`,
-    apiKey: await h.key(devAccount(7).address),
-    maxRetries: 0,
-  });
-  behave = hello;
-  await h.peer(0, (peer, assign) => {
+  ({ h, client } = await startClientHarness(developer, (peer, assign) => {
     inputs.push(assign.input);
     return behave(peer, assign);
-  });
+  }));
+  strangers = await clientOf(h, devAccount(7).address);
 });
 
 afterAll(async () => {

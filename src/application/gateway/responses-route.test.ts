@@ -6,21 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
-import { answerText, type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+import { hello, type MinerBehaviour, startClientHarness } from '../testing/client-harness.ts';
+import { answerText, type GatewayHarness } from '../testing/gateway-harness.ts';
 
 const developer = devAccount(6).address;
 let h: GatewayHarness;
 let client: OpenAI;
 let key: string;
-let behave: (peer: MinerPeer, assign: JobAssign) => void | Promise<void>;
-const hello = (peer: MinerPeer, assign: JobAssign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+let behave: MinerBehaviour = hello;
 
 beforeAll(async () => {
-  h = await startGatewayHarness({ suspendMs: 1 });
-  key = await h.key(developer);
-  client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: key, maxRetries: 0 });
-  behave = hello;
-  await h.peer(0, (peer, assign) => behave(peer, assign));
+  ({ h, client, key } = await startClientHarness(developer, (peer, assign) => behave(peer, assign)));
 });
 
 afterAll(async () => {

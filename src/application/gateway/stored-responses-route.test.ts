@@ -7,7 +7,8 @@ import { devAccount } from '../../chain/dev-accounts.ts';
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { apiErrorOf } from '../testing/api-error.ts';
-import { answerText, type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+import { clientOf, hello, type MinerBehaviour, startClientHarness } from '../testing/client-harness.ts';
+import { type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
 
 const developer = devAccount(6).address;
 const stranger = devAccount(7).address;
@@ -17,19 +18,14 @@ let strangers: OpenAI;
 let key: string;
 // biome-ignore lint/suspicious/noExplicitAny: tests read the node's input field by field
 let inputs: any[] = [];
-let behave: (peer: MinerPeer, assign: JobAssign) => void | Promise<void>;
-const hello = (peer: MinerPeer, assign: JobAssign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+let behave: MinerBehaviour = hello;
 
 beforeAll(async () => {
-  h = await startGatewayHarness({ suspendMs: 1 });
-  key = await h.key(developer);
-  client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: key, maxRetries: 0 });
-  strangers = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: await h.key(stranger), maxRetries: 0 });
-  behave = hello;
-  await h.peer(0, (peer, assign) => {
+  ({ h, client, key } = await startClientHarness(developer, (peer, assign) => {
     inputs.push(assign.input);
     return behave(peer, assign);
-  });
+  }));
+  strangers = await clientOf(h, stranger);
 });
 
 afterAll(async () => {
