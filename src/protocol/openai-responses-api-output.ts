@@ -144,6 +144,7 @@ export function responseObject(
     temperature: request.temperature ?? null,
     top_p: request.top_p ?? null,
     top_logprobs: request.top_logprobs ?? null,
+    truncation: request.truncation ?? 'disabled',
     tool_choice: request.tool_choice ?? 'auto',
     tools: (request.tools ?? []).map((tool) => ({
       type: 'function',

@@ -132,6 +132,8 @@ export const ResponsesRequestSchema = z
         error: 'conversation must be a conversation id or {id}',
       })
       .nullish(),
+    /** 'auto': the oldest items are left out when the conversation outgrows the model's context. */
+    truncation: z.enum(['auto', 'disabled']).nullish(),
     /** Answered at once (`queued`), run detached; read it back with GET /v1/responses/:id. */
     background: z.boolean().nullish(),
     prompt: refused('stored prompt templates are not supported'),
@@ -267,6 +269,7 @@ export function responsesAsChat(
     temperature: request.temperature ?? null,
     top_p: request.top_p ?? null,
     seed: request.seed ?? null,
+    truncation: request.truncation ?? null,
     ...(asksResponseLogprobs(request) ? { logprobs: true, top_logprobs: request.top_logprobs ?? 0 } : {}),
     tools: request.tools?.map(({ name, description, parameters }) => ({
       type: 'function' as const,

@@ -111,6 +111,16 @@ describe('chat completion requests', () => {
     expect(error.message).toMatch(/only text content parts are supported/);
   });
 
+  it("takes truncation 'auto' or 'disabled' (the Responses API's, also on chat), nothing else", () => {
+    for (const truncation of ['auto', 'disabled', null]) {
+      const parsed = parseChatCompletionRequest(chat({ truncation }));
+      expect(parsed.ok && parsed.value.truncation).toBe(truncation);
+    }
+    const wrong = parseChatCompletionRequest(chat({ truncation: 'middle' }));
+    expect(wrong.ok).toBe(false);
+    if (!wrong.ok) expect(wrong.error).toMatchObject({ code: 'invalid_request', param: 'truncation' });
+  });
+
   it('takes n from 1 to 16 choices, and says the limit', () => {
     for (const n of [null, 1, 2, 16]) expect(parseChatCompletionRequest(chat({ n })).ok).toBe(true);
     for (const n of [0, 17, 1.5]) {

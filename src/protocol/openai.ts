@@ -115,6 +115,11 @@ export const ChatCompletionRequestSchema = z
     /** Each token's log probability in the answer, with `top_logprobs` likeliest alternatives. */
     logprobs: z.boolean().nullish(),
     top_logprobs: z.int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
+    /**
+     * Not OpenAI's for chat (its Responses API has it): 'auto' lets a llama-cpp pod leave out the oldest
+     * messages of a conversation that outgrows its model's context; default 'disabled' refuses one.
+     */
+    truncation: z.enum(['auto', 'disabled']).nullish(),
   })
   .superRefine(refuseUnsupportedChatFields)
   .superRefine(checkToolFields)

@@ -552,6 +552,21 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(inConversation.usage).toEqual(text.usage);
       const turn = await client.conversations.items.list(conversation.id, { order: 'asc' });
       expect(turn.data.map((item) => item.type)).toEqual(['message', 'message']);
+      // One that outgrew the model's context: refused, or its oldest items left out with truncation 'auto'.
+      const long = await client.conversations.create({
+        items: Array.from({ length: 20 }, (_, i) => ({
+          role: 'user' as const,
+          content: `an old message, number ${i}, `.repeat(6),
+        })),
+      });
+      const outgrown = { model: MODEL, input: 'And now?', max_output_tokens: 8, conversation: long.id };
+      expect(
+        await client.responses.create(outgrown).catch((error: { status?: number }) => error.status),
+      ).toBe(400);
+      const truncated = await client.responses.create({ ...outgrown, truncation: 'auto' });
+      succeeded++;
+      expect(truncated.truncation).toBe('auto');
+      expect(truncated.usage?.input_tokens ?? 0).toBeLessThan(1_024);
 
       const include = ['message.output_text.logprobs' as const];
       const withLogprobs = await client.responses.create({ ...hello, include, top_logprobs: 2 });

@@ -25,6 +25,7 @@ export function chatInput(request: ChatCompletionRequest): { input: unknown; cou
     messages: podMessages(request.messages),
     ...(format == null || format.type === 'text' ? {} : { response_format: format }),
     ...podTools(request.tools, request.tool_choice),
+    ...(request.truncation === 'auto' ? { truncation: 'auto' } : {}),
     ...(n === 1 ? {} : { n }),
   };
   return { input, count: n };

@@ -110,6 +110,17 @@ describe('node inputs', () => {
     });
   });
 
+  it("passes truncation 'auto' on to the node, and 'disabled' (the default) not at all", () => {
+    const input = (truncation: string) =>
+      chatInput(
+        value(
+          parseChatCompletionRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], truncation }),
+        ),
+      ).input;
+    expect(input('auto')).toMatchObject({ truncation: 'auto' });
+    expect(input('disabled')).not.toHaveProperty('truncation');
+  });
+
   it("passes the penalties and a JSON response format on, in OpenAI's shape", () => {
     const schema = { type: 'object', properties: { ok: { type: 'boolean' } } };
     const request = value(

@@ -132,6 +132,26 @@ describe('stored responses', () => {
     });
   });
 
+  it("refuses a continuation past 4,095 items, or leaves out its oldest with truncation 'auto'", async () => {
+    const said = (prefix: string, count: number) =>
+      Array.from({ length: count }, (_, i) => ({ role: 'user' as const, content: `${prefix}${i}` }));
+    // Kept with its answer: 4,001 items.
+    const first = await client.responses.create({ model: 'test-llm', input: said('m', 4_000) });
+    const more = { model: 'test-llm', input: said('n', 100), previous_response_id: first.id };
+    expect(await apiErrorOf(client.responses.create(more))).toMatchObject({
+      status: 400,
+      param: 'previous_response_id',
+    });
+    inputs = [];
+    const cut = await client.responses.create({ ...more, truncation: 'auto' });
+    expect(cut.truncation).toBe('auto');
+    const [input] = inputs;
+    expect(input.truncation).toBe('auto');
+    expect(input.messages).toHaveLength(4_095);
+    expect(input.messages[0].content).toBe('m6');
+    expect(input.messages.at(-1).content).toBe('n99');
+  });
+
   it('reads a response back as it was answered, whole or streamed', async () => {
     const whole = await client.responses.create({
       model: 'test-llm',

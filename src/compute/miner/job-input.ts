@@ -41,6 +41,7 @@ export function jobWork(kind: JobKind, input: unknown): JobInputResult {
         messages: podMessages(parsed.value.messages),
         ...(format === undefined ? {} : { response_format: format }),
         ...podTools(parsed.value.tools, parsed.value.tool_choice),
+        ...(parsed.value.truncation === 'auto' ? { truncation: 'auto' as const } : {}),
       };
       return { ok: true, work: { kind, requests: perChoice(request, parsed.value), n } };
     }

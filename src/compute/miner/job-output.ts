@@ -18,6 +18,8 @@
 // - `tokenIds` are the sampled token ids, in order (llama-cpp pods): validators re-score them with the model.
 // - `logprobs` (when the request asked): one entry per token of `text`, { token, logprob, bytes, top }, the
 //   bytes joining to the text's UTF-8 and `top` the asked number of likeliest alternatives.
+// - `truncatedMessages` (chat with `truncation: 'auto'`): how many of the oldest messages the pod left out
+//   to fit its context (after the leading system ones, tool results with their calls): what the model saw.
 // - Embeddings are float vectors of unit length, one per input, in input order; base64 is the gateway's job.
 // - With `n`, each prompt has n choices in a row (a completion's choices: prompt by prompt); a chat's come
 //   as `choices` when n > 1. Streamed, a `job.chunk` names its choice by that place (`choice`, absent for
@@ -46,6 +48,7 @@ export const ChatJobOutputSchema = z
     tokenIds: TokenIdsSchema,
     toolCalls: z.array(ToolCallOutputSchema).min(1).max(128).optional(),
     logprobs: LogprobsSchema,
+    truncatedMessages: z.int().min(1).optional(),
   })
   .refine(
     (output) =>

@@ -222,6 +222,7 @@ function choice(result: GenerationResult): ChatJobOutput {
           toolCalls: result.toolCalls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args })),
         }),
     ...(result.logprobs === undefined ? {} : { logprobs: result.logprobs.map(logprobEntry) }),
+    ...(result.truncatedMessages === undefined ? {} : { truncatedMessages: result.truncatedMessages }),
   };
 }
 

@@ -379,6 +379,33 @@ describe('llama-cpp runtime: bad input', () => {
     expect(long.param).toBe('input[0]');
   });
 
+  it("leaves out a long conversation's oldest messages to fit the context with truncation 'auto'", async () => {
+    const system = { role: 'system' as const, content: 'the GPU node' };
+    const turns = Array.from({ length: 30 }, (_, i) => ({
+      role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
+      content: `turn ${i} of a long talk `.repeat(4),
+    }));
+    const last = { role: 'user' as const, content: 'and now?' };
+    const messages = [system, ...turns, last];
+    const request = { messages, max_tokens: 4, temperature: 0 };
+    await expectPodError(runtime.chat(request), 'pod_bad_request', false);
+    const fitted = await runtime.chat({ ...request, truncation: 'auto' });
+    const left = fitted.truncatedMessages ?? 0;
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThan(turns.length);
+    // Room for the answer it may give, inside the context.
+    expect((fitted.usage?.promptTokens ?? 0) + 4).toBeLessThanOrEqual(1024);
+    // What the model saw: the same conversation without those messages, answered alike.
+    const kept = await runtime.chat({ ...request, messages: [system, ...turns.slice(left), last] });
+    expect(kept.usage).toEqual(fitted.usage);
+    expect(kept.completionTokenIds).toEqual(fitted.completionTokenIds);
+    expect(kept.truncatedMessages).toBeUndefined();
+    // One that fits loses nothing.
+    expect(
+      (await runtime.chat({ messages: [system, last], max_tokens: 2, truncation: 'auto' })).truncatedMessages,
+    ).toBeUndefined();
+  });
+
   it('ignores fields it does not use, as an OpenAI body carries many', async () => {
     const result = await runtime.chat({
       ...hello,

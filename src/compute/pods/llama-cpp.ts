@@ -36,6 +36,7 @@ import {
   parametersOf,
 } from './llama-tool-calls.ts';
 import { splitTriggers } from './llama-triggers.ts';
+import { answerRoom, fitToContext } from './message-truncation.ts';
 import type { PodRuntime, PodRuntimeInfo } from './runtime.ts';
 import { SlotPool } from './slot-pool.ts';
 import {
@@ -189,7 +190,19 @@ export class LlamaCppRuntime implements PodRuntime {
     // With 'none' the model is not told of tools it may not call: it could only try and fail.
     const tools = parsed.tools?.choice === 'none' ? undefined : parsed.tools;
     const loaded = this.ready();
-    const { contextText, stopGenerationTriggers } = contextState(loaded.chatWrapper, messages, tools);
+    const tokenize = (kept: readonly NormalizedMessage[]) =>
+      contextState(loaded.chatWrapper, kept, tools).contextText.tokenize(loaded.model.tokenizer);
+    const { contextSize } = loaded.context;
+    const fitted =
+      parsed.truncation === 'auto'
+        ? fitToContext(
+            messages,
+            (kept) => tokenize(kept).length,
+            answerRoom(sampling.maxTokens, contextSize),
+            contextSize,
+          )
+        : { messages, truncated: 0 };
+    const { contextText, stopGenerationTriggers } = contextState(loaded.chatWrapper, fitted.messages, tools);
     // Message text is tokenized as plain text: a user cannot smuggle in control tokens.
     const promptTokens = contextText.tokenize(loaded.model.tokenizer);
     const format = sampling.responseFormat;
@@ -205,7 +218,7 @@ export class LlamaCppRuntime implements PodRuntime {
       promptTokens,
       { ...sampling, stop: [...sampling.stop, ...triggers.text] },
       options,
-      { stopTokens: triggers.tokens, grammar, promptParam: 'messages', tools },
+      { stopTokens: triggers.tokens, grammar, promptParam: 'messages', tools, truncated: fitted.truncated },
     );
   }
 
@@ -272,6 +285,8 @@ export class LlamaCppRuntime implements PodRuntime {
       grammar?: LlamaGrammar | undefined;
       promptParam: string;
       tools?: ToolOffer | undefined;
+      /** Messages left out to fit the context (truncation 'auto'). */
+      truncated?: number;
     },
   ): Promise<GenerationResult> {
     return this.jobs.run(options.signal, (signal) =>
@@ -316,6 +331,9 @@ export class LlamaCppRuntime implements PodRuntime {
               ? { toolCalls: output.toolCalls }
               : {}),
             ...(output.logprobs === undefined ? {} : { logprobs: output.logprobs }),
+            ...(extra.truncated === undefined || extra.truncated === 0
+              ? {}
+              : { truncatedMessages: extra.truncated }),
           };
         } catch (error) {
           throw asPodError(error, 'Generation failed');

@@ -76,6 +76,11 @@ export const ChatRequestSchema = SamplingSchema.extend({
   tools: z.array(ToolSchema).nullish(),
   /** Default 'auto': the model decides; 'required' or a named tool forces a call; 'none' forbids one. */
   tool_choice: ToolChoiceSchema.nullish(),
+  /**
+   * 'auto': a conversation that outgrows the model's context loses its oldest messages until it fits
+   * (message-truncation.ts); default 'disabled': it is refused.
+   */
+  truncation: z.enum(['auto', 'disabled']).nullish(),
 });
 export const CompletionRequestSchema = SamplingSchema.extend({
   prompt: z.string(),
@@ -172,6 +177,8 @@ export interface GenerationResult {
   readonly toolCalls?: readonly ToolCall[];
   /** When asked (`SamplingParams.logprobs`): one entry per token of `text`, in order. */
   readonly logprobs?: readonly TokenLogprob[];
+  /** With `truncation: 'auto'`: how many of the oldest messages were left out to fit the context. */
+  readonly truncatedMessages?: number;
 }
 
 export interface EmbeddingResult {
@@ -224,6 +231,7 @@ export function parseChatRequest(value: unknown): {
   messages: NormalizedMessage[];
   sampling: SamplingParams;
   tools: ToolOffer | undefined;
+  truncation: 'auto' | 'disabled';
 } {
   const request = parse(ChatRequestSchema, value);
   const messages = request.messages.map((message): NormalizedMessage => {
@@ -244,6 +252,7 @@ export function parseChatRequest(value: unknown): {
     messages,
     sampling: { ...sampling(request), responseFormat, logprobs },
     tools: toolOffer(request),
+    truncation: request.truncation ?? 'disabled',
   };
 }
 

@@ -33,15 +33,20 @@ export async function earlierContext(
 }
 
 /**
- * Refuses a continuation whose function_call_output answers no call, or that grows past a request's size;
- * `from` names what the earlier items came from (previous_response_id, conversation).
+ * The earlier items a continuation reads: refused when a function_call_output answers no call, or when
+ * it grows past a request's size, unless `truncation` is 'auto': then its oldest earlier items are left
+ * out (and outputs whose calls went with them). `from` names what the earlier items came from.
  */
 export function checkContinuation(
   earlier: readonly ContextItem[],
   items: readonly ContextItem[],
   from: 'previous_response_id' | 'conversation' = 'previous_response_id',
-): void {
-  if (earlier.length === 0) return;
+  truncation: 'auto' | 'disabled' = 'disabled',
+): readonly ContextItem[] {
+  if (earlier.length === 0) return earlier;
+  // One message is left for the instructions.
+  const over = earlier.length + items.length - (MAX_MESSAGES - 1);
+  if (truncation === 'auto' && over > 0) earlier = withoutOldestItems(earlier, over);
   const all = [...earlier, ...items];
   const source = from === 'conversation' ? 'the conversation' : "the previous response's conversation";
   const index = unansweredOutput(all, earlier.length);
@@ -51,11 +56,18 @@ export function checkContinuation(
       param: `input[${index - earlier.length}].call_id`,
     });
   }
-  // One message is left for the instructions.
   if (all.length > MAX_MESSAGES - 1) {
     throw new FatalError('invalid_request', {
       message: `The conversation would have ${all.length} items with those of ${source}, more than ${MAX_MESSAGES - 1}: start a new one`,
       param: from,
     });
   }
+  return earlier;
+}
+
+/** `count` of the oldest items left out, and function call outputs left without their calls. */
+function withoutOldestItems(items: readonly ContextItem[], count: number): ContextItem[] {
+  let from = count;
+  while (from < items.length && items[from]?.type === 'function_call_output') from++;
+  return items.slice(from);
 }

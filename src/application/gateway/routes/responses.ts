@@ -71,9 +71,12 @@ async function respond(
     items,
     request.log,
   );
-  const earlier =
-    conversation?.earlier ?? (await earlierContext(stored, body.previous_response_id, principal.account));
-  checkContinuation(earlier, items, conversation === undefined ? 'previous_response_id' : 'conversation');
+  const earlier = checkContinuation(
+    conversation?.earlier ?? (await earlierContext(stored, body.previous_response_id, principal.account)),
+    items,
+    conversation === undefined ? 'previous_response_id' : 'conversation',
+    body.truncation ?? 'disabled',
+  );
   checkBackground(body, stored);
   const chat = responsesAsChat(body, earlier);
   const entry = modelFor(context.catalog, body.model, 'chat');
@@ -110,6 +113,7 @@ async function respond(
     principal,
     entry,
     kind: 'chat' as const,
+    // 'auto': the node leaves out the oldest messages that do not fit its model's context.
     input: chatInput(chat).input,
     budget: headerBudget(context, request),
     publicId: envelope.id,
