@@ -16,7 +16,7 @@ export class ResponseEventReply {
   readonly #keepAlive: NodeJS.Timeout;
   #open = true;
 
-  constructor(private readonly reply: FastifyReply) {
+  constructor(reply: FastifyReply) {
     this.#sse = new SseReply(reply);
     this.#sse.begin();
     this.#keepAlive = setInterval(() => this.#sse.comment('keep-alive'), KEEP_ALIVE_MS);
@@ -53,13 +53,6 @@ export class ResponseEventReply {
     const body = toOpenAIError(error);
     const { message, code, param } = body.error;
     this.#sse.fail({ ...body, type: 'error', message, code, param }, 'error');
-  }
-
-  /** Runs `fn` when the client leaves before the end. */
-  onLeave(fn: () => void): void {
-    this.reply.raw.once('close', () => {
-      if (!this.reply.raw.writableFinished) fn();
-    });
   }
 
   #close(): void {

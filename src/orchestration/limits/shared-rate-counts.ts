@@ -75,6 +75,8 @@ export class SharedRateCounts {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    // A sync under way may have begun before the last hits.
+    await this.#syncing?.catch(() => {});
     await this.sync().catch(this.#onSyncError);
   }
 

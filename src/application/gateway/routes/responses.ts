@@ -113,7 +113,6 @@ async function respond(
     principal,
     entry,
     kind: 'chat' as const,
-    // 'auto': the node leaves out the oldest messages that do not fit its model's context.
     input: chatInput(chat).input,
     budget: headerBudget(context, request),
     publicId: envelope.id,
