@@ -251,8 +251,8 @@ export interface ConversationStore {
   remove(id: string, payer: Address): Promise<boolean>;
   /** Adds items after the others (an id there already is left out); false when there is no such one. */
   add(id: string, payer: Address, items: readonly ContextItem[]): Promise<boolean>;
-  /** Every item in order; undefined when there is no such conversation. */
-  items(id: string, payer: Address): Promise<ContextItem[] | undefined>;
+  /** Its items in order (the last `last` when given); undefined when there is no such conversation. */
+  items(id: string, payer: Address, last?: number): Promise<ContextItem[] | undefined>;
   keptIds(id: string, payer: Address, ids: readonly string[]): Promise<Set<string>>;
   item(id: string, payer: Address, itemId: string): Promise<ContextItem | undefined>;
   /** `limit` items after `after`, and one more when there are. */

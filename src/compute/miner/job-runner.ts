@@ -249,11 +249,12 @@ function paidPartial(error: unknown, signal: AbortSignal): PartialGeneration | u
 }
 
 function partialChoice(partial: PartialGeneration): CancelledChoice {
-  const { text, completionTokenIds } = partial;
+  const { text, completionTokenIds, truncatedMessages } = partial;
   return {
     text,
     finishReason: 'cancelled',
     ...(completionTokenIds === undefined ? {} : { tokenIds: [...completionTokenIds] }),
+    ...(truncatedMessages === undefined ? {} : { truncatedMessages }),
   };
 }
 

@@ -100,6 +100,8 @@ export interface PartialGeneration {
   readonly text: string;
   readonly completionTokenIds?: readonly number[];
   readonly usage: { readonly promptTokens: number; readonly completionTokens: number };
+  /** Messages left out of the prompt to fit the context (truncation 'auto'). */
+  readonly truncatedMessages?: number;
 }
 
 export class PodAbortedError extends PodError {

@@ -400,6 +400,17 @@ describe('llama-cpp runtime: bad input', () => {
     expect(kept.usage).toEqual(fitted.usage);
     expect(kept.completionTokenIds).toEqual(fitted.completionTokenIds);
     expect(kept.truncatedMessages).toBeUndefined();
+    // Stopped midway, the work handed over says so too.
+    const controller = new AbortController();
+    const stopped = await expectPodError(
+      runtime.chat(
+        { ...request, max_tokens: 8, truncation: 'auto' },
+        { signal: controller.signal, onDelta: () => controller.abort() },
+      ),
+      'pod_aborted',
+      false,
+    );
+    expect((stopped as PodAbortedError).partial?.truncatedMessages).toBe(left);
     // One that fits loses nothing.
     expect(
       (await runtime.chat({ messages: [system, last], max_tokens: 2, truncation: 'auto' })).truncatedMessages,

@@ -17,6 +17,7 @@ import {
   asPodError,
   PodAbortedError,
   PodBadRequestError,
+  type PodError,
   PodLoadFailedError,
   PodNotLoadedError,
   PodUnsupportedError,
@@ -336,11 +337,20 @@ export class LlamaCppRuntime implements PodRuntime {
               : { truncatedMessages: extra.truncated }),
           };
         } catch (error) {
-          throw asPodError(error, 'Generation failed');
+          throw withTruncation(asPodError(error, 'Generation failed'), extra.truncated);
         }
       }),
     );
   }
+}
+
+/** A paid cancel's partial work says what the model saw, as a whole answer does. */
+function withTruncation(error: PodError, truncated: number | undefined): PodError {
+  if (!(error instanceof PodAbortedError) || error.partial === undefined || !truncated) return error;
+  return new PodAbortedError(error.message, {
+    cause: error.cause,
+    partial: { ...error.partial, truncatedMessages: truncated },
+  });
 }
 
 function toolParametersParam(index: number): string {

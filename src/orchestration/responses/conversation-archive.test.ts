@@ -70,6 +70,8 @@ describe.each(storeBackends())('ConversationArchive on $kind', (backend) => {
       'msg_4',
     ]);
     expect(ids(await archive.page(id, newPayer(), { limit: 10, order: 'asc' }))).toEqual([]);
+    // The newest few, still oldest first.
+    expect((await archive.items(id, payer, 2))?.map((item) => item.id)).toEqual(['msg_3', 'msg_4']);
   });
 
   it('replaces metadata, deletes an item, and deletes the conversation with its items', async () => {

@@ -107,12 +107,16 @@ export class ConversationArchive {
     });
   }
 
-  /** Every item, in order; undefined when there is no such conversation. */
-  async items(id: string, payer: Address): Promise<ContextItem[] | undefined> {
+  /**
+   * Its items in order, the last `last` of them when given (a response reads no more than it can use);
+   * undefined when there is no such conversation.
+   */
+  async items(id: string, payer: Address, last?: number): Promise<ContextItem[] | undefined> {
     if ((await this.find(id, payer)) === undefined) return undefined;
     const rows = await this.#store.query<{ item: ContextItem }>(
-      `select i.item from ${OWNED} order by i.position`,
-      [id, getAddress(payer)],
+      `select item from (select i.item, i.position from ${OWNED} order by i.position desc limit $3) newest
+       order by position`,
+      [id, getAddress(payer), last ?? null],
     );
     return rows.map((row) => row.item);
   }

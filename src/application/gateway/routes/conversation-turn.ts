@@ -4,6 +4,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Address } from 'viem';
 import { FatalError } from '../../../protocol/errors.ts';
+import { MAX_MESSAGES } from '../../../protocol/openai.ts';
 import { conversationIdOf, type ResponsesRequest } from '../../../protocol/openai-responses-api.ts';
 import { type ContextItem, outputContext } from '../../../protocol/openai-responses-api-items.ts';
 import type { ResponseObject } from '../../../protocol/openai-responses-api-output.ts';
@@ -32,7 +33,8 @@ export async function conversationTurn(
       param: 'conversation',
     });
   }
-  const earlier = await conversations.items(id, payer);
+  // More than a request holds is never used: refused as too long, or left out with truncation 'auto'.
+  const earlier = await conversations.items(id, payer, MAX_MESSAGES);
   if (earlier === undefined) throw conversationNotFound(id, 'conversation');
   checkNewItems(items, new Set(earlier.map((item) => item.id)), 'input');
   return {
