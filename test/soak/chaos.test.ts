@@ -29,6 +29,7 @@ type Ending =
   | 'answered' // 200 with the whole answer (a stream to its [DONE])
   | 'walked-away' // the client aborted a stream after output (charged for what was made)
   | 'refused' // an error status before any output: must cost nothing
+  | 'background' // a background response accepted (queued): its end is read from the store afterwards
   | 'unknown'; // the connection broke (a router killed mid-request): either way is right
 
 interface Outcome {
@@ -41,7 +42,7 @@ interface Outcome {
 }
 
 /** The id of an answer, whole or streamed: the first `"id"` it carries. */
-const idIn = (text: string) => /"id":"((?:chatcmpl|cmpl)-[A-Za-z0-9]+)"/.exec(text)?.[1];
+const idIn = (text: string) => /"id":"((?:chatcmpl|cmpl)-[A-Za-z0-9]+|resp_[A-Za-z0-9]+)"/.exec(text)?.[1];
 
 /** Ends every session on `databaseUrl`'s database but the caller's, as a restarting server would. */
 async function dropConnections(databaseUrl: string): Promise<void> {
@@ -138,19 +139,33 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
       'bad',
       'completion',
       'embedding',
+      'background',
     ] as const);
     const path =
-      kind === 'completion' ? 'completions' : kind === 'embedding' ? 'embeddings' : 'chat/completions';
+      kind === 'completion'
+        ? 'completions'
+        : kind === 'embedding'
+          ? 'embeddings'
+          : kind === 'background'
+            ? 'responses'
+            : 'chat/completions';
     const text = `soak ${Math.random()}`;
     const body: Record<string, unknown> =
       kind === 'embedding'
         ? { model: MODEL, input: [text, 'and another'] }
-        : {
-            model: MODEL,
-            ...(kind === 'completion' ? { prompt: text } : { messages: [{ role: 'user', content: text }] }),
-            max_tokens: kind === 'walk-away' ? 400 : 4 + Math.floor(Math.random() * 24),
-            stream: kind === 'stream' || kind === 'walk-away',
-          };
+        : kind === 'background'
+          ? {
+              model: MODEL,
+              input: text,
+              max_output_tokens: 4 + Math.floor(Math.random() * 24),
+              background: true,
+            }
+          : {
+              model: MODEL,
+              ...(kind === 'completion' ? { prompt: text } : { messages: [{ role: 'user', content: text }] }),
+              max_tokens: kind === 'walk-away' ? 400 : 4 + Math.floor(Math.random() * 24),
+              stream: kind === 'stream' || kind === 'walk-away',
+            };
     if (kind === 'bad') body.temperature = 7;
     const headers: Record<string, string> = {
       authorization: `Bearer ${devnet.apiKey}`,
@@ -175,6 +190,9 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
       if (status !== 200) {
         const code = /"code":"([a-z_]+)"/.exec(await response.text())?.[1] ?? 'no code';
         return { ending: 'refused', status, publicId: undefined, code };
+      }
+      if (kind === 'background') {
+        return { ending: 'background', status, publicId: idIn(await response.text()) };
       }
       if (kind !== 'walk-away') {
         const answer = await response.text();
@@ -273,7 +291,7 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
       await devnet.router?.stop();
 
       const count = (ending: Ending) => outcomes.filter((o) => o.ending === ending).length;
-      const endings = ['answered', 'walked-away', 'refused', 'unknown'] as const;
+      const endings = ['answered', 'walked-away', 'refused', 'background', 'unknown'] as const;
       const statuses = new Map<string, number>();
       for (const { ending, status, code } of outcomes) {
         const key = `${status} ${code}`;
@@ -319,9 +337,33 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
         const lost = answered.filter((o) => !chargedIds.has(o.publicId as string));
         expect(lost, 'answered requests without a receipt').toEqual([]);
         // Nothing else was charged: a refusal before any output (no node, a deadline, bad input) is free,
-        // so receipts are at most the answers, the walk-aways and the requests whose end nobody saw.
+        // so receipts are at most the answers, the walk-aways, the background responses and the requests
+        // whose end nobody saw.
         expect(receipts.length).toBeLessThanOrEqual(
-          answered.length + count('walked-away') + count('unknown'),
+          answered.length + count('walked-away') + count('background') + count('unknown'),
+        );
+
+        // Each background response accepted is kept, and its end matches its charge: answered ones were
+        // charged, failed ones were not; one its router died running is unfinished with a deadline, after
+        // which a reader ends it (from the jobs log when its job had ended).
+        const backgrounds = outcomes.filter((o) => o.ending === 'background');
+        expect(backgrounds.every((o) => o.publicId !== undefined)).toBe(true);
+        const kept = await store.query<{ id: string; status: string; deadline_at: unknown }>(
+          `select id, response->>'status' as status, deadline_at from responses where id = any($1::text[])`,
+          [`{${backgrounds.map((o) => o.publicId).join(',')}}`],
+        );
+        expect(kept.length).toBe(backgrounds.length);
+        for (const row of kept) {
+          if (row.status === 'completed' || row.status === 'incomplete')
+            expect(chargedIds.has(row.id), `${row.id} answered but not charged`).toBe(true);
+          else if (row.status === 'failed')
+            expect(chargedIds.has(row.id), `${row.id} failed but charged`).toBe(false);
+          else expect(row.deadline_at, `${row.id} left ${row.status} without a deadline`).not.toBeNull();
+        }
+        const ends = new Map<string, number>();
+        for (const row of kept) ends.set(row.status, (ends.get(row.status) ?? 0) + 1);
+        console.log(
+          `background responses on ${backend.kind}: ${[...ends].map(([k, n]) => `${k} ${n}`).join(', ')}`,
         );
 
         await expectChainMatchesReceipts(devnet, receipts, creditsBefore);

@@ -255,7 +255,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     api.addHook('onRequest', apiKeyAuth(deps.apiKeys, limits));
     modelRoutes(api, context);
     generationRoutes(api, context);
-    responsesRoutes(api, context, deps.responses, deps.conversations);
+    responsesRoutes(api, context, deps.responses, deps.conversations, deps.jobs);
     if (deps.conversations !== undefined) conversationRoutes(api, deps.conversations);
     embeddingRoutes(api, context);
     jobRoutes(api, context, deps.jobs, deps.idempotency);

@@ -121,6 +121,40 @@ describe('background responses', () => {
     expect(row?.status).toBe('failed');
   });
 
+  it('reads one whose router died after its job ended, before writing its end, as its job ended', async () => {
+    const lostAfter = async (id: string) =>
+      h.store.query(
+        `update responses set response = jsonb_set(response, '{status}', '"in_progress"'), deadline_at = $2
+         where id = $1`,
+        [id, Date.now() - LOST_ROUTER_GRACE_MS - 1],
+      );
+    const done = await settled(
+      (await client.responses.create({ model: 'test-llm', input: 'x', background: true })).id,
+    );
+    await h.metering.flush();
+    await lostAfter(done.id);
+    // Charged, so answered: as the jobs log kept it (the same text and usage).
+    const read = await client.responses.retrieve(done.id);
+    expect(read).toMatchObject({ status: 'completed', usage: done.usage });
+    expect(read.output_text).toBe('Hello world');
+    expect((await client.responses.retrieve(done.id)).status).toBe('completed');
+
+    behave = (peer, assign) => peer.fail(assign, 'invalid_request', 'the pod refused the prompt', false);
+    try {
+      const failed = await settled(
+        (await client.responses.create({ model: 'test-llm', input: 'x', background: true })).id,
+      );
+      await h.metering.flush();
+      await lostAfter(failed.id);
+      expect(await client.responses.retrieve(failed.id)).toMatchObject({
+        status: 'failed',
+        error: { code: 'invalid_request' },
+      });
+    } finally {
+      behave = hello;
+    }
+  });
+
   it('refuses what it cannot be, and keeps nothing for a job refused before it runs', async () => {
     const unkept = client.responses.create({ model: 'test-llm', input: 'x', background: true, store: false });
     expect(await apiErrorOf(unkept)).toEqual({ status: 400, code: 'invalid_request', param: 'store' });

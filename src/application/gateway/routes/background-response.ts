@@ -18,7 +18,7 @@ import {
 } from '../../../protocol/openai-responses-api-output.ts';
 import type { GatewayContext } from '../context.ts';
 import type { JobRequest, JobRun, StartedJob } from '../job-runner.ts';
-import type { Principal, ResponseStore } from '../ports.ts';
+import type { JobLog, Principal, ResponseStore } from '../ports.ts';
 import type { ResponseEventLog } from '../response-event-log.ts';
 import { endedEarly, StreamedEvents } from './background-response-end.ts';
 
@@ -56,6 +56,8 @@ export class BackgroundResponses {
   constructor(
     private readonly context: GatewayContext,
     private readonly stored: ResponseStore,
+    /** Where a response whose router was lost is looked for: its job may have ended there. */
+    private readonly jobs?: JobLog,
   ) {}
 
   /**
@@ -95,6 +97,16 @@ export class BackgroundResponses {
         ...p.job,
         stream: p.stream,
         cancellable: true,
+        // Its job's log keeps the response too: should this router die between the charge and writing
+        // the end, a reader finds it there (`current`).
+        keep: (run) => ({
+          response: responseObject(
+            envelope,
+            statusOf(p.answer()),
+            outputItems(p.answer()),
+            run.outcome.result.usage,
+          ),
+        }),
         onStarted: () => {
           stream?.writer.inProgress();
           stored
@@ -216,7 +228,7 @@ export class BackgroundResponses {
     if (!unfinished(response) || deadlineAt === undefined || now < deadlineAt + LOST_ROUTER_GRACE_MS)
       return response;
     if (this.#running.has(id)) return response;
-    const failed: ResponseObject = {
+    const ended = (await this.#endInJobLog(id, response)) ?? {
       ...response,
       status: 'failed',
       error: responseError({
@@ -224,8 +236,25 @@ export class BackgroundResponses {
         message: 'The router running this response stopped before it ended',
       }),
     };
-    if (await this.stored.finish(id, payer, failed)) return failed;
-    return (await this.stored.find(id, payer))?.response ?? failed;
+    if (await this.stored.finish(id, payer, ended)) return ended;
+    return (await this.stored.find(id, payer))?.response ?? ended;
+  }
+
+  /**
+   * The end a lost router's job came to, as its jobs log kept it (the charged answer, or the failure):
+   * the router died after the job ended but before it wrote the response's end. Undefined when the log
+   * has none (the job never ended).
+   */
+  async #endInJobLog(id: string, response: ResponseObject): Promise<ResponseObject | undefined> {
+    const job = await this.jobs?.get(id);
+    if (job === undefined) return undefined;
+    const kept = (job.result as { response?: ResponseObject } | null | undefined)?.response;
+    if (job.status === 'succeeded' && kept?.id === id) return kept;
+    if (job.status === 'failed' || job.status === 'cancelled') {
+      const error = job.error ?? { code: 'internal_error', message: 'The job failed' };
+      return { ...response, status: job.status, error: responseError(error) };
+    }
+    return undefined;
   }
 }
 

@@ -26,7 +26,7 @@ import { clientGoneSignal, type GatewayContext, headerBudget, parsedOrThrow } fr
 import { chatInput } from '../pod-input.ts';
 import { modelFor } from '../pod-lookup.ts';
 import { checkLogprobs, type GenerationChoice, generationOutput } from '../pod-output.ts';
-import type { ConversationStore, ResponseStore } from '../ports.ts';
+import type { ConversationStore, JobLog, ResponseStore } from '../ports.ts';
 import { followEvents } from '../response-event-reply.ts';
 import { streamJob } from '../streamed-job.ts';
 import { BackgroundResponses, checkBackground } from './background-response.ts';
@@ -39,8 +39,9 @@ export function responsesRoutes(
   context: GatewayContext,
   stored?: ResponseStore,
   conversations?: ConversationStore,
+  jobs?: JobLog,
 ): void {
-  const backgrounds = stored === undefined ? undefined : new BackgroundResponses(context, stored);
+  const backgrounds = stored === undefined ? undefined : new BackgroundResponses(context, stored, jobs);
   app.post('/v1/responses', (request, reply) =>
     respond({ context, stored, conversations, backgrounds }, request, reply),
   );
