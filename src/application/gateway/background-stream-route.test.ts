@@ -8,6 +8,7 @@ import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import { ResponseArchive } from '../../orchestration/responses/response-archive.ts';
+import { responseFixture } from '../../orchestration/responses/testing/response-fixture.ts';
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import type { ResponseObject, ResponseObjectStatus } from '../../protocol/openai-responses-api-output.ts';
@@ -330,24 +331,5 @@ describe('streamed background responses', () => {
 });
 
 function baseResponse(id: string, status: ResponseObjectStatus): ResponseObject {
-  return {
-    id,
-    object: 'response',
-    created_at: Math.floor(Date.now() / 1_000),
-    status,
-    background: true,
-    error: null,
-    incomplete_details: null,
-    instructions: null,
-    metadata: null,
-    model: 'test-llm',
-    output: [],
-    parallel_tool_calls: true,
-    temperature: null,
-    top_p: null,
-    tool_choice: 'auto',
-    tools: [],
-    previous_response_id: null,
-    store: true,
-  };
+  return responseFixture(id, { status, background: true, model: 'test-llm' });
 }

@@ -8,20 +8,12 @@ import type { ContextItem } from '../../protocol/openai-responses-api-items.ts';
 import type { ResponseObject } from '../../protocol/openai-responses-api-output.ts';
 import type { Store } from '../store/store.ts';
 import { DEFAULT_RESPONSE_RETENTION_MS, ResponseArchive } from './response-archive.ts';
+import { responseFixture } from './testing/response-fixture.ts';
 
 const newPayer = () => getAddress(`0x${randomBytes32().slice(26)}`);
 
 function response(id: string): ResponseObject {
-  return {
-    id,
-    object: 'response',
-    created_at: 1_800_000_000,
-    status: 'completed',
-    error: null,
-    incomplete_details: null,
-    instructions: null,
-    metadata: null,
-    model: 'tiny',
+  return responseFixture(id, {
     output: [
       {
         id: 'fc_1',
@@ -32,14 +24,7 @@ function response(id: string): ResponseObject {
         status: 'completed',
       },
     ],
-    parallel_tool_calls: true,
-    temperature: null,
-    top_p: null,
-    tool_choice: 'auto',
-    tools: [],
-    previous_response_id: null,
-    store: true,
-  };
+  });
 }
 
 const context: ContextItem[] = [
