@@ -191,21 +191,22 @@ export class LlamaCppRuntime implements PodRuntime {
     // With 'none' the model is not told of tools it may not call: it could only try and fail.
     const tools = parsed.tools?.choice === 'none' ? undefined : parsed.tools;
     const loaded = this.ready();
-    const tokenize = (kept: readonly NormalizedMessage[]) =>
-      contextState(loaded.chatWrapper, kept, tools).contextText.tokenize(loaded.model.tokenizer);
+    const promptOf = (kept: readonly NormalizedMessage[]) => {
+      const state = contextState(loaded.chatWrapper, kept, tools);
+      // Message text is tokenized as plain text: a user cannot smuggle in control tokens.
+      return { ...state, tokens: state.contextText.tokenize(loaded.model.tokenizer) };
+    };
+    let prompt = promptOf(messages);
+    let truncated = 0;
     const { contextSize } = loaded.context;
-    const fitted =
-      parsed.truncation === 'auto'
-        ? fitToContext(
-            messages,
-            (kept) => tokenize(kept).length,
-            answerRoom(sampling.maxTokens, contextSize),
-            contextSize,
-          )
-        : { messages, truncated: 0 };
-    const { contextText, stopGenerationTriggers } = contextState(loaded.chatWrapper, fitted.messages, tools);
-    // Message text is tokenized as plain text: a user cannot smuggle in control tokens.
-    const promptTokens = contextText.tokenize(loaded.model.tokenizer);
+    const room = answerRoom(sampling.maxTokens, contextSize);
+    // Only a conversation that does not fit is made again without its oldest messages.
+    if (parsed.truncation === 'auto' && prompt.tokens.length + room > contextSize) {
+      const fitted = fitToContext(messages, (kept) => promptOf(kept).tokens.length, room, contextSize);
+      truncated = fitted.truncated;
+      if (truncated > 0) prompt = promptOf(fitted.messages);
+    }
+    const { stopGenerationTriggers, tokens: promptTokens } = prompt;
     const format = sampling.responseFormat;
     const grammar = format === undefined ? undefined : await loaded.grammars.grammarFor(format);
     // A grammar's own triggers (e.g. a run of newlines a JSON grammar allows) end the answer too.
@@ -219,7 +220,7 @@ export class LlamaCppRuntime implements PodRuntime {
       promptTokens,
       { ...sampling, stop: [...sampling.stop, ...triggers.text] },
       options,
-      { stopTokens: triggers.tokens, grammar, promptParam: 'messages', tools, truncated: fitted.truncated },
+      { stopTokens: triggers.tokens, grammar, promptParam: 'messages', tools, truncated },
     );
   }
 

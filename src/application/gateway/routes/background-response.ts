@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Address } from 'viem';
 import { FatalError } from '../../../protocol/errors.ts';
+import type { TokenUsage } from '../../../protocol/openai-responses.ts';
 import type { ContextItem } from '../../../protocol/openai-responses-api-items.ts';
 import {
   outputItems,
@@ -17,8 +18,8 @@ import {
   statusOf,
 } from '../../../protocol/openai-responses-api-output.ts';
 import type { GatewayContext } from '../context.ts';
-import type { JobRequest, JobRun, StartedJob } from '../job-runner.ts';
-import type { JobLog, Principal, ResponseStore } from '../ports.ts';
+import type { JobRequest, StartedJob } from '../job-runner.ts';
+import type { JobLog, KeptResponse, Principal, ResponseStore } from '../ports.ts';
 import type { ResponseEventLog } from '../response-event-log.ts';
 import { endedEarly, StreamedEvents } from './background-response-end.ts';
 
@@ -91,22 +92,20 @@ export class BackgroundResponses {
       ...(stream === undefined ? {} : { events: [] }),
     });
     stream?.writer.start('queued');
+    // Not streamed, the answer is made once: the job's log keeps it (should this router die between the
+    // charge and writing the end, `current` finds it there) and it is written as the end.
+    let answered: ResponseObject | undefined;
+    const answerWith = (usage: TokenUsage) => {
+      answered ??= responseObject(envelope, statusOf(p.answer()), outputItems(p.answer()), usage);
+      return answered;
+    };
     let started: StartedJob;
     try {
       started = await this.context.runner.start({
         ...p.job,
         stream: p.stream,
         cancellable: true,
-        // Its job's log keeps the response too: should this router die between the charge and writing
-        // the end, a reader finds it there (`current`).
-        keep: (run) => ({
-          response: responseObject(
-            envelope,
-            statusOf(p.answer()),
-            outputItems(p.answer()),
-            run.outcome.result.usage,
-          ),
-        }),
+        keep: (run) => ({ response: answerWith(run.outcome.result.usage) }),
         onStarted: () => {
           stream?.writer.inProgress();
           stored
@@ -136,7 +135,10 @@ export class BackgroundResponses {
     };
     const written = started.done
       .then(
-        (run) => this.#answered(envelope, p.answer(), run, stream),
+        ({ outcome }) =>
+          stream === undefined
+            ? answerWith(outcome.result.usage)
+            : stream.writer.finish(p.answer(), outcome.result.usage),
         (error: unknown) => endedEarly(envelope, error, stream),
       )
       .then(ended)
@@ -159,27 +161,12 @@ export class BackgroundResponses {
     return this.#logs.get(id);
   }
 
-  #answered(
-    envelope: ResponseEnvelope,
-    answer: ResponseAnswer,
-    run: JobRun,
-    stream: StreamedEvents | undefined,
-  ): ResponseObject {
-    const { usage } = run.outcome.result;
-    if (stream !== undefined) return stream.writer.finish(answer, usage);
-    return responseObject(envelope, statusOf(answer), outputItems(answer), usage);
-  }
-
   /**
    * Stops a background response running on this router and answers it as ended; one that ended
    * cancelled is answered again. Refused when it was not run in the background, ended otherwise, or runs
    * on another router.
    */
-  async cancel(
-    id: string,
-    payer: Address,
-    kept: { response: ResponseObject; deadlineAt?: number | undefined },
-  ): Promise<ResponseObject> {
+  async cancel(id: string, payer: Address, kept: KeptResponse): Promise<ResponseObject> {
     if (kept.response.background !== true) {
       throw new FatalError('invalid_request', {
         message: 'Only a background response can be cancelled',
@@ -218,12 +205,7 @@ export class BackgroundResponses {
    * A kept response as it stands: one still unfinished well past its job's deadline lost its router, so
    * it is failed (and written so, unless its end came meanwhile).
    */
-  async current(
-    id: string,
-    payer: Address,
-    found: { response: ResponseObject; deadlineAt?: number | undefined },
-    now = Date.now(),
-  ): Promise<ResponseObject> {
+  async current(id: string, payer: Address, found: KeptResponse, now = Date.now()): Promise<ResponseObject> {
     const { response, deadlineAt } = found;
     if (!unfinished(response) || deadlineAt === undefined || now < deadlineAt + LOST_ROUTER_GRACE_MS)
       return response;

@@ -36,7 +36,9 @@ export async function conversationTurn(
   // More than a request holds is never used: refused as too long, or left out with truncation 'auto'.
   const earlier = await conversations.items(id, payer, MAX_MESSAGES);
   if (earlier === undefined) throw conversationNotFound(id, 'conversation');
-  checkNewItems(items, new Set(earlier.map((item) => item.id)), 'input');
+  // Against the whole conversation, as items added to it are checked (`earlier` may be its last part).
+  const ids = items.map((item) => item.id);
+  checkNewItems(items, await conversations.keptIds(id, payer, ids), 'input');
   return {
     earlier,
     add: async (response) => {
