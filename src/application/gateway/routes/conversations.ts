@@ -18,21 +18,16 @@ import { type ContextItem, contextOf } from '../../../protocol/openai-responses-
 import { parseWith } from '../../../protocol/schema-errors.ts';
 import { principalOf } from '../auth.ts';
 import { parsedOrThrow } from '../context.ts';
-import { listPage } from '../list-page.ts';
+import { IncludeFields, listPage, PageLimit } from '../list-page.ts';
 import type { ConversationStore } from '../ports.ts';
 
-const MAX_PAGE = 100;
-const Include = z.union([z.string(), z.array(z.string())]).optional();
-
-// `include` asks for output this network never makes (search results, images, logprobs): accepted.
 const ItemsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(20),
+  limit: PageLimit,
   order: z.enum(['asc', 'desc']).default('desc'),
   after: z.string().max(128).optional(),
-  include: Include,
-  'include[]': Include,
+  ...IncludeFields,
 });
-const IncludeQuery = z.strictObject({ include: Include, 'include[]': Include });
+const IncludeQuery = z.strictObject(IncludeFields);
 
 type IdParams = { Params: { id: string } };
 type ItemParams = { Params: { id: string; item: string } };

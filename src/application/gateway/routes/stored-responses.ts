@@ -8,23 +8,17 @@ import type { ContextItem } from '../../../protocol/openai-responses-api-items.t
 import { parseWith } from '../../../protocol/schema-errors.ts';
 import { principalOf } from '../auth.ts';
 import { parsedOrThrow } from '../context.ts';
-import { listPage } from '../list-page.ts';
+import { IncludeFields, listPage, PageLimit } from '../list-page.ts';
 import type { ResponseStore } from '../ports.ts';
 import type { BackgroundResponses } from './background-response.ts';
 import { responseNotFound } from './response-history.ts';
 import { streamKeptResponse } from './stored-response-stream.ts';
 
-const MAX_PAGE = 100;
-const Include = z.union([z.string(), z.array(z.string())]).optional();
-
-// `include` asks for output this network never makes (search results, images, logprobs): accepted, as
-// there is nothing to add.
 const RetrieveQuery = z
   .looseObject({
     stream: z.enum(['true', 'false']).optional(),
     starting_after: z.coerce.number().int().min(0).optional(),
-    include: Include,
-    'include[]': Include,
+    ...IncludeFields,
   })
   .refine((query) => query.starting_after === undefined || query.stream === 'true', {
     message: 'starting_after applies to a stream: set stream=true',
@@ -32,12 +26,11 @@ const RetrieveQuery = z
   });
 
 const ItemsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(20),
+  limit: PageLimit,
   order: z.enum(['asc', 'desc']).default('desc'),
   after: z.string().max(128).optional(),
   before: z.string().max(128).optional(),
-  include: Include,
-  'include[]': Include,
+  ...IncludeFields,
 });
 
 type IdParams = { Params: { id: string } };
