@@ -63,6 +63,7 @@ describe('the Responses API as a chat', () => {
         { type: 'function', name: 'f', description: null, parameters: { type: 'object' }, strict: true },
       ],
       tool_choice: { type: 'function', name: 'f' },
+      parallel_tool_calls: false,
       text: { format: { type: 'json_schema', name: 'out', schema: { type: 'object' }, strict: true } },
       store: true,
       reasoning: { effort: 'low' },
@@ -75,6 +76,7 @@ describe('the Responses API as a chat', () => {
       seed: 5,
       tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
       tool_choice: { type: 'function', function: { name: 'f' } },
+      parallel_tool_calls: false,
       response_format: {
         type: 'json_schema',
         json_schema: { name: 'out', schema: { type: 'object' }, strict: true },

@@ -279,6 +279,7 @@ export function responsesAsChat(
         ...(parameters == null ? {} : { parameters }),
       },
     })),
+    parallel_tool_calls: request.parallel_tool_calls ?? null,
     tool_choice:
       request.tool_choice == null || typeof request.tool_choice === 'string'
         ? request.tool_choice

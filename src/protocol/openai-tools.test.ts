@@ -49,7 +49,7 @@ describe('tool calling requests', () => {
   it('hands a node the tools, the choice (auto by default) and the messages with calls and results', () => {
     const parsed = parseChatCompletionRequest(chat({ tools: [weather] }));
     if (!parsed.ok) throw parsed.error;
-    expect(podTools(parsed.value.tools, parsed.value.tool_choice)).toEqual({
+    expect(podTools(parsed.value)).toEqual({
       tools: [
         {
           type: 'function',
@@ -67,8 +67,15 @@ describe('tool calling requests', () => {
       { role: 'assistant', content: '', tool_calls: [call] },
       { role: 'tool', content: '{"celsius":20}', tool_call_id: 'call_1' },
     ]);
-    expect(podTools([], 'auto')).toBeUndefined();
-    expect(podTools(null, undefined)).toBeUndefined();
+    expect(podTools({ tools: [], tool_choice: 'auto' })).toBeUndefined();
+    expect(podTools({ tools: null })).toBeUndefined();
+    // Only a `false` travels: the pods' default is OpenAI's.
+    const single = parseChatCompletionRequest(chat({ tools: [weather], parallel_tool_calls: false }));
+    if (!single.ok) throw single.error;
+    expect(podTools(single.value)).toMatchObject({ parallel_tool_calls: false, tool_choice: 'auto' });
+    const parallel = parseChatCompletionRequest(chat({ tools: [weather], parallel_tool_calls: true }));
+    if (!parallel.ok) throw parallel.error;
+    expect(podTools(parallel.value)).not.toHaveProperty('parallel_tool_calls');
   });
 
   it.each([

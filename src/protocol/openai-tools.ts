@@ -59,12 +59,16 @@ export interface PodTool {
 export type PodToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
 /** The tools and choice a pod receives; nothing when none were offered. */
-export function podTools(
-  tools: Tools,
-  choice: ToolChoice,
-): { tools: PodTool[]; tool_choice: PodToolChoice } | undefined {
+export function podTools(request: {
+  tools?: Tools;
+  tool_choice?: ToolChoice;
+  parallel_tool_calls?: boolean | null | undefined;
+}): { tools: PodTool[]; tool_choice: PodToolChoice; parallel_tool_calls?: false } | undefined {
+  const { tools, tool_choice: choice } = request;
   if (tools == null || tools.length === 0) return undefined;
   return {
+    // Sent only to forbid, as the pods' default is OpenAI's (several calls allowed).
+    ...(request.parallel_tool_calls === false ? { parallel_tool_calls: false as const } : {}),
     tools: tools.map(({ function: f }) => ({
       type: 'function',
       function: {

@@ -110,7 +110,7 @@ export const ChatCompletionRequestSchema = z
     response_format: ResponseFormatSchema,
     tools: ToolsSchema,
     tool_choice: ToolChoiceSchema,
-    /** A pod may make one call or several per turn; `false` is what llama-cpp pods do anyway. */
+    /** Default true: a pod may make several calls in one turn; `false` holds it to one. */
     parallel_tool_calls: z.boolean().nullish(),
     /** Each token's log probability in the answer, with `top_logprobs` likeliest alternatives. */
     logprobs: z.boolean().nullish(),

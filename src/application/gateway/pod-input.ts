@@ -24,7 +24,7 @@ export function chatInput(request: ChatCompletionRequest): { input: unknown; cou
     ...chatLogprobsFields(request),
     messages: podMessages(request.messages),
     ...(format == null || format.type === 'text' ? {} : { response_format: format }),
-    ...podTools(request.tools, request.tool_choice),
+    ...podTools(request),
     ...(request.truncation === 'auto' ? { truncation: 'auto' } : {}),
     ...(n === 1 ? {} : { n }),
   };

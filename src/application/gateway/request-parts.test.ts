@@ -121,6 +121,23 @@ describe('node inputs', () => {
     expect(input('disabled')).not.toHaveProperty('truncation');
   });
 
+  it('passes parallel_tool_calls false on to the node with the tools, and true (the default) not at all', () => {
+    const tools = [{ type: 'function', function: { name: 'f' } }];
+    const input = (parallel_tool_calls: boolean) =>
+      chatInput(
+        value(
+          parseChatCompletionRequest({
+            model: 'm',
+            messages: [{ role: 'user', content: 'x' }],
+            tools,
+            parallel_tool_calls,
+          }),
+        ),
+      ).input;
+    expect(input(false)).toMatchObject({ tools, tool_choice: 'auto', parallel_tool_calls: false });
+    expect(input(true)).not.toHaveProperty('parallel_tool_calls');
+  });
+
   it("passes the penalties and a JSON response format on, in OpenAI's shape", () => {
     const schema = { type: 'object', properties: { ok: { type: 'boolean' } } };
     const request = value(

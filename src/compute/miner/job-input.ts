@@ -40,7 +40,7 @@ export function jobWork(kind: JobKind, input: unknown): JobInputResult {
         ...chatLogprobsFields(parsed.value),
         messages: podMessages(parsed.value.messages),
         ...(format === undefined ? {} : { response_format: format }),
-        ...podTools(parsed.value.tools, parsed.value.tool_choice),
+        ...podTools(parsed.value),
         ...(parsed.value.truncation === 'auto' ? { truncation: 'auto' as const } : {}),
       };
       return { ok: true, work: { kind, requests: perChoice(request, parsed.value), n } };

@@ -61,6 +61,17 @@ export function samplerSeed(seed: number | undefined): number {
   return (seed >>> 0) % RANDOM_SEED_SENTINEL;
 }
 
+/** llama.cpp's sampler as OpenAI's settings describe it: no top-k or min-p cut, which OpenAI has not. */
+function samplerOptions(sampling: SamplingParams) {
+  return {
+    temperature: sampling.temperature ?? DEFAULT_TEMPERATURE,
+    topP: sampling.topP ?? 1,
+    topK: 0,
+    minP: 0,
+    seed: samplerSeed(sampling.seed),
+  };
+}
+
 /**
  * OpenAI's presence and frequency penalties over the tokens generated so far (as vLLM applies them, not
  * over the prompt); llama.cpp subtracts them from the logits the same way. None when both are 0.
@@ -111,11 +122,7 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
   const repeatPenalty = penaltiesOver(sampling, completionTokenIds);
   const grammar = input.grammar;
   const options = {
-    temperature: sampling.temperature ?? DEFAULT_TEMPERATURE,
-    topP: sampling.topP ?? 1,
-    topK: 0, // OpenAI semantics: no top-k cut unless asked
-    minP: 0,
-    seed: samplerSeed(sampling.seed),
+    ...samplerOptions(sampling),
     yieldEogToken: true,
     ...(repeatPenalty === undefined ? {} : { repeatPenalty }),
     ...(grammar === undefined
@@ -196,6 +203,34 @@ async function* withProbabilities(
     logprobs.sampled(next.token, next.confidence, probabilities);
     yield next.token;
   }
+}
+
+/**
+ * The distribution of the token that would follow `promptTokens`, under the request's temperature and
+ * top_p: read, not sampled, so the sequence holds the prompt and nothing after it.
+ */
+export async function nextTokenOdds(input: {
+  readonly sequence: LlamaContextSequence;
+  readonly promptTokens: readonly Token[];
+  readonly sampling: SamplingParams;
+  readonly continuing: boolean;
+  readonly signal?: AbortSignal | undefined;
+}): Promise<ReadonlyMap<Token, number>> {
+  const { sequence, sampling, signal } = input;
+  // Stopped, it has produced nothing: the caller's partial work is what came before.
+  const stopped = (fired: AbortSignal) => {
+    const usage = { promptTokens: input.promptTokens.length, completionTokens: 0 };
+    return stoppedWith(fired, { text: '', completionTokenIds: [], usage });
+  };
+  const toEvaluate = await startSequence(sequence, input.promptTokens, input.continuing);
+  if (signal?.aborted) throw stopped(signal);
+  const options = samplerOptions(sampling);
+  // The first item carries the odds; leaving the loop stops before its token enters the sequence.
+  for await (const next of sequence.evaluateWithMetadata(toEvaluate, { probabilities: true }, options)) {
+    if (signal?.aborted) throw stopped(signal);
+    return next.probabilities;
+  }
+  throw new Error('the sequence yielded no token');
 }
 
 /** The tokens the context has left after the prompt; a prompt that leaves none is refused. */

@@ -1,8 +1,9 @@
 // Tool calls for the llama-cpp runtime, written in the chat template's own call syntax, which
 // node-llama-cpp's chat wrappers know (`||call: name(params)` for the generic ones, the model's own tokens
-// for Llama 3.1, Qwen, Functionary...). A turn runs in phases on one sequence: free text until the model
-// writes the call's prefix (skipped when a call is forced), the tool's name held to the offered names, then
-// its arguments held to the tool's parameter schema by a grammar. One call per turn.
+// for Llama 3, Qwen, Mistral, Functionary...). A turn runs in phases on one sequence: free text until the
+// model writes the call's prefix (skipped when a call is forced), the tool's name held to the offered names,
+// then its arguments held to the tool's parameter schema by a grammar; where the template writes several
+// calls in a turn, the model may then begin another (llama-next-call.ts).
 import {
   type ChatModelFunctions,
   type ChatWrapper,
@@ -13,27 +14,67 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { PodAbortedError } from './errors.ts';
-import { generateOnSequence, roomAfter, type SequenceGenerationOutput } from './llama-generation.ts';
+import {
+  generateOnSequence,
+  nextTokenOdds,
+  roomAfter,
+  type SequenceGenerationOutput,
+} from './llama-generation.ts';
+import { callDraw, callsAgain } from './llama-next-call.ts';
 import { splitTriggers } from './llama-triggers.ts';
 import { newToolCallId } from './tool-call-id.ts';
 import type { GenerateOptions, SamplingParams, TokenLogprob, Tool, ToolCall, ToolOffer } from './types.ts';
 
+/** At most this many calls in one turn: a model that never ends its calls stops there. */
+export const MAX_CALLS_PER_TURN = 16;
+
 export interface CallSyntax {
-  readonly prefix: LlamaText;
-  readonly paramsPrefix: LlamaText;
-  /** What tells the model began a call: the prefix and its alternates, as text or (special) tokens. */
+  /** What opens a turn's calls: the template's opening of several calls (if any) and a call's prefix. */
+  readonly opening: LlamaText;
+  /** Between a call's name and its arguments. */
+  paramsPrefix(name: string): LlamaText;
+  /** What tells the model began a call: the opening and its alternates, as text or (special) tokens. */
   readonly triggers: { readonly text: readonly string[]; readonly tokens: readonly (readonly Token[])[] };
+  /** How another call follows one in the same turn; absent where the template writes one call a turn. */
+  readonly parallel?: {
+    /** Closes a call. */
+    suffix(name: string): LlamaText;
+    /** Begins the next one: what goes between calls, then a call's prefix. */
+    readonly next: LlamaText;
+    /** Closes the turn's calls. */
+    readonly sectionSuffix: LlamaText;
+  };
 }
 
 export function callSyntaxOf(wrapper: ChatWrapper, model: LlamaModel): CallSyntax {
-  const call = wrapper.settings.functions.call;
-  const prefix = LlamaText(call.prefix);
-  const alternates = (call.prefixAlternateMatches ?? []).map((t) => LlamaText(t));
+  const { call, parallelism } = wrapper.settings.functions;
+  const section = parallelism?.call;
+  const openings = [section?.sectionPrefix ?? '', ...(section?.sectionPrefixAlternateMatches ?? [])];
+  const prefixes = [call.prefix, ...(call.prefixAlternateMatches ?? [])];
   return {
-    prefix,
-    paramsPrefix: LlamaText(call.paramsPrefix),
-    triggers: splitTriggers(model, [prefix, ...alternates]),
+    opening: LlamaText([section?.sectionPrefix ?? '', call.prefix]),
+    paramsPrefix: (name) => withName(call.paramsPrefix, name),
+    triggers: splitTriggers(
+      model,
+      openings.flatMap((opening) => prefixes.map((prefix) => LlamaText([opening, prefix]))),
+    ),
+    ...(section === undefined
+      ? {}
+      : {
+          parallel: {
+            suffix: (name: string) => withName(call.suffix, name),
+            next: LlamaText([section.betweenCalls ?? '', call.prefix]),
+            sectionSuffix: LlamaText(section.sectionSuffix ?? ''),
+          },
+        }),
   };
+}
+
+/** Templates may name the function around its arguments (`{{functionName}}`, in plain text only). */
+function withName(text: string | LlamaText, name: string): LlamaText {
+  return LlamaText(text).mapValues((value) =>
+    typeof value === 'string' ? value.replaceAll('{{functionName}}', name) : value,
+  );
 }
 
 /** The tools as the chat template describes them to the model. */
@@ -78,14 +119,15 @@ export interface ToolTurnOutput extends Omit<SequenceGenerationOutput, 'calling'
 }
 
 /**
- * One assistant turn that may call a tool. The tokens of a call (its prefix, a forced name) count as
- * completion tokens with the sampled ones: they are the turn's text as the model's context holds it.
+ * One assistant turn that may call tools. The tokens of its calls (their prefixes, forced names, what the
+ * template writes between and after them) count as completion tokens with the sampled ones: they are the
+ * turn's text as the model's context holds it.
  */
 export async function generateToolTurn(input: ToolTurnInput): Promise<ToolTurnOutput> {
   const { sequence, promptTokens, sampling, offer, syntax } = input;
   const tokenizer = sequence.model.tokenizer;
   let content = '';
-  // Of the text before the call only, as OpenAI's `logprobs.content` (the call's tokens have none).
+  // Of the text before the calls only, as OpenAI's `logprobs.content` (the calls' tokens have none).
   let contentLogprobs: TokenLogprob[] | undefined = sampling.logprobs === undefined ? undefined : [];
   if (offer.choice === 'auto') {
     const free = await generateOnSequence({
@@ -107,42 +149,47 @@ export async function generateToolTurn(input: ToolTurnInput): Promise<ToolTurnOu
     sampling.maxTokens ?? Number.POSITIVE_INFINITY,
     roomAfter(sequence, promptTokens, 'messages'),
   );
-  const tokens = LlamaText([content, syntax.prefix]).tokenize(tokenizer);
+  const tokens = LlamaText([content, syntax.opening]).tokenize(tokenizer);
   const turn = new Turn(promptTokens, content, tokens, offer.choice === 'auto', contentLogprobs);
-  if (turn.length >= budget) return turn.cut();
-
   const names = offer.tools.map((tool) => tool.function.name);
   const forced =
     typeof offer.choice === 'object' ? offer.choice.name : names.length === 1 ? names[0] : undefined;
-  let name: string;
-  if (forced !== undefined) {
-    name = forced;
-    turn.push(LlamaText(name).tokenize(tokenizer));
-  } else {
-    const picked = await turn.run(input, await input.grammars.names(names), budget);
-    if (picked.finishReason === 'length') return turn.cut();
-    name = picked.text;
-  }
-  turn.push(syntax.paramsPrefix.tokenize(tokenizer));
-  if (turn.length >= budget) return turn.cut();
+  // A named tool_choice asks for that call, once.
+  const parallel = offer.parallel && typeof offer.choice !== 'object' ? syntax.parallel : undefined;
+  for (;;) {
+    if (turn.length >= budget) return turn.cut();
+    let name: string;
+    if (forced !== undefined) {
+      name = forced;
+      turn.push(LlamaText(name).tokenize(tokenizer));
+    } else {
+      const picked = await turn.run(input, await input.grammars.names(names), budget);
+      if (picked.finishReason === 'length') return turn.cut();
+      name = picked.text;
+    }
+    turn.push(syntax.paramsPrefix(name).tokenize(tokenizer));
+    if (turn.length >= budget) return turn.cut();
 
-  const index = offer.tools.findIndex((tool) => tool.function.name === name);
-  const tool = offer.tools[index];
-  if (tool === undefined) throw new Error(`the name grammar chose ${name}, which was not offered`);
-  const grammar = await input.grammars.parameters(tool, index);
-  const { text: stop } = splitTriggers(
-    sequence.model,
-    grammar.stopGenerationTriggers.map((t) => LlamaText(t)),
-  );
-  const args = await turn.run(input, grammar, budget, stop);
-  const whole = args.finishReason !== 'length';
-  return {
-    text: content,
-    finishReason: whole ? 'tool_calls' : 'length',
-    completionTokenIds: turn.tokens,
-    toolCalls: [{ id: newToolCallId(), name, arguments: whole ? compactJson(args.text) : args.text }],
-    ...(contentLogprobs === undefined ? {} : { logprobs: contentLogprobs }),
-  };
+    const index = offer.tools.findIndex((tool) => tool.function.name === name);
+    const tool = offer.tools[index];
+    if (tool === undefined) throw new Error(`the name grammar chose ${name}, which was not offered`);
+    const grammar = await input.grammars.parameters(tool, index);
+    const { text: stop } = splitTriggers(
+      sequence.model,
+      grammar.stopGenerationTriggers.map((t) => LlamaText(t)),
+    );
+    const args = await turn.run(input, grammar, budget, stop);
+    if (args.finishReason === 'length') return turn.cut({ id: newToolCallId(), name, arguments: args.text });
+    turn.calls.push({ id: newToolCallId(), name, arguments: compactJson(args.text) });
+    if (parallel === undefined || turn.calls.length >= MAX_CALLS_PER_TURN) return turn.done();
+    // The call is closed as the template writes it before the model says whether another follows.
+    const closing = parallel.suffix(name).tokenize(tokenizer);
+    const next = parallel.next.tokenize(tokenizer);
+    if (turn.length + closing.length + next.length >= budget) return turn.done();
+    turn.push(closing);
+    if (!(await turn.callsAgain(input, next, parallel.sectionSuffix.tokenize(tokenizer)))) return turn.done();
+    turn.push(next);
+  }
 }
 
 /**
@@ -173,9 +220,11 @@ function phase(input: ToolTurnInput) {
   return { sequence: input.sequence, signal: input.signal };
 }
 
-/** The call as it grows: the tokens after the prompt, and a phase run on top of them. */
+/** The calls as they grow: the tokens after the prompt, and a phase run on top of them. */
 class Turn {
   readonly tokens: Token[];
+  /** The calls made whole so far. */
+  readonly calls: ToolCall[] = [];
   readonly #prompt: readonly Token[];
   readonly #content: string;
   /** The sequence holds this job's earlier phase; else it may hold another job's tokens, never reused. */
@@ -205,14 +254,56 @@ class Turn {
     this.tokens.push(...tokens);
   }
 
-  /** Ran out of tokens before the call was whole: what the model said, no call. */
-  cut(): ToolTurnOutput {
+  /** Ran out of tokens: the calls made whole, and the one under way if its arguments had begun. */
+  cut(partial?: ToolCall): ToolTurnOutput {
+    return this.#output('length', partial === undefined ? this.calls : [...this.calls, partial]);
+  }
+
+  /** The model ended its calls (or may make no more). */
+  done(): ToolTurnOutput {
+    return this.#output('tool_calls', this.calls);
+  }
+
+  #output(finishReason: ToolTurnOutput['finishReason'], calls: readonly ToolCall[]): ToolTurnOutput {
     return {
       text: this.#content,
-      finishReason: 'length',
+      finishReason,
       completionTokenIds: this.tokens,
+      ...(calls.length === 0 ? {} : { toolCalls: calls }),
       ...(this.#logprobs === undefined ? {} : { logprobs: this.#logprobs }),
     };
+  }
+
+  /**
+   * Whether the model begins another call (`next`) rather than ending its calls (`sectionSuffix`, or an
+   * end-of-turn token), by its odds after the call just closed.
+   */
+  async callsAgain(
+    input: ToolTurnInput,
+    next: readonly Token[],
+    sectionSuffix: readonly Token[],
+  ): Promise<boolean> {
+    const [first] = next;
+    if (first === undefined) return false;
+    const { model } = input.sequence;
+    const ends = new Set<Token>();
+    for (const end of [sectionSuffix, ...input.stopTokens, [model.tokens.eos], [model.tokens.eot]]) {
+      if (end[0] != null) ends.add(end[0]);
+    }
+    let odds: ReadonlyMap<Token, number>;
+    try {
+      odds = await nextTokenOdds({
+        ...phase(input),
+        promptTokens: [...this.#prompt, ...this.tokens],
+        sampling: input.sampling,
+        continuing: this.#continuing,
+      });
+    } catch (error) {
+      throw this.#withTurn(error);
+    }
+    this.#continuing = true;
+    const { seed, temperature } = input.sampling;
+    return callsAgain(odds, { next: first, ends }, callDraw(seed, this.calls.length), temperature === 0);
   }
 
   /** Samples under `grammar` until it is complete (the model's end token) or the budget runs out. */

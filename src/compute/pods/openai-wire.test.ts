@@ -204,4 +204,11 @@ describe('openai wire: tool calling requests', () => {
     expect(toolsBody(parseChatRequest({ ...history, tools: [] }).tools)).toEqual({});
     expect(toolsBody(undefined)).toEqual({});
   });
+
+  it('tells the server to make one call only when the caller said so: its own default stands otherwise', () => {
+    const single = parseChatRequest({ ...history, tool_choice: 'auto', parallel_tool_calls: false }).tools;
+    expect(toolsBody(single)).toEqual({ tools: [weather], tool_choice: 'auto', parallel_tool_calls: false });
+    const several = parseChatRequest({ ...history, tool_choice: 'auto', parallel_tool_calls: true }).tools;
+    expect(toolsBody(several)).toEqual({ tools: [weather], tool_choice: 'auto' });
+  });
 });

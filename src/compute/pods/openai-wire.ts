@@ -260,5 +260,7 @@ export function toolsBody(offer: ToolOffer | undefined): Record<string, unknown>
   return {
     tools: offer.tools,
     tool_choice: typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } },
+    // Sent only to forbid: servers differ in their default, and the caller who said nothing gets theirs.
+    ...(offer.parallel ? {} : { parallel_tool_calls: false }),
   };
 }

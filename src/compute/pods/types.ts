@@ -76,6 +76,8 @@ export const ChatRequestSchema = SamplingSchema.extend({
   tools: z.array(ToolSchema).nullish(),
   /** Default 'auto': the model decides; 'required' or a named tool forces a call; 'none' forbids one. */
   tool_choice: ToolChoiceSchema.nullish(),
+  /** Default true: the model may make several calls in one turn (where its template writes them). */
+  parallel_tool_calls: z.boolean().nullish(),
   /**
    * 'auto': a conversation that outgrows the model's context loses its oldest messages until it fits
    * (message-truncation.ts); default 'disabled': it is refused.
@@ -111,6 +113,8 @@ export interface ToolOffer {
   readonly tools: readonly Tool[];
   /** 'none': the tools are shown (an upstream passes them on) but no call may be made. */
   readonly choice: 'none' | 'auto' | 'required' | { readonly name: string };
+  /** Several calls may be made in one turn (OpenAI's `parallel_tool_calls`, default true). */
+  readonly parallel: boolean;
 }
 
 /** Sampling settings after validation; undefined means the runtime's default. */
@@ -260,15 +264,16 @@ export function parseChatRequest(value: unknown): {
 function toolOffer(request: z.output<typeof ChatRequestSchema>): ToolOffer | undefined {
   const tools = request.tools ?? [];
   const choice = request.tool_choice ?? 'auto';
+  const parallel = request.parallel_tool_calls !== false;
   if (tools.length === 0) return undefined;
-  if (typeof choice === 'string') return { tools, choice };
+  if (typeof choice === 'string') return { tools, choice, parallel };
   const named = tools.find((tool) => tool.function.name === choice.function.name);
   if (named === undefined) {
     throw new PodBadRequestError(`tool_choice: no tool named ${choice.function.name} is offered`, {
       param: 'tool_choice',
     });
   }
-  return { tools, choice: { name: choice.function.name } };
+  return { tools, choice: { name: choice.function.name }, parallel };
 }
 
 export function parseCompletionRequest(value: unknown): { prompt: string; sampling: SamplingParams } {
