@@ -1,6 +1,7 @@
 // Shared option parsers: a bad flag value is refused with a message naming the flag.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { type Address, getAddress, isAddress } from 'viem';
+import { CHAT_TEMPLATES } from '../compute/pods/chat-templates.ts';
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -53,3 +54,12 @@ export function parseHexKey(value: string): `0x${string}` {
 }
 
 export const DEFAULT_DATA_DIR = '.neurino';
+
+/** `--chat-template`: a llama-cpp pod's template by node-llama-cpp's name, in place of the GGUF's own. */
+export function chatTemplateOption(): Option {
+  return new Option(
+    '--chat-template <name>',
+    "llama.cpp: the chat template to prompt the model with instead of the GGUF file's own (part of the pod " +
+      'spec); it decides how tools are called and whether a turn may hold several calls',
+  ).choices(CHAT_TEMPLATES);
+}

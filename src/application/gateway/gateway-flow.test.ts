@@ -196,17 +196,23 @@ describe('chat completions', () => {
 
 describe('tool calls', () => {
   const call = { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' };
+  const second = { id: 'call_2', name: 'get_weather', arguments: '{"city":"Rome"}' };
   const toolBody = {
     ...chatBody,
     tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }],
   };
-  /** A node whose model says something, then calls get_weather. */
+  /** A node whose model says something, then calls get_weather twice in the turn. */
   const callWeather = async (peer: MinerPeer, assign: JobAssign) => {
     peer.accept(assign);
     if (assign.stream) peer.chunk(assign, 0, 'Let me check.');
-    const output = { text: 'Let me check.', finishReason: 'tool_calls', toolCalls: [call] };
+    const output = { text: 'Let me check.', finishReason: 'tool_calls', toolCalls: [call, second] };
     await peer.result(assign, output, { usage: { inputTokens: 9, outputTokens: 12 }, gpuMs: 1 });
   };
+
+  const openAICalls = [
+    { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: call.arguments } },
+    { id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: second.arguments } },
+  ];
 
   it('answers with the calls in OpenAI shape, whole and streamed, and the official client reads both', async () => {
     behave = callWeather;
@@ -218,9 +224,7 @@ describe('tool calls', () => {
           role: 'assistant',
           content: 'Let me check.',
           refusal: null,
-          tool_calls: [
-            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: call.arguments } },
-          ],
+          tool_calls: openAICalls,
         },
         logprobs: null,
         finish_reason: 'tool_calls',
@@ -233,16 +237,7 @@ describe('tool calls', () => {
       expect(chunks.map((c) => c.choices[0]?.delta)).toEqual([
         { role: 'assistant', content: '' },
         { content: 'Let me check.' },
-        {
-          tool_calls: [
-            {
-              index: 0,
-              id: 'call_1',
-              type: 'function',
-              function: { name: 'get_weather', arguments: call.arguments },
-            },
-          ],
-        },
+        { tool_calls: openAICalls.map((c, index) => ({ index, ...c })) },
         {},
       ]);
       expect(chunks.at(-1).choices[0].finish_reason).toBe('tool_calls');
@@ -252,9 +247,7 @@ describe('tool calls', () => {
         .stream({ ...(toolBody as unknown as OpenAI.ChatCompletionCreateParamsStreaming), stream: true })
         .finalChatCompletion();
       expect(streamed.choices[0]?.finish_reason).toBe('tool_calls');
-      expect(streamed.choices[0]?.message.tool_calls).toEqual([
-        { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: call.arguments } },
-      ]);
+      expect(streamed.choices[0]?.message.tool_calls).toEqual(openAICalls);
     } finally {
       behave = (peer, assign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
     }

@@ -42,12 +42,13 @@ const weather = {
   strict: false,
 };
 const call = { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' };
+const second = { id: 'call_2', name: 'get_weather', arguments: '{"city":"Rome"}' };
 
-/** A node whose model says a little, then calls get_weather. */
+/** A node whose model says a little, then calls get_weather twice in the turn. */
 async function callWeather(peer: MinerPeer, assign: JobAssign) {
   peer.accept(assign);
   if (assign.stream) peer.chunk(assign, 0, 'Checking.');
-  const output = { text: 'Checking.', finishReason: 'tool_calls', toolCalls: [call] };
+  const output = { text: 'Checking.', finishReason: 'tool_calls', toolCalls: [call, second] };
   await peer.result(assign, output, { usage: { inputTokens: 9, outputTokens: 12 }, gpuMs: 1 });
 }
 
@@ -156,41 +157,46 @@ describe('POST /v1/responses', () => {
     await withBehaviour(callWeather, async () => {
       const whole = await client.responses.create({ model: 'test-llm', input: 'Weather?', tools: [weather] });
       expect(whole.status).toBe('completed');
-      expect(whole.output.map((item) => item.type)).toEqual(['message', 'function_call']);
-      expect(whole.output[1]).toEqual({
-        id: expect.stringMatching(/^fc_/),
-        type: 'function_call',
-        call_id: 'call_1',
-        name: 'get_weather',
-        arguments: call.arguments,
-        status: 'completed',
-      });
+      expect(whole.output.map((item) => item.type)).toEqual(['message', 'function_call', 'function_call']);
+      expect(whole.output.slice(1)).toEqual(
+        [call, second].map((c) => ({
+          id: expect.stringMatching(/^fc_/),
+          type: 'function_call',
+          call_id: c.id,
+          name: 'get_weather',
+          arguments: c.arguments,
+          status: 'completed',
+        })),
+      );
 
       const stream = client.responses.stream({ model: 'test-llm', input: 'Weather?', tools: [weather] });
       const types: string[] = [];
       stream.on('event', (event) => types.push(event.type));
       const final = await stream.finalResponse();
-      expect(types).toEqual([
-        'response.created',
-        'response.in_progress',
-        'response.output_item.added',
-        'response.content_part.added',
-        'response.output_text.delta',
-        'response.output_text.done',
-        'response.content_part.done',
-        'response.output_item.done',
-        'response.output_item.added',
-        'response.function_call_arguments.delta',
-        'response.function_call_arguments.done',
-        'response.output_item.done',
-        'response.completed',
-      ]);
+      expect(types).toEqual(
+        [
+          'response.created',
+          'response.in_progress',
+          'response.output_item.added',
+          'response.content_part.added',
+          'response.output_text.delta',
+          'response.output_text.done',
+          'response.content_part.done',
+          'response.output_item.done',
+          ...Array(2).fill([
+            'response.output_item.added',
+            'response.function_call_arguments.delta',
+            'response.function_call_arguments.done',
+            'response.output_item.done',
+          ]),
+          'response.completed',
+        ].flat(),
+      );
       expect(final.output_text).toBe('Checking.');
-      expect(final.output[1]).toMatchObject({
-        type: 'function_call',
-        call_id: 'call_1',
-        arguments: call.arguments,
-      });
+      expect(final.output.slice(1)).toMatchObject([
+        { type: 'function_call', call_id: 'call_1', arguments: call.arguments },
+        { type: 'function_call', call_id: 'call_2', arguments: second.arguments },
+      ]);
       expect(final.usage?.total_tokens).toBe(21);
     });
   });

@@ -7,8 +7,9 @@ import { createLogger } from '../../application/gateway/logger.ts';
 import { probeHardware } from '../../compute/miner/hardware/probe.ts';
 import { startMiner } from '../../compute/miner/miner.ts';
 import { operatorPod } from '../../compute/miner/operator-pod.ts';
+import type { ChatTemplateName } from '../../compute/pods/chat-templates.ts';
 import { addressBook, type ChainOptions, nodeKey, parseStake, withChainOptions } from '../miner-chain.ts';
-import { parseAddress, parsePositiveInt, parseWei } from '../options.ts';
+import { chatTemplateOption, parseAddress, parsePositiveInt, parseWei } from '../options.ts';
 import { onShutdown, shutdown } from '../shutdown.ts';
 import { minerBenchmarkCommand } from './miner-benchmark.ts';
 import { minerStakeCommands } from './miner-stake.ts';
@@ -17,6 +18,7 @@ interface MinerOptions extends ChainOptions {
   router?: string;
   model?: string;
   modelName?: string;
+  chatTemplate?: ChatTemplateName;
   upstream?: string;
   upstreamModel?: string;
   upstreamApiKey?: string;
@@ -43,6 +45,7 @@ export function minerCommand(): Command {
     .option('--router <url>', 'router miner endpoint, e.g. ws://127.0.0.1:8080/v1/miners')
     .option('--model <file.gguf>', 'GGUF model served by llama.cpp (default: the generated neurino-tiny)')
     .option('--model-name <name>', 'model name clients ask for (default: the file name without .gguf)')
+    .addOption(chatTemplateOption())
     .option(
       '--upstream <url>',
       'instead of --model: an OpenAI-compatible server (vLLM, SGLang, Ollama), e.g. http://127.0.0.1:8000/v1',
@@ -120,6 +123,7 @@ async function runMiner(options: MinerOptions): Promise<void> {
     ...pick(options, [
       'model',
       'modelName',
+      'chatTemplate',
       'upstream',
       'upstreamModel',
       'upstreamApiKey',

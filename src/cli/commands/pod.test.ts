@@ -50,6 +50,19 @@ describe('neurino pod spec', () => {
     expect(printed.ok && canonicalPodSpec(printed.value)).toBe(canonicalPodSpec(spec));
   });
 
+  it('names a chat template in the spec as a miner told the same one does', async () => {
+    const { spec } = await specFile('tiny-qwen', '--model', model, '--chat-template', 'qwen');
+    const miner = await operatorPod({ dataDir: cli.dir, slots: 1, model, chatTemplate: 'qwen' });
+    expect(spec.options).toEqual({ chatTemplate: 'qwen' });
+    expect(podId(spec)).toBe(miner.podId);
+    await expect(run('spec', '--model', model, '--chat-template', 'llama9')).rejects.toThrow(
+      "argument 'llama9' is invalid. Allowed choices are general, ",
+    );
+    await expect(run('spec', '--upstream-model', 'x', '--chat-template', 'qwen')).rejects.toThrow(
+      '--chat-template is for --model',
+    );
+  });
+
   it('writes an upstream model’s spec as a miner relaying to it builds it', async () => {
     const { spec } = await specFile('qwen', '--upstream-model', 'qwen2.5-7b', '--vram-mib', '8192');
     const miner = await operatorPod({

@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { isHex } from 'viem';
 import { describeFile, ggufPodSpec, upstreamPodSpec } from '../../compute/miner/local-pods.ts';
+import type { ChatTemplateName } from '../../compute/pods/chat-templates.ts';
 import { readPodSpecFile } from '../../orchestration/router/pod-spec-files.ts';
 import { FatalError } from '../../protocol/errors.ts';
 import { canonicalPodSpec, type PodSpec, podId } from '../../protocol/pod-spec.ts';
@@ -18,12 +19,13 @@ import {
   keyOption,
   resolveChain,
 } from '../chain-flags.ts';
-import { parseIntWithin, parsePositiveInt, parseWei } from '../options.ts';
+import { chatTemplateOption, parseIntWithin, parsePositiveInt, parseWei } from '../options.ts';
 import { readRegisteredPod, registerPod } from '../pod-registry.ts';
 
 interface SpecFlags {
   model?: string;
   name?: string;
+  chatTemplate?: ChatTemplateName;
   upstreamModel?: string;
   vramMib: number;
   pricePerUnit?: bigint;
@@ -43,11 +45,15 @@ async function buildSpec(flags: SpecFlags): Promise<PodSpec> {
     if (flags.name !== undefined) {
       throw new InvalidArgumentError('--name is for --model: an upstream pod is named after its model');
     }
+    if (flags.chatTemplate !== undefined) {
+      throw new InvalidArgumentError('--chat-template is for --model: an upstream server uses its own');
+    }
     return upstreamPodSpec({ name: upstreamModel, vramMiB: flags.vramMib }, pricing);
   }
   if (model !== undefined && upstreamModel === undefined) {
     const file = await describeFile(model);
-    return ggufPodSpec({ name: flags.name ?? basename(model, '.gguf'), ...file }, pricing);
+    const template = flags.chatTemplate === undefined ? {} : { chatTemplate: flags.chatTemplate };
+    return ggufPodSpec({ name: flags.name ?? basename(model, '.gguf'), ...template, ...file }, pricing);
   }
   throw new InvalidArgumentError('give one of --model <file.gguf> or --upstream-model <name>');
 }
@@ -62,6 +68,7 @@ function specCommand(): Command {
     )
     .option('--model <file.gguf>', 'the GGUF file (hashed: the spec names its sha256 and size, not its path)')
     .option('--name <name>', 'the model name clients ask for (default: the file name without .gguf)')
+    .addOption(chatTemplateOption())
     .option(
       '--upstream-model <name>',
       'instead of --model: the model an upstream server (vLLM, SGLang, Ollama) serves',

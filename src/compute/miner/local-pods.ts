@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { type PodSpec, parsePodSpec } from '../../protocol/pod-spec.ts';
+import { CHAT_TEMPLATES, type ChatTemplateName, isChatTemplate } from '../pods/chat-templates.ts';
 import { MinerError } from './errors.ts';
 
 /** Wei per compute unit unless the operator says otherwise (1e-6 NEU per GPU-GiB-millisecond). */
@@ -38,15 +39,21 @@ export async function describeFile(path: string): Promise<GgufFile> {
 
 /**
  * A `llama-cpp` pod serving a GGUF file: chat, completion and embeddings. Its memory is the file's size,
- * what llama.cpp holds for the weights (the KV cache is small next to it and not counted).
+ * what llama.cpp holds for the weights (the KV cache is small next to it and not counted). A chat template
+ * named instead of the file's own is part of the pod (`options.chatTemplate`): every node serving it, and
+ * a validator re-running its jobs, prompts the model the same way.
  */
-export function ggufPodSpec(model: { name: string } & GgufFile, pricing: PodPricing = {}): PodSpec {
+export function ggufPodSpec(
+  model: { name: string; chatTemplate?: ChatTemplateName } & GgufFile,
+  pricing: PodPricing = {},
+): PodSpec {
   return checked({
     name: model.name,
     description: `${model.fileName} served by llama.cpp`,
     runtime: 'llama-cpp',
     kinds: ['chat', 'completion', 'embeddings'],
     artifact: { uri: model.fileName, sha256: model.sha256 },
+    ...(model.chatTemplate === undefined ? {} : { options: { chatTemplate: model.chatTemplate } }),
     minVramMiB: Math.max(1, Math.ceil(model.bytes / MIB)),
     deterministic: false,
     validation: { method: 'llm-distribution' },
@@ -85,4 +92,15 @@ function checked(spec: PodSpec): PodSpec {
   const parsed = parsePodSpec({ ...spec, pricePerUnit: spec.pricePerUnit.toString() });
   if (!parsed.ok) throw new MinerError('invalid_config', `pod spec ${spec.name}: ${parsed.error.message}`);
   return parsed.value;
+}
+
+/** The chat template a `llama-cpp` spec names, if any; one this node does not know is refused by name. */
+export function chatTemplateOf(spec: PodSpec): ChatTemplateName | undefined {
+  const named = spec.options?.chatTemplate;
+  if (named === undefined) return undefined;
+  if (isChatTemplate(named)) return named;
+  throw new MinerError(
+    'invalid_config',
+    `pod spec ${spec.name}: options.chatTemplate ${JSON.stringify(named)} is none of ${CHAT_TEMPLATES.join(', ')}`,
+  );
 }

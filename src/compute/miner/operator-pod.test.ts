@@ -89,6 +89,58 @@ describe('operatorPod', () => {
     });
   });
 
+  it('prompts with the chat template it is told, named in the spec it builds and read from one it is given', async () => {
+    const auto = await operatorPod({ dataDir: dir, slots: 1 });
+    const llama3 = await operatorPod({ dataDir: dir, slots: 1, chatTemplate: 'llama3' });
+    expect(llama3.spec.options).toEqual({ chatTemplate: 'llama3' });
+    expect(llama3.podId).not.toBe(auto.podId);
+    await writeFile(join(dir, 'llama3.json'), canonicalPodSpec(llama3.spec));
+    const fromSpec = await operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'llama3.json') });
+    expect(fromSpec.podId).toBe(llama3.podId);
+    const promptTokens = async (pod: typeof auto) => {
+      await pod.runtime.load();
+      try {
+        const answer = await pod.runtime.chat({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 });
+        return answer.usage?.promptTokens;
+      } finally {
+        await pod.runtime.unload();
+      }
+    };
+    // Llama 3's header tokens, spelled out in the tiny vocabulary, against ChatML's.
+    const [ownTokens, llama3Tokens, specTokens] = [
+      await promptTokens(auto),
+      await promptTokens(llama3),
+      await promptTokens(fromSpec),
+    ];
+    expect(llama3Tokens).not.toBe(ownTokens);
+    expect(specTokens).toBe(llama3Tokens);
+  });
+
+  it('refuses a chat template the spec names that it does not know, or one a flag contradicts', async () => {
+    const built = (await operatorPod({ dataDir: dir, slots: 1 })).spec;
+    await writeFile(join(dir, 'plain.json'), canonicalPodSpec(built));
+    await expect(
+      operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'plain.json'), chatTemplate: 'qwen' }),
+    ).rejects.toThrow(/--chat-template qwen, but the pod spec .*plain\.json names the model file's own/);
+    const unknown = { ...built, options: { chatTemplate: 'llama9' } };
+    await writeFile(join(dir, 'unknown.json'), canonicalPodSpec(unknown));
+    await expect(
+      operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'unknown.json') }),
+    ).rejects.toMatchObject({
+      code: 'invalid_config',
+      message: expect.stringMatching(/options\.chatTemplate "llama9" is none of general, .*llama3/),
+    });
+    await expect(
+      operatorPod({
+        dataDir: dir,
+        slots: 1,
+        upstream: 'http://127.0.0.1:1/v1',
+        upstreamModel: 'm',
+        chatTemplate: 'qwen',
+      }),
+    ).rejects.toThrow('--chat-template is for --model');
+  });
+
   it('announces a catalog spec for the same artifact, and refuses one for another', async () => {
     const built = (await operatorPod({ dataDir: dir, slots: 1 })).spec;
     const catalog = { ...built, name: 'tiny-in-catalog', deployerShareBps: 2_000 };

@@ -4,11 +4,12 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type PodSpec, parsePodSpec, podId } from '../../protocol/pod-spec.ts';
 import { ensureTinyModel, TINY_MODEL_NAME } from '../model/tiny-model.ts';
+import type { ChatTemplateName } from '../pods/chat-templates.ts';
 import { LlamaCppRuntime } from '../pods/llama-cpp.ts';
 import { OpenAIUpstreamRuntime } from '../pods/openai-upstream.ts';
 import type { PodRuntime } from '../pods/runtime.ts';
 import { MinerError } from './errors.ts';
-import { describeFile, ggufPodSpec, upstreamPodSpec } from './local-pods.ts';
+import { chatTemplateOf, describeFile, ggufPodSpec, upstreamPodSpec } from './local-pods.ts';
 import type { HostedPodConfig } from './pod-host.ts';
 
 export interface OperatorPodOptions {
@@ -33,6 +34,8 @@ export interface OperatorPodOptions {
   readonly upstreamApiKey?: string;
   /** Memory the upstream model holds, metered into compute units. */
   readonly vramMiB?: number;
+  /** llama-cpp: the chat template to use instead of the GGUF's own (it goes into the built spec). */
+  readonly chatTemplate?: ChatTemplateName;
   /** A spec file (as the router's catalog has it) to announce instead of the built one. */
   readonly podSpec?: string;
   readonly pricePerUnit?: bigint;
@@ -42,10 +45,16 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
   const pricing = options.pricePerUnit === undefined ? {} : { pricePerUnit: options.pricePerUnit };
   const context = options.contextSize === undefined ? {} : { contextSize: options.contextSize };
   let runtime: PodRuntime;
-  let built: PodSpec;
+  let spec: PodSpec;
   if (options.upstream !== undefined) {
     if (options.upstreamModel === undefined) {
       throw new MinerError('invalid_config', '--upstream needs --upstream-model <name>');
+    }
+    if (options.chatTemplate !== undefined) {
+      throw new MinerError(
+        'invalid_config',
+        '--chat-template is for --model: an upstream server uses its own',
+      );
     }
     runtime = new OpenAIUpstreamRuntime({
       baseUrl: options.upstream,
@@ -54,11 +63,23 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
       ...context,
       ...(options.upstreamApiKey === undefined ? {} : { apiKey: options.upstreamApiKey }),
     });
-    built = upstreamPodSpec({ name: options.upstreamModel, vramMiB: options.vramMiB ?? 1024 }, pricing);
+    const built = upstreamPodSpec({ name: options.upstreamModel, vramMiB: options.vramMiB ?? 1024 }, pricing);
+    spec = await specToAnnounce(options.podSpec, built);
   } else {
     const modelPath = options.model ?? (await ensureTinyModel(join(options.dataDir, 'models'))).path;
     const defaultName = options.model === undefined ? TINY_MODEL_NAME : basename(modelPath, '.gguf');
     const name = options.modelName ?? defaultName;
+    const template = options.chatTemplate === undefined ? {} : { chatTemplate: options.chatTemplate };
+    const built = ggufPodSpec({ name, ...template, ...(await describeFile(modelPath)) }, pricing);
+    spec = await specToAnnounce(options.podSpec, built);
+    // The spec says how the pod prompts its model; a flag saying otherwise is a mistake, not a choice.
+    const chatTemplate = chatTemplateOf(spec);
+    if (options.chatTemplate !== undefined && chatTemplate !== options.chatTemplate) {
+      throw new MinerError(
+        'invalid_config',
+        `--chat-template ${options.chatTemplate}, but the pod spec ${options.podSpec} names ${chatTemplate ?? "the model file's own"}`,
+      );
+    }
     runtime = new LlamaCppRuntime({
       modelPath,
       modelName: name,
@@ -66,11 +87,14 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
       threads: options.threads ?? 1,
       ...context,
       gpu: options.gpu === true ? 'auto' : false,
+      ...(chatTemplate === undefined ? {} : { chatTemplate }),
     });
-    built = ggufPodSpec({ name, ...(await describeFile(modelPath)) }, pricing);
   }
-  const spec = options.podSpec === undefined ? built : await readPodSpec(options.podSpec, built);
   return { spec, podId: podId(spec), runtime };
+}
+
+function specToAnnounce(path: string | undefined, built: PodSpec): Promise<PodSpec> {
+  return path === undefined ? Promise.resolve(built) : readPodSpec(path, built);
 }
 
 /** A spec from the catalog must describe the runtime and artifact this node actually runs. */

@@ -13,6 +13,7 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { readGgufHeader } from '../model/gguf-header.ts';
+import type { ChatTemplateName } from './chat-templates.ts';
 import {
   asPodError,
   PodAbortedError,
@@ -73,9 +74,11 @@ export interface LlamaCppRuntimeOptions {
   /** Default false: plain attention, whose numbers a validator's forward pass reproduces closely. */
   readonly flashAttention?: boolean;
   /**
-   * The chat template (and its tool call syntax). Default: the one node-llama-cpp recognises from the
-   * GGUF's metadata, ChatML when it recognises none.
+   * The chat template (and its tool call syntax), by node-llama-cpp's name for it. Default: the one
+   * node-llama-cpp recognises from the GGUF's metadata, ChatML when it recognises none.
    */
+  readonly chatTemplate?: ChatTemplateName;
+  /** A chat template of one's own (tests, library use); wins over `chatTemplate`. */
   readonly chatWrapper?: ChatWrapper;
 }
 
@@ -152,7 +155,8 @@ export class LlamaCppRuntime implements PodRuntime {
         ...(signal === undefined ? {} : { createSignal: signal }),
       });
       const sequences = Array.from({ length: slots }, () => context.getSequence());
-      const chatWrapper = this.options.chatWrapper ?? resolveChatWrapper(model);
+      const chatWrapper =
+        this.options.chatWrapper ?? resolveChatWrapper(model, { type: this.options.chatTemplate ?? 'auto' });
       const name =
         this.options.modelName ?? model.fileInfo.metadata.general?.name ?? basename(modelPath, '.gguf');
       return {

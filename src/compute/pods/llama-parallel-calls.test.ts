@@ -197,6 +197,22 @@ describe('llama-cpp runtime: several calls in one turn', () => {
     expect(text).not.toContain('{{functionName}}');
   });
 
+  it("with Llama 3's template, named as a pod spec names it, makes several calls in a turn", async () => {
+    const llama3 = new LlamaCppRuntime({ modelPath, slots: 1, chatTemplate: 'llama3' });
+    await llama3.load();
+    try {
+      const counts: number[] = [];
+      for (const seed of SEEDS.slice(0, 6)) {
+        const result = await llama3.chat({ ...timeQuestion, seed });
+        expectWholeCalls(result.toolCalls ?? []);
+        counts.push(result.toolCalls?.length ?? 0);
+      }
+      expect(Math.max(...counts)).toBeGreaterThan(1);
+    } finally {
+      await llama3.unload();
+    }
+  });
+
   it('goes on from the results of several calls: the prompt holds them all', async () => {
     const call = (id: string, city: string) => ({
       id,
