@@ -14,7 +14,7 @@ import { writeTinyModel } from '../model/tiny-model.ts';
 import { LlamaCppRuntime } from './llama-cpp.ts';
 import { sharedLlama } from './llama-instance.ts';
 import { MAX_CALLS_PER_TURN } from './llama-tool-calls.ts';
-import { weatherTool } from './testing/weather-tool.ts';
+import { clockTool, weatherTool } from './testing/weather-tool.ts';
 import type { ChatRequest, GenerationResult, ToolCall } from './types.ts';
 
 /**
@@ -74,18 +74,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const clock = {
-  type: 'function' as const,
-  function: {
-    name: 'get_time',
-    parameters: {
-      type: 'object',
-      properties: { zone: { type: 'string', enum: ['UTC', 'CET'] } },
-      required: ['zone'],
-      additionalProperties: false,
-    },
-  },
-};
+const clock = clockTool;
 /** A tool without parameters: short calls, so a turn has room for many. */
 const now = { type: 'function' as const, function: { name: 'now' } };
 const user: ChatRequest['messages'] = [{ role: 'user', content: 'Weather in Paris and Rome, and the time?' }];

@@ -8,7 +8,7 @@ import { PodBadRequestError, PodUnsupportedError } from './errors.ts';
 import { LlamaCppRuntime } from './llama-cpp.ts';
 import { sharedLlama } from './llama-instance.ts';
 import { compactJson } from './llama-tool-calls.ts';
-import { weatherCall, weatherTool } from './testing/weather-tool.ts';
+import { clockTool, weatherCall, weatherTool } from './testing/weather-tool.ts';
 import type { ChatRequest, GenerationResult } from './types.ts';
 
 let dir: string;
@@ -53,18 +53,7 @@ afterAll(async () => {
 });
 
 const weather = weatherTool;
-const clock = {
-  type: 'function' as const,
-  function: {
-    name: 'get_time',
-    parameters: {
-      type: 'object',
-      properties: { zone: { type: 'string', enum: ['UTC', 'CET'] } },
-      required: ['zone'],
-      additionalProperties: false,
-    },
-  },
-};
+const clock = clockTool;
 const question: ChatRequest['messages'] = [{ role: 'user', content: 'What is the weather in Paris?' }];
 
 async function chat(on: LlamaCppRuntime, request: ChatRequest) {

@@ -15,6 +15,20 @@ export const weatherTool = {
   },
 };
 
+/** A second tool, so that a model has a name to choose. */
+export const clockTool = {
+  type: 'function' as const,
+  function: {
+    name: 'get_time',
+    parameters: {
+      type: 'object',
+      properties: { zone: { type: 'string', enum: ['UTC', 'CET'] } },
+      required: ['zone'],
+      additionalProperties: false,
+    } as Record<string, unknown>,
+  },
+};
+
 /** A call of the weather tool, its arguments as JSON text. */
 export const weatherCall = {
   id: 'call_1',
