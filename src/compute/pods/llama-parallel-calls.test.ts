@@ -11,6 +11,7 @@ import {
 } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../model/tiny-model.ts';
+import { PodAbortedError } from './errors.ts';
 import { LlamaCppRuntime } from './llama-cpp.ts';
 import { sharedLlama } from './llama-instance.ts';
 import { MAX_CALLS_PER_TURN } from './llama-tool-calls.ts';
@@ -162,6 +163,32 @@ describe('llama-cpp runtime: several calls in one turn', () => {
     expect(Math.max(...counts)).toBe(MAX_CALLS_PER_TURN);
   });
 
+  it('stopped after some calls, hands back the whole turn so far as its partial work, counted', async () => {
+    const request = { ...timeQuestion, temperature: 1, seed: await seedReaching(MAX_CALLS_PER_TURN) };
+    const whole = await roomy.chat(request);
+    const perCall = (whole.completionTokenIds?.length ?? 0) / MAX_CALLS_PER_TURN;
+    // Stopped at some moment after the first call (the turn's phases have no hook to stop them at).
+    for (let delayMs = 1; delayMs < 2_000; delayMs = Math.ceil(delayMs * 1.5)) {
+      const error = await roomy.chat(request, { signal: AbortSignal.timeout(delayMs) }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (error === undefined) break;
+      expect(error).toBeInstanceOf(PodAbortedError);
+      const partial = (error as PodAbortedError).partial;
+      const tokens = partial?.completionTokenIds ?? [];
+      if (tokens.length < perCall) continue;
+      expect(whole.completionTokenIds?.slice(0, tokens.length)).toEqual(tokens);
+      expect(partial?.usage).toEqual({
+        promptTokens: whole.usage?.promptTokens,
+        completionTokens: tokens.length,
+      });
+      expect(partial?.text).toBe('');
+      return;
+    }
+    throw new Error('no stop landed after the first call');
+  });
+
   it('cut by max_tokens, keeps the calls made whole and the one under way, with length', async () => {
     const seed = await seedWithCalls(3);
     const whole = await parallel.chat({ ...timeQuestion, seed });
@@ -223,6 +250,15 @@ describe('llama-cpp runtime: several calls in one turn', () => {
     expect((two.usage?.promptTokens ?? 0) - (one.usage?.promptTokens ?? 0)).toBeGreaterThan(25);
   });
 });
+
+/** The first seed whose turn in the roomy context makes `n` calls. */
+async function seedReaching(n: number): Promise<number> {
+  for (const seed of SEEDS) {
+    const result = await roomy.chat({ ...timeQuestion, temperature: 1, seed });
+    if (result.toolCalls?.length === n) return seed;
+  }
+  throw new Error(`no seed of ${SEEDS.length} makes ${n} calls`);
+}
 
 /** The first seed whose turn makes at least `n` calls. */
 async function seedWithCalls(n: number): Promise<number> {
