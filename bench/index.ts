@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, each printing ours vs a baseline measured side by side in this run.
 import { benchGateway, type GatewayBenchOptions } from './gateway.ts';
 import { printGatewayBench } from './gateway-print.ts';
+import { benchPromptCache, printPromptCacheBench } from './prompt-cache.ts';
 import { benchQueue, printQueueBench } from './queue.ts';
 import { benchScheduler, printSchedulerBench } from './scheduler.ts';
 import { benchSettlementGas, printSettlementGas } from './settlement-gas.ts';
@@ -35,6 +36,10 @@ if (!only || only === 'scheduler') {
 
 if (!only || only === 'queue') {
   printQueueBench(await benchQueue());
+}
+
+if (!only || only === 'prompt-cache') {
+  printPromptCacheBench(await benchPromptCache());
 }
 
 if (!only || only === 'gateway') {

@@ -28,6 +28,8 @@ function openAIToolCall(call: ToolCallOut) {
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
+  /** Of `inputTokens`, those a node's prompt cache held. */
+  cachedInputTokens?: number;
 }
 
 interface Envelope {
@@ -46,6 +48,9 @@ export function openAIUsage(usage: TokenUsage): CompletionUsage {
     prompt_tokens: usage.inputTokens,
     completion_tokens: usage.outputTokens,
     total_tokens: usage.inputTokens + usage.outputTokens,
+    ...(usage.cachedInputTokens === undefined
+      ? {}
+      : { prompt_tokens_details: { cached_tokens: usage.cachedInputTokens } }),
   };
 }
 

@@ -194,6 +194,49 @@ describe('chat completions', () => {
   });
 });
 
+describe('prompt caching', () => {
+  /** A node whose pod kept `cached` of the prompt's 7 tokens from an earlier job. */
+  const answerCached = (cached: number) => async (peer: MinerPeer, assign: JobAssign) => {
+    peer.accept(assign);
+    if (assign.stream) peer.chunk(assign, 0, 'Hello world');
+    const output =
+      assign.kind === 'completion'
+        ? { choices: [{ text: 'Hello world', finishReason: 'stop' }], cachedPromptTokens: cached }
+        : { text: 'Hello world', finishReason: 'stop', cachedPromptTokens: cached };
+    await peer.result(assign, output, { usage: { inputTokens: 7, outputTokens: 2 }, gpuMs: 1 });
+  };
+  const usage = (cached: number) => ({
+    prompt_tokens: 7,
+    completion_tokens: 2,
+    total_tokens: 9,
+    prompt_tokens_details: { cached_tokens: cached },
+  });
+
+  it("answers the prompt tokens a node's cache held, whole and streamed, on chat and completions", async () => {
+    behave = answerCached(5);
+    try {
+      const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: key, maxRetries: 0 });
+      const ask = { model: 'test-llm', messages: chatBody.messages as never };
+      expect((await client.chat.completions.create(ask)).usage).toEqual(usage(5));
+      const stream = await client.chat.completions.create({
+        ...ask,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let streamed: unknown;
+      for await (const chunk of stream) if (chunk.usage) streamed = chunk.usage;
+      expect(streamed).toEqual(usage(5));
+      const completion = await client.completions.create({ model: 'test-llm', prompt: 'x' });
+      expect(completion.usage).toEqual(usage(5));
+      // The receipt's input tokens bound what an output may say was cached.
+      behave = answerCached(99);
+      expect((await client.chat.completions.create(ask)).usage).toEqual(usage(7));
+    } finally {
+      behave = (peer, assign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+    }
+  });
+});
+
 describe('tool calls', () => {
   const call = { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' };
   const second = { id: 'call_2', name: 'get_weather', arguments: '{"city":"Rome"}' };

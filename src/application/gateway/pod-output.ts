@@ -4,7 +4,7 @@
 import { type CompletionJobOutput, parseJobOutput } from '../../compute/miner/job-output.ts';
 import { RetryableError } from '../../protocol/errors.ts';
 import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
-import type { FinishReason, ToolCallOut } from '../../protocol/openai-responses.ts';
+import type { FinishReason, TokenUsage, ToolCallOut } from '../../protocol/openai-responses.ts';
 
 export interface GenerationChoice {
   text: string;
@@ -15,26 +15,47 @@ export interface GenerationChoice {
   logprobs?: TokenLogprobOut[];
 }
 
-/** The choices in order: `n` per prompt (a chat has one prompt). */
-export function generationOutput(kind: 'chat' | 'completion', output: unknown): GenerationChoice[] {
+export interface GenerationOutput {
+  /** In order: `n` per prompt (a chat has one prompt). */
+  choices: GenerationChoice[];
+  /** Of the prompt tokens, those the node's cache held (0 when it says none). */
+  cachedInputTokens: number;
+}
+
+export function generationOutput(kind: 'chat' | 'completion', output: unknown): GenerationOutput {
   if (kind === 'chat') {
     const parsed = parseJobOutput('chat', output);
     if (!parsed.ok) throw parsed.error;
     const choices = 'choices' in parsed.value ? parsed.value.choices : [parsed.value];
-    return choices.map(({ text, finishReason, toolCalls, logprobs }) => ({
-      text,
-      finishReason,
-      ...(toolCalls === undefined ? {} : { toolCalls }),
-      ...(logprobs === undefined ? {} : { logprobs }),
-    }));
+    return {
+      choices: choices.map(({ text, finishReason, toolCalls, logprobs }) => ({
+        text,
+        finishReason,
+        ...(toolCalls === undefined ? {} : { toolCalls }),
+        ...(logprobs === undefined ? {} : { logprobs }),
+      })),
+      cachedInputTokens: parsed.value.cachedPromptTokens ?? 0,
+    };
   }
   const parsed = parseJobOutput('completion', output);
   if (!parsed.ok) throw parsed.error;
-  return parsed.value.choices.map((c: CompletionJobOutput['choices'][number]) => ({
-    text: c.text,
-    finishReason: c.finishReason,
-    ...(c.logprobs === undefined ? {} : { logprobs: c.logprobs }),
-  }));
+  return {
+    choices: parsed.value.choices.map((c: CompletionJobOutput['choices'][number]) => ({
+      text: c.text,
+      finishReason: c.finishReason,
+      ...(c.logprobs === undefined ? {} : { logprobs: c.logprobs }),
+    })),
+    cachedInputTokens: parsed.value.cachedPromptTokens ?? 0,
+  };
+}
+
+/**
+ * The usage to answer with: the receipt's counts, which the node signed, and of its input tokens those the
+ * node's cache held, which its output says (at most all of them).
+ */
+export function answeredUsage(receipt: TokenUsage, cachedInputTokens: number): TokenUsage {
+  const cached = Math.min(cachedInputTokens, receipt.inputTokens);
+  return cached > 0 ? { ...receipt, cachedInputTokens: cached } : receipt;
 }
 
 /**
@@ -80,7 +101,7 @@ export function stoppedAnswer(output: unknown): GenerationChoice | undefined {
   if (typeof output !== 'object' || output === null) return undefined;
   if ((output as { finishReason?: unknown }).finishReason !== 'cancelled') return undefined;
   try {
-    return generationOutput('chat', { ...output, finishReason: 'length' })[0];
+    return generationOutput('chat', { ...output, finishReason: 'length' }).choices[0];
   } catch {
     return undefined;
   }

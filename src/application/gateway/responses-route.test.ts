@@ -201,6 +201,30 @@ describe('POST /v1/responses', () => {
     });
   });
 
+  it("answers the input tokens a node's cache held, whole, streamed and in the background", async () => {
+    const cachedFive = async (peer: MinerPeer, assign: JobAssign) => {
+      peer.accept(assign);
+      if (assign.stream) peer.chunk(assign, 0, 'Hi.');
+      const output = { text: 'Hi.', finishReason: 'stop', cachedPromptTokens: 5 };
+      await peer.result(assign, output, { usage: { inputTokens: 7, outputTokens: 2 }, gpuMs: 1 });
+    };
+    await withBehaviour(cachedFive, async () => {
+      const ask = { model: 'test-llm', input: 'Hi' };
+      const whole = await client.responses.create(ask);
+      expect(whole.usage?.input_tokens_details.cached_tokens).toBe(5);
+      const streamed = await client.responses.stream(ask).finalResponse();
+      expect(streamed.usage?.input_tokens_details.cached_tokens).toBe(5);
+      let read = await client.responses.create({ ...ask, background: true });
+      while (read.status === 'queued' || read.status === 'in_progress') {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        read = await client.responses.retrieve(read.id);
+      }
+      expect(read.usage?.input_tokens_details.cached_tokens).toBe(5);
+    });
+    const plain = await client.responses.create({ model: 'test-llm', input: 'Hi' });
+    expect(plain.usage?.input_tokens_details.cached_tokens).toBe(0);
+  });
+
   it('streams events named by their type, numbered in order, with no [DONE]', async () => {
     const response = await post({ model: 'test-llm', input: 'Say hello', stream: true });
     const text = await response.text();

@@ -19,6 +19,7 @@ interface MinerOptions extends ChainOptions {
   model?: string;
   modelName?: string;
   chatTemplate?: ChatTemplateName;
+  promptCache: boolean;
   upstream?: string;
   upstreamModel?: string;
   upstreamApiKey?: string;
@@ -46,6 +47,11 @@ export function minerCommand(): Command {
     .option('--model <file.gguf>', 'GGUF model served by llama.cpp (default: the generated neurino-tiny)')
     .option('--model-name <name>', 'model name clients ask for (default: the file name without .gguf)')
     .addOption(chatTemplateOption())
+    .option(
+      '--no-prompt-cache',
+      "llama.cpp: evaluate every prompt whole instead of keeping a slot's context that begins the next " +
+        'prompt (a conversation evaluates only its new turn with it)',
+    )
     .option(
       '--upstream <url>',
       'instead of --model: an OpenAI-compatible server (vLLM, SGLang, Ollama), e.g. http://127.0.0.1:8000/v1',
@@ -120,6 +126,7 @@ async function runMiner(options: MinerOptions): Promise<void> {
     gpu: hardware.gpus.length > 0,
     ...(options.contextSize === undefined ? {} : { contextSize: options.contextSize }),
     vramMiB: options.vramMib,
+    promptCache: options.promptCache,
     ...pick(options, [
       'model',
       'modelName',

@@ -20,6 +20,9 @@
 //   bytes joining to the text's UTF-8 and `top` the asked number of likeliest alternatives.
 // - `truncatedMessages` (chat with `truncation: 'auto'`): how many of the oldest messages the pod left out
 //   to fit its context (after the leading system ones, tool results with their calls): what the model saw.
+// - `cachedPromptTokens` (chat and completion, beside `choices` when there are several): of the job's
+//   prompt tokens (`usage.inputTokens`), those whose context the pod kept from an earlier job (prompt
+//   caching), counted as the prompt tokens are, once per prompt; absent when none.
 // - Embeddings are float vectors of unit length, one per input, in input order; base64 is the gateway's job.
 // - With `n`, each prompt has n choices in a row (a completion's choices: prompt by prompt); a chat's come
 //   as `choices` when n > 1. Streamed, a `job.chunk` names its choice by that place (`choice`, absent for
@@ -40,6 +43,7 @@ const ToolCallOutputSchema = z.object({
 });
 
 const LogprobsSchema = z.array(TokenLogprobSchema).optional();
+const CachedPromptTokensSchema = z.int().min(1).optional();
 
 export const ChatJobOutputSchema = z
   .object({
@@ -49,6 +53,7 @@ export const ChatJobOutputSchema = z
     toolCalls: z.array(ToolCallOutputSchema).min(1).max(128).optional(),
     logprobs: LogprobsSchema,
     truncatedMessages: z.int().min(1).optional(),
+    cachedPromptTokens: CachedPromptTokensSchema,
   })
   .refine(
     (output) =>
@@ -63,6 +68,7 @@ export const ChatJobOutputSchema = z
 /** A chat asked for `n` choices (more than one): each as a single chat output is. */
 export const ChatChoicesOutputSchema = z.object({
   choices: z.array(ChatJobOutputSchema).min(2).max(MAX_CHOICES),
+  cachedPromptTokens: CachedPromptTokensSchema,
 });
 
 export const CompletionJobOutputSchema = z.object({
@@ -76,6 +82,7 @@ export const CompletionJobOutputSchema = z.object({
       }),
     )
     .min(1),
+  cachedPromptTokens: CachedPromptTokensSchema,
 });
 
 export const EmbeddingsJobOutputSchema = z.object({

@@ -139,22 +139,23 @@ async function produce(
   switch (work.kind) {
     case 'chat': {
       const chat = (request: ChatRequest, index: number) => runtime.chat(request, options(index));
-      const { choices, ...tokens } = await eachChoice(work.requests, work.n, signal, chat, choice);
+      const { choices, cached, ...tokens } = await eachChoice(work.requests, work.n, signal, chat, choice);
       // One choice keeps the single-answer shape; `n` of them come as a list.
       const [only] = choices;
-      return { output: choices.length === 1 && only !== undefined ? only : { choices }, ...tokens };
+      const output = choices.length === 1 && only !== undefined ? only : { choices };
+      return { output: { ...output, ...cached }, ...tokens };
     }
     case 'completion': {
       const complete = (request: CompletionRequest, index: number) =>
         runtime.complete(request, options(index));
-      const { choices, ...tokens } = await eachChoice(
+      const { choices, cached, ...tokens } = await eachChoice(
         work.requests,
         work.n,
         signal,
         complete,
         completionChoice,
       );
-      return { output: { choices }, ...tokens };
+      return { output: { choices, ...cached }, ...tokens };
     }
     case 'embeddings': {
       const result = await runtime.embed(work.request, { signal });
@@ -188,16 +189,25 @@ async function eachChoice<R, C>(
   signal: AbortSignal,
   generate: (request: R, index: number) => Promise<GenerationResult>,
   choiceOf: (result: GenerationResult) => C,
-): Promise<{ choices: Array<C | CancelledChoice>; inputTokens: number; outputTokens: number }> {
+): Promise<{
+  choices: Array<C | CancelledChoice>;
+  inputTokens: number;
+  outputTokens: number;
+  /** The output's `cachedPromptTokens`, when any. */
+  cached: { cachedPromptTokens?: number };
+}> {
   const choices: Array<C | CancelledChoice> = [];
   let inputTokens = 0;
   let outputTokens = 0;
+  let cachedPromptTokens = 0;
+  const cached = () => (cachedPromptTokens > 0 ? { cachedPromptTokens } : {});
   for (const [index, request] of requests.entries()) {
     const firstOfPrompt = index % n === 0;
     try {
       const result = await generate(request, index);
       choices.push(choiceOf(result));
       if (firstOfPrompt) inputTokens += result.usage?.promptTokens ?? 0;
+      if (firstOfPrompt) cachedPromptTokens += result.usage?.cachedPromptTokens ?? 0;
       outputTokens += result.usage?.completionTokens ?? 0;
     } catch (error) {
       const partial = paidPartial(error, signal);
@@ -208,7 +218,7 @@ async function eachChoice<R, C>(
       break;
     }
   }
-  return { choices, inputTokens, outputTokens };
+  return { choices, inputTokens, outputTokens, cached: cached() };
 }
 
 function choice(result: GenerationResult): ChatJobOutput {

@@ -283,6 +283,25 @@ describe('jobs', () => {
     expect(texts).toEqual(expected.map((e) => e.text));
   });
 
+  it("says in its signed output how many prompt tokens its pod's cache held, once per prompt", async () => {
+    const input = { ...chat('Which GPU is free?'), n: 2, max_tokens: 3 };
+    await connection.assign({ podId: pod.podId, kind: 'chat', input });
+    const again = await connection.assign({ podId: pod.podId, kind: 'chat', input });
+    expect(again.checked?.ok).toBe(true);
+    const output = again.result?.output as ChatChoicesOutput;
+    // The slot held the whole prompt but its last token; the second choice's hit is not counted again.
+    expect(output.cachedPromptTokens).toBe((again.result?.usage.inputTokens ?? 0) - 1);
+    const completion = await connection.assign({
+      podId: pod.podId,
+      kind: 'completion',
+      input: { model: 'neurino-tiny', prompt: ['Which GPU is free?', 'Which GPU is free?'], max_tokens: 2 },
+    });
+    const completed = completion.result?.output as CompletionJobOutput;
+    const perPrompt = (completion.result?.usage.inputTokens ?? 0) / 2;
+    expect(completed.cachedPromptTokens).toBeGreaterThanOrEqual(perPrompt - 1);
+    expect(completed.cachedPromptTokens).toBeLessThanOrEqual(2 * (perPrompt - 1));
+  });
+
   it('embeds inputs into unit vectors', async () => {
     const outcome = await connection.assign({
       podId: pod.podId,

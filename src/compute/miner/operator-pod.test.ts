@@ -116,6 +116,37 @@ describe('operatorPod', () => {
     expect(specTokens).toBe(llama3Tokens);
   });
 
+  it('keeps prompts in its slots unless told not to, or serving a pod validated by re-execution', async () => {
+    const built = (await operatorPod({ dataDir: dir, slots: 1 })).spec;
+    const reexecuted = { ...built, deterministic: true, validation: { method: 'reexecute' as const } };
+    await writeFile(join(dir, 'reexecuted.json'), canonicalPodSpec(reexecuted));
+    const cachedTwice = async (pod: Awaited<ReturnType<typeof operatorPod>>) => {
+      await pod.runtime.load();
+      try {
+        const request = { messages: [{ role: 'user' as const, content: 'Hi' }], max_tokens: 1 };
+        await pod.runtime.chat(request);
+        return (await pod.runtime.chat(request)).usage?.cachedPromptTokens;
+      } finally {
+        await pod.runtime.unload();
+      }
+    };
+    expect(await cachedTwice(await operatorPod({ dataDir: dir, slots: 1 }))).toBeGreaterThan(0);
+    expect(
+      await cachedTwice(await operatorPod({ dataDir: dir, slots: 1, promptCache: false })),
+    ).toBeUndefined();
+    const pod = await operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'reexecuted.json') });
+    expect(await cachedTwice(pod)).toBeUndefined();
+    await expect(
+      operatorPod({
+        dataDir: dir,
+        slots: 1,
+        upstream: 'http://127.0.0.1:1/v1',
+        upstreamModel: 'm',
+        promptCache: false,
+      }),
+    ).rejects.toThrow('--no-prompt-cache is for --model');
+  });
+
   it('refuses a chat template the spec names that it does not know, or one a flag contradicts', async () => {
     const built = (await operatorPod({ dataDir: dir, slots: 1 })).spec;
     await writeFile(join(dir, 'plain.json'), canonicalPodSpec(built));

@@ -36,6 +36,8 @@ export interface OperatorPodOptions {
   readonly vramMiB?: number;
   /** llama-cpp: the chat template to use instead of the GGUF's own (it goes into the built spec). */
   readonly chatTemplate?: ChatTemplateName;
+  /** llama-cpp: false evaluates every prompt whole (default: a slot keeps what begins the next prompt). */
+  readonly promptCache?: boolean;
   /** A spec file (as the router's catalog has it) to announce instead of the built one. */
   readonly podSpec?: string;
   readonly pricePerUnit?: bigint;
@@ -49,6 +51,12 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
   if (options.upstream !== undefined) {
     if (options.upstreamModel === undefined) {
       throw new MinerError('invalid_config', '--upstream needs --upstream-model <name>');
+    }
+    if (options.promptCache === false) {
+      throw new MinerError(
+        'invalid_config',
+        '--no-prompt-cache is for --model: an upstream server caches prompts as it is set up to',
+      );
     }
     if (options.chatTemplate !== undefined) {
       throw new MinerError(
@@ -88,6 +96,8 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
       ...context,
       gpu: options.gpu === true ? 'auto' : false,
       ...(chatTemplate === undefined ? {} : { chatTemplate }),
+      // A pod validated by re-running its jobs must repeat them bit for bit: no cached prefixes.
+      promptCache: options.promptCache !== false && !spec.deterministic,
     });
   }
   return { spec, podId: podId(spec), runtime };

@@ -89,7 +89,8 @@ describe('llama-cpp runtime: generation', () => {
   it('completes a prompt: BOS plus the prompt tokens, and text that detokenizes from the sampled tokens', async () => {
     const prompt = 'the GPU node';
     const result = await runtime.complete({ prompt, seed: 11, max_tokens: 16 });
-    expect(result.usage).toEqual({
+    // Of them, cachedPromptTokens those an earlier job left in the slot (its BOS at least, here).
+    expect(result.usage).toMatchObject({
       promptTokens: 1 + vocabulary.tokenize(prompt).length,
       completionTokens: 16,
     });
@@ -397,7 +398,8 @@ describe('llama-cpp runtime: bad input', () => {
     expect((fitted.usage?.promptTokens ?? 0) + 4).toBeLessThanOrEqual(1024);
     // What the model saw: the same conversation without those messages, answered alike.
     const kept = await runtime.chat({ ...request, messages: [system, ...turns.slice(left), last] });
-    expect(kept.usage).toEqual(fitted.usage);
+    expect(kept.usage?.promptTokens).toBe(fitted.usage?.promptTokens);
+    expect(kept.usage?.completionTokens).toBe(fitted.usage?.completionTokens);
     expect(kept.completionTokenIds).toEqual(fitted.completionTokenIds);
     expect(kept.truncatedMessages).toBeUndefined();
     // Stopped midway, the work handed over says so too.

@@ -80,6 +80,13 @@ export interface LlamaCppRuntimeOptions {
   readonly chatTemplate?: ChatTemplateName;
   /** A chat template of one's own (tests, library use); wins over `chatTemplate`. */
   readonly chatWrapper?: ChatWrapper;
+  /**
+   * Default true: a job takes the free slot whose context begins as its prompt does and keeps that part
+   * (llama.cpp's KV cache), so a conversation's next turn, or a prompt sharing a long system message,
+   * evaluates only what is new. False: every prompt is evaluated from an empty context, so a seeded job
+   * repeats bit for bit (a pod validated by re-execution).
+   */
+  readonly promptCache?: boolean;
 }
 
 interface Loaded {
@@ -286,66 +293,118 @@ export class LlamaCppRuntime implements PodRuntime {
     promptTokens: Token[],
     sampling: SamplingParams,
     options: GenerateOptions,
-    extra: {
-      stopTokens?: Token[][];
-      grammar?: LlamaGrammar | undefined;
-      promptParam: string;
-      tools?: ToolOffer | undefined;
-      /** Messages left out to fit the context (truncation 'auto'). */
-      truncated?: number;
-    },
+    extra: GenerationExtras,
   ): Promise<GenerationResult> {
+    const reuse = this.options.promptCache !== false;
+    const prefer = reuse ? (sequence: LlamaContextSequence) => slotScore(sequence, promptTokens) : undefined;
     return this.jobs.run(options.signal, (signal) =>
-      loaded.pool.run(signal, async (sequence) => {
-        try {
-          const input = {
+      loaded.pool.run(
+        signal,
+        (sequence) =>
+          generateOn(
             sequence,
-            promptTokens,
-            sampling,
-            signal,
-            onDelta: options.onDelta,
-            grammar: extra.grammar,
-            promptParam: extra.promptParam,
-          };
-          const output =
-            extra.tools === undefined
-              ? await generateOnSequence({
-                  ...input,
-                  ...(extra.stopTokens === undefined ? {} : { stopTokens: extra.stopTokens }),
-                })
-              : await generateToolTurn({
-                  ...input,
-                  stopTokens: extra.stopTokens ?? [],
-                  offer: extra.tools,
-                  syntax: loaded.callSyntax,
-                  grammars: {
-                    names: (names) => loaded.grammars.oneOf(names),
-                    parameters: (tool, index) =>
-                      loaded.grammars.grammarFor(
-                        { type: 'json_schema', schema: parametersOf(tool) },
-                        toolParametersParam(index),
-                      ),
-                  },
-                });
-          return {
-            model: loaded.name,
-            text: output.text,
-            finishReason: output.finishReason,
-            usage: { promptTokens: promptTokens.length, completionTokens: output.completionTokenIds.length },
-            completionTokenIds: output.completionTokenIds,
-            ...('toolCalls' in output && output.toolCalls !== undefined
-              ? { toolCalls: output.toolCalls }
-              : {}),
-            ...(output.logprobs === undefined ? {} : { logprobs: output.logprobs }),
-            ...(extra.truncated === undefined || extra.truncated === 0
-              ? {}
-              : { truncatedMessages: extra.truncated }),
-          };
-        } catch (error) {
-          throw withTruncation(asPodError(error, 'Generation failed'), extra.truncated);
-        }
-      }),
+            loaded,
+            { promptTokens, sampling, signal, onDelta: options.onDelta, reuse },
+            extra,
+          ),
+        prefer,
+      ),
     );
+  }
+}
+
+interface GenerationExtras {
+  stopTokens?: Token[][];
+  grammar?: LlamaGrammar | undefined;
+  promptParam: string;
+  tools?: ToolOffer | undefined;
+  /** Messages left out to fit the context (truncation 'auto'). */
+  truncated?: number;
+}
+
+/** How many tokens of `promptTokens` the sequence holds already, from its start. */
+function sharedPrefix(sequence: LlamaContextSequence, promptTokens: Token[]): number {
+  return sequence.compareContextTokens(promptTokens).firstDifferentIndex;
+}
+
+/**
+ * How much a job gains from a free slot: the tokens it keeps, where they are at least half of what the
+ * slot holds (an empty slot scores 0). Otherwise taking it throws away another conversation's cache for
+ * a few shared tokens (a template's opening): then the slot that holds least is the one to give up.
+ */
+function slotScore(sequence: LlamaContextSequence, promptTokens: Token[]): number {
+  const shared = sharedPrefix(sequence, promptTokens);
+  const held = sequence.nextTokenIndex;
+  return shared * 2 >= held ? shared : -held - 1;
+}
+
+/** One job on the slot it was given: plain text, or a turn that may call tools. */
+async function generateOn(
+  sequence: LlamaContextSequence,
+  loaded: Loaded,
+  job: {
+    promptTokens: Token[];
+    sampling: SamplingParams;
+    signal: AbortSignal;
+    onDelta: GenerateOptions['onDelta'];
+    /** Keep what the slot holds that begins the prompt (prompt caching). */
+    reuse: boolean;
+  },
+  extra: GenerationExtras,
+): Promise<GenerationResult> {
+  const { promptTokens, reuse } = job;
+  // What the slot keeps of its last job (its last token is evaluated again, for the next one's odds).
+  const kept = reuse ? Math.min(sharedPrefix(sequence, promptTokens), promptTokens.length - 1) : 0;
+  try {
+    const input = {
+      sequence,
+      promptTokens,
+      sampling: job.sampling,
+      signal: job.signal,
+      onDelta: job.onDelta,
+      grammar: extra.grammar,
+      promptParam: extra.promptParam,
+    };
+    const output =
+      extra.tools === undefined
+        ? await generateOnSequence({
+            ...input,
+            continuing: reuse,
+            ...(extra.stopTokens === undefined ? {} : { stopTokens: extra.stopTokens }),
+          })
+        : await generateToolTurn({
+            ...input,
+            reuse,
+            stopTokens: extra.stopTokens ?? [],
+            offer: extra.tools,
+            syntax: loaded.callSyntax,
+            grammars: {
+              names: (names) => loaded.grammars.oneOf(names),
+              parameters: (tool, index) =>
+                loaded.grammars.grammarFor(
+                  { type: 'json_schema', schema: parametersOf(tool) },
+                  toolParametersParam(index),
+                ),
+            },
+          });
+    return {
+      model: loaded.name,
+      text: output.text,
+      finishReason: output.finishReason,
+      usage: {
+        promptTokens: promptTokens.length,
+        completionTokens: output.completionTokenIds.length,
+        ...(kept > 0 ? { cachedPromptTokens: kept } : {}),
+      },
+      completionTokenIds: output.completionTokenIds,
+      ...('toolCalls' in output && output.toolCalls !== undefined ? { toolCalls: output.toolCalls } : {}),
+      ...(output.logprobs === undefined ? {} : { logprobs: output.logprobs }),
+      ...(extra.truncated === undefined || extra.truncated === 0
+        ? {}
+        : { truncatedMessages: extra.truncated }),
+    };
+  } catch (error) {
+    throw withTruncation(asPodError(error, 'Generation failed'), extra.truncated);
   }
 }
 

@@ -32,8 +32,8 @@ export interface SequenceGenerationInput {
     readonly tokens: readonly (readonly Token[])[];
   };
   /**
-   * The sequence holds an earlier phase of the same job whose tokens begin `promptTokens`: only the rest
-   * is evaluated. Off for a job's first phase, which starts from an empty sequence.
+   * Keep what the sequence holds that begins `promptTokens` (an earlier phase of the same job, or with
+   * prompt caching an earlier job's prompt): only the rest is evaluated. Off: the sequence starts empty.
    */
   readonly continuing?: boolean;
   readonly signal?: AbortSignal | undefined;
@@ -93,8 +93,10 @@ function endsWith(tokens: readonly Token[], tail: readonly Token[]): boolean {
 }
 
 /**
- * Generates on one context sequence, token by token. The sequence starts empty for every job, so the
- * prompt is always evaluated the same way and a seeded job repeats exactly (what re-execution needs).
+ * Generates on one context sequence, token by token. A sequence started empty evaluates the prompt the
+ * same way every time, so a seeded job repeats exactly (what re-execution needs); one that keeps a cached
+ * prefix evaluates only the rest, whose numbers may differ from a whole evaluation in their last digits
+ * (llama.cpp's kernels differ by batch size), so the tokens sampled from them may too, rarely.
  */
 export async function generateOnSequence(input: SequenceGenerationInput): Promise<SequenceGenerationOutput> {
   const { sequence, promptTokens, sampling, signal } = input;

@@ -111,6 +111,8 @@ export interface ToolTurnInput {
   };
   readonly signal?: AbortSignal | undefined;
   readonly onDelta?: GenerateOptions['onDelta'] | undefined;
+  /** The sequence may keep an earlier job's tokens that begin the prompt (prompt caching). */
+  readonly reuse?: boolean;
 }
 
 export interface ToolTurnOutput extends Omit<SequenceGenerationOutput, 'calling' | 'finishReason'> {
@@ -139,6 +141,7 @@ export async function generateToolTurn(input: ToolTurnInput): Promise<ToolTurnOu
       grammar: input.grammar,
       callTriggers: syntax.triggers,
       promptParam: 'messages',
+      continuing: input.reuse === true,
     });
     if (!free.calling) return free;
     content = free.text;
@@ -150,7 +153,8 @@ export async function generateToolTurn(input: ToolTurnInput): Promise<ToolTurnOu
     roomAfter(sequence, promptTokens, 'messages'),
   );
   const tokens = LlamaText([content, syntax.opening]).tokenize(tokenizer);
-  const turn = new Turn(promptTokens, content, tokens, offer.choice === 'auto', contentLogprobs);
+  const continuing = offer.choice === 'auto' || input.reuse === true;
+  const turn = new Turn(promptTokens, content, tokens, continuing, contentLogprobs);
   const names = offer.tools.map((tool) => tool.function.name);
   const forced =
     typeof offer.choice === 'object' ? offer.choice.name : names.length === 1 ? names[0] : undefined;
@@ -227,7 +231,7 @@ class Turn {
   readonly calls: ToolCall[] = [];
   readonly #prompt: readonly Token[];
   readonly #content: string;
-  /** The sequence holds this job's earlier phase; else it may hold another job's tokens, never reused. */
+  /** The sequence holds this job's earlier phase, or may keep another job's tokens (prompt caching). */
   #continuing: boolean;
 
   readonly #logprobs: TokenLogprob[] | undefined;

@@ -15,7 +15,15 @@ import type {
 
 // A usage block that is missing or malformed counts as not reported.
 const UsageWire = z
-  .object({ prompt_tokens: z.int().min(0), completion_tokens: z.int().min(0) })
+  .object({
+    prompt_tokens: z.int().min(0),
+    completion_tokens: z.int().min(0),
+    // vLLM's and SGLang's prefix caching, as OpenAI reports its own; a malformed one counts as none.
+    prompt_tokens_details: z
+      .object({ cached_tokens: z.int().min(0) })
+      .nullish()
+      .catch(null),
+  })
   .nullish()
   .catch(null);
 const EmbeddingUsageWire = z
@@ -190,7 +198,12 @@ export class StreamedToolCalls {
 /** Usage as reported; null when the upstream left it out (nothing is guessed). */
 export function usageOf(wire: z.output<typeof UsageWire>): TokenUsage | null {
   if (wire === null || wire === undefined) return null;
-  return { promptTokens: wire.prompt_tokens, completionTokens: wire.completion_tokens };
+  const cached = Math.min(wire.prompt_tokens_details?.cached_tokens ?? 0, wire.prompt_tokens);
+  return {
+    promptTokens: wire.prompt_tokens,
+    completionTokens: wire.completion_tokens,
+    ...(cached > 0 ? { cachedPromptTokens: cached } : {}),
+  };
 }
 
 export function errorMessageOf(body: unknown): string | undefined {

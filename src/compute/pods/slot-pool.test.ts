@@ -19,6 +19,19 @@ describe('SlotPool', () => {
     expect(order).toEqual(['third:b', 'fourth:a']);
   });
 
+  it('hands out the free slot a job prefers most, the first of equals; a waiting job takes the next freed', async () => {
+    const pool = new SlotPool(['a', 'bb', 'ccc', 'dd']);
+    const length = (slot: string) => slot.length;
+    expect(await pool.acquire(undefined, length)).toBe('ccc');
+    expect(await pool.acquire(undefined, length)).toBe('bb');
+    expect(await pool.acquire(undefined, () => 0)).toBe('a');
+    const last = await pool.acquire(undefined, length);
+    expect(last).toBe('dd');
+    const waiting = pool.acquire(undefined, (slot) => (slot === 'ccc' ? 1 : 0));
+    pool.release(last);
+    expect(await waiting).toBe('dd');
+  });
+
   it('gives the slot back however a job ends', async () => {
     const pool = new SlotPool([1]);
     await expect(pool.run(undefined, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');

@@ -29,9 +29,16 @@ export class SlotPool<T> {
     return this.waiters.length;
   }
 
-  /** Runs `job` with a slot and gives the slot back however the job ends. */
-  async run<R>(signal: AbortSignal | undefined, job: (slot: T) => Promise<R>): Promise<R> {
-    const slot = await this.acquire(signal);
+  /**
+   * Runs `job` with a slot and gives the slot back however the job ends. With `prefer`, the free slot it
+   * scores highest (the first of equals); a waiting job takes the slot freed next, whichever it is.
+   */
+  async run<R>(
+    signal: AbortSignal | undefined,
+    job: (slot: T) => Promise<R>,
+    prefer?: (slot: T) => number,
+  ): Promise<R> {
+    const slot = await this.acquire(signal, prefer);
     try {
       return await job(slot);
     } finally {
@@ -39,10 +46,10 @@ export class SlotPool<T> {
     }
   }
 
-  acquire(signal?: AbortSignal): Promise<T> {
+  acquire(signal?: AbortSignal, prefer?: (slot: T) => number): Promise<T> {
     if (this.closedWith !== undefined) return Promise.reject(this.closedWith);
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    const slot = this.free.shift();
+    const slot = this.free.splice(prefer === undefined ? 0 : bestIndex(this.free, prefer), 1)[0];
     if (slot !== undefined) return Promise.resolve(slot);
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
@@ -76,4 +83,14 @@ export class SlotPool<T> {
     this.closedWith = error;
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
   }
+}
+
+function bestIndex<T>(slots: readonly T[], score: (slot: T) => number): number {
+  let best = 0;
+  let bestScore = Number.NEGATIVE_INFINITY;
+  for (const [index, slot] of slots.entries()) {
+    const value = score(slot);
+    if (value > bestScore) [best, bestScore] = [index, value];
+  }
+  return best;
 }

@@ -166,6 +166,8 @@ export type FinishReason = 'stop' | 'length' | 'tool_calls';
 export interface TokenUsage {
   readonly promptTokens: number;
   readonly completionTokens: number;
+  /** Of `promptTokens`, those whose context was kept from an earlier job (prompt caching); absent: none. */
+  readonly cachedPromptTokens?: number;
 }
 
 export interface GenerationResult {

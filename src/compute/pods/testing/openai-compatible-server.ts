@@ -62,6 +62,10 @@ function usageWire(result: GenerationResult) {
         prompt_tokens: result.usage.promptTokens,
         completion_tokens: result.usage.completionTokens,
         total_tokens: result.usage.promptTokens + result.usage.completionTokens,
+        // As vLLM reports its prefix cache's hits.
+        ...(result.usage.cachedPromptTokens === undefined
+          ? {}
+          : { prompt_tokens_details: { cached_tokens: result.usage.cachedPromptTokens } }),
       };
 }
 
