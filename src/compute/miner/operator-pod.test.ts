@@ -17,6 +17,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A pod relaying to an upstream, with llama.cpp's settings that do not apply to it. */
+const upstreamPod = (extra: Partial<Parameters<typeof operatorPod>[0]>) =>
+  operatorPod({ dataDir: dir, slots: 1, upstream: 'http://127.0.0.1:1/v1', upstreamModel: 'm', ...extra });
+
 describe('operatorPod', () => {
   it('serves the generated tiny model by default, with the spec the devnet builds for it', async () => {
     const pod = await operatorPod({ dataDir: dir, slots: 3 });
@@ -136,15 +140,7 @@ describe('operatorPod', () => {
     ).toBeUndefined();
     const pod = await operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'reexecuted.json') });
     expect(await cachedTwice(pod)).toBeUndefined();
-    await expect(
-      operatorPod({
-        dataDir: dir,
-        slots: 1,
-        upstream: 'http://127.0.0.1:1/v1',
-        upstreamModel: 'm',
-        promptCache: false,
-      }),
-    ).rejects.toThrow('--no-prompt-cache is for --model');
+    await expect(upstreamPod({ promptCache: false })).rejects.toThrow('--no-prompt-cache is for --model');
   });
 
   it('refuses a chat template the spec names that it does not know, or one a flag contradicts', async () => {
@@ -161,15 +157,7 @@ describe('operatorPod', () => {
       code: 'invalid_config',
       message: expect.stringMatching(/options\.chatTemplate "llama9" is none of general, .*llama3/),
     });
-    await expect(
-      operatorPod({
-        dataDir: dir,
-        slots: 1,
-        upstream: 'http://127.0.0.1:1/v1',
-        upstreamModel: 'm',
-        chatTemplate: 'qwen',
-      }),
-    ).rejects.toThrow('--chat-template is for --model');
+    await expect(upstreamPod({ chatTemplate: 'qwen' })).rejects.toThrow('--chat-template is for --model');
   });
 
   it('announces a catalog spec for the same artifact, and refuses one for another', async () => {
