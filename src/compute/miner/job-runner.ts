@@ -200,14 +200,15 @@ async function eachChoice<R, C>(
   let inputTokens = 0;
   let outputTokens = 0;
   let cachedPromptTokens = 0;
-  const cached = () => (cachedPromptTokens > 0 ? { cachedPromptTokens } : {});
   for (const [index, request] of requests.entries()) {
     const firstOfPrompt = index % n === 0;
     try {
       const result = await generate(request, index);
       choices.push(choiceOf(result));
-      if (firstOfPrompt) inputTokens += result.usage?.promptTokens ?? 0;
-      if (firstOfPrompt) cachedPromptTokens += result.usage?.cachedPromptTokens ?? 0;
+      if (firstOfPrompt) {
+        inputTokens += result.usage?.promptTokens ?? 0;
+        cachedPromptTokens += result.usage?.cachedPromptTokens ?? 0;
+      }
       outputTokens += result.usage?.completionTokens ?? 0;
     } catch (error) {
       const partial = paidPartial(error, signal);
@@ -218,7 +219,7 @@ async function eachChoice<R, C>(
       break;
     }
   }
-  return { choices, inputTokens, outputTokens, cached: cached() };
+  return { choices, inputTokens, outputTokens, cached: cachedPromptTokens > 0 ? { cachedPromptTokens } : {} };
 }
 
 function choice(result: GenerationResult): ChatJobOutput {

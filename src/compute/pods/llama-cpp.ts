@@ -404,7 +404,10 @@ async function generateOn(
         : { truncatedMessages: extra.truncated }),
     };
   } catch (error) {
-    throw withTruncation(asPodError(error, 'Generation failed'), extra.truncated);
+    const failure = asPodError(error, 'Generation failed');
+    // A stop leaves the slot's context as evaluated; after a failure nothing in it is trusted again.
+    if (!(failure instanceof PodAbortedError)) await sequence.clearHistory().catch(() => {});
+    throw withTruncation(failure, extra.truncated);
   }
 }
 

@@ -89,6 +89,24 @@ describe('llama-cpp runtime: prompt caching', () => {
     expect(again.toolCalls?.map((call) => call.arguments)).toEqual(first.toolCalls?.map((c) => c.arguments));
   });
 
+  it('trusts nothing a failed job left in its slot: the next prompt is evaluated whole', async () => {
+    const single = new LlamaCppRuntime({ modelPath, slots: 1 });
+    await single.load();
+    try {
+      const request: ChatRequest = { messages: [system, { role: 'user', content: 'Hi' }], max_tokens: 2 };
+      await single.chat(request);
+      expect((await single.chat(request)).usage?.cachedPromptTokens).toBeGreaterThan(0);
+      const tooLong = {
+        ...request,
+        messages: [...request.messages, { role: 'user' as const, content: 'x '.repeat(2_000) }],
+      };
+      await expect(single.chat(tooLong)).rejects.toMatchObject({ code: 'invalid_request' });
+      expect((await single.chat(request)).usage?.cachedPromptTokens).toBeUndefined();
+    } finally {
+      await single.unload();
+    }
+  });
+
   it('with promptCache false, evaluates every prompt whole: nothing cached, a seeded job repeated bit for bit', async () => {
     const request: ChatRequest = {
       messages: [system, { role: 'user', content: 'Hello!' }],
