@@ -125,6 +125,39 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(usage?.total_tokens).toBe((usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0));
     });
 
+    it('keeps a conversation on the node holding its context: each later turn mostly cached, and paid as such', async () => {
+      const messages: OpenAI.ChatCompletionMessageParam[] = [
+        { role: 'system', content: 'You answer questions about GPU clouds. '.repeat(4) },
+        { role: 'user', content: 'What is a pod?' },
+      ];
+      const nodes: string[] = [];
+      let before = 0;
+      for (const question of ['Who runs it?', 'Who pays?', undefined]) {
+        const answer = await client.chat.completions.create({
+          model: MODEL,
+          messages,
+          max_tokens: 6,
+          seed: 1,
+        });
+        succeeded++;
+        const usage = answer.usage;
+        // The node's slot held the earlier turns (and the answer it wrote), evaluated once.
+        if (before > 0)
+          expect(usage?.prompt_tokens_details?.cached_tokens ?? 0).toBeGreaterThanOrEqual(before);
+        before = usage?.prompt_tokens ?? 0;
+        const receipt = await fetch(`${devnet.gatewayUrl}/v1/receipts/${answer.id}`, {
+          headers: { authorization: `Bearer ${devnet.apiKey}` },
+        });
+        nodes.push(((await receipt.json()) as Json).receipt.node);
+        if (question === undefined) break;
+        messages.push(answer.choices[0]?.message ?? { role: 'assistant', content: '' });
+        messages.push({ role: 'user', content: question });
+      }
+      expect(nodes).toHaveLength(3);
+      for (const node of nodes) expect(node).toMatch(/^0x[0-9a-fA-F]{40}$/);
+      expect(new Set(nodes).size).toBe(1);
+    });
+
     it('answers log probabilities from the model, whole and streamed: its tokens, their alternatives', async () => {
       const asked = {
         model: MODEL,

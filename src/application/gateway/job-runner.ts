@@ -10,6 +10,7 @@ import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '.
 import { newJobId } from '../../protocol/ids.ts';
 import type { JobResult, StreamPiece } from '../../protocol/messages/jobs.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
+import { promptAffinityKey } from '../../protocol/prompt-affinity-key.ts';
 import { maxPriceFor } from '../../protocol/units.ts';
 import type { JobBudget } from './budget.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -230,6 +231,7 @@ export class JobRunner {
           payer: request.principal.account,
           ...(this.deps.frontend === undefined ? {} : { frontend: this.deps.frontend }),
           pricePerUnit: request.entry.pricePerUnit,
+          affinity: request.kind === 'chat' ? promptAffinityKey(request.input) : undefined,
         },
         { maxRetries: request.budget.maxRetries, deadlineAt: Date.now() + request.budget.timeoutMs },
         {

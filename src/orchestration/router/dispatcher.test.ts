@@ -599,6 +599,34 @@ describe('Dispatcher', () => {
     expect(codes).toEqual(['node_timeout']);
   });
 
+  it("sends a conversation's next turn to the node that served the last, where its prompt may be cached", async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const [slow, fast] = [await join(minerA, 10), await join(minerB, 1_000)];
+    honest(slow);
+    honest(fast);
+    // The first turn goes to the slow node while the fast one sits out.
+    scheduler.suspend(minerB.address, 60_000);
+    expect((await dispatcher.dispatch(job({ affinity: 'conversation' }), budget())).node).toBe(
+      minerA.address,
+    );
+    scheduler.unsuspend(minerB.address);
+    expect((await dispatcher.dispatch(job({ affinity: 'conversation' }), budget())).node).toBe(
+      minerA.address,
+    );
+    // Other jobs go by rank as before.
+    expect((await dispatcher.dispatch(job(), budget())).node).toBe(minerB.address);
+    expect((await dispatcher.dispatch(job({ affinity: 'another' }), budget())).node).toBe(minerB.address);
+    // A conversation whose node is busy goes on elsewhere, and follows that node from then on.
+    scheduler.setFreeSlots(minerA.address, 0);
+    expect((await dispatcher.dispatch(job({ affinity: 'conversation' }), budget())).node).toBe(
+      minerB.address,
+    );
+    scheduler.setFreeSlots(minerA.address, 2);
+    expect((await dispatcher.dispatch(job({ affinity: 'conversation' }), budget())).node).toBe(
+      minerB.address,
+    );
+  });
+
   it('queues a job while every capable node is busy and runs it when a slot frees', async () => {
     const { dispatcher, peer, pending } = await oneSlotHeld();
     const first = dispatcher.dispatch(job(), budget());

@@ -13,6 +13,7 @@ import type { MinerHub } from './miner-hub.ts';
 import type { MinerSession } from './miner-session.ts';
 import type { CatalogEntry, PodCatalog } from './pod-catalog.ts';
 import type { WaitTicket } from './pod-waiters.ts';
+import { PromptAffinity } from './prompt-affinity.ts';
 import type { PickRequest, Scheduler } from './scheduler.ts';
 import { feedScheduler } from './scheduler-feed.ts';
 import type { UptimeTracker } from './uptime-tracker.ts';
@@ -26,6 +27,11 @@ export interface DispatchJob {
   payer: Address;
   frontend?: Address | undefined;
   pricePerUnit: bigint;
+  /**
+   * What ties the job to earlier ones that began the same way (a conversation's turns,
+   * protocol/prompt-affinity-key.ts): the node that served the last of them goes first within its tier.
+   */
+  affinity?: string | undefined;
 }
 
 export interface DispatchBudget {
@@ -77,6 +83,8 @@ export interface DispatcherOptions {
   /** A failing node sits out `baseMs` (default 30 s), doubling on each failure in a row up to `maxMs` (10 min). */
   suspension?: { baseMs?: number; maxMs?: number };
   uptime?: UptimeTracker;
+  /** Conversations' nodes remembered at most (default 50,000). */
+  affinityKeys?: number;
 }
 
 interface StartState {
@@ -104,6 +112,7 @@ export type AttemptOutcomeLabel = 'succeeded' | 'node_fault' | 'busy' | 'cannot_
 export class Dispatcher {
   readonly #hub: MinerHub;
   readonly #scheduler: Scheduler;
+  readonly #affinity: PromptAffinity;
   readonly #catalog: PodCatalog;
   readonly #logger: Logger;
   readonly #acceptTimeoutMs: number;
@@ -127,6 +136,7 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     this.#hub = options.hub;
     this.#scheduler = options.scheduler;
+    this.#affinity = new PromptAffinity(options.affinityKeys);
     this.#catalog = options.catalog;
     this.#logger = options.logger;
     this.#acceptTimeoutMs = options.acceptTimeoutMs ?? DISPATCHER_DEFAULTS.acceptTimeoutMs;
@@ -164,6 +174,7 @@ export class Dispatcher {
         const outcome = await running;
         this.#attempts.succeeded++;
         this.#failureStreaks.delete(session.node);
+        if (job.affinity !== undefined) this.#affinity.served(job.podId, job.affinity, session.node);
         hooks.onAttemptEnd?.(info);
         return {
           attemptId,
@@ -222,6 +233,7 @@ export class Dispatcher {
       spec: pod.spec,
       frontend: job.frontend,
       exclude: state.tried,
+      prefer: job.affinity === undefined ? undefined : this.#affinity.nodeFor(pod.podId, job.affinity),
     };
     const queueUntil = Math.min(budget.deadlineAt, Date.now() + this.#maxQueueMs);
     // Made on the first wait only: most jobs find a free node at once.

@@ -216,6 +216,37 @@ describe('Scheduler order (whitepaper 2.2.2)', () => {
     expect(pick(scheduler)).toBe(address(7));
   });
 
+  it('takes a preferred node (its prompt cache may hold the job) over better ones of its tier, never of a better tier', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { hw: { efficiency: 1_000 } }));
+    scheduler.upsertNode(snapshot(1, { hw: { efficiency: 1 } }));
+    scheduler.upsertNode(snapshot(2, { warmPods: [], hw: { efficiency: 1 } }));
+    expect(scheduler.pick({ ...cpuPod, prefer: address(1) })).toEqual({
+      node: address(1),
+      warm: true,
+      referred: false,
+    });
+    // A cold preferred node waits behind any free warm one, as the tiers say.
+    expect(pick(scheduler, {}, cpuPod)).toBe(address(0));
+    expect(scheduler.pick({ ...cpuPod, prefer: address(2) })?.node).toBe(address(0));
+    // Busy, suspended, tried or gone, it is passed over.
+    scheduler.setFreeSlots(address(1), 0);
+    expect(scheduler.pick({ ...cpuPod, prefer: address(1) })?.node).toBe(address(0));
+    scheduler.setFreeSlots(address(1), 1);
+    scheduler.suspend(address(1), 60_000);
+    expect(scheduler.pick({ ...cpuPod, prefer: address(1) })?.node).toBe(address(0));
+    scheduler.unsuspend(address(1));
+    expect(scheduler.pick({ ...cpuPod, prefer: address(1), exclude: new Set([address(1)]) })?.node).toBe(
+      address(0),
+    );
+    scheduler.removeNode(address(1));
+    expect(scheduler.pick({ ...cpuPod, prefer: address(1) })?.node).toBe(address(0));
+    // Within the referred tier too, and not past it.
+    scheduler.upsertNode(snapshot(3, { hw: { efficiency: 1 } }));
+    scheduler.setReferrals(frontend, [address(0)]);
+    expect(scheduler.pick({ ...cpuPod, frontend, prefer: address(3) })?.node).toBe(address(0));
+  });
+
   it('takes the next best when the best was tried, without disturbing later picks', () => {
     const scheduler = new Scheduler();
     for (let i = 0; i < 5; i++) scheduler.upsertNode(snapshot(i, { hw: { efficiency: 10 * 2 ** i } }));

@@ -22,6 +22,11 @@ export interface PickRequest {
   frontend?: Address | undefined;
   /** Nodes this request already tried. */
   exclude?: ReadonlySet<Address>;
+  /**
+   * A node to take over the others of its tier when it is free (one whose prompt cache may hold the
+   * job's context): the tiers' order stands, the ranking within one gives way.
+   */
+  prefer?: Address | undefined;
 }
 
 export interface Pick {
@@ -245,8 +250,12 @@ export class Scheduler {
       [referred?.cold, false, true],
       [pod.cold, false, false],
     ] as const;
+    const preferred = request.prefer === undefined ? undefined : this.#entries.get(request.prefer);
     for (const [heap, warm, isReferred] of tiers) {
-      const entry = heap?.first(accept);
+      if (heap === undefined) continue;
+      // In a heap means available (a free slot, neither draining nor suspended).
+      const entry =
+        preferred !== undefined && heap.has(preferred) && accept(preferred) ? preferred : heap.first(accept);
       if (entry !== undefined) return { node: entry.node, warm, referred: isReferred };
     }
     return undefined;
