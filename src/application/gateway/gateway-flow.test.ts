@@ -217,7 +217,18 @@ describe('prompt caching', () => {
     try {
       const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: key, maxRetries: 0 });
       const ask = { model: 'test-llm', messages: chatBody.messages as never };
+      const counted = async () => {
+        const text = await (await fetch(`${h.url}/metrics`)).text();
+        const count = (cached: string) =>
+          Number(
+            text.match(new RegExp(`neurino_prompt_tokens_total\\{cached="${cached}"\\} (\\d+)`))?.[1] ?? 0,
+          );
+        return { yes: count('yes'), no: count('no') };
+      };
+      const before = await counted();
       expect((await client.chat.completions.create(ask)).usage).toEqual(usage(5));
+      // Operators see the hits too: of the 7 prompt tokens, 5 cached and 2 evaluated.
+      expect(await counted()).toEqual({ yes: before.yes + 5, no: before.no + 2 });
       const stream = await client.chat.completions.create({
         ...ask,
         stream: true,

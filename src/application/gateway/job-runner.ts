@@ -295,6 +295,7 @@ export class JobRunner {
     }
     const run = { jobId, outcome, charged };
     metrics.jobs.inc({ kind: request.kind, outcome: 'succeeded' });
+    if (request.kind === 'chat' || request.kind === 'completion') countPromptTokens(metrics, outcome.result);
     logger.info(
       {
         jobId,
@@ -384,4 +385,14 @@ function trackerOf(running: Set<Promise<unknown>>) {
   running.add(promise);
   void promise.then(() => running.delete(promise));
   return { settle };
+}
+
+/** The prompt's tokens, split by what the node's cache held (its output says; the receipt counts them). */
+function countPromptTokens(metrics: GatewayMetrics, result: JobResult): void {
+  const { inputTokens } = result.usage;
+  const said = (result.output as { cachedPromptTokens?: unknown } | null)?.cachedPromptTokens;
+  const cached =
+    typeof said === 'number' && Number.isInteger(said) ? Math.min(Math.max(said, 0), inputTokens) : 0;
+  if (cached > 0) metrics.promptTokens.inc({ cached: 'yes' }, cached);
+  if (inputTokens > cached) metrics.promptTokens.inc({ cached: 'no' }, inputTokens - cached);
 }

@@ -20,6 +20,7 @@ export class GatewayMetrics {
   readonly queueDepth: Gauge;
   readonly attempts: Counter<'outcome'>;
   readonly jobs: Counter<'kind' | 'outcome'>;
+  readonly promptTokens: Counter<'cached'>;
 
   constructor(sources: MetricsSources, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -58,6 +59,12 @@ export class GatewayMetrics {
       name: 'neurino_jobs_total',
       help: 'Jobs finished, by kind and outcome (succeeded, an error code, or <code>_charged: stopped, the work done paid)',
       labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.promptTokens = new Counter({
+      name: 'neurino_prompt_tokens_total',
+      help: "Prompt tokens of answered chat and completion jobs, by whether a node's prompt cache held them (cached=yes) or they were evaluated (cached=no)",
+      labelNames: ['cached'],
       registers,
     });
     new Gauge({
