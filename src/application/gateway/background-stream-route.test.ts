@@ -170,7 +170,7 @@ describe('streamed background responses', () => {
       await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId && m.partial === true);
       await peer.result(
         assign,
-        { text: 'Hel', finishReason: 'cancelled' },
+        { text: 'Hel', finishReason: 'cancelled', cachedPromptTokens: 4 },
         { usage: { inputTokens: 7, outputTokens: 1 }, gpuMs: 1 },
       );
     };
@@ -183,7 +183,8 @@ describe('streamed background responses', () => {
       status: 'cancelled',
       error: { code: 'job_cancelled' },
       output: [{ type: 'message', status: 'incomplete', content: [{ type: 'output_text', text: 'Hel' }] }],
-      usage: { input_tokens: 7, output_tokens: 1 },
+      // Of the prompt, what the node's cache held, as its partial output says.
+      usage: { input_tokens: 7, output_tokens: 1, input_tokens_details: { cached_tokens: 4 } },
     };
     try {
       const events: ResponseStreamEvent[] = [];

@@ -14,6 +14,7 @@ import { promptAffinityKey } from '../../protocol/prompt-affinity-key.ts';
 import { maxPriceFor } from '../../protocol/units.ts';
 import type { JobBudget } from './budget.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { cachedTokensSaid } from './pod-output.ts';
 import type {
   CatalogEntry,
   CreditReservations,
@@ -390,9 +391,7 @@ function trackerOf(running: Set<Promise<unknown>>) {
 /** The prompt's tokens, split by what the node's cache held (its output says; the receipt counts them). */
 function countPromptTokens(metrics: GatewayMetrics, result: JobResult): void {
   const { inputTokens } = result.usage;
-  const said = (result.output as { cachedPromptTokens?: unknown } | null)?.cachedPromptTokens;
-  const cached =
-    typeof said === 'number' && Number.isInteger(said) ? Math.min(Math.max(said, 0), inputTokens) : 0;
+  const cached = Math.min(cachedTokensSaid(result.output), inputTokens);
   if (cached > 0) metrics.promptTokens.inc({ cached: 'yes' }, cached);
   if (inputTokens > cached) metrics.promptTokens.inc({ cached: 'no' }, inputTokens - cached);
 }

@@ -49,6 +49,12 @@ export function generationOutput(kind: 'chat' | 'completion', output: unknown): 
   };
 }
 
+/** What an output of any shape says its node's cache held of the prompt (a paid cancel's too); else 0. */
+export function cachedTokensSaid(output: unknown): number {
+  const said = (output as { cachedPromptTokens?: unknown } | null | undefined)?.cachedPromptTokens;
+  return typeof said === 'number' && Number.isInteger(said) && said > 0 ? said : 0;
+}
+
 /**
  * The usage to answer with: the receipt's counts, which the node signed, and of its input tokens those the
  * node's cache held, which its output says (at most all of them).

@@ -214,7 +214,10 @@ async function eachChoice<R, C>(
       const partial = paidPartial(error, signal);
       if (partial === undefined) throw error;
       choices.push(partialChoice(partial));
-      if (firstOfPrompt) inputTokens += partial.usage.promptTokens;
+      if (firstOfPrompt) {
+        inputTokens += partial.usage.promptTokens;
+        cachedPromptTokens += partial.usage.cachedPromptTokens ?? 0;
+      }
       outputTokens += partial.usage.completionTokens;
       break;
     }

@@ -99,7 +99,12 @@ export class PodFailedError extends PodError {
 export interface PartialGeneration {
   readonly text: string;
   readonly completionTokenIds?: readonly number[];
-  readonly usage: { readonly promptTokens: number; readonly completionTokens: number };
+  readonly usage: {
+    readonly promptTokens: number;
+    readonly completionTokens: number;
+    /** Of `promptTokens`, those the slot held from an earlier job. */
+    readonly cachedPromptTokens?: number;
+  };
   /** Messages left out of the prompt to fit the context (truncation 'auto'). */
   readonly truncatedMessages?: number;
 }

@@ -407,16 +407,25 @@ async function generateOn(
     const failure = asPodError(error, 'Generation failed');
     // A stop leaves the slot's context as evaluated; after a failure nothing in it is trusted again.
     if (!(failure instanceof PodAbortedError)) await sequence.clearHistory().catch(() => {});
-    throw withTruncation(failure, extra.truncated);
+    throw withPromptFacts(failure, extra.truncated, kept);
   }
 }
 
-/** A paid cancel's partial work says what the model saw, as a whole answer does. */
-function withTruncation(error: PodError, truncated: number | undefined): PodError {
-  if (!(error instanceof PodAbortedError) || error.partial === undefined || !truncated) return error;
+/**
+ * A paid cancel's partial work says what the model saw and what of it the slot held, as a whole answer
+ * does.
+ */
+function withPromptFacts(error: PodError, truncated: number | undefined, cached: number): PodError {
+  if (!(error instanceof PodAbortedError) || error.partial === undefined) return error;
+  if (!truncated && cached === 0) return error;
+  const { partial } = error;
   return new PodAbortedError(error.message, {
     cause: error.cause,
-    partial: { ...error.partial, truncatedMessages: truncated },
+    partial: {
+      ...partial,
+      ...(truncated ? { truncatedMessages: truncated } : {}),
+      ...(cached > 0 ? { usage: { ...partial.usage, cachedPromptTokens: cached } } : {}),
+    },
   });
 }
 

@@ -179,9 +179,12 @@ describe('llama-cpp runtime: several calls in one turn', () => {
       const tokens = partial?.completionTokenIds ?? [];
       if (tokens.length < perCall) continue;
       expect(whole.completionTokenIds?.slice(0, tokens.length)).toEqual(tokens);
+      // The same prompt ran just before: the slot held all of it but its last token.
+      const promptTokens = whole.usage?.promptTokens ?? 0;
       expect(partial?.usage).toEqual({
-        promptTokens: whole.usage?.promptTokens,
+        promptTokens,
         completionTokens: tokens.length,
+        cachedPromptTokens: promptTokens - 1,
       });
       expect(partial?.text).toBe('');
       return;

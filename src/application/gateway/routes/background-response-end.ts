@@ -16,7 +16,7 @@ import {
   type ResponseEvent,
   ResponseEventWriter,
 } from '../../../protocol/openai-responses-api-stream.ts';
-import { stoppedAnswer } from '../pod-output.ts';
+import { answeredUsage, cachedTokensSaid, stoppedAnswer } from '../pod-output.ts';
 import { ResponseEventLog } from '../response-event-log.ts';
 
 /**
@@ -73,5 +73,5 @@ function workDone(error: unknown): { answer: ResponseAnswer; usage: TokenUsage }
   const { output, usage } = error.outcome.result;
   // An output not of that shape was charged on its verified receipt all the same; only no text is shown.
   const answer = stoppedAnswer(output);
-  return answer === undefined ? undefined : { answer, usage };
+  return answer === undefined ? undefined : { answer, usage: answeredUsage(usage, cachedTokensSaid(output)) };
 }
