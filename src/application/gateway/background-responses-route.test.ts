@@ -3,26 +3,16 @@
 // written into the kept response; refused where they cannot be; one left unfinished by a lost router
 // read as failed once well past its deadline; nothing kept when the job is refused before it runs.
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import { apiErrorOf } from '../testing/api-error.ts';
 import { hello, type MinerBehaviour, startClientHarness } from '../testing/client-harness.ts';
-import type { GatewayHarness } from '../testing/gateway-harness.ts';
 import { LOST_ROUTER_GRACE_MS } from './routes/background-response.ts';
 
 const developer = devAccount(6).address;
-let h: GatewayHarness;
-let client: OpenAI;
-let key: string;
 let behave: MinerBehaviour = hello;
-
-beforeAll(async () => {
-  ({ h, client, key } = await startClientHarness(developer, (peer, assign) => behave(peer, assign)));
-});
-
-afterAll(async () => {
-  await h?.close();
-});
+const { h, client, key } = await startClientHarness(developer, (peer, assign) => behave(peer, assign));
+afterAll(() => h.close());
 
 /** The response as GET reads it, once it has left `queued`. */
 async function settled(id: string) {

@@ -5,7 +5,7 @@
 // step of one not streamed; what cannot be streamed again is refused.
 import OpenAI from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import { ResponseArchive } from '../../orchestration/responses/response-archive.ts';
 import { responseFixture } from '../../orchestration/responses/testing/response-fixture.ts';
@@ -14,22 +14,13 @@ import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import type { ResponseObject, ResponseObjectStatus } from '../../protocol/openai-responses-api-output.ts';
 import { apiErrorOf } from '../testing/api-error.ts';
 import { hello, type MinerBehaviour, startClientHarness } from '../testing/client-harness.ts';
-import { type GatewayHarness, heldAnswer, startGatewayHarness } from '../testing/gateway-harness.ts';
+import { heldAnswer, startGatewayHarness } from '../testing/gateway-harness.ts';
 import { LOST_ROUTER_GRACE_MS } from './routes/background-response.ts';
 
 const developer = devAccount(7).address;
-let h: GatewayHarness;
-let client: OpenAI;
-let key: string;
 let behave: MinerBehaviour = hello;
-
-beforeAll(async () => {
-  ({ h, client, key } = await startClientHarness(developer, (peer, assign) => behave(peer, assign)));
-});
-
-afterAll(async () => {
-  await h?.close();
-});
+const { h, client, key } = await startClientHarness(developer, (peer, assign) => behave(peer, assign));
+afterAll(() => h.close());
 
 async function all(stream: AsyncIterable<ResponseStreamEvent>): Promise<ResponseStreamEvent[]> {
   const events: ResponseStreamEvent[] = [];

@@ -2,26 +2,17 @@
 // event streams in OpenAI's shapes, read by the official client, the conversation a node receives, and
 // the refusals.
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { hello, type MinerBehaviour, startClientHarness } from '../testing/client-harness.ts';
-import { answerText, type GatewayHarness } from '../testing/gateway-harness.ts';
+import { answerText } from '../testing/gateway-harness.ts';
 
 const developer = devAccount(6).address;
-let h: GatewayHarness;
-let client: OpenAI;
-let key: string;
 let behave: MinerBehaviour = hello;
-
-beforeAll(async () => {
-  ({ h, client, key } = await startClientHarness(developer, (peer, assign) => behave(peer, assign)));
-});
-
-afterAll(async () => {
-  await h?.close();
-});
+const { h, client, key } = await startClientHarness(developer, (peer, assign) => behave(peer, assign));
+afterAll(() => h.close());
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers field by field
 type Json = any;
