@@ -233,15 +233,7 @@ describe('streamed background responses', () => {
   it('waits for one another router runs, and tells one whose router was lost as failed', async () => {
     const archive = new ResponseArchive(h.store);
     const running = baseResponse('resp_ElsewhereElsewhereElsewhere', 'in_progress');
-    await archive.save({
-      id: running.id,
-      payer: developer,
-      apiKeyId: 'key',
-      response: running,
-      context: [],
-      deadlineAt: Date.now() + 60_000,
-      events: [],
-    });
+    await keptElsewhere(archive, running, Date.now() + 60_000);
     const reading = await again(running.id);
     const done = { ...running, status: 'completed' as const };
     const kept: ResponseStreamEvent[] = [
@@ -252,15 +244,7 @@ describe('streamed background responses', () => {
     expect(await all(reading)).toEqual(kept);
 
     const lost = baseResponse('resp_LostStreamLostStreamLostStream', 'queued');
-    await archive.save({
-      id: lost.id,
-      payer: developer,
-      apiKeyId: 'key',
-      response: lost,
-      context: [],
-      deadlineAt: Date.now() - LOST_ROUTER_GRACE_MS - 1,
-      events: [],
-    });
+    await keptElsewhere(archive, lost, Date.now() - LOST_ROUTER_GRACE_MS - 1);
     expect(await all(await again(lost.id))).toEqual([
       {
         type: 'response.failed',
@@ -277,15 +261,7 @@ describe('streamed background responses', () => {
     const closing = await startGatewayHarness();
     const closingKey = await closing.key(developer);
     const elsewhere = baseResponse('resp_ClosingClosingClosingClosing', 'in_progress');
-    await new ResponseArchive(closing.store).save({
-      id: elsewhere.id,
-      payer: developer,
-      apiKeyId: 'key',
-      response: elsewhere,
-      context: [],
-      deadlineAt: Date.now() + 600_000,
-      events: [],
-    });
+    await keptElsewhere(new ResponseArchive(closing.store), elsewhere, Date.now() + 600_000);
     const reader = new OpenAI({ baseURL: `${closing.url}/v1`, apiKey: closingKey, maxRetries: 0 });
     const reading = all(await reader.responses.retrieve(elsewhere.id, { stream: true })).then(
       () => undefined,
@@ -324,4 +300,17 @@ describe('streamed background responses', () => {
 
 function baseResponse(id: string, status: ResponseObjectStatus): ResponseObject {
   return responseFixture(id, { status, background: true, model: 'test-llm' });
+}
+
+/** A streamed background response as another router running it keeps it: its events still to come. */
+function keptElsewhere(archive: ResponseArchive, response: ResponseObject, deadlineAt: number) {
+  return archive.save({
+    id: response.id,
+    payer: developer,
+    apiKeyId: 'key',
+    response,
+    context: [],
+    deadlineAt,
+    events: [],
+  });
 }
