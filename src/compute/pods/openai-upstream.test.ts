@@ -469,19 +469,25 @@ describe('openai-upstream runtime: lifecycle and bad input', () => {
     const runtime = new OpenAIUpstreamRuntime({ baseUrl: server.baseUrl, model: 'neurino-tiny', slots: 1 });
     await expectPodError(runtime.chat(hello), 'pod_not_loaded', true);
     await runtime.load();
-    let started: () => void = () => {};
-    const streaming = new Promise<void>((resolve) => {
-      started = resolve;
-    });
-    const running = expectPodError(
-      runtime.complete({ prompt: 'x', max_tokens: 800 }, { onDelta: () => started() }),
-      'pod_not_loaded',
-      true,
-    );
+    // A job streaming when the unload comes (unseeded, the model may end one at its first token: then
+    // another is started).
+    let running: Promise<unknown> | undefined;
+    for (let tries = 0; running === undefined; tries++) {
+      if (tries === 10) throw new Error('no job went on past its first token');
+      let started: () => void = () => {};
+      const streaming = new Promise<'streaming'>((resolve) => {
+        started = () => resolve('streaming');
+      });
+      const job = runtime.complete({ prompt: 'x', max_tokens: 800 }, { onDelta: () => started() });
+      const settled = job.then(
+        () => 'ended',
+        (e: unknown) => e,
+      );
+      if ((await Promise.race([streaming, settled])) === 'streaming') running = job;
+    }
     const waiting = expectPodError(runtime.complete({ prompt: 'x', max_tokens: 5 }), 'pod_not_loaded', true);
-    await streaming;
     await runtime.unload();
-    await Promise.all([running, waiting]);
+    await Promise.all([expectPodError(running, 'pod_not_loaded', true), waiting]);
     expect(runtime.info()).toMatchObject({ warm: false, activeJobs: 0 });
   });
 
