@@ -9,12 +9,13 @@ import { CancelledAfterWork } from '../../orchestration/router/cancelled-after-w
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { newJobId } from '../../protocol/ids.ts';
 import type { JobResult, StreamPiece } from '../../protocol/messages/jobs.ts';
+import type { TokenUsage } from '../../protocol/openai-responses.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import { promptAffinityKey } from '../../protocol/prompt-affinity-key.ts';
 import { maxPriceFor } from '../../protocol/units.ts';
 import type { JobBudget } from './budget.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { cachedTokensSaid } from './pod-output.ts';
+import { answeredUsage, cachedTokensSaid } from './pod-output.ts';
 import type {
   CatalogEntry,
   CreditReservations,
@@ -75,6 +76,11 @@ export interface JobRun {
   publicId: string;
   outcome: DispatchOutcome;
   charged: bigint;
+  /**
+   * The tokens to answer with: the receipt's counts, and for chat and completions, of the input those a
+   * node's prompt cache held, as its output says.
+   */
+  usage: TokenUsage;
 }
 
 export interface StartedJob {
@@ -273,6 +279,11 @@ export class JobRunner {
     }
     leaveQueue();
 
+    const generated = request.kind === 'chat' || request.kind === 'completion';
+    const usage = answeredUsage(
+      outcome.result.usage,
+      generated ? cachedTokensSaid(outcome.result.output) : 0,
+    );
     let charged: bigint;
     try {
       const succeeded = outcome;
@@ -284,7 +295,7 @@ export class JobRunner {
           status: 'succeeded',
           ...(request.keep === undefined
             ? {}
-            : { result: request.keep({ jobId, outcome: succeeded, charged: amount }) }),
+            : { result: request.keep({ jobId, outcome: succeeded, charged: amount, usage }) }),
           attempts,
         }),
       }));
@@ -294,9 +305,9 @@ export class JobRunner {
       await this.finishFailed(jobId, request, failure, attempts);
       throw failure;
     }
-    const run = { jobId, outcome, charged };
+    const run = { jobId, outcome, charged, usage };
     metrics.jobs.inc({ kind: request.kind, outcome: 'succeeded' });
-    if (request.kind === 'chat' || request.kind === 'completion') countPromptTokens(metrics, outcome.result);
+    if (generated) countPromptTokens(metrics, usage);
     logger.info(
       {
         jobId,
@@ -388,10 +399,9 @@ function trackerOf(running: Set<Promise<unknown>>) {
   return { settle };
 }
 
-/** The prompt's tokens, split by what the node's cache held (its output says; the receipt counts them). */
-function countPromptTokens(metrics: GatewayMetrics, result: JobResult): void {
-  const { inputTokens } = result.usage;
-  const cached = Math.min(cachedTokensSaid(result.output), inputTokens);
+/** The prompt's tokens, split by what the node's cache held. */
+function countPromptTokens(metrics: GatewayMetrics, usage: TokenUsage): void {
+  const { inputTokens, cachedInputTokens: cached = 0 } = usage;
   if (cached > 0) metrics.promptTokens.inc({ cached: 'yes' }, cached);
   if (inputTokens > cached) metrics.promptTokens.inc({ cached: 'no' }, inputTokens - cached);
 }

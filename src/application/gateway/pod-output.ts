@@ -15,38 +15,26 @@ export interface GenerationChoice {
   logprobs?: TokenLogprobOut[];
 }
 
-export interface GenerationOutput {
-  /** In order: `n` per prompt (a chat has one prompt). */
-  choices: GenerationChoice[];
-  /** Of the prompt tokens, those the node's cache held (0 when it says none). */
-  cachedInputTokens: number;
-}
-
-export function generationOutput(kind: 'chat' | 'completion', output: unknown): GenerationOutput {
+/** The choices in order: `n` per prompt (a chat has one prompt). */
+export function generationOutput(kind: 'chat' | 'completion', output: unknown): GenerationChoice[] {
   if (kind === 'chat') {
     const parsed = parseJobOutput('chat', output);
     if (!parsed.ok) throw parsed.error;
     const choices = 'choices' in parsed.value ? parsed.value.choices : [parsed.value];
-    return {
-      choices: choices.map(({ text, finishReason, toolCalls, logprobs }) => ({
-        text,
-        finishReason,
-        ...(toolCalls === undefined ? {} : { toolCalls }),
-        ...(logprobs === undefined ? {} : { logprobs }),
-      })),
-      cachedInputTokens: parsed.value.cachedPromptTokens ?? 0,
-    };
+    return choices.map(({ text, finishReason, toolCalls, logprobs }) => ({
+      text,
+      finishReason,
+      ...(toolCalls === undefined ? {} : { toolCalls }),
+      ...(logprobs === undefined ? {} : { logprobs }),
+    }));
   }
   const parsed = parseJobOutput('completion', output);
   if (!parsed.ok) throw parsed.error;
-  return {
-    choices: parsed.value.choices.map((c: CompletionJobOutput['choices'][number]) => ({
-      text: c.text,
-      finishReason: c.finishReason,
-      ...(c.logprobs === undefined ? {} : { logprobs: c.logprobs }),
-    })),
-    cachedInputTokens: parsed.value.cachedPromptTokens ?? 0,
-  };
+  return parsed.value.choices.map((c: CompletionJobOutput['choices'][number]) => ({
+    text: c.text,
+    finishReason: c.finishReason,
+    ...(c.logprobs === undefined ? {} : { logprobs: c.logprobs }),
+  }));
 }
 
 /** What an output of any shape says its node's cache held of the prompt (a paid cancel's too); else 0. */
@@ -107,7 +95,7 @@ export function stoppedAnswer(output: unknown): GenerationChoice | undefined {
   if (typeof output !== 'object' || output === null) return undefined;
   if ((output as { finishReason?: unknown }).finishReason !== 'cancelled') return undefined;
   try {
-    return generationOutput('chat', { ...output, finishReason: 'length' }).choices[0];
+    return generationOutput('chat', { ...output, finishReason: 'length' })[0];
   } catch {
     return undefined;
   }

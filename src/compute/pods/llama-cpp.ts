@@ -27,7 +27,7 @@ import {
 import { JobTracker } from './job-tracker.ts';
 import { enforceableSchema } from './json-schema-support.ts';
 import { chatHistory } from './llama-chat-history.ts';
-import { generateOnSequence } from './llama-generation.ts';
+import { generateOnSequence, keptPrefix, sharedPrefix } from './llama-generation.ts';
 import { LlamaGrammars } from './llama-grammar.ts';
 import { sharedLlama } from './llama-instance.ts';
 import {
@@ -322,11 +322,6 @@ interface GenerationExtras {
   truncated?: number;
 }
 
-/** How many tokens of `promptTokens` the sequence holds already, from its start. */
-function sharedPrefix(sequence: LlamaContextSequence, promptTokens: Token[]): number {
-  return sequence.compareContextTokens(promptTokens).firstDifferentIndex;
-}
-
 /**
  * How much a job gains from a free slot: the tokens it keeps, where they are at least half of what the
  * slot holds (an empty slot scores 0). Otherwise taking it throws away another conversation's cache for
@@ -353,8 +348,8 @@ async function generateOn(
   extra: GenerationExtras,
 ): Promise<GenerationResult> {
   const { promptTokens, reuse } = job;
-  // What the slot keeps of its last job (its last token is evaluated again, for the next one's odds).
-  const kept = reuse ? Math.min(sharedPrefix(sequence, promptTokens), promptTokens.length - 1) : 0;
+  // What the slot keeps of its last job, as the generation will.
+  const kept = reuse ? keptPrefix(sequence, promptTokens) : 0;
   try {
     const input = {
       sequence,

@@ -252,6 +252,19 @@ export function roomAfter(
   );
 }
 
+/** How many tokens of `promptTokens` the sequence holds already, from its start. */
+export function sharedPrefix(sequence: LlamaContextSequence, promptTokens: readonly Token[]): number {
+  return sequence.compareContextTokens([...promptTokens]).firstDifferentIndex;
+}
+
+/**
+ * What a sequence keeps of `promptTokens` when it goes on from them: the part it holds, but for at least
+ * the last token, evaluated again since its logits are what the next token is sampled from.
+ */
+export function keptPrefix(sequence: LlamaContextSequence, promptTokens: readonly Token[]): number {
+  return Math.min(sharedPrefix(sequence, promptTokens), promptTokens.length - 1);
+}
+
 /** Readies the sequence for `promptTokens` and returns the tokens still to evaluate. */
 async function startSequence(
   sequence: LlamaContextSequence,
@@ -262,11 +275,7 @@ async function startSequence(
     await sequence.clearHistory();
     return [...promptTokens];
   }
-  // At least the last token is evaluated again: its logits are what the next token is sampled from.
-  const kept = Math.min(
-    sequence.compareContextTokens([...promptTokens]).firstDifferentIndex,
-    promptTokens.length - 1,
-  );
+  const kept = keptPrefix(sequence, promptTokens);
   await sequence.eraseContextTokenRanges([{ start: kept, end: sequence.nextTokenIndex }]);
   return promptTokens.slice(kept);
 }

@@ -73,8 +73,6 @@ export class BackgroundResponses {
     conversation: readonly ContextItem[];
     job: Omit<JobRequest, 'stream' | 'signal' | 'onChunk' | 'onStarted'>;
     answer: () => ResponseAnswer;
-    /** The usage to answer with, from the receipt's (the tokens a node's cache held added). */
-    usage: (receipt: TokenUsage) => TokenUsage;
     stream: boolean;
     /** Told the response's end before it is written (a conversation's turn is added then). */
     ended?: (response: ResponseObject) => Promise<void>;
@@ -107,7 +105,7 @@ export class BackgroundResponses {
         ...p.job,
         stream: p.stream,
         cancellable: true,
-        keep: (run) => ({ response: answerWith(p.usage(run.outcome.result.usage)) }),
+        keep: (run) => ({ response: answerWith(run.usage) }),
         onStarted: () => {
           stream?.writer.inProgress();
           stored
@@ -137,10 +135,7 @@ export class BackgroundResponses {
     };
     const written = started.done
       .then(
-        ({ outcome }) =>
-          stream === undefined
-            ? answerWith(p.usage(outcome.result.usage))
-            : stream.writer.finish(p.answer(), p.usage(outcome.result.usage)),
+        (run) => (stream === undefined ? answerWith(run.usage) : stream.writer.finish(p.answer(), run.usage)),
         (error: unknown) => endedEarly(envelope, error, stream),
       )
       .then(ended)

@@ -16,13 +16,7 @@ import { principalOf } from '../auth.ts';
 import { clientGoneSignal, type GatewayContext, headerBudget, parsedOrThrow } from '../context.ts';
 import { chatInput, completionInput } from '../pod-input.ts';
 import { modelFor } from '../pod-lookup.ts';
-import {
-  answeredUsage,
-  checkChoiceCount,
-  checkLogprobs,
-  type GenerationChoice,
-  generationOutput,
-} from '../pod-output.ts';
+import { checkChoiceCount, checkLogprobs, type GenerationChoice, generationOutput } from '../pod-output.ts';
 import { streamJob } from '../streamed-job.ts';
 import { chatShape, completionShape, type Envelope, type GenerationShape } from './generation-shapes.ts';
 
@@ -74,7 +68,6 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
     includeUsage: stream && body.stream_options?.include_usage === true,
   };
   let choices: GenerationChoice[] = [];
-  let cachedInputTokens = 0;
   const job = {
     principal,
     entry,
@@ -84,7 +77,7 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
     publicId: envelope.id,
     signal: clientGoneSignal(reply),
     check: (result: { output: unknown }) => {
-      ({ choices, cachedInputTokens } = generationOutput(kind, result.output));
+      choices = generationOutput(kind, result.output);
       checkChoiceCount(choices, count);
       checkLogprobs(choices, logprobs);
     },
@@ -92,7 +85,7 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
 
   if (!stream) {
     const run = await (await context.runner.start({ ...job, stream: false })).done;
-    return shape.whole(envelope, choices, answeredUsage(run.outcome.result.usage, cachedInputTokens));
+    return shape.whole(envelope, choices, run.usage);
   }
 
   // Per choice, what was streamed of it: its text and how many of its log probabilities.
@@ -132,9 +125,7 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
           if (answer.toolCalls !== undefined) sse.send(shape.toolCalls(envelope, answer.toolCalls, index));
           sse.send(shape.closing(envelope, answer.finishReason, index));
         }
-        if (envelope.includeUsage) {
-          sse.send(shape.usage(envelope, answeredUsage(run.outcome.result.usage, cachedInputTokens)));
-        }
+        if (envelope.includeUsage) sse.send(shape.usage(envelope, run.usage));
         sse.done();
       },
       fail: (error) => sse.fail(toOpenAIError(error)),

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toOpenAIError } from '../../../protocol/errors.ts';
 import { newApiId } from '../../../protocol/ids.ts';
-import { type TokenUsage, unixSeconds } from '../../../protocol/openai-responses.ts';
+import { unixSeconds } from '../../../protocol/openai-responses.ts';
 import {
   asksResponseLogprobs,
   parseResponsesRequest,
@@ -25,7 +25,7 @@ import { principalOf } from '../auth.ts';
 import { clientGoneSignal, type GatewayContext, headerBudget, parsedOrThrow } from '../context.ts';
 import { chatInput } from '../pod-input.ts';
 import { modelFor } from '../pod-lookup.ts';
-import { answeredUsage, checkLogprobs, type GenerationChoice, generationOutput } from '../pod-output.ts';
+import { checkLogprobs, type GenerationChoice, generationOutput } from '../pod-output.ts';
 import type { ConversationStore, JobLog, ResponseStore } from '../ports.ts';
 import { followEvents } from '../response-event-reply.ts';
 import { streamJob } from '../streamed-job.ts';
@@ -110,8 +110,6 @@ async function respond(
     }
   };
   let answer: GenerationChoice = { text: '', finishReason: 'stop' };
-  let cachedInputTokens = 0;
-  const usageOf = (receipt: TokenUsage) => answeredUsage(receipt, cachedInputTokens);
   const job = {
     principal,
     entry,
@@ -121,9 +119,8 @@ async function respond(
     publicId: envelope.id,
     signal: clientGoneSignal(reply),
     check: (result: { output: unknown }) => {
-      const { choices, cachedInputTokens: cached } = generationOutput('chat', result.output);
+      const choices = generationOutput('chat', result.output);
       checkLogprobs(choices, asksResponseLogprobs(body));
-      cachedInputTokens = cached;
       const [choice] = choices;
       if (choice !== undefined) answer = choice;
     },
@@ -138,7 +135,6 @@ async function respond(
       conversation: [...earlier, ...items],
       job: detached,
       answer: () => answer,
-      usage: usageOf,
       stream: body.stream === true,
       ...(conversation === undefined ? {} : { ended: conversation.add }),
     });
@@ -148,8 +144,7 @@ async function respond(
 
   if (body.stream !== true) {
     const run = await (await context.runner.start({ ...job, stream: false })).done;
-    const usage = usageOf(run.outcome.result.usage);
-    return kept(responseObject(envelope, statusOf(answer), outputItems(answer), usage));
+    return kept(responseObject(envelope, statusOf(answer), outputItems(answer), run.usage));
   }
 
   return streamJob(context, request, reply, job, (sse) => {
@@ -159,7 +154,7 @@ async function respond(
       // One choice: a Responses API request has no `n`.
       chunk: (piece) => events.text(piece.delta, piece.logprobs),
       finish: async (run) => {
-        events.end(await kept(events.finish(answer, usageOf(run.outcome.result.usage))));
+        events.end(await kept(events.finish(answer, run.usage)));
         sse.end();
       },
       fail: (error) => {
