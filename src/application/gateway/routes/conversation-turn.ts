@@ -9,7 +9,7 @@ import { conversationIdOf, type ResponsesRequest } from '../../../protocol/opena
 import { type ContextItem, outputContext } from '../../../protocol/openai-responses-api-items.ts';
 import type { ResponseObject } from '../../../protocol/openai-responses-api-output.ts';
 import type { ConversationStore } from '../ports.ts';
-import { checkNewItems, conversationNotFound } from './conversations.ts';
+import { checkItemsNew, conversationNotFound } from './conversations.ts';
 
 export interface ConversationTurn {
   /** The conversation's items, before the request's. */
@@ -37,8 +37,7 @@ export async function conversationTurn(
   const earlier = await conversations.items(id, payer, MAX_MESSAGES);
   if (earlier === undefined) throw conversationNotFound(id, 'conversation');
   // Against the whole conversation, as items added to it are checked (`earlier` may be its last part).
-  const ids = items.map((item) => item.id);
-  checkNewItems(items, await conversations.keptIds(id, payer, ids), 'input');
+  await checkItemsNew(conversations, id, payer, items, 'input');
   return {
     earlier,
     add: async (response) => {

@@ -39,8 +39,23 @@ export function conversationNotFound(id: string, param: string): FatalError {
   });
 }
 
-/** Refuses items whose ids repeat among themselves or those the conversation holds. */
-export function checkNewItems(items: readonly ContextItem[], kept: ReadonlySet<string>, param: string): void {
+/** Refuses items whose ids repeat among themselves or those the conversation holds (all of it). */
+export async function checkItemsNew(
+  conversations: ConversationStore,
+  id: string,
+  payer: Address,
+  items: readonly ContextItem[],
+  param: string,
+): Promise<void> {
+  const kept = await conversations.keptIds(
+    id,
+    payer,
+    items.map((item) => item.id),
+  );
+  checkNewItems(items, kept, param);
+}
+
+function checkNewItems(items: readonly ContextItem[], kept: ReadonlySet<string>, param: string): void {
   const repeated = repeatedItemId(items, kept);
   if (repeated === undefined) return;
   throw new FatalError('invalid_request', {
@@ -97,8 +112,7 @@ export function conversationRoutes(app: FastifyInstance, conversations: Conversa
     const { account } = principalOf(request);
     await found(id, account);
     const items = contextOf(body.items);
-    const ids = items.map((item) => item.id);
-    checkNewItems(items, await conversations.keptIds(id, account, ids), 'items');
+    await checkItemsNew(conversations, id, account, items, 'items');
     if (!(await conversations.add(id, account, items))) throw conversationNotFound(id, 'conversation_id');
     return listPage(items, items.length, (item) => item);
   });
