@@ -183,6 +183,20 @@ describe('decodeMessage refuses bad frames with a clear error', () => {
     expect(decodeError(JSON.stringify({ ...error, param: 'x'.repeat(257) })).param).toBe('param');
   });
 
+  it("a chunk mixing text and a call's piece, or a call's later piece naming it", () => {
+    const chunk = { type: 'job.chunk', attemptId: `0x${'1'.repeat(64)}`, seq: 0, delta: '' };
+    const first = { index: 0, id: 'call_1', name: 'get_weather', arguments: '' };
+    expect(decodeMessage(JSON.stringify({ ...chunk, toolCall: first })).ok).toBe(true);
+    expect(decodeError(JSON.stringify({ ...chunk, delta: 'x', toolCall: first })).param).toBe('toolCall');
+    const unnamed = { index: 0, id: 'call_1', arguments: 'x' };
+    expect(decodeError(JSON.stringify({ ...chunk, toolCall: unnamed })).param).toBe('toolCall.name');
+    const badName = { ...first, name: 'no spaces' };
+    expect(decodeError(JSON.stringify({ ...chunk, toolCall: badName })).param).toBe('toolCall.name');
+    expect(decodeError(JSON.stringify({ ...chunk, toolCall: { index: 128, arguments: '' } })).param).toBe(
+      'toolCall.index',
+    );
+  });
+
   it('oversized strings and arrays', () => {
     const chunk = { type: 'job.chunk', attemptId: `0x${'1'.repeat(64)}`, seq: 0, delta: 'x'.repeat(70_000) };
     expect(decodeError(JSON.stringify(chunk)).param).toBe('delta');

@@ -5,7 +5,7 @@ import type {
 } from 'openai/resources/responses/responses';
 import { newApiId } from './ids.ts';
 import type { TokenLogprobOut } from './openai-logprobs.ts';
-import type { TokenUsage } from './openai-responses.ts';
+import type { TokenUsage, ToolCallDeltaOut, ToolCallOut } from './openai-responses.ts';
 import { asksResponseLogprobs } from './openai-responses-api.ts';
 import {
   functionCallItem,
@@ -17,6 +17,7 @@ import {
   responseObject,
   statusOf,
 } from './openai-responses-api-output.ts';
+import { StreamedCalls } from './openai-streamed-calls.ts';
 
 type Distribute<T> = T extends unknown ? Omit<T, 'sequence_number'> : never;
 
@@ -45,13 +46,17 @@ export function isFinalEvent(event: ResponseEvent | undefined): boolean {
 /**
  * A response streamed as OpenAI streams one: `response.created` and `response.in_progress`, the message
  * item opened at the first text (its part added, text deltas, then done), each function call as an item
- * with its arguments, and `response.completed` (or `response.incomplete`) with the whole response. Every
+ * added at its first piece with its arguments' deltas (done with the answer), and `response.completed` (or `response.incomplete`) with the whole response. Every
  * event is numbered in order (`sequence_number`); the sink frames it as a server-sent event named by its
  * type.
  */
 export class ResponseEventWriter {
   #sequence = 0;
   #message: { id: string; text: string; index: number } | undefined;
+  #messageDone = false;
+  /** The calls' items, by the calls' places: opened at their first piece, done at the next or the end. */
+  readonly #callItems: Array<{ id: string; index: number; done: boolean }> = [];
+  readonly #calls = new StreamedCalls();
   readonly #output: ResponseOutputItem[] = [];
   /** The streamed text's log probabilities, when asked (else undefined). */
   readonly #logprobs: TokenLogprobOut[] | undefined;
@@ -79,6 +84,8 @@ export class ResponseEventWriter {
   /** A piece of the text, with its tokens' log probabilities when they were asked. */
   text(delta: string, logprobs: readonly TokenLogprobOut[] = []): void {
     if (delta === '' && logprobs.length === 0) return;
+    // The text comes before the calls: a node writing more after them answers with its result.
+    if (this.#callItems.length > 0) return;
     const message = this.#openMessage();
     message.text += delta;
     this.#logprobs?.push(...logprobs);
@@ -93,43 +100,93 @@ export class ResponseEventWriter {
   }
 
   /**
+   * A piece of a call as the node streams it: the call's item is added at its first piece (the message,
+   * or the call before, done then), its arguments follow as deltas, so a client may run a call while the
+   * next one streams.
+   */
+  toolCall(piece: ToolCallDeltaOut): void {
+    const accepted = this.#calls.add(piece);
+    if (accepted !== undefined) this.#callPiece(accepted);
+  }
+
+  /** A piece of text or of a call, as a node streams it. */
+  piece(piece: {
+    delta: string;
+    logprobs?: readonly TokenLogprobOut[] | undefined;
+    toolCall?: ToolCallDeltaOut | undefined;
+  }): void {
+    if (piece.toolCall !== undefined) this.toolCall(piece.toolCall);
+    else this.text(piece.delta, piece.logprobs);
+  }
+
+  /**
    * The rest of the answer (text the node had not streamed, its calls); returns the whole response, which
    * `end` sends (the caller may keep it first, so a client that sees the end finds it stored).
    */
   finish(answer: ResponseAnswer, usage: TokenUsage): ResponseObject {
     const status = statusOf(answer);
     const calls = answer.toolCalls ?? [];
-    if (answer.text.startsWith(this.#message?.text ?? '')) {
+    if (!this.#messageDone && answer.text.startsWith(this.#message?.text ?? '')) {
       const rest = answer.logprobs?.slice(this.#logprobs?.length ?? 0) ?? [];
       this.text(answer.text.slice(this.#message?.text.length ?? 0), this.#logprobs === undefined ? [] : rest);
     }
-    if (this.#message !== undefined || calls.length === 0) this.#closeMessage(status);
-    for (const call of calls) {
-      const id = newApiId('functionCall');
-      const output_index = this.#output.length;
-      this.#send({
-        type: 'response.output_item.added',
-        output_index,
-        item: functionCallItem(id, call, 'in_progress', ''),
-      });
-      this.#send({
-        type: 'response.function_call_arguments.delta',
-        item_id: id,
-        output_index,
-        delta: call.arguments,
-      });
-      this.#send({
-        type: 'response.function_call_arguments.done',
-        item_id: id,
-        output_index,
-        name: call.name,
-        arguments: call.arguments,
-      });
-      const item = functionCallItem(id, call, status);
-      this.#output.push(item);
-      this.#send({ type: 'response.output_item.done', output_index, item });
+    if (!this.#messageDone && (this.#message !== undefined || calls.length === 0)) this.#closeMessage(status);
+    for (const piece of this.#calls.rest(calls)) this.#callPiece(piece);
+    for (const [index, call] of calls.entries()) {
+      const opened = this.#callItems[index];
+      if (opened === undefined) continue;
+      if (opened.done) this.#output[opened.index] = functionCallItem(opened.id, call, status);
+      else this.#closeCall(opened, call, status);
     }
     return responseObject(this.envelope, status, this.#output, usage);
+  }
+
+  #callPiece(piece: ToolCallDeltaOut): void {
+    const { id, name } = piece;
+    if (id !== undefined && name !== undefined) {
+      if (this.#message !== undefined && !this.#messageDone) this.#closeMessage('completed');
+      const before = this.#callItems.at(-1);
+      const streamed = this.#calls.streamed(this.#callItems.length - 1);
+      if (before !== undefined && !before.done && streamed !== undefined) {
+        this.#closeCall(before, streamed, 'completed');
+      }
+      const opened = { id: newApiId('functionCall'), index: this.#output.length, done: false };
+      this.#callItems.push(opened);
+      this.#send({
+        type: 'response.output_item.added',
+        output_index: opened.index,
+        item: functionCallItem(opened.id, { id, name, arguments: '' }, 'in_progress'),
+      });
+    }
+    const opened = this.#callItems[piece.index];
+    // A call done as streamed takes no more (the result's call stands in the response).
+    if (opened === undefined || opened.done || piece.arguments === '') return;
+    this.#send({
+      type: 'response.function_call_arguments.delta',
+      item_id: opened.id,
+      output_index: opened.index,
+      delta: piece.arguments,
+    });
+  }
+
+  #closeCall(
+    opened: { id: string; index: number; done: boolean },
+    call: ToolCallOut,
+    status: ResponseStatus,
+  ) {
+    const { id, index: output_index } = opened;
+    const { name, arguments: args } = call;
+    this.#send({
+      type: 'response.function_call_arguments.done',
+      item_id: id,
+      output_index,
+      name,
+      arguments: args,
+    });
+    const item = functionCallItem(id, call, status);
+    this.#output.push(item);
+    opened.done = true;
+    this.#send({ type: 'response.output_item.done', output_index, item });
   }
 
   /**
@@ -195,6 +252,7 @@ export class ResponseEventWriter {
       logprobs: logprobs === undefined ? [] : deltaLogprobs(logprobs),
     });
     const item = messageItem(id, text, status, logprobs);
+    this.#messageDone = true;
     this.#send({ type: 'response.content_part.done', ...where, part: item.content[0] as never });
     this.#output.push(item);
     this.#send({ type: 'response.output_item.done', output_index: index, item });

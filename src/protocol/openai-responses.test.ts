@@ -17,6 +17,7 @@ import {
   sseEvent,
   textCompletion,
   textCompletionChunk,
+  wholeCallDeltas,
 } from './openai-responses.ts';
 
 const CREATED = 1_700_000_000;
@@ -94,12 +95,26 @@ describe('response builders', () => {
         refusal: null,
       },
     );
-    const chunk = chatCompletionToolCallsChunk({ ...base, toolCalls, includeUsage: true });
+    const deltas = wholeCallDeltas(toolCalls);
+    const chunk = chatCompletionToolCallsChunk({ ...base, deltas, includeUsage: true });
     expect(chunk.usage).toBeNull();
     expect(chunk.choices[0]?.delta.tool_calls?.map((c) => [c.index, c.id, c.function?.name])).toEqual([
       [0, 'call_1', 'f'],
       [1, 'call_2', 'g'],
     ]);
+  });
+
+  it("tool call pieces: the first names the call, later ones carry only arguments, as OpenAI's", () => {
+    const base = { id: 'c', model: 'm', created: CREATED };
+    const first = chatCompletionToolCallsChunk({
+      ...base,
+      deltas: [{ index: 1, id: 'call_2', name: 'g', arguments: '' }],
+    });
+    expect(first.choices[0]?.delta).toEqual({
+      tool_calls: [{ index: 1, id: 'call_2', type: 'function', function: { name: 'g', arguments: '' } }],
+    });
+    const later = chatCompletionToolCallsChunk({ ...base, deltas: [{ index: 1, arguments: '{"a":' }] });
+    expect(later.choices[0]?.delta).toEqual({ tool_calls: [{ index: 1, function: { arguments: '{"a":' } }] });
   });
 
   it('created defaults to now in unix seconds', () => {

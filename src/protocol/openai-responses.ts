@@ -124,12 +124,32 @@ export function chatCompletionChunk(
   };
 }
 
-/** A streamed chunk with the calls the model made, each whole, `index` its place among them. */
+/**
+ * A piece of a call as a stream carries it: the first piece of a call names it (`id`, `name`), every piece
+ * adds to its arguments; `index` is the call's place among the choice's calls.
+ */
+export interface ToolCallDeltaOut {
+  index: number;
+  id?: string | undefined;
+  name?: string | undefined;
+  arguments: string;
+}
+
+/** A streamed chunk with pieces of the calls the model is making, as OpenAI streams them. */
 export function chatCompletionToolCallsChunk(
-  p: Envelope & { toolCalls: readonly ToolCallOut[]; includeUsage?: boolean; index?: number },
+  p: Envelope & { deltas: readonly ToolCallDeltaOut[]; includeUsage?: boolean; index?: number },
 ): ChatCompletionChunk {
-  const tool_calls = p.toolCalls.map((call, index) => ({ index, ...openAIToolCall(call) }));
+  const tool_calls = p.deltas.map(({ index, id, name, arguments: args }) => ({
+    index,
+    ...(id === undefined ? {} : { id, type: 'function' as const }),
+    function: { ...(name === undefined ? {} : { name }), arguments: args },
+  }));
   return chatCompletionChunk({ ...p, delta: { tool_calls } });
+}
+
+/** Whole calls as the pieces of one chunk, each its place among them. */
+export function wholeCallDeltas(calls: readonly ToolCallOut[]): ToolCallDeltaOut[] {
+  return calls.map((call, index) => ({ index, ...call }));
 }
 
 /** The final chunk with `include_usage`: no choices, the usage of the whole stream. */

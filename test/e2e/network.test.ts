@@ -473,10 +473,14 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(['Paris', 'Rome']).toContain(JSON.parse(call.function.arguments).city);
       expect(whole.usage?.completion_tokens).toBeGreaterThan(0);
 
-      const streamed = await client.chat.completions
-        .stream({ ...ask, tool_choice: 'required', stream: true })
-        .finalChatCompletion();
+      const stream = client.chat.completions.stream({ ...ask, tool_choice: 'required', stream: true });
+      // The call arrives as the model writes it: its arguments in several pieces.
+      const pieces: string[] = [];
+      stream.on('tool_calls.function.arguments.delta', (event) => pieces.push(event.arguments_delta));
+      const streamed = await stream.finalChatCompletion();
       succeeded++;
+      expect(pieces.length).toBeGreaterThan(2);
+      expect(pieces.join('')).toBe(call.function.arguments);
       expect(streamed.choices[0]?.finish_reason).toBe('tool_calls');
       // The same seed makes the same call; only its id is new.
       expect(streamed.choices[0]?.message.tool_calls).toEqual([

@@ -10,7 +10,9 @@ import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { embeddingFromBase64 } from '../../protocol/openai-responses.ts';
 import {
+  answerCalls,
   answerText,
+  callPieces,
   type GatewayHarness,
   heldAnswer,
   startGatewayHarness,
@@ -302,6 +304,50 @@ describe('tool calls', () => {
         .finalChatCompletion();
       expect(streamed.choices[0]?.finish_reason).toBe('tool_calls');
       expect(streamed.choices[0]?.message.tool_calls).toEqual(openAICalls);
+    } finally {
+      behave = (peer, assign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
+    }
+  });
+
+  it('streams each call as the node writes it, and completes from the result what it did not stream', async () => {
+    // The second call's arguments are cut short on the stream; a piece of no begun call is dropped.
+    const pieces = [
+      ...callPieces([call]),
+      { index: 1, id: 'call_2', name: 'get_weather', arguments: '{"ci' },
+    ];
+    behave = (peer, assign) =>
+      answerCalls(peer, assign, 'Let me check.', [call, second], [...pieces, { index: 4, arguments: 'x' }]);
+    try {
+      const chunks = payloads(
+        await frames(await post('/v1/chat/completions', { ...toolBody, stream: true })),
+      );
+      const named = (index: number, args: string) => ({
+        tool_calls: [{ index, ...openAICalls[index], function: { name: 'get_weather', arguments: args } }],
+      });
+      const args = (index: number, text: string) => ({
+        tool_calls: [{ index, function: { arguments: text } }],
+      });
+      expect(chunks.map((c) => c.choices[0]?.delta)).toEqual([
+        { role: 'assistant', content: '' },
+        { content: 'Let me check.' },
+        named(0, ''),
+        args(0, '{"city":'),
+        args(0, '"Paris"}'),
+        named(1, '{"ci'),
+        args(1, 'ty":"Rome"}'),
+        {},
+      ]);
+
+      const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: key, maxRetries: 0 });
+      const stream = client.chat.completions.stream({
+        ...(toolBody as unknown as OpenAI.ChatCompletionCreateParamsStreaming),
+        stream: true,
+      });
+      const done: string[] = [];
+      stream.on('tool_calls.function.arguments.done', (event) => done.push(event.arguments));
+      const streamed = await stream.finalChatCompletion();
+      expect(streamed.choices[0]?.message.tool_calls).toEqual(openAICalls);
+      expect(done).toEqual([call.arguments, second.arguments]);
     } finally {
       behave = (peer, assign) => answerText(peer, assign, ['Hel', 'lo', ' world']);
     }

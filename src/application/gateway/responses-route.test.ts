@@ -7,7 +7,7 @@ import { devAccount } from '../../chain/dev-accounts.ts';
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { hello, type MinerBehaviour, startClientHarness } from '../testing/client-harness.ts';
-import { answerText } from '../testing/gateway-harness.ts';
+import { answerCalls, answerText } from '../testing/gateway-harness.ts';
 
 const developer = devAccount(6).address;
 let behave: MinerBehaviour = hello;
@@ -189,6 +189,41 @@ describe('POST /v1/responses', () => {
         { type: 'function_call', call_id: 'call_2', arguments: second.arguments },
       ]);
       expect(final.usage?.total_tokens).toBe(21);
+    });
+  });
+
+  it('streams each call as the node writes it: one item after another, its arguments in deltas', async () => {
+    const streamCalls = (peer: MinerPeer, assign: JobAssign) =>
+      answerCalls(peer, assign, 'Checking.', [call, second]);
+    await withBehaviour(streamCalls, async () => {
+      const stream = client.responses.stream({ model: 'test-llm', input: 'Weather?', tools: [weather] });
+      const seen: string[] = [];
+      stream.on('event', (event) => {
+        if (event.type === 'response.function_call_arguments.delta') seen.push(`delta ${event.delta}`);
+        else if (event.type === 'response.function_call_arguments.done') seen.push(`done ${event.arguments}`);
+        else if (event.type === 'response.output_item.added' || event.type === 'response.output_item.done') {
+          seen.push(`${event.type} ${event.output_index}`);
+        }
+      });
+      const final = await stream.finalResponse();
+      const item = (index: number, [head, tail]: string[]) => [
+        `response.output_item.added ${index}`,
+        `delta ${head}`,
+        `delta ${tail}`,
+        `done ${head}${tail}`,
+        `response.output_item.done ${index}`,
+      ];
+      expect(seen).toEqual([
+        'response.output_item.added 0',
+        'response.output_item.done 0',
+        ...item(1, ['{"city":', '"Paris"}']),
+        ...item(2, ['{"city":', '"Rome"}']),
+      ]);
+      expect(final.output.map((o) => o.type)).toEqual(['message', 'function_call', 'function_call']);
+      expect(final.output.slice(1)).toMatchObject([
+        { call_id: 'call_1', arguments: call.arguments, status: 'completed' },
+        { call_id: 'call_2', arguments: second.arguments, status: 'completed' },
+      ]);
     });
   });
 

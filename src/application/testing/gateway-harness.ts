@@ -22,7 +22,8 @@ import { UptimeTracker } from '../../orchestration/router/uptime-tracker.ts';
 import { openStore } from '../../orchestration/store/open-store.ts';
 import type { Store } from '../../orchestration/store/store.ts';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
-import type { JobAssign } from '../../protocol/messages/jobs.ts';
+import type { JobAssign, ToolCallDelta } from '../../protocol/messages/jobs.ts';
+import type { ToolCallOut } from '../../protocol/openai-responses.ts';
 import { type PodSpec, podId } from '../../protocol/pod-spec.ts';
 import { buildGateway, type Gateway, type GatewayOptions } from '../gateway/app.ts';
 import { routerGatewayDeps } from '../router/router-gateway-deps.ts';
@@ -226,6 +227,39 @@ export async function answerText(
   // Metered as a pod that took a millisecond: a fixed price for the tests' sums, and never more time than
   // the router saw the attempt take (it refuses that).
   await peer.result(assign, output, { usage, gpuMs: 1 });
+}
+
+/** Calls as a node streams them: each named in its first piece, its arguments in two more. */
+export function callPieces(calls: readonly ToolCallOut[]): ToolCallDelta[] {
+  return calls.flatMap(({ id, name, arguments: args }, index) => {
+    const half = Math.ceil(args.length / 2);
+    return [
+      { index, id, name, arguments: '' },
+      { index, arguments: args.slice(0, half) },
+      { index, arguments: args.slice(half) },
+    ];
+  });
+}
+
+/**
+ * Serves a chat turn that says `text` and makes `calls`, as a llama-cpp miner does: when streamed, the
+ * text, then the calls' `pieces` (all of each by default), then the signed output.
+ */
+export async function answerCalls(
+  peer: MinerPeer,
+  assign: JobAssign,
+  text: string,
+  calls: readonly ToolCallOut[],
+  pieces: readonly ToolCallDelta[] = callPieces(calls),
+): Promise<void> {
+  peer.accept(assign);
+  if (assign.stream) {
+    if (text !== '') peer.chunk(assign, 0, text);
+    const first = text === '' ? 0 : 1;
+    for (const [at, toolCall] of pieces.entries()) peer.chunk(assign, first + at, '', { toolCall });
+  }
+  const output = { text, finishReason: 'tool_calls', toolCalls: calls };
+  await peer.result(assign, output, { usage: { inputTokens: 9, outputTokens: 12 }, gpuMs: 1 });
 }
 
 /** A miner's behaviour that holds the job it is given until `release()`, then answers `pieces`. */

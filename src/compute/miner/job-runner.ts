@@ -16,6 +16,7 @@ import {
   MAX_CHUNK_CHARS,
   MAX_CHUNK_LOGPROBS,
   type StreamPiece,
+  type ToolCallDelta,
 } from '../../protocol/messages/jobs.ts';
 import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
 import { resultHash, signReceipt } from '../../protocol/receipt.ts';
@@ -118,24 +119,21 @@ async function produce(
   onChunk: ((piece: StreamPiece) => void) | undefined,
 ): Promise<Produced> {
   // A choice's pieces name it: `n` per prompt, prompt by prompt, as the output's choices.
-  const options = (index: number): GenerateOptions => ({
-    signal,
-    ...(onChunk === undefined
-      ? {}
-      : {
-          onDelta: (text: string, logprobs?: readonly TokenLogprob[]) =>
-            splitChunks(
-              text,
-              (delta, entries) =>
-                onChunk({
-                  delta,
-                  ...(entries === undefined ? {} : { logprobs: entries }),
-                  ...(index === 0 ? {} : { choice: index }),
-                }),
-              logprobs?.map(logprobEntry),
-            ),
-        }),
-  });
+  const options = (index: number): GenerateOptions => {
+    if (onChunk === undefined) return { signal };
+    const choice = index === 0 ? {} : { choice: index };
+    return {
+      signal,
+      onDelta: (text: string, logprobs?: readonly TokenLogprob[]) =>
+        splitChunks(
+          text,
+          (delta, entries) =>
+            onChunk({ delta, ...(entries === undefined ? {} : { logprobs: entries }), ...choice }),
+          logprobs?.map(logprobEntry),
+        ),
+      onToolCall: (call) => splitCallPiece(call, (toolCall) => onChunk({ delta: '', toolCall, ...choice })),
+    };
+  };
   switch (work.kind) {
     case 'chat': {
       const chat = (request: ChatRequest, index: number) => runtime.chat(request, options(index));
@@ -304,6 +302,29 @@ export function splitChunks(
     emit('', logprobs.slice(at, at + MAX_CHUNK_LOGPROBS));
   }
   for (const piece of rest) emit(piece, []);
+}
+
+/** A call's piece split as `splitChunks` splits text: its id and name go with the first part. */
+export function splitCallPiece(
+  piece: ToolCallDelta,
+  emit: (piece: ToolCallDelta) => void,
+  max = MAX_CHUNK_CHARS,
+): void {
+  if (piece.arguments === '') {
+    emit(piece);
+    return;
+  }
+  const { arguments: _, ...head } = piece;
+  let first = true;
+  splitChunks(
+    piece.arguments,
+    (text) => {
+      emit({ ...(first ? head : { index: piece.index }), arguments: text });
+      first = false;
+    },
+    undefined,
+    max,
+  );
 }
 
 /** What the router is told: the abort's own reason when we aborted, else the runtime's error. */

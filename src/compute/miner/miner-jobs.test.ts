@@ -218,6 +218,12 @@ describe('jobs', () => {
       },
     ]);
     expect(outcome.chunks.map((c) => c.delta).join('')).toBe(output.text);
+    // The call streamed as the model wrote it: named in its first frame, its arguments in the next ones.
+    const calls = outcome.chunks.flatMap((c) => (c.toolCall === undefined ? [] : [c.toolCall]));
+    const [first, ...rest] = calls;
+    expect(first).toEqual({ index: 0, id: output.toolCalls?.[0]?.id, name: 'get_weather', arguments: '' });
+    expect(rest.length).toBeGreaterThan(1);
+    expect(rest.map((piece) => piece.arguments).join('')).toBe(output.toolCalls?.[0]?.arguments);
     expect(outcome.result?.usage.outputTokens).toBe(output.tokenIds?.length);
   });
 

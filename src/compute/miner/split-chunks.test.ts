@@ -1,9 +1,9 @@
 // A streamed piece as `job.chunk` frames: long text cut on code point boundaries, its log probabilities
-// with the first frame (more than a frame holds in frames of no text after it).
+// with the first frame (more than a frame holds in frames of no text after it); a call's piece likewise.
 import { describe, expect, it } from 'vitest';
-import { MAX_CHUNK_LOGPROBS } from '../../protocol/messages/jobs.ts';
+import { MAX_CHUNK_LOGPROBS, type ToolCallDelta } from '../../protocol/messages/jobs.ts';
 import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
-import { splitChunks } from './job-runner.ts';
+import { splitCallPiece, splitChunks } from './job-runner.ts';
 
 const entry = (token: string): TokenLogprobOut => ({
   token,
@@ -40,5 +40,30 @@ describe('splitChunks', () => {
     ]);
     // Entries of tokens with no text yet still leave.
     expect(frames('', [entry('')])).toEqual([{ delta: '', logprobs: 1 }]);
+  });
+});
+
+describe('splitCallPiece', () => {
+  const split = (piece: ToolCallDelta, max: number) => {
+    const out: ToolCallDelta[] = [];
+    splitCallPiece(piece, (part) => out.push(part), max);
+    return out;
+  };
+
+  it("cuts a call's long arguments, naming the call in the first frame only", () => {
+    expect(split({ index: 2, id: 'call_1', name: 'f', arguments: '{"a":12}' }, 4)).toEqual([
+      { index: 2, id: 'call_1', name: 'f', arguments: '{"a"' },
+      { index: 2, arguments: ':12}' },
+    ]);
+    expect(split({ index: 0, arguments: 'abcdef' }, 4)).toEqual([
+      { index: 0, arguments: 'abcd' },
+      { index: 0, arguments: 'ef' },
+    ]);
+  });
+
+  it('sends the piece that opens a call even when it has no arguments yet', () => {
+    expect(split({ index: 0, id: 'call_1', name: 'f', arguments: '' }, 4)).toEqual([
+      { index: 0, id: 'call_1', name: 'f', arguments: '' },
+    ]);
   });
 });

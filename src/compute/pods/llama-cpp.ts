@@ -304,7 +304,14 @@ export class LlamaCppRuntime implements PodRuntime {
           generateOn(
             sequence,
             loaded,
-            { promptTokens, sampling, signal, onDelta: options.onDelta, reuse },
+            {
+              promptTokens,
+              sampling,
+              signal,
+              onDelta: options.onDelta,
+              onToolCall: options.onToolCall,
+              reuse,
+            },
             extra,
           ),
         prefer,
@@ -342,6 +349,7 @@ async function generateOn(
     sampling: SamplingParams;
     signal: AbortSignal;
     onDelta: GenerateOptions['onDelta'];
+    onToolCall: GenerateOptions['onToolCall'];
     /** Keep what the slot holds that begins the prompt (prompt caching). */
     reuse: boolean;
   },
@@ -369,6 +377,7 @@ async function generateOn(
           })
         : await generateToolTurn({
             ...input,
+            onToolCall: job.onToolCall,
             reuse,
             stopTokens: extra.stopTokens ?? [],
             offer: extra.tools,

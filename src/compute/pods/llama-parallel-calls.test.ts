@@ -10,6 +10,7 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ToolCallDelta } from '../../protocol/messages/jobs.ts';
 import { writeTinyModel } from '../model/tiny-model.ts';
 import { PodAbortedError } from './errors.ts';
 import { LlamaCppRuntime } from './llama-cpp.ts';
@@ -205,6 +206,29 @@ describe('llama-cpp runtime: several calls in one turn', () => {
     expect(strip(cutCalls.slice(0, -1))).toEqual(strip(wholeCalls.slice(0, -1)));
     expect(cutCalls.at(-1)?.name).toBe('now');
     expect(() => JSON.parse(cutCalls.at(-1)?.arguments ?? '')).toThrow();
+  });
+
+  it('streams each call as the model writes it: named first, then its arguments piece by piece', async () => {
+    let several = 0;
+    for (const seed of SEEDS.slice(0, 4)) {
+      const pieces: ToolCallDelta[] = [];
+      const result = await parallel.chat({ ...question, seed }, { onToolCall: (p) => pieces.push(p) });
+      const calls = result.toolCalls ?? [];
+      expect(pieces.map((piece) => piece.index)).toEqual(
+        [...pieces.map((p) => p.index)].sort((a, b) => a - b),
+      );
+      for (const [index, call] of calls.entries()) {
+        const [first, ...rest] = pieces.filter((piece) => piece.index === index);
+        expect(first).toEqual({ index, id: call.id, name: call.name, arguments: '' });
+        expect(rest.every((piece) => piece.id === undefined && piece.name === undefined)).toBe(true);
+        // Compacted as they come, the pieces are the call's arguments (a call cut short too).
+        expect(rest.map((piece) => piece.arguments).join('')).toBe(call.arguments);
+        expect(rest.length).toBeGreaterThan(1);
+      }
+      expect(new Set(pieces.map((piece) => piece.index)).size).toBe(calls.length);
+      if (calls.length > 1) several++;
+    }
+    expect(several).toBeGreaterThan(0);
   });
 
   it("writes the template's opening before the first call and the name where its template puts it", async () => {

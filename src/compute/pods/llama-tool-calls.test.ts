@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatMLChatWrapper, type ChatWrapperSettings, LlamaText, SpecialTokensText } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ToolCallDelta } from '../../protocol/messages/jobs.ts';
 import { writeTinyModel } from '../model/tiny-model.ts';
 import { PodBadRequestError, PodUnsupportedError } from './errors.ts';
 import { LlamaCppRuntime } from './llama-cpp.ts';
@@ -56,10 +57,24 @@ const weather = weatherTool;
 const clock = clockTool;
 const question: ChatRequest['messages'] = [{ role: 'user', content: 'What is the weather in Paris?' }];
 
+/** The answer, its streamed text, and its calls' streamed pieces in order of arrival (text first). */
 async function chat(on: LlamaCppRuntime, request: ChatRequest) {
   let streamed = '';
-  const result = await on.chat(request, { onDelta: (text) => (streamed += text) });
-  return { result, streamed };
+  const pieces: ToolCallDelta[] = [];
+  const result = await on.chat(request, {
+    onDelta: (text) => {
+      expect(pieces).toEqual([]);
+      streamed += text;
+    },
+    onToolCall: (piece) => pieces.push(piece),
+  });
+  return { result, streamed, pieces };
+}
+
+/** What the pieces of the call at `index` add up to. */
+function streamedCall(pieces: readonly ToolCallDelta[], index: number) {
+  const own = pieces.filter((piece) => piece.index === index);
+  return { ...own[0], arguments: own.map((piece) => piece.arguments).join('') };
 }
 
 /** The single call, its arguments parsed. */
@@ -117,8 +132,8 @@ describe('llama-cpp runtime: tool calls', () => {
     expect(again.completionTokenIds).toEqual(first.completionTokenIds);
   });
 
-  it('with tool_choice auto, streams what the model says before it writes a call, and never the call', async () => {
-    const { result, streamed } = await chat(eager, {
+  it('with tool_choice auto, streams what the model says before it writes a call, then the call apart', async () => {
+    const { result, streamed, pieces } = await chat(eager, {
       messages: question,
       tools: [weather],
       temperature: 0,
@@ -128,6 +143,7 @@ describe('llama-cpp runtime: tool calls', () => {
     expect(onlyCall(result).name).toBe('get_weather');
     expect(streamed).toBe(result.text);
     expect(result.text).not.toContain('p');
+    expect(streamedCall(pieces, 0)).toEqual({ index: 0, ...result.toolCalls?.[0] });
   });
 
   it('begins a call with a special token where the template says so, then the name, as the context holds them', async () => {
@@ -182,8 +198,9 @@ describe('llama-cpp runtime: tool calls', () => {
     const whole = await runtime.chat({ ...request, max_tokens: 100 });
     const used = whole.usage?.completionTokens ?? 0;
     // The grammar's closing run of newlines ends the arguments: 4 tokens of the tiny byte-level model.
-    const cut = await runtime.chat({ ...request, max_tokens: used - 8 });
+    const { result: cut, pieces } = await chat(runtime, { ...request, max_tokens: used - 8 });
     expect(cut.finishReason).toBe('length');
+    expect(streamedCall(pieces, 0)).toEqual({ index: 0, ...cut.toolCalls?.[0] });
     expect(cut.toolCalls?.[0]?.name).toBe('get_weather');
     const args = cut.toolCalls?.[0]?.arguments ?? '';
     expect(() => JSON.parse(args)).toThrow();

@@ -111,6 +111,7 @@ export interface ToolTurnInput {
   };
   readonly signal?: AbortSignal | undefined;
   readonly onDelta?: GenerateOptions['onDelta'] | undefined;
+  readonly onToolCall?: GenerateOptions['onToolCall'] | undefined;
   /** The sequence may keep an earlier job's tokens that begin the prompt (prompt caching). */
   readonly reuse?: boolean;
 }
@@ -182,9 +183,22 @@ export async function generateToolTurn(input: ToolTurnInput): Promise<ToolTurnOu
       sequence.model,
       grammar.stopGenerationTriggers.map((t) => LlamaText(t)),
     );
-    const args = await turn.run(input, grammar, budget, stop);
-    if (args.finishReason === 'length') return turn.cut({ id: newToolCallId(), name, arguments: args.text });
-    turn.calls.push({ id: newToolCallId(), name, arguments: compactJson(args.text) });
+    const call = { index: turn.calls.length, id: newToolCallId(), name };
+    input.onToolCall?.({ ...call, arguments: '' });
+    // The arguments are streamed as they will be returned: compacted as they come.
+    const compact = new JsonCompactor();
+    const streamed = input.onToolCall;
+    const onDelta =
+      streamed === undefined
+        ? undefined
+        : (text: string) => {
+            const piece = compact.push(text);
+            if (piece !== '') streamed({ index: call.index, arguments: piece });
+          };
+    const args = await turn.run(input, grammar, budget, stop, onDelta);
+    const whole = { id: call.id, name, arguments: compactJson(args.text) };
+    if (args.finishReason === 'length') return turn.cut(whole);
+    turn.calls.push(whole);
     if (parallel === undefined || turn.calls.length >= MAX_CALLS_PER_TURN) return turn.done();
     // The call is closed as the template writes it before the model says whether another follows.
     const closing = parallel.suffix(name).tokenize(tokenizer);
@@ -201,23 +215,31 @@ export async function generateToolTurn(input: ToolTurnInput): Promise<ToolTurnOu
  * outside strings dropped, nothing else touched (parsing and writing again would round big numbers).
  */
 export function compactJson(text: string): string {
-  let out = '';
-  let inString = false;
-  let escaped = false;
-  for (const char of text) {
-    if (inString) {
-      out += char;
-      if (escaped) escaped = false;
-      else if (char === '\\') escaped = true;
-      else if (char === '"') inString = false;
-    } else if (char === '"') {
-      inString = true;
-      out += char;
-    } else if (char !== ' ' && char !== '\n' && char !== '\r' && char !== '\t') {
-      out += char;
+  return new JsonCompactor().push(text);
+}
+
+/** `compactJson` over text that arrives in pieces: each piece's compacted part, as it comes. */
+export class JsonCompactor {
+  #inString = false;
+  #escaped = false;
+
+  push(text: string): string {
+    let out = '';
+    for (const char of text) {
+      if (this.#inString) {
+        out += char;
+        if (this.#escaped) this.#escaped = false;
+        else if (char === '\\') this.#escaped = true;
+        else if (char === '"') this.#inString = false;
+      } else if (char === '"') {
+        this.#inString = true;
+        out += char;
+      } else if (char !== ' ' && char !== '\n' && char !== '\r' && char !== '\t') {
+        out += char;
+      }
     }
+    return out;
   }
-  return out;
 }
 
 function phase(input: ToolTurnInput) {
@@ -316,6 +338,7 @@ class Turn {
     grammar: LlamaGrammar,
     budget: number,
     stop: readonly string[] = [],
+    onDelta?: (text: string) => void,
   ): Promise<SequenceGenerationOutput> {
     const model = input.sequence.model;
     try {
@@ -330,6 +353,7 @@ class Turn {
         },
         grammar,
         continuing: this.#continuing,
+        onDelta,
       });
       this.#continuing = true;
       this.push(out.completionTokenIds.filter((token) => !model.isEogToken(token)));

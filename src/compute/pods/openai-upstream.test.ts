@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ToolCallDelta } from '../../protocol/messages/jobs.ts';
 import { writeTinyModel } from '../model/tiny-model.ts';
 import {
   PodAbortedError,
@@ -536,10 +537,17 @@ describe('openai-upstream runtime: tool calling', () => {
     });
   });
 
-  it('relays a forced call streamed: its pieces are assembled and never passed on as text', async () => {
+  it('relays a forced call streamed: its pieces are passed on as a call, never as text, and assembled', async () => {
     const deltas: string[] = [];
-    const relayed = await upstream.chat(forced, { onDelta: (d) => deltas.push(d) });
+    const pieces: ToolCallDelta[] = [];
+    const relayed = await upstream.chat(forced, {
+      onDelta: (d) => deltas.push(d),
+      onToolCall: (piece) => pieces.push(piece),
+    });
     const call = expectWeatherCall(relayed);
+    expect(pieces[0]).toMatchObject({ index: 0, id: call.id, name: 'get_weather' });
+    expect(pieces.every((piece) => piece.index === 0)).toBe(true);
+    expect(pieces.map((piece) => piece.arguments).join('')).toBe(call.arguments);
     expect(deltas.join('')).toBe(relayed.text);
     for (const delta of deltas) {
       expect(delta).not.toContain('get_weather');
@@ -627,6 +635,40 @@ describe('openai-upstream runtime: tool calling', () => {
     expect(error.message).toContain('"delete_everything", which was not offered');
     await expectPodError(runtime.chat({ ...forced, tool_choice: 'none' }), 'pod_upstream_error', true);
     await expectPodError(runtime.chat({ messages: forced.messages }), 'pod_upstream_error', true);
+    await runtime.unload();
+  });
+
+  it('passes on nothing more of a stream once it calls a tool the caller did not offer', async () => {
+    const stray = await rawServer((request, response) => {
+      if (request.url === '/v1/models') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ data: [{ id: 'm' }] }));
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const calls = [
+        { index: 0, id: 'c0', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+        { index: 1, id: 'c1', type: 'function', function: { name: 'delete_everything', arguments: '{' } },
+        { index: 1, function: { arguments: '}' } },
+        { index: 2, id: 'c2', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+      ];
+      for (const piece of calls) {
+        const chunk = { choices: [{ index: 0, delta: { tool_calls: [piece] } }] };
+        response.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      }
+      const end = { choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] };
+      response.end(`data: ${JSON.stringify(end)}\n\ndata: [DONE]\n\n`);
+    });
+    const runtime = new OpenAIUpstreamRuntime({ baseUrl: stray, model: 'm' });
+    await runtime.load();
+    const pieces: ToolCallDelta[] = [];
+    const error = await expectPodError(
+      runtime.chat(forced, { onDelta: () => {}, onToolCall: (piece) => pieces.push(piece) }),
+      'pod_upstream_error',
+      true,
+    );
+    expect(error.message).toContain('"delete_everything", which was not offered');
+    expect(pieces).toEqual([{ index: 0, id: 'c0', name: 'get_weather', arguments: '{}' }]);
     await runtime.unload();
   });
 

@@ -140,8 +140,12 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
   async chat(request: ChatRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
     const { messages, sampling, tools } = parseChatRequest(request);
     const input = { messages: messagesBody(messages), ...toolsBody(tools) };
-    const result = await this.generate('chat/completions', input, sampling, options);
-    this.checkCalls(result, tools);
+    const offered = offeredNames(tools);
+    const { onToolCall } = options;
+    const relayed =
+      onToolCall === undefined ? options : { ...options, onToolCall: offeredOnly(onToolCall, offered) };
+    const result = await this.generate('chat/completions', input, sampling, relayed);
+    this.checkCalls(result, offered);
     return result;
   }
 
@@ -149,9 +153,7 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
    * Calls only of tools the caller offered, and none when it forbade them ('none'): a server that
    * answers otherwise (a model making a name up) failed this job, which another node may serve.
    */
-  private checkCalls(result: GenerationResult, tools: ToolOffer | undefined): void {
-    const offered =
-      tools === undefined || tools.choice === 'none' ? [] : tools.tools.map((t) => t.function.name);
+  private checkCalls(result: GenerationResult, offered: readonly string[]): void {
     const stray = result.toolCalls?.find((call) => !offered.includes(call.name));
     if (stray === undefined) return;
     throw new PodUpstreamError(
@@ -213,7 +215,7 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
       pool.run(signal, () =>
         options.onDelta === undefined
           ? this.generateWhole(path, body, asked, signal)
-          : this.generateStreaming(path, body, asked, signal, options.onDelta),
+          : this.generateStreaming(path, body, asked, signal, options.onDelta, options.onToolCall),
       ),
     );
   }
@@ -258,6 +260,7 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
     asked: number | undefined,
     signal: AbortSignal,
     onDelta: NonNullable<GenerateOptions['onDelta']>,
+    onToolCall: GenerateOptions['onToolCall'],
   ): Promise<GenerationResult> {
     const streamBody = { ...body, stream: true, stream_options: { include_usage: true } };
     let text = '';
@@ -265,7 +268,7 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
     let finish: string | null | undefined;
     let usage: TokenUsage | null = null;
     let pieces = 0;
-    const calls = new StreamedToolCalls();
+    const calls = new StreamedToolCalls(onToolCall);
     const logprobs: TokenLogprob[] = [];
     let relayed = 0;
     try {
@@ -348,5 +351,25 @@ function partialUsage(usage: TokenUsage | null, pieces: number) {
   return {
     promptTokens: usage?.promptTokens ?? 0,
     completionTokens: Math.max(usage?.completionTokens ?? 0, pieces),
+  };
+}
+
+/** The tools a call may name: none when the caller forbade calls ('none'). */
+function offeredNames(tools: ToolOffer | undefined): string[] {
+  return tools === undefined || tools.choice === 'none' ? [] : tools.tools.map((t) => t.function.name);
+}
+
+/**
+ * Passes on the pieces of calls of offered tools only: from a call of another name (a model making one
+ * up, which fails the job when it ends) nothing more is passed on.
+ */
+function offeredOnly(
+  relay: NonNullable<GenerateOptions['onToolCall']>,
+  offered: readonly string[],
+): NonNullable<GenerateOptions['onToolCall']> {
+  let stray = false;
+  return (piece) => {
+    if (piece.name !== undefined && !offered.includes(piece.name)) stray = true;
+    if (!stray) relay(piece);
   };
 }

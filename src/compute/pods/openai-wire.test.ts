@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ToolCallDelta } from '../../protocol/messages/jobs.ts';
 import { PodUpstreamError } from './errors.ts';
 import {
   ChatResponseWire,
@@ -116,15 +117,37 @@ describe('openai wire: streamed tool calls', () => {
     ]);
   });
 
-  it('keeps the first id and name when a server repeats them, and orders calls by index', () => {
+  it('keeps the first id and name when a server repeats them, and orders calls as they begin', () => {
     const calls = new StreamedToolCalls();
     calls.add(pieces([{ index: 1, id: 'call_b', function: { name: 'get_time', arguments: '{}' } }]));
     calls.add(pieces([{ index: 0, id: 'call_a', function: { name: 'get_weather', arguments: '{"city"' } }]));
     calls.add(pieces([{ index: 0, id: 'call_a', function: { name: 'get_weather', arguments: ':"Rome"}' } }]));
     expect(calls.result()).toEqual([
-      { id: 'call_a', name: 'get_weather', arguments: '{"city":"Rome"}' },
       { id: 'call_b', name: 'get_time', arguments: '{}' },
+      { id: 'call_a', name: 'get_weather', arguments: '{"city":"Rome"}' },
     ]);
+  });
+
+  it('passes each call on from the piece that names it, numbered as they begin, adding up to the result', () => {
+    const relayed: ToolCallDelta[] = [];
+    const calls = new StreamedToolCalls((piece) => relayed.push(piece));
+    calls.add(pieces([{ index: 0, type: 'function', function: { arguments: '{"ci' } }]));
+    calls.add(pieces([{ index: 0, id: 'call_a', function: { name: 'get_weather', arguments: 'ty":' } }]));
+    calls.add(pieces([{ index: 0, function: { arguments: '"Oslo"}' } }]));
+    calls.add(pieces([{ index: 1, function: { name: 'get_time' } }]));
+    const result = calls.result();
+    const [, time] = result;
+    expect(time?.id).toMatch(/^call_[0-9a-f]{24}$/);
+    expect(relayed).toEqual([
+      { index: 0, id: 'call_a', name: 'get_weather', arguments: '{"city":' },
+      { index: 0, arguments: '"Oslo"}' },
+      { index: 1, id: time?.id, name: 'get_time', arguments: '' },
+      { index: 1, arguments: '{}' },
+    ]);
+    for (const [index, call] of result.entries()) {
+      const said = relayed.filter((piece) => piece.index === index);
+      expect(said.map((piece) => piece.arguments).join('')).toBe(call.arguments);
+    }
   });
 
   it('takes whole calls without index or id (Ollama), object arguments included', () => {

@@ -1,6 +1,7 @@
 // The parts of OpenAI's wire format the upstream runtime reads. Loose on purpose: servers (vLLM, SGLang,
 // Ollama, llama.cpp) add their own fields, and some send null where OpenAI omits.
 import { z } from 'zod';
+import type { ToolCallDelta } from '../../protocol/messages/jobs.ts';
 import { PodUpstreamError } from './errors.ts';
 import { newToolCallId } from './tool-call-id.ts';
 import type {
@@ -149,11 +150,20 @@ interface CallInProgress {
   arguments: string | undefined;
   /** Not a function call: its later pieces are dropped too. */
   skipped: boolean;
+  /** Its place among the calls, given when it is first named (calls are numbered as they begin). */
+  order: number | undefined;
 }
 
-/** A stream's calls, assembled by `index`: id and name come once, arguments arrive in pieces. */
+/**
+ * A stream's calls, assembled by `index`: id and name come once, arguments arrive in pieces. With `relay`,
+ * each call's pieces are passed on as they come (see `GenerateOptions.onToolCall`), from the piece that
+ * names it.
+ */
 export class StreamedToolCalls {
   private readonly calls = new Map<number, CallInProgress>();
+  private named = 0;
+
+  constructor(private readonly relay?: (piece: ToolCallDelta) => void) {}
 
   /** Takes a chunk's pieces; returns how many belong to function calls (each holds a token at least). */
   add(pieces: readonly ToolCallPiece[]): number {
@@ -166,29 +176,45 @@ export class StreamedToolCalls {
       if (call.id === '' && piece.id) call.id = piece.id;
       if (call.name === '' && piece.function?.name) call.name = piece.function.name;
       const args = piece.function?.arguments;
-      if (args !== null && args !== undefined) call.arguments = (call.arguments ?? '') + argumentsText(args);
+      const text = args === null || args === undefined ? '' : argumentsText(args);
+      if (args !== null && args !== undefined) call.arguments = (call.arguments ?? '') + text;
+      if (call.order === undefined && call.name !== '') this.open(call);
+      else if (call.order !== undefined && text !== '') this.relay?.({ index: call.order, arguments: text });
     }
     return taken;
   }
 
-  /** The calls in index order; a call the stream never named is an upstream fault. */
+  /** The calls in the order they began; a call the stream never named is an upstream fault. */
   result(): ToolCall[] {
-    const calls = [...this.calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
+    const calls = [...this.calls.values()].filter((call) => !call.skipped);
+    if (calls.some((call) => call.order === undefined)) {
+      throw new PodUpstreamError('Upstream sent a malformed stream chunk: a tool call without a name');
+    }
     return calls
-      .filter((call) => !call.skipped)
+      .sort((a, b) => (a.order ?? 0) - (b.order ?? 0))
       .map((call) => {
-        if (call.name === '') {
-          throw new PodUpstreamError('Upstream sent a malformed stream chunk: a tool call without a name');
+        // A call that came without arguments takes none; passed on, its pieces still add up to them.
+        if (call.arguments === undefined) {
+          call.arguments = '{}';
+          this.relay?.({ index: call.order ?? 0, arguments: call.arguments });
         }
-        return { id: call.id || newToolCallId(), name: call.name, arguments: call.arguments ?? '{}' };
+        return { id: call.id || newToolCallId(), name: call.name, arguments: call.arguments };
       });
+  }
+
+  private open(call: CallInProgress): void {
+    call.order = this.named++;
+    if (this.relay === undefined) return;
+    // Relayed, the call is named now: an id the server sends later would contradict the one passed on.
+    if (call.id === '') call.id = newToolCallId();
+    this.relay({ index: call.order, id: call.id, name: call.name, arguments: call.arguments ?? '' });
   }
 
   private callAt(index: number, first: ToolCallPiece): CallInProgress {
     let call = this.calls.get(index);
     if (call === undefined) {
       const skipped = first.type !== null && first.type !== undefined && first.type !== 'function';
-      call = { id: '', name: '', arguments: undefined, skipped };
+      call = { id: '', name: '', arguments: undefined, skipped, order: undefined };
       this.calls.set(index, call);
     }
     return call;

@@ -1,6 +1,8 @@
 // What a pod runtime accepts and returns: a subset of OpenAI's request bodies (snake_case, so the
 // router can hand a body over unchanged; unknown fields are ignored) and runtime-neutral results.
+
 import { z } from 'zod';
+import type { ToolCallDelta } from '../../protocol/messages/jobs.ts';
 import { MAX_COMPLETION_LOGPROBS, MAX_TOP_LOGPROBS } from '../../protocol/openai.ts';
 import { formatPath } from '../../protocol/schema-errors.ts';
 import { PodBadRequestError } from './errors.ts';
@@ -202,6 +204,12 @@ export interface GenerateOptions {
    * pieces, are the result's).
    */
   readonly onDelta?: (text: string, logprobs?: readonly TokenLogprob[]) => void;
+  /**
+   * Chat: called with each piece of a tool call as the model writes it, after the last `onDelta`. A call's
+   * first piece names it (`id`, `name`), every piece adds to its arguments; calls are numbered from 0 in
+   * the order they begin, and the pieces of each concatenate to the result's call.
+   */
+  readonly onToolCall?: (piece: ToolCallDelta) => void;
 }
 
 export interface EmbedOptions {

@@ -59,20 +59,53 @@ export const MAX_STREAMED_CHOICES = MAX_BATCH_INPUTS * MAX_CHOICES;
 /** Log probability entries one chunk may carry; a miner sends more in further chunks. */
 export const MAX_CHUNK_LOGPROBS = 1024;
 
+/** Calls one streamed answer may make (as many as its output may hold). */
+export const MAX_STREAMED_TOOL_CALLS = 128;
+
+/**
+ * A piece of a tool call as the model writes it: the call's first piece names it (`id` and `name`, which
+ * the result's call repeats), every piece adds to its arguments (the pieces of a call concatenate to the
+ * result's `arguments`). Calls are numbered from 0 in the order they begin, after the choice's text.
+ */
+export const ToolCallDeltaSchema = z
+  .object({
+    index: z
+      .int()
+      .min(0)
+      .max(MAX_STREAMED_TOOL_CALLS - 1),
+    id: z.string().min(1).max(256).optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .optional(),
+    arguments: z.string().max(MAX_CHUNK_CHARS),
+  })
+  .refine((d) => (d.id === undefined) === (d.name === undefined), {
+    message: "a call's first piece carries its id and name, later ones neither",
+    path: ['name'],
+  });
+
 /**
  * miner → router: a piece of streamed output; `seq` counts from 0 without gaps. When the job asked for
  * log probabilities, `logprobs` are those of the tokens whose text this delta begins (their joined bytes
- * are the delta's, but for a character split between chunks).
+ * are the delta's, but for a character split between chunks). A chunk with `toolCall` carries a piece of
+ * a call instead of text (its `delta` is '').
  */
-export const JobChunkSchema = z.object({
-  type: z.literal('job.chunk'),
-  attemptId: Bytes32Schema,
-  seq: z.int().min(0),
-  delta: z.string().max(MAX_CHUNK_CHARS),
-  logprobs: z.array(TokenLogprobSchema).max(MAX_CHUNK_LOGPROBS).optional(),
-  /** The choice the delta belongs to (`n` per prompt, prompt by prompt), when not the first. */
-  choice: z.int().min(1).max(MAX_STREAMED_CHOICES).optional(),
-});
+export const JobChunkSchema = z
+  .object({
+    type: z.literal('job.chunk'),
+    attemptId: Bytes32Schema,
+    seq: z.int().min(0),
+    delta: z.string().max(MAX_CHUNK_CHARS),
+    logprobs: z.array(TokenLogprobSchema).max(MAX_CHUNK_LOGPROBS).optional(),
+    /** The choice the delta belongs to (`n` per prompt, prompt by prompt), when not the first. */
+    choice: z.int().min(1).max(MAX_STREAMED_CHOICES).optional(),
+    toolCall: ToolCallDeltaSchema.optional(),
+  })
+  .refine((m) => m.toolCall === undefined || (m.delta === '' && m.logprobs === undefined), {
+    message: 'a chunk carries a piece of text or of a tool call, not both',
+    path: ['toolCall'],
+  });
 
 export const UsageSchema = z.object({ inputTokens: TokenCount, outputTokens: TokenCount });
 
@@ -130,7 +163,8 @@ export type JobAssign = z.output<typeof JobAssignSchema>;
 export type JobAccepted = z.output<typeof JobAcceptedSchema>;
 export type JobChunk = z.output<typeof JobChunkSchema>;
 /** A streamed piece as it is handed on: the chunk without its framing (`choice` absent for the first). */
-export type StreamPiece = Pick<JobChunk, 'delta' | 'logprobs' | 'choice'>;
+export type StreamPiece = Pick<JobChunk, 'delta' | 'logprobs' | 'choice' | 'toolCall'>;
+export type ToolCallDelta = z.output<typeof ToolCallDeltaSchema>;
 export type Usage = z.output<typeof UsageSchema>;
 export type JobResult = z.output<typeof JobResultSchema>;
 export type JobError = z.output<typeof JobErrorSchema>;

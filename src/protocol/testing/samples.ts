@@ -101,6 +101,13 @@ export function sampleMessages(): ProtocolMessage[] {
     { type: 'job.accepted', attemptId },
     { type: 'job.chunk', attemptId, seq: 0, delta: 'Hel' },
     {
+      type: 'job.chunk',
+      attemptId,
+      seq: 1,
+      delta: '',
+      toolCall: { index: 0, id: 'call_1', name: 'get_weather', arguments: '{"ci' },
+    },
+    {
       type: 'job.result',
       attemptId,
       output: { text: 'Hello' },

@@ -114,9 +114,7 @@ export class BackgroundResponses {
               p.log.warn({ err: error, response: id }, 'marking a response begun failed'),
             );
         },
-        ...(stream === undefined
-          ? {}
-          : { onChunk: (piece) => stream.writer.text(piece.delta, piece.logprobs) }),
+        ...(stream === undefined ? {} : { onChunk: (piece) => stream.writer.piece(piece) }),
       });
     } catch (error) {
       await stored.remove(id, principal.account).catch(() => {});

@@ -10,6 +10,7 @@ import {
   openAIUsage,
   type TextFinishReason,
   type TokenUsage,
+  type ToolCallDeltaOut,
   type ToolCallOut,
   textCompletion,
   textCompletionChunk,
@@ -46,8 +47,8 @@ export interface GenerationShape {
   opening(e: Envelope, index: number): unknown | undefined;
   /** A piece of text; with its tokens' log probabilities (and the text streamed before) when asked. */
   delta(e: Envelope, text: string, logprobs: StreamedLogprobs | undefined, index: number): unknown;
-  /** The calls the model made, streamed after its text (chat only). */
-  toolCalls(e: Envelope, calls: readonly ToolCallOut[], index: number): unknown;
+  /** Pieces of the calls the model makes, streamed after its text (chat only). */
+  toolCalls(e: Envelope, deltas: readonly ToolCallDeltaOut[], index: number): unknown;
   closing(e: Envelope, finishReason: FinishReason, index: number): unknown;
   usage(e: Envelope, usage: TokenUsage): unknown;
 }
@@ -68,7 +69,7 @@ export const chatShape: GenerationShape = {
   opening: (e, index) => chatCompletionChunk({ ...e, delta: { role: 'assistant', content: '' }, index }),
   delta: (e, content, logprobs, index) =>
     chatCompletionChunk({ ...e, delta: { content }, logprobs: logprobs?.entries, index }),
-  toolCalls: (e, toolCalls, index) => chatCompletionToolCallsChunk({ ...e, toolCalls, index }),
+  toolCalls: (e, deltas, index) => chatCompletionToolCallsChunk({ ...e, deltas, index }),
   closing: (e, finishReason, index) => chatCompletionChunk({ ...e, delta: {}, finishReason, index }),
   usage: (e, usage) => chatCompletionUsageChunk({ ...e, usage }),
 };

@@ -11,6 +11,7 @@ import {
 } from '../../../protocol/openai.ts';
 import type { TokenLogprobOut } from '../../../protocol/openai-logprobs.ts';
 import { unixSeconds } from '../../../protocol/openai-responses.ts';
+import { StreamedCalls } from '../../../protocol/openai-streamed-calls.ts';
 import type { Result } from '../../../protocol/schema-errors.ts';
 import { principalOf } from '../auth.ts';
 import { clientGoneSignal, type GatewayContext, headerBudget, parsedOrThrow } from '../context.ts';
@@ -88,15 +89,15 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
     return shape.whole(envelope, choices, run.usage);
   }
 
-  // Per choice, what was streamed of it: its text and how many of its log probabilities.
-  const streamed: Array<{ text: string; logprobs: number } | undefined> = [];
+  // Per choice, what was streamed of it: its text, how many of its log probabilities, its calls.
+  const streamed: Array<{ text: string; logprobs: number; calls: StreamedCalls } | undefined> = [];
   const withLogprobs = (entries: readonly TokenLogprobOut[] | undefined, offset: number) =>
     logprobs ? { entries: entries ?? [], offset } : undefined;
   return streamJob(context, request, reply, job, (sse) => {
     const opened = (index: number) => {
       let choice = streamed[index];
       if (choice === undefined) {
-        choice = { text: '', logprobs: 0 };
+        choice = { text: '', logprobs: 0, calls: new StreamedCalls() };
         streamed[index] = choice;
         const opening = shape.opening(envelope, index);
         if (opening !== undefined) sse.send(opening);
@@ -105,10 +106,15 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
     };
     return {
       open: () => opened(0),
-      chunk: ({ delta, logprobs: entries, choice: index = 0 }) => {
+      chunk: ({ delta, logprobs: entries, choice: index = 0, toolCall }) => {
         // A node streaming a choice nobody asked for answered another request; its result says so.
         if (index >= count) return;
         const choice = opened(index);
+        if (toolCall !== undefined) {
+          const piece = kind === 'chat' ? choice.calls.add(toolCall) : undefined;
+          if (piece !== undefined) sse.send(shape.toolCalls(envelope, [piece], index));
+          return;
+        }
         sse.send(shape.delta(envelope, delta, withLogprobs(entries, choice.text.length), index));
         choice.text += delta;
         choice.logprobs += entries?.length ?? 0;
@@ -122,7 +128,8 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
           if (rest !== '' || restLogprobs.length > 0) {
             sse.send(shape.delta(envelope, rest, withLogprobs(restLogprobs, choice.text.length), index));
           }
-          if (answer.toolCalls !== undefined) sse.send(shape.toolCalls(envelope, answer.toolCalls, index));
+          const calls = choice.calls.rest(answer.toolCalls ?? []);
+          if (calls.length > 0) sse.send(shape.toolCalls(envelope, calls, index));
           sse.send(shape.closing(envelope, answer.finishReason, index));
         }
         if (envelope.includeUsage) sse.send(shape.usage(envelope, run.usage));

@@ -152,7 +152,7 @@ async function respond(
     return {
       open: () => events.start(),
       // One choice: a Responses API request has no `n`.
-      chunk: (piece) => events.text(piece.delta, piece.logprobs),
+      chunk: (piece) => events.piece(piece),
       finish: async (run) => {
         events.end(await kept(events.finish(answer, run.usage)));
         sse.end();

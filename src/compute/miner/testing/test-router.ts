@@ -23,6 +23,7 @@ import type {
   JobResult,
   MinerMessage,
   RouterMessage,
+  ToolCallDelta,
 } from '../../../protocol/messages/index.ts';
 import { negotiateProtocolVersion } from '../../../protocol/version.ts';
 
@@ -62,7 +63,7 @@ export interface TestRouterOptions {
 export interface AttemptOutcome {
   readonly assign: JobAssign;
   readonly accepted: boolean;
-  readonly chunks: Array<{ seq: number; delta: string }>;
+  readonly chunks: Array<{ seq: number; delta: string; toolCall?: ToolCallDelta }>;
   readonly result?: JobResult;
   /** checkJobResult's verdict on `result`: the receipt when the node's signature holds. */
   readonly checked?: CheckedResult;
@@ -74,7 +75,7 @@ interface PendingAttempt {
   /** performance.now() when the assignment was sent: the node may meter no more GPU time than since. */
   sentAt: number;
   accepted: boolean;
-  chunks: Array<{ seq: number; delta: string }>;
+  chunks: Array<{ seq: number; delta: string; toolCall?: ToolCallDelta }>;
   resolve(outcome: AttemptOutcome): void;
 }
 
@@ -179,7 +180,12 @@ export class TestConnection {
         const attempt = this.attempts.get(message.attemptId);
         if (attempt === undefined) return;
         if (message.type === 'job.accepted') attempt.accepted = true;
-        else attempt.chunks.push({ seq: message.seq, delta: message.delta });
+        else
+          attempt.chunks.push({
+            seq: message.seq,
+            delta: message.delta,
+            ...(message.toolCall === undefined ? {} : { toolCall: message.toolCall }),
+          });
         return;
       }
       case 'job.result':
