@@ -22,7 +22,6 @@ describe('chat fields the pods cannot honour', () => {
   it.each([
     [{ functions: [{ name: 'f' }] }, 'functions', /deprecated.*send tools/],
     [{ function_call: { name: 'f' } }, 'function_call', /deprecated.*send tools/],
-    [{ logit_bias: { '50256': -100 } }, 'logit_bias', /token ids/],
     [{ audio: { voice: 'alloy', format: 'wav' } }, 'audio', /audio/],
     [{ modalities: ['text', 'audio'] }, 'modalities', /text modality/],
     [{ prediction: { type: 'content', content: 'x' } }, 'prediction', /predicted/],
@@ -91,7 +90,6 @@ describe('completion fields the pods cannot honour', () => {
     [{ echo: true }, 'echo'],
     [{ suffix: 'end' }, 'suffix'],
     [{ best_of: 3 }, 'best_of'],
-    [{ logit_bias: { '1': 5 } }, 'logit_bias'],
     [{ response_format: { type: 'json_object' } }, 'response_format'],
   ])('refuses %j as unsupported_parameter', (extra, param) => {
     expect(refusal(parseCompletionRequest(completion(extra)))).toMatchObject({

@@ -34,11 +34,6 @@ const FunctionCall = onlyNeutral(
   (v) => isNullish(v) || v === 'auto' || v === 'none',
   NO_FUNCTIONS,
 );
-const LogitBias = onlyNeutral(
-  z.record(z.string(), z.number()).nullable(),
-  (v) => v === null || Object.keys(v).length === 0,
-  'logit_bias is not supported: token ids differ from one pod model to another',
-);
 
 const isTokenList = (value: unknown): value is number[] =>
   Array.isArray(value) && value.length > 0 && value.every((x) => Number.isInteger(x));
@@ -67,7 +62,6 @@ type FieldRules = Readonly<Record<string, z.ZodType>>;
 const CHAT_UNSUPPORTED: FieldRules = {
   functions: Functions,
   function_call: FunctionCall,
-  logit_bias: LogitBias,
   audio: onlyNeutral(z.unknown(), isNullish, 'audio output is not supported'),
   modalities: onlyNeutral(
     z.array(z.string()).nullable(),
@@ -87,7 +81,6 @@ const COMPLETION_UNSUPPORTED: FieldRules = {
     (v) => v === null || v === 1,
     'only best_of=1 is supported',
   ),
-  logit_bias: LogitBias,
   response_format: onlyNeutral(
     z.unknown(),
     (v) => isNullish(v) || (typeof v === 'object' && (v as { type?: unknown }).type === 'text'),

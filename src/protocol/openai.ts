@@ -5,6 +5,7 @@ import {
   refuseUnsupportedChatFields,
   refuseUnsupportedCompletionFields,
 } from './openai-features.ts';
+import { type LogitBias, LogitBiasSchema } from './openai-logit-bias.ts';
 import {
   checkToolFields,
   podToolCall,
@@ -98,6 +99,7 @@ const SamplingFields = {
   seed: z.int().nullish(),
   presence_penalty: Penalty,
   frequency_penalty: Penalty,
+  logit_bias: LogitBiasSchema.nullish(),
   user: z.string().max(256).optional(),
 };
 
@@ -248,6 +250,7 @@ export function samplingFields(request: {
   stop?: string | string[] | null | undefined;
   presence_penalty?: number | null | undefined;
   frequency_penalty?: number | null | undefined;
+  logit_bias?: LogitBias | null | undefined;
 }) {
   const maxTokens = maxTokensOf({
     max_tokens: request.max_tokens ?? null,
@@ -263,6 +266,9 @@ export function samplingFields(request: {
     ...(stop.length === 0 ? {} : { stop }),
     ...(request.presence_penalty == null ? {} : { presence_penalty: request.presence_penalty }),
     ...(request.frequency_penalty == null ? {} : { frequency_penalty: request.frequency_penalty }),
+    ...(request.logit_bias == null || Object.keys(request.logit_bias).length === 0
+      ? {}
+      : { logit_bias: request.logit_bias }),
   };
 }
 

@@ -155,8 +155,10 @@ describe('malformed requests', () => {
   });
 
   it('refuses what it does not support with unsupported_parameter', async () => {
-    const logitBias = { ...chatBody, logit_bias: { '1': 5 } };
-    expectError(await post('/v1/chat/completions', logitBias), 400, 'unsupported_parameter', 'logit_bias');
+    const audio = { ...chatBody, audio: { voice: 'alloy', format: 'wav' } };
+    expectError(await post('/v1/chat/completions', audio), 400, 'unsupported_parameter', 'audio');
+    const logitBias = { ...chatBody, logit_bias: { x: 5 } };
+    expectError(await post('/v1/chat/completions', logitBias), 400, 'invalid_request', 'logit_bias.x');
     const dims = { model: 'test-llm', input: 'x', dimensions: 8 };
     expectError(await post('/v1/embeddings', dims), 400, 'unsupported_parameter', 'dimensions');
   });

@@ -30,6 +30,7 @@ import { chatHistory } from './llama-chat-history.ts';
 import { generateOnSequence, keptPrefix, sharedPrefix } from './llama-generation.ts';
 import { LlamaGrammars } from './llama-grammar.ts';
 import { sharedLlama } from './llama-instance.ts';
+import { checkLogitBias } from './llama-logit-bias.ts';
 import {
   type CallSyntax,
   callSyntaxOf,
@@ -295,6 +296,7 @@ export class LlamaCppRuntime implements PodRuntime {
     options: GenerateOptions,
     extra: GenerationExtras,
   ): Promise<GenerationResult> {
+    checkLogitBias(loaded.model, sampling.logitBias);
     const reuse = this.options.promptCache !== false;
     const prefer = reuse ? (sequence: LlamaContextSequence) => slotScore(sequence, promptTokens) : undefined;
     return this.jobs.run(options.signal, (signal) =>

@@ -4,9 +4,11 @@ import {
   type LlamaContextSequenceRepeatPenalty,
   type LlamaGrammar,
   LlamaGrammarEvaluationState,
+  type LlamaModel,
   type Token,
 } from 'node-llama-cpp';
 import { PodBadRequestError, stoppedWith, throwIfAborted } from './errors.ts';
+import { tokenBiasOf } from './llama-logit-bias.ts';
 import { LogprobCollector } from './llama-logprobs.ts';
 import { StopSequenceMatcher } from './stop-sequences.ts';
 import { TokenTextDecoder } from './token-text-decoder.ts';
@@ -62,13 +64,15 @@ export function samplerSeed(seed: number | undefined): number {
 }
 
 /** llama.cpp's sampler as OpenAI's settings describe it: no top-k or min-p cut, which OpenAI has not. */
-function samplerOptions(sampling: SamplingParams) {
+function samplerOptions(sampling: SamplingParams, model: LlamaModel) {
+  const tokenBias = tokenBiasOf(model, sampling.logitBias);
   return {
     temperature: sampling.temperature ?? DEFAULT_TEMPERATURE,
     topP: sampling.topP ?? 1,
     topK: 0,
     minP: 0,
     seed: samplerSeed(sampling.seed),
+    ...(tokenBias === undefined ? {} : { tokenBias }),
   };
 }
 
@@ -124,7 +128,7 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
   const repeatPenalty = penaltiesOver(sampling, completionTokenIds);
   const grammar = input.grammar;
   const options = {
-    ...samplerOptions(sampling),
+    ...samplerOptions(sampling, model),
     yieldEogToken: true,
     ...(repeatPenalty === undefined ? {} : { repeatPenalty }),
     ...(grammar === undefined
@@ -226,7 +230,7 @@ export async function nextTokenOdds(input: {
   };
   const toEvaluate = await startSequence(sequence, input.promptTokens, input.continuing);
   if (signal?.aborted) throw stopped(signal);
-  const options = samplerOptions(sampling);
+  const options = samplerOptions(sampling, sequence.model);
   // The first item carries the odds; leaving the loop stops before its token enters the sequence.
   for await (const next of sequence.evaluateWithMetadata(toEvaluate, { probabilities: true }, options)) {
     if (signal?.aborted) throw stopped(signal);

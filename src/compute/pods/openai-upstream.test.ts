@@ -135,7 +135,7 @@ describe('openai-upstream runtime: relaying', () => {
     });
   });
 
-  it("relays the penalties and a JSON response format in OpenAI's shape", async () => {
+  it("relays the penalties, the logit bias and a JSON response format in OpenAI's shape", async () => {
     const schema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
     const request: ChatRequest = {
       ...hello,
@@ -143,6 +143,7 @@ describe('openai-upstream runtime: relaying', () => {
       max_tokens: 60,
       presence_penalty: 0.5,
       frequency_penalty: 1,
+      logit_bias: { '100': -1, '7': 2 },
       response_format: { type: 'json_schema', schema },
     };
     const direct = await backing.chat(request);
@@ -152,6 +153,7 @@ describe('openai-upstream runtime: relaying', () => {
     expect(server.requests.at(-1)?.body).toMatchObject({
       presence_penalty: 0.5,
       frequency_penalty: 1,
+      logit_bias: { '100': -1, '7': 2 },
       response_format: { type: 'json_schema', json_schema: { name: 'response', schema, strict: true } },
     });
     await upstream.chat({ ...hello, max_tokens: 4, response_format: { type: 'json_object' } });

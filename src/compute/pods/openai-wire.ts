@@ -249,6 +249,7 @@ export function samplingBody(sampling: SamplingParams): Record<string, unknown> 
     ...(sampling.stop.length === 0 ? {} : { stop: sampling.stop }),
     ...(sampling.presencePenalty === undefined ? {} : { presence_penalty: sampling.presencePenalty }),
     ...(sampling.frequencyPenalty === undefined ? {} : { frequency_penalty: sampling.frequencyPenalty }),
+    ...(sampling.logitBias === undefined ? {} : { logit_bias: Object.fromEntries(sampling.logitBias) }),
     ...(format === undefined ? {} : { response_format: responseFormatBody(format) }),
   };
 }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { ToolCallDelta } from '../../protocol/messages/jobs.ts';
 import { MAX_COMPLETION_LOGPROBS, MAX_TOP_LOGPROBS } from '../../protocol/openai.ts';
+import { LogitBiasSchema, logitBiasMap } from '../../protocol/openai-logit-bias.ts';
 import { formatPath } from '../../protocol/schema-errors.ts';
 import { PodBadRequestError } from './errors.ts';
 
@@ -60,6 +61,8 @@ const SamplingSchema = z.object({
   stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
+  /** Token ids of the model's vocabulary → a bias added to their logits (-100 to 100). */
+  logit_bias: LogitBiasSchema.nullish(),
 });
 
 /** JSON output, held to a JSON Schema when one is given; plain text when absent. */
@@ -129,6 +132,8 @@ export interface SamplingParams {
   /** OpenAI's: subtracted from a token's logit once if it was generated before (presence), per time (frequency). */
   readonly presencePenalty: number | undefined;
   readonly frequencyPenalty: number | undefined;
+  /** OpenAI's `logit_bias`: added to these tokens' logits before sampling; undefined: none. */
+  readonly logitBias?: ReadonlyMap<number, number> | undefined;
   /** Chat only: undefined means plain text. */
   readonly responseFormat?: ResponseFormat | undefined;
   /** Each token's log probability with this many alternatives (0: none); undefined: not asked. */
@@ -238,6 +243,7 @@ function sampling(request: z.output<typeof SamplingSchema>): SamplingParams {
     stop: typeof stop === 'string' ? [stop] : stop,
     presencePenalty: request.presence_penalty ?? undefined,
     frequencyPenalty: request.frequency_penalty ?? undefined,
+    logitBias: logitBiasMap(request.logit_bias),
   };
 }
 
