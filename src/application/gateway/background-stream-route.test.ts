@@ -14,7 +14,7 @@ import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import type { ResponseObject, ResponseObjectStatus } from '../../protocol/openai-responses-api-output.ts';
 import { apiErrorOf } from '../testing/api-error.ts';
 import { hello, type MinerBehaviour, startClientHarness } from '../testing/client-harness.ts';
-import { heldAnswer, startGatewayHarness } from '../testing/gateway-harness.ts';
+import { answerCalls, heldAnswer, startGatewayHarness } from '../testing/gateway-harness.ts';
 import { LOST_ROUTER_GRACE_MS } from './routes/background-response.ts';
 
 const developer = devAccount(7).address;
@@ -86,6 +86,32 @@ describe('streamed background responses', () => {
     // The SDK's own helper resumes a response by id (it reads from the start and skips what it saw).
     const resumed = await client.responses.stream({ response_id: id, starting_after: 6 }).finalResponse();
     expect(resumed.output_text).toBe('Hello world');
+  });
+
+  it("streams a call's pieces as the node writes them, kept and streamed again as they came", async () => {
+    const call = { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' };
+    behave = (peer, assign) => answerCalls(peer, assign, '', [call]);
+    try {
+      const events = await all(
+        await client.responses.create({
+          model: 'test-llm',
+          input: 'Weather?',
+          tools: [{ type: 'function', name: 'get_weather', parameters: null, strict: false }],
+          background: true,
+          stream: true,
+        }),
+      );
+      const args = events.flatMap((e) =>
+        e.type === 'response.function_call_arguments.delta' ? [e.delta] : [],
+      );
+      expect(args).toEqual(['{"city":', '"Paris"}']);
+      const completed = events.at(-1);
+      if (completed?.type !== 'response.completed') throw new Error('no completed event');
+      expect(completed.response.output).toMatchObject([{ type: 'function_call', arguments: call.arguments }]);
+      expect(await all(await again(completed.response.id))).toEqual(events);
+    } finally {
+      behave = hello;
+    }
   });
 
   it('goes on when its client leaves, and a reader following it live gets the rest', async () => {
