@@ -88,7 +88,6 @@ describe('chat fields the pods cannot honour', () => {
 describe('completion fields the pods cannot honour', () => {
   it.each([
     [{ echo: true }, 'echo'],
-    [{ suffix: 'end' }, 'suffix'],
     [{ best_of: 3 }, 'best_of'],
     [{ response_format: { type: 'json_object' } }, 'response_format'],
   ])('refuses %j as unsupported_parameter', (extra, param) => {

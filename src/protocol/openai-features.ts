@@ -75,7 +75,6 @@ const CHAT_UNSUPPORTED: FieldRules = {
 /** Fields of a (legacy) completion request the pods cannot honour, refused unless neutral. */
 const COMPLETION_UNSUPPORTED: FieldRules = {
   echo: onlyNeutral(z.boolean().nullable(), (v) => v !== true, 'echo is not supported'),
-  suffix: onlyNeutral(z.string().nullable(), (v) => v === null || v === '', 'suffix is not supported'),
   best_of: onlyNeutral(
     z.int().min(1).nullable(),
     (v) => v === null || v === 1,

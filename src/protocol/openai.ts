@@ -143,6 +143,8 @@ export const CompletionRequestSchema = z
     }),
     /** The legacy API's: each token's log probability with this many likeliest alternatives. */
     logprobs: z.int().min(0).max(MAX_COMPLETION_LOGPROBS).nullish(),
+    /** Fill in the middle: the text after the gap the answer fills (a code model's); '' or null: none. */
+    suffix: Text.nullish(),
   })
   .superRefine(refuseUnsupportedCompletionFields);
 
@@ -204,6 +206,13 @@ export function completionLogprobsFields(
   request: CompletionRequest,
 ): { logprobs: number } | Record<string, never> {
   return request.logprobs == null ? {} : { logprobs: request.logprobs };
+}
+
+/** A completion's `suffix` as a node takes it: fill in the middle, absent when empty. */
+export function completionSuffixField(
+  request: CompletionRequest,
+): { suffix: string } | Record<string, never> {
+  return request.suffix == null || request.suffix === '' ? {} : { suffix: request.suffix };
 }
 
 /** Whether a request asks for log probabilities. */

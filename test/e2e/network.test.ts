@@ -454,6 +454,10 @@ describe.each(storeBackends())('on $kind', (backend) => {
           logit_bias: { '99999999': -100 },
         }),
       ).rejects.toMatchObject({ status: 400, code: 'invalid_request', param: 'logit_bias["99999999"]' });
+      // Filling in the middle needs a model with the tokens for it; the tiny model has none.
+      await expect(
+        client.completions.create({ model: MODEL, prompt: 'def f():', suffix: '  return 1', max_tokens: 4 }),
+      ).rejects.toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'suffix' });
       // Through the jobs API the node's field is one of the job's input.
       const job = await post(
         '/v1/jobs',

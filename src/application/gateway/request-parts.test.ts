@@ -183,6 +183,13 @@ describe('node inputs', () => {
     }
   });
 
+  it("sends a completion's suffix (fill in the middle) and its logit bias, and nothing for empty ones", () => {
+    const ask = { model: 'm', prompt: 'def f():', suffix: '  return 1', logit_bias: { '7': -100 } };
+    expect(completionInput(value(parseCompletionRequest(ask))).input).toEqual(ask);
+    const empty = { model: 'm', prompt: 'x', suffix: '', logit_bias: {} };
+    expect(completionInput(value(parseCompletionRequest(empty))).input).toEqual({ model: 'm', prompt: 'x' });
+  });
+
   it('counts embedding inputs and refuses dimensions', () => {
     expect(embeddingInput(value(parseEmbeddingRequest({ model: 'm', input: ['a', 'b', 'c'] }))).count).toBe(
       3,

@@ -90,6 +90,23 @@ describe('jobWork', () => {
     });
   });
 
+  it("hands each prompt's request the completion's suffix and the logit bias", () => {
+    const body = { model: 'm', prompt: ['a', 'b'], suffix: 'z', logit_bias: { '3': 1 } };
+    const checked = jobWork('completion', body);
+    expect(checked.ok && checked.work.kind === 'completion' && checked.work.requests).toEqual([
+      { model: 'm', prompt: 'a', suffix: 'z', logit_bias: { '3': 1 } },
+      { model: 'm', prompt: 'b', suffix: 'z', logit_bias: { '3': 1 } },
+    ]);
+    const chat = jobWork('chat', {
+      model: 'm',
+      messages: [{ role: 'user', content: 'x' }],
+      logit_bias: { '3': 1 },
+    });
+    expect(chat.ok && chat.work.kind === 'chat' && chat.work.requests[0]).toMatchObject({
+      logit_bias: { '3': 1 },
+    });
+  });
+
   it('asks the runtime once per choice, seeded apart, prompt by prompt', () => {
     const body = { model: 'm', messages: [{ role: 'user', content: 'x' }], n: 3, seed: 10 };
     const chat = jobWork('chat', body);

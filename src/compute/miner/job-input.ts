@@ -6,6 +6,7 @@ import {
   choiceSeed,
   choicesOf,
   completionLogprobsFields,
+  completionSuffixField,
   inputsOf,
   parseChatCompletionRequest,
   parseCompletionRequest,
@@ -50,7 +51,11 @@ export function jobWork(kind: JobKind, input: unknown): JobInputResult {
       if (!parsed.ok) return parsed;
       const prompts = inputsOf(parsed.value.prompt);
       const n = choicesOf(parsed.value);
-      const shared = { ...samplingFields(parsed.value), ...completionLogprobsFields(parsed.value) };
+      const shared = {
+        ...samplingFields(parsed.value),
+        ...completionLogprobsFields(parsed.value),
+        ...completionSuffixField(parsed.value),
+      };
       const requests = prompts.flatMap((prompt) => perChoice({ ...shared, prompt }, parsed.value));
       return { ok: true, work: { kind, requests, n } };
     }

@@ -1,7 +1,7 @@
 // The GGUF metadata of the llama-architecture models the project generates: the shape, and the small
 // byte-level vocabulary with its ChatML template.
 import type { GgufValue } from './gguf-writer.ts';
-import { CHATML_TEMPLATE, SPECIAL_TOKENS, type VocabularyEntry } from './tiny-vocabulary.ts';
+import { CHATML_TEMPLATE, FIM_TOKENS, SPECIAL_TOKENS, type VocabularyEntry } from './tiny-vocabulary.ts';
 
 export interface LlamaShape {
   readonly embedding: number;
@@ -50,5 +50,20 @@ export function llamaMetadata(options: LlamaMetadataOptions): Array<[string, Ggu
     // Without this, text after a special token gains a leading space.
     ['tokenizer.ggml.add_space_prefix', { type: 'bool', value: false }],
     ['tokenizer.chat_template', { type: 'string', value: CHATML_TEMPLATE }],
+    ...fimMetadata(vocabulary),
   ];
+}
+
+/** llama.cpp's keys for the fill-in-the-middle tokens, when the vocabulary has them. */
+function fimMetadata(vocabulary: readonly VocabularyEntry[]): Array<[string, GgufValue]> {
+  const ids = Object.entries(FIM_TOKENS).map(([part, piece]) => [
+    part,
+    vocabulary.findIndex((entry) => entry.piece === piece),
+  ]);
+  if (ids.some(([, id]) => id === -1)) return [];
+  const key = { prefix: 'pre', suffix: 'suf', middle: 'mid' } as const;
+  return ids.map(([part, id]) => [
+    `tokenizer.ggml.fim_${key[part as keyof typeof key]}_token_id`,
+    { type: 'uint32', value: id as number },
+  ]);
 }

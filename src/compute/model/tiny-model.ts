@@ -29,6 +29,8 @@ export const TINY_MODEL_SHAPE: LlamaShape = {
 export interface TinyModelOptions {
   /** Weights seed (uint32); the same seed always gives the same bytes. */
   readonly seed?: number;
+  /** Fill-in-the-middle tokens in the vocabulary (a code model's), for completions with a `suffix`. */
+  readonly fim?: boolean;
 }
 
 export interface TinyModelFile {
@@ -112,7 +114,7 @@ function tensors(random: SeededRandom, vocabulary: ReturnType<typeof tinyVocabul
 export function buildTinyModel(options: TinyModelOptions = {}): { bytes: Uint8Array; sha256: string } {
   const seed = options.seed ?? TINY_MODEL_DEFAULT_SEED;
   const random = seededRandom(seed);
-  const vocabulary = tinyVocabulary();
+  const vocabulary = tinyVocabulary({ fim: options.fim === true });
   const metadata = llamaMetadata({
     name: TINY_MODEL_NAME,
     description: `Seeded random weights (seed ${seed}) for tests`,

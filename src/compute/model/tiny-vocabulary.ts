@@ -30,6 +30,8 @@ const WORDS = [
 
 export const SPECIAL_TOKENS = { unknown: 0, bos: 1, eos: 2 } as const;
 export const CHATML_TOKENS = ['<|im_start|>', '<|im_end|>'] as const;
+/** Fill-in-the-middle: what comes before the gap, what comes after it, and where the model writes. */
+export const FIM_TOKENS = { prefix: '<fim_prefix>', suffix: '<fim_suffix>', middle: '<fim_middle>' } as const;
 
 function hex(byte: number): string {
   return byte.toString(16).toUpperCase().padStart(2, '0');
@@ -46,7 +48,8 @@ function wordPieces(): string[] {
   return [...pieces];
 }
 
-export function tinyVocabulary(): VocabularyEntry[] {
+/** With `fim`, the fill-in-the-middle tokens come last (the other ids stay as they are). */
+export function tinyVocabulary(options: { fim?: boolean } = {}): VocabularyEntry[] {
   const entries: VocabularyEntry[] = [
     { piece: '<unk>', type: TokenType.unknown, score: 0 },
     { piece: '<s>', type: TokenType.control, score: 0 },
@@ -61,6 +64,9 @@ export function tinyVocabulary(): VocabularyEntry[] {
     entries.push({ piece, type: TokenType.normal, score: -100 + piece.length });
   }
   for (const piece of CHATML_TOKENS) entries.push({ piece, type: TokenType.control, score: 0 });
+  if (options.fim === true) {
+    for (const piece of Object.values(FIM_TOKENS)) entries.push({ piece, type: TokenType.control, score: 0 });
+  }
   return entries;
 }
 

@@ -29,6 +29,7 @@ import { enforceableSchema } from './json-schema-support.ts';
 import { chatHistory } from './llama-chat-history.ts';
 import { generateOnSequence, keptPrefix, sharedPrefix } from './llama-generation.ts';
 import { LlamaGrammars } from './llama-grammar.ts';
+import { infillTokens } from './llama-infill.ts';
 import { sharedLlama } from './llama-instance.ts';
 import { checkLogitBias } from './llama-logit-bias.ts';
 import {
@@ -237,12 +238,13 @@ export class LlamaCppRuntime implements PodRuntime {
   }
 
   async complete(request: CompletionRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
-    const { prompt, sampling } = parseCompletionRequest(request);
+    const { prompt, suffix, sampling } = parseCompletionRequest(request);
     const loaded = this.ready();
     const { model } = loaded;
     // Raw prompts may spell special tokens (as llama.cpp's server and vLLM allow), e.g. a hand-written template.
     const bos = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? [model.tokens.bos] : [];
-    const promptTokens = [...bos, ...model.tokenize(prompt, true)];
+    const text = model.tokenize(prompt, true);
+    const promptTokens = [...bos, ...(suffix === undefined ? text : infillTokens(model, text, suffix))];
     return this.generate(loaded, promptTokens, sampling, options, { promptParam: 'prompt' });
   }
 

@@ -185,6 +185,15 @@ describe('openai-upstream runtime: relaying', () => {
     expect(server.requests.at(-1)?.body).toMatchObject({ stop: [stop] });
   });
 
+  it("relays a completion's suffix (fill in the middle), and the server's refusal when its model has no such tokens", async () => {
+    const error = await upstream
+      .complete({ prompt: 'def f():', suffix: '  return 1', max_tokens: 4 })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ podCode: 'pod_bad_request' });
+    expect((error as Error).message).toContain('fill-in-the-middle');
+    expect(server.requests.at(-1)?.body).toMatchObject({ prompt: 'def f():', suffix: '  return 1' });
+  });
+
   it('relays embeddings in input order with their usage', async () => {
     const input = ['hello', 'the GPU node', 'pod'];
     const direct = await backing.embed({ input });

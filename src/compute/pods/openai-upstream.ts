@@ -162,8 +162,10 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
   }
 
   async complete(request: CompletionRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
-    const { prompt, sampling } = parseCompletionRequest(request);
-    return this.generate('completions', { prompt }, sampling, options);
+    const { prompt, suffix, sampling } = parseCompletionRequest(request);
+    // A fill-in-the-middle request goes as OpenAI's suffix (Ollama serves it; a server that cannot refuses).
+    const input = suffix === undefined ? { prompt } : { prompt, suffix };
+    return this.generate('completions', input, sampling, options);
   }
 
   async embed(request: EmbeddingRequest, options: EmbedOptions = {}): Promise<EmbeddingResult> {

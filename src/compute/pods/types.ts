@@ -91,6 +91,8 @@ export const ChatRequestSchema = SamplingSchema.extend({
 });
 export const CompletionRequestSchema = SamplingSchema.extend({
   prompt: z.string(),
+  /** Fill in the middle: the text after the gap, which the answer is written to lead up to ('' : none). */
+  suffix: z.string().nullish(),
   /** OpenAI's legacy field: each token's log probability with this many alternatives (0–5). */
   logprobs: z.int().min(0).max(MAX_COMPLETION_LOGPROBS).nullish(),
 });
@@ -292,10 +294,16 @@ function toolOffer(request: z.output<typeof ChatRequestSchema>): ToolOffer | und
   return { tools, choice: { name: choice.function.name }, parallel };
 }
 
-export function parseCompletionRequest(value: unknown): { prompt: string; sampling: SamplingParams } {
+export function parseCompletionRequest(value: unknown): {
+  prompt: string;
+  /** The text after the gap the answer fills; undefined: none (an empty suffix is none, as OpenAI's). */
+  suffix: string | undefined;
+  sampling: SamplingParams;
+} {
   const request = parse(CompletionRequestSchema, value);
   return {
     prompt: request.prompt,
+    suffix: request.suffix == null || request.suffix === '' ? undefined : request.suffix,
     sampling: { ...sampling(request), logprobs: request.logprobs ?? undefined },
   };
 }
