@@ -46,9 +46,9 @@ export function isFinalEvent(event: ResponseEvent | undefined): boolean {
 /**
  * A response streamed as OpenAI streams one: `response.created` and `response.in_progress`, the message
  * item opened at the first text (its part added, text deltas, then done), each function call as an item
- * added at its first piece with its arguments' deltas (done with the answer), and `response.completed` (or `response.incomplete`) with the whole response. Every
- * event is numbered in order (`sequence_number`); the sink frames it as a server-sent event named by its
- * type.
+ * added at its first piece, its arguments' deltas, done when the next call begins or the answer ends, and
+ * `response.completed` (or `response.incomplete`) with the whole response. Every event is numbered in
+ * order (`sequence_number`); the sink frames it as a server-sent event named by its type.
  */
 export class ResponseEventWriter {
   #sequence = 0;
@@ -138,7 +138,10 @@ export class ResponseEventWriter {
       if (opened.done) this.#output[opened.index] = functionCallItem(opened.id, call, status);
       else this.#closeCall(opened, call, status);
     }
-    return responseObject(this.envelope, status, this.#output, usage);
+    // The response holds the result's calls: none a node streamed beyond them.
+    const beyond = new Set(this.#callItems.slice(calls.length).map((opened) => opened.index));
+    const output = this.#output.filter((_, index) => !beyond.has(index));
+    return responseObject(this.envelope, status, output, usage);
   }
 
   #callPiece(piece: ToolCallDeltaOut): void {
@@ -173,7 +176,7 @@ export class ResponseEventWriter {
     opened: { id: string; index: number; done: boolean },
     call: ToolCallOut,
     status: ResponseStatus,
-  ) {
+  ): void {
     const { id, index: output_index } = opened;
     const { name, arguments: args } = call;
     this.#send({

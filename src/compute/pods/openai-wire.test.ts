@@ -150,6 +150,22 @@ describe('openai wire: streamed tool calls', () => {
     }
   });
 
+  it('closes a call that brought no arguments with {} when the next begins, as its pieces said', () => {
+    const relayed: ToolCallDelta[] = [];
+    const calls = new StreamedToolCalls((piece) => relayed.push(piece));
+    calls.add(pieces([{ index: 0, id: 'a', type: 'function', function: { name: 'now' } }]));
+    calls.add(pieces([{ index: 1, id: 'b', type: 'function', function: { name: 'now', arguments: '{' } }]));
+    calls.add(pieces([{ index: 1, function: { arguments: '}' } }]));
+    expect(relayed).toEqual([
+      { index: 0, id: 'a', name: 'now', arguments: '' },
+      { index: 0, arguments: '{}' },
+      { index: 1, id: 'b', name: 'now', arguments: '{' },
+      { index: 1, arguments: '}' },
+    ]);
+    expect(calls.result().map((call) => call.arguments)).toEqual(['{}', '{}']);
+    expect(relayed).toHaveLength(4);
+  });
+
   it('takes whole calls without index or id (Ollama), object arguments included', () => {
     const calls = new StreamedToolCalls();
     calls.add(

@@ -193,21 +193,27 @@ export class StreamedToolCalls {
     return calls
       .sort((a, b) => (a.order ?? 0) - (b.order ?? 0))
       .map((call) => {
-        // A call that came without arguments takes none; passed on, its pieces still add up to them.
-        if (call.arguments === undefined) {
-          call.arguments = '{}';
-          this.relay?.({ index: call.order ?? 0, arguments: call.arguments });
-        }
-        return { id: call.id || newToolCallId(), name: call.name, arguments: call.arguments };
+        if (call.arguments === undefined) this.noArguments(call);
+        return { id: call.id || newToolCallId(), name: call.name, arguments: call.arguments ?? '{}' };
       });
   }
 
   private open(call: CallInProgress): void {
+    // Calls come one after another: one that began and brought no arguments takes none.
+    for (const before of this.calls.values()) {
+      if (before.order !== undefined && before.arguments === undefined) this.noArguments(before);
+    }
     call.order = this.named++;
     if (this.relay === undefined) return;
     // Relayed, the call is named now: an id the server sends later would contradict the one passed on.
     if (call.id === '') call.id = newToolCallId();
     this.relay({ index: call.order, id: call.id, name: call.name, arguments: call.arguments ?? '' });
+  }
+
+  /** A call without arguments takes none: `{}`, passed on too, so its pieces add up to it. */
+  private noArguments(call: CallInProgress): void {
+    call.arguments = '{}';
+    if (call.order !== undefined) this.relay?.({ index: call.order, arguments: call.arguments });
   }
 
   private callAt(index: number, first: ToolCallPiece): CallInProgress {
