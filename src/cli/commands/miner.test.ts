@@ -1,7 +1,7 @@
 // `neurino miner` and `neurino miner register` as an operator runs them: a real process, a real anvil with
 // the protocol deployed, a router that admits what NodeRegistry says, and the generated tiny model.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { neurinoTokenAbi, nodeRegistryAbi } from '../../chain/generated/index.ts
 import type { ChatJobOutput } from '../../compute/miner/job-output.ts';
 import { readNodeStanding, standingProblem } from '../../compute/miner/registration.ts';
 import { TestRouter } from '../../compute/miner/testing/test-router.ts';
+import { writeTinyModel } from '../../compute/model/tiny-model.ts';
 import {
   type ProtocolFixture,
   startProtocolFixture,
@@ -295,6 +296,74 @@ describe('neurino miner', () => {
     expect(await run.exited).toBe(0);
     expect((await connection.closed).code).toBe(1000);
     expect(connection.received.some((m) => m.type === 'draining')).toBe(true);
+  });
+});
+
+describe('neurino miner --pods', () => {
+  it('serves several models from a pods file, each announced warm and answering its own jobs', async () => {
+    const node = devAccount(16);
+    await protocol.registerNode(node, parseEther('1000'));
+    const podsDir = join(dir, 'pods');
+    await writeTinyModel(join(podsDir, 'models', 'second.gguf'), { seed: 2 });
+    const podsFile = join(podsDir, 'pods.json');
+    const entries = [{ slots: 1 }, { model: 'models/second.gguf', modelName: 'tiny-two', slots: 2 }];
+    await writeFile(podsFile, JSON.stringify(entries));
+    const index = router.admitted.length;
+    const run = neurinoMiner(
+      ['--router', router.url, ...chainArgs(), '--data-dir', podsDir, '--pods', podsFile],
+      {
+        NEURINO_NODE_KEY: devPrivateKey(16),
+      },
+    );
+    const connection = await router.welcomedConnection(index);
+    const capabilities = await connection.waitFor('capabilities');
+    expect(capabilities.warmPods).toHaveLength(2);
+    // The node runs as many jobs at once as its pods' slots together.
+    expect(capabilities.slots.total).toBe(3);
+    expect(run.output()).toMatch(/serving neurino-tiny \(0x[0-9a-f]{64}\), tiny-two \(0x[0-9a-f]{64}\)/);
+    const texts: string[] = [];
+    for (const [at, podId] of capabilities.warmPods.entries()) {
+      const model = at === 0 ? 'neurino-tiny' : 'tiny-two';
+      const input = { model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 8, seed: 1 };
+      const outcome = await connection.assign({ podId, kind: 'chat', input, stream: false });
+      expect(outcome.checked?.ok).toBe(true);
+      texts.push((outcome.result?.output as ChatJobOutput | undefined)?.text ?? '');
+    }
+    // Two models: the same seeded request answered by different weights.
+    expect(texts[0]).not.toBe(texts[1]);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
+  it('refuses a pods file it cannot read, naming the entry at fault, and one-pod flags beside it', async () => {
+    const podsDir = join(dir, 'bad-pods');
+    await mkdir(podsDir, { recursive: true });
+    const attempt = async (entries: unknown, extra: string[] = []) => {
+      const file = join(podsDir, 'pods.json');
+      await writeFile(file, JSON.stringify(entries));
+      const args = ['--router', router.url, ...chainArgs(), '--key', devPrivateKey(16), '--pods', file];
+      const run = neurinoMiner([...args, ...extra]);
+      expect(await run.exited).toBe(1);
+      return run.output();
+    };
+    expect(await attempt([{ slots: 1 }, { chatTemplate: 'nope' }])).toContain(
+      '[1].chatTemplate: expected one of',
+    );
+    expect(await attempt([{ modle: 'x.gguf' }])).toMatch(/\[0\]: Unrecognized key: "modle"/);
+    expect(await attempt([])).toContain('--pods');
+    expect(await attempt([{}], ['--model-name', 'x'])).toContain(
+      '--model-name describes one pod: with --pods, set it in the file',
+    );
+    expect(await attempt([{}, {}])).toContain('configured twice');
+    const missing = neurinoMiner([
+      '--router',
+      router.url,
+      ...chainArgs(),
+      '--pods',
+      join(podsDir, 'none.json'),
+    ]);
+    expect(await missing.exited).toBe(1);
+    expect(missing.output()).toContain('none.json: no such file');
   });
 });
 

@@ -1,14 +1,16 @@
-// `neurino miner`: run a compute node that dials the router and serves one model; its on-chain life
-// (`register`, `status`, `add-stake`, `unbond`, `withdraw`) is in miner-stake.ts; `neurino miner
-// benchmark` measures the machine.
+// `neurino miner`: run a compute node that dials the router and serves a model (or several, `--pods`);
+// its on-chain life (`register`, `status`, `add-stake`, `unbond`, `withdraw`) is in miner-stake.ts;
+// `neurino miner benchmark` measures the machine.
 import { Command, InvalidArgumentError } from 'commander';
 import type { Address } from 'viem';
 import { createLogger } from '../../application/gateway/logger.ts';
 import { probeHardware } from '../../compute/miner/hardware/probe.ts';
 import { startMiner } from '../../compute/miner/miner.ts';
 import { operatorPod } from '../../compute/miner/operator-pod.ts';
+import type { HostedPodConfig } from '../../compute/miner/pod-host.ts';
 import type { ChatTemplateName } from '../../compute/pods/chat-templates.ts';
 import { addressBook, type ChainOptions, nodeKey, parseStake, withChainOptions } from '../miner-chain.ts';
+import { readPodsFile } from '../miner-pods-file.ts';
 import { chatTemplateOption, parseAddress, parsePositiveInt, parseWei } from '../options.ts';
 import { onShutdown, shutdown } from '../shutdown.ts';
 import { minerBenchmarkCommand } from './miner-benchmark.ts';
@@ -25,6 +27,7 @@ interface MinerOptions extends ChainOptions {
   upstreamApiKey?: string;
   vramMib: number;
   podSpec?: string;
+  pods?: string;
   slots: number;
   threads: number;
   contextSize?: number;
@@ -68,7 +71,13 @@ export function minerCommand(): Command {
       '--pod-spec <file>',
       'use this pod spec (JSON, as the router catalog has it) instead of building one',
     )
-    .option('--slots <n>', 'jobs run at once', parsePositiveInt, 2)
+    .option(
+      '--pods <file>',
+      'serve several models: a JSON list of pods, each with the settings of the flags above (model, ' +
+        'modelName, chatTemplate, promptCache, upstream, upstreamModel, upstreamApiKey, vramMib, podSpec, ' +
+        "slots, contextSize, pricePerUnit); paths are read from the file's folder",
+    )
+    .option('--slots <n>', 'jobs run at once (with --pods: of each pod that sets none)', parsePositiveInt, 2)
     .option(
       '--threads <n>',
       'CPU threads llama.cpp shares among the running jobs; more help a CPU node with a large model, ' +
@@ -90,8 +99,8 @@ export function minerCommand(): Command {
     .option('--operator <address>', 'operator receiving withdrawals (default: the node itself)', parseAddress)
     .option('--retry-refused', 'keep reconnecting when refused as unregistered, unstaked or jailed')
     .option('--log-level <level>', 'pino log level', 'info')
-    .action(async (options: MinerOptions) => {
-      await runMiner(options);
+    .action(async (options: MinerOptions, command: Command) => {
+      await runMiner(options, command);
     });
   for (const subcommand of minerStakeCommands()) command.addCommand(subcommand);
   command.addCommand(minerBenchmarkCommand());
@@ -109,7 +118,54 @@ function pick<T extends object, K extends keyof T>(
   return picked;
 }
 
-async function runMiner(options: MinerOptions): Promise<void> {
+/** The single-pod flags, which a pods file sets per pod instead. */
+const POD_FLAGS = [
+  ['model', '--model'],
+  ['modelName', '--model-name'],
+  ['chatTemplate', '--chat-template'],
+  ['promptCache', '--no-prompt-cache'],
+  ['upstream', '--upstream'],
+  ['upstreamModel', '--upstream-model'],
+  ['upstreamApiKey', '--upstream-api-key'],
+  ['vramMib', '--vram-mib'],
+  ['podSpec', '--pod-spec'],
+  ['contextSize', '--context-size'],
+  ['pricePerUnit', '--price-per-unit'],
+] as const;
+
+/** The miner's pods: the one the flags describe, or those of `--pods`. */
+async function podsOf(options: MinerOptions, command: Command, gpu: boolean): Promise<HostedPodConfig[]> {
+  const defaults = { dataDir: options.dataDir, slots: options.slots, threads: options.threads, gpu };
+  if (options.pods !== undefined) {
+    const given = POD_FLAGS.find(([key]) => command.getOptionValueSource(key) === 'cli');
+    if (given !== undefined) {
+      throw new InvalidArgumentError(`${given[1]} describes one pod: with --pods, set it in the file`);
+    }
+    const pods: HostedPodConfig[] = [];
+    for (const pod of await readPodsFile(options.pods, defaults)) pods.push(await operatorPod(pod));
+    return pods;
+  }
+  return [
+    await operatorPod({
+      ...defaults,
+      ...(options.contextSize === undefined ? {} : { contextSize: options.contextSize }),
+      vramMiB: options.vramMib,
+      promptCache: options.promptCache,
+      ...pick(options, [
+        'model',
+        'modelName',
+        'chatTemplate',
+        'upstream',
+        'upstreamModel',
+        'upstreamApiKey',
+        'podSpec',
+        'pricePerUnit',
+      ]),
+    }),
+  ];
+}
+
+async function runMiner(options: MinerOptions, command: Command): Promise<void> {
   if (options.router === undefined)
     throw new InvalidArgumentError('--router is required, e.g. ws://127.0.0.1:8080/v1/miners');
   if (options.registerOnStart && options.stake === undefined) {
@@ -119,34 +175,16 @@ async function runMiner(options: MinerOptions): Promise<void> {
   const key = await nodeKey(options);
   const book = await addressBook(options);
   const hardware = await probeHardware();
-  const pod = await operatorPod({
-    dataDir: options.dataDir,
-    slots: options.slots,
-    threads: options.threads,
-    gpu: hardware.gpus.length > 0,
-    ...(options.contextSize === undefined ? {} : { contextSize: options.contextSize }),
-    vramMiB: options.vramMib,
-    promptCache: options.promptCache,
-    ...pick(options, [
-      'model',
-      'modelName',
-      'chatTemplate',
-      'upstream',
-      'upstreamModel',
-      'upstreamApiKey',
-      'podSpec',
-      'pricePerUnit',
-    ]),
-  });
-  console.error(
-    `node ${key.account.address} (key from ${key.path ?? key.source}), serving ${pod.spec.name} (${pod.podId})`,
-  );
+  const pods = await podsOf(options, command, hardware.gpus.length > 0);
+  const serving = pods.map((pod) => `${pod.spec.name} (${pod.podId})`).join(', ');
+  console.error(`node ${key.account.address} (key from ${key.path ?? key.source}), serving ${serving}`);
   const miner = await startMiner({
     routerUrl: options.router,
     account: key.account,
     domain: { chainId: book.chainId, verifyingContract: book.contracts.settlement },
-    pods: [pod],
-    slots: options.slots,
+    pods,
+    // One pod runs as many jobs as its slots; several, as many as theirs together.
+    ...(options.pods === undefined ? { slots: options.slots } : {}),
     logger,
     hardware,
     benchmarkThreads: options.threads,
