@@ -9,7 +9,10 @@ export interface DevnetFile {
   rpcUrl: string;
   chainId: number;
   contracts: ContractAddresses;
+  /** The gateway's origin (`/health`, `/v1/...`). */
   gatewayUrl?: string;
+  /** What OpenAI's clients take as their base URL: the gateway's `/v1`. */
+  baseUrl?: string;
   /** The router's operators' listener: /health, /metrics, /nodes, /admin/keys. */
   operationsUrl?: string;
   /** The token that listener asks for (`Authorization: Bearer`). */

@@ -15,6 +15,7 @@ import { computeCreditsAbi, settlementAbi, stakedNeurinoAbi } from '../../src/ch
 import { ensureApiKey } from '../../src/cli/devnet/api-key.ts';
 import { spawnNeurino, waitFor } from '../../src/cli/devnet/child-process.ts';
 import type { Devnet } from '../../src/cli/devnet/network.ts';
+import { readDevnetFile } from '../../src/cli/devnet-file.ts';
 import { weatherTool } from '../../src/compute/pods/testing/weather-tool.ts';
 import { CreditLedger } from '../../src/orchestration/metering/credit-ledger.ts';
 import { openStore } from '../../src/orchestration/store/open-store.ts';
@@ -72,7 +73,17 @@ describe.each(storeBackends())('on $kind', (backend) => {
       '--batch-delay-ms',
       '3600000',
     ]));
-    client = new OpenAI({ baseURL: `${devnet.gatewayUrl}/v1`, apiKey: devnet.apiKey, maxRetries: 0 });
+    // A client set up from what the devnet wrote down, as a developer's script would.
+    const written = await readDevnetFile(dataDir);
+    expect(written).toMatchObject({
+      gatewayUrl: devnet.gatewayUrl,
+      baseUrl: `${devnet.gatewayUrl}/v1`,
+      apiKey: devnet.apiKey,
+      rpcUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      chainId: 31337,
+      contracts: { settlement: expect.stringMatching(/^0x[0-9a-fA-F]{40}$/) },
+    });
+    client = new OpenAI({ baseURL: written?.baseUrl, apiKey: written?.apiKey, maxRetries: 0 });
     creditsBefore = await creditsOf(devnet, devnet.developer);
   }, 180_000);
 

@@ -218,6 +218,7 @@ async function assemble(
     chainId: chain.book.chainId,
     contracts: chain.book.contracts,
     gatewayUrl,
+    baseUrl: `${gatewayUrl}/v1`,
     operationsUrl: devnet.operationsUrl,
     operatorTokenFile: devnet.operatorTokenFile,
     apiKey,
