@@ -299,8 +299,8 @@ describe('neurino miner', () => {
   });
 });
 
-describe('neurino miner --pods', () => {
-  it('serves several models from a pods file, each announced warm and answering its own jobs', async () => {
+describe('neurino miner --pods and --metrics-port', () => {
+  it('serves several models from a pods file, each announced warm and answering its own jobs, and counts them in its metrics', async () => {
     const node = devAccount(16);
     await protocol.registerNode(node, parseEther('1000'));
     const podsDir = join(dir, 'pods');
@@ -309,11 +309,13 @@ describe('neurino miner --pods', () => {
     const entries = [{ slots: 1 }, { model: 'models/second.gguf', modelName: 'tiny-two', slots: 2 }];
     await writeFile(podsFile, JSON.stringify(entries));
     const index = router.admitted.length;
+    const metricsPort = await freePort();
     const run = neurinoMiner(
-      ['--router', router.url, ...chainArgs(), '--data-dir', podsDir, '--pods', podsFile],
-      {
-        NEURINO_NODE_KEY: devPrivateKey(16),
-      },
+      [
+        ...['--router', router.url, ...chainArgs(), '--data-dir', podsDir, '--pods', podsFile],
+        ...['--metrics-port', String(metricsPort)],
+      ],
+      { NEURINO_NODE_KEY: devPrivateKey(16) },
     );
     const connection = await router.welcomedConnection(index);
     const capabilities = await connection.waitFor('capabilities');
@@ -331,6 +333,25 @@ describe('neurino miner --pods', () => {
     }
     // Two models: the same seeded request answered by different weights.
     expect(texts[0]).not.toBe(texts[1]);
+    // The operator's view: each pod's job counted with its tokens, the node connected, its slots.
+    const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+    expect(run.output()).toContain(`metrics  ${metricsUrl}/metrics · /health`);
+    const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
+    for (const pod of ['neurino-tiny', 'tiny-two']) {
+      expect(metrics).toContain(`neurino_node_jobs_total{pod="${pod}",kind="chat",outcome="succeeded"} 1`);
+      expect(metrics).toMatch(
+        new RegExp(`neurino_node_tokens_total\\{pod="${pod}",direction="output"\\} [1-8]\\n`),
+      );
+      expect(metrics).toContain(`neurino_node_job_seconds_count{pod="${pod}",kind="chat"} 1`);
+    }
+    expect(metrics).toContain('neurino_node_connected 1');
+    expect(metrics).toContain('neurino_node_slots{state="free"} 3');
+    expect(metrics).toContain('neurino_node_warm_pods 2');
+    expect(metrics).toContain('neurino_node_process_cpu_seconds_total');
+    const health = await fetch(`${metricsUrl}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'connected', node: node.address, jobsSucceeded: 2 });
+    expect((await fetch(`${metricsUrl}/nope`)).status).toBe(404);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });
@@ -364,6 +385,9 @@ describe('neurino miner --pods', () => {
     ]);
     expect(await missing.exited).toBe(1);
     expect(missing.output()).toContain('none.json: no such file');
+    const hostOnly = neurinoMiner(['--router', router.url, ...chainArgs(), '--metrics-host', '0.0.0.0']);
+    expect(await hostOnly.exited).toBe(1);
+    expect(hostOnly.output()).toContain('--metrics-host needs --metrics-port');
   });
 });
 

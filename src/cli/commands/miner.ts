@@ -5,13 +5,15 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { Address } from 'viem';
 import { createLogger } from '../../application/gateway/logger.ts';
 import { probeHardware } from '../../compute/miner/hardware/probe.ts';
+import { startMetricsServer } from '../../compute/miner/metrics-server.ts';
 import { startMiner } from '../../compute/miner/miner.ts';
+import { NodeMetrics } from '../../compute/miner/node-metrics.ts';
 import { operatorPod } from '../../compute/miner/operator-pod.ts';
 import type { HostedPodConfig } from '../../compute/miner/pod-host.ts';
 import type { ChatTemplateName } from '../../compute/pods/chat-templates.ts';
 import { addressBook, type ChainOptions, nodeKey, parseStake, withChainOptions } from '../miner-chain.ts';
 import { readPodsFile } from '../miner-pods-file.ts';
-import { chatTemplateOption, parseAddress, parsePositiveInt, parseWei } from '../options.ts';
+import { chatTemplateOption, parseAddress, parsePort, parsePositiveInt, parseWei } from '../options.ts';
 import { onShutdown, shutdown } from '../shutdown.ts';
 import { minerBenchmarkCommand } from './miner-benchmark.ts';
 import { minerStakeCommands } from './miner-stake.ts';
@@ -36,6 +38,8 @@ interface MinerOptions extends ChainOptions {
   stake?: bigint;
   operator?: Address;
   retryRefused?: boolean;
+  metricsPort?: number;
+  metricsHost?: string;
   logLevel: string;
 }
 
@@ -98,6 +102,13 @@ export function minerCommand(): Command {
     .option('--stake <neu>', 'stake for --register-on-start', parseStake)
     .option('--operator <address>', 'operator receiving withdrawals (default: the node itself)', parseAddress)
     .option('--retry-refused', 'keep reconnecting when refused as unregistered, unstaked or jailed')
+    .option(
+      '--metrics-port <port>',
+      "serve the node's Prometheus metrics (/metrics: jobs by pod and outcome, their time and tokens, " +
+        'slots, the connection) and its state (/health) on this port',
+      parsePort,
+    )
+    .option('--metrics-host <host>', 'interface of --metrics-port (default: 127.0.0.1)')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (options: MinerOptions, command: Command) => {
       await runMiner(options, command);
@@ -168,6 +179,9 @@ async function podsOf(options: MinerOptions, command: Command, gpu: boolean): Pr
 async function runMiner(options: MinerOptions, command: Command): Promise<void> {
   if (options.router === undefined)
     throw new InvalidArgumentError('--router is required, e.g. ws://127.0.0.1:8080/v1/miners');
+  if (options.metricsHost !== undefined && options.metricsPort === undefined) {
+    throw new InvalidArgumentError('--metrics-host needs --metrics-port');
+  }
   if (options.registerOnStart && options.stake === undefined) {
     throw new InvalidArgumentError('--register-on-start needs --stake <neu>');
   }
@@ -178,6 +192,7 @@ async function runMiner(options: MinerOptions, command: Command): Promise<void> 
   const pods = await podsOf(options, command, hardware.gpus.length > 0);
   const serving = pods.map((pod) => `${pod.spec.name} (${pod.podId})`).join(', ');
   console.error(`node ${key.account.address} (key from ${key.path ?? key.source}), serving ${serving}`);
+  const metrics = options.metricsPort === undefined ? undefined : new NodeMetrics();
   const miner = await startMiner({
     routerUrl: options.router,
     account: key.account,
@@ -202,7 +217,19 @@ async function runMiner(options: MinerOptions, command: Command): Promise<void> 
         : {}),
     },
     ...(options.retryRefused ? { retryRefused: true } : {}),
+    ...(metrics === undefined ? {} : { onAttemptEnd: (outcome) => metrics.attemptEnded(outcome) }),
   });
+  if (metrics !== undefined && options.metricsPort !== undefined) {
+    metrics.watch(() => miner.state());
+    const server = await startMetricsServer({
+      metrics,
+      state: () => miner.state(),
+      port: options.metricsPort,
+      ...(options.metricsHost === undefined ? {} : { host: options.metricsHost }),
+    });
+    console.error(`metrics  ${server.url}/metrics · /health`);
+    void miner.done.then(() => server.close());
+  }
   // SIGTERM/SIGINT: finish running jobs, say `draining`, then exit; a second signal exits at once.
   onShutdown(() => miner.drain());
   const exit = await miner.done;

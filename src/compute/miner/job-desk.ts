@@ -1,6 +1,7 @@
 // The attempts one router session assigned: admission checks, a slot each, cancel, deadline, and the
 // frames that report them (`job.accepted`, `job.chunk`, `job.result`, `job.error`).
 
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Hex, LocalAccount } from 'viem';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
@@ -20,9 +21,24 @@ export interface JobDeskOptions {
   readonly logger: Logger;
   readonly send: (message: MinerMessage) => void;
   /** Called after every attempt the desk ran (not the refused ones), e.g. to count and re-announce warm pods. */
-  readonly onAttemptEnd?: (outcome: { ok: boolean; podId: Hex }) => void;
+  readonly onAttemptEnd?: (outcome: AttemptOutcome) => void;
   /** How long past a job's deadline the miner stops it by itself (DEADLINE_BACKSTOP_MS). */
   readonly deadlineBackstopMs?: number;
+}
+
+/** How an attempt the desk ran ended. */
+export interface AttemptOutcome {
+  readonly ok: boolean;
+  readonly podId: Hex;
+  /** The pod's name, as its spec says. */
+  readonly pod: string;
+  readonly kind: JobAssign['kind'];
+  /** A failed attempt's error code. */
+  readonly code?: string;
+  /** A finished attempt's tokens (a paid cancel's too). */
+  readonly usage?: { readonly inputTokens: number; readonly outputTokens: number };
+  /** From the assignment to the result or error. */
+  readonly seconds: number;
 }
 
 interface Attempt {
@@ -153,7 +169,10 @@ export class JobDesk {
         controller.abort(new FatalError('deadline_exceeded', { message: 'the job ran past its deadline' })),
       Math.max(0, assign.deadlineAt + (this.options.deadlineBackstopMs ?? DEADLINE_BACKSTOP_MS) - Date.now()),
     );
+    const startedAt = performance.now();
     let ok = false;
+    let code: string | undefined;
+    let usage: AttemptOutcome['usage'];
     let acknowledged = false;
     let ackLater: NodeJS.Timeout | undefined;
     const acknowledge = () => {
@@ -184,9 +203,11 @@ export class JobDesk {
       if (controller.signal.aborted && !(reason instanceof PaidCancel)) throw reason;
       this.options.send(result);
       ok = true;
+      usage = result.usage;
       log.debug({ usage: result.usage, gpuMs: result.gpuMs }, 'job done');
     } catch (caught) {
       const error = asNeurinoError(caught);
+      code = error.code;
       log.info({ code: error.code, retryable: error.retryable }, `job failed: ${error.message}`);
       this.sendError(attemptId, error);
     } finally {
@@ -195,7 +216,15 @@ export class JobDesk {
       clearTimeout(ackLater);
       this.slots.give();
       this.attempts.delete(attemptId);
-      this.options.onAttemptEnd?.({ ok, podId: pod.podId });
+      this.options.onAttemptEnd?.({
+        ok,
+        podId: pod.podId,
+        pod: pod.spec.name,
+        kind: assign.kind,
+        seconds: (performance.now() - startedAt) / 1000,
+        ...(code === undefined ? {} : { code }),
+        ...(usage === undefined ? {} : { usage }),
+      });
       if (this.attempts.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }

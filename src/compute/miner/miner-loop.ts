@@ -181,9 +181,10 @@ export class MinerLoop implements Miner {
         this.log.info({ sessionId: welcome.sessionId, router: this.router }, 'admitted by the router');
         this.resolveConnected();
       },
-      onAttemptEnd: ({ ok }) => {
-        if (ok) this.succeeded++;
+      onAttemptEnd: (outcome) => {
+        if (outcome.ok) this.succeeded++;
         else this.failed++;
+        this.config.onAttemptEnd?.(outcome);
       },
     });
     this.session = session;

@@ -9,6 +9,7 @@ import { ensureStanding, type MinerChainConfig } from './chain-standing.ts';
 import { MinerError } from './errors.ts';
 import { measureEfficiency } from './hardware/efficiency.ts';
 import { type Hardware, probeHardware } from './hardware/probe.ts';
+import type { AttemptOutcome } from './job-desk.ts';
 import { MinerLoop } from './miner-loop.ts';
 import { type HostedPodConfig, PodHost } from './pod-host.ts';
 import { type DialRouter, routerEndpoint } from './router-socket.ts';
@@ -45,6 +46,8 @@ export interface MinerConfig {
   readonly deadlineBackstopMs?: number;
   /** How to open the socket; the default dials with `ws`. */
   readonly dial?: DialRouter;
+  /** Told how each attempt the node ran ended (its metrics count them). */
+  readonly onAttemptEnd?: (outcome: AttemptOutcome) => void;
 }
 
 export type MinerStatus = 'connecting' | 'connected' | 'draining' | 'stopped';

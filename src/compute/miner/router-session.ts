@@ -10,7 +10,7 @@ import { signChallenge } from '../../protocol/handshake-auth.ts';
 import type { Challenge, MinerMessage, RouterMessage, Welcome } from '../../protocol/messages/index.ts';
 import { MIN_SUPPORTED_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { type CorkableStream, coalesceWritesThisTurn } from '../../protocol/write-coalescing.ts';
-import { JobDesk } from './job-desk.ts';
+import { type AttemptOutcome, JobDesk } from './job-desk.ts';
 import type { PodHost } from './pod-host.ts';
 import { PodRequests } from './pod-requests.ts';
 import { type DialRouter, type RouterSocket, SOCKET_OPEN } from './router-socket.ts';
@@ -37,7 +37,7 @@ export interface SessionContext {
   /** True once the miner itself drains: refuse new jobs on every session. */
   minerDraining(): boolean;
   onWelcome(welcome: Welcome): void;
-  onAttemptEnd(outcome: { ok: boolean }): void;
+  onAttemptEnd(outcome: AttemptOutcome): void;
 }
 
 export type SessionEnd =
@@ -81,8 +81,8 @@ export class RouterSession {
       logger: log,
       send: (message) => this.send(message),
       ...(context.deadlineBackstopMs === undefined ? {} : { deadlineBackstopMs: context.deadlineBackstopMs }),
-      onAttemptEnd: ({ ok }) => {
-        context.onAttemptEnd({ ok });
+      onAttemptEnd: (outcome) => {
+        context.onAttemptEnd(outcome);
         this.announceIfWarmChanged();
       },
     });
