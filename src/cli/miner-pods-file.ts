@@ -21,6 +21,7 @@ const PodEntrySchema = z.strictObject({
       error: `expected one of ${CHAT_TEMPLATES.join(', ')}`,
     })
     .optional(),
+  matryoshka: z.boolean().optional(),
   promptCache: z.boolean().optional(),
   upstream: z.url({ protocol: /^https?$/ }).optional(),
   upstreamModel: z.string().min(1).optional(),

@@ -63,3 +63,8 @@ export function chatTemplateOption(): Option {
       'spec); it decides how tools are called and whether a turn may hold several calls',
   ).choices(CHAT_TEMPLATES);
 }
+
+export const MATRYOSHKA_HELP =
+  'llama.cpp: the embedding model is a Matryoshka one (nomic-embed-text v1.5, mxbai-embed-large, ' +
+  "Qwen3-Embedding...): a request's dimensions below its size gets the first ones, normalised again " +
+  '(part of the pod spec)';

@@ -482,6 +482,21 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(job.body.error.message).toMatch(/^input\.functions: functions and function_call are deprecated/);
     });
 
+    it("embeds for the official client, at the model's own size when asked, and refuses another size", async () => {
+      const whole = await client.embeddings.create({ model: MODEL, input: ['one', 'two words'] });
+      succeeded++;
+      expect(whole.data).toHaveLength(2);
+      const width = whole.data[0]?.embedding.length ?? 0;
+      expect(width).toBeGreaterThan(0);
+      const same = await client.embeddings.create({ model: MODEL, input: 'one', dimensions: width });
+      succeeded++;
+      expect(same.data[0]?.embedding).toEqual(whole.data[0]?.embedding);
+      // The tiny model is no Matryoshka one: fewer dimensions are refused by its node, and cost nothing.
+      await expect(
+        client.embeddings.create({ model: MODEL, input: 'one', dimensions: 8 }),
+      ).rejects.toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'dimensions' });
+    });
+
     it('calls tools for the official openai client, whole and streamed, and goes on from their results', async () => {
       const tools: OpenAI.ChatCompletionTool[] = [weatherTool];
       const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Rome?' }];

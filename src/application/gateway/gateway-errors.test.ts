@@ -159,8 +159,6 @@ describe('malformed requests', () => {
     expectError(await post('/v1/chat/completions', audio), 400, 'unsupported_parameter', 'audio');
     const logitBias = { ...chatBody, logit_bias: { x: 5 } };
     expectError(await post('/v1/chat/completions', logitBias), 400, 'invalid_request', 'logit_bias.x');
-    const dims = { model: 'test-llm', input: 'x', dimensions: 8 };
-    expectError(await post('/v1/embeddings', dims), 400, 'unsupported_parameter', 'dimensions');
   });
 
   it('answers bodies that are not JSON objects with 400', async () => {

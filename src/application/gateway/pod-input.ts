@@ -1,7 +1,6 @@
 // What a node receives for the OpenAI routes: the request reduced to the fields pod runtimes read, with
 // OpenAI's alternatives (content parts, null, a stop string) already normalised. It stays an OpenAI
 // body: the node checks it against the same schema (compute/miner/job-input.ts).
-import { FatalError } from '../../protocol/errors.ts';
 import {
   type ChatCompletionRequest,
   type CompletionRequest,
@@ -51,12 +50,8 @@ export function completionInput(request: CompletionRequest): { input: unknown; c
 
 /** The node's input and how many vectors it must return. */
 export function embeddingInput(request: EmbeddingRequest): { input: unknown; count: number } {
-  if (request.dimensions !== undefined) {
-    throw new FatalError('unsupported_parameter', {
-      message: 'dimensions is not supported: the model answers with its own size',
-      param: 'dimensions',
-    });
-  }
   const inputs = inputsOf(request.input);
-  return { input: { model: request.model, input: request.input }, count: inputs.length };
+  // `dimensions`: a Matryoshka model's pod answers fewer than its size; any pod answers its own.
+  const dimensions = request.dimensions === undefined ? {} : { dimensions: request.dimensions };
+  return { input: { model: request.model, input: request.input, ...dimensions }, count: inputs.length };
 }

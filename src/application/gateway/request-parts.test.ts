@@ -190,13 +190,14 @@ describe('node inputs', () => {
     expect(completionInput(value(parseCompletionRequest(empty))).input).toEqual({ model: 'm', prompt: 'x' });
   });
 
-  it('counts embedding inputs and refuses dimensions', () => {
+  it('counts embedding inputs and passes the dimensions asked to the node (whose model decides)', () => {
     expect(embeddingInput(value(parseEmbeddingRequest({ model: 'm', input: ['a', 'b', 'c'] }))).count).toBe(
       3,
     );
-    expect(() =>
-      embeddingInput(value(parseEmbeddingRequest({ model: 'm', input: 'a', dimensions: 3 }))),
-    ).toThrow(expect.objectContaining({ code: 'unsupported_parameter', param: 'dimensions' }));
+    expect(embeddingInput(value(parseEmbeddingRequest({ model: 'm', input: 'a', dimensions: 3 })))).toEqual({
+      input: { model: 'm', input: 'a', dimensions: 3 },
+      count: 1,
+    });
   });
 });
 

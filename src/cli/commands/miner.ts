@@ -13,7 +13,14 @@ import type { HostedPodConfig } from '../../compute/miner/pod-host.ts';
 import type { ChatTemplateName } from '../../compute/pods/chat-templates.ts';
 import { addressBook, type ChainOptions, nodeKey, parseStake, withChainOptions } from '../miner-chain.ts';
 import { readPodsFile } from '../miner-pods-file.ts';
-import { chatTemplateOption, parseAddress, parsePort, parsePositiveInt, parseWei } from '../options.ts';
+import {
+  chatTemplateOption,
+  MATRYOSHKA_HELP,
+  parseAddress,
+  parsePort,
+  parsePositiveInt,
+  parseWei,
+} from '../options.ts';
 import { onShutdown, shutdown } from '../shutdown.ts';
 import { minerBenchmarkCommand } from './miner-benchmark.ts';
 import { minerStakeCommands } from './miner-stake.ts';
@@ -23,6 +30,7 @@ interface MinerOptions extends ChainOptions {
   model?: string;
   modelName?: string;
   chatTemplate?: ChatTemplateName;
+  matryoshka?: boolean;
   promptCache: boolean;
   upstream?: string;
   upstreamModel?: string;
@@ -54,6 +62,7 @@ export function minerCommand(): Command {
     .option('--model <file.gguf>', 'GGUF model served by llama.cpp (default: the generated neurino-tiny)')
     .option('--model-name <name>', 'model name clients ask for (default: the file name without .gguf)')
     .addOption(chatTemplateOption())
+    .option('--matryoshka', MATRYOSHKA_HELP)
     .option(
       '--no-prompt-cache',
       "llama.cpp: evaluate every prompt whole instead of keeping a slot's context that begins the next " +
@@ -78,7 +87,7 @@ export function minerCommand(): Command {
     .option(
       '--pods <file>',
       'serve several models: a JSON list of pods, each with the settings of the flags above (model, ' +
-        'modelName, chatTemplate, promptCache, upstream, upstreamModel, upstreamApiKey, vramMib, podSpec, ' +
+        'modelName, chatTemplate, matryoshka, promptCache, upstream, upstreamModel, upstreamApiKey, vramMib, podSpec, ' +
         "slots, contextSize, pricePerUnit); paths are read from the file's folder",
     )
     .option('--slots <n>', 'jobs run at once (with --pods: of each pod that sets none)', parsePositiveInt, 2)
@@ -134,6 +143,7 @@ const POD_FLAGS = [
   ['model', '--model'],
   ['modelName', '--model-name'],
   ['chatTemplate', '--chat-template'],
+  ['matryoshka', '--matryoshka'],
   ['promptCache', '--no-prompt-cache'],
   ['upstream', '--upstream'],
   ['upstreamModel', '--upstream-model'],
@@ -166,6 +176,7 @@ async function podsOf(options: MinerOptions, command: Command, gpu: boolean): Pr
         'model',
         'modelName',
         'chatTemplate',
+        'matryoshka',
         'upstream',
         'upstreamModel',
         'upstreamApiKey',

@@ -19,13 +19,20 @@ import {
   keyOption,
   resolveChain,
 } from '../chain-flags.ts';
-import { chatTemplateOption, parseIntWithin, parsePositiveInt, parseWei } from '../options.ts';
+import {
+  chatTemplateOption,
+  MATRYOSHKA_HELP,
+  parseIntWithin,
+  parsePositiveInt,
+  parseWei,
+} from '../options.ts';
 import { readRegisteredPod, registerPod } from '../pod-registry.ts';
 
 interface SpecFlags {
   model?: string;
   name?: string;
   chatTemplate?: ChatTemplateName;
+  matryoshka?: boolean;
   upstreamModel?: string;
   vramMib: number;
   pricePerUnit?: bigint;
@@ -48,12 +55,19 @@ async function buildSpec(flags: SpecFlags): Promise<PodSpec> {
     if (flags.chatTemplate !== undefined) {
       throw new InvalidArgumentError('--chat-template is for --model: an upstream server uses its own');
     }
+    if (flags.matryoshka === true) {
+      throw new InvalidArgumentError(
+        '--matryoshka is for --model: an upstream server is asked for the dimensions itself',
+      );
+    }
     return upstreamPodSpec({ name: upstreamModel, vramMiB: flags.vramMib }, pricing);
   }
   if (model !== undefined && upstreamModel === undefined) {
     const file = await describeFile(model);
     const template = flags.chatTemplate === undefined ? {} : { chatTemplate: flags.chatTemplate };
-    return ggufPodSpec({ name: flags.name ?? basename(model, '.gguf'), ...template, ...file }, pricing);
+    const matryoshka = flags.matryoshka === true ? { matryoshka: true } : {};
+    const name = flags.name ?? basename(model, '.gguf');
+    return ggufPodSpec({ name, ...template, ...matryoshka, ...file }, pricing);
   }
   throw new InvalidArgumentError('give one of --model <file.gguf> or --upstream-model <name>');
 }
@@ -69,6 +83,7 @@ function specCommand(): Command {
     .option('--model <file.gguf>', 'the GGUF file (hashed: the spec names its sha256 and size, not its path)')
     .option('--name <name>', 'the model name clients ask for (default: the file name without .gguf)')
     .addOption(chatTemplateOption())
+    .option('--matryoshka', MATRYOSHKA_HELP)
     .option(
       '--upstream-model <name>',
       'instead of --model: the model an upstream server (vLLM, SGLang, Ollama) serves',

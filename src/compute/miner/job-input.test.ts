@@ -154,7 +154,7 @@ describe('jobWork', () => {
     const checked = jobWork('embeddings', { model: 'm', input: 'x', dimensions: 64 });
     expect(checked.ok && checked.work).toEqual({
       kind: 'embeddings',
-      request: { model: 'm', input: 'x' },
+      request: { model: 'm', input: 'x', dimensions: 64 },
       dimensions: 64,
     });
   });

@@ -67,7 +67,11 @@ export function jobWork(kind: JobKind, input: unknown): JobInputResult {
         ok: true,
         work: {
           kind,
-          request: { input: texts, ...(model === undefined ? {} : { model }) },
+          request: {
+            input: texts,
+            ...(model === undefined ? {} : { model }),
+            ...(dimensions === undefined ? {} : { dimensions }),
+          },
           ...(dimensions === undefined ? {} : { dimensions }),
         },
       };

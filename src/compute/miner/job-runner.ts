@@ -38,6 +38,7 @@ import type {
   CompletionJobOutput,
   EmbeddingsJobOutput,
 } from './job-output.ts';
+import { isMatryoshka } from './local-pods.ts';
 import type { HostedPod } from './pod-host.ts';
 
 export interface RunJobContext {
@@ -89,7 +90,7 @@ export async function runJob(
       const startedAt = Date.now();
       const started = performance.now();
       // A paid cancel ends it early with the partial output, metered to here like any other.
-      const produced = await produce(runtime, work, signal, context.onChunk);
+      const produced = await produce(runtime, work, signal, context.onChunk, isMatryoshka(pod.spec));
       const gpuMs = Math.max(1, Math.ceil(performance.now() - started));
       const finishedAt = Math.max(Date.now(), startedAt);
       const metering = {
@@ -117,6 +118,7 @@ async function produce(
   work: JobWork,
   signal: AbortSignal,
   onChunk: ((piece: StreamPiece) => void) | undefined,
+  matryoshka: boolean,
 ): Promise<Produced> {
   // A choice's pieces name it: `n` per prompt, prompt by prompt, as the output's choices.
   const options = (index: number): GenerateOptions => {
@@ -157,18 +159,11 @@ async function produce(
     }
     case 'embeddings': {
       const result = await runtime.embed(work.request, { signal });
-      const width = result.vectors[0]?.length ?? 0;
-      if (work.dimensions !== undefined && work.dimensions !== width) {
-        throw createError('unsupported_parameter', {
-          message: `this model's embeddings have ${width} dimensions, not ${work.dimensions}`,
-          param: 'dimensions',
-        });
-      }
       if (result.vectors.some((vector) => vector.some((x) => !Number.isFinite(x)))) {
         throw new RetryableError('node_failed', { message: 'the model produced a non-finite embedding' });
       }
       return {
-        output: { embeddings: result.vectors },
+        output: { embeddings: sized(result.vectors, work.dimensions, matryoshka) },
         inputTokens: result.usage?.promptTokens ?? 0,
         outputTokens: 0,
       };
@@ -302,6 +297,27 @@ export function splitChunks(
     emit('', logprobs.slice(at, at + MAX_CHUNK_LOGPROBS));
   }
   for (const piece of rest) emit(piece, []);
+}
+
+/**
+ * The vectors at the size asked: as they are when it is theirs; a Matryoshka model's first `dimensions`,
+ * normalised again to length 1 (what OpenAI's `dimensions` gives); otherwise refused.
+ */
+export function sized(vectors: number[][], dimensions: number | undefined, matryoshka: boolean): number[][] {
+  const width = vectors[0]?.length ?? 0;
+  if (dimensions === undefined || dimensions === width) return vectors;
+  if (!matryoshka || dimensions > width) {
+    const why = matryoshka ? '' : ' (only a Matryoshka model answers fewer, a pod with options.matryoshka)';
+    throw createError('unsupported_parameter', {
+      message: `this model's embeddings have ${width} dimensions, not ${dimensions}${why}`,
+      param: 'dimensions',
+    });
+  }
+  return vectors.map((vector) => {
+    const head = vector.slice(0, dimensions);
+    const norm = Math.sqrt(head.reduce((sum, x) => sum + x * x, 0));
+    return norm === 0 ? head : head.map((x) => x / norm);
+  });
 }
 
 /** A call's piece split as `splitChunks` splits text: its id and name go with the first part. */

@@ -41,19 +41,24 @@ export async function describeFile(path: string): Promise<GgufFile> {
  * A `llama-cpp` pod serving a GGUF file: chat, completion and embeddings. Its memory is the file's size,
  * what llama.cpp holds for the weights (the KV cache is small next to it and not counted). A chat template
  * named instead of the file's own is part of the pod (`options.chatTemplate`): every node serving it, and
- * a validator re-running its jobs, prompts the model the same way.
+ * a validator re-running its jobs, prompts the model the same way; so is `options.matryoshka`
+ * (`isMatryoshka`).
  */
 export function ggufPodSpec(
-  model: { name: string; chatTemplate?: ChatTemplateName } & GgufFile,
+  model: { name: string; chatTemplate?: ChatTemplateName; matryoshka?: boolean } & GgufFile,
   pricing: PodPricing = {},
 ): PodSpec {
+  const options = {
+    ...(model.chatTemplate === undefined ? {} : { chatTemplate: model.chatTemplate }),
+    ...(model.matryoshka === true ? { matryoshka: true } : {}),
+  };
   return checked({
     name: model.name,
     description: `${model.fileName} served by llama.cpp`,
     runtime: 'llama-cpp',
     kinds: ['chat', 'completion', 'embeddings'],
     artifact: { uri: model.fileName, sha256: model.sha256 },
-    ...(model.chatTemplate === undefined ? {} : { options: { chatTemplate: model.chatTemplate } }),
+    ...(Object.keys(options).length === 0 ? {} : { options }),
     minVramMiB: Math.max(1, Math.ceil(model.bytes / MIB)),
     deterministic: false,
     validation: { method: 'llm-distribution' },
@@ -92,6 +97,16 @@ function checked(spec: PodSpec): PodSpec {
   const parsed = parsePodSpec({ ...spec, pricePerUnit: spec.pricePerUnit.toString() });
   if (!parsed.ok) throw new MinerError('invalid_config', `pod spec ${spec.name}: ${parsed.error.message}`);
   return parsed.value;
+}
+
+/**
+ * Whether the pod's embedding model was trained so that the first dimensions of its vectors are an
+ * embedding of their own (Matryoshka representation learning: nomic-embed-text v1.5, mxbai-embed-large,
+ * Qwen3-Embedding...): then a request's `dimensions` below the model's size is answered with them,
+ * normalised again (`options.matryoshka`, part of the pod, as the operator says).
+ */
+export function isMatryoshka(spec: PodSpec): boolean {
+  return spec.options?.matryoshka === true;
 }
 
 /** The chat template a `llama-cpp` spec names, if any; one this node does not know is refused by name. */

@@ -5,6 +5,7 @@ import { attemptIdFor, newJobId } from '../../protocol/ids.ts';
 import { podId as podIdOf } from '../../protocol/pod-spec.ts';
 import type { LogLine } from '../../protocol/testing/capture-logger.ts';
 import { computeUnits, priceFor } from '../../protocol/units.ts';
+import { LlamaCppRuntime } from '../pods/llama-cpp.ts';
 import { weatherTool } from '../pods/testing/weather-tool.ts';
 import { ACKNOWLEDGE_AFTER_MS } from './job-desk.ts';
 import type {
@@ -324,6 +325,35 @@ describe('jobs', () => {
     expect(outcome.result?.usage.outputTokens).toBe(0);
   });
 
+  it("answers a Matryoshka model's pod its vectors' first dimensions, normalised again", async () => {
+    const spec = { ...pod.spec, options: { matryoshka: true } };
+    const runtime = new LlamaCppRuntime({ modelPath: pod.modelPath, slots: 1 });
+    const index = router.admitted.length;
+    const nested = await startTestMiner({ ...pod, spec, podId: podIdOf(spec), runtime }, router.url);
+    try {
+      const other = await router.welcomedConnection(index);
+      const embed = async (dimensions?: number) => {
+        const input = {
+          model: 'neurino-tiny',
+          input: 'x',
+          ...(dimensions === undefined ? {} : { dimensions }),
+        };
+        const outcome = await other.assign({ podId: podIdOf(spec), kind: 'embeddings', input });
+        expect(outcome.checked?.ok).toBe(true);
+        return ((outcome.result?.output ?? {}) as EmbeddingsJobOutput).embeddings[0] ?? [];
+      };
+      const full = await embed();
+      const cut = await embed(16);
+      expect(cut).toHaveLength(16);
+      expect(Math.hypot(...cut)).toBeCloseTo(1, 5);
+      const scale = Math.hypot(...full.slice(0, 16));
+      for (const [i, x] of cut.entries()) expect(x).toBeCloseTo((full[i] ?? 0) / scale, 5);
+    } finally {
+      await nested.miner.stop();
+      await runtime.unload();
+    }
+  });
+
   it('refuses embeddings of a width the model does not have', async () => {
     const outcome = await connection.assign({
       podId: pod.podId,
@@ -331,6 +361,7 @@ describe('jobs', () => {
       input: { model: 'neurino-tiny', input: 'x', dimensions: 3 },
     });
     expect(outcome.error).toMatchObject({ code: 'unsupported_parameter', retryable: false });
+    expect(outcome.error?.message).toContain('only a Matryoshka model answers fewer');
   });
 });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalPodSpec, podId } from '../../protocol/pod-spec.ts';
 import { TINY_MODEL_NAME } from '../model/tiny-model.ts';
-import { describeFile, ggufPodSpec } from './local-pods.ts';
+import { describeFile, ggufPodSpec, isMatryoshka } from './local-pods.ts';
 import { operatorPod } from './operator-pod.ts';
 
 let dir: string;
@@ -118,6 +118,30 @@ describe('operatorPod', () => {
     ];
     expect(llama3Tokens).not.toBe(ownTokens);
     expect(specTokens).toBe(llama3Tokens);
+  });
+
+  it('says a Matryoshka embedding model in the spec it builds, and refuses the flag a spec contradicts', async () => {
+    const plain = await operatorPod({ dataDir: dir, slots: 1 });
+    const nested = await operatorPod({ dataDir: dir, slots: 1, matryoshka: true, chatTemplate: 'llama3' });
+    expect(nested.spec.options).toEqual({ chatTemplate: 'llama3', matryoshka: true });
+    expect(isMatryoshka(nested.spec)).toBe(true);
+    expect(isMatryoshka(plain.spec)).toBe(false);
+    await writeFile(join(dir, 'plain.json'), canonicalPodSpec(plain.spec));
+    const contradicted = operatorPod({
+      dataDir: dir,
+      slots: 1,
+      matryoshka: true,
+      podSpec: join(dir, 'plain.json'),
+    });
+    await expect(contradicted).rejects.toThrow('--matryoshka, but the pod spec');
+    const upstream = operatorPod({
+      dataDir: dir,
+      slots: 1,
+      matryoshka: true,
+      upstream: 'http://127.0.0.1:1/v1',
+      upstreamModel: 'm',
+    });
+    await expect(upstream).rejects.toThrow('--matryoshka is for --model');
   });
 
   it('keeps prompts in its slots unless told not to, or serving a pod validated by re-execution', async () => {

@@ -9,7 +9,7 @@ import { LlamaCppRuntime } from '../pods/llama-cpp.ts';
 import { OpenAIUpstreamRuntime } from '../pods/openai-upstream.ts';
 import type { PodRuntime } from '../pods/runtime.ts';
 import { MinerError } from './errors.ts';
-import { chatTemplateOf, describeFile, ggufPodSpec, upstreamPodSpec } from './local-pods.ts';
+import { chatTemplateOf, describeFile, ggufPodSpec, isMatryoshka, upstreamPodSpec } from './local-pods.ts';
 import type { HostedPodConfig } from './pod-host.ts';
 
 export interface OperatorPodOptions {
@@ -38,6 +38,8 @@ export interface OperatorPodOptions {
   readonly chatTemplate?: ChatTemplateName;
   /** llama-cpp: false evaluates every prompt whole (default: a slot keeps what begins the next prompt). */
   readonly promptCache?: boolean;
+  /** llama-cpp: the embedding model is a Matryoshka one (its spec says so; see `isMatryoshka`). */
+  readonly matryoshka?: boolean;
   /** A spec file (as the router's catalog has it) to announce instead of the built one. */
   readonly podSpec?: string;
   readonly pricePerUnit?: bigint;
@@ -64,6 +66,12 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
         '--chat-template is for --model: an upstream server uses its own',
       );
     }
+    if (options.matryoshka === true) {
+      throw new MinerError(
+        'invalid_config',
+        '--matryoshka is for --model: an upstream server is asked for the dimensions itself',
+      );
+    }
     runtime = new OpenAIUpstreamRuntime({
       baseUrl: options.upstream,
       model: options.upstreamModel,
@@ -78,7 +86,11 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
     const defaultName = options.model === undefined ? TINY_MODEL_NAME : basename(modelPath, '.gguf');
     const name = options.modelName ?? defaultName;
     const template = options.chatTemplate === undefined ? {} : { chatTemplate: options.chatTemplate };
-    const built = ggufPodSpec({ name, ...template, ...(await describeFile(modelPath)) }, pricing);
+    const matryoshka = options.matryoshka === true ? { matryoshka: true } : {};
+    const built = ggufPodSpec(
+      { name, ...template, ...matryoshka, ...(await describeFile(modelPath)) },
+      pricing,
+    );
     spec = await specToAnnounce(options.podSpec, built);
     // The spec says how the pod prompts its model; a flag saying otherwise is a mistake, not a choice.
     const chatTemplate = chatTemplateOf(spec);
@@ -86,6 +98,12 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
       throw new MinerError(
         'invalid_config',
         `--chat-template ${options.chatTemplate}, but the pod spec ${options.podSpec} names ${chatTemplate ?? "the model file's own"}`,
+      );
+    }
+    if (options.matryoshka === true && !isMatryoshka(spec)) {
+      throw new MinerError(
+        'invalid_config',
+        `--matryoshka, but the pod spec ${options.podSpec} does not say options.matryoshka`,
       );
     }
     runtime = new LlamaCppRuntime({

@@ -199,6 +199,10 @@ describe('openai-upstream runtime: relaying', () => {
     const direct = await backing.embed({ input });
     const relayed = await upstream.embed({ input });
     expect(relayed).toEqual({ model: 'neurino-tiny', vectors: direct.vectors, usage: direct.usage });
+    expect(server.requests.at(-1)?.body).not.toHaveProperty('dimensions');
+    // The size asked goes to the server, whose model answers it if it can (the miner checks what comes).
+    await upstream.embed({ input, dimensions: 16 });
+    expect(server.requests.at(-1)?.body).toMatchObject({ dimensions: 16 });
   });
 
   it('counts nothing when the upstream reports no usage, rather than guessing', async () => {

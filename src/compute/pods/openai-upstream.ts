@@ -169,11 +169,17 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
   }
 
   async embed(request: EmbeddingRequest, options: EmbedOptions = {}): Promise<EmbeddingResult> {
-    const { inputs } = parseEmbeddingRequest(request);
+    const { inputs, dimensions } = parseEmbeddingRequest(request);
     const pool = this.ready();
     return this.jobs.run(options.signal, (signal) =>
       pool.run(signal, async () => {
-        const body = { model: this.options.model, input: inputs, encoding_format: 'float' };
+        // The server answers `dimensions` if its model can (vLLM's Matryoshka models); the miner checks.
+        const body = {
+          model: this.options.model,
+          input: inputs,
+          encoding_format: 'float',
+          ...(dimensions === undefined ? {} : { dimensions }),
+        };
         const wire = parseWire(
           EmbeddingResponseWire,
           await this.client.postJson('embeddings', body, signal),

@@ -99,6 +99,8 @@ export const CompletionRequestSchema = SamplingSchema.extend({
 export const EmbeddingRequestSchema = z.object({
   model: z.string().optional(),
   input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(2048)]),
+  /** Asked of an upstream server (OpenAI's); a llama-cpp pod answers its model's size (the miner cuts). */
+  dimensions: z.int().min(1).max(65_536).optional(),
 });
 
 export type ChatMessage = z.input<typeof ChatMessageSchema>;
@@ -308,7 +310,10 @@ export function parseCompletionRequest(value: unknown): {
   };
 }
 
-export function parseEmbeddingRequest(value: unknown): { inputs: string[] } {
+export function parseEmbeddingRequest(value: unknown): { inputs: string[]; dimensions: number | undefined } {
   const request = parse(EmbeddingRequestSchema, value);
-  return { inputs: typeof request.input === 'string' ? [request.input] : request.input };
+  return {
+    inputs: typeof request.input === 'string' ? [request.input] : request.input,
+    dimensions: request.dimensions,
+  };
 }
