@@ -63,6 +63,16 @@ describe('neurino pod spec', () => {
     );
   });
 
+  it('says a Matryoshka embedding model in the spec as a miner told so does', async () => {
+    const { spec } = await specFile('tiny-nested', '--model', model, '--matryoshka');
+    const miner = await operatorPod({ dataDir: cli.dir, slots: 1, model, matryoshka: true });
+    expect(spec.options).toEqual({ matryoshka: true });
+    expect(podId(spec)).toBe(miner.podId);
+    await expect(run('spec', '--upstream-model', 'x', '--matryoshka')).rejects.toThrow(
+      '--matryoshka is for --model',
+    );
+  });
+
   it('writes an upstream model’s spec as a miner relaying to it builds it', async () => {
     const { spec } = await specFile('qwen', '--upstream-model', 'qwen2.5-7b', '--vram-mib', '8192');
     const miner = await operatorPod({
