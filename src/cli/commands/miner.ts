@@ -87,8 +87,8 @@ export function minerCommand(): Command {
     .option(
       '--pods <file>',
       'serve several models: a JSON list of pods, each with the settings of the flags above (model, ' +
-        'modelName, chatTemplate, matryoshka, promptCache, upstream, upstreamModel, upstreamApiKey, vramMib, podSpec, ' +
-        "slots, contextSize, pricePerUnit); paths are read from the file's folder",
+        'modelName, chatTemplate, matryoshka, promptCache, upstream, upstreamModel, upstreamApiKey, ' +
+        "vramMib, podSpec, slots, contextSize, pricePerUnit); paths are read from the file's folder",
     )
     .option('--slots <n>', 'jobs run at once (with --pods: of each pod that sets none)', parsePositiveInt, 2)
     .option(
