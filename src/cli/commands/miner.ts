@@ -234,7 +234,6 @@ async function runMiner(options: MinerOptions, command: Command): Promise<void> 
     metrics.watch(() => miner.state());
     const server = await startMetricsServer({
       metrics,
-      state: () => miner.state(),
       port: options.metricsPort,
       ...(options.metricsHost === undefined ? {} : { host: options.metricsHost }),
     });

@@ -10,13 +10,13 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** Serves `metrics` and the state of the miner they watch. */
 export async function startMetricsServer(options: {
   readonly metrics: NodeMetrics;
-  readonly state: () => MinerState;
   readonly port: number;
   readonly host?: string;
 }): Promise<MetricsServer> {
-  const { metrics, state } = options;
+  const { metrics } = options;
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -27,22 +27,11 @@ export async function startMetricsServer(options: {
         () => response.writeHead(500).end(),
       );
     } else if (path === '/health') {
-      const { status, node, router, connections, slots, activeJobs, jobsSucceeded, jobsFailed, warmPods } =
-        state();
-      const body = {
-        status,
-        node,
-        router,
-        connections,
-        slots,
-        activeJobs,
-        jobsSucceeded,
-        jobsFailed,
-        warmPods,
-      };
+      const state = metrics.state();
+      const body = state === undefined ? { status: 'starting' } : healthOf(state);
       // Unhealthy while the node is not admitted: a supervisor may act on it.
       response
-        .writeHead(status === 'connected' ? 200 : 503, { 'content-type': 'application/json' })
+        .writeHead(body.status === 'connected' ? 200 : 503, { 'content-type': 'application/json' })
         .end(JSON.stringify(body));
     } else {
       response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
@@ -62,4 +51,10 @@ export async function startMetricsServer(options: {
         server.close(() => resolve());
       }),
   };
+}
+
+/** What /health shows of the miner's state (not its hardware or refusal details). */
+function healthOf(state: MinerState) {
+  const { status, node, router, connections, slots, activeJobs, jobsSucceeded, jobsFailed, warmPods } = state;
+  return { status, node, router, connections, slots, activeJobs, jobsSucceeded, jobsFailed, warmPods };
 }

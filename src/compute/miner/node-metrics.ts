@@ -36,7 +36,7 @@ export class NodeMetrics {
       labelNames: ['pod', 'direction'],
       registers,
     });
-    const state = () => this.#state?.();
+    const state = () => this.state();
     new Gauge({
       name: 'neurino_node_connected',
       help: 'Whether the router admitted the node and the session is open (1) or not (0)',
@@ -86,6 +86,11 @@ export class NodeMetrics {
   /** The miner whose state the gauges read when scraped. */
   watch(state: () => MinerState): void {
     this.#state = state;
+  }
+
+  /** The watched miner's state now (undefined before `watch`). */
+  state(): MinerState | undefined {
+    return this.#state?.();
   }
 
   attemptEnded(outcome: AttemptOutcome): void {
