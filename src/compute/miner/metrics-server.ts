@@ -1,5 +1,5 @@
-// The node's operations listener: GET /metrics (Prometheus) and GET /health (the miner's state). It
-// listens on loopback unless told otherwise; pods never listen on a port, and neither does anything else.
+// The node's operations listener, for its operator only: GET /metrics (Prometheus) and GET /health (the
+// miner's state), on loopback unless told otherwise. Jobs never come through it, and pods listen on nothing.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MinerState } from './miner.ts';
