@@ -46,6 +46,7 @@ class TrivialRuntime implements PodRuntime {
       warm: true,
       slots,
       activeJobs: this.#active,
+      embeddingSize: null,
     };
   }
 

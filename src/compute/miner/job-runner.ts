@@ -158,6 +158,9 @@ async function produce(
       return { output: { choices, ...cached }, ...tokens };
     }
     case 'embeddings': {
+      // A size the model cannot answer is refused before the node does the work.
+      const known = runtime.info().embeddingSize;
+      if (known !== null) checkDimensions(known, work.dimensions, matryoshka);
       const result = await runtime.embed(work.request, { signal });
       if (result.vectors.some((vector) => vector.some((x) => !Number.isFinite(x)))) {
         throw new RetryableError('node_failed', { message: 'the model produced a non-finite embedding' });
@@ -305,18 +308,22 @@ export function splitChunks(
  */
 export function sized(vectors: number[][], dimensions: number | undefined, matryoshka: boolean): number[][] {
   const width = vectors[0]?.length ?? 0;
+  checkDimensions(width, dimensions, matryoshka);
   if (dimensions === undefined || dimensions === width) return vectors;
-  if (!matryoshka || dimensions > width) {
-    const why = matryoshka ? '' : ' (only a Matryoshka model answers fewer, a pod with options.matryoshka)';
-    throw createError('unsupported_parameter', {
-      message: `this model's embeddings have ${width} dimensions, not ${dimensions}${why}`,
-      param: 'dimensions',
-    });
-  }
   return vectors.map((vector) => {
     const head = vector.slice(0, dimensions);
     const norm = Math.sqrt(head.reduce((sum, x) => sum + x * x, 0));
     return norm === 0 ? head : head.map((x) => x / norm);
+  });
+}
+
+/** Whether vectors of `width` can be answered at the size asked: their own, or fewer for a Matryoshka model. */
+function checkDimensions(width: number, dimensions: number | undefined, matryoshka: boolean): void {
+  if (dimensions === undefined || dimensions === width || (matryoshka && dimensions < width)) return;
+  const why = matryoshka ? '' : ' (only a Matryoshka model answers fewer, a pod with options.matryoshka)';
+  throw createError('unsupported_parameter', {
+    message: `this model's embeddings have ${width} dimensions, not ${dimensions}${why}`,
+    param: 'dimensions',
   });
 }
 

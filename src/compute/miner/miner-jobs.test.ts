@@ -1,6 +1,6 @@
 // The job loop end to end: a real llama.cpp runtime on the tiny model, a miner dialing a router that
 // verifies every receipt with checkJobResult.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { attemptIdFor, newJobId } from '../../protocol/ids.ts';
 import { podId as podIdOf } from '../../protocol/pod-spec.ts';
 import type { LogLine } from '../../protocol/testing/capture-logger.ts';
@@ -354,14 +354,22 @@ describe('jobs', () => {
     }
   });
 
-  it('refuses embeddings of a width the model does not have', async () => {
-    const outcome = await connection.assign({
-      podId: pod.podId,
-      kind: 'embeddings',
-      input: { model: 'neurino-tiny', input: 'x', dimensions: 3 },
-    });
-    expect(outcome.error).toMatchObject({ code: 'unsupported_parameter', retryable: false });
-    expect(outcome.error?.message).toContain('only a Matryoshka model answers fewer');
+  it('refuses embeddings of a width the model does not have, before embedding anything', async () => {
+    const embed = vi.spyOn(pod.runtime, 'embed');
+    try {
+      const outcome = await connection.assign({
+        podId: pod.podId,
+        kind: 'embeddings',
+        input: { model: 'neurino-tiny', input: 'x', dimensions: 3 },
+      });
+      expect(outcome.error).toMatchObject({ code: 'unsupported_parameter', retryable: false });
+      expect(outcome.error?.message).toContain(
+        'have 64 dimensions, not 3 (only a Matryoshka model answers fewer',
+      );
+      expect(embed).not.toHaveBeenCalled();
+    } finally {
+      embed.mockRestore();
+    }
   });
 });
 

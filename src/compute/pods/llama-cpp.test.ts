@@ -62,7 +62,7 @@ async function expectPodError(promise: Promise<unknown>, podCode: string, retrya
 }
 
 describe('llama-cpp runtime: generation', () => {
-  it('reports itself warm with the model name and context size', () => {
+  it('reports itself warm with the model name, context size and the size of its embeddings', () => {
     expect(runtime.info()).toEqual({
       runtime: 'llama-cpp',
       model: 'neurino-tiny',
@@ -70,6 +70,7 @@ describe('llama-cpp runtime: generation', () => {
       warm: true,
       slots: 2,
       activeJobs: 0,
+      embeddingSize: 64,
     });
   });
 

@@ -131,6 +131,7 @@ export class LlamaCppRuntime implements PodRuntime {
       warm: this.loaded !== undefined,
       slots: this.options.slots ?? 2,
       activeJobs: this.jobs.active,
+      embeddingSize: this.loaded?.model.embeddingVectorSize ?? null,
     };
   }
 

@@ -101,6 +101,8 @@ describe('openai-upstream runtime: relaying', () => {
       warm: true,
       slots: 4,
       activeJobs: 0,
+      // The server's model decides it, seen only in its answers.
+      embeddingSize: null,
     });
   });
 

@@ -99,6 +99,8 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
       warm: this.pool !== undefined,
       slots: this.slots,
       activeJobs: this.jobs.active,
+      // The server's model decides the size (and whether it answers `dimensions`).
+      embeddingSize: null,
     };
   }
 

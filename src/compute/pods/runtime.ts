@@ -23,6 +23,8 @@ export interface PodRuntimeInfo {
   readonly slots: number;
   /** Jobs running now. */
   readonly activeJobs: number;
+  /** The size of the model's embeddings, when known before embedding (loaded llama-cpp); else null. */
+  readonly embeddingSize: number | null;
 }
 
 /**
