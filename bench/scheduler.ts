@@ -7,6 +7,7 @@ import type { NodeHardware } from '../src/orchestration/router/node-fit.ts';
 import { misfit } from '../src/orchestration/router/node-fit.ts';
 import { efficiencyBand, type NodeRank, ranksBefore } from '../src/orchestration/router/node-rank.ts';
 import { Scheduler } from '../src/orchestration/router/scheduler.ts';
+import { mulberry32 } from '../src/protocol/mulberry32.ts';
 import { type PodSpec, podId } from '../src/protocol/pod-spec.ts';
 import { samplePodSpec } from '../src/protocol/testing/samples.ts';
 
@@ -37,23 +38,12 @@ interface LinearNode extends NodeRank {
   warm: boolean[];
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so runs are comparable. */
-function random(seed: number) {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 export function benchScheduler(options: SchedulerBenchOptions = {}): SchedulerBenchResult {
   const nodeCount = options.nodes ?? 10_000;
   const podCount = options.pods ?? 8;
   const picks = options.picks ?? 20_000;
   const busyShare = options.busyShare ?? 0.5;
-  const next = random(7);
+  const next = mulberry32(7);
   const specs: PodSpec[] = Array.from({ length: podCount }, (_, i) =>
     samplePodSpec({ name: `pod-${i}`, minVramMiB: 1_024 * (1 + (i % 4)), software: {} }),
   );

@@ -9,18 +9,8 @@ import {
 } from './codec.ts';
 import { NeurinoError } from './errors.ts';
 import { MINER_MESSAGE_TYPES, type ProtocolMessage, ROUTER_MESSAGE_TYPES } from './messages/index.ts';
+import { mulberry32 } from './mulberry32.ts';
 import { sampleMessages } from './testing/samples.ts';
-
-/** Seeded PRNG (mulberry32) so a failing fuzz case can be replayed. */
-function prng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function wire(message: ProtocolMessage): Record<string, unknown> {
   return JSON.parse(encodeMessage(message));
@@ -285,7 +275,7 @@ describe('fuzz: decoding never throws', () => {
   }
 
   it('survives structured mutations of valid messages', () => {
-    const random = prng(1234);
+    const random = mulberry32(1234);
     let accepted = 0;
     for (let i = 0; i < 4000; i++) {
       const base = samples[i % samples.length] as Record<string, unknown>;
@@ -303,7 +293,7 @@ describe('fuzz: decoding never throws', () => {
   });
 
   it('survives random bytes and truncated frames', () => {
-    const random = prng(99);
+    const random = mulberry32(99);
     const encoded = sampleMessages().map(encodeMessage);
     for (let i = 0; i < 3000; i++) {
       const text = encoded[i % encoded.length] as string;

@@ -11,6 +11,7 @@ import {
 } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { eip712Domain, type ProtocolDomain } from './eip712-domain.ts';
+import { mulberry32 } from './mulberry32.ts';
 import { type Receipt, receiptTypedData } from './receipt.ts';
 import {
   RECEIPT_TYPES,
@@ -20,20 +21,8 @@ import {
   receiptStructHash,
 } from './receipt-hash.ts';
 
-/** mulberry32: a fixed seed, so a failure names a receipt that can be rebuilt. */
-function seededRandom(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 function generator(seed: number) {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const int = (below: number) => Math.floor(random() * below);
   const pick = <T>(values: readonly T[]): T => values[int(values.length)] as T;
   const hex = (bytes: number) =>

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../protocol/mulberry32.ts';
 import { IndexedHeap } from './indexed-heap.ts';
 
 interface Item {
   id: number;
   key: number;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure always reproduces. */
-function random(seed: number) {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 const comesFirst = (a: Item, b: Item) => a.key < b.key || (a.key === b.key && a.id < b.id);
@@ -30,7 +20,7 @@ describe('IndexedHeap', () => {
   });
 
   it('agrees with a sorted list over 5,000 random pushes, removals and key changes', () => {
-    const next = random(42);
+    const next = mulberry32(42);
     const heap = new IndexedHeap(comesFirst);
     const items: Item[] = Array.from({ length: 300 }, (_, id) => ({ id, key: 0 }));
     const inside = new Set<Item>();

@@ -1,5 +1,6 @@
 import { type Address, getAddress, type Hex } from 'viem';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../protocol/mulberry32.ts';
 import { type PodSpec, podId } from '../../protocol/pod-spec.ts';
 import { samplePodSpec } from '../../protocol/testing/samples.ts';
 import type { NodeHardware } from './node-fit.ts';
@@ -316,19 +317,8 @@ describe('Scheduler stats', () => {
 });
 
 describe('Scheduler against a brute-force scan', () => {
-  /** Deterministic pseudo-random numbers (mulberry32). */
-  function random(seed: number) {
-    let state = seed;
-    return () => {
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-    };
-  }
-
   it('picks what the whitepaper order picks, over 3,000 random changes', () => {
-    const next = random(11);
+    const next = mulberry32(11);
     const specs = [0, 2_048, 6_000].map((minVramMiB, i) =>
       samplePodSpec({ name: `p${i}`, minVramMiB, software: {} }),
     );
