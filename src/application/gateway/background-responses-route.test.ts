@@ -98,23 +98,24 @@ describe('background responses', () => {
     const id = 'resp_LostLostLostLostLostLost';
     const queued = { id, object: 'response', status: 'queued', background: true, output: [], error: null };
     await h.store.query(
-      `insert into responses (id, payer, api_key_id, created_at, response, context, deadline_at)
-       values ($1, $2, 'key', $3, $4::jsonb, '[]', $5)`,
+      `insert into responses (id, payer, api_key_id, created_at, response, context, deadline_at, status)
+       values ($1, $2, 'key', $3, $4::json, '[]', $5, 'queued')`,
       [id, developer, Date.now(), JSON.stringify(queued), Date.now() - LOST_ROUTER_GRACE_MS - 1],
     );
     const read = await client.responses.retrieve(id);
     expect(read).toMatchObject({ status: 'failed', error: { code: 'deadline_exceeded' } });
-    const [row] = await h.store.query<{ status: string }>(
-      "select response->>'status' as status from responses where id = $1",
+    const [row] = await h.store.query<{ status: string; written: string }>(
+      "select status, response->>'status' as written from responses where id = $1",
       [id],
     );
-    expect(row?.status).toBe('failed');
+    expect(row).toEqual({ status: 'failed', written: 'failed' });
   });
 
   it('reads one whose router died after its job ended, before writing its end, as its job ended', async () => {
     const lostAfter = async (id: string) =>
       h.store.query(
-        `update responses set response = jsonb_set(response, '{status}', '"in_progress"'), deadline_at = $2
+        `update responses set response = jsonb_set(response::jsonb, '{status}', '"in_progress"')::json,
+           status = 'in_progress', deadline_at = $2
          where id = $1`,
         [id, Date.now() - LOST_ROUTER_GRACE_MS - 1],
       );

@@ -3,6 +3,7 @@
 import { type Address, getAddress, type Hex } from 'viem';
 import { FatalError } from '../../protocol/errors.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
+import { storableText } from '../store/sql-values.ts';
 import type { Queryable, SqlParam } from '../store/store.ts';
 
 export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -44,7 +45,7 @@ function jobInsertSql(first: number): string {
   const at = (i: number) => `$${first + i}`;
   return `insert into jobs (job_id, public_id, api_key_id, payer, pod_id, kind, status, request, error_code,
     error_message, created_at, finished_at)
-    values (${at(0)}, ${at(1)}, ${at(2)}, ${at(3)}, ${at(4)}, ${at(5)}, ${at(6)}, ${at(7)}::jsonb, ${at(8)},
+    values (${at(0)}, ${at(1)}, ${at(2)}, ${at(3)}, ${at(4)}, ${at(5)}, ${at(6)}, ${at(7)}::json, ${at(8)},
       ${at(9)}, ${at(10)}, ${at(11)})`;
 }
 
@@ -61,7 +62,7 @@ function jobInsertParams(input: CreateJobInput, refusal?: { code: string; messag
     refusal === undefined ? 'queued' : 'failed',
     jsonParam(input.request),
     refusal?.code ?? null,
-    refusal?.message ?? null,
+    storableText(refusal?.message) ?? null,
     now,
     refusal === undefined ? null : now,
   ];
@@ -82,7 +83,7 @@ export async function insertJob(
 function jobEndCtes(first: number): string {
   const at = (i: number) => `$${first + i}`;
   return `ended as (
-       update jobs set status = ${at(1)}, error_code = ${at(2)}, error_message = ${at(3)}, result = ${at(4)}::jsonb,
+       update jobs set status = ${at(1)}, error_code = ${at(2)}, error_message = ${at(3)}, result = ${at(4)}::json,
          finished_at = ${at(5)}, attempts = attempts + ${at(6)}
        where job_id = ${at(0)} and status in ('queued', 'running') returning job_id),
      logged as (
@@ -101,7 +102,7 @@ function jobEndParams(jobId: Hex, ending: JobEnding): SqlParam[] {
     jobId.toLowerCase(),
     ending.status,
     ending.errorCode ?? null,
-    ending.errorMessage ?? null,
+    storableText(ending.errorMessage) ?? null,
     jsonParam(ending.result),
     Date.now(),
     attempts.length,
@@ -128,7 +129,7 @@ export async function endJob(db: Queryable, jobId: Hex, ending: JobEnding): Prom
   return rows.length > 0;
 }
 
-/** JSON text for a jsonb parameter (node-postgres would turn a JS array into a PostgreSQL array). */
+/** JSON text for a json parameter (node-postgres would turn a JS array into a PostgreSQL array). */
 function jsonParam(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
 }

@@ -1,10 +1,11 @@
 // What the metering journal records and the store ingests: one entry per step of a job, already shaped
 // as the rows it becomes (JSON-safe: wei and hashes as strings), so a batch of entries is one
-// `jsonb_to_recordset` parameter per table and a replayed journal line needs no translation.
+// `json_to_recordset` parameter per table and a replayed journal line needs no translation.
 import { getAddress, type Hex } from 'viem';
 import { z } from 'zod';
 import { FatalError } from '../../protocol/errors.ts';
 import type { Receipt } from '../../protocol/receipt.ts';
+import { storableText } from '../store/sql-values.ts';
 import { type CreateJobInput, type EndedAttempt, FINAL_JOB_STATUSES, type JobEnding } from './job-rows.ts';
 
 const JobRowSchema = z.object({
@@ -117,7 +118,7 @@ export function endedEntry(
   const row = jobRow(job, {
     status: ending.status,
     error_code: ending.errorCode ?? null,
-    error_message: ending.errorMessage ?? null,
+    error_message: storableText(ending.errorMessage) ?? null,
   });
   return {
     job: { ...row, result: ending.result, attempts: attempts.length, finished_at: now },

@@ -11,10 +11,10 @@ import { attestReceipts, type BatchAttestation, type ReceiptAttester } from './r
 
 const UPSERT_JOBS_SQL = `insert into jobs (job_id, public_id, api_key_id, payer, pod_id, kind, status, request,
     result, error_code, error_message, attempts, created_at, finished_at, holder)
-  select j.job_id, j.public_id, j.api_key_id, j.payer, j.pod_id, j.kind, j.status, j.request, j.result,
-    j.error_code, j.error_message, j.attempts, j.created_at, j.finished_at, $2
-  from jsonb_to_recordset($1::jsonb) as j(job_id text, public_id text, api_key_id text, payer text,
-    pod_id text, kind text, status text, request jsonb, result jsonb, error_code text, error_message text,
+  select j.job_id, j.public_id, j.api_key_id, j.payer, j.pod_id, j.kind, j.status, j.request::json,
+    j.result::json, j.error_code, j.error_message, j.attempts, j.created_at, j.finished_at, $2
+  from json_to_recordset($1::json) as j(job_id text, public_id text, api_key_id text, payer text,
+    pod_id text, kind text, status text, request text, result text, error_code text, error_message text,
     attempts integer, created_at bigint, finished_at bigint)
   on conflict (job_id) do update set status = excluded.status, result = excluded.result,
     error_code = excluded.error_code, error_message = excluded.error_message,
@@ -61,6 +61,19 @@ type ReceiptRowIn = NonNullable<MeteringEntry['receipt']> & {
 };
 
 /**
+ * A job row with its request and result as JSON text: PostgreSQL reads a string the caller or the model
+ * wrote with U+0000 in a JSON document kept as text (json), never when taking one out of a larger one.
+ */
+function documentsAsText(job: MeteringEntry['job']) {
+  const { request, result } = job;
+  return {
+    ...job,
+    request: request === undefined || request === null ? null : JSON.stringify(request),
+    result: result === undefined || result === null ? null : JSON.stringify(result),
+  };
+}
+
+/**
  * Ingests `entries` (oldest first) with `tx`, their receipts under `attestation` when given (made by
  * attestReceipts over these entries); the caller wraps it in one transaction.
  */
@@ -89,7 +102,8 @@ export async function ingestEntries(
       attestation_index: index ?? null,
     });
   }
-  if (jobs.size > 0) await tx.query(UPSERT_JOBS_SQL, [JSON.stringify([...jobs.values()]), holder]);
+  if (jobs.size > 0)
+    await tx.query(UPSERT_JOBS_SQL, [JSON.stringify([...jobs.values()].map(documentsAsText)), holder]);
   if (attempts.length > 0) await tx.query(INSERT_ATTEMPTS_SQL, [JSON.stringify(attempts)]);
   if (receipts.length === 0) return;
   const [inserted] = await tx.query<{ attested: unknown }>(INSERT_RECEIPTS_SQL, [

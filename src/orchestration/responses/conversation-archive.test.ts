@@ -49,6 +49,24 @@ describe.each(storeBackends())('ConversationArchive on $kind', (backend) => {
     expect(await archive.item(id, newPayer(), 'msg_2')).toBeUndefined();
   });
 
+  it('keeps text with U+0000 or half a surrogate pair in items and metadata', async () => {
+    const archive = new ConversationArchive(store);
+    const payer = newPayer();
+    const id = newApiId('conversation');
+    const nul = 'a\u0000b\ud800';
+    await archive.create({
+      id,
+      payer,
+      apiKeyId: 'key_1',
+      metadata: { topic: nul },
+      items: [said('msg_1', nul)],
+    });
+    expect(await archive.add(id, payer, [said('msg_2', nul)])).toBe(true);
+    expect(await archive.items(id, payer)).toEqual([said('msg_1', nul), said('msg_2', nul)]);
+    expect((await archive.update(id, payer, { other: nul }))?.metadata).toEqual({ other: nul });
+    expect((await archive.find(id, payer))?.metadata).toEqual({ other: nul });
+  });
+
   it('reads items in pages either way, from any item', async () => {
     const archive = new ConversationArchive(store);
     const payer = newPayer();

@@ -50,7 +50,7 @@ export class ConversationArchive {
     await this.#store.transaction(async (tx) => {
       await tx.query(
         `insert into conversations (id, payer, api_key_id, created_at, metadata)
-         values ($1, $2, $3, $4, $5::jsonb)`,
+         values ($1, $2, $3, $4, $5::json)`,
         [p.id, getAddress(p.payer), p.apiKeyId, createdAt, JSON.stringify(p.metadata)],
       );
       await insertItems(tx, p.id, p.items);
@@ -74,7 +74,7 @@ export class ConversationArchive {
     metadata: ConversationMetadata,
   ): Promise<StoredConversation | undefined> {
     const [row] = await this.#store.query<Row>(
-      `update conversations set metadata = $3::jsonb where id = $1 and payer = $2
+      `update conversations set metadata = $3::json where id = $1 and payer = $2
        returning id, created_at, metadata`,
       [id, getAddress(payer), JSON.stringify(metadata)],
     );
@@ -174,10 +174,12 @@ export class ConversationArchive {
 /** In the given order, after the conversation's others; an id there already is left out. */
 async function insertItems(tx: Queryable, id: string, items: readonly ContextItem[]): Promise<void> {
   if (items.length === 0) return;
+  // Ids and items side by side: PostgreSQL cannot read an id out of an item holding U+0000 in a string.
   await tx.query(
     `insert into conversation_items (conversation_id, item_id, item)
-     select $1, x->>'id', x from jsonb_array_elements($2::jsonb) with ordinality as t(x, n) order by n
+     select $1, t.item_id, t.item::json from unnest($2::text[], $3::text[]) with ordinality as t(item_id, item, n)
+     order by n
      on conflict (conversation_id, item_id) do nothing`,
-    [id, JSON.stringify(items)],
+    [id, textArrayOf(items.map((item) => item.id)), textArrayOf(items.map((item) => JSON.stringify(item)))],
   );
 }

@@ -62,6 +62,34 @@ describe.each(storeBackends())('ResponseArchive on $kind', (backend) => {
     expect(await archive.find(id, payer)).toBeUndefined();
   });
 
+  it('keeps text with U+0000 or half a surrogate pair (a caller may send them, a model write them) and ends such a response', async () => {
+    const archive = new ResponseArchive(store);
+    const payer = newPayer();
+    const id = newApiId('response');
+    const nul = 'a\u0000b\ud800';
+    const queued = { ...response(id), status: 'queued' as const, instructions: nul, output: [] };
+    const said: ContextItem[] = [
+      { ...context[0], content: [{ type: 'input_text', text: nul }] } as ContextItem,
+    ];
+    await archive.save({
+      id,
+      payer,
+      apiKeyId: 'key_1',
+      response: queued,
+      context: said,
+      deadlineAt: 1,
+      events: [],
+    });
+    expect(await archive.started(id, payer, { ...queued, status: 'in_progress' })).toBe(true);
+    const done = { ...response(id), instructions: nul };
+    const events = [{ type: 'response.output_text.delta', delta: nul } as never];
+    expect(await archive.finish(id, payer, done, events)).toBe(true);
+    const found = await archive.find(id, payer);
+    expect(found?.response).toEqual(done);
+    expect(found?.context).toEqual(said);
+    expect(await archive.events(id, payer)).toEqual(events);
+  });
+
   it('finishes a background response once, and no other', async () => {
     const archive = new ResponseArchive(store);
     const payer = newPayer();
@@ -163,7 +191,8 @@ describe.each(storeBackends())('ResponseArchive on $kind', (backend) => {
     const payer = newPayer();
     const old = newApiId('response');
     await store.query(
-      `insert into responses (id, payer, api_key_id, created_at, response, context) values ($1, $2, 'k', $3, '{}', '[]')`,
+      `insert into responses (id, payer, api_key_id, created_at, response, context, status)
+       values ($1, $2, 'k', $3, '{}', '[]', 'completed')`,
       [old, payer, now - 120_000],
     );
     const fresh = newApiId('response');
@@ -174,7 +203,8 @@ describe.each(storeBackends())('ResponseArchive on $kind', (backend) => {
     now += 1_000;
     const later = newApiId('response');
     await store.query(
-      `insert into responses (id, payer, api_key_id, created_at, response, context) values ($1, $2, 'k', $3, '{}', '[]')`,
+      `insert into responses (id, payer, api_key_id, created_at, response, context, status)
+       values ($1, $2, 'k', $3, '{}', '[]', 'completed')`,
       [later, payer, now - 120_000],
     );
     await archive.save({

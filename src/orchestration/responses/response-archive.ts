@@ -23,6 +23,9 @@ export interface StoredResponse {
   streamed: boolean;
 }
 
+/** Its status column (OpenAI's type leaves the field optional; ours always set it). */
+const statusOf = (response: ResponseObject): string => response.status ?? 'completed';
+
 /** A background response's statuses before it ends. */
 const UNFINISHED = ['queued', 'in_progress'];
 
@@ -74,8 +77,8 @@ export class ResponseArchive {
   }): Promise<void> {
     const now = this.#now();
     await this.#store.query(
-      `insert into responses (id, payer, api_key_id, created_at, response, context, deadline_at, events)
-       values ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8::jsonb) on conflict (id) do nothing`,
+      `insert into responses (id, payer, api_key_id, created_at, response, context, deadline_at, events, status)
+       values ($1, $2, $3, $4, $5::json, $6::json, $7, $8::json, $9) on conflict (id) do nothing`,
       [
         p.id,
         getAddress(p.payer),
@@ -85,6 +88,7 @@ export class ResponseArchive {
         JSON.stringify(p.context),
         p.deadlineAt ?? null,
         p.events === undefined ? null : JSON.stringify(p.events),
+        statusOf(p.response),
       ],
     );
     if (now >= this.#nextPurge) {
@@ -125,9 +129,9 @@ export class ResponseArchive {
   /** A queued background response began on a node (`in_progress`); false when it had left `queued`. */
   async started(id: string, payer: Address, response: ResponseObject): Promise<boolean> {
     const rows = await this.#store.query(
-      `update responses set response = $3::jsonb
-       where id = $1 and payer = $2 and response->>'status' = 'queued' returning id`,
-      [id, getAddress(payer), JSON.stringify(response)],
+      `update responses set response = $3::json, status = $4
+       where id = $1 and payer = $2 and status = 'queued' returning id`,
+      [id, getAddress(payer), JSON.stringify(response), statusOf(response)],
     );
     return rows.length > 0;
   }
@@ -143,14 +147,16 @@ export class ResponseArchive {
     events?: readonly ResponseEvent[],
   ): Promise<boolean> {
     const rows = await this.#store.query(
-      `update responses set response = $3::jsonb, deadline_at = null, events = coalesce($5::jsonb, events)
-       where id = $1 and payer = $2 and response->>'status' = any($4::text[]) returning id`,
+      `update responses set response = $3::json, deadline_at = null, events = coalesce($5::json, events),
+         status = $6
+       where id = $1 and payer = $2 and status = any($4::text[]) returning id`,
       [
         id,
         getAddress(payer),
         JSON.stringify(response),
         `{${UNFINISHED.join(',')}}`,
         events === undefined ? null : JSON.stringify(events),
+        statusOf(response),
       ],
     );
     return rows.length > 0;

@@ -313,4 +313,24 @@ export const MIGRATIONS: readonly Migration[] = [
       'create index conversation_items_order_idx on conversation_items (conversation_id, position)',
     ],
   },
+  {
+    version: 16,
+    name: 'documents kept as written',
+    statements: [
+      // Requests, answers and conversations are kept as the JSON text they were (json, not jsonb): jsonb
+      // cannot hold a string with U+0000, which a caller may send and a model may write, and reorders keys.
+      // A response's status has a column of its own, since nothing reads inside a document (PostgreSQL
+      // refuses to when a string in it holds U+0000).
+      'alter table responses add column status text',
+      "update responses set status = response->>'status'",
+      'alter table responses alter column status set not null',
+      'alter table jobs alter column request type json using request::json',
+      'alter table jobs alter column result type json using result::json',
+      'alter table responses alter column response type json using response::json',
+      'alter table responses alter column context type json using context::json',
+      'alter table responses alter column events type json using events::json',
+      'alter table conversations alter column metadata type json using metadata::json',
+      'alter table conversation_items alter column item type json using item::json',
+    ],
+  },
 ];

@@ -49,3 +49,16 @@ export function isDataError(error: unknown): boolean {
 export function textArrayOf(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 }
+
+/**
+ * Free text for a text column (an error message quoting a caller's input or a node's words): PostgreSQL's
+ * text cannot hold U+0000 nor half of a surrogate pair, which are kept visible as U+FFFD instead of
+ * failing the row.
+ */
+export function storableText(text: string): string;
+export function storableText(text: string | undefined): string | undefined;
+export function storableText(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const whole = text.isWellFormed() ? text : text.toWellFormed();
+  return whole.includes('\u0000') ? whole.replaceAll('\u0000', '\uFFFD') : whole;
+}
