@@ -66,9 +66,12 @@ describe('a response conversation as items', () => {
     expect(asSdk).toHaveLength(5);
   });
 
-  it('gives an id of its own where the caller’s is not a short string', () => {
-    const [item] = itemsOf([{ role: 'user', id: 'x'.repeat(129), content: 'hi' }]);
-    expect(item?.id).toMatch(/^msg_/);
+  it('gives an id of its own where the caller’s is not an id (a short string of printable ASCII)', () => {
+    for (const id of ['x'.repeat(129), '', 'a b', 'a\u0000', 'é', 7]) {
+      const [item] = itemsOf([{ role: 'user', id, content: 'hi' }]);
+      expect(item?.id, String(id)).toMatch(/^msg_[0-9A-Za-z]{24}$/);
+    }
+    expect(itemsOf([{ role: 'user', id: 'x'.repeat(128), content: 'hi' }])[0]?.id).toBe('x'.repeat(128));
   });
 
   it("reads a response's output as the items that continue it, and they are valid input again", () => {

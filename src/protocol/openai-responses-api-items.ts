@@ -1,5 +1,6 @@
 import type { ResponseOutputItem, ResponseOutputText } from 'openai/resources/responses/responses';
 import { newApiId } from './ids.ts';
+import { isObjectId } from './object-id.ts';
 import type { ResponsesInputItem } from './openai-responses-api.ts';
 
 /**
@@ -61,12 +62,10 @@ export type ContextItem =
   | ContextFunctionCall
   | ContextFunctionCallOutput;
 
-/** Longest item id kept as the caller gave it; a longer one (or none) gets one of ours. */
-const MAX_ITEM_ID_CHARS = 128;
-
+/** The item's id as the caller gave it when it is one (see isObjectId); else (or none) one of ours. */
 function idOf(item: object, fallback: () => string): string {
   const given = (item as { id?: unknown }).id;
-  return typeof given === 'string' && given !== '' && given.length <= MAX_ITEM_ID_CHARS ? given : fallback();
+  return isObjectId(given) ? given : fallback();
 }
 
 const STATUSES: ReadonlySet<unknown> = new Set(['in_progress', 'completed', 'incomplete']);

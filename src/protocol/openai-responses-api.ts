@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ObjectIdSchema } from './object-id.ts';
 import {
   type ChatCompletionRequest,
   MAX_MESSAGES,
@@ -6,7 +7,6 @@ import {
   MAX_TOP_LOGPROBS,
   parseChatCompletionRequest,
 } from './openai.ts';
-import { ConversationIdSchema } from './openai-conversation-id.ts';
 import { JsonSchemaObject } from './openai-features.ts';
 import { checkToolOffer, MAX_TOOLS, ToolCallIdSchema, ToolNameSchema } from './openai-tools.ts';
 import { parseWith, type Result } from './schema-errors.ts';
@@ -123,12 +123,12 @@ export const ResponsesRequestSchema = z
     parallel_tool_calls: z.boolean().nullish(),
     text: z.looseObject({ format: TextFormat.nullish() }).nullish(),
     /** A stored response whose conversation this one continues (checked against the store). */
-    previous_response_id: z.string().min(1).max(128).nullish(),
+    previous_response_id: ObjectIdSchema.nullish(),
     /** Whether to keep the response for GET /v1/responses/:id and previous_response_id (default true). */
     store: z.boolean().nullish(),
     /** A conversation (`conv_…` or `{id}`) whose items come first, and which the turn is added to. */
     conversation: z
-      .union([ConversationIdSchema, z.looseObject({ id: ConversationIdSchema })], {
+      .union([ObjectIdSchema, z.looseObject({ id: ObjectIdSchema })], {
         error: 'conversation must be a conversation id or {id}',
       })
       .nullish(),

@@ -15,7 +15,13 @@ import { type BudgetDefaults, checkBudgetDefaults, DEFAULT_BUDGET } from './budg
 import { clientErrorHandler } from './client-errors.ts';
 import type { GatewayContext } from './context.ts';
 import { type CorsOrigins, registerCors } from './cors.ts';
-import { errorHandler, notFoundHandler } from './error-handler.ts';
+import {
+  errorHandler,
+  frameworkErrorHandler,
+  MAX_PATH_PARAM_LENGTH,
+  notFoundHandler,
+  refuseNulInUrl,
+} from './error-handler.ts';
 import { JobRunner } from './job-runner.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { buildOperationsApp } from './operations-app.ts';
@@ -184,6 +190,8 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     // While closing, Fastify would answer a request that comes on a kept-alive connection with its own
     // 503 body; the drain (begun before the close) refuses it in our error shape instead.
     return503OnClosing: false,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors: frameworkErrorHandler,
   });
   // JSON only: a text/plain body is refused with 415 instead of failing its schema.
   app.removeContentTypeParser('text/plain');
@@ -201,6 +209,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onRequest', refuseNulInUrl);
   // Before the key check: a browser's preflight carries no key, and an error must be readable by the page.
   await registerCors(app, options.corsOrigins ?? '*');
 

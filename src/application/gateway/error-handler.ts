@@ -9,6 +9,9 @@ import {
   toOpenAIError,
 } from '../../protocol/errors.ts';
 
+/** Fastify's limit on a path parameter (an id in the URL), its default. */
+export const MAX_PATH_PARAM_LENGTH = 100;
+
 interface Answer {
   status: number;
   error: NeurinoError;
@@ -17,6 +20,20 @@ interface Answer {
 /** Fastify's own errors (body parsing, limits) in our vocabulary. */
 function fromFastify(error: FastifyError): Answer | undefined {
   switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return {
+        status: 400,
+        error: new FatalError('invalid_request', {
+          message: 'The URL is malformed (a percent-encoded byte is not valid UTF-8)',
+        }),
+      };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return {
+        status: 400,
+        error: new FatalError('invalid_request', {
+          message: `A part of the URL is longer than ${MAX_PATH_PARAM_LENGTH} characters: no id is that long`,
+        }),
+      };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, error: new FatalError('payload_too_large') };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -65,6 +82,31 @@ export function errorHandler(
   if (answer.error.retryAfterSeconds !== undefined)
     reply.header('retry-after', answer.error.retryAfterSeconds);
   return reply.code(answer.status).type('application/json; charset=utf-8').send(toOpenAIError(answer.error));
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL its router cannot read (bad percent-encoding, an id over the length
+ * limit) is answered before any route, by default in Fastify's own shape; through here, in ours.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  errorHandler(error, request, reply);
+}
+
+/**
+ * An onRequest hook: a URL holding a NUL byte (`%00`) is refused, as no id or query value can hold one
+ * (the store cannot even compare such a string).
+ */
+export function refuseNulInUrl(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) {
+  if (!request.url.includes('%00')) return done();
+  done(
+    new FatalError('invalid_request', {
+      message: 'The URL holds a NUL byte (%00), which no id or query parameter may hold',
+    }),
+  );
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -208,6 +208,36 @@ describe('malformed requests', () => {
     expectError(await h.gateway.app.inject({ method: 'DELETE', url: '/v1/models' }), 404, 'route_not_found');
   });
 
+  it('answers a URL its router cannot read, or one holding %00, in our shape (400 invalid_request)', async () => {
+    const get = (url: string) =>
+      h.gateway.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
+    const long = expectError(await get(`/v1/responses/resp_${'A'.repeat(200)}`), 400, 'invalid_request');
+    expect(long.message).toContain('longer than 100 characters');
+    // A percent-encoding that is not UTF-8.
+    expectError(await get('/v1/responses/%E0%A4%A'), 400, 'invalid_request');
+    for (const url of ['/v1/responses/resp_%00', '/v1/jobs?after=%00', '/v1/conversations/%00/items']) {
+      expect(expectError(await get(url), 400, 'invalid_request').message).toContain('%00');
+    }
+    // An id up to the limit is looked up as usual.
+    expectError(await get(`/v1/responses/resp_${'A'.repeat(95)}`), 404, 'response_not_found');
+  });
+
+  it('refuses ids no object can have in a body (400 naming the field)', async () => {
+    const refused = expectError(
+      await post('/v1/responses', { model: 'test-llm', input: 'x', previous_response_id: 'resp_\u0000' }),
+      400,
+      'invalid_request',
+      'previous_response_id',
+    );
+    expect(refused.message).toContain('printable ASCII');
+    expectError(
+      await post('/v1/responses', { model: 'test-llm', input: 'x', conversation: 'conv 1' }),
+      400,
+      'invalid_request',
+      'conversation',
+    );
+  });
+
   it('answers a plain GET on the miners endpoint with 400', async () => {
     expectError(await h.gateway.app.inject({ method: 'GET', url: '/v1/miners' }), 400, 'invalid_request');
   });

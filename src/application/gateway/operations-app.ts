@@ -5,7 +5,13 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { GatewayContext } from './context.ts';
-import { errorHandler, notFoundHandler } from './error-handler.ts';
+import {
+  errorHandler,
+  frameworkErrorHandler,
+  MAX_PATH_PARAM_LENGTH,
+  notFoundHandler,
+  refuseNulInUrl,
+} from './error-handler.ts';
 import { operatorTokenAuth } from './operator-auth.ts';
 import type { ApiKeyAdmin } from './ports.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
@@ -28,9 +34,12 @@ export function buildOperationsApp(
     logController: new LogController({ disableRequestLogging: true }),
     // Admin bodies are a few fields.
     bodyLimit: 64 * 1024,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors: frameworkErrorHandler,
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onRequest', refuseNulInUrl);
   const { operatorToken, keyAdmin } = access;
   if (operatorToken !== undefined) app.addHook('onRequest', operatorTokenAuth(operatorToken));
   operationRoutes(app, context, { ...options, healthOnly: false });

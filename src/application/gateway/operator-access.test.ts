@@ -149,6 +149,8 @@ describe('/admin/keys', () => {
       [{ body: JSON.stringify({ label: 'x' }) }, 'invalid_request', 'account'],
       [{ body: JSON.stringify({ account: ACCOUNT, label: 'x'.repeat(201) }) }, 'invalid_request', 'label'],
       [{ body: JSON.stringify({ account: ACCOUNT, label: '' }) }, 'invalid_request', 'label'],
+      [{ body: JSON.stringify({ account: ACCOUNT, label: 'ci\u0000' }) }, 'invalid_request', 'label'],
+      [{ body: JSON.stringify({ account: ACCOUNT, label: 'a\nb' }) }, 'invalid_request', 'label'],
       [{ body: JSON.stringify({ account: ACCOUNT, owner: 'me' }) }, 'invalid_request', null],
       [{ body: JSON.stringify([ACCOUNT]) }, 'invalid_request', null],
       [{ body: '{"account":' }, 'invalid_request', null],
@@ -170,6 +172,7 @@ describe('/admin/keys', () => {
       '?after=nope',
       `?after=key_${'Z'.repeat(24)}`,
       `?prefix=${'n'.repeat(65)}`,
+      '?prefix=nrn_%00',
     ]) {
       const listed = await admin(`/admin/keys${query}`);
       expect(listed.status, query).toBe(400);

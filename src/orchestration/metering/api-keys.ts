@@ -80,6 +80,13 @@ export class ApiKeys {
         param: 'label',
       });
     }
+    // Shown in listings and terminals, and U+0000 cannot be stored.
+    if (input.label !== undefined && /\p{Cc}/u.test(input.label)) {
+      throw new FatalError('invalid_request', {
+        message: 'label must be printable text (no control characters)',
+        param: 'label',
+      });
+    }
     const key = `${API_KEY_PREFIX}${randomBase62(KEY_BODY_LENGTH)}`;
     const created: CreatedApiKey = {
       id: `key_${randomBase62(24)}`,
