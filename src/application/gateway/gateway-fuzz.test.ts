@@ -185,8 +185,11 @@ describe('gateway fuzz', () => {
       const ended = await settled(request, answer);
       const seen = `seed ${SEED + 1} valid case ${i}: ${request.url} ${JSON.stringify(request.body)}\n→ ${answer.statusCode} ${answer.body.slice(0, 600)}`;
       const problems = await check(answer, before);
-      if (answer.statusCode !== 200) problems.push('refused');
-      else if (ended !== undefined && !['completed', 'incomplete'].includes(String(ended.status))) {
+      if (answer.statusCode !== 200 && answer.statusCode !== 202) problems.push('refused');
+      else if (
+        ended !== undefined &&
+        !['completed', 'incomplete', 'succeeded'].includes(String(ended.status))
+      ) {
         problems.push(`ended ${String(ended.status)}: ${JSON.stringify(ended.error)}`);
       } else {
         const body = answer.body;

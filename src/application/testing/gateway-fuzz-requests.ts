@@ -322,6 +322,14 @@ export function fuzzRequests(known: KnownObjects) {
         if (random() < 0.5) body.parallel_tool_calls = pick(random, [true, false]);
         body.max_tokens = 48;
       }
+      if (random() < 0.25) {
+        // The same chat through the jobs API, which answers whole.
+        const { model: _model, stream: _stream, stream_options: _options, ...input } = body;
+        const mode = pick(random, ['sync', 'async']);
+        const headers: Record<string, string> =
+          random() < 0.3 ? { 'idempotency-key': `fuzz-${Math.floor(random() * 1e9)}` } : {};
+        return { method: 'POST', url: '/v1/jobs', body: { pod: 'neurino-tiny', input, mode }, headers };
+      }
       return { method: 'POST', url: '/v1/chat/completions', body };
     }
     if (roll < 0.65) {
