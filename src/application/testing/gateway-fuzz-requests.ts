@@ -1,7 +1,7 @@
 // Tests only: the requests the gateway's fuzz test sends. Valid bodies for every route (each a few
 // variants), their seeded mutations, and valid requests that combine optional fields. Stored objects'
 // ids are read from `known` as the test fills it in.
-import { type Json, mutate, pick, type Random } from './json-mutation.ts';
+import { type Json, mutate, pick, type Random } from '../../protocol/testing/json-mutation.ts';
 
 export interface FuzzRequest {
   method: 'GET' | 'POST' | 'DELETE';
