@@ -3,10 +3,11 @@ import { createError } from '../../protocol/errors.ts';
 import { classifyFailure, suspensionMs } from './attempt-failure.ts';
 
 describe('attempt failures', () => {
-  it('tells request errors, busy nodes, missing pods and node faults apart', () => {
+  it('tells the end of a job, refusals, busy nodes, missing pods and node faults apart', () => {
     const kind = (code: Parameters<typeof createError>[0], retryable?: boolean) =>
       classifyFailure(createError(code, retryable === undefined ? {} : { retryable }));
-    expect(kind('invalid_request')).toBe('final');
+    expect(kind('invalid_request')).toBe('refused');
+    expect(kind('unsupported_parameter')).toBe('refused');
     expect(kind('deadline_exceeded')).toBe('final');
     expect(kind('job_cancelled')).toBe('final');
     expect(kind('no_capacity')).toBe('busy');
@@ -16,8 +17,12 @@ describe('attempt failures', () => {
     expect(kind('node_disconnected')).toBe('node-fault');
     expect(kind('bad_result')).toBe('node-fault');
     expect(kind('internal_error')).toBe('node-fault');
-    // A peer may mark a normally final code retryable: it is then the node's failure.
+    // A peer may mark a refusal retryable: it is then the node's failure.
     expect(kind('unsupported_parameter', true)).toBe('node-fault');
+    // Whatever else a node says, and whatever retryable flag it sends, is its own failure.
+    expect(kind('node_failed', false)).toBe('node-fault');
+    expect(kind('schema_violation')).toBe('node-fault');
+    expect(kind('insufficient_credits')).toBe('node-fault');
   });
 
   it('doubles the suspension on each failure in a row, up to the cap', () => {

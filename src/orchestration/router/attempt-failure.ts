@@ -2,25 +2,30 @@ import type { NeurinoError } from '../../protocol/errors.ts';
 
 /**
  * What a failed attempt means for the job and the node:
- * - `final`: the request itself is at fault (or was cancelled, or ran out of time): stop;
+ * - `final`: the job was cancelled or ran out of time: stop;
+ * - `refused`: the node says the request is at fault (`invalid_request`, `unsupported_parameter`): stop,
+ *   unless another node may be asked (a node refusing falsely would fail callers unpunished; see
+ *   NodeRefusals);
  * - `busy`: the node could not take it now (full, draining): try the next node, no penalty;
  * - `cannot-load`: the node does not have the pod and cannot get it: next node, and do not offer it again;
- * - `node-fault`: the node failed (crashed, dropped, timed out, bad result): next node, and suspend this one.
+ * - `node-fault`: anything else (crashed, dropped, timed out, a bad result or frame, a code of its own,
+ *   whatever retryable flag it sent): next node, and suspend this one.
  */
-export type FailureKind = 'final' | 'busy' | 'cannot-load' | 'node-fault';
+export type FailureKind = 'final' | 'refused' | 'busy' | 'cannot-load' | 'node-fault';
 
 const BUSY = new Set(['no_capacity', 'node_draining', 'rate_limited']);
 const CANNOT_LOAD = new Set(['pod_not_found', 'pod_load_failed']);
 const FINAL = new Set(['deadline_exceeded', 'job_cancelled']);
+const REFUSALS = new Set(['invalid_request', 'unsupported_parameter']);
 
 export function classifyFailure(error: NeurinoError): FailureKind {
   if (FINAL.has(error.code)) return 'final';
   if (BUSY.has(error.code)) return 'busy';
   // The router chose the pod, so a node that lacks it is the node's problem, whatever flag it sent.
   if (CANNOT_LOAD.has(error.code)) return 'cannot-load';
-  // A crash inside the node is the node's fault, not the caller's.
-  if (error.retryable || error.code === 'internal_error') return 'node-fault';
-  return 'final';
+  // Marked retryable, a refusal is the node's own trouble.
+  if (REFUSALS.has(error.code) && !error.retryable) return 'refused';
+  return 'node-fault';
 }
 
 /** Suspension after the n-th failure in a row: doubles from `baseMs`, capped at `maxMs`. */

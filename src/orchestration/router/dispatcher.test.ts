@@ -151,7 +151,7 @@ describe('Dispatcher', () => {
     expect(dispatcher.stats()).toEqual({
       inFlight: 0,
       queued: 0,
-      attempts: { succeeded: 1, node_fault: 0, busy: 0, cannot_load: 0, final: 0 },
+      attempts: { succeeded: 1, node_fault: 0, refused: 0, busy: 0, cannot_load: 0, final: 0 },
     });
   });
 
@@ -520,12 +520,10 @@ describe('Dispatcher', () => {
     expect(scheduler.isSuspended(minerA.address)).toBe(false);
   });
 
-  it('returns a final error from the node as is, without retrying or suspending', async () => {
+  it("returns a node's refusal of the request as is when no other node can be asked, unsuspended", async () => {
     const { dispatcher, scheduler, join } = await setup();
     const peer = await join(minerA, 100);
     peer.serve((assign) => peer.fail(assign, 'invalid_request', 'prompt is longer than the context', false));
-    const other = await join(minerB, 10);
-    honest(other);
     const error = await rejection(dispatcher.dispatch(job(), budget()));
     expect([error.code, error.status, error.message]).toEqual([
       'invalid_request',
@@ -533,7 +531,88 @@ describe('Dispatcher', () => {
       'prompt is longer than the context',
     ]);
     expect(scheduler.isSuspended(minerA.address)).toBe(false);
-    expect(other.received.some((m) => m.type === 'job.assign')).toBe(false);
+    expect(dispatcher.stats().attempts).toMatchObject({ refused: 1, node_fault: 0 });
+  });
+
+  it('asks a second node about a refusal: when it agrees, the refusal stands and nobody is suspended', async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const first = await join(minerA, 100);
+    const second = await join(minerB, 10);
+    for (const peer of [first, second]) {
+      peer.serve((assign) => peer.fail(assign, 'unsupported_parameter', `no suffix on ${peer.node}`, false));
+    }
+    const error = await rejection(dispatcher.dispatch(job(), budget()));
+    expect([error.code, error.message]).toEqual(['unsupported_parameter', `no suffix on ${minerA.address}`]);
+    expect(second.received.filter((m) => m.type === 'job.assign')).toHaveLength(1);
+    expect(scheduler.isSuspended(minerA.address) || scheduler.isSuspended(minerB.address)).toBe(false);
+  });
+
+  it('serves a refused job on another node, and suspends a node overruled three times in a row', async () => {
+    const { dispatcher, scheduler, join, lines } = await setup();
+    const liar = await join(minerA, 100);
+    liar.serve((assign) => liar.fail(assign, 'invalid_request', 'no', false));
+    honest(await join(minerB, 10));
+    for (let i = 1; i <= 3; i++) {
+      const served = await dispatcher.dispatch(job(), budget());
+      expect([served.node, served.attempts]).toEqual([minerB.address, 2]);
+      expect(scheduler.isSuspended(minerA.address), `after ${i}`).toBe(i === 3);
+    }
+    expect(lines.some((l) => l.msg === 'node refusals overruled by other nodes')).toBe(true);
+    // Suspended, the liar is not asked first any more.
+    expect((await dispatcher.dispatch(job(), budget())).attempts).toBe(1);
+  });
+
+  it('forgets overruled refusals once the node serves a job or another node agrees with it', async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const flaky = await join(minerA, 100);
+    let refuse = true;
+    flaky.serve(async (assign) => {
+      if (refuse) return flaky.fail(assign, 'invalid_request', 'no', false);
+      flaky.accept(assign);
+      await flaky.result(assign, { text: 'ok' });
+    });
+    honest(await join(minerB, 10));
+    for (const round of [0, 1, 2, 3]) {
+      refuse = round !== 2;
+      await dispatcher.dispatch(job(), budget());
+    }
+    expect(scheduler.isSuspended(minerA.address)).toBe(false);
+  });
+
+  it('asks no second node when the budget has no retry left, or when the others are busy', async () => {
+    const { dispatcher, join } = await setup({ maxQueueMs: 5_000 });
+    const first = await join(minerA, 100);
+    first.serve((assign) => first.fail(assign, 'invalid_request', 'no', false));
+    const busy = await join(minerB, 10, 1);
+    const held: JobAssign[] = [];
+    busy.serve((assign) => held.push(assign));
+    expect((await rejection(dispatcher.dispatch(job(), budget({ maxRetries: 0 })))).code).toBe(
+      'invalid_request',
+    );
+    expect(held).toHaveLength(0);
+    // B's only slot taken: the refusal stands at once rather than waiting in the queue.
+    const occupying = dispatcher.dispatch(job(), budget());
+    await waitFor(() => held.length === 1, 'B busy');
+    const started = Date.now();
+    expect((await rejection(dispatcher.dispatch(job(), budget()))).code).toBe('invalid_request');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    for (const assign of held) await busy.result(assign, { text: 'late' });
+    await occupying;
+  });
+
+  it("counts any other failure as the node's, whatever retryable flag it sends: retried and suspended", async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const odd = await join(minerA, 100);
+    let code = 'node_failed';
+    odd.serve((assign) => odd.fail(assign, code, 'upstream said 401', false));
+    honest(await join(minerB, 10));
+    for (const next of ['node_failed', 'made_up_code', 'schema_violation']) {
+      code = next;
+      scheduler.unsuspend(minerA.address);
+      const served = await dispatcher.dispatch(job(), budget());
+      expect(served.node, next).toBe(minerB.address);
+    }
+    expect(scheduler.isSuspended(minerA.address)).toBe(true);
   });
 
   it('does not replay a stream on another node once chunks reached the caller', async () => {

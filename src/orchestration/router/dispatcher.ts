@@ -11,6 +11,7 @@ import { type AttemptOutcome, type AttemptProgress, runAttempt } from './attempt
 import { FairShare } from './fair-share.ts';
 import type { MinerHub } from './miner-hub.ts';
 import type { MinerSession } from './miner-session.ts';
+import { NodeRefusals, OVERRULED_IN_A_ROW } from './node-refusals.ts';
 import type { CatalogEntry, PodCatalog } from './pod-catalog.ts';
 import type { WaitTicket } from './pod-waiters.ts';
 import { PromptAffinity } from './prompt-affinity.ts';
@@ -93,6 +94,8 @@ interface StartState {
   tried: ReadonlySet<Address>;
   progress: AttemptProgress;
   lastError: NeurinoError | undefined;
+  /** Only a node free now will do (a refusal's second opinion is not worth a wait in the queue). */
+  freeNow: boolean;
 }
 
 /** What a dispatcher waits and suspends for unless told otherwise (the router's flags show them). */
@@ -102,7 +105,10 @@ export const DISPATCHER_DEFAULTS = {
   suspension: { baseMs: 30_000, maxMs: 600_000 },
 } as const;
 
-export type AttemptOutcomeLabel = 'succeeded' | 'node_fault' | 'busy' | 'cannot_load' | 'final';
+/** Why no further attempt could start, when a node's refusal is to be checked by another. */
+const NO_OTHER_NODE: ReadonlySet<string> = new Set(['no_node_available', 'no_capacity']);
+
+export type AttemptOutcomeLabel = 'succeeded' | 'node_fault' | 'refused' | 'busy' | 'cannot_load' | 'final';
 
 /**
  * Runs jobs on miners: picks a node, sends one attempt (its own id), relays the stream, verifies the
@@ -121,10 +127,12 @@ export class Dispatcher {
   readonly #suspendBaseMs: number;
   readonly #suspendMaxMs: number;
   readonly #failureStreaks = new Map<Address, number>();
+  readonly #refusals = new NodeRefusals();
   readonly #unsubscribe: () => void;
   readonly #attempts: Record<AttemptOutcomeLabel, number> = {
     succeeded: 0,
     node_fault: 0,
+    refused: 0,
     busy: 0,
     cannot_load: 0,
     final: 0,
@@ -159,21 +167,34 @@ export class Dispatcher {
     const progress: AttemptProgress = { chunks: 0 };
     let attempts = 0;
     let lastError: NeurinoError | undefined;
+    // A node's refusal of the request, while another node is asked (see NodeRefusals).
+    let refusal: { error: NeurinoError; nodes: Address[] } | undefined;
     for (;;) {
       const attemptId = attemptIdFor(job.jobId, attempts);
-      const { session, running } = await this.#start(pod, job, budget, hooks, {
-        attemptId,
-        attempts,
-        tried,
-        progress,
-        lastError,
-      });
+      let started: { session: MinerSession; running: Promise<AttemptOutcome> };
+      try {
+        started = await this.#start(pod, job, budget, hooks, {
+          attemptId,
+          attempts,
+          tried,
+          progress,
+          lastError,
+          freeNow: refusal !== undefined,
+        });
+      } catch (error) {
+        // No other node to ask: the refusal stands.
+        if (refusal !== undefined && NO_OTHER_NODE.has(asNeurinoError(error).code)) throw refusal.error;
+        throw error;
+      }
+      const { session, running } = started;
       attempts++;
       const info = { attemptId, node: session.node };
       try {
         const outcome = await running;
         this.#attempts.succeeded++;
         this.#failureStreaks.delete(session.node);
+        this.#refusals.upheld(session.node);
+        if (refusal !== undefined) this.#overruled(refusal.nodes, job.podId);
         if (job.affinity !== undefined) this.#affinity.served(job.podId, job.affinity, session.node);
         hooks.onAttemptEnd?.(info);
         return {
@@ -190,16 +211,24 @@ export class Dispatcher {
         this.#afterFailure(session, job.podId, error);
         tried.add(session.node);
         lastError = error;
-        if (classifyFailure(error) === 'final') throw error;
+        const kind = classifyFailure(error);
+        if (kind === 'refused' && refusal !== undefined) {
+          // A second node agrees: the request is at fault.
+          for (const node of [...refusal.nodes, session.node]) this.#refusals.upheld(node);
+          throw refusal.error;
+        }
+        if (kind === 'final') throw error;
         // The caller already has part of this stream; another node would send a different one.
         if (progress.chunks > 0) throw error;
         if (attempts > budget.maxRetries) {
+          if (refusal !== undefined || kind === 'refused') throw refusal?.error ?? error;
           throw new FatalError('retries_exhausted', {
             message: `all ${attempts} attempts failed; last: ${error.message}`,
             details: { attempts, lastCode: error.code },
             cause: error,
           });
         }
+        if (kind === 'refused') refusal = { error, nodes: [session.node] };
       } finally {
         this.#inFlight--;
         this.#fairShare.ended(job.payer);
@@ -235,7 +264,7 @@ export class Dispatcher {
       exclude: state.tried,
       prefer: job.affinity === undefined ? undefined : this.#affinity.nodeFor(pod.podId, job.affinity),
     };
-    const queueUntil = Math.min(budget.deadlineAt, Date.now() + this.#maxQueueMs);
+    const queueUntil = Math.min(budget.deadlineAt, Date.now() + (state.freeNow ? 0 : this.#maxQueueMs));
     // Made on the first wait only: most jobs find a free node at once.
     let ticket: WaitTicket | undefined;
     // Woken for a freed slot: whatever this job does next, the slot must not be left with nobody woken
@@ -348,6 +377,9 @@ export class Dispatcher {
       case 'final':
         this.#attempts.final++;
         return;
+      case 'refused':
+        this.#attempts.refused++;
+        return;
       case 'busy':
         this.#attempts.busy++;
         return;
@@ -355,15 +387,26 @@ export class Dispatcher {
         this.#attempts.cannot_load++;
         this.#scheduler.markCannotLoad(node, podId);
         return;
-      case 'node-fault': {
+      case 'node-fault':
         this.#attempts.node_fault++;
-        const streak = (this.#failureStreaks.get(node) ?? 0) + 1;
-        this.#failureStreaks.set(node, streak);
-        const ms = suspensionMs(streak, this.#suspendBaseMs, this.#suspendMaxMs);
-        this.#scheduler.suspend(node, ms);
-        this.#logger.warn({ node, ms, streak, code: error.code }, 'node suspended');
-      }
+        this.#suspend(node, error.code);
     }
+  }
+
+  /** Nodes whose refusal another node just served: suspended when overruled too often in a row. */
+  #overruled(nodes: readonly Address[], podId: Hex): void {
+    for (const node of this.#refusals.overruled(nodes)) {
+      this.#logger.warn({ node, podId, times: OVERRULED_IN_A_ROW }, 'node refusals overruled by other nodes');
+      this.#suspend(node, 'refusal_overruled');
+    }
+  }
+
+  #suspend(node: Address, reason: string): void {
+    const streak = (this.#failureStreaks.get(node) ?? 0) + 1;
+    this.#failureStreaks.set(node, streak);
+    const ms = suspensionMs(streak, this.#suspendBaseMs, this.#suspendMaxMs);
+    this.#scheduler.suspend(node, ms);
+    this.#logger.warn({ node, ms, streak, code: reason }, 'node suspended');
   }
 }
 
