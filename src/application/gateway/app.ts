@@ -209,9 +209,9 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  app.addHook('onRequest', refuseNulInUrl);
   // Before the key check: a browser's preflight carries no key, and an error must be readable by the page.
   await registerCors(app, options.corsOrigins ?? '*');
+  app.addHook('onRequest', refuseNulInUrl);
 
   let draining = false;
   app.addHook('onRequest', async (request, reply) => {

@@ -68,7 +68,7 @@ describe('cross-origin access (default: any origin)', () => {
     expect(stream.body.endsWith('data: [DONE]\n\n')).toBe(true);
   });
 
-  it('lets the page read errors: a missing key, an unknown model, an unknown route', async () => {
+  it('lets the page read errors: a missing key, an unknown model, an unknown route, a URL with %00', async () => {
     const noKey = await h.gateway.app.inject({ method: 'GET', url: '/v1/models', headers: { origin: PAGE } });
     expect(noKey.statusCode).toBe(401);
     expect(noKey.headers['access-control-allow-origin']).toBe('*');
@@ -82,6 +82,9 @@ describe('cross-origin access (default: any origin)', () => {
     });
     expect(route.statusCode).toBe(404);
     expect(route.headers['access-control-allow-origin']).toBe('*');
+    const nul = await h.gateway.app.inject({ method: 'GET', url: '/v1/jobs/%00', headers: { origin: PAGE } });
+    expect(nul.statusCode).toBe(400);
+    expect(nul.headers['access-control-allow-origin']).toBe('*');
   });
 });
 
