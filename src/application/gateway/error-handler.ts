@@ -93,6 +93,8 @@ export function frameworkErrorHandler(
   request: FastifyRequest,
   reply: FastifyReply,
 ): void {
+  // No hook runs for these: the request id is set here, as the gateway's onRequest hook sets it.
+  reply.header('x-request-id', request.id);
   errorHandler(error, request, reply);
 }
 

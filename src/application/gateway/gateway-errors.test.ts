@@ -211,7 +211,9 @@ describe('malformed requests', () => {
   it('answers a URL its router cannot read, or one holding %00, in our shape (400 invalid_request)', async () => {
     const get = (url: string) =>
       h.gateway.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
-    const long = expectError(await get(`/v1/responses/resp_${'A'.repeat(200)}`), 400, 'invalid_request');
+    const tooLong = await get(`/v1/responses/resp_${'A'.repeat(200)}`);
+    expect(tooLong.headers['x-request-id']).toMatch(/^req_/);
+    const long = expectError(tooLong, 400, 'invalid_request');
     expect(long.message).toContain('longer than 100 characters');
     // A percent-encoding that is not UTF-8.
     expectError(await get('/v1/responses/%E0%A4%A'), 400, 'invalid_request');
