@@ -28,13 +28,19 @@ describe.each(meteringCombos())('Metering text with U+0000 on $kind with $mode',
       z: 2,
       a: 3,
     };
-    const paid = { jobId: randomBytes32(), publicId: newApiId('job') };
-    await m.reserve({
-      jobId: paid.jobId,
-      payer,
-      amount: 100n,
-      job: { publicId: paid.publicId, apiKeyId: 'key_1', podId: env.ctx.podId, kind: 'chat', request },
-    });
+    /** A chat job of this request, held. */
+    const reserved = async () => {
+      const job = { jobId: randomBytes32(), publicId: newApiId('job') };
+      const { podId } = env.ctx;
+      await m.reserve({
+        jobId: job.jobId,
+        payer,
+        amount: 100n,
+        job: { publicId: job.publicId, apiKeyId: 'key_1', podId, kind: 'chat', request },
+      });
+      return job;
+    };
+    const paid = await reserved();
     const signed = await signedReceipt(env.ctx.domain, env.ctx.node, {
       jobId: paid.jobId,
       podId: env.ctx.podId,
@@ -50,13 +56,7 @@ describe.each(meteringCombos())('Metering text with U+0000 on $kind with $mode',
         attempts: [attemptOf(signed.receipt)],
       }),
     });
-    const refused = { jobId: randomBytes32(), publicId: newApiId('job') };
-    await m.reserve({
-      jobId: refused.jobId,
-      payer,
-      amount: 100n,
-      job: { publicId: refused.publicId, apiKeyId: 'key_1', podId: env.ctx.podId, kind: 'chat', request },
-    });
+    const refused = await reserved();
     await m.release(refused.jobId, {
       status: 'failed',
       errorCode: 'invalid_request',
