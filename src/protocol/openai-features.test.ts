@@ -88,7 +88,6 @@ describe('chat fields the pods cannot honour', () => {
 describe('completion fields the pods cannot honour', () => {
   it.each([
     [{ echo: true }, 'echo'],
-    [{ best_of: 3 }, 'best_of'],
     [{ response_format: { type: 'json_object' } }, 'response_format'],
   ])('refuses %j as unsupported_parameter', (extra, param) => {
     expect(refusal(parseCompletionRequest(completion(extra)))).toMatchObject({
@@ -107,6 +106,26 @@ describe('completion fields the pods cannot honour', () => {
       response_format: { type: 'text' },
     });
     expect(parseCompletionRequest(neutral).ok).toBe(true);
+  });
+
+  it('takes best_of from n to 16, not streamed', () => {
+    expect(parseCompletionRequest(completion({ best_of: 3, n: 2 })).ok).toBe(true);
+    expect(parseCompletionRequest(completion({ best_of: 16 })).ok).toBe(true);
+    for (const [extra, message] of [
+      [{ best_of: 2, n: 3 }, 'best_of must be at least n'],
+      [{ best_of: 3, n: 4 }, 'best_of must be at least n'],
+      [{ best_of: 2, stream: true }, 'best_of cannot be streamed'],
+      [{ best_of: 17 }, 'Too big'],
+      [{ best_of: 0 }, 'Too small'],
+    ] as const) {
+      const error = refusal(parseCompletionRequest(completion(extra)));
+      expect(error, JSON.stringify(extra)).toMatchObject({ code: 'invalid_request', param: 'best_of' });
+      expect(error.message).toContain(message);
+    }
+    // best_of 1 streams as any request does; without best_of, n choices are all answered.
+    expect(parseCompletionRequest(completion({ best_of: 1, stream: true })).ok).toBe(true);
+    expect(parseCompletionRequest(completion({ n: 3, stream: true })).ok).toBe(true);
+    expect(parseCompletionRequest(completion({ n: 3, best_of: 1 })).ok).toBe(true);
   });
 
   it('takes the legacy logprobs, 0 to 5 alternatives', () => {

@@ -75,11 +75,6 @@ const CHAT_UNSUPPORTED: FieldRules = {
 /** Fields of a (legacy) completion request the pods cannot honour, refused unless neutral. */
 const COMPLETION_UNSUPPORTED: FieldRules = {
   echo: onlyNeutral(z.boolean().nullable(), (v) => v !== true, 'echo is not supported'),
-  best_of: onlyNeutral(
-    z.int().min(1).nullable(),
-    (v) => v === null || v === 1,
-    'only best_of=1 is supported',
-  ),
   response_format: onlyNeutral(
     z.unknown(),
     (v) => isNullish(v) || (typeof v === 'object' && (v as { type?: unknown }).type === 'text'),

@@ -145,8 +145,32 @@ export const CompletionRequestSchema = z
     logprobs: z.int().min(0).max(MAX_COMPLETION_LOGPROBS).nullish(),
     /** Fill in the middle: the text after the gap the answer fills (a code model's); '' or null: none. */
     suffix: Text.nullish(),
+    /** Choices written per prompt, of which the `n` likeliest are answered (all are paid). */
+    best_of: Choices,
   })
-  .superRefine(refuseUnsupportedCompletionFields);
+  .superRefine(refuseUnsupportedCompletionFields)
+  .superRefine((body, ctx) => {
+    const bestOf = body.best_of;
+    // 1 is the neutral value (no choice to pick): taken with any n, as before best_of was served.
+    if (bestOf == null || bestOf === 1) return;
+    if (bestOf < choicesOf(body)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'best_of must be at least n',
+        path: ['best_of'],
+        input: bestOf,
+      });
+    }
+    // As OpenAI's: the best are known only once all are written.
+    if (bestOf > 1 && body.stream === true) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'best_of cannot be streamed',
+        path: ['best_of'],
+        input: bestOf,
+      });
+    }
+  });
 
 export const EmbeddingRequestSchema = z.looseObject({
   model: Model,
@@ -218,6 +242,11 @@ export function completionSuffixField(
 /** Whether a request asks for log probabilities. */
 export function asksLogprobs(request: ChatCompletionRequest | CompletionRequest): boolean {
   return 'messages' in request ? request.logprobs === true : request.logprobs != null;
+}
+
+/** How many choices a node writes for each prompt of a completion: `best_of`, else `n`. */
+export function candidatesOf(request: CompletionRequest): number {
+  return Math.max(choicesOf(request), request.best_of ?? 1);
 }
 
 /** How many choices each prompt gets (`n`, 1 when absent). */

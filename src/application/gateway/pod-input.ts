@@ -4,6 +4,7 @@
 import {
   type ChatCompletionRequest,
   type CompletionRequest,
+  candidatesOf,
   chatLogprobsFields,
   choicesOf,
   completionLogprobsFields,
@@ -14,6 +15,8 @@ import {
   samplingFields,
 } from '../../protocol/openai.ts';
 import { podTools } from '../../protocol/openai-tools.ts';
+import { bestOf } from './best-of.ts';
+import type { GenerationChoice } from './pod-output.ts';
 
 /** The node's input and how many choices it must return (`n`). */
 export function chatInput(request: ChatCompletionRequest): { input: unknown; count: number } {
@@ -31,21 +34,33 @@ export function chatInput(request: ChatCompletionRequest): { input: unknown; cou
   return { input, count: n };
 }
 
-/** The node's input and how many choices it must return (`n` per prompt, prompt by prompt). */
-export function completionInput(request: CompletionRequest): { input: unknown; count: number } {
+/**
+ * The node's input and how many choices it must return (`best_of`, else `n`, per prompt, prompt by
+ * prompt); with `best_of`, how to pick the answered ones from them.
+ */
+export function completionInput(request: CompletionRequest): {
+  input: unknown;
+  count: number;
+  pick?: (choices: GenerationChoice[]) => GenerationChoice[];
+} {
   const prompts = inputsOf(request.prompt);
   const n = choicesOf(request);
+  const candidates = candidatesOf(request);
   const prompt = prompts.length === 1 ? prompts[0] : prompts;
-  return {
-    input: {
-      ...samplingFields(request),
-      ...completionLogprobsFields(request),
-      prompt,
-      ...completionSuffixField(request),
-      ...(n === 1 ? {} : { n }),
-    },
-    count: prompts.length * n,
+  // best_of ranks by the tokens' log probabilities: the node is asked for them, alternatives only if asked.
+  const logprobs =
+    candidates > n && request.logprobs == null ? { logprobs: 0 } : completionLogprobsFields(request);
+  const input = {
+    ...samplingFields(request),
+    ...logprobs,
+    prompt,
+    ...completionSuffixField(request),
+    ...(candidates === 1 ? {} : { n: candidates }),
   };
+  const count = prompts.length * candidates;
+  if (candidates === n) return { input, count };
+  const keep = request.logprobs != null;
+  return { input, count, pick: (choices) => bestOf(choices, candidates, n, keep) };
 }
 
 /** The node's input and how many vectors it must return. */

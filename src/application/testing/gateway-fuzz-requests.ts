@@ -343,10 +343,12 @@ export function fuzzRequests(known: KnownObjects) {
           stream: [true, false],
           logprobs: [0, 2],
           echo: [false],
-          best_of: [1],
+          best_of: [1, 2, 3],
         }),
       };
       delete body.metadata;
+      // best_of picks among finished choices: not streamed.
+      if (typeof body.best_of === 'number' && body.best_of > 1) delete body.stream;
       return { method: 'POST', url: '/v1/completions', body };
     }
     if (roll < 0.75) {

@@ -25,8 +25,12 @@ interface Endpoint<R extends ChatCompletionRequest | CompletionRequest> {
   kind: 'chat' | 'completion';
   shape: GenerationShape;
   parse(body: unknown): Result<R>;
-  /** The node's input and how many choices it must answer. */
-  input(request: R): { input: unknown; count: number };
+  /** The node's input, how many choices it must answer, and which of them the caller gets (best_of). */
+  input(request: R): {
+    input: unknown;
+    count: number;
+    pick?: ((choices: GenerationChoice[]) => GenerationChoice[]) | undefined;
+  };
 }
 
 const chat: Endpoint<ChatCompletionRequest> = {
@@ -58,9 +62,11 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
   const body = parsedOrThrow(endpoint.parse(request.body));
   const entry = modelFor(context.catalog, body.model, endpoint.kind);
   const budget = headerBudget(context, request);
-  const { input, count } = endpoint.input(body);
+  const { input, count, pick } = endpoint.input(body);
   const stream = body.stream === true;
   const logprobs = asksLogprobs(body);
+  // best_of ranks the choices by their log probabilities: the node answers them even when not asked.
+  const nodeLogprobs = logprobs || pick !== undefined;
   const { shape, kind } = endpoint;
   const envelope: Envelope = {
     id: shape.newId(),
@@ -80,13 +86,13 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
     check: (result: { output: unknown }) => {
       choices = generationOutput(kind, result.output);
       checkChoiceCount(choices, count);
-      checkLogprobs(choices, logprobs);
+      checkLogprobs(choices, nodeLogprobs);
     },
   };
 
   if (!stream) {
     const run = await (await context.runner.start({ ...job, stream: false })).done;
-    return shape.whole(envelope, choices, run.usage);
+    return shape.whole(envelope, pick?.(choices) ?? choices, run.usage);
   }
 
   // Per choice, what was streamed of it: its text, how many of its log probabilities, its calls.
