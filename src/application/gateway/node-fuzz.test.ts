@@ -1,8 +1,9 @@
 // Fuzzing the router from the nodes' side: three miners that, attempt by attempt, answer honestly or
 // misbehave at random (refuse, fail with any code and flag, tamper with or forge their signed result,
 // claim more GPU time than they took, replay an earlier result, answer twice, stream and then fail, send
-// frames that break their schema). Whatever they do, each request gets a success or a registered error,
-// is charged at most once and only on a result whose receipt its node signed, and nothing stays held.
+// frames that break their schema, say nothing). Whatever they do, each request gets a success or a
+// registered error, is charged at most once and only on a result whose receipt its node signed, and
+// nothing stays held.
 import { getAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
@@ -87,6 +88,8 @@ const BEHAVIOURS: Record<string, Behaviour> = {
     peer.chunk(assign, 0, 'partial ');
     peer.fail(assign, 'node_failed', 'lost it', true);
   },
+  // Says nothing: the router gives up on it when it has not acknowledged in time.
+  silent: async () => {},
   badFrame: async (peer, assign) => {
     peer.sendRaw(JSON.stringify({ type: 'job.result', attemptId: assign.attemptId, output: 5 }));
     peer.fail(assign, 'node_failed', 'after a bad frame', true);
@@ -98,7 +101,7 @@ const chosen: string[] = [];
 beforeAll(async () => {
   random = mulberry32(SEED);
   // Suspensions short enough that the three nodes keep coming back within the run.
-  h = await startGatewayHarness({ suspendMs: 20 });
+  h = await startGatewayHarness({ suspendMs: 20, acceptTimeoutMs: 150 });
   key = await h.key(developer);
   for (const i of [0, 1, 2]) {
     await h.peer(i, async (peer, assign) => {

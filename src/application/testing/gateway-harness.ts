@@ -87,6 +87,8 @@ export async function startGatewayHarness(
     gateway?: GatewayOptions;
     specs?: PodSpec[];
     suspendMs?: number;
+    /** How long a node has to acknowledge an assignment (the dispatcher's default otherwise). */
+    acceptTimeoutMs?: number;
     /** How long responses are kept (0: none), as the router's option. */
     responseRetentionMs?: number;
   } = {},
@@ -125,6 +127,7 @@ export async function startGatewayHarness(
     uptime,
     maxQueueMs: 2_000,
     suspension: { baseMs: options.suspendMs ?? 60_000 },
+    ...(options.acceptTimeoutMs === undefined ? {} : { acceptTimeoutMs: options.acceptTimeoutMs }),
   });
   const nodes = new NodeDirectory({ hub, scheduler, uptime, catalog });
   const gateway = await buildGateway(
