@@ -38,9 +38,16 @@ async function reply(
   peer: MinerPeer,
   types: RouterMessage['type'][],
 ): Promise<RouterMessage | 'closed' | 'silent'> {
+  let timer: NodeJS.Timeout | undefined;
   const closed = peer.closed.then(() => 'closed' as const);
-  const silent = new Promise<'silent'>((resolve) => setTimeout(() => resolve('silent'), 1_000));
-  return Promise.race([peer.nextOf(types), closed, silent]);
+  const silent = new Promise<'silent'>((resolve) => {
+    timer = setTimeout(() => resolve('silent'), 5_000);
+  });
+  try {
+    return await Promise.race([peer.nextOf(types), closed, silent]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 type Stage = 'hello' | 'answer' | 'capabilities' | 'none';
@@ -93,7 +100,7 @@ describe('handshake fuzz', () => {
       }
       const label = typeof outcome === 'string' ? outcome : outcome.type;
       outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
-      if (label === 'silent') failures.push(`${seen}\nno answer and no close within a second`);
+      if (label === 'silent') failures.push(`${seen}\nno answer and no close within 5 s`);
       peer.terminate();
       await peer.closed;
     }
