@@ -14,7 +14,7 @@ import {
 import { addressBookSchema, contractsSchema, writeAddressBook } from '../../chain/address-book.ts';
 import { DISPATCHER_DEFAULTS } from '../../orchestration/router/dispatcher.ts';
 import { MINER_HUB_DEFAULTS } from '../../orchestration/router/miner-hub.ts';
-import { runCommand } from '../testing/run-command.ts';
+import { runCommandPrinting } from '../testing/run-command.ts';
 import { routerCommand } from './router.ts';
 
 const someAddress = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
@@ -42,6 +42,11 @@ afterAll(async () => {
 
 /** Runs `neurino router …` up to the start, keeping the options it would start the router with. */
 async function startWith(...args: string[]): Promise<RouterOptions> {
+  return (await startPrinting(...args)).options;
+}
+
+/** As startWith, with what the command printed on stderr. */
+async function startPrinting(...args: string[]): Promise<{ options: RouterOptions; stderr: string }> {
   started = [];
   const command = routerCommand({
     start: async (options) => {
@@ -51,10 +56,17 @@ async function startWith(...args: string[]): Promise<RouterOptions> {
     onShutdown: () => {},
   });
   const required = ['--rpc-url', 'http://127.0.0.1:1', '--addresses', join(dir, 'addresses.json')];
-  await runCommand(command, [...required, '--key', `0x${'11'.repeat(32)}`, '--log-level', 'silent', ...args]);
+  const { stderr } = await runCommandPrinting(command, [
+    ...required,
+    '--key',
+    `0x${'11'.repeat(32)}`,
+    '--log-level',
+    'silent',
+    ...args,
+  ]);
   const [options] = started;
   if (options === undefined) throw new Error('the router was not started');
-  return options;
+  return { options, stderr };
 }
 
 describe('neurino router serving limits', () => {
@@ -73,6 +85,13 @@ describe('neurino router serving limits', () => {
       maxHandshakesPerAddress: MINER_HUB_DEFAULTS.maxHandshakesPerAddress,
     });
     expect(options.drainGraceMs).toBe(DEFAULT_DRAIN_GRACE_MS);
+  });
+
+  it("says at start that /metrics and /nodes are on the gateway's port when no operations port is set", async () => {
+    const { stderr } = await startPrinting();
+    expect(stderr).toContain(
+      "http://127.0.0.1:1/metrics · /nodes on the gateway's port, without a key   (--operations-port keeps",
+    );
   });
 
   it('passes each flag on to the part it sets', async () => {

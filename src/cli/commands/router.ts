@@ -231,6 +231,12 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
         `ops      ${router.operationsUrl}/health · /metrics · /nodes · /admin/keys` +
           (operatorToken === undefined ? '' : `   (operator token: ${operatorToken.source})`),
       );
+    } else {
+      // Said once, as a router facing the internet would show its metrics and nodes to anyone.
+      console.error(
+        `ops      ${router.url}/metrics · /nodes on the gateway's port, without a key` +
+          '   (--operations-port keeps them behind a token, on loopback)',
+      );
     }
   });
   command.addCommand(keysCommand());
