@@ -16,6 +16,8 @@ import { type GatewayHarness, minerAccount, startGatewayHarness } from '../testi
 
 const CASES = Number(process.env.NEURINO_FUZZ_CASES ?? 1_000);
 const VALID_CASES = Number(process.env.NEURINO_FUZZ_VALID_CASES ?? 120);
+/** Requests at once in the concurrent run: more than the tiny pod's two slots, within the queue's wait. */
+const IN_FLIGHT = 4;
 const SEED = Number(process.env.NEURINO_FUZZ_SEED ?? 20261127);
 const ONLY = process.env.NEURINO_FUZZ_CASE === undefined ? undefined : Number(process.env.NEURINO_FUZZ_CASE);
 
@@ -208,5 +210,36 @@ describe('gateway fuzz', () => {
       failures.slice(0, Number(process.env.NEURINO_FUZZ_SHOW ?? 5)).join('\n\n'),
       `${failures.length} failing cases`,
     ).toBe('');
+  });
+
+  it(`runs ${VALID_CASES} valid requests ${IN_FLIGHT} at a time, each job charged once`, async () => {
+    const random = mulberry32(SEED + 2);
+    const requests = Array.from({ length: VALID_CASES }, () => valid(random));
+    const before = await receiptsOf(developer);
+    const failures: string[] = [];
+    let jobs = 0;
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < requests.length; i = next++) {
+        const request = requests[i] as FuzzRequest;
+        const answer = await send(request);
+        const ended = await settled(request, answer);
+        const seen = `seed ${SEED + 2} concurrent case ${i}: ${request.url} ${JSON.stringify(request.body)}\n→ ${answer.statusCode} ${answer.body.slice(0, 400)}`;
+        if (answer.statusCode !== 200 && answer.statusCode !== 202) failures.push(`${seen}\nrefused`);
+        else if (
+          ended !== undefined &&
+          !['completed', 'incomplete', 'succeeded'].includes(String(ended.status))
+        ) {
+          failures.push(`${seen}\nended ${String(ended.status)}`);
+        } else if (codesIn(answer.body).length > 0) failures.push(`${seen}\nan error in the answer`);
+        if (request.url !== '/v1/conversations') jobs++;
+      }
+    };
+    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    expect(failures.slice(0, 5).join('\n\n'), `${failures.length} failing cases`).toBe('');
+    // Every job that ran paid once, whatever ran beside it; nothing stays held.
+    expect((await receiptsOf(developer)) - before).toBe(jobs);
+    for (let tries = 0; held() !== 0n && tries < 200; tries++) await new Promise((r) => setTimeout(r, 10));
+    expect(held()).toBe(0n);
   });
 });
