@@ -11,6 +11,7 @@ import type { Miner } from '../../compute/miner/miner.ts';
 import { startTestMiner, type TinyPod, tinyPod } from '../../compute/miner/testing/miner-fixture.ts';
 import { ERROR_CODES, type ErrorCode } from '../../protocol/error-codes.ts';
 import { mulberry32 } from '../../protocol/mulberry32.ts';
+import { errorCodesIn } from '../testing/api-error.ts';
 import { type FuzzRequest, fuzzRequests, type KnownObjects } from '../testing/gateway-fuzz-requests.ts';
 import { type GatewayHarness, minerAccount, startGatewayHarness } from '../testing/gateway-harness.ts';
 
@@ -110,9 +111,23 @@ async function settled(
   throw new Error(`${url} did not end`);
 }
 
-/** Error codes seen in a body: an error answer's, and any in a stream's events. */
-function codesIn(text: string): string[] {
-  return [...text.matchAll(/"code":"([a-z_]+)"/g)].map((m) => m[1] as string);
+/** What is wrong with a valid request's answer: refused, ended otherwise than answered, or an error inside. */
+function validAnswerProblems(
+  request: FuzzRequest,
+  answer: { statusCode: number; body: string; headers: Record<string, unknown> },
+  ended: { status?: unknown; error?: unknown } | undefined,
+): string[] {
+  if (answer.statusCode !== 200 && answer.statusCode !== 202) return ['refused'];
+  if (ended !== undefined && !['completed', 'incomplete', 'succeeded'].includes(String(ended.status))) {
+    return [`ended ${String(ended.status)}: ${JSON.stringify(ended.error)}`];
+  }
+  const problems: string[] = [];
+  const streamed = String(answer.headers['content-type']).startsWith('text/event-stream');
+  if (streamed && request.url !== '/v1/responses' && !answer.body.endsWith('data: [DONE]\n\n')) {
+    problems.push('no [DONE]');
+  }
+  if (errorCodesIn(answer.body).length > 0) problems.push('an error in the answer');
+  return problems;
 }
 
 /** What is wrong with an answer: nothing, if it is a success or a registered error that charged nothing. */
@@ -121,7 +136,7 @@ async function check(
   receiptsBefore: number,
 ): Promise<string[]> {
   const problems: string[] = [];
-  if (codesIn(answer.body).includes('internal_error')) problems.push('an internal error');
+  if (errorCodesIn(answer.body).includes('internal_error')) problems.push('an internal error');
   if (answer.statusCode >= 400) {
     if (!String(answer.headers['content-type']).startsWith('application/json')) problems.push('not JSON');
     let error: { code?: unknown; message?: unknown } | undefined;
@@ -187,18 +202,9 @@ describe('gateway fuzz', () => {
       const ended = await settled(request, answer);
       const seen = `seed ${SEED + 1} valid case ${i}: ${request.url} ${JSON.stringify(request.body)}\n→ ${answer.statusCode} ${answer.body.slice(0, 600)}`;
       const problems = await check(answer, before);
-      if (answer.statusCode !== 200 && answer.statusCode !== 202) problems.push('refused');
-      else if (
-        ended !== undefined &&
-        !['completed', 'incomplete', 'succeeded'].includes(String(ended.status))
-      ) {
-        problems.push(`ended ${String(ended.status)}: ${JSON.stringify(ended.error)}`);
-      } else {
-        const body = answer.body;
-        const streamed = answer.headers['content-type']?.toString().startsWith('text/event-stream');
-        if (streamed && request.url !== '/v1/responses' && !body.endsWith('data: [DONE]\n\n'))
-          problems.push('no [DONE]');
-        if (codesIn(body).length > 0) problems.push('an error in the answer');
+      const wrong = validAnswerProblems(request, answer, ended);
+      problems.push(...wrong);
+      if (wrong.length === 0) {
         // One receipt for a job that ran (a background one once it ended).
         const receipts = await receiptsOf(developer);
         const jobs = request.url === '/v1/conversations' ? 0 : 1;
@@ -225,13 +231,8 @@ describe('gateway fuzz', () => {
         const answer = await send(request);
         const ended = await settled(request, answer);
         const seen = `seed ${SEED + 2} concurrent case ${i}: ${request.url} ${JSON.stringify(request.body)}\n→ ${answer.statusCode} ${answer.body.slice(0, 400)}`;
-        if (answer.statusCode !== 200 && answer.statusCode !== 202) failures.push(`${seen}\nrefused`);
-        else if (
-          ended !== undefined &&
-          !['completed', 'incomplete', 'succeeded'].includes(String(ended.status))
-        ) {
-          failures.push(`${seen}\nended ${String(ended.status)}`);
-        } else if (codesIn(answer.body).length > 0) failures.push(`${seen}\nan error in the answer`);
+        for (const problem of validAnswerProblems(request, answer, ended))
+          failures.push(`${seen}\n${problem}`);
         if (request.url !== '/v1/conversations') jobs++;
       }
     };

@@ -13,6 +13,7 @@ import type { JobAssign, JobResult } from '../../protocol/messages/jobs.ts';
 import { mulberry32 } from '../../protocol/mulberry32.ts';
 import { verifyReceipt } from '../../protocol/receipt.ts';
 import { mutate, pick, type Random } from '../../protocol/testing/json-mutation.ts';
+import { errorCodesIn } from '../testing/api-error.ts';
 import {
   answerText,
   type GatewayHarness,
@@ -147,7 +148,7 @@ describe('node fuzz', () => {
       });
       const seen = `seed ${SEED} case ${i}: ${url}${stream ? ' streamed' : ''} nodes did ${chosen.slice(from).join(', ')}\n→ ${answer.statusCode} ${answer.body.slice(0, 300)}`;
       statuses.set(answer.statusCode, (statuses.get(answer.statusCode) ?? 0) + 1);
-      const codes = [...answer.body.matchAll(/"code":"([a-z_]+)"/g)].map((m) => m[1] as string);
+      const codes = errorCodesIn(answer.body);
       const after = (await receipts()).length;
       if (codes.includes('internal_error')) failures.push(`${seen}\nan internal error`);
       for (const code of codes)
