@@ -187,6 +187,25 @@ describe('decodeMessage refuses bad frames with a clear error', () => {
     );
   });
 
+  it("a chunk of a prompt's log probabilities carrying anything else, or a first entry half-scored", () => {
+    const chunk = { type: 'job.chunk', attemptId: `0x${'1'.repeat(64)}`, seq: 0, delta: '' };
+    const unscored = { token: 'a', logprob: null, bytes: [97], top: null };
+    const scored = { token: 'b', logprob: -1, bytes: [98], top: [] };
+    const promptLogprobs = [unscored, scored];
+    expect(decodeMessage(JSON.stringify({ ...chunk, promptLogprobs })).ok).toBe(true);
+    expect(decodeError(JSON.stringify({ ...chunk, delta: 'x', promptLogprobs })).param).toBe(
+      'promptLogprobs',
+    );
+    expect(decodeError(JSON.stringify({ ...chunk, logprobs: [scored], promptLogprobs })).param).toBe(
+      'promptLogprobs',
+    );
+    expect(decodeError(JSON.stringify({ ...chunk, promptLogprobs: [] })).param).toBe('promptLogprobs');
+    const halfScored = { ...unscored, top: [] };
+    expect(decodeMessage(JSON.stringify({ ...chunk, promptLogprobs: [halfScored] })).ok).toBe(false);
+    // An answer's own entries are always scored.
+    expect(decodeMessage(JSON.stringify({ ...chunk, delta: 'a', logprobs: [unscored] })).ok).toBe(false);
+  });
+
   it('oversized strings and arrays', () => {
     const chunk = { type: 'job.chunk', attemptId: `0x${'1'.repeat(64)}`, seq: 0, delta: 'x'.repeat(70_000) };
     expect(decodeError(JSON.stringify(chunk)).param).toBe('delta');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * OpenAI request fields beyond sampling: the structured output the pods can give (`response_format`), and
- * those that ask for something they cannot give yet (audio, echo, the deprecated functions...). A
+ * those that ask for something they cannot give yet (audio, the deprecated functions...). A
  * client that sends one of the latter counts on its effect, so it is refused as `unsupported_parameter`
  * rather than ignored; its neutral values (null, false, 0, [], 'none') pass, since SDKs often send
  * defaults.
@@ -74,7 +74,6 @@ const CHAT_UNSUPPORTED: FieldRules = {
 
 /** Fields of a (legacy) completion request the pods cannot honour, refused unless neutral. */
 const COMPLETION_UNSUPPORTED: FieldRules = {
-  echo: onlyNeutral(z.boolean().nullable(), (v) => v !== true, 'echo is not supported'),
   response_format: onlyNeutral(
     z.unknown(),
     (v) => isNullish(v) || (typeof v === 'object' && (v as { type?: unknown }).type === 'text'),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { completionLogprobs } from './openai-logprobs.ts';
+import { completionLogprobs, echoedCompletionLogprobs } from './openai-logprobs.ts';
 
 describe('completionLogprobs', () => {
   it('counts text offsets in characters, a character split over tokens counted once it is whole', () => {
@@ -33,5 +33,29 @@ describe('completionLogprobs', () => {
       },
     ]);
     expect(legacy.top_logprobs).toEqual([{ '': -0.5, x: -3 }]);
+  });
+
+  it('writes null for an echoed prompt token that nothing comes before, and counts offsets on', () => {
+    const prompt = {
+      text: 'ab',
+      entries: [
+        { token: 'a', logprob: null, bytes: [97], top: null },
+        { token: 'b', logprob: -2, bytes: [98], top: [{ token: 'c', logprob: -0.1, bytes: [99] }] },
+      ],
+    };
+    const legacy = echoedCompletionLogprobs(prompt, [{ token: '!', logprob: -1, bytes: [33], top: [] }]);
+    expect(legacy).toEqual({
+      tokens: ['a', 'b', '!'],
+      token_logprobs: [null, -2, -1],
+      top_logprobs: [null, { c: -0.1, b: -2 }, { '!': -1 }],
+      text_offset: [0, 1, 2],
+    });
+  });
+
+  it("counts the answer's offsets from the prompt as written, whatever its tokens spell", () => {
+    // A tokenizer's spacing: the prompt's tokens read ' ab' where the caller wrote 'ab'.
+    const prompt = { text: 'ab', entries: [{ token: ' ab', logprob: -1, bytes: [32, 97, 98], top: [] }] };
+    const legacy = echoedCompletionLogprobs(prompt, [{ token: 'c', logprob: -1, bytes: [99], top: [] }]);
+    expect(legacy.text_offset).toEqual([0, 2]);
   });
 });

@@ -3,7 +3,14 @@ import type { Completion, CompletionUsage } from 'openai/resources/completions';
 import type { CreateEmbeddingResponse } from 'openai/resources/embeddings';
 import type { Model } from 'openai/resources/models';
 import { FatalError } from './errors.ts';
-import { chatLogprobs, completionLogprobs, type TokenLogprobOut } from './openai-logprobs.ts';
+import {
+  type CompletionLogprobsOut,
+  chatLogprobs,
+  completionLogprobs,
+  echoedCompletionLogprobs,
+  type PromptTokenLogprobOut,
+  type TokenLogprobOut,
+} from './openai-logprobs.ts';
 
 /**
  * Builders of the gateway's answers in exactly OpenAI's JSON shapes (typed by the official SDK's own
@@ -165,29 +172,54 @@ export function chatCompletionUsageChunk(p: Envelope & { usage: TokenUsage }): C
 }
 
 /** `/v1/completions` answer; one choice per prompt, in order. */
+/** A legacy completion's choice as we write it: its logprobs' lists may hold null (an echoed prompt's). */
+export type TextCompletionChoice = Omit<Completion['choices'][number], 'logprobs' | 'finish_reason'> & {
+  logprobs: CompletionLogprobsOut | null;
+};
+
+export type TextCompletionOut = Omit<Completion, 'choices'> & {
+  choices: Array<TextCompletionChoice & { finish_reason: TextFinishReason }>;
+};
+
+/** With `echo`: the prompt written before a choice's text, and its tokens' log probabilities when asked. */
+export interface EchoedPrompt {
+  readonly text: string;
+  readonly logprobs?: readonly PromptTokenLogprobOut[] | undefined;
+}
+
 export function textCompletion(
   p: Envelope & {
     choices: Array<{
       text: string;
       finishReason: TextFinishReason;
       logprobs?: readonly TokenLogprobOut[] | undefined;
+      echo?: EchoedPrompt | undefined;
     }>;
     usage: TokenUsage;
   },
-): Completion {
+): TextCompletionOut {
   return {
     id: p.id,
     object: 'text_completion',
     created: p.created ?? unixSeconds(),
     model: p.model,
     choices: p.choices.map((c, index) => ({
-      text: c.text,
+      text: c.echo === undefined ? c.text : c.echo.text + c.text,
       index,
-      logprobs: c.logprobs === undefined ? null : completionLogprobs(c.logprobs),
+      logprobs: legacyLogprobs(c.logprobs, c.echo),
       finish_reason: c.finishReason,
     })),
     usage: openAIUsage(p.usage),
   };
+}
+
+function legacyLogprobs(
+  entries: readonly TokenLogprobOut[] | undefined,
+  echo: EchoedPrompt | undefined,
+): CompletionLogprobsOut | null {
+  if (entries === undefined) return null;
+  if (echo?.logprobs === undefined) return completionLogprobs(entries);
+  return echoedCompletionLogprobs({ text: echo.text, entries: echo.logprobs }, entries);
 }
 
 /**
@@ -200,12 +232,10 @@ export function textCompletionChunk(
     index?: number;
     finishReason?: TextFinishReason | null;
     /** Those of the text's tokens, when asked, and the characters streamed before them. */
-    logprobs?: { entries: readonly TokenLogprobOut[]; offset: number } | undefined;
+    logprobs?: { entries: readonly PromptTokenLogprobOut[]; offset: number } | undefined;
   },
 ): Omit<Completion, 'choices'> & {
-  choices: Array<
-    Omit<Completion['choices'][number], 'finish_reason'> & { finish_reason: TextFinishReason | null }
-  >;
+  choices: Array<TextCompletionChoice & { finish_reason: TextFinishReason | null }>;
 } {
   return {
     id: p.id,

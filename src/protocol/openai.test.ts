@@ -154,6 +154,23 @@ describe('completion requests', () => {
     expect(failure(parseCompletionRequest({ model: 'm', prompt: 'x', n: 30 })).param).toBe('n');
   });
 
+  it('takes echo, and max_tokens 0 (the prompt alone) only with it', () => {
+    const base = { model: 'm', prompt: 'Once' };
+    expect(parseCompletionRequest({ ...base, echo: true, logprobs: 1, max_tokens: 0 }).ok).toBe(true);
+    expect(parseCompletionRequest({ ...base, echo: true, stream: true, n: 2 }).ok).toBe(true);
+    const alone = failure(parseCompletionRequest({ ...base, max_tokens: 0 }));
+    expect(alone).toMatchObject({ code: 'invalid_request', param: 'max_tokens' });
+    expect(alone.message).toMatch(/only with echo/);
+    expect(failure(parseCompletionRequest({ ...base, echo: false, max_tokens: 0 })).param).toBe('max_tokens');
+    expect(failure(parseCompletionRequest({ ...base, echo: true, max_tokens: -1 })).param).toBe('max_tokens');
+    expect(failure(parseCompletionRequest({ ...base, echo: 'yes' })).param).toBe('echo');
+    const filled = failure(parseCompletionRequest({ ...base, echo: true, suffix: 'end' }));
+    expect(filled).toMatchObject({ param: 'echo', message: expect.stringMatching(/suffix/) });
+    expect(parseCompletionRequest({ ...base, echo: true, suffix: '' }).ok).toBe(true);
+    // A chat has no echo: max_tokens 0 stays refused there.
+    expect(failure(parseChatCompletionRequest(chat({ max_tokens: 0 }))).param).toBe('max_tokens');
+  });
+
   it('refuses prompts of token ids by name, as each pod model has its own vocabulary', () => {
     for (const prompt of [
       [1, 2, 3],

@@ -147,8 +147,13 @@ export const CompletionRequestSchema = z
     suffix: Text.nullish(),
     /** Choices written per prompt, of which the `n` likeliest are answered (all are paid). */
     best_of: Choices,
+    /** 0 with `echo`: the prompt alone, its tokens scored (how evaluation harnesses read a likelihood). */
+    max_tokens: z.int().min(0).max(10_000_000).nullish(),
+    /** Each choice's text begins with its prompt; with `logprobs`, the prompt's tokens are scored too. */
+    echo: z.boolean().nullish(),
   })
   .superRefine(refuseUnsupportedCompletionFields)
+  .superRefine(checkEcho)
   .superRefine((body, ctx) => {
     const bestOf = body.best_of;
     // 1 is the neutral value (no choice to pick): taken with any n, as before best_of was served.
@@ -171,6 +176,34 @@ export const CompletionRequestSchema = z
       });
     }
   });
+
+/** `echo` and what only goes with it: a budget of no tokens. */
+function checkEcho(
+  body: {
+    echo?: boolean | null | undefined;
+    max_tokens?: number | null | undefined;
+    suffix?: string | null | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (body.max_tokens === 0 && body.echo !== true) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'max_tokens must be at least 1 (0, the prompt alone, only with echo: true)',
+      path: ['max_tokens'],
+      input: 0,
+    });
+  }
+  // The answer fills a gap before the suffix: prompt and answer alone would not be the text.
+  if (body.echo === true && body.suffix != null && body.suffix !== '') {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'echo cannot be combined with suffix',
+      path: ['echo'],
+      input: true,
+    });
+  }
+}
 
 export const EmbeddingRequestSchema = z.looseObject({
   model: Model,
@@ -237,6 +270,11 @@ export function completionSuffixField(
   request: CompletionRequest,
 ): { suffix: string } | Record<string, never> {
   return request.suffix == null || request.suffix === '' ? {} : { suffix: request.suffix };
+}
+
+/** A completion's `echo` as a node takes it: it scores the prompt's tokens when logprobs are asked too. */
+export function completionEchoField(request: CompletionRequest): { echo: true } | Record<string, never> {
+  return request.echo === true ? { echo: true } : {};
 }
 
 /** Whether a request asks for log probabilities. */

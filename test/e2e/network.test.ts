@@ -169,7 +169,7 @@ describe.each(storeBackends())('on $kind', (backend) => {
       expect(new Set(nodes).size).toBe(1);
     });
 
-    it('answers log probabilities from the model, whole and streamed: its tokens, their alternatives', async () => {
+    it('answers log probabilities from the model, whole and streamed: its tokens, their alternatives, a prompt scored', async () => {
       const asked = {
         model: MODEL,
         messages: [{ role: 'user' as const, content: 'Hello there' }],
@@ -211,6 +211,41 @@ describe.each(storeBackends())('on $kind', (backend) => {
       const logprobs = legacy.choices[0]?.logprobs;
       expect(logprobs?.tokens?.length).toBe(logprobs?.token_logprobs?.length);
       expect(logprobs?.text_offset?.[0]).toBe(0);
+
+      // An evaluation harness's likelihood request: the prompt alone, echoed, every token scored.
+      const text = 'the GPU node and the pod';
+      const scored = await client.completions.create({
+        model: MODEL,
+        prompt: text,
+        echo: true,
+        max_tokens: 0,
+        logprobs: 1,
+      });
+      succeeded++;
+      const [echoed] = scored.choices;
+      expect(echoed?.text).toBe(text);
+      expect(echoed?.logprobs?.tokens?.join('')).toBe(text);
+      expect(scored.usage?.completion_tokens).toBe(0);
+      for (const logprob of echoed?.logprobs?.token_logprobs ?? []) expect(logprob).toBeLessThanOrEqual(0);
+      // Streamed with an answer after it: the prompt's entries first, the same numbers.
+      const echoStream = await client.completions.create({
+        model: MODEL,
+        prompt: text,
+        echo: true,
+        max_tokens: 3,
+        logprobs: 1,
+        stream: true,
+      });
+      let streamedText = '';
+      const streamedLogprobs: Array<number | null> = [];
+      for await (const chunk of echoStream) {
+        streamedText += chunk.choices[0]?.text ?? '';
+        streamedLogprobs.push(...(chunk.choices[0]?.logprobs?.token_logprobs ?? []));
+      }
+      succeeded++;
+      expect(streamedText.startsWith(text)).toBe(true);
+      const promptLogprobs = echoed?.logprobs?.token_logprobs ?? [];
+      expect(streamedLogprobs.slice(0, promptLogprobs.length)).toEqual(promptLogprobs);
     });
 
     it('streams the same seeded answer token by token, with usage at the end', async () => {

@@ -127,7 +127,22 @@ function validAnswerProblems(
     problems.push('no [DONE]');
   }
   if (errorCodesIn(answer.body).length > 0) problems.push('an error in the answer');
+  if (!streamed) problems.push(...echoProblems(request, answer.body));
   return problems;
+}
+
+/** An echoed completion's choices each begin with their prompt (n per prompt, prompt by prompt). */
+function echoProblems(request: FuzzRequest, body: string): string[] {
+  const asked = request.body as { echo?: unknown; prompt?: unknown; n?: unknown } | undefined;
+  if (request.url !== '/v1/completions' || asked?.echo !== true) return [];
+  const prompts = (Array.isArray(asked.prompt) ? asked.prompt : [asked.prompt]) as string[];
+  const n = typeof asked.n === 'number' ? asked.n : 1;
+  const { choices } = JSON.parse(body) as { choices: Array<{ index: number; text: string }> };
+  return choices.flatMap((choice) =>
+    choice.text.startsWith(prompts[Math.floor(choice.index / n)] ?? '')
+      ? []
+      : [`choice ${choice.index} does not begin with its prompt`],
+  );
 }
 
 /** What is wrong with an answer: nothing, if it is a success or a registered error that charged nothing. */

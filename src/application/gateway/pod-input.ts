@@ -7,6 +7,7 @@ import {
   candidatesOf,
   chatLogprobsFields,
   choicesOf,
+  completionEchoField,
   completionLogprobsFields,
   completionSuffixField,
   type EmbeddingRequest,
@@ -16,7 +17,7 @@ import {
 } from '../../protocol/openai.ts';
 import { podTools } from '../../protocol/openai-tools.ts';
 import { bestOf } from './best-of.ts';
-import type { GenerationChoice } from './pod-output.ts';
+import { checkPromptLogprobs, type GenerationChoice } from './pod-output.ts';
 
 /** The node's input and how many choices it must return (`n`). */
 export function chatInput(request: ChatCompletionRequest): { input: unknown; count: number } {
@@ -34,14 +35,26 @@ export function chatInput(request: ChatCompletionRequest): { input: unknown; cou
   return { input, count: n };
 }
 
+/** What a completion's answer makes of the choices a node wrote. */
+export interface CompletionAnswer {
+  /** The choices the caller gets, in order: with best_of the likeliest, with echo each after its prompt. */
+  choices(written: GenerationChoice[]): GenerationChoice[];
+  /** Checks the written choices carry the prompts' log probabilities echo asked for, and only those. */
+  check(written: readonly GenerationChoice[]): void;
+  /** With echo: the prompt a choice (by its index) is written after. */
+  echoOf?: (index: number) => string;
+}
+
 /**
  * The node's input and how many choices it must return (`best_of`, else `n`, per prompt, prompt by
- * prompt); with `best_of`, how to pick the answered ones from them.
+ * prompt), and what the answer makes of them.
  */
 export function completionInput(request: CompletionRequest): {
   input: unknown;
   count: number;
-  pick?: (choices: GenerationChoice[]) => GenerationChoice[];
+  /** Whether the node writes the answer's log probabilities (asked, or for best_of to rank by). */
+  nodeLogprobs: boolean;
+  answer: CompletionAnswer;
 } {
   const prompts = inputsOf(request.prompt);
   const n = choicesOf(request);
@@ -50,17 +63,38 @@ export function completionInput(request: CompletionRequest): {
   // best_of ranks by the tokens' log probabilities: the node is asked for them, alternatives only if asked.
   const logprobs =
     candidates > n && request.logprobs == null ? { logprobs: 0 } : completionLogprobsFields(request);
+  const keep = request.logprobs != null;
+  const echo = request.echo === true;
+  // The node scores the prompt when it has echo and writes log probabilities (also best_of's, to rank
+  // by): it is told of echo only when the prompt's entries are wanted, or for a budget of no tokens.
+  const nodeEcho = echo && (keep || request.max_tokens === 0);
   const input = {
     ...samplingFields(request),
     ...logprobs,
     prompt,
     ...completionSuffixField(request),
+    ...(nodeEcho ? completionEchoField(request) : {}),
     ...(candidates === 1 ? {} : { n: candidates }),
   };
-  const count = prompts.length * candidates;
-  if (candidates === n) return { input, count };
-  const keep = request.logprobs != null;
-  return { input, count, pick: (choices) => bestOf(choices, candidates, n, keep) };
+  const nodeScores = nodeEcho && 'logprobs' in logprobs;
+  const echoOf = (index: number) => prompts[Math.floor(index / n)] ?? '';
+  const answer: CompletionAnswer = {
+    choices: (written) => {
+      const picked = candidates === n ? written : bestOf(written, candidates, n, keep);
+      return picked.map(({ promptLogprobs: _, ...choice }, index) => {
+        if (!echo) return choice;
+        const first = written[Math.floor(index / n) * candidates];
+        const entries = keep ? first?.promptLogprobs : undefined;
+        return {
+          ...choice,
+          echo: { text: echoOf(index), ...(entries === undefined ? {} : { logprobs: entries }) },
+        };
+      });
+    },
+    check: (written) => checkPromptLogprobs(written, nodeScores ? candidates : 0),
+    ...(echo ? { echoOf } : {}),
+  };
+  return { input, count: prompts.length * candidates, nodeLogprobs: 'logprobs' in logprobs, answer };
 }
 
 /** The node's input and how many vectors it must return. */

@@ -3,8 +3,8 @@
 // into an answer is the node's fault (bad_result), and the caller pays nothing.
 import { type CompletionJobOutput, parseJobOutput } from '../../compute/miner/job-output.ts';
 import { RetryableError } from '../../protocol/errors.ts';
-import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
-import type { FinishReason, TokenUsage, ToolCallOut } from '../../protocol/openai-responses.ts';
+import type { PromptTokenLogprobOut, TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
+import type { EchoedPrompt, FinishReason, TokenUsage, ToolCallOut } from '../../protocol/openai-responses.ts';
 
 export interface GenerationChoice {
   text: string;
@@ -13,6 +13,10 @@ export interface GenerationChoice {
   toolCalls?: ToolCallOut[];
   /** When asked: one entry per token of `text`. */
   logprobs?: TokenLogprobOut[];
+  /** As the node wrote it (a completion's echo with logprobs, on a prompt's first choice). */
+  promptLogprobs?: PromptTokenLogprobOut[];
+  /** A completion's echo: the prompt written before `text`, as the answer shows it. */
+  echo?: EchoedPrompt;
 }
 
 /** The choices in order: `n` per prompt (a chat has one prompt). */
@@ -34,7 +38,24 @@ export function generationOutput(kind: 'chat' | 'completion', output: unknown): 
     text: c.text,
     finishReason: c.finishReason,
     ...(c.logprobs === undefined ? {} : { logprobs: c.logprobs }),
+    ...(c.promptLogprobs === undefined ? {} : { promptLogprobs: c.promptLogprobs }),
   }));
+}
+
+/**
+ * A completion's prompts scored (echo with logprobs) on each prompt's first choice, of `perPrompt`, and
+ * nowhere else; none at all when not asked (0).
+ */
+export function checkPromptLogprobs(choices: readonly GenerationChoice[], perPrompt: number): void {
+  for (const [index, choice] of choices.entries()) {
+    const asked = perPrompt > 0 && index % perPrompt === 0;
+    if (asked === (choice.promptLogprobs !== undefined)) continue;
+    throw new RetryableError('bad_result', {
+      message: asked
+        ? `node returned no log probabilities of the prompt of choice ${index}, which echo asked for`
+        : `node returned log probabilities of a prompt at choice ${index}, which nobody asked for`,
+    });
+  }
 }
 
 /** What an output of any shape says its node's cache held of the prompt (a paid cancel's too); else 0. */

@@ -168,11 +168,13 @@ describe('node inputs', () => {
 
   it('sends several prompts as a list, one as itself, streamed or not', () => {
     for (const stream of [false, true]) {
-      expect(
-        completionInput(value(parseCompletionRequest({ model: 'm', prompt: ['a', 'b'], n: 2, stream }))),
-      ).toEqual({
+      const { input, count, nodeLogprobs } = completionInput(
+        value(parseCompletionRequest({ model: 'm', prompt: ['a', 'b'], n: 2, stream })),
+      );
+      expect({ input, count, nodeLogprobs }).toEqual({
         input: { model: 'm', prompt: ['a', 'b'], n: 2 },
         count: 4,
+        nodeLogprobs: false,
       });
       expect(
         completionInput(value(parseCompletionRequest({ model: 'm', prompt: ['a'], stream }))).input,

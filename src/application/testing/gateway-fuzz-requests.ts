@@ -93,6 +93,7 @@ export function fuzzRequests(known: KnownObjects) {
       { model: 'neurino-tiny', prompt: 'Once upon', max_tokens: 8 },
       { model: 'neurino-tiny', prompt: ['a', 'b'], max_tokens: 4, logprobs: 2, stream: true, seed: 1 },
       { model: 'neurino-tiny', prompt: 'def f(', suffix: ')', max_tokens: 4 },
+      { model: 'neurino-tiny', prompt: 'the node', echo: true, max_tokens: 0, logprobs: 1 },
     ] satisfies Json[]);
   }
 
@@ -342,11 +343,13 @@ export function fuzzRequests(known: KnownObjects) {
           n: [1, 2],
           stream: [true, false],
           logprobs: [0, 2],
-          echo: [false],
+          echo: [true, false],
           best_of: [1, 2, 3],
         }),
       };
       delete body.metadata;
+      // The prompt alone, scored (an evaluation harness's request).
+      if (body.echo === true && random() < 0.3) body.max_tokens = 0;
       // best_of picks among finished choices: not streamed.
       if (typeof body.best_of === 'number' && body.best_of > 1) delete body.stream;
       return { method: 'POST', url: '/v1/completions', body };

@@ -5,6 +5,7 @@ import {
   chatLogprobsFields,
   choiceSeed,
   choicesOf,
+  completionEchoField,
   completionLogprobsFields,
   completionSuffixField,
   inputsOf,
@@ -56,7 +57,13 @@ export function jobWork(kind: JobKind, input: unknown): JobInputResult {
         ...completionLogprobsFields(parsed.value),
         ...completionSuffixField(parsed.value),
       };
-      const requests = prompts.flatMap((prompt) => perChoice({ ...shared, prompt }, parsed.value));
+      // A prompt's first choice scores it when echo asks (its choices share it).
+      const echo = completionEchoField(parsed.value);
+      const requests = prompts.flatMap((prompt) =>
+        perChoice({ ...shared, prompt }, parsed.value).map((request, choice) =>
+          choice === 0 ? { ...request, ...echo } : request,
+        ),
+      );
       return { ok: true, work: { kind, requests, n } };
     }
     case 'embeddings': {

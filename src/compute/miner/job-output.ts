@@ -18,6 +18,9 @@
 // - `tokenIds` are the sampled token ids, in order (llama-cpp pods): validators re-score them with the model.
 // - `logprobs` (when the request asked): one entry per token of `text`, { token, logprob, bytes, top }, the
 //   bytes joining to the text's UTF-8 and `top` the asked number of likeliest alternatives.
+// - `promptLogprobs` (completion with `echo` and `logprobs`, on each prompt's first choice): one entry per
+//   token of the prompt (BOS aside), its log probability given the tokens before it (null for a first token
+//   nothing comes before) with `top` alternatives (null then too).
 // - `truncatedMessages` (chat with `truncation: 'auto'`): how many of the oldest messages the pod left out
 //   to fit its context (after the leading system ones, tool results with their calls): what the model saw.
 // - `cachedPromptTokens` (chat and completion, beside `choices` when there are several): of the job's
@@ -29,7 +32,7 @@
 //   the first).
 import { z } from 'zod';
 import { MAX_CHOICES } from '../../protocol/openai.ts';
-import { TokenLogprobSchema } from '../../protocol/openai-logprobs.ts';
+import { PromptTokenLogprobSchema, TokenLogprobSchema } from '../../protocol/openai-logprobs.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import { parseWith, type Result } from '../../protocol/schema-errors.ts';
 
@@ -79,6 +82,7 @@ export const CompletionJobOutputSchema = z.object({
         finishReason: FinishReasonSchema,
         tokenIds: TokenIdsSchema,
         logprobs: LogprobsSchema,
+        promptLogprobs: z.array(PromptTokenLogprobSchema).optional(),
       }),
     )
     .min(1),

@@ -18,7 +18,7 @@ import {
   type StreamPiece,
   type ToolCallDelta,
 } from '../../protocol/messages/jobs.ts';
-import type { TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
+import type { PromptTokenLogprobOut, TokenLogprobOut } from '../../protocol/openai-logprobs.ts';
 import { resultHash, signReceipt } from '../../protocol/receipt.ts';
 import { computeUnits } from '../../protocol/units.ts';
 import { type PartialGeneration, PodAbortedError } from '../pods/errors.ts';
@@ -28,6 +28,7 @@ import type {
   CompletionRequest,
   GenerateOptions,
   GenerationResult,
+  PromptTokenLogprob,
   TokenLogprob,
 } from '../pods/types.ts';
 import type { JobWork } from './job-input.ts';
@@ -134,6 +135,12 @@ async function produce(
           logprobs?.map(logprobEntry),
         ),
       onToolCall: (call) => splitCallPiece(call, (toolCall) => onChunk({ delta: '', toolCall, ...choice })),
+      onPromptLogprobs: (entries) => {
+        for (let at = 0; at < entries.length; at += MAX_CHUNK_LOGPROBS) {
+          const promptLogprobs = entries.slice(at, at + MAX_CHUNK_LOGPROBS).map(promptLogprobEntry);
+          onChunk({ delta: '', promptLogprobs, ...choice });
+        }
+      },
     };
   };
   switch (work.kind) {
@@ -246,10 +253,22 @@ function logprobEntry(entry: TokenLogprob): TokenLogprobOut {
   };
 }
 
-/** A prompt's choice: text only (completions offer no tools). */
+/** A prompt's choice: text only (completions offer no tools), its prompt scored when echo asked. */
 function completionChoice(result: GenerationResult): CompletionJobOutput['choices'][number] {
   const { toolCalls: _, ...text } = choice(result);
-  return { ...text, finishReason: result.finishReason === 'length' ? 'length' : 'stop' };
+  return {
+    ...text,
+    finishReason: result.finishReason === 'length' ? 'length' : 'stop',
+    ...(result.promptLogprobs === undefined
+      ? {}
+      : { promptLogprobs: result.promptLogprobs.map(promptLogprobEntry) }),
+  };
+}
+
+function promptLogprobEntry(entry: PromptTokenLogprob): PromptTokenLogprobOut {
+  if (entry.logprob === null)
+    return { token: entry.token, logprob: null, bytes: [...entry.bytes], top: null };
+  return logprobEntry(entry);
 }
 
 /** The work a paid cancel stopped, when the runtime handed it over (others just abort). */

@@ -290,6 +290,39 @@ describe('jobs', () => {
     expect(texts).toEqual(expected.map((e) => e.text));
   });
 
+  it("scores each prompt once for echo, streaming its entries before its first choice's text", async () => {
+    const input = {
+      model: 'neurino-tiny',
+      prompt: ['The sky', 'A cat'],
+      n: 2,
+      echo: true,
+      logprobs: 1,
+      max_tokens: 3,
+      seed: 5,
+    };
+    const outcome = await connection.assign({ podId: pod.podId, kind: 'completion', input, stream: true });
+    expect(outcome.checked?.ok).toBe(true);
+    const { choices } = (outcome.result?.output ?? { choices: [] }) as CompletionJobOutput;
+    const direct = await pod.runtime.complete({ ...input, prompt: 'A cat' });
+    // Each prompt's first choice carries its entries; the second shares them.
+    expect(choices.map((c) => c.promptLogprobs !== undefined)).toEqual([true, false, true, false]);
+    expect(choices[2]?.promptLogprobs).toEqual(direct.promptLogprobs);
+    for (const index of [0, 2]) {
+      const ofChoice = outcome.chunks.filter((c) => (c.choice ?? 0) === index);
+      const firstText = ofChoice.findIndex((c) => c.promptLogprobs === undefined);
+      const streamed = ofChoice.slice(0, firstText).flatMap((c) => c.promptLogprobs ?? []);
+      expect(streamed).toEqual(choices[index]?.promptLogprobs);
+      expect(ofChoice.slice(firstText).every((c) => c.promptLogprobs === undefined)).toBe(true);
+    }
+    // The prompt is read once per prompt, whatever the choices: as without echo.
+    const plain = await connection.assign({
+      podId: pod.podId,
+      kind: 'completion',
+      input: { ...input, echo: false },
+    });
+    expect(outcome.result?.usage).toEqual(plain.result?.usage);
+  });
+
   it("says in its signed output how many prompt tokens its pod's cache held, once per prompt", async () => {
     const input = { ...chat('Which GPU is free?'), n: 2, max_tokens: 3 };
     await connection.assign({ podId: pod.podId, kind: 'chat', input });

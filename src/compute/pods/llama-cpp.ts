@@ -27,11 +27,12 @@ import {
 import { JobTracker } from './job-tracker.ts';
 import { enforceableSchema } from './json-schema-support.ts';
 import { chatHistory } from './llama-chat-history.ts';
-import { generateOnSequence, keptPrefix, sharedPrefix } from './llama-generation.ts';
+import { generateOnSequence, keptPrefix, roomAfter, sharedPrefix } from './llama-generation.ts';
 import { LlamaGrammars } from './llama-grammar.ts';
 import { infillTokens } from './llama-infill.ts';
 import { sharedLlama } from './llama-instance.ts';
 import { checkLogitBias } from './llama-logit-bias.ts';
+import { scorePrompt } from './llama-prompt-logprobs.ts';
 import {
   type CallSyntax,
   callSyntaxOf,
@@ -52,6 +53,7 @@ import {
   type GenerateOptions,
   type GenerationResult,
   type NormalizedMessage,
+  type PromptTokenLogprob,
   parseChatRequest,
   parseCompletionRequest,
   parseEmbeddingRequest,
@@ -239,14 +241,17 @@ export class LlamaCppRuntime implements PodRuntime {
   }
 
   async complete(request: CompletionRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
-    const { prompt, suffix, sampling } = parseCompletionRequest(request);
+    const { prompt, suffix, sampling, promptLogprobs } = parseCompletionRequest(request);
     const loaded = this.ready();
     const { model } = loaded;
     // Raw prompts may spell special tokens (as llama.cpp's server and vLLM allow), e.g. a hand-written template.
     const bos = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? [model.tokens.bos] : [];
     const text = model.tokenize(prompt, true);
     const promptTokens = [...bos, ...(suffix === undefined ? text : infillTokens(model, text, suffix))];
-    return this.generate(loaded, promptTokens, sampling, options, { promptParam: 'prompt' });
+    return this.generate(loaded, promptTokens, sampling, options, {
+      promptParam: 'prompt',
+      ...(promptLogprobs === undefined ? {} : { scorePrompt: { top: promptLogprobs, context: bos.length } }),
+    });
   }
 
   async embed(request: EmbeddingRequest, options: EmbedOptions = {}): Promise<EmbeddingResult> {
@@ -315,6 +320,7 @@ export class LlamaCppRuntime implements PodRuntime {
               signal,
               onDelta: options.onDelta,
               onToolCall: options.onToolCall,
+              onPromptLogprobs: options.onPromptLogprobs,
               reuse,
             },
             extra,
@@ -332,6 +338,8 @@ interface GenerationExtras {
   tools?: ToolOffer | undefined;
   /** Messages left out to fit the context (truncation 'auto'). */
   truncated?: number;
+  /** Echo with logprobs: the prompt's tokens after `context` scored, with `top` alternatives each. */
+  scorePrompt?: { top: number; context: number };
 }
 
 /**
@@ -355,15 +363,25 @@ async function generateOn(
     signal: AbortSignal;
     onDelta: GenerateOptions['onDelta'];
     onToolCall: GenerateOptions['onToolCall'];
+    onPromptLogprobs: GenerateOptions['onPromptLogprobs'];
     /** Keep what the slot holds that begins the prompt (prompt caching). */
     reuse: boolean;
   },
   extra: GenerationExtras,
 ): Promise<GenerationResult> {
-  const { promptTokens, reuse } = job;
+  const { promptTokens } = job;
+  const scoring = extra.scorePrompt;
+  // Scoring evaluates the whole prompt, which the generation then goes on from.
+  const reuse = job.reuse || scoring !== undefined;
   // What the slot keeps of its last job, as the generation will.
-  const kept = reuse ? keptPrefix(sequence, promptTokens) : 0;
+  const kept = job.reuse && scoring === undefined ? keptPrefix(sequence, promptTokens) : 0;
   try {
+    let promptLogprobs: PromptTokenLogprob[] | undefined;
+    if (scoring !== undefined) {
+      roomAfter(sequence, promptTokens, extra.promptParam); // a prompt too long is refused before the work
+      promptLogprobs = await scorePrompt({ sequence, promptTokens, ...scoring, signal: job.signal });
+      job.onPromptLogprobs?.(promptLogprobs);
+    }
     const input = {
       sequence,
       promptTokens,
@@ -408,6 +426,7 @@ async function generateOn(
       completionTokenIds: output.completionTokenIds,
       ...('toolCalls' in output && output.toolCalls !== undefined ? { toolCalls: output.toolCalls } : {}),
       ...(output.logprobs === undefined ? {} : { logprobs: output.logprobs }),
+      ...(promptLogprobs === undefined ? {} : { promptLogprobs }),
       ...(extra.truncated === undefined || extra.truncated === 0
         ? {}
         : { truncatedMessages: extra.truncated }),

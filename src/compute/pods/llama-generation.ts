@@ -107,6 +107,7 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
   const model = sequence.model;
   const room = roomAfter(sequence, promptTokens, input.promptParam);
   const maxTokens = Math.min(sampling.maxTokens ?? room, room);
+  if (maxTokens === 0) return nothingGenerated(sampling);
   const toEvaluate = await startSequence(sequence, promptTokens, input.continuing === true);
   throwIfAborted(signal);
 
@@ -183,6 +184,17 @@ export async function generateOnSequence(input: SequenceGenerationInput): Promis
     completionTokenIds,
     calling,
     ...(logprobs === undefined ? {} : { logprobs: logprobs.entries(text.length) }),
+  };
+}
+
+/** A budget of no tokens (an echoed prompt alone): no text, cut short by the length, as OpenAI answers. */
+function nothingGenerated(sampling: SamplingParams): SequenceGenerationOutput {
+  return {
+    text: '',
+    finishReason: 'length',
+    completionTokenIds: [],
+    calling: false,
+    ...(sampling.logprobs === undefined ? {} : { logprobs: [] }),
   };
 }
 

@@ -480,6 +480,12 @@ describe('openai-upstream runtime: lifecycle and bad input', () => {
     await expectPodError(upstream.chat({ messages: [] }), 'pod_bad_request', false);
     await expectPodError(upstream.complete({ prompt: 'x', temperature: -1 }), 'pod_bad_request', false);
     await expectPodError(upstream.embed({ input: [] }), 'pod_bad_request', false);
+    // A prompt scored, or the prompt alone: llama-cpp pods' work, not relayed.
+    const scored = upstream.complete({ prompt: 'x', echo: true, logprobs: 1 });
+    await expectPodError(scored, 'pod_unsupported', false);
+    await expect(scored).rejects.toMatchObject({ param: 'echo' });
+    const alone = upstream.complete({ prompt: 'x', echo: true, max_tokens: 0 });
+    await expect(alone).rejects.toMatchObject({ podCode: 'pod_unsupported', param: 'max_tokens' });
     expect(server.requests.length).toBe(before);
   });
 

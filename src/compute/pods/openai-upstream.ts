@@ -7,7 +7,13 @@
 // `toolCalls` (a stream's pieces assembled, never passed on as text). Log probabilities, when asked, are
 // asked of the upstream and come back as the result's `logprobs` (a stream's gathered from its chunks).
 import type { z } from 'zod';
-import { PodLoadFailedError, PodNotLoadedError, PodUpstreamError, stoppedWith } from './errors.ts';
+import {
+  PodLoadFailedError,
+  PodNotLoadedError,
+  PodUnsupportedError,
+  PodUpstreamError,
+  stoppedWith,
+} from './errors.ts';
 import { JobTracker } from './job-tracker.ts';
 import {
   ChatResponseWire,
@@ -164,7 +170,18 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
   }
 
   async complete(request: CompletionRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
-    const { prompt, suffix, sampling } = parseCompletionRequest(request);
+    const { prompt, suffix, sampling, promptLogprobs } = parseCompletionRequest(request);
+    // Servers differ in how they score a prompt (vLLM's prompt_logprobs, llama.cpp's n_probs): not relayed yet.
+    if (promptLogprobs !== undefined) {
+      throw new PodUnsupportedError('echo with logprobs (the prompt scored) is served by llama-cpp pods', {
+        param: 'echo',
+      });
+    }
+    if (sampling.maxTokens === 0) {
+      throw new PodUnsupportedError('max_tokens 0 (the prompt alone) is served by llama-cpp pods', {
+        param: 'max_tokens',
+      });
+    }
     // A fill-in-the-middle request goes as OpenAI's suffix (Ollama serves it; a server that cannot refuses).
     const input = suffix === undefined ? { prompt } : { prompt, suffix };
     return this.generate('completions', input, sampling, options);

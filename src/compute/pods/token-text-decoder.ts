@@ -7,7 +7,8 @@ const CONTEXT_TOKENS = 8;
 
 /**
  * Turns sampled tokens into text one token at a time, holding back tokens that end inside a UTF-8
- * character (byte-fallback tokens) until the character is complete. Special tokens decode to ''.
+ * character (byte-fallback tokens) until the character is complete. Special tokens decode to '' unless
+ * `specialTokens` (a prompt's, which spell the text the caller wrote).
  */
 export class TokenTextDecoder {
   private pending: Token[] = [];
@@ -16,6 +17,7 @@ export class TokenTextDecoder {
   constructor(
     private readonly model: LlamaModel,
     precedingTokens: readonly Token[] = [],
+    private readonly specialTokens = false,
   ) {
     this.context = precedingTokens.slice(-CONTEXT_TOKENS);
   }
@@ -27,7 +29,7 @@ export class TokenTextDecoder {
 
   push(token: Token): string {
     this.pending.push(token);
-    const text = this.model.detokenize(this.pending, false, this.context);
+    const text = this.model.detokenize(this.pending, this.specialTokens, this.context);
     if (text.endsWith('\uFFFD') && this.pending.length < MAX_UTF8_BYTES) return '';
     this.context = [...this.context, ...this.pending].slice(-CONTEXT_TOKENS);
     this.pending = [];
@@ -37,7 +39,7 @@ export class TokenTextDecoder {
   /** Whatever is still held back (an incomplete character decodes to U+FFFD). */
   flush(): string {
     if (this.pending.length === 0) return '';
-    const text = this.model.detokenize(this.pending, false, this.context);
+    const text = this.model.detokenize(this.pending, this.specialTokens, this.context);
     this.pending = [];
     return text;
   }

@@ -95,6 +95,11 @@ export const CompletionRequestSchema = SamplingSchema.extend({
   suffix: z.string().nullish(),
   /** OpenAI's legacy field: each token's log probability with this many alternatives (0–5). */
   logprobs: z.int().min(0).max(MAX_COMPLETION_LOGPROBS).nullish(),
+  /** With `logprobs`: the prompt's tokens are scored too (`GenerationResult.promptLogprobs`). */
+  echo: z.boolean().nullish(),
+  /** 0: nothing generated (the prompt alone, scored with echo). */
+  max_tokens: z.int().min(0).nullish(),
+  max_completion_tokens: z.int().min(0).nullish(),
 });
 export const EmbeddingRequestSchema = z.object({
   model: z.string().optional(),
@@ -162,6 +167,14 @@ export interface TokenLogprob extends TokenChoice {
   readonly top: readonly TokenChoice[];
 }
 
+/**
+ * A prompt token with its log probability under the model given the tokens before it; the first token of
+ * a prompt that nothing comes before (a model without a BOS token) has none.
+ */
+export type PromptTokenLogprob =
+  | TokenLogprob
+  | (Omit<TokenChoice, 'logprob'> & { readonly logprob: null; readonly top: null });
+
 export interface NormalizedMessage {
   readonly role: 'system' | 'user' | 'assistant' | 'tool';
   readonly content: string;
@@ -194,6 +207,8 @@ export interface GenerationResult {
   readonly toolCalls?: readonly ToolCall[];
   /** When asked (`SamplingParams.logprobs`): one entry per token of `text`, in order. */
   readonly logprobs?: readonly TokenLogprob[];
+  /** A completion with `echo` and `logprobs`: one entry per token of the prompt (BOS aside), in order. */
+  readonly promptLogprobs?: readonly PromptTokenLogprob[];
   /** With `truncation: 'auto'`: how many of the oldest messages were left out to fit the context. */
   readonly truncatedMessages?: number;
 }
@@ -219,6 +234,8 @@ export interface GenerateOptions {
    * the order they begin, and the pieces of each concatenate to the result's call.
    */
   readonly onToolCall?: (piece: ToolCallDelta) => void;
+  /** A completion with echo and logprobs: its prompt's entries, once scored, before any `onDelta`. */
+  readonly onPromptLogprobs?: (entries: readonly PromptTokenLogprob[]) => void;
 }
 
 export interface EmbedOptions {
@@ -301,12 +318,20 @@ export function parseCompletionRequest(value: unknown): {
   /** The text after the gap the answer fills; undefined: none (an empty suffix is none, as OpenAI's). */
   suffix: string | undefined;
   sampling: SamplingParams;
+  /** Alternatives per prompt token to score the prompt with (echo with logprobs); undefined: not scored. */
+  promptLogprobs: number | undefined;
 } {
   const request = parse(CompletionRequestSchema, value);
+  const suffix = request.suffix == null || request.suffix === '' ? undefined : request.suffix;
+  if (request.echo === true && suffix !== undefined) {
+    throw new PodBadRequestError('echo cannot be combined with suffix', { param: 'echo' });
+  }
+  const logprobs = request.logprobs ?? undefined;
   return {
     prompt: request.prompt,
-    suffix: request.suffix == null || request.suffix === '' ? undefined : request.suffix,
-    sampling: { ...sampling(request), logprobs: request.logprobs ?? undefined },
+    suffix,
+    sampling: { ...sampling(request), logprobs },
+    promptLogprobs: request.echo === true ? logprobs : undefined,
   };
 }
 

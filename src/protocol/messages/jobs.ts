@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_BATCH_INPUTS, MAX_CHOICES } from '../openai.ts';
-import { TokenLogprobSchema } from '../openai-logprobs.ts';
+import { PromptTokenLogprobSchema, TokenLogprobSchema } from '../openai-logprobs.ts';
 import { JOB_KINDS } from '../pod-spec.ts';
 import {
   AddressSchema,
@@ -89,7 +89,9 @@ export const ToolCallDeltaSchema = z
  * miner → router: a piece of streamed output; `seq` counts from 0 without gaps. When the job asked for
  * log probabilities, `logprobs` are those of the tokens whose text this delta begins (their joined bytes
  * are the delta's, but for a character split between chunks). A chunk with `toolCall` carries a piece of
- * a call instead of text (its `delta` is '').
+ * a call instead of text (its `delta` is ''). A completion with `echo` and `logprobs` streams its prompt's
+ * entries first, in chunks with `promptLogprobs` and no text (on each prompt's first choice), as the
+ * result's `promptLogprobs`.
  */
 export const JobChunkSchema = z
   .object({
@@ -101,11 +103,18 @@ export const JobChunkSchema = z
     /** The choice the delta belongs to (`n` per prompt, prompt by prompt), when not the first. */
     choice: z.int().min(1).max(MAX_STREAMED_CHOICES).optional(),
     toolCall: ToolCallDeltaSchema.optional(),
+    promptLogprobs: z.array(PromptTokenLogprobSchema).min(1).max(MAX_CHUNK_LOGPROBS).optional(),
   })
   .refine((m) => m.toolCall === undefined || (m.delta === '' && m.logprobs === undefined), {
     message: 'a chunk carries a piece of text or of a tool call, not both',
     path: ['toolCall'],
-  });
+  })
+  .refine(
+    (m) =>
+      m.promptLogprobs === undefined ||
+      (m.delta === '' && m.logprobs === undefined && m.toolCall === undefined),
+    { message: "a chunk of a prompt's log probabilities carries nothing else", path: ['promptLogprobs'] },
+  );
 
 export const UsageSchema = z.object({ inputTokens: TokenCount, outputTokens: TokenCount });
 
@@ -163,7 +172,7 @@ export type JobAssign = z.output<typeof JobAssignSchema>;
 export type JobAccepted = z.output<typeof JobAcceptedSchema>;
 export type JobChunk = z.output<typeof JobChunkSchema>;
 /** A streamed piece as it is handed on: the chunk without its framing (`choice` absent for the first). */
-export type StreamPiece = Pick<JobChunk, 'delta' | 'logprobs' | 'choice' | 'toolCall'>;
+export type StreamPiece = Pick<JobChunk, 'delta' | 'logprobs' | 'choice' | 'toolCall' | 'promptLogprobs'>;
 export type ToolCallDelta = z.output<typeof ToolCallDeltaSchema>;
 export type Usage = z.output<typeof UsageSchema>;
 export type JobResult = z.output<typeof JobResultSchema>;

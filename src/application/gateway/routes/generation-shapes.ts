@@ -1,11 +1,12 @@
 // The JSON shapes of the two text-generation endpoints, whole and streamed, from the protocol's builders.
 import { newApiId } from '../../../protocol/ids.ts';
-import type { TokenLogprobOut } from '../../../protocol/openai-logprobs.ts';
+import type { PromptTokenLogprobOut, TokenLogprobOut } from '../../../protocol/openai-logprobs.ts';
 import {
   chatCompletionChunk,
   chatCompletionOf,
   chatCompletionToolCallsChunk,
   chatCompletionUsageChunk,
+  type EchoedPrompt,
   type FinishReason,
   openAIUsage,
   type TextFinishReason,
@@ -39,6 +40,7 @@ export interface GenerationShape {
       finishReason: FinishReason;
       toolCalls?: ToolCallOut[];
       logprobs?: TokenLogprobOut[];
+      echo?: EchoedPrompt;
     }>,
     usage: TokenUsage,
   ): unknown;
@@ -47,6 +49,16 @@ export interface GenerationShape {
   opening(e: Envelope, index: number): unknown | undefined;
   /** A piece of text; with its tokens' log probabilities (and the text streamed before) when asked. */
   delta(e: Envelope, text: string, logprobs: StreamedLogprobs | undefined, index: number): unknown;
+  /**
+   * A completion's echo: the prompt before the choice's text, with its tokens' log probabilities when
+   * asked (`logprobs` undefined: not asked).
+   */
+  echo(
+    e: Envelope,
+    text: string,
+    logprobs: readonly PromptTokenLogprobOut[] | undefined,
+    index: number,
+  ): unknown;
   /** Pieces of the calls the model makes, streamed after its text (chat only). */
   toolCalls(e: Envelope, deltas: readonly ToolCallDeltaOut[], index: number): unknown;
   closing(e: Envelope, finishReason: FinishReason, index: number): unknown;
@@ -69,6 +81,9 @@ export const chatShape: GenerationShape = {
   opening: (e, index) => chatCompletionChunk({ ...e, delta: { role: 'assistant', content: '' }, index }),
   delta: (e, content, logprobs, index) =>
     chatCompletionChunk({ ...e, delta: { content }, logprobs: logprobs?.entries, index }),
+  echo: () => {
+    throw new TypeError('chats echo nothing');
+  },
   toolCalls: (e, deltas, index) => chatCompletionToolCallsChunk({ ...e, deltas, index }),
   closing: (e, finishReason, index) => chatCompletionChunk({ ...e, delta: {}, finishReason, index }),
   usage: (e, usage) => chatCompletionUsageChunk({ ...e, usage }),
@@ -83,11 +98,22 @@ export const completionShape: GenerationShape = {
         text: c.text,
         finishReason: textFinish(c.finishReason),
         logprobs: c.logprobs,
+        echo: c.echo,
       })),
       usage,
     }),
   opening: () => undefined,
   delta: (e, text, logprobs, index) => withUsageNull(e, textCompletionChunk({ ...e, text, logprobs, index })),
+  echo: (e, text, entries, index) =>
+    withUsageNull(
+      e,
+      textCompletionChunk({
+        ...e,
+        text,
+        logprobs: entries === undefined ? undefined : { entries, offset: 0 },
+        index,
+      }),
+    ),
   toolCalls: () => {
     throw new TypeError('completions make no tool calls');
   },

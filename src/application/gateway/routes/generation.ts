@@ -9,13 +9,13 @@ import {
   parseChatCompletionRequest,
   parseCompletionRequest,
 } from '../../../protocol/openai.ts';
-import type { TokenLogprobOut } from '../../../protocol/openai-logprobs.ts';
-import { unixSeconds } from '../../../protocol/openai-responses.ts';
+import type { PromptTokenLogprobOut, TokenLogprobOut } from '../../../protocol/openai-logprobs.ts';
+import { type EchoedPrompt, unixSeconds } from '../../../protocol/openai-responses.ts';
 import { StreamedCalls } from '../../../protocol/openai-streamed-calls.ts';
 import type { Result } from '../../../protocol/schema-errors.ts';
 import { principalOf } from '../auth.ts';
 import { clientGoneSignal, type GatewayContext, headerBudget, parsedOrThrow } from '../context.ts';
-import { chatInput, completionInput } from '../pod-input.ts';
+import { type CompletionAnswer, chatInput, completionInput } from '../pod-input.ts';
 import { modelFor } from '../pod-lookup.ts';
 import { checkChoiceCount, checkLogprobs, type GenerationChoice, generationOutput } from '../pod-output.ts';
 import { streamJob } from '../streamed-job.ts';
@@ -25,11 +25,15 @@ interface Endpoint<R extends ChatCompletionRequest | CompletionRequest> {
   kind: 'chat' | 'completion';
   shape: GenerationShape;
   parse(body: unknown): Result<R>;
-  /** The node's input, how many choices it must answer, and which of them the caller gets (best_of). */
+  /**
+   * The node's input, how many choices it must answer, whether with log probabilities, and what the
+   * answer makes of them (a completion's best_of and echo).
+   */
   input(request: R): {
     input: unknown;
     count: number;
-    pick?: ((choices: GenerationChoice[]) => GenerationChoice[]) | undefined;
+    nodeLogprobs: boolean;
+    answer?: CompletionAnswer | undefined;
   };
 }
 
@@ -37,7 +41,7 @@ const chat: Endpoint<ChatCompletionRequest> = {
   kind: 'chat',
   shape: chatShape,
   parse: parseChatCompletionRequest,
-  input: chatInput,
+  input: (request) => ({ ...chatInput(request), nodeLogprobs: asksLogprobs(request) }),
 };
 
 const completion: Endpoint<CompletionRequest> = {
@@ -62,11 +66,9 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
   const body = parsedOrThrow(endpoint.parse(request.body));
   const entry = modelFor(context.catalog, body.model, endpoint.kind);
   const budget = headerBudget(context, request);
-  const { input, count, pick } = endpoint.input(body);
+  const { input, count, nodeLogprobs, answer } = endpoint.input(body);
   const stream = body.stream === true;
   const logprobs = asksLogprobs(body);
-  // best_of ranks the choices by their log probabilities: the node answers them even when not asked.
-  const nodeLogprobs = logprobs || pick !== undefined;
   const { shape, kind } = endpoint;
   const envelope: Envelope = {
     id: shape.newId(),
@@ -87,56 +89,79 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
       choices = generationOutput(kind, result.output);
       checkChoiceCount(choices, count);
       checkLogprobs(choices, nodeLogprobs);
+      answer?.check(choices);
     },
   };
 
   if (!stream) {
     const run = await (await context.runner.start({ ...job, stream: false })).done;
-    return shape.whole(envelope, pick?.(choices) ?? choices, run.usage);
+    return shape.whole(envelope, answer?.choices(choices) ?? choices, run.usage);
   }
 
-  // Per choice, what was streamed of it: its text, how many of its log probabilities, its calls.
-  const streamed: Array<{ text: string; logprobs: number; calls: StreamedCalls } | undefined> = [];
+  // Per choice, what was streamed of it: its text (after the prompt it echoes), how many of its log
+  // probabilities, its calls.
+  const streamed: Array<
+    { echoed: number; text: string; logprobs: number; calls: StreamedCalls } | undefined
+  > = [];
   const withLogprobs = (entries: readonly TokenLogprobOut[] | undefined, offset: number) =>
     logprobs ? { entries: entries ?? [], offset } : undefined;
+  // Echo with logprobs: each prompt's entries, streamed by the node before its first choice's text.
+  const promptEntries = new Map<number, PromptTokenLogprobOut[]>();
+  const echoOf = answer?.echoOf;
   return streamJob(context, request, reply, job, (sse) => {
-    const opened = (index: number) => {
+    const opened = (index: number, echoed?: EchoedPrompt) => {
       let choice = streamed[index];
       if (choice === undefined) {
-        choice = { text: '', logprobs: 0, calls: new StreamedCalls() };
+        const prompt = echoOf === undefined ? undefined : (echoed?.text ?? echoOf(index));
+        choice = { echoed: prompt?.length ?? 0, text: '', logprobs: 0, calls: new StreamedCalls() };
         streamed[index] = choice;
         const opening = shape.opening(envelope, index);
         if (opening !== undefined) sse.send(opening);
+        if (prompt !== undefined) {
+          const entries = echoed?.logprobs ?? promptEntries.get(Math.floor(index / (body.n ?? 1)));
+          sse.send(shape.echo(envelope, prompt, logprobs ? (entries ?? []) : undefined, index));
+        }
       }
       return choice;
     };
     return {
-      open: () => opened(0),
-      chunk: ({ delta, logprobs: entries, choice: index = 0, toolCall }) => {
+      // An echoed choice opens with its prompt, whose entries may still be on their way.
+      open: () => (echoOf === undefined ? opened(0) : undefined),
+      chunk: ({ delta, logprobs: entries, choice: index = 0, toolCall, promptLogprobs }) => {
         // A node streaming a choice nobody asked for answered another request; its result says so.
         if (index >= count) return;
+        if (promptLogprobs !== undefined) {
+          // Held until the choice's first text: a long prompt's entries come in several chunks.
+          const group = Math.floor(index / (body.n ?? 1));
+          if (echoOf !== undefined && streamed[index] === undefined) {
+            promptEntries.set(group, [...(promptEntries.get(group) ?? []), ...promptLogprobs]);
+          }
+          return;
+        }
         const choice = opened(index);
         if (toolCall !== undefined) {
           const piece = kind === 'chat' ? choice.calls.add(toolCall) : undefined;
           if (piece !== undefined) sse.send(shape.toolCalls(envelope, [piece], index));
           return;
         }
-        sse.send(shape.delta(envelope, delta, withLogprobs(entries, choice.text.length), index));
+        const offset = choice.echoed + choice.text.length;
+        sse.send(shape.delta(envelope, delta, withLogprobs(entries, offset), index));
         choice.text += delta;
         choice.logprobs += entries?.length ?? 0;
       },
       finish: (run) => {
-        for (const [index, answer] of choices.entries()) {
-          const choice = opened(index);
+        for (const [index, answered] of (answer?.choices(choices) ?? choices).entries()) {
+          const choice = opened(index, answered.echo);
           // A node that streamed less than its final text (or nothing at all) still delivers all of it.
-          const rest = answer.text.startsWith(choice.text) ? answer.text.slice(choice.text.length) : '';
-          const restLogprobs = answer.logprobs?.slice(choice.logprobs) ?? [];
+          const rest = answered.text.startsWith(choice.text) ? answered.text.slice(choice.text.length) : '';
+          const restLogprobs = answered.logprobs?.slice(choice.logprobs) ?? [];
           if (rest !== '' || restLogprobs.length > 0) {
-            sse.send(shape.delta(envelope, rest, withLogprobs(restLogprobs, choice.text.length), index));
+            const offset = choice.echoed + choice.text.length;
+            sse.send(shape.delta(envelope, rest, withLogprobs(restLogprobs, offset), index));
           }
-          const calls = choice.calls.rest(answer.toolCalls ?? []);
+          const calls = choice.calls.rest(answered.toolCalls ?? []);
           if (calls.length > 0) sse.send(shape.toolCalls(envelope, calls, index));
-          sse.send(shape.closing(envelope, answer.finishReason, index));
+          sse.send(shape.closing(envelope, answered.finishReason, index));
         }
         if (envelope.includeUsage) sse.send(shape.usage(envelope, run.usage));
         sse.done();

@@ -19,12 +19,16 @@ import { type CheckedResult, checkJobResult, observedAttempt } from '../../../pr
 import type {
   Capabilities,
   JobAssign,
+  JobChunk,
   JobError,
   JobResult,
   MinerMessage,
   RouterMessage,
-  ToolCallDelta,
 } from '../../../protocol/messages/index.ts';
+
+/** A `job.chunk` as the miner sent it, without its framing. */
+export type StreamedChunk = Omit<JobChunk, 'type' | 'attemptId'>;
+
 import { negotiateProtocolVersion } from '../../../protocol/version.ts';
 
 interface ServerSocket {
@@ -63,7 +67,7 @@ export interface TestRouterOptions {
 export interface AttemptOutcome {
   readonly assign: JobAssign;
   readonly accepted: boolean;
-  readonly chunks: Array<{ seq: number; delta: string; toolCall?: ToolCallDelta }>;
+  readonly chunks: StreamedChunk[];
   readonly result?: JobResult;
   /** checkJobResult's verdict on `result`: the receipt when the node's signature holds. */
   readonly checked?: CheckedResult;
@@ -75,7 +79,7 @@ interface PendingAttempt {
   /** performance.now() when the assignment was sent: the node may meter no more GPU time than since. */
   sentAt: number;
   accepted: boolean;
-  chunks: Array<{ seq: number; delta: string; toolCall?: ToolCallDelta }>;
+  chunks: StreamedChunk[];
   resolve(outcome: AttemptOutcome): void;
 }
 
@@ -180,12 +184,10 @@ export class TestConnection {
         const attempt = this.attempts.get(message.attemptId);
         if (attempt === undefined) return;
         if (message.type === 'job.accepted') attempt.accepted = true;
-        else
-          attempt.chunks.push({
-            seq: message.seq,
-            delta: message.delta,
-            ...(message.toolCall === undefined ? {} : { toolCall: message.toolCall }),
-          });
+        else {
+          const { type: _, attemptId: __, ...chunk } = message;
+          attempt.chunks.push(chunk);
+        }
         return;
       }
       case 'job.result':
