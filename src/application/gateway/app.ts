@@ -14,7 +14,7 @@ import { apiKeyAuth } from './auth.ts';
 import { type BudgetDefaults, checkBudgetDefaults, DEFAULT_BUDGET } from './budget.ts';
 import { clientErrorHandler } from './client-errors.ts';
 import type { GatewayContext } from './context.ts';
-import { type CorsOrigins, registerCors } from './cors.ts';
+import { type CorsOrigins, corsHeadersOf, registerCors } from './cors.ts';
 import {
   errorHandler,
   frameworkErrorHandler,
@@ -169,6 +169,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     reserveVramMiB: options.reserveVramMiB ?? DEFAULT_RESERVE_VRAM_MIB,
   });
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const corsOrigins = options.corsOrigins ?? '*';
   if (!Number.isSafeInteger(requestTimeout) || requestTimeout <= 0)
     throw new RangeError('requestTimeoutMs must be a positive whole number of milliseconds');
   const app = Fastify({
@@ -191,7 +192,11 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     // 503 body; the drain (begun before the close) refuses it in our error shape instead.
     return503OnClosing: false,
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
-    frameworkErrors: frameworkErrorHandler,
+    frameworkErrors: (error, request, reply) => {
+      // Answered before any hook, so before the CORS plugin's: its headers are written here.
+      reply.headers(corsHeadersOf(corsOrigins, request.headers.origin));
+      frameworkErrorHandler(error, request, reply);
+    },
   });
   // JSON only: a text/plain body is refused with 415 instead of failing its schema.
   app.removeContentTypeParser('text/plain');
@@ -210,7 +215,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   // Before the key check: a browser's preflight carries no key, and an error must be readable by the page.
-  await registerCors(app, options.corsOrigins ?? '*');
+  await registerCors(app, corsOrigins);
   app.addHook('onRequest', refuseNulInUrl);
 
   let draining = false;

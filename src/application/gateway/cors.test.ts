@@ -4,7 +4,7 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import { answerText, type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
-import { parseCorsOrigin, registerCors } from './cors.ts';
+import { corsHeadersOf, parseCorsOrigin, registerCors } from './cors.ts';
 
 const PAGE = 'https://app.example';
 let h: GatewayHarness;
@@ -86,6 +86,19 @@ describe('cross-origin access (default: any origin)', () => {
     expect(nul.statusCode).toBe(400);
     expect(nul.headers['access-control-allow-origin']).toBe('*');
   });
+
+  it("lets the page read a URL Fastify's router cannot read, answered before any hook", async () => {
+    const whole = await pageChat({ model: 'test-llm' });
+    for (const url of ['/v1/jobs/%E0%A4%A', `/v1/jobs/${'j'.repeat(101)}`]) {
+      const answer = await h.gateway.app.inject({ method: 'GET', url, headers: { origin: PAGE } });
+      expect(answer.statusCode, url).toBe(400);
+      expect(answer.json().error.code, url).toBe('invalid_request');
+      // The plugin's headers, as on any other answer.
+      for (const name of ['access-control-allow-origin', 'access-control-expose-headers']) {
+        expect(answer.headers[name], `${url} ${name}`).toBe(whole.headers[name]);
+      }
+    }
+  });
 });
 
 describe('routes without a key', () => {
@@ -117,6 +130,21 @@ describe('an operator narrowing or turning off cross-origin access', () => {
       headers: { origin: 'https://elsewhere.example' },
     });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it("writes the plugin's headers for answers it never sees, for the named origins only", async () => {
+    const origins = [PAGE, 'http://localhost:5173'];
+    const app = await appWith(origins);
+    const allowed = await app.inject({ method: 'GET', url: '/v1/models', headers: { origin: PAGE } });
+    const headers = corsHeadersOf(origins, PAGE);
+    expect(headers['access-control-allow-origin']).toBe(allowed.headers['access-control-allow-origin']);
+    expect(headers['access-control-expose-headers']).toBe(allowed.headers['access-control-expose-headers']);
+    expect(headers.vary).toMatch(/origin/i);
+    expect(
+      corsHeadersOf(origins, 'https://elsewhere.example')['access-control-allow-origin'],
+    ).toBeUndefined();
+    expect(corsHeadersOf(origins, undefined)['access-control-allow-origin']).toBeUndefined();
+    expect(corsHeadersOf([], PAGE)).toEqual({});
   });
 
   it('adds nothing and answers no preflight when turned off', async () => {

@@ -43,6 +43,18 @@ export async function registerCors(app: FastifyInstance, origins: CorsOrigins): 
   });
 }
 
+/**
+ * The CORS headers of an answer to a page from `origin`, as the plugin writes them: for answers given
+ * before any hook runs (a URL Fastify's router cannot read), which the plugin never sees.
+ */
+export function corsHeadersOf(origins: CorsOrigins, origin: string | undefined): Record<string, string> {
+  const exposed = { 'access-control-expose-headers': EXPOSED_HEADERS.join(', ') };
+  if (origins === '*') return { 'access-control-allow-origin': '*', ...exposed };
+  if (origins.length === 0) return {};
+  if (origin === undefined || !origins.includes(origin)) return { vary: 'Origin' };
+  return { 'access-control-allow-origin': origin, vary: 'Origin', ...exposed };
+}
+
 /** Checks `value` is an origin (`scheme://host[:port]`, nothing after) or `*`; returns it normalised. */
 export function parseCorsOrigin(value: string): string {
   if (value === '*') return value;
