@@ -85,6 +85,10 @@ function validInput(random: Random): { kind: JobKind; input: Json } {
       kind: 'completion',
       input: { model: 'neurino-tiny', prompt: ['Once', 'upon'], max_tokens: 4, logprobs: 1, stop: ['\n'] },
     },
+    {
+      kind: 'completion',
+      input: { model: 'neurino-tiny', prompt: 'the node', n: 2, echo: true, max_tokens: 0, logprobs: 2 },
+    },
     { kind: 'embeddings', input: { model: 'neurino-tiny', input: ['one', 'two'], dimensions: 64 } },
   ] satisfies Array<{ kind: JobKind; input: Json }>);
 }
