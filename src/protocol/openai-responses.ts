@@ -171,7 +171,6 @@ export function chatCompletionUsageChunk(p: Envelope & { usage: TokenUsage }): C
   };
 }
 
-/** `/v1/completions` answer; one choice per prompt, in order. */
 /** A legacy completion's choice as we write it: its logprobs' lists may hold null (an echoed prompt's). */
 export type TextCompletionChoice = Omit<Completion['choices'][number], 'logprobs' | 'finish_reason'> & {
   logprobs: CompletionLogprobsOut | null;
@@ -187,6 +186,7 @@ export interface EchoedPrompt {
   readonly logprobs?: readonly PromptTokenLogprobOut[] | undefined;
 }
 
+/** `/v1/completions` answer; `n` choices per prompt, prompt by prompt. */
 export function textCompletion(
   p: Envelope & {
     choices: Array<{

@@ -53,6 +53,14 @@ describe('prompt log probabilities (echo) on llama-cpp pods', () => {
     expect(entries.some((entry) => entry.token.startsWith('bytes:'))).toBe(true);
   });
 
+  it('shows the special tokens a raw prompt spells by their text, which the prompt holds', async () => {
+    const template = '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n';
+    const result = await runtime.complete({ prompt: template, echo: true, logprobs: 0, max_tokens: 0 });
+    const entries = result.promptLogprobs ?? [];
+    expect(textOf(entries)).toBe(template);
+    expect(entries.map((entry) => entry.token)).toContain('<|im_start|>');
+  });
+
   it('gives the probabilities the model samples from: an answer scored again as a prompt', async () => {
     const asked = { prompt: 'the node', max_tokens: 12, temperature: 1, seed: 11, logprobs: 0 };
     const answer = await runtime.complete(asked);

@@ -25,11 +25,10 @@ import type {
   MinerMessage,
   RouterMessage,
 } from '../../../protocol/messages/index.ts';
+import { negotiateProtocolVersion } from '../../../protocol/version.ts';
 
 /** A `job.chunk` as the miner sent it, without its framing. */
 export type StreamedChunk = Omit<JobChunk, 'type' | 'attemptId'>;
-
-import { negotiateProtocolVersion } from '../../../protocol/version.ts';
 
 interface ServerSocket {
   readonly readyState: number;
