@@ -1,7 +1,7 @@
 // A soak under faults, behind a flag (`npm run test:soak`; NEURINO_SOAK_SECONDS lengthens it,
 // NEURINO_SOAK_FAULTS narrows the faults, NEURINO_SOAK_KEEP=1 keeps the logs): the devnet serves
-// concurrent clients (chat answers whole and streamed, walk-aways, tight deadlines, completions,
-// embeddings, bad input) while miners are killed or frozen, the router killed or restarted, the chain's
+// concurrent clients (chat answers whole and streamed, walk-aways, tight deadlines, completions, some
+// echoing their prompt scored, embeddings, bad input) while miners are killed or frozen, the router killed or restarted, the chain's
 // RPC frozen and (on PostgreSQL) the router's store connections ended, at random, and batches settle as
 // they go. Then: every answered job has exactly one receipt, nothing refused before any output is charged,
 // no job is left open, no process died of a fault it should survive, every receipt settled once, and the
@@ -167,6 +167,11 @@ describe.runIf(SOAK).each(storeBackends())('soak under faults on $kind', (backen
               stream: kind === 'stream' || kind === 'walk-away',
             };
     if (kind === 'bad') body.temperature = 7;
+    // Half the completions score their prompt (echo), some the prompt alone (an evaluation's request).
+    if (kind === 'completion' && Math.random() < 0.5) {
+      Object.assign(body, { echo: true, logprobs: 1, stream: Math.random() < 0.3 });
+      if (Math.random() < 0.3) body.max_tokens = 0;
+    }
     const headers: Record<string, string> = {
       authorization: `Bearer ${devnet.apiKey}`,
       'content-type': 'application/json',
