@@ -35,27 +35,6 @@ const FunctionCall = onlyNeutral(
   NO_FUNCTIONS,
 );
 
-const isTokenList = (value: unknown): value is number[] =>
-  Array.isArray(value) && value.length > 0 && value.every((x) => Number.isInteger(x));
-
-/**
- * A union branch for a prompt or an embedding input given as token ids (one list, or one per input), which
- * OpenAI takes: each pod's model has its own vocabulary, so they are refused by name rather than as a
- * malformed field. Any other value fails it with an aborting issue, so the union reports its other
- * branches' errors as before; token ids fail it alone, so the union reports this one.
- */
-export const RefusedTokenIds = z.unknown().superRefine((value, ctx) => {
-  if (isTokenList(value) || (Array.isArray(value) && value.length > 0 && value.every(isTokenList))) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'token ids are not accepted: they differ from one pod model to another; send text',
-      params: UNSUPPORTED,
-    });
-  } else {
-    ctx.addIssue({ code: 'custom', message: 'not token ids', continue: false });
-  }
-}) as unknown as z.ZodType<never>; // never passes, so adds nothing to a union's output
-
 type FieldRules = Readonly<Record<string, z.ZodType>>;
 
 /** Fields of a chat completion request the pods cannot honour, refused unless neutral. */

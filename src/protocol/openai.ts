@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  RefusedTokenIds,
   ResponseFormatSchema,
   refuseUnsupportedChatFields,
   refuseUnsupportedCompletionFields,
@@ -29,6 +28,27 @@ export const MAX_MESSAGES = 4096;
 export const MAX_BATCH_INPUTS = 2048;
 
 const Text = z.string().max(MAX_TEXT_CHARS);
+
+/** Token ids per prompt or input given as ids: more than any model's context holds. */
+export const MAX_TOKEN_IDS = 1 << 20;
+/**
+ * A prompt or an embedding input as token ids of the pod model's vocabulary (as evaluation harnesses send
+ * them, tokenized with the model's own tokenizer); the node checks them against its vocabulary.
+ */
+const TokenIds = z.array(z.int().min(0).max(0x7fffffff)).min(1).max(MAX_TOKEN_IDS);
+/** Text or token ids, one or a batch of them. */
+const TextOrTokens = (field: string) =>
+  z.union(
+    [
+      Text,
+      z.array(Text).min(1).max(MAX_BATCH_INPUTS),
+      TokenIds,
+      z.array(TokenIds).min(1).max(MAX_BATCH_INPUTS),
+    ],
+    {
+      error: `${field} must be a string, a list of strings, a list of token ids or a list of such lists`,
+    },
+  );
 
 const TextPartSchema = z.looseObject({
   type: z.literal('text', { error: 'only text content parts are supported' }),
@@ -138,9 +158,7 @@ export const ChatCompletionRequestSchema = z
 export const CompletionRequestSchema = z
   .looseObject({
     ...SamplingFields,
-    prompt: z.union([Text, z.array(Text).min(1).max(MAX_BATCH_INPUTS), RefusedTokenIds], {
-      error: 'prompt must be a string or an array of strings',
-    }),
+    prompt: TextOrTokens('prompt'),
     /** The legacy API's: each token's log probability with this many likeliest alternatives. */
     logprobs: z.int().min(0).max(MAX_COMPLETION_LOGPROBS).nullish(),
     /** Fill in the middle: the text after the gap the answer fills (a code model's); '' or null: none. */
@@ -207,9 +225,7 @@ function checkEcho(
 
 export const EmbeddingRequestSchema = z.looseObject({
   model: Model,
-  input: z.union([Text, z.array(Text).min(1).max(MAX_BATCH_INPUTS), RefusedTokenIds], {
-    error: 'input must be a string or an array of strings',
-  }),
+  input: TextOrTokens('input'),
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.int().min(1).max(65_536).optional(),
   user: z.string().max(256).optional(),
@@ -348,7 +364,12 @@ export function samplingFields(request: {
   };
 }
 
-/** Inputs as a list (single string → one input). */
-export function inputsOf(input: string | string[]): string[] {
-  return typeof input === 'string' ? [input] : input;
+/** A prompt or an input as text or as token ids. */
+export type TextOrTokenIds = string | number[];
+
+/** Inputs as a list: one string or one list of token ids is one input. */
+export function inputsOf(input: string | string[] | number[] | number[][]): TextOrTokenIds[] {
+  if (typeof input === 'string') return [input];
+  if (input.length > 0 && typeof input[0] === 'number') return [input as number[]];
+  return input as TextOrTokenIds[];
 }

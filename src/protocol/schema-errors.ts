@@ -29,8 +29,13 @@ interface Located {
 function locate(issue: z.core.$ZodIssue, base: PropertyKey[] = []): Located {
   const path = [...base, ...issue.path];
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    // Branches of the value's own kind first: those whose type fails at the value or its elements (a
+    // string against a list, strings against a list of numbers) are another kind of value.
+    const misses = issue.errors.map((branch) => branch.filter(isKindMiss).length);
+    const fewest = Math.min(...misses);
     let best: Located | undefined;
-    for (const branch of issue.errors) {
+    for (const [index, branch] of issue.errors.entries()) {
+      if (misses[index] !== fewest) continue;
       for (const inner of branch) {
         const found = locate(inner, path);
         if (best === undefined || found.path.length > best.path.length) best = found;
@@ -47,6 +52,11 @@ function locate(issue: z.core.$ZodIssue, base: PropertyKey[] = []): Located {
   const params = issue.code === 'custom' ? (issue.params as Record<string, unknown> | undefined) : undefined;
   const code = isErrorCode(params?.code) ? params.code : undefined;
   return { path, message: missing(issue) ? `required (expected ${issue.expected})` : issue.message, code };
+}
+
+/** A type that fails at a union branch's value or its direct elements. */
+function isKindMiss(issue: z.core.$ZodIssue): boolean {
+  return issue.code === 'invalid_type' && issue.path.length <= 1;
 }
 
 /** A field left out: parsed JSON has no undefined, so "received undefined" can only mean that. */

@@ -16,7 +16,11 @@ let h: GatewayHarness;
 let client: OpenAI;
 // biome-ignore lint/suspicious/noExplicitAny: tests read the node's input field by field
 let inputs: any[] = [];
-let misbehave: 'none' | 'omit' | 'unasked' | 'silent-stream' = 'none';
+let misbehave: 'none' | 'omit' | 'unasked' | 'silent-stream' | 'no-text' = 'none';
+
+/** A prompt of token ids spells one letter per id (1: a, 2: b…) in the fake node's vocabulary. */
+const spelled = (prompt: string | number[]) =>
+  typeof prompt === 'string' ? prompt : prompt.map((id) => String.fromCharCode(96 + id)).join('');
 
 const utf8 = (text: string) => [...Buffer.from(text, 'utf8')];
 
@@ -34,7 +38,7 @@ const answerEntry = (token: string, logprob: number) => ({ token, logprob, bytes
 /** Each choice answers "!<i>" (two tokens; nothing with max_tokens 0), streamed a token at a time. */
 async function answer(peer: MinerPeer, assign: JobAssign) {
   const input = assign.input as {
-    prompt: string | string[];
+    prompt: string | string[] | number[] | number[][];
     n?: number;
     echo?: boolean;
     logprobs?: number;
@@ -42,7 +46,13 @@ async function answer(peer: MinerPeer, assign: JobAssign) {
   };
   inputs.push(input);
   peer.accept(assign);
-  const prompts = Array.isArray(input.prompt) ? input.prompt : [input.prompt];
+  const given = input.prompt;
+  const prompts: Array<string | number[]> =
+    typeof given === 'string'
+      ? [given]
+      : typeof given[0] === 'number'
+        ? [given as number[]]
+        : (given as string[]);
   const n = input.n ?? 1;
   const scored = (input.echo === true && input.logprobs !== undefined) !== (misbehave === 'unasked');
   const withLogprobs = input.logprobs !== undefined;
@@ -52,8 +62,12 @@ async function answer(peer: MinerPeer, assign: JobAssign) {
       const index = p * n + i;
       const choice = index === 0 ? {} : { choice: index };
       const scoring = scored && i === 0 && misbehave !== 'omit';
+      const writing = input.echo === true && typeof prompt !== 'string' && i === 0 && misbehave !== 'no-text';
+      if (assign.stream && writing && misbehave !== 'silent-stream') {
+        peer.chunk(assign, seq++, '', { promptText: spelled(prompt), ...choice });
+      }
       if (assign.stream && scoring && misbehave !== 'silent-stream') {
-        peer.chunk(assign, seq++, '', { promptLogprobs: promptEntries(prompt), ...choice });
+        peer.chunk(assign, seq++, '', { promptLogprobs: promptEntries(spelled(prompt)), ...choice });
       }
       const tokens = input.max_tokens === 0 ? [] : [answerEntry('!', -0.25), answerEntry(String(i), -1)];
       if (assign.stream) {
@@ -68,7 +82,8 @@ async function answer(peer: MinerPeer, assign: JobAssign) {
         text: tokens.map((entry) => entry.token).join(''),
         finishReason: input.max_tokens === 0 ? 'length' : 'stop',
         ...(withLogprobs ? { logprobs: tokens } : {}),
-        ...(scoring ? { promptLogprobs: promptEntries(prompt) } : {}),
+        ...(scoring ? { promptLogprobs: promptEntries(spelled(prompt)) } : {}),
+        ...(writing ? { promptText: spelled(prompt) } : {}),
       };
     }),
   );
@@ -246,6 +261,57 @@ describe('echo', () => {
     } finally {
       misbehave = 'none';
     }
+  });
+
+  it('echoes a prompt of token ids with the text the node wrote, whole and streamed', async () => {
+    inputs = [];
+    const completion = await client.completions.create({
+      model: 'test-llm',
+      prompt: [
+        [1, 2],
+        [3, 4, 5],
+      ],
+      echo: true,
+      logprobs: 0,
+    });
+    expect(inputs[0]).toMatchObject({
+      prompt: [
+        [1, 2],
+        [3, 4, 5],
+      ],
+      echo: true,
+      logprobs: 0,
+    });
+    expect(completion.choices.map((c) => [c.text, listsOf(c).tokens])).toEqual([
+      ['ab!0', ['a', 'b', '!', '0']],
+      ['cde!0', ['c', 'd', 'e', '!', '0']],
+    ]);
+    // Without logprobs the node is still asked for echo: only it can spell the ids.
+    inputs = [];
+    const plain = await client.completions.create({ model: 'test-llm', prompt: [1, 2, 3], echo: true, n: 2 });
+    expect(inputs[0]).toMatchObject({ echo: true });
+    expect(plain.choices.map((c) => c.text)).toEqual(['abc!0', 'abc!1']);
+    const stream = await client.completions.create({
+      model: 'test-llm',
+      prompt: [1, 2, 3],
+      echo: true,
+      n: 2,
+      stream: true,
+    });
+    const texts = ['', ''];
+    for await (const chunk of stream) for (const c of chunk.choices) texts[c.index] += c.text;
+    expect(texts).toEqual(['abc!0', 'abc!1']);
+    // A node that leaves the text out answered another request.
+    misbehave = 'no-text';
+    try {
+      const failed = await apiErrorOf(
+        client.completions.create({ model: 'test-llm', prompt: [1], echo: true }),
+      );
+      expect(failed).toMatchObject({ status: 502, code: 'bad_result' });
+    } finally {
+      misbehave = 'none';
+    }
+    await h.nodesAvailable(1);
   });
 
   it('refuses max_tokens 0 without echo, and echo with a suffix, by name', async () => {

@@ -135,7 +135,11 @@ function validAnswerProblems(
 function echoProblems(request: FuzzRequest, body: string): string[] {
   const asked = request.body as { echo?: unknown; prompt?: unknown; n?: unknown } | undefined;
   if (request.url !== '/v1/completions' || asked?.echo !== true) return [];
-  const prompts = (Array.isArray(asked.prompt) ? asked.prompt : [asked.prompt]) as string[];
+  const given = asked.prompt;
+  // Token ids: the node spells them, and its text is what the answer begins with.
+  const prompts = (typeof given === 'string' ? [given] : Array.isArray(given) ? given : []).map((p) =>
+    typeof p === 'string' ? p : '',
+  );
   const n = typeof asked.n === 'number' ? asked.n : 1;
   const { choices } = JSON.parse(body) as { choices: Array<{ index: number; text: string }> };
   return choices.flatMap((choice) =>

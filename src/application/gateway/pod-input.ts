@@ -17,7 +17,7 @@ import {
 } from '../../protocol/openai.ts';
 import { podTools } from '../../protocol/openai-tools.ts';
 import { bestOf } from './best-of.ts';
-import { checkPromptLogprobs, type GenerationChoice } from './pod-output.ts';
+import { checkEchoParts, type GenerationChoice } from './pod-output.ts';
 
 /** The node's input and how many choices it must return (`n`). */
 export function chatInput(request: ChatCompletionRequest): { input: unknown; count: number } {
@@ -41,8 +41,8 @@ export interface CompletionAnswer {
   choices(written: GenerationChoice[]): GenerationChoice[];
   /** Checks the written choices carry the prompts' log probabilities echo asked for, and only those. */
   check(written: readonly GenerationChoice[]): void;
-  /** With echo: the prompt a choice (by its index) is written after. */
-  echoOf?: (index: number) => string;
+  /** With echo: the prompt a choice (by its index) is written after; undefined for token ids (the node's). */
+  echoOf?: (index: number) => string | undefined;
 }
 
 /**
@@ -65,9 +65,11 @@ export function completionInput(request: CompletionRequest): {
     candidates > n && request.logprobs == null ? { logprobs: 0 } : completionLogprobsFields(request);
   const keep = request.logprobs != null;
   const echo = request.echo === true;
+  const asTokens = (prompt: number) => typeof prompts[prompt] !== 'string';
   // The node scores the prompt when it has echo and writes log probabilities (also best_of's, to rank
-  // by): it is told of echo only when the prompt's entries are wanted, or for a budget of no tokens.
-  const nodeEcho = echo && (keep || request.max_tokens === 0);
+  // by), and writes the text of a prompt of token ids: it is told of echo only when one of those is
+  // wanted, or for a budget of no tokens.
+  const nodeEcho = echo && (keep || request.max_tokens === 0 || prompts.some((_, p) => asTokens(p)));
   const input = {
     ...samplingFields(request),
     ...logprobs,
@@ -77,21 +79,27 @@ export function completionInput(request: CompletionRequest): {
     ...(candidates === 1 ? {} : { n: candidates }),
   };
   const nodeScores = nodeEcho && 'logprobs' in logprobs;
-  const echoOf = (index: number) => prompts[Math.floor(index / n)] ?? '';
+  // The prompt a choice is written after: the caller's text; for token ids, the node's (undefined here).
+  const echoOf = (index: number) => {
+    const given = prompts[Math.floor(index / n)];
+    return typeof given === 'string' ? given : undefined;
+  };
   const answer: CompletionAnswer = {
     choices: (written) => {
       const picked = candidates === n ? written : bestOf(written, candidates, n, keep);
-      return picked.map(({ promptLogprobs: _, ...choice }, index) => {
+      return picked.map(({ promptLogprobs: _, promptText: __, ...choice }, index) => {
         if (!echo) return choice;
         const first = written[Math.floor(index / n) * candidates];
+        const text = echoOf(index) ?? first?.promptText ?? '';
         const entries = keep ? first?.promptLogprobs : undefined;
-        return {
-          ...choice,
-          echo: { text: echoOf(index), ...(entries === undefined ? {} : { logprobs: entries }) },
-        };
+        return { ...choice, echo: { text, ...(entries === undefined ? {} : { logprobs: entries }) } };
       });
     },
-    check: (written) => checkPromptLogprobs(written, nodeScores ? candidates : 0),
+    check: (written) =>
+      checkEchoParts(written, candidates, {
+        scored: nodeScores,
+        textOf: (p) => nodeEcho && asTokens(p),
+      }),
     ...(echo ? { echoOf } : {}),
   };
   return { input, count: prompts.length * candidates, nodeLogprobs: 'logprobs' in logprobs, answer };

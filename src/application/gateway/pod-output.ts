@@ -15,6 +15,8 @@ export interface GenerationChoice {
   logprobs?: TokenLogprobOut[];
   /** As the node wrote it (a completion's echo with logprobs, on a prompt's first choice). */
   promptLogprobs?: PromptTokenLogprobOut[];
+  /** As the node wrote it (a completion's echo of a prompt of token ids, on a prompt's first choice). */
+  promptText?: string;
   /** A completion's echo: the prompt written before `text`, as the answer shows it. */
   echo?: EchoedPrompt;
 }
@@ -39,22 +41,35 @@ export function generationOutput(kind: 'chat' | 'completion', output: unknown): 
     finishReason: c.finishReason,
     ...(c.logprobs === undefined ? {} : { logprobs: c.logprobs }),
     ...(c.promptLogprobs === undefined ? {} : { promptLogprobs: c.promptLogprobs }),
+    ...(c.promptText === undefined ? {} : { promptText: c.promptText }),
   }));
 }
 
 /**
- * A completion's prompts scored (echo with logprobs) on each prompt's first choice, of `perPrompt`, and
- * nowhere else; none at all when not asked (0).
+ * What a completion's echo asks of each prompt's first choice (of `perPrompt`): its prompt scored
+ * (`promptLogprobs`), its prompt's text when the prompt came as token ids (`promptText`, by prompt); and
+ * neither anywhere else.
  */
-export function checkPromptLogprobs(choices: readonly GenerationChoice[], perPrompt: number): void {
+export function checkEchoParts(
+  choices: readonly GenerationChoice[],
+  perPrompt: number,
+  asked: { scored: boolean; textOf: (prompt: number) => boolean },
+): void {
   for (const [index, choice] of choices.entries()) {
-    const asked = perPrompt > 0 && index % perPrompt === 0;
-    if (asked === (choice.promptLogprobs !== undefined)) continue;
-    throw new RetryableError('bad_result', {
-      message: asked
-        ? `node returned no log probabilities of the prompt of choice ${index}, which echo asked for`
-        : `node returned log probabilities of a prompt at choice ${index}, which nobody asked for`,
-    });
+    const first = index % perPrompt === 0;
+    const prompt = Math.floor(index / perPrompt);
+    const parts = [
+      ['log probabilities', first && asked.scored, choice.promptLogprobs !== undefined],
+      ['text', first && asked.textOf(prompt), choice.promptText !== undefined],
+    ] as const;
+    for (const [part, wanted, given] of parts) {
+      if (wanted === given) continue;
+      throw new RetryableError('bad_result', {
+        message: wanted
+          ? `node returned no ${part} of the prompt of choice ${index}, which echo asked for`
+          : `node returned ${part} of a prompt at choice ${index}, which nobody asked for`,
+      });
+    }
   }
 }
 

@@ -336,7 +336,16 @@ export function fuzzRequests(known: KnownObjects) {
     if (roll < 0.65) {
       const body: Record<string, Json> = {
         model: 'neurino-tiny',
-        prompt: pick(random, ['Once upon', ['a', 'b c']]),
+        // Text, or token ids of the tiny model (BOS first, or not).
+        prompt: pick(random, [
+          'Once upon',
+          ['a', 'b c'],
+          [1, 70, 80],
+          [
+            [1, 70],
+            [90, 91, 92],
+          ],
+        ]),
         max_tokens: pick(random, [1, 5]),
         ...someOf(random, {
           ...sampling,
@@ -360,7 +369,7 @@ export function fuzzRequests(known: KnownObjects) {
         url: '/v1/embeddings',
         body: {
           model: 'neurino-tiny',
-          input: pick(random, ['one', ['one', 'two', 'three']]),
+          input: pick(random, ['one', ['one', 'two', 'three'], [70, 80], [[70], [80, 90]]]),
           ...someOf(random, { encoding_format: ['float', 'base64'], dimensions: [64], user: ['someone'] }),
         },
       };

@@ -21,6 +21,8 @@
 // - `promptLogprobs` (completion with `echo` and `logprobs`, on each prompt's first choice): one entry per
 //   token of the prompt (BOS aside), its log probability given the tokens before it (null for a first token
 //   nothing comes before) with `top` alternatives (null then too).
+// - `promptText` (completion with `echo` whose prompt came as token ids, on each prompt's first choice): the
+//   prompt's text (BOS aside), which the answer begins with.
 // - `truncatedMessages` (chat with `truncation: 'auto'`): how many of the oldest messages the pod left out
 //   to fit its context (after the leading system ones, tool results with their calls): what the model saw.
 // - `cachedPromptTokens` (chat and completion, beside `choices` when there are several): of the job's
@@ -83,6 +85,7 @@ export const CompletionJobOutputSchema = z.object({
         tokenIds: TokenIdsSchema,
         logprobs: LogprobsSchema,
         promptLogprobs: z.array(PromptTokenLogprobSchema).optional(),
+        promptText: z.string().optional(),
       }),
     )
     .min(1),

@@ -135,6 +135,8 @@ async function produce(
           logprobs?.map(logprobEntry),
         ),
       onToolCall: (call) => splitCallPiece(call, (toolCall) => onChunk({ delta: '', toolCall, ...choice })),
+      onPromptText: (text) =>
+        splitChunks(text, (promptText) => onChunk({ delta: '', promptText, ...choice })),
       onPromptLogprobs: (entries) => {
         for (let at = 0; at < entries.length; at += MAX_CHUNK_LOGPROBS) {
           const promptLogprobs = entries.slice(at, at + MAX_CHUNK_LOGPROBS).map(promptLogprobEntry);
@@ -262,6 +264,7 @@ function completionChoice(result: GenerationResult): CompletionJobOutput['choice
     ...(result.promptLogprobs === undefined
       ? {}
       : { promptLogprobs: result.promptLogprobs.map(promptLogprobEntry) }),
+    ...(result.promptText === undefined ? {} : { promptText: result.promptText }),
   };
 }
 

@@ -355,8 +355,16 @@ describe('llama-cpp runtime: bad input', () => {
     }
   });
 
-  it('refuses embeddings of nothing or of non-strings', async () => {
-    for (const request of [{ input: '' }, { input: [] }, { input: ['ok', ''] }, { input: [1, 2] }, {}]) {
+  it('refuses embeddings of nothing or of what is neither text nor token ids', async () => {
+    const inputs = [
+      { input: '' },
+      { input: [] },
+      { input: ['ok', ''] },
+      { input: [1, 'a'] },
+      { input: [[]] },
+      {},
+    ];
+    for (const request of inputs) {
       await expectPodError(runtime.embed(request as never), 'pod_bad_request', false);
     }
   });

@@ -33,6 +33,7 @@ import { infillTokens } from './llama-infill.ts';
 import { sharedLlama } from './llama-instance.ts';
 import { checkLogitBias } from './llama-logit-bias.ts';
 import { scorePrompt } from './llama-prompt-logprobs.ts';
+import { checkedTokenIds } from './llama-token-ids.ts';
 import {
   type CallSyntax,
   callSyntaxOf,
@@ -241,16 +242,24 @@ export class LlamaCppRuntime implements PodRuntime {
   }
 
   async complete(request: CompletionRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
-    const { prompt, suffix, sampling, promptLogprobs } = parseCompletionRequest(request);
+    const { prompt, suffix, sampling, promptLogprobs, echo } = parseCompletionRequest(request);
     const loaded = this.ready();
     const { model } = loaded;
+    // Token ids are the caller's own tokenization, taken as they are (BOS too, when it is there).
+    const given = typeof prompt === 'string' ? undefined : checkedTokenIds(model, prompt, 'prompt');
+    const addBos = given === undefined && model.tokens.shouldPrependBosToken && model.tokens.bos !== null;
+    const bos = addBos && model.tokens.bos !== null ? [model.tokens.bos] : [];
     // Raw prompts may spell special tokens (as llama.cpp's server and vLLM allow), e.g. a hand-written template.
-    const bos = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? [model.tokens.bos] : [];
-    const text = model.tokenize(prompt, true);
+    const text = given ?? model.tokenize(prompt as string, true);
     const promptTokens = [...bos, ...(suffix === undefined ? text : infillTokens(model, text, suffix))];
+    // What the prompt's text begins after: our BOS, or the caller's.
+    const context = promptTokens[0] !== undefined && promptTokens[0] === model.tokens.bos ? 1 : 0;
     return this.generate(loaded, promptTokens, sampling, options, {
       promptParam: 'prompt',
-      ...(promptLogprobs === undefined ? {} : { scorePrompt: { top: promptLogprobs, context: bos.length } }),
+      ...(promptLogprobs === undefined ? {} : { scorePrompt: { top: promptLogprobs, context } }),
+      ...(echo && given !== undefined
+        ? { promptText: model.detokenize(promptTokens.slice(context), true) }
+        : {}),
     });
   }
 
@@ -259,12 +268,17 @@ export class LlamaCppRuntime implements PodRuntime {
     const loaded = this.ready();
     if (this.options.embeddings === false)
       throw new PodUnsupportedError('Embeddings are disabled for this pod');
+    const checked = inputs.map((input, index) =>
+      typeof input === 'string'
+        ? input
+        : checkedTokenIds(loaded.model, input, inputs.length === 1 ? 'input' : `input[${index}]`),
+    );
     return this.jobs.run(options.signal, async (signal) => {
       try {
         const context = await this.embeddingContext(loaded);
         const vectors: number[][] = [];
         let promptTokens = 0;
-        for (const [index, input] of inputs.entries()) {
+        for (const [index, input] of checked.entries()) {
           throwIfAborted(signal);
           const length = context.calculateInputLength(input);
           if (length >= loaded.context.contextSize) {
@@ -321,6 +335,7 @@ export class LlamaCppRuntime implements PodRuntime {
               onDelta: options.onDelta,
               onToolCall: options.onToolCall,
               onPromptLogprobs: options.onPromptLogprobs,
+              onPromptText: options.onPromptText,
               reuse,
             },
             extra,
@@ -340,6 +355,8 @@ interface GenerationExtras {
   truncated?: number;
   /** Echo with logprobs: the prompt's tokens after `context` scored, with `top` alternatives each. */
   scorePrompt?: { top: number; context: number };
+  /** Echo of a prompt given as token ids: its text, which the caller's answer begins with. */
+  promptText?: string;
 }
 
 /**
@@ -364,6 +381,7 @@ async function generateOn(
     onDelta: GenerateOptions['onDelta'];
     onToolCall: GenerateOptions['onToolCall'];
     onPromptLogprobs: GenerateOptions['onPromptLogprobs'];
+    onPromptText: GenerateOptions['onPromptText'];
     /** Keep what the slot holds that begins the prompt (prompt caching). */
     reuse: boolean;
   },
@@ -376,6 +394,7 @@ async function generateOn(
   // What the slot keeps of its last job, as the generation will.
   const kept = job.reuse && scoring === undefined ? keptPrefix(sequence, promptTokens) : 0;
   try {
+    if (extra.promptText !== undefined) job.onPromptText?.(extra.promptText);
     let promptLogprobs: PromptTokenLogprob[] | undefined;
     if (scoring !== undefined) {
       roomAfter(sequence, promptTokens, extra.promptParam); // a prompt too long is refused before the work
@@ -427,6 +446,7 @@ async function generateOn(
       ...('toolCalls' in output && output.toolCalls !== undefined ? { toolCalls: output.toolCalls } : {}),
       ...(output.logprobs === undefined ? {} : { logprobs: output.logprobs }),
       ...(promptLogprobs === undefined ? {} : { promptLogprobs }),
+      ...(extra.promptText === undefined ? {} : { promptText: extra.promptText }),
       ...(extra.truncated === undefined || extra.truncated === 0
         ? {}
         : { truncatedMessages: extra.truncated }),

@@ -187,6 +187,16 @@ describe('openai-upstream runtime: relaying', () => {
     expect(server.requests.at(-1)?.body).toMatchObject({ stop: [stop] });
   });
 
+  it('relays prompts and embedding inputs of token ids as they are', async () => {
+    const request = { prompt: [1, 70, 80], seed: 4, max_tokens: 6 };
+    const direct = await backing.complete(request);
+    expect(await upstream.complete(request)).toMatchObject({ text: direct.text });
+    expect(server.requests.at(-1)?.body).toMatchObject({ prompt: [1, 70, 80] });
+    const embedded = await upstream.embed({ input: [[70, 80], [90]] });
+    expect(embedded.vectors).toHaveLength(2);
+    expect(server.requests.at(-1)?.body).toMatchObject({ input: [[70, 80], [90]] });
+  });
+
   it("relays a completion's suffix (fill in the middle), and the server's refusal when its model has no such tokens", async () => {
     const error = await upstream
       .complete({ prompt: 'def f():', suffix: '  return 1', max_tokens: 4 })
@@ -484,6 +494,9 @@ describe('openai-upstream runtime: lifecycle and bad input', () => {
     const scored = upstream.complete({ prompt: 'x', echo: true, logprobs: 1 });
     await expectPodError(scored, 'pod_unsupported', false);
     await expect(scored).rejects.toMatchObject({ param: 'echo' });
+    // The text of token ids is the model's to spell, and the server does not say it.
+    const spelled = upstream.complete({ prompt: [1, 2], echo: true });
+    await expect(spelled).rejects.toMatchObject({ podCode: 'pod_unsupported', param: 'echo' });
     const alone = upstream.complete({ prompt: 'x', echo: true, max_tokens: 0 });
     await expect(alone).rejects.toMatchObject({ podCode: 'pod_unsupported', param: 'max_tokens' });
     expect(server.requests.length).toBe(before);

@@ -170,10 +170,15 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
   }
 
   async complete(request: CompletionRequest, options: GenerateOptions = {}): Promise<GenerationResult> {
-    const { prompt, suffix, sampling, promptLogprobs } = parseCompletionRequest(request);
+    const { prompt, suffix, sampling, promptLogprobs, echo } = parseCompletionRequest(request);
     // Servers differ in how they score a prompt (vLLM's prompt_logprobs, llama.cpp's n_probs): not relayed yet.
     if (promptLogprobs !== undefined) {
       throw new PodUnsupportedError('echo with logprobs (the prompt scored) is served by llama-cpp pods', {
+        param: 'echo',
+      });
+    }
+    if (echo && typeof prompt !== 'string') {
+      throw new PodUnsupportedError('echo of a prompt given as token ids is served by llama-cpp pods', {
         param: 'echo',
       });
     }

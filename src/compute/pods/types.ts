@@ -89,8 +89,12 @@ export const ChatRequestSchema = SamplingSchema.extend({
    */
   truncation: z.enum(['auto', 'disabled']).nullish(),
 });
+/** Token ids of the model's vocabulary, which the runtime checks against it. */
+const TokenIdsSchema = z.array(z.int().min(0)).min(1);
+
 export const CompletionRequestSchema = SamplingSchema.extend({
-  prompt: z.string(),
+  /** Text, or token ids taken as they are (no BOS added). */
+  prompt: z.union([z.string(), TokenIdsSchema]),
   /** Fill in the middle: the text after the gap, which the answer is written to lead up to ('' : none). */
   suffix: z.string().nullish(),
   /** OpenAI's legacy field: each token's log probability with this many alternatives (0–5). */
@@ -103,7 +107,12 @@ export const CompletionRequestSchema = SamplingSchema.extend({
 });
 export const EmbeddingRequestSchema = z.object({
   model: z.string().optional(),
-  input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(2048)]),
+  input: z.union([
+    z.string().min(1),
+    z.array(z.string().min(1)).min(1).max(2048),
+    TokenIdsSchema,
+    z.array(TokenIdsSchema).min(1).max(2048),
+  ]),
   /** Asked of an upstream server (OpenAI's); a llama-cpp pod answers its model's size (the miner cuts). */
   dimensions: z.int().min(1).max(65_536).optional(),
 });
@@ -209,6 +218,8 @@ export interface GenerationResult {
   readonly logprobs?: readonly TokenLogprob[];
   /** A completion with `echo` and `logprobs`: one entry per token of the prompt (BOS aside), in order. */
   readonly promptLogprobs?: readonly PromptTokenLogprob[];
+  /** A completion with `echo` whose prompt came as token ids: its text (BOS aside). */
+  readonly promptText?: string;
   /** With `truncation: 'auto'`: how many of the oldest messages were left out to fit the context. */
   readonly truncatedMessages?: number;
 }
@@ -236,6 +247,8 @@ export interface GenerateOptions {
   readonly onToolCall?: (piece: ToolCallDelta) => void;
   /** A completion with echo and logprobs: its prompt's entries, once scored, before any `onDelta`. */
   readonly onPromptLogprobs?: (entries: readonly PromptTokenLogprob[]) => void;
+  /** A completion with echo whose prompt came as token ids: its text, before anything else. */
+  readonly onPromptText?: (text: string) => void;
 }
 
 export interface EmbedOptions {
@@ -314,12 +327,15 @@ function toolOffer(request: z.output<typeof ChatRequestSchema>): ToolOffer | und
 }
 
 export function parseCompletionRequest(value: unknown): {
-  prompt: string;
+  /** Text, or token ids. */
+  prompt: string | number[];
   /** The text after the gap the answer fills; undefined: none (an empty suffix is none, as OpenAI's). */
   suffix: string | undefined;
   sampling: SamplingParams;
   /** Alternatives per prompt token to score the prompt with (echo with logprobs); undefined: not scored. */
   promptLogprobs: number | undefined;
+  /** The answer begins with the prompt (the gateway writes it; a prompt of token ids needs its text). */
+  echo: boolean;
 } {
   const request = parse(CompletionRequestSchema, value);
   const suffix = request.suffix == null || request.suffix === '' ? undefined : request.suffix;
@@ -332,13 +348,18 @@ export function parseCompletionRequest(value: unknown): {
     suffix,
     sampling: { ...sampling(request), logprobs },
     promptLogprobs: request.echo === true ? logprobs : undefined,
+    echo: request.echo === true,
   };
 }
 
-export function parseEmbeddingRequest(value: unknown): { inputs: string[]; dimensions: number | undefined } {
+export function parseEmbeddingRequest(value: unknown): {
+  /** Each input as text or as token ids. */
+  inputs: Array<string | number[]>;
+  dimensions: number | undefined;
+} {
   const request = parse(EmbeddingRequestSchema, value);
-  return {
-    inputs: typeof request.input === 'string' ? [request.input] : request.input,
-    dimensions: request.dimensions,
-  };
+  const { input } = request;
+  const inputs =
+    typeof input === 'string' ? [input] : typeof input[0] === 'number' ? [input as number[]] : input;
+  return { inputs: inputs as Array<string | number[]>, dimensions: request.dimensions };
 }

@@ -89,9 +89,10 @@ export const ToolCallDeltaSchema = z
  * miner → router: a piece of streamed output; `seq` counts from 0 without gaps. When the job asked for
  * log probabilities, `logprobs` are those of the tokens whose text this delta begins (their joined bytes
  * are the delta's, but for a character split between chunks). A chunk with `toolCall` carries a piece of
- * a call instead of text (its `delta` is ''). A completion with `echo` and `logprobs` streams its prompt's
- * entries first, in chunks with `promptLogprobs` and no text (on each prompt's first choice), as the
- * result's `promptLogprobs`.
+ * a call instead of text (its `delta` is ''). A completion with `echo` streams, on each prompt's first
+ * choice and before its text, the prompt's text when the prompt came as token ids (`promptText`, the pieces
+ * joining to the result's), then with `logprobs` its scored tokens (`promptLogprobs`, as the result's), in
+ * chunks of nothing else.
  */
 export const JobChunkSchema = z
   .object({
@@ -104,6 +105,7 @@ export const JobChunkSchema = z
     choice: z.int().min(1).max(MAX_STREAMED_CHOICES).optional(),
     toolCall: ToolCallDeltaSchema.optional(),
     promptLogprobs: z.array(PromptTokenLogprobSchema).min(1).max(MAX_CHUNK_LOGPROBS).optional(),
+    promptText: z.string().min(1).max(MAX_CHUNK_CHARS).optional(),
   })
   .refine((m) => m.toolCall === undefined || (m.delta === '' && m.logprobs === undefined), {
     message: 'a chunk carries a piece of text or of a tool call, not both',
@@ -112,8 +114,13 @@ export const JobChunkSchema = z
   .refine(
     (m) =>
       m.promptLogprobs === undefined ||
-      (m.delta === '' && m.logprobs === undefined && m.toolCall === undefined),
+      (m.delta === '' && m.logprobs === undefined && m.toolCall === undefined && m.promptText === undefined),
     { message: "a chunk of a prompt's log probabilities carries nothing else", path: ['promptLogprobs'] },
+  )
+  .refine(
+    (m) =>
+      m.promptText === undefined || (m.delta === '' && m.logprobs === undefined && m.toolCall === undefined),
+    { message: "a chunk of a prompt's text carries nothing else", path: ['promptText'] },
   );
 
 export const UsageSchema = z.object({ inputTokens: TokenCount, outputTokens: TokenCount });
@@ -172,7 +179,10 @@ export type JobAssign = z.output<typeof JobAssignSchema>;
 export type JobAccepted = z.output<typeof JobAcceptedSchema>;
 export type JobChunk = z.output<typeof JobChunkSchema>;
 /** A streamed piece as it is handed on: the chunk without its framing (`choice` absent for the first). */
-export type StreamPiece = Pick<JobChunk, 'delta' | 'logprobs' | 'choice' | 'toolCall' | 'promptLogprobs'>;
+export type StreamPiece = Pick<
+  JobChunk,
+  'delta' | 'logprobs' | 'choice' | 'toolCall' | 'promptLogprobs' | 'promptText'
+>;
 export type ToolCallDelta = z.output<typeof ToolCallDeltaSchema>;
 export type Usage = z.output<typeof UsageSchema>;
 export type JobResult = z.output<typeof JobResultSchema>;

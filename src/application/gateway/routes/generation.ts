@@ -105,21 +105,25 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
   > = [];
   const withLogprobs = (entries: readonly TokenLogprobOut[] | undefined, offset: number) =>
     logprobs ? { entries: entries ?? [], offset } : undefined;
-  // Echo with logprobs: each prompt's entries, streamed by the node before its first choice's text.
-  const promptEntries = new Map<number, PromptTokenLogprobOut[]>();
+  // Echo: each prompt's entries (with logprobs) and, for token ids, its text, streamed by the node before
+  // its first choice's text.
+  const promptParts = new Map<number, { text: string; entries: PromptTokenLogprobOut[] }>();
   const echoOf = answer?.echoOf;
+  const groupOf = (index: number) => Math.floor(index / (body.n ?? 1));
   return streamJob(context, request, reply, job, (sse) => {
     const opened = (index: number, echoed?: EchoedPrompt) => {
       let choice = streamed[index];
       if (choice === undefined) {
-        const prompt = echoOf === undefined ? undefined : (echoed?.text ?? echoOf(index));
+        const parts = promptParts.get(groupOf(index));
+        const prompt =
+          echoOf === undefined ? undefined : (echoed?.text ?? echoOf(index) ?? parts?.text ?? '');
         choice = { echoed: prompt?.length ?? 0, text: '', logprobs: 0, calls: new StreamedCalls() };
         streamed[index] = choice;
         const opening = shape.opening(envelope, index);
         if (opening !== undefined) sse.send(opening);
         if (prompt !== undefined) {
-          const entries = echoed?.logprobs ?? promptEntries.get(Math.floor(index / (body.n ?? 1)));
-          sse.send(shape.echo(envelope, prompt, logprobs ? (entries ?? []) : undefined, index));
+          const entries = echoed?.logprobs ?? parts?.entries ?? [];
+          sse.send(shape.echo(envelope, prompt, logprobs ? entries : undefined, index));
         }
       }
       return choice;
@@ -127,14 +131,16 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
     return {
       // An echoed choice opens with its prompt, whose entries may still be on their way.
       open: () => (echoOf === undefined ? opened(0) : undefined),
-      chunk: ({ delta, logprobs: entries, choice: index = 0, toolCall, promptLogprobs }) => {
+      chunk: ({ delta, logprobs: entries, choice: index = 0, toolCall, promptLogprobs, promptText }) => {
         // A node streaming a choice nobody asked for answered another request; its result says so.
         if (index >= count) return;
-        if (promptLogprobs !== undefined) {
-          // Held until the choice's first text: a long prompt's entries come in several chunks.
-          const group = Math.floor(index / (body.n ?? 1));
+        if (promptLogprobs !== undefined || promptText !== undefined) {
+          // Held until the choice's first text: a long prompt comes in several chunks.
           if (echoOf !== undefined && streamed[index] === undefined) {
-            promptEntries.set(group, [...(promptEntries.get(group) ?? []), ...promptLogprobs]);
+            const parts = promptParts.get(groupOf(index)) ?? { text: '', entries: [] };
+            parts.text += promptText ?? '';
+            parts.entries.push(...(promptLogprobs ?? []));
+            promptParts.set(groupOf(index), parts);
           }
           return;
         }

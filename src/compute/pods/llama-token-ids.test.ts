@@ -1,0 +1,95 @@
+// Prompts and embedding inputs given as token ids on a real llama.cpp model (the tiny generated one): the
+// same answer, scores and vectors as the text they spell, BOS taken as the caller gives it, the text
+// written for an echo, and an id outside the vocabulary refused by name before llama.cpp reads it.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LlamaModel } from 'node-llama-cpp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTinyModel } from '../model/tiny-model.ts';
+import { PodBadRequestError } from './errors.ts';
+import { LlamaCppRuntime } from './llama-cpp.ts';
+import { sharedLlama } from './llama-instance.ts';
+import { vocabularySize } from './llama-token-ids.ts';
+
+let dir: string;
+let runtime: LlamaCppRuntime;
+let vocabulary: LlamaModel;
+let bos: number;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'llama-token-ids-'));
+  const modelPath = (await writeTinyModel(join(dir, 'neurino-tiny.gguf'))).path;
+  runtime = new LlamaCppRuntime({ modelPath, slots: 1 });
+  await runtime.load();
+  const llama = await sharedLlama({ gpu: false, maxThreads: 1 });
+  vocabulary = await llama.loadModel({ modelPath, vocabOnly: true });
+  if (vocabulary.tokens.bos === null) throw new Error('the tiny model has a BOS token');
+  bos = vocabulary.tokens.bos;
+});
+
+afterAll(async () => {
+  await runtime?.unload();
+  await vocabulary?.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const text = 'the GPU node and the pod';
+const idsOf = (spelled: string) => [...vocabulary.tokenize(spelled, true)] as number[];
+
+describe('token ids on llama-cpp pods', () => {
+  it('answers token ids as the text they spell, BOS as the caller gives it', async () => {
+    const asked = { max_tokens: 8, temperature: 0 };
+    const fromText = await runtime.complete({ ...asked, prompt: text });
+    const fromIds = await runtime.complete({ ...asked, prompt: [bos, ...idsOf(text)] });
+    expect(fromIds.text).toBe(fromText.text);
+    expect(fromIds.usage?.promptTokens).toBe(fromText.usage?.promptTokens);
+    // Without BOS the model reads one token fewer: nothing is added to what the caller sent.
+    const bare = await runtime.complete({ ...asked, prompt: idsOf(text) });
+    expect(bare.usage?.promptTokens).toBe((fromText.usage?.promptTokens ?? 0) - 1);
+  });
+
+  it('writes the text of an echoed prompt of ids, scored as the text is', async () => {
+    const asked = { echo: true, logprobs: 2, max_tokens: 0 };
+    const fromText = await runtime.complete({ ...asked, prompt: text });
+    const fromIds = await runtime.complete({ ...asked, prompt: [bos, ...idsOf(text)] });
+    expect(fromIds.promptText).toBe(text);
+    expect(fromText.promptText).toBeUndefined();
+    expect(fromIds.promptLogprobs).toEqual(fromText.promptLogprobs);
+    // Nothing before the first token: it has no log probability.
+    const bare = await runtime.complete({ ...asked, prompt: idsOf(text) });
+    expect(bare.promptText).toBe(text);
+    expect(bare.promptLogprobs?.[0]).toMatchObject({ logprob: null, top: null });
+    expect(bare.promptLogprobs?.slice(1).every((entry) => entry.logprob !== null)).toBe(true);
+    // Without echo, no text is written back.
+    expect((await runtime.complete({ prompt: idsOf(text), max_tokens: 1 })).promptText).toBeUndefined();
+  });
+
+  it('embeds token ids as the text they spell', async () => {
+    const [fromText] = (await runtime.embed({ input: text })).vectors;
+    const fromIds = await runtime.embed({ input: [idsOf(text), idsOf('hello')] });
+    expect(fromIds.vectors).toHaveLength(2);
+    expect(fromIds.vectors[0]?.map((x) => x.toFixed(5))).toEqual(fromText?.map((x) => x.toFixed(5)));
+  });
+
+  it('refuses an id outside the vocabulary by its place, before llama.cpp reads it', async () => {
+    const size = vocabularySize(vocabulary) ?? 0;
+    expect(size).toBeGreaterThan(256);
+    for (const [request, param] of [
+      [runtime.complete({ prompt: [bos, 5, size] }), 'prompt[2]'],
+      [runtime.complete({ prompt: [2 ** 31 - 1] }), 'prompt[0]'],
+      [runtime.embed({ input: [5, size + 10] }), 'input[1]'],
+      [runtime.embed({ input: [[5], [6, 7, size]] }), 'input[1][2]'],
+    ] as const) {
+      const error = await request.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, param).toBeInstanceOf(PodBadRequestError);
+      expect(error, param).toMatchObject({ param, code: 'invalid_request' });
+      expect((error as Error).message, param).toMatch(/not in the model's vocabulary/);
+    }
+    // Still serving.
+    expect((await runtime.complete({ prompt: [bos, 5], max_tokens: 1 })).usage?.promptTokens).toBe(2);
+  });
+});
