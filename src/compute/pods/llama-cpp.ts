@@ -247,13 +247,13 @@ export class LlamaCppRuntime implements PodRuntime {
     const { model } = loaded;
     // Token ids are the caller's own tokenization, taken as they are (BOS too, when it is there).
     const given = typeof prompt === 'string' ? undefined : checkedTokenIds(model, prompt, 'prompt');
-    const addBos = given === undefined && model.tokens.shouldPrependBosToken && model.tokens.bos !== null;
-    const bos = addBos && model.tokens.bos !== null ? [model.tokens.bos] : [];
+    const { bos: bosToken, shouldPrependBosToken } = model.tokens;
+    const bos = given === undefined && shouldPrependBosToken && bosToken !== null ? [bosToken] : [];
     // Raw prompts may spell special tokens (as llama.cpp's server and vLLM allow), e.g. a hand-written template.
     const text = given ?? model.tokenize(prompt as string, true);
     const promptTokens = [...bos, ...(suffix === undefined ? text : infillTokens(model, text, suffix))];
-    // What the prompt's text begins after: our BOS, or the caller's.
-    const context = promptTokens[0] !== undefined && promptTokens[0] === model.tokens.bos ? 1 : 0;
+    // What the prompt's text begins after: the BOS added here, or the one the caller's ids begin with.
+    const context = bos.length > 0 || (given !== undefined && given[0] === bosToken) ? 1 : 0;
     return this.generate(loaded, promptTokens, sampling, options, {
       promptParam: 'prompt',
       ...(promptLogprobs === undefined ? {} : { scorePrompt: { top: promptLogprobs, context } }),
