@@ -1,33 +1,19 @@
 // OpenAI's logit_bias on the llama-cpp runtime, on the project's tiny model: ids of its own vocabulary,
 // checked against it, and biases the sampler is held to (a ban, a near-certainty, the end of the answer).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { LlamaModel, Token } from 'node-llama-cpp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTinyModel } from '../model/tiny-model.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PodError } from './errors.ts';
-import { LlamaCppRuntime } from './llama-cpp.ts';
-import { sharedLlama } from './llama-instance.ts';
-import { vocabularySize } from './llama-logit-bias.ts';
+import type { LlamaCppRuntime } from './llama-cpp.ts';
+import { vocabularySize } from './llama-token-ids.ts';
+import { useTinyRuntime } from './testing/tiny-runtime.ts';
 import type { ChatRequest } from './types.ts';
 
-let dir: string;
+const tiny = useTinyRuntime('llama-logit-bias');
 let runtime: LlamaCppRuntime;
 let vocabulary: LlamaModel;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'llama-logit-bias-'));
-  const modelPath = (await writeTinyModel(join(dir, 'neurino-tiny.gguf'))).path;
-  runtime = new LlamaCppRuntime({ modelPath, slots: 1 });
-  const llama = await sharedLlama({ gpu: false, maxThreads: 1 });
-  vocabulary = await llama.loadModel({ modelPath, vocabOnly: true });
-  await runtime.load();
-});
-
-afterAll(async () => {
-  await Promise.all([runtime?.unload(), vocabulary?.dispose()]);
-  await rm(dir, { recursive: true, force: true });
+beforeAll(() => {
+  ({ runtime, vocabulary } = tiny);
 });
 
 const hello: ChatRequest = { messages: [{ role: 'user', content: 'hello' }], max_tokens: 24 };

@@ -3,12 +3,7 @@
 import { type LlamaModel, type Token, TokenBias } from 'node-llama-cpp';
 import { formatPath } from '../../protocol/schema-errors.ts';
 import { PodBadRequestError, PodUnsupportedError } from './errors.ts';
-
-/** The number of tokens in the model's vocabulary, from its GGUF file; undefined when it has no list. */
-export function vocabularySize(model: LlamaModel): number | undefined {
-  const tokens = (model.fileInfo.metadata.tokenizer?.ggml as { tokens?: unknown } | undefined)?.tokens;
-  return Array.isArray(tokens) ? tokens.length : undefined;
-}
+import { vocabularySize } from './llama-token-ids.ts';
 
 /** Refuses ids the model has no token for, before the job runs. */
 export function checkLogitBias(model: LlamaModel, bias: ReadonlyMap<number, number> | undefined): void {

@@ -1,28 +1,16 @@
 // A completion's echo with logprobs on a real llama.cpp model (the tiny generated one): every token of
 // the prompt scored under the model's own distribution, the entries' bytes making the prompt's text, the
 // same numbers the model sampled an answer from, the same answer after scoring as without it.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTinyModel } from '../model/tiny-model.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PodAbortedError, PodBadRequestError } from './errors.ts';
-import { LlamaCppRuntime } from './llama-cpp.ts';
+import type { LlamaCppRuntime } from './llama-cpp.ts';
+import { useTinyRuntime } from './testing/tiny-runtime.ts';
 import type { PromptTokenLogprob } from './types.ts';
 
-let dir: string;
+const tiny = useTinyRuntime('llama-prompt-logprobs');
 let runtime: LlamaCppRuntime;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'llama-prompt-logprobs-'));
-  const modelPath = (await writeTinyModel(join(dir, 'neurino-tiny.gguf'))).path;
-  runtime = new LlamaCppRuntime({ modelPath, slots: 1 });
-  await runtime.load();
-});
-
-afterAll(async () => {
-  await runtime?.unload();
-  await rm(dir, { recursive: true, force: true });
+beforeAll(() => {
+  runtime = tiny.runtime;
 });
 
 const prompt = 'the GPU node is a pod of Neurino, é€ and';

@@ -1,37 +1,22 @@
 // Prompts and embedding inputs given as token ids on a real llama.cpp model (the tiny generated one): the
 // same answer, scores and vectors as the text they spell, BOS taken as the caller gives it, the text
 // written for an echo, and an id outside the vocabulary refused by name before llama.cpp reads it.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { LlamaModel } from 'node-llama-cpp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTinyModel } from '../model/tiny-model.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PodBadRequestError } from './errors.ts';
-import { LlamaCppRuntime } from './llama-cpp.ts';
-import { sharedLlama } from './llama-instance.ts';
+import type { LlamaCppRuntime } from './llama-cpp.ts';
 import { vocabularySize } from './llama-token-ids.ts';
+import { useTinyRuntime } from './testing/tiny-runtime.ts';
 
-let dir: string;
+const tiny = useTinyRuntime('llama-token-ids');
 let runtime: LlamaCppRuntime;
 let vocabulary: LlamaModel;
 let bos: number;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'llama-token-ids-'));
-  const modelPath = (await writeTinyModel(join(dir, 'neurino-tiny.gguf'))).path;
-  runtime = new LlamaCppRuntime({ modelPath, slots: 1 });
-  await runtime.load();
-  const llama = await sharedLlama({ gpu: false, maxThreads: 1 });
-  vocabulary = await llama.loadModel({ modelPath, vocabOnly: true });
+beforeAll(() => {
+  ({ runtime, vocabulary } = tiny);
   if (vocabulary.tokens.bos === null) throw new Error('the tiny model has a BOS token');
   bos = vocabulary.tokens.bos;
-});
-
-afterAll(async () => {
-  await runtime?.unload();
-  await vocabulary?.dispose();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const text = 'the GPU node and the pod';
