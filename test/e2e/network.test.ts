@@ -263,8 +263,10 @@ describe.each(storeBackends())('on $kind', (backend) => {
         logprobs: 0,
       });
       succeeded++;
+      // One entry per id sent, as a harness indexes them: the BOS first, with nothing before it.
       const [spelled] = tokenized.choices;
-      expect(spelled?.logprobs?.tokens).toHaveLength(3);
+      expect(spelled?.logprobs?.tokens).toHaveLength(4);
+      expect(spelled?.logprobs?.token_logprobs?.[0]).toBeNull();
       expect(spelled?.logprobs?.tokens?.join('')).toBe(spelled?.text);
       expect(tokenized.usage?.prompt_tokens).toBe(4);
     });

@@ -19,10 +19,11 @@
 // - `logprobs` (when the request asked): one entry per token of `text`, { token, logprob, bytes, top }, the
 //   bytes joining to the text's UTF-8 and `top` the asked number of likeliest alternatives.
 // - `promptLogprobs` (completion with `echo` and `logprobs`, on each prompt's first choice): one entry per
-//   token of the prompt (BOS aside), its log probability given the tokens before it (null for a first token
-//   nothing comes before) with `top` alternatives (null then too).
+//   token of the prompt (after the BOS the pod added; one per id of a prompt of token ids), its log
+//   probability given the tokens before it (null for a first token nothing comes before) with `top`
+//   alternatives (null then too).
 // - `promptText` (completion with `echo` whose prompt came as token ids, on each prompt's first choice): the
-//   prompt's text (BOS aside), which the answer begins with.
+//   text the ids spell (a BOS sent too), which the answer begins with.
 // - `truncatedMessages` (chat with `truncation: 'auto'`): how many of the oldest messages the pod left out
 //   to fit its context (after the leading system ones, tool results with their calls): what the model saw.
 // - `cachedPromptTokens` (chat and completion, beside `choices` when there are several): of the job's

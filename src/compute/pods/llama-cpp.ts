@@ -252,14 +252,13 @@ export class LlamaCppRuntime implements PodRuntime {
     // Raw prompts may spell special tokens (as llama.cpp's server and vLLM allow), e.g. a hand-written template.
     const text = given ?? model.tokenize(prompt as string, true);
     const promptTokens = [...bos, ...(suffix === undefined ? text : infillTokens(model, text, suffix))];
-    // What the prompt's text begins after: the BOS added here, or the one the caller's ids begin with.
-    const context = bos.length > 0 || (given !== undefined && given[0] === bosToken) ? 1 : 0;
+    // Echoed, ids are answered one for one, as sent (a BOS the caller sent too, with nothing before it);
+    // text is answered as written, after the BOS added here.
+    const context = bos.length;
     return this.generate(loaded, promptTokens, sampling, options, {
       promptParam: 'prompt',
       ...(promptLogprobs === undefined ? {} : { scorePrompt: { top: promptLogprobs, context } }),
-      ...(echo && given !== undefined
-        ? { promptText: model.detokenize(promptTokens.slice(context), true) }
-        : {}),
+      ...(echo && given !== undefined ? { promptText: model.detokenize(promptTokens, true) } : {}),
     });
   }
 

@@ -26,7 +26,7 @@ describe('prompt log probabilities (echo) on llama-cpp pods', () => {
     expect(result.usage?.completionTokens).toBe(0);
     const entries = result.promptLogprobs ?? [];
     expect(textOf(entries)).toBe(prompt);
-    // BOS aside, one entry per prompt token.
+    // One entry per prompt token after the BOS the pod added.
     expect(entries.length).toBe((result.usage?.promptTokens ?? 0) - 1);
     for (const entry of entries) {
       // The tiny model starts with BOS: even the first token has something before it.

@@ -1,7 +1,8 @@
 // Prompts and embedding inputs given as token ids on a real llama.cpp model (the tiny generated one): the
-// same answer, scores and vectors as the text they spell, BOS taken as the caller gives it, the text
-// written for an echo, and an id outside the vocabulary refused by name before llama.cpp reads it.
-import type { LlamaModel } from 'node-llama-cpp';
+// same answer, scores and vectors as the text they spell, BOS taken as the caller gives it, an echo one
+// entry per id sent (its text written back), and an id outside the vocabulary refused by name before
+// llama.cpp reads it.
+import type { LlamaModel, Token } from 'node-llama-cpp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PodBadRequestError } from './errors.ts';
 import type { LlamaCppRuntime } from './llama-cpp.ts';
@@ -34,14 +35,20 @@ describe('token ids on llama-cpp pods', () => {
     expect(bare.usage?.promptTokens).toBe((fromText.usage?.promptTokens ?? 0) - 1);
   });
 
-  it('writes the text of an echoed prompt of ids, scored as the text is', async () => {
+  it('echoes a prompt of ids one entry per id sent, BOS too, scored as the text is', async () => {
     const asked = { echo: true, logprobs: 2, max_tokens: 0 };
     const fromText = await runtime.complete({ ...asked, prompt: text });
-    const fromIds = await runtime.complete({ ...asked, prompt: [bos, ...idsOf(text)] });
-    expect(fromIds.promptText).toBe(text);
+    const ids = [bos, ...idsOf(text)];
+    const fromIds = await runtime.complete({ ...asked, prompt: ids });
+    const bosText = vocabulary.detokenize([bos as Token], true);
+    expect(bosText).not.toBe('');
+    expect(fromIds.promptText).toBe(bosText + text);
     expect(fromText.promptText).toBeUndefined();
-    expect(fromIds.promptLogprobs).toEqual(fromText.promptLogprobs);
-    // Nothing before the first token: it has no log probability.
+    // As a harness indexes them: entry i is id i; the BOS has nothing before it.
+    expect(fromIds.promptLogprobs).toHaveLength(ids.length);
+    expect(fromIds.promptLogprobs?.[0]).toMatchObject({ token: bosText, logprob: null, top: null });
+    expect(fromIds.promptLogprobs?.slice(1)).toEqual(fromText.promptLogprobs);
+    // Without BOS, the first id sent has nothing before it.
     const bare = await runtime.complete({ ...asked, prompt: idsOf(text) });
     expect(bare.promptText).toBe(text);
     expect(bare.promptLogprobs?.[0]).toMatchObject({ logprob: null, top: null });

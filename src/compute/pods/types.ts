@@ -216,9 +216,9 @@ export interface GenerationResult {
   readonly toolCalls?: readonly ToolCall[];
   /** When asked (`SamplingParams.logprobs`): one entry per token of `text`, in order. */
   readonly logprobs?: readonly TokenLogprob[];
-  /** A completion with `echo` and `logprobs`: one entry per token of the prompt (BOS aside), in order. */
+  /** Echo with logprobs: one entry per prompt token (after the BOS the pod added; ids one for one). */
   readonly promptLogprobs?: readonly PromptTokenLogprob[];
-  /** A completion with `echo` whose prompt came as token ids: its text (BOS aside). */
+  /** A completion with `echo` whose prompt came as token ids: the text they spell (a BOS sent too). */
   readonly promptText?: string;
   /** With `truncation: 'auto'`: how many of the oldest messages were left out to fit the context. */
   readonly truncatedMessages?: number;
