@@ -39,7 +39,7 @@ export function chatInput(request: ChatCompletionRequest): { input: unknown; cou
 export interface CompletionAnswer {
   /** The choices the caller gets, in order: with best_of the likeliest, with echo each after its prompt. */
   choices(written: GenerationChoice[]): GenerationChoice[];
-  /** Checks the written choices carry the prompts' log probabilities echo asked for, and only those. */
+  /** Checks the written choices carry what echo asks of the node (prompts scored, ids spelled), only that. */
   check(written: readonly GenerationChoice[]): void;
   /** With echo: the prompt a choice (by its index) is written after; undefined for token ids (the node's). */
   echoOf?: (index: number) => string | undefined;
