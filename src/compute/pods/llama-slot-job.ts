@@ -1,6 +1,5 @@
 // One job on the slot (context sequence) a llama-cpp pod gave it: plain text or a turn that may call
 // tools, after scoring the prompt when echo asks; what the slot kept of its last job counted as cached.
-
 import type { LlamaContextSequence, LlamaGrammar, Token } from 'node-llama-cpp';
 import { asPodError, PodAbortedError, type PodError } from './errors.ts';
 import { generateOnSequence, keptPrefix, roomAfter } from './llama-generation.ts';
