@@ -15,6 +15,19 @@ import { errorFromZod } from './schema-errors.ts';
 /** Largest frame either side accepts; set the WebSocket server's `maxPayload` to the same. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Whether an encoded frame is small enough for the peer to take: UTF-8 takes at most three bytes per
+ * UTF-16 code unit, so a frame of up to a third of the limit in code units is never counted.
+ */
+export function fitsInFrame(frame: string, maxBytes = MAX_FRAME_BYTES): boolean {
+  return frame.length * 3 <= maxBytes || Buffer.byteLength(frame) <= maxBytes;
+}
+
+/** A frame's size for a message: MiB with one decimal. */
+export function frameMiB(frame: string): string {
+  return `${(Buffer.byteLength(frame) / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 export type DecodeResult<M> = { ok: true; message: M } | { ok: false; error: NeurinoError };
 
 export interface DecodeOptions {

@@ -2,7 +2,7 @@
 // heartbeats, and the router's requests until the socket closes.
 import type { Logger } from 'pino';
 import type { Hex, LocalAccount } from 'viem';
-import { decodeRouterMessage, encodeMessage, type RawFrame } from '../../protocol/codec.ts';
+import { decodeRouterMessage, type RawFrame } from '../../protocol/codec.ts';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import type { HandshakeRefusalCode } from '../../protocol/error-codes.ts';
 import { type NeurinoError, RetryableError } from '../../protocol/errors.ts';
@@ -10,6 +10,7 @@ import { signChallenge } from '../../protocol/handshake-auth.ts';
 import type { Challenge, MinerMessage, RouterMessage, Welcome } from '../../protocol/messages/index.ts';
 import { MIN_SUPPORTED_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { type CorkableStream, coalesceWritesThisTurn } from '../../protocol/write-coalescing.ts';
+import { deliverableFrame } from './deliverable-frame.ts';
 import { type AttemptOutcome, JobDesk } from './job-desk.ts';
 import type { PodHost } from './pod-host.ts';
 import { PodRequests } from './pod-requests.ts';
@@ -287,7 +288,7 @@ export class RouterSession {
     if (this.socket.readyState !== SOCKET_OPEN) return;
     let frame: string;
     try {
-      frame = encodeMessage(message);
+      frame = deliverableFrame(message);
     } catch (error) {
       this.context.logger.error({ err: error, type: message.type }, 'could not encode a frame; not sent');
       return;

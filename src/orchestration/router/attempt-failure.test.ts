@@ -10,6 +10,8 @@ describe('attempt failures', () => {
     expect(kind('unsupported_parameter')).toBe('refused');
     expect(kind('deadline_exceeded')).toBe('final');
     expect(kind('job_cancelled')).toBe('final');
+    // The router's own refusal to send a job past the frame limit (a node's is taken as node_failed).
+    expect(kind('payload_too_large')).toBe('final');
     expect(kind('no_capacity')).toBe('busy');
     expect(kind('node_draining')).toBe('busy');
     expect(kind('pod_not_found')).toBe('cannot-load');

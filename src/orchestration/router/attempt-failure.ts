@@ -2,7 +2,7 @@ import type { NeurinoError } from '../../protocol/errors.ts';
 
 /**
  * What a failed attempt means for the job and the node:
- * - `final`: the job was cancelled or ran out of time: stop;
+ * - `final`: the job was cancelled, ran out of time or is too large to send to any node: stop;
  * - `refused`: the node says the request is at fault (`invalid_request`, `unsupported_parameter`): stop,
  *   unless another node may be asked (a node refusing falsely would fail callers unpunished; see
  *   NodeRefusals);
@@ -15,7 +15,8 @@ export type FailureKind = 'final' | 'refused' | 'busy' | 'cannot-load' | 'node-f
 
 const BUSY = new Set(['no_capacity', 'node_draining', 'rate_limited']);
 const CANNOT_LOAD = new Set(['pod_not_found', 'pod_load_failed']);
-const FINAL = new Set(['deadline_exceeded', 'job_cancelled']);
+// payload_too_large: the router's own refusal to send a job no node can take (a node never sends it).
+const FINAL = new Set(['deadline_exceeded', 'job_cancelled', 'payload_too_large']);
 const REFUSALS = new Set(['invalid_request', 'unsupported_parameter']);
 
 export function classifyFailure(error: NeurinoError): FailureKind {

@@ -50,6 +50,19 @@ describe('MinerConnection', () => {
     expect(messages.map((frame) => JSON.parse(frame).reason)).toEqual(REASONS);
   });
 
+  it('refuses to send a frame past the limit the miner takes, and keeps the connection', async () => {
+    const { socket, messages } = await connectedPair(endpoints);
+    const connection = new MinerConnection(socket, '127.0.0.1', captureLogger().logger, undefined, 4096);
+    expect(() => connection.send({ type: 'drain', reason: 'x'.repeat(5000) })).toThrow(
+      expect.objectContaining({ code: 'payload_too_large' }),
+    );
+    // Characters of several bytes count as such.
+    expect(() => connection.send({ type: 'drain', reason: 'é'.repeat(2100) })).toThrow(/MiB/);
+    expect(connection.send({ type: 'drain', reason: 'é'.repeat(1000) })).toBe(true);
+    await until(() => messages.length === 1);
+    expect(connection.closed).toBe(false);
+  });
+
   it('without the TCP socket, writes each frame as it is sent', async () => {
     const { socket, stream, messages } = await connectedPair(endpoints);
     const connection = new MinerConnection(socket, '127.0.0.1', captureLogger().logger);

@@ -1,6 +1,13 @@
 import type { Logger } from 'pino';
-import { decodeMinerMessage, encodeMessage, MAX_FRAME_BYTES, type RawFrame } from '../../protocol/codec.ts';
-import type { NeurinoError } from '../../protocol/errors.ts';
+import {
+  decodeMinerMessage,
+  encodeMessage,
+  fitsInFrame,
+  frameMiB,
+  MAX_FRAME_BYTES,
+  type RawFrame,
+} from '../../protocol/codec.ts';
+import { FatalError, type NeurinoError } from '../../protocol/errors.ts';
 import type { MinerMessage, RouterMessage } from '../../protocol/messages/index.ts';
 import { type CorkableStream, coalesceWritesThisTurn } from '../../protocol/write-coalescing.ts';
 import { closeReason, type MinerSocket, SOCKET_OPEN } from './miner-socket.ts';
@@ -26,11 +33,22 @@ export class MinerConnection {
   #idle: { timer: NodeJS.Timeout; ms: number } | undefined;
   readonly #socket: MinerSocket;
   readonly #stream: CorkableStream | undefined;
+  readonly #maxFrameBytes: number;
 
-  /** `stream` is the TCP socket under `socket`: given, the frames sent in one turn leave in one write. */
-  constructor(socket: MinerSocket, remoteAddress: string, logger: Logger, stream?: CorkableStream) {
+  /**
+   * `stream` is the TCP socket under `socket`: given, the frames sent in one turn leave in one write.
+   * `maxFrameBytes`: the largest frame either side takes (a test sets it lower).
+   */
+  constructor(
+    socket: MinerSocket,
+    remoteAddress: string,
+    logger: Logger,
+    stream?: CorkableStream,
+    maxFrameBytes = MAX_FRAME_BYTES,
+  ) {
     this.#socket = socket;
     this.#stream = stream;
+    this.#maxFrameBytes = maxFrameBytes;
     this.remoteAddress = remoteAddress;
     this.#logger = logger;
     socket.on('message', (data) => this.#receive(data));
@@ -55,9 +73,18 @@ export class MinerConnection {
     this.#closeListeners.push(listener);
   }
 
-  /** False when the socket is already gone (the frame is dropped). */
+  /**
+   * False when the socket is already gone (the frame is dropped). Throws `payload_too_large` for a
+   * frame larger than the miner takes (only a job's input can be).
+   */
   send(message: RouterMessage): boolean {
     const frame = encodeMessage(message);
+    // The miner would close on a frame past its limit: a job that big is refused before any node runs it.
+    if (!fitsInFrame(frame, this.#maxFrameBytes)) {
+      throw new FatalError('payload_too_large', {
+        message: `The job is ${frameMiB(frame)} as a node receives it, more than the ${this.#maxFrameBytes / 1024 / 1024} MiB one message may hold: send less (fewer or shorter inputs, numbers written out)`,
+      });
+    }
     if (this.#closed || this.#socket.readyState !== SOCKET_OPEN) return false;
     if (this.#stream !== undefined) coalesceWritesThisTurn(this.#stream);
     this.#socket.send(frame, (error) => {
@@ -91,7 +118,7 @@ export class MinerConnection {
   #receive(data: RawFrame): void {
     if (this.#closed) return;
     if (this.#idle !== undefined) this.#idle.timer.refresh();
-    const decoded = decodeMinerMessage(data, { maxBytes: MAX_FRAME_BYTES });
+    const decoded = decodeMinerMessage(data, { maxBytes: this.#maxFrameBytes });
     const handler = this.#handler;
     if (!decoded.ok) {
       this.badFrames++;

@@ -258,7 +258,11 @@ export class MinerSession {
     if (message.type === 'job.accepted') listener.accepted();
     else if (message.type === 'job.chunk') listener.chunk(message);
     else if (message.type === 'job.result') listener.result(message);
-    else listener.failed(errorFromPeer(message.code, message.message, message.retryable, message.param));
+    else {
+      // The router's own code for a job too large to send, which would end the job unpunished.
+      const code = message.code === 'payload_too_large' ? 'node_failed' : message.code;
+      listener.failed(errorFromPeer(code, message.message, message.retryable, message.param));
+    }
   }
 
   #badFrame(error: NeurinoError, raw: RawFrame): void {
