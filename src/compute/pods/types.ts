@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import type { ToolCallDelta } from '../../protocol/messages/jobs.ts';
-import { MAX_COMPLETION_LOGPROBS, MAX_TOP_LOGPROBS } from '../../protocol/openai.ts';
+import { inputsOf, MAX_COMPLETION_LOGPROBS, MAX_TOP_LOGPROBS } from '../../protocol/openai.ts';
 import { LogitBiasSchema, logitBiasMap } from '../../protocol/openai-logit-bias.ts';
 import { formatPath } from '../../protocol/schema-errors.ts';
 import { PodBadRequestError } from './errors.ts';
@@ -178,7 +178,7 @@ export interface TokenLogprob extends TokenChoice {
 
 /**
  * A prompt token with its log probability under the model given the tokens before it; the first token of
- * a prompt that nothing comes before (a model without a BOS token) has none.
+ * a prompt that nothing comes before (a model without a BOS token, or token ids sent as such) has none.
  */
 export type PromptTokenLogprob =
   | TokenLogprob
@@ -358,8 +358,5 @@ export function parseEmbeddingRequest(value: unknown): {
   dimensions: number | undefined;
 } {
   const request = parse(EmbeddingRequestSchema, value);
-  const { input } = request;
-  const inputs =
-    typeof input === 'string' ? [input] : typeof input[0] === 'number' ? [input as number[]] : input;
-  return { inputs: inputs as Array<string | number[]>, dimensions: request.dimensions };
+  return { inputs: inputsOf(request.input), dimensions: request.dimensions };
 }
