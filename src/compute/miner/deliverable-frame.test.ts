@@ -25,16 +25,22 @@ function result(text: string): JobResult {
 describe('deliverable frames', () => {
   it('sends what fits as it is', () => {
     const small = result('hello');
-    expect(deliverableFrame(small, 4096)).toBe(encodeMessage(small));
+    expect(deliverableFrame(small, 4096)).toEqual({ frame: encodeMessage(small) });
   });
 
   it("sends a result past the limit as the attempt's error: the request asked for more than fits", () => {
-    const frame = JSON.parse(deliverableFrame(result('x'.repeat(5000)), 4096));
-    expect(frame).toMatchObject({ type: 'job.error', attemptId, code: 'invalid_request', retryable: false });
-    expect(frame.message).toMatch(/ask for less/);
+    const { frame, instead } = deliverableFrame(result('x'.repeat(5000)), 4096);
+    expect(JSON.parse(frame)).toEqual(instead);
+    expect(instead).toMatchObject({
+      type: 'job.error',
+      attemptId,
+      code: 'invalid_request',
+      retryable: false,
+    });
+    expect(instead?.message).toMatch(/ask for less/);
     // Counted in bytes: characters of several bytes each fill it sooner.
-    expect(JSON.parse(deliverableFrame(result('€'.repeat(1300)), 4096)).type).toBe('job.error');
-    expect(JSON.parse(deliverableFrame(result('e'.repeat(1300)), 4096)).type).toBe('job.result');
+    expect(deliverableFrame(result('€'.repeat(1300)), 4096).instead?.type).toBe('job.error');
+    expect(deliverableFrame(result('e'.repeat(1300)), 4096).instead).toBeUndefined();
   });
 
   it('throws for any other message past the limit, which no miner builds', () => {

@@ -19,7 +19,11 @@ export interface JobDeskOptions {
   readonly pods: PodHost;
   readonly slots: Slots;
   readonly logger: Logger;
-  readonly send: (message: MinerMessage) => void;
+  /**
+   * Sends a frame; returns what went out when it differs from `message` (a result too large for a frame
+   * goes as the attempt's error).
+   */
+  readonly send: (message: MinerMessage) => MinerMessage | undefined;
   /** Called after every attempt the desk ran (not the refused ones), e.g. to count and re-announce warm pods. */
   readonly onAttemptEnd?: (outcome: AttemptOutcome) => void;
   /** How long past a job's deadline the miner stops it by itself (DEADLINE_BACKSTOP_MS). */
@@ -201,10 +205,15 @@ export class JobDesk {
       // one: the router waits for this result, finished or partial.
       const reason: unknown = controller.signal.reason;
       if (controller.signal.aborted && !(reason instanceof PaidCancel)) throw reason;
-      this.options.send(result);
-      ok = true;
-      usage = result.usage;
-      log.debug({ usage: result.usage, gpuMs: result.gpuMs }, 'job done');
+      const instead = this.options.send(result);
+      if (instead?.type === 'job.error') {
+        code = instead.code;
+        log.info({ code, gpuMs: result.gpuMs }, `job failed: ${instead.message}`);
+      } else {
+        ok = true;
+        usage = result.usage;
+        log.debug({ usage: result.usage, gpuMs: result.gpuMs }, 'job done');
+      }
     } catch (caught) {
       const error = asNeurinoError(caught);
       code = error.code;

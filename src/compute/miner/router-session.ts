@@ -284,17 +284,19 @@ export class RouterSession {
     });
   }
 
-  private send(message: MinerMessage): void {
-    if (this.socket.readyState !== SOCKET_OPEN) return;
-    let frame: string;
+  /** Sends `message`; returns what went instead when it could not (a result too large for a frame). */
+  private send(message: MinerMessage): MinerMessage | undefined {
+    if (this.socket.readyState !== SOCKET_OPEN) return undefined;
+    let delivered: ReturnType<typeof deliverableFrame>;
     try {
-      frame = deliverableFrame(message);
+      delivered = deliverableFrame(message);
     } catch (error) {
       this.context.logger.error({ err: error, type: message.type }, 'could not encode a frame; not sent');
-      return;
+      return undefined;
     }
     if (this.stream !== undefined) coalesceWritesThisTurn(this.stream);
-    this.socket.send(frame);
+    this.socket.send(delivered.frame);
+    return delivered.instead;
   }
 
   private async finish(code: number, reason: string): Promise<SessionEnd> {
