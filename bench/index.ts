@@ -2,6 +2,7 @@
 import { benchGateway, type GatewayBenchOptions } from './gateway.ts';
 import { printGatewayBench } from './gateway-print.ts';
 import { benchPromptCache, printPromptCacheBench } from './prompt-cache.ts';
+import { benchPromptScoring, printPromptScoringBench } from './prompt-scoring.ts';
 import { benchQueue, printQueueBench } from './queue.ts';
 import { benchScheduler, printSchedulerBench } from './scheduler.ts';
 import { benchSettlementGas, printSettlementGas } from './settlement-gas.ts';
@@ -40,6 +41,10 @@ if (!only || only === 'queue') {
 
 if (!only || only === 'prompt-cache') {
   printPromptCacheBench(await benchPromptCache());
+}
+
+if (!only || only === 'prompt-scoring') {
+  printPromptScoringBench(await benchPromptScoring());
 }
 
 if (!only || only === 'gateway') {
