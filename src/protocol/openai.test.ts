@@ -178,6 +178,15 @@ describe('completion requests', () => {
     };
     expect(ids([1, 2, 3])).toEqual([[1, 2, 3]]);
     expect(ids([[1, 2], [3]])).toEqual([[1, 2], [3]]);
+    // A list read as far as it goes: ids wrong at [1], strings wrong at [1].
+    expect(failure(parseCompletionRequest({ model: 'm', prompt: [1, 'a'] }))).toMatchObject({
+      param: 'prompt[1]',
+      message: expect.stringMatching(/number/),
+    });
+    expect(failure(parseCompletionRequest({ model: 'm', prompt: ['a', 1] }))).toMatchObject({
+      param: 'prompt[1]',
+      message: expect.stringMatching(/string/),
+    });
     // Neither half text, half ids, nor ids that are not whole and non-negative, nor an empty list.
     for (const prompt of [['a', [1]], [1, 'a'], [1.5], [-1], [[1], []], [[]]]) {
       const error = failure(parseCompletionRequest({ model: 'm', prompt }));

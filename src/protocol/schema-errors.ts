@@ -24,7 +24,7 @@ interface Located {
 
 /**
  * The most telling issue: unions report "Invalid input" at their root, so descend into the branch
- * that got furthest (longest path) to name the real field.
+ * that got furthest (longest path, then furthest into a list) to name the real field.
  */
 function locate(issue: z.core.$ZodIssue, base: PropertyKey[] = []): Located {
   const path = [...base, ...issue.path];
@@ -36,10 +36,14 @@ function locate(issue: z.core.$ZodIssue, base: PropertyKey[] = []): Located {
     let best: Located | undefined;
     for (const [index, branch] of issue.errors.entries()) {
       if (misses[index] !== fewest) continue;
+      // A branch's first deepest issue; of the branches, the deepest, then the one that read furthest
+      // into a list before failing (`[1, "a"]` is a list of ids wrong at [1], not of strings at [0]).
+      let own: Located | undefined;
       for (const inner of branch) {
         const found = locate(inner, path);
-        if (best === undefined || found.path.length > best.path.length) best = found;
+        if (own === undefined || found.path.length > own.path.length) own = found;
       }
+      if (own !== undefined && (best === undefined || further(own.path, best.path))) best = own;
     }
     if (best !== undefined && best.path.length > path.length) return best;
   }
@@ -52,6 +56,16 @@ function locate(issue: z.core.$ZodIssue, base: PropertyKey[] = []): Located {
   const params = issue.code === 'custom' ? (issue.params as Record<string, unknown> | undefined) : undefined;
   const code = isErrorCode(params?.code) ? params.code : undefined;
   return { path, message: missing(issue) ? `required (expected ${issue.expected})` : issue.message, code };
+}
+
+/** Whether `a` names a place deeper than `b`, or as deep and further on in a list. */
+function further(a: readonly PropertyKey[], b: readonly PropertyKey[]): boolean {
+  if (a.length !== b.length) return a.length > b.length;
+  for (const [i, key] of a.entries()) {
+    const other = b[i];
+    if (typeof key === 'number' && typeof other === 'number' && key !== other) return key > other;
+  }
+  return false;
 }
 
 /** A type that fails at a union branch's value or its direct elements. */
