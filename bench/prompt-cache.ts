@@ -3,14 +3,11 @@
 // tiny model, one slot each with a context of 2,048 tokens (twice its training context, as the long
 // conversation needs), the same growing conversation (a long system message, each answer fed back with
 // the next question), turns interleaved, wall time of each `chat` call.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { writeTinyModel } from '../src/compute/model/tiny-model.ts';
 import { LlamaCppRuntime } from '../src/compute/pods/llama-cpp.ts';
 import type { ChatMessage } from '../src/compute/pods/types.ts';
 import { percentiles } from './percentiles.ts';
+import { withTinyModel } from './tiny-model-dir.ts';
 
 export interface PromptCacheBenchResult {
   turns: number;
@@ -24,9 +21,11 @@ export interface PromptCacheBenchResult {
 
 const SYSTEM = `You are the support assistant of a GPU cloud. ${'Answer briefly and exactly. '.repeat(16)}`;
 
-export async function benchPromptCache(turns = 16): Promise<PromptCacheBenchResult> {
-  const dir = await mkdtemp(join(tmpdir(), 'neurino-prompt-cache-'));
-  const { path: modelPath } = await writeTinyModel(join(dir, 'neurino-tiny.gguf'));
+export function benchPromptCache(turns = 16): Promise<PromptCacheBenchResult> {
+  return withTinyModel('neurino-prompt-cache', (modelPath) => conversation(modelPath, turns));
+}
+
+async function conversation(modelPath: string, turns: number): Promise<PromptCacheBenchResult> {
   const cold = new LlamaCppRuntime({ modelPath, slots: 1, contextSize: 2048, promptCache: false });
   const cached = new LlamaCppRuntime({ modelPath, slots: 1, contextSize: 2048 });
   try {
@@ -56,7 +55,6 @@ export async function benchPromptCache(turns = 16): Promise<PromptCacheBenchResu
     return { turns, lastPromptTokens, coldP50Ms, cachedP50Ms, speedup: coldP50Ms / cachedP50Ms };
   } finally {
     await Promise.all([cold.unload(), cached.unload()]);
-    await rm(dir, { recursive: true, force: true });
   }
 }
 

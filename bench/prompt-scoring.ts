@@ -1,15 +1,13 @@
 // What scoring a prompt (a completion's echo with logprobs, as evaluation harnesses ask) costs against
 // evaluating the same prompt to answer it: the tiny model, one slot with no prompt cache each, the same
 // prompts of about 500 tokens, interleaved, wall time of each `complete` call. Scoring reads the whole
-// vocabulary's probabilities at each prompt token: the tiny model has 426 tokens, so on a model of 32k or
-// 128k the ratio is larger (the per-token part grows with the vocabulary).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// vocabulary's probabilities at each prompt token: the tiny model has a few hundred tokens, so on a model
+// of 32k or 128k the ratio is larger (the per-token part grows with the vocabulary).
 import { performance } from 'node:perf_hooks';
-import { writeTinyModel } from '../src/compute/model/tiny-model.ts';
+import { tinyVocabulary } from '../src/compute/model/tiny-vocabulary.ts';
 import { LlamaCppRuntime } from '../src/compute/pods/llama-cpp.ts';
 import { percentiles } from './percentiles.ts';
+import { withTinyModel } from './tiny-model-dir.ts';
 
 export interface PromptScoringBenchResult {
   rounds: number;
@@ -22,9 +20,11 @@ export interface PromptScoringBenchResult {
 
 const TEXT = 'the GPU node runs the pod and the job of Neurino. ';
 
-export async function benchPromptScoring(rounds = 12): Promise<PromptScoringBenchResult> {
-  const dir = await mkdtemp(join(tmpdir(), 'neurino-prompt-scoring-'));
-  const { path: modelPath } = await writeTinyModel(join(dir, 'neurino-tiny.gguf'));
+export function benchPromptScoring(rounds = 12): Promise<PromptScoringBenchResult> {
+  return withTinyModel('neurino-prompt-scoring', (modelPath) => scoreAndEvaluate(modelPath, rounds));
+}
+
+async function scoreAndEvaluate(modelPath: string, rounds: number): Promise<PromptScoringBenchResult> {
   const options = { modelPath, slots: 1, promptCache: false } as const;
   const plain = new LlamaCppRuntime(options);
   const scored = new LlamaCppRuntime(options);
@@ -52,13 +52,12 @@ export async function benchPromptScoring(rounds = 12): Promise<PromptScoringBenc
     return { rounds, promptTokens, plainP50Ms, scoredP50Ms, ratio: scoredP50Ms / plainP50Ms };
   } finally {
     await Promise.all([plain.unload(), scored.unload()]);
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
 export function printPromptScoringBench(result: PromptScoringBenchResult): void {
   console.log(
-    `prompt scoring: ${result.rounds} prompts of ${result.promptTokens} tokens on the tiny model (426-token vocabulary), p50`,
+    `prompt scoring: ${result.rounds} prompts of ${result.promptTokens} tokens on the tiny model (${tinyVocabulary().length}-token vocabulary), p50`,
   );
   console.log(`  evaluated to answer (max_tokens 1)       ${result.plainP50Ms.toFixed(2).padStart(7)} ms`);
   console.log(`  scored (echo, logprobs 1, max_tokens 0)  ${result.scoredP50Ms.toFixed(2).padStart(7)} ms`);

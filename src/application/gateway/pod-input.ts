@@ -41,6 +41,8 @@ export interface CompletionAnswer {
   choices(written: GenerationChoice[]): GenerationChoice[];
   /** Checks the written choices carry what echo asks of the node (prompts scored, ids spelled), only that. */
   check(written: readonly GenerationChoice[]): void;
+  /** The prompt (its place in the request) an answered choice, by its index, belongs to. */
+  promptOf(index: number): number;
   /** With echo: the prompt a choice (by its index) is written after; undefined for token ids (the node's). */
   echoOf?: (index: number) => string | undefined;
 }
@@ -79,9 +81,10 @@ export function completionInput(request: CompletionRequest): {
     ...(candidates === 1 ? {} : { n: candidates }),
   };
   const nodeScores = nodeEcho && 'logprobs' in logprobs;
+  const promptOf = (index: number) => Math.floor(index / n);
   // The prompt a choice is written after: the caller's text; for token ids, the node's (undefined here).
   const echoOf = (index: number) => {
-    const given = prompts[Math.floor(index / n)];
+    const given = prompts[promptOf(index)];
     return typeof given === 'string' ? given : undefined;
   };
   const answer: CompletionAnswer = {
@@ -89,7 +92,7 @@ export function completionInput(request: CompletionRequest): {
       const picked = candidates === n ? written : bestOf(written, candidates, n, keep);
       return picked.map(({ promptLogprobs: _, promptText: __, ...choice }, index) => {
         if (!echo) return choice;
-        const first = written[Math.floor(index / n) * candidates];
+        const first = written[promptOf(index) * candidates];
         const text = echoOf(index) ?? first?.promptText ?? '';
         const entries = keep ? first?.promptLogprobs : undefined;
         return { ...choice, echo: { text, ...(entries === undefined ? {} : { logprobs: entries }) } };
@@ -100,6 +103,7 @@ export function completionInput(request: CompletionRequest): {
         scored: nodeScores,
         textOf: (p) => nodeEcho && asTokens(p),
       }),
+    promptOf,
     ...(echo ? { echoOf } : {}),
   };
   return { input, count: prompts.length * candidates, nodeLogprobs: 'logprobs' in logprobs, answer };

@@ -109,7 +109,7 @@ async function generate<R extends ChatCompletionRequest | CompletionRequest>(
   // its first choice's text.
   const promptParts = new Map<number, { text: string; entries: PromptTokenLogprobOut[] }>();
   const echoOf = answer?.echoOf;
-  const groupOf = (index: number) => Math.floor(index / (body.n ?? 1));
+  const groupOf = (index: number) => answer?.promptOf(index) ?? 0;
   return streamJob(context, request, reply, job, (sse) => {
     const opened = (index: number, echoed?: EchoedPrompt) => {
       let choice = streamed[index];
