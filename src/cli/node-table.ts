@@ -23,7 +23,7 @@ export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()):
     stateOf(n, now),
     `${n.slots.running}/${n.slots.total}`,
     hardwareOf(n),
-    n.hardware === null ? '-' : n.hardware.efficiency.toFixed(1),
+    efficiencyOf(n),
     ago(now - n.connectedAt),
     uptimeOf(n),
     n.warmPods.length === 0 ? '-' : n.warmPods.map((p) => p.model ?? `${p.podId.slice(0, 10)}…`).join(', '),
@@ -46,6 +46,15 @@ function uptimeOf(node: NodeStatus): string {
   const seen = typeof node.seenMs === 'number' ? node.seenMs : 0;
   if (seen >= UPTIME_WINDOW_MS || seen <= 0) return `${(node.uptime * 100).toFixed(1)} %`;
   return `${((Math.min(node.connectedMs, seen) / seen) * 100).toFixed(1)} % of ${ago(seen)}`;
+}
+
+/** The announced figure, and the one the node is ranked by when its pace belies it. */
+function efficiencyOf(node: NodeStatus): string {
+  if (node.hardware === null) return '-';
+  const announced = node.hardware.efficiency.toFixed(1);
+  // A router of an earlier version sends no ranked figure.
+  const ranked = node.rankedEfficiency;
+  return typeof ranked === 'number' ? `${announced}, ranked as ${ranked.toFixed(1)}` : announced;
 }
 
 function stateOf(node: NodeStatus, now: number): string {

@@ -65,6 +65,7 @@ describe('GET /nodes', () => {
       slots: { total: 4, running: 0, free: 4 },
       warmPods: [{ podId: podId(testPodSpec()), model: 'test-llm' }],
       suspendedUntil: null,
+      rankedEfficiency: null,
     });
     const first = byNode(list, 0);
     expect(first?.uptime).toBeGreaterThan(0);
@@ -93,6 +94,13 @@ describe('GET /nodes', () => {
     expect(after?.suspendedUntil).toBeGreaterThan(Date.now());
     expect(after?.slots.running).toBe(0);
     expect(byNode(await nodes(), 1 - index)?.state).toBe('ready');
+  });
+
+  it('shows the efficiency a node is ranked by when its pace belies the one it announces', async () => {
+    h.scheduler.capEfficiency(minerAccount(0).address, 2.5);
+    expect(byNode(await nodes(), 0)).toMatchObject({ hardware: { efficiency: 10 }, rankedEfficiency: 2.5 });
+    h.scheduler.capEfficiency(minerAccount(0).address, undefined);
+    expect(byNode(await nodes(), 0)?.rankedEfficiency).toBeNull();
   });
 
   it('shows a draining node, and forgets a node that left', async () => {

@@ -50,6 +50,7 @@ const status = (overrides: Partial<NodeStatus> = {}): NodeStatus => ({
   seenMs: 7_200_000,
   connectedMs: 7_190_640,
   suspendedUntil: null,
+  rankedEfficiency: null,
   ...overrides,
 });
 
@@ -153,6 +154,9 @@ describe('formatNodeTable', () => {
     // A node seen for less than the scheduler's hour: its share of the time seen, and that time.
     const fresh = formatNodeTable([status({ uptime: 0.0025, seenMs: 9_000, connectedMs: 9_000 })], now);
     expect(fresh.split('\n')[1]).toMatch(/ 10 s +100\.0 % of 9 s +llama-3-8b /);
+    // A node whose pace belies the efficiency it announces: both figures.
+    const capped = formatNodeTable([status({ rankedEfficiency: 9.25 })], now);
+    expect(capped.split('\n')[1]).toMatch(/ NVIDIA RTX 4090 24 GiB +82\.5, ranked as 9\.3 +10 s /);
     expect(formatNodeTable([], now)).toBe('no node is connected');
   });
 });

@@ -39,6 +39,8 @@ export interface AttemptOutcome {
   receipt: Receipt;
   /** Computed once while checking the node's signature; the store reuses the struct hash. */
   receiptHashes: ReceiptHashes;
+  /** From sending the assignment to the result (or shortly after a paid cancel), on this router's clock. */
+  elapsedMs: number;
 }
 
 /** Counts what reached the caller, so a failed stream is not replayed on another node. */
@@ -162,6 +164,7 @@ export function runAttempt(options: AttemptOptions, progress: AttemptProgress): 
                 checked.signature === result.signature ? result : { ...result, signature: checked.signature },
               receipt: checked.receipt,
               receiptHashes: checked.hashes,
+              elapsedMs: until - sentAt,
             };
             return cancelling
               ? finish(new CancelledAfterWork(outcome, stoppedBy))

@@ -8,10 +8,12 @@ import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
 import { classifyFailure, suspensionMs } from './attempt-failure.ts';
 import { type AttemptOutcome, type AttemptProgress, runAttempt } from './attempt-runner.ts';
+import { EfficiencyWatch } from './efficiency-watch.ts';
 import { FairShare } from './fair-share.ts';
 import type { MinerHub } from './miner-hub.ts';
 import type { MinerSession } from './miner-session.ts';
 import { NodeRefusals, OVERRULED_IN_A_ROW } from './node-refusals.ts';
+import type { PaceCheckOptions } from './pace-check.ts';
 import type { CatalogEntry, PodCatalog } from './pod-catalog.ts';
 import type { WaitTicket } from './pod-waiters.ts';
 import { PromptAffinity } from './prompt-affinity.ts';
@@ -86,6 +88,8 @@ export interface DispatcherOptions {
   uptime?: UptimeTracker;
   /** Conversations' nodes remembered at most (default 50,000). */
   affinityKeys?: number;
+  /** How announced efficiencies are checked against the pace nodes serve at (pace-check.ts). */
+  paceCheck?: PaceCheckOptions;
 }
 
 interface StartState {
@@ -128,6 +132,7 @@ export class Dispatcher {
   readonly #suspendMaxMs: number;
   readonly #failureStreaks = new Map<Address, number>();
   readonly #refusals = new NodeRefusals();
+  readonly #efficiency: EfficiencyWatch;
   readonly #unsubscribe: () => void;
   readonly #attempts: Record<AttemptOutcomeLabel, number> = {
     succeeded: 0,
@@ -152,6 +157,7 @@ export class Dispatcher {
     this.#maxQueueMs = options.maxQueueMs ?? DISPATCHER_DEFAULTS.maxQueueMs;
     this.#suspendBaseMs = options.suspension?.baseMs ?? DISPATCHER_DEFAULTS.suspension.baseMs;
     this.#suspendMaxMs = options.suspension?.maxMs ?? DISPATCHER_DEFAULTS.suspension.maxMs;
+    this.#efficiency = new EfficiencyWatch(options.scheduler, options.logger, options.paceCheck);
     this.#unsubscribe = feedScheduler(options.hub, options.scheduler, options.uptime);
   }
 
@@ -196,6 +202,7 @@ export class Dispatcher {
         this.#refusals.upheld(session.node);
         if (refusal !== undefined) this.#overruled(refusal.nodes, job.podId);
         if (job.affinity !== undefined) this.#affinity.served(job.podId, job.affinity, session.node);
+        this.#efficiency.served(job.podId, session, outcome);
         hooks.onAttemptEnd?.(info);
         return {
           attemptId,

@@ -32,6 +32,11 @@ export interface NodeStatus {
   connectedMs: number;
   /** Set while a failure keeps the node out of the picks. */
   suspendedUntil: number | null;
+  /**
+   * The efficiency the node is ranked by when the pace it serves at implies far less than it announces
+   * (pace-check.ts); null while its announced figure stands.
+   */
+  rankedEfficiency: number | null;
 }
 
 export interface NodeDirectoryOptions {
@@ -98,6 +103,7 @@ export class NodeDirectory {
       uptime: uptime.uptime(session.node),
       ...(uptime.history(session.node) ?? { seenMs: 0, connectedMs: 0 }),
       suspendedUntil: suspendedUntil ?? null,
+      rankedEfficiency: scheduler.efficiencyCap(session.node) ?? null,
     };
   }
 }

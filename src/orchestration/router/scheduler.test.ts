@@ -201,6 +201,30 @@ describe('Scheduler order (whitepaper 2.2.2)', () => {
     expect(pick(scheduler)).toBe(address(3));
   });
 
+  it('ranks a capped node by its cap, across reconnects, until the cap is lifted', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { hw: { efficiency: 50 } }));
+    scheduler.upsertNode(snapshot(1, { hw: { efficiency: 500 } }));
+    expect(pick(scheduler)).toBe(address(1));
+    scheduler.capEfficiency(address(1), 20);
+    expect(scheduler.efficiencyCap(address(1))).toBe(20);
+    expect(pick(scheduler)).toBe(address(0));
+    // A fresh announcement (a reconnect, new capabilities) does not shed the cap.
+    scheduler.removeNode(address(1));
+    scheduler.upsertNode(snapshot(1, { hw: { efficiency: 900 } }));
+    expect(pick(scheduler)).toBe(address(0));
+    // A cap above the announced figure changes nothing: the node is ranked by the lower of the two.
+    scheduler.capEfficiency(address(0), 1_000);
+    expect(pick(scheduler)).toBe(address(0));
+    scheduler.capEfficiency(address(1), undefined);
+    expect(scheduler.efficiencyCap(address(1))).toBeUndefined();
+    expect(pick(scheduler)).toBe(address(1));
+    // A cap set before a node connects applies when it does.
+    scheduler.capEfficiency(address(2), 1);
+    scheduler.upsertNode(snapshot(2, { hw: { efficiency: 10_000 } }));
+    expect(pick(scheduler)).toBe(address(1));
+  });
+
   it('then by votes, then uptime, then free slots, then join order', () => {
     const scheduler = new Scheduler();
     for (let i = 0; i < 4; i++) scheduler.upsertNode(snapshot(i, { freeSlots: 2 }));

@@ -104,6 +104,7 @@ export class Scheduler {
   readonly #entries = new Map<Address, NodeEntry>();
   readonly #pods = new Map<Hex, PodIndex>();
   readonly #votes = new Map<Address, bigint>();
+  readonly #efficiencyCaps = new Map<Address, number>();
   readonly #referrals = new Map<Address, Set<Address>>();
   readonly #referrers = new Map<Address, Set<Address>>();
   readonly #suspensions = new Map<Address, { until: number; timer: NodeJS.Timeout }>();
@@ -122,7 +123,7 @@ export class Scheduler {
       this.#entries.set(node, entry);
     }
     entry.hardware = snapshot.hardware;
-    entry.efficiencyBand = efficiencyBand(snapshot.hardware.efficiency);
+    entry.efficiencyBand = efficiencyBand(this.#rankedEfficiency(node, snapshot.hardware.efficiency));
     entry.warm = new Set(snapshot.warmPods);
     entry.freeSlots = snapshot.freeSlots;
     entry.draining = snapshot.draining;
@@ -177,6 +178,27 @@ export class Scheduler {
     if (entry === undefined || entry.votes === votes) return;
     entry.votes = votes;
     this.#refresh(entry);
+  }
+
+  /**
+   * Ranks the node by at most `cap` instead of the efficiency it announces (its pace belies the claim:
+   * pace-check.ts); undefined lifts the cap. Kept across reconnects, as votes are.
+   */
+  capEfficiency(node: Address, cap: number | undefined): void {
+    const address = getAddress(node);
+    if (cap === undefined) this.#efficiencyCaps.delete(address);
+    else this.#efficiencyCaps.set(address, cap);
+    const entry = this.#entries.get(address);
+    if (entry === undefined) return;
+    const band = efficiencyBand(this.#rankedEfficiency(address, entry.hardware.efficiency));
+    if (entry.efficiencyBand === band) return;
+    entry.efficiencyBand = band;
+    this.#refresh(entry);
+  }
+
+  /** The cap set by capEfficiency, if any. */
+  efficiencyCap(node: Address): number | undefined {
+    return this.#efficiencyCaps.get(getAddress(node));
   }
 
   /** Share of time the node was connected recently, 0..1. */
@@ -310,6 +332,11 @@ export class Scheduler {
       waiting,
       indexedPods: this.#pods.size,
     };
+  }
+
+  #rankedEfficiency(node: Address, announced: number): number {
+    const cap = this.#efficiencyCaps.get(node);
+    return cap === undefined ? announced : Math.min(announced, cap);
   }
 
   #index(request: PickRequest): PodIndex {

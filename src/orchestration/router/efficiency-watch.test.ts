@@ -1,0 +1,107 @@
+// A node that announces a far faster GPU than it has wins the first picks, until the router has timed it
+// against a peer: then it is ranked by the efficiency its pace implies, and the operator's log says so.
+import { afterEach, describe, expect, it } from 'vitest';
+import { devAccount } from '../../chain/dev-accounts.ts';
+import { newJobId } from '../../protocol/ids.ts';
+import { captureLogger } from '../../protocol/testing/capture-logger.ts';
+import { SAMPLE_PAYER, samplePodSpec } from '../../protocol/testing/samples.ts';
+import { Dispatcher, type DispatchJob } from './dispatcher.ts';
+import { MinerHub } from './miner-hub.ts';
+import { allowlistNodeAdmission } from './node-admission.ts';
+import { PodCatalog } from './pod-catalog.ts';
+import { Scheduler } from './scheduler.ts';
+import { MinerPeer, testCapabilities } from './testing/miner-peer.ts';
+import { waitFor } from './testing/wait-for.ts';
+import { serveMinerHub } from './testing/ws-loopback.ts';
+
+const domain = { chainId: 31337, verifyingContract: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512' } as const;
+const [honest, liar] = [devAccount(10), devAccount(11)];
+const catalog = new PodCatalog([samplePodSpec({ name: 'tiny', minVramMiB: 256, software: {} })]);
+const pod = catalog.requireModel('tiny');
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const job = (): DispatchJob => ({
+  jobId: newJobId(),
+  podId: pod.podId,
+  kind: 'chat',
+  input: { messages: [{ role: 'user', content: 'hi' }] },
+  stream: false,
+  payer: SAMPLE_PAYER,
+  pricePerUnit: pod.pricePerUnit,
+});
+const budget = () => ({ maxRetries: 0, deadlineAt: Date.now() + 30_000 });
+
+/** A node of one slot announcing `efficiency`, answering 64 tokens after `delayMs`. */
+async function join(url: string, account: typeof honest, efficiency: number, delayMs: number) {
+  const peer = await MinerPeer.join(
+    { url, account, domain },
+    testCapabilities({ efficiency, warmPods: [pod.podId], slots: { total: 1, free: 1 } }),
+  );
+  peer.serve(async (assign) => {
+    peer.accept(assign);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    await peer.result(assign, { text: 'hello' }, { usage: { inputTokens: 3, outputTokens: 64 } });
+  });
+  return peer;
+}
+
+describe('EfficiencyWatch in the dispatcher', () => {
+  it('ranks a node whose pace belies its announced efficiency by what its pace implies', async () => {
+    const { logger, lines } = captureLogger();
+    const hub = new MinerHub({
+      routerId: 'router-test',
+      domain,
+      admission: allowlistNodeAdmission([honest.address, liar.address]),
+      logger,
+      readmitEveryMs: 0,
+    });
+    const endpoint = await serveMinerHub(hub);
+    const scheduler = new Scheduler();
+    const dispatcher = new Dispatcher({
+      hub,
+      scheduler,
+      catalog,
+      logger,
+      paceCheck: { minSamples: 3, refreshMs: 0 },
+    });
+    // The liar announces a thousand times the honest node's figure and answers far slower.
+    const peers = [await join(endpoint.url, honest, 10, 0), await join(endpoint.url, liar, 10_000, 60)];
+    cleanups.push(async () => {
+      for (const peer of peers) peer.terminate();
+      dispatcher.close();
+      await hub.close({ graceMs: 0 });
+      await endpoint.close();
+    });
+    await waitFor(() => scheduler.stats().available === 2, 'both nodes');
+
+    // Alone, the liar is picked first every time: nothing to compare its pace with.
+    for (let i = 0; i < 3; i++) expect((await dispatcher.dispatch(job(), budget())).node).toBe(liar.address);
+    expect(scheduler.efficiencyCap(liar.address)).toBeUndefined();
+    // Two at once, so the honest node is timed too (three times, then the liar once more).
+    for (let i = 0; i < 4; i++) {
+      const served = await Promise.all([
+        dispatcher.dispatch(job(), budget()),
+        dispatcher.dispatch(job(), budget()),
+      ]);
+      expect(served.map((s) => s.node).sort()).toEqual([honest.address, liar.address].sort());
+    }
+    const cap = scheduler.efficiencyCap(liar.address);
+    expect(cap).toBeDefined();
+    expect(cap).toBeLessThan(10_000 / 4);
+    const warning = lines.find((l) => l.level === 40 && l.node === liar.address);
+    expect(warning).toMatchObject({ announced: 10_000, podId: pod.podId });
+    expect(warning?.msg).toMatch(
+      /^node announces 10000 but serves at a pace its peers reach with [\d.]+: ranked by that$/,
+    );
+    // Later moves of 10 % or more are logged at debug; the scheduler has the last.
+    const last = lines.findLast((l) => l.node === liar.address && l.rankedBy !== undefined);
+    expect(last?.rankedBy).toBe(Math.round((cap ?? 0) * 100) / 100);
+    // Ranked by it, the liar comes after the honest node.
+    expect((await dispatcher.dispatch(job(), budget())).node).toBe(honest.address);
+    expect(scheduler.efficiencyCap(honest.address)).toBeUndefined();
+  });
+});

@@ -1,0 +1,60 @@
+import type { Logger } from 'pino';
+import type { Hex } from 'viem';
+import type { AttemptOutcome } from './attempt-runner.ts';
+import type { MinerSession } from './miner-session.ts';
+import { PaceCheck, type PaceCheckOptions } from './pace-check.ts';
+import type { Scheduler } from './scheduler.ts';
+
+/**
+ * Times every served job (PaceCheck) and ranks a node whose pace belies its announced efficiency by the
+ * figure its pace implies, telling the operator's log when that starts and ends.
+ */
+export class EfficiencyWatch {
+  readonly #pace: PaceCheck;
+  readonly #scheduler: Scheduler;
+  readonly #logger: Logger;
+
+  constructor(scheduler: Scheduler, logger: Logger, options: PaceCheckOptions = {}) {
+    this.#pace = new PaceCheck(options);
+    this.#scheduler = scheduler;
+    this.#logger = logger;
+  }
+
+  served(podId: Hex, session: MinerSession, outcome: AttemptOutcome): void {
+    const claimed = session.capabilities?.efficiency;
+    if (claimed === undefined) return;
+    const verdict = this.#pace.observe({
+      podId,
+      node: session.node,
+      claimed,
+      outputTokens: outcome.receipt.outputTokens,
+      elapsedMs: outcome.elapsedMs,
+    });
+    if (verdict === undefined) return;
+    this.#scheduler.capEfficiency(verdict.node, verdict.cap);
+    const figures = {
+      node: verdict.node,
+      podId: verdict.podId,
+      announced: claimed,
+      implied: round(verdict.implied),
+      tokensPerSecond: round(verdict.pace),
+    };
+    if (verdict.cap === undefined) {
+      this.#logger.info(figures, 'node keeps pace with the efficiency it announces again: ranked by it');
+    } else if (verdict.previous !== undefined) {
+      this.#logger.debug(
+        { ...figures, rankedBy: round(verdict.cap) },
+        'node ranked by a new implied efficiency',
+      );
+    } else {
+      this.#logger.warn(
+        { ...figures, rankedBy: round(verdict.cap) },
+        `node announces ${claimed} but serves at a pace its peers reach with ${round(verdict.implied)}: ranked by that`,
+      );
+    }
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}

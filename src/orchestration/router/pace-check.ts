@@ -1,0 +1,212 @@
+import type { Address, Hex } from 'viem';
+
+/**
+ * Checks the efficiency a node announces (its own benchmark, which ranks it: node-rank.ts) against the pace
+ * at which it serves jobs, as this router times them. A node's pace on a pod is its output tokens per
+ * second of attempt time; its peers on the same pod say how many tokens per second a unit of announced
+ * efficiency buys there (the lower median of their ratios, the node itself left out: a node cannot move
+ * its own yardstick, and is capped only when at least half its peers get several times more pace from each
+ * unit they announce). A node whose pace implies less than `1/tolerance` of what it announces is ranked by the
+ * implied figure until its pace catches up with its claim: announcing a faster GPU than one has wins no
+ * jobs for long. The tolerance absorbs what honestly differs between nodes (load, prompt lengths, GPUs
+ * whose FLOP/s and memory bandwidth do not scale together).
+ */
+export interface PaceSample {
+  podId: Hex;
+  node: Address;
+  /** The efficiency the node announces now. */
+  claimed: number;
+  outputTokens: number;
+  /** From sending the assignment to receiving the result, on this router's clock. */
+  elapsedMs: number;
+}
+
+export interface PaceVerdict {
+  node: Address;
+  /** The efficiency to rank the node by, or undefined when its claim stands. */
+  cap: number | undefined;
+  /** The cap the previous verdict gave (undefined: the claim stood). */
+  previous: number | undefined;
+  claimed: number;
+  podId: Hex;
+  /** What the node's pace on `podId` implies, by its peers' ratios. */
+  implied: number;
+  /** Output tokens per second. */
+  pace: number;
+}
+
+export interface PaceCheckOptions {
+  /** A claim stands unless the pace implies less than claimed / tolerance (default 4). */
+  tolerance?: number;
+  /** Jobs timed before a node's pace counts, for itself or as a peer (default 8). */
+  minSamples?: number;
+  /** Shorter answers say more about the prompt and the hop than about decoding (default 16). */
+  minOutputTokens?: number;
+  /** How long a pod's yardstick is reused before the peers' ratios are read again (default 10 s). */
+  refreshMs?: number;
+  /** Node-and-pod paces kept at most; the least recently timed go first (default 100,000). */
+  maxTracked?: number;
+  now?: () => number;
+}
+
+interface Pace {
+  samples: number;
+  /** Moving average of ln(tokens per second). */
+  logPace: number;
+  claimed: number;
+}
+
+interface Yardstick {
+  /** ln(pace / claimed) of every node with enough samples, ascending. */
+  sorted: number[];
+  /** Each counted node's value in `sorted` when it was read. */
+  byNode: Map<Address, number>;
+  readAt: number;
+}
+
+/** Past this many samples the average moves by 1/WINDOW of each new one. */
+const WINDOW = 16;
+
+/** A cap that moves by less than this ratio is not worth a verdict (the ranking's bands are 10 %). */
+const NOTEWORTHY = Math.log(1.1);
+
+export class PaceCheck {
+  readonly #tolerance: number;
+  readonly #minSamples: number;
+  readonly #minOutputTokens: number;
+  readonly #refreshMs: number;
+  readonly #maxTracked: number;
+  readonly #now: () => number;
+  /** Per pod, per node. */
+  readonly #paces = new Map<Hex, Map<Address, Pace>>();
+  /** Insertion order is recency of timing, for eviction. */
+  readonly #recent = new Map<string, { podId: Hex; node: Address }>();
+  readonly #yardsticks = new Map<Hex, Yardstick>();
+  /** Per node, the pods whose pace caps it, and the cap each implies. */
+  readonly #caps = new Map<Address, Map<Hex, number>>();
+  /** Per capped node, the cap its last verdict gave. */
+  readonly #given = new Map<Address, number>();
+
+  constructor(options: PaceCheckOptions = {}) {
+    this.#tolerance = options.tolerance ?? 4;
+    this.#minSamples = options.minSamples ?? 8;
+    this.#minOutputTokens = options.minOutputTokens ?? 16;
+    this.#refreshMs = options.refreshMs ?? 10_000;
+    this.#maxTracked = options.maxTracked ?? 100_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Times one finished job; returns a verdict when the node's cap is set, lifted, or moves by 10 % or more. */
+  observe(sample: PaceSample): PaceVerdict | undefined {
+    const { podId, node, claimed, outputTokens, elapsedMs } = sample;
+    if (outputTokens < this.#minOutputTokens || !(elapsedMs > 0) || !(claimed > 0)) return undefined;
+    const pace = this.#record(podId, node, Math.log((outputTokens * 1000) / elapsedMs), claimed);
+    if (pace.samples < this.#minSamples) return undefined;
+    const reference = this.#reference(podId, node);
+    if (reference === undefined) return undefined;
+    const implied = Math.exp(pace.logPace - reference);
+    const cap = implied * this.#tolerance < claimed ? implied : undefined;
+    const pods = this.#caps.get(node) ?? new Map<Hex, number>();
+    if (cap === undefined) pods.delete(podId);
+    else pods.set(podId, cap);
+    if (pods.size === 0) this.#caps.delete(node);
+    else this.#caps.set(node, pods);
+    const after = this.cap(node);
+    const previous = this.#given.get(node);
+    if (after === undefined && previous === undefined) return undefined;
+    if (after !== undefined && previous !== undefined && Math.abs(Math.log(after / previous)) < NOTEWORTHY) {
+      return undefined;
+    }
+    if (after === undefined) this.#given.delete(node);
+    else this.#given.set(node, after);
+    return { node, cap: after, previous, claimed, podId, implied, pace: Math.exp(pace.logPace) };
+  }
+
+  /** The efficiency this node's paces imply at most, or undefined when its claim stands. */
+  cap(node: Address): number | undefined {
+    const pods = this.#caps.get(node);
+    if (pods === undefined) return undefined;
+    return Math.min(...pods.values());
+  }
+
+  #record(podId: Hex, node: Address, logPace: number, claimed: number): Pace {
+    let paces = this.#paces.get(podId);
+    if (paces === undefined) {
+      paces = new Map();
+      this.#paces.set(podId, paces);
+    }
+    let pace = paces.get(node);
+    if (pace === undefined) {
+      pace = { samples: 0, logPace, claimed };
+      paces.set(node, pace);
+    }
+    pace.samples++;
+    pace.logPace += (logPace - pace.logPace) / Math.min(pace.samples, WINDOW);
+    pace.claimed = claimed;
+    const key = `${podId}${node}`;
+    this.#recent.delete(key);
+    this.#recent.set(key, { podId, node });
+    if (this.#recent.size > this.#maxTracked) this.#evictOldest();
+    return pace;
+  }
+
+  #evictOldest(): void {
+    const [key, oldest] = this.#recent.entries().next().value as [string, { podId: Hex; node: Address }];
+    this.#recent.delete(key);
+    const paces = this.#paces.get(oldest.podId);
+    paces?.delete(oldest.node);
+    if (paces?.size === 0) {
+      this.#paces.delete(oldest.podId);
+      this.#yardsticks.delete(oldest.podId);
+    }
+  }
+
+  /** The lower median ln(pace / claimed) of the pod's other timed nodes, or undefined when it has none. */
+  #reference(podId: Hex, node: Address): number | undefined {
+    let yardstick = this.#yardsticks.get(podId);
+    const own = yardstick?.byNode.get(node);
+    const others = yardstick === undefined ? 0 : yardstick.sorted.length - (own === undefined ? 0 : 1);
+    // Read again when stale, or when nobody else was timed yet (cheap then): two nodes compare from the start.
+    if (yardstick === undefined || others === 0 || this.#now() - yardstick.readAt >= this.#refreshMs) {
+      yardstick = this.#read(podId);
+      this.#yardsticks.set(podId, yardstick);
+    }
+    return lowerMedianWithout(yardstick.sorted, yardstick.byNode.get(node));
+  }
+
+  #read(podId: Hex): Yardstick {
+    const byNode = new Map<Address, number>();
+    for (const [node, pace] of this.#paces.get(podId) ?? []) {
+      if (pace.samples >= this.#minSamples) byNode.set(node, pace.logPace - Math.log(pace.claimed));
+    }
+    const sorted = [...byNode.values()].sort((a, b) => a - b);
+    return { sorted, byNode, readAt: this.#now() };
+  }
+}
+
+/**
+ * The median of ascending `sorted` with one occurrence of `value` left out (none when it is undefined); of
+ * an even count, the lower middle value.
+ */
+export function lowerMedianWithout(sorted: readonly number[], value: number | undefined): number | undefined {
+  const skip = value === undefined ? -1 : indexOf(sorted, value);
+  const length = sorted.length - (skip >= 0 ? 1 : 0);
+  if (length === 0) return undefined;
+  // The k-th value of the list without `skip`, read in place.
+  const at = (k: number) => sorted[skip >= 0 && k >= skip ? k + 1 : k] as number;
+  return at((length - 1) >> 1);
+}
+
+/** An index of `value` in ascending `sorted` (binary search), or -1. */
+function indexOf(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const here = sorted[mid] as number;
+    if (here === value) return mid;
+    if (here < value) low = mid + 1;
+    else high = mid - 1;
+  }
+  return -1;
+}
