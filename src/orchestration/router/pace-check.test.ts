@@ -38,6 +38,15 @@ describe('PaceCheck', () => {
     expect(pace.cap(liar)).toBeUndefined();
   });
 
+  it('lets a few stalled jobs move a timed pace by a little only', () => {
+    const pace = check();
+    serve(pace, honest, 100, 50);
+    serve(pace, other, 100, 50);
+    // Four jobs a hundred times slower (a stall): taken whole they would put its pace below a quarter.
+    expect(serve(pace, honest, 100, 0.5, { jobs: 4 })).toEqual([]);
+    expect(pace.cap(honest)).toBeUndefined();
+  });
+
   it('ranks a node that announces far more than its pace by what the pace implies', () => {
     const pace = check();
     serve(pace, honest, 100, 50);

@@ -67,6 +67,12 @@ interface Yardstick {
 /** Past this many samples the average moves by 1/WINDOW of each new one. */
 const WINDOW = 16;
 
+/**
+ * One job moves the average by at most this much (ln 4) over WINDOW: a job stuck behind a stall or a
+ * long prompt says little about the node's pace, and a node's real change still shows within ~30 jobs.
+ */
+const MAX_STEP = Math.log(4);
+
 /** A cap that moves by less than this ratio is not worth a verdict (the ranking's bands are 10 %). */
 const NOTEWORTHY = Math.log(1.1);
 
@@ -141,7 +147,8 @@ export class PaceCheck {
       paces.set(node, pace);
     }
     pace.samples++;
-    pace.logPace += (logPace - pace.logPace) / Math.min(pace.samples, WINDOW);
+    const step = Math.max(-MAX_STEP, Math.min(MAX_STEP, logPace - pace.logPace));
+    pace.logPace += step / Math.min(pace.samples, WINDOW);
     pace.claimed = claimed;
     const key = `${podId}${node}`;
     this.#recent.delete(key);
