@@ -150,10 +150,13 @@ const OPEN_ROUTES = new Set(['/health', '/metrics', '/nodes']);
 
 export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = {}): Promise<Gateway> {
   const budget = checkBudgetDefaults(options.budget ?? DEFAULT_BUDGET);
-  const miners = deps.miners;
+  const { miners, nodes } = deps;
   const metrics = new GatewayMetrics(
     {
       connectedNodes: deps.connectedNodes,
+      ...(nodes && {
+        nodesRankedBelowClaim: () => nodes.nodes().filter((n) => n.rankedEfficiency !== null).length,
+      }),
       ...(miners && { miners: () => miners.stats() }),
       ...(deps.settlement && { settlement: deps.settlement }),
       ...(deps.metering && { metering: deps.metering }),

@@ -7,6 +7,8 @@ import type { MeteringBacklog, MinerEndpointStats, SettlementStats } from './por
 
 export interface MetricsSources {
   connectedNodes(): number;
+  /** Connected nodes ranked below the efficiency they announce (their pace belies it). */
+  nodesRankedBelowClaim?: () => number;
   miners?: () => MinerEndpointStats;
   settlement?: () => Promise<SettlementStats>;
   metering?: () => MeteringBacklog;
@@ -75,6 +77,17 @@ export class GatewayMetrics {
         this.set(sources.connectedNodes());
       },
     });
+    const rankedBelow = sources.nodesRankedBelowClaim;
+    if (rankedBelow !== undefined) {
+      new Gauge({
+        name: 'neurino_nodes_ranked_below_claim',
+        help: 'Connected nodes ranked by a lower efficiency than they announce, as the pace they serve at implies',
+        registers,
+        collect() {
+          this.set(rankedBelow());
+        },
+      });
+    }
     if (sources.miners !== undefined) registerMinerMetrics(registers, sources.miners);
     const metering = sources.metering;
     if (metering !== undefined) {

@@ -97,10 +97,17 @@ describe('GET /nodes', () => {
   });
 
   it('shows the efficiency a node is ranked by when its pace belies the one it announces', async () => {
+    const ranked = async () =>
+      (await (await fetch(`${h.url}/metrics`)).text()).match(
+        /^neurino_nodes_ranked_below_claim (\d+)$/m,
+      )?.[1];
+    expect(await ranked()).toBe('0');
     h.scheduler.capEfficiency(minerAccount(0).address, 2.5);
     expect(byNode(await nodes(), 0)).toMatchObject({ hardware: { efficiency: 10 }, rankedEfficiency: 2.5 });
+    expect(await ranked()).toBe('1');
     h.scheduler.capEfficiency(minerAccount(0).address, undefined);
     expect(byNode(await nodes(), 0)?.rankedEfficiency).toBeNull();
+    expect(await ranked()).toBe('0');
   });
 
   it('shows a draining node, and forgets a node that left', async () => {
