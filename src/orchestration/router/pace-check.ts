@@ -1,16 +1,6 @@
 import type { Address, Hex } from 'viem';
 
-/**
- * Checks the efficiency a node announces (its own benchmark, which ranks it: node-rank.ts) against the pace
- * at which it serves jobs, as this router times them. A node's pace on a pod is its output tokens per
- * second of attempt time; its peers on the same pod say how many tokens per second a unit of announced
- * efficiency buys there (the lower median of their ratios, the node itself left out: a node cannot move
- * its own yardstick, and is capped only when at least half its peers get several times more pace from each
- * unit they announce). A node whose pace implies less than `1/tolerance` of what it announces is ranked by the
- * implied figure until its pace catches up with its claim: announcing a faster GPU than one has wins no
- * jobs for long. The tolerance absorbs what honestly differs between nodes (load, prompt lengths, GPUs
- * whose FLOP/s and memory bandwidth do not scale together).
- */
+/** One answered job as the router timed it. */
 export interface PaceSample {
   podId: Hex;
   node: Address;
@@ -76,6 +66,17 @@ const MAX_STEP = Math.log(4);
 /** A cap that moves by less than this ratio is not worth a verdict (the ranking's bands are 10 %). */
 const NOTEWORTHY = Math.log(1.1);
 
+/**
+ * Checks the efficiency a node announces (its own benchmark, which ranks it: node-rank.ts) against the
+ * pace at which it serves jobs, as this router times them. A node's pace on a pod is its output tokens per
+ * second of attempt time; its peers on the same pod say how many tokens per second a unit of announced
+ * efficiency buys there (the lower median of their ratios, the node itself left out: a node cannot move
+ * its own yardstick, and is capped only when at least half its peers get several times more pace from
+ * each unit they announce). A node whose pace implies less than `1/tolerance` of what it announces is
+ * ranked by the implied figure until its pace catches up with its claim: announcing a faster GPU than one
+ * has wins no jobs for long. The tolerance absorbs what honestly differs between nodes (load, prompt
+ * lengths, GPUs whose FLOP/s and memory bandwidth do not scale together).
+ */
 export class PaceCheck {
   readonly #tolerance: number;
   readonly #minSamples: number;
