@@ -21,6 +21,7 @@ const PodEntrySchema = z.strictObject({
       error: `expected one of ${CHAT_TEMPLATES.join(', ')}`,
     })
     .optional(),
+  chatTemplateFile: z.string().min(1).optional(),
   matryoshka: z.boolean().optional(),
   promptCache: z.boolean().optional(),
   upstream: z.url({ protocol: /^https?$/ }).optional(),
@@ -68,7 +69,7 @@ function operatorPodOptions(
   from: string,
   defaults: Pick<OperatorPodOptions, 'dataDir' | 'slots' | 'threads' | 'gpu'>,
 ): OperatorPodOptions {
-  const { model, podSpec, chatTemplate, pricePerUnit, vramMib, slots, ...rest } = entry;
+  const { model, podSpec, chatTemplate, chatTemplateFile, pricePerUnit, vramMib, slots, ...rest } = entry;
   // The file's keys that are set: optional settings stay absent rather than undefined.
   const given = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as {
     [K in keyof typeof rest]?: Exclude<(typeof rest)[K], undefined>;
@@ -79,6 +80,7 @@ function operatorPodOptions(
     ...(slots === undefined ? {} : { slots }),
     ...(model === undefined ? {} : { model: resolve(from, model) }),
     ...(podSpec === undefined ? {} : { podSpec: resolve(from, podSpec) }),
+    ...(chatTemplateFile === undefined ? {} : { chatTemplateFile: resolve(from, chatTemplateFile) }),
     ...(chatTemplate === undefined ? {} : { chatTemplate: chatTemplate as ChatTemplateName }),
     ...(pricePerUnit === undefined ? {} : { pricePerUnit: BigInt(pricePerUnit) }),
     ...(vramMib === undefined ? {} : { vramMiB: vramMib }),

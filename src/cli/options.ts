@@ -64,6 +64,15 @@ export function chatTemplateOption(): Option {
   ).choices(CHAT_TEMPLATES);
 }
 
+/** `--chat-template-file`: a Jinja chat template of the operator's, in place of the GGUF's own. */
+export function chatTemplateFileOption(): Option {
+  return new Option(
+    '--chat-template-file <file.jinja>',
+    "llama.cpp: a Jinja chat template (as GGUF files carry them) to prompt the model with instead of the file's " +
+      'own; its text goes into the pod spec',
+  ).conflicts('chatTemplate');
+}
+
 export const MATRYOSHKA_HELP =
   'llama.cpp: the embedding model is a Matryoshka one (nomic-embed-text v1.5, mxbai-embed-large, ' +
   "Qwen3-Embedding...): a request's dimensions below its size gets the first ones, normalised again " +

@@ -376,6 +376,13 @@ describe('neurino miner --pods and --metrics-port', () => {
       '--model-name describes one pod: with --pods, set it in the file',
     );
     expect(await attempt([{}, {}])).toContain('configured twice');
+    // A template file is read from the pods file's folder.
+    expect(await attempt([{ chatTemplateFile: 'chat.jinja' }])).toContain(
+      `cannot read the chat template file ${join(podsDir, 'chat.jinja')}: no such file`,
+    );
+    expect(await attempt([{}], ['--chat-template-file', 'chat.jinja'])).toContain(
+      '--chat-template-file describes one pod: with --pods, set it in the file',
+    );
     const missing = neurinoMiner([
       '--router',
       router.url,

@@ -14,6 +14,7 @@ import type { ChatTemplateName } from '../../compute/pods/chat-templates.ts';
 import { addressBook, type ChainOptions, nodeKey, parseStake, withChainOptions } from '../miner-chain.ts';
 import { readPodsFile } from '../miner-pods-file.ts';
 import {
+  chatTemplateFileOption,
   chatTemplateOption,
   MATRYOSHKA_HELP,
   parseAddress,
@@ -30,6 +31,7 @@ interface MinerOptions extends ChainOptions {
   model?: string;
   modelName?: string;
   chatTemplate?: ChatTemplateName;
+  chatTemplateFile?: string;
   matryoshka?: boolean;
   promptCache: boolean;
   upstream?: string;
@@ -62,6 +64,7 @@ export function minerCommand(): Command {
     .option('--model <file.gguf>', 'GGUF model served by llama.cpp (default: the generated neurino-tiny)')
     .option('--model-name <name>', 'model name clients ask for (default: the file name without .gguf)')
     .addOption(chatTemplateOption())
+    .addOption(chatTemplateFileOption())
     .option('--matryoshka', MATRYOSHKA_HELP)
     .option(
       '--no-prompt-cache',
@@ -87,7 +90,7 @@ export function minerCommand(): Command {
     .option(
       '--pods <file>',
       'serve several models: a JSON list of pods, each with the settings of the flags above (model, ' +
-        'modelName, chatTemplate, matryoshka, promptCache, upstream, upstreamModel, upstreamApiKey, ' +
+        'modelName, chatTemplate, chatTemplateFile, matryoshka, promptCache, upstream, upstreamModel, upstreamApiKey, ' +
         "vramMib, podSpec, slots, contextSize, pricePerUnit); paths are read from the file's folder",
     )
     .option('--slots <n>', 'jobs run at once (with --pods: of each pod that sets none)', parsePositiveInt, 2)
@@ -143,6 +146,7 @@ const POD_FLAGS = [
   ['model', '--model'],
   ['modelName', '--model-name'],
   ['chatTemplate', '--chat-template'],
+  ['chatTemplateFile', '--chat-template-file'],
   ['matryoshka', '--matryoshka'],
   ['promptCache', '--no-prompt-cache'],
   ['upstream', '--upstream'],
@@ -176,6 +180,7 @@ async function podsOf(options: MinerOptions, command: Command, gpu: boolean): Pr
         'model',
         'modelName',
         'chatTemplate',
+        'chatTemplateFile',
         'matryoshka',
         'upstream',
         'upstreamModel',

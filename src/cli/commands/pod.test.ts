@@ -63,6 +63,27 @@ describe('neurino pod spec', () => {
     );
   });
 
+  it('puts a Jinja chat template from a file in the spec as a miner told the same file does', async () => {
+    const template = '{% for message in messages %}[{{ message.role }}]{{ message.content }}{% endfor %}';
+    const file = join(cli.dir, 'chat.jinja');
+    await writeFile(file, template);
+    const { spec } = await specFile('tiny-jinja', '--model', model, '--chat-template-file', file);
+    const miner = await operatorPod({ dataDir: cli.dir, slots: 1, model, chatTemplateFile: file });
+    expect(spec.options).toEqual({ chatTemplateJinja: template });
+    expect(podId(spec)).toBe(miner.podId);
+    await expect(
+      run('spec', '--model', model, '--chat-template', 'qwen', '--chat-template-file', file),
+    ).rejects.toThrow(
+      "option '--chat-template-file <file.jinja>' cannot be used with option '--chat-template <name>'",
+    );
+    await expect(run('spec', '--upstream-model', 'x', '--chat-template-file', file)).rejects.toThrow(
+      '--chat-template-file is for --model',
+    );
+    await expect(
+      run('spec', '--model', model, '--chat-template-file', join(cli.dir, 'none.jinja')),
+    ).rejects.toThrow(/cannot read the chat template file .*none\.jinja: no such file/);
+  });
+
   it('says a Matryoshka embedding model in the spec as a miner told so does', async () => {
     const { spec } = await specFile('tiny-nested', '--model', model, '--matryoshka');
     const miner = await operatorPod({ dataDir: cli.dir, slots: 1, model, matryoshka: true });

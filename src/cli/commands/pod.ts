@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { isHex } from 'viem';
 import { describeFile, ggufPodSpec, upstreamPodSpec } from '../../compute/miner/local-pods.ts';
+import { readChatTemplateFile } from '../../compute/miner/pod-chat-template.ts';
 import type { ChatTemplateName } from '../../compute/pods/chat-templates.ts';
 import { readPodSpecFile } from '../../orchestration/router/pod-spec-files.ts';
 import { FatalError } from '../../protocol/errors.ts';
@@ -20,6 +21,7 @@ import {
   resolveChain,
 } from '../chain-flags.ts';
 import {
+  chatTemplateFileOption,
   chatTemplateOption,
   MATRYOSHKA_HELP,
   parseIntWithin,
@@ -32,6 +34,7 @@ interface SpecFlags {
   model?: string;
   name?: string;
   chatTemplate?: ChatTemplateName;
+  chatTemplateFile?: string;
   matryoshka?: boolean;
   upstreamModel?: string;
   vramMib: number;
@@ -52,8 +55,9 @@ async function buildSpec(flags: SpecFlags): Promise<PodSpec> {
     if (flags.name !== undefined) {
       throw new InvalidArgumentError('--name is for --model: an upstream pod is named after its model');
     }
-    if (flags.chatTemplate !== undefined) {
-      throw new InvalidArgumentError('--chat-template is for --model: an upstream server uses its own');
+    const flag = flags.chatTemplate !== undefined ? '--chat-template' : '--chat-template-file';
+    if (flags.chatTemplate !== undefined || flags.chatTemplateFile !== undefined) {
+      throw new InvalidArgumentError(`${flag} is for --model: an upstream server uses its own`);
     }
     if (flags.matryoshka === true) {
       throw new InvalidArgumentError(
@@ -64,7 +68,12 @@ async function buildSpec(flags: SpecFlags): Promise<PodSpec> {
   }
   if (model !== undefined && upstreamModel === undefined) {
     const file = await describeFile(model);
-    const template = flags.chatTemplate === undefined ? {} : { chatTemplate: flags.chatTemplate };
+    const template = {
+      ...(flags.chatTemplate === undefined ? {} : { chatTemplate: flags.chatTemplate }),
+      ...(flags.chatTemplateFile === undefined
+        ? {}
+        : { chatTemplateJinja: await readChatTemplateFile(flags.chatTemplateFile) }),
+    };
     const matryoshka = flags.matryoshka === true ? { matryoshka: true } : {};
     const name = flags.name ?? basename(model, '.gguf');
     return ggufPodSpec({ name, ...template, ...matryoshka, ...file }, pricing);
@@ -83,6 +92,7 @@ function specCommand(): Command {
     .option('--model <file.gguf>', 'the GGUF file (hashed: the spec names its sha256 and size, not its path)')
     .option('--name <name>', 'the model name clients ask for (default: the file name without .gguf)')
     .addOption(chatTemplateOption())
+    .addOption(chatTemplateFileOption())
     .option('--matryoshka', MATRYOSHKA_HELP)
     .option(
       '--upstream-model <name>',

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { type PodSpec, parsePodSpec } from '../../protocol/pod-spec.ts';
-import { CHAT_TEMPLATES, type ChatTemplateName, isChatTemplate } from '../pods/chat-templates.ts';
+import type { ChatTemplateName } from '../pods/chat-templates.ts';
 import { MinerError } from './errors.ts';
 
 /** Wei per compute unit unless the operator says otherwise (1e-6 NEU per GPU-GiB-millisecond). */
@@ -40,16 +40,22 @@ export async function describeFile(path: string): Promise<GgufFile> {
 /**
  * A `llama-cpp` pod serving a GGUF file: chat, completion and embeddings. Its memory is the file's size,
  * what llama.cpp holds for the weights (the KV cache is small next to it and not counted). A chat template
- * named instead of the file's own is part of the pod (`options.chatTemplate`): every node serving it, and
- * a validator re-running its jobs, prompts the model the same way; so is `options.matryoshka`
- * (`isMatryoshka`).
+ * used instead of the file's own is part of the pod (`options.chatTemplate` by name, or
+ * `options.chatTemplateJinja`, the text: pod-chat-template.ts): every node serving it, and a validator
+ * re-running its jobs, prompts the model the same way; so is `options.matryoshka` (`isMatryoshka`).
  */
 export function ggufPodSpec(
-  model: { name: string; chatTemplate?: ChatTemplateName; matryoshka?: boolean } & GgufFile,
+  model: {
+    name: string;
+    chatTemplate?: ChatTemplateName;
+    chatTemplateJinja?: string;
+    matryoshka?: boolean;
+  } & GgufFile,
   pricing: PodPricing = {},
 ): PodSpec {
   const options = {
     ...(model.chatTemplate === undefined ? {} : { chatTemplate: model.chatTemplate }),
+    ...(model.chatTemplateJinja === undefined ? {} : { chatTemplateJinja: model.chatTemplateJinja }),
     ...(model.matryoshka === true ? { matryoshka: true } : {}),
   };
   return checked({
@@ -107,15 +113,4 @@ function checked(spec: PodSpec): PodSpec {
  */
 export function isMatryoshka(spec: PodSpec): boolean {
   return spec.options?.matryoshka === true;
-}
-
-/** The chat template a `llama-cpp` spec names, if any; one this node does not know is refused by name. */
-export function chatTemplateOf(spec: PodSpec): ChatTemplateName | undefined {
-  const named = spec.options?.chatTemplate;
-  if (named === undefined) return undefined;
-  if (isChatTemplate(named)) return named;
-  throw new MinerError(
-    'invalid_config',
-    `pod spec ${spec.name}: options.chatTemplate ${JSON.stringify(named)} is none of ${CHAT_TEMPLATES.join(', ')}`,
-  );
 }

@@ -184,6 +184,104 @@ describe('operatorPod', () => {
     await expect(upstreamPod({ chatTemplate: 'qwen' })).rejects.toThrow('--chat-template is for --model');
   });
 
+  it('prompts with a Jinja chat template from a file, its text in the spec, and refuses one a spec or flag contradicts', async () => {
+    const template =
+      '{% for message in messages %}<{{ message.role }}>{{ message.content }}\n{% endfor %}' +
+      '{% if add_generation_prompt %}<assistant>{% endif %}';
+    const file = join(dir, 'template.jinja');
+    await writeFile(file, template);
+    const auto = await operatorPod({ dataDir: dir, slots: 1 });
+    const own = await operatorPod({ dataDir: dir, slots: 1, chatTemplateFile: file });
+    expect(own.spec.options).toEqual({ chatTemplateJinja: template });
+    expect(own.podId).not.toBe(auto.podId);
+    // A miner given the spec alone prompts as the spec says, and agrees with the same file beside it.
+    await writeFile(join(dir, 'own.json'), canonicalPodSpec(own.spec));
+    const fromSpec = await operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'own.json') });
+    expect(fromSpec.podId).toBe(own.podId);
+    const both = await operatorPod({
+      dataDir: dir,
+      slots: 1,
+      podSpec: join(dir, 'own.json'),
+      chatTemplateFile: file,
+    });
+    expect(both.podId).toBe(own.podId);
+    const promptTokens = async (pod: typeof auto) => {
+      await pod.runtime.load();
+      try {
+        const answer = await pod.runtime.chat({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 });
+        return answer.usage?.promptTokens;
+      } finally {
+        await pod.runtime.unload();
+      }
+    };
+    const [ownTokens, fileTokens, specTokens] = [
+      await promptTokens(auto),
+      await promptTokens(own),
+      await promptTokens(fromSpec),
+    ];
+    expect(fileTokens).not.toBe(ownTokens);
+    expect(specTokens).toBe(fileTokens);
+
+    const other = join(dir, 'other.jinja');
+    await writeFile(other, `# another\n${template}`);
+    await expect(
+      operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'own.json'), chatTemplateFile: other }),
+    ).rejects.toThrow(
+      /--chat-template-file .*other\.jinja, but the pod spec .*own\.json names another Jinja template/,
+    );
+    await writeFile(join(dir, 'plain.json'), canonicalPodSpec(auto.spec));
+    await expect(
+      operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'plain.json'), chatTemplateFile: file }),
+    ).rejects.toThrow(/but the pod spec .*plain\.json names the model file's own/);
+    await expect(
+      operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'own.json'), chatTemplate: 'qwen' }),
+    ).rejects.toThrow(/--chat-template qwen, but the pod spec .*own\.json names a Jinja template of its own/);
+    await expect(
+      operatorPod({ dataDir: dir, slots: 1, chatTemplate: 'qwen', chatTemplateFile: file }),
+    ).rejects.toThrow('--chat-template and --chat-template-file both name a chat template: give one');
+    await expect(upstreamPod({ chatTemplateFile: file })).rejects.toThrow(
+      '--chat-template-file is for --model',
+    );
+  });
+
+  it('refuses a chat template file it cannot read or prompt with, and such a template in a spec', async () => {
+    const refused = (chatTemplateFile: string) => operatorPod({ dataDir: dir, slots: 1, chatTemplateFile });
+    await expect(refused(join(dir, 'missing.jinja'))).rejects.toMatchObject({
+      code: 'invalid_config',
+      message: expect.stringMatching(/^cannot read the chat template file .*missing\.jinja: no such file$/),
+    });
+    await writeFile(join(dir, 'empty.jinja'), '  \n');
+    await expect(refused(join(dir, 'empty.jinja'))).rejects.toThrow(
+      /the chat template file .*empty\.jinja cannot prompt a model: it is empty$/,
+    );
+    await writeFile(join(dir, 'broken.jinja'), '{% for message in messages %}{{ message.content }');
+    await expect(refused(join(dir, 'broken.jinja'))).rejects.toThrow(
+      /the chat template file .*broken\.jinja cannot prompt a model: .*Jinja template/,
+    );
+    // A template that leaves the messages out would prompt the model with none of the conversation.
+    await writeFile(join(dir, 'mute.jinja'), 'Answer something.');
+    await expect(refused(join(dir, 'mute.jinja'))).rejects.toThrow(/mute\.jinja cannot prompt a model/);
+    await writeFile(join(dir, 'huge.jinja'), `{# ${'x'.repeat(70_000)} #}{{ messages }}`);
+    await expect(refused(join(dir, 'huge.jinja'))).rejects.toThrow(
+      /huge\.jinja cannot prompt a model: it is 70020 characters long, past the 65536 a pod spec holds/,
+    );
+
+    const built = (await operatorPod({ dataDir: dir, slots: 1 })).spec;
+    const specWith = async (name: string, options: Record<string, unknown>) => {
+      await writeFile(join(dir, name), canonicalPodSpec({ ...built, options } as typeof built));
+      return operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, name) });
+    };
+    await expect(specWith('broken.json', { chatTemplateJinja: '{{ messages' })).rejects.toThrow(
+      /options\.chatTemplateJinja cannot prompt a model: /,
+    );
+    await expect(specWith('number.json', { chatTemplateJinja: 7 })).rejects.toThrow(
+      'options.chatTemplateJinja must be the text of a Jinja template',
+    );
+    await expect(
+      specWith('two.json', { chatTemplate: 'llama3', chatTemplateJinja: '{{ messages }}' }),
+    ).rejects.toThrow('options.chatTemplate and options.chatTemplateJinja both name a chat template');
+  });
+
   it('announces a catalog spec for the same artifact, and refuses one for another', async () => {
     const built = (await operatorPod({ dataDir: dir, slots: 1 })).spec;
     const catalog = { ...built, name: 'tiny-in-catalog', deployerShareBps: 2_000 };

@@ -9,7 +9,8 @@ import { LlamaCppRuntime } from '../pods/llama-cpp.ts';
 import { OpenAIUpstreamRuntime } from '../pods/openai-upstream.ts';
 import type { PodRuntime } from '../pods/runtime.ts';
 import { MinerError } from './errors.ts';
-import { chatTemplateOf, describeFile, ggufPodSpec, isMatryoshka, upstreamPodSpec } from './local-pods.ts';
+import { describeFile, ggufPodSpec, isMatryoshka, upstreamPodSpec } from './local-pods.ts';
+import { describeChatTemplate, podChatTemplate, readChatTemplateFile } from './pod-chat-template.ts';
 import type { HostedPodConfig } from './pod-host.ts';
 
 export interface OperatorPodOptions {
@@ -36,6 +37,8 @@ export interface OperatorPodOptions {
   readonly vramMiB?: number;
   /** llama-cpp: the chat template to use instead of the GGUF's own (it goes into the built spec). */
   readonly chatTemplate?: ChatTemplateName;
+  /** llama-cpp: a Jinja chat template's file, to use instead of the GGUF's own (its text goes into the spec). */
+  readonly chatTemplateFile?: string;
   /** llama-cpp: false evaluates every prompt whole (default: a slot keeps what begins the next prompt). */
   readonly promptCache?: boolean;
   /** llama-cpp: the embedding model is a Matryoshka one (its spec says so; see `isMatryoshka`). */
@@ -60,11 +63,9 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
         '--no-prompt-cache is for --model: an upstream server caches prompts as it is set up to',
       );
     }
-    if (options.chatTemplate !== undefined) {
-      throw new MinerError(
-        'invalid_config',
-        '--chat-template is for --model: an upstream server uses its own',
-      );
+    const flag = options.chatTemplate !== undefined ? '--chat-template' : '--chat-template-file';
+    if (options.chatTemplate !== undefined || options.chatTemplateFile !== undefined) {
+      throw new MinerError('invalid_config', `${flag} is for --model: an upstream server uses its own`);
     }
     if (options.matryoshka === true) {
       throw new MinerError(
@@ -85,19 +86,35 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
     const modelPath = options.model ?? (await ensureTinyModel(join(options.dataDir, 'models'))).path;
     const defaultName = options.model === undefined ? TINY_MODEL_NAME : basename(modelPath, '.gguf');
     const name = options.modelName ?? defaultName;
-    const template = options.chatTemplate === undefined ? {} : { chatTemplate: options.chatTemplate };
-    const matryoshka = options.matryoshka === true ? { matryoshka: true } : {};
-    const built = ggufPodSpec(
-      { name, ...template, ...matryoshka, ...(await describeFile(modelPath)) },
-      pricing,
-    );
-    spec = await specToAnnounce(options.podSpec, built);
-    // The spec says how the pod prompts its model; a flag saying otherwise is a mistake, not a choice.
-    const chatTemplate = chatTemplateOf(spec);
-    if (options.chatTemplate !== undefined && chatTemplate !== options.chatTemplate) {
+    if (options.chatTemplate !== undefined && options.chatTemplateFile !== undefined) {
       throw new MinerError(
         'invalid_config',
-        `--chat-template ${options.chatTemplate}, but the pod spec ${options.podSpec} names ${chatTemplate ?? "the model file's own"}`,
+        '--chat-template and --chat-template-file both name a chat template: give one',
+      );
+    }
+    const jinja =
+      options.chatTemplateFile === undefined
+        ? undefined
+        : await readChatTemplateFile(options.chatTemplateFile);
+    const asked = {
+      ...(options.chatTemplate === undefined ? {} : { chatTemplate: options.chatTemplate }),
+      ...(jinja === undefined ? {} : { chatTemplateJinja: jinja }),
+    };
+    const matryoshka = options.matryoshka === true ? { matryoshka: true } : {};
+    const built = ggufPodSpec({ name, ...asked, ...matryoshka, ...(await describeFile(modelPath)) }, pricing);
+    spec = await specToAnnounce(options.podSpec, built);
+    // The spec says how the pod prompts its model; a flag saying otherwise is a mistake, not a choice.
+    const template = podChatTemplate(spec);
+    if (options.chatTemplate !== undefined && template.chatTemplate !== options.chatTemplate) {
+      throw new MinerError(
+        'invalid_config',
+        `--chat-template ${options.chatTemplate}, but the pod spec ${options.podSpec} names ${describeChatTemplate(template)}`,
+      );
+    }
+    if (jinja !== undefined && template.chatTemplateJinja !== jinja) {
+      throw new MinerError(
+        'invalid_config',
+        `--chat-template-file ${options.chatTemplateFile}, but the pod spec ${options.podSpec} names ${template.chatTemplateJinja === undefined ? describeChatTemplate(template) : 'another Jinja template'}`,
       );
     }
     if (options.matryoshka === true && !isMatryoshka(spec)) {
@@ -113,7 +130,7 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
       threads: options.threads ?? 1,
       ...context,
       gpu: options.gpu === true ? 'auto' : false,
-      ...(chatTemplate === undefined ? {} : { chatTemplate }),
+      ...template,
       // A pod validated by re-running its jobs must repeat them bit for bit: no cached prefixes.
       promptCache: options.promptCache !== false && !spec.deterministic,
     });

@@ -74,6 +74,11 @@ export interface LlamaCppRuntimeOptions {
    * node-llama-cpp recognises from the GGUF's metadata, ChatML when it recognises none.
    */
   readonly chatTemplate?: ChatTemplateName;
+  /**
+   * A Jinja chat template's text, used as if the GGUF file carried it (node-llama-cpp may still prompt
+   * with one of its own templates when this one renders the same); not with `chatTemplate`.
+   */
+  readonly chatTemplateJinja?: string;
   /** A chat template of one's own (tests, library use); wins over `chatTemplate`. */
   readonly chatWrapper?: ChatWrapper;
   /**
@@ -111,6 +116,9 @@ export class LlamaCppRuntime implements PodRuntime {
   private loading: Promise<Loaded> | undefined;
 
   constructor(options: LlamaCppRuntimeOptions) {
+    if (options.chatTemplate !== undefined && options.chatTemplateJinja !== undefined) {
+      throw new RangeError('chatTemplate and chatTemplateJinja both name a chat template: give one');
+    }
     checkPositiveInt('slots', options.slots);
     checkPositiveInt('contextSize', options.contextSize);
     checkPositiveInt('threads', options.threads);
@@ -159,8 +167,7 @@ export class LlamaCppRuntime implements PodRuntime {
         ...(signal === undefined ? {} : { createSignal: signal }),
       });
       const sequences = Array.from({ length: slots }, () => context.getSequence());
-      const chatWrapper =
-        this.options.chatWrapper ?? resolveChatWrapper(model, { type: this.options.chatTemplate ?? 'auto' });
+      const chatWrapper = this.options.chatWrapper ?? this.chatWrapperFor(model);
       const name =
         this.options.modelName ?? model.fileInfo.metadata.general?.name ?? basename(modelPath, '.gguf');
       return {
@@ -285,6 +292,17 @@ export class LlamaCppRuntime implements PodRuntime {
       } catch (error) {
         throw asPodError(error, 'Embedding failed');
       }
+    });
+  }
+
+  private chatWrapperFor(model: LlamaModel): ChatWrapper {
+    const { chatTemplate, chatTemplateJinja } = this.options;
+    if (chatTemplateJinja === undefined) return resolveChatWrapper(model, { type: chatTemplate ?? 'auto' });
+    return resolveChatWrapper(model, {
+      type: 'auto',
+      customWrapperSettings: { jinjaTemplate: { template: chatTemplateJinja } },
+      // A template the operator chose that fails is an error to see, not a reason to prompt otherwise.
+      fallbackToOtherWrappersOnJinjaError: false,
     });
   }
 
