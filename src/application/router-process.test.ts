@@ -253,6 +253,47 @@ describe.each(backends)('router process on $kind', (backend) => {
     expect(settledReceipts).toBeLessThanOrEqual(after.receiptsSettled);
   });
 
+  it('serves the pods of a reload: new ones, not removed ones, and learns a deployer registered since', async () => {
+    const r = running as RunningRouter;
+    const models = async () =>
+      (
+        (await (
+          await fetch(`${r.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } })
+        ).json()) as {
+          data: Array<{ id: string }>;
+        }
+      ).data.map((m) => m.id);
+    const added = testPodSpec({ name: `added-${backend.kind}` });
+    const first = await r.updatePods([spec, added]);
+    expect(first.added.map((e) => e.spec.name)).toEqual([added.name]);
+    expect(first.removed).toEqual([]);
+    expect((await models()).sort()).toEqual([spec.name, added.name].sort());
+    expect(r.catalog.byModel(added.name)?.deployer).toBeUndefined();
+    // Registered on-chain since: the next reload learns its deployer, so its jobs settle.
+    await ensurePodRegistered({
+      publicClient: fixture.publicClient,
+      walletClient: fixture.walletFor(podDeployer),
+      podRegistry: fixture.book.contracts.podRegistry,
+      spec: added,
+    });
+    const second = await r.updatePods([spec, added]);
+    expect(second.updated.map((e) => e.spec.name)).toEqual([added.name]);
+    expect(r.catalog.byModel(added.name)?.deployer).toBe(podDeployer.address);
+    const third = await r.updatePods([spec]);
+    expect(third.removed.map((e) => e.spec.name)).toEqual([added.name]);
+    expect(await models()).toEqual([spec.name]);
+    const gone = await fetch(`${r.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: added.name, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(gone.status).toBe(404);
+    expect(((await gone.json()) as { error: { code: string } }).error.code).toBe('model_not_found');
+    // Two pods under one model name: nothing changes.
+    await expect(r.updatePods([spec, testPodSpec({ pricePerUnit: 9n })])).rejects.toThrow(/already served/);
+    expect(await models()).toEqual([spec.name]);
+  });
+
   it('settles every receipt exactly once across a restart, paying each party what the receipts say', async () => {
     await (running as RunningRouter).stop();
     // Restarted with the operators' own listener: /metrics and /nodes move there behind the operator

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Address, Hex, LocalAccount } from 'viem';
+import type { Address, LocalAccount } from 'viem';
 import type { AddressBook } from '../chain/address-book.ts';
 import { chainFor, publicClientFor, walletClientFor } from '../chain/clients.ts';
 import { SharedRateCounts } from '../orchestration/limits/shared-rate-counts.ts';
@@ -18,7 +18,7 @@ import { chainNodeAdmission } from '../orchestration/router/chain-node-admission
 import { Dispatcher, type DispatcherOptions } from '../orchestration/router/dispatcher.ts';
 import { MinerHub, type MinerHubOptions } from '../orchestration/router/miner-hub.ts';
 import { NodeDirectory } from '../orchestration/router/node-directory.ts';
-import { PodCatalog } from '../orchestration/router/pod-catalog.ts';
+import { type CatalogChanges, PodCatalog } from '../orchestration/router/pod-catalog.ts';
 import { Scheduler } from '../orchestration/router/scheduler.ts';
 import { UptimeTracker } from '../orchestration/router/uptime-tracker.ts';
 import { SettlementBatcher } from '../orchestration/settlement/settlement-batcher.ts';
@@ -26,7 +26,7 @@ import { openStore } from '../orchestration/store/open-store.ts';
 import type { Store } from '../orchestration/store/store.ts';
 import type { ProtocolDomain } from '../protocol/eip712-domain.ts';
 import { FatalError } from '../protocol/errors.ts';
-import { type PodSpec, podId } from '../protocol/pod-spec.ts';
+import type { PodSpec } from '../protocol/pod-spec.ts';
 import { receiptAttestationDigest } from '../protocol/receipt-attestation.ts';
 import { redactUrl } from '../protocol/redact-url.ts';
 import { buildGateway, type Gateway, type GatewayOptions } from './gateway/app.ts';
@@ -36,6 +36,7 @@ import { lockDataDir } from './router/data-dir-lock.ts';
 import { leaseHolderId } from './router/holder-id.ts';
 import { writeOperationsFile } from './router/operations-file.ts';
 import { routerGatewayDeps } from './router/router-gateway-deps.ts';
+import { type DeployerLookup, podsWithDeployers, reloadPods } from './router/router-pods.ts';
 
 export interface RouterOptions {
   host?: string;
@@ -110,6 +111,11 @@ export interface RunningRouter {
   catalog: PodCatalog;
   gateway: Gateway;
   store: Store;
+  /**
+   * Serves exactly these pods from now on (the operator reloaded the spec files): see PodCatalog.replace.
+   * Deployers are looked up again, so a pod registered since settles.
+   */
+  updatePods(specs: readonly PodSpec[]): Promise<CatalogChanges>;
   /** Graceful: refuse new work, finish running jobs, close miners, settle what is charged, close the store. */
   stop(): Promise<void>;
 }
@@ -219,11 +225,9 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     await batcher.start();
     cleanups.push(() => batcher.stop());
 
-    const catalog = await catalogOf(
-      options.pods,
-      (podId) => podDeployer(publicClient, podRegistry, podId),
-      logger,
-    );
+    const deployerOf: DeployerLookup = (podId) => podDeployer(publicClient, podRegistry, podId);
+    const catalog = new PodCatalog();
+    catalog.replace(await podsWithDeployers(options.pods, deployerOf, logger));
     const hub = new MinerHub({
       routerId: options.routerId ?? routerIdOf(routerAccount.address),
       domain,
@@ -350,29 +354,13 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       catalog,
       gateway,
       store,
+      updatePods: (specs) => reloadPods(catalog, specs, deployerOf, logger),
       stop,
     };
   } catch (error) {
     await unwind();
     throw error;
   }
-}
-
-async function catalogOf(
-  specs: readonly PodSpec[],
-  deployerOf: (id: Hex) => Promise<Address | undefined>,
-  logger: Logger,
-): Promise<PodCatalog> {
-  const catalog = new PodCatalog();
-  for (const spec of specs) {
-    const id = podId(spec);
-    const deployer = await deployerOf(id);
-    if (deployer === undefined) {
-      logger.warn({ pod: spec.name, podId: id }, 'pod is not registered on-chain: its jobs cannot settle');
-    }
-    catalog.add(spec, deployer === undefined ? {} : { deployer });
-  }
-  return catalog;
 }
 
 function routerIdOf(address: Address): string {

@@ -1,6 +1,6 @@
 // `neurino router`'s serving limits: the defaults are the parts' own, each flag reaches the options the
 // router starts with, and bad values are refused by name before anything starts.
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,8 @@ import {
 import { addressBookSchema, contractsSchema, writeAddressBook } from '../../chain/address-book.ts';
 import { DISPATCHER_DEFAULTS } from '../../orchestration/router/dispatcher.ts';
 import { MINER_HUB_DEFAULTS } from '../../orchestration/router/miner-hub.ts';
+import type { PodSpec } from '../../protocol/pod-spec.ts';
+import { samplePodSpec } from '../../protocol/testing/samples.ts';
 import { runCommandPrinting } from '../testing/run-command.ts';
 import { routerCommand } from './router.ts';
 
@@ -206,5 +208,49 @@ describe('neurino router operations listener', () => {
     await expect(startWith('--operator-token-file', given)).rejects.toThrow(
       '--operator-token-file needs --operations-port',
     );
+  });
+});
+
+describe('neurino router pod specs', () => {
+  it('reads a folder of specs, and again when asked (SIGHUP), keeping its pods when the specs have a problem', async () => {
+    const folder = join(dir, 'pods');
+    await mkdir(folder, { recursive: true });
+    const specFile = (name: string) =>
+      writeFile(
+        join(folder, `${name}.json`),
+        JSON.stringify({ ...samplePodSpec({ name }), pricePerUnit: '1000' }),
+      );
+    await specFile('first');
+    const updates: string[][] = [];
+    let reload: (() => Promise<void>) | undefined;
+    const command = routerCommand({
+      start: async (options) => {
+        started.push(options);
+        return {
+          url: 'http://127.0.0.1:1',
+          wsUrl: 'ws://127.0.0.1:1/v1/miners',
+          updatePods: async (specs: readonly PodSpec[]) => {
+            updates.push(specs.map((s) => s.name));
+            return { added: [], removed: [], updated: [] };
+          },
+        } as unknown as RunningRouter;
+      },
+      onShutdown: () => {},
+      onReload: (callback) => {
+        reload = callback;
+      },
+    });
+    started = [];
+    await runCommandPrinting(command, [
+      ...['--rpc-url', 'http://127.0.0.1:1', '--addresses', join(dir, 'addresses.json')],
+      ...['--key', `0x${'11'.repeat(32)}`, '--log-level', 'silent', '--pod', folder],
+    ]);
+    expect(started[0]?.pods.map((s) => s.name)).toEqual(['first']);
+    await specFile('second');
+    await reload?.();
+    expect(updates).toEqual([['first', 'second']]);
+    await writeFile(join(folder, 'third.json'), '{ not json');
+    await reload?.();
+    expect(updates).toHaveLength(1);
   });
 });

@@ -8,7 +8,7 @@ import { parseTrustedProxy } from '../../application/gateway/trusted-proxy.ts';
 import { startRouter } from '../../application/router-process.ts';
 import { readAddressBook } from '../../chain/address-book.ts';
 import type { JournalSync } from '../../orchestration/metering/journal-file.ts';
-import { readPodSpecFile } from '../../orchestration/router/pod-spec-files.ts';
+import { readPodSpecs } from '../../orchestration/router/pod-spec-files.ts';
 import { fastAccount } from '../../protocol/fast-account.ts';
 import { OPERATOR_TOKEN_ENV, serveOperatorToken } from '../operator-token.ts';
 import {
@@ -73,6 +73,16 @@ function corsOriginsOf(flags: RouterFlags): CorsOrigins {
 export interface RouterCommandDeps {
   start: typeof startRouter;
   onShutdown: typeof onShutdown;
+  /** Runs `reload` when the operator asks for the pod specs to be read again (default: on SIGHUP). */
+  onReload?: (reload: () => Promise<void>) => void;
+}
+
+/** SIGHUP reads the specs again, as daemons reload their configuration; reloads run one at a time. */
+function onSighup(reload: () => Promise<void>): void {
+  let running = Promise.resolve();
+  process.on('SIGHUP', () => {
+    running = running.then(reload);
+  });
 }
 
 export function routerCommand(deps: RouterCommandDeps = { start: startRouter, onShutdown }): Command {
@@ -90,7 +100,11 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
       DEFAULT_ROUTER_DIR,
     )
     .addOption(
-      new Option('--pod <spec.json>', 'a pod spec to serve (repeatable)')
+      new Option(
+        '--pod <spec.json|dir>',
+        'a pod spec to serve, or a folder of them (every *.json in it); repeatable. SIGHUP reads them again: ' +
+          'pods added, removed or registered since are served as they are now',
+      )
         .argParser(collecting((path) => path))
         .default([], 'none'),
     )
@@ -179,9 +193,14 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
       throw new InvalidArgumentError('a router key is needed: --key or NEURINO_ROUTER_KEY');
     const addressBook = await readAddressBook(addresses);
     if (addressBook === undefined) throw new InvalidArgumentError(`no address book at ${addresses}`);
-    const pods = await Promise.all(flags.pod.map((path) => readPodSpecFile(path)));
+    const pods = await readPodSpecs(flags.pod);
     const logger = createLogger({ level: flags.logLevel });
-    if (pods.length === 0) logger.warn('no --pod given: the router serves no model');
+    if (pods.length === 0)
+      logger.warn(
+        flags.pod.length === 0
+          ? 'no --pod given: the router serves no model'
+          : 'no pod spec in --pod: the router serves no model until one is added and it is sent SIGHUP',
+      );
     const databaseUrl = databaseUrlOf(flags);
     const operatorToken = flags.operationsPort === undefined ? undefined : await serveOperatorToken(flags);
     const router = await deps.start({
@@ -222,6 +241,16 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
       },
     });
     deps.onShutdown(() => router.stop());
+    (deps.onReload ?? onSighup)(async () => {
+      try {
+        await router.updatePods(await readPodSpecs(flags.pod));
+      } catch (error) {
+        logger.error(
+          { err: error },
+          'pods not reloaded, still serving them as they were: the pod specs have a problem',
+        );
+      }
+    });
     console.error(
       `gateway  ${router.url}/v1   (OpenAI-compatible; create a key: neurino router keys create)`,
     );

@@ -20,6 +20,18 @@ export interface AddPodOptions {
   aliases?: readonly string[];
 }
 
+/** A pod as a catalog update lists it. */
+export interface CatalogPod extends AddPodOptions {
+  spec: PodSpec;
+}
+
+/** What `replace` changed: pods new to the catalog, pods gone from it, pods whose deployer it learned. */
+export interface CatalogChanges {
+  added: CatalogEntry[];
+  removed: CatalogEntry[];
+  updated: CatalogEntry[];
+}
+
 /**
  * The pods a router serves, by id and by model name. Adding the same spec twice is a no-op; a model name
  * already taken by another pod is refused, so `model` always means one pod.
@@ -36,26 +48,49 @@ export class PodCatalog {
     const id = podId(spec);
     const existing = this.#byId.get(id);
     if (existing !== undefined) return existing;
-    const models = [...new Set([spec.name, ...(options.aliases ?? [])])];
-    for (const model of models) {
+    const entry = entryOf(spec, options);
+    for (const model of entry.models) {
       const holder = this.#byModel.get(model);
-      if (holder !== undefined) {
-        throw new FatalError('invalid_request', {
-          message: `model name ${JSON.stringify(model)} is already served by pod ${holder.podId}`,
-          details: { model, podId: holder.podId },
-        });
-      }
+      if (holder !== undefined) throw modelTaken(model, holder);
     }
-    const entry: CatalogEntry = {
-      podId: id,
-      spec,
-      pricePerUnit: spec.pricePerUnit,
-      deployer: options.deployer,
-      models,
-    };
-    this.#byId.set(id, entry);
-    for (const model of models) this.#byModel.set(model, entry);
+    this.#put(entry);
     return entry;
+  }
+
+  /**
+   * Makes the catalog serve exactly `pods` (a router reloading its spec files): new pods are added, pods
+   * not listed removed (jobs already dispatched to them finish; new requests for their models are 404),
+   * and a listed pod keeps its entry unless its deployer or aliases changed. All or nothing: two pods
+   * claiming one model name change nothing.
+   */
+  replace(pods: readonly CatalogPod[]): CatalogChanges {
+    const next = new Map<Hex, CatalogEntry>();
+    const names = new Map<string, CatalogEntry>();
+    for (const { spec, ...options } of pods) {
+      const entry = entryOf(spec, options);
+      if (next.has(entry.podId)) continue;
+      for (const model of entry.models) {
+        const holder = names.get(model);
+        if (holder !== undefined) throw modelTaken(model, holder);
+        names.set(model, entry);
+      }
+      next.set(entry.podId, entry);
+    }
+    const changes: CatalogChanges = { added: [], removed: [], updated: [] };
+    for (const [id, entry] of this.#byId) {
+      if (!next.has(id)) changes.removed.push(entry);
+    }
+    for (const entry of changes.removed) this.#byId.delete(entry.podId);
+    this.#byModel.clear();
+    for (const [id, entry] of next) {
+      const current = this.#byId.get(id);
+      if (current === undefined) changes.added.push(entry);
+      else if (current.deployer !== entry.deployer || current.models.join('\n') !== entry.models.join('\n')) {
+        changes.updated.push(entry);
+      }
+      this.#put(current !== undefined && !changes.updated.includes(entry) ? current : entry);
+    }
+    return changes;
   }
 
   byModel(name: string): CatalogEntry | undefined {
@@ -83,4 +118,26 @@ export class PodCatalog {
   get size(): number {
     return this.#byId.size;
   }
+
+  #put(entry: CatalogEntry): void {
+    this.#byId.set(entry.podId, entry);
+    for (const model of entry.models) this.#byModel.set(model, entry);
+  }
+}
+
+function entryOf(spec: PodSpec, options: AddPodOptions): CatalogEntry {
+  return {
+    podId: podId(spec),
+    spec,
+    pricePerUnit: spec.pricePerUnit,
+    deployer: options.deployer,
+    models: [...new Set([spec.name, ...(options.aliases ?? [])])],
+  };
+}
+
+function modelTaken(model: string, holder: CatalogEntry): FatalError {
+  return new FatalError('invalid_request', {
+    message: `model name ${JSON.stringify(model)} is already served by pod ${holder.podId}`,
+    details: { model, podId: holder.podId },
+  });
 }

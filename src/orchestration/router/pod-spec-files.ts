@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { FatalError } from '../../protocol/errors.ts';
 import { type PodSpec, parsePodSpec } from '../../protocol/pod-spec.ts';
 import { PodCatalog } from './pod-catalog.ts';
@@ -25,9 +26,32 @@ export async function readPodSpecFile(path: string): Promise<PodSpec> {
   });
 }
 
-/** A catalog of the pods in these spec files; the first bad file stops the load with its path in the error. */
+/**
+ * The specs at these paths: a file is one spec, a folder every `*.json` file directly in it (by name, so
+ * an operator adds a pod by dropping its spec there). The first bad file stops the read, named.
+ */
+export async function readPodSpecs(paths: readonly string[]): Promise<PodSpec[]> {
+  const specs: PodSpec[] = [];
+  for (const path of paths) {
+    let folder = false;
+    try {
+      folder = (await stat(path)).isDirectory();
+    } catch (cause) {
+      throw new FatalError('invalid_request', { message: `cannot read pod spec ${path}`, cause });
+    }
+    if (!folder) {
+      specs.push(await readPodSpecFile(path));
+      continue;
+    }
+    const names = (await readdir(path)).filter((name) => name.endsWith('.json')).sort();
+    for (const name of names) specs.push(await readPodSpecFile(join(path, name)));
+  }
+  return specs;
+}
+
+/** A catalog of the pods at these paths (as readPodSpecs reads them). */
 export async function loadPodCatalog(paths: readonly string[]): Promise<PodCatalog> {
   const catalog = new PodCatalog();
-  for (const path of paths) catalog.add(await readPodSpecFile(path));
+  for (const spec of await readPodSpecs(paths)) catalog.add(spec);
   return catalog;
 }
