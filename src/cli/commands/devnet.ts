@@ -44,6 +44,9 @@ export function devnetCommand(): Command {
         step('stopping: miners drain, the router settles, the chain saves');
         await devnet.stop();
       });
+      // Its terminal closed: stop as Ctrl-C does. Left to the signal's default, the devnet would die
+      // alone, its parts (each in its own process group) running on without it.
+      process.once('SIGHUP', () => void shutdown(0));
       const children = [devnet.router, ...devnet.miners.values()];
       for (const child of children) {
         // A part that dies takes the devnet down with a pointer to its log, rather than leaving it half up.
