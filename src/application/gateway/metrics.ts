@@ -7,7 +7,7 @@ import type { MeteringBacklog, MinerEndpointStats, SettlementStats } from './por
 
 export interface MetricsSources {
   connectedNodes(): number;
-  /** Connected nodes ranked below the efficiency they announce (their pace belies it). */
+  /** Connected nodes ranked below the efficiency they announce (their pace belies it, or not timed yet). */
   nodesRankedBelowClaim?: () => number;
   miners?: () => MinerEndpointStats;
   settlement?: () => Promise<SettlementStats>;
@@ -81,7 +81,7 @@ export class GatewayMetrics {
     if (rankedBelow !== undefined) {
       new Gauge({
         name: 'neurino_nodes_ranked_below_claim',
-        help: 'Connected nodes ranked by a lower efficiency than they announce, as the pace they serve at implies',
+        help: 'Connected nodes ranked by a lower efficiency than they announce: their pace implies less, or they were not timed yet and announce more than any timed node',
         registers,
         collect() {
           this.set(rankedBelow());

@@ -15,7 +15,7 @@ import { waitFor } from './testing/wait-for.ts';
 import { serveMinerHub } from './testing/ws-loopback.ts';
 
 const domain = { chainId: 31337, verifyingContract: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512' } as const;
-const [honest, liar] = [devAccount(10), devAccount(11)];
+const [honest, liar, peer] = [devAccount(10), devAccount(11), devAccount(12)];
 const catalog = new PodCatalog([samplePodSpec({ name: 'tiny', minVramMiB: 256, software: {} })]);
 const pod = catalog.requireModel('tiny');
 const cleanups: Array<() => Promise<void>> = [];
@@ -49,45 +49,54 @@ async function join(url: string, account: typeof honest, efficiency: number, del
   return peer;
 }
 
+/** A dispatcher timing paces after 3 jobs, its log captured, and a way to join nodes to it. */
+async function network() {
+  const { logger, lines } = captureLogger();
+  const hub = new MinerHub({
+    routerId: 'router-test',
+    domain,
+    admission: allowlistNodeAdmission([honest.address, liar.address, peer.address]),
+    logger,
+    readmitEveryMs: 0,
+  });
+  const endpoint = await serveMinerHub(hub);
+  const scheduler = new Scheduler();
+  const dispatcher = new Dispatcher({
+    hub,
+    scheduler,
+    catalog,
+    logger,
+    paceCheck: { minSamples: 3, refreshMs: 0 },
+  });
+  const peers: MinerPeer[] = [];
+  cleanups.push(async () => {
+    for (const joined of peers) joined.terminate();
+    dispatcher.close();
+    await hub.close({ graceMs: 0 });
+    await endpoint.close();
+  });
+  const add = async (account: typeof honest, efficiency: number, delayMs: number) => {
+    const available = scheduler.stats().available;
+    peers.push(await join(endpoint.url, account, efficiency, delayMs));
+    await waitFor(() => scheduler.stats().available === available + 1, 'the node');
+  };
+  const dispatch = async () => (await dispatcher.dispatch(job(), budget())).node;
+  return { scheduler, lines, add, dispatch };
+}
+
 describe('EfficiencyWatch in the dispatcher', () => {
   it('ranks a node whose pace belies its announced efficiency by what its pace implies', async () => {
-    const { logger, lines } = captureLogger();
-    const hub = new MinerHub({
-      routerId: 'router-test',
-      domain,
-      admission: allowlistNodeAdmission([honest.address, liar.address]),
-      logger,
-      readmitEveryMs: 0,
-    });
-    const endpoint = await serveMinerHub(hub);
-    const scheduler = new Scheduler();
-    const dispatcher = new Dispatcher({
-      hub,
-      scheduler,
-      catalog,
-      logger,
-      paceCheck: { minSamples: 3, refreshMs: 0 },
-    });
+    const { scheduler, lines, add, dispatch } = await network();
     // The liar announces a thousand times the honest node's figure and answers far slower.
-    const peers = [await join(endpoint.url, honest, 10, 0), await join(endpoint.url, liar, 10_000, 60)];
-    cleanups.push(async () => {
-      for (const peer of peers) peer.terminate();
-      dispatcher.close();
-      await hub.close({ graceMs: 0 });
-      await endpoint.close();
-    });
-    await waitFor(() => scheduler.stats().available === 2, 'both nodes');
-
-    // Alone, the liar is picked first every time: nothing to compare its pace with.
-    for (let i = 0; i < 3; i++) expect((await dispatcher.dispatch(job(), budget())).node).toBe(liar.address);
+    await add(honest, 10, 0);
+    await add(liar, 10_000, 60);
+    // No node timed yet, the liar is picked first every time: nothing to compare its pace with.
+    for (let i = 0; i < 3; i++) expect(await dispatch()).toBe(liar.address);
     expect(scheduler.efficiencyCap(liar.address)).toBeUndefined();
     // Two at once, so the honest node is timed too (three times, then the liar once more).
     for (let i = 0; i < 4; i++) {
-      const served = await Promise.all([
-        dispatcher.dispatch(job(), budget()),
-        dispatcher.dispatch(job(), budget()),
-      ]);
-      expect(served.map((s) => s.node).sort()).toEqual([honest.address, liar.address].sort());
+      const served = await Promise.all([dispatch(), dispatch()]);
+      expect(served.sort()).toEqual([honest.address, liar.address].sort());
     }
     const cap = scheduler.efficiencyCap(liar.address);
     expect(cap).toBeDefined();
@@ -101,7 +110,25 @@ describe('EfficiencyWatch in the dispatcher', () => {
     const last = lines.findLast((l) => l.node === liar.address && l.rankedBy !== undefined);
     expect(last?.rankedBy).toBe(Math.round((cap ?? 0) * 100) / 100);
     // Ranked by it, the liar comes after the honest node.
-    expect((await dispatcher.dispatch(job(), budget())).node).toBe(honest.address);
+    expect(await dispatch()).toBe(honest.address);
     expect(scheduler.efficiencyCap(honest.address)).toBeUndefined();
+  });
+
+  it('ranks a newcomer no higher than the nodes it has timed until it has timed the newcomer too', async () => {
+    const { scheduler, add, dispatch } = await network();
+    await add(honest, 10, 0);
+    await add(peer, 10, 0);
+    for (let i = 0; i < 3; i++) await Promise.all([dispatch(), dispatch()]);
+    // Announcing a thousand times more, the newcomer is ranked as the timed nodes are, and joined last.
+    await add(liar, 10_000, 60);
+    expect(scheduler.rankedEfficiency(liar.address)).toBe(10);
+    for (let i = 0; i < 3; i++) expect(await dispatch()).not.toBe(liar.address);
+    // It serves when the others are busy; timed, its pace gives it away.
+    for (let i = 0; i < 3; i++) {
+      const served = await Promise.all([dispatch(), dispatch(), dispatch()]);
+      expect(served).toContain(liar.address);
+    }
+    expect(scheduler.efficiencyCap(liar.address)).toBeLessThan(10_000 / 4);
+    expect(await dispatch()).not.toBe(liar.address);
   });
 });

@@ -6,8 +6,9 @@ import { PaceCheck, type PaceCheckOptions } from './pace-check.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /**
- * Times every served job (PaceCheck) and ranks a node whose pace belies its announced efficiency by the
- * figure its pace implies, telling the operator's log when that starts and ends.
+ * Times every served job (PaceCheck): a node compared with a peer ends its probation (its claim counts in
+ * full: efficiency-ranking.ts), and a node whose pace belies its announced efficiency is ranked by the
+ * figure its pace implies, the operator's log told when that starts and ends.
  */
 export class EfficiencyWatch {
   readonly #pace: PaceCheck;
@@ -15,7 +16,7 @@ export class EfficiencyWatch {
   readonly #logger: Logger;
 
   constructor(scheduler: Scheduler, logger: Logger, options: PaceCheckOptions = {}) {
-    this.#pace = new PaceCheck(options);
+    this.#pace = new PaceCheck({ ...options, onTimed: (node) => scheduler.markTimed(node) });
     this.#scheduler = scheduler;
     this.#logger = logger;
   }

@@ -33,8 +33,9 @@ export interface NodeStatus {
   /** Set while a failure keeps the node out of the picks. */
   suspendedUntil: number | null;
   /**
-   * The efficiency the node is ranked by when the pace it serves at implies far less than it announces
-   * (pace-check.ts); null while its announced figure stands.
+   * The efficiency the node is ranked by when lower than it announces: the pace it serves at implies far
+   * less (pace-check.ts), or the router has not timed it yet and no timed node lives up to as much
+   * (efficiency-ranking.ts); null while its announced figure stands.
    */
   rankedEfficiency: number | null;
 }
@@ -103,7 +104,7 @@ export class NodeDirectory {
       uptime: uptime.uptime(session.node),
       ...(uptime.history(session.node) ?? { seenMs: 0, connectedMs: 0 }),
       suspendedUntil: suspendedUntil ?? null,
-      rankedEfficiency: scheduler.efficiencyCap(session.node) ?? null,
+      rankedEfficiency: scheduler.rankedEfficiency(session.node) ?? null,
     };
   }
 }

@@ -37,6 +37,8 @@ export interface PaceCheckOptions {
   /** Node-and-pod paces kept at most; the least recently timed go first (default 100,000). */
   maxTracked?: number;
   now?: () => number;
+  /** Called once per node, the first time its pace is compared with a peer's (its claim checked). */
+  onTimed?: (node: Address) => void;
 }
 
 interface Pace {
@@ -93,6 +95,9 @@ export class PaceCheck {
   readonly #caps = new Map<Address, Map<Hex, number>>();
   /** Per capped node, the cap its last verdict gave. */
   readonly #given = new Map<Address, number>();
+  /** Nodes compared with a peer at least once. */
+  readonly #timed = new Set<Address>();
+  readonly #onTimed: ((node: Address) => void) | undefined;
 
   constructor(options: PaceCheckOptions = {}) {
     this.#tolerance = options.tolerance ?? 4;
@@ -101,6 +106,7 @@ export class PaceCheck {
     this.#refreshMs = options.refreshMs ?? 10_000;
     this.#maxTracked = options.maxTracked ?? 100_000;
     this.#now = options.now ?? Date.now;
+    this.#onTimed = options.onTimed;
   }
 
   /** Times one finished job; returns a verdict when the node's cap is set, lifted, or moves by 10 % or more. */
@@ -111,6 +117,10 @@ export class PaceCheck {
     if (pace.samples < this.#minSamples) return undefined;
     const reference = this.#reference(podId, node);
     if (reference === undefined) return undefined;
+    if (!this.#timed.has(node)) {
+      this.#timed.add(node);
+      this.#onTimed?.(node);
+    }
     const implied = Math.exp(pace.logPace - reference);
     const cap = implied * this.#tolerance < claimed ? implied : undefined;
     const pods = this.#caps.get(node) ?? new Map<Hex, number>();

@@ -225,6 +225,27 @@ describe('Scheduler order (whitepaper 2.2.2)', () => {
     expect(pick(scheduler)).toBe(address(1));
   });
 
+  it('ranks a node the router has not timed no higher than the best timed one, once some node was', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { hw: { efficiency: 10 } }));
+    scheduler.upsertNode(snapshot(1, { hw: { efficiency: 1_000 } }));
+    expect(pick(scheduler)).toBe(address(1));
+    scheduler.markTimed(address(0));
+    // Ranked as 10 now, the newcomer ties with the timed node and loses on join order.
+    expect(scheduler.rankedEfficiency(address(1))).toBe(10);
+    expect(scheduler.rankedEfficiency(address(0))).toBeUndefined();
+    expect(pick(scheduler)).toBe(address(0));
+    scheduler.markTimed(address(1));
+    expect(scheduler.rankedEfficiency(address(1))).toBeUndefined();
+    expect(pick(scheduler)).toBe(address(1));
+    // The best timed node leaving lowers the ceiling for the others on probation.
+    scheduler.upsertNode(snapshot(2, { hw: { efficiency: 5_000 } }));
+    expect(scheduler.rankedEfficiency(address(2))).toBe(1_000);
+    scheduler.removeNode(address(1));
+    expect(scheduler.rankedEfficiency(address(2))).toBe(10);
+    expect(pick(scheduler)).toBe(address(0));
+  });
+
   it('then by votes, then uptime, then free slots, then join order', () => {
     const scheduler = new Scheduler();
     for (let i = 0; i < 4; i++) scheduler.upsertNode(snapshot(i, { freeSlots: 2 }));

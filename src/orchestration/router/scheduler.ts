@@ -1,5 +1,6 @@
 import { type Address, getAddress, type Hex } from 'viem';
 import type { PodSpec } from '../../protocol/pod-spec.ts';
+import { EfficiencyRanking } from './efficiency-ranking.ts';
 import type { WaitRank } from './fair-share.ts';
 import { IndexedHeap } from './indexed-heap.ts';
 import { canLoad, misfit, type NodeHardware } from './node-fit.ts';
@@ -104,7 +105,7 @@ export class Scheduler {
   readonly #entries = new Map<Address, NodeEntry>();
   readonly #pods = new Map<Hex, PodIndex>();
   readonly #votes = new Map<Address, bigint>();
-  readonly #efficiencyCaps = new Map<Address, number>();
+  readonly #efficiency = new EfficiencyRanking();
   readonly #referrals = new Map<Address, Set<Address>>();
   readonly #referrers = new Map<Address, Set<Address>>();
   readonly #suspensions = new Map<Address, { until: number; timer: NodeJS.Timeout }>();
@@ -123,18 +124,21 @@ export class Scheduler {
       this.#entries.set(node, entry);
     }
     entry.hardware = snapshot.hardware;
-    entry.efficiencyBand = efficiencyBand(this.#rankedEfficiency(node, snapshot.hardware.efficiency));
+    const moved = this.#efficiency.connect(node, snapshot.hardware.efficiency);
+    entry.efficiencyBand = efficiencyBand(this.#efficiency.ranked(node));
     entry.warm = new Set(snapshot.warmPods);
     entry.freeSlots = snapshot.freeSlots;
     entry.draining = snapshot.draining;
     this.#refresh(entry);
     for (const pod of this.#pods.values()) this.#place(entry, pod);
+    this.#rerank(moved.filter((other) => other !== node));
   }
 
   removeNode(node: Address): void {
     const entry = this.#entries.get(getAddress(node));
     if (entry === undefined) return;
     this.#entries.delete(entry.node);
+    this.#rerank(this.#efficiency.disconnect(entry.node));
     for (const [pod, heaps] of entry.placements) {
       for (const heap of heaps) heap.forget(entry);
       pod.members.delete(entry);
@@ -185,20 +189,28 @@ export class Scheduler {
    * pace-check.ts); undefined lifts the cap. Kept across reconnects, as votes are.
    */
   capEfficiency(node: Address, cap: number | undefined): void {
-    const address = getAddress(node);
-    if (cap === undefined) this.#efficiencyCaps.delete(address);
-    else this.#efficiencyCaps.set(address, cap);
-    const entry = this.#entries.get(address);
-    if (entry === undefined) return;
-    const band = efficiencyBand(this.#rankedEfficiency(address, entry.hardware.efficiency));
-    if (entry.efficiencyBand === band) return;
-    entry.efficiencyBand = band;
-    this.#refresh(entry);
+    this.#rerank(this.#efficiency.cap(getAddress(node), cap));
   }
 
   /** The cap set by capEfficiency, if any. */
   efficiencyCap(node: Address): number | undefined {
-    return this.#efficiencyCaps.get(getAddress(node));
+    return this.#efficiency.capOf(getAddress(node));
+  }
+
+  /**
+   * The router timed the node's pace against a peer's: its announced efficiency counts in full from now
+   * on (until then, no more than the best timed node's: efficiency-ranking.ts).
+   */
+  markTimed(node: Address): void {
+    this.#rerank(this.#efficiency.timed(getAddress(node)));
+  }
+
+  /** The efficiency a connected node is ranked by when lower than the one it announces. */
+  rankedEfficiency(node: Address): number | undefined {
+    const entry = this.#entries.get(getAddress(node));
+    if (entry === undefined) return undefined;
+    const ranked = this.#efficiency.ranked(entry.node);
+    return ranked < entry.hardware.efficiency ? ranked : undefined;
   }
 
   /** Share of time the node was connected recently, 0..1. */
@@ -334,9 +346,16 @@ export class Scheduler {
     };
   }
 
-  #rankedEfficiency(node: Address, announced: number): number {
-    const cap = this.#efficiencyCaps.get(node);
-    return cap === undefined ? announced : Math.min(announced, cap);
+  /** Moves these nodes in their heaps when the efficiency they are ranked by changed band. */
+  #rerank(nodes: readonly Address[]): void {
+    for (const node of nodes) {
+      const entry = this.#entries.get(node);
+      if (entry === undefined) continue;
+      const band = efficiencyBand(this.#efficiency.ranked(node));
+      if (entry.efficiencyBand === band) continue;
+      entry.efficiencyBand = band;
+      this.#refresh(entry);
+    }
   }
 
   #index(request: PickRequest): PodIndex {
