@@ -202,7 +202,7 @@ export class Dispatcher {
         this.#refusals.upheld(session.node);
         if (refusal !== undefined) this.#overruled(refusal.nodes, job.podId);
         if (job.affinity !== undefined) this.#affinity.served(job.podId, job.affinity, session.node);
-        this.#efficiency.served(job.podId, session, outcome);
+        this.#efficiency.served(job, session, outcome);
         hooks.onAttemptEnd?.(info);
         return {
           attemptId,

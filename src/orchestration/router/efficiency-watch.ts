@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Hex } from 'viem';
+import type { JobKind } from '../../protocol/pod-spec.ts';
 import type { AttemptOutcome } from './attempt-runner.ts';
 import type { MinerSession } from './miner-session.ts';
 import { PaceCheck, type PaceCheckOptions } from './pace-check.ts';
@@ -21,13 +22,15 @@ export class EfficiencyWatch {
     this.#logger = logger;
   }
 
-  served(podId: Hex, session: MinerSession, outcome: AttemptOutcome): void {
+  served(job: { podId: Hex; kind: JobKind }, session: MinerSession, outcome: AttemptOutcome): void {
     const claimed = session.capabilities?.efficiency;
     if (claimed === undefined) return;
     const verdict = this.#pace.observe({
-      podId,
+      podId: job.podId,
+      kind: job.kind,
       node: session.node,
       claimed,
+      inputTokens: outcome.receipt.inputTokens,
       outputTokens: outcome.receipt.outputTokens,
       elapsedMs: outcome.elapsedMs,
     });
@@ -36,9 +39,10 @@ export class EfficiencyWatch {
     const figures = {
       node: verdict.node,
       podId: verdict.podId,
+      kind: verdict.kind,
       announced: claimed,
       implied: round(verdict.implied),
-      tokensPerSecond: round(verdict.pace),
+      pace: round(verdict.pace),
     };
     if (verdict.cap === undefined) {
       this.#logger.info(figures, 'node keeps pace with the efficiency it announces again: ranked by it');

@@ -1,6 +1,7 @@
 import type { Address, Hex } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
+import type { JobKind } from '../../protocol/pod-spec.ts';
 import { lowerMedianWithout, PaceCheck, type PaceCheckOptions, type PaceVerdict } from './pace-check.ts';
 
 const honest = devAccount(10).address;
@@ -15,12 +16,14 @@ function serve(
   node: Address,
   claimed: number,
   tokensPerSecond: number,
-  { jobs = 8, podId = podA, tokens = 64 } = {},
+  { jobs = 8, podId = podA, tokens = 64, kind = 'chat' as JobKind } = {},
 ): PaceVerdict[] {
   const verdicts: PaceVerdict[] = [];
+  const work = kind === 'generic' ? 1 : tokens;
   for (let i = 0; i < jobs; i++) {
-    const elapsedMs = (tokens / tokensPerSecond) * 1000;
-    const verdict = check.observe({ podId, node, claimed, outputTokens: tokens, elapsedMs });
+    const elapsedMs = (work / tokensPerSecond) * 1000;
+    const [inputTokens, outputTokens] = kind === 'embeddings' ? [tokens, 0] : [3, tokens];
+    const verdict = check.observe({ podId, kind, node, claimed, inputTokens, outputTokens, elapsedMs });
     if (verdict !== undefined) verdicts.push(verdict);
   }
   return verdicts;
@@ -36,6 +39,30 @@ describe('PaceCheck', () => {
     // Three times faster a claim than the pace shows is within the default tolerance of 4.
     expect(serve(pace, liar, 300, 50)).toEqual([]);
     expect(pace.cap(liar)).toBeUndefined();
+  });
+
+  it('times embeddings by the tokens embedded and generic jobs by the job, each kind against its own', () => {
+    const pace = check();
+    serve(pace, honest, 100, 50);
+    // Embeddings run a hundred times more tokens a second than answers: their own yardstick, no cap.
+    serve(pace, honest, 100, 5_000, { kind: 'embeddings' });
+    expect(serve(pace, other, 100, 5_000, { kind: 'embeddings' })).toEqual([]);
+    expect(serve(pace, liar, 1_000, 5_000, { kind: 'embeddings' })[0]).toMatchObject({
+      kind: 'embeddings',
+      cap: expect.closeTo(100, 6),
+    });
+    // A short embedding input says little: not timed.
+    const short = check();
+    serve(short, honest, 100, 5_000, { kind: 'embeddings' });
+    expect(serve(short, liar, 1_000, 5_000, { kind: 'embeddings', tokens: 15, jobs: 20 })).toEqual([]);
+    // Generic jobs (a proof of one circuit, say) by the job, whatever their tokens.
+    const jobs = check();
+    serve(jobs, honest, 100, 2, { kind: 'generic', tokens: 0 });
+    expect(serve(jobs, liar, 1_000, 2, { kind: 'generic', tokens: 0 })[0]).toMatchObject({
+      kind: 'generic',
+      cap: expect.closeTo(100, 6),
+      pace: expect.closeTo(2, 6),
+    });
   });
 
   it('lets a few stalled jobs move a timed pace by a little only', () => {
@@ -141,12 +168,9 @@ describe('PaceCheck', () => {
 
   it('ignores what cannot be timed, and forgets the least recently timed past its bound', () => {
     const pace = check({ maxTracked: 2 });
-    expect(pace.observe({ podId: podA, node: honest, claimed: 0, outputTokens: 64, elapsedMs: 10 })).toBe(
-      undefined,
-    );
-    expect(pace.observe({ podId: podA, node: honest, claimed: 1, outputTokens: 64, elapsedMs: 0 })).toBe(
-      undefined,
-    );
+    const sample = { podId: podA, kind: 'chat' as const, node: honest, inputTokens: 3, outputTokens: 64 };
+    expect(pace.observe({ ...sample, claimed: 0, elapsedMs: 10 })).toBe(undefined);
+    expect(pace.observe({ ...sample, claimed: 1, elapsedMs: 0 })).toBe(undefined);
     serve(pace, honest, 100, 50);
     serve(pace, other, 100, 50, { podId: podB });
     serve(pace, liar, 1_000, 50, { podId: podB, jobs: 1 });

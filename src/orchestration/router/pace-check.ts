@@ -1,11 +1,14 @@
 import type { Address, Hex } from 'viem';
+import type { JobKind } from '../../protocol/pod-spec.ts';
 
 /** One answered job as the router timed it. */
 export interface PaceSample {
   podId: Hex;
+  kind: JobKind;
   node: Address;
   /** The efficiency the node announces now. */
   claimed: number;
+  inputTokens: number;
   outputTokens: number;
   /** From sending the assignment to receiving the result, on this router's clock. */
   elapsedMs: number;
@@ -19,9 +22,10 @@ export interface PaceVerdict {
   previous: number | undefined;
   claimed: number;
   podId: Hex;
-  /** What the node's pace on `podId` implies, by its peers' ratios. */
+  kind: JobKind;
+  /** What the node's pace on `podId`'s jobs of `kind` implies, by its peers' ratios. */
   implied: number;
-  /** Output tokens per second. */
+  /** Work per second: tokens written (chat, completion), tokens embedded, or jobs (generic). */
   pace: number;
 }
 
@@ -30,8 +34,8 @@ export interface PaceCheckOptions {
   tolerance?: number;
   /** Jobs timed before a node's pace counts, for itself or as a peer (default 8). */
   minSamples?: number;
-  /** Shorter answers say more about the prompt and the hop than about decoding (default 16). */
-  minOutputTokens?: number;
+  /** Fewer tokens say more about the prompt and the hop than about the work (default 16). */
+  minTokens?: number;
   /** How long a pod's yardstick is reused before the peers' ratios are read again (default 10 s). */
   refreshMs?: number;
   /** Node-and-pod paces kept at most; the least recently timed go first (default 100,000). */
@@ -70,8 +74,9 @@ const NOTEWORTHY = Math.log(1.1);
 
 /**
  * Checks the efficiency a node announces (its own benchmark, which ranks it: node-rank.ts) against the
- * pace at which it serves jobs, as this router times them. A node's pace on a pod is its output tokens per
- * second of attempt time; its peers on the same pod say how many tokens per second a unit of announced
+ * pace at which it serves jobs, as this router times them. A node's pace on a pod's jobs of one kind is its
+ * work per second of attempt time (tokens written for chat and completions, tokens embedded, generic jobs
+ * done); its peers on the same pod and kind say how much pace a unit of announced
  * efficiency buys there (the lower median of their ratios, the node itself left out: a node cannot move
  * its own yardstick, and is capped only when at least half its peers get several times more pace from
  * each unit they announce). A node whose pace implies less than `1/tolerance` of what it announces is
@@ -82,17 +87,17 @@ const NOTEWORTHY = Math.log(1.1);
 export class PaceCheck {
   readonly #tolerance: number;
   readonly #minSamples: number;
-  readonly #minOutputTokens: number;
+  readonly #minTokens: number;
   readonly #refreshMs: number;
   readonly #maxTracked: number;
   readonly #now: () => number;
-  /** Per pod, per node. */
-  readonly #paces = new Map<Hex, Map<Address, Pace>>();
+  /** Per track (a pod's jobs of one kind), per node. */
+  readonly #paces = new Map<string, Map<Address, Pace>>();
   /** Insertion order is recency of timing, for eviction. */
-  readonly #recent = new Map<string, { podId: Hex; node: Address }>();
-  readonly #yardsticks = new Map<Hex, Yardstick>();
-  /** Per node, the pods whose pace caps it, and the cap each implies. */
-  readonly #caps = new Map<Address, Map<Hex, number>>();
+  readonly #recent = new Map<string, { track: string; node: Address }>();
+  readonly #yardsticks = new Map<string, Yardstick>();
+  /** Per node, the tracks whose pace caps it, and the cap each implies. */
+  readonly #caps = new Map<Address, Map<string, number>>();
   /** Per capped node, the cap its last verdict gave. */
   readonly #given = new Map<Address, number>();
   /** Nodes compared with a peer at least once. */
@@ -102,7 +107,7 @@ export class PaceCheck {
   constructor(options: PaceCheckOptions = {}) {
     this.#tolerance = options.tolerance ?? 4;
     this.#minSamples = options.minSamples ?? 8;
-    this.#minOutputTokens = options.minOutputTokens ?? 16;
+    this.#minTokens = options.minTokens ?? 16;
     this.#refreshMs = options.refreshMs ?? 10_000;
     this.#maxTracked = options.maxTracked ?? 100_000;
     this.#now = options.now ?? Date.now;
@@ -111,11 +116,14 @@ export class PaceCheck {
 
   /** Times one finished job; returns a verdict when the node's cap is set, lifted, or moves by 10 % or more. */
   observe(sample: PaceSample): PaceVerdict | undefined {
-    const { podId, node, claimed, outputTokens, elapsedMs } = sample;
-    if (outputTokens < this.#minOutputTokens || !(elapsedMs > 0) || !(claimed > 0)) return undefined;
-    const pace = this.#record(podId, node, Math.log((outputTokens * 1000) / elapsedMs), claimed);
+    const { podId, kind, node, claimed, elapsedMs } = sample;
+    const work = this.#workOf(sample);
+    if (work === undefined || !(elapsedMs > 0) || !(claimed > 0)) return undefined;
+    // Jobs of one kind are compared with each other: an embedding's tokens are far cheaper than an answer's.
+    const track = `${podId}:${kind}`;
+    const pace = this.#record(track, node, Math.log((work * 1000) / elapsedMs), claimed);
     if (pace.samples < this.#minSamples) return undefined;
-    const reference = this.#reference(podId, node);
+    const reference = this.#reference(track, node);
     if (reference === undefined) return undefined;
     if (!this.#timed.has(node)) {
       this.#timed.add(node);
@@ -123,11 +131,11 @@ export class PaceCheck {
     }
     const implied = Math.exp(pace.logPace - reference);
     const cap = implied * this.#tolerance < claimed ? implied : undefined;
-    const pods = this.#caps.get(node) ?? new Map<Hex, number>();
-    if (cap === undefined) pods.delete(podId);
-    else pods.set(podId, cap);
-    if (pods.size === 0) this.#caps.delete(node);
-    else this.#caps.set(node, pods);
+    const tracks = this.#caps.get(node) ?? new Map<string, number>();
+    if (cap === undefined) tracks.delete(track);
+    else tracks.set(track, cap);
+    if (tracks.size === 0) this.#caps.delete(node);
+    else this.#caps.set(node, tracks);
     const after = this.cap(node);
     const previous = this.#given.get(node);
     if (after === undefined && previous === undefined) return undefined;
@@ -136,21 +144,28 @@ export class PaceCheck {
     }
     if (after === undefined) this.#given.delete(node);
     else this.#given.set(node, after);
-    return { node, cap: after, previous, claimed, podId, implied, pace: Math.exp(pace.logPace) };
+    return { node, cap: after, previous, claimed, podId, kind, implied, pace: Math.exp(pace.logPace) };
   }
 
   /** The efficiency this node's paces imply at most, or undefined when its claim stands. */
   cap(node: Address): number | undefined {
-    const pods = this.#caps.get(node);
-    if (pods === undefined) return undefined;
-    return Math.min(...pods.values());
+    const tracks = this.#caps.get(node);
+    if (tracks === undefined) return undefined;
+    return Math.min(...tracks.values());
   }
 
-  #record(podId: Hex, node: Address, logPace: number, claimed: number): Pace {
-    let paces = this.#paces.get(podId);
+  /** What the job did, in the unit its kind is timed by; undefined when too little to time. */
+  #workOf(sample: PaceSample): number | undefined {
+    if (sample.kind === 'generic') return 1;
+    const tokens = sample.kind === 'embeddings' ? sample.inputTokens : sample.outputTokens;
+    return tokens >= this.#minTokens ? tokens : undefined;
+  }
+
+  #record(track: string, node: Address, logPace: number, claimed: number): Pace {
+    let paces = this.#paces.get(track);
     if (paces === undefined) {
       paces = new Map();
-      this.#paces.set(podId, paces);
+      this.#paces.set(track, paces);
     }
     let pace = paces.get(node);
     if (pace === undefined) {
@@ -161,40 +176,40 @@ export class PaceCheck {
     const step = Math.max(-MAX_STEP, Math.min(MAX_STEP, logPace - pace.logPace));
     pace.logPace += step / Math.min(pace.samples, WINDOW);
     pace.claimed = claimed;
-    const key = `${podId}${node}`;
+    const key = `${track}${node}`;
     this.#recent.delete(key);
-    this.#recent.set(key, { podId, node });
+    this.#recent.set(key, { track, node });
     if (this.#recent.size > this.#maxTracked) this.#evictOldest();
     return pace;
   }
 
   #evictOldest(): void {
-    const [key, oldest] = this.#recent.entries().next().value as [string, { podId: Hex; node: Address }];
+    const [key, oldest] = this.#recent.entries().next().value as [string, { track: string; node: Address }];
     this.#recent.delete(key);
-    const paces = this.#paces.get(oldest.podId);
+    const paces = this.#paces.get(oldest.track);
     paces?.delete(oldest.node);
     if (paces?.size === 0) {
-      this.#paces.delete(oldest.podId);
-      this.#yardsticks.delete(oldest.podId);
+      this.#paces.delete(oldest.track);
+      this.#yardsticks.delete(oldest.track);
     }
   }
 
-  /** The lower median ln(pace / claimed) of the pod's other timed nodes, or undefined when it has none. */
-  #reference(podId: Hex, node: Address): number | undefined {
-    let yardstick = this.#yardsticks.get(podId);
+  /** The lower median ln(pace / claimed) of the track's other timed nodes, or undefined when it has none. */
+  #reference(track: string, node: Address): number | undefined {
+    let yardstick = this.#yardsticks.get(track);
     const own = yardstick?.byNode.get(node);
     const others = yardstick === undefined ? 0 : yardstick.sorted.length - (own === undefined ? 0 : 1);
     // Read again when stale, or when nobody else was timed yet (cheap then): two nodes compare from the start.
     if (yardstick === undefined || others === 0 || this.#now() - yardstick.readAt >= this.#refreshMs) {
-      yardstick = this.#read(podId);
-      this.#yardsticks.set(podId, yardstick);
+      yardstick = this.#read(track);
+      this.#yardsticks.set(track, yardstick);
     }
     return lowerMedianWithout(yardstick.sorted, yardstick.byNode.get(node));
   }
 
-  #read(podId: Hex): Yardstick {
+  #read(track: string): Yardstick {
     const byNode = new Map<Address, number>();
-    for (const [node, pace] of this.#paces.get(podId) ?? []) {
+    for (const [node, pace] of this.#paces.get(track) ?? []) {
       if (pace.samples >= this.#minSamples) byNode.set(node, pace.logPace - Math.log(pace.claimed));
     }
     const sorted = [...byNode.values()].sort((a, b) => a - b);
