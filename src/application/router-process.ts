@@ -249,7 +249,13 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       ...options.dispatcher,
     });
     cleanups.push(() => dispatcher.close());
-    const nodes = new NodeDirectory({ hub, scheduler, uptime, catalog });
+    const nodes = new NodeDirectory({
+      hub,
+      scheduler,
+      uptime,
+      catalog,
+      paces: (node) => dispatcher.pacesOf(node),
+    });
 
     const gateway = await buildGateway(
       routerGatewayDeps(

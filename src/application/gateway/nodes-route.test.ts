@@ -66,6 +66,7 @@ describe('GET /nodes', () => {
       warmPods: [{ podId: podId(testPodSpec()), model: 'test-llm' }],
       suspendedUntil: null,
       rankedEfficiency: null,
+      paces: [],
     });
     const first = byNode(list, 0);
     expect(first?.uptime).toBeGreaterThan(0);
@@ -94,6 +95,23 @@ describe('GET /nodes', () => {
     expect(after?.suspendedUntil).toBeGreaterThan(Date.now());
     expect(after?.slots.running).toBe(0);
     expect(byNode(await nodes(), 1 - index)?.state).toBe('ready');
+  });
+
+  it('shows the paces at which the router timed a node, by model and kind', async () => {
+    const long = Array.from({ length: 20 }, (_, i) => `w${i} `);
+    behave = (peer, assign) => void answerText(peer, assign, long);
+    try {
+      for (let i = 0; i < 2; i++) expect((await chat()).status).toBe(200);
+    } finally {
+      behave = (peer, assign) => void answerText(peer, assign, ['ok']);
+    }
+    const paces = (await nodes()).flatMap((n) => n.paces);
+    expect(paces.length).toBeGreaterThan(0);
+    for (const pace of paces) {
+      expect(pace).toMatchObject({ podId: podId(testPodSpec()), model: 'test-llm', kind: 'chat' });
+      expect(pace.perSecond).toBeGreaterThan(0);
+    }
+    expect(paces.reduce((sum, pace) => sum + pace.jobs, 0)).toBe(2);
   });
 
   it('shows the efficiency a node is ranked by when its pace belies the one it announces', async () => {

@@ -129,7 +129,13 @@ export async function startGatewayHarness(
     suspension: { baseMs: options.suspendMs ?? 60_000 },
     ...(options.acceptTimeoutMs === undefined ? {} : { acceptTimeoutMs: options.acceptTimeoutMs }),
   });
-  const nodes = new NodeDirectory({ hub, scheduler, uptime, catalog });
+  const nodes = new NodeDirectory({
+    hub,
+    scheduler,
+    uptime,
+    catalog,
+    paces: (node) => dispatcher.pacesOf(node),
+  });
   const gateway = await buildGateway(
     routerGatewayDeps({
       store,

@@ -51,6 +51,7 @@ const status = (overrides: Partial<NodeStatus> = {}): NodeStatus => ({
   connectedMs: 7_190_640,
   suspendedUntil: null,
   rankedEfficiency: null,
+  paces: [],
   ...overrides,
 });
 

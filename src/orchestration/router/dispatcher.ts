@@ -13,7 +13,7 @@ import { FairShare } from './fair-share.ts';
 import type { MinerHub } from './miner-hub.ts';
 import type { MinerSession } from './miner-session.ts';
 import { NodeRefusals, OVERRULED_IN_A_ROW } from './node-refusals.ts';
-import type { PaceCheckOptions } from './pace-check.ts';
+import type { PaceCheckOptions, PaceReport } from './pace-check.ts';
 import type { CatalogEntry, PodCatalog } from './pod-catalog.ts';
 import type { WaitTicket } from './pod-waiters.ts';
 import { PromptAffinity } from './prompt-affinity.ts';
@@ -241,6 +241,11 @@ export class Dispatcher {
         this.#fairShare.ended(job.payer);
       }
     }
+  }
+
+  /** The paces at which this router timed the node's jobs, by pod and kind (pace-check.ts). */
+  pacesOf(node: Address): PaceReport[] {
+    return this.#efficiency.pacesOf(node);
   }
 
   stats(): { inFlight: number; queued: number; attempts: Record<AttemptOutcomeLabel, number> } {

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import type { AttemptOutcome } from './attempt-runner.ts';
 import type { MinerSession } from './miner-session.ts';
-import { PaceCheck, type PaceCheckOptions } from './pace-check.ts';
+import { PaceCheck, type PaceCheckOptions, type PaceReport } from './pace-check.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /**
@@ -20,6 +20,11 @@ export class EfficiencyWatch {
     this.#pace = new PaceCheck({ ...options, onTimed: (node) => scheduler.markTimed(node) });
     this.#scheduler = scheduler;
     this.#logger = logger;
+  }
+
+  /** The node's timed paces (GET /nodes). */
+  pacesOf(node: Address): PaceReport[] {
+    return this.#pace.pacesOf(node);
   }
 
   served(job: { podId: Hex; kind: JobKind }, session: MinerSession, outcome: AttemptOutcome): void {

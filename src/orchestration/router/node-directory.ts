@@ -1,8 +1,10 @@
 // The connected nodes as operators see them: GET /nodes and `neurino nodes` read this.
 import type { Address, Hex } from 'viem';
 import type { Capabilities } from '../../protocol/messages/node-state.ts';
+import type { JobKind } from '../../protocol/pod-spec.ts';
 import type { MinerHub } from './miner-hub.ts';
 import type { MinerSession } from './miner-session.ts';
+import type { PaceReport } from './pace-check.ts';
 import type { PodCatalog } from './pod-catalog.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { UptimeTracker } from './uptime-tracker.ts';
@@ -38,6 +40,11 @@ export interface NodeStatus {
    * (efficiency-ranking.ts); null while its announced figure stands.
    */
   rankedEfficiency: number | null;
+  /**
+   * The paces at which this router timed the node's jobs, per pod (with its model name) and kind: work
+   * per second (tokens written, tokens embedded, or generic jobs) and the jobs timed.
+   */
+  paces: Array<{ podId: Hex; model: string | null; kind: JobKind; perSecond: number; jobs: number }>;
 }
 
 export interface NodeDirectoryOptions {
@@ -45,6 +52,8 @@ export interface NodeDirectoryOptions {
   scheduler: Scheduler;
   uptime: UptimeTracker;
   catalog: PodCatalog;
+  /** The paces the dispatcher timed (Dispatcher.pacesOf); none listed without it. */
+  paces?: (node: Address) => PaceReport[];
 }
 
 /**
@@ -105,6 +114,13 @@ export class NodeDirectory {
       ...(uptime.history(session.node) ?? { seenMs: 0, connectedMs: 0 }),
       suspendedUntil: suspendedUntil ?? null,
       rankedEfficiency: scheduler.rankedEfficiency(session.node) ?? null,
+      paces: (this.#options.paces?.(session.node) ?? []).map((pace) => ({
+        podId: pace.podId,
+        model: catalog.byId(pace.podId)?.spec.name ?? null,
+        kind: pace.kind,
+        perSecond: Math.round(pace.perSecond * 100) / 100,
+        jobs: pace.jobs,
+      })),
     };
   }
 }

@@ -39,6 +39,13 @@ describe('PaceCheck', () => {
     // Three times faster a claim than the pace shows is within the default tolerance of 4.
     expect(serve(pace, liar, 300, 50)).toEqual([]);
     expect(pace.cap(liar)).toBeUndefined();
+    // What operators see of it: the pace per pod and kind, and the jobs timed.
+    serve(pace, honest, 100, 2_000, { kind: 'embeddings', podId: podB, jobs: 2 });
+    expect(pace.pacesOf(honest)).toEqual([
+      { podId: podA, kind: 'chat', perSecond: expect.closeTo(50, 6), jobs: 8 },
+      { podId: podB, kind: 'embeddings', perSecond: expect.closeTo(2_000, 6), jobs: 2 },
+    ]);
+    expect(pace.pacesOf(devAccount(19).address)).toEqual([]);
   });
 
   it('times embeddings by the tokens embedded and generic jobs by the job, each kind against its own', () => {

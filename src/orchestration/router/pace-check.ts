@@ -29,6 +29,16 @@ export interface PaceVerdict {
   pace: number;
 }
 
+/** A node's timed pace on one pod's jobs of one kind, as operators see it. */
+export interface PaceReport {
+  podId: Hex;
+  kind: JobKind;
+  /** Moving average of work per second (tokens written, tokens embedded, or generic jobs). */
+  perSecond: number;
+  /** Jobs timed (the average weighs the last 16 or so). */
+  jobs: number;
+}
+
 export interface PaceCheckOptions {
   /** A claim stands unless the pace implies less than claimed / tolerance (default 4). */
   tolerance?: number;
@@ -152,6 +162,18 @@ export class PaceCheck {
     const tracks = this.#caps.get(node);
     if (tracks === undefined) return undefined;
     return Math.min(...tracks.values());
+  }
+
+  /** The node's paces, by pod and kind (read on demand: a scan of the pods' tracks). */
+  pacesOf(node: Address): PaceReport[] {
+    const reports: PaceReport[] = [];
+    for (const [track, paces] of this.#paces) {
+      const pace = paces.get(node);
+      if (pace === undefined) continue;
+      const [podId, kind] = track.split(':') as [Hex, JobKind];
+      reports.push({ podId, kind, perSecond: Math.exp(pace.logPace), jobs: pace.samples });
+    }
+    return reports;
   }
 
   /** What the job did, in the unit its kind is timed by; undefined when too little to time. */
