@@ -17,6 +17,17 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The prompt tokens of a one-word chat on the pod, loaded for it: what its chat template makes of it. */
+async function promptTokens(pod: Awaited<ReturnType<typeof operatorPod>>): Promise<number | undefined> {
+  await pod.runtime.load();
+  try {
+    const answer = await pod.runtime.chat({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 });
+    return answer.usage?.promptTokens;
+  } finally {
+    await pod.runtime.unload();
+  }
+}
+
 /** A pod relaying to an upstream, with llama.cpp's settings that do not apply to it. */
 const upstreamPod = (extra: Partial<Parameters<typeof operatorPod>[0]>) =>
   operatorPod({ dataDir: dir, slots: 1, upstream: 'http://127.0.0.1:1/v1', upstreamModel: 'm', ...extra });
@@ -101,15 +112,6 @@ describe('operatorPod', () => {
     await writeFile(join(dir, 'llama3.json'), canonicalPodSpec(llama3.spec));
     const fromSpec = await operatorPod({ dataDir: dir, slots: 1, podSpec: join(dir, 'llama3.json') });
     expect(fromSpec.podId).toBe(llama3.podId);
-    const promptTokens = async (pod: typeof auto) => {
-      await pod.runtime.load();
-      try {
-        const answer = await pod.runtime.chat({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 });
-        return answer.usage?.promptTokens;
-      } finally {
-        await pod.runtime.unload();
-      }
-    };
     // Llama 3's header tokens, spelled out in the tiny vocabulary, against ChatML's.
     const [ownTokens, llama3Tokens, specTokens] = [
       await promptTokens(auto),
@@ -205,15 +207,6 @@ describe('operatorPod', () => {
       chatTemplateFile: file,
     });
     expect(both.podId).toBe(own.podId);
-    const promptTokens = async (pod: typeof auto) => {
-      await pod.runtime.load();
-      try {
-        const answer = await pod.runtime.chat({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 });
-        return answer.usage?.promptTokens;
-      } finally {
-        await pod.runtime.unload();
-      }
-    };
     const [ownTokens, fileTokens, specTokens] = [
       await promptTokens(auto),
       await promptTokens(own),
