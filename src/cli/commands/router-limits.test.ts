@@ -14,6 +14,7 @@ import {
 import { addressBookSchema, contractsSchema, writeAddressBook } from '../../chain/address-book.ts';
 import { DISPATCHER_DEFAULTS } from '../../orchestration/router/dispatcher.ts';
 import { MINER_HUB_DEFAULTS } from '../../orchestration/router/miner-hub.ts';
+import { PodCatalog } from '../../orchestration/router/pod-catalog.ts';
 import type { PodSpec } from '../../protocol/pod-spec.ts';
 import { samplePodSpec } from '../../protocol/testing/samples.ts';
 import { runCommandPrinting } from '../testing/run-command.ts';
@@ -53,7 +54,11 @@ async function startPrinting(...args: string[]): Promise<{ options: RouterOption
   const command = routerCommand({
     start: async (options) => {
       started.push(options);
-      return { url: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/v1/miners' } as RunningRouter;
+      return {
+        url: 'http://127.0.0.1:1',
+        wsUrl: 'ws://127.0.0.1:1/v1/miners',
+        catalog: new PodCatalog(options.pods),
+      } as RunningRouter;
     },
     onShutdown: () => {},
   });
@@ -91,6 +96,7 @@ describe('neurino router serving limits', () => {
 
   it("says at start that /metrics and /nodes are on the gateway's port when no operations port is set", async () => {
     const { stderr } = await startPrinting();
+    expect(stderr).toContain('models   none   (--pod serves some)');
     expect(stderr).toContain(
       "http://127.0.0.1:1/metrics · /nodes on the gateway's port, without a key   (--operations-port keeps",
     );
@@ -229,6 +235,7 @@ describe('neurino router pod specs', () => {
         return {
           url: 'http://127.0.0.1:1',
           wsUrl: 'ws://127.0.0.1:1/v1/miners',
+          catalog: new PodCatalog(options.pods),
           updatePods: async (specs: readonly PodSpec[]) => {
             updates.push(specs.map((s) => s.name));
             return { added: [], removed: [], updated: [] };
@@ -241,11 +248,12 @@ describe('neurino router pod specs', () => {
       },
     });
     started = [];
-    await runCommandPrinting(command, [
+    const { stderr } = await runCommandPrinting(command, [
       ...['--rpc-url', 'http://127.0.0.1:1', '--addresses', join(dir, 'addresses.json')],
       ...['--key', `0x${'11'.repeat(32)}`, '--log-level', 'silent', '--pod', folder],
     ]);
     expect(started[0]?.pods.map((s) => s.name)).toEqual(['first']);
+    expect(stderr).toContain('models   first   (--pod is read again on SIGHUP)');
     await specFile('second');
     await reload?.();
     expect(updates).toEqual([['first', 'second']]);

@@ -255,6 +255,10 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
       `gateway  ${router.url}/v1   (OpenAI-compatible; create a key: neurino router keys create)`,
     );
     console.error(`miners   ${router.wsUrl}`);
+    const models = router.catalog.list().flatMap((entry) => entry.models);
+    console.error(
+      `models   ${models.length === 0 ? 'none' : models.join(', ')}   (--pod${flags.pod.length === 0 ? ' serves some' : ' is read again on SIGHUP'})`,
+    );
     if (router.operationsUrl !== undefined) {
       console.error(
         `ops      ${router.operationsUrl}/health · /metrics · /nodes · /admin/keys` +
