@@ -8,6 +8,7 @@ import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
 import { classifyFailure, suspensionMs } from './attempt-failure.ts';
 import { type AttemptOutcome, type AttemptProgress, runAttempt } from './attempt-runner.ts';
+import { checkBudget, deadlineBeforeNode, noNode } from './dispatch-errors.ts';
 import { EfficiencyWatch } from './efficiency-watch.ts';
 import { FairShare } from './fair-share.ts';
 import type { MinerHub } from './miner-hub.ts';
@@ -319,16 +320,7 @@ export class Dispatcher {
     const { attemptId, attempts, lastError } = state;
     for (;;) {
       if (signal?.aborted) throw new FatalError('job_cancelled');
-      if (Date.now() >= deadlineAt) {
-        throw new FatalError('deadline_exceeded', {
-          message:
-            attempts === 0
-              ? 'Deadline exceeded before a node was free'
-              : `Deadline exceeded after ${attempts} attempts`,
-          details: { attempts, ...(lastError === undefined ? {} : { lastCode: lastError.code }) },
-          ...(lastError === undefined ? {} : { cause: lastError }),
-        });
-      }
+      if (Date.now() >= deadlineAt) throw deadlineBeforeNode(attempts, lastError);
       const pick = this.#scheduler.pick(request);
       const session = pick === undefined ? undefined : this.#hub.session(pick.node);
       if (session !== undefined && !session.closed) {
@@ -420,27 +412,4 @@ export class Dispatcher {
     this.#scheduler.suspend(node, ms);
     this.#logger.warn({ node, ms, streak, code: reason }, 'node suspended');
   }
-}
-
-function checkBudget(budget: DispatchBudget): void {
-  if (!Number.isSafeInteger(budget.maxRetries) || budget.maxRetries < 0) {
-    throw new FatalError('invalid_request', {
-      message: `maxRetries must be a non-negative integer, got ${budget.maxRetries}`,
-    });
-  }
-  if (!Number.isFinite(budget.deadlineAt)) {
-    throw new FatalError('invalid_request', { message: 'deadlineAt must be a finite timestamp' });
-  }
-}
-
-function noNode(pod: CatalogEntry, attempts: number, lastError: NeurinoError | undefined): RetryableError {
-  const message =
-    attempts === 0
-      ? `No node can serve ${pod.spec.name} right now`
-      : `No other node can serve ${pod.spec.name} after ${attempts} failed attempt(s); last: ${lastError?.message}`;
-  return new RetryableError('no_node_available', {
-    message,
-    details: { podId: pod.podId, attempts, ...(lastError === undefined ? {} : { lastCode: lastError.code }) },
-    ...(lastError === undefined ? {} : { cause: lastError }),
-  });
 }

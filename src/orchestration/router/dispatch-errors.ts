@@ -1,0 +1,43 @@
+// The dispatcher's refusals that are not a node's: a budget it cannot run with, no node for the pod, a
+// deadline that passed before any node was free.
+import { FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
+import type { DispatchBudget } from './dispatcher.ts';
+import type { CatalogEntry } from './pod-catalog.ts';
+
+export function checkBudget(budget: DispatchBudget): void {
+  if (!Number.isSafeInteger(budget.maxRetries) || budget.maxRetries < 0) {
+    throw new FatalError('invalid_request', {
+      message: `maxRetries must be a non-negative integer, got ${budget.maxRetries}`,
+    });
+  }
+  if (!Number.isFinite(budget.deadlineAt)) {
+    throw new FatalError('invalid_request', { message: 'deadlineAt must be a finite timestamp' });
+  }
+}
+
+export function noNode(
+  pod: CatalogEntry,
+  attempts: number,
+  lastError: NeurinoError | undefined,
+): RetryableError {
+  const message =
+    attempts === 0
+      ? `No node can serve ${pod.spec.name} right now`
+      : `No other node can serve ${pod.spec.name} after ${attempts} failed attempt(s); last: ${lastError?.message}`;
+  return new RetryableError('no_node_available', {
+    message,
+    details: { podId: pod.podId, attempts, ...(lastError === undefined ? {} : { lastCode: lastError.code }) },
+    ...(lastError === undefined ? {} : { cause: lastError }),
+  });
+}
+
+export function deadlineBeforeNode(attempts: number, lastError: NeurinoError | undefined): FatalError {
+  return new FatalError('deadline_exceeded', {
+    message:
+      attempts === 0
+        ? 'Deadline exceeded before a node was free'
+        : `Deadline exceeded after ${attempts} attempts`,
+    details: { attempts, ...(lastError === undefined ? {} : { lastCode: lastError.code }) },
+    ...(lastError === undefined ? {} : { cause: lastError }),
+  });
+}

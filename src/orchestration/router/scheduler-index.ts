@@ -1,0 +1,60 @@
+// The scheduler's index (scheduler.ts): each connected node's ranking entry, and per pod the heaps of its
+// available nodes by tier.
+import type { Address, Hex } from 'viem';
+import type { PodSpec } from '../../protocol/pod-spec.ts';
+import { IndexedHeap } from './indexed-heap.ts';
+import type { NodeHardware } from './node-fit.ts';
+import { type NodeRank, ranksBefore } from './node-rank.ts';
+import { PodWaiters } from './pod-waiters.ts';
+
+/** A connected node as the heaps order it. */
+export class NodeEntry implements NodeRank {
+  efficiencyBand = 0;
+  uptimeBand = 0;
+  freeSlots = 0;
+  draining = false;
+  available = false;
+  warm = new Set<Hex>();
+  readonly cannotLoad = new Set<Hex>();
+  /** Per pod, the heaps this node belongs to while it is available. */
+  readonly placements = new Map<PodIndex, IndexedHeap<NodeEntry>[]>();
+  constructor(
+    readonly node: Address,
+    public hardware: NodeHardware,
+    public votes: bigint,
+    readonly joinOrder: number,
+  ) {}
+}
+
+const newHeap = () => new IndexedHeap<NodeEntry>(ranksBefore);
+
+/**
+ * Per pod: the nodes that can host it, and heaps of the available ones (free slot, not suspended, not
+ * draining) by tier. Heaps are kept current as nodes change, so a pick reads the top of at most four heaps
+ * instead of scanning every connected node.
+ */
+export class PodIndex {
+  readonly members = new Set<NodeEntry>();
+  readonly warm = newHeap();
+  readonly cold = newHeap();
+  readonly referred = new Map<Address, { warm: IndexedHeap<NodeEntry>; cold: IndexedHeap<NodeEntry> }>();
+  readonly waiters = new PodWaiters();
+  constructor(
+    readonly podId: Hex,
+    readonly spec: PodSpec,
+  ) {}
+
+  referralHeaps(frontend: Address) {
+    let heaps = this.referred.get(frontend);
+    if (heaps === undefined) {
+      heaps = { warm: newHeap(), cold: newHeap() };
+      this.referred.set(frontend, heaps);
+    }
+    return heaps;
+  }
+
+  /** Whether some node has a free slot for this pod (for some request; exclusions aside). */
+  get hasAvailable(): boolean {
+    return this.warm.size > 0 || this.cold.size > 0;
+  }
+}
