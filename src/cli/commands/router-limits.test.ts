@@ -43,6 +43,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A start that keeps the options and answers as a router would, with `extra` parts of it. */
+function fakeStart(extra: Partial<RunningRouter> = {}): (options: RouterOptions) => Promise<RunningRouter> {
+  return async (options) => {
+    started.push(options);
+    return {
+      url: 'http://127.0.0.1:1',
+      wsUrl: 'ws://127.0.0.1:1/v1/miners',
+      catalog: new PodCatalog(options.pods),
+      ...extra,
+    } as RunningRouter;
+  };
+}
+
 /** Runs `neurino router …` up to the start, keeping the options it would start the router with. */
 async function startWith(...args: string[]): Promise<RouterOptions> {
   return (await startPrinting(...args)).options;
@@ -52,14 +65,7 @@ async function startWith(...args: string[]): Promise<RouterOptions> {
 async function startPrinting(...args: string[]): Promise<{ options: RouterOptions; stderr: string }> {
   started = [];
   const command = routerCommand({
-    start: async (options) => {
-      started.push(options);
-      return {
-        url: 'http://127.0.0.1:1',
-        wsUrl: 'ws://127.0.0.1:1/v1/miners',
-        catalog: new PodCatalog(options.pods),
-      } as RunningRouter;
-    },
+    start: fakeStart(),
     onShutdown: () => {},
   });
   const required = ['--rpc-url', 'http://127.0.0.1:1', '--addresses', join(dir, 'addresses.json')];
@@ -230,18 +236,12 @@ describe('neurino router pod specs', () => {
     const updates: string[][] = [];
     let reload: (() => Promise<void>) | undefined;
     const command = routerCommand({
-      start: async (options) => {
-        started.push(options);
-        return {
-          url: 'http://127.0.0.1:1',
-          wsUrl: 'ws://127.0.0.1:1/v1/miners',
-          catalog: new PodCatalog(options.pods),
-          updatePods: async (specs: readonly PodSpec[]) => {
-            updates.push(specs.map((s) => s.name));
-            return { added: [], removed: [], updated: [] };
-          },
-        } as unknown as RunningRouter;
-      },
+      start: fakeStart({
+        updatePods: async (specs: readonly PodSpec[]) => {
+          updates.push(specs.map((s) => s.name));
+          return { added: [], removed: [], updated: [] };
+        },
+      }),
       onShutdown: () => {},
       onReload: (callback) => {
         reload = callback;
