@@ -352,6 +352,19 @@ describe('neurino miner --pods and --metrics-port', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'connected', node: node.address, jobsSucceeded: 2 });
     expect((await fetch(`${metricsUrl}/nope`)).status).toBe(404);
+
+    // The operator drops the first pod from the file and sends SIGHUP: announced gone, its slot too.
+    const heard = connection.received.length;
+    await writeFile(podsFile, JSON.stringify(entries.slice(1)));
+    run.child.kill('SIGHUP');
+    const reloaded = await connection.waitFor('capabilities', (c) => c.warmPods.length === 1, heard);
+    expect(reloaded.warmPods).toEqual([capabilities.warmPods[1]]);
+    expect(reloaded.slots.total).toBe(2);
+    await expect.poll(() => run.output()).toContain('pods reloaded: none added, neurino-tiny removed');
+    // A file it cannot read changes nothing.
+    await writeFile(podsFile, '[{ broken');
+    run.child.kill('SIGHUP');
+    await expect.poll(() => run.output()).toContain('pods not reloaded');
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });

@@ -247,6 +247,26 @@ async function runMiner(options: MinerOptions, command: Command): Promise<void> 
   }
   // SIGTERM/SIGINT: finish running jobs, say `draining`, then exit; a second signal exits at once.
   onShutdown(() => miner.drain());
+  // SIGHUP: the pods' flags and files read again (a pods file edited, a spec replaced), one reload at a time.
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      try {
+        const changes = await miner.updatePods(await podsOf(options, command, hardware.gpus.length > 0));
+        const names = (list: readonly { spec: { name: string } }[]) =>
+          list.map((p) => p.spec.name).join(', ');
+        console.error(
+          `pods reloaded: ${changes.added.length === 0 ? 'none' : names(changes.added)} added, ` +
+            `${changes.removed.length === 0 ? 'none' : names(changes.removed)} removed`,
+        );
+      } catch (error) {
+        logger.error(
+          { err: error },
+          'pods not reloaded, still serving them as they were: the configuration has a problem',
+        );
+      }
+    });
+  });
   const exit = await miner.done;
   if (exit.reason === 'refused') {
     console.error(`neurino: the router refused this node (${exit.refusal?.code}): ${exit.refusal?.reason}`);

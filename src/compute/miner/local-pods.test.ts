@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +64,25 @@ describe('ggufPodSpec', () => {
     await expect(describeFile(join(dir, 'missing.gguf'))).rejects.toMatchObject({ code: 'invalid_config' });
     await writeFile(join(dir, 'empty.gguf'), '');
     expect((await describeFile(join(dir, 'empty.gguf'))).bytes).toBe(0);
+  });
+});
+
+describe('describeFile', () => {
+  it('hashes a file again only when its size or modification time changed (a reload rereads no model)', async () => {
+    const path = join(dir, 'changing.gguf');
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    await writeFile(path, 'first');
+    expect((await describeFile(path)).sha256).toBe(sha('first'));
+    await writeFile(path, 'again');
+    const later = new Date(Date.now() + 5_000);
+    await utimes(path, later, later);
+    expect((await describeFile(path)).sha256).toBe(sha('again'));
+    // Same size and time: taken as the same file, as make and rsync take it.
+    await writeFile(path, 'trick');
+    await utimes(path, later, later);
+    expect((await describeFile(path)).sha256).toBe(sha('again'));
+    await writeFile(path, 'longer text');
+    expect((await describeFile(path)).sha256).toBe(sha('longer text'));
   });
 });
 

@@ -25,13 +25,22 @@ export interface GgufFile {
   readonly bytes: number;
 }
 
+/** Files hashed in this process, by path: a reload reads a file again only when its size or time changed. */
+const hashed = new Map<string, { size: number; mtimeMs: number; sha256: string }>();
+
 /** sha256 and size of a file on disk, streamed (GGUF files run to tens of GB). */
 export async function describeFile(path: string): Promise<GgufFile> {
   try {
-    const { size } = await stat(path);
+    const { size, mtimeMs } = await stat(path);
+    const known = hashed.get(path);
+    if (known !== undefined && known.size === size && known.mtimeMs === mtimeMs) {
+      return { fileName: basename(path), sha256: known.sha256, bytes: size };
+    }
     const hash = createHash('sha256');
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-    return { fileName: basename(path), sha256: hash.digest('hex'), bytes: size };
+    const sha256 = hash.digest('hex');
+    hashed.set(path, { size, mtimeMs, sha256 });
+    return { fileName: basename(path), sha256, bytes: size };
   } catch (cause) {
     throw new MinerError('invalid_config', `cannot read the model file ${path}`, { cause });
   }

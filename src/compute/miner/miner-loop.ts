@@ -8,7 +8,7 @@ import { capabilitiesMessage } from './capabilities.ts';
 import { MinerError } from './errors.ts';
 import type { Hardware } from './hardware/probe.ts';
 import type { Miner, MinerConfig, MinerExit, MinerState, MinerStatus } from './miner.ts';
-import type { PodHost } from './pod-host.ts';
+import type { HostedPod, HostedPodConfig, PodChanges, PodHost } from './pod-host.ts';
 import { RouterSession, type SessionEnd } from './router-session.ts';
 import { dialRouter } from './router-socket.ts';
 import type { Slots } from './slots.ts';
@@ -108,6 +108,46 @@ export class MinerLoop implements Miner {
       await this.session?.drain('miner draining');
     }
     await this.done;
+  }
+
+  /**
+   * Hosts exactly these pods from now on (the operator reloaded the configuration): new ones are loaded
+   * (when the miner preloads) and announced, the slots follow the pods' own unless the operator fixed
+   * them, and pods no longer listed leave the announcement at once and unload once their running jobs
+   * end. A bad set changes nothing.
+   */
+  async updatePods(configs: readonly HostedPodConfig[]): Promise<PodChanges> {
+    if (configs.length === 0) throw new MinerError('invalid_config', 'a miner needs at least one pod');
+    const changes = this.pods.replace(configs);
+    if (this.config.slots === undefined) {
+      this.slots.resize(this.pods.list().reduce((sum, pod) => sum + pod.runtime.info().slots, 0));
+    }
+    this.session?.announceCapabilities();
+    if (this.config.preload ?? true) {
+      for (const pod of changes.added) {
+        try {
+          const { loadMs } = await pod.load();
+          this.log.info({ podId: pod.podId, loadMs }, `pod ${pod.spec.name} is warm`);
+        } catch (error) {
+          // Hosted cold: a job for it tries again, and the router hears it cannot load.
+          this.log.error({ err: error, podId: pod.podId }, `pod ${pod.spec.name} did not load`);
+        }
+      }
+      this.session?.announceCapabilities();
+    }
+    const named = (pods: readonly HostedPod[]) => pods.map((pod) => `${pod.spec.name} (${pod.podId})`);
+    this.log.info(
+      { added: named(changes.added), removed: named(changes.removed), slots: this.slots.total },
+      `pods reloaded: ${changes.added.length} added, ${changes.removed.length} removed, ${changes.kept.length} kept`,
+    );
+    await Promise.all(
+      changes.removed.map((pod) =>
+        pod
+          .unload()
+          .catch((error) => this.log.error({ err: error, podId: pod.podId }, 'unloading a pod failed')),
+      ),
+    );
+    return changes;
   }
 
   async stop(): Promise<void> {

@@ -11,7 +11,7 @@ import { measureEfficiency } from './hardware/efficiency.ts';
 import { type Hardware, probeHardware } from './hardware/probe.ts';
 import type { AttemptOutcome } from './job-desk.ts';
 import { MinerLoop } from './miner-loop.ts';
-import { type HostedPodConfig, PodHost } from './pod-host.ts';
+import { type HostedPodConfig, type PodChanges, PodHost } from './pod-host.ts';
 import { type DialRouter, routerEndpoint } from './router-socket.ts';
 import { Slots } from './slots.ts';
 
@@ -84,6 +84,8 @@ export interface Miner {
   drain(): Promise<void>;
   /** Stops at once: running jobs are cancelled (the router retries them elsewhere). */
   stop(): Promise<void>;
+  /** Hosts exactly these pods from now on, announced to the router; see MinerLoop.updatePods. */
+  updatePods(configs: readonly HostedPodConfig[]): Promise<PodChanges>;
   state(): MinerState;
 }
 

@@ -72,29 +72,35 @@ export class HostedPod {
   }
 }
 
+/** What `PodHost.replace` changed. */
+export interface PodChanges {
+  readonly added: HostedPod[];
+  /** No longer hosted: their running jobs finish; `unload` them then. */
+  readonly removed: HostedPod[];
+  readonly kept: HostedPod[];
+}
+
 export class PodHost {
-  private readonly pods = new Map<Hex, HostedPod>();
+  private pods = new Map<Hex, HostedPod>();
 
   constructor(configs: readonly HostedPodConfig[]) {
-    for (const config of configs) {
-      const id = config.podId.toLowerCase() as Hex;
-      const expected = podIdOf(config.spec);
-      if (id !== expected) {
-        throw new MinerError(
-          'invalid_config',
-          `pod ${config.spec.name}: podId ${config.podId} does not match its spec (${expected})`,
-        );
-      }
-      if (config.runtime.info().runtime !== config.spec.runtime) {
-        throw new MinerError(
-          'invalid_config',
-          `pod ${config.spec.name}: spec wants runtime ${config.spec.runtime}, got ${config.runtime.info().runtime}`,
-        );
-      }
-      if (this.pods.has(id))
-        throw new MinerError('invalid_config', `pod ${config.spec.name} is configured twice`);
-      this.pods.set(id, new HostedPod({ ...config, podId: id }));
-    }
+    this.pods = hostedPods(configs, new Map());
+  }
+
+  /**
+   * Hosts exactly these pods from now on (the operator reloaded the node's configuration): a pod already
+   * hosted keeps its runtime (the config's new one is never loaded), new ones are added cold, and the
+   * others leave at once, for new jobs; a bad set changes nothing.
+   */
+  replace(configs: readonly HostedPodConfig[]): PodChanges {
+    const next = hostedPods(configs, this.pods);
+    const changes: PodChanges = {
+      added: [...next.values()].filter((pod) => !this.pods.has(pod.podId)),
+      removed: [...this.pods.values()].filter((pod) => !next.has(pod.podId)),
+      kept: [...next.values()].filter((pod) => this.pods.get(pod.podId) === pod),
+    };
+    this.pods = next;
+    return changes;
   }
 
   get(podId: Hex): HostedPod | undefined {
@@ -118,4 +124,31 @@ export class PodHost {
   async unloadAll(): Promise<void> {
     await Promise.all(this.list().map((pod) => pod.runtime.unload()));
   }
+}
+
+/** The pods of `configs`, checked; one already in `current` is taken from there. */
+function hostedPods(
+  configs: readonly HostedPodConfig[],
+  current: ReadonlyMap<Hex, HostedPod>,
+): Map<Hex, HostedPod> {
+  const pods = new Map<Hex, HostedPod>();
+  for (const config of configs) {
+    const id = config.podId.toLowerCase() as Hex;
+    const expected = podIdOf(config.spec);
+    if (id !== expected) {
+      throw new MinerError(
+        'invalid_config',
+        `pod ${config.spec.name}: podId ${config.podId} does not match its spec (${expected})`,
+      );
+    }
+    if (config.runtime.info().runtime !== config.spec.runtime) {
+      throw new MinerError(
+        'invalid_config',
+        `pod ${config.spec.name}: spec wants runtime ${config.spec.runtime}, got ${config.runtime.info().runtime}`,
+      );
+    }
+    if (pods.has(id)) throw new MinerError('invalid_config', `pod ${config.spec.name} is configured twice`);
+    pods.set(id, current.get(id) ?? new HostedPod({ ...config, podId: id }));
+  }
+  return pods;
 }

@@ -259,6 +259,11 @@ export class RouterSession {
     if (this.socket.readyState === SOCKET_OPEN) this.socket.ping();
   }
 
+  /** Sends the capabilities as of now (the node's pods or slots changed), once admitted. */
+  announceCapabilities(): void {
+    if (this.welcomed) this.announce();
+  }
+
   private announce(): void {
     const capabilities = this.context.capabilities();
     this.announcedWarm = capabilities.warmPods.join(',');

@@ -24,6 +24,23 @@ describe('Slots', () => {
     expect(slots.sampleLoad(3_000)).toBe(0);
   });
 
+  it('takes a new total: more slots at once, fewer once the running attempts are under it', () => {
+    const slots = new Slots(2, 0);
+    slots.tryTake(0);
+    slots.tryTake(0);
+    slots.resize(3, 0);
+    expect([slots.total, slots.free]).toEqual([3, 1]);
+    expect(slots.tryTake(0)).toBe(true);
+    slots.resize(1, 0);
+    expect([slots.free, slots.active]).toEqual([0, 3]);
+    slots.give(0);
+    slots.give(0);
+    expect(slots.tryTake(0)).toBe(false);
+    slots.give(0);
+    expect(slots.tryTake(0)).toBe(true);
+    expect(() => slots.resize(0)).toThrow(RangeError);
+  });
+
   it('refuses to give back a slot nobody took, and a bad size', () => {
     expect(() => new Slots(1).give()).toThrow();
     expect(() => new Slots(0)).toThrow(RangeError);

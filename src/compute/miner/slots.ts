@@ -2,21 +2,35 @@
 import { performance } from 'node:perf_hooks';
 
 export class Slots {
-  readonly total: number;
+  #total: number;
   private busy = 0;
   private busyMs = 0;
   private lastChange: number;
   private windowStart: number;
 
   constructor(total: number, now = performance.now()) {
-    if (!Number.isInteger(total) || total < 1) throw new RangeError('slots must be a positive integer');
-    this.total = total;
+    checkTotal(total);
+    this.#total = total;
     this.lastChange = now;
     this.windowStart = now;
   }
 
+  get total(): number {
+    return this.#total;
+  }
+
   get free(): number {
-    return this.total - this.busy;
+    return Math.max(0, this.#total - this.busy);
+  }
+
+  /**
+   * A new number of slots (the node's pods changed). Fewer than are busy: the running attempts finish,
+   * and no new one starts until they are under the new total.
+   */
+  resize(total: number, now = performance.now()): void {
+    checkTotal(total);
+    this.account(now);
+    this.#total = total;
   }
 
   get active(): number {
@@ -25,7 +39,7 @@ export class Slots {
 
   /** Takes a slot when one is free. */
   tryTake(now = performance.now()): boolean {
-    if (this.busy >= this.total) return false;
+    if (this.busy >= this.#total) return false;
     this.account(now);
     this.busy++;
     return true;
@@ -41,7 +55,7 @@ export class Slots {
   sampleLoad(now = performance.now()): number {
     this.account(now);
     const span = now - this.windowStart;
-    const load = span <= 0 ? this.busy / this.total : this.busyMs / (span * this.total);
+    const load = span <= 0 ? this.busy / this.#total : this.busyMs / (span * this.#total);
     this.busyMs = 0;
     this.windowStart = now;
     return Math.min(1, Math.max(0, load));
@@ -51,4 +65,8 @@ export class Slots {
     this.busyMs += this.busy * Math.max(0, now - this.lastChange);
     this.lastChange = now;
   }
+}
+
+function checkTotal(total: number): void {
+  if (!Number.isInteger(total) || total < 1) throw new RangeError('slots must be a positive integer');
 }

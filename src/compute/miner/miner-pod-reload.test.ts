@@ -1,0 +1,81 @@
+// A miner told to host another set of pods (its operator reloaded its configuration): new pods are loaded
+// and announced with their slots, pods kept keep their runtime, and pods dropped leave the announcement at
+// once and unload once their running jobs end.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { podId as podIdOf } from '../../protocol/pod-spec.ts';
+import { LlamaCppRuntime } from '../pods/llama-cpp.ts';
+import { describeFile, ggufPodSpec } from './local-pods.ts';
+import type { Miner } from './miner.ts';
+import type { HostedPodConfig } from './pod-host.ts';
+import { startTestMiner, TEST_DOMAIN, type TinyPod, tinyPod } from './testing/miner-fixture.ts';
+import { type TestConnection, TestRouter } from './testing/test-router.ts';
+
+let pod: TinyPod;
+let router: TestRouter;
+let miner: Miner;
+let connection: TestConnection;
+
+beforeAll(async () => {
+  pod = await tinyPod();
+  router = await TestRouter.start({ domain: TEST_DOMAIN, heartbeatMs: 100 });
+  ({ miner } = await startTestMiner(pod, router.url));
+  connection = await router.welcomedConnection(0);
+});
+
+afterAll(async () => {
+  await miner?.stop();
+  await router?.close();
+  await pod?.cleanup();
+});
+
+/** The same model file as another pod: another name, another id, its own runtime of `slots`. */
+async function otherPod(name: string, slots: number): Promise<HostedPodConfig> {
+  const spec = ggufPodSpec({ name, ...(await describeFile(pod.modelPath)) });
+  return { spec, podId: podIdOf(spec), runtime: new LlamaCppRuntime({ modelPath: pod.modelPath, slots }) };
+}
+
+const chat = { model: 'x', messages: [{ role: 'user' as const, content: 'Hi' }], max_tokens: 2, seed: 1 };
+
+describe('Miner.updatePods', () => {
+  it('loads and announces new pods, keeps the runtime of pods kept, and unloads pods dropped', async () => {
+    const before = connection.received.length;
+    const other = await otherPod('tiny-other', 3);
+    // The kept pod comes with a fresh runtime, as a reread configuration builds one: it is never used.
+    const keptConfig = {
+      spec: pod.spec,
+      podId: pod.podId,
+      runtime: new LlamaCppRuntime({ modelPath: pod.modelPath }),
+    };
+    const changes = await miner.updatePods([keptConfig, other]);
+    expect(changes.added.map((p) => p.podId)).toEqual([other.podId]);
+    expect(changes.kept.map((p) => p.runtime)).toEqual([pod.runtime]);
+    expect(changes.removed).toEqual([]);
+    expect(keptConfig.runtime.info().warm).toBe(false);
+    const announced = await connection.waitFor(
+      'capabilities',
+      (c) => c.warmPods.length === 2 && c.slots.total === 5,
+      before,
+    );
+    expect(new Set(announced.warmPods)).toEqual(new Set([pod.podId, other.podId]));
+    expect(miner.state().slots.total).toBe(5);
+    const served = await connection.assign({ podId: other.podId, kind: 'chat', input: chat });
+    expect(served.checked?.ok).toBe(true);
+
+    // Dropped: the pod leaves the announcement and its memory; a job for it is refused.
+    const dropped = await miner.updatePods([other]);
+    expect(dropped.removed.map((p) => p.podId)).toEqual([pod.podId]);
+    await connection.waitFor('capabilities', (c) => c.warmPods.length === 1 && c.slots.total === 3, before);
+    expect(pod.runtime.info().warm).toBe(false);
+    const refused = await connection.assign({ podId: pod.podId, kind: 'chat', input: chat });
+    expect(refused.error).toMatchObject({
+      code: 'pod_load_failed',
+      message: expect.stringMatching(/not configured on this node/),
+    });
+    expect(refused.result).toBeUndefined();
+
+    // Nothing at all, or a bad set, changes nothing.
+    await expect(miner.updatePods([])).rejects.toThrow('a miner needs at least one pod');
+    await expect(miner.updatePods([other, other])).rejects.toThrow('is configured twice');
+    expect(miner.state().warmPods).toEqual([other.podId]);
+  });
+});
