@@ -118,6 +118,9 @@ export class MinerLoop implements Miner {
    */
   async updatePods(configs: readonly HostedPodConfig[]): Promise<PodChanges> {
     if (configs.length === 0) throw new MinerError('invalid_config', 'a miner needs at least one pod');
+    if (this.draining || this.status === 'stopped') {
+      throw new MinerError('miner_stopped', 'the miner is draining or stopped: its pods stay as they are');
+    }
     const changes = this.pods.replace(configs);
     if (this.config.slots === undefined) {
       this.slots.resize(this.pods.list().reduce((sum, pod) => sum + pod.runtime.info().slots, 0));

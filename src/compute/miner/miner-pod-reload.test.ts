@@ -78,4 +78,12 @@ describe('Miner.updatePods', () => {
     await expect(miner.updatePods([other, other])).rejects.toThrow('is configured twice');
     expect(miner.state().warmPods).toEqual([other.podId]);
   });
+
+  it('leaves the pods of a draining miner as they are', async () => {
+    const draining = miner.drain();
+    await expect(miner.updatePods([await otherPod('tiny-late', 1)])).rejects.toThrow(
+      'the miner is draining or stopped',
+    );
+    await draining;
+  });
 });
