@@ -3,14 +3,12 @@
 // must not depend on it: each job ends in a result whose receipt verifies or a job.error with a registered
 // code, the input's faults as invalid_request or unsupported_parameter (never a node failure, which would
 // get the node suspended), the slot is freed, and the miner keeps serving.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../protocol/error-codes.ts';
 import { mulberry32 } from '../../protocol/mulberry32.ts';
 import type { JobKind } from '../../protocol/pod-spec.ts';
 import { type Json, mutate, pick, type Random } from '../../protocol/testing/json-mutation.ts';
-import type { Miner } from './miner.ts';
-import { startTestMiner, TEST_DOMAIN, type TinyPod, tinyPod } from './testing/miner-fixture.ts';
-import { type TestConnection, TestRouter } from './testing/test-router.ts';
+import { useTestMiner } from './testing/miner-fixture.ts';
 
 const CASES = Number(process.env.NEURINO_FUZZ_CASES ?? 600);
 const SEED = Number(process.env.NEURINO_FUZZ_SEED ?? 20261127);
@@ -19,24 +17,7 @@ const ONLY = process.env.NEURINO_FUZZ_CASE === undefined ? undefined : Number(pr
 /** Codes a node answers for what was asked of it, not for a fault of its own. */
 const INPUT_FAULTS = new Set(['invalid_request', 'unsupported_parameter', 'schema_violation']);
 
-let pod: TinyPod;
-let router: TestRouter;
-let miner: Miner;
-let connection: TestConnection;
-
-beforeAll(async () => {
-  pod = await tinyPod();
-  await pod.runtime.load();
-  router = await TestRouter.start({ domain: TEST_DOMAIN, heartbeatMs: 1_000 });
-  ({ miner } = await startTestMiner(pod, router.url));
-  connection = await router.welcomedConnection(0);
-});
-
-afterAll(async () => {
-  await miner?.stop();
-  await router?.close();
-  await pod?.cleanup();
-});
+const setup = useTestMiner({ heartbeatMs: 1_000 });
 
 function validInput(random: Random): { kind: JobKind; input: Json } {
   return pick(random, [
@@ -95,6 +76,7 @@ function validInput(random: Random): { kind: JobKind; input: Json } {
 
 describe('miner fuzz', () => {
   it(`ends ${CASES} mutated jobs with a verified result or a registered error, and keeps serving`, async () => {
+    const { pod, connection } = setup;
     const random = mulberry32(SEED);
     const failures: string[] = [];
     let succeeded = 0;

@@ -1,43 +1,27 @@
 // A miner told to host another set of pods (its operator reloaded its configuration): new pods are loaded
 // and announced with their slots, pods kept keep their runtime, and pods dropped leave the announcement at
 // once and unload once their running jobs end.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { podId as podIdOf } from '../../protocol/pod-spec.ts';
 import { LlamaCppRuntime } from '../pods/llama-cpp.ts';
 import { describeFile, ggufPodSpec } from './local-pods.ts';
-import type { Miner } from './miner.ts';
 import type { HostedPodConfig } from './pod-host.ts';
-import { startTestMiner, TEST_DOMAIN, type TinyPod, tinyPod } from './testing/miner-fixture.ts';
-import { type TestConnection, TestRouter } from './testing/test-router.ts';
+import { useTestMiner } from './testing/miner-fixture.ts';
 
-let pod: TinyPod;
-let router: TestRouter;
-let miner: Miner;
-let connection: TestConnection;
-
-beforeAll(async () => {
-  pod = await tinyPod();
-  router = await TestRouter.start({ domain: TEST_DOMAIN, heartbeatMs: 100 });
-  ({ miner } = await startTestMiner(pod, router.url));
-  connection = await router.welcomedConnection(0);
-});
-
-afterAll(async () => {
-  await miner?.stop();
-  await router?.close();
-  await pod?.cleanup();
-});
+const setup = useTestMiner();
 
 /** The same model file as another pod: another name, another id, its own runtime of `slots`. */
 async function otherPod(name: string, slots: number): Promise<HostedPodConfig> {
-  const spec = ggufPodSpec({ name, ...(await describeFile(pod.modelPath)) });
-  return { spec, podId: podIdOf(spec), runtime: new LlamaCppRuntime({ modelPath: pod.modelPath, slots }) };
+  const { modelPath } = setup.pod;
+  const spec = ggufPodSpec({ name, ...(await describeFile(modelPath)) });
+  return { spec, podId: podIdOf(spec), runtime: new LlamaCppRuntime({ modelPath, slots }) };
 }
 
 const chat = { model: 'x', messages: [{ role: 'user' as const, content: 'Hi' }], max_tokens: 2, seed: 1 };
 
 describe('Miner.updatePods', () => {
   it('loads and announces new pods, keeps the runtime of pods kept, and unloads pods dropped', async () => {
+    const { pod, miner, connection } = setup;
     const before = connection.received.length;
     const other = await otherPod('tiny-other', 3);
     // The kept pod comes with a fresh runtime, as a reread configuration builds one: it is never used.
@@ -80,6 +64,7 @@ describe('Miner.updatePods', () => {
   });
 
   it('leaves the pods of a draining miner as they are', async () => {
+    const { miner } = setup;
     const draining = miner.drain();
     await expect(miner.updatePods([await otherPod('tiny-late', 1)])).rejects.toThrow(
       'the miner is draining or stopped',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hex } from 'viem';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll } from 'vitest';
 import type { ProtocolDomain } from '../../../protocol/eip712-domain.ts';
 import { type PodSpec, podId } from '../../../protocol/pod-spec.ts';
 import { captureLogger, type LogLine } from '../../../protocol/testing/capture-logger.ts';
@@ -12,6 +13,7 @@ import { LlamaCppRuntime } from '../../pods/llama-cpp.ts';
 import type { Hardware } from '../hardware/probe.ts';
 import { ggufPodSpec } from '../local-pods.ts';
 import { type Miner, type MinerConfig, startMiner } from '../miner.ts';
+import { type TestConnection, TestRouter } from './test-router.ts';
 
 export const TEST_DOMAIN: ProtocolDomain = {
   chainId: 31337,
@@ -81,4 +83,31 @@ export async function startTestMiner(
     ...overrides,
   });
   return { miner, lines };
+}
+
+export interface TestMinerSetup {
+  readonly pod: TinyPod;
+  readonly router: TestRouter;
+  readonly miner: Miner;
+  readonly connection: TestConnection;
+}
+
+/**
+ * A miner on the tiny model, admitted by a TestRouter, for one test file: started before its tests and
+ * stopped after them. Properties are filled in by the file's beforeAll.
+ */
+export function useTestMiner(options: { readonly heartbeatMs?: number } = {}): TestMinerSetup {
+  const setup = {} as { pod: TinyPod; router: TestRouter; miner: Miner; connection: TestConnection };
+  beforeAll(async () => {
+    setup.pod = await tinyPod();
+    setup.router = await TestRouter.start({ domain: TEST_DOMAIN, heartbeatMs: options.heartbeatMs ?? 100 });
+    ({ miner: setup.miner } = await startTestMiner(setup.pod, setup.router.url));
+    setup.connection = await setup.router.welcomedConnection(0);
+  });
+  afterAll(async () => {
+    await setup.miner?.stop();
+    await setup.router?.close();
+    await setup.pod?.cleanup();
+  });
+  return setup;
 }
