@@ -2,13 +2,14 @@
 // (chat's fields, the legacy count), its entries answered in OpenAI's shapes (chat's `logprobs.content`,
 // the completions' parallel lists), whole or streamed, read by the official client; a node that leaves
 // them out (or adds them unasked) answered another request, and nothing is charged.
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
 import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { apiErrorOf } from '../testing/api-error.ts';
-import { type GatewayHarness, startGatewayHarness } from '../testing/gateway-harness.ts';
+import { startClientHarness } from '../testing/client-harness.ts';
+import type { GatewayHarness } from '../testing/gateway-harness.ts';
 
 const developer = devAccount(6).address;
 let h: GatewayHarness;
@@ -49,9 +50,7 @@ async function answer(peer: MinerPeer, assign: JobAssign) {
 }
 
 beforeAll(async () => {
-  h = await startGatewayHarness({ suspendMs: 1 });
-  client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: await h.key(developer), maxRetries: 0 });
-  await h.peer(0, answer);
+  ({ h, client } = await startClientHarness(developer, answer));
 });
 
 afterAll(async () => {
