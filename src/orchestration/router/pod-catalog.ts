@@ -84,11 +84,13 @@ export class PodCatalog {
     this.#byModel.clear();
     for (const [id, entry] of next) {
       const current = this.#byId.get(id);
+      const same =
+        current !== undefined &&
+        current.deployer === entry.deployer &&
+        current.models.join('\n') === entry.models.join('\n');
       if (current === undefined) changes.added.push(entry);
-      else if (current.deployer !== entry.deployer || current.models.join('\n') !== entry.models.join('\n')) {
-        changes.updated.push(entry);
-      }
-      this.#put(current !== undefined && !changes.updated.includes(entry) ? current : entry);
+      else if (!same) changes.updated.push(entry);
+      this.#put(same ? current : entry);
     }
     return changes;
   }
