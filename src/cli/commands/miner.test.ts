@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Address, formatEther, parseEther } from 'viem';
+import { type Address, formatEther, type Hex, parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/free-port.ts';
 import { type AddressBook, writeAddressBook } from '../../chain/address-book.ts';
@@ -365,6 +365,48 @@ describe('neurino miner --pods and --metrics-port', () => {
     await writeFile(podsFile, '[{ broken');
     run.child.kill('SIGHUP');
     await expect.poll(() => run.output()).toContain('pods not reloaded');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
+  it('--memory-mib: loads the pods that fit and unloads the one idle longest for a job on a cold one', async () => {
+    const node = devAccount(15);
+    await protocol.registerNode(node, parseEther('1000'));
+    const podsDir = join(dir, 'small-node');
+    await writeTinyModel(join(podsDir, 'second.gguf'), { seed: 2 });
+    const podsFile = join(podsDir, 'pods.json');
+    await writeFile(podsFile, JSON.stringify([{}, { model: 'second.gguf', modelName: 'tiny-two' }]));
+    const index = router.admitted.length;
+    const metricsPort = await freePort();
+    // Each tiny model holds 1 MiB (its file, rounded up): one fits.
+    const run = neurinoMiner(
+      [
+        ...['--router', router.url, ...chainArgs(), '--data-dir', podsDir, '--pods', podsFile],
+        ...['--memory-mib', '1', '--metrics-port', String(metricsPort)],
+      ],
+      { NEURINO_NODE_KEY: devPrivateKey(15) },
+    );
+    const connection = await router.welcomedConnection(index);
+    const capabilities = await connection.waitFor('capabilities');
+    expect(capabilities.warmPods).toHaveLength(1);
+    expect(run.output()).toContain('pod tiny-two stays cold until a job asks for it');
+    const [warm] = capabilities.warmPods;
+    const hosted = /serving neurino-tiny \((0x[0-9a-f]{64})\), tiny-two \((0x[0-9a-f]{64})\)/.exec(
+      run.output(),
+    );
+    const cold = hosted?.[2] as Hex;
+    expect(warm).toBe(hosted?.[1]);
+    const heard = connection.received.length;
+    const input = { model: 'tiny-two', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, seed: 1 };
+    const outcome = await connection.assign({ podId: cold, kind: 'chat', input, stream: false });
+    expect(outcome.checked?.ok).toBe(true);
+    await connection.waitFor('capabilities', (c) => c.warmPods.join() === cold, heard);
+    await expect.poll(() => run.output()).toContain('pod neurino-tiny unloaded to make room for tiny-two');
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toContain('neurino_node_pod_memory_mib{state="held"} 1');
+    expect(metrics).toContain('neurino_node_pod_memory_mib{state="budget"} 1');
+    const health = await (await fetch(`http://127.0.0.1:${metricsPort}/health`)).json();
+    expect(health).toMatchObject({ warmPods: [cold], podMemory: { budgetMiB: 1, heldMiB: 1 } });
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });

@@ -41,6 +41,7 @@ interface MinerOptions extends ChainOptions {
   podSpec?: string;
   pods?: string;
   slots: number;
+  memoryMib?: number;
   threads: number;
   contextSize?: number;
   pricePerUnit?: bigint;
@@ -94,6 +95,13 @@ export function minerCommand(): Command {
         "vramMib, podSpec, slots, contextSize, pricePerUnit); paths are read from the file's folder",
     )
     .option('--slots <n>', 'jobs run at once (with --pods: of each pod that sets none)', parsePositiveInt, 2)
+    .option(
+      '--memory-mib <n>',
+      "memory the node's llama.cpp pods may hold at once (default: the largest GPU's VRAM, or the RAM on " +
+        'a CPU node): pods load at start while they fit, and a job for a cold pod unloads the pods idle ' +
+        'longest to make room',
+      parsePositiveInt,
+    )
     .option(
       '--threads <n>',
       'CPU threads llama.cpp shares among the running jobs; more help a CPU node with a large model, ' +
@@ -218,6 +226,7 @@ async function runMiner(options: MinerOptions, command: Command): Promise<void> 
     ...(options.pods === undefined ? { slots: options.slots } : {}),
     logger,
     hardware,
+    ...(options.memoryMib === undefined ? {} : { memoryMiB: options.memoryMib }),
     benchmarkThreads: options.threads,
     chain: {
       rpcUrl: options.rpcUrl,

@@ -55,6 +55,18 @@ export async function startMetricsServer(options: {
 
 /** What /health shows of the miner's state (not its hardware or refusal details). */
 function healthOf(state: MinerState) {
-  const { status, node, router, connections, slots, activeJobs, jobsSucceeded, jobsFailed, warmPods } = state;
-  return { status, node, router, connections, slots, activeJobs, jobsSucceeded, jobsFailed, warmPods };
+  const { status, node, router, connections, slots, activeJobs, jobsSucceeded, jobsFailed } = state;
+  const { warmPods, podMemory } = state;
+  return {
+    status,
+    node,
+    router,
+    connections,
+    slots,
+    activeJobs,
+    jobsSucceeded,
+    jobsFailed,
+    warmPods,
+    podMemory,
+  };
 }

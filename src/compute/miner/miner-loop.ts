@@ -9,6 +9,7 @@ import { MinerError } from './errors.ts';
 import type { Hardware } from './hardware/probe.ts';
 import type { Miner, MinerConfig, MinerExit, MinerState, MinerStatus } from './miner.ts';
 import type { HostedPod, HostedPodConfig, PodChanges, PodHost } from './pod-host.ts';
+import { preload } from './pod-preload.ts';
 import { RouterSession, type SessionEnd } from './router-session.ts';
 import { dialRouter } from './router-socket.ts';
 import type { Slots } from './slots.ts';
@@ -129,8 +130,7 @@ export class MinerLoop implements Miner {
     if (this.config.preload ?? true) {
       for (const pod of changes.added) {
         try {
-          const { loadMs } = await pod.load();
-          this.log.info({ podId: pod.podId, loadMs }, `pod ${pod.spec.name} is warm`);
+          await preload(pod, this.log);
         } catch (error) {
           // Hosted cold: a job for it tries again, and the router hears it cannot load.
           this.log.error({ err: error, podId: pod.podId }, `pod ${pod.spec.name} did not load`);
@@ -171,6 +171,7 @@ export class MinerLoop implements Miner {
       jobsSucceeded: this.succeeded,
       jobsFailed: this.failed,
       warmPods: this.pods.warmPodIds(),
+      podMemory: { budgetMiB: this.pods.memoryMiB, heldMiB: this.pods.heldMiB },
       efficiency: this.efficiency,
       hardware: this.hardware,
       lastRefusal: this.lastRefusal,

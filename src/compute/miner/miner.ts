@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Address, Hex, LocalAccount } from 'viem';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import type { HandshakeRefusalCode } from '../../protocol/error-codes.ts';
+import { podMemoryMiB } from '../../protocol/pod-memory.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { ensureStanding, type MinerChainConfig } from './chain-standing.ts';
 import { MinerError } from './errors.ts';
@@ -12,6 +13,7 @@ import { type Hardware, probeHardware } from './hardware/probe.ts';
 import type { AttemptOutcome } from './job-desk.ts';
 import { MinerLoop } from './miner-loop.ts';
 import { type HostedPodConfig, type PodChanges, PodHost } from './pod-host.ts';
+import { preload } from './pod-preload.ts';
 import { type DialRouter, routerEndpoint } from './router-socket.ts';
 import { Slots } from './slots.ts';
 
@@ -36,8 +38,13 @@ export interface MinerConfig {
   readonly efficiency?: number;
   /** CPU threads of the self-benchmark: those of the node's llama.cpp pods. Default 1. */
   readonly benchmarkThreads?: number;
-  /** Load every pod before connecting, so they are announced warm. Default true. */
+  /** Load the pods before connecting (in order, as long as they fit), so they are announced warm. Default true. */
   readonly preload?: boolean;
+  /**
+   * MiB the node's in-process pods (llama.cpp) may hold at once; a cold pod that does not fit unloads those
+   * idle longest. Default: the largest GPU's VRAM, or the RAM on a CPU node.
+   */
+  readonly memoryMiB?: number;
   /** Keep reconnecting when refused as unregistered, unstaked or jailed (waiting for stake). Default false. */
   readonly retryRefused?: boolean;
   readonly reconnect?: BackoffOptions;
@@ -64,6 +71,8 @@ export interface MinerState {
   readonly jobsSucceeded: number;
   readonly jobsFailed: number;
   readonly warmPods: Hex[];
+  /** MiB the in-process pods may hold at once, and hold now (see MinerConfig.memoryMiB). */
+  readonly podMemory: { budgetMiB: number; heldMiB: number };
   readonly efficiency: number;
   readonly hardware: Hardware;
   readonly lastRefusal: { code: HandshakeRefusalCode; reason: string } | undefined;
@@ -92,13 +101,20 @@ export interface Miner {
 export async function startMiner(config: MinerConfig): Promise<Miner> {
   const router = endpoint(config.routerUrl);
   if (config.pods.length === 0) throw new MinerError('invalid_config', 'a miner needs at least one pod');
-  const pods = new PodHost(config.pods);
-  const slots = new Slots(
-    config.slots ?? pods.list().reduce((sum, pod) => sum + pod.runtime.info().slots, 0),
-  );
   const log = config.logger.child({ node: config.account.address });
   const hardware = config.hardware ?? (await probeHardware());
   for (const warning of hardware.warnings) log.warn(`hardware probe: ${warning}`);
+  const pods = new PodHost(config.pods, {
+    memoryMiB: config.memoryMiB ?? podMemoryMiB(hardware),
+    onEvicted: (evicted, forPod) =>
+      log.info(
+        { podId: evicted.podId, forPodId: forPod.podId },
+        `pod ${evicted.spec.name} unloaded to make room for ${forPod.spec.name}`,
+      ),
+  });
+  const slots = new Slots(
+    config.slots ?? pods.list().reduce((sum, pod) => sum + pod.runtime.info().slots, 0),
+  );
   const efficiency =
     config.efficiency ?? (await measureEfficiency({ hardware, threads: config.benchmarkThreads ?? 1, log }));
   log.info(
@@ -110,10 +126,7 @@ export async function startMiner(config: MinerConfig): Promise<Miner> {
   if (config.chain !== undefined) await ensureStanding(config.chain, config.account, hardware, log);
   if (config.preload ?? true) {
     try {
-      for (const pod of pods.list()) {
-        const { loadMs } = await pod.load();
-        log.info({ podId: pod.podId, loadMs }, `pod ${pod.spec.name} is warm`);
-      }
+      for (const pod of pods.list()) await preload(pod, log);
     } catch (error) {
       // Do not leave half the pods holding memory behind a miner that never started.
       await pods.unloadAll().catch(() => undefined);

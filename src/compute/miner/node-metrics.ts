@@ -74,6 +74,18 @@ export class NodeMetrics {
       },
     });
     new Gauge({
+      name: 'neurino_node_pod_memory_mib',
+      help: "MiB of the node's in-process pods (llama.cpp): held now, and the budget they share",
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const memory = state()?.podMemory;
+        if (memory === undefined) return;
+        this.set({ state: 'held' }, memory.heldMiB);
+        this.set({ state: 'budget' }, memory.budgetMiB);
+      },
+    });
+    new Gauge({
       name: 'neurino_node_efficiency_gflops',
       help: "The node's self-benchmark, as it announces it to the router",
       registers,

@@ -1,10 +1,13 @@
 // The pods this node hosts: the ones its operator configured, each with its runtime. The router may ask
-// to load or unload them (autoscaling); a job for a cold pod loads it first.
+// to load or unload them (autoscaling); a job for a cold pod loads it first, unloading the pods idle
+// longest when the node's memory is full (pod-residency.ts).
 import { performance } from 'node:perf_hooks';
 import type { Hex } from 'viem';
+import { RetryableError } from '../../protocol/errors.ts';
 import { type PodSpec, podId as podIdOf } from '../../protocol/pod-spec.ts';
 import type { PodRuntime } from '../pods/runtime.ts';
 import { MinerError } from './errors.ts';
+import { type LoadOptions, PodResidency, type ResidentPod } from './pod-residency.ts';
 
 export interface HostedPodConfig {
   readonly spec: PodSpec;
@@ -17,38 +20,66 @@ export interface HostedPodConfig {
   readonly memoryMiB?: number;
 }
 
-export class HostedPod {
+/** Runtimes whose model lives in the miner's process; an upstream server holds its memory itself. */
+const IN_PROCESS_RUNTIMES: ReadonlySet<string> = new Set(['llama-cpp']);
+
+export class HostedPod implements ResidentPod {
   readonly spec: PodSpec;
   readonly podId: Hex;
   readonly runtime: PodRuntime;
   readonly memoryMiB: number;
+  readonly resident: boolean;
+  lastUsed = Number.NEGATIVE_INFINITY;
   private running = 0;
   private idleWaiters: Array<() => void> = [];
   /** Set between an unload request and the unload itself: the pod is no longer announced as warm. */
   private unloading = false;
 
-  constructor(config: HostedPodConfig) {
+  constructor(
+    config: HostedPodConfig,
+    private readonly admit: (
+      pod: HostedPod,
+      load: () => Promise<void>,
+      options: LoadOptions,
+    ) => Promise<void>,
+  ) {
     this.spec = config.spec;
     this.podId = config.podId;
     this.runtime = config.runtime;
     this.memoryMiB = Math.max(1, Math.ceil(config.memoryMiB ?? config.spec.minVramMiB));
+    this.resident = IN_PROCESS_RUNTIMES.has(config.spec.runtime);
+  }
+
+  get name(): string {
+    return this.spec.name;
   }
 
   get warm(): boolean {
     return !this.unloading && this.runtime.info().warm;
   }
 
+  /** Holds its memory: loaded, or unloading while its last jobs end. */
+  get loaded(): boolean {
+    return this.runtime.info().warm;
+  }
+
+  get busy(): boolean {
+    return this.running > 0;
+  }
+
   get activeJobs(): number {
     return this.running;
   }
 
-  async load(signal?: AbortSignal): Promise<{ loadMs: number }> {
+  /** Loads the pod when the node's memory has room for it (see PodResidency.admit). */
+  async load(signal?: AbortSignal, options: LoadOptions = {}): Promise<{ loadMs: number }> {
     const started = performance.now();
-    await this.runtime.load(signal);
+    const load = () => this.runtime.load(signal);
+    await (this.loaded ? load() : this.admit(this, load, { ...options, signal }));
     return { loadMs: Math.round(performance.now() - started) };
   }
 
-  /** Waits for the pod's running jobs, then frees its memory. */
+  /** Waits for the pod's running jobs, then frees its memory; jobs arriving meanwhile are refused. */
   async unload(): Promise<void> {
     this.unloading = true;
     try {
@@ -61,12 +92,18 @@ export class HostedPod {
 
   /** Runs a job on this pod, loading it first when cold; counted so unload waits for it. */
   async run<T>(signal: AbortSignal, job: (runtime: PodRuntime) => Promise<T>): Promise<T> {
+    // A job would run into the unload (and fail as the node's fault): busy, the router asks another node.
+    if (this.unloading) {
+      throw new RetryableError('no_capacity', { message: `pod ${this.spec.name} is being unloaded` });
+    }
     this.running++;
+    this.lastUsed = performance.now();
     try {
-      if (!this.runtime.info().warm) await this.runtime.load(signal);
+      if (!this.runtime.info().warm) await this.load(signal);
       return await job(this.runtime);
     } finally {
       this.running--;
+      this.lastUsed = performance.now();
       if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }
@@ -80,11 +117,48 @@ export interface PodChanges {
   readonly kept: HostedPod[];
 }
 
+export interface PodHostOptions {
+  /** MiB the node's in-process pods may hold at once; default: no bound. */
+  readonly memoryMiB?: number;
+  /** Told of each pod unloaded to make room for another. */
+  readonly onEvicted?: (evicted: HostedPod, forPod: HostedPod) => void;
+}
+
 export class PodHost {
   private pods = new Map<Hex, HostedPod>();
+  private readonly residency: PodResidency<HostedPod>;
+  private readonly warmListeners = new Set<() => void>();
+  /** Pods no longer hosted that still hold memory until their last jobs end. */
+  private readonly leaving = new Set<HostedPod>();
 
-  constructor(configs: readonly HostedPodConfig[]) {
-    this.pods = hostedPods(configs, new Map());
+  constructor(configs: readonly HostedPodConfig[], options: PodHostOptions = {}) {
+    this.residency = new PodResidency(options.memoryMiB ?? Number.POSITIVE_INFINITY, (evicted, forPod) => {
+      options.onEvicted?.(evicted, forPod);
+      for (const listener of this.warmListeners) listener();
+    });
+    this.pods = this.hostedPods(configs);
+  }
+
+  /** MiB the node's in-process pods may hold at once (Infinity: no bound). */
+  get memoryMiB(): number {
+    return this.residency.capacityMiB;
+  }
+
+  /** MiB the loaded in-process pods hold now. */
+  get heldMiB(): number {
+    return this.residency.heldMiB(this.holding());
+  }
+
+  /** The pods that may hold memory: those hosted, and those removed whose unload has not ended. */
+  private holding(): HostedPod[] {
+    for (const pod of this.leaving) if (!pod.loaded) this.leaving.delete(pod);
+    return [...this.pods.values(), ...this.leaving];
+  }
+
+  /** Calls `listener` when a pod turned cold to make room for another; returns how to stop. */
+  onWarmChange(listener: () => void): () => void {
+    this.warmListeners.add(listener);
+    return () => this.warmListeners.delete(listener);
   }
 
   /**
@@ -93,13 +167,14 @@ export class PodHost {
    * others leave at once, for new jobs; a bad set changes nothing.
    */
   replace(configs: readonly HostedPodConfig[]): PodChanges {
-    const next = hostedPods(configs, this.pods);
+    const next = this.hostedPods(configs);
     const changes: PodChanges = {
       added: [...next.values()].filter((pod) => !this.pods.has(pod.podId)),
       removed: [...this.pods.values()].filter((pod) => !next.has(pod.podId)),
       kept: [...next.values()].filter((pod) => this.pods.get(pod.podId) === pod),
     };
     this.pods = next;
+    for (const pod of changes.removed) this.leaving.add(pod);
     return changes;
   }
 
@@ -124,31 +199,35 @@ export class PodHost {
   async unloadAll(): Promise<void> {
     await Promise.all(this.list().map((pod) => pod.runtime.unload()));
   }
-}
 
-/** The pods of `configs`, checked; one already in `current` is taken from there. */
-function hostedPods(
-  configs: readonly HostedPodConfig[],
-  current: ReadonlyMap<Hex, HostedPod>,
-): Map<Hex, HostedPod> {
-  const pods = new Map<Hex, HostedPod>();
-  for (const config of configs) {
-    const id = config.podId.toLowerCase() as Hex;
-    const expected = podIdOf(config.spec);
-    if (id !== expected) {
-      throw new MinerError(
-        'invalid_config',
-        `pod ${config.spec.name}: podId ${config.podId} does not match its spec (${expected})`,
-      );
+  /** The pods of `configs`, checked; one hosted already is kept as it is. */
+  private hostedPods(configs: readonly HostedPodConfig[]): Map<Hex, HostedPod> {
+    const pods = new Map<Hex, HostedPod>();
+    for (const config of configs) {
+      const id = config.podId.toLowerCase() as Hex;
+      const expected = podIdOf(config.spec);
+      if (id !== expected) {
+        throw new MinerError(
+          'invalid_config',
+          `pod ${config.spec.name}: podId ${config.podId} does not match its spec (${expected})`,
+        );
+      }
+      if (config.runtime.info().runtime !== config.spec.runtime) {
+        throw new MinerError(
+          'invalid_config',
+          `pod ${config.spec.name}: spec wants runtime ${config.spec.runtime}, got ${config.runtime.info().runtime}`,
+        );
+      }
+      if (pods.has(id)) throw new MinerError('invalid_config', `pod ${config.spec.name} is configured twice`);
+      const pod =
+        this.pods.get(id) ??
+        new HostedPod({ ...config, podId: id }, (p, load, options) =>
+          this.residency.admit(p, this.holding(), load, options),
+        );
+      const misfit = this.residency.misfit(pod);
+      if (misfit !== undefined) throw new MinerError('invalid_config', misfit);
+      pods.set(id, pod);
     }
-    if (config.runtime.info().runtime !== config.spec.runtime) {
-      throw new MinerError(
-        'invalid_config',
-        `pod ${config.spec.name}: spec wants runtime ${config.spec.runtime}, got ${config.runtime.info().runtime}`,
-      );
-    }
-    if (pods.has(id)) throw new MinerError('invalid_config', `pod ${config.spec.name} is configured twice`);
-    pods.set(id, current.get(id) ?? new HostedPod({ ...config, podId: id }));
+    return pods;
   }
-  return pods;
 }

@@ -70,6 +70,7 @@ export class RouterSession {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private lastHeard = Date.now();
   private announcedWarm = '';
+  private readonly stopWatchingPods: () => void;
   sessionId: string | undefined;
 
   constructor(private readonly context: SessionContext) {
@@ -93,6 +94,8 @@ export class RouterSession {
       send: (message) => this.send(message),
       onChange: () => this.announceIfWarmChanged(),
     });
+    // A pod unloaded to make room for another is cold at once, not when the job that wanted the room ends.
+    this.stopWatchingPods = context.pods.onWarmChange(() => this.announceIfWarmChanged());
     this.socket = context.dial(context.url);
     this.ended = new Promise((resolve) => {
       this.socket.on('close', (code, reason) => resolve(this.finish(code, reason.toString('utf8'))));
@@ -307,6 +310,7 @@ export class RouterSession {
   private async finish(code: number, reason: string): Promise<SessionEnd> {
     const welcomed = this.phase === 'welcomed';
     this.phase = 'closed';
+    this.stopWatchingPods();
     clearTimeout(this.handshakeTimer);
     clearInterval(this.heartbeat);
     await this.desk.abortAll(

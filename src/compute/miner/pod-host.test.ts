@@ -1,0 +1,172 @@
+// PodHost's memory budget as jobs see it: a cold pod's first job unloads the pods idle longest, waits for
+// none that run jobs (refused as busy instead), and the node hears at once which pods turned cold.
+// The runtimes are scripted (their jobs end when the test says), so "running" is exact; the miner's tests
+// do the same with the real tiny model (miner-pod-memory.test.ts).
+import { describe, expect, it } from 'vitest';
+import { isNeurinoError } from '../../protocol/errors.ts';
+import { podId } from '../../protocol/pod-spec.ts';
+import type { PodRuntime, PodRuntimeInfo } from '../pods/runtime.ts';
+import { ggufPodSpec, upstreamPodSpec } from './local-pods.ts';
+import { type HostedPod, type HostedPodConfig, PodHost } from './pod-host.ts';
+
+class ScriptedRuntime implements PodRuntime {
+  warm = false;
+  loads = 0;
+
+  constructor(private readonly kind: PodRuntimeInfo['runtime'] = 'llama-cpp') {}
+
+  async load(): Promise<void> {
+    this.warm = true;
+    this.loads++;
+  }
+
+  async unload(): Promise<void> {
+    this.warm = false;
+  }
+
+  info(): PodRuntimeInfo {
+    const { warm } = this;
+    return {
+      runtime: this.kind,
+      model: 'm',
+      contextSize: 64,
+      warm,
+      slots: 1,
+      activeJobs: 0,
+      embeddingSize: null,
+    };
+  }
+
+  chat(): never {
+    throw new Error('not used');
+  }
+
+  complete(): never {
+    throw new Error('not used');
+  }
+
+  embed(): never {
+    throw new Error('not used');
+  }
+}
+
+function podConfig(name: string, memoryMiB: number): HostedPodConfig & { runtime: ScriptedRuntime } {
+  const spec = ggufPodSpec({ name, fileName: `${name}.gguf`, sha256: 'ab'.repeat(32), bytes: 1 });
+  return { spec, podId: podId(spec), runtime: new ScriptedRuntime(), memoryMiB };
+}
+
+/** A job on `pod` that runs until `end` is called. */
+function holdJob(pod: HostedPod): { running: Promise<void>; end: () => void } {
+  let end = () => {};
+  const released = new Promise<void>((resolve) => {
+    end = resolve;
+  });
+  const running = pod.run(new AbortController().signal, () => released);
+  return { running, end };
+}
+
+async function errorCodeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  return isNeurinoError(error) ? error.code : String(error);
+}
+
+describe('PodHost memory budget', () => {
+  it("a cold pod's job unloads the idle pod to make room, and the node hears it at once", async () => {
+    const [a, b] = [podConfig('a', 600), podConfig('b', 600)];
+    const evicted: string[] = [];
+    const host = new PodHost([a, b], {
+      memoryMiB: 1000,
+      onEvicted: (p, f) => evicted.push(`${p.name}>${f.name}`),
+    });
+    let changes = 0;
+    host.onWarmChange(() => changes++);
+    await host.get(a.podId)?.load(undefined, { evict: false });
+    expect(host.heldMiB).toBe(600);
+    const podB = host.get(b.podId) as HostedPod;
+    expect(await errorCodeOf(podB.load(undefined, { evict: false }))).toBe('no_capacity');
+
+    await podB.run(new AbortController().signal, async () => undefined);
+    expect(evicted).toEqual(['a>b']);
+    expect(changes).toBe(1);
+    expect(host.warmPodIds()).toEqual([b.podId]);
+    expect([a.runtime.warm, b.runtime.warm, host.heldMiB]).toEqual([false, true, 600]);
+  });
+
+  it('refuses a cold pod as busy while the pod holding the memory runs a job, and loads it after', async () => {
+    const [a, b] = [podConfig('a', 600), podConfig('b', 600)];
+    const host = new PodHost([a, b], { memoryMiB: 1000 });
+    const podA = host.get(a.podId) as HostedPod;
+    const podB = host.get(b.podId) as HostedPod;
+    const job = holdJob(podA);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a.runtime.warm).toBe(true);
+    const refused = podB.run(new AbortController().signal, async () => 'ran');
+    expect(await errorCodeOf(refused)).toBe('no_capacity');
+    await expect(refused).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(/\(a\)/) });
+    expect([a.runtime.warm, b.runtime.warm]).toEqual([true, false]);
+    job.end();
+    await job.running;
+    expect(await podB.run(new AbortController().signal, async () => 'ran')).toBe('ran');
+    expect([a.runtime.warm, b.runtime.warm]).toEqual([false, true]);
+  });
+
+  it('a job for a pod being unloaded is refused as busy instead of running into the unload', async () => {
+    const a = podConfig('a', 100);
+    const host = new PodHost([a], { memoryMiB: 1000 });
+    const podA = host.get(a.podId) as HostedPod;
+    const job = holdJob(podA);
+    await new Promise((resolve) => setImmediate(resolve));
+    const unloading = podA.unload();
+    expect(podA.warm).toBe(false);
+    expect(await errorCodeOf(podA.run(new AbortController().signal, async () => 'ran'))).toBe('no_capacity');
+    job.end();
+    await Promise.all([job.running, unloading]);
+    expect(a.runtime.warm).toBe(false);
+    expect(await podA.run(new AbortController().signal, async () => 'ran')).toBe('ran');
+  });
+
+  it('counts a removed pod until its last job ends and it unloads', async () => {
+    const [a, b] = [podConfig('a', 600), podConfig('b', 600)];
+    const host = new PodHost([a], { memoryMiB: 1000 });
+    const podA = host.get(a.podId) as HostedPod;
+    const job = holdJob(podA);
+    await new Promise((resolve) => setImmediate(resolve));
+    const changes = host.replace([b]);
+    expect(changes.removed).toEqual([podA]);
+    expect(host.heldMiB).toBe(600);
+    const podB = host.get(b.podId) as HostedPod;
+    expect(await errorCodeOf(podB.load())).toBe('no_capacity');
+    const unloading = podA.unload();
+    job.end();
+    await Promise.all([job.running, unloading]);
+    expect(host.heldMiB).toBe(0);
+    await podB.load();
+    expect(host.heldMiB).toBe(600);
+  });
+
+  it('refuses a pod larger than the budget; pods of an upstream server are outside it', async () => {
+    expect(() => new PodHost([podConfig('huge', 2000)], { memoryMiB: 1000 })).toThrow(
+      'pod huge needs 2000 MiB, more than the 1000 MiB',
+    );
+    const host = new PodHost([podConfig('a', 600)], { memoryMiB: 1000 });
+    expect(() => host.replace([podConfig('a', 600), podConfig('huge', 2000)])).toThrow('pod huge needs');
+    expect(host.list().map((p) => p.name)).toEqual(['a']);
+
+    const spec = upstreamPodSpec({ name: 'big-upstream', vramMiB: 80_000 });
+    const upstream = { spec, podId: podId(spec), runtime: new ScriptedRuntime('openai-upstream') };
+    const mixed = new PodHost([upstream, podConfig('a', 900)], { memoryMiB: 1000 });
+    for (const pod of mixed.list()) await pod.load(undefined, { evict: false });
+    expect(mixed.warmPodIds()).toHaveLength(2);
+    expect(mixed.heldMiB).toBe(900);
+  });
+
+  it('without a budget every pod loads', async () => {
+    const host = new PodHost([podConfig('a', 60_000), podConfig('b', 60_000)]);
+    for (const pod of host.list()) await pod.load(undefined, { evict: false });
+    expect(host.warmPodIds()).toHaveLength(2);
+    expect(host.memoryMiB).toBe(Number.POSITIVE_INFINITY);
+  });
+});

@@ -1,0 +1,102 @@
+// Which of a node's pods stay loaded. Pods holding memory in the miner's own process (llama.cpp's weights;
+// an upstream server holds its own) share the node's memory: its largest GPU's VRAM, or its RAM on a CPU
+// node, unless the operator gives them less. A cold pod is loaded only when it fits: the pods idle longest
+// are unloaded to make room (a serverless node keeps what it was asked for last), and when pods running
+// jobs hold the room the load is refused as busy, so the router tries another node. Loads run one at a
+// time, so two of them cannot both count the same free memory.
+import { RetryableError } from '../../protocol/errors.ts';
+
+/** What the residency needs of a pod (HostedPod is one). */
+export interface ResidentPod {
+  readonly name: string;
+  /** MiB the pod holds once loaded. */
+  readonly memoryMiB: number;
+  /** Holds its memory in this process (false: an upstream server holds it, outside the budget). */
+  readonly resident: boolean;
+  /** Holds its memory now (loaded, or unloading while its last jobs end). */
+  readonly loaded: boolean;
+  /** Jobs are running on it. */
+  readonly busy: boolean;
+  /** When it last began or ended a job (performance.now()); -Infinity when never. */
+  readonly lastUsed: number;
+  /** Unloads it once its running jobs end. */
+  unload(): Promise<void>;
+}
+
+export interface LoadOptions {
+  /** Unload idle pods to make room (default). False: load only into free memory (a preload). */
+  evict?: boolean;
+  /** The job that wants the pod was stopped while its load waited its turn: unload nothing for it. */
+  signal?: AbortSignal | undefined;
+}
+
+export class PodResidency<P extends ResidentPod = ResidentPod> {
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    /** MiB the resident pods may hold together; Infinity: no bound. */
+    readonly capacityMiB: number,
+    /** Told of each pod unloaded to make room for another. */
+    private readonly onEvicted: (evicted: P, forPod: P) => void = () => {},
+  ) {
+    if (!(capacityMiB > 0)) throw new RangeError(`memory capacity must be positive, got ${capacityMiB}`);
+  }
+
+  /** Why `pod` can never be loaded here (larger than the whole budget), or undefined. */
+  misfit(pod: P): string | undefined {
+    if (!pod.resident || pod.memoryMiB <= this.capacityMiB) return undefined;
+    return `pod ${pod.name} needs ${pod.memoryMiB} MiB, more than the ${this.capacityMiB} MiB this node's pods may hold`;
+  }
+
+  /** MiB the resident pods among `pods` hold now. */
+  heldMiB(pods: readonly P[]): number {
+    return sumOf(pods.filter((p) => p.resident && p.loaded));
+  }
+
+  /**
+   * Runs `load` (which loads `pod`) once `pod` fits beside the other loaded pods of `pods`, unloading the
+   * idle ones that were used longest ago when there is not room enough. Throws `no_capacity` (retryable:
+   * busy) when pods running jobs hold the room, or no eviction is allowed; `pod_load_failed` when the pod
+   * is larger than the whole budget. A pod holding no memory here loads at once.
+   */
+  admit<T>(pod: P, pods: readonly P[], load: () => Promise<T>, options: LoadOptions = {}): Promise<T> {
+    if (!pod.resident) return load();
+    const turn = this.#queue.then(async () => {
+      options.signal?.throwIfAborted();
+      const misfit = this.misfit(pod);
+      if (misfit !== undefined) throw new RetryableError('pod_load_failed', { message: misfit });
+      if (!pod.loaded) await this.#makeRoom(pod, pods, options.evict ?? true);
+      return load();
+    });
+    this.#queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async #makeRoom(pod: P, pods: readonly P[], evict: boolean): Promise<void> {
+    const others = pods.filter((p) => p !== pod && p.resident && p.loaded);
+    let free = this.capacityMiB - sumOf(others);
+    if (free >= pod.memoryMiB) return;
+    const idle = others.filter((p) => !p.busy).sort((a, b) => a.lastUsed - b.lastUsed);
+    // Nothing is unloaded unless unloading can make room: a busy node keeps its warm pods.
+    if (!evict || free + sumOf(idle) < pod.memoryMiB) {
+      const busy = others.filter((p) => p.busy).map((p) => p.name);
+      throw new RetryableError('no_capacity', {
+        message:
+          `pod ${pod.name} needs ${pod.memoryMiB} MiB and ${Math.max(0, free)} of the node's ` +
+          `${this.capacityMiB} MiB are free` +
+          (busy.length === 0 ? '' : `; pods running jobs hold the rest (${busy.join(', ')})`),
+        details: { pod: pod.name, neededMiB: pod.memoryMiB, freeMiB: Math.max(0, free) },
+      });
+    }
+    for (const victim of idle) {
+      if (free >= pod.memoryMiB) return;
+      await victim.unload();
+      free += victim.memoryMiB;
+      this.onEvicted(victim, pod);
+    }
+  }
+}
+
+function sumOf(pods: readonly ResidentPod[]): number {
+  return pods.reduce((sum, p) => sum + p.memoryMiB, 0);
+}
