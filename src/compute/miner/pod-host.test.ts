@@ -1,5 +1,5 @@
-// PodHost's memory budget as jobs see it: a cold pod's first job unloads the pods idle longest, waits for
-// none that run jobs (refused as busy instead), and the node hears at once which pods turned cold.
+// PodHost's memory budget as jobs see it: a cold pod's first job unloads the pods idle longest, or waits for
+// those running jobs to end them, and the node hears at once which pods turned cold.
 // The runtimes are scripted (their jobs end when the test says), so "running" is exact; the miner's tests
 // do the same with the real tiny model (miner-pod-memory.test.ts).
 import { describe, expect, it } from 'vitest';
@@ -65,6 +65,8 @@ function holdJob(pod: HostedPod): { running: Promise<void>; end: () => void } {
   return { running, end };
 }
 
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
 async function errorCodeOf(promise: Promise<unknown>): Promise<string | undefined> {
   const error = await promise.then(
     () => undefined,
@@ -95,37 +97,63 @@ describe('PodHost memory budget', () => {
     expect([a.runtime.warm, b.runtime.warm, host.heldMiB]).toEqual([false, true, 600]);
   });
 
-  it('refuses a cold pod as busy while the pod holding the memory runs a job, and loads it after', async () => {
+  it("a cold pod's job waits for the pod holding the memory to end its job, which takes no new one meanwhile", async () => {
     const [a, b] = [podConfig('a', 600), podConfig('b', 600)];
-    const host = new PodHost([a, b], { memoryMiB: 1000 });
+    const evicted: string[] = [];
+    const host = new PodHost([a, b], {
+      memoryMiB: 1000,
+      onEvicted: (p, f) => evicted.push(`${p.name}>${f.name}`),
+    });
     const podA = host.get(a.podId) as HostedPod;
     const podB = host.get(b.podId) as HostedPod;
     const job = holdJob(podA);
-    await new Promise((resolve) => setImmediate(resolve));
+    await tick();
     expect(a.runtime.warm).toBe(true);
-    const refused = podB.run(new AbortController().signal, async () => 'ran');
+    const order: string[] = [];
+    const forB = podB.run(new AbortController().signal, async () => order.push('b'));
+    await tick();
+    // a is on its way out: not announced, and its next job waits to load it again after b's.
+    expect(podA.warm).toBe(false);
+    const againA = podA.run(new AbortController().signal, async () => order.push('a again'));
+    await tick();
+    expect([order, b.runtime.warm]).toEqual([[], false]);
+    job.end();
+    await Promise.all([job.running, forB, againA]);
+    expect(order).toEqual(['b', 'a again']);
+    expect(evicted).toEqual(['a>b', 'b>a']);
+    expect([a.runtime.loads, b.runtime.loads]).toEqual([2, 1]);
+  });
+
+  it('a job for a pod being unloaded waits for the unload, then loads it again; or stops when cancelled', async () => {
+    const a = podConfig('a', 100);
+    const host = new PodHost([a], { memoryMiB: 1000 });
+    const podA = host.get(a.podId) as HostedPod;
+    const job = holdJob(podA);
+    await tick();
+    const unloading = podA.unload();
+    expect(podA.warm).toBe(false);
+    const next = podA.run(new AbortController().signal, async () => 'ran');
+    const cancel = new AbortController();
+    const cancelled = podA.run(cancel.signal, async () => 'ran too');
+    cancel.abort(new Error('job cancelled'));
+    await expect(cancelled).rejects.toThrow('job cancelled');
+    job.end();
+    await Promise.all([job.running, unloading]);
+    expect(await next).toBe('ran');
+    expect(a.runtime.loads).toBe(2);
+  });
+
+  it('a load the router asks for is refused as busy while pods running jobs hold the room', async () => {
+    const [a, b] = [podConfig('a', 600), podConfig('b', 600)];
+    const host = new PodHost([a, b], { memoryMiB: 1000 });
+    const job = holdJob(host.get(a.podId) as HostedPod);
+    await tick();
+    const refused = (host.get(b.podId) as HostedPod).load();
     expect(await errorCodeOf(refused)).toBe('no_capacity');
     await expect(refused).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(/\(a\)/) });
     expect([a.runtime.warm, b.runtime.warm]).toEqual([true, false]);
     job.end();
     await job.running;
-    expect(await podB.run(new AbortController().signal, async () => 'ran')).toBe('ran');
-    expect([a.runtime.warm, b.runtime.warm]).toEqual([false, true]);
-  });
-
-  it('a job for a pod being unloaded is refused as busy instead of running into the unload', async () => {
-    const a = podConfig('a', 100);
-    const host = new PodHost([a], { memoryMiB: 1000 });
-    const podA = host.get(a.podId) as HostedPod;
-    const job = holdJob(podA);
-    await new Promise((resolve) => setImmediate(resolve));
-    const unloading = podA.unload();
-    expect(podA.warm).toBe(false);
-    expect(await errorCodeOf(podA.run(new AbortController().signal, async () => 'ran'))).toBe('no_capacity');
-    job.end();
-    await Promise.all([job.running, unloading]);
-    expect(a.runtime.warm).toBe(false);
-    expect(await podA.run(new AbortController().signal, async () => 'ran')).toBe('ran');
   });
 
   it('counts a removed pod until its last job ends and it unloads', async () => {
@@ -133,7 +161,7 @@ describe('PodHost memory budget', () => {
     const host = new PodHost([a], { memoryMiB: 1000 });
     const podA = host.get(a.podId) as HostedPod;
     const job = holdJob(podA);
-    await new Promise((resolve) => setImmediate(resolve));
+    await tick();
     const changes = host.replace([b]);
     expect(changes.removed).toEqual([podA]);
     expect(host.heldMiB).toBe(600);

@@ -3,7 +3,6 @@
 // longest when the node's memory is full (pod-residency.ts).
 import { performance } from 'node:perf_hooks';
 import type { Hex } from 'viem';
-import { RetryableError } from '../../protocol/errors.ts';
 import { type PodSpec, podId as podIdOf } from '../../protocol/pod-spec.ts';
 import type { PodRuntime } from '../pods/runtime.ts';
 import { MinerError } from './errors.ts';
@@ -32,8 +31,8 @@ export class HostedPod implements ResidentPod {
   lastUsed = Number.NEGATIVE_INFINITY;
   private running = 0;
   private idleWaiters: Array<() => void> = [];
-  /** Set between an unload request and the unload itself: the pod is no longer announced as warm. */
-  private unloading = false;
+  /** Set from an unload request to the unload's end: the pod is not announced warm and takes no job. */
+  private unloading: Promise<void> | undefined;
 
   constructor(
     config: HostedPodConfig,
@@ -55,7 +54,7 @@ export class HostedPod implements ResidentPod {
   }
 
   get warm(): boolean {
-    return !this.unloading && this.runtime.info().warm;
+    return this.unloading === undefined && this.runtime.info().warm;
   }
 
   /** Holds its memory: loaded, or unloading while its last jobs end. */
@@ -79,27 +78,36 @@ export class HostedPod implements ResidentPod {
     return { loadMs: Math.round(performance.now() - started) };
   }
 
-  /** Waits for the pod's running jobs, then frees its memory; jobs arriving meanwhile are refused. */
-  async unload(): Promise<void> {
-    this.unloading = true;
-    try {
-      while (this.running > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-      await this.runtime.unload();
-    } finally {
-      this.unloading = false;
-    }
+  /**
+   * Waits for the pod's running jobs, then frees its memory. Jobs arriving meanwhile wait for the unload
+   * and load the pod again (in their turn), so a stream of them cannot keep it from ever unloading.
+   */
+  unload(): Promise<void> {
+    this.unloading ??= (async () => {
+      try {
+        while (this.running > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+        await this.runtime.unload();
+      } finally {
+        this.unloading = undefined;
+      }
+    })();
+    return this.unloading;
   }
 
-  /** Runs a job on this pod, loading it first when cold; counted so unload waits for it. */
+  /**
+   * Runs a job on this pod, loading it first when cold (waiting, if need be, for room that pods running
+   * jobs hold); counted so unload waits for it.
+   */
   async run<T>(signal: AbortSignal, job: (runtime: PodRuntime) => Promise<T>): Promise<T> {
-    // A job would run into the unload (and fail as the node's fault): busy, the router asks another node.
-    if (this.unloading) {
-      throw new RetryableError('no_capacity', { message: `pod ${this.spec.name} is being unloaded` });
-    }
+    while (this.unloading !== undefined)
+      await abortable(
+        this.unloading.catch(() => undefined),
+        signal,
+      );
     this.running++;
     this.lastUsed = performance.now();
     try {
-      if (!this.runtime.info().warm) await this.load(signal);
+      if (!this.runtime.info().warm) await this.load(signal, { wait: true });
       return await job(this.runtime);
     } finally {
       this.running--;
@@ -107,6 +115,16 @@ export class HostedPod implements ResidentPod {
       if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }
+}
+
+/** `promise`, or the signal's reason once it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** What `PodHost.replace` changed. */
@@ -222,7 +240,7 @@ export class PodHost {
       const pod =
         this.pods.get(id) ??
         new HostedPod({ ...config, podId: id }, (p, load, options) =>
-          this.residency.admit(p, this.holding(), load, options),
+          this.residency.admit(p, () => this.holding(), load, options),
         );
       const misfit = this.residency.misfit(pod);
       if (misfit !== undefined) throw new MinerError('invalid_config', misfit);

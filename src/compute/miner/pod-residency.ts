@@ -1,9 +1,11 @@
 // Which of a node's pods stay loaded. Pods holding memory in the miner's own process (llama.cpp's weights;
 // an upstream server holds its own) share the node's memory: its largest GPU's VRAM, or its RAM on a CPU
 // node, unless the operator gives them less. A cold pod is loaded only when it fits: the pods idle longest
-// are unloaded to make room (a serverless node keeps what it was asked for last), and when pods running
-// jobs hold the room the load is refused as busy, so the router tries another node. Loads run one at a
-// time, so two of them cannot both count the same free memory.
+// are unloaded to make room (a serverless node keeps what it was asked for last). When pods running jobs
+// hold the room, a job's load waits for the ones used longest ago to finish them (they take no new jobs
+// meanwhile, so a stream of jobs for them cannot starve it), as Ollama's scheduler waits for a model to go
+// idle; a load that may not wait is refused as busy. Loads run one at a time, in the order they came, so
+// two of them cannot both count the same free memory.
 import { RetryableError } from '../../protocol/errors.ts';
 
 /** What the residency needs of a pod (HostedPod is one). */
@@ -26,7 +28,12 @@ export interface ResidentPod {
 export interface LoadOptions {
   /** Unload idle pods to make room (default). False: load only into free memory (a preload). */
   evict?: boolean;
-  /** The job that wants the pod was stopped while its load waited its turn: unload nothing for it. */
+  /**
+   * Wait for pods running jobs to finish them and unload them (a job's load). False (default): refuse
+   * as busy when only they hold the room.
+   */
+  wait?: boolean;
+  /** The job that wants the pod was stopped while its load waited its turn: unload nothing more for it. */
   signal?: AbortSignal | undefined;
 }
 
@@ -55,45 +62,62 @@ export class PodResidency<P extends ResidentPod = ResidentPod> {
 
   /**
    * Runs `load` (which loads `pod`) once `pod` fits beside the other loaded pods of `pods`, unloading the
-   * idle ones that were used longest ago when there is not room enough. Throws `no_capacity` (retryable:
-   * busy) when pods running jobs hold the room, or no eviction is allowed; `pod_load_failed` when the pod
-   * is larger than the whole budget. A pod holding no memory here loads at once.
+   * ones used longest ago when there is not room enough: idle ones at once, busy ones (with `wait`) once
+   * their running jobs end. Throws `no_capacity` (retryable: busy) when only pods running jobs hold the
+   * room and it may not wait, or may not unload at all; `pod_load_failed` when the pod is larger than the
+   * whole budget. A pod holding no memory here loads at once.
    */
-  admit<T>(pod: P, pods: readonly P[], load: () => Promise<T>, options: LoadOptions = {}): Promise<T> {
+  admit<T>(pod: P, pods: () => readonly P[], load: () => Promise<T>, options: LoadOptions = {}): Promise<T> {
     if (!pod.resident) return load();
     const turn = this.#queue.then(async () => {
-      options.signal?.throwIfAborted();
       const misfit = this.misfit(pod);
       if (misfit !== undefined) throw new RetryableError('pod_load_failed', { message: misfit });
-      if (!pod.loaded) await this.#makeRoom(pod, pods, options.evict ?? true);
+      if (!pod.loaded) await this.#makeRoom(pod, pods, options);
       return load();
     });
     this.#queue = turn.catch(() => undefined);
     return turn;
   }
 
-  async #makeRoom(pod: P, pods: readonly P[], evict: boolean): Promise<void> {
-    const others = pods.filter((p) => p !== pod && p.resident && p.loaded);
-    let free = this.capacityMiB - sumOf(others);
-    if (free >= pod.memoryMiB) return;
-    const idle = others.filter((p) => !p.busy).sort((a, b) => a.lastUsed - b.lastUsed);
-    // Nothing is unloaded unless unloading can make room: a busy node keeps its warm pods.
-    if (!evict || free + sumOf(idle) < pod.memoryMiB) {
-      const busy = others.filter((p) => p.busy).map((p) => p.name);
-      throw new RetryableError('no_capacity', {
-        message:
-          `pod ${pod.name} needs ${pod.memoryMiB} MiB and ${Math.max(0, free)} of the node's ` +
-          `${this.capacityMiB} MiB are free` +
-          (busy.length === 0 ? '' : `; pods running jobs hold the rest (${busy.join(', ')})`),
-        details: { pod: pod.name, neededMiB: pod.memoryMiB, freeMiB: Math.max(0, free) },
-      });
-    }
-    for (const victim of idle) {
+  async #makeRoom(pod: P, pods: () => readonly P[], options: LoadOptions): Promise<void> {
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const others = pods().filter((p) => p !== pod && p.resident && p.loaded);
+      const free = this.capacityMiB - sumOf(others);
       if (free >= pod.memoryMiB) return;
-      await victim.unload();
-      free += victim.memoryMiB;
-      this.onEvicted(victim, pod);
+      const idle = others.filter((p) => !p.busy);
+      // Nothing is unloaded unless unloading can make room: a busy node keeps its warm pods.
+      const mayWait = options.wait === true && options.evict !== false;
+      if (options.evict === false || (!mayWait && free + sumOf(idle) < pod.memoryMiB)) {
+        throw this.#busy(pod, free, others);
+      }
+      // Idle ones first, then those used longest ago; together just enough to make room.
+      const byAge = (a: P, b: P) => a.lastUsed - b.lastUsed;
+      const victims: P[] = [];
+      let freed = free;
+      for (const candidate of [...idle.sort(byAge), ...others.filter((p) => p.busy).sort(byAge)]) {
+        if (freed >= pod.memoryMiB) break;
+        victims.push(candidate);
+        freed += candidate.memoryMiB;
+      }
+      await Promise.all(
+        victims.map(async (victim) => {
+          await victim.unload();
+          this.onEvicted(victim, pod);
+        }),
+      );
     }
+  }
+
+  #busy(pod: P, free: number, others: readonly P[]): RetryableError {
+    const busy = others.filter((p) => p.busy).map((p) => p.name);
+    return new RetryableError('no_capacity', {
+      message:
+        `pod ${pod.name} needs ${pod.memoryMiB} MiB and ${Math.max(0, free)} of the node's ` +
+        `${this.capacityMiB} MiB are free` +
+        (busy.length === 0 ? '' : `; pods running jobs hold the rest (${busy.join(', ')})`),
+      details: { pod: pod.name, neededMiB: pod.memoryMiB, freeMiB: Math.max(0, free) },
+    });
   }
 }
 
