@@ -168,6 +168,14 @@ describe('PodResidency', () => {
     expect(a.unloads + b.unloads).toBe(0);
   });
 
+  it('refuses instead of unloading forever when an unload frees nothing', async () => {
+    const residency = new PodResidency(10);
+    const [stuck, b] = [new FakePod('stuck', 6), new FakePod('b', 6)];
+    await residency.admit(stuck, () => [stuck, b], loadOf(stuck));
+    stuck.unload = async () => {}; // a runtime that stays loaded
+    expect(await codeOf(residency.admit(b, () => [stuck, b], loadOf(b), { wait: true }))).toBe('no_capacity');
+  });
+
   it('a failed load does not stop the loads after it', async () => {
     const residency = new PodResidency(10);
     const a = new FakePod('a', 4);

@@ -80,11 +80,15 @@ export class PodResidency<P extends ResidentPod = ResidentPod> {
   }
 
   async #makeRoom(pod: P, pods: () => readonly P[], options: LoadOptions): Promise<void> {
+    let freeBefore = Number.NEGATIVE_INFINITY;
     for (;;) {
       options.signal?.throwIfAborted();
       const others = pods().filter((p) => p !== pod && p.resident && p.loaded);
       const free = this.capacityMiB - sumOf(others);
       if (free >= pod.memoryMiB) return;
+      // Unloading freed nothing (a runtime that stays loaded): refuse rather than unload forever.
+      if (free <= freeBefore) throw this.#busy(pod, free, others);
+      freeBefore = free;
       const idle = others.filter((p) => !p.busy);
       // Nothing is unloaded unless unloading can make room: a busy node keeps its warm pods.
       const mayWait = options.wait === true && options.evict !== false;
