@@ -26,7 +26,7 @@ export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()):
     efficiencyOf(n),
     ago(now - n.connectedAt),
     uptimeOf(n),
-    n.warmPods.length === 0 ? '-' : n.warmPods.map((p) => p.model ?? `${p.podId.slice(0, 10)}…`).join(', '),
+    warmOf(n),
     n.lastHeartbeat === null ? 'never' : `${ago(now - n.lastHeartbeat.receivedAt)} ago`,
   ]);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -36,6 +36,15 @@ export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()):
       .join('  ')
       .trimEnd();
   return [line(HEADERS), ...rows.map(line)].join('\n');
+}
+
+/** The warm models, and the memory their node's pods hold of what they may when it says. */
+function warmOf(node: NodeStatus): string {
+  const models = node.warmPods.map((p) => p.model ?? `${p.podId.slice(0, 10)}…`).join(', ') || '-';
+  // A router or node of an earlier version says nothing of memory.
+  const memory = node.podMemory;
+  if (memory === null || memory === undefined) return models;
+  return `${models} (${size(memory.heldMiB)} of ${size(memory.budgetMiB)})`;
 }
 
 /** Below this much history the scheduler's figure reads low however steady the node: say what it is. */
@@ -73,6 +82,11 @@ function hardwareOf(node: NodeStatus): string {
 
 function gib(mib: number): string {
   return `${Math.round((mib / 1024) * 10) / 10} GiB`;
+}
+
+/** MiB under a GiB, GiB above. */
+function size(mib: number): string {
+  return mib < 1024 ? `${mib} MiB` : gib(mib);
 }
 
 /** A duration for people: 850 ms, 12 s, 5 min, 3 h. */

@@ -3,7 +3,7 @@
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
-import type { MinerPeer } from '../../orchestration/router/testing/miner-peer.ts';
+import { type MinerPeer, testCapabilities } from '../../orchestration/router/testing/miner-peer.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { podId } from '../../protocol/pod-spec.ts';
 import {
@@ -64,10 +64,16 @@ describe('GET /nodes', () => {
       hardware: { gpus: [], cpu: { cores: 2 }, ramMiB: 8_192, efficiency: 10, runtimes: ['llama-cpp'] },
       slots: { total: 4, running: 0, free: 4 },
       warmPods: [{ podId: podId(testPodSpec()), model: 'test-llm' }],
+      podMemory: null,
       suspendedUntil: null,
       rankedEfficiency: null,
       paces: [],
     });
+    // A node that says how much memory its pods hold: shown as it says, as it changes.
+    peers[1]?.send(testCapabilities({ podMemory: { budgetMiB: 8_000, heldMiB: 4_500 } }));
+    await expect
+      .poll(async () => byNode(await nodes(), 1)?.podMemory)
+      .toEqual({ budgetMiB: 8_000, heldMiB: 4_500 });
     const first = byNode(list, 0);
     expect(first?.uptime).toBeGreaterThan(0);
     expect(first?.connectedAt).toBeLessThanOrEqual(Date.now());

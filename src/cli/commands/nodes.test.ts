@@ -46,6 +46,7 @@ const status = (overrides: Partial<NodeStatus> = {}): NodeStatus => ({
   },
   slots: { total: 4, running: 3, free: 1 },
   warmPods: [{ podId: `0x${'ab'.repeat(32)}`, model: 'llama-3-8b' }],
+  podMemory: null,
   uptime: 0.9987,
   seenMs: 7_200_000,
   connectedMs: 7_190_640,
@@ -158,6 +159,11 @@ describe('formatNodeTable', () => {
     // A node whose pace belies the efficiency it announces: both figures.
     const capped = formatNodeTable([status({ rankedEfficiency: 9.25 })], now);
     expect(capped.split('\n')[1]).toMatch(/ NVIDIA RTX 4090 24 GiB +82\.5, ranked as 9\.3 +10 s /);
+    // The memory its pods hold of what they may, when the node says.
+    const memory = formatNodeTable([status({ podMemory: { budgetMiB: 24_564, heldMiB: 4_920 } })], now);
+    expect(memory.split('\n')[1]).toMatch(/ llama-3-8b \(4\.8 GiB of 24 GiB\) +1 s ago$/);
+    const cold = formatNodeTable([status({ warmPods: [], podMemory: { budgetMiB: 900, heldMiB: 0 } })], now);
+    expect(cold.split('\n')[1]).toMatch(/ - \(0 MiB of 900 MiB\) +1 s ago$/);
     expect(formatNodeTable([], now)).toBe('no node is connected');
   });
 });

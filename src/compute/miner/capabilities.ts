@@ -1,5 +1,9 @@
 // The `capabilities` frame: what this node has and can run right now.
 import type { Capabilities } from '../../protocol/messages/node-state.ts';
+
+/** The largest figure of MiB a frame carries. */
+const MAX_MIB = 2 ** 31;
+
 import type { Hardware } from './hardware/probe.ts';
 import type { PodHost } from './pod-host.ts';
 import type { Slots } from './slots.ts';
@@ -24,5 +28,13 @@ export function capabilitiesMessage(source: CapabilitiesSource): Capabilities {
     slots: { total: slots.total, free: slots.free },
     warmPods: pods.warmPodIds(),
     runtimes: pods.runtimeKinds(),
+    ...(Number.isFinite(pods.memoryMiB)
+      ? {
+          podMemory: {
+            budgetMiB: Math.min(MAX_MIB, pods.memoryMiB),
+            heldMiB: Math.min(MAX_MIB, pods.heldMiB),
+          },
+        }
+      : {}),
   };
 }

@@ -33,6 +33,11 @@ export const CapabilitiesSchema = z.object({
   warmPods: z.array(Bytes32Schema).max(MAX_WARM_PODS),
   /** Pod runtimes this miner can host; free strings so newer runtimes do not break older routers. */
   runtimes: z.array(z.string().min(1).max(64)).max(32),
+  /**
+   * The memory the node's in-process pods share (MiB): what they may hold at once, and hold now. A cold
+   * pod that does not fit in what is left unloads others first. Absent from nodes that keep no budget.
+   */
+  podMemory: z.object({ budgetMiB: MiB, heldMiB: MiB }).optional(),
 });
 
 /** miner → router, every `heartbeatMs`. */
