@@ -663,6 +663,27 @@ describe('Dispatcher', () => {
     expect(dispatcher.stats().attempts).toMatchObject({ busy: 1, cannot_load: 1, succeeded: 1 });
   });
 
+  it('keeps offering cold jobs to a node whose pod load was refused as busy, not to one that cannot load it', async () => {
+    const { dispatcher, hub, join, lines } = await setup();
+    const peer = await join(minerA, 100);
+    honest(peer);
+    peer.send(testCapabilities({ warmPods: [], slots: { total: 2, free: 2 } }));
+    await waitFor(() => hub.session(minerA.address)?.warmPods.size === 0, 'the pod cold');
+    const failures = () => lines.filter((l) => l.msg === 'pod failed to load').length;
+    // Its memory held by pods running jobs: it may load the pod later.
+    peer.send({
+      type: 'pod.failed',
+      podId: pod.podId,
+      code: 'no_capacity',
+      message: 'memory held by busy pods',
+    });
+    await waitFor(() => failures() === 1, 'the busy refusal');
+    expect(await dispatcher.dispatch(job(), budget())).toMatchObject({ node: minerA.address });
+    peer.send({ type: 'pod.failed', podId: pod.podId, code: 'pod_load_failed', message: 'bad GGUF' });
+    await waitFor(() => failures() === 2, 'the failure');
+    await expect(dispatcher.dispatch(job(), budget())).rejects.toMatchObject({ code: 'no_node_available' });
+  });
+
   it('retries when heartbeats stop during a job', async () => {
     const { dispatcher, join } = await setup({ heartbeatMs: 150 });
     const silent = await join(minerA, 100);

@@ -3,7 +3,10 @@ import { podMemoryMiB } from '../../protocol/pod-memory.ts';
 import type { PodSpec } from '../../protocol/pod-spec.ts';
 
 /** What the scheduler needs from a node's `capabilities` message. */
-export type NodeHardware = Pick<Capabilities, 'gpus' | 'ramMiB' | 'python' | 'efficiency' | 'runtimes'>;
+export type NodeHardware = Pick<
+  Capabilities,
+  'gpus' | 'ramMiB' | 'python' | 'efficiency' | 'runtimes' | 'podMemory'
+>;
 
 /**
  * Why the node cannot host the pod, or undefined when it can: enough memory and at least the CUDA,

@@ -28,7 +28,8 @@ export function feedScheduler(hub: MinerHub, scheduler: Scheduler, uptime = new 
         scheduler.removeNode(node);
         return;
       case 'pod.failed':
-        scheduler.markCannotLoad(node, change.podId);
+        // Busy (its memory held by pods running jobs) is not unable: it may load the pod later.
+        if (change.code !== 'no_capacity') scheduler.markCannotLoad(node, change.podId);
         return;
       case 'pod.loaded':
       case 'pod.unloaded':

@@ -29,6 +29,22 @@ export class NodeEntry implements NodeRank {
 const newHeap = () => new IndexedHeap<NodeEntry>(ranksBefore);
 
 /**
+ * Whether the node's pods leave room for the pod as it announced (a node that says nothing of its memory
+ * is taken to have room): loading it there unloads nothing and waits for no other pod's jobs.
+ */
+export function hasRoomFor(entry: NodeEntry, spec: PodSpec): boolean {
+  const memory = entry.hardware.podMemory;
+  return memory === undefined || memory.budgetMiB - memory.heldMiB >= spec.minVramMiB;
+}
+
+/** Nodes that would load the pod cold: those with room for it first, then by rank. */
+const newColdHeap = (spec: PodSpec) =>
+  new IndexedHeap<NodeEntry>((a, b) => {
+    const room = hasRoomFor(a, spec);
+    return room !== hasRoomFor(b, spec) ? room : ranksBefore(a, b);
+  });
+
+/**
  * Per pod: the nodes that can host it, and heaps of the available ones (free slot, not suspended, not
  * draining) by tier. Heaps are kept current as nodes change, so a pick reads the top of at most four heaps
  * instead of scanning every connected node.
@@ -36,18 +52,20 @@ const newHeap = () => new IndexedHeap<NodeEntry>(ranksBefore);
 export class PodIndex {
   readonly members = new Set<NodeEntry>();
   readonly warm = newHeap();
-  readonly cold = newHeap();
+  readonly cold: IndexedHeap<NodeEntry>;
   readonly referred = new Map<Address, { warm: IndexedHeap<NodeEntry>; cold: IndexedHeap<NodeEntry> }>();
   readonly waiters = new PodWaiters();
   constructor(
     readonly podId: Hex,
     readonly spec: PodSpec,
-  ) {}
+  ) {
+    this.cold = newColdHeap(spec);
+  }
 
   referralHeaps(frontend: Address) {
     let heaps = this.referred.get(frontend);
     if (heaps === undefined) {
-      heaps = { warm: newHeap(), cold: newHeap() };
+      heaps = { warm: newHeap(), cold: newColdHeap(this.spec) };
       this.referred.set(frontend, heaps);
     }
     return heaps;

@@ -156,6 +156,29 @@ describe('Scheduler order (whitepaper 2.2.2)', () => {
     expect(scheduler.pick(cpuPod)).toEqual({ node: address(1), warm: true, referred: false });
   });
 
+  it('among cold nodes, puts those whose memory has room for the pod before faster ones that would unload others', () => {
+    const scheduler = new Scheduler();
+    const full = { podMemory: { budgetMiB: 4_096, heldMiB: 3_500 } };
+    scheduler.upsertNode(snapshot(0, { warmPods: [], hw: { efficiency: 1_000, ...full } }));
+    scheduler.upsertNode(
+      snapshot(1, { warmPods: [], hw: { efficiency: 10, podMemory: { budgetMiB: 4_096, heldMiB: 0 } } }),
+    );
+    expect(scheduler.pick(cpuPod)).toEqual({ node: address(1), warm: false, referred: false });
+    // Once the fast node says its memory freed up, rank decides again.
+    scheduler.upsertNode(
+      snapshot(0, { warmPods: [], hw: { efficiency: 1_000, podMemory: { budgetMiB: 4_096, heldMiB: 0 } } }),
+    );
+    expect(pick(scheduler)).toBe(address(0));
+    // A node that says nothing of its memory is taken to have room; a warm node needs none.
+    scheduler.upsertNode(snapshot(0, { warmPods: [], hw: { efficiency: 1_000, ...full } }));
+    scheduler.upsertNode(snapshot(2, { warmPods: [], hw: { efficiency: 100 } }));
+    expect(pick(scheduler)).toBe(address(2));
+    scheduler.upsertNode(
+      snapshot(3, { hw: { efficiency: 1, podMemory: { budgetMiB: 4_096, heldMiB: 4_096 } } }),
+    );
+    expect(scheduler.pick(cpuPod)).toEqual({ node: address(3), warm: true, referred: false });
+  });
+
   it('puts nodes referred by the frontend next, but never a cold referred node before a warm one', () => {
     const scheduler = new Scheduler();
     scheduler.upsertNode(snapshot(0, { hw: { efficiency: 100 } }));
@@ -386,11 +409,16 @@ describe('Scheduler against a brute-force scan', () => {
     const nodeIds = Array.from({ length: 40 }, (_, i) => address(i));
     const randomSnapshot = (node: Address): NodeSnapshot => ({
       node,
-      hardware: hardware({
-        ramMiB: Math.floor(next() * 8_192),
-        efficiency: Math.floor(next() * 200),
-        runtimes: next() < 0.7 ? ['llama-cpp'] : ['process'],
-      }),
+      hardware: (() => {
+        const ramMiB = Math.floor(next() * 8_192);
+        const held = Math.floor(next() * ramMiB);
+        return hardware({
+          ramMiB,
+          efficiency: Math.floor(next() * 200),
+          runtimes: next() < 0.7 ? ['llama-cpp'] : ['process'],
+          ...(next() < 0.5 ? {} : { podMemory: { budgetMiB: ramMiB, heldMiB: held } }),
+        });
+      })(),
       warmPods: pods.filter(() => next() < 0.3).map((p) => p.podId),
       freeSlots: Math.floor(next() * 3),
       draining: next() < 0.1,
@@ -411,6 +439,11 @@ describe('Scheduler against a brute-force scan', () => {
         if (!eligible) continue;
         const referred = frontend !== undefined && m.referredBy.has(frontend);
         const tier = (warm ? 0 : 2) + (referred ? 0 : 1);
+        // Cold: a node with room for the pod before one that would unload others.
+        const room = (x: Model) => {
+          const memory = x.snapshot.hardware.podMemory;
+          return warm || memory === undefined || memory.budgetMiB - memory.heldMiB >= pod.spec.minVramMiB;
+        };
         const rank = (x: Model) => ({
           efficiencyBand: efficiencyBandOf(x.snapshot.hardware.efficiency),
           votes: x.votes,
@@ -421,7 +454,8 @@ describe('Scheduler against a brute-force scan', () => {
         if (
           best === undefined ||
           tier < best.tier ||
-          (tier === best.tier && ranksBeforeOf(rank(m), rank(best.m)))
+          (tier === best.tier && room(m) !== room(best.m) && room(m)) ||
+          (tier === best.tier && room(m) === room(best.m) && ranksBeforeOf(rank(m), rank(best.m)))
         ) {
           best = { node, tier, m };
         }
