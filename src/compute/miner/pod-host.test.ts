@@ -175,6 +175,27 @@ describe('PodHost memory budget', () => {
     expect(host.heldMiB).toBe(600);
   });
 
+  it('counts a removed pod whose job was waiting for room once that job loads it', async () => {
+    const [a, b] = [podConfig('a', 600), podConfig('b', 600)];
+    const host = new PodHost([a, b], { memoryMiB: 1000 });
+    const podA = host.get(a.podId) as HostedPod;
+    const podB = host.get(b.podId) as HostedPod;
+    const jobA = holdJob(podA);
+    await tick();
+    const jobB = holdJob(podB);
+    await tick();
+    host.replace([a]);
+    jobA.end();
+    await jobA.running;
+    await expect.poll(() => b.runtime.warm).toBe(true);
+    expect(host.heldMiB).toBe(600);
+    expect(await errorCodeOf(podA.load())).toBe('no_capacity');
+    const unloading = podB.unload();
+    jobB.end();
+    await Promise.all([jobB.running, unloading]);
+    expect(host.heldMiB).toBe(0);
+  });
+
   it('refuses a pod larger than the budget; pods of an upstream server are outside it', async () => {
     expect(() => new PodHost([podConfig('huge', 2000)], { memoryMiB: 1000 })).toThrow(
       'pod huge needs 2000 MiB, more than the 1000 MiB',

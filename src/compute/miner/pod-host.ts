@@ -167,9 +167,12 @@ export class PodHost {
     return this.residency.heldMiB(this.holding());
   }
 
-  /** The pods that may hold memory: those hosted, and those removed whose unload has not ended. */
+  /**
+   * The pods that may hold memory: those hosted, and those removed that are loaded or have jobs (which may
+   * still load them) until their unload ends.
+   */
   private holding(): HostedPod[] {
-    for (const pod of this.leaving) if (!pod.loaded) this.leaving.delete(pod);
+    for (const pod of this.leaving) if (!pod.loaded && !pod.busy) this.leaving.delete(pod);
     return [...this.pods.values(), ...this.leaving];
   }
 
