@@ -74,6 +74,8 @@ describe('handshake', () => {
       slots: { total: 2, free: 2 },
       warmPods: [pod.podId],
       runtimes: ['llama-cpp'],
+      // The node's memory (a CPU node's RAM) and what the tiny model holds of it (its file, rounded up).
+      podMemory: { budgetMiB: TEST_HARDWARE.ramMiB, heldMiB: 1 },
     });
     expect(m.state()).toMatchObject({ status: 'connected', sessionId: connection.sessionId, connections: 1 });
     expect(connection.badFrames).toEqual([]);
