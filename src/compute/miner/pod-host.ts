@@ -31,7 +31,7 @@ export class HostedPod implements ResidentPod {
   lastUsed = Number.NEGATIVE_INFINITY;
   private running = 0;
   private idleWaiters: Array<() => void> = [];
-  /** Set from an unload request to the unload's end: the pod is not announced warm and takes no job. */
+  /** Set from an unload request to the unload's end: the pod is not announced warm, and jobs wait for it. */
   private unloading: Promise<void> | undefined;
 
   constructor(
