@@ -411,6 +411,31 @@ describe('neurino miner --pods and --metrics-port', () => {
     expect(await run.exited).toBe(0);
   });
 
+  it('--keep-alive-s: unloads the pod idle that long, announced cold, and loads it for the next job', async () => {
+    const node = devAccount(14);
+    await protocol.registerNode(node, parseEther('1000'));
+    const index = router.admitted.length;
+    const run = neurinoMiner(
+      ['--router', router.url, ...chainArgs(), '--data-dir', join(dir, 'keep-alive'), '--keep-alive-s', '1'],
+      { NEURINO_NODE_KEY: devPrivateKey(14) },
+    );
+    const connection = await router.welcomedConnection(index);
+    const [warm] = (await connection.waitFor('capabilities')).warmPods;
+    const heard = connection.received.length;
+    await connection.waitFor('capabilities', (c) => c.warmPods.length === 0, heard);
+    expect(run.output()).toContain('pod neurino-tiny unloaded after 1000 ms idle');
+    const input = {
+      model: 'neurino-tiny',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 4,
+      seed: 1,
+    };
+    const outcome = await connection.assign({ podId: warm as Hex, kind: 'chat', input, stream: false });
+    expect(outcome.checked?.ok).toBe(true);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
   it('refuses a pods file it cannot read, naming the entry at fault, and one-pod flags beside it', async () => {
     const podsDir = join(dir, 'bad-pods');
     await mkdir(podsDir, { recursive: true });
@@ -447,6 +472,9 @@ describe('neurino miner --pods and --metrics-port', () => {
     ]);
     expect(await missing.exited).toBe(1);
     expect(missing.output()).toContain('none.json: no such file');
+    const noKeepAlive = neurinoMiner(['--router', router.url, ...chainArgs(), '--keep-alive-s', '0']);
+    expect(await noKeepAlive.exited).toBe(1);
+    expect(noKeepAlive.output()).toContain('--keep-alive-s');
     const hostOnly = neurinoMiner(['--router', router.url, ...chainArgs(), '--metrics-host', '0.0.0.0']);
     expect(await hostOnly.exited).toBe(1);
     expect(hostOnly.output()).toContain('--metrics-host needs --metrics-port');

@@ -42,6 +42,7 @@ interface MinerOptions extends ChainOptions {
   pods?: string;
   slots: number;
   memoryMib?: number;
+  keepAliveS?: number;
   threads: number;
   contextSize?: number;
   pricePerUnit?: bigint;
@@ -100,6 +101,13 @@ export function minerCommand(): Command {
       "memory the node's llama.cpp pods may hold at once (default: the largest GPU's VRAM, or the RAM on " +
         'a CPU node): pods load at start while they fit, and a job for a cold pod unloads the pods idle ' +
         'longest to make room',
+      parsePositiveInt,
+    )
+    .option(
+      '--keep-alive-s <seconds>',
+      "unload a llama.cpp pod idle this long, giving its memory back to the machine (as Ollama's " +
+        'keep_alive); the next job for it loads it again (default: keep pods loaded, as the router ' +
+        'sends jobs to warm pods first)',
       parsePositiveInt,
     )
     .option(
@@ -227,6 +235,7 @@ async function runMiner(options: MinerOptions, command: Command): Promise<void> 
     logger,
     hardware,
     ...(options.memoryMib === undefined ? {} : { memoryMiB: options.memoryMib }),
+    ...(options.keepAliveS === undefined ? {} : { keepAliveMs: options.keepAliveS * 1000 }),
     benchmarkThreads: options.threads,
     chain: {
       rpcUrl: options.rpcUrl,

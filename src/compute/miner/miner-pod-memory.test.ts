@@ -83,6 +83,30 @@ describe('a miner with more pods than memory', () => {
   });
 });
 
+describe('a miner with a keep-alive', () => {
+  it('unloads a pod idle that long, announced cold, and loads it again for the next job', async () => {
+    const pod = await tinyPod();
+    const router = await TestRouter.start({ domain: TEST_DOMAIN, heartbeatMs: 100 });
+    const { miner, lines } = await startTestMiner(pod, router.url, { keepAliveMs: 150 });
+    try {
+      const connection = await router.welcomedConnection(0);
+      expect((await connection.waitFor('capabilities')).warmPods).toEqual([pod.podId]);
+      const heard = connection.received.length;
+      await connection.waitFor('capabilities', (c) => c.warmPods.length === 0, heard);
+      expect(pod.runtime.info().warm).toBe(false);
+      expect(miner.state().podMemory.heldMiB).toBe(0);
+      expect(lines.map((l) => l.msg)).toContain('pod neurino-tiny unloaded after 150 ms idle');
+      const outcome = await connection.assign({ podId: pod.podId, kind: 'chat', input: chat });
+      expect(outcome.checked?.ok).toBe(true);
+      await connection.waitFor('capabilities', (c) => c.warmPods.length === 1, heard);
+    } finally {
+      await miner.stop();
+      await router.close();
+      await pod.cleanup();
+    }
+  });
+});
+
 describe('a miner with a pod larger than its memory', () => {
   it('refuses to start, naming the pod and the budget', async () => {
     const pod = await tinyPod();

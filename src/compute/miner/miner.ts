@@ -45,6 +45,8 @@ export interface MinerConfig {
    * idle longest. Default: the largest GPU's VRAM, or the RAM on a CPU node.
    */
   readonly memoryMiB?: number;
+  /** Unload an in-process pod idle this long, as Ollama's keep_alive (ms); default: keep pods loaded. */
+  readonly keepAliveMs?: number;
   /** Keep reconnecting when refused as unregistered, unstaked or jailed (waiting for stake). Default false. */
   readonly retryRefused?: boolean;
   readonly reconnect?: BackoffOptions;
@@ -111,6 +113,11 @@ export async function startMiner(config: MinerConfig): Promise<Miner> {
         { podId: evicted.podId, forPodId: forPod.podId },
         `pod ${evicted.spec.name} unloaded to make room for ${forPod.spec.name}`,
       ),
+    ...(config.keepAliveMs === undefined ? {} : { keepAliveMs: config.keepAliveMs }),
+    onIdleUnloaded: (pod, error) =>
+      error === undefined
+        ? log.info({ podId: pod.podId }, `pod ${pod.spec.name} unloaded after ${config.keepAliveMs} ms idle`)
+        : log.error({ err: error, podId: pod.podId }, `unloading the idle pod ${pod.spec.name} failed`),
   });
   const slots = new Slots(
     config.slots ?? pods.list().reduce((sum, pod) => sum + pod.runtime.info().slots, 0),

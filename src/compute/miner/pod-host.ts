@@ -6,6 +6,7 @@ import type { Hex } from 'viem';
 import { type PodSpec, podId as podIdOf } from '../../protocol/pod-spec.ts';
 import type { PodRuntime } from '../pods/runtime.ts';
 import { MinerError } from './errors.ts';
+import { PodKeepAlive } from './pod-keep-alive.ts';
 import { type LoadOptions, PodResidency, type ResidentPod } from './pod-residency.ts';
 
 export interface HostedPodConfig {
@@ -32,7 +33,7 @@ export class HostedPod implements ResidentPod {
   private running = 0;
   private idleWaiters: Array<() => void> = [];
   /** Set from an unload request to the unload's end: the pod is not announced warm, and jobs wait for it. */
-  private unloading: Promise<void> | undefined;
+  private unloadDone: Promise<void> | undefined;
 
   constructor(
     config: HostedPodConfig,
@@ -54,7 +55,7 @@ export class HostedPod implements ResidentPod {
   }
 
   get warm(): boolean {
-    return this.unloading === undefined && this.runtime.info().warm;
+    return this.unloadDone === undefined && this.runtime.info().warm;
   }
 
   /** Holds its memory: loaded, or unloading while its last jobs end. */
@@ -66,6 +67,11 @@ export class HostedPod implements ResidentPod {
     return this.running > 0;
   }
 
+  /** An unload is under way (waiting for the pod's last jobs, or freeing its memory). */
+  get unloading(): boolean {
+    return this.unloadDone !== undefined;
+  }
+
   get activeJobs(): number {
     return this.running;
   }
@@ -75,6 +81,8 @@ export class HostedPod implements ResidentPod {
     const started = performance.now();
     const load = () => this.runtime.load(signal);
     await (this.loaded ? load() : this.admit(this, load, { ...options, signal }));
+    // Loaded is used: a pod just loaded is not the first to go, nor idle since long ago.
+    this.lastUsed = performance.now();
     return { loadMs: Math.round(performance.now() - started) };
   }
 
@@ -83,15 +91,15 @@ export class HostedPod implements ResidentPod {
    * and load the pod again (in their turn), so a stream of them cannot keep it from ever unloading.
    */
   unload(): Promise<void> {
-    this.unloading ??= (async () => {
+    this.unloadDone ??= (async () => {
       try {
         while (this.running > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
         await this.runtime.unload();
       } finally {
-        this.unloading = undefined;
+        this.unloadDone = undefined;
       }
     })();
-    return this.unloading;
+    return this.unloadDone;
   }
 
   /**
@@ -99,9 +107,9 @@ export class HostedPod implements ResidentPod {
    * jobs hold); counted so unload waits for it.
    */
   async run<T>(signal: AbortSignal, job: (runtime: PodRuntime) => Promise<T>): Promise<T> {
-    while (this.unloading !== undefined)
+    while (this.unloadDone !== undefined)
       await abortable(
-        this.unloading.catch(() => undefined),
+        this.unloadDone.catch(() => undefined),
         signal,
       );
     this.running++;
@@ -140,6 +148,10 @@ export interface PodHostOptions {
   readonly memoryMiB?: number;
   /** Told of each pod unloaded to make room for another. */
   readonly onEvicted?: (evicted: HostedPod, forPod: HostedPod) => void;
+  /** Unload an in-process pod idle this long (pod-keep-alive.ts); default: keep pods loaded. */
+  readonly keepAliveMs?: number;
+  /** Told of each pod unloaded for having been idle past the keep-alive (with the error of a failed one). */
+  readonly onIdleUnloaded?: (pod: HostedPod, error?: unknown) => void;
 }
 
 export class PodHost {
@@ -148,6 +160,7 @@ export class PodHost {
   private readonly warmListeners = new Set<() => void>();
   /** Pods no longer hosted that still hold memory until their last jobs end. */
   private readonly leaving = new Set<HostedPod>();
+  private readonly keepAlive: PodKeepAlive<HostedPod> | undefined;
 
   constructor(configs: readonly HostedPodConfig[], options: PodHostOptions = {}) {
     this.residency = new PodResidency(options.memoryMiB ?? Number.POSITIVE_INFINITY, (evicted, forPod) => {
@@ -155,6 +168,18 @@ export class PodHost {
       for (const listener of this.warmListeners) listener();
     });
     this.pods = this.hostedPods(configs);
+    const { keepAliveMs } = options;
+    this.keepAlive =
+      keepAliveMs === undefined
+        ? undefined
+        : new PodKeepAlive(
+            () => this.list(),
+            keepAliveMs,
+            (pod, error) => {
+              options.onIdleUnloaded?.(pod, error);
+              for (const listener of this.warmListeners) listener();
+            },
+          );
   }
 
   /** MiB the node's in-process pods may hold at once (Infinity: no bound). */
@@ -217,7 +242,9 @@ export class PodHost {
     return [...new Set(this.list().map((pod) => pod.spec.runtime))];
   }
 
+  /** Unloads every pod (the miner stops); keep-alive stops checking. */
   async unloadAll(): Promise<void> {
+    this.keepAlive?.stop();
     await Promise.all(this.list().map((pod) => pod.runtime.unload()));
   }
 
