@@ -28,6 +28,7 @@ export function capabilitiesMessage(source: CapabilitiesSource): Capabilities {
     slots: { total: slots.total, free: slots.free },
     warmPods: pods.warmPodIds(),
     runtimes: pods.runtimeKinds(),
+    hostedPods: pods.list().map((pod) => pod.podId),
     ...(Number.isFinite(pods.memoryMiB)
       ? {
           podMemory: {

@@ -74,6 +74,7 @@ describe('handshake', () => {
       slots: { total: 2, free: 2 },
       warmPods: [pod.podId],
       runtimes: ['llama-cpp'],
+      hostedPods: [pod.podId],
       // The node's memory (a CPU node's RAM) and what the tiny model holds of it (its file, rounded up).
       podMemory: { budgetMiB: TEST_HARDWARE.ramMiB, heldMiB: 1 },
     });

@@ -780,6 +780,33 @@ describe('Dispatcher', () => {
     expect(dispatcher.stats().queued).toBe(0);
   });
 
+  it('queues a job rather than send it to a free node that does not host its pod', async () => {
+    const { dispatcher, join, hub } = await setup();
+    const host = await join(minerA, 10, 1);
+    const pending: JobAssign[] = [];
+    host.serve((assign) => {
+      pending.push(assign);
+    });
+    // Same runtime, free slots, hosting only another pod: asking it would only cost the caller an attempt.
+    const stranger = await join(minerB, 1_000, 4);
+    stranger.send(
+      testCapabilities({ efficiency: 1_000, warmPods: [], hostedPods: [`0x${'cd'.repeat(32)}`] }),
+    );
+    await waitFor(() => hub.session(minerB.address)?.warmPods.size === 0, 'its pods announced');
+    const strangerJobs: JobAssign[] = [];
+    stranger.serve((assign) => {
+      strangerJobs.push(assign);
+    });
+    const first = dispatcher.dispatch(job(), budget());
+    const second = dispatcher.dispatch(job(), budget());
+    await waitFor(() => pending.length === 1 && dispatcher.stats().queued === 1, 'one queued');
+    await host.result(pending[0] as JobAssign, 'one');
+    await waitFor(() => pending.length === 2, 'second assigned');
+    await host.result(pending[1] as JobAssign, 'two');
+    expect([(await first).attempts, (await second).attempts]).toEqual([1, 1]);
+    expect(strangerJobs).toEqual([]);
+  });
+
   it('gives up waiting for a busy pod with no_capacity (503)', async () => {
     const { dispatcher, join } = await setup({ maxQueueMs: 100 });
     const peer = await join(minerA, 10, 1);

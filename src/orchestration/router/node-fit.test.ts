@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { podId } from '../../protocol/pod-spec.ts';
 import { samplePodSpec } from '../../protocol/testing/samples.ts';
 import { canLoad, compareVersions, misfit } from './node-fit.ts';
 import { efficiencyBand, uptimeBand } from './node-rank.ts';
@@ -35,8 +36,12 @@ describe('node fit', () => {
     expect(
       misfit({ ...base, gpus: [gpu] }, samplePodSpec({ minVramMiB: 0, software: { driver: '550' } })),
     ).toMatch(/driver/);
-    expect(canLoad({ ...base, gpus: [] }, spec)).toBe(true);
-    expect(canLoad({ ...base, runtimes: ['process'], gpus: [] }, spec)).toBe(false);
+    const id = podId(spec);
+    expect(canLoad({ ...base, gpus: [] }, spec, id)).toBe(true);
+    expect(canLoad({ ...base, runtimes: ['process'], gpus: [] }, spec, id)).toBe(false);
+    // A node that lists the pods it hosts loads only those.
+    expect(canLoad({ ...base, gpus: [], hostedPods: [id] }, spec, id)).toBe(true);
+    expect(canLoad({ ...base, gpus: [], hostedPods: [`0x${'cd'.repeat(32)}`] }, spec, id)).toBe(false);
   });
 });
 

@@ -1,3 +1,4 @@
+import type { Hex } from 'viem';
 import type { Capabilities } from '../../protocol/messages/node-state.ts';
 import { podMemoryMiB } from '../../protocol/pod-memory.ts';
 import type { PodSpec } from '../../protocol/pod-spec.ts';
@@ -5,7 +6,7 @@ import type { PodSpec } from '../../protocol/pod-spec.ts';
 /** What the scheduler needs from a node's `capabilities` message. */
 export type NodeHardware = Pick<
   Capabilities,
-  'gpus' | 'ramMiB' | 'python' | 'efficiency' | 'runtimes' | 'podMemory'
+  'gpus' | 'ramMiB' | 'python' | 'efficiency' | 'runtimes' | 'podMemory' | 'hostedPods'
 >;
 
 /**
@@ -31,9 +32,13 @@ export function misfit(hardware: NodeHardware, spec: PodSpec): string | undefine
   return undefined;
 }
 
-/** A node that has not loaded the pod can load it when it runs the pod's runtime. */
-export function canLoad(hardware: NodeHardware, spec: PodSpec): boolean {
-  return hardware.runtimes.includes(spec.runtime);
+/**
+ * A node that has not loaded the pod can load it when it runs the pod's runtime and, when it lists the pods
+ * it hosts, the pod is one of them.
+ */
+export function canLoad(hardware: NodeHardware, spec: PodSpec, podId: Hex): boolean {
+  if (!hardware.runtimes.includes(spec.runtime)) return false;
+  return hardware.hostedPods === undefined || hardware.hostedPods.includes(podId);
 }
 
 function atLeast(have: string | undefined, need: string): boolean {

@@ -103,6 +103,15 @@ describe('Scheduler eligibility', () => {
     expect(new Scheduler({ allowCold: false }).pick(cpuPod)).toBeUndefined();
   });
 
+  it('offers a cold node that lists the pods it hosts only the jobs of those', () => {
+    const scheduler = new Scheduler();
+    const other = `0x${'cd'.repeat(32)}` as Hex;
+    scheduler.upsertNode(snapshot(0, { warmPods: [], hw: { hostedPods: [other] } }));
+    expect(pick(scheduler)).toBeUndefined();
+    scheduler.upsertNode(snapshot(0, { warmPods: [], hw: { hostedPods: [other, cpuPod.podId] } }));
+    expect(scheduler.pick(cpuPod)).toEqual({ node: address(0), warm: false, referred: false });
+  });
+
   it('skips nodes without a free slot, draining, suspended or already tried', () => {
     const scheduler = new Scheduler();
     scheduler.upsertNode(snapshot(0, { freeSlots: 0 }));
@@ -417,6 +426,7 @@ describe('Scheduler against a brute-force scan', () => {
           efficiency: Math.floor(next() * 200),
           runtimes: next() < 0.7 ? ['llama-cpp'] : ['process'],
           ...(next() < 0.5 ? {} : { podMemory: { budgetMiB: ramMiB, heldMiB: held } }),
+          ...(next() < 0.5 ? {} : { hostedPods: pods.filter(() => next() < 0.6).map((p) => p.podId) }),
         });
       })(),
       warmPods: pods.filter(() => next() < 0.3).map((p) => p.podId),
@@ -431,7 +441,9 @@ describe('Scheduler against a brute-force scan', () => {
         const memory = snapshot.hardware.ramMiB;
         const eligible =
           memory >= pod.spec.minVramMiB &&
-          (warm || snapshot.hardware.runtimes.includes('llama-cpp')) &&
+          (warm ||
+            (snapshot.hardware.runtimes.includes('llama-cpp') &&
+              (snapshot.hardware.hostedPods?.includes(pod.podId) ?? true))) &&
           snapshot.freeSlots > 0 &&
           !snapshot.draining &&
           !m.suspended &&

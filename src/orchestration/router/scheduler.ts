@@ -321,7 +321,8 @@ export class Scheduler {
     const previous = entry.placements.get(pod) ?? [];
     const wasMember = pod.members.has(entry);
     const warm = entry.warm.has(pod.podId);
-    const loadable = this.#allowCold && canLoad(entry.hardware, pod.spec) && !entry.cannotLoad.has(pod.podId);
+    const loadable =
+      this.#allowCold && canLoad(entry.hardware, pod.spec, pod.podId) && !entry.cannotLoad.has(pod.podId);
     const fits = !entry.draining && (warm || loadable) && misfit(entry.hardware, pod.spec) === undefined;
     const heaps: IndexedHeap<NodeEntry>[] = [];
     if (fits) {

@@ -34,6 +34,11 @@ export const CapabilitiesSchema = z.object({
   /** Pod runtimes this miner can host; free strings so newer runtimes do not break older routers. */
   runtimes: z.array(z.string().min(1).max(64)).max(32),
   /**
+   * Every pod the node can run, warm or cold (those its operator configured). Absent: any pod of its
+   * runtimes, as far as it says (a node that fetches pods as asked).
+   */
+  hostedPods: z.array(Bytes32Schema).max(MAX_WARM_PODS).optional(),
+  /**
    * The memory the node's in-process pods share (MiB): what they may hold at once, and hold now. A cold
    * pod that does not fit in what is left unloads others first. Absent from nodes that keep no budget.
    */

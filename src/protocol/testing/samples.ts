@@ -83,6 +83,7 @@ export function sampleMessages(): ProtocolMessage[] {
       slots: { total: 4, free: 3 },
       warmPods: [id],
       runtimes: ['llama-cpp', 'process'],
+      hostedPods: [id],
       podMemory: { budgetMiB: 24_564, heldMiB: 4_920 },
     },
     { type: 'heartbeat', at: 1_700_000_001_000, slotsFree: 3, load: 0.25 },
