@@ -64,16 +64,28 @@ describe('GET /nodes', () => {
       hardware: { gpus: [], cpu: { cores: 2 }, ramMiB: 8_192, efficiency: 10, runtimes: ['llama-cpp'] },
       slots: { total: 4, running: 0, free: 4 },
       warmPods: [{ podId: podId(testPodSpec()), model: 'test-llm' }],
+      hostedPods: null,
       podMemory: null,
       suspendedUntil: null,
       rankedEfficiency: null,
       paces: [],
     });
     // A node that says how much memory its pods hold: shown as it says, as it changes.
-    peers[1]?.send(testCapabilities({ podMemory: { budgetMiB: 8_000, heldMiB: 4_500 } }));
+    const unknown = `0x${'cd'.repeat(32)}` as const;
+    peers[1]?.send(
+      testCapabilities({
+        podMemory: { budgetMiB: 8_000, heldMiB: 4_500 },
+        hostedPods: [podId(testPodSpec()), unknown],
+      }),
+    );
     await expect
       .poll(async () => byNode(await nodes(), 1)?.podMemory)
       .toEqual({ budgetMiB: 8_000, heldMiB: 4_500 });
+    // The pods it can run, by the model this router serves each under (null for one it does not serve).
+    expect(byNode(await nodes(), 1)?.hostedPods).toEqual([
+      { podId: podId(testPodSpec()), model: 'test-llm' },
+      { podId: unknown, model: null },
+    ]);
     const first = byNode(list, 0);
     expect(first?.uptime).toBeGreaterThan(0);
     expect(first?.connectedAt).toBeLessThanOrEqual(Date.now());

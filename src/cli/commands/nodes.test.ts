@@ -46,6 +46,7 @@ const status = (overrides: Partial<NodeStatus> = {}): NodeStatus => ({
   },
   slots: { total: 4, running: 3, free: 1 },
   warmPods: [{ podId: `0x${'ab'.repeat(32)}`, model: 'llama-3-8b' }],
+  hostedPods: null,
   podMemory: null,
   uptime: 0.9987,
   seenMs: 7_200_000,

@@ -27,6 +27,8 @@ export interface NodeStatus {
   slots: { total: number; running: number; free: number };
   /** Warm pods, with the model name this router serves each under (null when it serves none). */
   warmPods: Array<{ podId: Hex; model: string | null }>;
+  /** Every pod the node can run, warm or cold, as it announced (null: it did not say). */
+  hostedPods: Array<{ podId: Hex; model: string | null }> | null;
   /** MiB the node's in-process pods may hold at once and hold now, as announced; null when not said. */
   podMemory: { budgetMiB: number; heldMiB: number } | null;
   /** 0..1 of the time since this router first saw the node (a first hour counts in full). */
@@ -112,6 +114,11 @@ export class NodeDirectory {
         podId,
         model: catalog.byId(podId)?.spec.name ?? null,
       })),
+      hostedPods:
+        capabilities?.hostedPods?.map((podId) => ({
+          podId,
+          model: catalog.byId(podId)?.spec.name ?? null,
+        })) ?? null,
       podMemory: capabilities?.podMemory ?? null,
       uptime: uptime.uptime(session.node),
       ...(uptime.history(session.node) ?? { seenMs: 0, connectedMs: 0 }),
