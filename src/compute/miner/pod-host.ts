@@ -107,11 +107,12 @@ export class HostedPod implements ResidentPod {
    * jobs hold); counted so unload waits for it.
    */
   async run<T>(signal: AbortSignal, job: (runtime: PodRuntime) => Promise<T>): Promise<T> {
-    while (this.unloadDone !== undefined)
+    while (this.unloadDone !== undefined) {
       await abortable(
         this.unloadDone.catch(() => undefined),
         signal,
       );
+    }
     this.running++;
     this.lastUsed = performance.now();
     try {

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 export interface IdlePod {
   readonly resident: boolean;
   readonly loaded: boolean;
-  /** Its running jobs, or an unload under way. */
+  /** Jobs are running on it. */
   readonly busy: boolean;
   readonly unloading: boolean;
   /** When it last began or ended a job, or was loaded (performance.now()). */
