@@ -212,6 +212,11 @@ describe('PodHost memory budget', () => {
     expect(mixed.heldMiB).toBe(900);
   });
 
+  it('refuses more pods than a capabilities frame can list', () => {
+    const many = Array.from({ length: 257 }, (_, i) => podConfig(`p${i}`, 1));
+    expect(() => new PodHost(many)).toThrow('a node hosts at most 256 pods, got 257');
+  });
+
   it('without a budget every pod loads', async () => {
     const host = new PodHost([podConfig('a', 60_000), podConfig('b', 60_000)]);
     for (const pod of host.list()) await pod.load(undefined, { evict: false });

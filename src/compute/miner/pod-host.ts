@@ -3,6 +3,7 @@
 // longest when the node's memory is full (pod-residency.ts).
 import { performance } from 'node:perf_hooks';
 import type { Hex } from 'viem';
+import { MAX_WARM_PODS } from '../../protocol/messages/node-state.ts';
 import { type PodSpec, podId as podIdOf } from '../../protocol/pod-spec.ts';
 import type { PodRuntime } from '../pods/runtime.ts';
 import { MinerError } from './errors.ts';
@@ -251,6 +252,13 @@ export class PodHost {
 
   /** The pods of `configs`, checked; one hosted already is kept as it is. */
   private hostedPods(configs: readonly HostedPodConfig[]): Map<Hex, HostedPod> {
+    // The capabilities frame lists them all: more would be refused by the router.
+    if (configs.length > MAX_WARM_PODS) {
+      throw new MinerError(
+        'invalid_config',
+        `a node hosts at most ${MAX_WARM_PODS} pods, got ${configs.length}`,
+      );
+    }
     const pods = new Map<Hex, HostedPod>();
     for (const config of configs) {
       const id = config.podId.toLowerCase() as Hex;
