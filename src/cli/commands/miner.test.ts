@@ -389,7 +389,7 @@ describe('neurino miner --pods and --metrics-port', () => {
     const connection = await router.welcomedConnection(index);
     const capabilities = await connection.waitFor('capabilities');
     expect(capabilities.warmPods).toHaveLength(1);
-    expect(run.output()).toContain('pod tiny-two stays cold until a job asks for it');
+    await expect.poll(() => run.output()).toContain('pod tiny-two stays cold until a job asks for it');
     const [warm] = capabilities.warmPods;
     const hosted = /serving neurino-tiny \((0x[0-9a-f]{64})\), tiny-two \((0x[0-9a-f]{64})\)/.exec(
       run.output(),
@@ -423,7 +423,8 @@ describe('neurino miner --pods and --metrics-port', () => {
     const [warm] = (await connection.waitFor('capabilities')).warmPods;
     const heard = connection.received.length;
     await connection.waitFor('capabilities', (c) => c.warmPods.length === 0, heard);
-    expect(run.output()).toContain('pod neurino-tiny unloaded after 1000 ms idle');
+    // Its log comes through a pipe, after the frame at times.
+    await expect.poll(() => run.output()).toContain('pod neurino-tiny unloaded after 1000 ms idle');
     const input = {
       model: 'neurino-tiny',
       messages: [{ role: 'user', content: 'hi' }],

@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import type { Address, Hex, LocalAccount } from 'viem';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import type { HandshakeRefusalCode } from '../../protocol/error-codes.ts';
-import { podMemoryMiB } from '../../protocol/pod-memory.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { ensureStanding, type MinerChainConfig } from './chain-standing.ts';
 import { MinerError } from './errors.ts';
@@ -14,6 +13,7 @@ import type { AttemptOutcome } from './job-desk.ts';
 import { MinerLoop } from './miner-loop.ts';
 import { type HostedPodConfig, type PodChanges, PodHost } from './pod-host.ts';
 import { preload } from './pod-preload.ts';
+import { defaultPodMemory } from './pod-residency.ts';
 import { type DialRouter, routerEndpoint } from './router-socket.ts';
 import { Slots } from './slots.ts';
 
@@ -106,8 +106,16 @@ export async function startMiner(config: MinerConfig): Promise<Miner> {
   const log = config.logger.child({ node: config.account.address });
   const hardware = config.hardware ?? (await probeHardware());
   for (const warning of hardware.warnings) log.warn(`hardware probe: ${warning}`);
+  const budget =
+    config.memoryMiB === undefined
+      ? defaultPodMemory(hardware)
+      : { budgetMiB: config.memoryMiB, source: 'as configured' };
+  log.info(
+    { podMemoryMiB: budget.budgetMiB },
+    `pods may hold ${budget.budgetMiB} MiB at once (${budget.source}; --memory-mib to set)`,
+  );
   const pods = new PodHost(config.pods, {
-    memoryMiB: config.memoryMiB ?? podMemoryMiB(hardware),
+    memoryMiB: budget.budgetMiB,
     onEvicted: (evicted, forPod) =>
       log.info(
         { podId: evicted.podId, forPodId: forPod.podId },

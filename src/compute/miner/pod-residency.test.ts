@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isNeurinoError } from '../../protocol/errors.ts';
-import { PodResidency, type ResidentPod } from './pod-residency.ts';
+import type { Hardware } from './hardware/probe.ts';
+import { defaultPodMemory, PodResidency, type ResidentPod } from './pod-residency.ts';
 
 /** A pod as the residency sees it, whose load and unload take a turn of the event loop. */
 class FakePod implements ResidentPod {
@@ -192,5 +193,22 @@ describe('PodResidency', () => {
   it('refuses a budget that is not positive', () => {
     expect(() => new PodResidency(0)).toThrow(RangeError);
     expect(() => new PodResidency(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe('defaultPodMemory', () => {
+  const cpuNode: Hardware = { gpus: [], cpu: { model: 'x', cores: 8 }, ramMiB: 32_000, warnings: [] };
+  const gpu = { name: 'NVIDIA GeForce RTX 4090', vramMiB: 24_564 };
+
+  it("is a CPU node's RAM, and the largest GPU's VRAM less what other processes hold on a GPU node", () => {
+    expect(defaultPodMemory(cpuNode)).toEqual({ budgetMiB: 32_000, source: "the node's RAM" });
+    const gpuNode = { ...cpuNode, gpus: [gpu, { ...gpu, vramMiB: 8_192 }] };
+    expect(defaultPodMemory(gpuNode)).toEqual({ budgetMiB: 24_564, source: "the largest GPU's VRAM" });
+    expect(defaultPodMemory({ ...gpuNode, freeVramMiB: 24_000 })).toEqual({
+      budgetMiB: 24_000,
+      source: 'the VRAM other processes left free at start',
+    });
+    // A GPU another process fills leaves the pods nothing (at least 1 MiB, so the budget stays a budget).
+    expect(defaultPodMemory({ ...gpuNode, freeVramMiB: 0 }).budgetMiB).toBe(1);
   });
 });

@@ -7,6 +7,8 @@
 // idle; a load that may not wait is refused as busy. Loads run one at a time, in the order they came, so
 // two of them cannot both count the same free memory.
 import { RetryableError } from '../../protocol/errors.ts';
+import { podMemoryMiB } from '../../protocol/pod-memory.ts';
+import type { Hardware } from './hardware/probe.ts';
 
 /** What the residency needs of a pod (HostedPod is one). */
 export interface ResidentPod {
@@ -123,6 +125,19 @@ export class PodResidency<P extends ResidentPod = ResidentPod> {
       details: { pod: pod.name, neededMiB: pod.memoryMiB, freeMiB: Math.max(0, free) },
     });
   }
+}
+
+/**
+ * What a node's in-process pods may hold when its operator sets nothing, and why: on a GPU node the largest
+ * GPU's VRAM, less what other processes (an upstream server, a desktop) held when the miner started; on a
+ * CPU node its RAM.
+ */
+export function defaultPodMemory(hardware: Hardware): { budgetMiB: number; source: string } {
+  const memory = podMemoryMiB(hardware);
+  if (hardware.gpus.length === 0) return { budgetMiB: memory, source: "the node's RAM" };
+  const free = hardware.freeVramMiB;
+  if (free === undefined || free >= memory) return { budgetMiB: memory, source: "the largest GPU's VRAM" };
+  return { budgetMiB: Math.max(1, free), source: 'the VRAM other processes left free at start' };
 }
 
 function sumOf(pods: readonly ResidentPod[]): number {

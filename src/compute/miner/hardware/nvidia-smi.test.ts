@@ -6,9 +6,11 @@ import { GpuSchema } from '../../../protocol/messages/node-state.ts';
 import { parseCudaVersion, parseGpuQuery } from './nvidia-smi.ts';
 import { probeGpus, probeHardware } from './probe.ts';
 
-// Captured from real machines (`nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader,nounits`).
-const ONE_GPU = 'NVIDIA GeForce RTX 4090, 24564, 550.54.14\n';
-const TWO_GPUS = 'NVIDIA A100-SXM4-80GB, 81920, 535.129.03\nNVIDIA A100-SXM4-80GB, 81920, 535.129.03\n';
+// As real machines print them (`nvidia-smi --query-gpu=name,memory.total,memory.free,driver_version
+// --format=csv,noheader,nounits`); the second A100 has a server holding most of its memory.
+const ONE_GPU = 'NVIDIA GeForce RTX 4090, 24564, 24076, 550.54.14\n';
+const TWO_GPUS =
+  'NVIDIA A100-SXM4-80GB, 81920, 81038, 535.129.03\nNVIDIA A100-SXM4-80GB, 81920, 7802, 535.129.03\n';
 const BANNER = `Tue Mar 12 10:21:33 2024
 +-----------------------------------------------------------------------------------------+
 | NVIDIA-SMI 550.54.14              Driver Version: 550.54.14      CUDA Version: 12.4     |
@@ -21,6 +23,7 @@ describe('parseGpuQuery', () => {
     expect(parseGpuQuery(ONE_GPU, '12.4')).toEqual({
       ok: true,
       gpus: [{ name: 'NVIDIA GeForce RTX 4090', vramMiB: 24_564, driver: '550.54.14', cuda: '12.4' }],
+      freeMiB: [24_076],
     });
   });
 
@@ -40,16 +43,17 @@ describe('parseGpuQuery', () => {
   });
 
   it('reads no GPU from empty output', () => {
-    expect(parseGpuQuery('')).toEqual({ ok: true, gpus: [] });
+    expect(parseGpuQuery('')).toEqual({ ok: true, gpus: [], freeMiB: [] });
   });
 
   it.each([
-    ['memory not reported (MIG)', 'NVIDIA GeForce RTX 3090, [N/A], 535.104.05'],
+    ['memory not reported (MIG)', 'NVIDIA GeForce RTX 3090, [N/A], [N/A], 535.104.05'],
     ['a message instead of CSV', 'No devices were found'],
-    ['a missing field', 'NVIDIA GeForce RTX 4090, 24564'],
-    ['a non-numeric driver', 'NVIDIA GeForce RTX 4090, 24564, unknown'],
-    ['an empty name', ', 24564, 550.54.14'],
-    ['a negative memory', 'NVIDIA GeForce RTX 4090, -1, 550.54.14'],
+    ['a missing field', 'NVIDIA GeForce RTX 4090, 24564, 550.54.14'],
+    ['a non-numeric driver', 'NVIDIA GeForce RTX 4090, 24564, 24076, unknown'],
+    ['an empty name', ', 24564, 24076, 550.54.14'],
+    ['a negative memory', 'NVIDIA GeForce RTX 4090, -1, 0, 550.54.14'],
+    ['more free memory than there is', 'NVIDIA GeForce RTX 4090, 24564, 30000, 550.54.14'],
   ])('refuses the whole output on %s, naming the line', (_, line) => {
     const parsed = parseGpuQuery(`${ONE_GPU}${line}\n`);
     expect(parsed.ok).toBe(false);
@@ -104,7 +108,7 @@ describe('probeGpus', () => {
   });
 
   it('reports no GPU with a warning when the output is malformed', async () => {
-    const binary = await replay('malformed', 'echo "NVIDIA GeForce RTX 3090, [N/A], 535.104.05"');
+    const binary = await replay('malformed', 'echo "NVIDIA GeForce RTX 3090, [N/A], [N/A], 535.104.05"');
     const probed = await probeGpus({ nvidiaSmi: binary });
     expect(probed.gpus).toEqual([]);
     expect(probed.warnings[0]).toMatch(/memory is not MiB/);
@@ -121,6 +125,8 @@ describe('probeGpus', () => {
       { name: 'NVIDIA A100-SXM4-80GB', vramMiB: 81_920, driver: '535.129.03', cuda: '12.2' },
       { name: 'NVIDIA A100-SXM4-80GB', vramMiB: 81_920, driver: '535.129.03', cuda: '12.2' },
     ]);
+    // The most any one GPU has free: what the node's pods may use there.
+    expect(probed.freeVramMiB).toBe(81_038);
   });
 
   it('describes this machine as a CPU node with cores and RAM when it has no GPU', async () => {

@@ -8,6 +8,11 @@ export interface Hardware {
   readonly gpus: Gpu[];
   readonly cpu: { readonly model: string; readonly cores: number };
   readonly ramMiB: number;
+  /**
+   * The most VRAM free on one GPU when probed (MiB), before the node loads anything: what other processes
+   * (an upstream server, a desktop) leave for its pods. Absent without a GPU.
+   */
+  readonly freeVramMiB?: number;
   /** `python3 --version`, for pods that need a Python. */
   readonly python?: string;
   /** Why a GPU was not reported although nvidia-smi exists (malformed output, driver error). */
@@ -35,7 +40,9 @@ function run(file: string, args: readonly string[], timeoutMs: number): Promise<
 }
 
 /** GPUs per nvidia-smi; none (with a warning) when it is missing, fails, or prints something unexpected. */
-export async function probeGpus(options: ProbeOptions = {}): Promise<{ gpus: Gpu[]; warnings: string[] }> {
+export async function probeGpus(
+  options: ProbeOptions = {},
+): Promise<{ gpus: Gpu[]; freeVramMiB?: number; warnings: string[] }> {
   const binary = options.nvidiaSmi ?? 'nvidia-smi';
   const timeoutMs = options.timeoutMs ?? 10_000;
   const query = await run(binary, NVIDIA_SMI_QUERY_ARGS, timeoutMs);
@@ -43,7 +50,9 @@ export async function probeGpus(options: ProbeOptions = {}): Promise<{ gpus: Gpu
   const banner = await run(binary, [], timeoutMs);
   const cuda = banner.ok ? parseCudaVersion(banner.stdout) : undefined;
   const parsed = parseGpuQuery(query.stdout, cuda);
-  return parsed.ok ? { gpus: parsed.gpus, warnings: [] } : { gpus: [], warnings: [parsed.reason] };
+  if (!parsed.ok) return { gpus: [], warnings: [parsed.reason] };
+  const free = parsed.freeMiB.length === 0 ? {} : { freeVramMiB: Math.max(...parsed.freeMiB) };
+  return { gpus: parsed.gpus, ...free, warnings: [] };
 }
 
 export async function probePython(options: ProbeOptions = {}): Promise<string | undefined> {
@@ -58,7 +67,17 @@ export function probeCpu(): Hardware['cpu'] & { ramMiB: number } {
 }
 
 export async function probeHardware(options: ProbeOptions = {}): Promise<Hardware> {
-  const [{ gpus, warnings }, python] = await Promise.all([probeGpus(options), probePython(options)]);
+  const [{ gpus, freeVramMiB, warnings }, python] = await Promise.all([
+    probeGpus(options),
+    probePython(options),
+  ]);
   const { model, cores, ramMiB } = probeCpu();
-  return { gpus, cpu: { model, cores }, ramMiB, ...(python === undefined ? {} : { python }), warnings };
+  return {
+    gpus,
+    cpu: { model, cores },
+    ramMiB,
+    ...(freeVramMiB === undefined ? {} : { freeVramMiB }),
+    ...(python === undefined ? {} : { python }),
+    warnings,
+  };
 }
