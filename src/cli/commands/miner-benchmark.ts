@@ -1,8 +1,10 @@
 // `neurino miner benchmark`: the self-benchmark a miner runs at start, alone, so an operator sees the
-// figure the router will rank the node by, and can compare settings such as --threads before serving.
+// figure the router will rank the node by, and can compare settings such as --threads before serving;
+// with the memory its pods would share.
 import { Command } from 'commander';
 import { deviceLabel, runLlamaBenchmark } from '../../compute/miner/hardware/llama-benchmark.ts';
 import { probeHardware } from '../../compute/miner/hardware/probe.ts';
+import { defaultPodMemory } from '../../compute/miner/pod-residency.ts';
 import { parsePositiveInt } from '../options.ts';
 
 interface BenchmarkOptions {
@@ -22,8 +24,9 @@ export function minerBenchmarkCommand(): Command {
       for (const warning of hardware.warnings) console.error(`hardware probe: ${warning}`);
       const gpu = options.cpu !== true && hardware.gpus.length > 0 ? 'auto' : false;
       const result = await runLlamaBenchmark({ gpu, threads: options.threads });
+      const memory = defaultPodMemory(hardware);
       if (options.json === true) {
-        console.log(JSON.stringify({ threads: options.threads, ...result }));
+        console.log(JSON.stringify({ threads: options.threads, ...result, podMemoryMiB: memory.budgetMiB }));
         return;
       }
       const threads = `${options.threads} thread${options.threads === 1 ? '' : 's'}`;
@@ -33,6 +36,9 @@ export function minerBenchmarkCommand(): Command {
       );
       console.log(
         `  generation         ${result.decodeTokensPerSecond} tokens/s   one token at a time on a small model`,
+      );
+      console.log(
+        `  pod memory         ${memory.budgetMiB} MiB   what its llama.cpp pods may hold at once: ${memory.source} (--memory-mib)`,
       );
       if (gpu !== false && result.device === 'cpu')
         console.log('nvidia-smi lists a GPU, but llama.cpp found no GPU backend: the figures are the CPU');

@@ -489,11 +489,14 @@ describe('neurino miner benchmark', () => {
     expect(run.output()).toContain('llama.cpp on cpu, 1 thread');
     expect(run.output()).toMatch(/prompt evaluation +[\d.]+ GFLOP\/s +the efficiency a miner announces/);
     expect(run.output()).toMatch(/generation +[\d.]+ tokens\/s/);
+    expect(run.output()).toMatch(
+      /pod memory +\d+ MiB +what its llama\.cpp pods may hold at once: the node's RAM/,
+    );
 
     const json = neurinoMiner(['benchmark', '--json', '--cpu']);
     expect(await json.exited).toBe(0);
-    const result = JSON.parse(json.output()) as { device: string; gflops: number; threads: number };
-    expect(result).toMatchObject({ device: 'cpu', threads: 1 });
+    const result = JSON.parse(json.output()) as { device: string; gflops: number; podMemoryMiB: number };
+    expect(result).toMatchObject({ device: 'cpu', threads: 1, podMemoryMiB: expect.any(Number) });
     expect(result.gflops).toBeGreaterThan(0);
 
     const bad = neurinoMiner(['benchmark', '--threads', '0']);
