@@ -104,13 +104,13 @@ function honest(peer: MinerPeer, chunks: string[] = []) {
 
 /** A dispatcher with one node of one slot, whose assignments wait in `pending` until the test answers them. */
 async function oneSlotHeld() {
-  const { dispatcher, join } = await setup();
+  const { dispatcher, join, hub } = await setup();
   const peer = await join(minerA, 10, 1);
   const pending: JobAssign[] = [];
   peer.serve((assign) => {
     pending.push(assign);
   });
-  return { dispatcher, peer, pending };
+  return { dispatcher, peer, pending, join, hub };
 }
 
 describe('Dispatcher', () => {
@@ -781,12 +781,7 @@ describe('Dispatcher', () => {
   });
 
   it('queues a job rather than send it to a free node that does not host its pod', async () => {
-    const { dispatcher, join, hub } = await setup();
-    const host = await join(minerA, 10, 1);
-    const pending: JobAssign[] = [];
-    host.serve((assign) => {
-      pending.push(assign);
-    });
+    const { dispatcher, peer: host, pending, join, hub } = await oneSlotHeld();
     // Same runtime, free slots, hosting only another pod: asking it would only cost the caller an attempt.
     const stranger = await join(minerB, 1_000, 4);
     stranger.send(
