@@ -75,19 +75,24 @@ async function errorCodeOf(promise: Promise<unknown>): Promise<string | undefine
   return isNeurinoError(error) ? error.code : String(error);
 }
 
+/** Two pods of 600 MiB on a node whose pods may hold 1000: one fits at a time. */
+function twoPods() {
+  const [a, b] = [podConfig('a', 600), podConfig('b', 600)];
+  const evicted: string[] = [];
+  const host = new PodHost([a, b], {
+    memoryMiB: 1000,
+    onEvicted: (p, f) => evicted.push(`${p.name}>${f.name}`),
+  });
+  return { a, b, host, evicted, podA: host.get(a.podId) as HostedPod, podB: host.get(b.podId) as HostedPod };
+}
+
 describe('PodHost memory budget', () => {
   it("a cold pod's job unloads the idle pod to make room, and the node hears it at once", async () => {
-    const [a, b] = [podConfig('a', 600), podConfig('b', 600)];
-    const evicted: string[] = [];
-    const host = new PodHost([a, b], {
-      memoryMiB: 1000,
-      onEvicted: (p, f) => evicted.push(`${p.name}>${f.name}`),
-    });
+    const { a, b, host, evicted, podA, podB } = twoPods();
     let changes = 0;
     host.onWarmChange(() => changes++);
-    await host.get(a.podId)?.load(undefined, { evict: false });
+    await podA.load(undefined, { evict: false });
     expect(host.heldMiB).toBe(600);
-    const podB = host.get(b.podId) as HostedPod;
     expect(await errorCodeOf(podB.load(undefined, { evict: false }))).toBe('no_capacity');
 
     await podB.run(new AbortController().signal, async () => undefined);
@@ -98,14 +103,7 @@ describe('PodHost memory budget', () => {
   });
 
   it("a cold pod's job waits for the pod holding the memory to end its job, which takes no new one meanwhile", async () => {
-    const [a, b] = [podConfig('a', 600), podConfig('b', 600)];
-    const evicted: string[] = [];
-    const host = new PodHost([a, b], {
-      memoryMiB: 1000,
-      onEvicted: (p, f) => evicted.push(`${p.name}>${f.name}`),
-    });
-    const podA = host.get(a.podId) as HostedPod;
-    const podB = host.get(b.podId) as HostedPod;
+    const { a, b, evicted, podA, podB } = twoPods();
     const job = holdJob(podA);
     await tick();
     expect(a.runtime.warm).toBe(true);
@@ -144,11 +142,10 @@ describe('PodHost memory budget', () => {
   });
 
   it('a load the router asks for is refused as busy while pods running jobs hold the room', async () => {
-    const [a, b] = [podConfig('a', 600), podConfig('b', 600)];
-    const host = new PodHost([a, b], { memoryMiB: 1000 });
-    const job = holdJob(host.get(a.podId) as HostedPod);
+    const { a, b, podA, podB } = twoPods();
+    const job = holdJob(podA);
     await tick();
-    const refused = (host.get(b.podId) as HostedPod).load();
+    const refused = podB.load();
     expect(await errorCodeOf(refused)).toBe('no_capacity');
     await expect(refused).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(/\(a\)/) });
     expect([a.runtime.warm, b.runtime.warm]).toEqual([true, false]);
@@ -176,10 +173,7 @@ describe('PodHost memory budget', () => {
   });
 
   it('counts a removed pod whose job was waiting for room once that job loads it', async () => {
-    const [a, b] = [podConfig('a', 600), podConfig('b', 600)];
-    const host = new PodHost([a, b], { memoryMiB: 1000 });
-    const podA = host.get(a.podId) as HostedPod;
-    const podB = host.get(b.podId) as HostedPod;
+    const { a, b, host, podA, podB } = twoPods();
     const jobA = holdJob(podA);
     await tick();
     const jobB = holdJob(podB);

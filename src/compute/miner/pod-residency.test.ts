@@ -53,6 +53,16 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   return error.code;
 }
 
+/** A budget of 10 MiB holding a (5) and b (4), with c (6) cold: c fits only once a goes. */
+async function aAndBLoaded() {
+  const residency = new PodResidency(10);
+  const [a, b, c] = [new FakePod('a', 5), new FakePod('b', 4), new FakePod('c', 6)];
+  const pods = [a, b, c];
+  await residency.admit(a, () => pods, loadOf(a));
+  await residency.admit(b, () => pods, loadOf(b));
+  return { residency, a, b, c, pods };
+}
+
 describe('PodResidency', () => {
   it('loads pods that fit beside the loaded ones without unloading any', async () => {
     const residency = new PodResidency(10);
@@ -80,11 +90,7 @@ describe('PodResidency', () => {
   });
 
   it('refuses as busy, unloading nothing, when pods running jobs hold the room', async () => {
-    const residency = new PodResidency(10);
-    const [a, b, c] = [new FakePod('a', 5), new FakePod('b', 4), new FakePod('c', 6)];
-    const pods = [a, b, c];
-    await residency.admit(a, () => pods, loadOf(a));
-    await residency.admit(b, () => pods, loadOf(b));
+    const { residency, a, b, c, pods } = await aAndBLoaded();
     a.busy = true;
     // b alone (idle) frees 4 of the 5 missing: not enough, so b stays warm.
     const refused = residency.admit(c, () => pods, loadOf(c));
@@ -97,11 +103,7 @@ describe('PodResidency', () => {
   });
 
   it("a job's load waits for the busy pod used longest ago to end its jobs, then unloads it", async () => {
-    const residency = new PodResidency(10);
-    const [a, b, c] = [new FakePod('a', 5), new FakePod('b', 4), new FakePod('c', 6)];
-    const pods = [a, b, c];
-    await residency.admit(a, () => pods, loadOf(a));
-    await residency.admit(b, () => pods, loadOf(b));
+    const { residency, a, b, c, pods } = await aAndBLoaded();
     [a.busy, a.lastUsed, b.busy, b.lastUsed] = [true, 10, true, 20];
     let loaded = false;
     const waiting = residency
