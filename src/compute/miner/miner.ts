@@ -38,7 +38,7 @@ export interface MinerConfig {
   readonly efficiency?: number;
   /** CPU threads of the self-benchmark: those of the node's llama.cpp pods. Default 1. */
   readonly benchmarkThreads?: number;
-  /** Load the pods before connecting (in order, as long as they fit), so they are announced warm. Default true. */
+  /** Load the pods before connecting (in order, while they fit), so they are announced warm. Default true. */
   readonly preload?: boolean;
   /**
    * MiB the node's in-process pods (llama.cpp) may hold at once; a cold pod that does not fit unloads those
