@@ -1,5 +1,5 @@
-// One node whose memory holds one of its two models at a time (a real miner on the tiny model, its pods'
-// memory budget set so), behind the gateway: the official client asks for both models at once, and
+// One node whose memory holds one of its three models at a time (a real miner on the tiny model, its pods'
+// memory budget set so), behind the gateway: the official client asks for all of them at once, and
 // every request is answered by the model it named, the node swapping them as jobs come (the job for the
 // cold model waits for the other's running jobs), each charged once.
 import OpenAI from 'openai';
@@ -24,7 +24,7 @@ let client: OpenAI;
 beforeAll(async () => {
   pod = await tinyPod();
   pods = [];
-  for (const name of ['tiny-first', 'tiny-second']) {
+  for (const name of ['tiny-first', 'tiny-second', 'tiny-third']) {
     const spec = ggufPodSpec({ name, ...(await describeFile(pod.modelPath)) });
     const runtime = new LlamaCppRuntime({ modelPath: pod.modelPath, slots: 2 });
     pods.push({ spec, podId: podId(spec), runtime, memoryMiB: 600 });
@@ -48,9 +48,9 @@ afterAll(async () => {
 
 describe('a node swapping its models as requests come', () => {
   it('answers every request with the model it named, each charged once', async () => {
-    const models = ['tiny-first', 'tiny-second'];
-    const requests = Array.from({ length: 8 }, (_, i) => ({
-      model: models[i % 2] as string,
+    const models = ['tiny-first', 'tiny-second', 'tiny-third'];
+    const requests = Array.from({ length: 12 }, (_, i) => ({
+      model: models[i % 3] as string,
       messages: [{ role: 'user' as const, content: `Hello ${i}` }],
       max_tokens: 12,
       seed: i,
@@ -58,7 +58,7 @@ describe('a node swapping its models as requests come', () => {
     const answers = await Promise.all(requests.map((body) => client.chat.completions.create(body)));
     expect(answers.map((a) => a.model)).toEqual(requests.map((r) => r.model));
     for (const answer of answers) expect(answer.usage?.completion_tokens).toBeGreaterThan(0);
-    // Both models were loaded in turn, never both at once.
+    // The models were loaded in turn, never two at once.
     const unloaded = lines.map((l) => l.msg).filter((m) => m.includes('unloaded to make room'));
     expect(unloaded.length).toBeGreaterThan(0);
     expect(miner.state().podMemory.heldMiB).toBe(600);
@@ -67,7 +67,7 @@ describe('a node swapping its models as requests come', () => {
       'select count(*) as n, count(distinct job_id) as jobs from receipts where payer = $1',
       [developer],
     );
-    expect([Number(row?.n), Number(row?.jobs)]).toEqual([8, 8]);
+    expect([Number(row?.n), Number(row?.jobs)]).toEqual([12, 12]);
     expect(h.metering.leases.lease(developer)?.held ?? 0n).toBe(0n);
   });
 });

@@ -122,6 +122,44 @@ describe('PodHost memory budget', () => {
     expect([a.runtime.loads, b.runtime.loads]).toEqual([2, 1]);
   });
 
+  it("a job waiting to load a pod does not hold up that pod's unload (no deadlock when loads queue)", async () => {
+    const [a, b, c] = [podConfig('a', 600), podConfig('b', 600), podConfig('c', 600)];
+    const host = new PodHost([a, b, c], { memoryMiB: 1000 });
+    const [podA, podB, podC] = [a, b, c].map((p) => host.get(p.podId) as HostedPod) as [
+      HostedPod,
+      HostedPod,
+      HostedPod,
+    ];
+    const signal = new AbortController().signal;
+    const jobA = holdJob(podA);
+    await tick();
+    // b1 waits for a's job to end; c1 queues behind it; b2 queues behind c1, waiting to load b.
+    const order: string[] = [];
+    const b1 = podB.run(signal, async () => order.push('b1'));
+    const c1 = podC.run(signal, async () => order.push('c1'));
+    const b2 = podB.run(signal, async () => order.push('b2'));
+    await tick();
+    jobA.end();
+    // c1's load unloads b while b2 waits in the queue: b2 must not count as running on b.
+    const stuck = new Promise((_, reject) => setTimeout(() => reject(new Error('deadlocked')), 2_000));
+    await Promise.race([Promise.all([jobA.running, b1, c1, b2]), stuck]);
+    expect(order).toEqual(['b1', 'c1', 'b2']);
+  });
+
+  it('a job waiting its turn to load stops at its cancel', async () => {
+    const { podA, podB } = twoPods();
+    const jobA = holdJob(podA);
+    await tick();
+    const cancel = new AbortController();
+    const waiting = podB.run(cancel.signal, async () => 'ran');
+    await tick();
+    cancel.abort(new Error('deadline'));
+    await expect(waiting).rejects.toThrow('deadline');
+    jobA.end();
+    await jobA.running;
+    expect(podB.busy).toBe(false);
+  });
+
   it('a job for a pod being unloaded waits for the unload, then loads it again; or stops when cancelled', async () => {
     const a = podConfig('a', 100);
     const host = new PodHost([a], { memoryMiB: 1000 });

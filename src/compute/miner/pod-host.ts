@@ -32,6 +32,8 @@ export class HostedPod implements ResidentPod {
   readonly resident: boolean;
   lastUsed = Number.NEGATIVE_INFINITY;
   private running = 0;
+  /** Jobs waiting to load the pod (for room, or their turn): not running, so an unload does not wait for them. */
+  private waiting = 0;
   private idleWaiters: Array<() => void> = [];
   /** Set from an unload request to the unload's end: the pod is not announced warm, and jobs wait for it. */
   private unloadDone: Promise<void> | undefined;
@@ -64,8 +66,9 @@ export class HostedPod implements ResidentPod {
     return this.runtime.info().warm;
   }
 
+  /** Jobs run on it, or wait to load it: not a pod to unload for another while idle ones are left. */
   get busy(): boolean {
-    return this.running > 0;
+    return this.running > 0 || this.waiting > 0;
   }
 
   /** An unload is under way (waiting for the pod's last jobs, or freeing its memory). */
@@ -77,11 +80,26 @@ export class HostedPod implements ResidentPod {
     return this.running;
   }
 
-  /** Loads the pod when the node's memory has room for it (see PodResidency.admit). */
-  async load(signal?: AbortSignal, options: LoadOptions = {}): Promise<{ loadMs: number }> {
+  /**
+   * Loads the pod when the node's memory has room for it (see PodResidency.admit). `claim` is called
+   * within the load's turn once the pod is loaded, before any other load may unload it again.
+   */
+  async load(
+    signal?: AbortSignal,
+    options: LoadOptions = {},
+    claim?: () => void,
+  ): Promise<{ loadMs: number }> {
     const started = performance.now();
-    const load = () => this.runtime.load(signal);
-    await (this.loaded ? load() : this.admit(this, load, { ...options, signal }));
+    const load = async () => {
+      await this.runtime.load(signal);
+      claim?.();
+    };
+    if (this.loaded) await load();
+    else {
+      const admitted = this.admit(this, load, { ...options, signal });
+      // A load waiting its turn stops at the signal; the turn, when it comes, finds it aborted.
+      await (signal === undefined ? admitted : abortable(admitted, signal));
+    }
     // Loaded is used: a pod just loaded is not the first to go, nor idle since long ago.
     this.lastUsed = performance.now();
     return { loadMs: Math.round(performance.now() - started) };
@@ -105,25 +123,49 @@ export class HostedPod implements ResidentPod {
 
   /**
    * Runs a job on this pod, loading it first when cold (waiting, if need be, for room that pods running
-   * jobs hold); counted so unload waits for it.
+   * jobs hold); counted once it runs, so an unload waits for it.
    */
   async run<T>(signal: AbortSignal, job: (runtime: PodRuntime) => Promise<T>): Promise<T> {
-    while (this.unloadDone !== undefined) {
-      await abortable(
-        this.unloadDone.catch(() => undefined),
-        signal,
-      );
-    }
-    this.running++;
-    this.lastUsed = performance.now();
+    // Counted as running only once the pod is loaded for it: an unload waiting for this pod's running jobs
+    // must not wait for a job that waits, behind that very unload, for its turn to load the pod (a
+    // deadlock); and the claim is made in the load's own turn, so no other load unloads it in between.
+    let claimed = false;
+    const claim = () => {
+      if (claimed || signal.aborted) return;
+      claimed = true;
+      this.running++;
+      this.lastUsed = performance.now();
+    };
+    this.waiting++;
     try {
-      if (!this.runtime.info().warm) await this.load(signal, { wait: true });
+      while (!claimed) {
+        const unloading = this.unloadDone;
+        if (unloading !== undefined)
+          await abortable(
+            unloading.catch(() => undefined),
+            signal,
+          );
+        else if (this.runtime.info().warm) claim();
+        else await this.load(signal, { wait: true }, claim);
+        signal.throwIfAborted();
+      }
+    } catch (error) {
+      if (claimed) this.release();
+      throw error;
+    } finally {
+      this.waiting--;
+    }
+    try {
       return await job(this.runtime);
     } finally {
-      this.running--;
-      this.lastUsed = performance.now();
-      if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      this.release();
     }
+  }
+
+  private release(): void {
+    this.running--;
+    this.lastUsed = performance.now();
+    if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }
 
