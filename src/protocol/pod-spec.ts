@@ -1,7 +1,7 @@
 import { type Hex, keccak256, sha256, stringToBytes } from 'viem';
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
-import { JsonValueSchema, Uint256Schema, VersionStringSchema } from './scalars.ts';
+import { JsonValueSchema, MiBSchema, Uint256Schema, VersionStringSchema } from './scalars.ts';
 import { errorFromZod, parseWith, type Result } from './schema-errors.ts';
 
 /** How a node runs a pod. */
@@ -51,10 +51,7 @@ export const PodSpecSchema = z
       sha256: z.string().regex(/^[0-9a-f]{64}$/, { message: 'expected 64 lower-case hex digits' }),
     }),
     options: OptionsSchema.optional(),
-    minVramMiB: z
-      .int()
-      .min(0)
-      .max(2 ** 31),
+    minVramMiB: MiBSchema,
     software: z
       .strictObject({ cuda: VersionStringSchema, python: VersionStringSchema, driver: VersionStringSchema })
       .partial()

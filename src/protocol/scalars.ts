@@ -58,6 +58,12 @@ export const Uint256Schema = z.codec(
 );
 
 /** Milliseconds since the Unix epoch. */
+/** The most MiB of memory any field carries (a pod's, a node's, an attempt's metering): 2 PiB. */
+export const MAX_MIB = 2 ** 31;
+
+/** Whole MiB of memory, 0 to MAX_MIB. */
+export const MiBSchema = z.int().min(0).max(MAX_MIB);
+
 export const TimestampMsSchema = z
   .int()
   .min(0)

@@ -1,8 +1,6 @@
 // The `capabilities` frame: what this node has and can run right now.
 import type { Capabilities } from '../../protocol/messages/node-state.ts';
-
-/** The largest figure of MiB a frame carries. */
-const MAX_MIB = 2 ** 31;
+import { MAX_MIB } from '../../protocol/scalars.ts';
 
 import type { Hardware } from './hardware/probe.ts';
 import type { PodHost } from './pod-host.ts';

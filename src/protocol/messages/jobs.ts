@@ -6,6 +6,7 @@ import {
   AddressSchema,
   Bytes32Schema,
   JsonValueSchema,
+  MiBSchema,
   SignatureSchema,
   TimestampMsSchema,
   Uint256Schema,
@@ -136,10 +137,7 @@ export const JobResultSchema = z
     output: JsonValueSchema,
     usage: UsageSchema,
     gpuMs: z.int().min(0),
-    vramMiB: z
-      .int()
-      .min(0)
-      .max(2 ** 31),
+    vramMiB: MiBSchema,
     computeUnits: Uint256Schema,
     resultHash: Bytes32Schema,
     startedAt: TimestampMsSchema,

@@ -1,18 +1,13 @@
 import { z } from 'zod';
-import { Bytes32Schema, TimestampMsSchema, VersionStringSchema } from '../scalars.ts';
+import { Bytes32Schema, MiBSchema, TimestampMsSchema, VersionStringSchema } from '../scalars.ts';
 
 export const MAX_GPUS = 64;
 export const MAX_SLOTS = 1024;
 export const MAX_WARM_PODS = 256;
 
-const MiB = z
-  .int()
-  .min(0)
-  .max(2 ** 31);
-
 export const GpuSchema = z.object({
   name: z.string().min(1).max(128),
-  vramMiB: MiB,
+  vramMiB: MiBSchema,
   driver: VersionStringSchema.optional(),
   cuda: VersionStringSchema.optional(),
 });
@@ -22,7 +17,7 @@ export const CapabilitiesSchema = z.object({
   type: z.literal('capabilities'),
   gpus: z.array(GpuSchema).max(MAX_GPUS),
   cpu: z.object({ model: z.string().max(128), cores: z.int().min(1).max(4096) }),
-  ramMiB: MiB,
+  ramMiB: MiBSchema,
   python: VersionStringSchema.optional(),
   /** Measured throughput score from the miner's benchmark; higher is better, comparable across nodes. */
   efficiency: z.number().min(0).max(1e9),
@@ -42,7 +37,7 @@ export const CapabilitiesSchema = z.object({
    * The memory the node's in-process pods share (MiB): what they may hold at once, and hold now. A cold
    * pod that does not fit in what is left unloads others first. Absent from nodes that keep no budget.
    */
-  podMemory: z.object({ budgetMiB: MiB, heldMiB: MiB }).optional(),
+  podMemory: z.object({ budgetMiB: MiBSchema, heldMiB: MiBSchema }).optional(),
 });
 
 /** miner → router, every `heartbeatMs`. */

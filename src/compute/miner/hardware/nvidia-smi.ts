@@ -1,5 +1,6 @@
 // Parsing what `nvidia-smi` prints. Pure functions, unit-tested on captured outputs.
 import type { Gpu } from '../../../protocol/messages/node-state.ts';
+import { MAX_MIB } from '../../../protocol/scalars.ts';
 
 /** Arguments of the machine-readable GPU query: one CSV line per GPU. */
 export const NVIDIA_SMI_QUERY_ARGS = [
@@ -46,7 +47,7 @@ export function parseCudaVersion(banner: string): string | undefined {
 }
 
 function isMiB(field: string): boolean {
-  return /^\d{1,10}$/.test(field) && Number(field) <= 2 ** 31;
+  return /^\d{1,10}$/.test(field) && Number(field) <= MAX_MIB;
 }
 
 function bad(index: number, line: string, why: string): GpuQueryResult {
