@@ -14,6 +14,11 @@ import type { NeurinoError } from '../../protocol/errors.ts';
 export type FailureKind = 'final' | 'refused' | 'busy' | 'cannot-load' | 'node-fault';
 
 const BUSY = new Set(['no_capacity', 'node_draining', 'rate_limited']);
+
+/** A code by which a node says it cannot do something now (full, draining), not that it never can. */
+export function isBusyCode(code: string): boolean {
+  return BUSY.has(code);
+}
 const CANNOT_LOAD = new Set(['pod_not_found', 'pod_load_failed']);
 // payload_too_large: the router's own refusal to send a job no node can take (a node never sends it).
 const FINAL = new Set(['deadline_exceeded', 'job_cancelled', 'payload_too_large']);
@@ -21,7 +26,7 @@ const REFUSALS = new Set(['invalid_request', 'unsupported_parameter']);
 
 export function classifyFailure(error: NeurinoError): FailureKind {
   if (FINAL.has(error.code)) return 'final';
-  if (BUSY.has(error.code)) return 'busy';
+  if (isBusyCode(error.code)) return 'busy';
   // The router chose the pod, so a node that lacks it is the node's problem, whatever flag it sent.
   if (CANNOT_LOAD.has(error.code)) return 'cannot-load';
   // Marked retryable, a refusal is the node's own trouble.

@@ -1,3 +1,4 @@
+import { isBusyCode } from './attempt-failure.ts';
 import type { MinerHub } from './miner-hub.ts';
 import type { MinerSession, SessionChange } from './miner-session.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -28,8 +29,8 @@ export function feedScheduler(hub: MinerHub, scheduler: Scheduler, uptime = new 
         scheduler.removeNode(node);
         return;
       case 'pod.failed':
-        // Busy (its memory held by pods running jobs) is not unable: it may load the pod later.
-        if (change.code !== 'no_capacity') scheduler.markCannotLoad(node, change.podId);
+        // Busy (its memory held by pods running jobs, draining) is not unable: it may load the pod later.
+        if (!isBusyCode(change.code)) scheduler.markCannotLoad(node, change.podId);
         return;
       case 'pod.loaded':
       case 'pod.unloaded':
