@@ -209,7 +209,7 @@ export class PodHost {
   constructor(configs: readonly HostedPodConfig[], options: PodHostOptions = {}) {
     this.residency = new PodResidency(options.memoryMiB ?? Number.POSITIVE_INFINITY, (evicted, forPod) => {
       options.onEvicted?.(evicted, forPod);
-      for (const listener of this.warmListeners) listener();
+      this.warmChanged();
     });
     this.pods = this.hostedPods(configs);
     const { keepAliveMs } = options;
@@ -221,7 +221,7 @@ export class PodHost {
             keepAliveMs,
             (pod, error) => {
               options.onIdleUnloaded?.(pod, error);
-              for (const listener of this.warmListeners) listener();
+              this.warmChanged();
             },
           );
   }
@@ -245,7 +245,11 @@ export class PodHost {
     return [...this.pods.values(), ...this.leaving];
   }
 
-  /** Calls `listener` when a pod turned cold to make room for another; returns how to stop. */
+  private warmChanged(): void {
+    for (const listener of this.warmListeners) listener();
+  }
+
+  /** Calls `listener` when a pod turned cold by itself (room for another, keep-alive); returns how to stop. */
   onWarmChange(listener: () => void): () => void {
     this.warmListeners.add(listener);
     return () => this.warmListeners.delete(listener);
