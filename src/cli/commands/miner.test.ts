@@ -18,6 +18,7 @@ import type { ChatJobOutput } from '../../compute/miner/job-output.ts';
 import { readNodeStanding, standingProblem } from '../../compute/miner/registration.ts';
 import { TestRouter } from '../../compute/miner/testing/test-router.ts';
 import { writeTinyModel } from '../../compute/model/tiny-model.ts';
+import { LlamaCppRuntime } from '../../compute/pods/llama-cpp.ts';
 import {
   type ProtocolFixture,
   startProtocolFixture,
@@ -378,11 +379,13 @@ describe('neurino miner --pods and --metrics-port', () => {
     await writeFile(podsFile, JSON.stringify([{}, { model: 'second.gguf', modelName: 'tiny-two' }]));
     const index = router.admitted.length;
     const metricsPort = await freePort();
-    // Each tiny model holds 1 MiB (its file, rounded up): one fits.
+    // Both tiny models have the same shape, so they would hold the same once loaded: one fits.
+    const held = (await new LlamaCppRuntime({ modelPath: join(podsDir, 'second.gguf') }).estimateMemory())
+      .totalMiB;
     const run = neurinoMiner(
       [
         ...['--router', router.url, ...chainArgs(), '--data-dir', podsDir, '--pods', podsFile],
-        ...['--memory-mib', '1', '--metrics-port', String(metricsPort)],
+        ...['--memory-mib', String(held), '--metrics-port', String(metricsPort)],
       ],
       { NEURINO_NODE_KEY: devPrivateKey(15) },
     );
@@ -403,10 +406,13 @@ describe('neurino miner --pods and --metrics-port', () => {
     await connection.waitFor('capabilities', (c) => c.warmPods.join() === cold, heard);
     await expect.poll(() => run.output()).toContain('pod neurino-tiny unloaded to make room for tiny-two');
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(metrics).toContain('neurino_node_pod_memory_mib{state="held"} 1');
-    expect(metrics).toContain('neurino_node_pod_memory_mib{state="budget"} 1');
+    expect(metrics).toContain(`neurino_node_pod_memory_mib{state="held"} ${held}`);
+    expect(metrics).toContain(`neurino_node_pod_memory_mib{state="budget"} ${held}`);
     const health = await (await fetch(`http://127.0.0.1:${metricsPort}/health`)).json();
-    expect(health).toMatchObject({ warmPods: [cold], podMemory: { budgetMiB: 1, heldMiB: 1 } });
+    expect(health).toMatchObject({ warmPods: [cold], podMemory: { budgetMiB: held, heldMiB: held } });
+    expect(run.output()).toContain(
+      `pod tiny-two holds about ${held} MiB once loaded (weights 1 MiB, 2 slots`,
+    );
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });

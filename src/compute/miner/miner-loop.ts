@@ -9,7 +9,7 @@ import { MinerError } from './errors.ts';
 import type { Hardware } from './hardware/probe.ts';
 import type { Miner, MinerConfig, MinerExit, MinerState, MinerStatus } from './miner.ts';
 import type { HostedPod, HostedPodConfig, PodChanges, PodHost } from './pod-host.ts';
-import { preload } from './pod-preload.ts';
+import { logPodMemory, preload } from './pod-preload.ts';
 import { RouterSession, type SessionEnd } from './router-session.ts';
 import { dialRouter } from './router-socket.ts';
 import type { Slots } from './slots.ts';
@@ -127,6 +127,7 @@ export class MinerLoop implements Miner {
       this.slots.resize(this.pods.list().reduce((sum, pod) => sum + pod.runtime.info().slots, 0));
     }
     this.session?.announceCapabilities();
+    for (const pod of changes.added) logPodMemory(pod, this.log);
     if (this.config.preload ?? true) {
       for (const pod of changes.added) {
         try {

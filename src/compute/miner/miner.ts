@@ -12,7 +12,7 @@ import { type Hardware, probeHardware } from './hardware/probe.ts';
 import type { AttemptOutcome } from './job-desk.ts';
 import { MinerLoop } from './miner-loop.ts';
 import { type HostedPodConfig, type PodChanges, PodHost } from './pod-host.ts';
-import { preload } from './pod-preload.ts';
+import { logPodMemory, preload } from './pod-preload.ts';
 import { defaultPodMemory } from './pod-residency.ts';
 import { type DialRouter, routerEndpoint } from './router-socket.ts';
 import { Slots } from './slots.ts';
@@ -128,6 +128,7 @@ export async function startMiner(config: MinerConfig): Promise<Miner> {
         ? log.info({ podId: pod.podId }, `pod ${pod.spec.name} unloaded after ${config.keepAliveMs} ms idle`)
         : log.error({ err: error, podId: pod.podId }, `unloading the idle pod ${pod.spec.name} failed`),
   });
+  for (const pod of pods.list()) logPodMemory(pod, log);
   const slots = new Slots(
     config.slots ?? pods.list().reduce((sum, pod) => sum + pod.runtime.info().slots, 0),
   );

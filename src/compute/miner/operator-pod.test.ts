@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalPodSpec, podId } from '../../protocol/pod-spec.ts';
-import { TINY_MODEL_NAME } from '../model/tiny-model.ts';
+import { TINY_MODEL_NAME, writeTinyModel } from '../model/tiny-model.ts';
 import { describeFile, ggufPodSpec, isMatryoshka } from './local-pods.ts';
 import { operatorPod } from './operator-pod.ts';
 
@@ -66,7 +66,7 @@ describe('operatorPod', () => {
 
   it('names a given GGUF after its file and takes the operator price', async () => {
     const source = await operatorPod({ dataDir: dir, slots: 1 });
-    await writeFile(join(dir, 'my-model.gguf'), '');
+    await writeTinyModel(join(dir, 'my-model.gguf'), { seed: 7 });
     const pod = await operatorPod({
       dataDir: dir,
       slots: 1,
@@ -79,6 +79,35 @@ describe('operatorPod', () => {
       artifact: { uri: 'my-model.gguf' },
     });
     expect(pod.podId).not.toBe(source.podId);
+  });
+
+  it('says what a GGUF pod will hold once loaded: more with more slots or tokens, nothing of the upstream', async () => {
+    const small = await operatorPod({ dataDir: dir, slots: 1, contextSize: 256 });
+    const large = await operatorPod({ dataDir: dir, slots: 4, contextSize: 1024 });
+    // The billed memory is the spec's, alike on every node; what the node's budget counts is the estimate.
+    expect(small.spec.minVramMiB).toBe(large.spec.minVramMiB);
+    expect(small.memoryEstimate?.detail).toMatch(
+      /^weights 1 MiB, 1 slot × 256 tokens \d+ MiB, embeddings \d+ MiB$/,
+    );
+    expect(large.memoryEstimate?.detail).toMatch(/, 4 slots × 1,024 tokens \d+ MiB, /);
+    expect(large.memoryEstimate?.totalMiB).toBeGreaterThan(small.memoryEstimate?.totalMiB ?? Infinity);
+    const upstream = await operatorPod({
+      dataDir: dir,
+      slots: 1,
+      upstream: 'http://127.0.0.1:1/v1',
+      upstreamModel: 'm',
+    });
+    expect(upstream.memoryEstimate).toBeUndefined();
+  });
+
+  it('refuses a file that is no GGUF when configured, not at its first load', async () => {
+    await writeFile(join(dir, 'empty.gguf'), '');
+    await expect(
+      operatorPod({ dataDir: dir, slots: 1, model: join(dir, 'empty.gguf') }),
+    ).rejects.toMatchObject({
+      code: 'invalid_config',
+      message: 'Cannot read empty.gguf: not a GGUF file: only 0 bytes',
+    });
   });
 
   it('relays to an upstream under the upstream model name', async () => {

@@ -6,8 +6,8 @@ import { type PodSpec, parsePodSpec, podId } from '../../protocol/pod-spec.ts';
 import { ensureTinyModel, TINY_MODEL_NAME } from '../model/tiny-model.ts';
 import type { ChatTemplateName } from '../pods/chat-templates.ts';
 import { LlamaCppRuntime } from '../pods/llama-cpp.ts';
+import { describeLlamaMemory } from '../pods/llama-memory.ts';
 import { OpenAIUpstreamRuntime } from '../pods/openai-upstream.ts';
-import type { PodRuntime } from '../pods/runtime.ts';
 import { MinerError } from './errors.ts';
 import { describeFile, ggufPodSpec, isMatryoshka, upstreamPodSpec } from './local-pods.ts';
 import { describeChatTemplate, podChatTemplate, readChatTemplateFile } from './pod-chat-template.ts';
@@ -51,7 +51,6 @@ export interface OperatorPodOptions {
 export async function operatorPod(options: OperatorPodOptions): Promise<HostedPodConfig> {
   const pricing = options.pricePerUnit === undefined ? {} : { pricePerUnit: options.pricePerUnit };
   const context = options.contextSize === undefined ? {} : { contextSize: options.contextSize };
-  let runtime: PodRuntime;
   let spec: PodSpec;
   if (options.upstream !== undefined) {
     if (options.upstreamModel === undefined) {
@@ -73,7 +72,7 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
         '--matryoshka is for --model: an upstream server is asked for the dimensions itself',
       );
     }
-    runtime = new OpenAIUpstreamRuntime({
+    const runtime = new OpenAIUpstreamRuntime({
       baseUrl: options.upstream,
       model: options.upstreamModel,
       slots: options.slots,
@@ -82,6 +81,7 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
     });
     const built = upstreamPodSpec({ name: options.upstreamModel, vramMiB: options.vramMiB ?? 1024 }, pricing);
     spec = await specToAnnounce(options.podSpec, built);
+    return { spec, podId: podId(spec), runtime };
   } else {
     const modelPath = options.model ?? (await ensureTinyModel(join(options.dataDir, 'models'))).path;
     const defaultName = options.model === undefined ? TINY_MODEL_NAME : basename(modelPath, '.gguf');
@@ -123,7 +123,7 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
         `--matryoshka, but the pod spec ${options.podSpec} does not say options.matryoshka`,
       );
     }
-    runtime = new LlamaCppRuntime({
+    const llamaCpp = new LlamaCppRuntime({
       modelPath,
       modelName: name,
       slots: options.slots,
@@ -134,8 +134,16 @@ export async function operatorPod(options: OperatorPodOptions): Promise<HostedPo
       // A pod validated by re-running its jobs must repeat them bit for bit: no cached prefixes.
       promptCache: options.promptCache !== false && !spec.deterministic,
     });
+    const estimate = await llamaCpp.estimateMemory().catch((cause: unknown) => {
+      throw new MinerError('invalid_config', (cause as Error).message, { cause });
+    });
+    return {
+      spec,
+      podId: podId(spec),
+      runtime: llamaCpp,
+      memoryEstimate: { totalMiB: estimate.totalMiB, detail: describeLlamaMemory(estimate) },
+    };
   }
-  return { spec, podId: podId(spec), runtime };
 }
 
 function specToAnnounce(path: string | undefined, built: PodSpec): Promise<PodSpec> {

@@ -244,6 +244,25 @@ describe('PodHost memory budget', () => {
     expect(mixed.heldMiB).toBe(900);
   });
 
+  it("counts a pod by its runtime's estimate (weights and context) in the budget, and bills the spec's memory", async () => {
+    const estimated = (name: string, totalMiB: number) => ({
+      ...podConfig(name, 400),
+      memoryEstimate: { totalMiB, detail: `weights 400 MiB, 2 slots × 8,192 tokens ${totalMiB - 400} MiB` },
+    });
+    expect(() => new PodHost([estimated('long-context', 1200)], { memoryMiB: 1000 })).toThrow(
+      'pod long-context needs 1200 MiB (weights 400 MiB, 2 slots × 8,192 tokens 800 MiB), more than the 1000 MiB',
+    );
+    // Two pods of 400 MiB of weights would fit in 1000 MiB; with their context, only one does.
+    const host = new PodHost([estimated('a', 600), estimated('b', 600)], { memoryMiB: 1000 });
+    const [a, b] = host.list() as [HostedPod, HostedPod];
+    expect([a.memoryMiB, a.residentMiB]).toEqual([400, 600]);
+    await a.load(undefined, { evict: false });
+    await expect(b.load(undefined, { evict: false })).rejects.toMatchObject({ code: 'no_capacity' });
+    await b.load();
+    expect(host.warmPodIds()).toEqual([b.podId]);
+    expect(host.heldMiB).toBe(600);
+  });
+
   it('refuses more pods than a capabilities frame can list', () => {
     const many = Array.from({ length: 257 }, (_, i) => podConfig(`p${i}`, 1));
     expect(() => new PodHost(many)).toThrow('a node hosts at most 256 pods, got 257');

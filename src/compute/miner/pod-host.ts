@@ -15,10 +15,17 @@ export interface HostedPodConfig {
   readonly podId: Hex;
   readonly runtime: PodRuntime;
   /**
-   * Memory the loaded pod holds, in MiB: VRAM on a GPU node, RAM on a CPU node. Metered into compute units.
-   * Defaults to the spec's minVramMiB (at least 1), which is what the router reserves credits for.
+   * The pod's memory as metered into compute units (GPU time × memory), in MiB: VRAM on a GPU node, RAM
+   * on a CPU node. Defaults to the spec's minVramMiB (at least 1), which is what the router reserves
+   * credits for, so every node serving the pod charges alike for it.
    */
   readonly memoryMiB?: number;
+  /**
+   * What the loaded pod holds in the miner's process, as its runtime estimated before loading it (a
+   * llama-cpp pod: weights, the slots' KV cache, the embedding context); the node's memory budget counts
+   * it. Default: memoryMiB.
+   */
+  readonly memoryEstimate?: { readonly totalMiB: number; readonly detail: string };
 }
 
 /** Runtimes whose model lives in the miner's process; an upstream server holds its memory itself. */
@@ -29,6 +36,8 @@ export class HostedPod implements ResidentPod {
   readonly podId: Hex;
   readonly runtime: PodRuntime;
   readonly memoryMiB: number;
+  readonly residentMiB: number;
+  readonly memoryDetail: string | undefined;
   readonly resident: boolean;
   lastUsed = Number.NEGATIVE_INFINITY;
   private running = 0;
@@ -50,6 +59,8 @@ export class HostedPod implements ResidentPod {
     this.podId = config.podId;
     this.runtime = config.runtime;
     this.memoryMiB = Math.max(1, Math.ceil(config.memoryMiB ?? config.spec.minVramMiB));
+    this.residentMiB = Math.max(1, Math.ceil(config.memoryEstimate?.totalMiB ?? this.memoryMiB));
+    this.memoryDetail = config.memoryEstimate?.detail;
     this.resident = IN_PROCESS_RUNTIMES.has(config.spec.runtime);
   }
 

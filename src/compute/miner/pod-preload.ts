@@ -19,3 +19,12 @@ export async function preload(pod: HostedPod, log: Logger): Promise<void> {
     );
   }
 }
+
+/** Says what a pod will hold once loaded, when its runtime estimated it (llama-cpp pods). */
+export function logPodMemory(pod: HostedPod, log: Logger): void {
+  if (pod.memoryDetail === undefined) return;
+  log.info(
+    { podId: pod.podId, residentMiB: pod.residentMiB },
+    `pod ${pod.spec.name} holds about ${pod.residentMiB} MiB once loaded (${pod.memoryDetail})`,
+  );
+}

@@ -23,7 +23,7 @@ class FakePod implements ResidentPod {
 
   constructor(
     readonly name: string,
-    readonly memoryMiB: number,
+    readonly residentMiB: number,
     readonly resident = true,
   ) {}
 

@@ -13,8 +13,10 @@ import type { Hardware } from './hardware/probe.ts';
 /** What the residency needs of a pod (HostedPod is one). */
 export interface ResidentPod {
   readonly name: string;
-  /** MiB the pod holds once loaded. */
-  readonly memoryMiB: number;
+  /** MiB the pod holds in this process once loaded. */
+  readonly residentMiB: number;
+  /** What makes up residentMiB, for a refusal's message ("weights 4,685 MiB, 2 slots × ..."). */
+  readonly memoryDetail?: string | undefined;
   /** Holds its memory in this process (false: an upstream server holds it, outside the budget). */
   readonly resident: boolean;
   /** Holds its memory now (loaded, or unloading while its last jobs end). */
@@ -53,8 +55,9 @@ export class PodResidency<P extends ResidentPod = ResidentPod> {
 
   /** Why `pod` can never be loaded here (larger than the whole budget), or undefined. */
   misfit(pod: P): string | undefined {
-    if (!pod.resident || pod.memoryMiB <= this.capacityMiB) return undefined;
-    return `pod ${pod.name} needs ${pod.memoryMiB} MiB, more than the ${this.capacityMiB} MiB this node's pods may hold`;
+    if (!pod.resident || pod.residentMiB <= this.capacityMiB) return undefined;
+    const detail = pod.memoryDetail === undefined ? '' : ` (${pod.memoryDetail})`;
+    return `pod ${pod.name} needs ${pod.residentMiB} MiB${detail}, more than the ${this.capacityMiB} MiB this node's pods may hold`;
   }
 
   /** MiB the resident pods among `pods` hold now. */
@@ -87,14 +90,14 @@ export class PodResidency<P extends ResidentPod = ResidentPod> {
       options.signal?.throwIfAborted();
       const others = pods().filter((p) => p !== pod && p.resident && p.loaded);
       const free = this.capacityMiB - sumOf(others);
-      if (free >= pod.memoryMiB) return;
+      if (free >= pod.residentMiB) return;
       // Unloading freed nothing (a runtime that stays loaded): refuse rather than unload forever.
       if (free <= freeBefore) throw this.#busy(pod, free, others);
       freeBefore = free;
       const idle = others.filter((p) => !p.busy);
       // Nothing is unloaded unless unloading can make room: a busy node keeps its warm pods.
       const mayWait = options.wait === true && options.evict !== false;
-      if (options.evict === false || (!mayWait && free + sumOf(idle) < pod.memoryMiB)) {
+      if (options.evict === false || (!mayWait && free + sumOf(idle) < pod.residentMiB)) {
         throw this.#busy(pod, free, others);
       }
       // Idle ones first, then those used longest ago; together just enough to make room.
@@ -102,9 +105,9 @@ export class PodResidency<P extends ResidentPod = ResidentPod> {
       const victims: P[] = [];
       let freed = free;
       for (const candidate of [...idle.sort(byAge), ...others.filter((p) => p.busy).sort(byAge)]) {
-        if (freed >= pod.memoryMiB) break;
+        if (freed >= pod.residentMiB) break;
         victims.push(candidate);
-        freed += candidate.memoryMiB;
+        freed += candidate.residentMiB;
       }
       await Promise.all(
         victims.map(async (victim) => {
@@ -119,10 +122,10 @@ export class PodResidency<P extends ResidentPod = ResidentPod> {
     const busy = others.filter((p) => p.busy).map((p) => p.name);
     return new RetryableError('no_capacity', {
       message:
-        `pod ${pod.name} needs ${pod.memoryMiB} MiB and ${Math.max(0, free)} of the node's ` +
+        `pod ${pod.name} needs ${pod.residentMiB} MiB and ${Math.max(0, free)} of the node's ` +
         `${this.capacityMiB} MiB are free` +
         (busy.length === 0 ? '' : `; pods running jobs hold the rest (${busy.join(', ')})`),
-      details: { pod: pod.name, neededMiB: pod.memoryMiB, freeMiB: Math.max(0, free) },
+      details: { pod: pod.name, neededMiB: pod.residentMiB, freeMiB: Math.max(0, free) },
     });
   }
 }
@@ -141,5 +144,5 @@ export function defaultPodMemory(hardware: Hardware): { budgetMiB: number; sourc
 }
 
 function sumOf(pods: readonly ResidentPod[]): number {
-  return pods.reduce((sum, p) => sum + p.memoryMiB, 0);
+  return pods.reduce((sum, p) => sum + p.residentMiB, 0);
 }

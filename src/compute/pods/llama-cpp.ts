@@ -30,6 +30,7 @@ import { LlamaGrammars } from './llama-grammar.ts';
 import { infillTokens } from './llama-infill.ts';
 import { sharedLlama } from './llama-instance.ts';
 import { checkLogitBias } from './llama-logit-bias.ts';
+import { estimateLlamaMemory, type LlamaMemoryEstimate } from './llama-memory.ts';
 import { type GenerationExtras, generateOn, toolParametersParam } from './llama-slot-job.ts';
 import { checkedTokenIds } from './llama-token-ids.ts';
 import { type CallSyntax, callSyntaxOf, chatFunctions, parametersOf } from './llama-tool-calls.ts';
@@ -135,6 +136,31 @@ export class LlamaCppRuntime implements PodRuntime {
       activeJobs: this.jobs.active,
       embeddingSize: this.loaded?.model.embeddingVectorSize ?? null,
     };
+  }
+
+  /**
+   * What the loaded pod will hold (weights, the slots' KV cache, the embedding context), estimated from
+   * the GGUF's metadata without loading it; a node's memory budget counts pods by it.
+   */
+  estimateMemory(): Promise<LlamaMemoryEstimate> {
+    const { modelPath, gpu = false, threads = 1, slots = 2, flashAttention = false } = this.options;
+    return sharedLlama({ gpu, maxThreads: threads })
+      .then((llama) =>
+        estimateLlamaMemory({
+          modelPath,
+          llama,
+          gpu: gpu !== false && llama.gpu !== false,
+          slots,
+          ...(this.options.contextSize === undefined ? {} : { contextSize: this.options.contextSize }),
+          maxContextSize: DEFAULT_MAX_CONTEXT,
+          flashAttention,
+          embeddings: this.options.embeddings ?? true,
+        }),
+      )
+      .catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new PodLoadFailedError(`Cannot read ${basename(modelPath)}: ${reason}`, { cause: error });
+      });
   }
 
   async load(signal?: AbortSignal): Promise<void> {
