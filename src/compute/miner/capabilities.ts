@@ -32,6 +32,10 @@ export function capabilitiesMessage(source: CapabilitiesSource): Capabilities {
           podMemory: {
             budgetMiB: Math.min(MAX_MIB, pods.memoryMiB),
             heldMiB: Math.min(MAX_MIB, pods.heldMiB),
+            pods: pods
+              .list()
+              .filter((pod) => pod.resident)
+              .map((pod) => ({ podId: pod.podId, mib: Math.min(MAX_MIB, pod.residentMiB) })),
           },
         }
       : {}),

@@ -51,7 +51,14 @@ describe('a miner with more pods than memory', () => {
   it('preloads the pods that fit, in order, and leaves the rest cold', async () => {
     const announced = await connection.waitFor('capabilities');
     expect(announced.warmPods).toEqual([first.podId]);
-    expect(announced.podMemory).toEqual({ budgetMiB: 1000, heldMiB: 600 });
+    expect(announced.podMemory).toEqual({
+      budgetMiB: 1000,
+      heldMiB: 600,
+      pods: [
+        { podId: first.podId, mib: 600 },
+        { podId: second.podId, mib: 600 },
+      ],
+    });
     expect(second.runtime.info().warm).toBe(false);
     expect(miner.state().podMemory).toEqual({ budgetMiB: 1000, heldMiB: 600 });
     expect(lines.map((l) => l.msg)).toContainEqual(

@@ -75,8 +75,9 @@ describe('handshake', () => {
       warmPods: [pod.podId],
       runtimes: ['llama-cpp'],
       hostedPods: [pod.podId],
-      // The node's memory (a CPU node's RAM) and what the tiny model holds of it (its file, rounded up).
-      podMemory: { budgetMiB: TEST_HARDWARE.ramMiB, heldMiB: 1 },
+      // The node's memory (a CPU node's RAM) and what the tiny model holds of it (here its file, rounded
+      // up: the test pod gives no estimate of its KV cache).
+      podMemory: { budgetMiB: TEST_HARDWARE.ramMiB, heldMiB: 1, pods: [{ podId: pod.podId, mib: 1 }] },
     });
     expect(m.state()).toMatchObject({ status: 'connected', sessionId: connection.sessionId, connections: 1 });
     expect(connection.badFrames).toEqual([]);

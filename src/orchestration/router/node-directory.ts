@@ -29,8 +29,8 @@ export interface NodeStatus {
   warmPods: Array<{ podId: Hex; model: string | null }>;
   /** Every pod the node can run, warm or cold, as it announced (null: it did not say). */
   hostedPods: Array<{ podId: Hex; model: string | null }> | null;
-  /** MiB the node's in-process pods may hold at once and hold now, as announced; null when not said. */
-  podMemory: { budgetMiB: number; heldMiB: number } | null;
+  /** MiB the node's in-process pods may hold at once, hold now, and each holds once loaded; null when not said. */
+  podMemory: NonNullable<Capabilities['podMemory']> | null;
   /** 0..1 of the time since this router first saw the node (a first hour counts in full). */
   uptime: number;
   /** What `uptime` is made of: ms since this router first saw the node, and connected of them. */

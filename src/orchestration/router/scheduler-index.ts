@@ -32,16 +32,30 @@ const newHeap = () => new IndexedHeap<NodeEntry>(ranksBefore);
  * Whether the node's pods leave room for the pod as it announced (a node that says nothing of its memory
  * is taken to have room): loading it there unloads nothing and waits for no other pod's jobs.
  */
-export function hasRoomFor(entry: NodeEntry, spec: PodSpec): boolean {
+export function hasRoomFor(entry: NodeEntry, podId: Hex, spec: PodSpec): boolean {
   const memory = entry.hardware.podMemory;
-  return memory === undefined || memory.budgetMiB - memory.heldMiB >= spec.minVramMiB;
+  return memory === undefined || memory.budgetMiB - memory.heldMiB >= podNeedMiB(memory, podId, spec);
+}
+
+type PodMemory = NonNullable<NodeHardware['podMemory']>;
+const needsByList = new WeakMap<NonNullable<PodMemory['pods']>, Map<Hex, number>>();
+
+/** What the pod holds on the node once loaded: the node's own estimate when it gave one, else the spec's. */
+function podNeedMiB(memory: PodMemory, podId: Hex, spec: PodSpec): number {
+  if (memory.pods === undefined) return spec.minVramMiB;
+  let needs = needsByList.get(memory.pods);
+  if (needs === undefined) {
+    needs = new Map(memory.pods.map((pod) => [pod.podId, pod.mib]));
+    needsByList.set(memory.pods, needs);
+  }
+  return needs.get(podId) ?? spec.minVramMiB;
 }
 
 /** Nodes that would load the pod cold: those with room for it first, then by rank. */
-const newColdHeap = (spec: PodSpec) =>
+const newColdHeap = (podId: Hex, spec: PodSpec) =>
   new IndexedHeap<NodeEntry>((a, b) => {
-    const room = hasRoomFor(a, spec);
-    return room !== hasRoomFor(b, spec) ? room : ranksBefore(a, b);
+    const room = hasRoomFor(a, podId, spec);
+    return room !== hasRoomFor(b, podId, spec) ? room : ranksBefore(a, b);
   });
 
 /**
@@ -59,13 +73,13 @@ export class PodIndex {
     readonly podId: Hex,
     readonly spec: PodSpec,
   ) {
-    this.cold = newColdHeap(spec);
+    this.cold = newColdHeap(podId, spec);
   }
 
   referralHeaps(frontend: Address) {
     let heaps = this.referred.get(frontend);
     if (heaps === undefined) {
-      heaps = { warm: newHeap(), cold: newColdHeap(this.spec) };
+      heaps = { warm: newHeap(), cold: newColdHeap(this.podId, this.spec) };
       this.referred.set(frontend, heaps);
     }
     return heaps;

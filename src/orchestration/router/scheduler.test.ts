@@ -188,6 +188,21 @@ describe('Scheduler order (whitepaper 2.2.2)', () => {
     expect(scheduler.pick(cpuPod)).toEqual({ node: address(3), warm: true, referred: false });
   });
 
+  it("judges a cold node's room by its own estimate of the pod when it gives one (the KV cache counts)", () => {
+    const scheduler = new Scheduler();
+    // 1,296 MiB free: room for the spec's 1,024 MiB, not for the 1,500 the fast node says the pod holds there.
+    const fast = { budgetMiB: 4_096, heldMiB: 2_800, pods: [{ podId: cpuPod.podId, mib: 1_500 }] };
+    scheduler.upsertNode(snapshot(0, { warmPods: [], hw: { efficiency: 1_000, podMemory: fast } }));
+    scheduler.upsertNode(
+      snapshot(1, { warmPods: [], hw: { efficiency: 10, podMemory: { budgetMiB: 4_096, heldMiB: 2_800 } } }),
+    );
+    expect(pick(scheduler)).toBe(address(1));
+    scheduler.upsertNode(
+      snapshot(0, { warmPods: [], hw: { efficiency: 1_000, podMemory: { ...fast, heldMiB: 2_000 } } }),
+    );
+    expect(pick(scheduler)).toBe(address(0));
+  });
+
   it('puts nodes referred by the frontend next, but never a cold referred node before a warm one', () => {
     const scheduler = new Scheduler();
     scheduler.upsertNode(snapshot(0, { hw: { efficiency: 100 } }));
@@ -425,7 +440,22 @@ describe('Scheduler against a brute-force scan', () => {
           ramMiB,
           efficiency: Math.floor(next() * 200),
           runtimes: next() < 0.7 ? ['llama-cpp'] : ['process'],
-          ...(next() < 0.5 ? {} : { podMemory: { budgetMiB: ramMiB, heldMiB: held } }),
+          ...(next() < 0.5
+            ? {}
+            : {
+                podMemory: {
+                  budgetMiB: ramMiB,
+                  heldMiB: held,
+                  // Some nodes estimate what some pods hold once loaded (a pod's weights and KV cache).
+                  ...(next() < 0.5
+                    ? {}
+                    : {
+                        pods: pods
+                          .filter(() => next() < 0.5)
+                          .map((p) => ({ podId: p.podId, mib: Math.floor(next() * 4_096) })),
+                      }),
+                },
+              }),
           ...(next() < 0.5 ? {} : { hostedPods: pods.filter(() => next() < 0.6).map((p) => p.podId) }),
         });
       })(),
@@ -454,7 +484,8 @@ describe('Scheduler against a brute-force scan', () => {
         // Cold: a node with room for the pod before one that would unload others.
         const room = (x: Model) => {
           const memory = x.snapshot.hardware.podMemory;
-          return warm || memory === undefined || memory.budgetMiB - memory.heldMiB >= pod.spec.minVramMiB;
+          const need = memory?.pods?.find((p) => p.podId === pod.podId)?.mib ?? pod.spec.minVramMiB;
+          return warm || memory === undefined || memory.budgetMiB - memory.heldMiB >= need;
         };
         const rank = (x: Model) => ({
           efficiencyBand: efficiencyBandOf(x.snapshot.hardware.efficiency),

@@ -36,8 +36,19 @@ export const CapabilitiesSchema = z.object({
   /**
    * The memory the node's in-process pods share (MiB): what they may hold at once, and hold now. A cold
    * pod that does not fit in what is left unloads others first. Absent from nodes that keep no budget.
+   * `pods`: what each of its hosted in-process pods holds once loaded, as the node estimates it (a
+   * llama.cpp pod's weights and the KV cache of its slots); a pod not listed needs its spec's minVramMiB.
    */
-  podMemory: z.object({ budgetMiB: MiBSchema, heldMiB: MiBSchema }).optional(),
+  podMemory: z
+    .object({
+      budgetMiB: MiBSchema,
+      heldMiB: MiBSchema,
+      pods: z
+        .array(z.object({ podId: Bytes32Schema, mib: MiBSchema }))
+        .max(MAX_WARM_PODS)
+        .optional(),
+    })
+    .optional(),
 });
 
 /** miner → router, every `heartbeatMs`. */

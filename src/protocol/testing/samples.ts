@@ -84,7 +84,7 @@ export function sampleMessages(): ProtocolMessage[] {
       warmPods: [id],
       runtimes: ['llama-cpp', 'process'],
       hostedPods: [id],
-      podMemory: { budgetMiB: 24_564, heldMiB: 4_920 },
+      podMemory: { budgetMiB: 24_564, heldMiB: 4_920, pods: [{ podId: id, mib: 4_920 }] },
     },
     { type: 'heartbeat', at: 1_700_000_001_000, slotsFree: 3, load: 0.25 },
     {
