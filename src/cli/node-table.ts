@@ -1,6 +1,6 @@
 // `neurino nodes` as a table: one line per connected node, what an operator scans for (is it taking jobs,
-// how busy, on what hardware, for how long and how reliably, which models are warm, when it was last heard
-// from). Uptime is the scheduler's (connected time over at least the last hour, so a new node ranks low),
+// how busy, on what hardware, for how long and how reliably, which models are warm and which it would load
+// for a job, when it was last heard from). Uptime is the scheduler's (connected time over at least the last hour, so a new node ranks low),
 // shown as what it is for a node seen for less than that hour: its share of the time seen, and that time.
 import type { NodeStatus } from '../application/gateway/ports.ts';
 
@@ -13,6 +13,7 @@ const HEADERS = [
   'connected',
   'uptime',
   'warm',
+  'cold',
   'last heard',
 ];
 
@@ -27,6 +28,7 @@ export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()):
     ago(now - n.connectedAt),
     uptimeOf(n),
     warmOf(n),
+    coldOf(n),
     n.lastHeartbeat === null ? 'never' : `${ago(now - n.lastHeartbeat.receivedAt)} ago`,
   ]);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -40,11 +42,22 @@ export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()):
 
 /** The warm models, and the memory their node's pods hold of what they may when it says. */
 function warmOf(node: NodeStatus): string {
-  const models = node.warmPods.map((p) => p.model ?? `${p.podId.slice(0, 10)}…`).join(', ') || '-';
+  const models = node.warmPods.map(modelOf).join(', ') || '-';
   // A router or node of an earlier version says nothing of memory.
   const memory = node.podMemory;
   if (memory === null || memory === undefined) return models;
   return `${models} (${size(memory.heldMiB)} of ${size(memory.budgetMiB)})`;
+}
+
+/** The models the node hosts and would load for a job (a router of an earlier version lists none). */
+function coldOf(node: NodeStatus): string {
+  const warm = new Set(node.warmPods.map((p) => p.podId));
+  const cold = (node.hostedPods ?? []).filter((p) => !warm.has(p.podId));
+  return cold.map(modelOf).join(', ') || '-';
+}
+
+function modelOf(pod: { podId: string; model: string | null }): string {
+  return pod.model ?? `${pod.podId.slice(0, 10)}…`;
 }
 
 /** Below this much history the scheduler's figure reads low however steady the node: say what it is. */

@@ -61,10 +61,12 @@ describe('neurino nodes', () => {
   it('prints the connected nodes as a table, or as the JSON the router sent', async () => {
     const table = await run('--gateway', h.url);
     const [header, row, more] = table.split('\n');
-    expect(header).toMatch(/^node +state +jobs +hardware +efficiency +connected +uptime +warm +last heard$/);
+    expect(header).toMatch(
+      /^node +state +jobs +hardware +efficiency +connected +uptime +warm +cold +last heard$/,
+    );
     expect(row).toContain(minerAccount(0).address);
     expect(row).toMatch(
-      / ready +0\/4 +CPU 2 cores, 8 GiB +10\.0 +\d+ (ms|s) +[\d.]+ % of \d+ (ms|s) +test-llm +(never|\d+ (ms|s) ago)$/,
+      / ready +0\/4 +CPU 2 cores, 8 GiB +10\.0 +\d+ (ms|s) +[\d.]+ % of \d+ (ms|s) +test-llm +- +(never|\d+ (ms|s) ago)$/,
     );
     expect(more).toBeUndefined();
 
@@ -151,9 +153,9 @@ describe('formatNodeTable', () => {
       now,
     ).split('\n');
     expect(lines[1]).toMatch(
-      / ready +3\/4 +NVIDIA RTX 4090 24 GiB +82\.5 +10 s +99\.9 % +llama-3-8b +1 s ago$/,
+      / ready +3\/4 +NVIDIA RTX 4090 24 GiB +82\.5 +10 s +99\.9 % +llama-3-8b +- +1 s ago$/,
     );
-    expect(lines[2]).toMatch(/ suspended 45 s more +3\/4 +- +- +10 s +99\.9 % +0xcdcdcdcd… +never$/);
+    expect(lines[2]).toMatch(/ suspended 45 s more +3\/4 +- +- +10 s +99\.9 % +0xcdcdcdcd… +- +never$/);
     // A node seen for less than the scheduler's hour: its share of the time seen, and that time.
     const fresh = formatNodeTable([status({ uptime: 0.0025, seenMs: 9_000, connectedMs: 9_000 })], now);
     expect(fresh.split('\n')[1]).toMatch(/ 10 s +100\.0 % of 9 s +llama-3-8b /);
@@ -162,9 +164,23 @@ describe('formatNodeTable', () => {
     expect(capped.split('\n')[1]).toMatch(/ NVIDIA RTX 4090 24 GiB +82\.5, ranked as 9\.3 +10 s /);
     // The memory its pods hold of what they may, when the node says.
     const memory = formatNodeTable([status({ podMemory: { budgetMiB: 24_564, heldMiB: 4_920 } })], now);
-    expect(memory.split('\n')[1]).toMatch(/ llama-3-8b \(4\.8 GiB of 24 GiB\) +1 s ago$/);
+    expect(memory.split('\n')[1]).toMatch(/ llama-3-8b \(4\.8 GiB of 24 GiB\) +- +1 s ago$/);
     const cold = formatNodeTable([status({ warmPods: [], podMemory: { budgetMiB: 900, heldMiB: 0 } })], now);
-    expect(cold.split('\n')[1]).toMatch(/ - \(0 MiB of 900 MiB\) +1 s ago$/);
+    expect(cold.split('\n')[1]).toMatch(/ - \(0 MiB of 900 MiB\) +- +1 s ago$/);
+    // The models it hosts cold, which a job for them would load.
+    const hosting = formatNodeTable(
+      [
+        status({
+          hostedPods: [
+            { podId: `0x${'ab'.repeat(32)}`, model: 'llama-3-8b' },
+            { podId: `0x${'ef'.repeat(32)}`, model: 'qwen-2.5-7b' },
+            { podId: `0x${'12'.repeat(32)}`, model: null },
+          ],
+        }),
+      ],
+      now,
+    );
+    expect(hosting.split('\n')[1]).toMatch(/ llama-3-8b +qwen-2\.5-7b, 0x12121212… +1 s ago$/);
     expect(formatNodeTable([], now)).toBe('no node is connected');
   });
 });
