@@ -14,6 +14,7 @@ import { JobStore } from '../orchestration/metering/job-store.ts';
 import type { JournalSync } from '../orchestration/metering/journal-file.ts';
 import type { Metering } from '../orchestration/metering/metering.ts';
 import { openMetering } from '../orchestration/metering/open-metering.ts';
+import { AUTOSCALER_DEFAULTS, Autoscaler } from '../orchestration/router/autoscaler.ts';
 import { chainNodeAdmission } from '../orchestration/router/chain-node-admission.ts';
 import { Dispatcher, type DispatcherOptions } from '../orchestration/router/dispatcher.ts';
 import { MinerHub, type MinerHubOptions } from '../orchestration/router/miner-hub.ts';
@@ -81,6 +82,12 @@ export interface RouterOptions {
   /** Handshakes under way at once, in all and per address (see MinerHubOptions). */
   miners?: Pick<MinerHubOptions, 'maxHandshakes' | 'maxHandshakesPerAddress'>;
   dispatcher?: Pick<DispatcherOptions, 'acceptTimeoutMs' | 'maxQueueMs' | 'suspension'>;
+  /**
+   * The autoscaler (autoscaler.ts): pods kept warm on at least `autoscale.min` nodes and at most
+   * `autoscale.max`, and unloaded from nodes idle `scaleDownIdleMs` (default 5 min; null: never) beyond
+   * the minimum.
+   */
+  autoscaler?: { scaleDownIdleMs?: number | null; intervalMs?: number };
   /** How long shutdown waits for running jobs and miners (default 10 s). */
   drainGraceMs?: number;
   /**
@@ -249,6 +256,18 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       ...options.dispatcher,
     });
     cleanups.push(() => dispatcher.close());
+    const scaleDownIdleMs = options.autoscaler?.scaleDownIdleMs;
+    const autoscaler = new Autoscaler({
+      hub,
+      scheduler,
+      catalog,
+      logger: logger.child({ part: 'autoscaler' }),
+      scaleDownIdleMs:
+        scaleDownIdleMs === null ? undefined : (scaleDownIdleMs ?? AUTOSCALER_DEFAULTS.scaleDownIdleMs),
+      ...(options.autoscaler?.intervalMs === undefined ? {} : { intervalMs: options.autoscaler.intervalMs }),
+    });
+    autoscaler.start();
+    cleanups.push(() => autoscaler.stop());
     const nodes = new NodeDirectory({
       hub,
       scheduler,
@@ -318,6 +337,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     const stop = () => {
       stopping ??= (async () => {
         logger.info('router stopping: draining requests');
+        autoscaler.stop();
         await withTimeout(gateway.drain(), graceMs);
         await hub.close({ graceMs });
         dispatcher.close();

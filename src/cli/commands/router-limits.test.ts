@@ -12,6 +12,7 @@ import {
   type RunningRouter,
 } from '../../application/router-process.ts';
 import { addressBookSchema, contractsSchema, writeAddressBook } from '../../chain/address-book.ts';
+import { AUTOSCALER_DEFAULTS } from '../../orchestration/router/autoscaler.ts';
 import { DISPATCHER_DEFAULTS } from '../../orchestration/router/dispatcher.ts';
 import { MINER_HUB_DEFAULTS } from '../../orchestration/router/miner-hub.ts';
 import { PodCatalog } from '../../orchestration/router/pod-catalog.ts';
@@ -98,6 +99,7 @@ describe('neurino router serving limits', () => {
       maxHandshakesPerAddress: MINER_HUB_DEFAULTS.maxHandshakesPerAddress,
     });
     expect(options.drainGraceMs).toBe(DEFAULT_DRAIN_GRACE_MS);
+    expect(options.autoscaler).toEqual({ scaleDownIdleMs: AUTOSCALER_DEFAULTS.scaleDownIdleMs });
   });
 
   it("says at start that /metrics and /nodes are on the gateway's port when no operations port is set", async () => {
@@ -114,6 +116,7 @@ describe('neurino router serving limits', () => {
       ...['--suspend-ms', '1000', '--suspend-max-ms', '8000', '--max-body-mib', '64'],
       ...['--request-timeout-ms', '30000', '--heartbeat-ms', '2000', '--max-handshakes', '1024'],
       ...['--max-handshakes-per-address', '4', '--drain-ms', '60000', '--auth-failures-per-minute', '5'],
+      ...['--scale-down-idle-s', '0'],
     );
     expect(options.gateway).toMatchObject({
       budget: { maxRetries: 0, timeoutMs: 900_000 },
@@ -125,6 +128,9 @@ describe('neurino router serving limits', () => {
     expect(options.heartbeatMs).toBe(2_000);
     expect(options.miners).toEqual({ maxHandshakes: 1_024, maxHandshakesPerAddress: 4 });
     expect(options.drainGraceMs).toBe(60_000);
+    // 0: never for idleness.
+    expect(options.autoscaler).toEqual({ scaleDownIdleMs: null });
+    expect((await startWith('--scale-down-idle-s', '30')).autoscaler).toEqual({ scaleDownIdleMs: 30_000 });
   });
 
   it('refuses values out of range by the flag, before the router starts', async () => {
@@ -142,6 +148,7 @@ describe('neurino router serving limits', () => {
       [['--heartbeat-ms', '50'], 'expected a whole number 100-600000'],
       [['--max-handshakes', '-1'], 'expected a whole number 1-65536'],
       [['--drain-ms', 'soon'], 'expected a whole number 1-2147483647, got "soon"'],
+      [['--scale-down-idle-s', '-1'], 'expected a whole number 0-2147483, got "-1"'],
       [
         ['--suspend-ms', '60000', '--suspend-max-ms', '1000'],
         '--suspend-max-ms (1000) is shorter than --suspend-ms (60000)',

@@ -15,6 +15,7 @@ import {
   DEFAULT_DATA_DIR,
   parseAddress,
   parseHexKey,
+  parseIntWithin,
   parseNonNegativeInt,
   parsePort,
   parsePositiveInt,
@@ -32,6 +33,7 @@ interface RouterFlags extends StoreFlags, ServingLimitFlags {
   pod: string[];
   batchSize: number;
   batchDelayMs: number;
+  scaleDownIdleS: number;
   frontend?: `0x${string}`;
   referNode: `0x${string}`[];
   /** Commander checks it is one of the choices. */
@@ -110,6 +112,12 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
     )
     .option('--batch-size <n>', 'settle every n receipts', parsePositiveInt, 100)
     .option('--batch-delay-ms <ms>', '…or once the oldest receipt waited this long', parsePositiveInt, 10_000)
+    .option(
+      '--scale-down-idle-s <s>',
+      "unload a model from a node that served none of its requests for this long, down to its spec's autoscale.min nodes (0: never)",
+      parseIntWithin(0, 2_147_483),
+      300,
+    )
     .option('--frontend <address>', "frontend credited with this gateway's traffic", parseAddress)
     .addOption(
       new Option(
@@ -221,6 +229,7 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
       miners: limits.miners,
       dispatcher: limits.dispatcher,
       drainGraceMs: limits.drainGraceMs,
+      autoscaler: { scaleDownIdleMs: flags.scaleDownIdleS === 0 ? null : flags.scaleDownIdleS * 1000 },
       ...(flags.operationsPort === undefined || operatorToken === undefined
         ? {}
         : {

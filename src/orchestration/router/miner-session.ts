@@ -6,6 +6,7 @@ import { errorFromPeer, type NeurinoError, RetryableError } from '../../protocol
 import type { MinerMessage } from '../../protocol/messages/index.ts';
 import type { JobAccepted, JobAssign, JobChunk, JobError, JobResult } from '../../protocol/messages/jobs.ts';
 import type { Capabilities, Heartbeat } from '../../protocol/messages/node-state.ts';
+import type { PodSpec } from '../../protocol/pod-spec.ts';
 import type { MinerConnection } from './miner-connection.ts';
 import type { AdmittedMiner } from './miner-handshake.ts';
 import { CLOSE_CODES } from './miner-socket.ts';
@@ -63,6 +64,8 @@ export class MinerSession {
   /** Slots the miner reported busy with work this router did not assign. */
   #busyElsewhere = 0;
   readonly #attempts = new Map<Hex, AttemptListener>();
+  /** When this router last assigned each pod's job here (its own clock): the autoscaler's idle time. */
+  readonly #podAssignedAt = new Map<Hex, number>();
   readonly #connection: MinerConnection;
   readonly #options: MinerSessionOptions;
   readonly #logger: Logger;
@@ -142,7 +145,25 @@ export class MinerSession {
       if (!sent) this.#attempts.delete(assign.attemptId);
     }
     if (!sent) throw new RetryableError('node_disconnected', { details: { node: this.node } });
+    this.#podAssignedAt.set(assign.podId, Date.now());
     this.#changed({ kind: 'slots' });
+  }
+
+  /** When this router last assigned a job of the pod to this node; undefined when never. */
+  podAssignedAt(podId: Hex): number | undefined {
+    return this.#podAssignedAt.get(podId);
+  }
+
+  /** Asks the node to load the pod and keep it warm (it answers pod.loaded or pod.failed). */
+  loadPod(podId: Hex, spec: PodSpec): boolean {
+    if (this.#closed || this.draining) return false;
+    return this.#connection.send({ type: 'pod.load', podId, spec });
+  }
+
+  /** Asks the node to unload the pod once its running jobs end (it answers pod.unloaded). */
+  unloadPod(podId: Hex): boolean {
+    if (this.#closed) return false;
+    return this.#connection.send({ type: 'pod.unload', podId });
   }
 
   /** Stops an attempt (client gone, deadline, node too slow); later frames for it are ignored. */

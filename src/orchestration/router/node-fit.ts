@@ -41,6 +41,29 @@ export function canLoad(hardware: NodeHardware, spec: PodSpec, podId: Hex): bool
   return hardware.hostedPods === undefined || hardware.hostedPods.includes(podId);
 }
 
+/**
+ * Whether the node's pods leave room for the pod as it announced (a node that says nothing of its memory
+ * is taken to have room): loading it there unloads nothing and waits for no other pod's jobs. The pod
+ * needs what the node says it holds there (its KV cache included), else its spec's minVramMiB.
+ */
+export function hasRoom(hardware: Pick<NodeHardware, 'podMemory'>, podId: Hex, spec: PodSpec): boolean {
+  const memory = hardware.podMemory;
+  return memory === undefined || memory.budgetMiB - memory.heldMiB >= podNeedMiB(memory, podId, spec);
+}
+
+type PodMemory = NonNullable<NodeHardware['podMemory']>;
+const needsByList = new WeakMap<NonNullable<PodMemory['pods']>, Map<Hex, number>>();
+
+function podNeedMiB(memory: PodMemory, podId: Hex, spec: PodSpec): number {
+  if (memory.pods === undefined) return spec.minVramMiB;
+  let needs = needsByList.get(memory.pods);
+  if (needs === undefined) {
+    needs = new Map(memory.pods.map((pod) => [pod.podId, pod.mib]));
+    needsByList.set(memory.pods, needs);
+  }
+  return needs.get(podId) ?? spec.minVramMiB;
+}
+
 function atLeast(have: string | undefined, need: string): boolean {
   return have !== undefined && compareVersions(have, need) >= 0;
 }

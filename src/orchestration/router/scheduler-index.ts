@@ -3,7 +3,7 @@
 import type { Address, Hex } from 'viem';
 import type { PodSpec } from '../../protocol/pod-spec.ts';
 import { IndexedHeap } from './indexed-heap.ts';
-import type { NodeHardware } from './node-fit.ts';
+import { hasRoom, type NodeHardware } from './node-fit.ts';
 import { type NodeRank, ranksBefore } from './node-rank.ts';
 import { PodWaiters } from './pod-waiters.ts';
 
@@ -28,34 +28,11 @@ export class NodeEntry implements NodeRank {
 
 const newHeap = () => new IndexedHeap<NodeEntry>(ranksBefore);
 
-/**
- * Whether the node's pods leave room for the pod as it announced (a node that says nothing of its memory
- * is taken to have room): loading it there unloads nothing and waits for no other pod's jobs.
- */
-export function hasRoomFor(entry: NodeEntry, podId: Hex, spec: PodSpec): boolean {
-  const memory = entry.hardware.podMemory;
-  return memory === undefined || memory.budgetMiB - memory.heldMiB >= podNeedMiB(memory, podId, spec);
-}
-
-type PodMemory = NonNullable<NodeHardware['podMemory']>;
-const needsByList = new WeakMap<NonNullable<PodMemory['pods']>, Map<Hex, number>>();
-
-/** What the pod holds on the node once loaded: the node's own estimate when it gave one, else the spec's. */
-function podNeedMiB(memory: PodMemory, podId: Hex, spec: PodSpec): number {
-  if (memory.pods === undefined) return spec.minVramMiB;
-  let needs = needsByList.get(memory.pods);
-  if (needs === undefined) {
-    needs = new Map(memory.pods.map((pod) => [pod.podId, pod.mib]));
-    needsByList.set(memory.pods, needs);
-  }
-  return needs.get(podId) ?? spec.minVramMiB;
-}
-
 /** Nodes that would load the pod cold: those with room for it first, then by rank. */
 const newColdHeap = (podId: Hex, spec: PodSpec) =>
   new IndexedHeap<NodeEntry>((a, b) => {
-    const room = hasRoomFor(a, podId, spec);
-    return room !== hasRoomFor(b, podId, spec) ? room : ranksBefore(a, b);
+    const room = hasRoom(a.hardware, podId, spec);
+    return room !== hasRoom(b.hardware, podId, spec) ? room : ranksBefore(a, b);
   });
 
 /**

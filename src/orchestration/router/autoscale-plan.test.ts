@@ -1,0 +1,84 @@
+import { type Address, getAddress, type Hex } from 'viem';
+import { describe, expect, it } from 'vitest';
+import { planPodScale, type Replica } from './autoscale-plan.ts';
+
+const podId = `0x${'ab'.repeat(32)}` as Hex;
+const node = (i: number): Address => getAddress(`0x${(i + 1).toString(16).padStart(40, '0')}`);
+
+function replica(i: number, overrides: Partial<Replica> = {}): Replica {
+  return {
+    node: node(i),
+    warm: false,
+    loadable: true,
+    hasRoom: true,
+    efficiency: 10,
+    idleMs: 0,
+    loading: false,
+    unloading: false,
+    ...overrides,
+  };
+}
+
+const plan = (replicas: Replica[], bounds: { min?: number; max?: number; idleMs?: number } = {}) =>
+  planPodScale({
+    podId,
+    min: bounds.min ?? 0,
+    max: bounds.max ?? 64,
+    replicas,
+    scaleDownIdleMs: bounds.idleMs,
+  }).map((a) => `${a.kind} ${replicas.findIndex((r) => r.node === a.node)}`);
+
+describe('planPodScale', () => {
+  it('loads the pod ahead on the most efficient nodes with room until autoscale.min are warm', () => {
+    const replicas = [
+      replica(0, { efficiency: 5 }),
+      replica(1, { efficiency: 50 }),
+      replica(2, { efficiency: 500, hasRoom: false }),
+      replica(3, { efficiency: 20 }),
+    ];
+    expect(plan(replicas, { min: 2 })).toEqual(['load 1', 'load 3']);
+    // Warm ones and loads under way count; nodes that may not load it are not asked.
+    expect(plan([replica(0, { warm: true }), replica(1, { loading: true }), replica(2)], { min: 2 })).toEqual(
+      [],
+    );
+    expect(
+      plan([replica(0, { loadable: false }), replica(1, { hasRoom: false }), replica(2)], { min: 3 }),
+    ).toEqual(['load 2']);
+    // min above max: max wins.
+    expect(plan([replica(0), replica(1)], { min: 2, max: 1 })).toEqual(['load 0']);
+  });
+
+  it('without a scale-down time, leaves warm nodes warm however long idle', () => {
+    expect(plan([replica(0, { warm: true, idleMs: 1e9 })])).toEqual([]);
+  });
+
+  it('unloads the nodes idle past the scale-down time beyond autoscale.min, the longest idle first', () => {
+    const replicas = [
+      replica(0, { warm: true, idleMs: 400_000 }),
+      replica(1, { warm: true, idleMs: 900_000 }),
+      replica(2, { warm: true, idleMs: 10_000 }),
+      replica(3, { warm: true, idleMs: 600_000 }),
+    ];
+    expect(plan(replicas, { idleMs: 300_000 })).toEqual(['unload 1', 'unload 3', 'unload 0']);
+    expect(plan(replicas, { min: 2, idleMs: 300_000 })).toEqual(['unload 1', 'unload 3']);
+    expect(plan(replicas, { min: 4, idleMs: 300_000 })).toEqual([]);
+    // An unload under way is not asked again, and no longer counts as warm.
+    expect(plan([replica(0, { warm: true, unloading: true, idleMs: 1e6 }), replica(1)], { min: 1 })).toEqual([
+      'load 1',
+    ]);
+  });
+
+  it('unloads the longest idle beyond autoscale.max once idle a while, jobs having scaled it up past the bound', () => {
+    const replicas = [
+      replica(0, { warm: true, idleMs: 50_000 }),
+      replica(1, { warm: true, idleMs: 50 }),
+      replica(2, { warm: true, idleMs: 90_000 }),
+    ];
+    expect(plan(replicas, { max: 1 })).toEqual(['unload 2', 'unload 0']);
+    // Past max and idle too: each node is asked once.
+    expect(plan(replicas, { max: 2, idleMs: 1_000 })).toEqual(['unload 2', 'unload 0']);
+    // Every node in use: the extra ones stay until they are not.
+    const busy = replicas.map((r) => ({ ...r, idleMs: 1_000 }));
+    expect(plan(busy, { max: 1 })).toEqual([]);
+  });
+});

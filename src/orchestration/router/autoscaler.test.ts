@@ -1,0 +1,132 @@
+// The autoscaler's bookkeeping against scripted sessions: what it asks once, what it forgets, whom it skips.
+// (With a real miner behind the gateway: application/gateway/autoscale-route.test.ts.)
+import { type Address, getAddress, type Hex } from 'viem';
+import { describe, expect, it } from 'vitest';
+import type { Capabilities } from '../../protocol/messages/node-state.ts';
+import { podId } from '../../protocol/pod-spec.ts';
+import { captureLogger } from '../../protocol/testing/capture-logger.ts';
+import { samplePodSpec } from '../../protocol/testing/samples.ts';
+import { Autoscaler } from './autoscaler.ts';
+import type { HubListener } from './miner-hub.ts';
+import type { MinerSession, SessionChange } from './miner-session.ts';
+import { PodCatalog } from './pod-catalog.ts';
+
+const spec = samplePodSpec({ name: 'kept', minVramMiB: 1_024, software: {}, autoscale: { min: 1, max: 4 } });
+const id = podId(spec);
+const address = (i: number): Address => getAddress(`0x${(i + 1).toString(16).padStart(40, '0')}`);
+
+class ScriptedSession {
+  readonly warmPods = new Set<Hex>();
+  closed = false;
+  draining = false;
+  sent: string[] = [];
+  accepts = true;
+  capabilities: Partial<Capabilities> = {
+    gpus: [],
+    ramMiB: 8_192,
+    efficiency: 10,
+    runtimes: ['llama-cpp'],
+    podMemory: { budgetMiB: 8_192, heldMiB: 0 },
+  };
+  constructor(readonly node: Address) {}
+  podAssignedAt(): number | undefined {
+    return undefined;
+  }
+  loadPod(podId: Hex): boolean {
+    this.sent.push(`load ${podId === id ? 'kept' : podId}`);
+    return this.accepts;
+  }
+  unloadPod(podId: Hex): boolean {
+    this.sent.push(`unload ${podId === id ? 'kept' : podId}`);
+    return this.accepts;
+  }
+}
+
+function setup(count: number) {
+  const sessions = Array.from({ length: count }, (_, i) => new ScriptedSession(address(i)));
+  const listeners = new Set<HubListener>();
+  const suspended = new Set<Address>();
+  let now = 1_000_000;
+  const autoscaler = new Autoscaler({
+    hub: {
+      sessions: () => sessions as unknown as MinerSession[],
+      subscribe: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    },
+    scheduler: { isSuspended: (node) => suspended.has(node), rankedEfficiency: () => undefined },
+    catalog: new PodCatalog([spec]),
+    logger: captureLogger().logger,
+    answerTimeoutMs: 60_000,
+    refusalBackoffMs: 30_000,
+    now: () => now,
+  });
+  const tell = (session: ScriptedSession, change: SessionChange) => {
+    for (const listener of listeners) listener(session as unknown as MinerSession, change);
+  };
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  return { sessions, autoscaler, tell, advance, suspended };
+}
+
+describe('Autoscaler', () => {
+  it('asks once until the node answers; a node that refused is asked again only after the back-off', () => {
+    const { sessions, autoscaler, tell, advance } = setup(2);
+    const [first, second] = sessions as [ScriptedSession, ScriptedSession];
+    second.capabilities = { ...second.capabilities, efficiency: 100 };
+    expect(autoscaler.tick().map((a) => a.node)).toEqual([second.node]);
+    expect(autoscaler.tick()).toEqual([]);
+    // It could not: the next best is asked, and the one that refused waits out the back-off.
+    tell(second, { kind: 'pod.failed', podId: id, code: 'no_capacity' });
+    expect(autoscaler.tick().map((a) => a.node)).toEqual([first.node]);
+    tell(first, { kind: 'pod.failed', podId: id, code: 'pod_load_failed' });
+    expect(autoscaler.tick()).toEqual([]);
+    advance(30_000);
+    expect(autoscaler.tick().map((a) => a.node)).toEqual([second.node]);
+    // Loaded: nothing more is asked.
+    second.warmPods.add(id);
+    tell(second, { kind: 'pod.loaded', podId: id });
+    advance(120_000);
+    expect(autoscaler.tick()).toEqual([]);
+    expect(second.sent).toEqual(['load kept', 'load kept']);
+    expect(autoscaler.requests).toEqual({ load: 3, unload: 0 });
+  });
+
+  it('asks again when a node never answers, and forgets a node that left', () => {
+    const { sessions, autoscaler, tell, advance } = setup(1);
+    const [only] = sessions as [ScriptedSession];
+    expect(autoscaler.tick()).toHaveLength(1);
+    advance(59_999);
+    expect(autoscaler.tick()).toEqual([]);
+    advance(1);
+    expect(autoscaler.tick()).toHaveLength(1);
+    tell(only, { kind: 'pod.failed', podId: id, code: 'no_capacity' });
+    expect(autoscaler.tick()).toEqual([]);
+    // The same node back on a new session starts afresh.
+    tell(only, { kind: 'closed', code: 1000 });
+    expect(autoscaler.tick()).toHaveLength(1);
+  });
+
+  it('skips nodes draining, suspended, without room, or not hosting the pod, and remembers no failed send', () => {
+    const { sessions, autoscaler, suspended } = setup(5);
+    const [draining, away, full, other, flaky] = sessions as [
+      ScriptedSession,
+      ScriptedSession,
+      ScriptedSession,
+      ScriptedSession,
+      ScriptedSession,
+    ];
+    draining.draining = true;
+    suspended.add(away.node);
+    full.capabilities = { ...full.capabilities, podMemory: { budgetMiB: 8_192, heldMiB: 7_500 } };
+    other.capabilities = { ...other.capabilities, hostedPods: [`0x${'cd'.repeat(32)}`] };
+    flaky.accepts = false;
+    expect(autoscaler.tick()).toEqual([]);
+    expect(flaky.sent).toEqual(['load kept']);
+    flaky.accepts = true;
+    expect(autoscaler.tick().map((a) => a.node)).toEqual([flaky.node]);
+    for (const session of [draining, away, full, other]) expect(session.sent).toEqual([]);
+  });
+});
