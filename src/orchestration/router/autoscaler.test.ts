@@ -42,7 +42,7 @@ class ScriptedSession {
   }
 }
 
-function setup(count: number) {
+function setup(count: number, specs = [spec]) {
   const sessions = Array.from({ length: count }, (_, i) => new ScriptedSession(address(i)));
   const listeners = new Set<HubListener>();
   const suspended = new Set<Address>();
@@ -56,8 +56,9 @@ function setup(count: number) {
       },
     },
     scheduler: { isSuspended: (node) => suspended.has(node), rankedEfficiency: () => undefined },
-    catalog: new PodCatalog([spec]),
+    catalog: new PodCatalog(specs),
     logger: captureLogger().logger,
+    scaleDownIdleMs: 300_000,
     answerTimeoutMs: 60_000,
     refusalBackoffMs: 30_000,
     now: () => now,
@@ -107,6 +108,24 @@ describe('Autoscaler', () => {
     // The same node back on a new session starts afresh.
     tell(only, { kind: 'closed', code: 1000 });
     expect(autoscaler.tick()).toHaveLength(1);
+  });
+
+  it("does not unload an upstream server's model for being idle: that frees nothing", () => {
+    const upstream = samplePodSpec({
+      name: 'relayed',
+      runtime: 'openai-upstream',
+      minVramMiB: 1,
+      software: {},
+    });
+    const relayed = podId(upstream);
+    const local = samplePodSpec({ name: 'local', minVramMiB: 1, software: {} });
+    const { sessions, autoscaler, advance } = setup(1, [upstream, local]);
+    const [only] = sessions as [ScriptedSession];
+    only.capabilities = { ...only.capabilities, runtimes: ['llama-cpp', 'openai-upstream'] };
+    only.warmPods.add(relayed).add(podId(local));
+    expect(autoscaler.tick()).toEqual([]);
+    advance(3_600_000);
+    expect(autoscaler.tick().map((a) => [a.kind, a.podId])).toEqual([['unload', podId(local)]]);
   });
 
   it('skips nodes draining, suspended, without room, or not hosting the pod, and remembers no failed send', () => {

@@ -35,6 +35,12 @@ export const AUTOSCALER_DEFAULTS = {
   scaleDownIdleMs: 300_000,
 } as const;
 
+/**
+ * Runtimes whose model a server of the operator's holds (vLLM, Ollama...): unloading the pod frees no
+ * memory, so it is not unloaded for being idle.
+ */
+const MEMORY_HELD_ELSEWHERE: ReadonlySet<string> = new Set(['openai-upstream']);
+
 type Key = `${Address}:${Hex}`;
 const keyOf = (node: Address, podId: Hex): Key => `${node}:${podId}`;
 
@@ -107,7 +113,7 @@ export class Autoscaler {
         min: spec.autoscale.min,
         max: spec.autoscale.max,
         replicas,
-        scaleDownIdleMs: this.#options.scaleDownIdleMs,
+        scaleDownIdleMs: MEMORY_HELD_ELSEWHERE.has(spec.runtime) ? undefined : this.#options.scaleDownIdleMs,
       });
       for (const action of plan) {
         const session = sessions.find((s) => s.node === action.node);
