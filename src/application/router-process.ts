@@ -294,6 +294,10 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
         {
           ...(rateCounts === undefined ? {} : { rateCounts }),
           settlement: () => batcher.stats(),
+          autoscaler: () => ({
+            requests: autoscaler.requests,
+            pods: autoscaler.pods().map(({ name, warm, min, max }) => ({ model: name, warm, min, max })),
+          }),
           checks: { chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }) },
         },
       ),

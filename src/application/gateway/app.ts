@@ -28,6 +28,7 @@ import { buildOperationsApp } from './operations-app.ts';
 import type {
   ApiKeyAdmin,
   ApiKeyAuthenticator,
+  AutoscalerStats,
   ConversationStore,
   CreditAccounts,
   CreditReservations,
@@ -65,6 +66,8 @@ export interface GatewayDeps {
   settlement?: () => Promise<SettlementStats>;
   /** The metering's store backlog, for /metrics. */
   metering?: () => MeteringBacklog;
+  /** The autoscaler's requests and each pod's warm nodes, for /metrics. */
+  autoscaler?: () => AutoscalerStats;
   /** Probes for GET /health, e.g. `{ store, chain }`. */
   checks?: Record<string, HealthCheck>;
   /** Credit accounts as the metering sees them; without it `GET /v1/credits` does not exist. */
@@ -160,6 +163,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
       ...(miners && { miners: () => miners.stats() }),
       ...(deps.settlement && { settlement: deps.settlement }),
       ...(deps.metering && { metering: deps.metering }),
+      ...(deps.autoscaler && { autoscaler: deps.autoscaler }),
     },
     { defaultMetrics: options.defaultMetrics ?? true },
   );

@@ -3,7 +3,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { copiedCounter } from './copied-counter.ts';
 import { registerMinerMetrics } from './miner-metrics.ts';
-import type { MeteringBacklog, MinerEndpointStats, SettlementStats } from './ports.ts';
+import type { AutoscalerStats, MeteringBacklog, MinerEndpointStats, SettlementStats } from './ports.ts';
 
 export interface MetricsSources {
   connectedNodes(): number;
@@ -12,6 +12,7 @@ export interface MetricsSources {
   miners?: () => MinerEndpointStats;
   settlement?: () => Promise<SettlementStats>;
   metering?: () => MeteringBacklog;
+  autoscaler?: () => AutoscalerStats;
 }
 
 export class GatewayMetrics {
@@ -114,6 +115,7 @@ export class GatewayMetrics {
         () => metering().rejected,
       );
     }
+    if (sources.autoscaler !== undefined) registerAutoscalerMetrics(registers, sources.autoscaler);
     const settlement = sources.settlement;
     if (settlement === undefined) return;
     // One store query per scrape, shared by the settlement metrics collected in it.
@@ -164,4 +166,33 @@ export class GatewayMetrics {
       async () => (await stats()).receiptsSettled,
     );
   }
+}
+
+function registerAutoscalerMetrics(registers: Registry[], stats: () => AutoscalerStats): void {
+  new Counter({
+    name: 'neurino_autoscaler_requests_total',
+    help: 'Pod loads and unloads the autoscaler asked nodes for (action: load, unload)',
+    labelNames: ['action'],
+    registers,
+    collect() {
+      const { requests } = stats();
+      this.reset();
+      this.inc({ action: 'load' }, requests.load);
+      this.inc({ action: 'unload' }, requests.unload);
+    },
+  });
+  new Gauge({
+    name: 'neurino_pod_warm_nodes',
+    help: "Connected nodes holding the model's pod warm (bound: the pod spec's autoscale min and max)",
+    labelNames: ['model', 'bound'],
+    registers,
+    collect() {
+      this.reset();
+      for (const pod of stats().pods) {
+        this.set({ model: pod.model, bound: 'current' }, pod.warm);
+        this.set({ model: pod.model, bound: 'min' }, pod.min);
+        this.set({ model: pod.model, bound: 'max' }, pod.max);
+      }
+    },
+  });
 }

@@ -198,6 +198,19 @@ export interface SettlementStats {
   setAsideReceipts: number;
 }
 
+/** What the router's autoscaler asked of nodes, and how warm each pod is, read when metrics are scraped. */
+export interface AutoscalerStats {
+  /** `pod.load` and `pod.unload` requests sent since the start. */
+  readonly requests: { readonly load: number; readonly unload: number };
+  /** Per pod of the catalog, by its first model name: connected nodes holding it warm, and its bounds. */
+  readonly pods: ReadonlyArray<{
+    readonly model: string;
+    readonly warm: number;
+    readonly min: number;
+    readonly max: number;
+  }>;
+}
+
 /** The metering's store backlog, read when metrics are scraped. */
 export interface MeteringBacklog {
   /** Steps durable in the journal, not yet in the store. */

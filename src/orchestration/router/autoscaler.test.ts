@@ -92,6 +92,7 @@ describe('Autoscaler', () => {
     advance(120_000);
     expect(autoscaler.tick()).toEqual([]);
     expect(second.sent).toEqual(['load kept', 'load kept']);
+    expect(autoscaler.pods()).toEqual([{ podId: id, name: 'kept', warm: 1, min: 1, max: 4 }]);
     expect(autoscaler.requests).toEqual({ load: 3, unload: 0 });
   });
 

@@ -86,6 +86,18 @@ export class Autoscaler {
     return { ...this.#requests };
   }
 
+  /** Per pod of the catalog: connected nodes holding it warm, and its spec's bounds. */
+  pods(): Array<{ podId: Hex; name: string; warm: number; min: number; max: number }> {
+    const sessions = this.#options.hub.sessions().filter((s) => !s.closed);
+    return this.#options.catalog.list().map(({ podId, spec }) => ({
+      podId,
+      name: spec.name,
+      warm: sessions.filter((s) => s.warmPods.has(podId)).length,
+      min: spec.autoscale.min,
+      max: spec.autoscale.max,
+    }));
+  }
+
   start(): void {
     this.#timer ??= setInterval(
       () => this.tick(),
