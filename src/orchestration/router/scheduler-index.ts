@@ -42,6 +42,8 @@ const newColdHeap = (podId: Hex, spec: PodSpec) =>
  */
 export class PodIndex {
   readonly members = new Set<NodeEntry>();
+  /** Members holding the pod warm: once the spec's autoscale.max of them do, no other node loads it. */
+  readonly warmMembers = new Set<NodeEntry>();
   readonly warm = newHeap();
   readonly cold: IndexedHeap<NodeEntry>;
   readonly referred = new Map<Address, { warm: IndexedHeap<NodeEntry>; cold: IndexedHeap<NodeEntry> }>();
@@ -62,8 +64,13 @@ export class PodIndex {
     return heaps;
   }
 
+  /** Whether a job may still load the pod on a cold node: fewer than autoscale.max nodes hold it warm. */
+  get mayLoadCold(): boolean {
+    return this.warmMembers.size < this.spec.autoscale.max;
+  }
+
   /** Whether some node has a free slot for this pod (for some request; exclusions aside). */
   get hasAvailable(): boolean {
-    return this.warm.size > 0 || this.cold.size > 0;
+    return this.warm.size > 0 || (this.cold.size > 0 && this.mayLoadCold);
   }
 }

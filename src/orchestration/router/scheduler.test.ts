@@ -203,6 +203,29 @@ describe('Scheduler order (whitepaper 2.2.2)', () => {
     expect(pick(scheduler)).toBe(address(0));
   });
 
+  it("holds a pod to its spec's autoscale.max warm nodes: a job waits for them rather than load it elsewhere", async () => {
+    const spec = samplePodSpec({
+      name: 'capped',
+      minVramMiB: 1_024,
+      software: {},
+      autoscale: { min: 0, max: 1 },
+    });
+    const capped = { podId: podId(spec), spec };
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { warmPods: [capped.podId], freeSlots: 0 }));
+    scheduler.upsertNode(snapshot(1, { warmPods: [], hw: { efficiency: 1_000 } }));
+    // The one warm node allowed is busy: nothing to pick, though a cold node is free; waiting makes sense.
+    expect(pick(scheduler, {}, capped)).toBeUndefined();
+    expect(scheduler.capableNodes(capped)).toBe(2);
+    const woken = scheduler.waitForChange(capped);
+    // The warm node unloads it: the cap no longer holds, waiters wake, and the cold node may load it.
+    scheduler.setWarm(address(0), capped.podId, false);
+    expect(await woken).toBe(true);
+    expect(scheduler.pick(capped)).toEqual({ node: address(1), warm: false, referred: false });
+    // Another pod, without a cap reached, still goes to the cold node.
+    expect(pick(scheduler)).toBe(address(1));
+  });
+
   it('puts nodes referred by the frontend next, but never a cold referred node before a warm one', () => {
     const scheduler = new Scheduler();
     scheduler.upsertNode(snapshot(0, { hw: { efficiency: 100 } }));
@@ -411,8 +434,14 @@ describe('Scheduler stats', () => {
 describe('Scheduler against a brute-force scan', () => {
   it('picks what the whitepaper order picks, over 3,000 random changes', () => {
     const next = mulberry32(11);
+    // Replica caps: one never reached, one often (about a third of 40 nodes hold a pod warm), one at times.
     const specs = [0, 2_048, 6_000].map((minVramMiB, i) =>
-      samplePodSpec({ name: `p${i}`, minVramMiB, software: {} }),
+      samplePodSpec({
+        name: `p${i}`,
+        minVramMiB,
+        software: {},
+        autoscale: { min: 0, max: [64, 3, 12][i] as number },
+      }),
     );
     const pods = specs.map((spec) => ({ podId: podId(spec), spec }));
     const frontends = [address(900), address(901)];
@@ -465,6 +494,14 @@ describe('Scheduler against a brute-force scan', () => {
     });
     const expected = (pod: (typeof pods)[number], frontend: Address | undefined, exclude: Set<Address>) => {
       let best: { node: Address; tier: number; m: Model } | undefined;
+      // Nodes holding it warm, able to serve it (suspended or excluded ones too): at the cap, none loads it.
+      const warmNodes = [...model.values()].filter(
+        ({ snapshot }) =>
+          [...snapshot.warmPods].includes(pod.podId) &&
+          !snapshot.draining &&
+          snapshot.hardware.ramMiB >= pod.spec.minVramMiB,
+      ).length;
+      const mayLoadCold = warmNodes < pod.spec.autoscale.max;
       for (const [node, m] of model) {
         const { snapshot } = m;
         const warm = [...snapshot.warmPods].includes(pod.podId);
@@ -472,7 +509,8 @@ describe('Scheduler against a brute-force scan', () => {
         const eligible =
           memory >= pod.spec.minVramMiB &&
           (warm ||
-            (snapshot.hardware.runtimes.includes('llama-cpp') &&
+            (mayLoadCold &&
+              snapshot.hardware.runtimes.includes('llama-cpp') &&
               (snapshot.hardware.hostedPods?.includes(pod.podId) ?? true))) &&
           snapshot.freeSlots > 0 &&
           !snapshot.draining &&

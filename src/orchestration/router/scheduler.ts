@@ -92,6 +92,7 @@ export class Scheduler {
     for (const [pod, heaps] of entry.placements) {
       for (const heap of heaps) heap.forget(entry);
       pod.members.delete(entry);
+      pod.warmMembers.delete(entry);
       pod.waiters.wakeAll();
     }
     entry.placements.clear();
@@ -235,8 +236,10 @@ export class Scheduler {
       [pod.cold, false, false],
     ] as const;
     const preferred = request.prefer === undefined ? undefined : this.#entries.get(request.prefer);
+    // Past the pod's replica cap, jobs wait for its warm nodes rather than load it on another.
+    const mayLoadCold = pod.mayLoadCold;
     for (const [heap, warm, isReferred] of tiers) {
-      if (heap === undefined) continue;
+      if (heap === undefined || (!warm && !mayLoadCold)) continue;
       // In a heap means available (a free slot, neither draining nor suspended).
       const entry =
         preferred !== undefined && heap.has(preferred) && accept(preferred) ? preferred : heap.first(accept);
@@ -333,6 +336,8 @@ export class Scheduler {
       }
     }
     for (const heap of previous) if (!heaps.includes(heap)) heap.forget(entry);
+    if (fits && warm) pod.warmMembers.add(entry);
+    else pod.warmMembers.delete(entry);
     if (fits) {
       pod.members.add(entry);
       entry.placements.set(pod, heaps);
