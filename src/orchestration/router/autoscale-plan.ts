@@ -1,9 +1,9 @@
 // What the autoscaler asks of the nodes for one pod, from how the network holds it now. Jobs scale a pod
-// up by themselves (a job no warm node is free for goes to a capable cold node, which loads the pod), so
-// the plan keeps the spec's bounds: at least `autoscale.min` nodes warm even with no demand (loaded ahead
-// where memory is free, so a first request pays no cold start), at most `autoscale.max` once the extra
-// ones are idle, and none idle longer than the router's
-// scale-down time beyond the minimum: with `min` 0 an unused pod goes back to zero.
+// up by themselves (a job no warm node is free for goes to a capable cold node, which loads the pod, until
+// autoscale.max nodes hold it: the scheduler's cap), so the plan keeps the spec's other bounds: at least
+// `autoscale.min` nodes warm even with no demand (loaded ahead where memory is free, so a first request
+// pays no cold start), no more than `autoscale.max` once the extra ones are idle, and none idle longer
+// than the router's scale-down time beyond the minimum: with `min` 0 an unused pod goes back to zero.
 import type { Address, Hex } from 'viem';
 
 /** One connected node as the plan sees it for the pod. */
