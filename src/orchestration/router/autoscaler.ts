@@ -112,23 +112,40 @@ export class Autoscaler {
     this.#unsubscribe();
   }
 
-  /** Looks once: plans every pod of the catalog and sends what the plan asks; returns what was sent. */
+  /**
+   * Looks once: plans every pod of the catalog and sends what the plan asks; returns what was sent. Reads
+   * each node's warm pods once, and every node for a pod only when the pod lacks warm nodes (below min),
+   * so a look costs about the warm (node, pod) pairs, not nodes × pods.
+   */
   tick(): ScaleAction[] {
     const now = this.#now();
     this.#expire(now);
     const sessions = this.#options.hub.sessions().filter((s) => !s.closed && s.capabilities !== undefined);
+    const warmOn = new Map<Hex, MinerSession[]>();
+    const warmKeys = new Set<Key>();
+    for (const session of sessions) {
+      for (const podId of session.warmPods) {
+        const list = warmOn.get(podId);
+        if (list === undefined) warmOn.set(podId, [session]);
+        else list.push(session);
+        warmKeys.add(keyOf(session.node, podId));
+      }
+    }
+    // A pod warm again counts its idle time afresh.
+    for (const key of this.#warmSince.keys()) if (!warmKeys.has(key)) this.#warmSince.delete(key);
     const sent: ScaleAction[] = [];
     for (const { podId, spec } of this.#options.catalog.list()) {
-      const replicas = sessions.map((session) => this.#replica(session, podId, spec, now));
+      const warm = warmOn.get(podId) ?? [];
+      const candidates = warm.length < spec.autoscale.min ? sessions : warm;
       const plan = planPodScale({
         podId,
         min: spec.autoscale.min,
         max: spec.autoscale.max,
-        replicas,
+        replicas: candidates.map((session) => this.#replica(session, podId, spec, now)),
         scaleDownIdleMs: MEMORY_HELD_ELSEWHERE.has(spec.runtime) ? undefined : this.#options.scaleDownIdleMs,
       });
       for (const action of plan) {
-        const session = sessions.find((s) => s.node === action.node);
+        const session = candidates.find((s) => s.node === action.node);
         if (session !== undefined && this.#send(session, action, spec, now)) sent.push(action);
       }
     }
@@ -139,8 +156,7 @@ export class Autoscaler {
     const key = keyOf(session.node, podId);
     const hardware = session.capabilities as NonNullable<MinerSession['capabilities']>;
     const warm = session.warmPods.has(podId);
-    if (!warm) this.#warmSince.delete(key);
-    else if (!this.#warmSince.has(key)) this.#warmSince.set(key, now);
+    if (warm && !this.#warmSince.has(key)) this.#warmSince.set(key, now);
     const lastActive = Math.max(this.#warmSince.get(key) ?? now, session.podAssignedAt(podId) ?? 0);
     return {
       node: session.node,
