@@ -74,6 +74,7 @@ describe('GET /nodes', () => {
     const unknown = `0x${'cd'.repeat(32)}` as const;
     peers[1]?.send(
       testCapabilities({
+        warmPods: [podId(testPodSpec())],
         podMemory: { budgetMiB: 8_000, heldMiB: 4_500 },
         hostedPods: [podId(testPodSpec()), unknown],
       }),

@@ -120,6 +120,13 @@ export type AttemptOutcomeLabel = 'succeeded' | 'node_fault' | 'refused' | 'busy
  * signed result, and on a node's failure moves on to the next node within the caller's retry budget and
  * deadline, suspending the node that failed. Keeps the scheduler fed from the hub while it lives.
  */
+/** An attempt sent: to which node, whether the pod was warm there, and its outcome to come. */
+interface StartedAttempt {
+  session: MinerSession;
+  running: Promise<AttemptOutcome>;
+  warm: boolean;
+}
+
 export class Dispatcher {
   readonly #hub: MinerHub;
   readonly #scheduler: Scheduler;
@@ -178,7 +185,7 @@ export class Dispatcher {
     let refusal: { error: NeurinoError; nodes: Address[] } | undefined;
     for (;;) {
       const attemptId = attemptIdFor(job.jobId, attempts);
-      let started: { session: MinerSession; running: Promise<AttemptOutcome> };
+      let started: StartedAttempt;
       try {
         started = await this.#start(pod, job, budget, hooks, {
           attemptId,
@@ -193,7 +200,7 @@ export class Dispatcher {
         if (refusal !== undefined && NO_OTHER_NODE.has(asNeurinoError(error).code)) throw refusal.error;
         throw error;
       }
-      const { session, running } = started;
+      const { session, running, warm } = started;
       attempts++;
       const info = { attemptId, node: session.node };
       try {
@@ -203,7 +210,8 @@ export class Dispatcher {
         this.#refusals.upheld(session.node);
         if (refusal !== undefined) this.#overruled(refusal.nodes, job.podId);
         if (job.affinity !== undefined) this.#affinity.served(job.podId, job.affinity, session.node);
-        this.#efficiency.served(job, session, outcome);
+        // A cold node's time includes loading the model: it says nothing of its pace.
+        if (warm) this.#efficiency.served(job, session, outcome);
         hooks.onAttemptEnd?.(info);
         return {
           attemptId,
@@ -268,7 +276,7 @@ export class Dispatcher {
     budget: DispatchBudget,
     hooks: DispatchHooks,
     state: StartState,
-  ): Promise<{ session: MinerSession; running: Promise<AttemptOutcome> }> {
+  ): Promise<StartedAttempt> {
     const { signal } = hooks;
     const request: PickRequest = {
       podId: pod.podId,
@@ -284,7 +292,7 @@ export class Dispatcher {
     // for it, so the wake is handed on unless the job took the last free one.
     let woken = false;
     for (;;) {
-      let started: { session: MinerSession; running: Promise<AttemptOutcome> } | undefined;
+      let started: StartedAttempt | undefined;
       try {
         started = this.#tryStart(pod, job, budget, hooks, state, request, queueUntil);
       } finally {
@@ -314,7 +322,7 @@ export class Dispatcher {
     state: StartState,
     request: PickRequest,
     queueUntil: number,
-  ): { session: MinerSession; running: Promise<AttemptOutcome> } | undefined {
+  ): StartedAttempt | undefined {
     const { deadlineAt } = budget;
     const { signal } = hooks;
     const { attemptId, attempts, lastError } = state;
@@ -342,7 +350,7 @@ export class Dispatcher {
         this.#fairShare.started(job.payer);
         // Awaited by the caller right away; this only keeps an early failure from counting as unhandled.
         running.catch(() => {});
-        return { session, running };
+        return { session, running, warm: pick?.warm === true };
       }
       if (pick !== undefined) {
         // The index outlived its session (should not happen): drop it and pick again.

@@ -35,11 +35,14 @@ const job = (): DispatchJob => ({
 });
 const budget = () => ({ maxRetries: 0, deadlineAt: Date.now() + 30_000 });
 
-/** A node of one slot announcing `efficiency`, answering 64 tokens after `delayMs`. */
-async function join(url: string, account: typeof honest, efficiency: number, delayMs: number) {
+/**
+ * A node of one slot announcing `efficiency`, answering 64 tokens after `delayMs`; `cold`: it never says
+ * the pod is warm (each job loads it first, as far as the router knows).
+ */
+async function join(url: string, account: typeof honest, efficiency: number, delayMs: number, cold = false) {
   const peer = await MinerPeer.join(
     { url, account, domain },
-    testCapabilities({ efficiency, warmPods: [pod.podId], slots: { total: 1, free: 1 } }),
+    testCapabilities({ efficiency, warmPods: cold ? [] : [pod.podId], slots: { total: 1, free: 1 } }),
   );
   peer.serve(async (assign) => {
     peer.accept(assign);
@@ -75,13 +78,13 @@ async function network() {
     await hub.close({ graceMs: 0 });
     await endpoint.close();
   });
-  const add = async (account: typeof honest, efficiency: number, delayMs: number) => {
+  const add = async (account: typeof honest, efficiency: number, delayMs: number, cold = false) => {
     const available = scheduler.stats().available;
-    peers.push(await join(endpoint.url, account, efficiency, delayMs));
+    peers.push(await join(endpoint.url, account, efficiency, delayMs, cold));
     await waitFor(() => scheduler.stats().available === available + 1, 'the node');
   };
   const dispatch = async () => (await dispatcher.dispatch(job(), budget())).node;
-  return { scheduler, lines, add, dispatch };
+  return { scheduler, dispatcher, lines, add, dispatch };
 }
 
 describe('EfficiencyWatch in the dispatcher', () => {
@@ -130,5 +133,20 @@ describe('EfficiencyWatch in the dispatcher', () => {
     }
     expect(scheduler.efficiencyCap(liar.address)).toBeLessThan(10_000 / 4);
     expect(await dispatch()).not.toBe(liar.address);
+  });
+
+  it('does not time a job sent to a node where the pod was cold: its time includes loading the model', async () => {
+    const { scheduler, dispatcher, add, dispatch } = await network();
+    await add(honest, 10, 0);
+    await add(peer, 10, 0);
+    // As fast as its peers once loaded, but every job of its loads the model first (60 ms here).
+    await add(liar, 10, 60, true);
+    for (let i = 0; i < 5; i++) {
+      const served = await Promise.all([dispatch(), dispatch(), dispatch()]);
+      expect(served).toContain(liar.address);
+    }
+    expect(dispatcher.pacesOf(liar.address)).toEqual([]);
+    expect(dispatcher.pacesOf(honest.address)).toHaveLength(1);
+    expect(scheduler.efficiencyCap(liar.address)).toBeUndefined();
   });
 });
