@@ -106,6 +106,32 @@ describe('neurino pod spec', () => {
     expect(podId(spec)).toBe(miner.podId);
   });
 
+  it('sets the replica bounds the routers keep the pod within, part of the pod as every other term', async () => {
+    const { spec } = await specFile(
+      'tiny-kept',
+      '--model',
+      model,
+      '--min-replicas',
+      '2',
+      '--max-replicas',
+      '8',
+    );
+    expect(spec.autoscale).toEqual({ min: 2, max: 8 });
+    const { spec: plain } = await specFile('tiny-plain', '--model', model);
+    expect(plain.autoscale).toEqual({ min: 0, max: 64 });
+    expect(podId(spec)).not.toBe(podId(plain));
+    expect((await specFile('tiny-one', '--model', model, '--min-replicas', '1')).spec.autoscale).toEqual({
+      min: 1,
+      max: 64,
+    });
+    await expect(run('spec', '--model', model, '--min-replicas', '9', '--max-replicas', '8')).rejects.toThrow(
+      '--min-replicas (9) is more than --max-replicas (8)',
+    );
+    await expect(run('spec', '--model', model, '--max-replicas', '0')).rejects.toThrow(
+      'expected a whole number 1-1024, got "0"',
+    );
+  });
+
   it('refuses what does not make one spec', async () => {
     await expect(run('spec')).rejects.toThrow('give one of --model <file.gguf> or --upstream-model <name>');
     await expect(run('spec', '--model', model, '--upstream-model', 'x')).rejects.toThrow('give one of');

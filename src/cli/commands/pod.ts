@@ -10,7 +10,7 @@ import { readChatTemplateFile } from '../../compute/miner/pod-chat-template.ts';
 import type { ChatTemplateName } from '../../compute/pods/chat-templates.ts';
 import { readPodSpecFile } from '../../orchestration/router/pod-spec-files.ts';
 import { FatalError } from '../../protocol/errors.ts';
-import { canonicalPodSpec, type PodSpec, podId } from '../../protocol/pod-spec.ts';
+import { canonicalPodSpec, MAX_AUTOSCALE_REPLICAS, type PodSpec, podId } from '../../protocol/pod-spec.ts';
 import {
   type ChainFlags,
   chainOptions,
@@ -40,12 +40,25 @@ interface SpecFlags {
   vramMib: number;
   pricePerUnit?: bigint;
   deployerShareBps?: number;
+  minReplicas?: number;
+  maxReplicas?: number;
   out?: string;
 }
 
 const parseBps = parseIntWithin(0, 10_000, 'basis points');
 
+/** The spec with the replica bounds the flags set (the router's autoscaler keeps the pod within them). */
 async function buildSpec(flags: SpecFlags): Promise<PodSpec> {
+  const spec = await describedSpec(flags);
+  const min = flags.minReplicas ?? spec.autoscale.min;
+  const max = flags.maxReplicas ?? spec.autoscale.max;
+  if (min > max) {
+    throw new InvalidArgumentError(`--min-replicas (${min}) is more than --max-replicas (${max})`);
+  }
+  return { ...spec, autoscale: { min, max } };
+}
+
+async function describedSpec(flags: SpecFlags): Promise<PodSpec> {
   const { model, upstreamModel } = flags;
   const pricing = {
     ...(flags.pricePerUnit === undefined ? {} : { pricePerUnit: flags.pricePerUnit }),
@@ -106,6 +119,16 @@ function specCommand(): Command {
     )
     .option('--price-per-unit <wei>', 'price in wei per compute unit (a GPU-GiB-millisecond)', parseWei)
     .option('--deployer-share-bps <n>', "the deployer's share of each payment, in basis points", parseBps)
+    .option(
+      '--min-replicas <n>',
+      'nodes routers keep the model warm on with no request at all (autoscale.min; default 0: an idle model goes cold)',
+      parseIntWithin(0, MAX_AUTOSCALE_REPLICAS),
+    )
+    .option(
+      '--max-replicas <n>',
+      'most nodes that hold the model warm at once; past it requests wait for them (autoscale.max; default 64)',
+      parseIntWithin(1, MAX_AUTOSCALE_REPLICAS),
+    )
     .option('--out <file>', 'write the spec here (default: print it)')
     .action(async (flags: SpecFlags) => {
       const spec = await buildSpec(flags);
