@@ -32,10 +32,11 @@ export function capabilitiesMessage(source: CapabilitiesSource): Capabilities {
           podMemory: {
             budgetMiB: Math.min(MAX_MIB, pods.memoryMiB),
             heldMiB: Math.min(MAX_MIB, pods.heldMiB),
-            pods: pods
-              .list()
-              .filter((pod) => pod.resident)
-              .map((pod) => ({ podId: pod.podId, mib: Math.min(MAX_MIB, pod.residentMiB) })),
+            // An upstream server's pod takes none of it: its server holds the model.
+            pods: pods.list().map((pod) => ({
+              podId: pod.podId,
+              mib: pod.resident ? Math.min(MAX_MIB, pod.residentMiB) : 0,
+            })),
           },
         }
       : {}),

@@ -36,8 +36,9 @@ export const CapabilitiesSchema = z.object({
   /**
    * The memory the node's in-process pods share (MiB): what they may hold at once, and hold now. A cold
    * pod that does not fit in what is left unloads others first. Absent from nodes that keep no budget.
-   * `pods`: what each of its hosted in-process pods holds once loaded, as the node estimates it (a
-   * llama.cpp pod's weights and the KV cache of its slots); a pod not listed needs its spec's minVramMiB.
+   * `pods`: what each of its hosted pods holds of it once loaded, as the node estimates it (a llama.cpp
+   * pod's weights and the KV cache of its slots; 0 for a pod whose model an upstream server holds); a pod
+   * not listed needs its spec's minVramMiB.
    */
   podMemory: z
     .object({
