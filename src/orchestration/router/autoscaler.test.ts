@@ -111,6 +111,16 @@ describe('Autoscaler', () => {
     expect(autoscaler.tick()).toHaveLength(1);
   });
 
+  it('replaces a warm node that is draining, and asks it nothing', () => {
+    const { sessions, autoscaler } = setup(2);
+    const [leaving, other] = sessions as [ScriptedSession, ScriptedSession];
+    leaving.warmPods.add(id);
+    expect(autoscaler.tick()).toEqual([]);
+    leaving.draining = true;
+    expect(autoscaler.tick().map((a) => [a.kind, a.node])).toEqual([['load', other.node]]);
+    expect(leaving.sent).toEqual([]);
+  });
+
   it("does not unload an upstream server's model for being idle: that frees nothing", () => {
     const upstream = samplePodSpec({
       name: 'relayed',

@@ -121,9 +121,11 @@ export class Autoscaler {
     const now = this.#now();
     this.#expire(now);
     const sessions = this.#options.hub.sessions().filter((s) => !s.closed && s.capabilities !== undefined);
+    // A draining node is leaving: its pods count for nothing, and it is asked nothing.
     const warmOn = new Map<Hex, MinerSession[]>();
     const warmKeys = new Set<Key>();
     for (const session of sessions) {
+      if (session.draining) continue;
       for (const podId of session.warmPods) {
         const list = warmOn.get(podId);
         if (list === undefined) warmOn.set(podId, [session]);
@@ -155,7 +157,7 @@ export class Autoscaler {
   #replica(session: MinerSession, podId: Hex, spec: PodSpec, now: number): Replica {
     const key = keyOf(session.node, podId);
     const hardware = session.capabilities as NonNullable<MinerSession['capabilities']>;
-    const warm = session.warmPods.has(podId);
+    const warm = !session.draining && session.warmPods.has(podId);
     if (warm && !this.#warmSince.has(key)) this.#warmSince.set(key, now);
     const lastActive = Math.max(this.#warmSince.get(key) ?? now, session.podAssignedAt(podId) ?? 0);
     return {
