@@ -115,11 +115,6 @@ const NO_OTHER_NODE: ReadonlySet<string> = new Set(['no_node_available', 'no_cap
 
 export type AttemptOutcomeLabel = 'succeeded' | 'node_fault' | 'refused' | 'busy' | 'cannot_load' | 'final';
 
-/**
- * Runs jobs on miners: picks a node, sends one attempt (its own id), relays the stream, verifies the
- * signed result, and on a node's failure moves on to the next node within the caller's retry budget and
- * deadline, suspending the node that failed. Keeps the scheduler fed from the hub while it lives.
- */
 /** An attempt sent: to which node, whether the pod was warm there, and its outcome to come. */
 interface StartedAttempt {
   session: MinerSession;
@@ -127,6 +122,11 @@ interface StartedAttempt {
   warm: boolean;
 }
 
+/**
+ * Runs jobs on miners: picks a node, sends one attempt (its own id), relays the stream, verifies the
+ * signed result, and on a node's failure moves on to the next node within the caller's retry budget and
+ * deadline, suspending the node that failed. Keeps the scheduler fed from the hub while it lives.
+ */
 export class Dispatcher {
   readonly #hub: MinerHub;
   readonly #scheduler: Scheduler;

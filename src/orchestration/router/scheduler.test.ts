@@ -224,6 +224,12 @@ describe('Scheduler order (whitepaper 2.2.2)', () => {
     expect(scheduler.pick(capped)).toEqual({ node: address(1), warm: false, referred: false });
     // Another pod, without a cap reached, still goes to the cold node.
     expect(pick(scheduler)).toBe(address(1));
+    // A warm node that failed (suspended) or that the job tried already does not hold the cap.
+    scheduler.setWarm(address(0), capped.podId, true);
+    expect(pick(scheduler, {}, capped)).toBeUndefined();
+    expect(pick(scheduler, { exclude: new Set([address(0)]) }, capped)).toBe(address(1));
+    scheduler.suspend(address(0), 60_000);
+    expect(pick(scheduler, {}, capped)).toBe(address(1));
   });
 
   it('puts nodes referred by the frontend next, but never a cold referred node before a warm one', () => {
@@ -494,12 +500,14 @@ describe('Scheduler against a brute-force scan', () => {
     });
     const expected = (pod: (typeof pods)[number], frontend: Address | undefined, exclude: Set<Address>) => {
       let best: { node: Address; tier: number; m: Model } | undefined;
-      // Nodes holding it warm, able to serve it (suspended or excluded ones too): at the cap, none loads it.
-      const warmNodes = [...model.values()].filter(
-        ({ snapshot }) =>
+      // Nodes holding it warm that may serve it (neither suspended nor excluded): at the cap, none loads it.
+      const warmNodes = [...model.entries()].filter(
+        ([node, { snapshot, suspended }]) =>
           [...snapshot.warmPods].includes(pod.podId) &&
           !snapshot.draining &&
-          snapshot.hardware.ramMiB >= pod.spec.minVramMiB,
+          snapshot.hardware.ramMiB >= pod.spec.minVramMiB &&
+          !suspended &&
+          !exclude.has(node),
       ).length;
       const mayLoadCold = warmNodes < pod.spec.autoscale.max;
       for (const [node, m] of model) {

@@ -237,9 +237,13 @@ export class Scheduler {
     ] as const;
     const preferred = request.prefer === undefined ? undefined : this.#entries.get(request.prefer);
     // Past the pod's replica cap, jobs wait for its warm nodes rather than load it on another.
-    const mayLoadCold = pod.mayLoadCold;
+    let mayLoadCold: boolean | undefined;
     for (const [heap, warm, isReferred] of tiers) {
-      if (heap === undefined || (!warm && !mayLoadCold)) continue;
+      if (heap === undefined) continue;
+      if (!warm) {
+        mayLoadCold ??= this.#mayLoadCold(pod, exclude);
+        if (!mayLoadCold) continue;
+      }
       // In a heap means available (a free slot, neither draining nor suspended).
       const entry =
         preferred !== undefined && heap.has(preferred) && accept(preferred) ? preferred : heap.first(accept);
@@ -309,6 +313,20 @@ export class Scheduler {
       entry.efficiencyBand = band;
       this.#refresh(entry);
     }
+  }
+
+  /**
+   * Whether a job may load the pod on a cold node: fewer than its autoscale.max nodes hold it warm, not
+   * counting those suspended or excluded (tried already), so a failing warm node does not keep the pod
+   * from every other node.
+   */
+  #mayLoadCold(pod: PodIndex, exclude: ReadonlySet<Address> | undefined): boolean {
+    if (pod.mayLoadCold) return true;
+    let usable = 0;
+    for (const entry of pod.warmMembers) {
+      if (!this.#suspensions.has(entry.node) && !exclude?.has(entry.node)) usable++;
+    }
+    return usable < pod.spec.autoscale.max;
   }
 
   #index(request: PickRequest): PodIndex {
