@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { podId } from '../../protocol/pod-spec.ts';
 import { samplePodSpec } from '../../protocol/testing/samples.ts';
-import { canLoad, compareVersions, misfit } from './node-fit.ts';
+import { canLoad, compareVersions, hasRoom, misfit } from './node-fit.ts';
 import { efficiencyBand, uptimeBand } from './node-rank.ts';
 
 describe('compareVersions', () => {
@@ -53,5 +53,25 @@ describe('node rank bands', () => {
     expect(uptimeBand(0.994)).toBe(99);
     expect(uptimeBand(2)).toBe(100);
     expect(uptimeBand(-1)).toBe(0);
+  });
+});
+
+describe('hasRoom', () => {
+  const spec = samplePodSpec({ minVramMiB: 4_000, software: {} });
+  const id = podId(spec);
+  const other = `0x${'cd'.repeat(32)}` as const;
+
+  it("judges the room for a pod by the node's own estimate of it, else by its spec", () => {
+    const memory = { budgetMiB: 24_000, heldMiB: 19_000 };
+    // 5,000 MiB free: room for the spec's 4,000 MiB...
+    expect(hasRoom({ podMemory: memory }, id, spec)).toBe(true);
+    // ...not for the 6,500 the node says the pod holds there with its KV cache.
+    expect(hasRoom({ podMemory: { ...memory, pods: [{ podId: id, mib: 6_500 }] } }, id, spec)).toBe(false);
+    // A pod the node does not estimate needs its spec's; one an upstream server holds needs none.
+    expect(hasRoom({ podMemory: { ...memory, pods: [{ podId: other, mib: 9_000 }] } }, id, spec)).toBe(true);
+    const full = { budgetMiB: 24_000, heldMiB: 24_000, pods: [{ podId: id, mib: 0 }] };
+    expect(hasRoom({ podMemory: full }, id, spec)).toBe(true);
+    // A node that says nothing of its memory is taken to have room.
+    expect(hasRoom({}, id, spec)).toBe(true);
   });
 });
