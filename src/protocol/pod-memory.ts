@@ -3,10 +3,11 @@
 import type { Capabilities } from './messages/node-state.ts';
 
 /**
- * Memory a pod can use on the node: the largest GPU's VRAM, or on a CPU-only node its RAM (CPU runtimes
- * such as llama.cpp hold the model there, and compute units meter RAM on such nodes).
+ * Memory a pod can use on the node: its GPUs' VRAM together (llama.cpp splits a model's layers across a
+ * node's GPUs, as vLLM does with tensor parallelism), or on a CPU-only node its RAM (CPU runtimes such as
+ * llama.cpp hold the model there, and compute units meter RAM on such nodes).
  */
 export function podMemoryMiB(hardware: Pick<Capabilities, 'gpus' | 'ramMiB'>): number {
   if (hardware.gpus.length === 0) return hardware.ramMiB;
-  return Math.max(...hardware.gpus.map((gpu) => gpu.vramMiB));
+  return hardware.gpus.reduce((sum, gpu) => sum + gpu.vramMiB, 0);
 }

@@ -98,7 +98,7 @@ export function minerCommand(): Command {
     .option('--slots <n>', 'jobs run at once (with --pods: of each pod that sets none)', parsePositiveInt, 2)
     .option(
       '--memory-mib <n>',
-      "memory the node's llama.cpp pods may hold at once (default: the largest GPU's VRAM less what other " +
+      "memory the node's llama.cpp pods may hold at once (default: the GPUs' VRAM together less what other " +
         'processes hold at start, or the RAM on a CPU node): pods load at start while they fit, and a job ' +
         'for a cold pod unloads the pods idle longest to make room',
       parsePositiveInt,

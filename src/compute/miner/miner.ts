@@ -42,8 +42,8 @@ export interface MinerConfig {
   readonly preload?: boolean;
   /**
    * MiB the node's in-process pods (llama.cpp) may hold at once; a cold pod that does not fit unloads those
-   * idle longest. Default: the largest GPU's VRAM less what other processes held at start, or the RAM on a
-   * CPU node (defaultPodMemory).
+   * idle longest. Default: the GPUs' VRAM together less what other processes held at start, or the RAM
+   * on a CPU node (defaultPodMemory).
    */
   readonly memoryMiB?: number;
   /** Unload an in-process pod idle this long, as Ollama's keep_alive (ms); default: keep pods loaded. */

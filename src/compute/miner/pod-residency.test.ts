@@ -202,12 +202,16 @@ describe('defaultPodMemory', () => {
   const cpuNode: Hardware = { gpus: [], cpu: { model: 'x', cores: 8 }, ramMiB: 32_000, warnings: [] };
   const gpu = { name: 'NVIDIA GeForce RTX 4090', vramMiB: 24_564 };
 
-  it("is a CPU node's RAM, and the largest GPU's VRAM less what other processes hold on a GPU node", () => {
+  it("is a CPU node's RAM, and its GPUs' VRAM less what other processes hold on a GPU node", () => {
     expect(defaultPodMemory(cpuNode)).toEqual({ budgetMiB: 32_000, source: "the node's RAM" });
     const gpuNode = { ...cpuNode, gpus: [gpu, { ...gpu, vramMiB: 8_192 }] };
-    expect(defaultPodMemory(gpuNode)).toEqual({ budgetMiB: 24_564, source: "the largest GPU's VRAM" });
-    expect(defaultPodMemory({ ...gpuNode, freeVramMiB: 24_000 })).toEqual({
-      budgetMiB: 24_000,
+    expect(defaultPodMemory(gpuNode)).toEqual({ budgetMiB: 32_756, source: 'the VRAM of its 2 GPUs' });
+    expect(defaultPodMemory({ ...gpuNode, gpus: [gpu] })).toEqual({
+      budgetMiB: 24_564,
+      source: "the GPU's VRAM",
+    });
+    expect(defaultPodMemory({ ...gpuNode, freeVramMiB: 30_000 })).toEqual({
+      budgetMiB: 30_000,
       source: 'the VRAM other processes left free at start',
     });
     // A GPU another process fills leaves the pods nothing (at least 1 MiB, so the budget stays a budget).

@@ -1,5 +1,5 @@
 // Which of a node's pods stay loaded. Pods holding memory in the miner's own process (llama.cpp's weights;
-// an upstream server holds its own) share the node's memory: its largest GPU's VRAM, or its RAM on a CPU
+// an upstream server holds its own) share the node's memory: its GPUs' VRAM, or its RAM on a CPU
 // node, unless the operator gives them less. A cold pod is loaded only when it fits: the pods idle longest
 // are unloaded to make room (a serverless node keeps what it was asked for last). When pods running jobs
 // hold the room, a job's load waits for the ones used longest ago to finish them (they take no new jobs
@@ -131,15 +131,18 @@ export class PodResidency<P extends ResidentPod = ResidentPod> {
 }
 
 /**
- * What a node's in-process pods may hold when its operator sets nothing, and why: on a GPU node the largest
- * GPU's VRAM, less what other processes (an upstream server, a desktop) held when the miner started; on a
- * CPU node its RAM.
+ * What a node's in-process pods may hold when its operator sets nothing, and why: on a GPU node its GPUs'
+ * VRAM together (llama.cpp splits a model's layers across them), less what other processes (an upstream
+ * server, a desktop) held when the miner started; on a CPU node its RAM.
  */
 export function defaultPodMemory(hardware: Hardware): { budgetMiB: number; source: string } {
   const memory = podMemoryMiB(hardware);
   if (hardware.gpus.length === 0) return { budgetMiB: memory, source: "the node's RAM" };
   const free = hardware.freeVramMiB;
-  if (free === undefined || free >= memory) return { budgetMiB: memory, source: "the largest GPU's VRAM" };
+  if (free === undefined || free >= memory) {
+    const gpus = hardware.gpus.length;
+    return { budgetMiB: memory, source: gpus === 1 ? "the GPU's VRAM" : `the VRAM of its ${gpus} GPUs` };
+  }
   return { budgetMiB: Math.max(1, free), source: 'the VRAM other processes left free at start' };
 }
 

@@ -46,7 +46,7 @@ describe('Scheduler eligibility', () => {
     expect(scheduler.capableNodes(cpuPod)).toBe(0);
   });
 
-  it('needs enough memory: largest GPU VRAM on GPU nodes, RAM on CPU-only nodes', () => {
+  it("needs enough memory: the GPUs' VRAM together on GPU nodes, RAM on CPU-only nodes", () => {
     const scheduler = new Scheduler();
     scheduler.upsertNode(snapshot(0, { hw: { ramMiB: 512 } }));
     expect(pick(scheduler)).toBeUndefined();
@@ -65,6 +65,10 @@ describe('Scheduler eligibility', () => {
     expect(pick(scheduler)).toBe(address(2));
     scheduler.upsertNode(snapshot(3, { hw: { ramMiB: 1_024 } }));
     expect(scheduler.capableNodes(cpuPod)).toBe(2);
+    // Two GPUs too small alone hold the pod together (its layers split across them).
+    const halves = [0, 1].map((i) => ({ name: `half-${i}`, vramMiB: 600 }));
+    scheduler.upsertNode(snapshot(4, { hw: { ramMiB: 64_000, gpus: halves } }));
+    expect(scheduler.capableNodes(cpuPod)).toBe(3);
   });
 
   it('needs the CUDA, driver and Python versions the spec asks for, compared numerically', () => {

@@ -125,8 +125,8 @@ describe('probeGpus', () => {
       { name: 'NVIDIA A100-SXM4-80GB', vramMiB: 81_920, driver: '535.129.03', cuda: '12.2' },
       { name: 'NVIDIA A100-SXM4-80GB', vramMiB: 81_920, driver: '535.129.03', cuda: '12.2' },
     ]);
-    // The most any one GPU has free: what the node's pods may use there.
-    expect(probed.freeVramMiB).toBe(81_038);
+    // What the GPUs have free together: what the node's pods may use (a model's layers split across them).
+    expect(probed.freeVramMiB).toBe(81_038 + 7_802);
   });
 
   it('describes this machine as a CPU node with cores and RAM when it has no GPU', async () => {

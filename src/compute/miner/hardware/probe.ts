@@ -51,7 +51,8 @@ export async function probeGpus(
   const cuda = banner.ok ? parseCudaVersion(banner.stdout) : undefined;
   const parsed = parseGpuQuery(query.stdout, cuda);
   if (!parsed.ok) return { gpus: [], warnings: [parsed.reason] };
-  const free = parsed.freeMiB.length === 0 ? {} : { freeVramMiB: Math.max(...parsed.freeMiB) };
+  const free =
+    parsed.freeMiB.length === 0 ? {} : { freeVramMiB: parsed.freeMiB.reduce((sum, mib) => sum + mib, 0) };
   return { gpus: parsed.gpus, ...free, warnings: [] };
 }
 
