@@ -183,7 +183,7 @@ function registerAutoscalerMetrics(registers: Registry[], stats: () => Autoscale
   });
   new Gauge({
     name: 'neurino_pod_warm_nodes',
-    help: "Connected nodes holding the model's pod warm (bound: the pod spec's autoscale min and max)",
+    help: "Connected nodes holding the model's pod warm, draining ones not counted (bound: the pod spec's autoscale min and max)",
     labelNames: ['model', 'bound'],
     registers,
     collect() {

@@ -116,7 +116,9 @@ describe('Autoscaler', () => {
     const [leaving, other] = sessions as [ScriptedSession, ScriptedSession];
     leaving.warmPods.add(id);
     expect(autoscaler.tick()).toEqual([]);
+    expect(autoscaler.pods()[0]?.warm).toBe(1);
     leaving.draining = true;
+    expect(autoscaler.pods()[0]?.warm).toBe(0);
     expect(autoscaler.tick().map((a) => [a.kind, a.node])).toEqual([['load', other.node]]);
     expect(leaving.sent).toEqual([]);
   });

@@ -86,9 +86,9 @@ export class Autoscaler {
     return { ...this.#requests };
   }
 
-  /** Per pod of the catalog: connected nodes holding it warm, and its spec's bounds. */
+  /** Per pod of the catalog: connected nodes holding it warm (draining ones not counted), and its bounds. */
   pods(): Array<{ podId: Hex; name: string; warm: number; min: number; max: number }> {
-    const sessions = this.#options.hub.sessions().filter((s) => !s.closed);
+    const sessions = this.#options.hub.sessions().filter((s) => !s.closed && !s.draining);
     return this.#options.catalog.list().map(({ podId, spec }) => ({
       podId,
       name: spec.name,
