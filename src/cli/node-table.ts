@@ -1,7 +1,8 @@
 // `neurino nodes` as a table: one line per connected node, what an operator scans for (is it taking jobs,
 // how busy, on what hardware, for how long and how reliably, which models are warm and which it would load
-// for a job, when it was last heard from). Uptime is the scheduler's (connected time over at least the last hour, so a new node ranks low),
-// shown as what it is for a node seen for less than that hour: its share of the time seen, and that time.
+// for a job, when it was last heard from). Uptime is the scheduler's (connected time over at least the
+// last hour, so a new node ranks low), shown as what it is for a node seen for less than that hour: its
+// share of the time seen, and that time.
 import type { NodeStatus } from '../application/gateway/ports.ts';
 
 const HEADERS = [

@@ -1,6 +1,6 @@
 // Which of a node's pods stay loaded. Pods holding memory in the miner's own process (llama.cpp's weights;
-// an upstream server holds its own) share the node's memory: its GPUs' VRAM, or its RAM on a CPU
-// node, unless the operator gives them less. A cold pod is loaded only when it fits: the pods idle longest
+// an upstream server holds its own) share the node's memory: its GPUs' VRAM, or its RAM on a CPU node,
+// unless the operator gives them less. A cold pod is loaded only when it fits: the pods idle longest
 // are unloaded to make room (a serverless node keeps what it was asked for last). When pods running jobs
 // hold the room, a job's load waits for the ones used longest ago to finish them (they take no new jobs
 // meanwhile, so a stream of jobs for them cannot starve it), as Ollama's scheduler waits for a model to go
