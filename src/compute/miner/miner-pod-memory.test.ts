@@ -88,6 +88,15 @@ describe('a miner with more pods than memory', () => {
     await connection.waitFor('capabilities', (c) => c.warmPods.join() === first.podId, heard);
     expect(second.runtime.info().warm).toBe(false);
   });
+
+  it("the router's pod.unload: cold at once, and the memory given back announced once the unload ends", async () => {
+    const heard = connection.received.length;
+    connection.send({ type: 'pod.unload', podId: first.podId });
+    await connection.waitFor('pod.unloaded', (m) => m.podId === first.podId, heard);
+    const announced = await connection.waitFor('capabilities', (c) => c.podMemory?.heldMiB === 0, heard);
+    expect(announced.warmPods).toEqual([]);
+    expect(miner.state().podMemory.heldMiB).toBe(0);
+  });
 });
 
 describe('a miner with a keep-alive', () => {

@@ -69,7 +69,8 @@ export class RouterSession {
   private heartbeat: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private lastHeard = Date.now();
-  private announcedWarm = '';
+  /** The warm pods and the memory they hold, as last announced. */
+  private announcedPods = '';
   private readonly stopWatchingPods: () => void;
   sessionId: string | undefined;
 
@@ -85,17 +86,17 @@ export class RouterSession {
       ...(context.deadlineBackstopMs === undefined ? {} : { deadlineBackstopMs: context.deadlineBackstopMs }),
       onAttemptEnd: (outcome) => {
         context.onAttemptEnd(outcome);
-        this.announceIfWarmChanged();
+        this.announceIfPodsChanged();
       },
     });
     this.podRequests = new PodRequests({
       pods: context.pods,
       logger: log,
       send: (message) => this.send(message),
-      onChange: () => this.announceIfWarmChanged(),
+      onChange: () => this.announceIfPodsChanged(),
     });
     // A pod unloaded to make room for another is cold at once, not when the job that wanted the room ends.
-    this.stopWatchingPods = context.pods.onWarmChange(() => this.announceIfWarmChanged());
+    this.stopWatchingPods = context.pods.onWarmChange(() => this.announceIfPodsChanged());
     this.socket = context.dial(context.url);
     this.ended = new Promise((resolve) => {
       this.socket.on('close', (code, reason) => resolve(this.finish(code, reason.toString('utf8'))));
@@ -268,14 +269,21 @@ export class RouterSession {
   }
 
   private announce(): void {
-    const capabilities = this.context.capabilities();
-    this.announcedWarm = capabilities.warmPods.join(',');
-    this.send(capabilities);
+    this.announcedPods = this.podState();
+    this.send(this.context.capabilities());
   }
 
-  /** Capabilities go out again whenever the set of warm pods changed (a load, an unload, a cold start). */
-  private announceIfWarmChanged(): void {
-    if (this.welcomed && this.context.pods.warmPodIds().join(',') !== this.announcedWarm) this.announce();
+  /**
+   * Capabilities go out again whenever the set of warm pods changed (a load, an unload, a cold start) or
+   * the memory they hold did (an unload ends after the pod was announced cold at its start).
+   */
+  private announceIfPodsChanged(): void {
+    if (this.welcomed && this.podState() !== this.announcedPods) this.announce();
+  }
+
+  private podState(): string {
+    const { pods } = this.context;
+    return `${pods.warmPodIds().join(',')}|${pods.heldMiB}`;
   }
 
   /** A frame that fails its schema is refused and logged; a bad assignment is answered with its error. */
