@@ -30,7 +30,7 @@ import { LlamaGrammars } from './llama-grammar.ts';
 import { infillTokens } from './llama-infill.ts';
 import { sharedLlama } from './llama-instance.ts';
 import { checkLogitBias } from './llama-logit-bias.ts';
-import { estimateLlamaMemory, type LlamaMemoryEstimate } from './llama-memory.ts';
+import { estimateLlamaMemory, type LlamaMemoryEstimate, slotContextSize } from './llama-memory.ts';
 import { type GenerationExtras, generateOn, toolParametersParam } from './llama-slot-job.ts';
 import { checkedTokenIds } from './llama-token-ids.ts';
 import { type CallSyntax, callSyntaxOf, chatFunctions, parametersOf } from './llama-tool-calls.ts';
@@ -102,8 +102,6 @@ interface Loaded {
   embedding?: Promise<LlamaEmbeddingContext>;
 }
 
-const DEFAULT_MAX_CONTEXT = 4096;
-
 function checkPositiveInt(name: string, value: number | undefined): void {
   if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
     throw new RangeError(`${name} must be a positive integer`);
@@ -143,7 +141,7 @@ export class LlamaCppRuntime implements PodRuntime {
    * the GGUF's metadata without loading it; a node's memory budget counts pods by it.
    */
   estimateMemory(): Promise<LlamaMemoryEstimate> {
-    const { modelPath, gpu = false, threads = 1, slots = 2, flashAttention = false } = this.options;
+    const { modelPath, gpu, threads, slots, flashAttention } = this.settings;
     return sharedLlama({ gpu, maxThreads: threads })
       .then((llama) =>
         estimateLlamaMemory({
@@ -151,8 +149,7 @@ export class LlamaCppRuntime implements PodRuntime {
           llama,
           gpu: gpu !== false && llama.gpu !== false,
           slots,
-          ...(this.options.contextSize === undefined ? {} : { contextSize: this.options.contextSize }),
-          maxContextSize: DEFAULT_MAX_CONTEXT,
+          contextSize: this.options.contextSize,
           flashAttention,
           embeddings: this.options.embeddings ?? true,
         }),
@@ -171,8 +168,14 @@ export class LlamaCppRuntime implements PodRuntime {
     this.loaded = await this.loading;
   }
 
-  private async bringUp(signal: AbortSignal | undefined): Promise<Loaded> {
+  /** The options the loaded pod is made with, defaults filled in (load and memory estimate alike). */
+  private get settings() {
     const { modelPath, gpu = false, threads = 1, slots = 2, flashAttention = false } = this.options;
+    return { modelPath, gpu, threads, slots, flashAttention };
+  }
+
+  private async bringUp(signal: AbortSignal | undefined): Promise<Loaded> {
+    const { modelPath, gpu, threads, slots, flashAttention } = this.settings;
     let model: LlamaModel | undefined;
     try {
       throwIfAborted(signal);
@@ -184,7 +187,7 @@ export class LlamaCppRuntime implements PodRuntime {
         gpuLayers: gpu === false ? 0 : 'auto',
         ...(signal === undefined ? {} : { loadSignal: signal }),
       });
-      const contextSize = this.options.contextSize ?? Math.min(model.trainContextSize, DEFAULT_MAX_CONTEXT);
+      const contextSize = slotContextSize(this.options.contextSize, model.trainContextSize);
       const context = await model.createContext({
         sequences: slots,
         contextSize,

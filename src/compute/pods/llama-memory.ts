@@ -6,6 +6,13 @@ import { GgufInsights, type Llama, readGgufFileInfo } from 'node-llama-cpp';
 import { readGgufHeader } from '../model/gguf-header.ts';
 
 const MIB = 2 ** 20;
+/** A slot's context when none is asked for: the model's training context, at most this many tokens. */
+const MAX_DEFAULT_CONTEXT = 4096;
+
+/** Tokens per slot: as asked, else the model's training context up to MAX_DEFAULT_CONTEXT. */
+export function slotContextSize(asked: number | undefined, trainContextSize: number | undefined): number {
+  return asked ?? Math.min(trainContextSize ?? MAX_DEFAULT_CONTEXT, MAX_DEFAULT_CONTEXT);
+}
 
 export interface LlamaMemoryEstimate {
   /** Where it is held: VRAM when the model is offloaded to a GPU, else RAM. */
@@ -27,9 +34,8 @@ export interface LlamaMemoryOptions {
   /** Offloaded to the GPU (every layer), or held in RAM. */
   readonly gpu: boolean;
   readonly slots: number;
-  /** Tokens per slot; default: the model's training context, at most `maxContextSize`. */
-  readonly contextSize?: number;
-  readonly maxContextSize: number;
+  /** Tokens per slot, as asked (default: slotContextSize's). */
+  readonly contextSize?: number | undefined;
   readonly flashAttention: boolean;
   readonly embeddings: boolean;
 }
@@ -41,9 +47,7 @@ export async function estimateLlamaMemory(options: LlamaMemoryOptions): Promise<
   const insights = await GgufInsights.from(info, options.llama);
   const gpuLayers = options.gpu ? insights.totalLayers : 0;
   const held = (need: { gpuVram: number; cpuRam: number }) => (options.gpu ? need.gpuVram : need.cpuRam);
-  const contextSize =
-    options.contextSize ??
-    Math.min(insights.trainContextSize ?? options.maxContextSize, options.maxContextSize);
+  const contextSize = slotContextSize(options.contextSize, insights.trainContextSize);
   const weights = held(await insights.estimateModelResourceRequirementsV2({ gpuLayers }));
   const context = held(
     await insights.estimateContextResourceRequirementsV2({
