@@ -246,6 +246,7 @@ describe.each(backends)('router process on $kind', (backend) => {
     // The autoscaler is wired: the pod's spec keeps no node warm, and nothing was idle long enough.
     expect(metrics).toMatch(/^neurino_autoscaler_requests_total\{action="unload"\} 0$/m);
     expect(metrics).toMatch(/^neurino_pod_warm_nodes\{model="[^"]+",bound="min"\} 0$/m);
+    expect(metrics).toMatch(/^neurino_pod_warm_nodes\{model="[^"]+",bound="target"\} \d+$/m);
     // Totals the store keeps, copied in when scraped (a batch may settle meanwhile).
     const total = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);
     const batches = total('neurino_settlement_batches_total');

@@ -84,10 +84,11 @@ export interface RouterOptions {
   dispatcher?: Pick<DispatcherOptions, 'acceptTimeoutMs' | 'maxQueueMs' | 'suspension'>;
   /**
    * The autoscaler (autoscaler.ts): pods kept warm on at least `autoscale.min` nodes and at most
-   * `autoscale.max`, and unloaded from nodes idle `scaleDownIdleMs` (default 5 min; null: never) beyond
-   * the minimum.
+   * `autoscale.max`, on one more node once their jobs would fill more than `busyShare` of the warm
+   * nodes' slots (default 0.7; null: only the minimum kept ahead), and unloaded from nodes idle
+   * `scaleDownIdleMs` (default 5 min; null: never) beyond that target.
    */
-  autoscaler?: { scaleDownIdleMs?: number | null; intervalMs?: number };
+  autoscaler?: { scaleDownIdleMs?: number | null; busyShare?: number | null; intervalMs?: number };
   /** How long shutdown waits for running jobs and miners (default 10 s). */
   drainGraceMs?: number;
   /**
@@ -257,10 +258,13 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     });
     cleanups.push(() => dispatcher.close());
     const scaleDownIdleMs = options.autoscaler?.scaleDownIdleMs;
+    const busyShare = options.autoscaler?.busyShare;
     const autoscaler = new Autoscaler({
       hub,
       scheduler,
       catalog,
+      demand: dispatcher,
+      busyShare: busyShare === null ? undefined : (busyShare ?? AUTOSCALER_DEFAULTS.busyShare),
       logger: logger.child({ part: 'autoscaler' }),
       scaleDownIdleMs:
         scaleDownIdleMs === null ? undefined : (scaleDownIdleMs ?? AUTOSCALER_DEFAULTS.scaleDownIdleMs),
@@ -296,7 +300,9 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
           settlement: () => batcher.stats(),
           autoscaler: () => ({
             requests: autoscaler.requests,
-            pods: autoscaler.pods().map(({ name, warm, min, max }) => ({ model: name, warm, min, max })),
+            pods: autoscaler
+              .pods()
+              .map(({ name, warm, target, min, max }) => ({ model: name, warm, target, min, max })),
           }),
           checks: { chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }) },
         },

@@ -1,5 +1,5 @@
 // The autoscaler's figures as Prometheus shows them: its requests by action, and each model's warm nodes
-// beside its spec's bounds, read when scraped.
+// beside its target and its spec's bounds, read when scraped.
 import { describe, expect, it } from 'vitest';
 import { GatewayMetrics } from './metrics.ts';
 import type { AutoscalerStats } from './ports.ts';
@@ -9,8 +9,8 @@ describe('autoscaler metrics', () => {
     let stats: AutoscalerStats = {
       requests: { load: 2, unload: 1 },
       pods: [
-        { model: 'llama-3-8b', warm: 1, min: 1, max: 8 },
-        { model: 'qwen-2.5-7b', warm: 0, min: 0, max: 64 },
+        { model: 'llama-3-8b', warm: 1, target: 3, min: 1, max: 8 },
+        { model: 'qwen-2.5-7b', warm: 0, target: 0, min: 0, max: 64 },
       ],
     };
     const metrics = new GatewayMetrics(
@@ -21,10 +21,14 @@ describe('autoscaler metrics', () => {
     expect(text).toMatch(/^neurino_autoscaler_requests_total\{action="load"\} 2$/m);
     expect(text).toMatch(/^neurino_autoscaler_requests_total\{action="unload"\} 1$/m);
     expect(text).toMatch(/^neurino_pod_warm_nodes\{model="llama-3-8b",bound="current"\} 1$/m);
+    expect(text).toMatch(/^neurino_pod_warm_nodes\{model="llama-3-8b",bound="target"\} 3$/m);
     expect(text).toMatch(/^neurino_pod_warm_nodes\{model="llama-3-8b",bound="max"\} 8$/m);
     expect(text).toMatch(/^neurino_pod_warm_nodes\{model="qwen-2.5-7b",bound="min"\} 0$/m);
     // A model the router no longer serves leaves the gauge.
-    stats = { requests: { load: 3, unload: 1 }, pods: [{ model: 'llama-3-8b', warm: 2, min: 1, max: 8 }] };
+    stats = {
+      requests: { load: 3, unload: 1 },
+      pods: [{ model: 'llama-3-8b', warm: 2, target: 2, min: 1, max: 8 }],
+    };
     text = await metrics.registry.metrics();
     expect(text).toMatch(/^neurino_autoscaler_requests_total\{action="load"\} 3$/m);
     expect(text).toMatch(/^neurino_pod_warm_nodes\{model="llama-3-8b",bound="current"\} 2$/m);

@@ -183,13 +183,14 @@ function registerAutoscalerMetrics(registers: Registry[], stats: () => Autoscale
   });
   new Gauge({
     name: 'neurino_pod_warm_nodes',
-    help: "Connected nodes holding the model's pod warm, draining ones not counted (bound: the pod spec's autoscale min and max)",
+    help: "Connected nodes holding the model's pod warm, draining ones not counted (bound: current; target, the autoscaler's aim from the pod's jobs; min and max, the pod spec's autoscale bounds)",
     labelNames: ['model', 'bound'],
     registers,
     collect() {
       this.reset();
       for (const pod of stats().pods) {
         this.set({ model: pod.model, bound: 'current' }, pod.warm);
+        this.set({ model: pod.model, bound: 'target' }, pod.target);
         this.set({ model: pod.model, bound: 'min' }, pod.min);
         this.set({ model: pod.model, bound: 'max' }, pod.max);
       }

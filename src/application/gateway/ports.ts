@@ -202,10 +202,14 @@ export interface SettlementStats {
 export interface AutoscalerStats {
   /** `pod.load` and `pod.unload` requests sent since the start. */
   readonly requests: { readonly load: number; readonly unload: number };
-  /** Per pod of the catalog, by its first model name: connected nodes holding it warm, and its bounds. */
+  /**
+   * Per pod of the catalog, by its first model name: connected nodes holding it warm, how many the
+   * autoscaler aims at (its bounds and its jobs), and its bounds.
+   */
   readonly pods: ReadonlyArray<{
     readonly model: string;
     readonly warm: number;
+    readonly target: number;
     readonly min: number;
     readonly max: number;
   }>;

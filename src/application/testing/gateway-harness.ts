@@ -60,6 +60,7 @@ export interface GatewayHarness {
   jobs: JobStore;
   hub: MinerHub;
   scheduler: Scheduler;
+  dispatcher: Dispatcher;
   catalog: PodCatalog;
   gateway: Gateway;
   url: string;
@@ -173,6 +174,7 @@ export async function startGatewayHarness(
     jobs,
     hub,
     scheduler,
+    dispatcher,
     catalog,
     gateway,
     url,

@@ -99,7 +99,10 @@ describe('neurino router serving limits', () => {
       maxHandshakesPerAddress: MINER_HUB_DEFAULTS.maxHandshakesPerAddress,
     });
     expect(options.drainGraceMs).toBe(DEFAULT_DRAIN_GRACE_MS);
-    expect(options.autoscaler).toEqual({ scaleDownIdleMs: AUTOSCALER_DEFAULTS.scaleDownIdleMs });
+    expect(options.autoscaler).toEqual({
+      scaleDownIdleMs: AUTOSCALER_DEFAULTS.scaleDownIdleMs,
+      busyShare: AUTOSCALER_DEFAULTS.busyShare,
+    });
   });
 
   it("says at start that /metrics and /nodes are on the gateway's port when no operations port is set", async () => {
@@ -116,7 +119,7 @@ describe('neurino router serving limits', () => {
       ...['--suspend-ms', '1000', '--suspend-max-ms', '8000', '--max-body-mib', '64'],
       ...['--request-timeout-ms', '30000', '--heartbeat-ms', '2000', '--max-handshakes', '1024'],
       ...['--max-handshakes-per-address', '4', '--drain-ms', '60000', '--auth-failures-per-minute', '5'],
-      ...['--scale-down-idle-s', '0'],
+      ...['--scale-down-idle-s', '0', '--scale-up-busy-pct', '0'],
     );
     expect(options.gateway).toMatchObject({
       budget: { maxRetries: 0, timeoutMs: 900_000 },
@@ -128,9 +131,12 @@ describe('neurino router serving limits', () => {
     expect(options.heartbeatMs).toBe(2_000);
     expect(options.miners).toEqual({ maxHandshakes: 1_024, maxHandshakesPerAddress: 4 });
     expect(options.drainGraceMs).toBe(60_000);
-    // 0: never for idleness.
-    expect(options.autoscaler).toEqual({ scaleDownIdleMs: null });
-    expect((await startWith('--scale-down-idle-s', '30')).autoscaler).toEqual({ scaleDownIdleMs: 30_000 });
+    // 0: never for idleness, and only autoscale.min kept ahead.
+    expect(options.autoscaler).toEqual({ scaleDownIdleMs: null, busyShare: null });
+    expect((await startWith('--scale-down-idle-s', '30', '--scale-up-busy-pct', '100')).autoscaler).toEqual({
+      scaleDownIdleMs: 30_000,
+      busyShare: 1,
+    });
   });
 
   it('refuses values out of range by the flag, before the router starts', async () => {
@@ -149,6 +155,8 @@ describe('neurino router serving limits', () => {
       [['--max-handshakes', '-1'], 'expected a whole number 1-65536'],
       [['--drain-ms', 'soon'], 'expected a whole number 1-2147483647, got "soon"'],
       [['--scale-down-idle-s', '-1'], 'expected a whole number 0-2147483, got "-1"'],
+      [['--scale-up-busy-pct', '101'], 'expected a whole number 0-100, got "101"'],
+      [['--scale-up-busy-pct', '0.5'], 'expected a whole number 0-100, got "0.5"'],
       [
         ['--suspend-ms', '60000', '--suspend-max-ms', '1000'],
         '--suspend-max-ms (1000) is shorter than --suspend-ms (60000)',

@@ -34,6 +34,7 @@ interface RouterFlags extends StoreFlags, ServingLimitFlags {
   batchSize: number;
   batchDelayMs: number;
   scaleDownIdleS: number;
+  scaleUpBusyPct: number;
   frontend?: `0x${string}`;
   referNode: `0x${string}`[];
   /** Commander checks it is one of the choices. */
@@ -117,6 +118,12 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
       "unload a model from a node that served none of its requests for this long, down to its spec's autoscale.min nodes (0: never)",
       parseIntWithin(0, 2_147_483),
       300,
+    )
+    .option(
+      '--scale-up-busy-pct <pct>',
+      "load a model on one more node once its requests would fill more than this share of its warm nodes' slots, up to its spec's autoscale.max (0: keep only autoscale.min ahead)",
+      parseIntWithin(0, 100),
+      70,
     )
     .option('--frontend <address>', "frontend credited with this gateway's traffic", parseAddress)
     .addOption(
@@ -229,7 +236,10 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
       miners: limits.miners,
       dispatcher: limits.dispatcher,
       drainGraceMs: limits.drainGraceMs,
-      autoscaler: { scaleDownIdleMs: flags.scaleDownIdleS === 0 ? null : flags.scaleDownIdleS * 1000 },
+      autoscaler: {
+        scaleDownIdleMs: flags.scaleDownIdleS === 0 ? null : flags.scaleDownIdleS * 1000,
+        busyShare: flags.scaleUpBusyPct === 0 ? null : flags.scaleUpBusyPct / 100,
+      },
       ...(flags.operationsPort === undefined || operatorToken === undefined
         ? {}
         : {

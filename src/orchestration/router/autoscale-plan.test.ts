@@ -1,6 +1,6 @@
 import { type Address, getAddress, type Hex } from 'viem';
 import { describe, expect, it } from 'vitest';
-import { planPodScale, type Replica } from './autoscale-plan.ts';
+import { planPodScale, type Replica, warmTarget } from './autoscale-plan.ts';
 
 const podId = `0x${'ab'.repeat(32)}` as Hex;
 const node = (i: number): Address => getAddress(`0x${(i + 1).toString(16).padStart(40, '0')}`);
@@ -80,5 +80,45 @@ describe('planPodScale', () => {
     // Every node in use: the extra ones stay until they are not.
     const busy = replicas.map((r) => ({ ...r, idleMs: 1_000 }));
     expect(plan(busy, { max: 1 })).toEqual([]);
+  });
+
+  it("aims at the nodes the pod's jobs need at the busy share, within the spec's bounds", () => {
+    const bounds = { min: 1, max: 10 };
+    const target = (jobs: number, slotsPerNode: number, busyShare: number) =>
+      warmTarget(bounds, { jobs, slotsPerNode, busyShare }).count;
+    expect(warmTarget(bounds, undefined)).toEqual({ count: 1, reason: 'autoscale.min is 1' });
+    expect(target(0, 4, 0.7)).toBe(1);
+    // 4 slots at 70 %: 2.8 jobs a node.
+    expect(target(2, 4, 0.7)).toBe(1);
+    expect(target(3, 4, 0.7)).toBe(2);
+    expect(target(6, 4, 0.7)).toBe(3);
+    // At 100 % only jobs beyond the slots call for a node.
+    expect(target(8, 4, 1)).toBe(2);
+    expect(target(9, 4, 1)).toBe(3);
+    // A node announcing no slots counts as one.
+    expect(target(2, 0, 1)).toBe(2);
+    expect(target(1_000, 1, 0.5)).toBe(10);
+    expect(warmTarget({ min: 3, max: 2 }, undefined).count).toBe(2);
+    expect(warmTarget(bounds, { jobs: 5, slotsPerNode: 1, busyShare: 0.5 }).reason).toBe(
+      "5 jobs would keep more than 50 % of the warm nodes' slots busy",
+    );
+  });
+
+  it('loads for the jobs where memory is free and keeps the nodes they need through the scale-down', () => {
+    const demand = { jobs: 6, slotsPerNode: 2, busyShare: 1 };
+    const replicas = [
+      replica(0, { warm: true, idleMs: 1e6 }),
+      replica(1, { efficiency: 90, hasRoom: false }),
+      replica(2, { efficiency: 30 }),
+      replica(3, { efficiency: 60 }),
+    ];
+    const planned = planPodScale({ podId, min: 0, max: 64, demand, replicas, scaleDownIdleMs: 1_000 });
+    expect(planned.map((a) => `${a.kind} ${replicas.findIndex((r) => r.node === a.node)}`)).toEqual([
+      'load 3',
+      'load 2',
+    ]);
+    const idle = [0, 1, 2, 3].map((i) => replica(i, { warm: true, idleMs: 1e6 }));
+    const kept = planPodScale({ podId, min: 0, max: 64, demand, replicas: idle, scaleDownIdleMs: 1_000 });
+    expect(kept.map((a) => a.kind)).toEqual(['unload']);
   });
 });

@@ -1,9 +1,11 @@
-// What the autoscaler asks of the nodes for one pod, from how the network holds it now. Jobs scale a pod
-// up by themselves (a job no warm node is free for goes to a capable cold node, which loads the pod, until
-// autoscale.max nodes hold it: the scheduler's cap), so the plan keeps the spec's other bounds: at least
-// `autoscale.min` nodes warm even with no demand (loaded ahead where memory is free, so a first request
-// pays no cold start), no more than `autoscale.max` once the extra ones are idle, and none idle longer
-// than the router's scale-down time beyond the minimum: with `min` 0 an unused pod goes back to zero.
+// What the autoscaler asks of the nodes for one pod, from how the network holds it now and the pod's jobs.
+// The target of warm nodes is the spec's `autoscale.min`, or more when the pod's jobs (running and waiting)
+// would fill more than a share of the warm nodes' slots (so the next burst finds a node already loaded
+// rather than loading the model inside a caller's request), never above `autoscale.max`. Below it the
+// pod is loaded ahead where memory is free; beyond it, nodes idle past the router's scale-down time unload
+// it, the longest idle first (with `min` 0 and no jobs an unused pod goes back to zero), and nodes beyond
+// `autoscale.max` (jobs load the pod on cold nodes themselves when no warm one is free, up to the
+// scheduler's cap) unload it once idle a while.
 import type { Address, Hex } from 'viem';
 
 /** One connected node as the plan sees it for the pod. */
@@ -23,10 +25,27 @@ export interface Replica {
   readonly unloading: boolean;
 }
 
+/** The pod's jobs, and how busy its warm nodes may get before one more is loaded. */
+export interface DemandInput {
+  /** Running on nodes and waiting for a slot. */
+  readonly jobs: number;
+  /** Slots of a warm node (or of a capable one when none is warm), on average. */
+  readonly slotsPerNode: number;
+  /** The share of the warm nodes' slots the jobs may fill (0 < share ≤ 1). */
+  readonly busyShare: number;
+}
+
+export interface WarmTarget {
+  readonly count: number;
+  readonly reason: string;
+}
+
 export interface PodScaleInput {
   readonly podId: Hex;
   readonly min: number;
   readonly max: number;
+  /** Undefined: the target is `min` whatever the jobs. */
+  readonly demand?: DemandInput | undefined;
   readonly replicas: readonly Replica[];
   /** Idle this long, a warm node beyond `min` unloads the pod; undefined: never for idleness. */
   readonly scaleDownIdleMs: number | undefined;
@@ -42,13 +61,32 @@ export interface ScaleAction {
 /** A node beyond a pod's autoscale.max unloads it once idle this long. */
 export const OVER_MAX_IDLE_MS = 30_000;
 
+/** How many nodes should hold the pod warm: `min`, or what its jobs need, at most `max`. */
+export function warmTarget(
+  bounds: { min: number; max: number },
+  demand: DemandInput | undefined,
+): WarmTarget {
+  const { min, max } = bounds;
+  const needed =
+    demand === undefined || demand.jobs <= 0
+      ? 0
+      : Math.ceil(demand.jobs / (Math.max(1, demand.slotsPerNode) * demand.busyShare));
+  if (needed <= min) return { count: Math.min(min, max), reason: `autoscale.min is ${min}` };
+  const share = Math.round((demand?.busyShare ?? 1) * 100);
+  return {
+    count: Math.min(needed, max),
+    reason: `${demand?.jobs} jobs would keep more than ${share} % of the warm nodes' slots busy`,
+  };
+}
+
 export function planPodScale(input: PodScaleInput): ScaleAction[] {
-  const { podId, min, max, scaleDownIdleMs } = input;
+  const { podId, max, scaleDownIdleMs } = input;
+  const target = warmTarget(input, input.demand);
   const warm = input.replicas.filter((r) => r.warm && !r.unloading);
   const loading = input.replicas.filter((r) => r.loading && !r.warm);
   const actions: ScaleAction[] = [];
 
-  const missing = Math.min(max, min) - warm.length - loading.length;
+  const missing = target.count - warm.length - loading.length;
   if (missing > 0) {
     // Only where it fits beside what is loaded: keeping one pod warm must not unload another (two pods
     // each kept warm on one node would unload each other in turn). The most efficient first.
@@ -56,7 +94,7 @@ export function planPodScale(input: PodScaleInput): ScaleAction[] {
       .filter((r) => !r.warm && !r.loading && r.loadable && r.hasRoom)
       .sort((a, b) => b.efficiency - a.efficiency);
     for (const replica of candidates.slice(0, missing)) {
-      actions.push({ kind: 'load', node: replica.node, podId, reason: `autoscale.min is ${min}` });
+      actions.push({ kind: 'load', node: replica.node, podId, reason: target.reason });
     }
   }
 
@@ -71,9 +109,10 @@ export function planPodScale(input: PodScaleInput): ScaleAction[] {
     actions.push({ kind: 'unload', node: replica.node, podId, reason: `autoscale.max is ${max}` });
   }
   if (scaleDownIdleMs !== undefined) {
-    const beyondMin = warm.length - overMax.length - min;
+    // Not below the target: a node the jobs' headroom keeps warm may well be the idle one.
+    const beyondTarget = warm.length - overMax.length - target.count;
     const idle = idleFirst.filter((r) => !overMax.includes(r) && r.idleMs >= scaleDownIdleMs);
-    for (const replica of idle.slice(0, Math.max(0, beyondMin))) {
+    for (const replica of idle.slice(0, Math.max(0, beyondTarget))) {
       actions.push({
         kind: 'unload',
         node: replica.node,

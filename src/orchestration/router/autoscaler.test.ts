@@ -27,6 +27,7 @@ class ScriptedSession {
     efficiency: 10,
     runtimes: ['llama-cpp'],
     podMemory: { budgetMiB: 8_192, heldMiB: 0 },
+    slots: { total: 2, free: 2 },
   };
   constructor(readonly node: Address) {}
   podAssignedAt(): number | undefined {
@@ -47,6 +48,8 @@ function setup(count: number, specs = [spec]) {
   const listeners = new Set<HubListener>();
   const suspended = new Set<Address>();
   let now = 1_000_000;
+  /** The pod's jobs as the dispatcher would count them. */
+  const load = { running: 0, queued: 0 };
   const autoscaler = new Autoscaler({
     hub: {
       sessions: () => sessions as unknown as MinerSession[],
@@ -57,6 +60,8 @@ function setup(count: number, specs = [spec]) {
     },
     scheduler: { isSuspended: (node) => suspended.has(node), rankedEfficiency: () => undefined },
     catalog: new PodCatalog(specs),
+    demand: { demand: (pod) => (pod === id ? { ...load } : { running: 0, queued: 0 }) },
+    busyShare: 0.7,
     logger: captureLogger().logger,
     scaleDownIdleMs: 300_000,
     answerTimeoutMs: 60_000,
@@ -69,7 +74,7 @@ function setup(count: number, specs = [spec]) {
   const advance = (ms: number) => {
     now += ms;
   };
-  return { sessions, autoscaler, tell, advance, suspended };
+  return { sessions, autoscaler, tell, advance, suspended, load };
 }
 
 describe('Autoscaler', () => {
@@ -92,8 +97,73 @@ describe('Autoscaler', () => {
     advance(120_000);
     expect(autoscaler.tick()).toEqual([]);
     expect(second.sent).toEqual(['load kept', 'load kept']);
-    expect(autoscaler.pods()).toEqual([{ podId: id, name: 'kept', warm: 1, min: 1, max: 4 }]);
+    expect(autoscaler.pods()).toEqual([{ podId: id, name: 'kept', warm: 1, target: 1, min: 1, max: 4 }]);
     expect(autoscaler.requests).toEqual({ load: 3, unload: 0 });
+  });
+
+  it("loads the pod on more nodes once its jobs would fill more than the share of the warm nodes' slots, up to max", () => {
+    const { sessions, autoscaler, tell, load } = setup(6);
+    sessions.forEach((s, i) => {
+      s.capabilities = { ...s.capabilities, efficiency: 10 + i };
+    });
+    const [first] = sessions as [ScriptedSession];
+    first.warmPods.add(id);
+    // One job on a warm node of 2 slots: half of them busy, under 70 %.
+    load.running = 1;
+    expect(autoscaler.tick()).toEqual([]);
+    expect(autoscaler.pods()[0]).toMatchObject({ warm: 1, target: 1 });
+    // Two: the slots would be full; one more node, the most efficient.
+    load.running = 2;
+    const sent = autoscaler.tick();
+    expect(sent.map((a) => [a.node, a.reason])).toEqual([
+      [sessions[5]?.node, "2 jobs would keep more than 70 % of the warm nodes' slots busy"],
+    ]);
+    expect(autoscaler.pods()[0]).toMatchObject({ warm: 1, target: 2 });
+    // Asked once while it loads.
+    expect(autoscaler.tick()).toEqual([]);
+    sessions[5]?.warmPods.add(id);
+    tell(sessions[5] as ScriptedSession, { kind: 'pod.loaded', podId: id });
+    // Jobs waiting count as well; the spec's max (4) bounds the target.
+    load.queued = 20;
+    expect(autoscaler.tick().map((a) => a.node)).toEqual([sessions[4]?.node, sessions[3]?.node]);
+    expect(autoscaler.pods()[0]).toMatchObject({ target: 4 });
+  });
+
+  it('keeps the nodes its jobs need warm however idle, and unloads the rest down to autoscale.min', () => {
+    const { sessions, autoscaler, advance, load } = setup(4);
+    for (const session of sessions) session.warmPods.add(id);
+    expect(autoscaler.tick()).toEqual([]);
+    advance(400_000);
+    // Four jobs need three nodes of 2 slots at 70 %: one node goes.
+    load.running = 4;
+    expect(autoscaler.tick().map((a) => a.kind)).toEqual(['unload']);
+    for (const session of sessions) if (session.sent.length > 0) session.warmPods.delete(id);
+    // No jobs: down to the spec's one.
+    load.running = 0;
+    expect(autoscaler.tick().map((a) => a.kind)).toEqual(['unload', 'unload']);
+    expect(autoscaler.pods()[0]).toMatchObject({ target: 1 });
+  });
+
+  it('sizes only by autoscale.min without a busy share', () => {
+    const spec2 = samplePodSpec({
+      name: 'plain',
+      minVramMiB: 1,
+      software: {},
+      autoscale: { min: 0, max: 4 },
+    });
+    const sessions = [new ScriptedSession(address(0)), new ScriptedSession(address(1))];
+    sessions[0]?.warmPods.add(podId(spec2));
+    const autoscaler = new Autoscaler({
+      ...autoscalerOptions(sessions),
+      catalog: new PodCatalog([spec2]),
+      demand: { demand: () => ({ running: 50, queued: 50 }) },
+    });
+    expect(autoscaler.tick()).toEqual([]);
+    expect(autoscaler.pods()[0]).toMatchObject({ warm: 1, target: 0 });
+    expect(() => new Autoscaler({ ...autoscalerOptions(sessions), busyShare: 0 })).toThrow(
+      'busyShare must be above 0 and at most 1, not 0',
+    );
+    expect(() => new Autoscaler({ ...autoscalerOptions(sessions), busyShare: 1.5 })).toThrow(RangeError);
   });
 
   it('asks again when a node never answers, and forgets a node that left', () => {
@@ -162,3 +232,12 @@ describe('Autoscaler', () => {
     for (const session of [draining, away, full, other]) expect(session.sent).toEqual([]);
   });
 });
+
+function autoscalerOptions(sessions: ScriptedSession[]): ConstructorParameters<typeof Autoscaler>[0] {
+  return {
+    hub: { sessions: () => sessions as unknown as MinerSession[], subscribe: () => () => {} },
+    scheduler: { isSuspended: () => false, rankedEfficiency: () => undefined },
+    catalog: new PodCatalog([spec]),
+    logger: captureLogger().logger,
+  };
+}

@@ -1,11 +1,18 @@
 // The router's autoscaler: every few seconds, per pod it serves, it compares how many connected nodes hold
-// the pod warm with the pod's bounds (autoscale-plan.ts) and asks nodes to load or unload it (`pod.load`,
-// `pod.unload`). A request sent is remembered until the node answers (or a timeout), so it is not sent
+// the pod warm with a target from the pod's bounds and its jobs (autoscale-plan.ts) and asks nodes to load
+// or unload it (`pod.load`, `pod.unload`). A request sent is remembered until the node answers (or a timeout), so it is not sent
 // twice; a node that refused a load is not asked again for a while.
 import type { Logger } from 'pino';
 import type { Address, Hex } from 'viem';
 import type { PodSpec } from '../../protocol/pod-spec.ts';
-import { planPodScale, type Replica, type ScaleAction } from './autoscale-plan.ts';
+import {
+  type DemandInput,
+  planPodScale,
+  type Replica,
+  type ScaleAction,
+  warmTarget,
+} from './autoscale-plan.ts';
+import type { Dispatcher } from './dispatcher.ts';
 import type { MinerHub } from './miner-hub.ts';
 import type { MinerSession } from './miner-session.ts';
 import { canLoad, hasRoom, misfit } from './node-fit.ts';
@@ -16,6 +23,13 @@ export interface AutoscalerOptions {
   readonly hub: Pick<MinerHub, 'sessions' | 'subscribe'>;
   readonly scheduler: Pick<Scheduler, 'isSuspended' | 'rankedEfficiency'>;
   readonly catalog: Pick<PodCatalog, 'list'>;
+  /** The pods' jobs; without it (or `busyShare`), a pod's target is its `autoscale.min`. */
+  readonly demand?: Pick<Dispatcher, 'demand'> | undefined;
+  /**
+   * One more node loads a pod once its jobs would fill more than this share of its warm nodes' slots
+   * (0 < share ≤ 1; undefined: only `autoscale.min` is kept ahead).
+   */
+  readonly busyShare?: number | undefined;
   readonly logger: Logger;
   /** A warm node beyond the pod's minimum unloads it after this long without its jobs; undefined: never. */
   readonly scaleDownIdleMs?: number | undefined;
@@ -33,6 +47,7 @@ export const AUTOSCALER_DEFAULTS = {
   answerTimeoutMs: 600_000,
   refusalBackoffMs: 300_000,
   scaleDownIdleMs: 300_000,
+  busyShare: 0.7,
 } as const;
 
 /**
@@ -52,11 +67,17 @@ export class Autoscaler {
   readonly #loading = new Map<Key, number>();
   readonly #unloading = new Map<Key, number>();
   readonly #refused = new Map<Key, number>();
+  /** Each pod's target of warm nodes at the last look. */
+  readonly #targets = new Map<Hex, number>();
   readonly #unsubscribe: () => void;
   #timer: NodeJS.Timeout | undefined;
   #requests = { load: 0, unload: 0 };
 
   constructor(options: AutoscalerOptions) {
+    const { busyShare } = options;
+    if (busyShare !== undefined && !(busyShare > 0 && busyShare <= 1)) {
+      throw new RangeError(`busyShare must be above 0 and at most 1, not ${busyShare}`);
+    }
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#unsubscribe = options.hub.subscribe((session, change) => {
@@ -86,13 +107,17 @@ export class Autoscaler {
     return { ...this.#requests };
   }
 
-  /** Per pod of the catalog: connected nodes holding it warm (draining ones not counted), and its bounds. */
-  pods(): Array<{ podId: Hex; name: string; warm: number; min: number; max: number }> {
+  /**
+   * Per pod of the catalog: connected nodes holding it warm (draining ones not counted), its bounds, and
+   * its target at the last look (`min` before the first).
+   */
+  pods(): Array<{ podId: Hex; name: string; warm: number; target: number; min: number; max: number }> {
     const sessions = this.#options.hub.sessions().filter((s) => !s.closed && !s.draining);
     return this.#options.catalog.list().map(({ podId, spec }) => ({
       podId,
       name: spec.name,
       warm: sessions.filter((s) => s.warmPods.has(podId)).length,
+      target: this.#targets.get(podId) ?? Math.min(spec.autoscale.min, spec.autoscale.max),
       min: spec.autoscale.min,
       max: spec.autoscale.max,
     }));
@@ -114,8 +139,8 @@ export class Autoscaler {
 
   /**
    * Looks once: plans every pod of the catalog and sends what the plan asks; returns what was sent. Reads
-   * each node's warm pods once, and every node for a pod only when the pod lacks warm nodes (below min),
-   * so a look costs about the warm (node, pod) pairs, not nodes × pods.
+   * each node's warm pods once, and every node for a pod only when the pod lacks warm nodes (below its
+   * target), so a look costs about the warm (node, pod) pairs, not nodes × pods.
    */
   tick(): ScaleAction[] {
     const now = this.#now();
@@ -136,13 +161,20 @@ export class Autoscaler {
     // A pod warm again counts its idle time afresh.
     for (const key of this.#warmSince.keys()) if (!warmKeys.has(key)) this.#warmSince.delete(key);
     const sent: ScaleAction[] = [];
-    for (const { podId, spec } of this.#options.catalog.list()) {
+    const catalog = this.#options.catalog.list();
+    const served = new Set(catalog.map((entry) => entry.podId));
+    for (const podId of this.#targets.keys()) if (!served.has(podId)) this.#targets.delete(podId);
+    for (const { podId, spec } of catalog) {
       const warm = warmOn.get(podId) ?? [];
-      const candidates = warm.length < spec.autoscale.min ? sessions : warm;
+      const demand = this.#demand(podId, spec, warm, sessions);
+      const target = warmTarget(spec.autoscale, demand).count;
+      this.#targets.set(podId, target);
+      const candidates = warm.length < target ? sessions : warm;
       const plan = planPodScale({
         podId,
         min: spec.autoscale.min,
         max: spec.autoscale.max,
+        demand,
         replicas: candidates.map((session) => this.#replica(session, podId, spec, now)),
         scaleDownIdleMs: MEMORY_HELD_ELSEWHERE.has(spec.runtime) ? undefined : this.#options.scaleDownIdleMs,
       });
@@ -152,6 +184,28 @@ export class Autoscaler {
       }
     }
     return sent;
+  }
+
+  /** The pod's jobs against the slots of the nodes that hold it (of those that could when none does). */
+  #demand(
+    podId: Hex,
+    spec: PodSpec,
+    warm: readonly MinerSession[],
+    sessions: readonly MinerSession[],
+  ): DemandInput | undefined {
+    const { busyShare } = this.#options;
+    const load = this.#options.demand?.demand(podId);
+    if (busyShare === undefined || load === undefined) return undefined;
+    const jobs = load.running + load.queued;
+    if (jobs === 0) return undefined;
+    const nodes =
+      warm.length > 0
+        ? warm
+        : sessions.filter(
+            (s) => !s.draining && s.capabilities !== undefined && canLoad(s.capabilities, spec, podId),
+          );
+    const slots = nodes.reduce((sum, s) => sum + (s.capabilities?.slots.total ?? 0), 0);
+    return { jobs, slotsPerNode: nodes.length === 0 ? 1 : slots / nodes.length, busyShare };
   }
 
   #replica(session: MinerSession, podId: Hex, spec: PodSpec, now: number): Replica {

@@ -16,6 +16,7 @@ import type { MinerSession } from './miner-session.ts';
 import { NodeRefusals, OVERRULED_IN_A_ROW } from './node-refusals.ts';
 import type { PaceCheckOptions, PaceReport } from './pace-check.ts';
 import type { CatalogEntry, PodCatalog } from './pod-catalog.ts';
+import { PodDemand, type PodLoad } from './pod-demand.ts';
 import type { WaitTicket } from './pod-waiters.ts';
 import { PromptAffinity } from './prompt-affinity.ts';
 import type { PickRequest, Scheduler } from './scheduler.ts';
@@ -151,8 +152,7 @@ export class Dispatcher {
     final: 0,
   };
   readonly #fairShare = new FairShare<Address>();
-  #inFlight = 0;
-  #queued = 0;
+  readonly #demand = new PodDemand();
 
   constructor(options: DispatcherOptions) {
     this.#hub = options.hub;
@@ -246,7 +246,7 @@ export class Dispatcher {
         }
         if (kind === 'refused') refusal = { error, nodes: [session.node] };
       } finally {
-        this.#inFlight--;
+        this.#demand.ended(job.podId);
         this.#fairShare.ended(job.payer);
       }
     }
@@ -257,8 +257,13 @@ export class Dispatcher {
     return this.#efficiency.pacesOf(node);
   }
 
+  /** The pod's jobs running on nodes and waiting for a slot: what the autoscaler sizes it by. */
+  demand(podId: Hex): PodLoad {
+    return this.#demand.of(podId);
+  }
+
   stats(): { inFlight: number; queued: number; attempts: Record<AttemptOutcomeLabel, number> } {
-    return { inFlight: this.#inFlight, queued: this.#queued, attempts: { ...this.#attempts } };
+    return { ...this.#demand.total, attempts: { ...this.#attempts } };
   }
 
   /** Stops following the hub (the scheduler keeps its last state). */
@@ -299,7 +304,7 @@ export class Dispatcher {
         if (woken) this.#scheduler.handOff(request);
       }
       if (started !== undefined) return started;
-      this.#queued++;
+      this.#demand.waitStarted(job.podId);
       this.#fairShare.waitStarted(job.payer);
       try {
         const waits = [AbortSignal.timeout(Math.max(1, queueUntil - Date.now()))];
@@ -307,7 +312,7 @@ export class Dispatcher {
         ticket ??= { group: job.payer, rank: () => this.#fairShare.rank(job.payer) };
         woken = await this.#scheduler.waitForChange(request, AbortSignal.any(waits), ticket);
       } finally {
-        this.#queued--;
+        this.#demand.waitEnded(job.podId);
         this.#fairShare.waitEnded(job.payer);
       }
     }
@@ -346,7 +351,7 @@ export class Dispatcher {
           },
           state.progress,
         );
-        this.#inFlight++;
+        this.#demand.started(job.podId);
         this.#fairShare.started(job.payer);
         // Awaited by the caller right away; this only keeps an early failure from counting as unhandled.
         running.catch(() => {});
