@@ -100,8 +100,14 @@ describe('planPodScale', () => {
     expect(target(1_000, 1, 0.5)).toBe(10);
     expect(warmTarget({ min: 3, max: 2 }, undefined).count).toBe(2);
     expect(warmTarget(bounds, { jobs: 5, slotsPerNode: 1, busyShare: 0.5 }).reason).toBe(
-      "5 jobs would keep more than 50 % of the warm nodes' slots busy",
+      "5 jobs at once would keep more than 50 % of the warm nodes' slots busy",
     );
+    // An average: a fraction of a job counts, and is said to one decimal.
+    expect(target(0.01, 4, 0.7)).toBe(1);
+    expect(warmTarget({ min: 0, max: 9 }, { jobs: 2.96, slotsPerNode: 1, busyShare: 1 })).toEqual({
+      count: 3,
+      reason: "3 jobs at once would keep more than 100 % of the warm nodes' slots busy",
+    });
   });
 
   it('loads for the jobs where memory is free and keeps the nodes they need through the scale-down', () => {

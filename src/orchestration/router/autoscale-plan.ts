@@ -27,7 +27,7 @@ export interface Replica {
 
 /** The pod's jobs, and how busy its warm nodes may get before one more is loaded. */
 export interface DemandInput {
-  /** Running on nodes and waiting for a slot. */
+  /** Running on nodes and waiting for a slot, at once on average over the autoscaler's last interval. */
   readonly jobs: number;
   /** Slots of a warm node (or of a capable one when none is warm), on average. */
   readonly slotsPerNode: number;
@@ -73,9 +73,10 @@ export function warmTarget(
       : Math.ceil(demand.jobs / (Math.max(1, demand.slotsPerNode) * demand.busyShare));
   if (needed <= min) return { count: Math.min(min, max), reason: `autoscale.min is ${min}` };
   const share = Math.round((demand?.busyShare ?? 1) * 100);
+  const jobs = Math.round((demand?.jobs ?? 0) * 10) / 10;
   return {
     count: Math.min(needed, max),
-    reason: `${demand?.jobs} jobs would keep more than ${share} % of the warm nodes' slots busy`,
+    reason: `${jobs} jobs at once would keep more than ${share} % of the warm nodes' slots busy`,
   };
 }
 

@@ -10,6 +10,7 @@ import { Autoscaler } from './autoscaler.ts';
 import type { HubListener } from './miner-hub.ts';
 import type { MinerSession, SessionChange } from './miner-session.ts';
 import { PodCatalog } from './pod-catalog.ts';
+import { PodDemand } from './pod-demand.ts';
 
 const spec = samplePodSpec({ name: 'kept', minVramMiB: 1_024, software: {}, autoscale: { min: 1, max: 4 } });
 const id = podId(spec);
@@ -48,8 +49,8 @@ function setup(count: number, specs = [spec]) {
   const listeners = new Set<HubListener>();
   const suspended = new Set<Address>();
   let now = 1_000_000;
-  /** The pod's jobs as the dispatcher would count them. */
-  const load = { running: 0, queued: 0 };
+  /** The pod's jobs as the dispatcher counts them, on the test's clock. */
+  const demand = new PodDemand(() => now);
   const autoscaler = new Autoscaler({
     hub: {
       sessions: () => sessions as unknown as MinerSession[],
@@ -60,7 +61,7 @@ function setup(count: number, specs = [spec]) {
     },
     scheduler: { isSuspended: (node) => suspended.has(node), rankedEfficiency: () => undefined },
     catalog: new PodCatalog(specs),
-    demand: { demand: (pod) => (pod === id ? { ...load } : { running: 0, queued: 0 }) },
+    demand: { demand: (pod) => demand.of(pod) },
     busyShare: 0.7,
     logger: captureLogger().logger,
     scaleDownIdleMs: 300_000,
@@ -74,7 +75,7 @@ function setup(count: number, specs = [spec]) {
   const advance = (ms: number) => {
     now += ms;
   };
-  return { sessions, autoscaler, tell, advance, suspended, load };
+  return { sessions, autoscaler, tell, advance, suspended, demand };
 }
 
 describe('Autoscaler', () => {
@@ -102,21 +103,22 @@ describe('Autoscaler', () => {
   });
 
   it("loads the pod on more nodes once its jobs would fill more than the share of the warm nodes' slots, up to max", () => {
-    const { sessions, autoscaler, tell, load } = setup(6);
+    const { sessions, autoscaler, tell, advance, demand } = setup(6);
     sessions.forEach((s, i) => {
       s.capabilities = { ...s.capabilities, efficiency: 10 + i };
     });
     const [first] = sessions as [ScriptedSession];
     first.warmPods.add(id);
-    // One job on a warm node of 2 slots: half of them busy, under 70 %.
-    load.running = 1;
+    // One job on a warm node of 2 slots: half of them busy, under 70 %. (At the first look, the jobs now.)
+    demand.started(id);
     expect(autoscaler.tick()).toEqual([]);
     expect(autoscaler.pods()[0]).toMatchObject({ warm: 1, target: 1 });
-    // Two: the slots would be full; one more node, the most efficient.
-    load.running = 2;
+    // Two through the next interval: the slots would be full; one more node, the most efficient.
+    demand.started(id);
+    advance(5_000);
     const sent = autoscaler.tick();
     expect(sent.map((a) => [a.node, a.reason])).toEqual([
-      [sessions[5]?.node, "2 jobs would keep more than 70 % of the warm nodes' slots busy"],
+      [sessions[5]?.node, "2 jobs at once would keep more than 70 % of the warm nodes' slots busy"],
     ]);
     expect(autoscaler.pods()[0]).toMatchObject({ warm: 1, target: 2 });
     // Asked once while it loads.
@@ -124,22 +126,45 @@ describe('Autoscaler', () => {
     sessions[5]?.warmPods.add(id);
     tell(sessions[5] as ScriptedSession, { kind: 'pod.loaded', podId: id });
     // Jobs waiting count as well; the spec's max (4) bounds the target.
-    load.queued = 20;
+    for (let i = 0; i < 20; i++) demand.waitStarted(id);
+    advance(5_000);
     expect(autoscaler.tick().map((a) => a.node)).toEqual([sessions[4]?.node, sessions[3]?.node]);
     expect(autoscaler.pods()[0]).toMatchObject({ target: 4 });
   });
 
+  it('sizes by the jobs on average between two looks, not by those running at the look', () => {
+    const { sessions, autoscaler, advance, demand } = setup(4);
+    sessions[0]?.warmPods.add(id);
+    expect(autoscaler.tick()).toEqual([]);
+    // Four jobs ran 4.5 s of the 5 s between two looks and ended before the second: 3.6 at once.
+    for (let i = 0; i < 4; i++) demand.started(id);
+    advance(4_500);
+    for (let i = 0; i < 4; i++) demand.ended(id);
+    advance(500);
+    const sent = autoscaler.tick();
+    expect(sent.map((a) => a.reason)).toEqual([
+      "3.6 jobs at once would keep more than 70 % of the warm nodes' slots busy",
+      "3.6 jobs at once would keep more than 70 % of the warm nodes' slots busy",
+    ]);
+    expect(autoscaler.pods()[0]).toMatchObject({ target: 3 });
+    // A quiet interval: back to the spec's minimum (the loaded nodes go once idle long enough).
+    advance(5_000);
+    expect(autoscaler.tick()).toEqual([]);
+    expect(autoscaler.pods()[0]).toMatchObject({ target: 1 });
+  });
+
   it('keeps the nodes its jobs need warm however idle, and unloads the rest down to autoscale.min', () => {
-    const { sessions, autoscaler, advance, load } = setup(4);
+    const { sessions, autoscaler, advance, demand } = setup(4);
     for (const session of sessions) session.warmPods.add(id);
     expect(autoscaler.tick()).toEqual([]);
+    // Four jobs all along need three nodes of 2 slots at 70 %: one node goes.
+    for (let i = 0; i < 4; i++) demand.started(id);
     advance(400_000);
-    // Four jobs need three nodes of 2 slots at 70 %: one node goes.
-    load.running = 4;
     expect(autoscaler.tick().map((a) => a.kind)).toEqual(['unload']);
     for (const session of sessions) if (session.sent.length > 0) session.warmPods.delete(id);
-    // No jobs: down to the spec's one.
-    load.running = 0;
+    // No jobs since: down to the spec's one.
+    for (let i = 0; i < 4; i++) demand.ended(id);
+    advance(5_000);
     expect(autoscaler.tick().map((a) => a.kind)).toEqual(['unload', 'unload']);
     expect(autoscaler.pods()[0]).toMatchObject({ target: 1 });
   });
@@ -156,7 +181,7 @@ describe('Autoscaler', () => {
     const autoscaler = new Autoscaler({
       ...autoscalerOptions(sessions),
       catalog: new PodCatalog([spec2]),
-      demand: { demand: () => ({ running: 50, queued: 50 }) },
+      demand: { demand: () => ({ running: 50, queued: 50, jobMs: 1e9, at: 1e6 }) },
     });
     expect(autoscaler.tick()).toEqual([]);
     expect(autoscaler.pods()[0]).toMatchObject({ warm: 1, target: 0 });

@@ -17,6 +17,7 @@ import type { MinerHub } from './miner-hub.ts';
 import type { MinerSession } from './miner-session.ts';
 import { canLoad, hasRoom, misfit } from './node-fit.ts';
 import type { PodCatalog } from './pod-catalog.ts';
+import type { PodLoad } from './pod-demand.ts';
 import type { Scheduler } from './scheduler.ts';
 
 export interface AutoscalerOptions {
@@ -69,6 +70,8 @@ export class Autoscaler {
   readonly #refused = new Map<Key, number>();
   /** Each pod's target of warm nodes at the last look. */
   readonly #targets = new Map<Hex, number>();
+  /** Each pod's demand as read at the last look: the next look averages its jobs since. */
+  readonly #lastLoad = new Map<Hex, PodLoad>();
   readonly #unsubscribe: () => void;
   #timer: NodeJS.Timeout | undefined;
   #requests = { load: 0, unload: 0 };
@@ -163,7 +166,9 @@ export class Autoscaler {
     const sent: ScaleAction[] = [];
     const catalog = this.#options.catalog.list();
     const served = new Set(catalog.map((entry) => entry.podId));
-    for (const podId of this.#targets.keys()) if (!served.has(podId)) this.#targets.delete(podId);
+    for (const map of [this.#targets, this.#lastLoad]) {
+      for (const podId of map.keys()) if (!served.has(podId)) map.delete(podId);
+    }
     for (const { podId, spec } of catalog) {
       const warm = warmOn.get(podId) ?? [];
       const demand = this.#demand(podId, spec, warm, sessions);
@@ -196,8 +201,14 @@ export class Autoscaler {
     const { busyShare } = this.#options;
     const load = this.#options.demand?.demand(podId);
     if (busyShare === undefined || load === undefined) return undefined;
-    const jobs = load.running + load.queued;
-    if (jobs === 0) return undefined;
+    const last = this.#lastLoad.get(podId);
+    this.#lastLoad.set(podId, load);
+    // On average since the last look; at the first, as it is now.
+    const jobs =
+      last === undefined || load.at <= last.at
+        ? load.running + load.queued
+        : (load.jobMs - last.jobMs) / (load.at - last.at);
+    if (!(jobs > 0)) return undefined;
     const nodes =
       warm.length > 0
         ? warm

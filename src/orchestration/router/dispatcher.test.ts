@@ -733,16 +733,16 @@ describe('Dispatcher', () => {
     const second = dispatcher.dispatch(job(), budget());
     await waitFor(() => pending.length === 1 && dispatcher.stats().queued === 1, 'one queued');
     // The autoscaler's view: the pod's jobs, running and waiting; none of another pod.
-    expect(dispatcher.demand(pod.podId)).toEqual({ running: 1, queued: 1 });
-    expect(dispatcher.demand(`0x${'cd'.repeat(32)}`)).toEqual({ running: 0, queued: 0 });
+    expect(dispatcher.demand(pod.podId)).toMatchObject({ running: 1, queued: 1 });
+    expect(dispatcher.demand(`0x${'cd'.repeat(32)}`)).toMatchObject({ running: 0, queued: 0 });
     await peer.result(pending[0] as JobAssign, 'one');
     await waitFor(() => pending.length === 2, 'second assigned');
-    expect(dispatcher.demand(pod.podId)).toEqual({ running: 1, queued: 0 });
+    expect(dispatcher.demand(pod.podId)).toMatchObject({ running: 1, queued: 0 });
     await peer.result(pending[1] as JobAssign, 'two');
     expect((await first).result.output).toBe('one');
     expect((await second).result.output).toBe('two');
     expect(dispatcher.stats().queued).toBe(0);
-    expect(dispatcher.demand(pod.podId)).toEqual({ running: 0, queued: 0 });
+    expect(dispatcher.demand(pod.podId)).toMatchObject({ running: 0, queued: 0 });
   });
 
   it("serves waiting payers in turn: one payer's burst does not hold another back", async () => {
