@@ -73,6 +73,9 @@ describe("the autoscaler, sized by a pod's jobs", () => {
     const first = ask();
     await expect.poll(() => held.length).toBe(1);
     expect(h.dispatcher.demand(h.podId)).toMatchObject({ running: 1, queued: 0 });
+    // The sessions know which node runs the pod's job (its idle time is 0 while it does).
+    expect(h.hub.session(busy.node)?.runsPod(h.podId)).toBe(true);
+    expect(h.hub.session(spare.node)?.runsPod(h.podId)).toBe(false);
 
     // One job fills the warm node's one slot: more than 70 % of it.
     const sent = autoscaler.tick();
@@ -92,6 +95,8 @@ describe("the autoscaler, sized by a pod's jobs", () => {
     ).toBe('warm already');
     await answerText(busy, held[0] as JobAssign, ['done']);
     expect((await first).status).toBe(200);
+    expect(h.hub.session(busy.node)?.runsPod(h.podId)).toBe(false);
+    expect(h.hub.session(busy.node)?.podAssignedAt(h.podId)).toBeGreaterThan(0);
     expect(h.dispatcher.demand(h.podId)).toMatchObject({ running: 0, queued: 0 });
     // Asked once: the second node is warm now, and the jobs are done.
     expect(autoscaler.tick()).toEqual([]);

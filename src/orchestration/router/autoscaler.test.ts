@@ -31,8 +31,14 @@ class ScriptedSession {
     slots: { total: 2, free: 2 },
   };
   constructor(readonly node: Address) {}
+  /** Pods with a job running here. */
+  readonly running = new Set<Hex>();
+  assignedAt: number | undefined;
   podAssignedAt(): number | undefined {
-    return undefined;
+    return this.assignedAt;
+  }
+  runsPod(podId: Hex): boolean {
+    return this.running.has(podId);
   }
   loadPod(podId: Hex): boolean {
     this.sent.push(`load ${podId === id ? 'kept' : podId}`);
@@ -189,6 +195,23 @@ describe('Autoscaler', () => {
       'busyShare must be above 0 and at most 1, not 0',
     );
     expect(() => new Autoscaler({ ...autoscalerOptions(sessions), busyShare: 1.5 })).toThrow(RangeError);
+  });
+
+  it('does not unload a pod from a node running its job, however long ago the job was assigned', () => {
+    const { sessions, autoscaler, advance } = setup(3);
+    const [long, idle, recent] = sessions as [ScriptedSession, ScriptedSession, ScriptedSession];
+    for (const session of sessions) session.warmPods.add(id);
+    expect(autoscaler.tick()).toEqual([]);
+    long.assignedAt = 1_000_000;
+    long.running.add(id);
+    advance(400_000);
+    recent.assignedAt = 1_000_000 + 350_000;
+    // The spec keeps one: of the other two only the idle one goes, not the one 400 s into its job.
+    expect(autoscaler.tick().map((a) => [a.kind, a.node])).toEqual([['unload', idle.node]]);
+    long.running.delete(id);
+    idle.warmPods.delete(id);
+    advance(1_000);
+    expect(autoscaler.tick().map((a) => [a.kind, a.node])).toEqual([['unload', long.node]]);
   });
 
   it('asks again when a node never answers, and forgets a node that left', () => {

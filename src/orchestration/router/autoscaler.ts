@@ -236,7 +236,8 @@ export class Autoscaler {
         misfit(hardware, spec) === undefined,
       hasRoom: hasRoom(hardware, podId, spec),
       efficiency: this.#options.scheduler.rankedEfficiency(session.node) ?? hardware.efficiency,
-      idleMs: now - lastActive,
+      // A job that outlasts the scale-down time keeps its node busy, however long ago it was assigned.
+      idleMs: session.runsPod(podId) ? 0 : now - lastActive,
       loading: this.#loading.has(key),
       unloading: this.#unloading.has(key),
     };

@@ -63,7 +63,8 @@ export class MinerSession {
   #closed = false;
   /** Slots the miner reported busy with work this router did not assign. */
   #busyElsewhere = 0;
-  readonly #attempts = new Map<Hex, AttemptListener>();
+  /** Attempts running here, with the pod each runs. */
+  readonly #attempts = new Map<Hex, { readonly listener: AttemptListener; readonly podId: Hex }>();
   /** When this router last assigned each pod's job here (its own clock): the autoscaler's idle time. */
   readonly #podAssignedAt = new Map<Hex, number>();
   readonly #connection: MinerConnection;
@@ -137,7 +138,7 @@ export class MinerSession {
     if (this.#attempts.has(assign.attemptId)) {
       throw new RetryableError('node_failed', { message: `attempt ${assign.attemptId} already runs here` });
     }
-    this.#attempts.set(assign.attemptId, listener);
+    this.#attempts.set(assign.attemptId, { listener, podId: assign.podId });
     let sent = false;
     try {
       sent = this.#connection.send(assign);
@@ -147,6 +148,12 @@ export class MinerSession {
     if (!sent) throw new RetryableError('node_disconnected', { details: { node: this.node } });
     this.#podAssignedAt.set(assign.podId, Date.now());
     this.#changed({ kind: 'slots' });
+  }
+
+  /** Whether a job of the pod this router assigned runs here now. */
+  runsPod(podId: Hex): boolean {
+    for (const attempt of this.#attempts.values()) if (attempt.podId === podId) return true;
+    return false;
   }
 
   /** When this router last assigned a job of the pod to this node; undefined when never. */
@@ -271,7 +278,7 @@ export class MinerSession {
   #attemptFrame(message: JobAccepted | JobChunk | JobResult | JobError): void {
     const { attemptId } = message;
     const ends = message.type === 'job.result' || message.type === 'job.error';
-    const listener = ends ? this.#finish(attemptId) : this.#attempts.get(attemptId);
+    const listener = ends ? this.#finish(attemptId) : this.#attempts.get(attemptId)?.listener;
     if (listener === undefined) {
       this.#logger.debug({ attemptId, type: message.type }, 'frame for an attempt that is no longer running');
       return;
@@ -312,11 +319,11 @@ export class MinerSession {
   }
 
   #finish(attemptId: Hex): AttemptListener | undefined {
-    const listener = this.#attempts.get(attemptId);
-    if (listener === undefined) return undefined;
+    const attempt = this.#attempts.get(attemptId);
+    if (attempt === undefined) return undefined;
     this.#attempts.delete(attemptId);
     this.#changed({ kind: 'slots' });
-    return listener;
+    return attempt.listener;
   }
 
   #markDraining(): void {
@@ -326,7 +333,7 @@ export class MinerSession {
   }
 
   #fail(error: NeurinoError): void {
-    const listeners = [...this.#attempts.values()];
+    const listeners = [...this.#attempts.values()].map((attempt) => attempt.listener);
     this.#attempts.clear();
     for (const listener of listeners) listener.failed(error);
   }
