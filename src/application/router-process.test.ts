@@ -1,7 +1,7 @@
 // The whole router on a real chain (anvil with the protocol deployed): a staked miner is admitted and an
-// unregistered one refused, jobs are charged once and their receipts attested by the router, and across a restart every receipt
-// settles exactly once, with on-chain earnings equal to the stored receipts. Against PGlite and, when
-// the suite runs one, a real PostgreSQL server.
+// unregistered one refused, jobs are charged once and their receipts attested by the router, and across a
+// restart every receipt settles exactly once, with on-chain earnings equal to the stored receipts. Against
+// PGlite and, when the suite runs one, a real PostgreSQL server.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -47,7 +47,7 @@ export interface PodScaleInput {
   /** Undefined: the target is `min` whatever the jobs. */
   readonly demand?: DemandInput | undefined;
   readonly replicas: readonly Replica[];
-  /** Idle this long, a warm node beyond `min` unloads the pod; undefined: never for idleness. */
+  /** Idle this long, a warm node beyond the target unloads the pod; undefined: never for idleness. */
   readonly scaleDownIdleMs: number | undefined;
 }
 

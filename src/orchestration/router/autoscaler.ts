@@ -1,7 +1,7 @@
 // The router's autoscaler: every few seconds, per pod it serves, it compares how many connected nodes hold
 // the pod warm with a target from the pod's bounds and its jobs (autoscale-plan.ts) and asks nodes to load
-// or unload it (`pod.load`, `pod.unload`). A request sent is remembered until the node answers (or a timeout), so it is not sent
-// twice; a node that refused a load is not asked again for a while.
+// or unload it (`pod.load`, `pod.unload`). A request sent is remembered until the node answers (or a
+// timeout), so it is not sent twice; a node that refused a load is not asked again for a while.
 import type { Logger } from 'pino';
 import type { Address, Hex } from 'viem';
 import type { PodSpec } from '../../protocol/pod-spec.ts';
