@@ -29,7 +29,9 @@ beforeAll(async () => {
     const runtime = new LlamaCppRuntime({ modelPath: pod.modelPath, slots: 2 });
     pods.push({ spec, podId: podId(spec), runtime, memoryMiB: 600 });
   }
-  h = await startGatewayHarness({ specs: pods.map((p) => p.spec) });
+  // Twelve jobs queue for one node's two slots and its model swaps: on a busy machine the last waits
+  // longer than the harness's default 2 s, which this test is not about.
+  h = await startGatewayHarness({ specs: pods.map((p) => p.spec), maxQueueMs: 60_000 });
   ({ miner, lines } = await startTestMiner(pod, h.wsUrl, {
     account: minerAccount(0),
     pods,

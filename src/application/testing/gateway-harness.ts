@@ -90,6 +90,8 @@ export async function startGatewayHarness(
     suspendMs?: number;
     /** How long a node has to acknowledge an assignment (the dispatcher's default otherwise). */
     acceptTimeoutMs?: number;
+    /** How long a job may wait for a free slot (default 2 s, so tests of a full queue end soon). */
+    maxQueueMs?: number;
     /** How long responses are kept (0: none), as the router's option. */
     responseRetentionMs?: number;
   } = {},
@@ -126,7 +128,7 @@ export async function startGatewayHarness(
     catalog,
     logger,
     uptime,
-    maxQueueMs: 2_000,
+    maxQueueMs: options.maxQueueMs ?? 2_000,
     suspension: { baseMs: options.suspendMs ?? 60_000 },
     ...(options.acceptTimeoutMs === undefined ? {} : { acceptTimeoutMs: options.acceptTimeoutMs }),
   });
