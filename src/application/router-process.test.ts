@@ -32,7 +32,8 @@ import { podId } from '../protocol/pod-spec.ts';
 import { hashReceipt } from '../protocol/receipt.ts';
 import { isReceiptAttested } from '../protocol/receipt-attestation.ts';
 import { readOperationsFile } from './router/operations-file.ts';
-import { type RouterOptions, type RunningRouter, routerDatabaseDir, startRouter } from './router-process.ts';
+import type { RouterOptions, RunningRouter } from './router/router-options.ts';
+import { routerDatabaseDir, startRouter } from './router-process.ts';
 import { answerText, testPodSpec } from './testing/gateway-harness.ts';
 
 const spec = testPodSpec();

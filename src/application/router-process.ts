@@ -2,131 +2,37 @@
 // scheduler and dispatcher (router core), and the gateway on one HTTP port with miners on `/v1/miners`.
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
-import type { Address, LocalAccount } from 'viem';
-import type { AddressBook } from '../chain/address-book.ts';
+import type { Address } from 'viem';
 import { chainFor, publicClientFor, walletClientFor } from '../chain/clients.ts';
 import { SharedRateCounts } from '../orchestration/limits/shared-rate-counts.ts';
 import { ApiKeys } from '../orchestration/metering/api-keys.ts';
 import { CreditLedger } from '../orchestration/metering/credit-ledger.ts';
 import { type CreditsSource, chainCreditsSource } from '../orchestration/metering/credits-source.ts';
 import { JobStore } from '../orchestration/metering/job-store.ts';
-import type { JournalSync } from '../orchestration/metering/journal-file.ts';
-import type { Metering } from '../orchestration/metering/metering.ts';
 import { openMetering } from '../orchestration/metering/open-metering.ts';
 import { AUTOSCALER_DEFAULTS, Autoscaler } from '../orchestration/router/autoscaler.ts';
 import { chainNodeAdmission } from '../orchestration/router/chain-node-admission.ts';
-import { Dispatcher, type DispatcherOptions } from '../orchestration/router/dispatcher.ts';
-import { MinerHub, type MinerHubOptions } from '../orchestration/router/miner-hub.ts';
+import { Dispatcher } from '../orchestration/router/dispatcher.ts';
+import { MinerHub } from '../orchestration/router/miner-hub.ts';
 import { NodeDirectory } from '../orchestration/router/node-directory.ts';
-import { type CatalogChanges, PodCatalog } from '../orchestration/router/pod-catalog.ts';
+import { PodCatalog } from '../orchestration/router/pod-catalog.ts';
 import { Scheduler } from '../orchestration/router/scheduler.ts';
 import { UptimeTracker } from '../orchestration/router/uptime-tracker.ts';
 import { SettlementBatcher } from '../orchestration/settlement/settlement-batcher.ts';
 import { openStore } from '../orchestration/store/open-store.ts';
-import type { Store } from '../orchestration/store/store.ts';
 import type { ProtocolDomain } from '../protocol/eip712-domain.ts';
 import { FatalError } from '../protocol/errors.ts';
-import type { PodSpec } from '../protocol/pod-spec.ts';
 import { receiptAttestationDigest } from '../protocol/receipt-attestation.ts';
 import { redactUrl } from '../protocol/redact-url.ts';
-import { buildGateway, type Gateway, type GatewayOptions } from './gateway/app.ts';
+import { buildGateway } from './gateway/app.ts';
 import { createLogger } from './gateway/logger.ts';
 import { assertRouterRole, podDeployer } from './router/chain-checks.ts';
 import { lockDataDir } from './router/data-dir-lock.ts';
 import { leaseHolderId } from './router/holder-id.ts';
 import { writeOperationsFile } from './router/operations-file.ts';
 import { routerGatewayDeps } from './router/router-gateway-deps.ts';
+import { DEFAULT_DRAIN_GRACE_MS, type RouterOptions, type RunningRouter } from './router/router-options.ts';
 import { type DeployerLookup, podsWithDeployers, reloadPods } from './router/router-pods.ts';
-
-export interface RouterOptions {
-  host?: string;
-  /** 0 picks a free port (see `url`). */
-  port?: number;
-  rpcUrl: string;
-  addressBook: AddressBook;
-  /** The router key: holds ROUTER_ROLE on Settlement, attests stored receipts. */
-  routerAccount: LocalAccount;
-  /** A PostgreSQL server shared by several routers; without it PGlite runs in a worker thread of this process. */
-  databaseUrl?: string;
-  /**
-   * The router's state directory: its metering journal (`journal/`) and, without `databaseUrl`, PGlite's
-   * database (`db/`). Absent: PGlite in memory and no journal (each charge waits for its store commit).
-   */
-  dataDir?: string;
-  /**
-   * When an answered charge counts as kept by the journal. 'os' (default): written to the journal file, so
-   * it survives a crash or kill of the router; a power loss or kernel crash may take the last ~1 ms of
-   * charges (synced in the background). 'disk': on disk before the answer, so it survives a power loss
-   * too, at ~0.5 ms more per paid request.
-   */
-  journalSync?: JournalSync;
-  pods: readonly PodSpec[];
-  /** Settle every `maxReceipts` receipts or once the oldest waited `maxDelayMs`. */
-  batch: { maxReceipts: number; maxDelayMs: number };
-  logger?: Logger;
-  /** Bound into miner challenges; defaults to the router's address. */
-  routerId?: string;
-  gateway?: GatewayOptions;
-  /** How long the Responses API keeps responses (default 30 days); 0 keeps none. */
-  responseRetentionMs?: number;
-  /**
-   * Nodes the gateway's frontend refers its requests to (whitepaper 2.2.2, 3.2.5): preferred over the
-   * others where the pod is as warm (a warm node still comes before a cold referred one), before the most
-   * efficient, as a partnership between a frontend and compute providers (or an app developer's own GPUs)
-   * would want. Needs `gateway.frontend`.
-   */
-  referredNodes?: readonly Address[];
-  /** Miner heartbeat interval (default 5 s). */
-  heartbeatMs?: number;
-  /** Handshakes under way at once, in all and per address (see MinerHubOptions). */
-  miners?: Pick<MinerHubOptions, 'maxHandshakes' | 'maxHandshakesPerAddress'>;
-  dispatcher?: Pick<DispatcherOptions, 'acceptTimeoutMs' | 'maxQueueMs' | 'suspension'>;
-  /**
-   * The autoscaler (autoscaler.ts): pods kept warm on at least `autoscale.min` nodes and at most
-   * `autoscale.max`, on one more node once their jobs would fill more than `busyShare` of the warm
-   * nodes' slots (default 0.7; null: only the minimum kept ahead), and unloaded from nodes idle
-   * `scaleDownIdleMs` (default 5 min; null: never) beyond that target.
-   */
-  autoscaler?: { scaleDownIdleMs?: number | null; busyShare?: number | null; intervalMs?: number };
-  /** How long shutdown waits for running jobs and miners (default 10 s). */
-  drainGraceMs?: number;
-  /**
-   * A listener of its own for /health, /metrics and /nodes (host default 127.0.0.1; port 0 picks one), so
-   * the public port answers only /health of them. Without it all three are on the gateway's port. With a
-   * `token`, every route there but /health asks for it, and operators manage API keys there
-   * (`/admin/keys`); with a data dir, its URL is written to `operations.json` there while it runs.
-   */
-  operations?: { host?: string; port: number; token?: string };
-}
-
-export const DEFAULT_DRAIN_GRACE_MS = 10_000;
-
-export interface RunningRouter {
-  /** http://host:port of the gateway. */
-  url: string;
-  /** http://host:port of the operators' listener, when one was asked for. */
-  operationsUrl: string | undefined;
-  /** ws://host:port/v1/miners, where miners dial in. */
-  wsUrl: string;
-  apiKeys: ApiKeys;
-  ledger: CreditLedger;
-  /** Holds and charges credits; `flush()` waits until every charge so far is a stored receipt. */
-  metering: Metering;
-  jobs: JobStore;
-  batcher: SettlementBatcher;
-  hub: MinerHub;
-  catalog: PodCatalog;
-  gateway: Gateway;
-  store: Store;
-  /**
-   * Serves exactly these pods from now on (the operator reloaded the spec files): see PodCatalog.replace.
-   * Deployers are looked up again, so a pod registered since settles.
-   */
-  updatePods(specs: readonly PodSpec[]): Promise<CatalogChanges>;
-  /** Graceful: refuse new work, finish running jobs, close miners, settle what is charged, close the store. */
-  stop(): Promise<void>;
-}
 
 /** Where a router's PGlite database lives under its data directory. */
 export function routerDatabaseDir(dataDir: string): string {

@@ -13,7 +13,8 @@ import {
   startProtocolFixture,
 } from '../orchestration/settlement/testing/protocol-fixture.ts';
 import { podId } from '../protocol/pod-spec.ts';
-import { type RunningRouter, startRouter } from './router-process.ts';
+import type { RunningRouter } from './router/router-options.ts';
+import { startRouter } from './router-process.ts';
 import { answerText, testPodSpec } from './testing/gateway-harness.ts';
 
 const spec = testPodSpec();

@@ -9,7 +9,7 @@ import type {
   DispatchHooks,
   DispatchJob,
   DispatchResult as DispatchOutcome,
-} from '../../orchestration/router/dispatcher.ts';
+} from '../../orchestration/router/dispatch-types.ts';
 import type { NodeStatus } from '../../orchestration/router/node-directory.ts';
 import type { ConversationMetadata } from '../../protocol/openai-conversations.ts';
 import type { ContextItem } from '../../protocol/openai-responses-api-items.ts';
@@ -168,7 +168,7 @@ export type {
   DispatchHooks,
   DispatchJob,
   DispatchResult as DispatchOutcome,
-} from '../../orchestration/router/dispatcher.ts';
+} from '../../orchestration/router/dispatch-types.ts';
 
 export interface JobDispatcher {
   dispatch(job: DispatchJob, budget: DispatchBudget, hooks: DispatchHooks): Promise<DispatchOutcome>;

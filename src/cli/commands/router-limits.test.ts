@@ -10,7 +10,7 @@ import {
   DEFAULT_DRAIN_GRACE_MS,
   type RouterOptions,
   type RunningRouter,
-} from '../../application/router-process.ts';
+} from '../../application/router/router-options.ts';
 import { addressBookSchema, contractsSchema, writeAddressBook } from '../../chain/address-book.ts';
 import { AUTOSCALER_DEFAULTS } from '../../orchestration/router/autoscaler.ts';
 import { DISPATCHER_DEFAULTS } from '../../orchestration/router/dispatcher.ts';

@@ -8,7 +8,7 @@ import {
   type GatewayOptions,
 } from '../../application/gateway/app.ts';
 import { DEFAULT_BUDGET } from '../../application/gateway/budget.ts';
-import { DEFAULT_DRAIN_GRACE_MS, type RouterOptions } from '../../application/router-process.ts';
+import { DEFAULT_DRAIN_GRACE_MS, type RouterOptions } from '../../application/router/router-options.ts';
 import { DISPATCHER_DEFAULTS } from '../../orchestration/router/dispatcher.ts';
 import { MINER_HUB_DEFAULTS } from '../../orchestration/router/miner-hub.ts';
 import { MAX_JOB_RETRIES, MAX_JOB_TIMEOUT_MS } from '../../protocol/jobs-api.ts';

@@ -1,7 +1,7 @@
 // The dispatcher's refusals that are not a node's: a budget it cannot run with, no node for the pod, a
 // deadline that passed before any node was free.
 import { FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
-import type { DispatchBudget } from './dispatcher.ts';
+import type { DispatchBudget } from './dispatch-types.ts';
 import type { CatalogEntry } from './pod-catalog.ts';
 
 export function checkBudget(budget: DispatchBudget): void {

@@ -10,7 +10,8 @@ import { SAMPLE_FRONTEND, SAMPLE_PAYER, samplePodSpec } from '../../protocol/tes
 import { computeUnits } from '../../protocol/units.ts';
 import { PAID_CANCEL_STOP_MS } from './attempt-runner.ts';
 import { CancelledAfterWork } from './cancelled-after-work.ts';
-import { type DispatchBudget, Dispatcher, type DispatcherOptions, type DispatchJob } from './dispatcher.ts';
+import type { DispatchBudget, DispatchJob } from './dispatch-types.ts';
+import { Dispatcher, type DispatcherOptions } from './dispatcher.ts';
 import { MinerHub } from './miner-hub.ts';
 import { allowlistNodeAdmission } from './node-admission.ts';
 import { PodCatalog } from './pod-catalog.ts';

@@ -2,13 +2,11 @@ import type { Logger } from 'pino';
 import type { Address, Hex } from 'viem';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { attemptIdFor } from '../../protocol/ids.ts';
-import type { JobAssign, JobResult, StreamPiece } from '../../protocol/messages/jobs.ts';
-import type { JobKind } from '../../protocol/pod-spec.ts';
-import type { Receipt } from '../../protocol/receipt.ts';
-import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
+import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { classifyFailure, suspensionMs } from './attempt-failure.ts';
 import { type AttemptOutcome, type AttemptProgress, runAttempt } from './attempt-runner.ts';
 import { checkBudget, deadlineBeforeNode, noNode } from './dispatch-errors.ts';
+import type { DispatchBudget, DispatchHooks, DispatchJob, DispatchResult } from './dispatch-types.ts';
 import { EfficiencyWatch } from './efficiency-watch.ts';
 import { FairShare } from './fair-share.ts';
 import type { MinerHub } from './miner-hub.ts';
@@ -22,57 +20,6 @@ import { PromptAffinity } from './prompt-affinity.ts';
 import type { PickRequest, Scheduler } from './scheduler.ts';
 import { feedScheduler } from './scheduler-feed.ts';
 import type { UptimeTracker } from './uptime-tracker.ts';
-
-export interface DispatchJob {
-  jobId: Hex;
-  podId: Hex;
-  kind: JobKind;
-  input: unknown;
-  stream: boolean;
-  payer: Address;
-  frontend?: Address | undefined;
-  pricePerUnit: bigint;
-  /**
-   * What ties the job to earlier ones that began the same way (a conversation's turns,
-   * protocol/prompt-affinity-key.ts): the node that served the last of them goes first within its tier.
-   */
-  affinity?: string | undefined;
-}
-
-export interface DispatchBudget {
-  /** Attempts after the first one. */
-  maxRetries: number;
-  /** Milliseconds since the epoch; nothing runs past it. */
-  deadlineAt: number;
-}
-
-export interface AttemptInfo {
-  attemptId: Hex;
-  node: Address;
-}
-
-export interface DispatchHooks {
-  /** A streamed piece of output: its choice, and its tokens' log probabilities when the job asked. */
-  onChunk?(piece: StreamPiece): void;
-  onAttempt?(attempt: AttemptInfo): void;
-  onAttemptEnd?(attempt: AttemptInfo & { error?: NeurinoError }): void;
-  /**
-   * Aborting (the caller went away) cancels the running attempt and rejects with `job_cancelled`; as
-   * CancelledAfterWork, with the node's verified result, when the node handed over the work done.
-   */
-  signal?: AbortSignal;
-}
-
-export interface DispatchResult {
-  attemptId: Hex;
-  node: Address;
-  result: JobResult;
-  /** Built from the assignment and the result, and signed by `node` (checked). */
-  receipt: Receipt;
-  /** The receipt's struct hash (its settlement Merkle leaf) and signed digest, computed once per job. */
-  receiptHashes: ReceiptHashes;
-  attempts: number;
-}
 
 export interface DispatcherOptions {
   hub: MinerHub;
