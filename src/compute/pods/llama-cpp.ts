@@ -1,7 +1,6 @@
 // The `llama-cpp` runtime: a GGUF file served in-process by llama.cpp (node-llama-cpp).
 import { basename } from 'node:path';
 import {
-  type ChatModelFunctions,
   type ChatWrapper,
   type LlamaContext,
   type LlamaContextSequence,
@@ -23,17 +22,16 @@ import {
   throwIfAborted,
 } from './errors.ts';
 import { JobTracker } from './job-tracker.ts';
-import { enforceableSchema } from './json-schema-support.ts';
-import { chatHistory } from './llama-chat-history.ts';
+import { chatContextState } from './llama-chat-prompt.ts';
 import { sharedPrefix } from './llama-generation.ts';
 import { LlamaGrammars } from './llama-grammar.ts';
 import { infillTokens } from './llama-infill.ts';
 import { sharedLlama } from './llama-instance.ts';
 import { checkLogitBias } from './llama-logit-bias.ts';
 import { estimateLlamaMemory, type LlamaMemoryEstimate, slotContextSize } from './llama-memory.ts';
-import { type GenerationExtras, generateOn, toolParametersParam } from './llama-slot-job.ts';
+import { type GenerationExtras, generateOn } from './llama-slot-job.ts';
 import { checkedTokenIds } from './llama-token-ids.ts';
-import { type CallSyntax, callSyntaxOf, chatFunctions, parametersOf } from './llama-tool-calls.ts';
+import { type CallSyntax, callSyntaxOf } from './llama-tool-calls.ts';
 import { splitTriggers } from './llama-triggers.ts';
 import { answerRoom, fitToContext } from './message-truncation.ts';
 import type { PodRuntime, PodRuntimeInfo } from './runtime.ts';
@@ -51,7 +49,6 @@ import {
   parseCompletionRequest,
   parseEmbeddingRequest,
   type SamplingParams,
-  type ToolOffer,
 } from './types.ts';
 
 export interface LlamaCppRuntimeOptions {
@@ -236,7 +233,7 @@ export class LlamaCppRuntime implements PodRuntime {
     const tools = parsed.tools?.choice === 'none' ? undefined : parsed.tools;
     const loaded = this.ready();
     const promptOf = (kept: readonly NormalizedMessage[]) => {
-      const state = contextState(loaded.chatWrapper, kept, tools);
+      const state = chatContextState(loaded.chatWrapper, kept, tools);
       // Message text is tokenized as plain text: a user cannot smuggle in control tokens.
       return { ...state, tokens: state.contextText.tokenize(loaded.model.tokenizer) };
     };
@@ -392,36 +389,6 @@ function slotScore(sequence: LlamaContextSequence, promptTokens: Token[]): numbe
   const shared = sharedPrefix(sequence, promptTokens);
   const held = sequence.nextTokenIndex;
   return shared * 2 >= held ? shared : -held - 1;
-}
-
-/**
- * The prompt of a chat, with the offered tools described in the template's own way. Every tool's
- * parameter schema is checked first: one the grammar could not enforce is refused before any text.
- */
-function contextState(
-  wrapper: ChatWrapper,
-  messages: readonly NormalizedMessage[],
-  tools: ToolOffer | undefined,
-) {
-  const chatHistoryItems = chatHistory(messages);
-  if (tools === undefined) return wrapper.generateContextState({ chatHistory: chatHistoryItems });
-  for (const [index, tool] of tools.tools.entries()) {
-    enforceableSchema(parametersOf(tool), toolParametersParam(index));
-  }
-  const availableFunctions: ChatModelFunctions = chatFunctions(tools.tools);
-  try {
-    return wrapper.generateContextState({
-      chatHistory: chatHistoryItems,
-      availableFunctions,
-      documentFunctionParams: true,
-    });
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new PodBadRequestError(`tools: the chat template cannot describe them: ${reason}`, {
-      param: 'tools',
-      cause: error,
-    });
-  }
 }
 
 /** OpenAI's embeddings are unit length, so a dot product is the cosine similarity. */
