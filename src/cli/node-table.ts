@@ -30,7 +30,8 @@ export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()):
     uptimeOf(n),
     warmOf(n),
     coldOf(n),
-    n.lastHeartbeat === null ? 'never' : `${ago(now - n.lastHeartbeat.receivedAt)} ago`,
+    // Before its first heartbeat, the node was last heard at its handshake.
+    `${ago(now - (n.lastHeartbeat?.receivedAt ?? n.connectedAt))} ago`,
   ]);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
