@@ -31,6 +31,7 @@ import { randomBase62 } from '../protocol/ids.ts';
 import { podId } from '../protocol/pod-spec.ts';
 import { hashReceipt } from '../protocol/receipt.ts';
 import { isReceiptAttested } from '../protocol/receipt-attestation.ts';
+import type { PodStatus } from './gateway/ports.ts';
 import { readOperationsFile } from './router/operations-file.ts';
 import type { RouterOptions, RunningRouter } from './router/router-options.ts';
 import { routerDatabaseDir, startRouter } from './router-process.ts';
@@ -256,6 +257,24 @@ describe.each(backends)('router process on $kind', (backend) => {
     expect(batches).toBeLessThanOrEqual(after.batchesSettled);
     expect(settledReceipts).toBeGreaterThanOrEqual(before.receiptsSettled);
     expect(settledReceipts).toBeLessThanOrEqual(after.receiptsSettled);
+    expect(metrics).toMatch(/^neurino_pod_jobs\{model="[^"]+",state="queued"\} 0$/m);
+    // The pods as the autoscaler sizes them, beside the nodes (open here: no operators' port).
+    const pods = (await (await fetch(`${r.url}/pods`)).json()) as { object: string; data: PodStatus[] };
+    expect(pods).toEqual({
+      object: 'list',
+      data: [
+        {
+          podId: id,
+          model: spec.name,
+          aliases: [],
+          runtime: spec.runtime,
+          warmNodes: 1,
+          targetNodes: expect.any(Number),
+          autoscale: spec.autoscale,
+          jobs: { running: 0, queued: 0 },
+        },
+      ],
+    });
   });
 
   it('serves the pods of a reload: new ones, not removed ones, and learns a deployer registered since', async () => {
@@ -317,6 +336,9 @@ describe.each(backends)('router process on $kind', (backend) => {
       data: { node: string }[];
     };
     expect(listed.data.map((n) => n.node)).toEqual([node.address]);
+    expect((await fetch(`${operationsUrl}/pods`)).status).toBe(401);
+    const pods = (await (await fetch(`${operationsUrl}/pods`, asOperator)).json()) as { data: PodStatus[] };
+    expect(pods.data.map((p) => [p.podId, p.warmNodes])).toEqual([[id, 1]]);
     const metrics = await fetch(`${operationsUrl}/metrics`, asOperator);
     expect(await metrics.text()).toMatch(/neurino_connected_nodes 1/);
     const { dataDir } = await backend.storeOptions();
@@ -325,6 +347,7 @@ describe.each(backends)('router process on $kind', (backend) => {
       expect(await readOperationsFile(dataDir)).toEqual({ url: operationsUrl, pid: process.pid });
     }
     expect((await fetch(`${running.url}/metrics`)).status).toBe(404);
+    expect((await fetch(`${running.url}/pods`)).status).toBe(404);
     expect((await fetch(`${running.url}/health`)).status).toBe(200);
     await running.stop();
     running = undefined;

@@ -197,6 +197,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
           catalog,
           hub,
           nodes,
+          autoscaler,
           logger,
           domain,
           responseRetentionMs: options.responseRetentionMs,
@@ -204,12 +205,6 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
         {
           ...(rateCounts === undefined ? {} : { rateCounts }),
           settlement: () => batcher.stats(),
-          autoscaler: () => ({
-            requests: autoscaler.requests,
-            pods: autoscaler
-              .pods()
-              .map(({ name, warm, target, min, max }) => ({ model: name, warm, target, min, max })),
-          }),
           checks: { chain: async () => ({ blockNumber: Number(await publicClient.getBlockNumber()) }) },
         },
       ),

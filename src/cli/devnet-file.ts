@@ -13,7 +13,7 @@ export interface DevnetFile {
   gatewayUrl?: string;
   /** What OpenAI's clients take as their base URL: the gateway's `/v1`. */
   baseUrl?: string;
-  /** The router's operators' listener: /health, /metrics, /nodes, /admin/keys. */
+  /** The router's operators' listener: /health, /metrics, /nodes, /pods, /admin/keys. */
   operationsUrl?: string;
   /** The token that listener asks for (`Authorization: Bearer`). */
   operatorTokenFile?: string;

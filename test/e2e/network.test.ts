@@ -851,6 +851,12 @@ describe.each(storeBackends())('on $kind', (backend) => {
       for (const index of [0, 1]) {
         expect(nodes.stdout).toContain(devAccount(DEV_ROLES.firstMiner + index).address);
       }
+      // And `neurino pods` the model's scale, warm on the miners.
+      const pods = await runNeurino(['pods', '--data-dir', dataDir]);
+      expect(pods.code, pods.stderr).toBe(0);
+      expect(pods.stdout).toMatch(
+        new RegExp(`^${MODEL} +llama-cpp +[12] +\\d+ +\\d+–\\d+ +\\d+ +\\d+ +0x`, 'm'),
+      );
     }, 120_000);
 
     it('loses no receipt when the router is killed right after answering', async () => {

@@ -39,6 +39,7 @@ import type {
   MinerEndpointStats,
   ModelCatalog,
   NodeList,
+  PodList,
   RateCounter,
   ReceiptLookup,
   ResponseStore,
@@ -89,6 +90,8 @@ export interface GatewayDeps {
   keyAdmin?: ApiKeyAdmin;
   /** The connected nodes (the router core's NodeDirectory); without it `GET /nodes` does not exist. */
   nodes?: NodeList;
+  /** The pods served, as the autoscaler sizes them; without it `GET /pods` does not exist. */
+  pods?: PodList;
   /** Where miner WebSockets go (the router core's MinerHub); without it `/v1/miners` does not exist. */
   miners?: {
     handleSocket(socket: MinerSocket, remoteAddress: string, stream?: CorkableStream): void;
@@ -115,7 +118,7 @@ export interface GatewayOptions {
   /** Requests an API key may make per minute, in this router process (default 0: no limit). */
   requestsPerMinutePerKey?: number;
   /**
-   * Serve /metrics and /nodes on a listener of their own (`Gateway.operations`, with /health too) rather
+   * Serve /metrics, /nodes and /pods on a listener of their own (`Gateway.operations`, with /health too) rather
    * than on the gateway's port, which then answers only /health of them.
    */
   separateOperations?: boolean;
@@ -149,7 +152,7 @@ export interface Gateway {
 }
 
 /** Routes every caller may reach while the router drains, and without a key. */
-const OPEN_ROUTES = new Set(['/health', '/metrics', '/nodes']);
+const OPEN_ROUTES = new Set(['/health', '/metrics', '/nodes', '/pods']);
 
 export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = {}): Promise<Gateway> {
   const budget = checkBudgetDefaults(options.budget ?? DEFAULT_BUDGET);
@@ -255,6 +258,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     connectedNodes: deps.connectedNodes,
     draining: () => draining,
     ...(deps.nodes === undefined ? {} : { nodes: deps.nodes }),
+    ...(deps.pods === undefined ? {} : { pods: deps.pods }),
   };
   const separate = options.separateOperations === true;
   operationRoutes(app, context, { ...operationsOptions, healthOnly: separate });

@@ -9,8 +9,8 @@ describe('autoscaler metrics', () => {
     let stats: AutoscalerStats = {
       requests: { load: 2, unload: 1 },
       pods: [
-        { model: 'llama-3-8b', warm: 1, target: 3, min: 1, max: 8 },
-        { model: 'qwen-2.5-7b', warm: 0, target: 0, min: 0, max: 64 },
+        { model: 'llama-3-8b', warm: 1, target: 3, min: 1, max: 8, running: 4, queued: 2 },
+        { model: 'qwen-2.5-7b', warm: 0, target: 0, min: 0, max: 64, running: 0, queued: 0 },
       ],
     };
     const metrics = new GatewayMetrics(
@@ -24,10 +24,12 @@ describe('autoscaler metrics', () => {
     expect(text).toMatch(/^neurino_pod_warm_nodes\{model="llama-3-8b",bound="target"\} 3$/m);
     expect(text).toMatch(/^neurino_pod_warm_nodes\{model="llama-3-8b",bound="max"\} 8$/m);
     expect(text).toMatch(/^neurino_pod_warm_nodes\{model="qwen-2.5-7b",bound="min"\} 0$/m);
+    expect(text).toMatch(/^neurino_pod_jobs\{model="llama-3-8b",state="running"\} 4$/m);
+    expect(text).toMatch(/^neurino_pod_jobs\{model="llama-3-8b",state="queued"\} 2$/m);
     // A model the router no longer serves leaves the gauge.
     stats = {
       requests: { load: 3, unload: 1 },
-      pods: [{ model: 'llama-3-8b', warm: 2, target: 2, min: 1, max: 8 }],
+      pods: [{ model: 'llama-3-8b', warm: 2, target: 2, min: 1, max: 8, running: 0, queued: 0 }],
     };
     text = await metrics.registry.metrics();
     expect(text).toMatch(/^neurino_autoscaler_requests_total\{action="load"\} 3$/m);

@@ -196,4 +196,17 @@ function registerAutoscalerMetrics(registers: Registry[], stats: () => Autoscale
       }
     },
   });
+  new Gauge({
+    name: 'neurino_pod_jobs',
+    help: "The model's jobs now (state: running on nodes, queued for a free slot): what the autoscaler sizes it by",
+    labelNames: ['model', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const pod of stats().pods) {
+        this.set({ model: pod.model, state: 'running' }, pod.running);
+        this.set({ model: pod.model, state: 'queued' }, pod.queued);
+      }
+    },
+  });
 }

@@ -40,7 +40,7 @@ const codeOf = (body: unknown) => (body as ErrorBody).error.code;
 describe('the operator token', () => {
   it('is asked for on every route but /health', async () => {
     expect((await fetch(`${ops}/health`)).status).toBe(200);
-    for (const path of ['/metrics', '/nodes', '/admin/keys', '/no-such-route']) {
+    for (const path of ['/metrics', '/nodes', '/pods', '/admin/keys', '/no-such-route']) {
       const bare = await fetch(`${ops}${path}`);
       expect(bare.status, path).toBe(401);
       expect(codeOf(await bare.json()), path).toBe('missing_operator_token');
@@ -56,6 +56,9 @@ describe('the operator token', () => {
     const nodes = await admin('/nodes');
     expect(nodes.status).toBe(200);
     expect(nodes.body.data).toHaveLength(1);
+    const pods = await admin('/pods');
+    expect(pods.status).toBe(200);
+    expect(pods.body.data).toMatchObject([{ podId: h.podId, warmNodes: 1 }]);
   });
 
   it('is not an API key: the gateway refuses it, and serves no /admin routes', async () => {

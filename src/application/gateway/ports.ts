@@ -210,6 +210,8 @@ export interface AutoscalerStats {
     readonly model: string;
     readonly warm: number;
     readonly target: number;
+    readonly running: number;
+    readonly queued: number;
     readonly min: number;
     readonly max: number;
   }>;
@@ -242,6 +244,27 @@ export type { NodeState, NodeStatus } from '../../orchestration/router/node-dire
 /** The connected nodes as the router sees them (GET /nodes); the router core's NodeDirectory. */
 export interface NodeList {
   nodes(): NodeStatus[];
+}
+
+/** A pod the router serves, as its autoscaler sizes it (GET /pods). */
+export interface PodStatus {
+  podId: Hex;
+  /** The spec's name: what clients ask for as `model`. */
+  model: string;
+  /** Other names it answers to. */
+  aliases: string[];
+  runtime: string;
+  /** Connected nodes holding it warm, draining ones not counted. */
+  warmNodes: number;
+  /** How many the autoscaler aims at: `autoscale.min`, or what the pod's jobs need, at most `max`. */
+  targetNodes: number;
+  autoscale: { min: number; max: number };
+  /** Its jobs now: running on nodes, and waiting for a free slot. */
+  jobs: { running: number; queued: number };
+}
+
+export interface PodList {
+  pods(): PodStatus[];
 }
 
 /**

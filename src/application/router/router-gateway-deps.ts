@@ -11,6 +11,7 @@ import {
   DEFAULT_RESPONSE_RETENTION_MS,
   ResponseArchive,
 } from '../../orchestration/responses/response-archive.ts';
+import type { Autoscaler, PodScale } from '../../orchestration/router/autoscaler.ts';
 import type { Dispatcher } from '../../orchestration/router/dispatcher.ts';
 import type { MinerHub } from '../../orchestration/router/miner-hub.ts';
 import type { NodeDirectory } from '../../orchestration/router/node-directory.ts';
@@ -18,7 +19,7 @@ import type { PodCatalog } from '../../orchestration/router/pod-catalog.ts';
 import type { Store } from '../../orchestration/store/store.ts';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import type { GatewayDeps } from '../gateway/app.ts';
-import type { ApiKeyAdmin } from '../gateway/ports.ts';
+import type { ApiKeyAdmin, PodStatus } from '../gateway/ports.ts';
 
 export interface RouterParts {
   store: Store;
@@ -30,6 +31,8 @@ export interface RouterParts {
   catalog: PodCatalog;
   hub: MinerHub;
   nodes: NodeDirectory;
+  /** Sizes the pods; without it neither `GET /pods` nor the autoscaler's metrics exist. */
+  autoscaler?: Pick<Autoscaler, 'pods' | 'requests'> | undefined;
   logger: Logger;
   /** The EIP-712 domain of the router's receipts: callers read their receipts with it. */
   domain: ProtocolDomain;
@@ -39,7 +42,7 @@ export interface RouterParts {
 
 /** The gateway's dependencies on `parts`; `extra` adds what only some routers have (chain, settlement). */
 export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps> = {}): GatewayDeps {
-  const { store, metering, hub } = parts;
+  const { store, metering, hub, autoscaler } = parts;
   return {
     apiKeys: parts.apiKeys,
     keyAdmin: parts.apiKeys,
@@ -62,6 +65,23 @@ export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps
     metering: () => metering.stats(),
     miners: hub,
     nodes: parts.nodes,
+    ...(autoscaler === undefined
+      ? {}
+      : {
+          pods: { pods: () => autoscaler.pods().map(podStatus) },
+          autoscaler: () => ({
+            requests: autoscaler.requests,
+            pods: autoscaler.pods().map(({ name, warm, target, min, max, running, queued }) => ({
+              model: name,
+              warm,
+              target,
+              min,
+              max,
+              running,
+              queued,
+            })),
+          }),
+        }),
     credits: metering,
     receipts: new ReceiptAudits({
       store,
@@ -75,5 +95,18 @@ export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps
       },
       ...extra.checks,
     },
+  };
+}
+
+function podStatus(pod: PodScale): PodStatus {
+  return {
+    podId: pod.podId,
+    model: pod.name,
+    aliases: pod.models.filter((model) => model !== pod.name),
+    runtime: pod.runtime,
+    warmNodes: pod.warm,
+    targetNodes: pod.target,
+    autoscale: { min: pod.min, max: pod.max },
+    jobs: { running: pod.running, queued: pod.queued },
   };
 }

@@ -11,6 +11,7 @@ import type { CreditsSource } from '../../orchestration/metering/credits-source.
 import { JobStore } from '../../orchestration/metering/job-store.ts';
 import type { Metering } from '../../orchestration/metering/metering.ts';
 import { openMetering } from '../../orchestration/metering/open-metering.ts';
+import { AUTOSCALER_DEFAULTS, Autoscaler } from '../../orchestration/router/autoscaler.ts';
 import { Dispatcher } from '../../orchestration/router/dispatcher.ts';
 import { MinerHub } from '../../orchestration/router/miner-hub.ts';
 import { allowlistNodeAdmission } from '../../orchestration/router/node-admission.ts';
@@ -139,6 +140,15 @@ export async function startGatewayHarness(
     catalog,
     paces: (node) => dispatcher.pacesOf(node),
   });
+  // As the router's, for GET /pods and the metrics; not started: tests that scale tick one of their own.
+  const autoscaler = new Autoscaler({
+    hub,
+    scheduler,
+    catalog,
+    demand: dispatcher,
+    busyShare: AUTOSCALER_DEFAULTS.busyShare,
+    logger,
+  });
   const gateway = await buildGateway(
     routerGatewayDeps({
       store,
@@ -149,6 +159,7 @@ export async function startGatewayHarness(
       catalog,
       hub,
       nodes,
+      autoscaler,
       logger,
       domain: TEST_DOMAIN,
       responseRetentionMs: options.responseRetentionMs,
@@ -213,6 +224,7 @@ export async function startGatewayHarness(
       await gateway.drain();
       await hub.close({ graceMs: 0 });
       dispatcher.close();
+      autoscaler.stop();
       await gateway.operations?.close();
       await gateway.app.close();
       await opened.close();

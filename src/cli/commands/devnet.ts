@@ -26,7 +26,7 @@ export function devnetCommand(): Command {
     .option('--port <port>', 'gateway port (miners dial ws://127.0.0.1:<port>/v1/miners)', parsePort, 8080)
     .option(
       '--operations-port <port>',
-      "the router's operators' port: /metrics, /nodes, /admin/keys (default: the gateway port + 1)",
+      "the router's operators' port: /metrics, /nodes, /pods, /admin/keys (default: the gateway port + 1)",
       parsePort,
     )
     .option('--miners <n>', 'local miners serving the tiny model', parsePositiveInt, 2)
@@ -62,7 +62,7 @@ export function devnetCommand(): Command {
       console.log(`gateway     ${devnet.gatewayUrl}/v1`);
       console.log(`API key     ${devnet.apiKey}   (credits of ${devnet.developer})`);
       console.log(
-        `operations  ${devnet.operationsUrl}/health · /nodes · /metrics (Prometheus) · /admin/keys   (operator token in ${devnet.operatorTokenFile})`,
+        `operations  ${devnet.operationsUrl}/health · /nodes · /pods · /metrics (Prometheus) · /admin/keys   (operator token in ${devnet.operatorTokenFile})`,
       );
       console.log(`chain       ${devnet.rpcUrl} (chain id ${devnet.book.chainId})`);
       console.log(`logs        ${join(options.dataDir, 'logs')}/`);

@@ -109,7 +109,7 @@ describe('neurino router serving limits', () => {
     const { stderr } = await startPrinting();
     expect(stderr).toContain('models   none   (--pod serves some)');
     expect(stderr).toContain(
-      "http://127.0.0.1:1/metrics · /nodes on the gateway's port, without a key   (--operations-port keeps",
+      "http://127.0.0.1:1/metrics · /nodes · /pods on the gateway's port, without a key   (--operations-port keeps",
     );
   });
 

@@ -180,7 +180,7 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
     )
     .option(
       '--operations-port <port>',
-      "serve /metrics and /nodes (and /health) on this port instead of the gateway's, which keeps /health",
+      "serve /metrics, /nodes and /pods (and /health) on this port instead of the gateway's, which keeps /health",
       parsePort,
     )
     .option('--operations-host <host>', 'interface of --operations-port (default: 127.0.0.1)')
@@ -280,13 +280,13 @@ export function routerCommand(deps: RouterCommandDeps = { start: startRouter, on
     );
     if (router.operationsUrl !== undefined) {
       console.error(
-        `ops      ${router.operationsUrl}/health · /metrics · /nodes · /admin/keys` +
+        `ops      ${router.operationsUrl}/health · /metrics · /nodes · /pods · /admin/keys` +
           (operatorToken === undefined ? '' : `   (operator token: ${operatorToken.source})`),
       );
     } else {
       // Said once, as a router facing the internet would show its metrics and nodes to anyone.
       console.error(
-        `ops      ${router.url}/metrics · /nodes on the gateway's port, without a key` +
+        `ops      ${router.url}/metrics · /nodes · /pods on the gateway's port, without a key` +
           '   (--operations-port keeps them behind a token, on loopback)',
       );
     }

@@ -23,7 +23,7 @@ export interface DevnetOptions {
   chainPort: number;
   /** Gateway port; miners dial ws://127.0.0.1:<port>/v1/miners. */
   port: number;
-  /** The router's operators' port (/metrics, /nodes, /admin/keys behind the operator token). */
+  /** The router's operators' port (/metrics, /nodes, /pods, /admin/keys behind the operator token). */
   operationsPort: number;
   miners: number;
   databaseUrl?: string;
@@ -38,7 +38,7 @@ export interface Devnet {
   readonly book: AddressBook;
   readonly publicClient: NeurinoPublicClient;
   readonly gatewayUrl: string;
-  /** The router's operators' listener: /metrics, /nodes, /admin/keys behind the operator token. */
+  /** The router's operators' listener: /metrics, /nodes, /pods, /admin/keys behind the operator token. */
   readonly operationsUrl: string;
   /** Where the router keeps its operator token. */
   readonly operatorTokenFile: string;

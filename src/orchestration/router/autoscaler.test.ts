@@ -104,7 +104,20 @@ describe('Autoscaler', () => {
     advance(120_000);
     expect(autoscaler.tick()).toEqual([]);
     expect(second.sent).toEqual(['load kept', 'load kept']);
-    expect(autoscaler.pods()).toEqual([{ podId: id, name: 'kept', warm: 1, target: 1, min: 1, max: 4 }]);
+    expect(autoscaler.pods()).toEqual([
+      {
+        podId: id,
+        name: 'kept',
+        models: ['kept'],
+        runtime: 'llama-cpp',
+        warm: 1,
+        target: 1,
+        min: 1,
+        max: 4,
+        running: 0,
+        queued: 0,
+      },
+    ]);
     expect(autoscaler.requests).toEqual({ load: 3, unload: 0 });
   });
 
@@ -135,7 +148,7 @@ describe('Autoscaler', () => {
     for (let i = 0; i < 20; i++) demand.waitStarted(id);
     advance(5_000);
     expect(autoscaler.tick().map((a) => a.node)).toEqual([sessions[4]?.node, sessions[3]?.node]);
-    expect(autoscaler.pods()[0]).toMatchObject({ target: 4 });
+    expect(autoscaler.pods()[0]).toMatchObject({ target: 4, running: 2, queued: 20 });
   });
 
   it('sizes by the jobs on average between two looks, not by those running at the look', () => {

@@ -43,6 +43,23 @@ export interface AutoscalerOptions {
   readonly now?: () => number;
 }
 
+/** A pod of the catalog as the autoscaler sees it. */
+export interface PodScale {
+  readonly podId: Hex;
+  /** The spec's name, then its aliases: what clients ask for as `model`. */
+  readonly name: string;
+  readonly models: readonly string[];
+  readonly runtime: PodSpec['runtime'];
+  /** Connected nodes holding it warm, draining ones not counted. */
+  readonly warm: number;
+  readonly target: number;
+  readonly min: number;
+  readonly max: number;
+  /** Its jobs running on nodes and waiting for a slot now (0 without a demand source). */
+  readonly running: number;
+  readonly queued: number;
+}
+
 export const AUTOSCALER_DEFAULTS = {
   intervalMs: 5_000,
   answerTimeoutMs: 600_000,
@@ -111,19 +128,26 @@ export class Autoscaler {
   }
 
   /**
-   * Per pod of the catalog: connected nodes holding it warm (draining ones not counted), its bounds, and
-   * its target at the last look (`min` before the first).
+   * Per pod of the catalog: connected nodes holding it warm (draining ones not counted), its target at the
+   * last look (`min` before the first), its bounds, and its jobs now (running, waiting for a slot).
    */
-  pods(): Array<{ podId: Hex; name: string; warm: number; target: number; min: number; max: number }> {
+  pods(): PodScale[] {
     const sessions = this.#options.hub.sessions().filter((s) => !s.closed && !s.draining);
-    return this.#options.catalog.list().map(({ podId, spec }) => ({
-      podId,
-      name: spec.name,
-      warm: sessions.filter((s) => s.warmPods.has(podId)).length,
-      target: this.#targets.get(podId) ?? Math.min(spec.autoscale.min, spec.autoscale.max),
-      min: spec.autoscale.min,
-      max: spec.autoscale.max,
-    }));
+    return this.#options.catalog.list().map(({ podId, spec, models }) => {
+      const load = this.#options.demand?.demand(podId);
+      return {
+        podId,
+        name: spec.name,
+        models,
+        runtime: spec.runtime,
+        warm: sessions.filter((s) => s.warmPods.has(podId)).length,
+        target: this.#targets.get(podId) ?? Math.min(spec.autoscale.min, spec.autoscale.max),
+        min: spec.autoscale.min,
+        max: spec.autoscale.max,
+        running: load?.running ?? 0,
+        queued: load?.queued ?? 0,
+      };
+    });
   }
 
   start(): void {

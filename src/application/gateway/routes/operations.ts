@@ -1,10 +1,11 @@
 // GET /health (store, chain, connected nodes; 503 when a check fails or the router drains),
-// GET /metrics (Prometheus text) and GET /nodes (each connected node: hardware, slots, warm pods, uptime,
-// suspension). None needs a key: expose them to operators only.
+// GET /metrics (Prometheus text), GET /nodes (each connected node: hardware, slots, warm pods, uptime,
+// suspension) and GET /pods (each pod served: warm nodes, the autoscaler's target, bounds, jobs). None
+// needs a key: expose them to operators only.
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.ts';
 import { SAME_ORIGIN_ONLY } from '../cors.ts';
-import type { NodeList } from '../ports.ts';
+import type { NodeList, PodList } from '../ports.ts';
 
 /** A dependency probe: resolves when healthy, with optional details (e.g. the chain's block). */
 export type HealthCheck = () => Promise<unknown>;
@@ -14,8 +15,9 @@ export interface OperationsOptions {
   connectedNodes(): number;
   draining(): boolean;
   nodes?: NodeList;
+  pods?: PodList;
   checkTimeoutMs?: number;
-  /** Only /health here: /metrics and /nodes are served on the operators' own listener. */
+  /** Only /health here: /metrics, /nodes and /pods are served on the operators' own listener. */
   healthOnly?: boolean;
 }
 
@@ -74,5 +76,9 @@ export function operationRoutes(
   const { nodes } = options;
   if (nodes !== undefined) {
     app.get('/nodes', { config: SAME_ORIGIN_ONLY }, async () => ({ object: 'list', data: nodes.nodes() }));
+  }
+  const { pods } = options;
+  if (pods !== undefined) {
+    app.get('/pods', { config: SAME_ORIGIN_ONLY }, async () => ({ object: 'list', data: pods.pods() }));
   }
 }
