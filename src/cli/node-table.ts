@@ -4,6 +4,7 @@
 // last hour, so a new node ranks low), shown as what it is for a node seen for less than that hour: its
 // share of the time seen, and that time.
 import type { NodeStatus } from '../application/gateway/ports.ts';
+import { textTable } from './text-table.ts';
 
 const HEADERS = [
   'node',
@@ -33,13 +34,7 @@ export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()):
     // Before its first heartbeat, the node was last heard at its handshake.
     `${ago(now - (n.lastHeartbeat?.receivedAt ?? n.connectedAt))} ago`,
   ]);
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(HEADERS), ...rows.map(line)].join('\n');
+  return textTable(HEADERS, rows);
 }
 
 /** The warm models, and the memory their node's pods hold of what they may when it says. */

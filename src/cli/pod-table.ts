@@ -1,6 +1,7 @@
 // `neurino pods` as a table: one line per model a router serves, what an operator scans to see how it is
 // scaled (nodes holding it warm against the autoscaler's target and the spec's bounds) and how busy it is.
 import type { PodStatus } from '../application/gateway/ports.ts';
+import { textTable } from './text-table.ts';
 
 const HEADERS = ['model', 'runtime', 'warm', 'target', 'bounds', 'running', 'queued', 'pod'];
 
@@ -16,11 +17,5 @@ export function formatPodTable(pods: readonly PodStatus[]): string {
     String(p.jobs.queued),
     `${p.podId.slice(0, 10)}…`,
   ]);
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(HEADERS), ...rows.map(line)].join('\n');
+  return textTable(HEADERS, rows);
 }
