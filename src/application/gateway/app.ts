@@ -118,8 +118,8 @@ export interface GatewayOptions {
   /** Requests an API key may make per minute, in this router process (default 0: no limit). */
   requestsPerMinutePerKey?: number;
   /**
-   * Serve /metrics, /nodes and /pods on a listener of their own (`Gateway.operations`, with /health too) rather
-   * than on the gateway's port, which then answers only /health of them.
+   * Serve /metrics, /nodes and /pods on a listener of their own (`Gateway.operations`, with /health too)
+   * rather than on the gateway's port, which then answers only /health of them.
    */
   separateOperations?: boolean;
   /**

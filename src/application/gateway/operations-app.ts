@@ -1,7 +1,8 @@
 // The operators' own listener (`neurino router --operations-port`): /health, /metrics, /nodes and /pods
 // on an address of their choosing (a private interface, a port the firewall keeps in), so the public
-// gateway answers only /health of them, for load balancers. With an operator token every route but /health asks
-// for it, and operators manage developers' API keys here (`/admin/keys`) while the router runs.
+// gateway answers only /health of them, for load balancers. With an operator token every route but
+// /health asks for it, and operators manage developers' API keys here (`/admin/keys`) while the router
+// runs.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { GatewayContext } from './context.ts';

@@ -70,9 +70,9 @@ export interface RouterOptions {
   /** How long shutdown waits for running jobs and miners (default 10 s). */
   drainGraceMs?: number;
   /**
-   * A listener of its own for /health, /metrics, /nodes and /pods (host default 127.0.0.1; port 0 picks one), so
-   * the public port answers only /health of them. Without it all three are on the gateway's port. With a
-   * `token`, every route there but /health asks for it, and operators manage API keys there
+   * A listener of its own for /health, /metrics, /nodes and /pods (host default 127.0.0.1; port 0 picks
+   * one), so the public port answers only /health of them. Without it all four are on the gateway's port.
+   * With a `token`, every route there but /health asks for it, and operators manage API keys there
    * (`/admin/keys`); with a data dir, its URL is written to `operations.json` there while it runs.
    */
   operations?: { host?: string; port: number; token?: string };

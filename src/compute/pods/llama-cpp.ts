@@ -273,7 +273,8 @@ export class LlamaCppRuntime implements PodRuntime {
     const given = typeof prompt === 'string' ? undefined : checkedTokenIds(model, prompt, 'prompt');
     const { bos: bosToken, shouldPrependBosToken } = model.tokens;
     const bos = given === undefined && shouldPrependBosToken && bosToken !== null ? [bosToken] : [];
-    // Raw prompts may spell special tokens (as llama.cpp's server and vLLM allow), e.g. a hand-written template.
+    // Raw prompts may spell special tokens (as llama.cpp's server and vLLM allow), e.g. a hand-written
+    // template.
     const text = given ?? model.tokenize(prompt as string, true);
     const promptTokens = [...bos, ...(suffix === undefined ? text : infillTokens(model, text, suffix))];
     // Echoed, ids are answered one for one, as sent (a BOS the caller sent too, with nothing before it);
