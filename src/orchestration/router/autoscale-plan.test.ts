@@ -22,8 +22,8 @@ function replica(i: number, overrides: Partial<Replica> = {}): Replica {
 const plan = (replicas: Replica[], bounds: { min?: number; max?: number; idleMs?: number } = {}) =>
   planPodScale({
     podId,
-    min: bounds.min ?? 0,
     max: bounds.max ?? 64,
+    target: warmTarget({ min: bounds.min ?? 0, max: bounds.max ?? 64 }, undefined),
     replicas,
     scaleDownIdleMs: bounds.idleMs,
   }).map((a) => `${a.kind} ${replicas.findIndex((r) => r.node === a.node)}`);
@@ -118,13 +118,14 @@ describe('planPodScale', () => {
       replica(2, { efficiency: 30 }),
       replica(3, { efficiency: 60 }),
     ];
-    const planned = planPodScale({ podId, min: 0, max: 64, demand, replicas, scaleDownIdleMs: 1_000 });
+    const target = warmTarget({ min: 0, max: 64 }, demand);
+    const planned = planPodScale({ podId, max: 64, target, replicas, scaleDownIdleMs: 1_000 });
     expect(planned.map((a) => `${a.kind} ${replicas.findIndex((r) => r.node === a.node)}`)).toEqual([
       'load 3',
       'load 2',
     ]);
     const idle = [0, 1, 2, 3].map((i) => replica(i, { warm: true, idleMs: 1e6 }));
-    const kept = planPodScale({ podId, min: 0, max: 64, demand, replicas: idle, scaleDownIdleMs: 1_000 });
+    const kept = planPodScale({ podId, max: 64, target, replicas: idle, scaleDownIdleMs: 1_000 });
     expect(kept.map((a) => a.kind)).toEqual(['unload']);
   });
 });

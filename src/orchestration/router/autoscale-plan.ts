@@ -42,10 +42,10 @@ export interface WarmTarget {
 
 export interface PodScaleInput {
   readonly podId: Hex;
-  readonly min: number;
+  /** The spec's `autoscale.max`. */
   readonly max: number;
-  /** Undefined: the target is `min` whatever the jobs. */
-  readonly demand?: DemandInput | undefined;
+  /** How many nodes should hold it warm (`warmTarget`). */
+  readonly target: WarmTarget;
   readonly replicas: readonly Replica[];
   /** Idle this long, a warm node beyond the target unloads the pod; undefined: never for idleness. */
   readonly scaleDownIdleMs: number | undefined;
@@ -81,8 +81,7 @@ export function warmTarget(
 }
 
 export function planPodScale(input: PodScaleInput): ScaleAction[] {
-  const { podId, max, scaleDownIdleMs } = input;
-  const target = warmTarget(input, input.demand);
+  const { podId, max, target, scaleDownIdleMs } = input;
   const warm = input.replicas.filter((r) => r.warm && !r.unloading);
   const loading = input.replicas.filter((r) => r.loading && !r.warm);
   const actions: ScaleAction[] = [];

@@ -196,14 +196,13 @@ export class Autoscaler {
     for (const { podId, spec } of catalog) {
       const warm = warmOn.get(podId) ?? [];
       const demand = this.#demand(podId, spec, warm, sessions);
-      const target = warmTarget(spec.autoscale, demand).count;
-      this.#targets.set(podId, target);
-      const candidates = warm.length < target ? sessions : warm;
+      const target = warmTarget(spec.autoscale, demand);
+      this.#targets.set(podId, target.count);
+      const candidates = warm.length < target.count ? sessions : warm;
       const plan = planPodScale({
         podId,
-        min: spec.autoscale.min,
         max: spec.autoscale.max,
-        demand,
+        target,
         replicas: candidates.map((session) => this.#replica(session, podId, spec, now)),
         scaleDownIdleMs: MEMORY_HELD_ELSEWHERE.has(spec.runtime) ? undefined : this.#options.scaleDownIdleMs,
       });
