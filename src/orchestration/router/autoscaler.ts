@@ -132,7 +132,7 @@ export class Autoscaler {
    * last look (`min` before the first), its bounds, and its jobs now (running, waiting for a slot).
    */
   pods(): PodScale[] {
-    const sessions = this.#options.hub.sessions().filter((s) => !s.closed && !s.draining);
+    const warmOn = this.#warmOn(this.#options.hub.sessions().filter((s) => !s.closed));
     return this.#options.catalog.list().map(({ podId, spec, models }) => {
       const load = this.#options.demand?.demand(podId);
       return {
@@ -140,7 +140,7 @@ export class Autoscaler {
         name: spec.name,
         models,
         runtime: spec.runtime,
-        warm: sessions.filter((s) => s.warmPods.has(podId)).length,
+        warm: warmOn.get(podId)?.length ?? 0,
         target: this.#targets.get(podId) ?? Math.min(spec.autoscale.min, spec.autoscale.max),
         min: spec.autoscale.min,
         max: spec.autoscale.max,
@@ -173,18 +173,9 @@ export class Autoscaler {
     const now = this.#now();
     this.#expire(now);
     const sessions = this.#options.hub.sessions().filter((s) => !s.closed && s.capabilities !== undefined);
-    // A draining node is leaving: its pods count for nothing, and it is asked nothing.
-    const warmOn = new Map<Hex, MinerSession[]>();
+    const warmOn = this.#warmOn(sessions);
     const warmKeys = new Set<Key>();
-    for (const session of sessions) {
-      if (session.draining) continue;
-      for (const podId of session.warmPods) {
-        const list = warmOn.get(podId);
-        if (list === undefined) warmOn.set(podId, [session]);
-        else list.push(session);
-        warmKeys.add(keyOf(session.node, podId));
-      }
-    }
+    for (const [podId, holders] of warmOn) for (const s of holders) warmKeys.add(keyOf(s.node, podId));
     // A pod warm again counts its idle time afresh.
     for (const key of this.#warmSince.keys()) if (!warmKeys.has(key)) this.#warmSince.delete(key);
     const sent: ScaleAction[] = [];
@@ -212,6 +203,23 @@ export class Autoscaler {
       }
     }
     return sent;
+  }
+
+  /**
+   * The sessions holding each pod warm, in one pass over the warm (node, pod) pairs. A draining node is
+   * leaving: its pods count for nothing, and it is asked nothing.
+   */
+  #warmOn(sessions: readonly MinerSession[]): Map<Hex, MinerSession[]> {
+    const warmOn = new Map<Hex, MinerSession[]>();
+    for (const session of sessions) {
+      if (session.draining) continue;
+      for (const podId of session.warmPods) {
+        const list = warmOn.get(podId);
+        if (list === undefined) warmOn.set(podId, [session]);
+        else list.push(session);
+      }
+    }
+    return warmOn;
   }
 
   /** The pod's jobs against the slots of the nodes that hold it (of those that could when none does). */
