@@ -8,22 +8,18 @@ import { type Address, type Hex, isAddressEqual } from 'viem';
 import { CancelledAfterWork } from '../../orchestration/router/cancelled-after-work.ts';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { newJobId } from '../../protocol/ids.ts';
-import type { JobResult, StreamPiece } from '../../protocol/messages/jobs.ts';
 import type { TokenUsage } from '../../protocol/openai-responses.ts';
-import type { JobKind } from '../../protocol/pod-spec.ts';
 import { promptAffinityKey } from '../../protocol/prompt-affinity-key.ts';
 import { maxPriceFor } from '../../protocol/units.ts';
-import type { JobBudget } from './budget.ts';
+import type { JobRequest, JobRun, LiveJob, StartedJob } from './job-request.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { answeredUsage, cachedTokensSaid } from './pod-output.ts';
 import type {
-  CatalogEntry,
   CreditReservations,
   DispatchOutcome,
   FinishedJobStatus,
   JobDispatcher,
   JobEnd,
-  Principal,
 } from './ports.ts';
 
 export interface JobRunnerDeps {
@@ -35,58 +31,6 @@ export interface JobRunnerDeps {
   frontend?: Address | undefined;
   /** Memory assumed for the reservation when the pod declares less (a CPU pod declares 0 VRAM). */
   reserveVramMiB: number;
-}
-
-export interface JobRequest {
-  principal: Principal;
-  entry: CatalogEntry;
-  kind: JobKind;
-  input: unknown;
-  stream: boolean;
-  budget: JobBudget;
-  publicId: string;
-  signal?: AbortSignal;
-  onChunk?(piece: StreamPiece): void;
-  /** The job's first attempt began on a node (it left the queue). */
-  onStarted?(): void;
-  /** Checks the output before anything is charged; throws (bad_result) to fail the job for free. */
-  check?(result: JobResult): void;
-  /** What the jobs log keeps as the result (read back by GET /v1/jobs/:id). */
-  keep?(run: Omit<JobRun, 'publicId'>): unknown;
-  /** The caller answers before the job ends (async): log it at once so any router can read it back. */
-  logNow?: boolean;
-  /** When the job was accepted, as told to the caller (default: now). */
-  createdAt?: number;
-  /** Its caller may stop it by id (`cancel`), as the jobs API allows. */
-  cancellable?: boolean;
-}
-
-/** A job of this router still running, as GET /v1/jobs/:id tells it. */
-export interface LiveJob {
-  publicId: string;
-  payer: Address;
-  podId: Hex;
-  status: 'queued' | 'running';
-  createdAt: number;
-  attempts: number;
-}
-
-export interface JobRun {
-  jobId: Hex;
-  publicId: string;
-  outcome: DispatchOutcome;
-  charged: bigint;
-  /**
-   * The tokens to answer with: the receipt's counts, and for chat and completions, of the input those a
-   * node's prompt cache held, as its output says.
-   */
-  usage: TokenUsage;
-}
-
-export interface StartedJob {
-  jobId: Hex;
-  /** Settles when the job is charged (or rejects once it has been released). */
-  done: Promise<JobRun>;
 }
 
 export class JobRunner {

@@ -5,7 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamPiece } from '../../protocol/messages/jobs.ts';
 import type { GatewayContext } from './context.ts';
-import type { JobRequest, JobRun } from './job-runner.ts';
+import type { JobRequest, JobRun } from './job-request.ts';
 import { SseReply } from './sse-reply.ts';
 
 /** What a route sends on the stream it is given. */

@@ -48,9 +48,9 @@ import {
   type TokenLogprob,
   type TokenUsage,
   type ToolCall,
-  type ToolOffer,
 } from './types.ts';
 import { UpstreamClient } from './upstream-client.ts';
+import { offeredNames, offeredOnly, strayCall } from './upstream-tool-offer.ts';
 
 export interface OpenAIUpstreamRuntimeOptions {
   /** The server's OpenAI base URL, e.g. `http://127.0.0.1:8000/v1`. */
@@ -162,7 +162,7 @@ export class OpenAIUpstreamRuntime implements PodRuntime {
    * answers otherwise (a model making a name up) failed this job, which another node may serve.
    */
   private checkCalls(result: GenerationResult, offered: readonly string[]): void {
-    const stray = result.toolCalls?.find((call) => !offered.includes(call.name));
+    const stray = strayCall(result, offered);
     if (stray === undefined) return;
     throw new PodUpstreamError(
       `Upstream ${this.client.safeUrl} called the tool ${JSON.stringify(stray.name.slice(0, 64))}, which was not offered`,
@@ -383,25 +383,5 @@ function partialUsage(usage: TokenUsage | null, pieces: number) {
   return {
     promptTokens: usage?.promptTokens ?? 0,
     completionTokens: Math.max(usage?.completionTokens ?? 0, pieces),
-  };
-}
-
-/** The tools a call may name: none when the caller forbade calls ('none'). */
-function offeredNames(tools: ToolOffer | undefined): string[] {
-  return tools === undefined || tools.choice === 'none' ? [] : tools.tools.map((t) => t.function.name);
-}
-
-/**
- * Passes on the pieces of calls of offered tools only: from a call of another name (a model making one
- * up, which fails the job when it ends) nothing more is passed on.
- */
-function offeredOnly(
-  relay: NonNullable<GenerateOptions['onToolCall']>,
-  offered: readonly string[],
-): NonNullable<GenerateOptions['onToolCall']> {
-  let stray = false;
-  return (piece) => {
-    if (piece.name !== undefined && !offered.includes(piece.name)) stray = true;
-    if (!stray) relay(piece);
   };
 }

@@ -18,7 +18,7 @@ import {
   statusOf,
 } from '../../../protocol/openai-responses-api-output.ts';
 import type { GatewayContext } from '../context.ts';
-import type { JobRequest, StartedJob } from '../job-runner.ts';
+import type { JobRequest, StartedJob } from '../job-request.ts';
 import type { JobLog, KeptResponse, Principal, ResponseStore } from '../ports.ts';
 import type { ResponseEventLog } from '../response-event-log.ts';
 import { endedEarly, StreamedEvents } from './background-response-end.ts';

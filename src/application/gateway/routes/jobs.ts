@@ -10,7 +10,7 @@ import { JOB_ID_HEADER, jobObject, parseJobRequest } from '../../../protocol/job
 import { principalOf } from '../auth.ts';
 import { budgetFromBody } from '../budget.ts';
 import { clientGoneSignal, type GatewayContext, parsedOrThrow } from '../context.ts';
-import type { JobRun } from '../job-runner.ts';
+import type { JobRun } from '../job-request.ts';
 import { jobKindFor, podFor } from '../pod-lookup.ts';
 import type { IdempotencyClaims, JobLog } from '../ports.ts';
 import { jobCancelRoute } from './job-cancel.ts';
