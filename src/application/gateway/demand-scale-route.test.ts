@@ -76,11 +76,14 @@ describe("the autoscaler, sized by a pod's jobs", () => {
     // The sessions know which node runs the pod's job (its idle time is 0 while it does).
     expect(h.hub.session(busy.node)?.runsPod(h.podId)).toBe(true);
     expect(h.hub.session(spare.node)?.runsPod(h.podId)).toBe(false);
+    // Its one slot is the pod's to count (its own job holds it), and no other pod's.
+    expect(h.hub.session(busy.node)?.slotsFor(h.podId)).toBe(1);
+    expect(h.hub.session(busy.node)?.slotsFor(`0x${'ab'.repeat(32)}`)).toBe(0);
 
     // One job fills the warm node's one slot: more than 70 % of it.
     const sent = autoscaler.tick();
     expect(sent.map((a) => [a.kind, a.node, a.reason])).toEqual([
-      ['load', spare.node, "1 jobs at once would keep more than 70 % of the warm nodes' slots busy"],
+      ['load', spare.node, "1 job at once would keep more than 70 % of the warm nodes' slots busy"],
     ]);
     const load = await spare.next('pod.load');
     expect(load.podId).toBe(h.podId);

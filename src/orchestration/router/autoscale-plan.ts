@@ -29,7 +29,10 @@ export interface Replica {
 export interface DemandInput {
   /** Running on nodes and waiting for a slot, at once on average over the autoscaler's last interval. */
   readonly jobs: number;
-  /** Slots of a warm node (or of a capable one when none is warm), on average. */
+  /**
+   * Slots a warm node (a capable one when none is warm) has for the pod's jobs, on average: free, or
+   * held by the pod's own jobs.
+   */
   readonly slotsPerNode: number;
   /** The share of the warm nodes' slots the jobs may fill (0 < share ≤ 1). */
   readonly busyShare: number;
@@ -76,7 +79,7 @@ export function warmTarget(
   const jobs = Math.round((demand?.jobs ?? 0) * 10) / 10;
   return {
     count: Math.min(needed, max),
-    reason: `${jobs} jobs at once would keep more than ${share} % of the warm nodes' slots busy`,
+    reason: `${jobs} ${jobs === 1 ? 'job' : 'jobs'} at once would keep more than ${share} % of the warm nodes' slots busy`,
   };
 }
 

@@ -31,14 +31,19 @@ class ScriptedSession {
     slots: { total: 2, free: 2 },
   };
   constructor(readonly node: Address) {}
-  /** Pods with a job running here. */
-  readonly running = new Set<Hex>();
+  /** Jobs running here, by pod. */
+  readonly running = new Map<Hex, number>();
   assignedAt: number | undefined;
   podAssignedAt(): number | undefined {
     return this.assignedAt;
   }
   runsPod(podId: Hex): boolean {
-    return this.running.has(podId);
+    return (this.running.get(podId) ?? 0) > 0;
+  }
+  slotsFor(podId: Hex): number {
+    let others = 0;
+    for (const [pod, jobs] of this.running) if (pod !== podId) others += jobs;
+    return Math.max(0, (this.capabilities.slots?.total ?? 0) - others);
   }
   loadPod(podId: Hex): boolean {
     this.sent.push(`load ${podId === id ? 'kept' : podId}`);
@@ -151,6 +156,29 @@ describe('Autoscaler', () => {
     expect(autoscaler.pods()[0]).toMatchObject({ target: 4, running: 2, queued: 20 });
   });
 
+  it("counts only the slots other pods' jobs leave free on the warm nodes", () => {
+    const busy = samplePodSpec({
+      name: 'busy',
+      minVramMiB: 1_024,
+      software: {},
+      autoscale: { min: 0, max: 4 },
+    });
+    const { sessions, autoscaler, advance, demand } = setup(3, [spec, busy]);
+    const [shared, idle] = sessions as [ScriptedSession, ScriptedSession];
+    shared.warmPods.add(id).add(podId(busy));
+    idle.capabilities = { ...idle.capabilities, efficiency: 50 };
+    // One job waiting, the warm node's two slots free for it: half of them, under 70 %.
+    demand.waitStarted(id);
+    expect(autoscaler.tick()).toEqual([]);
+    // The other pod's two jobs fill that node: the job has no slot there, so one more node loads it.
+    shared.running.set(podId(busy), 2);
+    advance(5_000);
+    expect(autoscaler.tick().map((a) => [a.node, a.podId, a.reason])).toEqual([
+      [idle.node, id, "1 job at once would keep more than 70 % of the warm nodes' slots busy"],
+    ]);
+    expect(autoscaler.pods().find((p) => p.podId === id)).toMatchObject({ warm: 1, target: 2, queued: 1 });
+  });
+
   it('sizes by the jobs on average between two looks, not by those running at the look', () => {
     const { sessions, autoscaler, advance, demand } = setup(4);
     sessions[0]?.warmPods.add(id);
@@ -216,7 +244,7 @@ describe('Autoscaler', () => {
     for (const session of sessions) session.warmPods.add(id);
     expect(autoscaler.tick()).toEqual([]);
     long.assignedAt = 1_000_000;
-    long.running.add(id);
+    long.running.set(id, 1);
     advance(400_000);
     recent.assignedAt = 1_000_000 + 350_000;
     // The spec keeps one: of the other two only the idle one goes, not the one 400 s into its job.

@@ -222,7 +222,10 @@ export class Autoscaler {
     return warmOn;
   }
 
-  /** The pod's jobs against the slots of the nodes that hold it (of those that could when none does). */
+  /**
+   * The pod's jobs against the slots the nodes that hold it (those that could, when none does) have for
+   * them.
+   */
   #demand(
     podId: Hex,
     spec: PodSpec,
@@ -246,7 +249,8 @@ export class Autoscaler {
         : sessions.filter(
             (s) => !s.draining && s.capabilities !== undefined && canLoad(s.capabilities, spec, podId),
           );
-    const slots = nodes.reduce((sum, s) => sum + (s.capabilities?.slots.total ?? 0), 0);
+    // A node's slots busy with other pods' jobs are no room for this one's.
+    const slots = nodes.reduce((sum, s) => sum + s.slotsFor(podId), 0);
     return { jobs, slotsPerNode: nodes.length === 0 ? 1 : slots / nodes.length, busyShare };
   }
 

@@ -156,6 +156,16 @@ export class MinerSession {
     return false;
   }
 
+  /**
+   * The slots this router may fill with the pod's jobs here: those free and those its jobs hold now, not
+   * those other pods' jobs (or jobs the node took before this session) hold.
+   */
+  slotsFor(podId: Hex): number {
+    let own = 0;
+    for (const attempt of this.#attempts.values()) if (attempt.podId === podId) own++;
+    return this.freeSlots + own;
+  }
+
   /** When this router last assigned a job of the pod to this node; undefined when never. */
   podAssignedAt(podId: Hex): number | undefined {
     return this.#podAssignedAt.get(podId);
