@@ -12,7 +12,8 @@ import { startTestMiner, type TinyPod, tinyPod } from '../../compute/miner/testi
 import { ERROR_CODES, type ErrorCode } from '../../protocol/error-codes.ts';
 import { mulberry32 } from '../../protocol/mulberry32.ts';
 import { errorCodesIn } from '../testing/api-error.ts';
-import { type FuzzRequest, fuzzRequests, type KnownObjects } from '../testing/gateway-fuzz-requests.ts';
+import type { KnownObjects } from '../testing/gateway-fuzz-bodies.ts';
+import { type FuzzRequest, fuzzRequests } from '../testing/gateway-fuzz-requests.ts';
 import { type GatewayHarness, minerAccount, startGatewayHarness } from '../testing/gateway-harness.ts';
 
 const CASES = Number(process.env.NEURINO_FUZZ_CASES ?? 1_000);
