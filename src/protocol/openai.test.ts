@@ -88,7 +88,9 @@ describe('chat completion requests', () => {
       [chat({ max_tokens: 0 }), 'max_tokens'],
       [chat({ max_completion_tokens: 1.5 }), 'max_completion_tokens'],
       [chat({ stream: 'yes' }), 'stream'],
-      [chat({ stream_options: { include_usage: 'yes' } }), 'stream_options.include_usage'],
+      [chat({ stream: true, stream_options: { include_usage: 'yes' } }), 'stream_options.include_usage'],
+      [chat({ stream_options: { include_usage: true } }), 'stream_options'],
+      [chat({ stream: false, stream_options: {} }), 'stream_options'],
       [chat({ stop: ['a', 'b', 'c', 'd', 'e'] }), 'stop'],
       [chat({ seed: 1.5 }), 'seed'],
       [chat({ presence_penalty: 3 }), 'presence_penalty'],
@@ -152,6 +154,15 @@ describe('completion requests', () => {
     expect(failure(parseCompletionRequest({ model: 'm', prompt: ['a', 7] })).param).toBe('prompt[1]');
     expect(failure(parseCompletionRequest({ model: 'm' })).param).toBe('prompt');
     expect(failure(parseCompletionRequest({ model: 'm', prompt: 'x', n: 30 })).param).toBe('n');
+  });
+
+  it('takes stream_options only with stream: true, as OpenAI does', () => {
+    const options = { stream_options: { include_usage: true } };
+    expect(parseCompletionRequest({ model: 'm', prompt: 'x', stream: true, ...options }).ok).toBe(true);
+    expect(parseCompletionRequest({ model: 'm', prompt: 'x', stream_options: null }).ok).toBe(true);
+    const alone = failure(parseCompletionRequest({ model: 'm', prompt: 'x', ...options }));
+    expect(alone).toMatchObject({ code: 'invalid_request', param: 'stream_options' });
+    expect(alone.message).toBe('stream_options: allowed only with stream: true');
   });
 
   it('takes echo, and max_tokens 0 (the prompt alone) only with it', () => {

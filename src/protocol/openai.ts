@@ -145,6 +145,7 @@ export const ChatCompletionRequestSchema = z
   })
   .superRefine(refuseUnsupportedChatFields)
   .superRefine(checkToolFields)
+  .superRefine(checkStreamOptions)
   .superRefine((body, ctx) => {
     if ((body.top_logprobs ?? 0) > 0 && body.logprobs !== true) {
       ctx.addIssue({
@@ -172,6 +173,7 @@ export const CompletionRequestSchema = z
   })
   .superRefine(refuseUnsupportedCompletionFields)
   .superRefine(checkEcho)
+  .superRefine(checkStreamOptions)
   .superRefine((body, ctx) => {
     const bestOf = body.best_of;
     // 1 is the neutral value (no choice to pick): taken with any n, as before best_of was served.
@@ -194,6 +196,22 @@ export const CompletionRequestSchema = z
       });
     }
   });
+
+/**
+ * Options of a stream only with a stream, as OpenAI and vLLM answer: a client that sends them without
+ * `stream: true` most likely meant to stream, and hears so rather than an answer without its usage chunk.
+ */
+function checkStreamOptions(
+  body: { stream?: boolean | null | undefined; stream_options?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if (body.stream_options == null || body.stream === true) return;
+  ctx.addIssue({
+    code: 'custom',
+    message: 'allowed only with stream: true',
+    path: ['stream_options'],
+  });
+}
 
 /** `echo` and what only goes with it: a budget of no tokens. */
 function checkEcho(

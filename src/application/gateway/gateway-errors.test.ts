@@ -152,6 +152,13 @@ describe('malformed requests', () => {
       'invalid_request',
       'prompt',
     );
+    // As OpenAI's: options of a stream without one.
+    expectError(
+      await post('/v1/chat/completions', { ...chatBody, stream_options: { include_usage: true } }),
+      400,
+      'invalid_request',
+      'stream_options',
+    );
   });
 
   it('refuses what it does not support with unsupported_parameter', async () => {
