@@ -1,11 +1,12 @@
 // A soak under faults, behind a flag (`npm run test:soak`; NEURINO_SOAK_SECONDS lengthens it,
 // NEURINO_SOAK_FAULTS narrows the faults, NEURINO_SOAK_KEEP=1 keeps the logs): the devnet serves
 // concurrent clients (chat answers whole and streamed, walk-aways, tight deadlines, completions, some
-// echoing their prompt scored, embeddings, bad input) while miners are killed or frozen, the router killed or restarted, the chain's
-// RPC frozen and (on PostgreSQL) the router's store connections ended, at random, and batches settle as
-// they go. Then: every answered job has exactly one receipt, nothing refused before any output is charged,
-// no job is left open, no process died of a fault it should survive, every receipt settled once, and the
-// chain's earnings and debits equal the sums of the stored receipts.
+// echoing their prompt scored, embeddings, bad input) while miners are killed or frozen, the router
+// killed or restarted, the chain's RPC frozen and (on PostgreSQL) the router's store connections ended,
+// at random, and batches settle as they go. Then: every answered job has exactly one receipt, nothing
+// refused before any output is charged, no job is left open, no process died of a fault it should
+// survive, every receipt settled once, and the chain's earnings and debits equal the sums of the stored
+// receipts.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
