@@ -1,5 +1,5 @@
 // The `capabilities` frame: what this node has and can run right now.
-import type { Capabilities } from '../../protocol/messages/node-state.ts';
+import { type Capabilities, MAX_SLOTS } from '../../protocol/messages/node-state.ts';
 import { MAX_MIB } from '../../protocol/scalars.ts';
 
 import type { Hardware } from './hardware/probe.ts';
@@ -27,6 +27,10 @@ export function capabilitiesMessage(source: CapabilitiesSource): Capabilities {
     warmPods: pods.warmPodIds(),
     runtimes: pods.runtimeKinds(),
     hostedPods: pods.list().map((pod) => pod.podId),
+    podSlots: pods.list().map((pod) => ({
+      podId: pod.podId,
+      total: Math.min(MAX_SLOTS, Math.max(1, pod.runtime.info().slots)),
+    })),
     ...(Number.isFinite(pods.memoryMiB)
       ? {
           podMemory: {

@@ -75,6 +75,8 @@ describe('handshake', () => {
       warmPods: [pod.podId],
       runtimes: ['llama-cpp'],
       hostedPods: [pod.podId],
+      // The jobs its pod runs at once (the router fills the node's slots with a pod's jobs up to these).
+      podSlots: [{ podId: pod.podId, total: 2 }],
       // The node's memory (a CPU node's RAM) and what the tiny model holds of it (here its file, rounded
       // up: the test pod gives no estimate of its KV cache).
       podMemory: { budgetMiB: TEST_HARDWARE.ramMiB, heldMiB: 1, pods: [{ podId: pod.podId, mib: 1 }] },

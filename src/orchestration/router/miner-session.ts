@@ -10,13 +10,15 @@ import type { PodSpec } from '../../protocol/pod-spec.ts';
 import type { MinerConnection } from './miner-connection.ts';
 import type { AdmittedMiner } from './miner-handshake.ts';
 import { CLOSE_CODES } from './miner-socket.ts';
+import { PodSlots } from './pod-slots.ts';
 import type { NodeSnapshot } from './scheduler.ts';
 
 /** What changed in a session; the hub passes it on to its listeners. */
 export type SessionChange =
   | { kind: 'ready' }
   | { kind: 'capabilities' }
-  | { kind: 'slots' }
+  /** A slot taken or freed; `podId`: by a job of that pod. */
+  | { kind: 'slots'; podId?: Hex }
   | { kind: 'heartbeat' }
   | { kind: 'pod.loaded'; podId: Hex }
   | { kind: 'pod.unloaded'; podId: Hex }
@@ -65,6 +67,8 @@ export class MinerSession {
   #busyElsewhere = 0;
   /** Attempts running here, with the pod each runs. */
   readonly #attempts = new Map<Hex, { readonly listener: AttemptListener; readonly podId: Hex }>();
+  /** Its jobs per pod, and each pod's own slots when the node keeps some. */
+  readonly #podSlots = new PodSlots();
   /** When this router last assigned each pod's job here (its own clock): the autoscaler's idle time. */
   readonly #podAssignedAt = new Map<Hex, number>();
   readonly #connection: MinerConnection;
@@ -118,14 +122,29 @@ export class MinerSession {
     return Math.max(0, total - this.#busyElsewhere - this.#attempts.size);
   }
 
+  /**
+   * The slots free for the pod's next job: fewer than `freeSlots` when the pod keeps slots of its own on
+   * the node (several pods on it) and its jobs hold them.
+   */
+  freeSlotsFor(podId: Hex): number {
+    return this.#podSlots.free(podId, this.freeSlots);
+  }
+
+  /** The pod's own slots free on this node; undefined when it keeps none (its jobs take any free slot). */
+  podOwnFreeSlots(podId: Hex): number | undefined {
+    return this.#podSlots.ownFree(podId);
+  }
+
   /** The scheduler's view, or undefined before the first `capabilities`. */
   snapshot(): NodeSnapshot | undefined {
     if (this.capabilities === undefined) return undefined;
+    const freeSlots = this.freeSlots;
     return {
       node: this.node,
       hardware: this.capabilities,
       warmPods: this.warmPods,
-      freeSlots: this.freeSlots,
+      freeSlots,
+      podFreeSlots: this.#podSlots.ownFreeByPod(),
       draining: this.draining,
     };
   }
@@ -139,31 +158,29 @@ export class MinerSession {
       throw new RetryableError('node_failed', { message: `attempt ${assign.attemptId} already runs here` });
     }
     this.#attempts.set(assign.attemptId, { listener, podId: assign.podId });
+    this.#podSlots.started(assign.podId);
     let sent = false;
     try {
       sent = this.#connection.send(assign);
     } finally {
-      if (!sent) this.#attempts.delete(assign.attemptId);
+      if (!sent) this.#end(assign.attemptId);
     }
     if (!sent) throw new RetryableError('node_disconnected', { details: { node: this.node } });
     this.#podAssignedAt.set(assign.podId, Date.now());
-    this.#changed({ kind: 'slots' });
+    this.#changed({ kind: 'slots', podId: assign.podId });
   }
 
   /** Whether a job of the pod this router assigned runs here now. */
   runsPod(podId: Hex): boolean {
-    for (const attempt of this.#attempts.values()) if (attempt.podId === podId) return true;
-    return false;
+    return this.#podSlots.running(podId) > 0;
   }
 
   /**
-   * The slots this router may fill with the pod's jobs here: those free and those its jobs hold now, not
-   * those other pods' jobs (or jobs the node took before this session) hold.
+   * The slots this router may fill with the pod's jobs here: those free for it and those its jobs hold
+   * now, not those other pods' jobs (or jobs the node took before this session) hold.
    */
   slotsFor(podId: Hex): number {
-    let own = 0;
-    for (const attempt of this.#attempts.values()) if (attempt.podId === podId) own++;
-    return this.freeSlots + own;
+    return this.freeSlotsFor(podId) + this.#podSlots.running(podId);
   }
 
   /** When this router last assigned a job of the pod to this node; undefined when never. */
@@ -185,9 +202,10 @@ export class MinerSession {
 
   /** Stops an attempt (client gone, deadline, node too slow); later frames for it are ignored. */
   cancelAttempt(attemptId: Hex, reason: string): void {
-    if (!this.#attempts.delete(attemptId)) return;
+    const podId = this.#end(attemptId);
+    if (podId === undefined) return;
     this.#connection.send({ type: 'job.cancel', attemptId, reason: reason.slice(0, 512) });
-    this.#changed({ kind: 'slots' });
+    this.#changed({ kind: 'slots', podId });
   }
 
   /**
@@ -242,6 +260,7 @@ export class MinerSession {
     switch (message.type) {
       case 'capabilities':
         this.capabilities = message;
+        this.#podSlots.announce(message.podSlots);
         this.#busyElsewhere = Math.max(0, message.slots.total - message.slots.free - this.#attempts.size);
         this.warmPods = new Set(message.warmPods);
         this.#changed({ kind: 'capabilities' });
@@ -331,9 +350,18 @@ export class MinerSession {
   #finish(attemptId: Hex): AttemptListener | undefined {
     const attempt = this.#attempts.get(attemptId);
     if (attempt === undefined) return undefined;
-    this.#attempts.delete(attemptId);
-    this.#changed({ kind: 'slots' });
+    this.#end(attemptId);
+    this.#changed({ kind: 'slots', podId: attempt.podId });
     return attempt.listener;
+  }
+
+  /** Forgets the attempt and frees its slot; returns its pod (undefined: no such attempt). */
+  #end(attemptId: Hex): Hex | undefined {
+    const attempt = this.#attempts.get(attemptId);
+    if (attempt === undefined) return undefined;
+    this.#attempts.delete(attemptId);
+    this.#podSlots.ended(attempt.podId);
+    return attempt.podId;
   }
 
   #markDraining(): void {
@@ -345,6 +373,7 @@ export class MinerSession {
   #fail(error: NeurinoError): void {
     const listeners = [...this.#attempts.values()].map((attempt) => attempt.listener);
     this.#attempts.clear();
+    this.#podSlots.clear();
     for (const listener of listeners) listener.failed(error);
   }
 

@@ -16,9 +16,16 @@ export function feedScheduler(hub: MinerHub, scheduler: Scheduler, uptime = new 
       case 'ready':
         uptime.connected(node);
         return;
-      case 'slots':
-        scheduler.setFreeSlots(node, session.freeSlots);
+      case 'slots': {
+        const { podId } = change;
+        const free = podId === undefined ? undefined : session.podOwnFreeSlots(podId);
+        scheduler.setFreeSlots(
+          node,
+          session.freeSlots,
+          podId === undefined || free === undefined ? undefined : { podId, free },
+        );
         return;
+      }
       case 'heartbeat':
         scheduler.setUptime(node, uptime.uptime(node));
         return;

@@ -12,6 +12,8 @@ export class NodeEntry implements NodeRank {
   efficiencyBand = 0;
   uptimeBand = 0;
   freeSlots = 0;
+  /** Pods keeping slots of their own on the node: how many of those are free. */
+  podFreeSlots = new Map<Hex, number>();
   draining = false;
   available = false;
   warm = new Set<Hex>();

@@ -428,6 +428,62 @@ describe('Scheduler waiting', () => {
   });
 });
 
+describe("Scheduler and pods' own slots (several pods on a node)", () => {
+  const otherSpec = samplePodSpec({ name: 'other-pod', minVramMiB: 1_024, software: {} });
+  const otherPod = { podId: podId(otherSpec), spec: otherSpec };
+
+  it("offers a node to a pod only while the pod's own slots have room, and wakes its waiter when they do", async () => {
+    const scheduler = new Scheduler();
+    // Node 0, the more efficient: two slots, one of them the pod's own; node 1 holds it warm too.
+    const warmPods = [cpuPod.podId, otherPod.podId];
+    scheduler.upsertNode(
+      snapshot(0, {
+        warmPods,
+        freeSlots: 2,
+        podFreeSlots: new Map([[cpuPod.podId, 1]]),
+        hw: { efficiency: 50 },
+      }),
+    );
+    scheduler.upsertNode(snapshot(1, { warmPods, freeSlots: 0 }));
+    expect(pick(scheduler)).toBe(address(0));
+    // A job of the pod takes its own slot: node 0 keeps a free slot, the other pod's.
+    scheduler.setFreeSlots(address(0), 1, { podId: cpuPod.podId, free: 0 });
+    expect(pick(scheduler)).toBeUndefined();
+    expect(pick(scheduler, {}, otherPod)).toBe(address(0));
+    let woke = false;
+    const waiting = scheduler.waitForChange(cpuPod).then(() => {
+      woke = true;
+    });
+    // The other pod's job ending frees a node slot, not one of this pod's: no wake, still no node.
+    scheduler.setFreeSlots(address(0), 2);
+    await Promise.resolve();
+    expect(woke).toBe(false);
+    expect(pick(scheduler)).toBeUndefined();
+    // Node 1 frees a slot: the pod goes there.
+    scheduler.setFreeSlots(address(1), 1);
+    await waiting;
+    expect(pick(scheduler)).toBe(address(1));
+    // Its own job ends on node 0: back to the more efficient node.
+    scheduler.setFreeSlots(address(0), 2, { podId: cpuPod.podId, free: 1 });
+    expect(pick(scheduler)).toBe(address(0));
+    // A node full for every pod is full for this one too, whatever its own slots say.
+    scheduler.setFreeSlots(address(0), 0);
+    expect(pick(scheduler)).toBe(address(1));
+  });
+
+  it('keeps a limit announced again with the capabilities', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0, { podFreeSlots: new Map([[cpuPod.podId, 0]]), freeSlots: 3 }));
+    expect(pick(scheduler)).toBeUndefined();
+    scheduler.upsertNode(snapshot(0, { podFreeSlots: new Map([[cpuPod.podId, 2]]), freeSlots: 3 }));
+    expect(pick(scheduler)).toBe(address(0));
+    // Announced without a limit: any free slot of the node's.
+    scheduler.upsertNode(snapshot(0, { freeSlots: 3 }));
+    scheduler.setFreeSlots(address(0), 2);
+    expect(pick(scheduler)).toBe(address(0));
+  });
+});
+
 describe('Scheduler stats', () => {
   it('counts nodes, available ones and suspensions', () => {
     const scheduler = new Scheduler();
@@ -500,6 +556,10 @@ describe('Scheduler against a brute-force scan', () => {
       })(),
       warmPods: pods.filter(() => next() < 0.3).map((p) => p.podId),
       freeSlots: Math.floor(next() * 3),
+      // Some nodes' pods keep slots of their own (several pods on the node).
+      podFreeSlots: new Map(
+        pods.filter(() => next() < 0.3).map((p) => [p.podId, Math.floor(next() * 2)] as const),
+      ),
       draining: next() < 0.1,
     });
     const expected = (pod: (typeof pods)[number], frontend: Address | undefined, exclude: Set<Address>) => {
@@ -525,6 +585,7 @@ describe('Scheduler against a brute-force scan', () => {
               snapshot.hardware.runtimes.includes('llama-cpp') &&
               (snapshot.hardware.hostedPods?.includes(pod.podId) ?? true))) &&
           snapshot.freeSlots > 0 &&
+          (snapshot.podFreeSlots?.get(pod.podId) ?? 1) > 0 &&
           !snapshot.draining &&
           !m.suspended &&
           !exclude.has(node);
@@ -574,8 +635,17 @@ describe('Scheduler against a brute-force scan', () => {
         } else m.snapshot = snapshot;
       } else if (roll < 0.45) {
         const free = Math.floor(next() * 3);
-        scheduler.setFreeSlots(node, free);
-        m.snapshot = { ...m.snapshot, freeSlots: free };
+        // At times a job of a pod with slots of its own took or freed one of them.
+        const own = pods[Math.floor(next() * pods.length)] as (typeof pods)[number];
+        const podFree = m.snapshot.podFreeSlots?.has(own.podId) ? Math.floor(next() * 2) : undefined;
+        scheduler.setFreeSlots(
+          node,
+          free,
+          podFree === undefined ? undefined : { podId: own.podId, free: podFree },
+        );
+        const podFreeSlots = new Map(m.snapshot.podFreeSlots);
+        if (podFree !== undefined) podFreeSlots.set(own.podId, podFree);
+        m.snapshot = { ...m.snapshot, freeSlots: free, podFreeSlots };
       } else if (roll < 0.5) {
         scheduler.removeNode(node);
         model.delete(node);

@@ -14,6 +14,8 @@ export interface NodeSnapshot {
   hardware: NodeHardware;
   warmPods: Iterable<Hex>;
   freeSlots: number;
+  /** Pods keeping slots of their own on the node, and how many of those are free (see PodSlots). */
+  podFreeSlots?: ReadonlyMap<Hex, number>;
   draining: boolean;
 }
 
@@ -78,6 +80,7 @@ export class Scheduler {
     entry.efficiencyBand = efficiencyBand(this.#efficiency.ranked(node));
     entry.warm = new Set(snapshot.warmPods);
     entry.freeSlots = snapshot.freeSlots;
+    entry.podFreeSlots = new Map(snapshot.podFreeSlots ?? []);
     entry.draining = snapshot.draining;
     this.#refresh(entry);
     for (const pod of this.#pods.values()) this.#place(entry, pod);
@@ -98,11 +101,17 @@ export class Scheduler {
     entry.placements.clear();
   }
 
-  /** The hot path on every assignment and every finished attempt. */
-  setFreeSlots(node: Address, freeSlots: number): void {
+  /**
+   * The hot path on every assignment and every finished attempt. `pod`: the own slots free of the pod
+   * whose job took or freed one, when it keeps slots of its own on the node.
+   */
+  setFreeSlots(node: Address, freeSlots: number, pod?: { podId: Hex; free: number }): void {
     const entry = this.#entries.get(node);
-    if (entry === undefined || entry.freeSlots === freeSlots) return;
+    if (entry === undefined) return;
+    const podChanged = pod !== undefined && entry.podFreeSlots.get(pod.podId) !== pod.free;
+    if (entry.freeSlots === freeSlots && !podChanged) return;
     entry.freeSlots = freeSlots;
+    if (podChanged) entry.podFreeSlots.set(pod.podId, pod.free);
     this.#refresh(entry);
   }
 
@@ -359,8 +368,9 @@ export class Scheduler {
     if (fits) {
       pod.members.add(entry);
       entry.placements.set(pod, heaps);
+      const available = availableFor(entry, pod.podId);
       for (const heap of heaps) {
-        if (entry.available) heap.push(entry);
+        if (available) heap.push(entry);
         else heap.remove(entry);
       }
     } else {
@@ -370,21 +380,29 @@ export class Scheduler {
     if (fits || wasMember) pod.waiters.wakeAll();
   }
 
-  /** Re-ranks the node after a key change and moves it in or out of its heaps when availability changed. */
+  /**
+   * Re-ranks the node after a key change and moves it in or out of each pod's heaps when its availability
+   * for that pod changed (a slot of the node's, or of the pod's own, taken or freed).
+   */
   #refresh(entry: NodeEntry, capableChanged = false): void {
-    const available = entry.freeSlots > 0 && !entry.draining && !this.#suspensions.has(entry.node);
-    const changed = available !== entry.available;
-    entry.available = available;
+    entry.available = entry.freeSlots > 0 && !entry.draining && !this.#suspensions.has(entry.node);
     for (const [pod, heaps] of entry.placements) {
+      const available = availableFor(entry, pod.podId);
+      const was = heaps[0]?.has(entry) ?? false;
       for (const heap of heaps) {
-        if (!changed) {
+        if (available === was) {
           if (available) heap.update(entry);
         } else if (available) heap.push(entry);
         else heap.remove(entry);
       }
       // A node filling its last slot changes nothing for waiters; a freed slot or a suspension does.
       if (capableChanged) pod.waiters.wakeAll();
-      else if (changed && available) pod.waiters.slotFreed();
+      else if (available && !was) pod.waiters.slotFreed();
     }
   }
+}
+
+/** In the pod's heaps: a free slot, and one of the pod's own when it keeps some on the node. */
+function availableFor(entry: NodeEntry, podId: Hex): boolean {
+  return entry.available && (entry.podFreeSlots.size === 0 || (entry.podFreeSlots.get(podId) ?? 1) > 0);
 }

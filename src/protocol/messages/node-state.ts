@@ -34,6 +34,16 @@ export const CapabilitiesSchema = z.object({
    */
   hostedPods: z.array(Bytes32Schema).max(MAX_WARM_PODS).optional(),
   /**
+   * The jobs each of its pods runs at once, for a node whose pods keep slots of their own (several pods
+   * on one node): a job of a pod whose slots are all busy waits on the node even while `slots` has some
+   * free (another pod's), so a router sends it there only when the pod has a slot free. A pod not listed
+   * takes any of the node's slots.
+   */
+  podSlots: z
+    .array(z.object({ podId: Bytes32Schema, total: z.int().min(1).max(MAX_SLOTS) }))
+    .max(MAX_WARM_PODS)
+    .optional(),
+  /**
    * The memory the node's in-process pods share (MiB): what they may hold at once, and hold now. A cold
    * pod that does not fit in what is left unloads others first. Absent from nodes that keep no budget.
    * `pods`: what each of its hosted pods holds of it once loaded, as the node estimates it (a llama.cpp
