@@ -43,6 +43,11 @@ export interface MinerSessionOptions {
   onChange: (session: MinerSession, change: SessionChange) => void;
 }
 
+interface RunningAttempt {
+  readonly listener: AttemptListener;
+  readonly podId: Hex;
+}
+
 const ATTEMPT_ID = /"attemptId"\s*:\s*"(0x[0-9a-fA-F]{64})"/;
 
 /**
@@ -66,7 +71,7 @@ export class MinerSession {
   /** Slots the miner reported busy with work this router did not assign. */
   #busyElsewhere = 0;
   /** Attempts running here, with the pod each runs. */
-  readonly #attempts = new Map<Hex, { readonly listener: AttemptListener; readonly podId: Hex }>();
+  readonly #attempts = new Map<Hex, RunningAttempt>();
   /** Its jobs per pod, and each pod's own slots when the node keeps some. */
   readonly #podSlots = new PodSlots();
   /** When this router last assigned each pod's job here (its own clock): the autoscaler's idle time. */
@@ -138,12 +143,11 @@ export class MinerSession {
   /** The scheduler's view, or undefined before the first `capabilities`. */
   snapshot(): NodeSnapshot | undefined {
     if (this.capabilities === undefined) return undefined;
-    const freeSlots = this.freeSlots;
     return {
       node: this.node,
       hardware: this.capabilities,
       warmPods: this.warmPods,
-      freeSlots,
+      freeSlots: this.freeSlots,
       podFreeSlots: this.#podSlots.ownFreeByPod(),
       draining: this.draining,
     };
@@ -202,10 +206,10 @@ export class MinerSession {
 
   /** Stops an attempt (client gone, deadline, node too slow); later frames for it are ignored. */
   cancelAttempt(attemptId: Hex, reason: string): void {
-    const podId = this.#end(attemptId);
-    if (podId === undefined) return;
+    const attempt = this.#end(attemptId);
+    if (attempt === undefined) return;
     this.#connection.send({ type: 'job.cancel', attemptId, reason: reason.slice(0, 512) });
-    this.#changed({ kind: 'slots', podId });
+    this.#changed({ kind: 'slots', podId: attempt.podId });
   }
 
   /**
@@ -348,20 +352,19 @@ export class MinerSession {
   }
 
   #finish(attemptId: Hex): AttemptListener | undefined {
-    const attempt = this.#attempts.get(attemptId);
+    const attempt = this.#end(attemptId);
     if (attempt === undefined) return undefined;
-    this.#end(attemptId);
     this.#changed({ kind: 'slots', podId: attempt.podId });
     return attempt.listener;
   }
 
-  /** Forgets the attempt and frees its slot; returns its pod (undefined: no such attempt). */
-  #end(attemptId: Hex): Hex | undefined {
+  /** Forgets the attempt and frees its slot; returns it (undefined: no such attempt). */
+  #end(attemptId: Hex): RunningAttempt | undefined {
     const attempt = this.#attempts.get(attemptId);
     if (attempt === undefined) return undefined;
     this.#attempts.delete(attemptId);
     this.#podSlots.ended(attempt.podId);
-    return attempt.podId;
+    return attempt;
   }
 
   #markDraining(): void {
