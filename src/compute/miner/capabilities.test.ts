@@ -1,5 +1,6 @@
 // What a node announces of its pods' memory: its budget, what the loaded pods hold, and what each hosted
-// pod would hold once loaded (none for a model an upstream server holds), so a router judges its room.
+// pod would hold once loaded (none for a model an upstream server holds), so a router judges its room;
+// and each pod's own slots.
 import { describe, expect, it } from 'vitest';
 import { decodeMinerMessage, encodeMessage } from '../../protocol/codec.ts';
 import { podId } from '../../protocol/pod-spec.ts';
@@ -25,13 +26,17 @@ describe('capabilitiesMessage', () => {
         {
           spec: local,
           podId: podId(local),
-          runtime: new LlamaCppRuntime({ modelPath: '/nowhere/local.gguf' }),
+          runtime: new LlamaCppRuntime({ modelPath: '/nowhere/local.gguf', slots: 3 }),
           memoryEstimate: { totalMiB: 1_500, detail: 'weights 1,024 MiB, 2 slots × 4,096 tokens 476 MiB' },
         },
         {
           spec: relayed,
           podId: podId(relayed),
-          runtime: new OpenAIUpstreamRuntime({ baseUrl: 'http://127.0.0.1:1/v1', model: 'relayed' }),
+          runtime: new OpenAIUpstreamRuntime({
+            baseUrl: 'http://127.0.0.1:1/v1',
+            model: 'relayed',
+            slots: 5,
+          }),
         },
       ],
       { memoryMiB: 4_096 },
@@ -51,10 +56,18 @@ describe('capabilitiesMessage', () => {
       ],
     });
     expect(message.hostedPods).toEqual([podId(local), podId(relayed)]);
+    // Each pod's own slots: a router sends a pod's job here only while one of them is free.
+    expect(message.podSlots).toEqual([
+      { podId: podId(local), total: 3 },
+      { podId: podId(relayed), total: 5 },
+    ]);
     // It passes the router's decoder as sent.
     const decoded = decodeMinerMessage(encodeMessage(message));
     expect(decoded.ok && decoded.message.type === 'capabilities' && decoded.message.podMemory).toEqual(
       message.podMemory,
+    );
+    expect(decoded.ok && decoded.message.type === 'capabilities' && decoded.message.podSlots).toEqual(
+      message.podSlots,
     );
   });
 });
