@@ -7,7 +7,8 @@ import type { JobAssign, JobResult, StreamPiece } from '../../protocol/messages/
 import type { Receipt } from '../../protocol/receipt.ts';
 import type { ReceiptHashes } from '../../protocol/receipt-hash.ts';
 import { CancelledAfterWork, type StoppedBy } from './cancelled-after-work.ts';
-import type { AttemptListener, MinerSession } from './miner-session.ts';
+import type { MinerSession } from './miner-session.ts';
+import type { AttemptListener } from './session-events.ts';
 
 /**
  * How long a node has, once the client went away, to hand over the work done so far (a pod stops at its

@@ -8,9 +8,10 @@ import { captureLogger } from '../../protocol/testing/capture-logger.ts';
 import { samplePodSpec } from '../../protocol/testing/samples.ts';
 import { Autoscaler } from './autoscaler.ts';
 import type { HubListener } from './miner-hub.ts';
-import type { MinerSession, SessionChange } from './miner-session.ts';
+import type { MinerSession } from './miner-session.ts';
 import { PodCatalog } from './pod-catalog.ts';
 import { PodDemand } from './pod-demand.ts';
+import type { SessionChange } from './session-events.ts';
 
 const spec = samplePodSpec({ name: 'kept', minVramMiB: 1_024, software: {}, autoscale: { min: 1, max: 4 } });
 const id = podId(spec);

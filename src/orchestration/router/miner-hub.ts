@@ -7,9 +7,10 @@ import { newApiId } from '../../protocol/ids.ts';
 import type { CorkableStream } from '../../protocol/write-coalescing.ts';
 import { MinerConnection } from './miner-connection.ts';
 import { type AdmittedMiner, runHandshake } from './miner-handshake.ts';
-import { MinerSession, type SessionChange } from './miner-session.ts';
+import { MinerSession } from './miner-session.ts';
 import { CLOSE_CODES, type MinerSocket } from './miner-socket.ts';
 import type { NodeAdmission } from './node-admission.ts';
+import type { SessionChange } from './session-events.ts';
 
 export interface MinerHubOptions {
   /** Bound into every challenge, so an answer cannot be replayed to another router. */

@@ -12,27 +12,7 @@ import type { AdmittedMiner } from './miner-handshake.ts';
 import { CLOSE_CODES } from './miner-socket.ts';
 import { PodSlots } from './pod-slots.ts';
 import type { NodeSnapshot } from './scheduler.ts';
-
-/** What changed in a session; the hub passes it on to its listeners. */
-export type SessionChange =
-  | { kind: 'ready' }
-  | { kind: 'capabilities' }
-  /** A slot taken or freed; `podId`: by a job of that pod. */
-  | { kind: 'slots'; podId?: Hex }
-  | { kind: 'heartbeat' }
-  | { kind: 'pod.loaded'; podId: Hex }
-  | { kind: 'pod.unloaded'; podId: Hex }
-  | { kind: 'pod.failed'; podId: Hex; code: string }
-  | { kind: 'draining' }
-  | { kind: 'closed'; code: number };
-
-/** Receives one attempt's frames. Exactly one of `result` and `failed` is called, once. */
-export interface AttemptListener {
-  accepted(): void;
-  chunk(chunk: JobChunk): void;
-  result(result: JobResult): void;
-  failed(error: NeurinoError): void;
-}
+import type { AttemptListener, SessionChange } from './session-events.ts';
 
 export interface MinerSessionOptions {
   id: string;

@@ -1,7 +1,8 @@
 import { isBusyCode } from './attempt-failure.ts';
 import type { MinerHub } from './miner-hub.ts';
-import type { MinerSession, SessionChange } from './miner-session.ts';
+import type { MinerSession } from './miner-session.ts';
 import type { Scheduler } from './scheduler.ts';
+import type { SessionChange } from './session-events.ts';
 import { UptimeTracker } from './uptime-tracker.ts';
 
 /**
