@@ -68,7 +68,7 @@ export interface GatewayDeps {
   /** The metering's store backlog, for /metrics. */
   metering?: () => MeteringBacklog;
   /** The autoscaler's requests and each pod's warm nodes, for /metrics. */
-  autoscaler?: () => AutoscalerStats;
+  autoscaler?: AutoscalerStats;
   /** Probes for GET /health, e.g. `{ store, chain }`. */
   checks?: Record<string, HealthCheck>;
   /** Credit accounts as the metering sees them; without it `GET /v1/credits` does not exist. */

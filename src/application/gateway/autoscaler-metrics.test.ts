@@ -2,19 +2,43 @@
 // beside its target and its spec's bounds, read when scraped.
 import { describe, expect, it } from 'vitest';
 import { GatewayMetrics } from './metrics.ts';
-import type { AutoscalerStats } from './ports.ts';
+import type { PodStatus } from './ports.ts';
+
+/** A pod as GET /pods tells it (the metrics read the same view). */
+function pod(
+  model: string,
+  {
+    warm,
+    target,
+    min,
+    max,
+    running,
+    queued,
+  }: Record<'warm' | 'target' | 'min' | 'max' | 'running' | 'queued', number>,
+): PodStatus {
+  return {
+    podId: `0x${'00'.repeat(32)}`,
+    model,
+    aliases: [],
+    runtime: 'llama-cpp',
+    warmNodes: warm,
+    targetNodes: target,
+    autoscale: { min, max },
+    jobs: { running, queued },
+  };
+}
 
 describe('autoscaler metrics', () => {
   it('copy the requests sent and the warm nodes of each model at every scrape', async () => {
-    let stats: AutoscalerStats = {
+    let stats = {
       requests: { load: 2, unload: 1 },
       pods: [
-        { model: 'llama-3-8b', warm: 1, target: 3, min: 1, max: 8, running: 4, queued: 2 },
-        { model: 'qwen-2.5-7b', warm: 0, target: 0, min: 0, max: 64, running: 0, queued: 0 },
+        pod('llama-3-8b', { warm: 1, target: 3, min: 1, max: 8, running: 4, queued: 2 }),
+        pod('qwen-2.5-7b', { warm: 0, target: 0, min: 0, max: 64, running: 0, queued: 0 }),
       ],
     };
     const metrics = new GatewayMetrics(
-      { connectedNodes: () => 2, autoscaler: () => stats },
+      { connectedNodes: () => 2, autoscaler: { requests: () => stats.requests, pods: () => stats.pods } },
       { defaultMetrics: false },
     );
     let text = await metrics.registry.metrics();
@@ -29,7 +53,7 @@ describe('autoscaler metrics', () => {
     // A model the router no longer serves leaves the gauge.
     stats = {
       requests: { load: 3, unload: 1 },
-      pods: [{ model: 'llama-3-8b', warm: 2, target: 2, min: 1, max: 8, running: 0, queued: 0 }],
+      pods: [pod('llama-3-8b', { warm: 2, target: 2, min: 1, max: 8, running: 0, queued: 0 })],
     };
     text = await metrics.registry.metrics();
     expect(text).toMatch(/^neurino_autoscaler_requests_total\{action="load"\} 3$/m);

@@ -12,7 +12,7 @@ export interface MetricsSources {
   miners?: () => MinerEndpointStats;
   settlement?: () => Promise<SettlementStats>;
   metering?: () => MeteringBacklog;
-  autoscaler?: () => AutoscalerStats;
+  autoscaler?: AutoscalerStats;
 }
 
 export class GatewayMetrics {
@@ -168,14 +168,14 @@ export class GatewayMetrics {
   }
 }
 
-function registerAutoscalerMetrics(registers: Registry[], stats: () => AutoscalerStats): void {
+function registerAutoscalerMetrics(registers: Registry[], stats: AutoscalerStats): void {
   new Counter({
     name: 'neurino_autoscaler_requests_total',
     help: 'Pod loads and unloads the autoscaler asked nodes for (action: load, unload)',
     labelNames: ['action'],
     registers,
     collect() {
-      const { requests } = stats();
+      const requests = stats.requests();
       this.reset();
       this.inc({ action: 'load' }, requests.load);
       this.inc({ action: 'unload' }, requests.unload);
@@ -188,11 +188,11 @@ function registerAutoscalerMetrics(registers: Registry[], stats: () => Autoscale
     registers,
     collect() {
       this.reset();
-      for (const pod of stats().pods) {
-        this.set({ model: pod.model, bound: 'current' }, pod.warm);
-        this.set({ model: pod.model, bound: 'target' }, pod.target);
-        this.set({ model: pod.model, bound: 'min' }, pod.min);
-        this.set({ model: pod.model, bound: 'max' }, pod.max);
+      for (const pod of stats.pods()) {
+        this.set({ model: pod.model, bound: 'current' }, pod.warmNodes);
+        this.set({ model: pod.model, bound: 'target' }, pod.targetNodes);
+        this.set({ model: pod.model, bound: 'min' }, pod.autoscale.min);
+        this.set({ model: pod.model, bound: 'max' }, pod.autoscale.max);
       }
     },
   });
@@ -203,9 +203,9 @@ function registerAutoscalerMetrics(registers: Registry[], stats: () => Autoscale
     registers,
     collect() {
       this.reset();
-      for (const pod of stats().pods) {
-        this.set({ model: pod.model, state: 'running' }, pod.running);
-        this.set({ model: pod.model, state: 'queued' }, pod.queued);
+      for (const pod of stats.pods()) {
+        this.set({ model: pod.model, state: 'running' }, pod.jobs.running);
+        this.set({ model: pod.model, state: 'queued' }, pod.jobs.queued);
       }
     },
   });

@@ -198,23 +198,13 @@ export interface SettlementStats {
   setAsideReceipts: number;
 }
 
-/** What the router's autoscaler asked of nodes, and how warm each pod is, read when metrics are scraped. */
-export interface AutoscalerStats {
+/**
+ * What the router's autoscaler asked of nodes, and each pod as it sizes it (as GET /pods tells it), read
+ * when metrics are scraped.
+ */
+export interface AutoscalerStats extends PodList {
   /** `pod.load` and `pod.unload` requests sent since the start. */
-  readonly requests: { readonly load: number; readonly unload: number };
-  /**
-   * Per pod of the catalog, by its first model name: connected nodes holding it warm, how many the
-   * autoscaler aims at (its bounds and its jobs), and its bounds.
-   */
-  readonly pods: ReadonlyArray<{
-    readonly model: string;
-    readonly warm: number;
-    readonly target: number;
-    readonly running: number;
-    readonly queued: number;
-    readonly min: number;
-    readonly max: number;
-  }>;
+  requests(): { readonly load: number; readonly unload: number };
 }
 
 /** The metering's store backlog, read when metrics are scraped. */

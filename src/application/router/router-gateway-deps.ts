@@ -43,6 +43,11 @@ export interface RouterParts {
 /** The gateway's dependencies on `parts`; `extra` adds what only some routers have (chain, settlement). */
 export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps> = {}): GatewayDeps {
   const { store, metering, hub, autoscaler } = parts;
+  // One view of the pods for GET /pods and the metrics; the requests without sizing every pod.
+  const scale = autoscaler && {
+    requests: () => autoscaler.requests,
+    pods: () => autoscaler.pods().map(podStatus),
+  };
   return {
     apiKeys: parts.apiKeys,
     keyAdmin: parts.apiKeys,
@@ -65,23 +70,7 @@ export function routerGatewayDeps(parts: RouterParts, extra: Partial<GatewayDeps
     metering: () => metering.stats(),
     miners: hub,
     nodes: parts.nodes,
-    ...(autoscaler === undefined
-      ? {}
-      : {
-          pods: { pods: () => autoscaler.pods().map(podStatus) },
-          autoscaler: () => ({
-            requests: autoscaler.requests,
-            pods: autoscaler.pods().map(({ name, warm, target, min, max, running, queued }) => ({
-              model: name,
-              warm,
-              target,
-              min,
-              max,
-              running,
-              queued,
-            })),
-          }),
-        }),
+    ...(scale === undefined ? {} : { pods: scale, autoscaler: scale }),
     credits: metering,
     receipts: new ReceiptAudits({
       store,
