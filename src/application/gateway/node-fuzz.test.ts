@@ -1,9 +1,9 @@
 // Fuzzing the router from the nodes' side: three miners that, attempt by attempt, answer honestly or
 // misbehave at random (refuse, fail with any code and flag, tamper with or forge their signed result,
 // claim more GPU time than they took, replay an earlier result, answer twice, stream and then fail, send
-// frames that break their schema, say nothing). Whatever they do, each request gets a success or a
-// registered error, is charged at most once and only on a result whose receipt its node signed, and
-// nothing stays held.
+// frames that break their schema, say nothing until cancelled). Whatever they do, each request gets a
+// success or a registered error, is charged at most once and only on a result whose receipt its node
+// signed, and nothing stays held.
 import { getAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
@@ -89,8 +89,12 @@ const BEHAVIOURS: Record<string, Behaviour> = {
     peer.chunk(assign, 0, 'partial ');
     peer.fail(assign, 'node_failed', 'lost it', true);
   },
-  // Says nothing: the router gives up on it when it has not acknowledged in time.
-  silent: async () => {},
+  // Says nothing until the router gives up on it (not acknowledged in time) and cancels it; then, as a
+  // real miner, reports the cancelled attempt's end, which frees its slot.
+  silent: async (peer, assign) => {
+    await peer.next('job.cancel', (cancel) => cancel.attemptId === assign.attemptId);
+    peer.fail(assign, 'job_cancelled', 'cancelled by the router', false);
+  },
   badFrame: async (peer, assign) => {
     peer.sendRaw(JSON.stringify({ type: 'job.result', attemptId: assign.attemptId, output: 5 }));
     peer.fail(assign, 'node_failed', 'after a bad frame', true);

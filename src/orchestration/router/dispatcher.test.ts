@@ -352,6 +352,35 @@ describe('Dispatcher', () => {
     expect(late.code).toBe('deadline_exceeded');
   });
 
+  it('sends the next job to a node whose cancelled attempt still holds its slot only once the node reports its end', async () => {
+    const { dispatcher, join } = await setup();
+    const peer = await join(minerA, 10, 1);
+    const assigned: JobAssign[] = [];
+    let busy = false;
+    peer.serve(async (assign) => {
+      assigned.push(assign);
+      // As a real miner: its one slot is taken until the job ends, and a job sent meanwhile is refused.
+      if (busy) return peer.fail(assign, 'no_capacity', 'no free slot', true);
+      busy = true;
+      peer.accept(assign);
+      if (assigned.length > 1) {
+        busy = false;
+        return peer.result(assign, 'second');
+      }
+      // The first runs past its deadline; stopping it takes the node a while (a prompt batch to finish).
+      await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      busy = false;
+      peer.fail(assign, 'job_cancelled', 'cancelled by the router', false);
+    });
+    const first = await rejection(dispatcher.dispatch(job(), budget({ deadlineAt: Date.now() + 150 })));
+    expect(first.code).toBe('deadline_exceeded');
+    // Sent at once, it waits for the slot instead of being refused by the node.
+    const second = await dispatcher.dispatch(job(), budget({ maxRetries: 0 }));
+    expect(second.result.output).toBe('second');
+    expect(assigned).toHaveLength(2);
+  });
+
   it('charges the work done when the deadline passes after streamed output reached the caller', async () => {
     const { dispatcher, scheduler, join } = await setup({ paidCancelGraceMs: 5_000 });
     const peer = await join(minerA, 10);

@@ -303,14 +303,93 @@ describe('MinerHub sessions', () => {
 
   it('counts slots as this router fills them', async () => {
     const { hub, join } = await startHub();
-    await join(minerA, testCapabilities({ slots: { total: 2, free: 1 } }));
+    const peer = await join(minerA, testCapabilities({ slots: { total: 2, free: 1 } }));
     const session = hub.session(minerA.address);
     expect(session?.freeSlots).toBe(1);
     session?.startAttempt(assignment(0), attemptListener().listener);
     expect([session?.freeSlots, session?.inFlight, hub.stats().inFlightAttempts]).toEqual([0, 1, 1]);
     expect(() => session?.startAttempt(assignment(1), attemptListener().listener)).toThrow(/busy/);
-    session?.cancelAttempt(assignment(0).attemptId, 'test');
+    await peer.result(assignment(0), 'done');
+    await waitFor(() => session?.freeSlots === 1, 'slot freed by the result');
+  });
+
+  it("keeps a cancelled attempt's slot taken until the node reports the attempt's end", async () => {
+    const { hub, join } = await startHub();
+    const slotChanges: Array<string | undefined> = [];
+    hub.subscribe((_, change) => {
+      if (change.kind === 'slots') slotChanges.push(change.podId);
+    });
+    const peer = await join(minerA, testCapabilities({ slots: { total: 2, free: 2 } }));
+    const session = hub.session(minerA.address);
+    const heard: string[] = [];
+    const listener: AttemptListener = {
+      accepted: () => heard.push('accepted'),
+      chunk: () => heard.push('chunk'),
+      result: () => heard.push('result'),
+      failed: (e) => heard.push(e.code),
+    };
+    session?.startAttempt(assignment(0), listener);
+    session?.startAttempt(assignment(1), listener);
+    slotChanges.length = 0;
+    session?.cancelAttempt(assignment(0).attemptId, 'deadline exceeded');
+    session?.cancelAttempt(assignment(1).attemptId, 'deadline exceeded');
+    expect(await peer.next('job.cancel')).toMatchObject({ attemptId: assignment(0).attemptId });
+    // The node is still stopping them: neither slot may take a job yet, nor has anything changed.
+    expect([session?.freeSlots, session?.inFlight, slotChanges.length]).toEqual([0, 0, 0]);
+    expect(() => session?.startAttempt(assignment(2), listener)).toThrow(/busy/);
+    // A real miner reports a cancelled attempt's end with job.error; a result may also cross the cancel.
+    peer.chunk(assignment(0), 0, 'late');
+    peer.fail(assignment(0), 'job_cancelled', 'cancelled by the router', false);
+    await waitFor(() => session?.freeSlots === 1, 'the first slot freed');
+    await peer.result(assignment(1), 'crossed the cancel');
+    await waitFor(() => session?.freeSlots === 2, 'the second slot freed');
+    expect(slotChanges).toEqual([podId, podId]);
+    // The listeners heard nothing after the cancel.
+    expect(heard).toEqual([]);
+  });
+
+  it("frees a cancelled attempt's slot the node never reports ending once a silent node would be dropped", async () => {
+    const { hub, join, lines } = await startHub({ heartbeatMs: 100, missedHeartbeats: 3 });
+    const peer = await join(minerA, testCapabilities({ slots: { total: 1, free: 1 } }));
+    // Alive, and saying its slot is free, but it never reports the cancelled attempt's end.
+    const beating = setInterval(() => peer.heartbeat(1), 30);
+    cleanups.push(async () => clearInterval(beating));
+    const session = hub.session(minerA.address);
+    session?.startAttempt(assignment(0), attemptListener().listener);
+    await peer.next('job.assign');
+    session?.cancelAttempt(assignment(0).attemptId, 'not accepted in time');
+    expect(session?.freeSlots).toBe(0);
+    await waitFor(() => session?.freeSlots === 1, 'slot freed after the grace');
+    expect(session?.closed).toBe(false);
+    expect(lines.some((l) => /never reported a cancelled attempt ending/.test(String(l.msg)))).toBe(true);
+  });
+
+  it('corrects the slots a node runs for others from the free slots its heartbeats count', async () => {
+    const { hub, join } = await startHub();
+    let slotChanges = 0;
+    hub.subscribe((_, change) => {
+      if (change.kind === 'slots') slotChanges++;
+    });
+    // Two of its three slots busy at the handshake: jobs it still ran when this session began.
+    const peer = await join(minerA, testCapabilities({ slots: { total: 3, free: 1 } }));
+    const session = hub.session(minerA.address);
     expect(session?.freeSlots).toBe(1);
+    const heartbeatSeen = (free: number) =>
+      waitFor(() => session?.lastHeartbeat?.slotsFree === free, `heartbeat with ${free} free`);
+    // Those jobs ended: the node says so with its next heartbeat.
+    peer.heartbeat(3);
+    await heartbeatSeen(3);
+    expect([session?.freeSlots, slotChanges]).toEqual([3, 1]);
+    session?.startAttempt(assignment(0), attemptListener().listener);
+    slotChanges = 0;
+    // Sent before the assignment reached it: the node counts more free than the router, not fewer.
+    peer.heartbeat(3);
+    await heartbeatSeen(3);
+    expect([session?.freeSlots, slotChanges]).toEqual([2, 0]);
+    // Something else took a slot there (an attempt whose cancel the router stopped waiting on).
+    peer.heartbeat(1);
+    await heartbeatSeen(1);
+    expect([session?.freeSlots, slotChanges]).toEqual([1, 1]);
   });
 
   it('drops a session whose heartbeats stop; its running attempts fail as retryable', async () => {

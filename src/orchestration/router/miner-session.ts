@@ -10,9 +10,9 @@ import type { PodSpec } from '../../protocol/pod-spec.ts';
 import type { MinerConnection } from './miner-connection.ts';
 import type { AdmittedMiner } from './miner-handshake.ts';
 import { CLOSE_CODES } from './miner-socket.ts';
-import { PodSlots } from './pod-slots.ts';
 import type { NodeSnapshot } from './scheduler.ts';
 import type { AttemptListener, SessionChange } from './session-events.ts';
+import { SessionSlots } from './session-slots.ts';
 
 export interface MinerSessionOptions {
   id: string;
@@ -21,11 +21,6 @@ export interface MinerSessionOptions {
   maxBadFrames: number;
   logger: Logger;
   onChange: (session: MinerSession, change: SessionChange) => void;
-}
-
-interface RunningAttempt {
-  readonly listener: AttemptListener;
-  readonly podId: Hex;
 }
 
 const ATTEMPT_ID = /"attemptId"\s*:\s*"(0x[0-9a-fA-F]{64})"/;
@@ -48,12 +43,7 @@ export class MinerSession {
   warmPods = new Set<Hex>();
   draining = false;
   #closed = false;
-  /** Slots the miner reported busy with work this router did not assign. */
-  #busyElsewhere = 0;
-  /** Attempts running here, with the pod each runs. */
-  readonly #attempts = new Map<Hex, RunningAttempt>();
-  /** Its jobs per pod, and each pod's own slots when the node keeps some. */
-  readonly #podSlots = new PodSlots();
+  readonly #slots: SessionSlots;
   /** When this router last assigned each pod's job here (its own clock): the autoscaler's idle time. */
   readonly #podAssignedAt = new Map<Hex, number>();
   readonly #connection: MinerConnection;
@@ -68,6 +58,14 @@ export class MinerSession {
     this.version = admitted.version;
     this.software = admitted.software;
     this.#logger = options.logger;
+    // A node that never reports a cancelled attempt's end has it back when a silent node would be dropped.
+    this.#slots = new SessionSlots(options.heartbeatMs * options.missedHeartbeats, (attemptId, podId) => {
+      this.#logger.warn(
+        { attemptId },
+        'the node never reported a cancelled attempt ending; its slot is free',
+      );
+      this.#changed({ kind: 'slots', podId });
+    });
     connection.setHandler({
       message: (message) => this.#receive(message),
       badFrame: (error, raw) => this.#badFrame(error, raw),
@@ -98,13 +96,15 @@ export class MinerSession {
   }
 
   get inFlight(): number {
-    return this.#attempts.size;
+    return this.#slots.running;
   }
 
-  /** Slots this router may still fill (0 until capabilities arrive). */
+  /**
+   * Slots this router may still fill (0 until capabilities arrive): the node's, less those its attempts
+   * hold (cancelled ones until the node reports their end) and those the node says are busy otherwise.
+   */
   get freeSlots(): number {
-    const total = this.capabilities?.slots.total ?? 0;
-    return Math.max(0, total - this.#busyElsewhere - this.#attempts.size);
+    return this.#slots.free;
   }
 
   /**
@@ -112,12 +112,12 @@ export class MinerSession {
    * the node (several pods on it) and its jobs hold them.
    */
   freeSlotsFor(podId: Hex): number {
-    return this.#podSlots.free(podId, this.freeSlots);
+    return this.#slots.freeFor(podId);
   }
 
   /** The pod's own slots free on this node; undefined when it keeps none (its jobs take any free slot). */
   podOwnFreeSlots(podId: Hex): number | undefined {
-    return this.#podSlots.ownFree(podId);
+    return this.#slots.ownFree(podId);
   }
 
   /** The scheduler's view, or undefined before the first `capabilities`. */
@@ -128,7 +128,7 @@ export class MinerSession {
       hardware: this.capabilities,
       warmPods: this.warmPods,
       freeSlots: this.freeSlots,
-      podFreeSlots: this.#podSlots.ownFreeByPod(),
+      podFreeSlots: this.#slots.ownFreeByPod(),
       draining: this.draining,
     };
   }
@@ -138,16 +138,15 @@ export class MinerSession {
     if (this.#closed) throw new RetryableError('node_disconnected', { details: { node: this.node } });
     if (this.draining) throw new RetryableError('node_draining', { details: { node: this.node } });
     if (this.freeSlots === 0) throw new RetryableError('no_capacity', { details: { node: this.node } });
-    if (this.#attempts.has(assign.attemptId)) {
+    if (this.#slots.has(assign.attemptId)) {
       throw new RetryableError('node_failed', { message: `attempt ${assign.attemptId} already runs here` });
     }
-    this.#attempts.set(assign.attemptId, { listener, podId: assign.podId });
-    this.#podSlots.started(assign.podId);
+    this.#slots.start(assign.attemptId, { listener, podId: assign.podId });
     let sent = false;
     try {
       sent = this.#connection.send(assign);
     } finally {
-      if (!sent) this.#end(assign.attemptId);
+      if (!sent) this.#slots.end(assign.attemptId);
     }
     if (!sent) throw new RetryableError('node_disconnected', { details: { node: this.node } });
     this.#podAssignedAt.set(assign.podId, Date.now());
@@ -156,7 +155,7 @@ export class MinerSession {
 
   /** Whether a job of the pod this router assigned runs here now. */
   runsPod(podId: Hex): boolean {
-    return this.#podSlots.running(podId) > 0;
+    return this.#slots.runningOf(podId) > 0;
   }
 
   /**
@@ -164,7 +163,7 @@ export class MinerSession {
    * now, not those other pods' jobs (or jobs the node took before this session) hold.
    */
   slotsFor(podId: Hex): number {
-    return this.freeSlotsFor(podId) + this.#podSlots.running(podId);
+    return this.freeSlotsFor(podId) + this.#slots.runningOf(podId);
   }
 
   /** When this router last assigned a job of the pod to this node; undefined when never. */
@@ -184,12 +183,13 @@ export class MinerSession {
     return this.#connection.send({ type: 'pod.unload', podId });
   }
 
-  /** Stops an attempt (client gone, deadline, node too slow); later frames for it are ignored. */
+  /**
+   * Stops an attempt (deadline, node too slow); its listener hears nothing more. Its slot stays taken
+   * until the node reports the attempt's end: a job sent there before would find no slot free.
+   */
   cancelAttempt(attemptId: Hex, reason: string): void {
-    const attempt = this.#end(attemptId);
-    if (attempt === undefined) return;
+    if (this.#slots.cancel(attemptId) === undefined) return;
     this.#connection.send({ type: 'job.cancel', attemptId, reason: reason.slice(0, 512) });
-    this.#changed({ kind: 'slots', podId: attempt.podId });
   }
 
   /**
@@ -197,7 +197,7 @@ export class MinerSession {
    * it, so the attempt stays listened to (and its slot taken) until its result or error, or `forgetAttempt`.
    */
   cancelAttemptPaid(attemptId: Hex, reason: string): void {
-    if (!this.#attempts.has(attemptId)) return;
+    if (!this.#slots.has(attemptId)) return;
     this.#connection.send({ type: 'job.cancel', attemptId, reason: reason.slice(0, 512), partial: true });
   }
 
@@ -244,14 +244,15 @@ export class MinerSession {
     switch (message.type) {
       case 'capabilities':
         this.capabilities = message;
-        this.#podSlots.announce(message.podSlots);
-        this.#busyElsewhere = Math.max(0, message.slots.total - message.slots.free - this.#attempts.size);
+        this.#slots.announce(message);
         this.warmPods = new Set(message.warmPods);
         this.#changed({ kind: 'capabilities' });
         break;
       case 'heartbeat':
         this.lastHeartbeat = message;
         this.lastHeartbeatAt = Date.now();
+        // The node's count of its free slots corrects what it runs that this router did not assign.
+        if (this.#slots.recount(message.slotsFree)) this.#changed({ kind: 'slots' });
         this.#changed({ kind: 'heartbeat' });
         break;
       case 'draining':
@@ -291,8 +292,14 @@ export class MinerSession {
   #attemptFrame(message: JobAccepted | JobChunk | JobResult | JobError): void {
     const { attemptId } = message;
     const ends = message.type === 'job.result' || message.type === 'job.error';
-    const listener = ends ? this.#finish(attemptId) : this.#attempts.get(attemptId)?.listener;
+    const listener = ends ? this.#finish(attemptId) : this.#slots.listener(attemptId);
     if (listener === undefined) {
+      const podId = ends ? this.#slots.cancelledEnded(attemptId) : undefined;
+      // A cancelled attempt's end frees its slot; any other frame of a finished attempt is stale.
+      if (podId !== undefined) {
+        this.#changed({ kind: 'slots', podId });
+        return;
+      }
       this.#logger.debug({ attemptId, type: message.type }, 'frame for an attempt that is no longer running');
       return;
     }
@@ -332,19 +339,10 @@ export class MinerSession {
   }
 
   #finish(attemptId: Hex): AttemptListener | undefined {
-    const attempt = this.#end(attemptId);
+    const attempt = this.#slots.end(attemptId);
     if (attempt === undefined) return undefined;
     this.#changed({ kind: 'slots', podId: attempt.podId });
     return attempt.listener;
-  }
-
-  /** Forgets the attempt and frees its slot; returns it (undefined: no such attempt). */
-  #end(attemptId: Hex): RunningAttempt | undefined {
-    const attempt = this.#attempts.get(attemptId);
-    if (attempt === undefined) return undefined;
-    this.#attempts.delete(attemptId);
-    this.#podSlots.ended(attempt.podId);
-    return attempt;
   }
 
   #markDraining(): void {
@@ -354,9 +352,7 @@ export class MinerSession {
   }
 
   #fail(error: NeurinoError): void {
-    const listeners = [...this.#attempts.values()].map((attempt) => attempt.listener);
-    this.#attempts.clear();
-    this.#podSlots.clear();
+    const listeners = this.#slots.clear();
     for (const listener of listeners) listener.failed(error);
   }
 

@@ -65,6 +65,9 @@ export class MinerPeer {
   #unread: RouterMessage[] = [];
   /** When each assignment arrived (performance.now()), by attempt id: what an honest miner meters from. */
   readonly #assignedAt = new Map<Hex, number>();
+  /** Attempts assigned and not yet answered with a result or error: the slots its heartbeats say are busy. */
+  readonly #running = new Set<Hex>();
+  #slotsTotal = 0;
   #waiters: Array<{ accept: (m: RouterMessage) => boolean; resolve: (m: RouterMessage) => void }> = [];
   #heartbeat: NodeJS.Timeout | undefined;
 
@@ -87,6 +90,7 @@ export class MinerPeer {
       this.received.push(decoded.message);
       if (decoded.message.type === 'job.assign') {
         this.#assignedAt.set(decoded.message.attemptId, performance.now());
+        this.#running.add(decoded.message.attemptId);
       }
       const waiter = this.#waiters.find((w) => w.accept(decoded.message));
       if (waiter === undefined) this.#unread.push(decoded.message);
@@ -145,6 +149,9 @@ export class MinerPeer {
   }
 
   send(message: MinerMessage): void {
+    if (message.type === 'capabilities') this.#slotsTotal = message.slots.total;
+    if (message.type === 'job.result' || message.type === 'job.error')
+      this.#running.delete(message.attemptId);
     this.socket.send(encodeMessage(message));
   }
 
@@ -167,7 +174,8 @@ export class MinerPeer {
     return new Promise((resolve) => this.#waiters.push({ accept: matches, resolve }));
   }
 
-  heartbeat(slotsFree = 1): void {
+  /** Default: its slots less the attempts it has not answered, as a real miner counts them. */
+  heartbeat(slotsFree = Math.max(0, this.#slotsTotal - this.#running.size)): void {
     this.send({ type: 'heartbeat', at: Date.now(), slotsFree, load: 0 });
   }
 
