@@ -409,10 +409,12 @@ describe('Dispatcher', () => {
   });
 
   it('keeps a deadline free when no output reached the caller, or when the node hands over nothing', async () => {
-    const { dispatcher, join } = await setup({ paidCancelGraceMs: 200 });
+    const { dispatcher, join, hub } = await setup({ paidCancelGraceMs: 200 });
     const peer = await join(minerA, 10);
     let withChunk = false;
+    const assigned: JobAssign[] = [];
     peer.serve(async (assign) => {
+      assigned.push(assign);
       peer.accept(assign);
       if (withChunk) peer.chunk(assign, 0, 'Once');
     });
@@ -434,6 +436,13 @@ describe('Dispatcher', () => {
       attemptId: attemptIdFor(flowing.jobId, 0),
       partial: true,
     });
+    // Both still run on the node as far as the router knows: their slots are free once it says they ended.
+    const session = hub.session(minerA.address);
+    expect(session?.freeSlots).toBe(0);
+    const [first, second] = assigned as [JobAssign, JobAssign];
+    peer.fail(first, 'job_cancelled', 'cancelled by the router', false);
+    await peer.result(second, { text: 'Once', finishReason: 'cancelled' });
+    await waitFor(() => session?.freeSlots === 2, 'both slots freed by the late answers');
   });
 
   it('fails a node that does not acknowledge in time as node_timeout and moves on', async () => {

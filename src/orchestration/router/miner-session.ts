@@ -201,9 +201,12 @@ export class MinerSession {
     this.#connection.send({ type: 'job.cancel', attemptId, reason: reason.slice(0, 512), partial: true });
   }
 
-  /** Stops listening to an attempt (a paid cancel the node did not answer in time); its slot is free. */
+  /**
+   * Stops listening to an attempt (a paid cancel the node did not answer in time); as after a cancel, its
+   * slot stays taken until the node reports the attempt's end.
+   */
   forgetAttempt(attemptId: Hex): void {
-    this.#finish(attemptId);
+    this.#slots.cancel(attemptId);
   }
 
   /** Asks the miner to finish its jobs and leave; no new job is assigned meanwhile. */
