@@ -24,7 +24,7 @@ export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()):
   const rows = nodes.map((n) => [
     n.node,
     stateOf(n, now),
-    `${n.slots.running}/${n.slots.total}`,
+    jobsOf(n),
     hardwareOf(n),
     efficiencyOf(n),
     ago(now - n.connectedAt),
@@ -35,6 +35,15 @@ export function formatNodeTable(nodes: readonly NodeStatus[], now = Date.now()):
     `${ago(now - (n.lastHeartbeat?.receivedAt ?? n.connectedAt))} ago`,
   ]);
   return textTable(HEADERS, rows);
+}
+
+/**
+ * Jobs running of the node's slots, and the slots busy with anything else: attempts cancelled that the node
+ * is still stopping, or work it took that this router did not assign.
+ */
+function jobsOf({ slots }: NodeStatus): string {
+  const held = slots.total - slots.running - slots.free;
+  return `${slots.running}/${slots.total}${held > 0 ? ` (+${held} busy)` : ''}`;
 }
 
 /** The warm models, and the memory their node's pods hold of what they may when it says. */

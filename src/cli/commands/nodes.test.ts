@@ -181,6 +181,9 @@ describe('formatNodeTable', () => {
       now,
     );
     expect(hosting.split('\n')[1]).toMatch(/ llama-3-8b +qwen-2\.5-7b, 0x12121212… +1 s ago$/);
+    // Slots busy beyond its jobs: cancelled attempts it is still stopping, or work this router did not assign.
+    const stopping = formatNodeTable([status({ slots: { total: 4, running: 1, free: 1 } })], now);
+    expect(stopping.split('\n')[1]).toMatch(/ ready +1\/4 \(\+2 busy\) +NVIDIA RTX 4090 /);
     expect(formatNodeTable([], now)).toBe('no node is connected');
   });
 });
