@@ -299,6 +299,25 @@ describe('MinerHub sessions', () => {
       reason: 'malformed frame',
     });
     expect(hub.session(minerA.address)?.inFlight).toBe(0);
+    // The broken result was the attempt's end on the node: its slot is free.
+    expect(hub.session(minerA.address)?.freeSlots).toBe(2);
+  });
+
+  it('keeps the slot of an attempt failed by a malformed chunk until the node reports its end', async () => {
+    const { hub, join } = await startHub();
+    const peer = await join();
+    const session = hub.session(minerA.address);
+    const { listener, failed } = attemptListener();
+    const assign = assignment();
+    session?.startAttempt(assign, listener);
+    await peer.next('job.assign');
+    peer.sendRaw(JSON.stringify({ type: 'job.chunk', attemptId: assign.attemptId, seq: -1, delta: 5 }));
+    expect((await failed).code).toBe('bad_result');
+    expect(await peer.next('job.cancel')).toMatchObject({ attemptId: assign.attemptId });
+    // The node still runs it until it reads the cancel.
+    expect([session?.inFlight, session?.freeSlots]).toEqual([0, 1]);
+    peer.fail(assign, 'job_cancelled', 'cancelled by the router', false);
+    await waitFor(() => session?.freeSlots === 2, 'slot freed by the end');
   });
 
   it('counts slots as this router fills them', async () => {

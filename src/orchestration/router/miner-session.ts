@@ -24,6 +24,7 @@ export interface MinerSessionOptions {
 }
 
 const ATTEMPT_ID = /"attemptId"\s*:\s*"(0x[0-9a-fA-F]{64})"/;
+const ENDING_FRAME = /"type"\s*:\s*"job\.(?:result|error)"/;
 
 /**
  * An admitted miner: its capabilities and warm pods, its slots as this router counts them, and the
@@ -317,16 +318,29 @@ export class MinerSession {
   }
 
   #badFrame(error: NeurinoError, raw: RawFrame): void {
-    // A broken frame about a running attempt fails that attempt now rather than at its deadline.
-    const attemptId = ATTEMPT_ID.exec(frameHead(raw))?.[1]?.toLowerCase() as Hex | undefined;
-    const listener = attemptId === undefined ? undefined : this.#finish(attemptId);
-    if (listener !== undefined && attemptId !== undefined) {
-      this.#connection.send({ type: 'job.cancel', attemptId, reason: 'malformed frame' });
-      listener.failed(
-        new RetryableError('bad_result', { message: `malformed frame: ${error.message}`, cause: error }),
-      );
-    }
+    const head = frameHead(raw);
+    const attemptId = ATTEMPT_ID.exec(head)?.[1]?.toLowerCase() as Hex | undefined;
+    if (attemptId !== undefined) this.#badAttemptFrame(attemptId, ENDING_FRAME.test(head), error);
     this.#closeIfTooManyBadFrames();
+  }
+
+  /**
+   * A broken frame about a running attempt fails that attempt now rather than at its deadline. A broken
+   * result or error was the attempt's end on the node, which frees its slot; after any other frame the
+   * node still runs it until the cancel, so its slot stays taken until the node reports the end.
+   */
+  #badAttemptFrame(attemptId: Hex, ending: boolean, error: NeurinoError): void {
+    const attempt = ending ? this.#slots.end(attemptId) : this.#slots.cancel(attemptId);
+    if (attempt === undefined) {
+      const podId = ending ? this.#slots.cancelledEnded(attemptId) : undefined;
+      if (podId !== undefined) this.#changed({ kind: 'slots', podId });
+      return;
+    }
+    if (ending) this.#changed({ kind: 'slots', podId: attempt.podId });
+    this.#connection.send({ type: 'job.cancel', attemptId, reason: 'malformed frame' });
+    attempt.listener.failed(
+      new RetryableError('bad_result', { message: `malformed frame: ${error.message}`, cause: error }),
+    );
   }
 
   #violation(reason: string): void {
