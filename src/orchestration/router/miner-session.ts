@@ -298,12 +298,8 @@ export class MinerSession {
     const ends = message.type === 'job.result' || message.type === 'job.error';
     const listener = ends ? this.#finish(attemptId) : this.#slots.listener(attemptId);
     if (listener === undefined) {
-      const podId = ends ? this.#slots.cancelledEnded(attemptId) : undefined;
       // A cancelled attempt's end frees its slot; any other frame of a finished attempt is stale.
-      if (podId !== undefined) {
-        this.#changed({ kind: 'slots', podId });
-        return;
-      }
+      if (ends && this.#cancelledEnded(attemptId)) return;
       this.#logger.debug({ attemptId, type: message.type }, 'frame for an attempt that is no longer running');
       return;
     }
@@ -330,15 +326,13 @@ export class MinerSession {
    * node still runs it until the cancel, so its slot stays taken until the node reports the end.
    */
   #badAttemptFrame(attemptId: Hex, ending: boolean, error: NeurinoError): void {
-    const attempt = ending ? this.#slots.end(attemptId) : this.#slots.cancel(attemptId);
-    if (attempt === undefined) {
-      const podId = ending ? this.#slots.cancelledEnded(attemptId) : undefined;
-      if (podId !== undefined) this.#changed({ kind: 'slots', podId });
+    const listener = ending ? this.#finish(attemptId) : this.#slots.cancel(attemptId)?.listener;
+    if (listener === undefined) {
+      if (ending) this.#cancelledEnded(attemptId);
       return;
     }
-    if (ending) this.#changed({ kind: 'slots', podId: attempt.podId });
     this.#connection.send({ type: 'job.cancel', attemptId, reason: 'malformed frame' });
-    attempt.listener.failed(
+    listener.failed(
       new RetryableError('bad_result', { message: `malformed frame: ${error.message}`, cause: error }),
     );
   }
@@ -353,6 +347,14 @@ export class MinerSession {
     if (this.#connection.badFrames <= this.#options.maxBadFrames) return;
     this.#logger.warn({ badFrames: this.#connection.badFrames }, 'too many bad frames; closing the session');
     this.close(CLOSE_CODES.policyViolation, 'too many bad frames');
+  }
+
+  /** The end of an attempt cancelled here reached us: its slot is free. False: none was awaited. */
+  #cancelledEnded(attemptId: Hex): boolean {
+    const podId = this.#slots.cancelledEnded(attemptId);
+    if (podId === undefined) return false;
+    this.#changed({ kind: 'slots', podId });
+    return true;
   }
 
   #finish(attemptId: Hex): AttemptListener | undefined {
