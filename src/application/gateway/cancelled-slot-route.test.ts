@@ -45,7 +45,7 @@ function chat(maxTokens: number, headers: Record<string, string>) {
 describe("a cancelled job's slot", () => {
   it('goes to the next waiting job once the miner has stopped the cancelled one', async () => {
     // Long enough to run past its deadline on any machine.
-    const late = chat(4_000, { 'x-neurino-timeout-ms': '300' });
+    const late = chat(4_000, { 'x-neurino-timeout-ms': '200' });
     await expect.poll(() => miner.state().slots.free).toBe(0);
     // Waits for the only slot, with no retry to spare: a refusal by the miner would fail it.
     const next = chat(4, { 'x-neurino-max-retries': '0', 'x-neurino-timeout-ms': '20000' });
