@@ -36,7 +36,7 @@ export class SessionSlots {
   announce(capabilities: Capabilities): void {
     this.#total = capabilities.slots.total;
     this.#pods.announce(capabilities.podSlots);
-    this.#busyElsewhere = Math.max(0, this.#total - capabilities.slots.free - this.#taken());
+    this.recount(capabilities.slots.free);
   }
 
   /**
@@ -96,19 +96,15 @@ export class SessionSlots {
 
   /** Forgets the attempt and frees its slot; returns it (undefined: no such attempt). */
   end(attemptId: Hex): RunningAttempt | undefined {
-    const attempt = this.#attempts.get(attemptId);
-    if (attempt === undefined) return undefined;
-    this.#attempts.delete(attemptId);
-    this.#pods.ended(attempt.podId);
+    const attempt = this.#forget(attemptId);
+    if (attempt !== undefined) this.#pods.ended(attempt.podId);
     return attempt;
   }
 
   /** Forgets the attempt but keeps its slot taken until `cancelledEnded` (or the grace runs out). */
   cancel(attemptId: Hex): RunningAttempt | undefined {
-    const attempt = this.#attempts.get(attemptId);
-    if (attempt === undefined) return undefined;
-    this.#attempts.delete(attemptId);
-    this.#cancelled.add(attemptId, attempt.podId);
+    const attempt = this.#forget(attemptId);
+    if (attempt !== undefined) this.#cancelled.add(attemptId, attempt.podId);
     return attempt;
   }
 
@@ -126,6 +122,12 @@ export class SessionSlots {
     this.#cancelled.clear();
     this.#pods.clear();
     return listeners;
+  }
+
+  #forget(attemptId: Hex): RunningAttempt | undefined {
+    const attempt = this.#attempts.get(attemptId);
+    this.#attempts.delete(attemptId);
+    return attempt;
   }
 
   #taken(): number {
