@@ -91,7 +91,8 @@ export class JobDesk {
     const admitted = this.admit(assign, draining);
     if (!admitted.ok) {
       log.info({ code: admitted.error.code }, `refused job: ${admitted.error.message}`);
-      this.sendError(attemptId, admitted.error);
+      // No slot was taken: the free count is exact, and lets the router stop sending into a full node.
+      this.sendError(attemptId, admitted.error, this.slots.free);
       return;
     }
     this.slots.tryTake();
@@ -238,7 +239,7 @@ export class JobDesk {
     }
   }
 
-  private sendError(attemptId: Hex, error: NeurinoError): void {
+  private sendError(attemptId: Hex, error: NeurinoError, slotsFree?: number): void {
     this.options.send({
       type: 'job.error',
       attemptId,
@@ -247,6 +248,7 @@ export class JobDesk {
       retryable: error.retryable,
       // A path too long for the frame is left out rather than cut into one that names another field.
       ...(error.param === undefined || error.param.length > MAX_ERROR_PARAM ? {} : { param: error.param }),
+      ...(slotsFree === undefined ? {} : { slotsFree }),
     });
   }
 }

@@ -540,7 +540,8 @@ describe('refusals and bad input', () => {
       await connection.waitFor('job.chunk', (m) => m.attemptId === attemptIdFor(jobId, 0));
     const third = await connection.assign({ podId: pod.podId, kind: 'chat', input: chat('x') });
     expect(third.accepted).toBe(false);
-    expect(third.error).toMatchObject({ code: 'no_capacity', retryable: true });
+    // It took no slot: its free ones as it refused, so the router stops sending until one frees.
+    expect(third.error).toMatchObject({ code: 'no_capacity', retryable: true, slotsFree: 0 });
     for (const outcome of await Promise.all(running)) expect(outcome.checked?.ok).toBe(true);
   });
 });

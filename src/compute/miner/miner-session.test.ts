@@ -218,7 +218,7 @@ describe('draining', () => {
       kind: 'chat',
       input: { model: 'neurino-tiny', messages: [{ role: 'user', content: 'late' }] },
     });
-    expect(refused.error).toMatchObject({ code: 'node_draining', retryable: true });
+    expect(refused.error).toMatchObject({ code: 'node_draining', retryable: true, slotsFree: 1 });
 
     const finished = await running;
     expect(finished.checked?.ok).toBe(true);

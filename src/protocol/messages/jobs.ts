@@ -11,6 +11,7 @@ import {
   TimestampMsSchema,
   Uint256Schema,
 } from '../scalars.ts';
+import { MAX_SLOTS } from './node-state.ts';
 
 /** Longest streamed delta in one frame; miners split longer text. */
 export const MAX_CHUNK_CHARS = 64 * 1024;
@@ -158,6 +159,11 @@ export const JobErrorSchema = z.object({
   retryable: z.boolean(),
   /** The job input's field at fault (OpenAI's `error.param`), when one is. */
   param: z.string().min(1).max(256).optional(),
+  /**
+   * On a refusal (the node took no slot for the attempt): its free slots as it refused, so the router's
+   * count follows at once rather than at the next heartbeat.
+   */
+  slotsFree: z.int().min(0).max(MAX_SLOTS).optional(),
 });
 
 /**
