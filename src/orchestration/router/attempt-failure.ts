@@ -6,7 +6,8 @@ import type { NeurinoError } from '../../protocol/errors.ts';
  * - `refused`: the node says the request is at fault (`invalid_request`, `unsupported_parameter`): stop,
  *   unless another node may be asked (a node refusing falsely would fail callers unpunished; see
  *   NodeRefusals);
- * - `busy`: the node could not take it now (full, draining): try the next node, no penalty;
+ * - `busy`: the node could not take it now (full, draining) and did no work: no penalty, and no retry
+ *   spent; a node with no slot free may be asked again once one frees (the dispatcher's `mayAskAgain`);
  * - `cannot-load`: the node does not have the pod and cannot get it: next node, and do not offer it again;
  * - `node-fault`: anything else (crashed, dropped, timed out, a bad result or frame, a code of its own,
  *   whatever retryable flag it sent): next node, and suspend this one.

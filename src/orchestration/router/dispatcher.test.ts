@@ -702,6 +702,56 @@ describe('Dispatcher', () => {
     expect(dispatcher.stats().attempts).toMatchObject({ busy: 1, cannot_load: 1, succeeded: 1 });
   });
 
+  it('waits for a node that refused a job as full, at no cost to the budget, and asks it again once a slot frees', async () => {
+    const { dispatcher, hub, join } = await setup();
+    const peer = await join(minerA, 100, 1);
+    const assigned: JobAssign[] = [];
+    peer.serve(async (assign) => {
+      assigned.push(assign);
+      // Its one slot busy with a job from before this session, which the router does not know of.
+      if (assigned.length === 1) return peer.fail(assign, 'no_capacity', 'no free slot', true, 0);
+      await peer.result(assign, 'served');
+    });
+    const running = dispatcher.dispatch(job(), budget({ maxRetries: 0 }));
+    await waitFor(() => hub.session(minerA.address)?.freeSlots === 0 && assigned.length === 1, 'refused');
+    // The router's count follows the refusal: nothing is sent until the node says a slot is free.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(assigned).toHaveLength(1);
+    peer.heartbeat(1);
+    const outcome = await running;
+    expect(outcome).toMatchObject({ node: minerA.address, attempts: 2 });
+    expect(outcome.result.output).toBe('served');
+    expect(dispatcher.stats().attempts).toMatchObject({ busy: 1, succeeded: 1, node_fault: 0 });
+  });
+
+  it('moves on from a node draining, or refusing as busy with slots free, without asking it again or spending a retry', async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const refusing = await join(minerA, 100);
+    let code = 'node_draining';
+    refusing.serve((assign) => refusing.fail(assign, code, 'not now', true, 2));
+    honest(await join(minerB, 10));
+    for (const next of ['node_draining', 'no_capacity', 'rate_limited']) {
+      code = next;
+      const outcome = await dispatcher.dispatch(job(), budget({ maxRetries: 0 }));
+      expect(outcome, next).toMatchObject({ node: minerB.address, attempts: 2 });
+    }
+    expect(refusing.received.filter((m) => m.type === 'job.assign')).toHaveLength(3);
+    expect(scheduler.isSuspended(minerA.address)).toBe(false);
+  });
+
+  it('asks a node that keeps refusing a job as full no more than twice', async () => {
+    const { dispatcher, join } = await setup();
+    const full = await join(minerA, 100, 1);
+    full.serve((assign) => {
+      full.fail(assign, 'no_capacity', 'no free slot', true, 0);
+      // It says a slot is free again right after: a node that would refuse forever.
+      setTimeout(() => full.heartbeat(1), 20);
+    });
+    const error = await rejection(dispatcher.dispatch(job(), budget({ maxRetries: 0 })));
+    expect(error).toMatchObject({ code: 'no_node_available', status: 503 });
+    expect(full.received.filter((m) => m.type === 'job.assign')).toHaveLength(2);
+  });
+
   it('keeps offering cold jobs to a node whose pod load was refused as busy, not to one that cannot load it', async () => {
     const { dispatcher, hub, join, lines } = await setup();
     const peer = await join(minerA, 100);

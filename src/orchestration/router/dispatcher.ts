@@ -127,6 +127,9 @@ export class Dispatcher {
     const tried = new Set<Address>();
     const progress: AttemptProgress = { chunks: 0 };
     let attempts = 0;
+    // Refusals by busy nodes, which did no work: they take nothing from the budget of retries.
+    const busyNodes = new Set<Address>();
+    let busyRefusals = 0;
     let lastError: NeurinoError | undefined;
     // A node's refusal of the request, while another node is asked (see NodeRefusals).
     let refusal: { error: NeurinoError; nodes: Address[] } | undefined;
@@ -172,9 +175,15 @@ export class Dispatcher {
         const error = asNeurinoError(thrown);
         hooks.onAttemptEnd?.({ ...info, error });
         this.#afterFailure(session, job.podId, error);
-        tried.add(session.node);
         lastError = error;
         const kind = classifyFailure(error);
+        if (kind === 'busy' && progress.chunks === 0) {
+          if (!mayAskAgain(session, job.podId, error, busyNodes)) tried.add(session.node);
+          busyNodes.add(session.node);
+          busyRefusals++;
+          continue;
+        }
+        tried.add(session.node);
         if (kind === 'refused' && refusal !== undefined) {
           // A second node agrees: the request is at fault.
           for (const node of [...refusal.nodes, session.node]) this.#refusals.upheld(node);
@@ -183,7 +192,7 @@ export class Dispatcher {
         if (kind === 'final') throw error;
         // The caller already has part of this stream; another node would send a different one.
         if (progress.chunks > 0) throw error;
-        if (attempts > budget.maxRetries) {
+        if (attempts - busyRefusals > budget.maxRetries) {
           if (refusal !== undefined || kind === 'refused') throw refusal?.error ?? error;
           throw new FatalError('retries_exhausted', {
             message: `all ${attempts} attempts failed; last: ${error.message}`,
@@ -372,4 +381,13 @@ export class Dispatcher {
     this.#scheduler.suspend(node, ms);
     this.#logger.warn({ node, ms, streak, code: reason }, 'node suspended');
   }
+}
+
+/**
+ * Whether a node that refused the job as busy is asked again once a slot frees: only when it said it had
+ * no slot free (its count here follows the refusal, so it is not picked before one frees), and only once.
+ * A node draining, rate limited, or refusing with slots free would refuse again.
+ */
+function mayAskAgain(session: MinerSession, podId: Hex, error: NeurinoError, refused: ReadonlySet<Address>) {
+  return error.code === 'no_capacity' && session.freeSlotsFor(podId) === 0 && !refused.has(session.node);
 }

@@ -411,6 +411,32 @@ describe('MinerHub sessions', () => {
     expect([session?.freeSlots, slotChanges]).toEqual([1, 1]);
   });
 
+  it('counts the free slots a refusal carries, once the refused attempt is off the count', async () => {
+    const { hub, join } = await startHub();
+    let slotChanges = 0;
+    hub.subscribe((_, change) => {
+      if (change.kind === 'slots') slotChanges++;
+    });
+    const peer = await join(minerA, testCapabilities({ slots: { total: 3, free: 3 } }));
+    const session = hub.session(minerA.address);
+    const failures: string[] = [];
+    const listener = attemptListener().listener;
+    session?.startAttempt(assignment(0), listener);
+    session?.startAttempt(assignment(1), { ...listener, failed: (e) => failures.push(e.code) });
+    slotChanges = 0;
+    // Two of its slots busy with work from before this session: the second attempt finds none free.
+    peer.fail(assignment(1), 'no_capacity', 'no free slot', true, 0);
+    await waitFor(() => failures.length === 1, 'the refusal');
+    expect([session?.freeSlots, session?.inFlight, slotChanges]).toEqual([0, 1, 1]);
+    // A refusal without the count (a pod's memory, not a slot) leaves the count as it was.
+    peer.heartbeat(2);
+    await waitFor(() => session?.freeSlots === 2, 'the heartbeat');
+    session?.startAttempt(assignment(2), { ...listener, failed: (e) => failures.push(e.code) });
+    peer.fail(assignment(2), 'no_capacity', 'memory held by busy pods', true);
+    await waitFor(() => failures.length === 2, 'the second refusal');
+    expect(session?.freeSlots).toBe(2);
+  });
+
   it('drops a session whose heartbeats stop; its running attempts fail as retryable', async () => {
     const { hub, join } = await startHub({ heartbeatMs: 150, missedHeartbeats: 3 });
     const alive = await join(minerA);

@@ -7,6 +7,7 @@ import type { MinerMessage } from '../../protocol/messages/index.ts';
 import type { JobAccepted, JobAssign, JobChunk, JobError, JobResult } from '../../protocol/messages/jobs.ts';
 import type { Capabilities, Heartbeat } from '../../protocol/messages/node-state.ts';
 import type { PodSpec } from '../../protocol/pod-spec.ts';
+import { attemptOfBrokenFrame } from './broken-frame.ts';
 import type { MinerConnection } from './miner-connection.ts';
 import type { AdmittedMiner } from './miner-handshake.ts';
 import { CLOSE_CODES } from './miner-socket.ts';
@@ -22,9 +23,6 @@ export interface MinerSessionOptions {
   logger: Logger;
   onChange: (session: MinerSession, change: SessionChange) => void;
 }
-
-const ATTEMPT_ID = /"attemptId"\s*:\s*"(0x[0-9a-fA-F]{64})"/;
-const ENDING_FRAME = /"type"\s*:\s*"job\.(?:result|error)"/;
 
 /**
  * An admitted miner: its capabilities and warm pods, its slots as this router counts them, and the
@@ -296,10 +294,12 @@ export class MinerSession {
   #attemptFrame(message: JobAccepted | JobChunk | JobResult | JobError): void {
     const { attemptId } = message;
     const ends = message.type === 'job.result' || message.type === 'job.error';
-    const listener = ends ? this.#finish(attemptId) : this.#slots.listener(attemptId);
+    // A refusal says how many slots the node has free: the count follows before anyone is woken.
+    const slotsFree = message.type === 'job.error' ? message.slotsFree : undefined;
+    const listener = ends ? this.#finish(attemptId, slotsFree) : this.#slots.listener(attemptId);
     if (listener === undefined) {
       // A cancelled attempt's end frees its slot; any other frame of a finished attempt is stale.
-      if (ends && this.#cancelledEnded(attemptId)) return;
+      if (ends && this.#cancelledEnded(attemptId, slotsFree)) return;
       this.#logger.debug({ attemptId, type: message.type }, 'frame for an attempt that is no longer running');
       return;
     }
@@ -314,9 +314,8 @@ export class MinerSession {
   }
 
   #badFrame(error: NeurinoError, raw: RawFrame): void {
-    const head = frameHead(raw);
-    const attemptId = ATTEMPT_ID.exec(head)?.[1]?.toLowerCase() as Hex | undefined;
-    if (attemptId !== undefined) this.#badAttemptFrame(attemptId, ENDING_FRAME.test(head), error);
+    const attempt = attemptOfBrokenFrame(raw);
+    if (attempt !== undefined) this.#badAttemptFrame(attempt.attemptId, attempt.ending, error);
     this.#closeIfTooManyBadFrames();
   }
 
@@ -350,16 +349,18 @@ export class MinerSession {
   }
 
   /** The end of an attempt cancelled here reached us: its slot is free. False: none was awaited. */
-  #cancelledEnded(attemptId: Hex): boolean {
+  #cancelledEnded(attemptId: Hex, slotsFree?: number): boolean {
     const podId = this.#slots.cancelledEnded(attemptId);
     if (podId === undefined) return false;
+    if (slotsFree !== undefined) this.#slots.recount(slotsFree);
     this.#changed({ kind: 'slots', podId });
     return true;
   }
 
-  #finish(attemptId: Hex): AttemptListener | undefined {
+  #finish(attemptId: Hex, slotsFree?: number): AttemptListener | undefined {
     const attempt = this.#slots.end(attemptId);
     if (attempt === undefined) return undefined;
+    if (slotsFree !== undefined) this.#slots.recount(slotsFree);
     this.#changed({ kind: 'slots', podId: attempt.podId });
     return attempt.listener;
   }
@@ -386,11 +387,4 @@ export class MinerSession {
     if (this.#closed && change.kind !== 'closed') return;
     this.#options.onChange(this, change);
   }
-}
-
-/** The first 4 KiB of a frame as text: enough to find an attemptId near the start. */
-function frameHead(raw: RawFrame): string {
-  if (typeof raw === 'string') return raw.slice(0, 4096);
-  const buffer = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
-  return buffer.toString('utf8', 0, Math.min(buffer.length, 4096));
 }

@@ -198,8 +198,16 @@ export class MinerPeer {
     this.send({ type: 'job.chunk', attemptId: assign.attemptId, seq, delta, ...extra });
   }
 
-  fail(assign: JobAssign, code: string, message: string, retryable: boolean): void {
-    this.send({ type: 'job.error', attemptId: assign.attemptId, code, message, retryable });
+  /** A `job.error`; `slotsFree` as a real miner's refusal carries it (it took no slot for the attempt). */
+  fail(assign: JobAssign, code: string, message: string, retryable: boolean, slotsFree?: number): void {
+    this.send({
+      type: 'job.error',
+      attemptId: assign.attemptId,
+      code,
+      message,
+      retryable,
+      ...(slotsFree === undefined ? {} : { slotsFree }),
+    });
   }
 
   /** A `job.result` with a receipt signed as a real miner signs it (or by `signer`, to forge). */
