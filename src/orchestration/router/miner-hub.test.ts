@@ -437,6 +437,25 @@ describe('MinerHub sessions', () => {
     expect(session?.freeSlots).toBe(2);
   });
 
+  it('fails the jobs left on a node that drained and closed normally as busy, and as dropped otherwise', async () => {
+    const { hub, join } = await startHub();
+    const drained = await join(minerA, testCapabilities({ slots: { total: 2, free: 2 } }));
+    const crossed = attemptListener();
+    hub.session(minerA.address)?.startAttempt(assignment(0), crossed.listener);
+    // It said it drains as the assignment was on its way, and closed with nothing running.
+    drained.send({ type: 'draining', activeJobs: 0 });
+    drained.close();
+    expect(await crossed.failed).toMatchObject({ code: 'node_draining', retryable: true });
+    // Killed while draining: its jobs may have run, so the node is at fault.
+    const killed = await join(minerB, testCapabilities({ slots: { total: 2, free: 2 } }));
+    const running = attemptListener();
+    hub.session(minerB.address)?.startAttempt(assignment(1), running.listener);
+    killed.send({ type: 'draining', activeJobs: 1 });
+    await waitFor(() => hub.session(minerB.address)?.draining === true, 'draining');
+    killed.terminate();
+    expect(await running.failed).toMatchObject({ code: 'node_disconnected', retryable: true });
+  });
+
   it('drops a session whose heartbeats stop; its running attempts fail as retryable', async () => {
     const { hub, join } = await startHub({ heartbeatMs: 150, missedHeartbeats: 3 });
     const alive = await join(minerA);

@@ -69,15 +69,7 @@ export class MinerSession {
       message: (message) => this.#receive(message),
       badFrame: (error, raw) => this.#badFrame(error, raw),
     });
-    connection.onClose((code) =>
-      this.#closedWith(
-        code,
-        new RetryableError('node_disconnected', {
-          message: `node ${this.node} disconnected`,
-          details: { node: this.node, closeCode: code },
-        }),
-      ),
-    );
+    connection.onClose((code) => this.#closedWith(code, this.#closeError(code)));
     const silenceMs = options.heartbeatMs * options.missedHeartbeats;
     connection.watchIdle(silenceMs, () => {
       this.#logger.warn({ silenceMs }, 'miner missed its heartbeats; dropping the session');
@@ -363,6 +355,20 @@ export class MinerSession {
     if (slotsFree !== undefined) this.#slots.recount(slotsFree);
     this.#changed({ kind: 'slots', podId: attempt.podId });
     return attempt.listener;
+  }
+
+  /**
+   * Why the attempts still running here fail when the socket closes. A draining node finishes the jobs it
+   * took before it closes normally, so those left were sent as it drained and never taken: it was busy,
+   * not at fault, and the jobs go on elsewhere at no cost to their budget.
+   */
+  #closeError(code: number): NeurinoError {
+    const details = { node: this.node, closeCode: code };
+    if (this.draining && code === CLOSE_CODES.normal) {
+      const message = `node ${this.node} drained and closed before taking the job`;
+      return new RetryableError('node_draining', { message, details });
+    }
+    return new RetryableError('node_disconnected', { message: `node ${this.node} disconnected`, details });
   }
 
   #markDraining(): void {
