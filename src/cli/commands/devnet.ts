@@ -43,6 +43,7 @@ export function devnetCommand(): Command {
       onShutdown(async () => {
         step('stopping: miners drain, the router settles, the chain saves');
         await devnet.stop();
+        step('stopped: the miners, the router and the chain have exited');
       });
       // Its terminal closed: stop as Ctrl-C does. Left to the signal's default, the devnet would die
       // alone, its parts (each in its own process group) running on without it.
