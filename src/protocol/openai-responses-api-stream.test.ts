@@ -91,3 +91,37 @@ describe('ResponseEventWriter: calls', () => {
     ]);
   });
 });
+
+describe('ResponseEventWriter: a job that fails', () => {
+  it('ends the items it left open as incomplete, with what was streamed of them', () => {
+    const { writer: w, events } = writer();
+    w.start();
+    w.piece({ delta: 'Checking.' });
+    w.piece({ delta: '', toolCall: { index: 0, ...paris, arguments: '{"city":' } });
+    const from = events.length;
+    const output = w.cut();
+    expect(lines(events.slice(from))).toEqual(['done 1 {"city":', 'done 1 function_call']);
+    expect(output).toMatchObject([
+      { type: 'message', status: 'completed', content: [{ text: 'Checking.' }] },
+      { type: 'function_call', status: 'incomplete', arguments: '{"city":' },
+    ]);
+    // Nothing is left open: a second cut sends nothing.
+    expect(w.cut()).toHaveLength(2);
+    expect(events.length).toBe(from + 2);
+  });
+
+  it('ends an open message as incomplete, and sends nothing when no item was opened', () => {
+    const { writer: w, events } = writer();
+    w.start();
+    w.text('Hel');
+    expect(w.cut()).toMatchObject([{ type: 'message', status: 'incomplete', content: [{ text: 'Hel' }] }]);
+    expect(events.at(-1)).toMatchObject({
+      type: 'response.output_item.done',
+      item: { status: 'incomplete' },
+    });
+    const quiet = writer();
+    quiet.writer.start();
+    expect(quiet.writer.cut()).toEqual([]);
+    expect(quiet.events.map((e) => e.type)).toEqual(['response.created', 'response.in_progress']);
+  });
+});

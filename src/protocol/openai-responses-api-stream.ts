@@ -144,6 +144,19 @@ export class ResponseEventWriter {
     return responseObject(this.envelope, status, output, usage);
   }
 
+  /**
+   * Ends the items a failed job left open as `incomplete` (the text and the calls' arguments as streamed
+   * so far), so that every item added is done; returns the response's output, for its `response.failed`.
+   */
+  cut(): ResponseOutputItem[] {
+    if (this.#message !== undefined && !this.#messageDone) this.#closeMessage('incomplete');
+    for (const [index, opened] of this.#callItems.entries()) {
+      const streamed = this.#calls.streamed(index);
+      if (!opened.done && streamed !== undefined) this.#closeCall(opened, streamed, 'incomplete');
+    }
+    return [...this.#output];
+  }
+
   #callPiece(piece: ToolCallDeltaOut): void {
     const { id, name } = piece;
     if (id !== undefined && name !== undefined) {

@@ -158,6 +158,27 @@ describe('streamed background responses', () => {
       behave = hello;
     }
 
+    // Failed after some text: the message item it opened is done, incomplete, before response.failed.
+    behave = (peer, assign) => {
+      peer.accept(assign);
+      peer.chunk(assign, 0, 'Hel');
+      peer.fail(assign, 'node_failed', 'GPU fell off the bus', true);
+    };
+    try {
+      const events = await all(await streamed());
+      expect(events.slice(-4).map((event) => event.type)).toEqual([
+        'response.output_text.done',
+        'response.content_part.done',
+        'response.output_item.done',
+        'response.failed',
+      ]);
+      expect(events.at(-1)).toMatchObject({
+        response: { status: 'failed', output: [{ status: 'incomplete', content: [{ text: 'Hel' }] }] },
+      });
+    } finally {
+      behave = hello;
+    }
+
     behave = async (peer, assign) => {
       peer.accept(assign);
       await peer.next('job.cancel', (m) => m.attemptId === assign.attemptId);

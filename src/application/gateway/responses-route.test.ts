@@ -332,7 +332,7 @@ describe('POST /v1/responses', () => {
     }
   });
 
-  it('ends a stream that fails after its first event with an error event the client throws, and charges nothing', async () => {
+  it('ends a stream that fails after its first event with response.failed and an error event the client throws, and charges nothing', async () => {
     const fail = (peer: MinerPeer, assign: JobAssign) => {
       peer.accept(assign);
       peer.chunk(assign, 0, 'Hel');
@@ -340,7 +340,20 @@ describe('POST /v1/responses', () => {
     };
     await withBehaviour(fail, async () => {
       const text = await (await post({ model: 'test-llm', input: 'x', stream: true })).text();
-      const last = text.trim().split('\n\n').at(-1) ?? '';
+      const frames = text.trim().split('\n\n');
+      const last = frames.at(-1) ?? '';
+      // The item opened is done (incomplete), then the response fails, then the error event.
+      expect(frames.slice(-6).map((frame) => frame.split('\n')[0])).toEqual([
+        'event: response.output_text.delta',
+        'event: response.output_text.done',
+        'event: response.content_part.done',
+        'event: response.output_item.done',
+        'event: response.failed',
+        'event: error',
+      ]);
+      const failed = JSON.parse(frames.at(-2)?.split('\n')[1]?.slice('data: '.length) ?? '{}');
+      expect(failed.response).toMatchObject({ status: 'failed', error: { code: 'node_failed' } });
+      expect(failed.response.output).toMatchObject([{ status: 'incomplete', content: [{ text: 'Hel' }] }]);
       expect(last.split('\n')[0]).toBe('event: error');
       expect(JSON.parse(last.split('\n')[1]?.slice('data: '.length) ?? '{}')).toMatchObject({
         type: 'error',
@@ -355,6 +368,7 @@ describe('POST /v1/responses', () => {
       })().catch((e) => e);
       expect(thrown).toBeInstanceOf(OpenAI.APIError);
       expect(seen).toContain('response.output_text.delta');
+      expect(seen.at(-1)).toBe('response.failed');
       expect(h.metering.leases.lease(developer)?.held ?? 0n).toBe(0n);
     });
     await h.nodesAvailable(1);

@@ -285,7 +285,7 @@ describe('stored responses', () => {
     }
   });
 
-  it('keeps nothing with store: false, nor for a failed response', async () => {
+  it('keeps nothing with store: false; a stream that fails after its id was sent is kept as failed', async () => {
     const unkept = await client.responses.create({ model: 'test-llm', input: 'x', store: false });
     expect(storeOf(unkept)).toBe(false);
     expect(await apiErrorOf(client.responses.retrieve(unkept.id))).toMatchObject({ status: 404 });
@@ -302,7 +302,12 @@ describe('stored responses', () => {
     })().catch(() => {});
     behave = hello;
     expect(id).toMatch(/^resp_/);
-    expect(await apiErrorOf(client.responses.retrieve(id))).toMatchObject({ status: 404 });
+    // As a background one: failed, with its error and the text sent before the failure, not charged.
+    const failed = await client.responses.retrieve(id);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'node_failed' } });
+    expect(failed.usage ?? null).toBeNull();
+    expect(failed.output).toMatchObject([{ type: 'message', status: 'incomplete' }]);
+    expect(failed.output_text).toBe('Hel');
     await h.nodesAvailable(1);
   });
 

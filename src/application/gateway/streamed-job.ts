@@ -17,7 +17,7 @@ export interface StreamHandlers {
   /** The rest of the answer once the job is charged; ends the stream. */
   finish(run: JobRun): void | Promise<void>;
   /** Ends a stream that had started with the failure's error event. */
-  fail(error: unknown): void;
+  fail(error: unknown): void | Promise<void>;
 }
 
 export async function streamJob(
@@ -47,7 +47,7 @@ export async function streamJob(
   } catch (error) {
     if (!sse.started) throw error;
     request.log.info({ err: error }, 'stream failed after its first event');
-    handlers.fail(error);
+    await handlers.fail(error);
   }
   return reply;
 }

@@ -21,7 +21,8 @@ import type { GatewayContext } from '../context.ts';
 import type { JobRequest, StartedJob } from '../job-request.ts';
 import type { JobLog, KeptResponse, Principal, ResponseStore } from '../ports.ts';
 import type { ResponseEventLog } from '../response-event-log.ts';
-import { endedEarly, StreamedEvents } from './background-response-end.ts';
+import { StreamedEvents } from './background-response-end.ts';
+import { endedEarly } from './response-ended-early.ts';
 
 /** How long past its deadline an unfinished response waits for its router before it is read as failed. */
 export const LOST_ROUTER_GRACE_MS = 30_000;
@@ -134,7 +135,7 @@ export class BackgroundResponses {
     const written = started.done
       .then(
         (run) => (stream === undefined ? answerWith(run.usage) : stream.writer.finish(p.answer(), run.usage)),
-        (error: unknown) => endedEarly(envelope, error, stream),
+        (error: unknown) => endedEarly(envelope, error, stream?.writer),
       )
       .then(ended)
       .then(

@@ -31,6 +31,7 @@ import { followEvents } from '../response-event-reply.ts';
 import { streamJob } from '../streamed-job.ts';
 import { BackgroundResponses, checkBackground } from './background-response.ts';
 import { conversationTurn } from './conversation-turn.ts';
+import { endedEarly } from './response-ended-early.ts';
 import { checkContinuation, earlierContext } from './response-history.ts';
 import { storedResponseRoutes } from './stored-responses.ts';
 
@@ -157,7 +158,10 @@ async function respond(
         events.end(await kept(events.finish(answer, run.usage)));
         sse.end();
       },
-      fail: (error) => {
+      // As a response ends in the background: its open items done, `response.failed` with the response,
+      // kept so that GET /v1/responses/:id finds it; then the error event, which the SDK throws on.
+      fail: async (error) => {
+        events.end(await kept(endedEarly(envelope, error, events)));
         const failure = events.error(toOpenAIError(error));
         sse.fail(failure, failure.type);
       },
