@@ -28,6 +28,8 @@ export interface JobDeskOptions {
   readonly onAttemptEnd?: (outcome: AttemptOutcome) => void;
   /** How long past a job's deadline the miner stops it by itself (DEADLINE_BACKSTOP_MS). */
   readonly deadlineBackstopMs?: number;
+  /** Called when the desk refused a job for want of a free slot. */
+  readonly onNoSlot?: () => void;
 }
 
 /** How an attempt the desk ran ended. */
@@ -93,6 +95,7 @@ export class JobDesk {
       log.info({ code: admitted.error.code }, `refused job: ${admitted.error.message}`);
       // No slot was taken: the free count is exact, and lets the router stop sending into a full node.
       this.sendError(attemptId, admitted.error, this.slots.free);
+      if (admitted.error.code === 'no_capacity') this.options.onNoSlot?.();
       return;
     }
     this.slots.tryTake();

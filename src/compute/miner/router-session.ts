@@ -69,6 +69,8 @@ export class RouterSession {
   private heartbeat: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private lastHeard = Date.now();
+  /** A heartbeat is due when a slot frees (a job was refused for want of one). */
+  private slotNewsOwed = false;
   /** The warm pods and the memory they hold, as last announced. */
   private announcedPods = '';
   private readonly stopWatchingPods: () => void;
@@ -88,6 +90,7 @@ export class RouterSession {
         context.onAttemptEnd(outcome);
         this.announceIfPodsChanged();
       },
+      onNoSlot: () => this.heartbeatWhenSlotFrees(),
     });
     this.podRequests = new PodRequests({
       pods: context.pods,
@@ -258,9 +261,26 @@ export class RouterSession {
       this.socket.terminate();
       return;
     }
+    this.sendHeartbeat();
+    if (this.socket.readyState === SOCKET_OPEN) this.socket.ping();
+  }
+
+  private sendHeartbeat(): void {
     const { slots } = this.context;
     this.send({ type: 'heartbeat', at: Date.now(), slotsFree: slots.free, load: slots.sampleLoad() });
-    if (this.socket.readyState === SOCKET_OPEN) this.socket.ping();
+  }
+
+  /**
+   * The router counts this node full since it refused a job for want of a slot, until it hears otherwise:
+   * a heartbeat as soon as a slot frees, not at the next interval, so the job waiting for it goes on.
+   */
+  private heartbeatWhenSlotFrees(): void {
+    if (this.slotNewsOwed) return;
+    this.slotNewsOwed = true;
+    void this.context.slots.whenGiven().then(() => {
+      this.slotNewsOwed = false;
+      if (this.phase === 'welcomed') this.sendHeartbeat();
+    });
   }
 
   /** Sends the capabilities as of now (the node's pods or slots changed), once admitted. */

@@ -46,4 +46,22 @@ describe('Slots', () => {
     expect(() => new Slots(0)).toThrow(RangeError);
     expect(() => new Slots(1.5)).toThrow(RangeError);
   });
+
+  it('tells whoever waits when a slot is next given back, once', async () => {
+    const slots = new Slots(1, 0);
+    slots.tryTake(0);
+    const heard: number[] = [];
+    const first = slots.whenGiven().then(() => heard.push(slots.free));
+    const second = slots.whenGiven().then(() => heard.push(slots.free));
+    await Promise.resolve();
+    expect(heard).toEqual([]);
+    slots.give(1);
+    await Promise.all([first, second]);
+    expect(heard).toEqual([1, 1]);
+    // Told once: a later give resolves only those waiting then.
+    const later = slots.whenGiven();
+    slots.tryTake(2);
+    slots.give(3);
+    await later;
+  });
 });

@@ -7,6 +7,7 @@ export class Slots {
   private busyMs = 0;
   private lastChange: number;
   private windowStart: number;
+  private readonly freedWaiters: Array<() => void> = [];
 
   constructor(total: number, now = performance.now()) {
     checkTotal(total);
@@ -49,6 +50,12 @@ export class Slots {
     if (this.busy === 0) throw new Error('no slot is taken');
     this.account(now);
     this.busy--;
+    if (this.freedWaiters.length > 0) for (const resolve of this.freedWaiters.splice(0)) resolve();
+  }
+
+  /** Resolves when a slot is next given back. */
+  whenGiven(): Promise<void> {
+    return new Promise((resolve) => this.freedWaiters.push(resolve));
   }
 
   /** Busy share of all slots since the previous sample, 0..1; starts a new window. */
