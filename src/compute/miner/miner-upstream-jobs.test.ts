@@ -118,4 +118,16 @@ describe('jobs on an openai-upstream pod', () => {
     expect(stopped.result).toBeUndefined();
     expect(stopped.error).toMatchObject({ code: 'job_cancelled', retryable: false });
   });
+
+  it("reports an upstream at capacity (its 429) as rate_limited: busy, not the node's fault", async () => {
+    upstreamServer.failNext(429, 'Model is overloaded');
+    const refused = await connection.assign({
+      podId: relayPodId,
+      kind: 'chat',
+      input: { model: 'neurino-tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 },
+    });
+    expect(refused.result).toBeUndefined();
+    expect(refused.error).toMatchObject({ code: 'rate_limited', retryable: true });
+    expect(refused.error?.message).toContain('Model is overloaded');
+  });
 });

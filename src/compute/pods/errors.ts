@@ -14,8 +14,10 @@ export const POD_ERROR_CODES = {
   pod_bad_request: { protocolCode: 'invalid_request', retryable: false },
   /** The runtime cannot do this at all (e.g. an upstream without embeddings). */
   pod_unsupported: { protocolCode: 'unsupported_parameter', retryable: false },
-  /** The OpenAI-compatible upstream failed; retryable for 5xx, 408, 429, network errors and timeouts. */
+  /** The OpenAI-compatible upstream failed; retryable for 5xx, 408, network errors and timeouts. */
   pod_upstream_error: { protocolCode: 'node_failed', retryable: true },
+  /** The upstream is at capacity (429, as TGI's "Model is overloaded"): the node is busy, not broken. */
+  pod_upstream_busy: { protocolCode: 'rate_limited', retryable: true },
   /** The runtime itself failed while running the job (an engine error): another node may do better. */
   pod_failed: { protocolCode: 'node_failed', retryable: true },
   /** The caller's AbortSignal fired: the job was stopped and its slot freed. */
@@ -68,6 +70,14 @@ export class PodUnsupportedError extends PodError {
   override name = 'PodUnsupportedError';
   constructor(message: string, options?: PodErrorOptions) {
     super('pod_unsupported', message, options);
+  }
+}
+
+/** The upstream answered 429: it takes no more requests now (its queue or its rate limit is full). */
+export class PodUpstreamBusyError extends PodError {
+  override name = 'PodUpstreamBusyError';
+  constructor(message: string, options?: PodErrorOptions) {
+    super('pod_upstream_busy', message, options);
   }
 }
 

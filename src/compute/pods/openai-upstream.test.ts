@@ -261,11 +261,17 @@ describe('openai-upstream runtime: errors', () => {
     expect(error.code).toBe('node_failed');
   });
 
-  it('treats 503, 408 and 429 as retryable, other 4xx as final', async () => {
+  it('treats 503 and 408 as retryable, 429 as busy, other 4xx as final', async () => {
+    server.failNext(429, 'Model is overloaded');
+    const busy = await expectPodError(
+      upstream.complete({ prompt: 'x', max_tokens: 2 }),
+      'pod_upstream_busy',
+      true,
+    );
+    expect(busy.code).toBe('rate_limited');
     for (const [status, retryable] of [
       [503, true],
       [408, true],
-      [429, true],
       [404, false],
       [401, false],
     ] as const) {

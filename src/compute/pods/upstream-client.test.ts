@@ -2,7 +2,13 @@ import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PodAbortedError, PodBadRequestError, PodError, PodUpstreamError } from './errors.ts';
+import {
+  PodAbortedError,
+  PodBadRequestError,
+  PodError,
+  PodUpstreamBusyError,
+  PodUpstreamError,
+} from './errors.ts';
 import { OpenAIUpstreamRuntime } from './openai-upstream.ts';
 import { UpstreamClient } from './upstream-client.ts';
 
@@ -353,7 +359,7 @@ describe('UpstreamClient: abort and timeout', () => {
 });
 
 describe('UpstreamClient: answers and requests', () => {
-  it('maps statuses: 400/413/422 blame the request, 5xx/408/429 are retryable, other 4xx final', async () => {
+  it('maps statuses: 400/413/422 blame the request, 429 is busy, 5xx/408 are retryable, other 4xx final', async () => {
     const server = await upstream((request, response) => {
       json(response, Number(request.url.slice('/v1/'.length)), { error: { message: `no ${request.url}` } });
     });
@@ -368,7 +374,6 @@ describe('UpstreamClient: answers and requests', () => {
       [500, true],
       [502, true],
       [408, true],
-      [429, true],
       [401, false],
       [404, false],
       [409, false],
@@ -377,6 +382,11 @@ describe('UpstreamClient: answers and requests', () => {
       expect(error).toBeInstanceOf(PodUpstreamError);
       expect(error).toMatchObject({ retryable, upstreamStatus: status });
     }
+    // At capacity: the node is busy, not broken (the router moves the job on without blaming it).
+    const busy = await failure(upstreamClient.postJson('429', {}));
+    expect(busy).toBeInstanceOf(PodUpstreamBusyError);
+    expect(busy).toMatchObject({ code: 'rate_limited', retryable: true, details: { upstreamStatus: 429 } });
+    expect(busy.message).toBe(`${server.baseUrl}/429 is at capacity (429): no /v1/429`);
     await upstreamClient.close();
   });
 

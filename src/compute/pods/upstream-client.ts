@@ -1,13 +1,21 @@
 // HTTP to an operator's OpenAI-compatible server, with every failure turned into a PodError:
-// network errors, timeouts, 5xx, 408 and 429 are retryable; the caller's own abort is PodAbortedError;
-// 400/413/422 blame the request (PodBadRequestError); other 4xx are final upstream errors.
+// network errors, timeouts, 5xx and 408 are retryable; 429 says the upstream is busy (PodUpstreamBusyError);
+// the caller's own abort is PodAbortedError; 400/413/422 blame the request (PodBadRequestError); other 4xx
+// are final upstream errors.
 // It speaks through undici's `request()` on a keep-alive Agent it owns: global `fetch` costs several
 // times the CPU per request (WHATWG streams, signals, Response objects) for nothing a relay needs.
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
 import { redactUrl } from '../../protocol/redact-url.ts';
-import { abortError, PodBadRequestError, PodError, PodUpstreamError, throwIfAborted } from './errors.ts';
+import {
+  abortError,
+  PodBadRequestError,
+  PodError,
+  PodUpstreamBusyError,
+  PodUpstreamError,
+  throwIfAborted,
+} from './errors.ts';
 import { errorMessageOf } from './openai-wire.ts';
 import { readServerSentEvents } from './sse.ts';
 
@@ -20,7 +28,9 @@ export interface UpstreamClientOptions {
 }
 
 const BAD_REQUEST_STATUSES = new Set([400, 413, 422]);
-const RETRYABLE_STATUSES = new Set([408, 429]);
+const REQUEST_TIMEOUT = 408;
+/** The upstream is full: the node is busy (the router moves the job on and pauses the node briefly). */
+const TOO_MANY_REQUESTS = 429;
 const MAX_ERROR_TEXT = 300;
 /** The redirects `fetch` follows, and as many of them. */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -268,9 +278,14 @@ export class UpstreamClient {
         details: { upstreamStatus: status },
       });
     }
+    if (status === TOO_MANY_REQUESTS) {
+      return new PodUpstreamBusyError(`${where} is at capacity (${status}): ${message}`, {
+        details: { upstreamStatus: status },
+      });
+    }
     return new PodUpstreamError(`${where} answered ${status}: ${message}`, {
       upstreamStatus: status,
-      retryable: status >= 500 || RETRYABLE_STATUSES.has(status),
+      retryable: status >= 500 || status === REQUEST_TIMEOUT,
     });
   }
 }

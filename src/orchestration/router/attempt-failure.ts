@@ -1,4 +1,6 @@
+import type { Address, Hex } from 'viem';
 import type { NeurinoError } from '../../protocol/errors.ts';
+import type { MinerSession } from './miner-session.ts';
 
 /**
  * What a failed attempt means for the job and the node:
@@ -6,8 +8,9 @@ import type { NeurinoError } from '../../protocol/errors.ts';
  * - `refused`: the node says the request is at fault (`invalid_request`, `unsupported_parameter`): stop,
  *   unless another node may be asked (a node refusing falsely would fail callers unpunished; see
  *   NodeRefusals);
- * - `busy`: the node could not take it now (full, draining) and did no work: no penalty, and no retry
- *   spent; a node with no slot free may be asked again once one frees (the dispatcher's `mayAskAgain`);
+ * - `busy`: the node could not take it now (full, draining, rate limited) and did no work: no penalty,
+ *   and no retry spent; a node with no slot free may be asked again once one frees (`mayAskAgain`), a rate
+ *   limited one sits out a second (`RATE_LIMITED_PAUSE_MS`);
  * - `cannot-load`: the node does not have the pod and cannot get it: next node, and do not offer it again;
  * - `node-fault`: anything else (crashed, dropped, timed out, a bad result or frame, a code of its own,
  *   whatever retryable flag it sent): next node, and suspend this one.
@@ -39,4 +42,24 @@ export function classifyFailure(error: NeurinoError): FailureKind {
 export function suspensionMs(consecutiveFailures: number, baseMs: number, maxMs: number): number {
   const exponent = Math.min(Math.max(consecutiveFailures - 1, 0), 30);
   return Math.min(maxMs, baseMs * 2 ** exponent);
+}
+
+/**
+ * A node that says it is rate limited (its upstream's 429) sits out this long: not a fault, but sending it
+ * the next jobs at once would only have them refused.
+ */
+export const RATE_LIMITED_PAUSE_MS = 1_000;
+
+/**
+ * Whether a node that refused the job as busy is asked again once a slot frees: only when it said it had
+ * no slot free (its count here follows the refusal, so it is not picked before one frees), and only once.
+ * A node draining, rate limited, or refusing with slots free would refuse again.
+ */
+export function mayAskAgain(
+  session: MinerSession,
+  podId: Hex,
+  error: NeurinoError,
+  refused: ReadonlySet<Address>,
+) {
+  return error.code === 'no_capacity' && session.freeSlotsFor(podId) === 0 && !refused.has(session.node);
 }

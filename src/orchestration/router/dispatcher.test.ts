@@ -8,10 +8,11 @@ import { hashReceipt, receiptDigest, verifyReceipt } from '../../protocol/receip
 import { captureLogger } from '../../protocol/testing/capture-logger.ts';
 import { SAMPLE_FRONTEND, SAMPLE_PAYER, samplePodSpec } from '../../protocol/testing/samples.ts';
 import { computeUnits } from '../../protocol/units.ts';
+import { RATE_LIMITED_PAUSE_MS } from './attempt-failure.ts';
 import { PAID_CANCEL_STOP_MS } from './attempt-runner.ts';
 import { CancelledAfterWork } from './cancelled-after-work.ts';
 import type { DispatchBudget, DispatchJob } from './dispatch-types.ts';
-import { Dispatcher, type DispatcherOptions } from './dispatcher.ts';
+import { DISPATCHER_DEFAULTS, Dispatcher, type DispatcherOptions } from './dispatcher.ts';
 import { MinerHub } from './miner-hub.ts';
 import { allowlistNodeAdmission } from './node-admission.ts';
 import { PodCatalog } from './pod-catalog.ts';
@@ -736,7 +737,44 @@ describe('Dispatcher', () => {
       expect(outcome, next).toMatchObject({ node: minerB.address, attempts: 2 });
     }
     expect(refusing.received.filter((m) => m.type === 'job.assign')).toHaveLength(3);
-    expect(scheduler.isSuspended(minerA.address)).toBe(false);
+    // No fault's suspension: only the rate limit's short pause.
+    expect((scheduler.suspendedUntil(minerA.address) ?? 0) - Date.now()).toBeLessThanOrEqual(
+      RATE_LIMITED_PAUSE_MS,
+    );
+  });
+
+  it('pauses a rate-limited node for a second, as no fault and without shortening a suspension', async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const limited = await join(minerA, 100);
+    const held: JobAssign[] = [];
+    let behaviour: 'limited' | 'hold-then-fail' = 'limited';
+    limited.serve((assign) => {
+      if (behaviour === 'limited') return limited.fail(assign, 'rate_limited', 'Model is overloaded', true);
+      held.push(assign);
+      // The second job on it fails as the node's fault while the first is still held.
+      if (held.length === 2) limited.fail(assign, 'node_failed', 'engine crashed', true);
+    });
+    honest(await join(minerB, 10));
+    const before = Date.now();
+    expect(await dispatcher.dispatch(job(), budget({ maxRetries: 0 }))).toMatchObject({
+      node: minerB.address,
+    });
+    const paused = scheduler.suspendedUntil(minerA.address) ?? 0;
+    expect(paused).toBeGreaterThanOrEqual(before + RATE_LIMITED_PAUSE_MS);
+    expect(paused).toBeLessThanOrEqual(Date.now() + RATE_LIMITED_PAUSE_MS);
+    await waitFor(() => !scheduler.isSuspended(minerA.address), 'the pause over');
+
+    behaviour = 'hold-then-fail';
+    const first = dispatcher.dispatch(job(), budget());
+    await waitFor(() => held.length === 1, 'the first job held');
+    expect(await dispatcher.dispatch(job(), budget())).toMatchObject({ node: minerB.address });
+    // The base suspension: the rate limit before it was no fault in a row.
+    const suspended = scheduler.suspendedUntil(minerA.address) ?? 0;
+    expect(suspended - Date.now()).toBeGreaterThan(20_000);
+    expect(suspended - Date.now()).toBeLessThanOrEqual(DISPATCHER_DEFAULTS.suspension.baseMs);
+    limited.fail(held[0] as JobAssign, 'rate_limited', 'Model is overloaded', true);
+    expect(await first).toMatchObject({ node: minerB.address });
+    expect(scheduler.suspendedUntil(minerA.address)).toBe(suspended);
   });
 
   it('asks a node that keeps refusing a job as full no more than twice', async () => {

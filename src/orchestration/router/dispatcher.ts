@@ -3,7 +3,7 @@ import type { Address, Hex } from 'viem';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { attemptIdFor } from '../../protocol/ids.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
-import { classifyFailure, suspensionMs } from './attempt-failure.ts';
+import { classifyFailure, mayAskAgain, RATE_LIMITED_PAUSE_MS, suspensionMs } from './attempt-failure.ts';
 import { type AttemptOutcome, type AttemptProgress, runAttempt } from './attempt-runner.ts';
 import { checkBudget, deadlineBeforeNode, noNode } from './dispatch-errors.ts';
 import type { DispatchBudget, DispatchHooks, DispatchJob, DispatchResult } from './dispatch-types.ts';
@@ -355,6 +355,7 @@ export class Dispatcher {
         return;
       case 'busy':
         this.#attempts.busy++;
+        if (error.code === 'rate_limited') this.#pause(node, RATE_LIMITED_PAUSE_MS);
         return;
       case 'cannot-load':
         this.#attempts.cannot_load++;
@@ -374,6 +375,12 @@ export class Dispatcher {
     }
   }
 
+  /** Takes the node out of picks for `ms`, unless a suspension already keeps it out longer. */
+  #pause(node: Address, ms: number): void {
+    if ((this.#scheduler.suspendedUntil(node) ?? 0) >= Date.now() + ms) return;
+    this.#scheduler.suspend(node, ms);
+  }
+
   #suspend(node: Address, reason: string): void {
     const streak = (this.#failureStreaks.get(node) ?? 0) + 1;
     this.#failureStreaks.set(node, streak);
@@ -381,13 +388,4 @@ export class Dispatcher {
     this.#scheduler.suspend(node, ms);
     this.#logger.warn({ node, ms, streak, code: reason }, 'node suspended');
   }
-}
-
-/**
- * Whether a node that refused the job as busy is asked again once a slot frees: only when it said it had
- * no slot free (its count here follows the refusal, so it is not picked before one frees), and only once.
- * A node draining, rate limited, or refusing with slots free would refuse again.
- */
-function mayAskAgain(session: MinerSession, podId: Hex, error: NeurinoError, refused: ReadonlySet<Address>) {
-  return error.code === 'no_capacity' && session.freeSlotsFor(podId) === 0 && !refused.has(session.node);
 }
