@@ -342,17 +342,15 @@ export class MinerSession {
 
   /** The end of an attempt cancelled here reached us: its slot is free. False: none was awaited. */
   #cancelledEnded(attemptId: Hex, slotsFree?: number): boolean {
-    const podId = this.#slots.cancelledEnded(attemptId);
+    const podId = this.#slots.cancelledEnded(attemptId, slotsFree);
     if (podId === undefined) return false;
-    if (slotsFree !== undefined) this.#slots.recount(slotsFree);
     this.#changed({ kind: 'slots', podId });
     return true;
   }
 
   #finish(attemptId: Hex, slotsFree?: number): AttemptListener | undefined {
-    const attempt = this.#slots.end(attemptId);
+    const attempt = this.#slots.end(attemptId, slotsFree);
     if (attempt === undefined) return undefined;
-    if (slotsFree !== undefined) this.#slots.recount(slotsFree);
     this.#changed({ kind: 'slots', podId: attempt.podId });
     return attempt.listener;
   }

@@ -94,10 +94,15 @@ export class SessionSlots {
     this.#pods.started(attempt.podId);
   }
 
-  /** Forgets the attempt and frees its slot; returns it (undefined: no such attempt). */
-  end(attemptId: Hex): RunningAttempt | undefined {
+  /**
+   * Forgets the attempt and frees its slot; returns it (undefined: no such attempt). `slotsFree`, the
+   * node's count a refusal carries, is counted once the attempt is off the count.
+   */
+  end(attemptId: Hex, slotsFree?: number): RunningAttempt | undefined {
     const attempt = this.#forget(attemptId);
-    if (attempt !== undefined) this.#pods.ended(attempt.podId);
+    if (attempt === undefined) return undefined;
+    this.#pods.ended(attempt.podId);
+    if (slotsFree !== undefined) this.recount(slotsFree);
     return attempt;
   }
 
@@ -108,10 +113,15 @@ export class SessionSlots {
     return attempt;
   }
 
-  /** The node reported a cancelled attempt's end: frees its slot and returns its pod (undefined: none). */
-  cancelledEnded(attemptId: Hex): Hex | undefined {
+  /**
+   * The node reported a cancelled attempt's end: frees its slot and returns its pod (undefined: none);
+   * `slotsFree` as in `end`.
+   */
+  cancelledEnded(attemptId: Hex, slotsFree?: number): Hex | undefined {
     const podId = this.#cancelled.ended(attemptId);
-    if (podId !== undefined) this.#pods.ended(podId);
+    if (podId === undefined) return undefined;
+    this.#pods.ended(podId);
+    if (slotsFree !== undefined) this.recount(slotsFree);
     return podId;
   }
 
