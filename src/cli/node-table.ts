@@ -86,8 +86,9 @@ function efficiencyOf(node: NodeStatus): string {
 }
 
 function stateOf(node: NodeStatus, now: number): string {
-  if (node.state !== 'suspended' || node.suspendedUntil === null) return node.state;
-  return `suspended ${ago(node.suspendedUntil - now)} more`;
+  if ((node.state !== 'suspended' && node.state !== 'paused') || node.suspendedUntil === null)
+    return node.state;
+  return `${node.state} ${ago(node.suspendedUntil - now)} more`;
 }
 
 function hardwareOf(node: NodeStatus): string {

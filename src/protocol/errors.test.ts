@@ -190,9 +190,13 @@ describe('NeurinoError', () => {
     expect(unknown.retryable).toBe(true);
     expect(unknown.details).toEqual({ peerCode: 'gpu_on_fire' });
     expect(errorFromPeer('__proto__', 'x', false).code).toBe('node_failed');
-    expect(errorFromPeer('unsupported_parameter', 'tools: no', false, 'tools').param).toBe('tools');
-    expect(errorFromPeer('gpu_on_fire', 'smoke', true, 'input').param).toBe('input');
+    expect(errorFromPeer('unsupported_parameter', 'tools: no', false, { param: 'tools' }).param).toBe(
+      'tools',
+    );
+    expect(errorFromPeer('gpu_on_fire', 'smoke', true, { param: 'input' }).param).toBe('input');
     expect(errorFromPeer('invalid_request', 'x', false).param).toBeUndefined();
+    expect(errorFromPeer('rate_limited', 'busy', true, { retryAfterMs: 2500 }).retryAfterSeconds).toBe(2.5);
+    expect(errorFromPeer('rate_limited', 'busy', true).retryAfterSeconds).toBeUndefined();
   });
 });
 

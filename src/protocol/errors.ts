@@ -110,11 +110,16 @@ export function errorFromPeer(
   code: string,
   message: string,
   retryable: boolean,
-  param?: string | undefined,
+  extra: { param?: string | undefined; retryAfterMs?: number | undefined } = {},
 ): NeurinoError {
-  const at = param === undefined ? {} : { param };
-  if (isErrorCode(code)) return createError(code, { message, retryable, ...at });
-  return createError('node_failed', { message, retryable, details: { peerCode: code }, ...at });
+  const options = {
+    message,
+    retryable,
+    ...(extra.param === undefined ? {} : { param: extra.param }),
+    ...(extra.retryAfterMs === undefined ? {} : { retryAfterSeconds: extra.retryAfterMs / 1000 }),
+  };
+  if (isErrorCode(code)) return createError(code, options);
+  return createError('node_failed', { ...options, details: { peerCode: code } });
 }
 
 export interface OpenAIErrorBody {

@@ -156,6 +156,9 @@ describe('formatNodeTable', () => {
       / ready +3\/4 +NVIDIA RTX 4090 24 GiB +82\.5 +10 s +99\.9 % +llama-3-8b +- +1 s ago$/,
     );
     expect(lines[2]).toMatch(/ suspended 45 s more +3\/4 +- +- +10 s +99\.9 % +0xcdcdcdcd… +- +10 s ago$/);
+    // Rate limited: paused, not suspended.
+    const paused = formatNodeTable([status({ state: 'paused', suspendedUntil: now + 2_000 })], now);
+    expect(paused.split('\n')[1]).toMatch(/ paused 2 s more +3\/4 /);
     // A node seen for less than the scheduler's hour: its share of the time seen, and that time.
     const fresh = formatNodeTable([status({ uptime: 0.0025, seenMs: 9_000, connectedMs: 9_000 })], now);
     expect(fresh.split('\n')[1]).toMatch(/ 10 s +100\.0 % of 9 s +llama-3-8b /);

@@ -7,7 +7,7 @@ import type { Hex, LocalAccount } from 'viem';
 import type { ProtocolDomain } from '../../protocol/eip712-domain.ts';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import type { MinerMessage } from '../../protocol/messages/index.ts';
-import type { JobAssign, StreamPiece } from '../../protocol/messages/jobs.ts';
+import { type JobAssign, MAX_RETRY_AFTER_MS, type StreamPiece } from '../../protocol/messages/jobs.ts';
 import { type JobWork, jobWork } from './job-input.ts';
 import { PaidCancel, runJob } from './job-runner.ts';
 import type { HostedPod, PodHost } from './pod-host.ts';
@@ -252,6 +252,14 @@ export class JobDesk {
       // A path too long for the frame is left out rather than cut into one that names another field.
       ...(error.param === undefined || error.param.length > MAX_ERROR_PARAM ? {} : { param: error.param }),
       ...(slotsFree === undefined ? {} : { slotsFree }),
+      ...retryAfterOf(error),
     });
   }
+}
+
+/** The wait a busy error asks for (an upstream's Retry-After), as the wire carries it. */
+function retryAfterOf(error: NeurinoError): { retryAfterMs?: number } {
+  const seconds = error.retryAfterSeconds;
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return {};
+  return { retryAfterMs: Math.min(Math.round(seconds * 1000), MAX_RETRY_AFTER_MS) };
 }

@@ -129,5 +129,26 @@ describe('jobs on an openai-upstream pod', () => {
     expect(refused.result).toBeUndefined();
     expect(refused.error).toMatchObject({ code: 'rate_limited', retryable: true });
     expect(refused.error?.message).toContain('Model is overloaded');
+    expect(refused.error?.retryAfterMs).toBeUndefined();
+  });
+
+  it('passes on the wait an upstream asks for (Retry-After), and takes a 503 that sends one as busy', async () => {
+    const chat = () =>
+      connection.assign({
+        podId: relayPodId,
+        kind: 'chat',
+        input: { model: 'neurino-tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 },
+      });
+    upstreamServer.failNext(429, 'Rate limit reached', { 'retry-after': '7' });
+    expect((await chat()).error).toMatchObject({ code: 'rate_limited', retryAfterMs: 7_000 });
+    upstreamServer.failNext(429, 'Rate limit reached', { 'retry-after-ms': '1500', 'retry-after': '2' });
+    expect((await chat()).error).toMatchObject({ code: 'rate_limited', retryAfterMs: 1_500 });
+    upstreamServer.failNext(503, 'server busy', { 'retry-after': '30' });
+    expect((await chat()).error).toMatchObject({ code: 'rate_limited', retryAfterMs: 30_000 });
+    // Without one a 503 may be a server that is down: the node's fault, as before.
+    upstreamServer.failNext(503, 'no healthy upstream');
+    const down = (await chat()).error;
+    expect(down).toMatchObject({ code: 'node_failed', retryable: true });
+    expect(down?.retryAfterMs).toBeUndefined();
   });
 });

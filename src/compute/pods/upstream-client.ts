@@ -1,5 +1,6 @@
 // HTTP to an operator's OpenAI-compatible server, with every failure turned into a PodError:
-// network errors, timeouts, 5xx and 408 are retryable; 429 says the upstream is busy (PodUpstreamBusyError);
+// network errors, timeouts, 5xx and 408 are retryable; 429, and 503 with a Retry-After, say the upstream is
+// busy (PodUpstreamBusyError, carrying the wait it asks for);
 // the caller's own abort is PodAbortedError; 400/413/422 blame the request (PodBadRequestError); other 4xx
 // are final upstream errors.
 // It speaks through undici's `request()` on a keep-alive Agent it owns: global `fetch` costs several
@@ -17,6 +18,7 @@ import {
   throwIfAborted,
 } from './errors.ts';
 import { errorMessageOf } from './openai-wire.ts';
+import { retryAfterSeconds } from './retry-after.ts';
 import { readServerSentEvents } from './sse.ts';
 
 export interface UpstreamClientOptions {
@@ -31,6 +33,8 @@ const BAD_REQUEST_STATUSES = new Set([400, 413, 422]);
 const REQUEST_TIMEOUT = 408;
 /** The upstream is full: the node is busy (the router moves the job on and pauses the node briefly). */
 const TOO_MANY_REQUESTS = 429;
+/** Down, or (with a Retry-After: RFC 9110 §15.6.4) overloaded for a while: busy then, not broken. */
+const SERVICE_UNAVAILABLE = 503;
 const MAX_ERROR_TEXT = 300;
 /** The redirects `fetch` follows, and as many of them. */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -278,9 +282,11 @@ export class UpstreamClient {
         details: { upstreamStatus: status },
       });
     }
-    if (status === TOO_MANY_REQUESTS) {
+    const wait = retryAfterSeconds(response.headers);
+    if (status === TOO_MANY_REQUESTS || (status === SERVICE_UNAVAILABLE && wait !== undefined)) {
       return new PodUpstreamBusyError(`${where} is at capacity (${status}): ${message}`, {
         details: { upstreamStatus: status },
+        ...(wait === undefined ? {} : { retryAfterSeconds: wait }),
       });
     }
     return new PodUpstreamError(`${where} answered ${status}: ${message}`, {

@@ -9,8 +9,8 @@ import type { MinerSession } from './miner-session.ts';
  *   unless another node may be asked (a node refusing falsely would fail callers unpunished; see
  *   NodeRefusals);
  * - `busy`: the node could not take it now (full, draining, rate limited) and did no work: no penalty,
- *   and no retry spent; a node with no slot free may be asked again once one frees (`mayAskAgain`), a rate
- *   limited one sits out a second (`RATE_LIMITED_PAUSE_MS`);
+ *   and no retry spent; a node with no slot free may be asked again once one frees, a rate limited one
+ *   once its pause ends (`mayAskAgain`; the pause: `rateLimitedPauseMs`);
  * - `cannot-load`: the node does not have the pod and cannot get it: next node, and do not offer it again;
  * - `node-fault`: anything else (crashed, dropped, timed out, a bad result or frame, a code of its own,
  *   whatever retryable flag it sent): next node, and suspend this one.
@@ -45,15 +45,25 @@ export function suspensionMs(consecutiveFailures: number, baseMs: number, maxMs:
 }
 
 /**
- * A node that says it is rate limited (its upstream's 429) sits out this long: not a fault, but sending it
- * the next jobs at once would only have them refused.
+ * A node that says it is rate limited (its upstream's 429) sits out at least this long: not a fault, but
+ * sending it the next jobs at once would only have them refused.
  */
 export const RATE_LIMITED_PAUSE_MS = 1_000;
 
 /**
- * Whether a node that refused the job as busy is asked again once a slot frees: only when it said it had
- * no slot free (its count here follows the refusal, so it is not picked before one frees), and only once.
- * A node draining, rate limited, or refusing with slots free would refuse again.
+ * How long a rate limited node sits out: what it asked for (its upstream's Retry-After), at least
+ * RATE_LIMITED_PAUSE_MS and at most `maxMs` (a fault's longest suspension: a node cannot ask for more).
+ */
+export function rateLimitedPauseMs(error: NeurinoError, maxMs: number): number {
+  const asked = (error.retryAfterSeconds ?? 0) * 1000;
+  return Math.min(Math.max(asked, RATE_LIMITED_PAUSE_MS), Math.max(maxMs, RATE_LIMITED_PAUSE_MS));
+}
+
+/**
+ * Whether a node that refused the job as busy is asked again, and only once: when it said it had no slot
+ * free (its count here follows the refusal, so it is not picked before one frees), or it was rate limited
+ * (paused, so not picked before its pause ends). A node draining, or refusing with slots free, would
+ * refuse again.
  */
 export function mayAskAgain(
   session: MinerSession,
@@ -61,5 +71,7 @@ export function mayAskAgain(
   error: NeurinoError,
   refused: ReadonlySet<Address>,
 ) {
-  return error.code === 'no_capacity' && session.freeSlotsFor(podId) === 0 && !refused.has(session.node);
+  if (refused.has(session.node)) return false;
+  if (error.code === 'rate_limited') return true;
+  return error.code === 'no_capacity' && session.freeSlotsFor(podId) === 0;
 }

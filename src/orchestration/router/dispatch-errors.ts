@@ -15,10 +15,12 @@ export function checkBudget(budget: DispatchBudget): void {
   }
 }
 
+/** No node for the pod; `resumesAt`: when a paused node of the pod may be asked again (Retry-After). */
 export function noNode(
   pod: CatalogEntry,
   attempts: number,
   lastError: NeurinoError | undefined,
+  resumesAt?: number,
 ): RetryableError {
   const message =
     attempts === 0
@@ -28,7 +30,13 @@ export function noNode(
     message,
     details: { podId: pod.podId, attempts, ...(lastError === undefined ? {} : { lastCode: lastError.code }) },
     ...(lastError === undefined ? {} : { cause: lastError }),
+    ...(resumesAt === undefined ? {} : { retryAfterSeconds: secondsUntil(resumesAt) }),
   });
+}
+
+/** Whole seconds (at least one) until `at`: a Retry-After. */
+export function secondsUntil(at: number): number {
+  return Math.max(1, Math.ceil((at - Date.now()) / 1000));
 }
 
 export function deadlineBeforeNode(attempts: number, lastError: NeurinoError | undefined): FatalError {

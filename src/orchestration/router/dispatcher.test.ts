@@ -1,108 +1,32 @@
 import { type Address, type Hex, recoverAddress, zeroAddress } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
 import { devAccount } from '../../chain/dev-accounts.ts';
-import { isNeurinoError, type NeurinoError } from '../../protocol/errors.ts';
-import { attemptIdFor, newJobId } from '../../protocol/ids.ts';
+import { attemptIdFor } from '../../protocol/ids.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { hashReceipt, receiptDigest, verifyReceipt } from '../../protocol/receipt.ts';
-import { captureLogger } from '../../protocol/testing/capture-logger.ts';
-import { SAMPLE_FRONTEND, SAMPLE_PAYER, samplePodSpec } from '../../protocol/testing/samples.ts';
+import { SAMPLE_FRONTEND, SAMPLE_PAYER } from '../../protocol/testing/samples.ts';
 import { computeUnits } from '../../protocol/units.ts';
-import { RATE_LIMITED_PAUSE_MS } from './attempt-failure.ts';
 import { PAID_CANCEL_STOP_MS } from './attempt-runner.ts';
 import { CancelledAfterWork } from './cancelled-after-work.ts';
-import type { DispatchBudget, DispatchJob } from './dispatch-types.ts';
-import { DISPATCHER_DEFAULTS, Dispatcher, type DispatcherOptions } from './dispatcher.ts';
-import { MinerHub } from './miner-hub.ts';
-import { allowlistNodeAdmission } from './node-admission.ts';
-import { PodCatalog } from './pod-catalog.ts';
-import { Scheduler } from './scheduler.ts';
+import {
+  atTestEnd,
+  budget,
+  closeRigs,
+  domain,
+  forger,
+  honest,
+  job,
+  minerA,
+  minerB,
+  minerC,
+  pod,
+  rejection,
+  setup,
+} from './testing/dispatcher-rig.ts';
 import { MinerPeer, testCapabilities } from './testing/miner-peer.ts';
 import { waitFor } from './testing/wait-for.ts';
-import { serveMinerHub } from './testing/ws-loopback.ts';
 
-const domain = { chainId: 31337, verifyingContract: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512' } as const;
-const [minerA, minerB, minerC, forger] = [devAccount(10), devAccount(11), devAccount(12), devAccount(13)];
-const spec = samplePodSpec({ name: 'tiny', minVramMiB: 256, software: {}, pricePerUnit: 3n });
-const catalog = new PodCatalog([spec]);
-const pod = catalog.requireModel('tiny');
-const cleanups: Array<() => Promise<void>> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function setup(options: Partial<DispatcherOptions> & { heartbeatMs?: number } = {}) {
-  const { logger, lines } = captureLogger();
-  const hub = new MinerHub({
-    routerId: 'router-test',
-    domain,
-    admission: allowlistNodeAdmission([minerA, minerB, minerC].map((a) => a.address)),
-    logger,
-    heartbeatMs: options.heartbeatMs ?? 5_000,
-    readmitEveryMs: 0,
-  });
-  const endpoint = await serveMinerHub(hub);
-  const scheduler = new Scheduler();
-  const dispatcher = new Dispatcher({ hub, scheduler, catalog, logger, ...options });
-  const peers: MinerPeer[] = [];
-  cleanups.push(async () => {
-    for (const peer of peers) peer.terminate();
-    dispatcher.close();
-    await hub.close({ graceMs: 0 });
-    await endpoint.close();
-  });
-  /** A miner with the pod warm; a higher efficiency is picked first. */
-  const join = async (account: typeof minerA, efficiency: number, slots = 2) => {
-    const peer = await MinerPeer.join(
-      { url: endpoint.url, account, domain },
-      testCapabilities({ efficiency, warmPods: [pod.podId], slots: { total: slots, free: slots } }),
-    );
-    peers.push(peer);
-    // The scheduler follows the hub synchronously: once the session has capabilities, the node is indexed.
-    await waitFor(() => hub.session(account.address)?.capabilities !== undefined, 'capabilities');
-    return peer;
-  };
-  return { hub, scheduler, dispatcher, join, lines, url: endpoint.url };
-}
-
-function job(overrides: Partial<DispatchJob> = {}): DispatchJob {
-  return {
-    jobId: newJobId(),
-    podId: pod.podId,
-    kind: 'chat',
-    input: { messages: [{ role: 'user', content: 'hi' }] },
-    stream: false,
-    payer: SAMPLE_PAYER,
-    pricePerUnit: pod.pricePerUnit,
-    ...overrides,
-  };
-}
-
-const budget = (overrides: Partial<DispatchBudget> = {}): DispatchBudget => ({
-  maxRetries: 2,
-  deadlineAt: Date.now() + 30_000,
-  ...overrides,
-});
-
-async function rejection(promise: Promise<unknown>): Promise<NeurinoError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isNeurinoError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
-
-/** Answers every job correctly, streaming `chunks` first when asked to stream. */
-function honest(peer: MinerPeer, chunks: string[] = []) {
-  peer.serve(async (assign) => {
-    peer.accept(assign);
-    if (assign.stream) for (const [seq, delta] of chunks.entries()) peer.chunk(assign, seq, delta);
-    await peer.result(assign, { text: chunks.join('') || 'hello' });
-  });
-}
+afterEach(closeRigs);
 
 /** A dispatcher with one node of one slot, whose assignments wait in `pending` until the test answers them. */
 async function oneSlotHeld() {
@@ -307,7 +231,7 @@ describe('Dispatcher', () => {
       { url, account: minerA, domain },
       testCapabilities({ ramMiB: 128, warmPods: [pod.podId] }),
     );
-    cleanups.push(async () => weak.terminate());
+    atTestEnd(async () => weak.terminate());
     await waitFor(() => scheduler.stats().nodes === 1);
     const error = await rejection(dispatcher.dispatch(job(), budget()));
     expect(error.code).toBe('no_node_available');
@@ -687,128 +611,6 @@ describe('Dispatcher', () => {
     expect((await dispatcher.dispatch(job(), budget())).node).toBe(minerB.address);
     await waitFor(() => !scheduler.isSuspended(minerA.address), 'suspension lifted');
     expect((await dispatcher.dispatch(job(), budget())).node).toBe(minerA.address);
-  });
-
-  it('moves on without suspending a node that is busy or cannot load the pod', async () => {
-    const { dispatcher, scheduler, join } = await setup();
-    const busy = await join(minerA, 100);
-    busy.serve((assign) => busy.fail(assign, 'no_capacity', 'full', true));
-    const cold = await join(minerC, 50);
-    cold.serve((assign) => cold.fail(assign, 'pod_not_found', 'no such pod here', false));
-    honest(await join(minerB, 10));
-    const outcome = await dispatcher.dispatch(job(), budget());
-    expect(outcome).toMatchObject({ node: minerB.address, attempts: 3 });
-    expect(scheduler.isSuspended(minerA.address)).toBe(false);
-    expect(scheduler.isSuspended(minerC.address)).toBe(false);
-    expect(dispatcher.stats().attempts).toMatchObject({ busy: 1, cannot_load: 1, succeeded: 1 });
-  });
-
-  it('waits for a node that refused a job as full, at no cost to the budget, and asks it again once a slot frees', async () => {
-    const { dispatcher, hub, join } = await setup();
-    const peer = await join(minerA, 100, 1);
-    const assigned: JobAssign[] = [];
-    peer.serve(async (assign) => {
-      assigned.push(assign);
-      // Its one slot busy with a job from before this session, which the router does not know of.
-      if (assigned.length === 1) return peer.fail(assign, 'no_capacity', 'no free slot', true, 0);
-      await peer.result(assign, 'served');
-    });
-    const running = dispatcher.dispatch(job(), budget({ maxRetries: 0 }));
-    await waitFor(() => hub.session(minerA.address)?.freeSlots === 0 && assigned.length === 1, 'refused');
-    // The router's count follows the refusal: nothing is sent until the node says a slot is free.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(assigned).toHaveLength(1);
-    peer.heartbeat(1);
-    const outcome = await running;
-    expect(outcome).toMatchObject({ node: minerA.address, attempts: 2 });
-    expect(outcome.result.output).toBe('served');
-    expect(dispatcher.stats().attempts).toMatchObject({ busy: 1, succeeded: 1, node_fault: 0 });
-  });
-
-  it('moves on from a node draining, or refusing as busy with slots free, without asking it again or spending a retry', async () => {
-    const { dispatcher, scheduler, join } = await setup();
-    const refusing = await join(minerA, 100);
-    let code = 'node_draining';
-    refusing.serve((assign) => refusing.fail(assign, code, 'not now', true, 2));
-    honest(await join(minerB, 10));
-    for (const next of ['node_draining', 'no_capacity', 'rate_limited']) {
-      code = next;
-      const outcome = await dispatcher.dispatch(job(), budget({ maxRetries: 0 }));
-      expect(outcome, next).toMatchObject({ node: minerB.address, attempts: 2 });
-    }
-    expect(refusing.received.filter((m) => m.type === 'job.assign')).toHaveLength(3);
-    // No fault's suspension: only the rate limit's short pause.
-    expect((scheduler.suspendedUntil(minerA.address) ?? 0) - Date.now()).toBeLessThanOrEqual(
-      RATE_LIMITED_PAUSE_MS,
-    );
-  });
-
-  it('pauses a rate-limited node for a second, as no fault and without shortening a suspension', async () => {
-    const { dispatcher, scheduler, join } = await setup();
-    const limited = await join(minerA, 100);
-    const held: JobAssign[] = [];
-    let behaviour: 'limited' | 'hold-then-fail' = 'limited';
-    limited.serve((assign) => {
-      if (behaviour === 'limited') return limited.fail(assign, 'rate_limited', 'Model is overloaded', true);
-      held.push(assign);
-      // The second job on it fails as the node's fault while the first is still held.
-      if (held.length === 2) limited.fail(assign, 'node_failed', 'engine crashed', true);
-    });
-    honest(await join(minerB, 10));
-    const before = Date.now();
-    expect(await dispatcher.dispatch(job(), budget({ maxRetries: 0 }))).toMatchObject({
-      node: minerB.address,
-    });
-    const paused = scheduler.suspendedUntil(minerA.address) ?? 0;
-    expect(paused).toBeGreaterThanOrEqual(before + RATE_LIMITED_PAUSE_MS);
-    expect(paused).toBeLessThanOrEqual(Date.now() + RATE_LIMITED_PAUSE_MS);
-    await waitFor(() => !scheduler.isSuspended(minerA.address), 'the pause over');
-
-    behaviour = 'hold-then-fail';
-    const first = dispatcher.dispatch(job(), budget());
-    await waitFor(() => held.length === 1, 'the first job held');
-    expect(await dispatcher.dispatch(job(), budget())).toMatchObject({ node: minerB.address });
-    // The base suspension: the rate limit before it was no fault in a row.
-    const suspended = scheduler.suspendedUntil(minerA.address) ?? 0;
-    expect(suspended - Date.now()).toBeGreaterThan(20_000);
-    expect(suspended - Date.now()).toBeLessThanOrEqual(DISPATCHER_DEFAULTS.suspension.baseMs);
-    limited.fail(held[0] as JobAssign, 'rate_limited', 'Model is overloaded', true);
-    expect(await first).toMatchObject({ node: minerB.address });
-    expect(scheduler.suspendedUntil(minerA.address)).toBe(suspended);
-  });
-
-  it('asks a node that keeps refusing a job as full no more than twice', async () => {
-    const { dispatcher, join } = await setup();
-    const full = await join(minerA, 100, 1);
-    full.serve((assign) => {
-      full.fail(assign, 'no_capacity', 'no free slot', true, 0);
-      // It says a slot is free again right after: a node that would refuse forever.
-      setTimeout(() => full.heartbeat(1), 20);
-    });
-    const error = await rejection(dispatcher.dispatch(job(), budget({ maxRetries: 0 })));
-    expect(error).toMatchObject({ code: 'no_node_available', status: 503 });
-    expect(full.received.filter((m) => m.type === 'job.assign')).toHaveLength(2);
-  });
-
-  it('keeps offering cold jobs to a node whose pod load was refused as busy, not to one that cannot load it', async () => {
-    const { dispatcher, hub, join, lines } = await setup();
-    const peer = await join(minerA, 100);
-    honest(peer);
-    peer.send(testCapabilities({ warmPods: [], slots: { total: 2, free: 2 } }));
-    await waitFor(() => hub.session(minerA.address)?.warmPods.size === 0, 'the pod cold');
-    const failures = () => lines.filter((l) => l.msg === 'pod failed to load').length;
-    // Its memory held by pods running jobs: it may load the pod later.
-    peer.send({
-      type: 'pod.failed',
-      podId: pod.podId,
-      code: 'no_capacity',
-      message: 'memory held by busy pods',
-    });
-    await waitFor(() => failures() === 1, 'the busy refusal');
-    expect(await dispatcher.dispatch(job(), budget())).toMatchObject({ node: minerA.address });
-    peer.send({ type: 'pod.failed', podId: pod.podId, code: 'pod_load_failed', message: 'bad GGUF' });
-    await waitFor(() => failures() === 2, 'the failure');
-    await expect(dispatcher.dispatch(job(), budget())).rejects.toMatchObject({ code: 'no_node_available' });
   });
 
   it('retries when heartbeats stop during a job', async () => {

@@ -3,9 +3,9 @@ import type { Address, Hex } from 'viem';
 import { asNeurinoError, FatalError, type NeurinoError, RetryableError } from '../../protocol/errors.ts';
 import { attemptIdFor } from '../../protocol/ids.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
-import { classifyFailure, mayAskAgain, RATE_LIMITED_PAUSE_MS, suspensionMs } from './attempt-failure.ts';
+import { classifyFailure, mayAskAgain, rateLimitedPauseMs, suspensionMs } from './attempt-failure.ts';
 import { type AttemptOutcome, type AttemptProgress, runAttempt } from './attempt-runner.ts';
-import { checkBudget, deadlineBeforeNode, noNode } from './dispatch-errors.ts';
+import { checkBudget, deadlineBeforeNode, noNode, secondsUntil } from './dispatch-errors.ts';
 import type { DispatchBudget, DispatchHooks, DispatchJob, DispatchResult } from './dispatch-types.ts';
 import { EfficiencyWatch } from './efficiency-watch.ts';
 import { FairShare } from './fair-share.ts';
@@ -318,9 +318,16 @@ export class Dispatcher {
         this.#scheduler.removeNode(pick.node);
         continue;
       }
-      if (this.#scheduler.capableNodes(request) === 0) throw noNode(pod, attempts, lastError);
+      // A paused node is worth waiting for only when its pause ends while this job may still wait.
+      if (this.#scheduler.capableNodes(request, queueUntil) === 0) {
+        throw noNode(pod, attempts, lastError, this.#scheduler.soonestResume(request));
+      }
       if (Date.now() >= queueUntil) {
-        throw new RetryableError('no_capacity', { message: `every node serving ${pod.spec.name} is busy` });
+        const resumesAt = this.#scheduler.soonestResume(request);
+        throw new RetryableError('no_capacity', {
+          message: `every node serving ${pod.spec.name} is busy`,
+          ...(resumesAt === undefined ? {} : { retryAfterSeconds: secondsUntil(resumesAt) }),
+        });
       }
       return undefined;
     }
@@ -355,7 +362,7 @@ export class Dispatcher {
         return;
       case 'busy':
         this.#attempts.busy++;
-        if (error.code === 'rate_limited') this.#pause(node, RATE_LIMITED_PAUSE_MS);
+        if (error.code === 'rate_limited') this.#pause(node, rateLimitedPauseMs(error, this.#suspendMaxMs));
         return;
       case 'cannot-load':
         this.#attempts.cannot_load++;
@@ -375,10 +382,10 @@ export class Dispatcher {
     }
   }
 
-  /** Takes the node out of picks for `ms`, unless a suspension already keeps it out longer. */
+  /** Takes the node out of picks for `ms`, unless a suspension or pause already keeps it out longer. */
   #pause(node: Address, ms: number): void {
     if ((this.#scheduler.suspendedUntil(node) ?? 0) >= Date.now() + ms) return;
-    this.#scheduler.suspend(node, ms);
+    this.#scheduler.pause(node, ms);
   }
 
   #suspend(node: Address, reason: string): void {

@@ -301,7 +301,8 @@ export class MinerSession {
     else {
       // The router's own code for a job too large to send, which would end the job unpunished.
       const code = message.code === 'payload_too_large' ? 'node_failed' : message.code;
-      listener.failed(errorFromPeer(code, message.message, message.retryable, message.param));
+      const { param, retryAfterMs } = message;
+      listener.failed(errorFromPeer(code, message.message, message.retryable, { param, retryAfterMs }));
     }
   }
 

@@ -9,8 +9,11 @@ import type { PodCatalog } from './pod-catalog.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { UptimeTracker } from './uptime-tracker.ts';
 
-/** `ready` takes jobs; `waiting` has not announced its capabilities yet. */
-export type NodeState = 'ready' | 'waiting' | 'draining' | 'suspended';
+/**
+ * `ready` takes jobs; `waiting` has not announced its capabilities yet; `suspended` sits out a fault;
+ * `paused` sits out being busy (rate limited), jobs waiting for it.
+ */
+export type NodeState = 'ready' | 'waiting' | 'draining' | 'suspended' | 'paused';
 
 /** One connected node as the router sees it (GET /nodes, `neurino nodes`); what is not known is null. */
 export interface NodeStatus {
@@ -36,7 +39,7 @@ export interface NodeStatus {
   /** What `uptime` is made of: ms since this router first saw the node, and connected of them. */
   seenMs: number;
   connectedMs: number;
-  /** Set while a failure keeps the node out of the picks. */
+  /** Set while a failure (suspended) or a rate limit (paused) keeps the node out of the picks. */
   suspendedUntil: number | null;
   /**
    * The efficiency the node is ranked by when lower than it announces: the pace it serves at implies far
@@ -86,7 +89,7 @@ export class NodeDirectory {
     const heartbeat = session.lastHeartbeat;
     return {
       node: session.node,
-      state: stateOf(session, suspendedUntil),
+      state: stateOf(session, suspendedUntil, scheduler.isPaused(session.node)),
       sessionId: session.id,
       protocolVersion: session.version,
       software: session.software,
@@ -135,8 +138,9 @@ export class NodeDirectory {
   }
 }
 
-function stateOf(session: MinerSession, suspendedUntil: number | undefined): NodeState {
+function stateOf(session: MinerSession, suspendedUntil: number | undefined, paused: boolean): NodeState {
   if (session.draining) return 'draining';
   if (session.capabilities === undefined) return 'waiting';
-  return suspendedUntil === undefined ? 'ready' : 'suspended';
+  if (suspendedUntil === undefined) return 'ready';
+  return paused ? 'paused' : 'suspended';
 }

@@ -136,6 +136,36 @@ describe('Scheduler eligibility', () => {
     expect(pick(scheduler, { exclude: new Set([address(2)]) })).toBe(address(0));
   });
 
+  it('counts a paused node capable while its pause ends by the time given, and says when it resumes', () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0));
+    scheduler.upsertNode(snapshot(1));
+    const now = Date.now();
+    scheduler.pause(address(0), 5_000);
+    scheduler.pause(address(1), 60_000);
+    expect([scheduler.isPaused(address(0)), scheduler.isSuspended(address(0))]).toEqual([true, true]);
+    expect(pick(scheduler)).toBeUndefined();
+    expect(scheduler.capableNodes(cpuPod)).toBe(0);
+    expect(scheduler.capableNodes(cpuPod, now + 10_000)).toBe(1);
+    expect(scheduler.capableNodes(cpuPod, now + 120_000)).toBe(2);
+    // Tried already: not counted, paused or not.
+    const tried = { ...cpuPod, exclude: new Set([address(0)]) };
+    expect(scheduler.capableNodes(tried, now + 120_000)).toBe(1);
+    expect(scheduler.soonestResume(tried)).toBeGreaterThanOrEqual(now + 60_000);
+    const soonest = scheduler.soonestResume(cpuPod) ?? 0;
+    expect(soonest).toBeGreaterThanOrEqual(now + 5_000);
+    expect(soonest).toBeLessThanOrEqual(Date.now() + 5_000);
+    // A fault's suspension replaces the pause: not capable, whatever the time.
+    scheduler.suspend(address(0), 5_000);
+    expect(scheduler.isPaused(address(0))).toBe(false);
+    expect(scheduler.capableNodes(cpuPod, now + 120_000)).toBe(1);
+    expect(scheduler.soonestResume(cpuPod)).toBeGreaterThanOrEqual(now + 60_000);
+    scheduler.unsuspend(address(1));
+    expect(scheduler.isPaused(address(1))).toBe(false);
+    expect(scheduler.soonestResume(cpuPod)).toBeUndefined();
+    expect(pick(scheduler)).toBe(address(1));
+  });
+
   it('forgets removed nodes and keeps a suspension across a reconnect', () => {
     const scheduler = new Scheduler();
     scheduler.upsertNode(snapshot(0));
@@ -415,6 +445,16 @@ describe('Scheduler waiting', () => {
     controller.abort();
     await third;
     expect(scheduler.stats().waiting).toBe(0);
+  });
+
+  it('wakes waiters when a pause ends, the node available again', async () => {
+    const scheduler = new Scheduler();
+    scheduler.upsertNode(snapshot(0));
+    scheduler.pause(address(0), 20);
+    expect(pick(scheduler)).toBeUndefined();
+    await scheduler.waitForChange(cpuPod);
+    expect(scheduler.isPaused(address(0))).toBe(false);
+    expect(pick(scheduler)).toBe(address(0));
   });
 
   it('lifts a suspension by itself when its time is up', async () => {

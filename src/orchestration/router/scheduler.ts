@@ -60,7 +60,8 @@ export class Scheduler {
   readonly #efficiency = new EfficiencyRanking();
   readonly #referrals = new Map<Address, Set<Address>>();
   readonly #referrers = new Map<Address, Set<Address>>();
-  readonly #suspensions = new Map<Address, { until: number; timer: NodeJS.Timeout }>();
+  // A pause (a busy node that asked to be left alone a while) keeps the node capable: jobs wait for it.
+  readonly #suspensions = new Map<Address, { until: number; timer: NodeJS.Timeout; pause: boolean }>();
   #joined = 0;
 
   constructor(options: SchedulerOptions = {}) {
@@ -201,12 +202,24 @@ export class Scheduler {
 
   /** Takes the node out of every pick for `ms` (a failure); a later call replaces the period. */
   suspend(node: Address, ms: number): void {
+    this.#takeOut(node, ms, false);
+  }
+
+  /**
+   * Takes a busy node out of picks for `ms` (rate limited), still counted among the pod's capable nodes
+   * while its pause ends before a job stops waiting; a later suspend or pause replaces the period.
+   */
+  pause(node: Address, ms: number): void {
+    this.#takeOut(node, ms, true);
+  }
+
+  #takeOut(node: Address, ms: number, pause: boolean): void {
     const address = getAddress(node);
     const current = this.#suspensions.get(address);
     if (current !== undefined) clearTimeout(current.timer);
     const timer = setTimeout(() => this.unsuspend(address), ms);
     timer.unref();
-    this.#suspensions.set(address, { until: Date.now() + ms, timer });
+    this.#suspensions.set(address, { until: Date.now() + ms, timer, pause });
     const entry = this.#entries.get(address);
     if (entry !== undefined) this.#refresh(entry, true);
   }
@@ -225,9 +238,14 @@ export class Scheduler {
     return this.#suspensions.has(getAddress(node));
   }
 
-  /** When the node's suspension ends (ms since the epoch), or undefined when it is not suspended. */
+  /** When the node's suspension or pause ends (ms since the epoch), or undefined when it has neither. */
   suspendedUntil(node: Address): number | undefined {
     return this.#suspensions.get(getAddress(node))?.until;
+  }
+
+  /** Whether the node sits out a pause (busy), not a suspension (a fault). */
+  isPaused(node: Address): boolean {
+    return this.#suspensions.get(getAddress(node))?.pause === true;
   }
 
   /** The best eligible node, or undefined when none is free right now. */
@@ -262,21 +280,39 @@ export class Scheduler {
   }
 
   /**
-   * Nodes that could serve the request once a slot frees up (hosting the pod, not draining, suspended or
-   * excluded). Zero means waiting is pointless: answer `no_node_available`.
+   * Nodes that could serve the request once a slot frees up (hosting the pod, neither draining, suspended
+   * nor excluded; paused only when the pause ends by `until`). Zero means waiting is pointless: answer
+   * `no_node_available`.
    */
-  capableNodes(request: PickRequest): number {
+  capableNodes(request: PickRequest, until = Number.NEGATIVE_INFINITY): number {
     const pod = this.#index(request);
     let count = pod.members.size;
-    for (const node of this.#suspensions.keys()) {
+    for (const [node, out] of this.#suspensions) {
+      if (out.pause && out.until <= until) continue;
       const entry = this.#entries.get(node);
       if (entry !== undefined && pod.members.has(entry)) count--;
     }
     for (const node of request.exclude ?? []) {
       const entry = this.#entries.get(node);
-      if (entry !== undefined && pod.members.has(entry) && !this.#suspensions.has(node)) count--;
+      if (entry === undefined || !pod.members.has(entry)) continue;
+      const out = this.#suspensions.get(node);
+      if (out === undefined || (out.pause && out.until <= until)) count--;
     }
     return count;
+  }
+
+  /** When the first of the pod's paused nodes (not excluded) may be asked again; undefined if none is. */
+  soonestResume(request: PickRequest): number | undefined {
+    const pod = this.#index(request);
+    let soonest: number | undefined;
+    for (const [node, out] of this.#suspensions) {
+      if (!out.pause || request.exclude?.has(node)) continue;
+      const entry = this.#entries.get(node);
+      if (entry !== undefined && pod.members.has(entry) && (soonest === undefined || out.until < soonest)) {
+        soonest = out.until;
+      }
+    }
+    return soonest;
   }
 
   /**

@@ -13,6 +13,9 @@ import {
 } from '../scalars.ts';
 import { MAX_SLOTS } from './node-state.ts';
 
+/** Longest wait a node may ask for in a refusal (a day); the router caps it lower anyway. */
+export const MAX_RETRY_AFTER_MS = 86_400_000;
+
 /** Longest streamed delta in one frame; miners split longer text. */
 export const MAX_CHUNK_CHARS = 64 * 1024;
 
@@ -164,6 +167,11 @@ export const JobErrorSchema = z.object({
    * count follows at once rather than at the next heartbeat.
    */
   slotsFree: z.int().min(0).max(MAX_SLOTS).optional(),
+  /**
+   * On a busy refusal (`rate_limited`): how long the node asks to be left alone, in ms (its upstream's
+   * Retry-After). The router pauses it at least a second and at most its longest suspension.
+   */
+  retryAfterMs: z.int().min(0).max(MAX_RETRY_AFTER_MS).optional(),
 });
 
 /**

@@ -19,8 +19,8 @@ export interface OpenAICompatibleServerOptions {
 export interface OpenAICompatibleServer {
   /** `http://127.0.0.1:PORT/v1` */
   readonly baseUrl: string;
-  /** Answers the next request with this status and an OpenAI error body instead of serving it. */
-  failNext(status: number, message: string): void;
+  /** Answers the next request with this status and an OpenAI error body (and headers) instead of serving it. */
+  failNext(status: number, message: string, headers?: Record<string, string>): void;
   /** Bodies of the requests received so far, in order. */
   readonly requests: Array<{ path: string; body: unknown; authorization: string | undefined }>;
   close(): Promise<void>;
@@ -104,7 +104,7 @@ export async function startOpenAICompatibleServer(
   options: OpenAICompatibleServerOptions = {},
 ): Promise<OpenAICompatibleServer> {
   const requests: OpenAICompatibleServer['requests'] = [];
-  let nextFailure: { status: number; message: string } | undefined;
+  let nextFailure: { status: number; message: string; headers: Record<string, string> } | undefined;
 
   async function generate(
     path: string,
@@ -170,8 +170,9 @@ export async function startOpenAICompatibleServer(
       return;
     }
     if (nextFailure !== undefined) {
-      const { status, message } = nextFailure;
+      const { status, message, headers } = nextFailure;
       nextFailure = undefined;
+      for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
       sendJson(response, status, { error: { message, type: 'server_error' } });
       return;
     }
@@ -209,8 +210,8 @@ export async function startOpenAICompatibleServer(
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
-    failNext(status, message) {
-      nextFailure = { status, message };
+    failNext(status, message, headers = {}) {
+      nextFailure = { status, message, headers };
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -199,7 +199,14 @@ export class MinerPeer {
   }
 
   /** A `job.error`; `slotsFree` as a real miner's refusal carries it (it took no slot for the attempt). */
-  fail(assign: JobAssign, code: string, message: string, retryable: boolean, slotsFree?: number): void {
+  fail(
+    assign: JobAssign,
+    code: string,
+    message: string,
+    retryable: boolean,
+    slotsFree?: number,
+    retryAfterMs?: number,
+  ): void {
     this.send({
       type: 'job.error',
       attemptId: assign.attemptId,
@@ -207,6 +214,7 @@ export class MinerPeer {
       message,
       retryable,
       ...(slotsFree === undefined ? {} : { slotsFree }),
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     });
   }
 
