@@ -132,7 +132,7 @@ describe('jobs on an openai-upstream pod', () => {
     expect(refused.error?.retryAfterMs).toBeUndefined();
   });
 
-  it('passes on the wait an upstream asks for (Retry-After), and takes a 503 that sends one as busy', async () => {
+  it('passes on the wait an upstream asks for (Retry-After), and takes a 503 as busy too', async () => {
     const chat = () =>
       connection.assign({
         podId: relayPodId,
@@ -145,10 +145,13 @@ describe('jobs on an openai-upstream pod', () => {
     expect((await chat()).error).toMatchObject({ code: 'rate_limited', retryAfterMs: 1_500 });
     upstreamServer.failNext(503, 'server busy', { 'retry-after': '30' });
     expect((await chat()).error).toMatchObject({ code: 'rate_limited', retryAfterMs: 30_000 });
-    // Without one a 503 may be a server that is down: the node's fault, as before.
-    upstreamServer.failNext(503, 'no healthy upstream');
-    const down = (await chat()).error;
-    expect(down).toMatchObject({ code: 'node_failed', retryable: true });
-    expect(down?.retryAfterMs).toBeUndefined();
+    // Ollama past its queue sends none: busy all the same (the router pauses it a second).
+    upstreamServer.failNext(503, 'server busy, please try again.  maximum pending requests exceeded');
+    const full = (await chat()).error;
+    expect(full).toMatchObject({ code: 'rate_limited', retryable: true });
+    expect(full?.retryAfterMs).toBeUndefined();
+    // Any other 5xx is the node's fault.
+    upstreamServer.failNext(502, 'bad gateway');
+    expect((await chat()).error).toMatchObject({ code: 'node_failed', retryable: true });
   });
 });

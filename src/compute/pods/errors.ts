@@ -16,7 +16,7 @@ export const POD_ERROR_CODES = {
   pod_unsupported: { protocolCode: 'unsupported_parameter', retryable: false },
   /** The OpenAI-compatible upstream failed; retryable for 5xx, 408, network errors and timeouts. */
   pod_upstream_error: { protocolCode: 'node_failed', retryable: true },
-  /** The upstream is at capacity (429, as TGI's "Model is overloaded"): the node is busy, not broken. */
+  /** The upstream is at capacity (429, as TGI's "Model is overloaded"; 503): the node is busy, not broken. */
   pod_upstream_busy: { protocolCode: 'rate_limited', retryable: true },
   /** The runtime itself failed while running the job (an engine error): another node may do better. */
   pod_failed: { protocolCode: 'node_failed', retryable: true },
@@ -73,7 +73,10 @@ export class PodUnsupportedError extends PodError {
   }
 }
 
-/** The upstream answered 429: it takes no more requests now (its queue or its rate limit is full). */
+/**
+ * The upstream answered 429 or 503: it takes no more requests now (its queue or its rate limit is full,
+ * or it is loading); `retryAfterSeconds` is the wait it asked for, when it did.
+ */
 export class PodUpstreamBusyError extends PodError {
   override name = 'PodUpstreamBusyError';
   constructor(message: string, options?: PodErrorOptions) {

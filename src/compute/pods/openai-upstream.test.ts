@@ -261,16 +261,22 @@ describe('openai-upstream runtime: errors', () => {
     expect(error.code).toBe('node_failed');
   });
 
-  it('treats 503 and 408 as retryable, 429 as busy, other 4xx as final', async () => {
-    server.failNext(429, 'Model is overloaded');
-    const busy = await expectPodError(
-      upstream.complete({ prompt: 'x', max_tokens: 2 }),
-      'pod_upstream_busy',
-      true,
-    );
-    expect(busy.code).toBe('rate_limited');
+  it('treats 502 and 408 as retryable, 429 and 503 as busy, other 4xx as final', async () => {
+    for (const [status, message] of [
+      [429, 'Model is overloaded'],
+      [503, 'server busy, please try again.  maximum pending requests exceeded'],
+    ] as const) {
+      server.failNext(status, message);
+      const busy = await expectPodError(
+        upstream.complete({ prompt: 'x', max_tokens: 2 }),
+        'pod_upstream_busy',
+        true,
+      );
+      expect(busy.code).toBe('rate_limited');
+      expect(busy.message).toContain(message);
+    }
     for (const [status, retryable] of [
-      [503, true],
+      [502, true],
       [408, true],
       [404, false],
       [401, false],

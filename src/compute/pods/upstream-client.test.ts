@@ -106,7 +106,7 @@ async function wellBehaved(): Promise<TestUpstream> {
       startStream(response);
       for (const n of [1, 2, 3]) response.write(event({ n }));
       response.end(event('[DONE]'));
-    } else if (request.url === '/v1/fail') json(response, 503, { error: { message: 'overloaded' } });
+    } else if (request.url === '/v1/fail') json(response, 500, { error: { message: 'overloaded' } });
     else if (request.url === '/v1/html') response.end('<html>proxy login</html>');
     else json(response, 404, { error: 'no route' });
   });
@@ -392,14 +392,14 @@ describe('UpstreamClient: answers and requests', () => {
 
   it('quotes the error text: the JSON message, else the text cut to 300 characters, else the status', async () => {
     const server = await upstream((request, response) => {
-      response.writeHead(request.url === '/v1/empty' ? 503 : 500);
+      response.writeHead(request.url === '/v1/empty' ? 502 : 500);
       response.end(request.url === '/v1/text' ? `CUDA error ${'x'.repeat(1000)}` : '');
     });
     const upstreamClient = client(server.baseUrl);
     const text = await failure(upstreamClient.getJson('text'));
     expect(text.message).toBe(`${server.baseUrl}/text answered 500: CUDA error ${'x'.repeat(289)}`);
     const empty = await failure(upstreamClient.getJson('empty'));
-    expect(empty.message).toBe(`${server.baseUrl}/empty answered 503: Service Unavailable`);
+    expect(empty.message).toBe(`${server.baseUrl}/empty answered 502: Bad Gateway`);
     await upstreamClient.close();
   });
 

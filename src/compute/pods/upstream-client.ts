@@ -1,6 +1,6 @@
 // HTTP to an operator's OpenAI-compatible server, with every failure turned into a PodError:
-// network errors, timeouts, 5xx and 408 are retryable; 429, and 503 with a Retry-After, say the upstream is
-// busy (PodUpstreamBusyError, carrying the wait it asks for);
+// network errors, timeouts, 5xx and 408 are retryable; 429 and 503 say the upstream is busy
+// (PodUpstreamBusyError, carrying the wait it asks for, if any);
 // the caller's own abort is PodAbortedError; 400/413/422 blame the request (PodBadRequestError); other 4xx
 // are final upstream errors.
 // It speaks through undici's `request()` on a keep-alive Agent it owns: global `fetch` costs several
@@ -33,7 +33,10 @@ const BAD_REQUEST_STATUSES = new Set([400, 413, 422]);
 const REQUEST_TIMEOUT = 408;
 /** The upstream is full: the node is busy (the router moves the job on and pauses the node briefly). */
 const TOO_MANY_REQUESTS = 429;
-/** Down, or (with a Retry-After: RFC 9110 §15.6.4) overloaded for a while: busy then, not broken. */
+/**
+ * Overloaded or loading for a while (RFC 9110 §15.6.4): Ollama past its queue ("server busy"), llama.cpp's
+ * server loading its model. A server that is down for good is left alone ever longer by the router too.
+ */
 const SERVICE_UNAVAILABLE = 503;
 const MAX_ERROR_TEXT = 300;
 /** The redirects `fetch` follows, and as many of them. */
@@ -283,7 +286,7 @@ export class UpstreamClient {
       });
     }
     const wait = retryAfterSeconds(response.headers);
-    if (status === TOO_MANY_REQUESTS || (status === SERVICE_UNAVAILABLE && wait !== undefined)) {
+    if (status === TOO_MANY_REQUESTS || status === SERVICE_UNAVAILABLE) {
       return new PodUpstreamBusyError(`${where} is at capacity (${status}): ${message}`, {
         details: { upstreamStatus: status },
         ...(wait === undefined ? {} : { retryAfterSeconds: wait }),

@@ -51,12 +51,15 @@ export function suspensionMs(consecutiveFailures: number, baseMs: number, maxMs:
 export const RATE_LIMITED_PAUSE_MS = 1_000;
 
 /**
- * How long a rate limited node sits out: what it asked for (its upstream's Retry-After), at least
- * RATE_LIMITED_PAUSE_MS and at most `maxMs` (a fault's longest suspension: a node cannot ask for more).
+ * How long a rate limited node sits out: what it asked for (its upstream's Retry-After), and at least
+ * RATE_LIMITED_PAUSE_MS, doubled for each pause in a row with no job served in between (`streak`, from 1),
+ * so a node that is always "busy" is left alone ever longer; at most `maxMs` (a fault's longest
+ * suspension: a node cannot ask for more).
  */
-export function rateLimitedPauseMs(error: NeurinoError, maxMs: number): number {
+export function rateLimitedPauseMs(error: NeurinoError, streak: number, maxMs: number): number {
   const asked = (error.retryAfterSeconds ?? 0) * 1000;
-  return Math.min(Math.max(asked, RATE_LIMITED_PAUSE_MS), Math.max(maxMs, RATE_LIMITED_PAUSE_MS));
+  const least = RATE_LIMITED_PAUSE_MS * 2 ** Math.min(Math.max(streak - 1, 0), 30);
+  return Math.min(Math.max(asked, least), Math.max(maxMs, RATE_LIMITED_PAUSE_MS));
 }
 
 /**

@@ -150,10 +150,12 @@ describe('Dispatcher with busy nodes', () => {
     let asked = 5_000;
     limited.serve((assign) => limited.fail(assign, 'rate_limited', 'slow down', true, 2, asked));
     honest(await join(minerB, 10));
+    // Asked for nothing, the least pause; then, the second pause in a row being two seconds, what it asks
+    // for, up to the longest suspension.
     for (const [ask, expected] of [
+      [0, RATE_LIMITED_PAUSE_MS],
       [5_000, 5_000],
       [86_400_000, 60_000],
-      [0, RATE_LIMITED_PAUSE_MS],
     ] as const) {
       asked = ask;
       scheduler.unsuspend(minerA.address);
@@ -166,6 +168,43 @@ describe('Dispatcher with busy nodes', () => {
       expect(until, `asked ${ask}`).toBeLessThanOrEqual(Date.now() + expected);
       expect(scheduler.isPaused(minerA.address)).toBe(true);
     }
+  });
+
+  it('doubles the pause of a node that stays rate limited with no job served, and starts over once it serves', async () => {
+    const { dispatcher, scheduler, join } = await setup();
+    const limited = await join(minerA, 100);
+    const held: JobAssign[] = [];
+    let mode: 'hold' | 'refuse' | 'serve' = 'hold';
+    limited.serve(async (assign) => {
+      if (mode === 'hold') held.push(assign);
+      else if (mode === 'refuse') limited.fail(assign, 'rate_limited', 'slow down', true, 2);
+      else await limited.result(assign, 'served');
+    });
+    honest(await join(minerB, 10));
+    const pausedFor = () => (scheduler.suspendedUntil(minerA.address) ?? 0) - Date.now();
+    // Two jobs sent before the node says it is limited: the second refusal was sent before the pause, so
+    // it does not count as another pause in a row.
+    const early = [dispatcher.dispatch(job(), budget()), dispatcher.dispatch(job(), budget())];
+    await waitFor(() => held.length === 2, 'both jobs held');
+    for (const assign of held) limited.fail(assign, 'rate_limited', 'slow down', true, 2);
+    expect(await Promise.all(early)).toMatchObject([{ node: minerB.address }, { node: minerB.address }]);
+    expect(pausedFor()).toBeLessThanOrEqual(RATE_LIMITED_PAUSE_MS);
+    mode = 'refuse';
+    for (const expected of [2, 4, 8].map((n) => n * RATE_LIMITED_PAUSE_MS)) {
+      scheduler.unsuspend(minerA.address);
+      expect(await dispatcher.dispatch(job(), budget({ maxRetries: 0 }))).toMatchObject({
+        node: minerB.address,
+      });
+      expect(pausedFor()).toBeGreaterThan(expected - RATE_LIMITED_PAUSE_MS);
+      expect(pausedFor()).toBeLessThanOrEqual(expected);
+    }
+    mode = 'serve';
+    scheduler.unsuspend(minerA.address);
+    expect(await dispatcher.dispatch(job(), budget())).toMatchObject({ node: minerA.address });
+    mode = 'refuse';
+    expect(await dispatcher.dispatch(job(), budget())).toMatchObject({ node: minerB.address });
+    expect(pausedFor()).toBeLessThanOrEqual(RATE_LIMITED_PAUSE_MS);
+    expect(scheduler.isPaused(minerA.address)).toBe(true);
   });
 
   it('waits for the only node while it is paused as rate limited, and asks it again when the pause ends', async () => {

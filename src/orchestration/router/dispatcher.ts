@@ -87,6 +87,8 @@ export class Dispatcher {
   readonly #suspendBaseMs: number;
   readonly #suspendMaxMs: number;
   readonly #failureStreaks = new Map<Address, number>();
+  // Pauses in a row with no job served: a node that is always "busy" sits out ever longer, as a fault would.
+  readonly #pauseStreaks = new Map<Address, number>();
   readonly #refusals = new NodeRefusals();
   readonly #efficiency: EfficiencyWatch;
   readonly #unsubscribe: () => void;
@@ -157,6 +159,7 @@ export class Dispatcher {
         const outcome = await running;
         this.#attempts.succeeded++;
         this.#failureStreaks.delete(session.node);
+        this.#pauseStreaks.delete(session.node);
         this.#refusals.upheld(session.node);
         if (refusal !== undefined) this.#overruled(refusal.nodes, job.podId);
         if (job.affinity !== undefined) this.#affinity.served(job.podId, job.affinity, session.node);
@@ -362,7 +365,7 @@ export class Dispatcher {
         return;
       case 'busy':
         this.#attempts.busy++;
-        if (error.code === 'rate_limited') this.#pause(node, rateLimitedPauseMs(error, this.#suspendMaxMs));
+        if (error.code === 'rate_limited') this.#rateLimited(node, error);
         return;
       case 'cannot-load':
         this.#attempts.cannot_load++;
@@ -382,10 +385,18 @@ export class Dispatcher {
     }
   }
 
-  /** Takes the node out of picks for `ms`, unless a suspension or pause already keeps it out longer. */
-  #pause(node: Address, ms: number): void {
-    if ((this.#scheduler.suspendedUntil(node) ?? 0) >= Date.now() + ms) return;
+  /**
+   * Pauses a rate-limited node, unless a suspension or pause already keeps it out longer. A refusal that
+   * comes in while the node is paused was sent before the pause: it does not lengthen the streak.
+   */
+  #rateLimited(node: Address, error: NeurinoError): void {
+    const until = this.#scheduler.suspendedUntil(node);
+    const streak = (this.#pauseStreaks.get(node) ?? 0) + (until === undefined ? 1 : 0);
+    this.#pauseStreaks.set(node, Math.max(streak, 1));
+    const ms = rateLimitedPauseMs(error, Math.max(streak, 1), this.#suspendMaxMs);
+    if ((until ?? 0) >= Date.now() + ms) return;
     this.#scheduler.pause(node, ms);
+    this.#logger.info({ node, ms, streak }, 'node paused: rate limited');
   }
 
   #suspend(node: Address, reason: string): void {
