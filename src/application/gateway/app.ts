@@ -162,6 +162,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
       connectedNodes: deps.connectedNodes,
       ...(nodes && {
         nodesRankedBelowClaim: () => nodes.nodes().filter((n) => n.rankedEfficiency !== null).length,
+        nodeStates: () => nodes.nodes().map((n) => n.state),
       }),
       ...(miners && { miners: () => miners.stats() }),
       ...(deps.settlement && { settlement: deps.settlement }),

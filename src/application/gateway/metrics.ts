@@ -3,12 +3,21 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { copiedCounter } from './copied-counter.ts';
 import { registerMinerMetrics } from './miner-metrics.ts';
-import type { AutoscalerStats, MeteringBacklog, MinerEndpointStats, SettlementStats } from './ports.ts';
+import {
+  type AutoscalerStats,
+  type MeteringBacklog,
+  type MinerEndpointStats,
+  NODE_STATES,
+  type NodeState,
+  type SettlementStats,
+} from './ports.ts';
 
 export interface MetricsSources {
   connectedNodes(): number;
   /** Connected nodes ranked below the efficiency they announce (their pace belies it, or not timed yet). */
   nodesRankedBelowClaim?: () => number;
+  /** The state of each connected node (GET /nodes). */
+  nodeStates?: () => Iterable<NodeState>;
   miners?: () => MinerEndpointStats;
   settlement?: () => Promise<SettlementStats>;
   metering?: () => MeteringBacklog;
@@ -78,6 +87,20 @@ export class GatewayMetrics {
         this.set(sources.connectedNodes());
       },
     });
+    const nodeStates = sources.nodeStates;
+    if (nodeStates !== undefined) {
+      new Gauge({
+        name: 'neurino_nodes',
+        help: 'Connected nodes by state: ready, waiting (for their capabilities), draining, suspended (after a fault), paused (rate limited)',
+        labelNames: ['state'],
+        registers,
+        collect() {
+          const counts = new Map<NodeState, number>(NODE_STATES.map((state) => [state, 0]));
+          for (const state of nodeStates()) counts.set(state, (counts.get(state) ?? 0) + 1);
+          for (const [state, count] of counts) this.set({ state }, count);
+        },
+      });
+    }
     const rankedBelow = sources.nodesRankedBelowClaim;
     if (rankedBelow !== undefined) {
       new Gauge({

@@ -112,6 +112,9 @@ describe('GET /nodes', () => {
     const after = byNode(await nodes(), index);
     expect(after?.state).toBe('suspended');
     expect(after?.suspendedUntil).toBeGreaterThan(Date.now());
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/^neurino_nodes\{state="suspended"\} 1$/m);
+    expect(metrics).toMatch(/^neurino_nodes\{state="ready"\} 1$/m);
     expect(after?.slots.running).toBe(0);
     expect(byNode(await nodes(), 1 - index)?.state).toBe('ready');
   });

@@ -229,7 +229,11 @@ export interface MinerEndpointStats {
   heartbeatTimeouts: number;
 }
 
-export type { NodeState, NodeStatus } from '../../orchestration/router/node-directory.ts';
+export {
+  NODE_STATES,
+  type NodeState,
+  type NodeStatus,
+} from '../../orchestration/router/node-directory.ts';
 
 /** The connected nodes as the router sees them (GET /nodes); the router core's NodeDirectory. */
 export interface NodeList {

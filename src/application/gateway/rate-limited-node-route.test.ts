@@ -89,6 +89,10 @@ describe('a rate-limited node behind the gateway', () => {
     expect(assigned.length - before).toBe(1);
     const paused = await node();
     expect(paused?.state).toBe('paused');
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/^neurino_nodes\{state="paused"\} 1$/m);
+    expect(metrics).toMatch(/^neurino_nodes\{state="ready"\} 0$/m);
+    expect(metrics).toMatch(/^neurino_nodes\{state="suspended"\} 0$/m);
     expect(await receipts()).toBe(1);
     expect(h.metering.leases.lease(developer)?.held ?? 0n).toBe(0n);
   });

@@ -13,7 +13,8 @@ import type { UptimeTracker } from './uptime-tracker.ts';
  * `ready` takes jobs; `waiting` has not announced its capabilities yet; `suspended` sits out a fault;
  * `paused` sits out being busy (rate limited), jobs waiting for it.
  */
-export type NodeState = 'ready' | 'waiting' | 'draining' | 'suspended' | 'paused';
+export const NODE_STATES = ['ready', 'waiting', 'draining', 'suspended', 'paused'] as const;
+export type NodeState = (typeof NODE_STATES)[number];
 
 /** One connected node as the router sees it (GET /nodes, `neurino nodes`); what is not known is null. */
 export interface NodeStatus {
