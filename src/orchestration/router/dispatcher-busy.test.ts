@@ -207,6 +207,25 @@ describe('Dispatcher with busy nodes', () => {
     expect(scheduler.isPaused(minerA.address)).toBe(true);
   });
 
+  it('suspends a paused node that then fails for at least the rest of its pause', async () => {
+    const { dispatcher, scheduler, join } = await setup({ suspension: { baseMs: 1_000, maxMs: 600_000 } });
+    const limited = await join(minerA, 100);
+    const held: JobAssign[] = [];
+    limited.serve((assign) => {
+      held.push(assign);
+    });
+    honest(await join(minerB, 10));
+    const jobs = [dispatcher.dispatch(job(), budget()), dispatcher.dispatch(job(), budget())];
+    await waitFor(() => held.length === 2, 'both jobs held');
+    limited.fail(held[0] as JobAssign, 'rate_limited', 'quota spent', true, 2, 120_000);
+    await jobs[0];
+    const paused = scheduler.suspendedUntil(minerA.address) ?? 0;
+    limited.fail(held[1] as JobAssign, 'node_failed', 'engine crashed', true);
+    await jobs[1];
+    expect(scheduler.isPaused(minerA.address)).toBe(false);
+    expect(scheduler.suspendedUntil(minerA.address)).toBeGreaterThanOrEqual(paused - 5);
+  });
+
   it('waits for the only node while it is paused as rate limited, and asks it again when the pause ends', async () => {
     const { dispatcher, scheduler, join } = await setup();
     const limited = await join(minerA, 100);

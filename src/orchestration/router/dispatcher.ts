@@ -402,7 +402,9 @@ export class Dispatcher {
   #suspend(node: Address, reason: string): void {
     const streak = (this.#failureStreaks.get(node) ?? 0) + 1;
     this.#failureStreaks.set(node, streak);
-    const ms = suspensionMs(streak, this.#suspendBaseMs, this.#suspendMaxMs);
+    // A longer pause it already sits out (its upstream asked for more) is not cut short.
+    const left = (this.#scheduler.suspendedUntil(node) ?? 0) - Date.now();
+    const ms = Math.max(suspensionMs(streak, this.#suspendBaseMs, this.#suspendMaxMs), left);
     this.#scheduler.suspend(node, ms);
     this.#logger.warn({ node, ms, streak, code: reason }, 'node suspended');
   }
