@@ -5,7 +5,7 @@ import { attemptIdFor } from '../../protocol/ids.ts';
 import type { JobAssign } from '../../protocol/messages/jobs.ts';
 import { classifyFailure, mayAskAgain, rateLimitedPauseMs, suspensionMs } from './attempt-failure.ts';
 import { type AttemptOutcome, type AttemptProgress, runAttempt } from './attempt-runner.ts';
-import { checkBudget, deadlineBeforeNode, noNode, secondsUntil } from './dispatch-errors.ts';
+import { checkBudget, deadlineBeforeNode, noNode } from './dispatch-errors.ts';
 import type { DispatchBudget, DispatchHooks, DispatchJob, DispatchResult } from './dispatch-types.ts';
 import { EfficiencyWatch } from './efficiency-watch.ts';
 import { FairShare } from './fair-share.ts';
@@ -326,11 +326,7 @@ export class Dispatcher {
         throw noNode(pod, attempts, lastError, this.#scheduler.soonestResume(request));
       }
       if (Date.now() >= queueUntil) {
-        const resumesAt = this.#scheduler.soonestResume(request);
-        throw new RetryableError('no_capacity', {
-          message: `every node serving ${pod.spec.name} is busy`,
-          ...(resumesAt === undefined ? {} : { retryAfterSeconds: secondsUntil(resumesAt) }),
-        });
+        throw new RetryableError('no_capacity', { message: `every node serving ${pod.spec.name} is busy` });
       }
       return undefined;
     }
