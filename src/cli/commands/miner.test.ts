@@ -250,6 +250,28 @@ describe('neurino miner', () => {
     ]);
     expect(await noModel.exited).toBe(1);
     expect(noModel.output()).toContain('--upstream needs --upstream-model <name>');
+    const badWait = neurinoMiner(['--router', router.url, ...chainArgs(), '--wait-for-upstream-s', '-1']);
+    expect(await badWait.exited).toBe(1);
+    expect(badWait.output()).toContain('expected a whole number 0-86400, got "-1"');
+  });
+
+  it('keeps trying an upstream that is not ready for --wait-for-upstream-s, then gives up naming it', async () => {
+    const run = neurinoMiner([
+      '--router',
+      router.url,
+      ...chainArgs(),
+      '--key',
+      devPrivateKey(19),
+      '--upstream',
+      'http://127.0.0.1:1/v1',
+      '--upstream-model',
+      'llama-3-8b',
+      '--wait-for-upstream-s',
+      '2',
+    ]);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/pod llama-3-8b is not ready: .*127\.0\.0\.1:1.*; trying again in 1 s/);
+    expect(run.output()).toMatch(/Upstream http:\/\/127\.0\.0\.1:1\/v1 is not usable/);
   });
 
   it('registers on start, says what it earned, serves the tiny model, and drains on SIGTERM', async () => {

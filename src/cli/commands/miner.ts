@@ -18,6 +18,7 @@ import {
   chatTemplateOption,
   MATRYOSHKA_HELP,
   parseAddress,
+  parseIntWithin,
   parsePort,
   parsePositiveInt,
   parseWei,
@@ -37,6 +38,7 @@ interface MinerOptions extends ChainOptions {
   upstream?: string;
   upstreamModel?: string;
   upstreamApiKey?: string;
+  waitForUpstreamS: number;
   vramMib: number;
   podSpec?: string;
   pods?: string;
@@ -79,6 +81,13 @@ export function minerCommand(): Command {
     )
     .option('--upstream-model <name>', 'the model name the upstream serves')
     .option('--upstream-api-key <key>', 'API key of the upstream, if it wants one')
+    .option(
+      '--wait-for-upstream-s <seconds>',
+      'at start, keep trying an upstream that is not ready (refusing connections while it starts, 503 while ' +
+        'it loads its model) this long before giving up; 0 gives up at once',
+      parseIntWithin(0, 86_400),
+      300,
+    )
     .option(
       '--vram-mib <n>',
       'memory the upstream model holds, metered into compute units',
@@ -236,6 +245,7 @@ async function runMiner(options: MinerOptions, command: Command): Promise<void> 
     hardware,
     ...(options.memoryMib === undefined ? {} : { memoryMiB: options.memoryMib }),
     ...(options.keepAliveS === undefined ? {} : { keepAliveMs: options.keepAliveS * 1000 }),
+    waitForPodsMs: options.waitForUpstreamS * 1000,
     benchmarkThreads: options.threads,
     chain: {
       rpcUrl: options.rpcUrl,

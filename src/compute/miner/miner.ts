@@ -41,6 +41,11 @@ export interface MinerConfig {
   /** Load the pods before connecting (in order, while they fit), so they are announced warm. Default true. */
   readonly preload?: boolean;
   /**
+   * How long the preload waits for a pod whose server is not ready yet (an upstream still starting) before
+   * the miner gives up, in ms. Default 0: fail at once.
+   */
+  readonly waitForPodsMs?: number;
+  /**
    * MiB the node's in-process pods (llama.cpp) may hold at once; a cold pod that does not fit unloads those
    * idle longest. Default: the GPUs' VRAM together less what other processes held at start, or the RAM
    * on a CPU node (defaultPodMemory).
@@ -143,7 +148,8 @@ export async function startMiner(config: MinerConfig): Promise<Miner> {
   if (config.chain !== undefined) await ensureStanding(config.chain, config.account, hardware, log);
   if (config.preload ?? true) {
     try {
-      for (const pod of pods.list()) await preload(pod, log);
+      const giveUpAt = Date.now() + (config.waitForPodsMs ?? 0);
+      for (const pod of pods.list()) await preload(pod, log, Math.max(0, giveUpAt - Date.now()));
     } catch (error) {
       // Do not leave half the pods holding memory behind a miner that never started.
       await pods.unloadAll().catch(() => undefined);

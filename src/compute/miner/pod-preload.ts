@@ -1,23 +1,51 @@
 // Pods loaded before they are asked for (at start, and when a reload adds them), as far as memory goes.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isNeurinoError } from '../../protocol/errors.ts';
+import { PodError } from '../pods/errors.ts';
 import type { HostedPod } from './pod-host.ts';
+
+/** How long `preload` waits between tries of a pod whose server is not ready yet: doubling to this. */
+const NOT_READY_RETRY_MAX_MS = 10_000;
 
 /**
  * Loads a pod into the memory left free by those loaded before it; one that does not fit stays cold (a job
- * for it loads it, unloading the pods idle longest). Throws when it fails to load.
+ * for it loads it, unloading the pods idle longest). A pod whose server is not ready yet (an upstream
+ * still starting or loading its model: refused connections, timeouts, 5xx, 429) is tried again, up to
+ * `waitMs` in all, since an operator starts the miner beside that server. Throws when it fails to load.
  */
-export async function preload(pod: HostedPod, log: Logger): Promise<void> {
-  try {
-    const { loadMs } = await pod.load(undefined, { evict: false });
-    log.info({ podId: pod.podId, loadMs }, `pod ${pod.spec.name} is warm`);
-  } catch (error) {
-    if (!(isNeurinoError(error) && error.code === 'no_capacity')) throw error;
-    log.info(
-      { podId: pod.podId },
-      `pod ${pod.spec.name} stays cold until a job asks for it: ${error.message}`,
-    );
+export async function preload(pod: HostedPod, log: Logger, waitMs = 0): Promise<void> {
+  const giveUpAt = Date.now() + waitMs;
+  let delay = 1_000;
+  for (;;) {
+    try {
+      const { loadMs } = await pod.load(undefined, { evict: false });
+      log.info({ podId: pod.podId, loadMs }, `pod ${pod.spec.name} is warm`);
+      return;
+    } catch (error) {
+      if (isNeurinoError(error) && error.code === 'no_capacity') {
+        log.info(
+          { podId: pod.podId },
+          `pod ${pod.spec.name} stays cold until a job asks for it: ${error.message}`,
+        );
+        return;
+      }
+      if (!notReadyYet(error) || Date.now() + delay > giveUpAt) throw error;
+      log.warn(
+        { podId: pod.podId, retryInMs: delay },
+        `pod ${pod.spec.name} is not ready: ${(error as Error).message}; trying again in ${delay / 1000} s`,
+      );
+      await sleep(delay);
+      delay = Math.min(delay * 2, NOT_READY_RETRY_MAX_MS);
+    }
   }
+}
+
+/** A load that failed on its server's passing trouble, not on what the operator configured. */
+function notReadyYet(error: unknown): boolean {
+  if (!(error instanceof PodError) || error.podCode !== 'pod_load_failed') return false;
+  const cause = error.cause;
+  return cause instanceof PodError && cause.retryable;
 }
 
 /** Says what a pod will hold once loaded, when its runtime estimated it (llama-cpp pods). */
