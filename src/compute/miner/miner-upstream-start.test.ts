@@ -1,6 +1,7 @@
-// A miner started beside the OpenAI-compatible server it relays to, as an operator starts both at once:
-// while the server is not ready (loading its model, full) the miner waits for it rather than exit, and
-// announces the pod warm once it answers; what the operator configured wrong still fails at once.
+// A miner beside the OpenAI-compatible server it relays to, as an operator runs both: started together,
+// the miner waits while the server is not ready (loading its model, full) rather than exit, and announces
+// the pod warm once it answers (what the operator configured wrong still fails at once); when the server
+// goes away later, the pod is announced cold until it answers again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podId as podIdOf } from '../../protocol/pod-spec.ts';
 import { captureLogger } from '../../protocol/testing/capture-logger.ts';
@@ -73,5 +74,46 @@ describe('a miner started beside its upstream', () => {
     ).rejects.toThrow(/does not serve llama-3-70b/);
     expect(Date.now() - started).toBeLessThan(1_000);
     await wrong.runtime.unload();
+  });
+
+  it('announces the pod cold when its server goes away, and warm again once it is back', async () => {
+    const own = await startOpenAICompatibleServer(backing.runtime);
+    const port = Number(new URL(own.baseUrl).port);
+    const spec = upstreamPodSpec({ name: 'neurino-tiny', vramMiB: 512 });
+    const pod = {
+      spec,
+      podId: podIdOf(spec),
+      runtime: new OpenAIUpstreamRuntime({ baseUrl: own.baseUrl, model: 'neurino-tiny', slots: 1 }),
+    };
+    const { logger, lines } = captureLogger();
+    const { miner } = await startTestMiner(backing, router.url, { pods: [pod], logger });
+    let restarted: OpenAICompatibleServer | undefined;
+    try {
+      // The first test's miner was connection 0; the second test's never connected.
+      const connection = await router.welcomedConnection(1);
+      await connection.waitFor('capabilities', (m) => m.warmPods.includes(pod.podId));
+      const chat = () =>
+        connection.assign({
+          podId: pod.podId,
+          kind: 'chat',
+          input: { model: 'neurino-tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 },
+        });
+      await own.close();
+      const from = connection.received.length;
+      const failed = await chat();
+      expect(failed.error).toMatchObject({ code: 'node_failed' });
+      expect(failed.error?.message).toContain('ECONNREFUSED');
+      await connection.waitFor('capabilities', (m) => !m.warmPods.includes(pod.podId), from);
+      expect(lines.some((l) => String(l.msg).includes('its server is gone'))).toBe(true);
+      restarted = await startOpenAICompatibleServer(backing.runtime, { port });
+      await connection.waitFor('capabilities', (m) => m.warmPods.includes(pod.podId), from);
+      expect(lines.some((l) => String(l.msg).includes('its server is back'))).toBe(true);
+      const served = await chat();
+      expect(served.result?.output).toBeDefined();
+    } finally {
+      await miner.stop();
+      await pod.runtime.unload();
+      await restarted?.close();
+    }
   });
 });

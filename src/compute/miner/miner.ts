@@ -132,6 +132,13 @@ export async function startMiner(config: MinerConfig): Promise<Miner> {
       error === undefined
         ? log.info({ podId: pod.podId }, `pod ${pod.spec.name} unloaded after ${config.keepAliveMs} ms idle`)
         : log.error({ err: error, podId: pod.podId }, `unloading the idle pod ${pod.spec.name} failed`),
+    onServerGone: (pod, error) =>
+      log.warn(
+        { podId: pod.podId, reason: error instanceof Error ? error.message : String(error) },
+        `pod ${pod.spec.name}: its server is gone; announced cold until it answers again`,
+      ),
+    onServerBack: (pod, downMs) =>
+      log.info({ podId: pod.podId, downMs }, `pod ${pod.spec.name}: its server is back; warm again`),
   });
   for (const pod of pods.list()) logPodMemory(pod, log);
   const slots = new Slots(

@@ -5,9 +5,11 @@ import { performance } from 'node:perf_hooks';
 import type { Hex } from 'viem';
 import { MAX_WARM_PODS } from '../../protocol/messages/node-state.ts';
 import { type PodSpec, podId as podIdOf } from '../../protocol/pod-spec.ts';
+import { isServerGone } from '../pods/errors.ts';
 import type { PodRuntime } from '../pods/runtime.ts';
 import { MinerError } from './errors.ts';
 import { PodKeepAlive } from './pod-keep-alive.ts';
+import { PodRecovery } from './pod-recovery.ts';
 import { type LoadOptions, PodResidency, type ResidentPod } from './pod-residency.ts';
 
 export interface HostedPodConfig {
@@ -54,6 +56,8 @@ export class HostedPod implements ResidentPod {
       load: () => Promise<void>,
       options: LoadOptions,
     ) => Promise<void>,
+    /** Told when a job found the pod's server gone (pod-recovery.ts). */
+    private readonly onServerGone: (pod: HostedPod, error: unknown) => void = () => {},
   ) {
     this.spec = config.spec;
     this.podId = config.podId;
@@ -168,6 +172,9 @@ export class HostedPod implements ResidentPod {
     }
     try {
       return await job(this.runtime);
+    } catch (error) {
+      if (isServerGone(error)) this.onServerGone(this, error);
+      throw error;
     } finally {
       this.release();
     }
@@ -207,6 +214,11 @@ export interface PodHostOptions {
   readonly keepAliveMs?: number;
   /** Told of each pod unloaded for having been idle past the keep-alive (with the error of a failed one). */
   readonly onIdleUnloaded?: (pod: HostedPod, error?: unknown) => void;
+  /** Told of each pod whose server went away (unloaded until it is back), and when it is back. */
+  readonly onServerGone?: (pod: HostedPod, error: unknown) => void;
+  readonly onServerBack?: (pod: HostedPod, downMs: number) => void;
+  /** Longest wait between tries of a gone server (doubling from a second); default 10 s. */
+  readonly serverRetryMaxMs?: number;
 }
 
 export class PodHost {
@@ -216,8 +228,16 @@ export class PodHost {
   /** Pods no longer hosted that still hold memory until their last jobs end. */
   private readonly leaving = new Set<HostedPod>();
   private readonly keepAlive: PodKeepAlive<HostedPod> | undefined;
+  private readonly recovery: PodRecovery<HostedPod>;
 
   constructor(configs: readonly HostedPodConfig[], options: PodHostOptions = {}) {
+    this.recovery = new PodRecovery<HostedPod>({
+      isHosted: (pod) => this.pods.get(pod.podId) === pod,
+      onChange: () => this.warmChanged(),
+      ...(options.onServerGone && { onLost: options.onServerGone }),
+      ...(options.onServerBack && { onBack: options.onServerBack }),
+      ...(options.serverRetryMaxMs === undefined ? {} : { maxRetryMs: options.serverRetryMaxMs }),
+    });
     this.residency = new PodResidency(options.memoryMiB ?? Number.POSITIVE_INFINITY, (evicted, forPod) => {
       options.onEvicted?.(evicted, forPod);
       this.warmChanged();
@@ -304,6 +324,7 @@ export class PodHost {
   /** Unloads every pod (the miner stops); keep-alive stops checking. */
   async unloadAll(): Promise<void> {
     this.keepAlive?.stop();
+    this.recovery.stop();
     await Promise.all(this.list().map((pod) => pod.runtime.unload()));
   }
 
@@ -335,8 +356,10 @@ export class PodHost {
       if (pods.has(id)) throw new MinerError('invalid_config', `pod ${config.spec.name} is configured twice`);
       const pod =
         this.pods.get(id) ??
-        new HostedPod({ ...config, podId: id }, (p, load, options) =>
-          this.residency.admit(p, () => this.holding(), load, options),
+        new HostedPod(
+          { ...config, podId: id },
+          (p, load, options) => this.residency.admit(p, () => this.holding(), load, options),
+          (p, error) => this.recovery.lost(p, error),
         );
       const misfit = this.residency.misfit(pod);
       if (misfit !== undefined) throw new MinerError('invalid_config', misfit);

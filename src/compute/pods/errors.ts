@@ -88,14 +88,25 @@ export class PodUpstreamError extends PodError {
   override name = 'PodUpstreamError';
   /** HTTP status of the upstream answer; undefined for network errors and timeouts. */
   readonly upstreamStatus: number | undefined;
-  constructor(message: string, options: PodErrorOptions & { upstreamStatus?: number } = {}) {
-    const { upstreamStatus, ...rest } = options;
+  /** No connection could be made (refused, no route, unknown host): the server is not there. */
+  readonly unreachable: boolean;
+  constructor(
+    message: string,
+    options: PodErrorOptions & { upstreamStatus?: number; unreachable?: boolean } = {},
+  ) {
+    const { upstreamStatus, unreachable, ...rest } = options;
     super('pod_upstream_error', message, {
       ...rest,
       details: { ...rest.details, ...(upstreamStatus === undefined ? {} : { upstreamStatus }) },
     });
     this.upstreamStatus = upstreamStatus;
+    this.unreachable = unreachable ?? false;
   }
+}
+
+/** The pod's server is not there (its connections refused): the pod is unusable until it returns. */
+export function isServerGone(error: unknown): boolean {
+  return error instanceof PodUpstreamError && error.unreachable;
 }
 
 export class PodFailedError extends PodError {

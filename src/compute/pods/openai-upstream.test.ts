@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ToolCallDelta } from '../../protocol/messages/jobs.ts';
 import { writeTinyModel } from '../model/tiny-model.ts';
 import {
+  isServerGone,
   PodAbortedError,
   PodBadRequestError,
   PodError,
@@ -314,8 +315,15 @@ describe('openai-upstream runtime: errors', () => {
     await doomed.close();
     const error = await expectPodError(runtime.chat({ ...hello, max_tokens: 2 }), 'pod_upstream_error', true);
     expect(error.message).toContain('ECONNREFUSED');
+    // No server there: the miner announces the pod cold until it is back (pod-recovery.ts).
+    expect(isServerGone(error)).toBe(true);
     await expectPodError(runtime.embed({ input: 'x' }), 'pod_upstream_error', true);
     await runtime.unload();
+    // A server that answers, even with an error, is there.
+    server.failNext(500, 'CUDA out of memory');
+    expect(
+      isServerGone(await expectPodError(upstream.complete({ prompt: 'x' }), 'pod_upstream_error', true)),
+    ).toBe(false);
   });
 
   it('refuses to load when the upstream does not serve the model, naming what it serves', async () => {

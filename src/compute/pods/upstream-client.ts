@@ -55,13 +55,28 @@ function hasErrorField(value: unknown): boolean {
   return typeof value === 'object' && value !== null && 'error' in value;
 }
 
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  // System errors carry their code (ECONNREFUSED, ...), undici's its own (UND_ERR_SOCKET); a wrapped
-  // error keeps it in `cause`. An AggregateError from trying several addresses may have no message.
+/** Codes of a connection that could not be made: no server there, rather than one failing a request. */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+// System errors carry their code (ECONNREFUSED, ...), undici's its own (UND_ERR_SOCKET); a wrapped error
+// keeps it in `cause`.
+function codeOf(error: Error): string | undefined {
   const own = (error as { code?: unknown }).code;
   const cause = error.cause as { code?: unknown } | undefined;
-  const code = typeof own === 'string' ? own : typeof cause?.code === 'string' ? cause.code : undefined;
+  return typeof own === 'string' ? own : typeof cause?.code === 'string' ? cause.code : undefined;
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = codeOf(error);
+  // An AggregateError from trying several addresses may have no message.
   const message = error.message || error.name;
   return code === undefined || message.includes(code) ? message : `${message} (${code})`;
 }
@@ -265,7 +280,11 @@ export class UpstreamClient {
     const where = `${this.safeUrl}/${path}`;
     let reason = describe(error).replaceAll(`${this.origin}${this.basePath}/${path}${this.query}`, where);
     if (this.query !== '') reason = reason.replaceAll(this.query, '');
-    return new PodUpstreamError(`${where} failed: ${reason}`, { cause: error });
+    const code = error instanceof Error ? codeOf(error) : undefined;
+    return new PodUpstreamError(`${where} failed: ${reason}`, {
+      cause: error,
+      unreachable: code !== undefined && UNREACHABLE_CODES.has(code),
+    });
   }
 
   private async statusError(response: Dispatcher.ResponseData, path: string): Promise<PodError> {

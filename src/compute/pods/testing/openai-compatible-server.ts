@@ -14,6 +14,8 @@ export interface OpenAICompatibleServerOptions {
   omitUsage?: boolean;
   /** Require `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
+  /** Listen on this port (a server restarted where it was); default: any free one. */
+  port?: number;
 }
 
 export interface OpenAICompatibleServer {
@@ -205,7 +207,10 @@ export async function startOpenAICompatibleServer(
   const server: Server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => sendError(response, error));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
