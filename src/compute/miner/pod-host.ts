@@ -217,8 +217,6 @@ export interface PodHostOptions {
   /** Told of each pod whose server went away (unloaded until it is back), and when it is back. */
   readonly onServerGone?: (pod: HostedPod, error: unknown) => void;
   readonly onServerBack?: (pod: HostedPod, downMs: number) => void;
-  /** Longest wait between tries of a gone server (doubling from a second); default 10 s. */
-  readonly serverRetryMaxMs?: number;
 }
 
 export class PodHost {
@@ -236,7 +234,6 @@ export class PodHost {
       onChange: () => this.warmChanged(),
       ...(options.onServerGone && { onLost: options.onServerGone }),
       ...(options.onServerBack && { onBack: options.onServerBack }),
-      ...(options.serverRetryMaxMs === undefined ? {} : { maxRetryMs: options.serverRetryMaxMs }),
     });
     this.residency = new PodResidency(options.memoryMiB ?? Number.POSITIVE_INFINITY, (evicted, forPod) => {
       options.onEvicted?.(evicted, forPod);
