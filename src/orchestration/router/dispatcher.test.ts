@@ -597,6 +597,32 @@ describe('Dispatcher', () => {
     expect(second.received.some((m) => m.type === 'job.assign')).toBe(false);
   });
 
+  it('counts the failures of the jobs a node ran when it failed as one: a crash is not a streak', async () => {
+    const { dispatcher, scheduler, join } = await setup({ suspension: { baseMs: 10_000, maxMs: 600_000 } });
+    const crashing = await join(minerA, 100);
+    const held: JobAssign[] = [];
+    crashing.serve((assign) => {
+      held.push(assign);
+    });
+    honest(await join(minerB, 10));
+    const left = () => (scheduler.suspendedUntil(minerA.address) ?? 0) - Date.now();
+    const jobs = [dispatcher.dispatch(job(), budget()), dispatcher.dispatch(job(), budget())];
+    await waitFor(() => held.length === 2, 'both jobs on the node');
+    for (const assign of held) crashing.fail(assign, 'node_failed', 'engine crashed', true);
+    expect(await Promise.all(jobs)).toMatchObject([{ node: minerB.address }, { node: minerB.address }]);
+    // One incident: the base suspension, not doubled for the second job it failed.
+    expect(left()).toBeGreaterThan(9_000);
+    expect(left()).toBeLessThanOrEqual(10_000);
+    // Failing again once offered jobs again: the next in a row, twice as long.
+    scheduler.unsuspend(minerA.address);
+    const third = dispatcher.dispatch(job(), budget());
+    await waitFor(() => held.length === 3, 'a third job on the node');
+    crashing.fail(held[2] as JobAssign, 'node_failed', 'engine crashed', true);
+    expect(await third).toMatchObject({ node: minerB.address });
+    expect(left()).toBeGreaterThan(19_000);
+    expect(left()).toBeLessThanOrEqual(20_000);
+  });
+
   it('suspends a failing node for a while, then offers it again', async () => {
     const { dispatcher, scheduler, join } = await setup({ suspension: { baseMs: 150, maxMs: 150 } });
     const flaky = await join(minerA, 100);

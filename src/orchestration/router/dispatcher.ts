@@ -395,11 +395,17 @@ export class Dispatcher {
     this.#logger.info({ node, ms, streak }, 'node paused: rate limited');
   }
 
+  /**
+   * Suspends a failing node, longer for each failure in a row. The failure of an attempt sent before the
+   * node was suspended (a crash failing every job it ran) is the same incident: the suspension stands.
+   */
   #suspend(node: Address, reason: string): void {
+    const until = this.#scheduler.suspendedUntil(node);
+    if (until !== undefined && !this.#scheduler.isPaused(node)) return;
     const streak = (this.#failureStreaks.get(node) ?? 0) + 1;
     this.#failureStreaks.set(node, streak);
     // A longer pause it already sits out (its upstream asked for more) is not cut short.
-    const left = (this.#scheduler.suspendedUntil(node) ?? 0) - Date.now();
+    const left = (until ?? 0) - Date.now();
     const ms = Math.max(suspensionMs(streak, this.#suspendBaseMs, this.#suspendMaxMs), left);
     this.#scheduler.suspend(node, ms);
     this.#logger.warn({ node, ms, streak, code: reason }, 'node suspended');
