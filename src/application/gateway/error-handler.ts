@@ -79,8 +79,9 @@ export function errorHandler(
     request.log.warn({ code, status: answer.status, reason: answer.error.message }, 'request failed');
   else request.log.info({ code, status: answer.status }, 'request refused');
   if (reply.sent || reply.raw.headersSent) return;
+  // Whole seconds, as HTTP has them (a node's wait may come in ms).
   if (answer.error.retryAfterSeconds !== undefined)
-    reply.header('retry-after', answer.error.retryAfterSeconds);
+    reply.header('retry-after', Math.max(0, Math.ceil(answer.error.retryAfterSeconds)));
   return reply.code(answer.status).type('application/json; charset=utf-8').send(toOpenAIError(answer.error));
 }
 
