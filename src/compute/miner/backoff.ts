@@ -11,6 +11,13 @@ export interface BackoffOptions {
 export const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000, factor: 2 } as const;
 
 /**
+ * Tries of a pod's own server (not ready at start, gone later): 1 s doubling to 10 s, taken with
+ * `NO_JITTER`, as one node waits for its own server and has nobody to spread out from.
+ */
+export const SERVER_RETRY = { initialMs: 1_000, maxMs: 10_000 } as const;
+export const NO_JITTER = () => 1;
+
+/**
  * Delay before retry number `attempt` (0-based): half the exponential step fixed, half random ("equal
  * jitter"), so a miner never hammers the router yet still spreads out.
  */

@@ -1,12 +1,9 @@
 // Pods loaded before they are asked for (at start, and when a reload adds them), as far as memory goes.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isNeurinoError } from '../../protocol/errors.ts';
 import { PodError } from '../pods/errors.ts';
+import { backoffDelay, NO_JITTER, SERVER_RETRY, sleep } from './backoff.ts';
 import type { HostedPod } from './pod-host.ts';
-
-/** How long `preload` waits between tries of a pod whose server is not ready yet: doubling to this. */
-const NOT_READY_RETRY_MAX_MS = 10_000;
 
 /**
  * Loads a pod into the memory left free by those loaded before it; one that does not fit stays cold (a job
@@ -16,8 +13,7 @@ const NOT_READY_RETRY_MAX_MS = 10_000;
  */
 export async function preload(pod: HostedPod, log: Logger, waitMs = 0): Promise<void> {
   const giveUpAt = Date.now() + waitMs;
-  let delay = 1_000;
-  for (;;) {
+  for (let tries = 0; ; tries++) {
     try {
       const { loadMs } = await pod.load(undefined, { evict: false });
       log.info({ podId: pod.podId, loadMs }, `pod ${pod.spec.name} is warm`);
@@ -30,13 +26,13 @@ export async function preload(pod: HostedPod, log: Logger, waitMs = 0): Promise<
         );
         return;
       }
+      const delay = backoffDelay(tries, SERVER_RETRY, NO_JITTER);
       if (!notReadyYet(error) || Date.now() + delay > giveUpAt) throw error;
       log.warn(
         { podId: pod.podId, retryInMs: delay },
         `pod ${pod.spec.name} is not ready: ${(error as Error).message}; trying again in ${delay / 1000} s`,
       );
       await sleep(delay);
-      delay = Math.min(delay * 2, NOT_READY_RETRY_MAX_MS);
     }
   }
 }

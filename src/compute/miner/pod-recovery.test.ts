@@ -32,7 +32,7 @@ describe('PodRecovery', () => {
       isHosted: () => true,
       onChange: () => changes.push(Date.now()),
       onBack: (_pod, downMs) => back.push(downMs),
-      firstRetryMs: 20,
+      retry: { initialMs: 20 },
     });
     const started = Date.now();
     recovery.lost(pod, new Error('gone'));
@@ -55,8 +55,7 @@ describe('PodRecovery', () => {
       const recovery = new PodRecovery({
         isHosted: () => hosted,
         onChange: () => {},
-        firstRetryMs: 5,
-        maxRetryMs: 5,
+        retry: { initialMs: 5, maxMs: 5 },
       });
       recovery.lost(pod, new Error('gone'));
       await until(() => events.filter((e) => e === 'load').length >= 2);

@@ -4,6 +4,7 @@
 // every job sent meanwhile fails as the node's fault and the router suspends the node ever longer, up to
 // minutes after the server is back.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type BackoffOptions, backoffDelay, NO_JITTER, SERVER_RETRY } from './backoff.ts';
 
 /** What PodRecovery needs of a hosted pod. */
 export interface RecoverablePod {
@@ -19,9 +20,8 @@ export interface PodRecoveryOptions<P extends RecoverablePod> {
   readonly onChange: () => void;
   readonly onLost?: (pod: P, error: unknown) => void;
   readonly onBack?: (pod: P, downMs: number) => void;
-  /** Between tries of loading it again: doubling from `firstRetryMs` to `maxRetryMs`. */
-  readonly firstRetryMs?: number;
-  readonly maxRetryMs?: number;
+  /** Between tries of loading it again; default SERVER_RETRY. */
+  readonly retry?: BackoffOptions;
 }
 
 export class PodRecovery<P extends RecoverablePod> {
@@ -57,16 +57,16 @@ export class PodRecovery<P extends RecoverablePod> {
     // Its running jobs fail at once against a server that is gone; the unload waits for them.
     await pod.unload().catch(() => undefined);
     this.#options.onChange();
-    let delay = this.#options.firstRetryMs ?? 1_000;
-    while (!signal.aborted && this.#options.isHosted(pod)) {
+    for (let tries = 0; !signal.aborted && this.#options.isHosted(pod); tries++) {
       try {
+        const delay = backoffDelay(tries, this.#options.retry ?? SERVER_RETRY, NO_JITTER);
         await sleep(delay, undefined, { signal, ref: false });
         await pod.load();
         this.#options.onChange();
         this.#options.onBack?.(pod, Date.now() - lostAt);
         return;
       } catch {
-        delay = Math.min(delay * 2, this.#options.maxRetryMs ?? 10_000);
+        // Not back yet: the next try waits longer.
       }
     }
   }
