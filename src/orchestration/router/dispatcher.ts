@@ -387,9 +387,9 @@ export class Dispatcher {
    */
   #rateLimited(node: Address, error: NeurinoError): void {
     const until = this.#scheduler.suspendedUntil(node);
-    const streak = (this.#pauseStreaks.get(node) ?? 0) + (until === undefined ? 1 : 0);
-    this.#pauseStreaks.set(node, Math.max(streak, 1));
-    const ms = rateLimitedPauseMs(error, Math.max(streak, 1), this.#suspendMaxMs);
+    const streak = Math.max(1, (this.#pauseStreaks.get(node) ?? 0) + (until === undefined ? 1 : 0));
+    this.#pauseStreaks.set(node, streak);
+    const ms = rateLimitedPauseMs(error, streak, this.#suspendMaxMs);
     if ((until ?? 0) >= Date.now() + ms) return;
     this.#scheduler.pause(node, ms);
     this.#logger.info({ node, ms, streak }, 'node paused: rate limited');
