@@ -1,40 +1,22 @@
 // A node that announces a far faster GPU than it has wins the first picks, until the router has timed it
 // against a peer: then it is ranked by the efficiency its pace implies, and the operator's log says so.
 import { afterEach, describe, expect, it } from 'vitest';
-import { devAccount } from '../../chain/dev-accounts.ts';
-import { newJobId } from '../../protocol/ids.ts';
-import { captureLogger } from '../../protocol/testing/capture-logger.ts';
-import { SAMPLE_PAYER, samplePodSpec } from '../../protocol/testing/samples.ts';
-import type { DispatchJob } from './dispatch-types.ts';
-import { Dispatcher } from './dispatcher.ts';
-import { MinerHub } from './miner-hub.ts';
-import { allowlistNodeAdmission } from './node-admission.ts';
-import { PodCatalog } from './pod-catalog.ts';
-import { Scheduler } from './scheduler.ts';
+import {
+  atTestEnd,
+  budget,
+  closeRigs,
+  domain,
+  minerA as honest,
+  job,
+  minerB as liar,
+  minerC as peer,
+  pod,
+  setup,
+} from './testing/dispatcher-rig.ts';
 import { MinerPeer, testCapabilities } from './testing/miner-peer.ts';
 import { waitFor } from './testing/wait-for.ts';
-import { serveMinerHub } from './testing/ws-loopback.ts';
 
-const domain = { chainId: 31337, verifyingContract: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512' } as const;
-const [honest, liar, peer] = [devAccount(10), devAccount(11), devAccount(12)];
-const catalog = new PodCatalog([samplePodSpec({ name: 'tiny', minVramMiB: 256, software: {} })]);
-const pod = catalog.requireModel('tiny');
-const cleanups: Array<() => Promise<void>> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-const job = (): DispatchJob => ({
-  jobId: newJobId(),
-  podId: pod.podId,
-  kind: 'chat',
-  input: { messages: [{ role: 'user', content: 'hi' }] },
-  stream: false,
-  payer: SAMPLE_PAYER,
-  pricePerUnit: pod.pricePerUnit,
-});
-const budget = () => ({ maxRetries: 0, deadlineAt: Date.now() + 30_000 });
+afterEach(closeRigs);
 
 /**
  * A node of one slot announcing `efficiency`, answering 64 tokens after `delayMs`; `cold`: it never says
@@ -55,36 +37,14 @@ async function join(url: string, account: typeof honest, efficiency: number, del
 
 /** A dispatcher timing paces after 3 jobs, its log captured, and a way to join nodes to it. */
 async function network() {
-  const { logger, lines } = captureLogger();
-  const hub = new MinerHub({
-    routerId: 'router-test',
-    domain,
-    admission: allowlistNodeAdmission([honest.address, liar.address, peer.address]),
-    logger,
-    readmitEveryMs: 0,
-  });
-  const endpoint = await serveMinerHub(hub);
-  const scheduler = new Scheduler();
-  const dispatcher = new Dispatcher({
-    hub,
-    scheduler,
-    catalog,
-    logger,
-    paceCheck: { minSamples: 3, refreshMs: 0 },
-  });
-  const peers: MinerPeer[] = [];
-  cleanups.push(async () => {
-    for (const joined of peers) joined.terminate();
-    dispatcher.close();
-    await hub.close({ graceMs: 0 });
-    await endpoint.close();
-  });
+  const { scheduler, dispatcher, lines, url } = await setup({ paceCheck: { minSamples: 3, refreshMs: 0 } });
   const add = async (account: typeof honest, efficiency: number, delayMs: number, cold = false) => {
     const available = scheduler.stats().available;
-    peers.push(await join(endpoint.url, account, efficiency, delayMs, cold));
+    const joined = await join(url, account, efficiency, delayMs, cold);
+    atTestEnd(async () => joined.terminate());
     await waitFor(() => scheduler.stats().available === available + 1, 'the node');
   };
-  const dispatch = async () => (await dispatcher.dispatch(job(), budget())).node;
+  const dispatch = async () => (await dispatcher.dispatch(job(), budget({ maxRetries: 0 }))).node;
   return { scheduler, dispatcher, lines, add, dispatch };
 }
 
